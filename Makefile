@@ -1,0 +1,43 @@
+# Strongroom: the two commands a newcomer needs are `make run` and `make test`.
+# Both set everything up first (system packages, a virtual environment, the package).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test lint format bench setup system-deps clean
+
+run: $(STAMP)
+	$(VENV)/bin/strongroom
+
+test: system-deps $(STAMP)
+	$(PY) -m ruff check app tests benchmarks
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: system-deps $(STAMP)
+
+# The tests use the Debian `age` CLI as an independent implementation, and the GUI needs
+# the X/xcb client libraries Qt loads even offscreen. Installed only when missing.
+system-deps:
+	@bash packaging/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check app tests benchmarks
+	$(PY) -m ruff format --check app tests benchmarks
+
+format: $(STAMP)
+	$(PY) -m ruff format app tests benchmarks
+	$(PY) -m ruff check --fix app tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/age_throughput.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info app/*.egg-info

@@ -1,0 +1,1 @@
+"""The vault domain: folder, database, objects, history. No Qt."""
