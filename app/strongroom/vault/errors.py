@@ -1,0 +1,117 @@
+"""Every error the vault raises, each its own type under `VaultError`.
+
+Messages are plain words meant for the person using the app. They never contain key
+material, passphrases or file contents; they may name a file by its path in the vault.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Cancelled",
+    "DiskFull",
+    "ExportTargetExists",
+    "InvalidName",
+    "ItemNotFound",
+    "NameCollision",
+    "NewerFormat",
+    "NotAVault",
+    "PreviewTooLarge",
+    "VaultDamaged",
+    "VaultError",
+    "VaultInUse",
+    "VaultLocked",
+    "WrongPassphrase",
+    "WrongRecoveryKey",
+]
+
+
+class VaultError(Exception):
+    """Base class of every error raised by `strongroom.vault`."""
+
+
+class WrongPassphrase(VaultError):
+    """The passphrase does not open this vault. Nothing in the vault folder was changed."""
+
+    def __init__(self, message: str = "The passphrase is not correct for this vault.") -> None:
+        super().__init__(message)
+
+
+class WrongRecoveryKey(VaultError):
+    """The recovery key is mistyped (bad check group) or belongs to another vault."""
+
+    def __init__(self, message: str = "The recovery key is not correct for this vault.") -> None:
+        super().__init__(message)
+
+
+class VaultDamaged(VaultError):
+    """Part of the vault failed its integrity check; nothing unauthenticated was returned.
+
+    `part` says what is damaged: "header", "database" or "object"; `item_path` names the
+    file whose stored contents are damaged when `part == "object"`.
+    """
+
+    def __init__(self, part: str, message: str, item_path: str | None = None) -> None:
+        super().__init__(message)
+        self.part = part
+        self.item_path = item_path
+
+
+class NotAVault(VaultError):
+    """The path is not a Strongroom vault folder (or its header file)."""
+
+
+class NewerFormat(VaultError):
+    """The vault was written by a newer Strongroom with a format this version cannot read."""
+
+
+class VaultInUse(VaultError):
+    """Another process (or another open `Vault` object) has this vault open."""
+
+    def __init__(
+        self, message: str = "This vault is open in another Strongroom window or process."
+    ) -> None:
+        super().__init__(message)
+
+
+class VaultLocked(VaultError):
+    """The `Vault` object was locked; open the vault again to continue."""
+
+    def __init__(self, message: str = "The vault is locked.") -> None:
+        super().__init__(message)
+
+
+class DiskFull(VaultError):
+    """The disk filled up during a write; the vault was left as it was before the operation."""
+
+    def __init__(
+        self,
+        message: str = "The disk is full. Nothing was changed; free some space and try again.",
+    ) -> None:
+        super().__init__(message)
+
+
+class NameCollision(VaultError):
+    """An item with that name already exists in the target folder."""
+
+
+class InvalidName(VaultError, ValueError):
+    """The name is empty, '.', '..', too long, or contains '/' or NUL."""
+
+
+class ExportTargetExists(VaultError):
+    """The export destination exists and overwriting was not asked for."""
+
+
+class ItemNotFound(VaultError):
+    """No file or folder with that id or path exists in the vault."""
+
+
+class Cancelled(VaultError):
+    """The operation was cancelled; nothing of it was committed."""
+
+    def __init__(self, message: str = "Cancelled. Nothing was changed.") -> None:
+        super().__init__(message)
+
+
+class PreviewTooLarge(VaultError):
+    """The file is larger than the preview limit; export or open it externally instead."""

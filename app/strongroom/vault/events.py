@@ -1,0 +1,64 @@
+"""A tiny event registry: the vault announces changes, front ends listen.
+
+Callbacks run synchronously on the thread that made the change (usually a worker thread);
+the GUI re-emits them on its own thread. A callback that raises is logged and ignored, so a
+broken listener can never break a vault operation that has already committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FILES_CHANGED", "HISTORY_APPENDED", "LOCKED", "Event", "EventHub"]
+
+FILES_CHANGED = "files-changed"
+"""Files or folders changed; payload {"folders": [folder ids whose listing changed]}."""
+HISTORY_APPENDED = "history-appended"
+"""New history entries; payload {"head_seq": int}."""
+LOCKED = "locked"
+"""The vault was locked; payload {}."""
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One announcement: a name from the constants above and a small JSON-like payload."""
+
+    name: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class EventHub:
+    """Subscribe callbacks; `emit` calls every one of them in subscription order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[Event], None]] = []
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Register `callback`; returns a function that unsubscribes it."""
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def emit(self, name: str, **payload: Any) -> None:
+        """Deliver an event to every subscriber; listener errors are logged, not raised."""
+        event = Event(name, dict(payload))
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            try:
+                callback(event)
+            except Exception:
+                _log.exception("event listener failed for %s", name)
