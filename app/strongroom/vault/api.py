@@ -1,23 +1,70 @@
 """The `Vault` object: one open vault and every verb a front end needs.
 
 A `Vault` is obtained from `Vault.create`, `Vault.open` or `Vault.open_with_recovery_key`
-and holds the vault's exclusive lock until `lock()` (or garbage collection / exit). Methods
-are thread-safe and serialized by an internal lock, so a GUI may call them from a worker
-pool. Items are addressed by id (int), by vault path ("/docs/a.txt") or by a record.
+and holds the vault's exclusive lock until `lock()` (or exit). Methods are thread-safe and
+serialized by an internal lock, so a GUI may call them from a worker pool. Items are
+addressed by id (int), by vault path ("/docs/a.txt") or by a record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+import atexit
+import contextlib
+import errno
+import fcntl
+import fnmatch
+import functools
+import hashlib
+import io
+import os
+import re
+import secrets
+import stat
+import threading
+import warnings
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from os import PathLike
 from pathlib import Path
+from typing import Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 
-from strongroom.crypto.kdf import Argon2idParams
+import platformdirs
 
-from .events import Event
+from strongroom.crypto import age, kdf
+
+from . import db, keys, names
+from .errors import (
+    Cancelled,
+    ExportTargetExists,
+    InvalidName,
+    ItemNotFound,
+    NameCollision,
+    NotAVault,
+    PreviewTooLarge,
+    VaultDamaged,
+    VaultError,
+    VaultInUse,
+    VaultLocked,
+    WrongPassphrase,
+    WrongRecoveryKey,
+)
+from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
+from .fsutil import disk_full_errors, fsync_dir, remove_tree, tmp_name
+from .header import (
+    FORMAT_VERSION,
+    Header,
+    looks_like_header,
+    new_header,
+    read_header,
+    write_header,
+)
+from .history import FailedUnlocks, HistoryLog, format_time, parse_time
+from .objects import ObjectStore, new_object_id
 from .records import (
     AddProgress,
+    CheckProblem,
     CheckReport,
     FileRecord,
     FolderRecord,
@@ -28,25 +75,196 @@ from .records import (
     VaultInfo,
 )
 
-__all__ = ["DEFAULT_PREVIEW_LIMIT", "INLINE_MAX", "ItemRef", "Vault"]
+__all__ = [
+    "DB_NAME",
+    "DEFAULT_PREVIEW_LIMIT",
+    "HEADER_NAME",
+    "INLINE_MAX",
+    "LOCK_NAME",
+    "ItemRef",
+    "Vault",
+]
 
 ItemRef = int | str | FileRecord | FolderRecord
 """An item by id, by vault path ("/a/b.txt", "/" is the root folder) or by record."""
 
 Clock = Callable[[], datetime]
-"""Returns the current time as an aware UTC datetime; injectable for tests."""
+"""Returns the current time as an aware datetime; injectable for tests."""
 
 StrPath = str | PathLike[str]
+
+HEADER_NAME = "vault.strongroom"
+DB_NAME = "vault.db"
+LOCK_NAME = ".lock"
+OBJECTS_NAME = "objects"
+ROOT_ID = 1
 
 DEFAULT_PREVIEW_LIMIT = 16 * 1024 * 1024
 """Default bound on `read_bytes`: previews are rendered from memory, so they are capped."""
 
 INLINE_MAX = 64 * 1024
-"""Files up to this many plaintext bytes are stored inside the database (see FORMAT.md §4)."""
+"""Files up to this many plaintext bytes are stored inside the database (FORMAT.md §4.5)."""
+
+_RETENTION_DAYS = {Retention.DAYS_30: 30, Retention.YEAR_1: 365, Retention.UNLIMITED: None}
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+_open_vaults: weakref.WeakSet[Vault] = weakref.WeakSet()
+
+
+@atexit.register
+def _lock_all_at_exit() -> None:
+    # Principle 4: temp plaintext copies are wiped on exit, and keys dropped.
+    for vault in list(_open_vaults):
+        with contextlib.suppress(Exception):
+            vault.lock()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _default_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir("strongroom"))
+
+
+def _default_temp_root() -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no XDG_RUNTIME_DIR: platformdirs falls back, fine
+        return Path(platformdirs.user_runtime_dir("strongroom"))
+
+
+def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Vault, _P], _R]:
+    """Run a public method under the vault mutex, refusing once the vault is locked."""
+
+    @functools.wraps(method)
+    def wrapper(self: Vault, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._mutex:
+            if self._conn is None:
+                raise VaultLocked()
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _locate(path: StrPath) -> Path:
+    p = Path(path)
+    if p.name == HEADER_NAME and p.is_file():
+        p = p.parent
+    if not p.is_dir():
+        raise NotAVault(f"There is no vault at {p}.")
+    return p.resolve()
+
+
+def _read_vault_header(folder: Path) -> Header:
+    header_path = folder / HEADER_NAME
+    has_db = (folder / DB_NAME).exists()
+    try:
+        with open(header_path, "rb") as f:
+            start = f.read(64)
+    except FileNotFoundError:
+        if has_db:
+            raise VaultDamaged(
+                "header", "The vault header (vault.strongroom) is missing."
+            ) from None
+        raise NotAVault(f"{folder} is not a Strongroom vault.") from None
+    if not looks_like_header(start) and not has_db:
+        raise NotAVault(f"{folder} is not a Strongroom vault.")
+    return read_header(header_path)
+
+
+def _acquire_lock(folder: Path) -> int:
+    """Take the exclusive vault lock; raises `VaultInUse` without waiting."""
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        # flock, not fcntl record locks: it is tied to this open file, so a second Vault in
+        # the same process is refused too, and the kernel drops it when a process dies.
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise VaultInUse() from None
+        raise
+    return fd
+
+
+def _release_lock(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+class _HashingReader(io.RawIOBase):
+    """Serves `head` then the rest of `f`, hashing everything read (one pass over the file)."""
+
+    def __init__(self, head: bytes, f: BinaryIO | None) -> None:
+        self._head = memoryview(head)
+        self._f = f
+        self.sha = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+        elif self._f is not None:
+            n = self._f.readinto(view) or 0
+        else:
+            n = 0
+        self.sha.update(view[:n])
+        return n
+
+
+class _HashingWriter(io.RawIOBase):
+    """A sink that only hashes and counts (deep check)."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self.sha.update(b)
+        return len(memoryview(b))
+
+
+@dataclass
+class _PlanFile:
+    rel: tuple[str, ...]
+    src: Path
+    size: int
+
+
+@dataclass
+class _Staged:
+    plan: _PlanFile
+    file_key: bytes
+    size: int
+    sha256: bytes
+    object_id: str | None
+    inline: bytes | None
 
 
 class Vault:
     """An unlocked vault. Obtain one with `create`, `open` or `open_with_recovery_key`."""
+
+    _conn: db.Connection | None
+
+    def __init__(self) -> None:  # use the classmethods
+        self._mutex = threading.RLock()
+        self._conn = None
+        self._lock_fd: int | None = None
+        self._events = EventHub()
+        self._folder_cache: dict[int, tuple[int | None, str]] | None = None
+        self._rollback_problem: str | None = None
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -56,7 +274,7 @@ class Vault:
         path: StrPath,
         passphrase: str,
         *,
-        kdf_params: Argon2idParams | None = None,
+        kdf_params: kdf.Argon2idParams | None = None,
         display_name: str | None = None,
         clock: Clock | None = None,
         config_dir: StrPath | None = None,
@@ -69,8 +287,70 @@ class Vault:
         `Argon2idParams.new()`; `config_dir` holds history checkpoints and failed-unlock
         counters (default: the user's config directory); `temp_root` is the parent of the
         private temp folder (default: the user's runtime directory).
+
+        The folder is built under a hidden temporary name and renamed into place, so a crash
+        during creation never leaves a half-made vault at `path`.
         """
-        raise NotImplementedError
+        final = Path(path).absolute()
+        if final.exists() or final.is_symlink():
+            raise VaultError(f"{final} already exists; choose a new name for the vault.")
+        if not final.parent.is_dir():
+            raise VaultError(f"The folder {final.parent} does not exist.")
+        clock = clock or _utcnow
+        params = kdf_params or kdf.Argon2idParams.new()
+        vault_key = secrets.token_bytes(keys.VAULT_KEY_SIZE)
+        recovery = keys.generate_recovery_key()
+        header = new_header(vault_key, passphrase, params, recovery)
+        build = final.with_name(tmp_name(final.name))
+        lock_fd: int | None = None
+        try:
+            with disk_full_errors():
+                build.mkdir(mode=0o700)
+                lock_fd = _acquire_lock(build)
+                store = ObjectStore(build / OBJECTS_NAME)
+                store.create_dirs()
+                conn = db.connect(build / DB_NAME, keys.db_key(vault_key, header.vault_id))
+                try:
+                    db.migrate(conn)
+                    now = clock()
+                    hist = HistoryLog(
+                        conn,
+                        keys.history_key(vault_key, header.vault_id),
+                        header.vault_id_hex,
+                        Path(config_dir) if config_dir else _default_config_dir(),
+                    )
+                    with db.transaction(conn):
+                        meta = {
+                            "vault_id": header.vault_id_hex,
+                            "display_name": display_name or final.name.removesuffix(".strongroom"),
+                            "created": format_time(now),
+                            "retention": Retention.UNLIMITED.value,
+                        }
+                        conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+                        conn.execute(
+                            "INSERT INTO items (id, parent_id, kind, name, created, modified)"
+                            " VALUES (?, NULL, 'folder', '', ?, ?)",
+                            (ROOT_ID, format_time(now), format_time(now)),
+                        )
+                        hist.append(now, "vault-created", details={"format": FORMAT_VERSION})
+                finally:
+                    conn.close()
+                    write_header(build / HEADER_NAME, header)
+                fsync_dir(build)
+                os.rename(build, final)
+                fsync_dir(final.parent)
+        except BaseException:
+            _release_lock(lock_fd)
+            remove_tree(build)
+            raise
+        try:
+            vault = cls._finish_open(
+                final, header, vault_key, lock_fd, clock, config_dir, temp_root, None
+            )
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+        return vault, keys.format_recovery_key(recovery)
 
     @classmethod
     def open(
@@ -88,7 +368,25 @@ class Vault:
         `WrongPassphrase` (leaving every byte of the folder unchanged and counting the
         attempt outside the vault), `VaultDamaged`, `NotAVault` or `NewerFormat`.
         """
-        raise NotImplementedError
+        clock = clock or _utcnow
+        folder = _locate(path)
+        header = _read_vault_header(folder)
+        lock_fd = _acquire_lock(folder)
+        try:
+            # Re-read under the lock: another process may have changed the passphrase.
+            header = _read_vault_header(folder)
+            cfg = Path(config_dir) if config_dir else _default_config_dir()
+            try:
+                vault_key = header.unlock_with_passphrase(passphrase)
+            except WrongPassphrase:
+                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "passphrase")
+                raise
+            return cls._finish_open(
+                folder, header, vault_key, lock_fd, clock, config_dir, temp_root, None
+            )
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
 
     @classmethod
     def open_with_recovery_key(
@@ -97,7 +395,7 @@ class Vault:
         recovery_key: str,
         new_passphrase: str,
         *,
-        kdf_params: Argon2idParams | None = None,
+        kdf_params: kdf.Argon2idParams | None = None,
         clock: Clock | None = None,
         config_dir: StrPath | None = None,
         temp_root: StrPath | None = None,
@@ -105,78 +403,531 @@ class Vault:
         """Unlock with the recovery key and replace the passphrase slot with `new_passphrase`.
 
         The recovery key stays valid. Raises `WrongRecoveryKey` for a mistyped key (bad
-        check group) or a key of another vault.
+        check group) or a key of another vault; nothing is written in either case.
         """
-        raise NotImplementedError
+        clock = clock or _utcnow
+        raw = keys.parse_recovery_key(recovery_key)
+        folder = _locate(path)
+        _read_vault_header(folder)
+        lock_fd = _acquire_lock(folder)
+        try:
+            header = _read_vault_header(folder)
+            cfg = Path(config_dir) if config_dir else _default_config_dir()
+            try:
+                vault_key = header.unlock_with_recovery_key(raw)
+            except WrongRecoveryKey:
+                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "recovery-key")
+                raise
+            params = kdf_params or _same_cost(header.passphrase.kdf)
+            new = header.with_passphrase(vault_key, new_passphrase, params)
+            _check_db_matches(folder, new, vault_key)
+            write_header(folder / HEADER_NAME, new)
+            return cls._finish_open(
+                folder, new, vault_key, lock_fd, clock, config_dir, temp_root, "recovery-used"
+            )
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+
+    @classmethod
+    def _finish_open(
+        cls,
+        folder: Path,
+        header: Header,
+        vault_key: bytes,
+        lock_fd: int | None,
+        clock: Clock,
+        config_dir: StrPath | None,
+        temp_root: StrPath | None,
+        how: str | None,
+    ) -> Vault:
+        self = cls()
+        self._folder = folder
+        self._header = header
+        self._vault_key = vault_key
+        self._lock_fd = lock_fd
+        self._clock = clock
+        self._config_dir = Path(config_dir) if config_dir else _default_config_dir()
+        self._temp_dir = (Path(temp_root) if temp_root else _default_temp_root()) / (
+            header.vault_id_hex
+        )
+        self._store = ObjectStore(folder / OBJECTS_NAME)
+        db_path = folder / DB_NAME
+        if not db_path.is_file():
+            raise VaultDamaged("database", "The vault database (vault.db) is missing.")
+        conn = db.connect(db_path, keys.db_key(vault_key, header.vault_id))
+        try:
+            db.migrate(conn)
+            with db.db_errors():
+                row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
+            if row is None or row[0] != header.vault_id_hex:
+                raise VaultDamaged(
+                    "header", "The vault header does not belong to this vault's database."
+                )
+            self._conn = conn
+            self._history = HistoryLog(
+                conn,
+                keys.history_key(vault_key, header.vault_id),
+                header.vault_id_hex,
+                self._config_dir,
+            )
+            self._sweep()
+            self._wipe_temp()
+            fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
+            failed = fails.read()
+            with self._write():
+                now = self._now()
+                if failed:
+                    self._history.append(now, "unlock-failed", details=failed)
+                if how == "recovery-used":
+                    self._history.append(now, "recovery-used")
+                    self._history.append(now, "passphrase-changed", details={"by": "recovery"})
+                self._history.append(now, "vault-unlocked")
+                self._prune(now)
+            fails.clear()
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+        _open_vaults.add(self)
+        return self
 
     def change_passphrase(
-        self, old_passphrase: str, new_passphrase: str, *, kdf_params: Argon2idParams | None = None
+        self,
+        old_passphrase: str,
+        new_passphrase: str,
+        *,
+        kdf_params: kdf.Argon2idParams | None = None,
     ) -> None:
         """Rewrap the vault key under `new_passphrase`, atomically rewriting the header.
 
         Only the passphrase slot changes; the database and objects are untouched. Raises
-        `WrongPassphrase` if `old_passphrase` is wrong.
+        `WrongPassphrase` if `old_passphrase` is wrong. A crash leaves the old or the new
+        header, never a mix.
         """
-        raise NotImplementedError
+        with self._mutex:
+            self._require_open()
+            current = _read_vault_header(self._folder)
+            try:
+                key = current.unlock_with_passphrase(old_passphrase)
+            except WrongPassphrase:
+                FailedUnlocks(self._config_dir, self.vault_id).record(self._now(), "passphrase")
+                raise
+            if key != self._vault_key:
+                raise VaultDamaged("header", "The vault header changed while the vault was open.")
+            params = kdf_params or _same_cost(current.passphrase.kdf)
+            new = current.with_passphrase(self._vault_key, new_passphrase, params)
+            write_header(self._folder / HEADER_NAME, new)
+            self._header = new
+            with self._write():
+                self._history.append(self._now(), "passphrase-changed")
 
     def lock(self) -> None:
         """Close the database, drop key material, wipe the private temp folder, release the
         lock. Idempotent. Every later call except `lock` raises `VaultLocked`."""
-        raise NotImplementedError
+        with self._mutex:
+            conn = self._conn
+            if conn is None:
+                return
+            try:
+                with contextlib.suppress(VaultError), self._write():
+                    self._history.append(self._now(), "vault-locked")
+            finally:
+                self._conn = None
+                with contextlib.suppress(Exception):
+                    conn.close()
+                self._wipe_temp()
+                # Best effort in Python: drop our references so the keys can be collected.
+                self._vault_key = b""
+                self._history = None  # type: ignore[assignment]
+                _release_lock(self._lock_fd)
+                self._lock_fd = None
+                _open_vaults.discard(self)
+        self._events.emit(LOCKED)
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock()
 
     @property
     def is_locked(self) -> bool:
-        raise NotImplementedError
+        return self._conn is None
 
     @property
     def path(self) -> Path:
         """The vault folder."""
-        raise NotImplementedError
+        return self._folder
 
     @property
     def vault_id(self) -> str:
         """32 lowercase hex characters, fixed at creation."""
-        raise NotImplementedError
+        return self._header.vault_id_hex
+
+    @property
+    def temp_dir(self) -> Path:
+        """The private folder for `open_external` copies (wiped on lock, exit, next open)."""
+        return self._temp_dir
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Receive events (`files-changed`, `history-appended`, `locked`); returns an
         unsubscribe function."""
-        raise NotImplementedError
+        return self._events.subscribe(callback)
 
+    @_op
     def info(self) -> VaultInfo:
         """Facts about the vault: counts, sizes, KDF cost, versions."""
-        raise NotImplementedError
+        conn = self._c
+        with db.db_errors():
+            files, total = conn.execute(
+                "SELECT count(*), coalesce(sum(size), 0) FROM file_contents"
+            ).fetchone()
+            folders = conn.execute(
+                "SELECT count(*) FROM items WHERE kind = 'folder' AND id != ?", (ROOT_ID,)
+            ).fetchone()[0]
+            objects = conn.execute(
+                "SELECT count(*) FROM file_contents WHERE object_id IS NOT NULL"
+            ).fetchone()[0]
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            version = conn.execute("PRAGMA cipher_version").fetchone()[0]
+        p = self._header.passphrase.kdf
+        return VaultInfo(
+            path=self._folder,
+            vault_id=self.vault_id,
+            display_name=meta.get("display_name", ""),
+            format_version=FORMAT_VERSION,
+            schema_version=db.schema_version(conn),
+            created=parse_time(meta["created"]),
+            file_count=files,
+            folder_count=folders,
+            total_size=total,
+            object_count=objects,
+            kdf_memory_kib=p.memory_kib,
+            kdf_iterations=p.iterations,
+            kdf_parallelism=p.parallelism,
+            retention=Retention(meta.get("retention", Retention.UNLIMITED.value)),
+            history_entries=self._history.count(),
+            sqlcipher_version=str(version),
+        )
+
+    # ----- internals -------------------------------------------------------------------
+
+    @property
+    def _c(self) -> db.Connection:
+        if self._conn is None:
+            raise VaultLocked()
+        return self._conn
+
+    def _require_open(self) -> None:
+        if self._conn is None:
+            raise VaultLocked()
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[db.Connection]:
+        """One transaction; after it commits, refresh the outside checkpoint and announce."""
+        with db.transaction(self._c) as conn:
+            yield conn
+        problem = self._history.save_checkpoint(self._now())
+        if problem is not None:
+            self._rollback_problem = problem
+        self._events.emit(HISTORY_APPENDED, head_seq=self._history.head()[0])
+
+    def _sweep(self) -> None:
+        """Remove leftovers of interrupted writes: header temp files and stray objects."""
+        for entry in os.scandir(self._folder):
+            if entry.name.startswith(f".{HEADER_NAME}.tmp-"):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        self._store.create_dirs()
+        with db.db_errors():
+            referenced = {
+                r[0]
+                for r in self._c.execute(
+                    "SELECT object_id FROM file_contents WHERE object_id IS NOT NULL"
+                )
+            }
+        self._store.sweep(referenced)
+
+    def _wipe_temp(self) -> None:
+        remove_tree(self._temp_dir)
+
+    def _make_temp_dir(self) -> Path:
+        root = self._temp_dir.parent
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = os.lstat(root)
+        # Security: plaintext goes here; refuse a directory someone else owns or can read.
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise VaultError(f"The private temporary folder {root} is not owned by you.")
+        if st.st_mode & 0o077:
+            os.chmod(root, 0o700)
+        self._temp_dir.mkdir(exist_ok=True, mode=0o700)
+        return self._temp_dir
+
+    def _prune(self, now: datetime) -> None:
+        days = _RETENTION_DAYS[self._retention()]
+        if days is not None:
+            self._history.prune_before(now - timedelta(days=days), now)
+
+    def _retention(self) -> Retention:
+        with db.db_errors():
+            row = self._c.execute("SELECT value FROM meta WHERE key = 'retention'").fetchone()
+        try:
+            return Retention(row[0]) if row else Retention.UNLIMITED
+        except ValueError:
+            return Retention.UNLIMITED
+
+    # folders and paths
+
+    def _folders(self) -> dict[int, tuple[int | None, str]]:
+        if self._folder_cache is None:
+            with db.db_errors():
+                rows = self._c.execute(
+                    "SELECT id, parent_id, name FROM items WHERE kind = 'folder'"
+                ).fetchall()
+            self._folder_cache = {r[0]: (r[1], r[2]) for r in rows}
+        return self._folder_cache
+
+    def _folder_path(self, folder_id: int) -> str:
+        folders = self._folders()
+        parts: list[str] = []
+        fid: int | None = folder_id
+        seen = 0
+        while fid is not None and fid != ROOT_ID:
+            parent, name = folders[fid]
+            parts.append(name)
+            fid = parent
+            seen += 1
+            if seen > 10_000:
+                raise VaultDamaged("database", "The folder structure in the vault has a cycle.")
+        return "/" + "/".join(reversed(parts))
+
+    _ITEM_SQL = (
+        "SELECT i.id, i.parent_id, i.kind, i.name, i.created, i.modified,"
+        " c.size, c.sha256, c.object_id IS NULL FROM items i"
+        " LEFT JOIN file_contents c ON c.item_id = i.id"
+    )
+
+    def _record(self, row: Sequence[Any], parent_path: str | None = None) -> Item:
+        iid, parent, kind, name, created, modified, size, sha, inline = row
+        if kind == "folder":
+            path = self._folder_path(iid)
+            return FolderRecord(iid, parent, name, path, parse_time(created), parse_time(modified))
+        if parent_path is None:
+            parent_path = self._folder_path(parent)
+        return FileRecord(
+            iid,
+            parent,
+            name,
+            names.join(parent_path, name),
+            size,
+            bytes(sha),
+            parse_time(created),
+            parse_time(modified),
+            bool(inline),
+        )
+
+    def _get(self, ref: ItemRef) -> Item:
+        if isinstance(ref, FileRecord | FolderRecord):
+            ref = ref.id
+        if isinstance(ref, bool):
+            raise TypeError("item reference must be an id, a path or a record")
+        if isinstance(ref, int):
+            with db.db_errors():
+                row = self._c.execute(self._ITEM_SQL + " WHERE i.id = ?", (ref,)).fetchone()
+            if row is None:
+                raise ItemNotFound(f"No item with id {ref} in the vault.")
+            return self._record(row)
+        if not isinstance(ref, str):
+            raise TypeError("item reference must be an id, a path or a record")
+        try:
+            parts = names.split_path(ref)
+        except InvalidName:
+            raise ItemNotFound(f"{ref!r} is not in the vault.") from None
+        iid = ROOT_ID
+        with db.db_errors():
+            for i, part in enumerate(parts):
+                row = self._c.execute(
+                    "SELECT id, kind FROM items WHERE parent_id = ? AND name = ?", (iid, part)
+                ).fetchone()
+                if row is None or (row[1] != "folder" and i < len(parts) - 1):
+                    raise ItemNotFound(f"{ref!r} is not in the vault.")
+                iid = row[0]
+            row = self._c.execute(self._ITEM_SQL + " WHERE i.id = ?", (iid,)).fetchone()
+        return self._record(row)
+
+    def _get_folder(self, ref: ItemRef) -> FolderRecord:
+        item = self._get(ref)
+        if not isinstance(item, FolderRecord):
+            raise ItemNotFound(f"{item.path} is a file, not a folder.")
+        return item
+
+    def _get_file(self, ref: ItemRef) -> FileRecord:
+        item = self._get(ref)
+        if not isinstance(item, FileRecord):
+            raise ItemNotFound(f"{item.path} is a folder, not a file.")
+        return item
+
+    def _name_taken(self, parent_id: int, name: str) -> bool:
+        with db.db_errors():
+            return (
+                self._c.execute(
+                    "SELECT 1 FROM items WHERE parent_id = ? AND name = ?", (parent_id, name)
+                ).fetchone()
+                is not None
+            )
+
+    def _descendants(self, folder_id: int) -> list[tuple[int, str, int]]:
+        """(id, kind, depth) of everything below a folder."""
+        with db.db_errors():
+            return self._c.execute(
+                "WITH RECURSIVE sub(id, kind, depth) AS ("
+                " SELECT id, kind, 1 FROM items WHERE parent_id = ?"
+                " UNION ALL SELECT i.id, i.kind, sub.depth + 1 FROM items i"
+                " JOIN sub ON i.parent_id = sub.id)"
+                " SELECT id, kind, depth FROM sub",
+                (folder_id,),
+            ).fetchall()
 
     # ----- files and folders -----------------------------------------------------------
 
+    @_op
     def item(self, ref: ItemRef) -> Item:
         """The current record of an item. Raises `ItemNotFound`."""
-        raise NotImplementedError
+        return self._get(ref)
 
+    @_op
     def list(self, folder: ItemRef = "/") -> list[Item]:
         """The folder's direct children: folders first, then files, each by name."""
-        raise NotImplementedError
+        parent = self._get_folder(folder)
+        with db.db_errors():
+            rows = self._c.execute(
+                self._ITEM_SQL + " WHERE i.parent_id = ? ORDER BY i.kind DESC, i.name",
+                (parent.id,),
+            ).fetchall()
+        return [self._record(r, parent.path) for r in rows]
 
+    @_op
     def walk(self, folder: ItemRef = "/") -> list[Item]:
         """Every item below `folder` (not the folder itself), parents before children."""
-        raise NotImplementedError
+        top = self._get_folder(folder)
+        out: list[Item] = []
+        pending = [top]
+        while pending:
+            current = pending.pop(0)
+            children = self.list(current)
+            out.extend(children)
+            pending.extend(c for c in children if isinstance(c, FolderRecord))
+        return out
 
+    @_op
     def find(self, pattern: str, *, limit: int | None = None) -> list[Item]:
         """Items whose name matches `pattern`, case-insensitively.
 
         A pattern containing `*`, `?` or `[` is a glob over the whole name; otherwise it
         matches as a substring. Results are ordered by path.
         """
-        raise NotImplementedError
+        needle = names_casefold(pattern)
+        if any(c in pattern for c in "*?["):
+            rx = re.compile(fnmatch.translate(needle), re.DOTALL)
 
+            def match(name: str) -> bool:
+                return rx.match(name.casefold()) is not None
+        else:
+
+            def match(name: str) -> bool:
+                return needle in name.casefold()
+
+        with db.db_errors():
+            ids = [
+                iid
+                for iid, name in self._c.execute("SELECT id, name FROM items WHERE id != ?", (1,))
+                if match(name)
+            ]
+        records: list[Item] = []
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            with db.db_errors():
+                rows = self._c.execute(
+                    self._ITEM_SQL + f" WHERE i.id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            records.extend(self._record(r) for r in rows)
+        records.sort(key=lambda r: r.path)
+        return records[:limit] if limit is not None else records
+
+    @_op
     def mkdir(self, folder: ItemRef, name: str, *, exist_ok: bool = False) -> FolderRecord:
         """Create folder `name` inside `folder`. Raises `NameCollision` or `InvalidName`."""
-        raise NotImplementedError
+        parent = self._get_folder(folder)
+        name = names.clean_name(name)
+        if self._name_taken(parent.id, name):
+            existing = self._get(names.join(parent.path, name))
+            if exist_ok and isinstance(existing, FolderRecord):
+                return existing
+            raise NameCollision(f"{existing.path} already exists.")
+        with self._write() as conn:
+            now = format_time(self._now())
+            cur = conn.execute(
+                "INSERT INTO items (parent_id, kind, name, created, modified)"
+                " VALUES (?, 'folder', ?, ?, ?)",
+                (parent.id, name, now, now),
+            )
+            new_id = int(cur.lastrowid or 0)
+            self._folders()[new_id] = (parent.id, name)
+            self._history.append(
+                self._now(), "folder-created", new_id, names.join(parent.path, name)
+            )
+        self._events.emit(FILES_CHANGED, folders=[parent.id])
+        return self._get_folder(new_id)
 
+    @_op
     def makedirs(self, path: str) -> FolderRecord:
         """Create every missing folder along vault path `path`; returns the last one."""
-        raise NotImplementedError
+        current = self._get_folder("/")
+        for part in names.split_path(path):
+            current = self.mkdir(current, part, exist_ok=True)
+        return current
 
+    def _plan(self, paths: Sequence[StrPath]) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
+        """Folders (relative name tuples, parents first) and files to add; names checked."""
+        folders: list[tuple[str, ...]] = []
+        files: list[_PlanFile] = []
+        tops: set[str] = set()
+        for raw in paths:
+            src = Path(raw)
+            try:
+                st = os.lstat(src)
+            except OSError as exc:
+                raise VaultError(f"Cannot read {src}: {exc.strerror}.") from None
+            top = names.clean_name(src.resolve().name if src.name in ("", ".", "..") else src.name)
+            if top in tops:
+                raise NameCollision(f"Two of the items to add are named {top!r}.")
+            tops.add(top)
+            if stat.S_ISREG(st.st_mode):
+                files.append(_PlanFile((top,), src, st.st_size))
+            elif stat.S_ISDIR(st.st_mode):
+                folders.append((top,))
+                for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+                    base = (top, *Path(dirpath).relative_to(src).parts)
+                    dirnames.sort()
+                    for d in list(dirnames):
+                        full = Path(dirpath) / d
+                        if os.path.islink(full):
+                            dirnames.remove(d)  # symlinks are skipped, never followed
+                            continue
+                        folders.append((*base, names.clean_name(d)))
+                    for f in sorted(filenames):
+                        full = Path(dirpath) / f
+                        fst = os.lstat(full)
+                        if stat.S_ISREG(fst.st_mode):
+                            files.append(_PlanFile((*base, names.clean_name(f)), full, fst.st_size))
+            # symlinks, sockets, devices at the top level: skipped like inside folders
+        return folders, files
+
+    @_op
     def add_paths(
         self,
         paths: Sequence[StrPath],
@@ -193,20 +944,231 @@ class Vault:
         `dest_folder` raise `NameCollision` before anything is written. Symbolic links and
         special files are skipped. Returns the records of the top-level items added.
         """
-        raise NotImplementedError
+        dest = self._get_folder(dest_folder)
+        folders, files = self._plan(paths)
+        tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
+        for top in sorted(tops):
+            if self._name_taken(dest.id, top):
+                raise NameCollision(f"{names.join(dest.path, top)} already exists.")
+        bytes_total = sum(f.size for f in files)
+        staged: list[_Staged] = []
+        installed: list[str] = []
+        done_bytes = 0
 
+        def check_cancel() -> None:
+            if cancel is not None and cancel():
+                raise Cancelled()
+
+        try:
+            shard_dirs: set[Path] = set()
+            for index, plan in enumerate(files):
+                check_cancel()
+                vault_path = names.join(dest.path, "/".join(plan.rel))
+
+                def on_chunk(
+                    n: int, _base: int = done_bytes, _i: int = index, _p: str = vault_path
+                ) -> None:
+                    check_cancel()
+                    if progress is not None:
+                        progress(AddProgress(_base + n, bytes_total, _i, len(files), _p))
+
+                entry = self._stage_file(plan, on_chunk)
+                staged.append(entry)
+                if entry.object_id is not None:
+                    installed.append(entry.object_id)
+                    shard_dirs.add(self._store.path(entry.object_id).parent)
+                done_bytes += entry.size
+            check_cancel()
+            with disk_full_errors():
+                # One directory fsync per shard per batch instead of one per file: the renames
+                # become durable here, before the commit that references the objects.
+                for d in shard_dirs:
+                    fsync_dir(d)
+            top_ids = self._commit_added(dest, folders, staged)
+        except BaseException:
+            self._store.discard_temp(self._store.tmp.glob("*.tmp"))
+            self._store.remove(installed)
+            raise
+        if progress is not None:
+            progress(AddProgress(done_bytes, bytes_total, len(files), len(files), ""))
+        self._events.emit(FILES_CHANGED, folders=[dest.id])
+        return [self._get(i) for i in top_ids]
+
+    def _stage_file(self, plan: _PlanFile, on_chunk: Callable[[int], None]) -> _Staged:
+        """Encrypt one source file: small ones into memory, others into an installed object."""
+        file_key = age.generate_file_key()
+        try:
+            # O_NOFOLLOW: the file was a regular file when planned; never follow a swapped-in link.
+            fd = os.open(plan.src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            try:
+                head = f.read(INLINE_MAX + 1)
+            except OSError as exc:
+                raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
+            if len(head) <= INLINE_MAX:
+                reader = _HashingReader(head, None)
+                out = io.BytesIO()
+                size = age.encrypt_payload(reader, out, file_key, progress=on_chunk)
+                return _Staged(plan, file_key, size, reader.sha.digest(), None, out.getvalue())
+            reader = _HashingReader(head, f)  # type: ignore[arg-type]
+            try:
+                tmp, size = self._store.write_temp(reader, file_key, on_chunk)  # type: ignore[arg-type]
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
+        object_id = new_object_id()
+        self._store.install(tmp, object_id)
+        return _Staged(plan, file_key, size, reader.sha.digest(), object_id, None)
+
+    def _commit_added(
+        self, dest: FolderRecord, folders: list[tuple[str, ...]], staged: list[_Staged]
+    ) -> list[int]:
+        now_dt = self._now()
+        now = format_time(now_dt)
+        ids: dict[tuple[str, ...], int] = {}
+        top_ids: list[int] = []
+        new_folders: dict[int, tuple[int | None, str]] = {}
+        with self._write() as conn:
+            for rel in folders:
+                parent_id = ids[rel[:-1]] if len(rel) > 1 else dest.id
+                cur = conn.execute(
+                    "INSERT INTO items (parent_id, kind, name, created, modified)"
+                    " VALUES (?, 'folder', ?, ?, ?)",
+                    (parent_id, rel[-1], now, now),
+                )
+                ids[rel] = int(cur.lastrowid or 0)
+                new_folders[ids[rel]] = (parent_id, rel[-1])
+                if len(rel) == 1:
+                    top_ids.append(ids[rel])
+                self._history.append(
+                    now_dt, "folder-created", ids[rel], names.join(dest.path, "/".join(rel))
+                )
+            for s in staged:
+                rel = s.plan.rel
+                parent_id = ids[rel[:-1]] if len(rel) > 1 else dest.id
+                cur = conn.execute(
+                    "INSERT INTO items (parent_id, kind, name, created, modified)"
+                    " VALUES (?, 'file', ?, ?, ?)",
+                    (parent_id, rel[-1], now, now),
+                )
+                iid = int(cur.lastrowid or 0)
+                conn.execute(
+                    "INSERT INTO file_contents"
+                    " (item_id, size, sha256, file_key, object_id, inline_payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (iid, s.size, s.sha256, s.file_key, s.object_id, s.inline),
+                )
+                if len(rel) == 1:
+                    top_ids.append(iid)
+                self._history.append(
+                    now_dt,
+                    "file-added",
+                    iid,
+                    names.join(dest.path, "/".join(rel)),
+                    {"size": s.size},
+                )
+        self._folders().update(new_folders)
+        return top_ids
+
+    @_op
     def add_bytes(self, dest_folder: ItemRef, name: str, data: bytes) -> FileRecord:
         """Store `data` as a new file `name` in `dest_folder` (one transaction)."""
-        raise NotImplementedError
+        dest = self._get_folder(dest_folder)
+        name = names.clean_name(name)
+        if self._name_taken(dest.id, name):
+            raise NameCollision(f"{names.join(dest.path, name)} already exists.")
+        file_key = age.generate_file_key()
+        reader = _HashingReader(bytes(data), None)
+        plan = _PlanFile((name,), Path(), len(data))
+        object_id: str | None = None
+        inline: bytes | None = None
+        try:
+            if len(data) <= INLINE_MAX:
+                out = io.BytesIO()
+                size = age.encrypt_payload(reader, out, file_key)
+                inline = out.getvalue()
+            else:
+                tmp, size = self._store.write_temp(reader, file_key, None)  # type: ignore[arg-type]
+                object_id = new_object_id()
+                shard = self._store.install(tmp, object_id)
+                with disk_full_errors():
+                    fsync_dir(shard)
+            staged = _Staged(plan, file_key, size, reader.sha.digest(), object_id, inline)
+            (iid,) = self._commit_added(dest, [], [staged])
+        except BaseException:
+            if object_id is not None:
+                self._store.remove([object_id])
+            raise
+        self._events.emit(FILES_CHANGED, folders=[dest.id])
+        return self._get_file(iid)
 
+    @_op
     def rename(self, item: ItemRef, new_name: str) -> Item:
         """Rename a file or folder in place. Raises `NameCollision`, `InvalidName`."""
-        raise NotImplementedError
+        rec = self._get(item)
+        if rec.id == ROOT_ID:
+            raise InvalidName("The top folder of the vault cannot be renamed.")
+        new_name = names.clean_name(new_name)
+        if new_name == rec.name:
+            return rec
+        assert rec.parent_id is not None
+        if self._name_taken(rec.parent_id, new_name):
+            raise NameCollision(
+                f"{names.join(self._folder_path(rec.parent_id), new_name)} already exists."
+            )
+        new_path = names.join(self._folder_path(rec.parent_id), new_name)
+        kind = "folder" if isinstance(rec, FolderRecord) else "file"
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE items SET name = ?, modified = ? WHERE id = ?",
+                (new_name, format_time(self._now()), rec.id),
+            )
+            self._history.append(
+                self._now(),
+                f"{kind}-renamed",
+                rec.id,
+                new_path,
+                {"from": rec.path, "to": new_path},
+            )
+        self._folder_cache = None
+        self._events.emit(FILES_CHANGED, folders=[rec.parent_id])
+        return self._get(rec.id)
 
+    @_op
     def move(self, item: ItemRef, dest_folder: ItemRef) -> Item:
         """Move a file or folder into `dest_folder` (not into itself or a descendant)."""
-        raise NotImplementedError
+        rec = self._get(item)
+        dest = self._get_folder(dest_folder)
+        if rec.id == ROOT_ID:
+            raise VaultError("The top folder of the vault cannot be moved.")
+        if rec.parent_id == dest.id:
+            return rec
+        if isinstance(rec, FolderRecord):
+            fid: int | None = dest.id
+            while fid is not None:
+                if fid == rec.id:
+                    raise VaultError(f"Cannot move {rec.path} into itself.")
+                fid = self._folders()[fid][0]
+        if self._name_taken(dest.id, rec.name):
+            raise NameCollision(f"{names.join(dest.path, rec.name)} already exists.")
+        new_path = names.join(dest.path, rec.name)
+        kind = "folder" if isinstance(rec, FolderRecord) else "file"
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE items SET parent_id = ?, modified = ? WHERE id = ?",
+                (dest.id, format_time(self._now()), rec.id),
+            )
+            self._history.append(
+                self._now(), f"{kind}-moved", rec.id, new_path, {"from": rec.path, "to": new_path}
+            )
+        self._folder_cache = None
+        self._events.emit(FILES_CHANGED, folders=[rec.parent_id, dest.id])
+        return self._get(rec.id)
 
+    @_op
     def delete(self, item: ItemRef) -> None:
         """Delete a file or a folder with everything in it, crypto-shredding each file.
 
@@ -214,8 +1176,110 @@ class Vault:
         `secure_delete` and a WAL checkpoint, so the key bytes are overwritten), and only
         then are the objects removed. The root folder cannot be deleted.
         """
-        raise NotImplementedError
+        rec = self._get(item)
+        if rec.id == ROOT_ID:
+            raise VaultError("The top folder of the vault cannot be deleted.")
+        victims: list[tuple[int, str, int]] = [(rec.id, "folder" if rec.is_folder else "file", 0)]
+        if isinstance(rec, FolderRecord):
+            victims += self._descendants(rec.id)
+        file_ids = [v[0] for v in victims if v[1] == "file"]
+        object_ids: list[str] = []
+        with self._write() as conn:
+            now = self._now()
+            for iid in file_ids:
+                row = conn.execute(self._ITEM_SQL + " WHERE i.id = ?", (iid,)).fetchone()
+                file_rec = self._record(row)
+                oid = conn.execute(
+                    "SELECT object_id FROM file_contents WHERE item_id = ?", (iid,)
+                ).fetchone()[0]
+                if oid is not None:
+                    object_ids.append(oid)
+                self._history.append(
+                    now, "file-deleted", iid, file_rec.path, {"size": getattr(file_rec, "size", 0)}
+                )
+                # Crypto-shred: the row holding the file key goes; secure_delete zeroes it.
+                conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
+            if isinstance(rec, FolderRecord):
+                self._history.append(
+                    now, "folder-deleted", rec.id, rec.path, {"files": len(file_ids)}
+                )
+            for iid, _kind, _depth in sorted(victims, key=lambda v: -v[2]):
+                conn.execute("DELETE FROM items WHERE id = ?", (iid,))
+        # The WAL still holds old page images with the keys until it is checkpointed;
+        # TRUNCATE copies the zeroed pages into vault.db and empties the WAL.
+        with contextlib.suppress(VaultError), db.db_errors():
+            self._c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._store.remove(object_ids)
+        self._folder_cache = None
+        self._events.emit(FILES_CHANGED, folders=[rec.parent_id])
 
+    # ----- reading ---------------------------------------------------------------------
+
+    def _decrypt_into(
+        self, rec: FileRecord, dst: BinaryIO, progress: Callable[[int], None] | None
+    ) -> int:
+        """Decrypt `rec`'s contents into `dst`; every failure names the file."""
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT file_key, object_id, inline_payload FROM file_contents WHERE item_id = ?",
+                (rec.id,),
+            ).fetchone()
+        if row is None:
+            raise ItemNotFound(f"{rec.path} is no longer in the vault.")
+        file_key, object_id, inline = bytes(row[0]), row[1], row[2]
+        try:
+            if inline is not None:
+                n = age.decrypt_payload(io.BytesIO(inline), dst, file_key, progress=progress)
+            else:
+                with open(self._store.path(object_id), "rb") as src:
+                    n = age.decrypt_payload(src, dst, file_key, progress=progress)
+        except FileNotFoundError:
+            raise VaultDamaged(
+                "object", f"The stored contents of {rec.path} are missing.", rec.path
+            ) from None
+        except age.AgeError:
+            raise VaultDamaged(
+                "object", f"The stored contents of {rec.path} are damaged.", rec.path
+            ) from None
+        if n != rec.size:
+            raise VaultDamaged(
+                "object", f"The stored contents of {rec.path} have the wrong size.", rec.path
+            )
+        return n
+
+    @_op
+    def read_bytes(self, item: ItemRef, *, max_size: int = DEFAULT_PREVIEW_LIMIT) -> bytes:
+        """Decrypt a file into memory for preview; raises `PreviewTooLarge` above `max_size`.
+
+        Recorded in the history as "file-previewed".
+        """
+        rec = self._get_file(item)
+        if rec.size > max_size:
+            raise PreviewTooLarge(
+                f"{rec.path} is {rec.size} bytes, more than the preview limit of {max_size}."
+            )
+        buf = io.BytesIO()
+        self._decrypt_into(rec, buf, None)
+        with self._write():
+            self._history.append(self._now(), "file-previewed", rec.id, rec.path)
+        return buf.getvalue()
+
+    def _export_file(
+        self, rec: FileRecord, target: Path, progress: Callable[[int], None] | None
+    ) -> None:
+        """Write `rec` to `target` (which must not exist) with fsync; removed on failure."""
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                self._decrypt_into(rec, out, progress)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+            raise
+
+    @_op
     def export(
         self,
         item: ItemRef,
@@ -225,39 +1289,204 @@ class Vault:
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> Path:
-        """Decrypt a file or a whole folder to `dest_path` on disk, atomically.
+        """Decrypt a file or a whole folder to exactly `dest_path` on disk, atomically.
 
-        The result is built under a temporary name in the destination's directory, fsynced
-        and renamed into place, so `dest_path` is either absent or complete. Raises
-        `ExportTargetExists` unless `overwrite`. Recorded in the history as "file-exported".
+        The result is built under a hidden temporary name in the destination's directory,
+        fsynced and renamed into place, so `dest_path` is either absent (or its old version)
+        or complete. Raises `ExportTargetExists` unless `overwrite`. Exported files are
+        created 0600. Each file is recorded in the history as "file-exported".
         """
-        raise NotImplementedError
+        rec = self._get(item)
+        dest = Path(dest_path).absolute()
+        if not dest.parent.is_dir():
+            raise VaultError(f"The folder {dest.parent} does not exist.")
+        if (dest.exists() or dest.is_symlink()) and not overwrite:
+            raise ExportTargetExists(f"{dest} already exists.")
+        tmp = dest.parent / tmp_name(dest.name)
+        exported: list[FileRecord] = []
+        total = 0
 
-    def read_bytes(self, item: ItemRef, *, max_size: int = DEFAULT_PREVIEW_LIMIT) -> bytes:
-        """Decrypt a file into memory for preview; raises `PreviewTooLarge` above `max_size`.
+        def on_chunk(n: int) -> None:
+            if cancel is not None and cancel():
+                raise Cancelled()
+            if progress is not None:
+                progress(total + n)
 
-        Recorded in the history as "file-previewed".
-        """
-        raise NotImplementedError
+        try:
+            with disk_full_errors():
+                if isinstance(rec, FileRecord):
+                    self._export_file(rec, tmp, on_chunk)
+                    exported.append(rec)
+                else:
+                    tmp.mkdir(mode=0o700)
+                    dirs = [tmp]
+                    for child in self.walk(rec):
+                        rel = child.path[len(rec.path) :].lstrip("/")
+                        target = tmp / rel
+                        if isinstance(child, FolderRecord):
+                            target.mkdir(mode=0o700)
+                            dirs.append(target)
+                        else:
+                            self._export_file(child, target, on_chunk)
+                            exported.append(child)
+                            total += child.size
+                    for d in reversed(dirs):
+                        fsync_dir(d)
+                self._place(tmp, dest, overwrite)
+        except BaseException:
+            remove_tree(tmp)
+            raise
+        with self._write():
+            now = self._now()
+            for f in exported:
+                self._history.append(now, "file-exported", f.id, f.path, {"to": str(dest)})
+        return dest
 
+    @staticmethod
+    def _place(tmp: Path, dest: Path, overwrite: bool) -> None:
+        """Rename a finished export into place; never replaces unless `overwrite`."""
+        if not overwrite:
+            if tmp.is_dir():
+                if dest.exists() or dest.is_symlink():
+                    raise ExportTargetExists(f"{dest} already exists.")
+                os.rename(tmp, dest)
+            else:
+                try:
+                    # link() fails if dest exists: an atomic "rename without replacing".
+                    os.link(tmp, dest)
+                except FileExistsError:
+                    raise ExportTargetExists(f"{dest} already exists.") from None
+                except OSError:
+                    if dest.exists() or dest.is_symlink():
+                        raise ExportTargetExists(f"{dest} already exists.") from None
+                    os.rename(tmp, dest)
+                else:
+                    os.unlink(tmp)
+        elif tmp.is_dir() or dest.is_dir():
+            aside = dest.parent / tmp_name(dest.name + ".old")
+            had_old = dest.exists() or dest.is_symlink()
+            if had_old:
+                os.rename(dest, aside)
+            os.rename(tmp, dest)
+            if had_old:
+                remove_tree(aside)
+        else:
+            os.replace(tmp, dest)
+        fsync_dir(dest.parent)
+
+    @_op
     def open_external(self, item: ItemRef) -> Path:
         """Decrypt a file into the private temp folder for another program to open.
 
         Returns the plaintext path; it is wiped on `lock()`, at exit and at the next open.
         Recorded in the history as "file-opened-externally".
         """
-        raise NotImplementedError
+        rec = self._get_file(item)
+        folder = self._make_temp_dir() / secrets.token_hex(8)
+        folder.mkdir(mode=0o700)
+        target = folder / rec.name
+        with disk_full_errors():
+            self._export_file(rec, target, None)
+        with self._write():
+            self._history.append(self._now(), "file-opened-externally", rec.id, rec.path)
+        return target
 
+    @_op
     def check(
         self, *, deep: bool = False, progress: Callable[[int], None] | None = None
     ) -> CheckReport:
         """Verify the database (SQLCipher page HMACs and SQLite structure) and that every
         object exists with the right size; with `deep`, also that every file's contents
         authenticate and match their recorded SHA-256. Recorded as "integrity-check"."""
-        raise NotImplementedError
+        problems: list[CheckProblem] = []
+        files_checked = objects_checked = 0
+        conn = self._c
+        try:
+            with db.db_errors():
+                bad = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+                for (msg,) in bad[:20]:
+                    problems.append(CheckProblem("database", f"vault.db: {msg}"))
+                rows = conn.execute("PRAGMA integrity_check").fetchall()
+                if rows != [("ok",)]:
+                    for (msg,) in rows[:20]:
+                        problems.append(CheckProblem("database", f"vault.db: {msg}"))
+        except VaultDamaged as exc:
+            problems.append(CheckProblem("database", str(exc)))
+        if not problems:
+            done = 0
+            try:
+                with db.db_errors():
+                    rows = conn.execute(
+                        "SELECT item_id, size, sha256, object_id, length(inline_payload)"
+                        " FROM file_contents ORDER BY item_id"
+                    ).fetchall()
+                for iid, size, sha, object_id, inline_len in rows:
+                    files_checked += 1
+                    rec = self._get_file(iid)
+                    want = age.payload_length(size)
+                    if object_id is not None:
+                        objects_checked += 1
+                        try:
+                            actual = os.stat(self._store.path(object_id)).st_size
+                        except FileNotFoundError:
+                            problems.append(
+                                CheckProblem(
+                                    "object",
+                                    f"The stored contents of {rec.path} are missing.",
+                                    iid,
+                                    rec.path,
+                                )
+                            )
+                            continue
+                    else:
+                        actual = inline_len
+                    if actual != want:
+                        problems.append(
+                            CheckProblem(
+                                "object",
+                                f"The stored contents of {rec.path} have the wrong size.",
+                                iid,
+                                rec.path,
+                            )
+                        )
+                        continue
+                    if deep:
+                        sink = _HashingWriter()
+                        base = done
+
+                        def on_chunk(n: int, _b: int = base) -> None:
+                            if progress is not None:
+                                progress(_b + n)
+
+                        try:
+                            self._decrypt_into(rec, sink, on_chunk)  # type: ignore[arg-type]
+                        except VaultDamaged as exc:
+                            problems.append(CheckProblem("object", str(exc), iid, rec.path))
+                            continue
+                        if sink.sha.digest() != bytes(sha):
+                            problems.append(
+                                CheckProblem(
+                                    "object",
+                                    f"The contents of {rec.path} do not match their "
+                                    "recorded checksum.",
+                                    iid,
+                                    rec.path,
+                                )
+                            )
+                        done += size
+            except VaultDamaged as exc:
+                problems.append(CheckProblem("database", str(exc)))
+        with contextlib.suppress(VaultError), self._write():
+            self._history.append(
+                self._now(),
+                "integrity-check",
+                details={"deep": deep, "ok": not problems, "problems": len(problems)},
+            )
+        return CheckReport(deep, files_checked, objects_checked, tuple(problems))
 
     # ----- access history --------------------------------------------------------------
 
+    @_op
     def history(
         self,
         *,
@@ -269,25 +1498,89 @@ class Vault:
         before_seq: int | None = None,
     ) -> list[HistoryEntry]:
         """History entries, newest first. Page with `before_seq=<last seq of the previous
-        page>`. `item` selects entries about that file or folder (by its id)."""
-        raise NotImplementedError
+        page>`. `item` selects entries about that file or folder (an id also works for
+        items that were deleted); `since` is inclusive, `until` exclusive."""
+        item_id: int | None = None
+        if item is not None:
+            item_id = item if isinstance(item, int) else self._get(item).id
+        return self._history.query(
+            item_id=item_id,
+            actions=actions,
+            since=since,
+            until=until,
+            limit=limit,
+            before_seq=before_seq,
+        )
 
+    @_op
     def verify_history(self) -> HistoryReport:
         """Recompute the history MAC chain and compare its head with the checkpoint kept
         outside the vault. Finds edited, removed, reordered or truncated entries and a vault
         folder restored from an older copy."""
-        raise NotImplementedError
+        checked, first, head, problems = self._history.verify_chain()
+        cp, cp_problem = self._history.load_checkpoint()
+        if cp_problem:
+            problems.append(cp_problem)
+        if cp is not None:
+            rollback = self._history.checkpoint_problem(cp)
+            if rollback:
+                problems.append(rollback)
+        elif self._rollback_problem and self._rollback_problem not in problems:
+            problems.append(self._rollback_problem)
+        return HistoryReport(checked, first, head, cp.seq if cp else None, tuple(problems))
 
+    @_op
     def reset_history_checkpoint(self) -> None:
         """Accept the vault's current history head as the checkpoint (after the user has
         acknowledged a reported rollback, e.g. a deliberately restored backup)."""
-        raise NotImplementedError
+        with db.transaction(self._c):
+            self._history.append(self._now(), "checkpoint-reset")
+        self._history.save_checkpoint(self._now(), force=True)
+        self._rollback_problem = None
 
     @property
     def retention(self) -> Retention:
-        raise NotImplementedError
+        with self._mutex:
+            self._require_open()
+            return self._retention()
 
+    @_op
     def set_retention(self, retention: Retention) -> None:
         """Change history retention and prune at once; pruning leaves a MAC'd base marker
         so the remaining chain still verifies."""
-        raise NotImplementedError
+        retention = Retention(retention)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('retention', ?)",
+                (retention.value,),
+            )
+            now = self._now()
+            self._history.append(now, "retention-changed", details={"to": retention.value})
+            self._prune(now)
+
+
+def names_casefold(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
+    """Fresh salt, same Argon2id cost as before."""
+    return kdf.Argon2idParams.new(
+        memory_kib=params.memory_kib,
+        iterations=params.iterations,
+        parallelism=params.parallelism,
+    )
+
+
+def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:
+    """Before replacing a header, make sure the key really opens this folder's database."""
+    conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
+    try:
+        with db.db_errors():
+            row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
+        if row is None or row[0] != header.vault_id_hex:
+            raise VaultDamaged("header", "The vault header does not belong to this database.")
+    finally:
+        conn.close()

@@ -1,0 +1,178 @@
+"""The SQLCipher database `vault.db`: connection setup, schema and migrations."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import sqlcipher3
+
+from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
+
+__all__ = ["SCHEMA_VERSION", "connect", "db_errors", "migrate", "transaction"]
+
+SCHEMA_VERSION = 1
+
+Connection = sqlcipher3.Connection
+
+# Each migration takes the schema from version N-1 to N inside one transaction.
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+        "INSERT INTO schema_version (version) VALUES (0)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+        """CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            parent_id INTEGER REFERENCES items (id),
+            kind TEXT NOT NULL CHECK (kind IN ('folder', 'file')),
+            name TEXT NOT NULL,
+            created TEXT NOT NULL,
+            modified TEXT NOT NULL,
+            UNIQUE (parent_id, name)
+        )""",
+        """CREATE TABLE file_contents (
+            item_id INTEGER PRIMARY KEY REFERENCES items (id),
+            size INTEGER NOT NULL CHECK (size >= 0),
+            sha256 BLOB NOT NULL CHECK (length(sha256) = 32),
+            file_key BLOB NOT NULL CHECK (length(file_key) = 16),
+            object_id TEXT UNIQUE,
+            inline_payload BLOB,
+            CHECK ((object_id IS NULL) <> (inline_payload IS NULL))
+        )""",
+        """CREATE TABLE history (
+            seq INTEGER PRIMARY KEY,
+            time TEXT NOT NULL,
+            action TEXT NOT NULL,
+            item_id INTEGER,
+            item_name TEXT NOT NULL,
+            details TEXT NOT NULL,
+            mac BLOB NOT NULL
+        )""",
+        "CREATE INDEX history_by_item ON history (item_id, seq)",
+        "CREATE INDEX history_by_action ON history (action, seq)",
+        """CREATE TABLE history_base (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            prev_mac BLOB NOT NULL,
+            pruned_at TEXT NOT NULL,
+            mac BLOB NOT NULL
+        )""",
+    ],
+}
+
+_DAMAGED_CODES = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
+_FULL_CODES = {"SQLITE_FULL"}
+
+
+def _classify(exc: sqlcipher3.DatabaseError) -> Exception | None:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    base = name.split("_")[0:2]
+    code = "_".join(base)
+    text = str(exc).lower()
+    if code in _FULL_CODES or "disk is full" in text:
+        return DiskFull()
+    if code in _DAMAGED_CODES or "malformed" in text or "not a database" in text:
+        return VaultDamaged(
+            "database",
+            "The vault database (vault.db) is damaged: a page failed its integrity check.",
+        )
+    if code == "SQLITE_IOERR":
+        return VaultError(f"The vault database could not be read or written ({exc}).")
+    return None
+
+
+@contextlib.contextmanager
+def db_errors() -> Iterator[None]:
+    """Map SQLCipher errors to vault errors: damaged pages -> `VaultDamaged("database")`,
+    a full disk -> `DiskFull`. Other errors (programming errors) pass through."""
+    try:
+        yield
+    except sqlcipher3.DatabaseError as exc:
+        mapped = _classify(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def connect(path: Path, raw_key: bytes) -> Connection:
+    """Open `vault.db` with a raw 32-byte key and the settings FORMAT.md §4.4 requires.
+
+    Raises `VaultDamaged` if page 1 does not authenticate (the key is known to be right,
+    since it came from an authenticated key slot) and `VaultDamaged` if the linked library
+    is not SQLCipher 4.
+    """
+    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        with db_errors():
+            # A raw key (x'..'): SQLCipher skips its own PBKDF2, the vault key is already
+            # full-entropy. Formatting hex ourselves keeps the key out of any SQL parameter log.
+            conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
+            conn.execute("PRAGMA cipher_log_level = NONE")
+            row = conn.execute("PRAGMA cipher_version").fetchone()
+            if not row or not str(row[0]).startswith("4."):
+                raise VaultDamaged(
+                    "database", "This Strongroom build is not linked with SQLCipher 4."
+                )
+            # Fails with SQLITE_NOTADB here if page 1 does not authenticate.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute("PRAGMA secure_delete = ON")  # deleted file keys are overwritten
+            conn.execute("PRAGMA temp_store = MEMORY")  # no plaintext temp tables on disk
+            conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is durable once it returns; "committed" must mean committed.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (including KeyboardInterrupt)."""
+    with db_errors():
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        with db_errors():
+            conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlcipher3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def schema_version(conn: Connection) -> int:
+    """The schema version stored in the database (0 for an empty database)."""
+    with db_errors():
+        has = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if not has:
+            return 0
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is None:
+        raise VaultDamaged("database", "The vault database has no schema version.")
+    return int(row[0])
+
+
+def migrate(conn: Connection, on_step: Callable[[int], None] | None = None) -> int:
+    """Bring the schema up to `SCHEMA_VERSION`, one transaction per step.
+
+    Raises `NewerFormat` if the database is newer than this code.
+    """
+    current = schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise NewerFormat(
+            f"This vault's database has schema version {current}; this Strongroom "
+            f"understands up to {SCHEMA_VERSION}. Update Strongroom to open it."
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with transaction(conn), db_errors():
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute("UPDATE schema_version SET version = ?", (version,))
+        if on_step is not None:
+            on_step(version)
+    return SCHEMA_VERSION

@@ -1,0 +1,79 @@
+"""Small file-system helpers with the durability rules the vault depends on."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import DiskFull
+
+__all__ = ["atomic_write", "disk_full_errors", "fsync_dir", "remove_tree", "tmp_name"]
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory so that renames and creations inside it survive a power cut."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def tmp_name(final_name: str) -> str:
+    """A hidden, unique sibling name for building `final_name` before the rename."""
+    return f".{final_name}.tmp-{secrets.token_hex(6)}"
+
+
+@contextlib.contextmanager
+def disk_full_errors() -> Iterator[None]:
+    """Turn ENOSPC/EDQUOT into `DiskFull`; every other error passes through unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _FULL_ERRNOS:
+            raise DiskFull() from exc
+        raise
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Replace `path` with `data` so that a crash leaves either the old or the new file.
+
+    Temp file created with its final mode before any data is written, fsynced, renamed
+    over `path` with `os.replace`, then the directory is fsynced. On any error the temp
+    file is removed and `path` is untouched.
+    """
+    tmp = path.with_name(tmp_name(path.name))
+    with disk_full_errors():
+        # O_EXCL: never follow or reuse a file someone else put at the temp name.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        fsync_dir(path.parent)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a file or directory tree if it exists; missing is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -1,0 +1,414 @@
+"""The access history: an append-only, MAC-chained table plus a checkpoint kept outside.
+
+Row MAC (FORMAT.md §4.7):
+
+    mac[n] = HMAC-SHA256(history_key, mac[n-1] || row_bytes(n))
+
+where `row_bytes` is the length-prefixed encoding of (seq, time, action, item_id,
+item_name, details) and mac[0] is the base (32 zero bytes, or the pruning base's prev_mac).
+The checkpoint file outside the vault remembers the newest (seq, mac) this computer has
+seen, so truncating the table or restoring an older copy of the vault folder is detected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .db import Connection, db_errors
+from .fsutil import atomic_write
+from .records import HistoryEntry
+
+__all__ = [
+    "ACTIONS",
+    "Checkpoint",
+    "FailedUnlocks",
+    "HistoryLog",
+    "format_time",
+    "parse_time",
+    "row_bytes",
+]
+
+ZERO_MAC = bytes(32)
+_ROW_PREFIX = b"strongroom/v1/history-row\n"
+_BASE_PREFIX = b"strongroom/v1/history-base\n"
+_CHECKPOINT_PREFIX = b"strongroom/v1/checkpoint\n"
+
+ACTIONS = frozenset(
+    {
+        "vault-created",
+        "vault-unlocked",
+        "vault-locked",
+        "unlock-failed",
+        "recovery-used",
+        "passphrase-changed",
+        "file-added",
+        "file-previewed",
+        "file-exported",
+        "file-opened-externally",
+        "file-renamed",
+        "file-moved",
+        "file-deleted",
+        "folder-created",
+        "folder-renamed",
+        "folder-moved",
+        "folder-deleted",
+        "folder-exported",
+        "integrity-check",
+        "retention-changed",
+        "history-pruned",
+        "checkpoint-reset",
+    }
+)
+
+
+def format_time(t: datetime) -> str:
+    """Fixed-width UTC text: YYYY-MM-DDTHH:MM:SS.ffffffZ (sorts as time sorts)."""
+    if t.tzinfo is None:
+        raise ValueError("history times must be timezone-aware")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def canonical_details(details: dict[str, Any]) -> str:
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _field(value: bytes) -> bytes:
+    return struct.pack(">I", len(value)) + value
+
+
+def row_bytes(
+    seq: int, time: str, action: str, item_id: int | None, item_name: str, details: str
+) -> bytes:
+    """The canonical bytes a row's MAC covers. item_id NULL is encoded as the empty string."""
+    return _ROW_PREFIX + b"".join(
+        _field(v)
+        for v in (
+            str(seq).encode(),
+            time.encode(),
+            action.encode(),
+            b"" if item_id is None else str(item_id).encode(),
+            item_name.encode("utf-8"),
+            details.encode("utf-8"),
+        )
+    )
+
+
+def _mac(key: bytes, data: bytes) -> bytes:
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def _base_mac(key: bytes, seq: int, prev_mac: bytes, pruned_at: str) -> bytes:
+    return _mac(key, _BASE_PREFIX + _field(str(seq).encode()) + prev_mac + pruned_at.encode())
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The newest history head this computer has seen for one vault."""
+
+    vault_id: str
+    seq: int
+    mac: bytes
+    time: str
+
+
+class HistoryLog:
+    """Appends, queries, prunes and verifies the history table of one open vault."""
+
+    def __init__(self, conn: Connection, key: bytes, vault_id: str, checkpoint_dir: Path) -> None:
+        self._conn = conn
+        self._key = key
+        self._vault_id = vault_id
+        self._checkpoint_path = checkpoint_dir / "checkpoints" / vault_id
+
+    # ----- writing ---------------------------------------------------------------------
+
+    def _base(self) -> tuple[int, bytes]:
+        row = self._conn.execute("SELECT seq, prev_mac FROM history_base WHERE id = 1").fetchone()
+        return (int(row[0]), bytes(row[1])) if row else (0, ZERO_MAC)
+
+    def head(self) -> tuple[int, bytes]:
+        """(seq, mac) of the newest entry, or of the base when the table is empty."""
+        with db_errors():
+            row = self._conn.execute(
+                "SELECT seq, mac FROM history ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            return (int(row[0]), bytes(row[1])) if row else self._base()
+
+    def append(
+        self,
+        time: datetime,
+        action: str,
+        item_id: int | None = None,
+        item_name: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one entry inside the caller's transaction; returns its seq."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown history action {action!r}")
+        seq, prev = self.head()
+        seq += 1
+        t = format_time(time)
+        d = canonical_details(details or {})
+        mac = _mac(self._key, prev + row_bytes(seq, t, action, item_id, item_name, d))
+        with db_errors():
+            self._conn.execute(
+                "INSERT INTO history (seq, time, action, item_id, item_name, details, mac)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, t, action, item_id, item_name, d, mac),
+            )
+        return seq
+
+    def prune_before(self, cutoff: datetime, now: datetime) -> int:
+        """Delete entries older than `cutoff` inside the caller's transaction, leaving a MAC'd
+        base at the cut and a "history-pruned" entry. Returns how many were removed."""
+        c = format_time(cutoff)
+        with db_errors():
+            row = self._conn.execute(
+                "SELECT max(seq), count(*) FROM history WHERE time < ?", (c,)
+            ).fetchone()
+            last, count = row
+            if not count:
+                return 0
+            head_seq, _ = self.head()
+            if last >= head_seq:
+                last = head_seq - 1  # always keep the newest entry so the head stays put
+                if last <= self._base()[0]:
+                    return 0
+            mac_row = self._conn.execute(
+                "SELECT mac FROM history WHERE seq = ?", (last,)
+            ).fetchone()
+            prev_mac = bytes(mac_row[0])
+            pruned_at = format_time(now)
+            removed = self._conn.execute("DELETE FROM history WHERE seq <= ?", (last,)).rowcount
+            self._conn.execute(
+                "INSERT OR REPLACE INTO history_base (id, seq, prev_mac, pruned_at, mac)"
+                " VALUES (1, ?, ?, ?, ?)",
+                (last, prev_mac, pruned_at, _base_mac(self._key, last, prev_mac, pruned_at)),
+            )
+        self.append(now, "history-pruned", details={"through_seq": last, "removed": removed})
+        return removed
+
+    # ----- reading ---------------------------------------------------------------------
+
+    def query(
+        self,
+        *,
+        item_id: int | None = None,
+        actions: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        before_seq: int | None = None,
+    ) -> list[HistoryEntry]:
+        """Newest first; keyset paging with `before_seq`."""
+        where: list[str] = []
+        args: list[Any] = []
+        if item_id is not None:
+            where.append("item_id = ?")
+            args.append(item_id)
+        if actions is not None:
+            acts = list(actions)
+            where.append(f"action IN ({','.join('?' * len(acts))})" if acts else "0")
+            args.extend(acts)
+        if since is not None:
+            where.append("time >= ?")
+            args.append(format_time(since))
+        if until is not None:
+            where.append("time < ?")
+            args.append(format_time(until))
+        if before_seq is not None:
+            where.append("seq < ?")
+            args.append(before_seq)
+        sql = "SELECT seq, time, action, item_id, item_name, details FROM history"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        args.append(max(0, int(limit)))
+        with db_errors():
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            HistoryEntry(seq, parse_time(t), a, iid, name, json.loads(d))
+            for seq, t, a, iid, name, d in rows
+        ]
+
+    def count(self) -> int:
+        with db_errors():
+            return int(self._conn.execute("SELECT count(*) FROM history").fetchone()[0])
+
+    # ----- verification ----------------------------------------------------------------
+
+    def _rows(self) -> Iterator[tuple[Any, ...]]:
+        cur = self._conn.execute(
+            "SELECT seq, time, action, item_id, item_name, details, mac FROM history ORDER BY seq"
+        )
+        while batch := cur.fetchmany(2048):
+            yield from batch
+
+    def verify_chain(self) -> tuple[int, int, int, list[str]]:
+        """Recompute every MAC. Returns (entries checked, first seq, head seq, problems)."""
+        problems: list[str] = []
+        with db_errors():
+            base = self._conn.execute(
+                "SELECT seq, prev_mac, pruned_at, mac FROM history_base WHERE id = 1"
+            ).fetchone()
+            if base is None:
+                expect_seq, prev = 1, ZERO_MAC
+            else:
+                bseq, bprev, bat, bmac = int(base[0]), bytes(base[1]), base[2], bytes(base[3])
+                if not hmac.compare_digest(_base_mac(self._key, bseq, bprev, bat), bmac):
+                    problems.append("The pruning marker at the start of the history was altered.")
+                expect_seq, prev = bseq + 1, bprev
+            first = expect_seq
+            checked = 0
+            broken_at: int | None = None
+            for seq, t, action, item_id, name, details, mac in self._rows():
+                checked += 1
+                if seq != expect_seq:
+                    problems.append(
+                        f"History entries {expect_seq}..{seq - 1} are missing."
+                        if seq > expect_seq
+                        else f"History entry {seq} is out of order."
+                    )
+                    if broken_at is None:
+                        broken_at = seq
+                want = _mac(
+                    self._key,
+                    prev + row_bytes(seq, t, action, item_id, name, details),
+                )
+                if not hmac.compare_digest(want, bytes(mac)) and broken_at is None:
+                    problems.append(f"History entry {seq} was altered, removed or reordered.")
+                    broken_at = seq
+                # Continue from the stored MAC so that one edit is reported once, not as a
+                # cascade; a forged MAC still cannot match the next entry's recomputation.
+                prev = bytes(mac)
+                expect_seq = seq + 1
+        return checked, first, expect_seq - 1, problems
+
+    # ----- checkpoint outside the vault ------------------------------------------------
+
+    def _checkpoint_tag(self, seq: int, mac: bytes, time: str) -> bytes:
+        return _mac(
+            self._key,
+            _CHECKPOINT_PREFIX
+            + _field(self._vault_id.encode())
+            + _field(str(seq).encode())
+            + mac
+            + time.encode(),
+        )
+
+    def load_checkpoint(self) -> tuple[Checkpoint | None, str | None]:
+        """(checkpoint, problem). A missing file is (None, None): e.g. another computer."""
+        try:
+            data = self._checkpoint_path.read_bytes()
+        except FileNotFoundError:
+            return None, None
+        try:
+            obj = json.loads(data)
+            cp = Checkpoint(
+                obj["vault_id"], int(obj["seq"]), bytes.fromhex(obj["mac"]), obj["time"]
+            )
+            tag = bytes.fromhex(obj["tag"])
+        except (ValueError, KeyError, TypeError):
+            return None, "The history checkpoint on this computer is unreadable."
+        if cp.vault_id != self._vault_id or not hmac.compare_digest(
+            tag, self._checkpoint_tag(cp.seq, cp.mac, cp.time)
+        ):
+            return None, "The history checkpoint on this computer was altered."
+        return cp, None
+
+    def checkpoint_problem(self, cp: Checkpoint) -> str | None:
+        """Why the vault's history is not a continuation of checkpoint `cp`, or None."""
+        with db_errors():
+            base_seq, base_prev = self._base()
+            head_seq, _ = self.head()
+            if head_seq < cp.seq:
+                return (
+                    f"The history ends at entry {head_seq}, but this computer saw entry "
+                    f"{cp.seq} on {cp.time}: entries were removed or the vault was restored "
+                    "from an older copy."
+                )
+            if cp.seq < base_seq:
+                return None  # pruned past the checkpoint; the base MAC vouches for the cut
+            if cp.seq == base_seq:
+                mac = base_prev
+            else:
+                row = self._conn.execute(
+                    "SELECT mac FROM history WHERE seq = ?", (cp.seq,)
+                ).fetchone()
+                mac = bytes(row[0]) if row else b""
+        if not hmac.compare_digest(mac, cp.mac):
+            return (
+                f"History entry {cp.seq} differs from the one this computer saw on {cp.time}: "
+                "the vault was restored from an older copy or its history was rewritten."
+            )
+        return None
+
+    def save_checkpoint(self, now: datetime, *, force: bool = False) -> str | None:
+        """Record the current head outside the vault, unless the stored checkpoint shows a
+        rollback (then it is kept as evidence and the problem is returned)."""
+        if not force:
+            cp, problem = self.load_checkpoint()
+            if problem is None and cp is not None:
+                problem = self.checkpoint_problem(cp)
+            if problem is not None:
+                return problem
+        seq, mac = self.head()
+        t = format_time(now)
+        obj = {
+            "mac": mac.hex(),
+            "seq": seq,
+            "tag": self._checkpoint_tag(seq, mac, t).hex(),
+            "time": t,
+            "vault_id": self._vault_id,
+        }
+        self._checkpoint_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(
+            self._checkpoint_path,
+            json.dumps(obj, sort_keys=True, separators=(",", ":")).encode() + b"\n",
+        )
+        return None
+
+
+class FailedUnlocks:
+    """Counts failed unlock attempts outside the vault (nothing inside can be written
+    without the key); the count is moved into the history at the next unlock."""
+
+    def __init__(self, config_dir: Path, vault_id: str) -> None:
+        self._path = config_dir / "failed-unlocks" / vault_id
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            obj = json.loads(self._path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(obj, dict) or not isinstance(obj.get("count"), int):
+            return None
+        return obj
+
+    def record(self, now: datetime, kind: str) -> None:
+        """Count one failure; best effort (a read-only config dir must not block unlock)."""
+        obj = self.read() or {"count": 0, "first": format_time(now), "kinds": {}}
+        obj["count"] += 1
+        obj["last"] = format_time(now)
+        kinds = obj.setdefault("kinds", {})
+        kinds[kind] = int(kinds.get(kind, 0)) + 1
+        with contextlib.suppress(OSError):
+            self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(self._path, json.dumps(obj, sort_keys=True).encode())
+
+    def clear(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path.unlink()

@@ -1,0 +1,140 @@
+"""The object store `objects/`: one age v1 payload per stored file version.
+
+Names (FORMAT.md §4.5): `objects/<first two hex digits>/<32 hex digits>`, the object id
+being 16 random bytes, so names reveal nothing about contents. New objects are built in
+`objects/tmp/`, fsynced and renamed into place before the database commit that references
+them; anything in `tmp/` and any object the database does not reference is swept on open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from strongroom.crypto import age
+
+from .fsutil import disk_full_errors, fsync_dir
+
+__all__ = ["ObjectStore", "new_object_id"]
+
+Opener = Callable[[Path], BinaryIO]
+
+
+def new_object_id() -> str:
+    return secrets.token_hex(16)
+
+
+def _default_opener(path: Path) -> BinaryIO:
+    # O_EXCL: a temp name is used once; 0600 before any byte is written.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return os.fdopen(fd, "wb", buffering=0)
+
+
+def _valid_id(name: str) -> bool:
+    return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
+
+class ObjectStore:
+    """Reads and writes objects under `root`. `opener` is a seam for tests (disk full)."""
+
+    def __init__(self, root: Path, opener: Opener | None = None) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.opener: Opener = opener or _default_opener
+
+    def create_dirs(self) -> None:
+        self.root.mkdir(mode=0o700, exist_ok=True)
+        self.tmp.mkdir(mode=0o700, exist_ok=True)
+
+    def path(self, object_id: str) -> Path:
+        if not _valid_id(object_id):
+            raise ValueError("bad object id")
+        return self.root / object_id[:2] / object_id
+
+    def write_temp(
+        self, src: BinaryIO, file_key: bytes, progress: Callable[[int], None] | None
+    ) -> tuple[Path, int]:
+        """Encrypt `src` into a new temp file, fsync it; returns (temp path, plaintext size).
+
+        The temp file is removed again on any error.
+        """
+        tmp = self.tmp / f"{secrets.token_hex(16)}.tmp"
+        try:
+            with disk_full_errors():
+                out = self.opener(tmp)
+                try:
+                    size = age.encrypt_payload(src, out, file_key, progress=progress)
+                    out.flush()
+                    # The object must be durable before a commit can reference it.
+                    os.fsync(out.fileno())
+                finally:
+                    out.close()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return tmp, size
+
+    def install(self, tmp: Path, object_id: str) -> Path:
+        """Rename a finished temp file to its final name; returns the shard directory.
+
+        The caller fsyncs the returned directories once per batch, before committing.
+        """
+        final = self.path(object_id)
+        with disk_full_errors():
+            if not final.parent.exists():
+                final.parent.mkdir(mode=0o700, exist_ok=True)
+                fsync_dir(self.root)
+            os.replace(tmp, final)
+        return final.parent
+
+    def remove(self, object_ids: Iterable[str]) -> None:
+        """Remove objects (missing ones are fine) and fsync their directories."""
+        dirs: set[Path] = set()
+        for object_id in object_ids:
+            path = self.path(object_id)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            dirs.add(path.parent)
+        for d in dirs:
+            with contextlib.suppress(OSError):
+                fsync_dir(d)
+
+    def discard_temp(self, paths: Iterable[Path]) -> None:
+        for p in paths:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+    def all_ids(self) -> set[str]:
+        """Every object id present on disk (names that are not object ids are ignored)."""
+        found: set[str] = set()
+        if not self.root.is_dir():
+            return found
+        for shard in os.scandir(self.root):
+            if shard.name == "tmp" or not shard.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(shard.path):
+                if _valid_id(entry.name) and entry.name[:2] == shard.name:
+                    found.add(entry.name)
+        return found
+
+    def sweep(self, referenced: set[str]) -> int:
+        """Delete temp files and objects not in `referenced`; returns how many were removed.
+
+        Only called while holding the vault lock, after the database was opened, so an
+        object that is not referenced can only be left over from an interrupted write or
+        from a delete whose commit already happened.
+        """
+        removed = 0
+        if self.tmp.is_dir():
+            for entry in os.scandir(self.tmp):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+        orphans = self.all_ids() - referenced
+        self.remove(orphans)
+        return removed + len(orphans)
