@@ -1,0 +1,609 @@
+"""One function per sub-command. Each takes the parsed arguments and returns an exit code.
+
+Errors are not handled here: every `VaultError` propagates to `strongroom.cli.main`, which
+turns it into one plain line on stderr and an exit code. The vault package is imported
+lazily (inside functions) so that `strongroom --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import posixpath
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from . import output, prompts
+from .args import EXIT_DAMAGED, EXIT_ERROR, EXIT_OK
+from .errors import CliError, UsageError
+from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    from strongroom.crypto.kdf import Argon2idParams
+    from strongroom.vault import Item, Vault
+
+__all__ = ["COMMANDS", "parse_when"]
+
+ENV_VAULT = "STRONGROOM_VAULT"
+
+
+# ----- shared helpers ----------------------------------------------------------------------
+
+
+def _vault_path(args: argparse.Namespace) -> str:
+    path = getattr(args, "vault", None) or os.environ.get(ENV_VAULT)
+    if not path:
+        raise UsageError(f"no vault given: use --vault PATH or set {ENV_VAULT}")
+    return path
+
+
+def _passphrase(args: argparse.Namespace) -> str:
+    return prompts.passphrase(getattr(args, "passphrase_file", None))
+
+
+@contextmanager
+def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
+    """Open the vault for one command and always lock it again, even on error."""
+    path = _vault_path(args)
+    secret = _passphrase(args)
+    from strongroom.vault import Vault
+
+    with _status("Unlocking…"):
+        vault = Vault.open(path, secret)
+    del secret
+    try:
+        yield vault
+    finally:
+        vault.lock()
+
+
+@contextmanager
+def _status(text: str) -> Iterator[None]:
+    """Show a short status on a terminal while a slow step (key derivation) runs."""
+    tty = sys.stderr.isatty()
+    if tty:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    try:
+        yield
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def vault_item_path(text: str) -> str:
+    """A vault path as typed ("docs/a.txt", "/docs/", "//x") in canonical form ("/docs/a.txt")."""
+    path = posixpath.normpath("/" + text.strip())
+    # normpath keeps a leading "//" (POSIX allows it to mean something else); we do not.
+    return "/" + path.lstrip("/")
+
+
+def _ref(text: str) -> int | str:
+    """An item argument: a vault path, or `id:N` for an item by its id."""
+    match = re.fullmatch(r"id:(\d+)", text)
+    return int(match.group(1)) if match else vault_item_path(text)
+
+
+def _kdf_params(args: argparse.Namespace) -> Argon2idParams | None:
+    """Argon2id parameters from --kdf-memory/--kdf-iterations, or None for the defaults.
+
+    The lower bounds are those of `strongroom.crypto.kdf`, which the vault would enforce
+    anyway; checking here turns a mistake into a usage error before any prompt.
+    """
+    memory_mib = getattr(args, "kdf_memory", None)
+    iterations = getattr(args, "kdf_iterations", None)
+    if memory_mib is None and iterations is None:
+        return None
+    from strongroom.crypto import kdf
+
+    memory_kib = kdf.DEFAULT_MEMORY_KIB if memory_mib is None else memory_mib * 1024
+    if not kdf.MIN_MEMORY_KIB <= memory_kib <= kdf.MAX_MEMORY_KIB:
+        raise UsageError(
+            f"--kdf-memory must be {kdf.MIN_MEMORY_KIB // 1024}..{kdf.MAX_MEMORY_KIB // 1024} MiB"
+        )
+    iterations = kdf.DEFAULT_ITERATIONS if iterations is None else iterations
+    if not 1 <= iterations <= kdf.MAX_ITERATIONS:
+        raise UsageError(f"--kdf-iterations must be 1..{kdf.MAX_ITERATIONS}")
+    parallelism = min(kdf.DEFAULT_PARALLELISM, memory_kib // 8)
+    try:
+        return kdf.Argon2idParams.new(
+            memory_kib=memory_kib, iterations=iterations, parallelism=parallelism
+        )
+    except kdf.KdfParamsError as exc:  # e.g. memory * iterations above the work cap
+        raise UsageError(f"KDF parameters rejected: {exc}") from None
+
+
+class _Interrupt:
+    """Turns Ctrl-C into a cancel request that the vault polls between chunks.
+
+    The vault then rolls back and raises `Cancelled`, so nothing half-done is committed. A
+    second Ctrl-C falls back to an immediate KeyboardInterrupt for a stuck operation.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _Interrupt:
+        # signal handlers can only be set from the main thread (tests may run us elsewhere).
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _print(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _note(text: str) -> None:
+    """Messages for the person, not for a pipe: on stderr so stdout stays parseable."""
+    sys.stderr.write(text + "\n")
+
+
+def _describe(item: Item) -> str:
+    if item.is_folder:
+        return f"{item.path} (folder)"
+    return f"{item.path} ({output.human_size(item.size)})"  # type: ignore[union-attr]
+
+
+# ----- commands ----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the vault; the recovery key goes to stdout alone, the warning to stderr."""
+    path = args.path or _vault_path(args)
+    params = _kdf_params(args)
+    if Path(path).exists():
+        raise CliError(f"{path} already exists; choose a new folder name")
+    secret = prompts.new_passphrase(
+        args.new_passphrase_file,
+        fallback_file=getattr(args, "passphrase_file", None),
+        fallback_env=prompts.ENV_PASSPHRASE,
+    )
+    from strongroom.vault import Vault
+
+    with _status("Creating vault…"):
+        vault, recovery_key = Vault.create(path, secret, kdf_params=params, display_name=args.name)
+    del secret
+    try:
+        where = vault.path
+    finally:
+        vault.lock()
+    _note(f"Created vault {where}")
+    _note("")
+    _note("Your recovery key is below. It is shown only this once and is not stored anywhere.")
+    _note("Write it down or print it, and keep it somewhere safe, away from this computer.")
+    _note("Anyone who has it can open this vault; if you forget your passphrase and lose it,")
+    _note("nobody can recover your files.")
+    _note("")
+    _print(recovery_key)
+    if params is not None and params.memory_kib < 512 * 1024:
+        _note("")
+        _note("Note: the passphrase is protected with lower-than-default Argon2id cost.")
+    return EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Encrypt paths into a folder: all or nothing, with progress and Ctrl-C to cancel."""
+    # Check local paths before asking for the passphrase: a typo should not cost an unlock.
+    for p in args.paths:
+        if not os.path.lexists(p):
+            raise CliError(f"{p}: no such file or folder")
+    dest = _ref(args.to)
+    with _unlocked(args) as vault:
+        bar = ProgressBar("Adding", 0, sys.stderr)
+        last: list[Any] = []
+
+        def progress(p: Any) -> None:
+            last[:] = [p]
+            bar.update(p.bytes_done, p.bytes_total)
+
+        try:
+            with _Interrupt() as interrupt:
+                added = vault.add_paths(args.paths, dest, progress=progress, cancel=interrupt)
+        except BaseException:
+            bar.clear()
+            raise
+        bar.close()
+        files = last[0].files_total if last else _count_files(vault, added)
+        size = last[0].bytes_total if last else None
+        for item in added:
+            _print(item.path)
+        summary = f"Added {files} file{'s' if files != 1 else ''}"
+        if size is not None:
+            summary += f" ({output.human_size(size)})"
+        _note(summary + ".")
+    return EXIT_OK
+
+
+def _count_files(vault: Vault, items: list[Item]) -> int:
+    count = 0
+    for item in items:
+        if item.is_folder:
+            count += sum(1 for i in vault.walk(item) if not i.is_folder)
+        else:
+            count += 1
+    return count
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """A folder's children (or one file), folders first."""
+    ref = _ref(args.folder)
+    with _unlocked(args) as vault:
+        target = vault.item(ref)
+        items = vault.list(target) if target.is_folder else [target]
+    if args.json:
+        output.write_json(
+            sys.stdout,
+            {"folder": output.item_json(target), "items": [output.item_json(i) for i in items]},
+        )
+        return EXIT_OK
+    for item in items:
+        _print(_ls_line(item))
+    return EXIT_OK
+
+
+def _ls_line(item: Item, *, full_path: bool = False) -> str:
+    name = item.path if full_path else item.name
+    if item.is_folder:
+        return f"{'-':>10}  {output.human_time(item.modified)}  {name}/"
+    return f"{output.human_size(item.size):>10}  {output.human_time(item.modified)}  {name}"  # type: ignore[union-attr]
+
+
+def cmd_find(args: argparse.Namespace) -> int:
+    """Items by name, ordered by path."""
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    with _unlocked(args) as vault:
+        items = vault.find(args.pattern, limit=args.limit)
+    if args.json:
+        output.write_json(
+            sys.stdout, {"pattern": args.pattern, "items": [output.item_json(i) for i in items]}
+        )
+        return EXIT_OK
+    for item in items:
+        _print(item.path + ("/" if item.is_folder else ""))
+    return EXIT_OK
+
+
+def cmd_mkdir(args: argparse.Namespace) -> int:
+    path = vault_item_path(args.path)
+    if path == "/":
+        raise UsageError("the root folder always exists")
+    with _unlocked(args) as vault:
+        if args.parents:
+            vault.makedirs(path)
+        else:
+            parent, name = posixpath.split(path)
+            vault.mkdir(parent, name)
+    return EXIT_OK
+
+
+def cmd_mv(args: argparse.Namespace) -> int:
+    """Like mv: into DEST if it is an existing folder, else to the new path DEST."""
+    from strongroom.vault import ItemNotFound, NameCollision
+
+    src_path = args.src
+    dest_path = vault_item_path(args.dest)
+    with _unlocked(args) as vault:
+        src = vault.item(_ref(src_path))
+        if src.parent_id is None:
+            raise UsageError("the root folder cannot be moved")
+        try:
+            dest = vault.item(dest_path)
+        except ItemNotFound:
+            dest = None
+        if dest is not None and dest.is_folder:
+            if dest.id != src.parent_id:
+                vault.move(src, dest)
+            return EXIT_OK
+        if dest is not None:
+            raise NameCollision(f"{dest.path} already exists")
+        parent_path, new_name = posixpath.split(dest_path)
+        parent = vault.item(parent_path)
+        if not parent.is_folder:
+            raise ItemNotFound(f"{parent.path} is not a folder")
+        if parent.id == src.parent_id:
+            vault.rename(src, new_name)
+            return EXIT_OK
+        # A move plus a rename: the vault has no single verb for both, so do them in the
+        # order that cannot collide with the source name, and undo the first if the second
+        # fails, to leave things as they were.
+        siblings = {i.name for i in vault.list(parent)}
+        if src.name in siblings:
+            moved = vault.rename(src, new_name)
+            try:
+                vault.move(moved, parent)
+            except BaseException:
+                vault.rename(moved, src.name)
+                raise
+        else:
+            moved = vault.move(src, parent)
+            try:
+                vault.rename(moved, new_name)
+            except BaseException:
+                vault.move(moved, src.parent_id)
+                raise
+    return EXIT_OK
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    """Delete an item; folders need -r; a person at a terminal is asked first unless -f."""
+    with _unlocked(args) as vault:
+        item = vault.item(_ref(args.item))
+        if item.parent_id is None:
+            raise UsageError("the root folder cannot be deleted")
+        if item.is_folder and not args.recursive:
+            raise UsageError(f"{item.path} is a folder; use rm -r to delete it and its contents")
+        if not args.force and prompts.interactive():
+            what = _describe(item)
+            if item.is_folder:
+                count = sum(1 for i in vault.walk(item) if not i.is_folder)
+                what += f" with {count} file{'s' if count != 1 else ''}"
+            if not prompts.confirm(f"Delete {what}? This cannot be undone."):
+                _note("Nothing was deleted.")
+                return EXIT_ERROR
+        vault.delete(item)
+    return EXIT_OK
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    """Export to disk; into DEST if it is an existing directory (like cp)."""
+    with _unlocked(args) as vault:
+        item = vault.item(_ref(args.item))
+        dest = Path(args.dest)
+        if dest.is_dir() and not dest.is_symlink():
+            dest = dest / (item.name or "vault")
+        if item.is_folder:
+            total = sum(i.size for i in vault.walk(item) if not i.is_folder)  # type: ignore[union-attr]
+        else:
+            total = item.size  # type: ignore[union-attr]
+        bar = ProgressBar("Exporting", total, sys.stderr)
+        try:
+            with _Interrupt() as interrupt:
+                written = vault.export(
+                    item, dest, overwrite=args.force, progress=bar.update, cancel=interrupt
+                )
+        except BaseException:
+            bar.clear()
+            raise
+        bar.close()
+    _note(f"Exported {item.path} to {written}")
+    return EXIT_OK
+
+
+def cmd_cat(args: argparse.Namespace) -> int:
+    """Stream one file to stdout; progress only when stdout is not the terminal itself."""
+    with _unlocked(args) as vault:
+        item = vault.item(_ref(args.item))
+        if item.is_folder:
+            raise UsageError(f"{item.path} is a folder; use get to export it")
+        show = not sys.stdout.isatty()
+        bar = ProgressBar("Decrypting", item.size, sys.stderr, enabled=None if show else False)
+        out = sys.stdout.buffer
+        sys.stdout.flush()
+        try:
+            with _Interrupt() as interrupt:
+                vault.export_stream(item, out, progress=bar.update, cancel=interrupt)
+            out.flush()
+        except BaseException:
+            bar.clear()
+            raise
+        bar.close()
+    return EXIT_OK
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    """Rewrap the vault key under a new passphrase (the database is not rewritten)."""
+    params = _kdf_params(args)
+    path = _vault_path(args)
+    old = _passphrase(args)
+    from strongroom.vault import Vault
+
+    with _status("Unlocking…"):
+        vault = Vault.open(path, old)
+    try:
+        new = prompts.new_passphrase(args.new_passphrase_file)
+        with _status("Changing passphrase…"):
+            vault.change_passphrase(old, new, kdf_params=params)
+    finally:
+        vault.lock()
+    _note("Passphrase changed. Your recovery key is unchanged.")
+    return EXIT_OK
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Open with the recovery key and set a new passphrase."""
+    params = _kdf_params(args)
+    path = _vault_path(args)
+    key = prompts.recovery_key(args.recovery_key_file)
+    new = prompts.new_passphrase(args.new_passphrase_file)
+    from strongroom.vault import Vault
+
+    with _status("Unlocking…"):
+        vault = Vault.open_with_recovery_key(path, key, new, kdf_params=params)
+    vault.lock()
+    _note("New passphrase set. Your recovery key remains valid; keep it safe.")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Integrity check; exit 5 when anything is wrong."""
+    with _unlocked(args) as vault:
+        bar = None
+        if args.deep:
+            bar = ProgressBar("Checking", vault.info().total_size, sys.stderr)
+        try:
+            report = vault.check(deep=args.deep, progress=bar.update if bar else None)
+        except BaseException:
+            if bar:
+                bar.clear()
+            raise
+        if bar:
+            bar.close()
+    if args.json:
+        output.write_json(sys.stdout, output.check_json(report))
+    else:
+        kind = "Deep check" if report.deep else "Check"
+        _print(
+            f"{kind}: {report.files_checked} files, {report.objects_checked} objects, "
+            f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}"
+        )
+        for p in report.problems:
+            where = f" [{p.item_path}]" if p.item_path else ""
+            _print(f"  {p.part}{where}: {p.message}")
+    return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+_RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(text: str, now: datetime | None = None) -> datetime:
+    """ "7d" / "12h" / "30m" / "2w" / "45s" ago, or an ISO-8601 date or date-time.
+
+    A date or time without an offset is local time, as a person typing it means it.
+    """
+    now = now or datetime.now(UTC)
+    match = _RELATIVE.fullmatch(text.strip().lower())
+    if match:
+        return now - timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
+    try:
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"cannot read time {text!r}: use e.g. 2026-11-01, 2026-11-01T12:00Z or 7d"
+        ) from None
+    return (dt.astimezone() if dt.tzinfo is None else dt).astimezone(UTC)
+
+
+_PAGE = 500
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """History entries, newest first, paged from the vault in chunks of `_PAGE`."""
+    if args.limit < 0:
+        raise UsageError("--limit must be 0 (all) or more")
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until) if args.until else None
+    actions = None
+    if args.action:
+        actions = [a.strip() for chunk in args.action for a in chunk.split(",") if a.strip()]
+    with _unlocked(args) as vault:
+        item_id = vault.item(_ref(args.file)).id if args.file else None
+        entries: list[Any] = []
+        before: int | None = None
+        while True:
+            want = _PAGE if args.limit == 0 else min(_PAGE, args.limit - len(entries))
+            page = vault.history(
+                item=item_id,
+                actions=actions,
+                since=since,
+                until=until,
+                limit=want,
+                before_seq=before,
+            )
+            entries.extend(page)
+            if len(page) < want or (args.limit and len(entries) >= args.limit):
+                break
+            before = page[-1].seq
+    if args.json:
+        output.write_json(sys.stdout, {"entries": [output.entry_json(e) for e in entries]})
+        return EXIT_OK
+    for e in entries:
+        details = " ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
+        line = f"{e.seq:>6}  {output.human_time(e.time)}  {e.action:<24} {e.item_name}"
+        _print((line + "  " + details).rstrip() if details else line.rstrip())
+    return EXIT_OK
+
+
+def cmd_verify_log(args: argparse.Namespace) -> int:
+    """Verify the history chain and checkpoint; exit 5 on any problem."""
+    with _unlocked(args) as vault:
+        if args.accept_current:
+            vault.reset_history_checkpoint()
+            _note("The vault's current history is now the checkpoint.")
+        report = vault.verify_history()
+    if args.json:
+        output.write_json(sys.stdout, output.history_report_json(report))
+    else:
+        state = "OK" if report.ok else "FAILED"
+        _print(
+            f"History {state}: {report.entries_checked} entries checked "
+            f"(seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq})"
+        )
+        for problem in report.problems:
+            _print(f"  {problem}")
+    return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with _unlocked(args) as vault:
+        info = vault.info()
+    if args.json:
+        output.write_json(sys.stdout, output.info_json(info))
+        return EXIT_OK
+    rows = [
+        ("Vault", str(info.path)),
+        ("ID", info.vault_id),
+        ("Name", info.display_name),
+        ("Format", f"{info.format_version} (database schema {info.schema_version})"),
+        ("Created", output.human_time(info.created)),
+        (
+            "Contents",
+            f"{info.file_count} files ({output.human_size(info.total_size)}) in "
+            f"{info.folder_count} folders; {info.object_count} objects",
+        ),
+        (
+            "Passphrase KDF",
+            f"Argon2id, {info.kdf_memory_kib // 1024} MiB, {info.kdf_iterations} passes, "
+            f"{info.kdf_parallelism} lanes",
+        ),
+        ("History", f"{info.history_entries} entries, retention {info.retention.value}"),
+        ("SQLCipher", info.sqlcipher_version),
+    ]
+    for label, value in rows:
+        _print(f"{label + ':':<16}{value}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "add": cmd_add,
+    "ls": cmd_ls,
+    "find": cmd_find,
+    "mkdir": cmd_mkdir,
+    "mv": cmd_mv,
+    "rm": cmd_rm,
+    "get": cmd_get,
+    "cat": cmd_cat,
+    "passwd": cmd_passwd,
+    "recover": cmd_recover,
+    "check": cmd_check,
+    "log": cmd_log,
+    "verify-log": cmd_verify_log,
+    "info": cmd_info,
+}
