@@ -530,7 +530,8 @@ class Vault:
             if conn is None:
                 return
             try:
-                with contextlib.suppress(VaultError), self._write():
+                # Locking must always succeed, even on a damaged or read-only database.
+                with contextlib.suppress(Exception), self._write():
                     self._history.append(self._now(), "vault-locked")
             finally:
                 self._conn = None

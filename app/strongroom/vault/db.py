@@ -65,7 +65,7 @@ _DAMAGED_CODES = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
 _FULL_CODES = {"SQLITE_FULL"}
 
 
-def _classify(exc: sqlcipher3.DatabaseError) -> Exception | None:
+def _classify(exc: sqlcipher3.DatabaseError) -> VaultError:
     name = getattr(exc, "sqlite_errorname", "") or ""
     base = name.split("_")[0:2]
     code = "_".join(base)
@@ -77,22 +77,22 @@ def _classify(exc: sqlcipher3.DatabaseError) -> Exception | None:
             "database",
             "The vault database (vault.db) is damaged: a page failed its integrity check.",
         )
-    if code == "SQLITE_IOERR":
-        return VaultError(f"The vault database could not be read or written ({exc}).")
-    return None
+    if code == "SQLITE_READONLY":
+        return VaultError(
+            "The vault database cannot be written: it is read-only, or damage was found "
+            "earlier in this session."
+        )
+    return VaultError(f"The vault database reported an error ({exc}).")
 
 
 @contextlib.contextmanager
 def db_errors() -> Iterator[None]:
     """Map SQLCipher errors to vault errors: damaged pages -> `VaultDamaged("database")`,
-    a full disk -> `DiskFull`. Other errors (programming errors) pass through."""
+    a full disk -> `DiskFull`, anything else -> `VaultError` with SQLite's message."""
     try:
         yield
     except sqlcipher3.DatabaseError as exc:
-        mapped = _classify(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        raise _classify(exc) from exc
 
 
 def connect(path: Path, raw_key: bytes) -> Connection:
