@@ -142,7 +142,8 @@ def test_group_and_several_recipients(alice, bob, carol) -> None:
     b = build(alice, recipients)
     for ids in ([bob.x25519], [carol.x25519], [group], [alice.x25519, group]):
         info, plain = receive(b.share, ids)
-        assert plain == b.plaintext and info.signed
+        assert plain == b.plaintext and info.signed and not info.forwarded
+        assert info.opened_by == ids[-1].recipient
     with pytest.raises(ShareNotForMe):
         S.open_share(io.BytesIO(b.share), [alice.x25519])
 
@@ -191,6 +192,7 @@ def test_plain_age_file_opens_unsigned(bob, tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     info, plain = receive((tmp_path / "p.age").read_bytes(), [bob.x25519])
     assert not info.signed and info.manifest is None and info.signer is None
+    assert info.opened_by == bob.recipient and not info.forwarded
     assert info.sender_fingerprint is None
     assert plain == plaintext
     # pyrage-made files too
@@ -296,6 +298,9 @@ def test_forwarded_share_is_visible_as_such(alice, bob, carol) -> None:
     info2, plain = receive(forwarded, [carol.x25519])
     assert info2.signed and info2.signer == alice.verify_key and plain == b.plaintext
     assert not info2.manifest.addressed_to(carol.recipient)  # the vault flags this
+    assert info2.opened_by == carol.recipient and info2.forwarded
+    _, info1 = S.open_share(io.BytesIO(b.share), [carol.x25519, bob.x25519])
+    assert info1.opened_by == bob.recipient and not info1.forwarded
 
 
 def test_recipient_replacing_content_is_caught_by_the_hash(alice, bob) -> None:

@@ -403,18 +403,22 @@ class Manifest:
         )
 
 
-def verify_manifest(manifest_bytes: bytes, signature: bytes, verify_key: VerifyKey) -> Manifest:
-    """Check ``signature`` over ``manifest_bytes`` with ``verify_key`` and that the manifest
-    names that same key as its sender; return the parsed manifest.
-
-    Raises `ShareSignatureError` for a bad signature or a sender other than ``verify_key``.
-    """
+def _verify_signature(manifest_bytes: bytes, signature: bytes, verify_key: VerifyKey) -> None:
     try:
         verify_key.verify(MANIFEST_CONTEXT, manifest_bytes, signature)
     except BadSignature:
         raise ShareSignatureError(
             "the share's signature does not verify: it was altered or forged"
         ) from None
+
+
+def verify_manifest(manifest_bytes: bytes, signature: bytes, verify_key: VerifyKey) -> Manifest:
+    """Check ``signature`` over ``manifest_bytes`` with ``verify_key`` and that the manifest
+    names that same key as its sender; return the parsed manifest.
+
+    Raises `ShareSignatureError` for a bad signature or a sender other than ``verify_key``.
+    """
+    _verify_signature(manifest_bytes, signature, verify_key)
     manifest = Manifest.decode(manifest_bytes)
     # A valid signature by key A over a manifest claiming sender B must not pass as B's.
     if manifest.sender.verify_key != verify_key:
@@ -535,6 +539,8 @@ class ShareInfo:
     signature: bytes
     stanzas: tuple[age.Stanza, ...]
     header_size: int
+    opened_by: age.X25519Recipient | None = None
+    """The public key of the identity that unwrapped the file key (None if not X25519)."""
 
     @property
     def signer(self) -> VerifyKey | None:
@@ -545,9 +551,30 @@ class ShareInfo:
         return self.manifest.sender.fingerprint if self.manifest is not None else None
 
     @property
+    def forwarded(self) -> bool:
+        """True when the manifest does not name the key that opened the share: someone
+        who held the file key re-wrapped the sender's signed share for us."""
+        if self.manifest is None or self.opened_by is None:
+            return False
+        return not self.manifest.addressed_to(self.opened_by)
+
+    @property
     def recipient_stanza_count(self) -> int:
         """Number of X25519 stanzas: more than the manifest names means re-wrapped."""
         return sum(1 for s in self.stanzas if s.type == "X25519")
+
+
+class _Recording:
+    """Wraps an identity and remembers whether it was the one that unwrapped the key."""
+
+    def __init__(self, identity: age.Identity) -> None:
+        self.identity = identity
+        self.matched = False
+
+    def unwrap(self, stanzas: Sequence[age.Stanza]) -> bytes | None:
+        key = self.identity.unwrap(stanzas)
+        self.matched = key is not None
+        return key
 
 
 class _HeaderTap:
@@ -584,8 +611,9 @@ def open_share(src: BinaryIO, identities: Sequence[age.Identity]) -> tuple[bytes
     `ShareNameError`; never returns an unverified manifest.
     """
     tap = _HeaderTap(src)
+    recording = [_Recording(identity) for identity in identities]
     try:
-        file_key, header = age.read_header(tap, identities)  # type: ignore[arg-type]
+        file_key, header = age.read_header(tap, recording)  # type: ignore[arg-type]
     except age.NoIdentityMatch:
         raise ShareNotForMe("this share is not addressed to any of my keys") from None
     except age.MACError:
@@ -601,9 +629,11 @@ def open_share(src: BinaryIO, identities: Sequence[age.Identity]) -> tuple[bytes
             ) from None
         raise ShareFormatError(f"not a valid share: {exc}") from None
     stanzas = tuple(header.stanzas)
+    opener = next(r.identity for r in recording if r.matched)
+    opened_by = opener.recipient if isinstance(opener, age.X25519Identity) else None
     found = header.custom_stanzas(MANIFEST_STANZA_TYPE)
     if not found:
-        unsigned = ShareInfo(False, None, b"", b"", stanzas, header.size)
+        unsigned = ShareInfo(False, None, b"", b"", stanzas, header.size, opened_by)
         return file_key, unsigned
     if len(found) > 1:
         raise ShareFormatError("the share has more than one manifest")
@@ -626,5 +656,6 @@ def open_share(src: BinaryIO, identities: Sequence[age.Identity]) -> tuple[bytes
         raise ShareFormatError("the manifest does not decrypt under this share's key") from None
     signature, manifest_bytes = plain[:SIGNATURE_SIZE], plain[SIGNATURE_SIZE:]
     manifest = Manifest.decode(manifest_bytes)
-    verify_manifest(manifest_bytes, signature, manifest.sender.verify_key)
-    return file_key, ShareInfo(True, manifest, manifest_bytes, signature, stanzas, header.size)
+    _verify_signature(manifest_bytes, signature, manifest.sender.verify_key)
+    info = ShareInfo(True, manifest, manifest_bytes, signature, stanzas, header.size, opened_by)
+    return file_key, info
