@@ -87,6 +87,23 @@ def test_card_fields_match_the_spec_encoding() -> None:
     ident.verify_key.verify("contact-card", dumps(unsigned), sig)
 
 
+def test_known_answer_vector_from_format_md() -> None:
+    """The test vector in docs/FORMAT.md §5.2."""
+    card = fixed_identity().card()
+    assert str(card.recipient) == "age13aqvttdk3ujkyjh9kg2w5an6dmy5mq5a84a4uxk3hfhnugfc9p0sy5p2wh"
+    assert card.verify_key.to_bytes().hex() == (
+        "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7"
+    )
+    raw = base64.urlsafe_b64decode(card.to_text()[19:] + "==")
+    assert raw == (
+        b'{"age":"age13aqvttdk3ujkyjh9kg2w5an6dmy5mq5a84a4uxk3hfhnugfc9p0sy5p2wh",'
+        b'"created":1700000000,"name":"Alice","sig":"d8AAEZVjPO4Vgwa7KbD2jH3aBUH5KmFiu2U-'
+        b'WkIYPKfcIiLkaOvvad330H9WK7RBfPqcKUiERXcPmUpXP7TdBA","v":1,'
+        b'"vk":"Kay64UG8yvCyLhqU000LxzYeUm0L_hLIl5S8kyKWbdc"}'
+    )
+    assert card.fingerprint == "70956 11475 36747 22653 35374"
+
+
 def test_identity_secret_bytes_round_trip() -> None:
     ident = LocalIdentity.generate("Bob")
     blob = ident.to_secret_bytes()
