@@ -607,3 +607,52 @@ def test_write_share_streams_with_one_buffer(alice, bob) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         S.write_share(io.BytesIO(), b.header, io.BytesIO(b.payload), progress=stop)
+
+
+# --- an independent reading of the spec -------------------------------------------------
+
+
+def test_manifest_stanza_follows_format_md(alice, bob) -> None:
+    """Decode the manifest stanza from FORMAT.md §5.4 alone, with raw primitives."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    b = build(alice, [person(bob)])
+    lines = b.header.decode("ascii").split("\n")
+    idx = next(i for i, line in enumerate(lines) if line.startswith("-> strongroom.app/manifest "))
+    _, _, version, salt_b64 = lines[idx].split(" ")
+    assert version == "v1" and len(salt_b64) == 22
+    body_b64 = ""
+    for line in lines[idx + 1 :]:
+        body_b64 += line
+        if len(line) < 64:
+            break
+    salt = base64.b64decode(salt_b64 + "==")
+    body = base64.b64decode(body_b64 + "=" * (-len(body_b64) % 4))
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=salt, info=b"strongroom/v1/manifest"
+    ).derive(b.file_key)
+    plain = ChaCha20Poly1305(key).decrypt(bytes(12), body, None)
+    sig, manifest = plain[:64], plain[64:]
+    assert manifest == b.manifest.encode()
+    alice.verify_key.verify("share-manifest", manifest, sig)
+    obj = json.loads(manifest)
+    assert set(obj) == {
+        "v",
+        "share",
+        "sender",
+        "name",
+        "size",
+        "sha256",
+        "recipients",
+        "created",
+        "receipts",
+    }
+    assert obj["recipients"] == [
+        {
+            "age": str(bob.recipient),
+            "name": "Bob",
+            "vk": base64.urlsafe_b64encode(bob.verify_key.to_bytes()).rstrip(b"=").decode(),
+        }
+    ]
