@@ -1,0 +1,416 @@
+"""Activity: the vault's access history with filters, search, CSV export and verification."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from strongroom.vault import HistoryEntry, HistoryReport, Retention, Vault
+
+from . import icons
+from .messages import ACTION_LABELS, action_label, error_message
+from .models import HistoryTableModel
+from .seams import Services
+from .session import VaultSession
+from .tasks import Job, run_task
+from .widgets import InlineMessage, heading
+
+__all__ = ["ActivityPage", "RetentionBox", "write_history_csv"]
+
+CSV_PAGE = 5000
+
+
+def write_history_csv(
+    path: Path,
+    fetch: Callable[[int | None, int], list[HistoryEntry]],
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write every entry `fetch` pages through to `path` as CSV; returns the row count.
+
+    Written to a temporary name and renamed, so a cancelled export leaves no half file.
+    """
+    tmp = path.with_name(path.name + ".part")
+    count = 0
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow(["seq", "time_utc", "action", "item_id", "item", "details"])
+            before: int | None = None
+            while True:
+                if cancelled():
+                    from strongroom.vault import Cancelled
+
+                    raise Cancelled()
+                page = fetch(before, CSV_PAGE)
+                for e in page:
+                    out.writerow(
+                        [
+                            e.seq,
+                            e.time.isoformat(),
+                            e.action,
+                            "" if e.item_id is None else e.item_id,
+                            e.item_name,
+                            json.dumps(e.details, sort_keys=True, default=str) if e.details else "",
+                        ]
+                    )
+                count += len(page)
+                if progress is not None:
+                    progress(count)
+                if len(page) < CSV_PAGE:
+                    break
+                before = page[-1].seq
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+class RetentionBox(QComboBox):
+    """History retention: 30 days, 1 year, unlimited. Changing it asks first, then prunes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.addItem(self.tr("Keep 30 days"), Retention.DAYS_30)
+        self.addItem(self.tr("Keep 1 year"), Retention.YEAR_1)
+        self.addItem(self.tr("Keep forever"), Retention.UNLIMITED)
+        self.setAccessibleName(self.tr("History retention"))
+
+    def set_value(self, retention: Retention) -> None:
+        self.blockSignals(True)
+        self.setCurrentIndex(self.findData(retention))
+        self.blockSignals(False)
+
+    def value(self) -> Retention:
+        return self.currentData()
+
+
+_ORDER = {Retention.DAYS_30: 0, Retention.YEAR_1: 1, Retention.UNLIMITED: 2}
+
+
+def change_retention(
+    widget: QWidget,
+    services: Services,
+    vault: Vault,
+    box: RetentionBox,
+    current: Retention,
+    on_changed: Callable[[Retention], None],
+) -> None:
+    """Ask (when shortening), then set retention in the background."""
+    new = box.value()
+    if new == current:
+        return
+    if _ORDER[new] < _ORDER[current] and not services.dialogs.confirm(
+        widget,
+        widget.tr("History retention"),
+        widget.tr(
+            "Entries older than the new limit are removed now and cannot be brought back. "
+            "The remaining history still verifies."
+        ),
+        widget.tr("Remove older entries"),
+    ):
+        box.set_value(current)
+        return
+    run_task(
+        lambda _c: vault.set_retention(new),
+        lambda _r: on_changed(new),
+        lambda e: (box.set_value(current), services.dialogs.warn(widget, "", error_message(e))),
+        title=widget.tr("Applying history retention"),
+        cancellable=False,
+    )
+
+
+class ActivityPage(QWidget):
+    """The access history, newest first, a page at a time."""
+
+    status = Signal(str)
+    retention_changed = Signal(object)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.session: VaultSession | None = None
+        self.retention = Retention.UNLIMITED
+        self._stale = False
+
+        self.model = HistoryTableModel(parent=self)
+        self.model.page_loaded.connect(self._update_count)
+        self.model.load_failed.connect(lambda e: self.message.show_message(error_message(e)))
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        title = heading(self.tr("Activity"), 6)
+        subtitle = QLabel(
+            self.tr(
+                "Everything done with this vault's files, newest first. Each entry is chained "
+                "to the one before it, so any edit or removal is detected by Verify."
+            )
+        )
+        subtitle.setWordWrap(True)
+        subtitle.setStyleSheet("color: palette(placeholder-text);")
+
+        self.file_edit = QLineEdit()
+        self.file_edit.setPlaceholderText(self.tr("Any file (type a vault path)"))
+        self.file_edit.setAccessibleName(self.tr("Filter by file"))
+        self.file_edit.setClearButtonEnabled(True)
+        self.action_box = QComboBox()
+        self.action_box.setAccessibleName(self.tr("Filter by action"))
+        self.action_box.addItem(self.tr("All actions"), None)
+        for name in ACTION_LABELS:
+            self.action_box.addItem(action_label(name), name)
+        self.from_check = QCheckBox(self.tr("From"))
+        self.from_date = QDateEdit(QDate.currentDate().addDays(-30))
+        self.to_check = QCheckBox(self.tr("To"))
+        self.to_date = QDateEdit(QDate.currentDate())
+        for check, edit, name in (
+            (self.from_check, self.from_date, self.tr("From date")),
+            (self.to_check, self.to_date, self.tr("To date")),
+        ):
+            edit.setCalendarPopup(True)
+            edit.setEnabled(False)
+            edit.setAccessibleName(name)
+            check.setAccessibleName(self.tr("Use {name}").format(name=name.lower()))
+            check.toggled.connect(edit.setEnabled)
+            check.toggled.connect(lambda _on: self.reload())
+            edit.dateChanged.connect(lambda _d: self.reload())
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search loaded entries"))
+        self.search.setAccessibleName(self.tr("Search history"))
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.file_edit.editingFinished.connect(self.reload)
+        self.file_edit.textChanged.connect(lambda t: self.reload() if not t else None)
+        self.action_box.currentIndexChanged.connect(lambda _i: self.reload())
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.file_edit, 2)
+        filters.addWidget(self.action_box, 1)
+        filters.addWidget(self.from_check)
+        filters.addWidget(self.from_date)
+        filters.addWidget(self.to_check)
+        filters.addWidget(self.to_date)
+        filters.addWidget(self.search, 2)
+
+        self.verify_button = QPushButton(icons.icon("shield-check"), self.tr("Verify integrity"))
+        self.verify_button.setAccessibleName(self.tr("Verify history integrity"))
+        self.csv_button = QPushButton(icons.icon("csv"), self.tr("Export CSV…"))
+        self.csv_button.setAccessibleName(self.tr("Export history as CSV"))
+        self.retention_box = RetentionBox()
+        self.count_label = QLabel()
+        self.count_label.setStyleSheet("color: palette(placeholder-text);")
+        actions = QHBoxLayout()
+        actions.addWidget(self.verify_button)
+        actions.addWidget(self.csv_button)
+        actions.addStretch()
+        actions.addWidget(self.count_label)
+        actions.addSpacing(12)
+        actions.addWidget(QLabel(self.tr("Retention")))
+        actions.addWidget(self.retention_box)
+
+        self.message = InlineMessage()
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName(self.tr("Access history"))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(28)
+        header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setHighlightSections(False)
+        self.table.setColumnWidth(HistoryTableModel.COL_TIME, 150)
+        self.table.setColumnWidth(HistoryTableModel.COL_ACTION, 170)
+        self.table.setColumnWidth(HistoryTableModel.COL_ITEM, 300)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(HistoryTableModel.COL_ITEM, QHeaderView.ResizeMode.Interactive)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 0)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addSpacing(4)
+        layout.addLayout(filters)
+        layout.addLayout(actions)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+
+        self.verify_button.clicked.connect(self.verify)
+        self.csv_button.clicked.connect(self.export_csv)
+        self.retention_box.currentIndexChanged.connect(self._retention_picked)
+        self.setTabOrder(self.file_edit, self.action_box)
+        self.setTabOrder(self.action_box, self.search)
+        self.setTabOrder(self.search, self.table)
+
+    # ---- session -----------------------------------------------------------------------
+    def set_session(self, session: VaultSession | None) -> None:
+        self.session = session
+        self.message.clear_message()
+        if session is None:
+            self.model.set_fetch(None)
+            return
+        session.history_appended.connect(self._appended)
+        vault = session.vault
+        run_task(
+            lambda _c: vault.retention,
+            self.set_retention_value,
+            lambda _e: None,
+            quiet=True,
+        )
+        self.reload()
+
+    def set_retention_value(self, retention: Retention) -> None:
+        self.retention = retention
+        self.retention_box.set_value(retention)
+
+    def _retention_picked(self) -> None:
+        if self.session is None:
+            return
+
+        def changed(new: Retention) -> None:
+            self.set_retention_value(new)
+            self.retention_changed.emit(new)
+            self.reload()
+
+        change_retention(
+            self, self.services, self.session.vault, self.retention_box, self.retention, changed
+        )
+
+    def _appended(self, _head: int) -> None:
+        if self.isVisible() and self.table.verticalScrollBar().value() == 0:
+            self.reload()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.reload()
+
+    def show_item(self, path: str) -> None:
+        """Show only the history of the item at vault path `path`."""
+        self.file_edit.setText(path)
+        self.reload()
+
+    # ---- query -------------------------------------------------------------------------
+    def current_fetch(self) -> Callable[[int | None, int], list[HistoryEntry]] | None:
+        if self.session is None:
+            return None
+        vault = self.session.vault
+        item = self.file_edit.text().strip() or None
+        actions = self.action_box.currentData()
+        since = until = None
+        if self.from_check.isChecked():
+            since = datetime.combine(self.from_date.date().toPython(), time.min).astimezone()
+        if self.to_check.isChecked():
+            until = datetime.combine(self.to_date.date().toPython(), time.max).astimezone()
+
+        def fetch(before: int | None, limit: int) -> list[HistoryEntry]:
+            return vault.history(
+                item=item,
+                actions=[actions] if actions else None,
+                since=since,
+                until=until,
+                limit=limit,
+                before_seq=before,
+            )
+
+        return fetch
+
+    def reload(self) -> None:
+        self._stale = False
+        self.model.set_fetch(self.current_fetch())
+        self._update_count()
+
+    def _update_count(self, *_args: object) -> None:
+        n = self.model.rowCount()
+        more = "" if self.model.exhausted else self.tr(" (scroll for more)")
+        self.count_label.setText(self.tr("{n} entries shown{more}").format(n=n, more=more))
+
+    # ---- verify and export -------------------------------------------------------------
+    def verify(self) -> Job | None:
+        if self.session is None:
+            return None
+        vault = self.session.vault
+        self.verify_button.setEnabled(False)
+        self.message.show_message(self.tr("Verifying the history chain…"), "info")
+
+        def done(report: HistoryReport) -> None:
+            self.verify_button.setEnabled(True)
+            if report.ok:
+                self.message.show_message(
+                    self.tr(
+                        "History is intact: {n} entries checked, none edited, removed or "
+                        "reordered, and it matches the checkpoint kept outside the vault."
+                    ).format(n=report.entries_checked),
+                    "ok",
+                )
+            else:
+                self.message.show_message(
+                    self.tr("History problems found: {problems}").format(
+                        problems="; ".join(report.problems)
+                    ),
+                    "error",
+                )
+
+        def failed(exc: BaseException) -> None:
+            self.verify_button.setEnabled(True)
+            self.message.show_message(error_message(exc))
+
+        return run_task(
+            lambda _c: vault.verify_history(),
+            done,
+            failed,
+            title=self.tr("Verifying history"),
+            cancellable=False,
+        )
+
+    def export_csv(self) -> Job | None:
+        fetch = self.current_fetch()
+        if fetch is None:
+            return None
+        target = self.services.dialogs.save_file(
+            self,
+            self.tr("Export history"),
+            str(Path(self.services.home_dir) / "strongroom-history.csv"),
+            self.tr("CSV files (*.csv)"),
+        )
+        if not target:
+            return None
+        path = Path(target)
+
+        def done(count: int) -> None:
+            self.message.show_message(
+                self.tr("Exported {n} entries to {path}.").format(n=count, path=path), "ok"
+            )
+
+        return run_task(
+            lambda ctx: write_history_csv(path, fetch, ctx.cancelled),
+            done,
+            lambda e: self.message.show_message(error_message(e)),
+            title=self.tr("Exporting history"),
+        )

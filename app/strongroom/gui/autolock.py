@@ -1,0 +1,135 @@
+"""Auto-lock: an app-wide idle timer, plus the system signals Qt (and D-Bus) can give us.
+
+What is detected, honestly:
+- Idle: any key press, mouse click, mouse move or wheel in any Strongroom window resets the
+  timer. Activity in other applications does not (Qt cannot see it), so "idle" means "idle
+  in Strongroom".
+- Suspension: `QGuiApplication.applicationStateChanged` reports `ApplicationSuspended` on
+  platforms that suspend apps (macOS app nap is not reported; on mobile it is). Desktop
+  "Inactive" only means another window has focus, so it does not lock.
+- Linux: when the systemd-logind / freedesktop ScreenSaver D-Bus services exist, sleep
+  (`PrepareForSleep`) and screen lock (`ActiveChanged`) lock the vault. On Windows and macOS
+  Qt has no portable screen-lock signal; the idle timer covers those cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication
+
+__all__ = ["IdleWatcher"]
+
+_ACTIVITY = {
+    QEvent.Type.KeyPress,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseMove,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+}
+
+
+class IdleWatcher(QObject):
+    """Emits `idle` after `minutes` without input, and `system_lock` on sleep/screen lock.
+
+    `clock()` returns monotonic seconds (injected by tests); the check runs every
+    `check_ms` milliseconds, and `check()` may be called directly.
+    """
+
+    idle = Signal()
+    system_lock = Signal(str)  # reason
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        check_ms: int = 15_000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.clock = clock
+        self.minutes = 10
+        self.enabled = True
+        self.lock_on_system = True
+        self.active = False  # only counts while a vault is open
+        self.last_activity = clock()
+        self.timer = QTimer(self)
+        self.timer.setInterval(check_ms)
+        self.timer.timeout.connect(self.check)
+        app = QGuiApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+            app.applicationStateChanged.connect(self._state_changed)  # type: ignore[attr-defined]
+        self.dbus_watching = self._watch_dbus()
+
+    def start(self) -> None:
+        """Begin counting (a vault was opened)."""
+        self.active = True
+        self.last_activity = self.clock()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.active = False
+        self.timer.stop()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _ACTIVITY:
+            self.last_activity = self.clock()
+        return False
+
+    def idle_seconds(self) -> float:
+        return self.clock() - self.last_activity
+
+    @Slot()
+    def check(self) -> None:
+        if self.active and self.enabled and self.idle_seconds() >= self.minutes * 60:
+            self.stop()
+            self.idle.emit()
+
+    def _state_changed(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationSuspended:
+            self._system("suspended")
+
+    def _system(self, reason: str) -> None:
+        if self.active and self.lock_on_system:
+            self.stop()
+            self.system_lock.emit(reason)
+
+    # ---- D-Bus (Linux, best effort) ----------------------------------------------------
+    @Slot(bool)
+    def _prepare_for_sleep(self, going_to_sleep: bool) -> None:
+        if going_to_sleep:
+            self._system("sleep")
+
+    @Slot(bool)
+    def _screensaver_active(self, active: bool) -> None:
+        if active:
+            self._system("screen-locked")
+
+    def _watch_dbus(self) -> bool:
+        try:
+            from PySide6.QtDBus import QDBusConnection
+        except ImportError:
+            return False
+        watching = False
+        system = QDBusConnection.systemBus()
+        if system.isConnected():
+            watching |= system.connect(
+                "org.freedesktop.login1",
+                "/org/freedesktop/login1",
+                "org.freedesktop.login1.Manager",
+                "PrepareForSleep",
+                self,
+                "_prepare_for_sleep(bool)",
+            )
+        session = QDBusConnection.sessionBus()
+        if session.isConnected():
+            watching |= session.connect(
+                "org.freedesktop.ScreenSaver",
+                "/org/freedesktop/ScreenSaver",
+                "org.freedesktop.ScreenSaver",
+                "ActiveChanged",
+                self,
+                "_screensaver_active(bool)",
+            )
+        return bool(watching)

@@ -1,0 +1,893 @@
+"""My files: breadcrumbs, search, the file table with drag and drop, and the details pane."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from strongroom.vault import (
+    Cancelled,
+    FileRecord,
+    FolderRecord,
+    HistoryEntry,
+    Item,
+    Vault,
+)
+
+from . import icons
+from .messages import action_label, error_message, human_size
+from .models import FilesSortProxyModel, FilesTableModel, format_time
+from .seams import Services
+from .session import VaultSession
+from .tasks import Job, run_task
+from .widgets import Breadcrumbs, EmptyState, heading
+
+__all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView"]
+
+DRAG_EXPORT_LIMIT = 256 * 1024 * 1024
+"""Drag-out decrypts on the GUI thread while the drag starts (Qt needs the files then), so
+it is limited; bigger selections use Export, which runs in the background."""
+
+
+def local_paths(urls: Sequence[QUrl]) -> list[str]:
+    return [u.toLocalFile() for u in urls if u.isLocalFile() and u.toLocalFile()]
+
+
+class FilesTableView(QTableView):
+    """The file table: drops from other apps add files; drags out export copies."""
+
+    files_dropped = Signal(list)  # local paths
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+
+    def _external(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
+        # Drops that started in this table are not additions (that would copy the vault's
+        # own exported temp files back in).
+        return event.source() is not self and bool(local_paths(event.mimeData().urls()))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._external(event):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._external(event):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not self._external(event):
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        self.files_dropped.emit(local_paths(event.mimeData().urls()))
+
+
+class _DropEmptyState(EmptyState):
+    files_dropped = Signal(list)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.setAcceptDrops(True)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = local_paths(event.mimeData().urls())
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+
+
+class DetailsPane(QWidget):
+    """Facts about the selection, who has access, and this item's history."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(260)
+        self.setAccessibleName(self.tr("Details"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 8, 8)
+        head = QHBoxLayout()
+        self.icon = QLabel()
+        self.icon.setFixedSize(40, 40)
+        self.name = heading("", 2)
+        self.name.setWordWrap(True)
+        head.addWidget(self.icon)
+        head.addWidget(self.name, 1)
+        layout.addLayout(head)
+        self.facts = QFormLayout()
+        self.facts.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.facts.setHorizontalSpacing(12)
+        layout.addLayout(self.facts)
+        self.buttons = QHBoxLayout()
+        layout.addLayout(self.buttons)
+        self.access_title = self._section(self.tr("Who has access"))
+        layout.addWidget(self.access_title)
+        self.access = QLabel()
+        self.access.setWordWrap(True)
+        layout.addWidget(self.access)
+        self.history_title = self._section(self.tr("History"))
+        layout.addWidget(self.history_title)
+        self.history = QTreeWidget()
+        self.history.setColumnCount(2)
+        self.history.setHeaderHidden(True)
+        self.history.setRootIsDecorated(False)
+        self.history.setAccessibleName(self.tr("History of this item"))
+        self.history.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        layout.addWidget(self.history, 1)
+        self.placeholder = QLabel(self.tr("Select a file or folder to see its details."))
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(self.placeholder)
+        self.show_items([])
+
+    def _section(self, text: str) -> QLabel:
+        label = QLabel(text.upper())
+        label.setStyleSheet(
+            "color: palette(placeholder-text); font-weight: 600; letter-spacing: 1px;"
+            " margin-top: 10px;"
+        )
+        return label
+
+    def _clear_facts(self) -> None:
+        while self.facts.rowCount():
+            self.facts.removeRow(0)
+
+    def show_items(self, items: list[Item]) -> None:
+        self._clear_facts()
+        self.history.clear()
+        has = bool(items)
+        for w in (
+            self.icon,
+            self.name,
+            self.access_title,
+            self.access,
+            self.history_title,
+            self.history,
+        ):
+            w.setVisible(has)
+        self.placeholder.setVisible(not has)
+        if not items:
+            return
+        if len(items) > 1:
+            files = [i for i in items if isinstance(i, FileRecord)]
+            self.icon.setPixmap(icons.icon("file").pixmap(QSize(36, 36)))
+            self.name.setText(self.tr("{n} items selected").format(n=len(items)))
+            self.facts.addRow(self.tr("Files"), QLabel(str(len(files))))
+            self.facts.addRow(self.tr("Total size"), QLabel(human_size(sum(f.size for f in files))))
+            self.access.setText(self.tr("Only you."))
+            self.history.hide()
+            self.history_title.hide()
+            return
+        item = items[0]
+        self.icon.setPixmap(
+            icons.icon("folder" if item.is_folder else "file").pixmap(QSize(36, 36))
+        )
+        self.name.setText(item.name or self.tr("My files"))
+        rows: list[tuple[str, str]] = [(self.tr("Location"), item.path)]
+        if isinstance(item, FileRecord):
+            rows += [
+                (self.tr("Size"), human_size(item.size)),
+                (self.tr("Added"), format_time(item.created)),
+                (self.tr("Modified"), format_time(item.modified)),
+                (self.tr("SHA-256"), item.sha256.hex()[:16] + "…"),
+            ]
+        else:
+            rows += [(self.tr("Created"), format_time(item.created))]
+        for label, value in rows:
+            v = QLabel(value)
+            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            v.setWordWrap(True)
+            self.facts.addRow(label, v)
+        # Sharing lands with issue 4; until then nothing is shared, and we say so plainly.
+        self.access.setText(
+            self.tr(
+                "Only you. Encrypted with a key of its own. Sharing arrives in a later version."
+            )
+        )
+
+    def show_history(self, entries: list[HistoryEntry]) -> None:
+        self.history.clear()
+        for e in entries:
+            row = QTreeWidgetItem([format_time(e.time), action_label(e.action)])
+            row.setToolTip(1, e.item_name)
+            self.history.addTopLevelItem(row)
+        if not entries:
+            self.history.addTopLevelItem(QTreeWidgetItem([self.tr("No history yet"), ""]))
+
+
+class FilesPage(QWidget):
+    """The contents of one folder of the open vault, with every file action."""
+
+    status = Signal(str)
+    preview_ready = Signal(object, bytes)  # FileRecord, plaintext (kept in memory only)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.session: VaultSession | None = None
+        self.folder: FolderRecord | None = None
+        self.folder_path = "/"
+        self.search_text = ""
+        self._load_generation = 0
+        self._details_generation = 0
+
+        self.model = FilesTableModel(self)
+        self.model.drag_exporter = self._drag_export
+        self.model.drag_failed.connect(lambda e: self.status.emit(error_message(e)))
+        self.proxy = FilesSortProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.breadcrumbs = Breadcrumbs()
+        self.breadcrumbs.navigate.connect(self.open_folder)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search this vault"))
+        self.search.setAccessibleName(self.tr("Search"))
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.setMaximumWidth(300)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self._run_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._run_search)
+
+        self.table = FilesTableView()
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName(self.tr("Files"))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(FilesTableModel.COL_NAME, Qt.SortOrder.AscendingOrder)
+        self.table.setShowGrid(False)
+        self.table.setStyleSheet("QTableView { outline: 0; }")
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setIconSize(QSize(20, 20))
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.table.files_dropped.connect(self.add_paths)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(FilesTableModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
+        for col, width in (
+            (FilesTableModel.COL_SIZE, 90),
+            (FilesTableModel.COL_KIND, 150),
+            (FilesTableModel.COL_MODIFIED, 150),
+            (FilesTableModel.COL_ACCESS, 110),
+        ):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.empty = _DropEmptyState(
+            "add-file",
+            self.tr("This folder is empty"),
+            self.tr("Drop files or folders here to encrypt them into the vault, or use Add files."),
+        )
+        self.empty.files_dropped.connect(self.add_paths)
+        self.no_results = EmptyState(
+            "search", self.tr("Nothing found"), self.tr("No file or folder name matches.")
+        )
+        self.center = QStackedWidget()
+        self.center.addWidget(self.table)
+        self.center.addWidget(self.empty)
+        self.center.addWidget(self.no_results)
+
+        self.details = DetailsPane()
+        self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
+        self.external_button = QPushButton(icons.icon("open"), self.tr("Open"))
+        self.external_button.setToolTip(self.tr("Open with the default app"))
+        self.details.buttons.addWidget(self.preview_button)
+        self.details.buttons.addWidget(self.external_button)
+        self.details.buttons.addStretch()
+
+        top = QHBoxLayout()
+        top.addWidget(self.breadcrumbs, 1)
+        top.addWidget(self.search)
+        splitter = QSplitter()
+        splitter.addWidget(self.center)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([760, 300])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 0)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+        self._make_actions()
+        self.preview_button.clicked.connect(self.preview_selected)
+        self.external_button.clicked.connect(self.open_external_selected)
+        self.setTabOrder(self.search, self.table)
+        self._update_actions()
+
+    # ---- actions -----------------------------------------------------------------------
+    def _action(
+        self,
+        text: str,
+        icon_name: str | None,
+        slot: Callable[[], object],
+        shortcut: QKeySequence.StandardKey | str | None = None,
+    ) -> QAction:
+        act = QAction(text, self)
+        if icon_name:
+            act.setIcon(icons.icon(icon_name))
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            act.setShortcuts(shortcut)
+        elif shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda _checked=False: slot())
+        self.addAction(act)
+        return act
+
+    def _make_actions(self) -> None:
+        S = QKeySequence.StandardKey
+        self.act_add_files = self._action(
+            self.tr("Add files…"), "add-file", self.choose_files_to_add, "Ctrl+Shift+A"
+        )
+        self.act_add_folder = self._action(
+            self.tr("Add folder…"), "add-folder", self.choose_folder_to_add
+        )
+        self.act_new_folder = self._action(
+            self.tr("New folder…"), "new-folder", self.new_folder, "Ctrl+Shift+N"
+        )
+        self.act_open = self._action(self.tr("Open"), "preview", self.open_selected, S.Open)
+        self.act_open_external = self._action(
+            self.tr("Open with default app"), "open", self.open_external_selected
+        )
+        self.act_export = self._action(self.tr("Export…"), "export", self.export_selected, "Ctrl+E")
+        self.act_rename = self._action(self.tr("Rename…"), "rename", self.rename_selected, "F2")
+        self.act_move = self._action(self.tr("Move to…"), "move", self.move_selected, "Ctrl+M")
+        self.act_delete = self._action(self.tr("Delete…"), "delete", self.delete_selected, S.Delete)
+        self.act_find = self._action(self.tr("Find"), "search", self.focus_search, S.Find)
+        self.act_select_all = self._action(
+            self.tr("Select all"), None, self.table.selectAll, S.SelectAll
+        )
+        self.act_refresh = self._action(self.tr("Refresh"), "refresh", self.refresh, S.Refresh)
+        self.act_up = self._action(self.tr("Enclosing folder"), None, self.go_up, "Alt+Up")
+        self.act_add_files.setToolTip(self.tr("Encrypt files into this folder"))
+
+    def _update_actions(self) -> None:
+        items = self.selected_items()
+        files = [i for i in items if isinstance(i, FileRecord)]
+        has_vault = self.session is not None
+        for act in (
+            self.act_add_files,
+            self.act_add_folder,
+            self.act_new_folder,
+            self.act_refresh,
+            self.act_find,
+        ):
+            act.setEnabled(has_vault)
+        self.act_open.setEnabled(len(items) == 1)
+        self.act_open_external.setEnabled(len(files) == 1 and len(items) == 1)
+        self.act_export.setEnabled(bool(items))
+        self.act_rename.setEnabled(len(items) == 1)
+        self.act_move.setEnabled(bool(items))
+        self.act_delete.setEnabled(bool(items))
+        self.preview_button.setVisible(len(files) == 1 and len(items) == 1)
+        self.external_button.setVisible(len(files) == 1 and len(items) == 1)
+
+    def _context_menu(self, pos: Any) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid() and not self.table.selectionModel().isRowSelected(
+            index.row(), QModelIndex()
+        ):
+            self.table.selectRow(index.row())
+        menu = QMenu(self)
+        if self.selected_items():
+            for act in (
+                self.act_open,
+                self.act_open_external,
+                self.act_export,
+                None,
+                self.act_rename,
+                self.act_move,
+                None,
+                self.act_delete,
+            ):
+                if act is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(act)
+        else:
+            for act in (
+                self.act_add_files,
+                self.act_add_folder,
+                self.act_new_folder,
+                None,
+                self.act_select_all,
+                self.act_refresh,
+            ):
+                if act is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(act)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+        self._menu = menu  # keep alive while shown; tests read it
+
+    # ---- session -----------------------------------------------------------------------
+    @property
+    def vault(self) -> Vault:
+        assert self.session is not None
+        return self.session.vault
+
+    def set_session(self, session: VaultSession | None) -> None:
+        self.session = session
+        self.search.clear()
+        self.search_text = ""
+        self.folder = None
+        self.model.set_items([])
+        self.details.show_items([])
+        if session is not None:
+            session.files_changed.connect(self._files_changed)
+            self.open_folder("/")
+        self._update_actions()
+
+    def _files_changed(self, folder_ids: list[int]) -> None:
+        if (
+            self.search_text
+            or self.folder is None
+            or not folder_ids
+            or self.folder.id in folder_ids
+        ):
+            self.refresh()
+
+    # ---- navigation --------------------------------------------------------------------
+    def open_folder(self, path: str) -> None:
+        if self.session is None:
+            return
+        if self.search.text():
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+        self.search_text = ""
+        self._load(path)
+
+    def refresh(self) -> None:
+        if self.search_text:
+            self._run_search()
+        else:
+            self._load(self.folder_path)
+
+    def go_up(self) -> None:
+        if self.folder_path != "/":
+            self.open_folder(str(Path(self.folder_path).parent))
+
+    def _load(self, path: str) -> None:
+        vault = self.vault
+        self._load_generation += 1
+        generation = self._load_generation
+        selected = {i.id for i in self.selected_items()}
+
+        def work(_ctx: object) -> tuple[Item, list[Item]]:
+            folder = vault.item(path)
+            return folder, vault.list(folder)
+
+        def done(result: tuple[Item, list[Item]]) -> None:
+            if generation != self._load_generation:
+                return
+            folder, children = result
+            if not isinstance(folder, FolderRecord):
+                self.status.emit(self.tr("{path} is not a folder.").format(path=path))
+                return
+            self.folder, self.folder_path = folder, folder.path
+            self.breadcrumbs.set_path(folder.path)
+            self._show(children, show_paths=False)
+            self._reselect(selected)
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._load_generation:
+                self.status.emit(error_message(exc))
+                if path != "/":
+                    self._load("/")
+
+        run_task(work, done, failed, quiet=True)
+
+    def _show(self, items: list[Item], *, show_paths: bool) -> None:
+        self.model.set_items(items, show_paths=show_paths)
+        if items:
+            self.center.setCurrentWidget(self.table)
+        else:
+            self.center.setCurrentWidget(self.no_results if show_paths else self.empty)
+        self._selection_changed()
+
+    def _reselect(self, ids: set[int]) -> None:
+        if not ids:
+            return
+        sel = self.table.selectionModel()
+        for row, item in enumerate(self.model.items()):
+            if item.id in ids:
+                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                sel.select(
+                    index,
+                    QItemSelectionModel.SelectionFlag.Select
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _run_search(self) -> None:
+        self._search_timer.stop()
+        if self.session is None:
+            return
+        text = self.search.text().strip()
+        if not text:
+            if self.search_text:
+                self.search_text = ""
+                self._load(self.folder_path)
+            return
+        self.search_text = text
+        vault = self.vault
+        self._load_generation += 1
+        generation = self._load_generation
+
+        def done(items: list[Item]) -> None:
+            if generation != self._load_generation:
+                return
+            self.breadcrumbs.set_path(
+                "/", root_label=self.tr("Results for “{text}”").format(text=text)
+            )
+            self._show(items, show_paths=True)
+
+        run_task(
+            lambda _c: vault.find(text, limit=2000),
+            done,
+            lambda e: self.status.emit(error_message(e)),
+            quiet=True,
+        )
+
+    # ---- selection and details ---------------------------------------------------------
+    def selected_items(self) -> list[Item]:
+        rows = sorted(
+            {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
+        )
+        return [self.model.item(r) for r in rows if r < self.model.rowCount()]
+
+    def select_names(self, *names: str) -> None:
+        """Select the rows with these names (used by tests and after adding)."""
+        self.table.clearSelection()
+        sel = self.table.selectionModel()
+        for row, item in enumerate(self.model.items()):
+            if item.name in names:
+                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                sel.select(
+                    index,
+                    QItemSelectionModel.SelectionFlag.Select
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+
+    def _selection_changed(self, *_args: object) -> None:
+        items = self.selected_items()
+        self.details.show_items(items)
+        self._update_actions()
+        if len(items) == 1 and self.session is not None:
+            self._load_item_history(items[0])
+
+    def _load_item_history(self, item: Item) -> None:
+        vault = self.vault
+        self._details_generation += 1
+        generation = self._details_generation
+
+        def done(entries: list[HistoryEntry]) -> None:
+            if generation == self._details_generation:
+                self.details.show_history(entries)
+
+        run_task(
+            lambda _c: vault.history(item=item.id, limit=50), done, lambda _e: None, quiet=True
+        )
+
+    # ---- adding ------------------------------------------------------------------------
+    def choose_files_to_add(self) -> None:
+        paths = self.services.dialogs.choose_files(
+            self, self.tr("Add files to the vault"), self.services.home_dir
+        )
+        if paths:
+            self.add_paths(paths)
+
+    def choose_folder_to_add(self) -> None:
+        path = self.services.dialogs.choose_directory(
+            self, self.tr("Add a folder to the vault"), self.services.home_dir
+        )
+        if path:
+            self.add_paths([path])
+
+    def add_paths(self, paths: list[str]) -> Job | None:
+        """Encrypt `paths` into the current folder in the background (all or nothing)."""
+        if self.session is None or not paths:
+            return None
+        vault, dest = self.vault, self.folder.id if self.folder else "/"
+        names = [Path(p).name for p in paths]
+        title = (
+            self.tr("Adding {name}").format(name=names[0])
+            if len(names) == 1
+            else self.tr("Adding {n} items").format(n=len(names))
+        )
+
+        def work(ctx: Any) -> list[Item]:
+            return vault.add_paths(paths, dest, progress=ctx.progress, cancel=ctx.cancelled)
+
+        def done(items: list[Item]) -> None:
+            self.status.emit(self.tr("Added and encrypted {n} item(s).").format(n=len(items)))
+            self.refresh()
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, Cancelled):
+                self.status.emit(self.tr("Adding was cancelled. Nothing was changed."))
+            else:
+                self.status.emit(error_message(exc))
+
+        return run_task(work, done, failed, title=title)
+
+    # ---- item actions ------------------------------------------------------------------
+    def open_selected(self) -> None:
+        items = self.selected_items()
+        if len(items) != 1:
+            return
+        if isinstance(items[0], FolderRecord):
+            self.open_folder(items[0].path)
+        else:
+            self.preview_selected()
+
+    def preview_selected(self) -> None:
+        items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
+        if len(items) != 1:
+            return
+        record, vault = items[0], self.vault
+        run_task(
+            lambda _c: vault.read_bytes(record),
+            lambda data: self.preview_ready.emit(record, data),
+            lambda e: self.status.emit(error_message(e)),
+            title=self.tr("Opening preview of {name}").format(name=record.name),
+            cancellable=False,
+        )
+
+    def open_external_selected(self, record: FileRecord | None = None) -> None:
+        if record is None:
+            items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
+            if len(items) != 1:
+                return
+            record = items[0]
+        vault = self.vault
+
+        def done(path: Path) -> None:
+            self.services.dialogs.open_url(QUrl.fromLocalFile(str(path)))
+            self.status.emit(
+                self.tr("Opened {name} in another app. This is recorded in the history.").format(
+                    name=record.name
+                )
+            )
+
+        run_task(
+            lambda _c: vault.open_external(record),
+            done,
+            lambda e: self.status.emit(error_message(e)),
+            title=self.tr("Decrypting {name}").format(name=record.name),
+            cancellable=False,
+        )
+
+    def export_selected(self) -> Job | None:
+        items = self.selected_items()
+        if not items:
+            return None
+        dest = self.services.dialogs.choose_directory(
+            self, self.tr("Export to folder"), self.services.home_dir
+        )
+        if not dest:
+            return None
+        vault = self.vault
+        total = sum(i.size for i in items if isinstance(i, FileRecord)) or 1
+
+        def work(ctx: Any) -> list[Path]:
+            out, base = [], 0
+            for item in items:
+                if ctx.cancelled():
+                    raise Cancelled()
+
+                def report(done: int, base: int = base) -> None:
+                    ctx.progress((base + done, total))
+
+                out.append(
+                    vault.export(
+                        item, Path(dest) / item.name, progress=report, cancel=ctx.cancelled
+                    )
+                )
+                base += item.size if isinstance(item, FileRecord) else 0
+            return out
+
+        return run_task(
+            work,
+            lambda paths: self.status.emit(
+                self.tr("Exported {n} item(s) to {dest}.").format(n=len(paths), dest=dest)
+            ),
+            lambda e: self.status.emit(error_message(e)),
+            title=self.tr("Exporting {n} item(s)").format(n=len(items)),
+        )
+
+    def new_folder(self) -> None:
+        if self.session is None:
+            return
+        name = self.services.dialogs.get_text(
+            self, self.tr("New folder"), self.tr("Name of the new folder:"), self.tr("New folder")
+        )
+        if not name:
+            return
+        vault, parent = self.vault, self.folder.id if self.folder else "/"
+        run_task(
+            lambda _c: vault.mkdir(parent, name.strip()),
+            lambda _f: self.refresh(),
+            lambda e: self.services.dialogs.warn(self, self.tr("New folder"), error_message(e)),
+            quiet=True,
+        )
+
+    def rename_selected(self) -> None:
+        items = self.selected_items()
+        if len(items) != 1:
+            return
+        item, vault = items[0], self.vault
+        name = self.services.dialogs.get_text(
+            self,
+            self.tr("Rename"),
+            self.tr("New name for {name}:").format(name=item.name),
+            item.name,
+        )
+        if not name or name == item.name:
+            return
+        run_task(
+            lambda _c: vault.rename(item, name.strip()),
+            lambda _i: self.refresh(),
+            lambda e: self.services.dialogs.warn(self, self.tr("Rename"), error_message(e)),
+            quiet=True,
+        )
+
+    def move_selected(self) -> None:
+        items = self.selected_items()
+        if not items:
+            return
+        vault = self.vault
+        moving = [i.path for i in items]
+
+        def choose(all_items: list[Item]) -> None:
+            folders = ["/"] + [
+                i.path
+                for i in all_items
+                if i.is_folder
+                and not any(i.path == m or i.path.startswith(m + "/") for m in moving)
+            ]
+            folders = [f for f in folders if f != self.folder_path]
+            if not folders:
+                self.services.dialogs.inform(
+                    self, self.tr("Move"), self.tr("There is no other folder to move to.")
+                )
+                return
+            labels = [self.tr("My files") if f == "/" else f for f in folders]
+            choice = self.services.dialogs.choose_item(
+                self, self.tr("Move"), self.tr("Move {n} item(s) to:").format(n=len(items)), labels
+            )
+            if choice is None:
+                return
+            target = folders[labels.index(choice)]
+
+            def work(_c: object) -> None:
+                for item in items:
+                    vault.move(item, target)
+
+            run_task(
+                work,
+                lambda _r: self.refresh(),
+                lambda e: self.services.dialogs.warn(self, self.tr("Move"), error_message(e)),
+                quiet=True,
+            )
+
+        run_task(
+            lambda _c: vault.walk("/"),
+            choose,
+            lambda e: self.status.emit(error_message(e)),
+            quiet=True,
+        )
+
+    def delete_selected(self) -> None:
+        items = self.selected_items()
+        if not items:
+            return
+        if len(items) == 1:
+            what = self.tr("“{name}”").format(name=items[0].name)
+            if items[0].is_folder:
+                what = self.tr("the folder “{name}” and everything in it").format(
+                    name=items[0].name
+                )
+        else:
+            what = self.tr("{n} items").format(n=len(items))
+        ok = self.services.dialogs.confirm(
+            self,
+            self.tr("Delete"),
+            self.tr(
+                "Delete {what}? Their encryption keys are destroyed, so the contents cannot be "
+                "recovered from this vault afterwards."
+            ).format(what=what),
+            self.tr("Delete"),
+        )
+        if not ok:
+            return
+        vault = self.vault
+
+        def work(_c: object) -> int:
+            for item in items:
+                vault.delete(item)
+            return len(items)
+
+        run_task(
+            work,
+            lambda n: (
+                self.status.emit(self.tr("Deleted {n} item(s).").format(n=n)),
+                self.refresh(),
+            ),
+            lambda e: self.services.dialogs.warn(self, self.tr("Delete"), error_message(e)),
+            title=self.tr("Deleting"),
+            cancellable=False,
+        )
+
+    # ---- drag out ----------------------------------------------------------------------
+    def _drag_export(self, files: list[Item]) -> list[Path]:
+        total = sum(f.size for f in files if isinstance(f, FileRecord))
+        if total > DRAG_EXPORT_LIMIT:
+            raise ValueError(
+                self.tr("That is too much to drag at once ({size}); use Export instead.").format(
+                    size=human_size(total)
+                )
+            )
+        vault = self.vault
+        # open_external decrypts into the vault's private temp folder (wiped on lock, exit
+        # and next start) and records the export in the access history.
+        paths = [vault.open_external(f) for f in files if isinstance(f, FileRecord)]
+        self.status.emit(
+            self.tr("Exported {n} file(s) by dragging; recorded in the history.").format(
+                n=len(paths)
+            )
+        )
+        return paths

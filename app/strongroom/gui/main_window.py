@@ -1,0 +1,434 @@
+"""The main window: welcome / create / unlock screens, and the open vault with its sidebar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QStackedWidget,
+    QSystemTrayIcon,
+    QToolBar,
+    QWidget,
+)
+
+from strongroom.vault import FileRecord, Vault
+
+from . import icons
+from .activity_page import ActivityPage
+from .autolock import IdleWatcher
+from .files_page import FilesPage
+from .preview import PreviewWindow
+from .seams import Services
+from .session import VaultSession
+from .settings_page import SettingsPage, apply_theme
+from .start_pages import CreatePage, UnlockPage, WelcomePage, vault_folder_of
+from .tasks import run_task, runner
+from .widgets import EmptyState, JobsArea
+
+__all__ = ["MainWindow"]
+
+
+class _Sidebar(QListWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAccessibleName(self.tr("Sections"))
+        self.setIconSize(QSize(20, 20))
+        self.setFixedWidth(200)
+        self.setFrameShape(QListWidget.Shape.NoFrame)
+        self.setSpacing(1)
+        self.setStyleSheet(
+            "QListWidget { background: palette(window); padding-top: 8px; }"
+            "QListWidget::item { padding: 7px 10px; border-radius: 6px; margin: 0 8px; }"
+            "QListWidget::item:selected { background: palette(highlight);"
+            " color: palette(highlighted-text); }"
+        )
+
+
+class MainWindow(QMainWindow):
+    """One window for everything; the central stack switches between the screens."""
+
+    SECTION_FILES, SECTION_SHARED, SECTION_CONTACTS, SECTION_GROUPS = range(4)
+    SECTION_ACTIVITY, SECTION_SETTINGS = 4, 5
+
+    vault_opened = Signal(object)
+    vault_locked = Signal(str)
+
+    def __init__(self, services: Services | None = None) -> None:
+        super().__init__()
+        self.services = services or Services()
+        self.session: VaultSession | None = None
+        self.previews: list[PreviewWindow] = []
+        self.setWindowTitle(self.tr("Strongroom"))
+        self.setWindowIcon(icons.app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1200, 760)
+
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.welcome = WelcomePage(self.services)
+        self.create_page = CreatePage(self.services)
+        self.unlock_page = UnlockPage(self.services)
+        self.vault_view = QWidget()
+        for page in (self.welcome, self.create_page, self.unlock_page, self.vault_view):
+            self.stack.addWidget(page)
+
+        # vault view: sidebar + sections
+        self.sidebar = _Sidebar()
+        self.sections = QStackedWidget()
+        self.files_page = FilesPage(self.services)
+        self.shared_page = EmptyState(
+            "inbox",
+            self.tr("Nothing shared with you yet"),
+            self.tr(
+                "Files that other people share with you will appear here. Sharing arrives in "
+                "a later version of Strongroom."
+            ),
+        )
+        self.contacts_page = EmptyState(
+            "contacts",
+            self.tr("No contacts yet"),
+            self.tr(
+                "Contacts are the people you can share files with, identified by their public "
+                "key and a fingerprint you compare in person. They arrive in a later version."
+            ),
+        )
+        self.groups_page = EmptyState(
+            "group",
+            self.tr("No groups yet"),
+            self.tr(
+                "Groups let you share with several contacts at once and change members later. "
+                "They arrive in a later version."
+            ),
+        )
+        self.activity_page = ActivityPage(self.services)
+        self.settings_page = SettingsPage(self.services)
+        entries = [
+            ("my-files", self.tr("My files"), self.files_page),
+            ("inbox", self.tr("Shared with me"), self.shared_page),
+            ("contacts", self.tr("Contacts"), self.contacts_page),
+            ("group", self.tr("Groups"), self.groups_page),
+            ("activity", self.tr("Activity"), self.activity_page),
+            ("settings", self.tr("Settings"), self.settings_page),
+        ]
+        for icon_name, label, page in entries:
+            item = QListWidgetItem(icons.icon(icon_name), label)
+            item.setSizeHint(QSize(180, 36))
+            self.sidebar.addItem(item)
+            self.sections.addWidget(page)
+        self.sidebar.currentRowChanged.connect(self.sections.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(lambda _r: self._update_toolbar())
+        row = QHBoxLayout(self.vault_view)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.sidebar)
+        row.addWidget(self.sections, 1)
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName(self.tr("Status"))
+        self.statusBar().addWidget(self.status_label, 1)
+        self.jobs = JobsArea(runner())
+        self.statusBar().addPermanentWidget(self.jobs)
+        self.jobs.message.connect(self.show_status)
+
+        self.idle = IdleWatcher(self.services.clock, self.services.idle_check_ms, self)
+        self.idle.idle.connect(lambda: self.lock(self.tr("Locked after a period of inactivity.")))
+        self.idle.system_lock.connect(
+            lambda _r: self.lock(self.tr("Locked because the computer slept or locked."))
+        )
+        self.settings_page.autolock_changed.connect(self._apply_autolock)
+        self.settings_page.theme_changed.connect(self._theme_changed)
+        self.settings_page.retention_changed = self.activity_page.retention_changed
+        self.activity_page.retention_changed.connect(self.settings_page.set_retention_value)
+        self._apply_autolock()
+
+        self.welcome.create_requested.connect(self.show_create)
+        self.welcome.open_requested.connect(self.show_unlock)
+        self.create_page.cancelled.connect(self.show_welcome)
+        self.create_page.created.connect(self.open_session)
+        self.unlock_page.unlocked.connect(self.open_session)
+        self.unlock_page.back.connect(self.show_welcome)
+        for page in (self.files_page, self.activity_page, self.settings_page):
+            page.status.connect(self.show_status)
+        self.files_page.preview_ready.connect(self.show_preview)
+
+        self.tray: QSystemTrayIcon | None = None
+        if self.services.use_tray and QSystemTrayIcon.isSystemTrayAvailable():
+            self._make_tray()
+        self.show_welcome()
+
+    # ---- actions, menus, toolbar -------------------------------------------------------
+    def _make_actions(self) -> None:
+        S = QKeySequence.StandardKey
+        self.act_new_vault = QAction(icons.icon("add-folder"), self.tr("New vault…"), self)
+        self.act_new_vault.setShortcuts(S.New)
+        self.act_new_vault.triggered.connect(self.show_create)
+        self.act_open_vault = QAction(icons.icon("vault-open"), self.tr("Open vault…"), self)
+        self.act_open_vault.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.act_open_vault.triggered.connect(self._open_vault_dialog)
+        self.act_lock = QAction(icons.icon("lock"), self.tr("Lock"), self)
+        self.act_lock.setShortcut(QKeySequence("Ctrl+L"))
+        self.act_lock.setToolTip(self.tr("Lock the vault (Ctrl+L)"))
+        self.act_lock.triggered.connect(lambda: self.lock())
+        self.act_quit = QAction(self.tr("Quit"), self)
+        self.act_quit.setShortcuts(S.Quit)
+        self.act_quit.triggered.connect(self.quit)
+        for act in (self.act_new_vault, self.act_open_vault, self.act_lock, self.act_quit):
+            self.addAction(act)
+
+    def _make_menus(self) -> None:
+        fp = self.files_page
+        bar = self.menuBar()
+        m = bar.addMenu(self.tr("&Vault"))
+        for act in (
+            self.act_new_vault,
+            self.act_open_vault,
+            None,
+            self.act_lock,
+            None,
+            self.act_quit,
+        ):
+            m.addSeparator() if act is None else m.addAction(act)
+        m = bar.addMenu(self.tr("&File"))
+        for act in (
+            fp.act_add_files,
+            fp.act_add_folder,
+            fp.act_new_folder,
+            None,
+            fp.act_open,
+            fp.act_open_external,
+            fp.act_export,
+            None,
+            fp.act_rename,
+            fp.act_move,
+            fp.act_delete,
+        ):
+            m.addSeparator() if act is None else m.addAction(act)
+        m = bar.addMenu(self.tr("&Edit"))
+        for act in (fp.act_select_all, fp.act_find):
+            m.addAction(act)
+        m = bar.addMenu(self.tr("&View"))
+        for act in (fp.act_refresh, fp.act_up):
+            m.addAction(act)
+        self.file_menus = bar.actions()[1:]
+
+    def _make_toolbar(self) -> None:
+        fp = self.files_page
+        tb = QToolBar(self.tr("Main toolbar"))
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(20, 20))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for act in (
+            fp.act_add_files,
+            fp.act_add_folder,
+            fp.act_new_folder,
+            None,
+            fp.act_export,
+            fp.act_delete,
+            None,
+            fp.act_refresh,
+        ):
+            tb.addSeparator() if act is None else tb.addAction(act)
+        spacer = QWidget()
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
+        )
+        tb.addWidget(spacer)
+        tb.addAction(self.act_lock)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+    def _make_tray(self) -> None:
+        tray = QSystemTrayIcon(icons.app_icon(), self)
+        tray.setToolTip(self.tr("Strongroom"))
+        menu = QMenu()
+        self.act_show_hide = menu.addAction(self.tr("Show / hide"))
+        self.act_show_hide.triggered.connect(self.toggle_visible)
+        menu.addAction(self.act_lock)
+        menu.addSeparator()
+        menu.addAction(self.act_quit)
+        tray.setContextMenu(menu)
+        tray.activated.connect(
+            lambda reason: (
+                self.toggle_visible()
+                if reason == QSystemTrayIcon.ActivationReason.Trigger
+                else None
+            )
+        )
+        tray.show()
+        self.tray = tray
+        self._tray_menu = menu
+
+    def toggle_visible(self) -> None:
+        if self.isVisible() and not self.isMinimized():
+            self.hide()
+        else:
+            self.showNormal()
+            self.raise_()
+            self.activateWindow()
+
+    def _update_toolbar(self) -> None:
+        in_vault = self.session is not None
+        self.toolbar.setVisible(in_vault)
+        self.act_lock.setEnabled(in_vault)
+        for a in self.file_menus:
+            a.setVisible(in_vault)
+        files_shown = in_vault and self.sections.currentWidget() is self.files_page
+        for act in self.files_page.actions():
+            if not files_shown:
+                act.setEnabled(False)
+        if files_shown:
+            self.files_page._update_actions()
+
+    # ---- screens -----------------------------------------------------------------------
+    def show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def show_welcome(self) -> None:
+        self.welcome.refresh()
+        self.stack.setCurrentWidget(self.welcome)
+        self._update_toolbar()
+
+    def show_create(self) -> None:
+        if self.session is not None:
+            return
+        self.create_page.reset()
+        self.stack.setCurrentWidget(self.create_page)
+        self._update_toolbar()
+
+    def show_unlock(self, path: str, reason: str = "") -> None:
+        self.unlock_page.set_vault(path, reason)
+        self.stack.setCurrentWidget(self.unlock_page)
+        self._update_toolbar()
+
+    def _open_vault_dialog(self) -> None:
+        if self.session is None:
+            self.welcome._choose()
+
+    def open_session(self, vault: Vault) -> None:
+        self.session = VaultSession(vault)
+        self.session.locked.connect(lambda: self.lock(self.tr("The vault was locked.")))
+        for page in (self.files_page, self.activity_page, self.settings_page):
+            page.set_session(self.session)
+        self.sidebar.setCurrentRow(self.SECTION_FILES)
+        self.stack.setCurrentWidget(self.vault_view)
+        self.setWindowTitle(
+            self.tr("{name} — Strongroom").format(name=vault.path.name.removesuffix(".strongroom"))
+        )
+        self.idle.start()
+        self._update_toolbar()
+        self.files_page.table.setFocus()
+        self.show_status(self.tr("Unlocked {path}").format(path=vault.path))
+        self.vault_opened.emit(vault)
+
+    def show_section(self, section: int) -> None:
+        self.sidebar.setCurrentRow(section)
+
+    # ---- previews ----------------------------------------------------------------------
+    def show_preview(self, record: FileRecord, data: bytes) -> PreviewWindow:
+        window = PreviewWindow(record, data, self)
+        window.closed.connect(lambda w: self.previews.remove(w) if w in self.previews else None)
+        window.open_external_requested.connect(self.files_page.open_external_selected)
+        self.previews.append(window)
+        window.show()
+        return window
+
+    # ---- locking -----------------------------------------------------------------------
+    def lock(self, reason: str = "") -> None:
+        """Close every plaintext view, stop jobs, lock the vault, show the unlock screen.
+
+        The screen changes at once; `Vault.lock()` runs on a worker because it waits for
+        any vault operation in progress (cancelled just before) to stop.
+        """
+        session, self.session = self.session, None
+        if session is None:
+            return
+        self.idle.stop()
+        for window in list(self.previews):
+            window.close()
+        self.previews.clear()
+        for job in runner().active_jobs:
+            job.cancel()
+        for page in (self.files_page, self.activity_page, self.settings_page):
+            page.set_session(None)
+        path = session.vault.path
+        run_task(lambda _c: session.close(), quiet=True)
+        self.setWindowTitle(self.tr("Strongroom"))
+        self.show_unlock(str(path), reason or self.tr("The vault is locked."))
+        self.show_status("")
+        self.vault_locked.emit(reason)
+
+    def _apply_autolock(self) -> None:
+        sp = self.settings_page
+        self.idle.enabled = sp.autolock_enabled
+        self.idle.minutes = sp.autolock_minutes_value
+        self.idle.lock_on_system = sp.lock_on_system
+
+    def _theme_changed(self, theme: str) -> None:
+        apply_theme(theme)
+
+    # ---- drops on the window: open a vault folder --------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if (
+            self.session is None
+            and len(urls) == 1
+            and urls[0].isLocalFile()
+            and vault_folder_of(urls[0].toLocalFile()) is not None
+        ):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if self.session is None and urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.welcome.request_open(urls[0].toLocalFile())
+
+    # ---- shutdown ----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel jobs, wait for workers, lock the vault (wiping its temp folder)."""
+        for job in runner().active_jobs:
+            job.cancel()
+        runner().wait_for_done(30_000)
+        session, self.session = self.session, None
+        for window in list(self.previews):
+            window.close()
+        if session is not None:
+            session.close()
+        if self.create_page.vault is not None:
+            self.create_page.vault.lock()
+            self.create_page.vault = None
+        if self.tray is not None:
+            self.tray.hide()
+
+    def quit(self) -> None:
+        self.close()
+        QTimer.singleShot(0, QApplication.quit)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def vault_path(self) -> Path | None:
+        return self.session.vault.path if self.session else None
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<MainWindow {self.vault_path()}>"
+
+    def _noop(self, *_a: Any) -> None:
+        pass

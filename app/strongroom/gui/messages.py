@@ -1,0 +1,107 @@
+"""Plain-words messages for errors and history actions, all through Qt's translator."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication
+
+from strongroom import vault as v
+
+__all__ = ["ACTION_LABELS", "action_label", "error_message", "human_size"]
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("messages", text)
+
+
+def error_message(exc: BaseException) -> str:
+    """What to tell a person about `exc`, without stack traces or key material."""
+    # Specific types first: each says what happened and what to do next.
+    if isinstance(exc, v.WrongPassphrase):
+        return _tr("That passphrase does not open this vault. Check it and try again.")
+    if isinstance(exc, v.WrongRecoveryKey):
+        return _tr("That recovery key does not belong to this vault, or it has a typo.")
+    if isinstance(exc, v.VaultInUse):
+        return _tr("This vault is already open in another Strongroom window or program.")
+    if isinstance(exc, v.NotAVault):
+        return _tr("This is not a Strongroom vault.")
+    if isinstance(exc, v.NewerFormat):
+        return _tr("This vault was made by a newer Strongroom. Update the app to open it.")
+    if isinstance(exc, v.VaultDamaged):
+        detail = f" ({exc.item_path})" if exc.item_path else ""
+        return _tr(
+            "Part of the vault is damaged ({part}){detail}. Nothing damaged was shown."
+        ).format(part=exc.part, detail=detail)
+    if isinstance(exc, v.DiskFull):
+        return _tr("The disk is full. Nothing was changed; free some space and try again.")
+    if isinstance(exc, v.Cancelled):
+        return _tr("Cancelled. Nothing was changed.")
+    if isinstance(exc, v.NameCollision):
+        return _tr("Something with that name is already in this folder.")
+    if isinstance(exc, v.InvalidName):
+        return _tr("That name cannot be used. Names cannot be empty or contain '/'.")
+    if isinstance(exc, v.ExportTargetExists):
+        return _tr("A file with that name already exists there.")
+    if isinstance(exc, v.ItemNotFound):
+        return _tr("That item is no longer in the vault.")
+    if isinstance(exc, v.PreviewTooLarge):
+        return _tr("This file is too large to preview. Open it with another app or export it.")
+    if isinstance(exc, v.VaultLocked):
+        return _tr("The vault is locked. Unlock it to continue.")
+    if isinstance(exc, v.VaultError):
+        return str(exc) or _tr("The vault reported a problem.")
+    if isinstance(exc, PermissionError):
+        return _tr("Strongroom is not allowed to read or write there.")
+    if isinstance(exc, FileNotFoundError):
+        return _tr("A file or folder was not found: {name}").format(name=exc.filename or "")
+    if isinstance(exc, OSError):
+        return _tr("The system reported a problem: {reason}").format(
+            reason=exc.strerror or str(exc)
+        )
+    if isinstance(exc, NotImplementedError):
+        return _tr("This part of the vault is not available in this build yet.")
+    return _tr("Something went wrong: {reason}").format(reason=str(exc) or type(exc).__name__)
+
+
+ACTION_LABELS: dict[str, str] = {
+    # The vault's history action names (strongroom.vault.history.ACTIONS), in plain words.
+    "vault-created": "Vault created",
+    "vault-unlocked": "Vault unlocked",
+    "vault-locked": "Vault locked",
+    "unlock-failed": "Failed unlock attempt",
+    "recovery-used": "Unlocked with recovery key",
+    "passphrase-changed": "Passphrase changed",
+    "file-added": "Added",
+    "file-previewed": "Previewed",
+    "file-exported": "Exported",
+    "file-opened-externally": "Opened in another app",
+    "file-renamed": "Renamed",
+    "file-moved": "Moved",
+    "file-deleted": "Deleted",
+    "folder-created": "Folder created",
+    "folder-renamed": "Folder renamed",
+    "folder-moved": "Folder moved",
+    "folder-deleted": "Folder deleted",
+    "folder-exported": "Folder exported",
+    "integrity-check": "Integrity checked",
+    "retention-changed": "Retention changed",
+    "history-pruned": "History pruned",
+    "checkpoint-reset": "History checkpoint accepted",
+}
+
+
+def action_label(action: str) -> str:
+    """A short readable label for a history action name (unknown names shown as they are)."""
+    label = ACTION_LABELS.get(action)
+    return _tr(label) if label else action
+
+
+def human_size(size: int) -> str:
+    """Bytes in the units people read: 0 bytes, 912 bytes, 1.4 KB, 3.2 GB (powers of 1024)."""
+    if size < 1024:
+        return _tr("{n} bytes").format(n=size) if size != 1 else _tr("1 byte")
+    value = float(size)
+    for unit in ("KB", "MB", "GB", "TB", "PB"):
+        value /= 1024
+        if value < 1024 or unit == "PB":
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")

@@ -1,0 +1,347 @@
+"""Qt table models over vault records. Records stay plain dataclasses in `strongroom.vault`;
+these models only present them (Vorta style: `*TableModel` with `COL_*` constants)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDateTime,
+    QLocale,
+    QMimeData,
+    QMimeDatabase,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QIcon
+
+from strongroom.vault import FileRecord, HistoryEntry, Item
+
+from . import icons
+from .messages import action_label, human_size
+from .tasks import run_task
+
+__all__ = ["FilesSortProxyModel", "FilesTableModel", "HistoryTableModel", "format_time"]
+
+Index = QModelIndex | QPersistentModelIndex
+_mime_db = QMimeDatabase()
+_kind_cache: dict[str, tuple[str, QIcon]] = {}
+
+
+def format_time(value: datetime) -> str:
+    """A local date and time in the user's locale, short form."""
+    local = QDateTime(value.astimezone())
+    # An explicit pattern: "28 Nov 2026 17:28" reads well in every locale's month names,
+    # where ShortFormat can come out as bare digits ("28 11 2026").
+    return QLocale().toString(local, "d MMM yyyy HH:mm")
+
+
+def _kind_and_icon(name: str) -> tuple[str, QIcon]:
+    """Kind ("PNG image") and a file-type icon, by file name only (never by content)."""
+    suffix = Path(name).suffix.lower()
+    cached = _kind_cache.get(suffix)
+    if cached is None:
+        mime = _mime_db.mimeTypeForFile(name, QMimeDatabase.MatchMode.MatchExtension)
+        themed = QIcon.fromTheme(mime.iconName())
+        if themed.isNull():
+            themed = QIcon.fromTheme(mime.genericIconName())
+        if themed.isNull():
+            top = mime.name().split("/")[0]
+            if top == "image":
+                themed = icons.icon("image")
+            elif top == "text" or mime.inherits("text/plain"):
+                themed = icons.icon("text")
+            else:
+                themed = icons.icon("file")
+        kind = mime.comment()
+        kind = kind[:1].upper() + kind[1:]
+        if mime.isDefault() or not kind:
+            kind = f"{suffix[1:].upper()} file" if suffix else "File"
+        cached = (kind, themed)
+        _kind_cache[suffix] = cached
+    return cached
+
+
+class FilesTableModel(QAbstractTableModel):
+    """The children of one vault folder (or search results)."""
+
+    COL_NAME, COL_SIZE, COL_KIND, COL_MODIFIED, COL_ACCESS = range(5)
+    COLUMN_COUNT = 5
+    SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+    ITEM_ROLE = Qt.ItemDataRole.UserRole + 2
+
+    #: `drag_exporter(items) -> [paths]` makes plaintext copies for a drag to another app.
+    drag_exporter: Callable[[list[Item]], list[Path]] | None = None
+    drag_failed = Signal(object)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: list[Item] = []
+        self._show_paths = False
+        self._sort: tuple[int, Qt.SortOrder] = (self.COL_NAME, Qt.SortOrder.AscendingOrder)
+
+    # ---- content ----------------------------------------------------------------------
+    def set_items(self, items: Sequence[Item], *, show_paths: bool = False) -> None:
+        self.beginResetModel()
+        self._items = list(items)
+        self._show_paths = show_paths
+        self._apply_sort()
+        self.endResetModel()
+
+    def item(self, row: int) -> Item:
+        return self._items[row]
+
+    def items(self) -> list[Item]:
+        return list(self._items)
+
+    def row_of(self, item_id: int) -> int:
+        for row, item in enumerate(self._items):
+            if item.id == item_id:
+                return row
+        return -1
+
+    # ---- Qt API ------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.COLUMN_COUNT
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return (
+            self.tr("Name"),
+            self.tr("Size"),
+            self.tr("Kind"),
+            self.tr("Modified"),
+            self.tr("Access"),
+        )[section]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.COL_NAME:
+                return item.path if self._show_paths else item.name
+            if col == self.COL_SIZE:
+                return "" if item.is_folder else human_size(item.size)
+            if col == self.COL_KIND:
+                return self.tr("Folder") if item.is_folder else _kind_and_icon(item.name)[0]
+            if col == self.COL_MODIFIED:
+                return format_time(item.modified)
+            if col == self.COL_ACCESS:
+                # Sharing is not in the vault yet (issue 4): today only the owner can read.
+                return self.tr("Only you")
+        elif role == Qt.ItemDataRole.DecorationRole:
+            if col == self.COL_NAME:
+                return icons.icon("folder") if item.is_folder else _kind_and_icon(item.name)[1]
+            if col == self.COL_ACCESS:
+                return icons.icon("lock")
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            if col == self.COL_NAME:
+                return item.path
+            if col == self.COL_ACCESS:
+                return self.tr("Encrypted; nobody else has access.")
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_SIZE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif role == Qt.ItemDataRole.AccessibleTextRole and col == self.COL_NAME:
+            kind = self.tr("folder") if item.is_folder else self.tr("file")
+            return f"{item.name}, {kind}"
+        elif role == self.ITEM_ROLE:
+            return item
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid():
+            base |= Qt.ItemFlag.ItemIsDragEnabled
+        return base
+
+    # ---- sorting (in Python with one key function: a proxy's lessThan on 100k rows would
+    # call back into Python millions of times) -------------------------------------------
+    def _sort_key(self, col: int) -> Callable[[Item], Any]:
+        if col == self.COL_SIZE:
+            return lambda it: 0 if it.is_folder else it.size
+        if col == self.COL_KIND:
+            return lambda it: "" if it.is_folder else _kind_and_icon(it.name)[0].casefold()
+        if col == self.COL_MODIFIED:
+            return lambda it: it.modified
+        return lambda it: (it.path if self._show_paths else it.name).casefold()
+
+    def _apply_sort(self) -> None:
+        col, order = self._sort
+        key = self._sort_key(col)
+        reverse = order == Qt.SortOrder.DescendingOrder
+        folders = sorted((i for i in self._items if i.is_folder), key=key, reverse=reverse)
+        files = sorted((i for i in self._items if not i.is_folder), key=key, reverse=reverse)
+        self._items = folders + files  # folders stay first in either order, as in Finder
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order)
+        self._apply_sort()
+        self.layoutChanged.emit()
+
+    # ---- drag out ----------------------------------------------------------------------
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData | None:
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        items = [self._items[r] for r in rows]
+        files = [i for i in items if isinstance(i, FileRecord)]
+        if not files or self.drag_exporter is None:
+            return None
+        try:
+            paths = self.drag_exporter(files)
+        except Exception as exc:  # shown by the page; a failed drag must not crash Qt
+            self.drag_failed.emit(exc)
+            return None
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        return mime
+
+
+class FilesSortProxyModel(QSortFilterProxyModel):
+    """Sorting for the file table: forwards to `FilesTableModel.sort` (one Python sort)."""
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        source = self.sourceModel()
+        if isinstance(source, FilesTableModel) and column >= 0:
+            source.sort(column, order)
+
+
+class HistoryTableModel(QAbstractTableModel):
+    """Access history, newest first, loaded a page at a time as the view scrolls.
+
+    `fetch(before_seq, limit)` returns the next page (a `Vault.history` call with the
+    current filters); it runs on a worker through `run_task`, so a slow page never stalls
+    scrolling. `canFetchMore` is False while a page is in flight or after a short page.
+    """
+
+    COL_TIME, COL_ACTION, COL_ITEM, COL_DETAILS = range(4)
+    COLUMN_COUNT = 4
+    ENTRY_ROLE = Qt.ItemDataRole.UserRole + 2
+
+    page_loaded = Signal(int)  # rows added
+    load_failed = Signal(object)
+
+    def __init__(
+        self,
+        fetch: Callable[[int | None, int], list[HistoryEntry]] | None = None,
+        page_size: int = 200,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self._fetch = fetch
+        self.page_size = page_size
+        self._entries: list[HistoryEntry] = []
+        self._texts: dict[int, tuple[str, str, str, str]] = {}
+        self._exhausted = fetch is None
+        self._loading = False
+        self._generation = 0
+
+    def set_fetch(self, fetch: Callable[[int | None, int], list[HistoryEntry]] | None) -> None:
+        """Start over with a new query (new filters); the first page loads at once."""
+        self.beginResetModel()
+        self._generation += 1
+        self._fetch = fetch
+        self._entries = []
+        self._texts = {}
+        self._exhausted = fetch is None
+        self._loading = False
+        self.endResetModel()
+        if fetch is not None:
+            self.fetchMore(QModelIndex())
+
+    def entry(self, row: int) -> HistoryEntry:
+        return self._entries[row]
+
+    def entries(self) -> list[HistoryEntry]:
+        return list(self._entries)
+
+    @property
+    def is_loading(self) -> bool:
+        return self._loading
+
+    @property
+    def exhausted(self) -> bool:
+        return self._exhausted
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.COLUMN_COUNT
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return (self.tr("When"), self.tr("What"), self.tr("Item"), self.tr("Details"))[section]
+
+    def _row_texts(self, row: int) -> tuple[str, str, str, str]:
+        # Formatted once per row: data() is called for every paint of every cell.
+        texts = self._texts.get(row)
+        if texts is None:
+            e = self._entries[row]
+            details = ", ".join(f"{k}: {v}" for k, v in sorted(e.details.items()))
+            texts = (format_time(e.time), action_label(e.action), e.item_name, details)
+            self._texts[row] = texts
+        return texts
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._row_texts(index.row())[index.column()]
+        if role == self.ENTRY_ROLE:
+            return self._entries[index.row()]
+        return None
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted and not self._loading
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent) or self._fetch is None:
+            return
+        self._loading = True
+        generation = self._generation
+        fetch = self._fetch
+        before = self._entries[-1].seq if self._entries else None
+        limit = self.page_size
+
+        def done(page: list[HistoryEntry]) -> None:
+            if generation != self._generation:
+                return  # filters changed while this page was loading
+            self._loading = False
+            if len(page) < limit:
+                self._exhausted = True
+            if page:
+                first = len(self._entries)
+                self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+                self._entries.extend(page)
+                self.endInsertRows()
+            self.page_loaded.emit(len(page))
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._generation:
+                return
+            self._loading = False
+            self._exhausted = True
+            self.load_failed.emit(exc)
+
+        run_task(lambda _ctx: fetch(before, limit), done, failed, quiet=True)

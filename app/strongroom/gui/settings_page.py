@@ -1,0 +1,365 @@
+"""Settings: auto-lock, history retention, theme, and facts about the open vault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from strongroom.vault import CheckReport, Retention, VaultInfo
+
+from . import icons
+from .activity_page import RetentionBox, change_retention
+from .messages import error_message, human_size
+from .models import format_time
+from .seams import Services
+from .session import VaultSession
+from .tasks import run_task
+from .widgets import InlineMessage, StrengthMeter, heading
+
+__all__ = ["THEMES", "ChangePassphraseDialog", "SettingsPage", "apply_theme"]
+
+THEMES = ("system", "light", "dark")
+AUTOLOCK_DEFAULT_MINUTES = 10
+
+
+def apply_theme(name: str) -> bool:
+    """Ask Qt for a light or dark palette (Qt 6.8+); "system" follows the desktop.
+
+    Returns False when this Qt cannot override the colour scheme.
+    """
+    hints = QGuiApplication.styleHints()
+    if not hasattr(hints, "setColorScheme"):
+        return False
+    scheme = {
+        "light": Qt.ColorScheme.Light,
+        "dark": Qt.ColorScheme.Dark,
+    }.get(name, Qt.ColorScheme.Unknown)
+    hints.setColorScheme(scheme)
+    return True
+
+
+class ChangePassphraseDialog(QDialog):
+    """Current passphrase, new one twice with the strength meter."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Change passphrase"))
+        form = QFormLayout(self)
+        self.old = QLineEdit()
+        self.new = QLineEdit()
+        self.again = QLineEdit()
+        for w, name in (
+            (self.old, self.tr("Current passphrase")),
+            (self.new, self.tr("New passphrase")),
+            (self.again, self.tr("Repeat new passphrase")),
+        ):
+            w.setEchoMode(QLineEdit.EchoMode.Password)
+            w.setAccessibleName(name)
+        self.meter = StrengthMeter()
+        self.message = InlineMessage()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        form.addRow(self.tr("Current"), self.old)
+        form.addRow(self.tr("New"), self.new)
+        form.addRow("", self.meter)
+        form.addRow(self.tr("Repeat"), self.again)
+        form.addRow(self.message)
+        form.addRow(self.buttons)
+        self.new.textChanged.connect(self.meter.update_for)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+
+    def _accept(self) -> None:
+        if self.new.text() != self.again.text() or not self.new.text():
+            self.message.show_message(self.tr("The two new passphrases do not match."))
+        elif self.meter.is_weak:
+            self.message.show_message(self.tr("Choose a stronger passphrase."), "warning")
+        else:
+            self.accept()
+
+
+class SettingsPage(QWidget):
+    """App-wide preferences (QSettings) and this vault's settings (stored in the vault)."""
+
+    autolock_changed = Signal()
+    theme_changed = Signal(str)
+    status = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.session: VaultSession | None = None
+        self.retention = Retention.UNLIMITED
+        s = services.settings
+
+        content = QWidget()
+        col = QVBoxLayout(content)
+        col.setContentsMargins(16, 12, 16, 16)
+        col.setSpacing(14)
+        col.addWidget(heading(self.tr("Settings"), 6))
+
+        # security
+        box = QGroupBox(self.tr("Locking"))
+        form = QFormLayout(box)
+        self.autolock_check = QCheckBox(self.tr("Lock after"))
+        self.autolock_check.setAccessibleName(self.tr("Lock automatically when idle"))
+        self.autolock_minutes = QSpinBox()
+        self.autolock_minutes.setRange(1, 240)
+        self.autolock_minutes.setSuffix(self.tr(" minutes without use"))
+        self.autolock_minutes.setAccessibleName(self.tr("Idle minutes before locking"))
+        row = QHBoxLayout()
+        row.addWidget(self.autolock_check)
+        row.addWidget(self.autolock_minutes)
+        row.addStretch()
+        form.addRow(row)
+        self.system_lock_check = QCheckBox(
+            self.tr("Lock when the computer sleeps or the screen locks")
+        )
+        form.addRow(self.system_lock_check)
+        note = QLabel(
+            self.tr(
+                "Idle means no keyboard or mouse use in Strongroom. Sleep and screen lock are "
+                "detected on Linux desktops with logind or a freedesktop screensaver; "
+                "elsewhere the idle timer covers them. Locking closes every preview and "
+                "wipes files opened in other apps."
+            )
+        )
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(placeholder-text);")
+        form.addRow(note)
+        col.addWidget(box)
+
+        # history
+        box = QGroupBox(self.tr("Access history"))
+        form = QFormLayout(box)
+        self.retention_box = RetentionBox()
+        form.addRow(self.tr("Keep entries"), self.retention_box)
+        col.addWidget(box)
+
+        # appearance
+        box = QGroupBox(self.tr("Appearance"))
+        form = QFormLayout(box)
+        self.theme_box = QComboBox()
+        self.theme_box.setAccessibleName(self.tr("Theme"))
+        for key, label in zip(
+            THEMES, (self.tr("Same as the system"), self.tr("Light"), self.tr("Dark")), strict=True
+        ):
+            self.theme_box.addItem(label, key)
+        form.addRow(self.tr("Theme"), self.theme_box)
+        col.addWidget(box)
+
+        # vault
+        box = QGroupBox(self.tr("This vault"))
+        vcol = QVBoxLayout(box)
+        self.info_form = QFormLayout()
+        vcol.addLayout(self.info_form)
+        buttons = QHBoxLayout()
+        self.check_button = QPushButton(icons.icon("shield-check"), self.tr("Check contents…"))
+        self.check_button.setToolTip(
+            self.tr("Decrypt and verify every stored file against its recorded checksum.")
+        )
+        self.passphrase_button = QPushButton(icons.icon("key"), self.tr("Change passphrase…"))
+        buttons.addWidget(self.check_button)
+        buttons.addWidget(self.passphrase_button)
+        buttons.addStretch()
+        vcol.addLayout(buttons)
+        self.message = InlineMessage()
+        vcol.addWidget(self.message)
+        col.addWidget(box)
+        col.addStretch()
+
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+        self.autolock_check.setChecked(s.value("autolock/enabled", True, type=bool))
+        self.autolock_minutes.setValue(
+            int(s.value("autolock/minutes", AUTOLOCK_DEFAULT_MINUTES, type=int))
+        )
+        self.system_lock_check.setChecked(s.value("autolock/on_system", True, type=bool))
+        theme = str(s.value("appearance/theme", "system"))
+        self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(theme)))
+
+        self.autolock_check.toggled.connect(self._save_autolock)
+        self.autolock_minutes.valueChanged.connect(self._save_autolock)
+        self.system_lock_check.toggled.connect(self._save_autolock)
+        self.autolock_check.toggled.connect(self.autolock_minutes.setEnabled)
+        self.autolock_minutes.setEnabled(self.autolock_check.isChecked())
+        self.theme_box.currentIndexChanged.connect(self._theme_picked)
+        self.retention_box.currentIndexChanged.connect(self._retention_picked)
+        self.check_button.clicked.connect(self.deep_check)
+        self.passphrase_button.clicked.connect(self.change_passphrase)
+
+    # ---- values ------------------------------------------------------------------------
+    @property
+    def autolock_enabled(self) -> bool:
+        return self.autolock_check.isChecked()
+
+    @property
+    def autolock_minutes_value(self) -> int:
+        return self.autolock_minutes.value()
+
+    @property
+    def lock_on_system(self) -> bool:
+        return self.system_lock_check.isChecked()
+
+    @property
+    def theme(self) -> str:
+        return str(self.theme_box.currentData())
+
+    def _save_autolock(self, *_args: Any) -> None:
+        s = self.services.settings
+        s.setValue("autolock/enabled", self.autolock_enabled)
+        s.setValue("autolock/minutes", self.autolock_minutes_value)
+        s.setValue("autolock/on_system", self.lock_on_system)
+        self.autolock_changed.emit()
+
+    def _theme_picked(self, *_args: Any) -> None:
+        self.services.settings.setValue("appearance/theme", self.theme)
+        self.theme_changed.emit(self.theme)
+
+    # ---- vault -------------------------------------------------------------------------
+    def set_session(self, session: VaultSession | None) -> None:
+        self.session = session
+        self.message.clear_message()
+        for w in (self.retention_box, self.check_button, self.passphrase_button):
+            w.setEnabled(session is not None)
+        if session is not None:
+            self.refresh_info()
+
+    def set_retention_value(self, retention: Retention) -> None:
+        self.retention = retention
+        self.retention_box.set_value(retention)
+
+    def refresh_info(self) -> None:
+        if self.session is None:
+            return
+        vault = self.session.vault
+        run_task(lambda _c: vault.info(), self._show_info, lambda _e: None, quiet=True)
+
+    def _show_info(self, info: VaultInfo) -> None:
+        self.set_retention_value(info.retention)
+        while self.info_form.rowCount():
+            self.info_form.removeRow(0)
+        rows = [
+            (self.tr("Location"), str(info.path)),
+            (self.tr("Your name"), info.display_name),
+            (self.tr("Created"), format_time(info.created)),
+            (
+                self.tr("Contents"),
+                self.tr("{files} files in {folders} folders, {size}").format(
+                    files=info.file_count,
+                    folders=info.folder_count,
+                    size=human_size(info.total_size),
+                ),
+            ),
+            (
+                self.tr("Passphrase protection"),
+                self.tr("Argon2id, {mem} memory, {it} passes, {par} lanes").format(
+                    mem=human_size(info.kdf_memory_kib * 1024),
+                    it=info.kdf_iterations,
+                    par=info.kdf_parallelism,
+                ),
+            ),
+            (self.tr("History entries"), str(info.history_entries)),
+            (
+                self.tr("Format"),
+                self.tr("vault format {f}, schema {s}, SQLCipher {c}").format(
+                    f=info.format_version, s=info.schema_version, c=info.sqlcipher_version
+                ),
+            ),
+            (self.tr("Vault id"), info.vault_id),
+        ]
+        for label, value in rows:
+            v = QLabel(value)
+            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            v.setWordWrap(True)
+            self.info_form.addRow(label, v)
+
+    def _retention_picked(self) -> None:
+        if self.session is None:
+            return
+        change_retention(
+            self,
+            self.services,
+            self.session.vault,
+            self.retention_box,
+            self.retention,
+            lambda new: (self.set_retention_value(new), self.refresh_info()),
+        )
+
+    def deep_check(self) -> None:
+        if self.session is None:
+            return
+        vault = self.session.vault
+        self.check_button.setEnabled(False)
+
+        def done(report: CheckReport) -> None:
+            self.check_button.setEnabled(True)
+            if report.ok:
+                self.message.show_message(
+                    self.tr(
+                        "Everything checks out: the database and all {n} files are intact."
+                    ).format(n=report.files_checked),
+                    "ok",
+                )
+            else:
+                lines = "; ".join(
+                    f"{p.item_path or p.part}: {p.message}" for p in report.problems[:5]
+                )
+                self.message.show_message(
+                    self.tr("{n} problem(s) found: {lines}").format(
+                        n=len(report.problems), lines=lines
+                    )
+                )
+
+        def failed(exc: BaseException) -> None:
+            self.check_button.setEnabled(True)
+            self.message.show_message(error_message(exc))
+
+        run_task(
+            lambda ctx: vault.check(deep=True, progress=ctx.progress),
+            done,
+            failed,
+            title=self.tr("Checking vault contents"),
+            cancellable=False,
+        )
+
+    def change_passphrase(self) -> None:
+        if self.session is None:
+            return
+        dialog = ChangePassphraseDialog(self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        old, new = dialog.old.text(), dialog.new.text()
+        vault, kdf = self.session.vault, self.services.kdf_params()
+        run_task(
+            lambda _c: vault.change_passphrase(old, new, kdf_params=kdf),
+            lambda _r: self.message.show_message(self.tr("Passphrase changed."), "ok"),
+            lambda e: self.message.show_message(error_message(e)),
+            title=self.tr("Changing passphrase"),
+            cancellable=False,
+        )

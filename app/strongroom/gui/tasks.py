@@ -1,0 +1,233 @@
+"""Background work: the one way the GUI runs anything that may be slow.
+
+`run_task(fn, on_done, on_error, on_progress)` runs `fn(ctx)` on a worker thread and
+delivers its result, its exception or its progress reports back on the GUI thread.
+`ctx.cancelled` is a zero-argument callable meant to be passed straight to the vault's
+`cancel=` parameter; `ctx.progress(value)` reports progress. Every call returns a `Job`
+that the jobs area shows (unless `quiet=True`) and that can be cancelled.
+
+Tests install `SyncTaskRunner` (MusicBrainz Picard style): jobs run immediately, in order,
+on the calling thread, so a test reads results right after the action that started them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+__all__ = [
+    "Job",
+    "SyncTaskRunner",
+    "TaskContext",
+    "TaskRunner",
+    "ThreadTaskRunner",
+    "run_task",
+    "runner",
+    "set_runner",
+]
+
+Callback = Callable[[Any], None]
+
+
+class TaskContext:
+    """What a task function receives: a cancel flag and a progress reporter."""
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._flag = job._cancel_flag
+
+    def cancelled(self) -> bool:
+        """True once the user asked to cancel; pass this as the vault's `cancel=`."""
+        return self._flag.is_set()
+
+    def progress(self, value: Any) -> None:
+        """Report progress; delivered to `on_progress` on the GUI thread."""
+        self._job._signals.progress.emit(value)
+
+
+class _JobSignals(QObject):
+    # Emitted from the worker thread; connected to slots of the `Job`, which lives on the
+    # GUI thread, so Qt queues each delivery onto the GUI thread's event loop.
+    done = Signal(object)
+    error = Signal(object)
+    progress = Signal(object)
+
+
+class Job(QObject):
+    """A handle on one background task. Signals fire on the GUI thread."""
+
+    progressed = Signal(object)
+    finished = Signal()  # after on_done / on_error ran, whatever the outcome
+    failed = Signal(object)
+
+    def __init__(
+        self,
+        fn: Callable[[TaskContext], Any],
+        on_done: Callback | None,
+        on_error: Callback | None,
+        on_progress: Callback | None,
+        title: str,
+        quiet: bool,
+        cancellable: bool,
+    ) -> None:
+        super().__init__()
+        self.fn = fn
+        self.title = title
+        self.quiet = quiet
+        self.cancellable = cancellable
+        self.is_finished = False
+        self.error: BaseException | None = None
+        self._on_done = on_done
+        self._on_error = on_error
+        self._on_progress = on_progress
+        self._cancel_flag = threading.Event()
+        self._signals = _JobSignals()
+        self._signals.done.connect(self._deliver_done)
+        self._signals.error.connect(self._deliver_error)
+        self._signals.progress.connect(self._deliver_progress)
+
+    def cancel(self) -> None:
+        """Ask the task to stop at its next cancellation check."""
+        self._cancel_flag.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel_flag.is_set()
+
+    def execute(self) -> None:
+        """Run `fn` here and now (on whatever thread calls this) and post the outcome."""
+        try:
+            result = self.fn(TaskContext(self))
+        except BaseException as exc:  # delivered to on_error; never lost in a worker
+            self._signals.error.emit(exc)
+        else:
+            self._signals.done.emit(result)
+
+    @Slot(object)
+    def _deliver_progress(self, value: Any) -> None:
+        if self.is_finished:
+            return
+        if self._on_progress is not None:
+            self._on_progress(value)
+        self.progressed.emit(value)
+
+    @Slot(object)
+    def _deliver_done(self, result: Any) -> None:
+        self.is_finished = True
+        try:
+            if self._on_done is not None:
+                self._on_done(result)
+        finally:
+            self.finished.emit()
+
+    @Slot(object)
+    def _deliver_error(self, exc: BaseException) -> None:
+        self.is_finished = True
+        self.error = exc
+        try:
+            if self._on_error is not None:
+                self._on_error(exc)
+            self.failed.emit(exc)
+        finally:
+            self.finished.emit()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self._job = job
+
+    def run(self) -> None:
+        self._job.execute()
+
+
+class TaskRunner(QObject):
+    """Starts jobs. `job_started` lets the jobs area show every non-quiet job."""
+
+    job_started = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._live: set[Job] = set()
+
+    def start(self, job: Job) -> Job:
+        # Keep a reference until the job finishes: a Python-owned QObject collected while
+        # its queued signals are pending would drop the result on the floor.
+        self._live.add(job)
+        job.finished.connect(lambda: self._live.discard(job))
+        self.job_started.emit(job)
+        self._dispatch(job)
+        return job
+
+    def _dispatch(self, job: Job) -> None:
+        raise NotImplementedError
+
+    def wait_for_done(self, msecs: int = -1) -> bool:
+        """Block until every started job finished its work (not its delivery)."""
+        return True
+
+    @property
+    def active_jobs(self) -> list[Job]:
+        return [job for job in self._live if not job.is_finished]
+
+
+class ThreadTaskRunner(TaskRunner):
+    """Runs jobs on a private QThreadPool."""
+
+    def __init__(self, max_threads: int = 4) -> None:
+        super().__init__()
+        self.pool = QThreadPool()
+        self.pool.setMaxThreadCount(max_threads)
+
+    def _dispatch(self, job: Job) -> None:
+        self.pool.start(_Runnable(job))
+
+    def wait_for_done(self, msecs: int = -1) -> bool:
+        return self.pool.waitForDone(msecs)
+
+
+class SyncTaskRunner(TaskRunner):
+    """Runs each job at once on the calling thread; for tests."""
+
+    def _dispatch(self, job: Job) -> None:
+        job.execute()
+
+
+_runner: TaskRunner | None = None
+
+
+def runner() -> TaskRunner:
+    """The process-wide runner (a `ThreadTaskRunner` unless a test installed another)."""
+    global _runner
+    if _runner is None:
+        _runner = ThreadTaskRunner()
+    return _runner
+
+
+def set_runner(new: TaskRunner | None) -> TaskRunner | None:
+    """Install `new` as the runner (None restores the default); returns the old one."""
+    global _runner
+    old, _runner = _runner, new
+    return old
+
+
+def run_task(
+    fn: Callable[[TaskContext], Any],
+    on_done: Callback | None = None,
+    on_error: Callback | None = None,
+    on_progress: Callback | None = None,
+    *,
+    title: str = "",
+    quiet: bool = False,
+    cancellable: bool = True,
+) -> Job:
+    """Run `fn(ctx)` in the background; callbacks run later on the GUI thread.
+
+    `quiet` jobs (quick reads) are not shown in the jobs area. Exceptions from `fn` go to
+    `on_error`; if there is none they still finish the job, and the jobs area shows them.
+    """
+    job = Job(fn, on_done, on_error, on_progress, title, quiet, cancellable)
+    return runner().start(job)

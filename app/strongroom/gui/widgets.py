@@ -1,0 +1,311 @@
+"""Small reusable widgets: strength meter, inline message, empty state, breadcrumbs, jobs."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from strongroom.vault import AddProgress
+
+from . import icons
+from .messages import error_message, human_size
+from .tasks import Job, TaskRunner
+
+__all__ = [
+    "Breadcrumbs",
+    "EmptyState",
+    "InlineMessage",
+    "JobsArea",
+    "StrengthMeter",
+    "heading",
+    "passphrase_strength",
+]
+
+WEAK_SCORE = 3  # zxcvbn scores 0..4; below 3 the passphrase can be guessed offline
+
+
+def passphrase_strength(passphrase: str, user_inputs: list[str] | None = None) -> dict[str, Any]:
+    """zxcvbn's estimate. Only the first 64 characters are scored: zxcvbn's matching grows
+    quickly with length, and anything past 64 characters is strong already."""
+    from zxcvbn import zxcvbn
+
+    return zxcvbn(passphrase[:64], user_inputs=user_inputs or [])
+
+
+def heading(text: str, size_delta: int = 6) -> QLabel:
+    label = QLabel(text)
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() + size_delta)
+    font.setWeight(QFont.Weight.DemiBold)
+    label.setFont(font)
+    label.setWordWrap(True)
+    return label
+
+
+class InlineMessage(QLabel):
+    """A one-line message under a form field: hidden when empty, coloured by kind."""
+
+    COLORS: ClassVar[dict[str, str]] = {
+        "error": "#c0392b",
+        "warning": "#b9770e",
+        "ok": "#1e8449",
+        "info": "#5d6d7e",
+    }
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.kind = ""
+        self.setAccessibleName(self.tr("Message"))
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        self.kind = kind
+        self.setText(text)
+        self.setStyleSheet(f"color: {self.COLORS.get(kind, '#5d6d7e')};")
+        self.setVisible(bool(text))
+
+    def clear_message(self) -> None:
+        self.kind = ""
+        self.setText("")
+        self.hide()
+
+
+class StrengthMeter(QWidget):
+    """A live bar and a sentence for a passphrase's zxcvbn score."""
+
+    changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.score = -1
+        self.feedback = ""
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 5)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(8)
+        self.bar.setAccessibleName(self.tr("Passphrase strength"))
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.label)
+        self.update_for("")
+
+    def update_for(self, passphrase: str, user_inputs: list[str] | None = None) -> None:
+        if not passphrase:
+            self.score = -1
+            self.bar.setValue(0)
+            self.label.setText(self.tr("Use four or more random words, or a long sentence."))
+            self.label.setStyleSheet("color: palette(mid);")
+            self.changed.emit(self.score)
+            return
+        result = passphrase_strength(passphrase, user_inputs)
+        self.score = int(result["score"])
+        fb = result.get("feedback") or {}
+        self.feedback = fb.get("warning") or " ".join(fb.get("suggestions") or [])
+        names = [
+            self.tr("Very weak"),
+            self.tr("Weak"),
+            self.tr("Fair"),
+            self.tr("Strong"),
+            self.tr("Very strong"),
+        ]
+        colors = ["#c0392b", "#d35400", "#b9770e", "#1e8449", "#196f3d"]
+        self.bar.setValue(self.score + 1)
+        self.bar.setStyleSheet(
+            "QProgressBar { border: none; background: palette(midlight); border-radius: 4px; }"
+            f"QProgressBar::chunk {{ background: {colors[self.score]}; border-radius: 4px; }}"
+        )
+        text = names[self.score]
+        if self.feedback:
+            text += " — " + self.feedback
+        self.label.setText(text)
+        self.label.setStyleSheet(f"color: {colors[self.score]};")
+        self.changed.emit(self.score)
+
+    @property
+    def is_weak(self) -> bool:
+        return 0 <= self.score < WEAK_SCORE
+
+
+class EmptyState(QWidget):
+    """A centred icon, title and explanation, for pages with nothing (yet) to show."""
+
+    def __init__(
+        self, icon_name: str, title: str, text: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        pic = QLabel()
+        pic.setPixmap(icons.icon(icon_name, "#8a94a6").pixmap(QSize(64, 64)))
+        pic.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(pic)
+        self.title = heading(title, 4)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.title)
+        self.text = QLabel(text)
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setMaximumWidth(520)
+        self.text.setStyleSheet("color: palette(placeholder-text);")
+        row = QHBoxLayout()
+        row.addStretch()
+        row.addWidget(self.text)
+        row.addStretch()
+        layout.addLayout(row)
+        layout.addStretch(3)
+        self.setAccessibleName(title)
+
+
+class Breadcrumbs(QWidget):
+    """Home › folder › subfolder, each a button that navigates there."""
+
+    navigate = Signal(str)  # vault path
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        self.setAccessibleName(self.tr("Folder path"))
+        self.buttons: list[QToolButton] = []
+        self.set_path("/")
+
+    def set_path(self, path: str, root_label: str | None = None) -> None:
+        while self._layout.count():
+            child = self._layout.takeAt(0).widget()
+            if child is not None:
+                child.deleteLater()
+        self.buttons = []
+        parts = [p for p in path.split("/") if p]
+        crumbs = [(root_label or self.tr("My files"), "/")]
+        for i, name in enumerate(parts):
+            crumbs.append((name, "/" + "/".join(parts[: i + 1])))
+        for i, (label, target) in enumerate(crumbs):
+            if i:
+                sep = QLabel("›")
+                sep.setStyleSheet("color: palette(placeholder-text);")
+                self._layout.addWidget(sep)
+            btn = QToolButton()
+            btn.setText(label)
+            btn.setAutoRaise(True)
+            btn.setAccessibleName(self.tr("Go to {name}").format(name=label))
+            if i == 0:
+                btn.setIcon(icons.icon("home"))
+                btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            if i == len(crumbs) - 1:
+                font = btn.font()
+                font.setBold(True)
+                btn.setFont(font)
+            btn.clicked.connect(lambda _=False, t=target: self.navigate.emit(t))
+            self._layout.addWidget(btn)
+            self.buttons.append(btn)
+        self._layout.addStretch()
+
+
+class _JobRow(QFrame):
+    def __init__(self, job: Job, area: JobsArea) -> None:
+        super().__init__()
+        self.job = job
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 0, 0)
+        layout.setSpacing(6)
+        self.label = QLabel(job.title)
+        self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the first progress report
+        self.bar.setFixedWidth(160)
+        self.bar.setFixedHeight(14)
+        self.bar.setTextVisible(False)
+        self.bar.setAccessibleName(self.tr("Progress of {job}").format(job=job.title))
+        self.cancel_button = QToolButton()
+        self.cancel_button.setIcon(icons.icon("cancel"))
+        self.cancel_button.setAutoRaise(True)
+        self.cancel_button.setToolTip(self.tr("Cancel"))
+        self.cancel_button.setAccessibleName(self.tr("Cancel {job}").format(job=job.title))
+        self.cancel_button.setEnabled(job.cancellable)
+        self.cancel_button.clicked.connect(self._cancel)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        job.progressed.connect(self._progress)
+
+    def _cancel(self) -> None:
+        self.job.cancel()
+        self.cancel_button.setEnabled(False)
+        self.label.setText(self.tr("{job} — cancelling…").format(job=self.job.title))
+
+    def _progress(self, value: object) -> None:
+        if isinstance(value, AddProgress) and value.bytes_total:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * value.bytes_done / value.bytes_total))
+            self.bar.setToolTip(
+                self.tr("{done} of {total}").format(
+                    done=human_size(value.bytes_done), total=human_size(value.bytes_total)
+                )
+            )
+        elif isinstance(value, tuple) and len(value) == 2 and value[1]:
+            done, total = value
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * done / total))
+        elif isinstance(value, float) and 0 <= value <= 1:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * value))
+
+
+class JobsArea(QWidget):
+    """The jobs area in the status bar: one row per running job, with progress and cancel.
+
+    When a job ends with an error, the error is shown in plain words in `last_message`.
+    """
+
+    message = Signal(str)
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[_JobRow] = []
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(12)
+        self.last_message = ""
+        self.setAccessibleName(self.tr("Background jobs"))
+        runner.job_started.connect(self.add_job)
+
+    def add_job(self, job: Job) -> None:
+        if job.quiet:
+            return
+        row = _JobRow(job, self)
+        self.rows.append(row)
+        self._layout.addWidget(row)
+        job.failed.connect(lambda exc, j=job: self._failed(j, exc))
+        job.finished.connect(lambda r=row: self._remove(r))
+        if job.is_finished:  # a synchronous runner already ran it
+            self._remove(row)
+
+    def _failed(self, job: Job, exc: BaseException) -> None:
+        self.last_message = self.tr("{job}: {reason}").format(
+            job=job.title, reason=error_message(exc)
+        )
+        self.message.emit(self.last_message)
+
+    def _remove(self, row: _JobRow) -> None:
+        if row in self.rows:
+            self.rows.remove(row)
+            row.hide()
+            row.deleteLater()
