@@ -279,6 +279,10 @@ def test_ls_of_a_file_and_missing_item(run, vault, tree):
     run(*vault["pw"], "add", tree)
     code, out, _ = run(*vault["pw"], "ls", "/docs/a.txt")
     assert code == 0 and out.strip().endswith("a.txt")
+    code, out, _ = run(*vault["pw"], "ls", "/docs/a.txt", "--json")
+    data = json.loads(out)
+    assert data["folder"]["path"] == "/docs"
+    assert [i["path"] for i in data["items"]] == ["/docs/a.txt"]
     code, out, err = run(*vault["pw"], "ls", "/nope")
     assert code == 1
     assert err.startswith("strongroom: ")
@@ -776,6 +780,43 @@ def test_subprocess_vault_in_use(vault, tmp_path):
         assert "strongroom: " in out.stderr
     finally:
         held.lock()
+
+
+def test_subprocess_ctrl_c_during_add_rolls_back(vault, tmp_path):
+    """A real SIGINT while a big file is being encrypted: exit 130 and nothing added."""
+    import signal
+    import time
+
+    big = tmp_path / "big.bin"
+    chunk = os.urandom(1 << 20)
+    with big.open("wb") as f:
+        for _ in range(512):
+            f.write(chunk)
+    env = _subprocess_env(vault, STRONGROOM_PASSPHRASE=SECRET)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strongroom", "add", str(big)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    tmp_dir = vault["path"] / "objects" / "tmp"
+    deadline = time.monotonic() + 60
+    # Wait until encryption is under way (a temporary object exists and is growing).
+    while time.monotonic() < deadline and proc.poll() is None:
+        if tmp_dir.is_dir() and any(p.stat().st_size > 0 for p in tmp_dir.iterdir()):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "add finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    assert err.startswith(b"strongroom: ")
+    listing = subprocess.run(
+        [sys.executable, "-m", "strongroom", "ls", "--json"], env=env, capture_output=True
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert json.loads(listing.stdout)["items"] == []
 
 
 def test_console_script_usage_error():

@@ -254,7 +254,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
     ref = _ref(args.folder)
     with _unlocked(args) as vault:
         target = vault.item(ref)
-        items = vault.list(target) if target.is_folder else [target]
+        if target.is_folder:
+            items = vault.list(target)
+        else:  # like ls: a file lists itself; "folder" in JSON stays a folder, its parent
+            items = [target]
+            target = vault.item(target.parent_id)
     if args.json:
         output.write_json(
             sys.stdout,
