@@ -13,7 +13,6 @@ messages): one byte string per value, so signatures are over exactly what is par
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import re
@@ -62,7 +61,7 @@ MAX_CARD_FILE = 4096
 """Largest card file we parse (the card line plus comment lines)."""
 MAX_NAME_CHARS = 100
 FINGERPRINT_DIGITS = 25
-"""25 decimal digits ≈ 83 bits; see ``fingerprint`` and FORMAT.md §5.2 for why."""
+"""25 decimal digits ≈ 83 bits; see ``fingerprint`` and FORMAT.md §5.3 for why."""
 
 _FINGERPRINT_LABEL = b"strongroom/v1/fingerprint\x00"
 _IDENTITY_VERSION = 1
@@ -443,4 +442,4 @@ def _utc_now() -> str:
 
 def random_hex_id() -> str:
     """A random 128-bit identifier as 32 lowercase hex digits."""
-    return binascii.hexlify(os.urandom(16)).decode("ascii")
+    return os.urandom(16).hex()
