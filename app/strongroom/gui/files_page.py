@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -37,7 +44,7 @@ from strongroom.vault import (
 
 from . import icons
 from .messages import action_label, error_message, human_size
-from .models import FilesSortProxyModel, FilesTableModel, format_time
+from .models import FOLDER_COLOR, FilesSortProxyModel, FilesTableModel, format_time
 from .seams import Services
 from .session import VaultSession
 from .tasks import Job, run_task
@@ -195,9 +202,8 @@ class DetailsPane(QWidget):
             self.history_title.hide()
             return
         item = items[0]
-        self.icon.setPixmap(
-            icons.icon("folder" if item.is_folder else "file").pixmap(QSize(36, 36))
-        )
+        pic = icons.icon("folder", FOLDER_COLOR) if item.is_folder else self._file_icon(item.name)
+        self.icon.setPixmap(pic.pixmap(QSize(36, 36)))
         self.name.setText(item.name or self.tr("My files"))
         rows: list[tuple[str, str]] = [(self.tr("Location"), item.path)]
         if isinstance(item, FileRecord):
@@ -220,6 +226,12 @@ class DetailsPane(QWidget):
                 "Only you. Encrypted with a key of its own. Sharing arrives in a later version."
             )
         )
+
+    @staticmethod
+    def _file_icon(name: str) -> QIcon:
+        from .models import _kind_and_icon
+
+        return _kind_and_icon(name)[1]
 
     def show_history(self, entries: list[HistoryEntry]) -> None:
         self.history.clear()
@@ -291,10 +303,10 @@ class FilesPage(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(FilesTableModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
         for col, width in (
-            (FilesTableModel.COL_SIZE, 90),
-            (FilesTableModel.COL_KIND, 150),
-            (FilesTableModel.COL_MODIFIED, 150),
-            (FilesTableModel.COL_ACCESS, 110),
+            (FilesTableModel.COL_SIZE, 84),
+            (FilesTableModel.COL_KIND, 140),
+            (FilesTableModel.COL_MODIFIED, 140),
+            (FilesTableModel.COL_ACCESS, 100),
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)

@@ -136,6 +136,9 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_menus()
         self._make_toolbar()
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.timeout.connect(lambda: self.status_label.setText(""))
         self.status_label = QLabel()
         self.status_label.setAccessibleName(self.tr("Status"))
         self.statusBar().addWidget(self.status_label, 1)
@@ -294,8 +297,12 @@ class MainWindow(QMainWindow):
             self.files_page._update_actions()
 
     # ---- screens -----------------------------------------------------------------------
+    STATUS_MS = 12_000
+
     def show_status(self, text: str) -> None:
+        """A one-line status message that fades after a while (errors stay in job rows)."""
         self.status_label.setText(text)
+        self._status_timer.start(self.STATUS_MS)
 
     def show_welcome(self) -> None:
         self.welcome.refresh()

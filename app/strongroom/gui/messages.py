@@ -6,7 +6,7 @@ from PySide6.QtCore import QCoreApplication
 
 from strongroom import vault as v
 
-__all__ = ["ACTION_LABELS", "action_label", "error_message", "human_size"]
+__all__ = ["ACTION_LABELS", "action_label", "error_message", "format_details", "human_size"]
 
 
 def _tr(text: str) -> str:
@@ -93,6 +93,22 @@ def action_label(action: str) -> str:
     """A short readable label for a history action name (unknown names shown as they are)."""
     label = ACTION_LABELS.get(action)
     return _tr(label) if label else action
+
+
+def format_details(details: dict[str, object]) -> str:
+    """A history entry's details as a short phrase: sizes in KB/MB, moves as "from → to"."""
+    parts: list[str] = []
+    rest = dict(details)
+    if "from" in rest and "to" in rest:
+        parts.append(f"{rest.pop('from')} → {rest.pop('to')}")
+    elif "to" in rest:
+        parts.append(_tr("to {target}").format(target=rest.pop("to")))
+    size = rest.pop("size", None)
+    if isinstance(size, int):
+        parts.append(human_size(size))
+    for key, value in sorted(rest.items()):
+        parts.append(f"{key}: {value}")
+    return ", ".join(parts)
 
 
 def human_size(size: int) -> str:

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QLocale,
     QMimeData,
     QMimeDatabase,
+    QMimeType,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -26,7 +27,7 @@ from PySide6.QtGui import QIcon
 from strongroom.vault import FileRecord, HistoryEntry, Item
 
 from . import icons
-from .messages import action_label, human_size
+from .messages import action_label, format_details, human_size
 from .tasks import run_task
 
 __all__ = ["FilesSortProxyModel", "FilesTableModel", "HistoryTableModel", "format_time"]
@@ -44,6 +45,35 @@ def format_time(value: datetime) -> str:
     return QLocale().toString(local, "d MMM yyyy HH:mm")
 
 
+_ARCHIVES = ("zip", "x-tar", "gzip", "x-7z", "x-bzip", "x-xz", "x-rar", "zstd")
+
+
+def _fallback_icon(mime: QMimeType) -> tuple[str, str | None]:
+    """Our own SVG and tint for a MIME type, when the desktop has no icon theme."""
+    name = mime.name()
+    top, _, sub = name.partition("/")
+    if name == "application/pdf":
+        return "file-pdf", "#c0392b"
+    if "spreadsheet" in sub or "excel" in sub or name == "text/csv":
+        return "file-sheet", "#1e8449"
+    if "wordprocessing" in sub or "opendocument.text" in sub or sub in ("msword", "rtf"):
+        return "file-doc", "#2e6fd8"
+    if top == "image":
+        return "image", "#8e44ad"
+    if top == "video":
+        return "file-video", "#d35400"
+    if top == "audio":
+        return "file-audio", "#c2185b"
+    if any(a in sub for a in _ARCHIVES):
+        return "file-archive", "#a0522d"
+    if top == "text" or mime.inherits("text/plain"):
+        return "text", None
+    return "file", None
+
+
+FOLDER_COLOR = "#3b6fd8"
+
+
 def _kind_and_icon(name: str) -> tuple[str, QIcon]:
     """Kind ("PNG image") and a file-type icon, by file name only (never by content)."""
     suffix = Path(name).suffix.lower()
@@ -54,13 +84,8 @@ def _kind_and_icon(name: str) -> tuple[str, QIcon]:
         if themed.isNull():
             themed = QIcon.fromTheme(mime.genericIconName())
         if themed.isNull():
-            top = mime.name().split("/")[0]
-            if top == "image":
-                themed = icons.icon("image")
-            elif top == "text" or mime.inherits("text/plain"):
-                themed = icons.icon("text")
-            else:
-                themed = icons.icon("file")
+            name_, color = _fallback_icon(mime)
+            themed = icons.icon(name_, color)
         kind = mime.comment()
         kind = kind[:1].upper() + kind[1:]
         if mime.isDefault() or not kind:
@@ -145,7 +170,9 @@ class FilesTableModel(QAbstractTableModel):
                 return self.tr("Only you")
         elif role == Qt.ItemDataRole.DecorationRole:
             if col == self.COL_NAME:
-                return icons.icon("folder") if item.is_folder else _kind_and_icon(item.name)[1]
+                if item.is_folder:
+                    return icons.icon("folder", FOLDER_COLOR)
+                return _kind_and_icon(item.name)[1]
             if col == self.COL_ACCESS:
                 return icons.icon("lock")
         elif role == Qt.ItemDataRole.ToolTipRole:
@@ -298,7 +325,7 @@ class HistoryTableModel(QAbstractTableModel):
         texts = self._texts.get(row)
         if texts is None:
             e = self._entries[row]
-            details = ", ".join(f"{k}: {v}" for k, v in sorted(e.details.items()))
+            details = format_details(e.details)
             texts = (format_time(e.time), action_label(e.action), e.item_name, details)
             self._texts[row] = texts
         return texts

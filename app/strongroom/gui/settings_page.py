@@ -56,6 +56,13 @@ def apply_theme(name: str) -> bool:
     return True
 
 
+def _form(parent: QWidget) -> QFormLayout:
+    form = QFormLayout(parent)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+    return form
+
+
 class ChangePassphraseDialog(QDialog):
     """Current passphrase, new one twice with the strength meter."""
 
@@ -112,6 +119,7 @@ class SettingsPage(QWidget):
         s = services.settings
 
         content = QWidget()
+        content.setMaximumWidth(860)
         col = QVBoxLayout(content)
         col.setContentsMargins(16, 12, 16, 16)
         col.setSpacing(14)
@@ -119,7 +127,7 @@ class SettingsPage(QWidget):
 
         # security
         box = QGroupBox(self.tr("Locking"))
-        form = QFormLayout(box)
+        form = _form(box)
         self.autolock_check = QCheckBox(self.tr("Lock after"))
         self.autolock_check.setAccessibleName(self.tr("Lock automatically when idle"))
         self.autolock_minutes = QSpinBox()
@@ -150,14 +158,14 @@ class SettingsPage(QWidget):
 
         # history
         box = QGroupBox(self.tr("Access history"))
-        form = QFormLayout(box)
+        form = _form(box)
         self.retention_box = RetentionBox()
         form.addRow(self.tr("Keep entries"), self.retention_box)
         col.addWidget(box)
 
         # appearance
         box = QGroupBox(self.tr("Appearance"))
-        form = QFormLayout(box)
+        form = _form(box)
         self.theme_box = QComboBox()
         self.theme_box.setAccessibleName(self.tr("Theme"))
         for key, label in zip(
@@ -171,6 +179,7 @@ class SettingsPage(QWidget):
         box = QGroupBox(self.tr("This vault"))
         vcol = QVBoxLayout(box)
         self.info_form = QFormLayout()
+        self.info_form.setHorizontalSpacing(18)
         vcol.addLayout(self.info_form)
         buttons = QHBoxLayout()
         self.check_button = QPushButton(icons.icon("shield-check"), self.tr("Check contents…"))
@@ -250,6 +259,10 @@ class SettingsPage(QWidget):
         if session is not None:
             self.refresh_info()
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.refresh_info()  # counts change with every add and every history entry
+
     def set_retention_value(self, retention: Retention) -> None:
         self.retention = retention
         self.retention_box.set_value(retention)
@@ -270,7 +283,7 @@ class SettingsPage(QWidget):
             (self.tr("Created"), format_time(info.created)),
             (
                 self.tr("Contents"),
-                self.tr("{files} files in {folders} folders, {size}").format(
+                self.tr("Files: {files} · Folders: {folders} · {size}").format(
                     files=info.file_count,
                     folders=info.folder_count,
                     size=human_size(info.total_size),
@@ -278,7 +291,7 @@ class SettingsPage(QWidget):
             ),
             (
                 self.tr("Passphrase protection"),
-                self.tr("Argon2id, {mem} memory, {it} passes, {par} lanes").format(
+                self.tr("Argon2id · memory {mem} · passes {it} · lanes {par}").format(
                     mem=human_size(info.kdf_memory_kib * 1024),
                     it=info.kdf_iterations,
                     par=info.kdf_parallelism,

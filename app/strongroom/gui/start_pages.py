@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -66,9 +65,15 @@ class _Card(QFrame):
         super().__init__(parent)
         self.body = QVBoxLayout()
         self.body.setSpacing(12)
-        inner = QWidget()
+        self.body.setContentsMargins(32, 28, 32, 28)
+        inner = QFrame()
+        inner.setObjectName("card")
+        inner.setStyleSheet(
+            "#card { background: palette(base); border: 1px solid palette(midlight);"
+            " border-radius: 14px; }"
+        )
         inner.setLayout(self.body)
-        inner.setFixedWidth(width)
+        inner.setFixedWidth(width + 64)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         row = QHBoxLayout()
@@ -77,6 +82,49 @@ class _Card(QFrame):
         row.addStretch(1)
         outer.addLayout(row)
         outer.addStretch(2)
+
+
+class FitStack(QWidget):
+    """Pages shown one at a time, as tall as the current page (a QStackedWidget reserves
+    the height of its tallest page, which leaves holes in these short forms)."""
+
+    currentChanged = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._pages: list[QWidget] = []
+        self._current = -1
+
+    def addWidget(self, widget: QWidget) -> int:
+        self._pages.append(widget)
+        self._layout.addWidget(widget)
+        if self._current < 0:
+            self.setCurrentIndex(0)
+        else:
+            widget.hide()
+        return len(self._pages) - 1
+
+    def count(self) -> int:
+        return len(self._pages)
+
+    def widget(self, index: int) -> QWidget:
+        return self._pages[index]
+
+    def currentIndex(self) -> int:
+        return self._current
+
+    def currentWidget(self) -> QWidget | None:
+        return self._pages[self._current] if self._current >= 0 else None
+
+    def setCurrentIndex(self, index: int) -> None:
+        if index == self._current:
+            return
+        for i, page in enumerate(self._pages):
+            page.setVisible(i == index)
+        self._current = index
+        self.currentChanged.emit(index)
 
 
 def _app_badge(size: int = 72) -> QLabel:
@@ -130,7 +178,6 @@ class WelcomePage(_Card):
         self.recent = QListWidget()
         self.recent.setAccessibleName(self.tr("Recent vaults"))
         self.recent.setIconSize(QSize(24, 24))
-        self.recent.setMinimumHeight(150)
         self.recent.itemActivated.connect(self._open_recent)
         self.body.addWidget(self.recent_label)
         self.body.addWidget(self.recent)
@@ -149,12 +196,15 @@ class WelcomePage(_Card):
         for path in paths:
             p = Path(path)
             entry = QListWidgetItem(icons.icon("lock"), f"{p.name.removesuffix('.strongroom')}")
+            entry.setSizeHint(QSize(0, 34))
             entry.setToolTip(path)
             entry.setData(Qt.ItemDataRole.UserRole, path)
             entry.setData(Qt.ItemDataRole.AccessibleDescriptionRole, path)
             self.recent.addItem(entry)
         self.recent_label.setVisible(bool(paths))
         self.recent.setVisible(bool(paths))
+        rows = max(1, min(len(paths), 5))
+        self.recent.setFixedHeight(rows * 34 + 2 * self.recent.frameWidth() + 4)
 
     def _choose(self) -> None:
         path = self.services.dialogs.open_vault(self, self.services.home_dir)
@@ -191,9 +241,12 @@ class CreatePage(_Card):
         self.clipboard_clear_ms = CLIPBOARD_CLEAR_MS
         self.step_label = _muted("")
         self.title = heading("", 7)
+        # Short titles: word wrap would make the layout reserve height for two lines.
+        self.title.setWordWrap(False)
+        self.step_label.setWordWrap(False)
         self.body.addWidget(self.step_label)
         self.body.addWidget(self.title)
-        self.steps = QStackedWidget()
+        self.steps = FitStack()
         self.body.addWidget(self.steps)
         self._build_where()
         self._build_secret()
@@ -207,6 +260,7 @@ class CreatePage(_Card):
         self.busy.setAccessibleName(self.tr("Creating the vault"))
         self.busy.hide()
         self.body.addWidget(self.busy)
+        self.body.addStretch(1)  # spare height goes above the buttons, not between fields
         nav = QHBoxLayout()
         self.back_button = QPushButton(self.tr("Back"))
         self.next_button = QPushButton(self.tr("Next"))
@@ -551,7 +605,7 @@ class UnlockPage(_Card):
         self.body.addWidget(self.title)
         self.path_label = _muted("")
         self.body.addWidget(self.path_label)
-        self.modes = QStackedWidget()
+        self.modes = FitStack()
         self.body.addWidget(self.modes)
         # passphrase mode
         page = QWidget()

@@ -191,6 +191,10 @@ class Breadcrumbs(QWidget):
         while self._layout.count():
             child = self._layout.takeAt(0).widget()
             if child is not None:
+                # Hide and detach now: deleteLater only runs when control returns to the
+                # event loop, and until then the old crumbs would paint under the new ones.
+                child.hide()
+                child.setParent(None)
                 child.deleteLater()
         self.buttons = []
         parts = [p for p in path.split("/") if p]
