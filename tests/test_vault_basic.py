@@ -336,7 +336,7 @@ def test_recovery_key_and_passphrase_change(env):
     # case, spaces and 0/1/8 look-alikes are forgiven
     vault = env.recover(" " + recovery.lower().replace("-", " ") + " ", "third")
     assert vault.read_bytes("/f") == b"data"
-    actions = [e.action for e in vault.history(limit=4)]
+    actions = [e.action for e in vault.history(limit=6)]
     assert "recovery-used" in actions
     vault.lock()
     assert env.open("third").read_bytes("/f") == b"data"

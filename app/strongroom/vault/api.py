@@ -37,6 +37,7 @@ from strongroom.crypto import age, kdf
 from . import db, keys, names
 from .errors import (
     Cancelled,
+    DiskFull,
     ExportTargetExists,
     InvalidName,
     ItemNotFound,
@@ -265,6 +266,7 @@ class Vault:
         self._events = EventHub()
         self._folder_cache: dict[int, tuple[int | None, str]] | None = None
         self._rollback_problem: str | None = None
+        self._pending: list[tuple[datetime, str, dict[str, Any]]] = []
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -475,16 +477,21 @@ class Vault:
             self._wipe_temp()
             fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
             failed = fails.read()
-            with self._write():
-                now = self._now()
-                if failed:
-                    self._history.append(now, "unlock-failed", details=failed)
-                if how == "recovery-used":
-                    self._history.append(now, "recovery-used")
-                    self._history.append(now, "passphrase-changed", details={"by": "recovery"})
-                self._history.append(now, "vault-unlocked")
-                self._prune(now)
-            fails.clear()
+            now = self._now()
+            if failed:
+                self._pending.append((now, "unlock-failed", failed))
+            if how == "recovery-used":
+                self._pending.append((now, "recovery-used", {}))
+                self._pending.append((now, "passphrase-changed", {"by": "recovery"}))
+            self._pending.append((now, "vault-unlocked", {}))
+            try:
+                with self._write():
+                    self._prune(now)
+                fails.clear()
+            except DiskFull:
+                # A full disk must not lock the owner out: open anyway; the entries above stay
+                # pending and are written with the next change that fits.
+                pass
         except BaseException:
             self._conn = None
             conn.close()
@@ -629,9 +636,15 @@ class Vault:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[db.Connection]:
-        """One transaction; after it commits, refresh the outside checkpoint and announce."""
+        """One transaction; after it commits, refresh the outside checkpoint and announce.
+
+        History entries that could not be written earlier (disk full at open) go first.
+        """
         with db.transaction(self._c) as conn:
+            for when, action, details in self._pending:
+                self._history.append(when, action, details=details)
             yield conn
+        self._pending.clear()
         problem = self._history.save_checkpoint(self._now())
         if problem is not None:
             self._rollback_problem = problem

@@ -375,6 +375,10 @@ class HistoryLog:
             "vault_id": self._vault_id,
         }
         self._checkpoint_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Temp files of a write interrupted by a crash; ours are the only writers.
+        for stale in self._checkpoint_path.parent.glob(f".{self._vault_id}.tmp-*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         atomic_write(
             self._checkpoint_path,
             json.dumps(obj, sort_keys=True, separators=(",", ":")).encode() + b"\n",

@@ -1,0 +1,190 @@
+"""A full disk during a write leaves the vault exactly as it was before the operation."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from strongroom.vault import DiskFull, Vault
+from vault_helpers import PASSPHRASE, content_for, env, fast_params, write_tree
+
+__all__ = ["env"]
+
+
+class _FullAfter:
+    """A writable file that fails with ENOSPC once `budget` bytes have been written."""
+
+    def __init__(self, path: Path, budget: list[int]) -> None:
+        self._f = open(path, "wb", buffering=0)
+        self._budget = budget  # shared by every file of one batch, like free space
+
+    def write(self, data) -> int:
+        n = len(memoryview(data))
+        if n > self._budget[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._budget[0] -= n
+        return self._f.write(data)
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def fileno(self) -> int:
+        return self._f.fileno()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _snapshot(vault: Vault) -> dict[str, bytes]:
+    return {i.path: vault.read_bytes(i) for i in vault.walk("/") if not i.is_folder}
+
+
+def _object_files(vault_path: Path) -> list[Path]:
+    return sorted(p for p in (vault_path / "objects").rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("budget", [0, 100, 70_000, 250_000])
+def test_injected_enospc_during_add_changes_nothing(env, tmp_path, budget):
+    vault, _ = env.create()
+    vault.add_bytes("/", "keep-small", b"small")
+    vault.add_bytes("/", "keep-big", content_for("keep-big", 100_000))
+    before = _snapshot(vault)
+    objects_before = _object_files(env.vault_path)
+    write_tree(tmp_path / "in", {"a.txt": 10, "b.bin": 80_000, "c.bin": 200_000, "d.txt": 5})
+    free = [budget]
+    vault._store.opener = lambda p: _FullAfter(p, free)
+    with pytest.raises(DiskFull) as info:
+        vault.add_paths([tmp_path / "in"])
+    assert "full" in str(info.value).lower()
+    assert _snapshot(vault) == before
+    assert _object_files(env.vault_path) == objects_before
+    assert list((env.vault_path / "objects" / "tmp").iterdir()) == []
+    assert vault.check(deep=True).ok
+    vault._store.opener = type(vault._store)(env.vault_path / "objects").opener
+    vault.add_paths([tmp_path / "in"])  # space again: it works
+    assert len(vault.list("/in")) == 4
+    vault.lock()
+    assert env.open().check(deep=True).ok
+
+
+def test_injected_enospc_on_export_leaves_no_partial_file(env, tmp_path, monkeypatch):
+    vault, _ = env.create()
+    vault.add_bytes("/", "big", content_for("big", 300_000))
+    real_fdopen = os.fdopen
+
+    def fdopen(fd, mode="r", *a, **kw):
+        f = real_fdopen(fd, mode, *a, **kw)
+        if "w" in mode:
+            orig_write = f.write
+            written = [0]
+
+            def write(data):
+                written[0] += len(data)
+                if written[0] > 100_000:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return orig_write(data)
+
+            f.write = write
+        return f
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    with pytest.raises(DiskFull):
+        vault.export("/big", tmp_path / "out.bin")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir() if "out.bin" in p.name) == []
+
+
+@contextlib.contextmanager
+def _tmpfs(path: Path, size: str):
+    path.mkdir()
+    try:
+        out = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:
+        pytest.skip("no mount command available")
+    if out.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {out.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def _listing(vault: Vault) -> dict[str, tuple[int, bytes]]:
+    """Paths with recorded size and SHA-256 — readable without writing anything."""
+    return {i.path: (i.size, i.sha256) for i in vault.walk("/") if not i.is_folder}
+
+
+def test_real_full_filesystem(env, tmp_path):
+    """A 3 MiB tmpfs: fill it with adds until the disk is full; nothing committed is lost."""
+    import hashlib
+
+    with _tmpfs(tmp_path / "small", "3m") as mnt:
+        vault, _ = Vault.create(
+            mnt / "v.strongroom",
+            PASSPHRASE,
+            kdf_params=fast_params(),
+            config_dir=env.config_dir,
+            temp_root=env.temp_root,
+        )
+        (mnt / "filler").write_bytes(b"\0" * 300_000)  # freed at the end: "make some space"
+        committed: dict[str, bytes] = {}
+        full_seen = 0
+        sizes = [300_000, 50_000, 700_000, 20_000, 1_200_000, 4_000]
+        for i in range(40):
+            size = sizes[i % len(sizes)]
+            data = content_for(f"f{i}", size)
+            src = tmp_path / f"f{i}"
+            src.write_bytes(data)
+            try:
+                vault.add_paths([src])
+            except DiskFull:
+                full_seen += 1
+                want = {p: (len(d), hashlib.sha256(d).digest()) for p, d in committed.items()}
+                assert _listing(vault) == want
+                assert list((mnt / "v.strongroom" / "objects" / "tmp").iterdir()) == []
+                if full_seen >= 4:
+                    break
+                continue
+            committed["/" + src.name] = data
+        assert full_seen >= 1, "the file system never filled up"
+        assert committed, "nothing fit at all"
+        # export into the full file system fails cleanly too
+        name = next(iter(committed))
+        with pytest.raises(DiskFull):
+            vault.export(name, mnt / "exported")
+        assert not (mnt / "exported").exists()
+        assert not [p for p in mnt.iterdir() if p.name.startswith(".exported")]
+        vault.lock()
+        # still full: the vault opens anyway and lists everything
+        vault = Vault.open(
+            mnt / "v.strongroom",
+            PASSPHRASE,
+            config_dir=env.config_dir,
+            temp_root=env.temp_root,
+        )
+        try:
+            assert sorted(_listing(vault)) == sorted(committed)
+        finally:
+            vault.lock()
+        (mnt / "filler").unlink()
+        vault = Vault.open(
+            mnt / "v.strongroom",
+            PASSPHRASE,
+            config_dir=env.config_dir,
+            temp_root=env.temp_root,
+        )
+        try:
+            assert vault.check(deep=True).ok
+            assert _snapshot(vault) == committed
+            assert vault.verify_history().ok
+        finally:
+            vault.lock()
