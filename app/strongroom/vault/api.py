@@ -1278,6 +1278,35 @@ class Vault:
             self._history.append(self._now(), "file-previewed", rec.id, rec.path)
         return buf.getvalue()
 
+    @_op
+    def export_stream(
+        self,
+        item: ItemRef,
+        dst: BinaryIO,
+        *,
+        progress: Callable[[int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> int:
+        """Decrypt one file to the binary stream `dst` (e.g. stdout); returns its size.
+
+        Streams in constant memory. Each 64 KiB chunk is authenticated before it is
+        written, but a damaged later chunk is found after earlier ones went out: a stream
+        cannot be taken back, so the caller must treat `VaultDamaged` as "output invalid".
+        Recorded in the history as "file-exported" (to "stream") once complete.
+        """
+        rec = self._get_file(item)
+
+        def on_chunk(n: int) -> None:
+            if cancel is not None and cancel():
+                raise Cancelled()
+            if progress is not None:
+                progress(n)
+
+        n = self._decrypt_into(rec, dst, on_chunk)
+        with self._write():
+            self._history.append(self._now(), "file-exported", rec.id, rec.path, {"to": "stream"})
+        return n
+
     def _export_file(
         self, rec: FileRecord, target: Path, progress: Callable[[int], None] | None
     ) -> None:
