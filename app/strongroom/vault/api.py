@@ -818,11 +818,11 @@ class Vault:
         """The folder's direct children: folders first, then files, each by name."""
         parent = self._get_folder(folder)
         with db.db_errors():
-            rows = self._c.execute(
-                self._ITEM_SQL + " WHERE i.parent_id = ? ORDER BY i.kind DESC, i.name",
-                (parent.id,),
-            ).fetchall()
-        return [self._record(r, parent.path) for r in rows]
+            rows = self._c.execute(self._ITEM_SQL + " WHERE i.parent_id = ?", (parent.id,))
+            records = [self._record(r, parent.path) for r in rows]
+        # Sorted here, not in SQL: cheaper than SQLite's temp b-tree for large folders.
+        records.sort(key=lambda r: (not r.is_folder, r.name))
+        return records
 
     @_op
     def walk(self, folder: ItemRef = "/") -> list[Item]:
@@ -1070,11 +1070,15 @@ class Vault:
                 )
                 iid = int(cur.lastrowid or 0)
                 conn.execute(
-                    "INSERT INTO file_contents"
-                    " (item_id, size, sha256, file_key, object_id, inline_payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (iid, s.size, s.sha256, s.file_key, s.object_id, s.inline),
+                    "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (iid, s.size, s.sha256, s.file_key, s.object_id),
                 )
+                if s.inline is not None:
+                    conn.execute(
+                        "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
+                        (iid, s.inline),
+                    )
                 if len(rel) == 1:
                     top_ids.append(iid)
                 self._history.append(
@@ -1212,6 +1216,7 @@ class Vault:
                     now, "file-deleted", iid, file_rec.path, {"size": getattr(file_rec, "size", 0)}
                 )
                 # Crypto-shred: the row holding the file key goes; secure_delete zeroes it.
+                conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
             if isinstance(rec, FolderRecord):
                 self._history.append(
@@ -1235,7 +1240,8 @@ class Vault:
         """Decrypt `rec`'s contents into `dst`; every failure names the file."""
         with db.db_errors():
             row = self._c.execute(
-                "SELECT file_key, object_id, inline_payload FROM file_contents WHERE item_id = ?",
+                "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
+                " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
                 (rec.id,),
             ).fetchone()
         if row is None:
@@ -1460,8 +1466,9 @@ class Vault:
             try:
                 with db.db_errors():
                     rows = conn.execute(
-                        "SELECT item_id, size, sha256, object_id, length(inline_payload)"
-                        " FROM file_contents ORDER BY item_id"
+                        "SELECT c.item_id, c.size, c.sha256, c.object_id, length(p.payload)"
+                        " FROM file_contents c LEFT JOIN inline_payloads p"
+                        " ON p.item_id = c.item_id ORDER BY c.item_id"
                     ).fetchall()
                 for iid, size, sha, object_id, inline_len in rows:
                     files_checked += 1

@@ -36,9 +36,13 @@ _MIGRATIONS: dict[int, list[str]] = {
             size INTEGER NOT NULL CHECK (size >= 0),
             sha256 BLOB NOT NULL CHECK (length(sha256) = 32),
             file_key BLOB NOT NULL CHECK (length(file_key) = 16),
-            object_id TEXT UNIQUE,
-            inline_payload BLOB,
-            CHECK ((object_id IS NULL) <> (inline_payload IS NULL))
+            object_id TEXT UNIQUE
+        )""",
+        # Separate from file_contents so that listing rows stay small (a 4 KiB payload in
+        # the row would put one file per page and make every listing decrypt 10k pages).
+        """CREATE TABLE inline_payloads (
+            item_id INTEGER PRIMARY KEY REFERENCES file_contents (item_id),
+            payload BLOB NOT NULL
         )""",
         """CREATE TABLE history (
             seq INTEGER PRIMARY KEY,

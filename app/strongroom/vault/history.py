@@ -13,6 +13,7 @@ seen, so truncating the table or restoring an older copy of the vault folder is 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -77,8 +78,12 @@ def format_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@functools.lru_cache(maxsize=4096)  # a batch of adds shares one timestamp: listings repeat it
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """Inverse of `format_time` (fromisoformat: ~30x faster than strptime for listings)."""
+    if len(text) != 27 or text[-1] != "Z":
+        raise ValueError(f"not a vault timestamp: {text!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
 def canonical_details(details: dict[str, Any]) -> str:
