@@ -579,6 +579,19 @@ def _read_full(src: BinaryIO, buf: memoryview) -> int:
     return got
 
 
+def _write_all(dst: BinaryIO, data: bytes | memoryview) -> None:
+    """Write all of ``data``: a raw (unbuffered) stream may accept only part of a write."""
+    n = dst.write(data)
+    if n is None or n == len(data):  # buffered streams write everything or raise
+        return
+    view = memoryview(data)
+    while n < len(view):
+        written = dst.write(view[n:])
+        if not written:
+            raise OSError("the output stream accepted no data")
+        n += written
+
+
 def _chunk_nonce(counter: int, last: bool) -> bytes:
     if counter >= 1 << 88:
         raise PayloadError("payload has too many chunks")
@@ -597,7 +610,7 @@ def encrypt_payload(
         raise AgeError("a file key is 16 bytes")
     nonce = os.urandom(NONCE_SIZE)
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-    dst.write(nonce)
+    _write_all(dst, nonce)
     cur, nxt = memoryview(bytearray(CHUNK_SIZE)), memoryview(bytearray(CHUNK_SIZE))
     out = memoryview(bytearray(ENC_CHUNK_SIZE))
     n = _read_full(src, cur)
@@ -607,7 +620,7 @@ def encrypt_payload(
         m = _read_full(src, nxt) if n == CHUNK_SIZE else 0
         last = m == 0
         aead.encrypt_into(_chunk_nonce(counter, last), cur[:n], None, out[: n + TAG_SIZE])
-        dst.write(out[: n + TAG_SIZE])
+        _write_all(dst, out[: n + TAG_SIZE])
         total += n
         if progress is not None:
             progress(total)
@@ -648,7 +661,7 @@ def decrypt_payload(
             aead.decrypt_into(_chunk_nonce(counter, last), cur[:n], None, out[: n - TAG_SIZE])
         except InvalidTag:
             raise _diagnose_chunk(aead, cur[:n], counter, last) from None
-        dst.write(out[: n - TAG_SIZE])
+        _write_all(dst, out[: n - TAG_SIZE])
         total += n - TAG_SIZE
         if progress is not None:
             progress(total)
@@ -681,7 +694,7 @@ class _ArmorWriter:
     def __init__(self, dst: BinaryIO) -> None:
         self._dst = dst
         self._pending = bytearray()
-        dst.write(_ARMOR_BEGIN + b"\n")
+        _write_all(dst, _ARMOR_BEGIN + b"\n")
 
     def write(self, data: bytes | memoryview) -> int:
         self._pending += data
@@ -693,13 +706,14 @@ class _ArmorWriter:
 
     def _emit(self, data: bytes | bytearray) -> None:
         text = binascii.b2a_base64(data, newline=False)
-        self._dst.write(b"".join(text[i : i + 64] + b"\n" for i in range(0, len(text), 64)))
+        lines = b"".join(text[i : i + 64] + b"\n" for i in range(0, len(text), 64))
+        _write_all(self._dst, lines)
 
     def close(self) -> None:
         if self._pending:
             self._emit(self._pending)
             self._pending.clear()
-        self._dst.write(_ARMOR_END + b"\n")
+        _write_all(self._dst, _ARMOR_END + b"\n")
 
 
 class _ArmorReader:
@@ -829,7 +843,7 @@ def encrypt(
         encrypt_payload(src, writer, file_key, progress=progress)  # type: ignore[arg-type]
         writer.close()
     else:
-        dst.write(header)
+        _write_all(dst, header)
         encrypt_payload(src, dst, file_key, progress=progress)
 
 
