@@ -171,6 +171,7 @@ def machine_info() -> dict[str, Any]:
         "cryptography": cryptography.__version__,
         "sqlcipher": sqlcipher,
         "age": age_version.strip(),
+        "load_before": os.getloadavg()[0],
     }
 
 
@@ -362,6 +363,10 @@ def report(results: dict[str, Any]) -> list[str]:
         f"Software: Python {m['python']}, cryptography {m['cryptography']}, "
         f"SQLCipher {m['sqlcipher']}, age {m['age']}; date {m['date']}"
     )
+    lines.append(
+        f"1-min load average: {m['load_before']:.2f} before, {m.get('load_after', 0):.2f} after "
+        f"(on {m['cores']} cores; other work on the machine skews wall times)"
+    )
     big = results.get("big")
     if big:
         size_mib = big["size"] // MIB
@@ -482,6 +487,7 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(work, ignore_errors=True)
     if "a" not in args.parts:
         results.pop("big", None)
+    results["machine"]["load_after"] = os.getloadavg()[0]
     print("\n".join(report(results)))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
