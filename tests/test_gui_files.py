@@ -89,7 +89,7 @@ def test_drag_out_mime_data_carries_exported_file(opened, services, sources):
     page.add_paths([str(sources / "notes.txt")])
     page.select_names("notes.txt")
     indexes = page.table.selectionModel().selectedIndexes()
-    mime = page.proxy.mimeData(indexes)
+    mime = page.model.mimeData(indexes)
     assert mime is not None
     urls = mime.urls()
     assert len(urls) == 1
@@ -152,7 +152,7 @@ def test_new_folder_search_and_context_menu(opened, services, sources):
     page._run_search()
     assert names(page) == ["Letters"]
     page.select_names("Letters")
-    page._context_menu(page.table.visualRect(page.proxy.index(0, 0)).center())
+    page._context_menu(page.table.visualRect(page.model.index(0, 0)).center())
     texts = [a.text() for a in page._menu.actions() if a.text()]
     assert "Rename…" in texts and "Delete…" in texts
     page._menu.close()

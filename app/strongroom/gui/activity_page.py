@@ -200,7 +200,7 @@ class ActivityPage(QWidget):
         self.search.setAccessibleName(self.tr("Search history"))
         self.search.setClearButtonEnabled(True)
         self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.textChanged.connect(self._search_changed)
         self.file_edit.editingFinished.connect(self.reload)
         self.file_edit.textChanged.connect(lambda t: self.reload() if not t else None)
         self.action_box.currentIndexChanged.connect(lambda _i: self.reload())
@@ -232,7 +232,9 @@ class ActivityPage(QWidget):
 
         self.message = InlineMessage()
         self.table = QTableView()
-        self.table.setModel(self.proxy)
+        # The proxy is only in the path while searching: otherwise every page appended to a
+        # million loaded rows would also be mapped through it.
+        self.table.setModel(self.model)
         self.table.setAccessibleName(self.tr("Access history"))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setShowGrid(False)
@@ -240,6 +242,7 @@ class ActivityPage(QWidget):
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setHighlightSections(False)
@@ -299,6 +302,12 @@ class ActivityPage(QWidget):
         change_retention(
             self, self.services, self.session.vault, self.retention_box, self.retention, changed
         )
+
+    def _search_changed(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        wanted = self.proxy if text else self.model
+        if self.table.model() is not wanted:
+            self.table.setModel(wanted)
 
     def _appended(self, _head: int) -> None:
         if self.isVisible() and self.table.verticalScrollBar().value() == 0:

@@ -44,7 +44,7 @@ from strongroom.vault import (
 
 from . import icons
 from .messages import action_label, error_message, human_size
-from .models import FOLDER_COLOR, FilesSortProxyModel, FilesTableModel, format_time
+from .models import FOLDER_COLOR, FilesTableModel, format_time
 from .seams import Services
 from .session import VaultSession
 from .tasks import Job, run_task
@@ -262,8 +262,6 @@ class FilesPage(QWidget):
         self.model = FilesTableModel(self)
         self.model.drag_exporter = self._drag_export
         self.model.drag_failed.connect(lambda e: self.status.emit(error_message(e)))
-        self.proxy = FilesSortProxyModel(self)
-        self.proxy.setSourceModel(self.model)
 
         self.breadcrumbs = Breadcrumbs()
         self.breadcrumbs.navigate.connect(self.open_folder)
@@ -281,7 +279,10 @@ class FilesPage(QWidget):
         self.search.returnPressed.connect(self._run_search)
 
         self.table = FilesTableView()
-        self.table.setModel(self.proxy)
+        # The view talks to the model directly: header clicks call `FilesTableModel.sort`,
+        # one Python key sort. A QSortFilterProxyModel would call back into Python for each
+        # comparison (1.7 million calls for 100,000 rows) and for every row lookup.
+        self.table.setModel(self.model)
         self.table.setAccessibleName(self.tr("Files"))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -294,6 +295,7 @@ class FilesPage(QWidget):
         self.table.setIconSize(QSize(20, 20))
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
@@ -553,7 +555,7 @@ class FilesPage(QWidget):
         sel = self.table.selectionModel()
         for row, item in enumerate(self.model.items()):
             if item.id in ids:
-                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                index = self.model.index(row, 0)
                 sel.select(
                     index,
                     QItemSelectionModel.SelectionFlag.Select
@@ -596,9 +598,7 @@ class FilesPage(QWidget):
 
     # ---- selection and details ---------------------------------------------------------
     def selected_items(self) -> list[Item]:
-        rows = sorted(
-            {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
-        )
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         return [self.model.item(r) for r in rows if r < self.model.rowCount()]
 
     def select_names(self, *names: str) -> None:
@@ -607,7 +607,7 @@ class FilesPage(QWidget):
         sel = self.table.selectionModel()
         for row, item in enumerate(self.model.items()):
             if item.name in names:
-                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                index = self.model.index(row, 0)
                 sel.select(
                     index,
                     QItemSelectionModel.SelectionFlag.Select

@@ -17,7 +17,6 @@ from PySide6.QtCore import (
     QMimeType,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QUrl,
     Signal,
@@ -30,7 +29,7 @@ from . import icons
 from .messages import action_label, format_details, human_size
 from .tasks import run_task
 
-__all__ = ["FilesSortProxyModel", "FilesTableModel", "HistoryTableModel", "format_time"]
+__all__ = ["FOLDER_COLOR", "FilesTableModel", "HistoryTableModel", "format_time"]
 
 Index = QModelIndex | QPersistentModelIndex
 _mime_db = QMimeDatabase()
@@ -95,6 +94,17 @@ def _kind_and_icon(name: str) -> tuple[str, QIcon]:
     return cached
 
 
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_DECORATION = Qt.ItemDataRole.DecorationRole.value
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
+_RIGHT = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
+_ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+)
+
+
 class FilesTableModel(QAbstractTableModel):
     """The children of one vault folder (or search results)."""
 
@@ -110,6 +120,7 @@ class FilesTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._items: list[Item] = []
+        self._texts: dict[int, tuple[str, str, str, str, str]] = {}
         self._show_paths = False
         self._sort: tuple[int, Qt.SortOrder] = (self.COL_NAME, Qt.SortOrder.AscendingOrder)
 
@@ -117,6 +128,7 @@ class FilesTableModel(QAbstractTableModel):
     def set_items(self, items: Sequence[Item], *, show_paths: bool = False) -> None:
         self.beginResetModel()
         self._items = list(items)
+        self._texts = {}
         self._show_paths = show_paths
         self._apply_sort()
         self.endResetModel()
@@ -151,49 +163,55 @@ class FilesTableModel(QAbstractTableModel):
             self.tr("Access"),
         )[section]
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        item = self._items[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+    def _row_texts(self, row: int) -> tuple[str, str, str, str, str]:
+        # Formatted once per row and cached: a repaint asks for every visible cell.
+        texts = self._texts.get(row)
+        if texts is None:
+            item = self._items[row]
+            if item.is_folder:
+                size, kind = "", self.tr("Folder")
+            else:
+                size, kind = human_size(item.size), _kind_and_icon(item.name)[0]
+            name = item.path if self._show_paths else item.name
+            # Sharing is not in the vault yet (issue 4): today only the owner can read.
+            texts = (name, size, kind, format_time(item.modified), self.tr("Only you"))
+            self._texts[row] = texts
+        return texts
+
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # Roles are compared as plain ints, most frequent first: this runs for every
+        # visible cell and role on each repaint.
+        if role == _DISPLAY:
+            return self._row_texts(index.row())[index.column()]
+        if role == _DECORATION:
+            col = index.column()
             if col == self.COL_NAME:
-                return item.path if self._show_paths else item.name
-            if col == self.COL_SIZE:
-                return "" if item.is_folder else human_size(item.size)
-            if col == self.COL_KIND:
-                return self.tr("Folder") if item.is_folder else _kind_and_icon(item.name)[0]
-            if col == self.COL_MODIFIED:
-                return format_time(item.modified)
-            if col == self.COL_ACCESS:
-                # Sharing is not in the vault yet (issue 4): today only the owner can read.
-                return self.tr("Only you")
-        elif role == Qt.ItemDataRole.DecorationRole:
-            if col == self.COL_NAME:
+                item = self._items[index.row()]
                 if item.is_folder:
                     return icons.icon("folder", FOLDER_COLOR)
                 return _kind_and_icon(item.name)[1]
             if col == self.COL_ACCESS:
                 return icons.icon("lock")
-        elif role == Qt.ItemDataRole.ToolTipRole:
+            return None
+        if role == _ALIGN:
+            return _RIGHT if index.column() == self.COL_SIZE else None
+        if role == _TOOLTIP:
+            col = index.column()
             if col == self.COL_NAME:
-                return item.path
+                return self._items[index.row()].path
             if col == self.COL_ACCESS:
                 return self.tr("Encrypted; nobody else has access.")
-        elif role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_SIZE:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        elif role == Qt.ItemDataRole.AccessibleTextRole and col == self.COL_NAME:
+            return None
+        if role == _ACCESSIBLE and index.column() == self.COL_NAME:
+            item = self._items[index.row()]
             kind = self.tr("folder") if item.is_folder else self.tr("file")
             return f"{item.name}, {kind}"
-        elif role == self.ITEM_ROLE:
-            return item
+        if role == self.ITEM_ROLE:
+            return self._items[index.row()]
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        base = super().flags(index)
-        if index.isValid():
-            base |= Qt.ItemFlag.ItemIsDragEnabled
-        return base
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     # ---- sorting (in Python with one key function: a proxy's lessThan on 100k rows would
     # call back into Python millions of times) -------------------------------------------
@@ -218,6 +236,7 @@ class FilesTableModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit()
         self._sort = (column, order)
         self._apply_sort()
+        self._texts = {}
         self.layoutChanged.emit()
 
     # ---- drag out ----------------------------------------------------------------------
@@ -241,15 +260,6 @@ class FilesTableModel(QAbstractTableModel):
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
         return mime
-
-
-class FilesSortProxyModel(QSortFilterProxyModel):
-    """Sorting for the file table: forwards to `FilesTableModel.sort` (one Python sort)."""
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        source = self.sourceModel()
-        if isinstance(source, FilesTableModel) and column >= 0:
-            source.sort(column, order)
 
 
 class HistoryTableModel(QAbstractTableModel):
@@ -331,9 +341,7 @@ class HistoryTableModel(QAbstractTableModel):
         return texts
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == _DISPLAY or role == _TOOLTIP:
             return self._row_texts(index.row())[index.column()]
         if role == self.ENTRY_ROLE:
             return self._entries[index.row()]
