@@ -65,7 +65,7 @@ def run(capsysbinary):
     def _run(*argv: str) -> tuple[int, str, str]:
         code = cli.main([str(a) for a in argv])
         out, err = capsysbinary.readouterr()
-        return code, out.decode("utf-8"), err.decode("utf-8")
+        return code, out.decode("utf-8", "replace"), err.decode("utf-8")
 
     return _run
 
@@ -545,7 +545,7 @@ def test_check(run, vault, tree):
     assert data["files_checked"] == 3
 
 
-def test_damaged_object_gives_exit_5(run, vault, tree):
+def test_damaged_object_gives_exit_5(run, vault, tree, tmp_path):
     run(*vault["pw"], "add", tree)
     objects = [p for p in (vault["path"] / "objects").rglob("*") if p.is_file()]
     assert objects, "the 200 kB file should be stored as an object"
@@ -561,6 +561,10 @@ def test_damaged_object_gives_exit_5(run, vault, tree):
     code, _, err = run(*vault["pw"], "cat", "/docs/sub/deeper/ünïcødé.bin")
     assert code == 5
     assert "Traceback" not in err
+    assert "incomplete" in err
+    code, _, err = run(*vault["pw"], "get", "/docs/sub/deeper/ünïcødé.bin", tmp_path / "x.bin")
+    assert code == 5
+    assert not (tmp_path / "x.bin").exists()
 
 
 def test_log(run, vault, tree):

@@ -409,10 +409,19 @@ def cmd_cat(args: argparse.Namespace) -> int:
         bar = ProgressBar("Decrypting", item.size, sys.stderr, enabled=None if show else False)
         out = sys.stdout.buffer
         sys.stdout.flush()
+        from strongroom.vault import VaultDamaged
+
         try:
             with _Interrupt() as interrupt:
                 vault.export_stream(item, out, progress=bar.update, cancel=interrupt)
             out.flush()
+        except VaultDamaged as exc:
+            bar.clear()
+            # Chunks before the damaged one were authentic and already went out; whoever
+            # reads our stdout must be told not to use the partial result.
+            raise VaultDamaged(
+                exc.part, f"{exc} The output written so far is incomplete.", exc.item_path
+            ) from None
         except BaseException:
             bar.clear()
             raise
