@@ -453,3 +453,20 @@ def test_layout_on_disk(env):
     header = (env.vault_path / "vault.strongroom").read_bytes()
     assert header.startswith(b"strongroom-vault/1\n")
     assert Path(env.vault_path / "vault.db").read_bytes()[:16] != b"SQLite format 3\x00"
+
+
+def test_export_stream(env):
+    import io
+
+    vault, _ = env.create()
+    data = content_for("s", 200_000)
+    vault.add_bytes("/", "s", data)
+    out = io.BytesIO()
+    assert vault.export_stream("/s", out) == len(data)
+    assert out.getvalue() == data
+    entry = vault.history(limit=1)[0]
+    assert (entry.action, entry.details) == ("file-exported", {"to": "stream"})
+    with pytest.raises(Cancelled):
+        vault.export_stream("/s", io.BytesIO(), cancel=lambda: True)
+    entry = vault.history(limit=1)[0]
+    assert entry.details == {"to": "stream", "complete": False}

@@ -1308,7 +1308,19 @@ class Vault:
             if progress is not None:
                 progress(n)
 
-        n = self._decrypt_into(rec, dst, on_chunk)
+        try:
+            n = self._decrypt_into(rec, dst, on_chunk)
+        except BaseException:
+            # Some plaintext may already have left through the stream: record that too.
+            with contextlib.suppress(Exception), self._write():
+                self._history.append(
+                    self._now(),
+                    "file-exported",
+                    rec.id,
+                    rec.path,
+                    {"to": "stream", "complete": False},
+                )
+            raise
         with self._write():
             self._history.append(self._now(), "file-exported", rec.id, rec.path, {"to": "stream"})
         return n
