@@ -660,7 +660,7 @@ def test_info(run, vault, tree):
     run(*vault["pw"], "add", tree)
     code, out, _ = run(*vault["pw"], "info")
     assert code == 0
-    assert "Argon2id, 8 MiB, 1 passes" in out
+    assert "Argon2id, 8 MiB, 1 pass" in out
     code, out, _ = run(*vault["pw"], "info", "--json")
     data = json.loads(out)
     assert set(data) == {

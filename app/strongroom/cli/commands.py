@@ -163,6 +163,14 @@ def _note(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+def _n(count: int, noun: str) -> str:
+    """ "1 file", "2 files": output people read should not say "1 passes"."""
+    if count == 1:
+        return f"{count} {noun}"
+    plural = {"pass": "passes", "entry": "entries"}.get(noun, noun + "s")
+    return f"{count} {plural}"
+
+
 def _describe(item: Item) -> str:
     if item.is_folder:
         return f"{item.path} (folder)"
@@ -232,7 +240,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         size = last[0].bytes_total if last else None
         for item in added:
             _print(item.path)
-        summary = f"Added {files} file{'s' if files != 1 else ''}"
+        summary = f"Added {_n(files, 'file')}"
         if size is not None:
             summary += f" ({output.human_size(size)})"
         _note(summary + ".")
@@ -366,7 +374,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
             what = _describe(item)
             if item.is_folder:
                 count = sum(1 for i in vault.walk(item) if not i.is_folder)
-                what += f" with {count} file{'s' if count != 1 else ''}"
+                what += f" with {_n(count, 'file')}"
             if not prompts.confirm(f"Delete {what}? This cannot be undone."):
                 _note("Nothing was deleted.")
                 return EXIT_ERROR
@@ -482,8 +490,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         kind = "Deep check" if report.deep else "Check"
         _print(
-            f"{kind}: {report.files_checked} files, {report.objects_checked} objects, "
-            f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}"
+            f"{kind}: {_n(report.files_checked, 'file')}, "
+            f"{_n(report.objects_checked, 'object')}, {_n(len(report.problems), 'problem')}"
         )
         for p in report.problems:
             where = f" [{p.item_path}]" if p.item_path else ""
@@ -565,7 +573,7 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     else:
         state = "OK" if report.ok else "FAILED"
         _print(
-            f"History {state}: {report.entries_checked} entries checked "
+            f"History {state}: {_n(report.entries_checked, 'entry')} checked "
             f"(seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq})"
         )
         for problem in report.problems:
@@ -587,15 +595,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("Created", output.human_time(info.created)),
         (
             "Contents",
-            f"{info.file_count} files ({output.human_size(info.total_size)}) in "
-            f"{info.folder_count} folders; {info.object_count} objects",
+            f"{_n(info.file_count, 'file')} ({output.human_size(info.total_size)}) in "
+            f"{_n(info.folder_count, 'folder')}; {_n(info.object_count, 'object')}",
         ),
         (
             "Passphrase KDF",
-            f"Argon2id, {info.kdf_memory_kib // 1024} MiB, {info.kdf_iterations} passes, "
-            f"{info.kdf_parallelism} lanes",
+            f"Argon2id, {info.kdf_memory_kib // 1024} MiB, {_n(info.kdf_iterations, 'pass')}, "
+            f"{_n(info.kdf_parallelism, 'lane')}",
         ),
-        ("History", f"{info.history_entries} entries, retention {info.retention.value}"),
+        ("History", f"{_n(info.history_entries, 'entry')}, retention {info.retention.value}"),
         ("SQLCipher", info.sqlcipher_version),
     ]
     for label, value in rows:
