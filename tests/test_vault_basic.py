@@ -21,6 +21,7 @@ from strongroom.vault import (
     NotAVault,
     PreviewTooLarge,
     Vault,
+    VaultError,
     VaultInUse,
     VaultLocked,
     WrongPassphrase,
@@ -470,3 +471,22 @@ def test_export_stream(env):
         vault.export_stream("/s", io.BytesIO(), cancel=lambda: True)
     entry = vault.history(limit=1)[0]
     assert entry.details == {"to": "stream", "complete": False}
+
+
+def test_unreadable_subfolder_fails_the_whole_add(env, tmp_path, monkeypatch):
+    """os.walk errors are not swallowed: the add fails and nothing is visible."""
+    write_tree(tmp_path / "in", {"a.txt": 1, "sub/b.txt": 2})
+    vault, _ = env.create()
+    real_walk = os.walk
+
+    def walk(top, **kw):
+        # What os.walk reports for a subfolder it cannot list (root can read anything,
+        # so the permission error is simulated rather than made with chmod).
+        kw["onerror"](PermissionError(13, "Permission denied", str(tmp_path / "in" / "sub")))
+        yield from real_walk(top, **kw)
+
+    monkeypatch.setattr(os, "walk", walk)
+    with pytest.raises(VaultError, match="Cannot read"):
+        vault.add_paths([tmp_path / "in"])
+    monkeypatch.undo()
+    assert vault.list() == []

@@ -190,6 +190,10 @@ def _acquire_lock(folder: Path) -> int:
     return fd
 
 
+def _walk_error(exc: OSError) -> None:
+    raise VaultError(f"Cannot read {exc.filename}: {exc.strerror}.") from None
+
+
 def _release_lock(fd: int | None) -> None:
     if fd is not None:
         with contextlib.suppress(OSError):
@@ -337,7 +341,7 @@ class Vault:
                         hist.append(now, "vault-created", details={"format": FORMAT_VERSION})
                 finally:
                     conn.close()
-                    write_header(build / HEADER_NAME, header)
+                write_header(build / HEADER_NAME, header)
                 fsync_dir(build)
                 os.rename(build, final)
                 fsync_dir(final.parent)
@@ -924,7 +928,10 @@ class Vault:
                 files.append(_PlanFile((top,), src, st.st_size))
             elif stat.S_ISDIR(st.st_mode):
                 folders.append((top,))
-                for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+                # onerror raises: an unreadable subfolder must fail the add, not vanish from it.
+                for dirpath, dirnames, filenames in os.walk(
+                    src, followlinks=False, onerror=_walk_error
+                ):
                     base = (top, *Path(dirpath).relative_to(src).parts)
                     dirnames.sort()
                     for d in list(dirnames):
@@ -935,7 +942,10 @@ class Vault:
                         folders.append((*base, names.clean_name(d)))
                     for f in sorted(filenames):
                         full = Path(dirpath) / f
-                        fst = os.lstat(full)
+                        try:
+                            fst = os.lstat(full)
+                        except OSError as exc:
+                            raise VaultError(f"Cannot read {full}: {exc.strerror}.") from None
                         if stat.S_ISREG(fst.st_mode):
                             files.append(_PlanFile((*base, names.clean_name(f)), full, fst.st_size))
             # symlinks, sockets, devices at the top level: skipped like inside folders
