@@ -490,3 +490,12 @@ def test_unreadable_subfolder_fails_the_whole_add(env, tmp_path, monkeypatch):
         vault.add_paths([tmp_path / "in"])
     monkeypatch.undo()
     assert vault.list() == []
+
+
+def test_dropped_vault_releases_its_lock(env):
+    import gc
+
+    vault, _ = env.create()
+    del vault
+    gc.collect()
+    env.open().lock()

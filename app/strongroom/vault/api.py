@@ -21,6 +21,7 @@ import re
 import secrets
 import stat
 import threading
+import unicodedata
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -556,6 +557,16 @@ class Vault:
                 self._lock_fd = None
                 _open_vaults.discard(self)
         self._events.emit(LOCKED)
+
+    def __del__(self) -> None:
+        # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
+        with contextlib.suppress(Exception):
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+                self._wipe_temp()
+            _release_lock(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self) -> Vault:
         return self
@@ -1632,8 +1643,6 @@ class Vault:
 
 
 def names_casefold(text: str) -> str:
-    import unicodedata
-
     return unicodedata.normalize("NFC", text).casefold()
 
 
