@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from strongroom.vault import Vault, VaultInUse, WrongPassphrase
-from vault_helpers import PASSPHRASE, content_for, env
+from vault_helpers import PASSPHRASE, content_for, env, fast_params
 
 __all__ = ["env"]
 
@@ -308,3 +308,58 @@ def test_killed_holder_releases_the_lock(env):
     child.kill()
     child.wait()
     env.open().lock()
+
+
+CHILD_CREATE = r"""
+import sys
+sys.path.insert(0, sys.argv[4])
+from vault_helpers import fast_params
+from strongroom.vault import Vault
+print("go", flush=True)
+v, key = Vault.create(sys.argv[1], "pw", kdf_params=fast_params(), config_dir=sys.argv[2],
+                      temp_root=sys.argv[3])
+print("done", flush=True)
+"""
+
+
+def test_sigkill_during_create_leaves_nothing_half_made(tmp_path):
+    """The folder appears at its final name only when complete."""
+    outcomes = {"absent": 0, "complete": 0}
+    for run in range(8):
+        target = tmp_path / f"v{run}.strongroom"
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CHILD_CREATE,
+                str(target),
+                str(tmp_path / "cfg"),
+                str(tmp_path / "tmp"),
+                str(Path(__file__).parent),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "go"
+        time.sleep(random.Random(run).uniform(0.0, 0.15))
+        proc.kill()
+        proc.wait()
+        if target.exists():
+            Vault.open(target, "pw", config_dir=tmp_path / "cfg", temp_root=tmp_path / "tmp").lock()
+            outcomes["complete"] += 1
+        else:
+            outcomes["absent"] += 1
+    assert sum(outcomes.values()) == 8
+    # a later create cleans up the half-built folders of crashed ones
+    for run in range(8):
+        target = tmp_path / f"v{run}.strongroom"
+        if not target.exists():
+            Vault.create(
+                target,
+                "pw",
+                kdf_params=fast_params(),
+                config_dir=tmp_path / "cfg",
+                temp_root=tmp_path / "tmp",
+            )[0].lock()
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]

@@ -191,6 +191,24 @@ def _acquire_lock(folder: Path) -> int:
     return fd
 
 
+def _remove_stale_builds(final: Path) -> None:
+    """Delete half-built vault folders left by a create that crashed.
+
+    A build folder whose lock can be taken has no living creator, so it is garbage.
+    """
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+        if not stale.is_dir() or stale.is_symlink():
+            continue
+        try:
+            fd = _acquire_lock(stale)
+        except (VaultInUse, OSError):
+            continue
+        try:
+            remove_tree(stale)
+        finally:
+            _release_lock(fd)
+
+
 def _walk_error(exc: OSError) -> None:
     raise VaultError(f"Cannot read {exc.filename}: {exc.strerror}.") from None
 
@@ -308,6 +326,7 @@ class Vault:
         vault_key = secrets.token_bytes(keys.VAULT_KEY_SIZE)
         recovery = keys.generate_recovery_key()
         header = new_header(vault_key, passphrase, params, recovery)
+        _remove_stale_builds(final)
         build = final.with_name(tmp_name(final.name))
         lock_fd: int | None = None
         try:
