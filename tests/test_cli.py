@@ -598,6 +598,15 @@ def test_log(run, vault, tree):
     assert file_entries
     assert all(e["item_id"] == file_entries[0]["item_id"] for e in file_entries)
 
+    # A deleted file's history stays reachable by id.
+    deleted_id = file_entries[0]["item_id"]
+    assert run(*vault["pw"], "rm", "/docs/z.txt")[0] == 0
+    code, out, _ = run(*vault["pw"], "log", "--file", f"id:{deleted_id}", "--json")
+    assert code == 0
+    after = json.loads(out)["entries"]
+    assert len(after) > len(file_entries)
+    assert all(e["item_id"] == deleted_id for e in after)
+
     code, out, _ = run(*vault["pw"], "log", "--since", "1h", "--json")
     assert len(json.loads(out)["entries"]) >= len(entries)
     code, out, _ = run(*vault["pw"], "log", "--until", "2000-01-01", "--json")

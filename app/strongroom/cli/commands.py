@@ -534,7 +534,11 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.action:
         actions = [a.strip() for chunk in args.action for a in chunk.split(",") if a.strip()]
     with _unlocked(args) as vault:
-        item_id = vault.item(_ref(args.file)).id if args.file else None
+        item_id: int | None = None
+        if args.file:
+            ref = _ref(args.file)
+            # `id:N` is taken as is, so the history of a deleted item stays reachable.
+            item_id = ref if isinstance(ref, int) else vault.item(ref).id
         entries: list[Any] = []
         before: int | None = None
         while True:
