@@ -224,9 +224,10 @@ def _release_lock(fd: int | None) -> None:
 class _HashingReader(io.RawIOBase):
     """Serves `head` then the rest of `f`, hashing everything read (one pass over the file)."""
 
-    def __init__(self, head: bytes, f: BinaryIO | None) -> None:
+    def __init__(self, head: bytes, f: BinaryIO | None, name: str = "") -> None:
         self._head = memoryview(head)
         self._f = f
+        self.name = name
         self.sha = hashlib.sha256()
 
     def readable(self) -> bool:
@@ -239,7 +240,10 @@ class _HashingReader(io.RawIOBase):
             view[:n] = self._head[:n]
             self._head = self._head[n:]
         elif self._f is not None:
-            n = self._f.readinto(view) or 0
+            try:
+                n = self._f.readinto(view) or 0
+            except OSError as exc:
+                raise VaultError(f"Cannot read {self.name}: {exc.strerror}.") from None
         else:
             n = 0
         self.sha.update(view[:n])
@@ -1066,13 +1070,11 @@ class Vault:
                 out = io.BytesIO()
                 size = age.encrypt_payload(reader, out, file_key, progress=on_chunk)
                 return _Staged(plan, file_key, size, reader.sha.digest(), None, out.getvalue())
-            reader = _HashingReader(head, f)  # type: ignore[arg-type]
+            reader = _HashingReader(head, f, str(plan.src))  # type: ignore[arg-type]
             try:
                 tmp, size = self._store.write_temp(reader, file_key, on_chunk)  # type: ignore[arg-type]
-            except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise
-                raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
+            except OSError as exc:  # ENOSPC is already DiskFull; source errors are VaultError
+                raise VaultError(f"Cannot write to the vault folder: {exc.strerror}.") from None
         object_id = new_object_id()
         self._store.install(tmp, object_id)
         return _Staged(plan, file_key, size, reader.sha.digest(), object_id, None)
@@ -1524,35 +1526,28 @@ class Vault:
                     ).fetchall()
                 for iid, size, sha, object_id, inline_len in rows:
                     files_checked += 1
-                    rec = self._get_file(iid)
+
+                    def problem(message: str, _iid: int = iid) -> None:
+                        # Paths are looked up only for problems: a clean check of 100k files
+                        # must not pay one path query per file.
+                        path = self._get_file(_iid).path
+                        problems.append(CheckProblem("object", message.format(path), _iid, path))
+
                     want = age.payload_length(size)
                     if object_id is not None:
                         objects_checked += 1
                         try:
                             actual = os.stat(self._store.path(object_id)).st_size
                         except FileNotFoundError:
-                            problems.append(
-                                CheckProblem(
-                                    "object",
-                                    f"The stored contents of {rec.path} are missing.",
-                                    iid,
-                                    rec.path,
-                                )
-                            )
+                            problem("The stored contents of {} are missing.")
                             continue
                     else:
                         actual = inline_len
                     if actual != want:
-                        problems.append(
-                            CheckProblem(
-                                "object",
-                                f"The stored contents of {rec.path} have the wrong size.",
-                                iid,
-                                rec.path,
-                            )
-                        )
+                        problem("The stored contents of {} have the wrong size.")
                         continue
                     if deep:
+                        rec = self._get_file(iid)
                         sink = _HashingWriter()
                         base = done
 
@@ -1566,15 +1561,7 @@ class Vault:
                             problems.append(CheckProblem("object", str(exc), iid, rec.path))
                             continue
                         if sink.sha.digest() != bytes(sha):
-                            problems.append(
-                                CheckProblem(
-                                    "object",
-                                    f"The contents of {rec.path} do not match their "
-                                    "recorded checksum.",
-                                    iid,
-                                    rec.path,
-                                )
-                            )
+                            problem("The contents of {} do not match their recorded checksum.")
                         done += size
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
