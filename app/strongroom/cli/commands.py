@@ -58,7 +58,7 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
 
     with _status("Unlocking…"):
         vault = Vault.open(path, secret)
-    del secret
+    del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
     try:
         yield vault
     finally:
@@ -164,7 +164,7 @@ def _note(text: str) -> None:
 
 
 def _n(count: int, noun: str) -> str:
-    """ "1 file", "2 files": output people read should not say "1 passes"."""
+    """Count and noun, pluralized: people should not read "1 passes"."""
     if count == 1:
         return f"{count} {noun}"
     plural = {"pass": "passes", "entry": "entries"}.get(noun, noun + "s")
@@ -191,6 +191,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         fallback_file=getattr(args, "passphrase_file", None),
         fallback_env=prompts.ENV_PASSPHRASE,
     )
+    from strongroom.crypto import kdf
     from strongroom.vault import Vault
 
     with _status("Creating vault…"):
@@ -208,7 +209,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     _note("nobody can recover your files.")
     _note("")
     _print(recovery_key)
-    if params is not None and params.memory_kib < 512 * 1024:
+    if params is not None and (
+        params.memory_kib < kdf.DEFAULT_MEMORY_KIB or params.iterations < kdf.DEFAULT_ITERATIONS
+    ):
         _note("")
         _note("Note: the passphrase is protected with lower-than-default Argon2id cost.")
     return EXIT_OK
