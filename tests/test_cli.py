@@ -832,6 +832,56 @@ def test_subprocess_ctrl_c_during_add_rolls_back(vault, tmp_path):
     assert json.loads(listing.stdout)["items"] == []
 
 
+def test_subprocess_passphrase_from_stdin(vault, tmp_path):
+    env = _subprocess_env(vault)
+    out = subprocess.run(
+        [sys.executable, "-m", "strongroom", "--passphrase-file", "-", "info", "--json"],
+        env=env,
+        input=(SECRET + "\n").encode(),
+        capture_output=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["file_count"] == 0
+
+
+def test_subprocess_progress_bar_on_a_terminal(vault, tmp_path):
+    """With stderr on a terminal, add draws a progress line (carriage returns, percent)."""
+    import pty
+
+    big = tmp_path / "two-mib.bin"
+    big.write_bytes(os.urandom(2 << 20))
+    primary, secondary = pty.openpty()
+    try:
+        env = _subprocess_env(vault, STRONGROOM_PASSPHRASE=SECRET)
+        proc = subprocess.run(
+            [sys.executable, "-m", "strongroom", "add", str(big)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            timeout=60,
+        )
+        os.close(secondary)
+        secondary = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO once the terminal has no writer left
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(primary)
+        if secondary != -1:
+            os.close(secondary)
+    assert proc.returncode == 0, drawn
+    assert proc.stdout == b"/two-mib.bin\n"  # results stay on stdout, clean
+    assert b"\r" in drawn and b"Adding" in drawn and b"100%" in drawn
+    assert b"Added 1 file" in drawn
+
+
 def test_console_script_usage_error():
     exe = Path(sys.executable).with_name("strongroom")
     if not exe.exists():
