@@ -29,63 +29,67 @@ __all__ = ["env"]
 RUNS = int(os.environ.get("STRONGROOM_CRASH_RUNS", "50"))
 OTHER_PASSPHRASE = "another passphrase"
 
+
+def _child_main(
+    vault_path: str, cfg: str, run_root: Path, seed: int, pw_a: str, pw_b: str, out_fd: int
+) -> None:
+    """The victim: random operations, announcing each before ("b") and after commit ("c")."""
+    rng = random.Random(seed)
+
+    def say(obj: dict) -> None:
+        os.write(out_fd, (json.dumps(obj) + "\n").encode())  # one write per line: atomic
+
+    try:
+        v = Vault.open(vault_path, pw_a, config_dir=cfg, temp_root=run_root / "tmp")
+        pw = pw_a
+    except WrongPassphrase:
+        v = Vault.open(vault_path, pw_b, config_dir=cfg, temp_root=run_root / "tmp")
+        pw = pw_b
+    src = run_root / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    say({"ready": True})
+    for i in range(10_000):
+        tops = [item.name for item in v.list("/")]
+        r = rng.random()
+        if r < 0.45 or len(tops) < 3:
+            name = f"f{seed}-{i}"
+            size = rng.choice([0, 1, 100, 4096, 65536, 65537, 150_000, 300_000])
+            (src / name).write_bytes(content_for("/" + name, size))
+            say({"b": "add", "name": name, "size": size})
+            v.add_paths([src / name], "/")
+        elif r < 0.60:
+            name = f"d{seed}-{i}"
+            folder = src / name
+            folder.mkdir()
+            sizes = {f"g{j}": rng.choice([10, 2000, 70_000]) for j in range(rng.randrange(1, 25))}
+            for fname, size in sizes.items():
+                (folder / fname).write_bytes(content_for(f"/{name}/{fname}", size))
+            say({"b": "addfolder", "name": name, "sizes": sizes})
+            v.add_paths([folder], "/")
+        elif r < 0.78:
+            victim = rng.choice(tops)
+            say({"b": "del", "name": victim})
+            v.delete("/" + victim)
+        elif r < 0.95:
+            old = rng.choice(tops)
+            new = f"r{seed}-{i}"
+            say({"b": "ren", "old": old, "new": new})
+            v.rename("/" + old, new)
+        else:
+            new_pw = pw_b if pw == pw_a else pw_a
+            say({"b": "pw", "new": new_pw})
+            v.change_passphrase(pw, new_pw)
+            pw = new_pw
+        say({"c": True})
+
+
 CHILD = r"""
-import json, os, random, sys, time
+import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[7])
-from vault_helpers import content_for
-from strongroom.vault import Vault, WrongPassphrase
-
-vault_path, cfg, run_root, seed = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
-pw_a, pw_b = sys.argv[5], sys.argv[6]
-rng = random.Random(seed)
-
-def say(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-try:
-    v = Vault.open(vault_path, pw_a, config_dir=cfg, temp_root=run_root / "tmp")
-    pw = pw_a
-except WrongPassphrase:
-    v = Vault.open(vault_path, pw_b, config_dir=cfg, temp_root=run_root / "tmp")
-    pw = pw_b
-src = run_root / "src"
-src.mkdir(parents=True, exist_ok=True)
-say({"ready": True})
-for i in range(10_000):
-    tops = [item.name for item in v.list("/")]
-    r = rng.random()
-    if r < 0.45 or len(tops) < 3:
-        name = f"f{seed}-{i}"
-        size = rng.choice([0, 1, 100, 4096, 65536, 65537, 150_000, 300_000])
-        (src / name).write_bytes(content_for("/" + name, size))
-        say({"b": "add", "name": name, "size": size})
-        v.add_paths([src / name], "/")
-    elif r < 0.60:
-        name = f"d{seed}-{i}"
-        folder = src / name
-        folder.mkdir()
-        sizes = {f"g{j}": rng.choice([10, 2000, 70_000]) for j in range(rng.randrange(1, 25))}
-        for fname, size in sizes.items():
-            (folder / fname).write_bytes(content_for(f"/{name}/{fname}", size))
-        say({"b": "addfolder", "name": name, "sizes": sizes})
-        v.add_paths([folder], "/")
-    elif r < 0.78:
-        victim = rng.choice(tops)
-        say({"b": "del", "name": victim})
-        v.delete("/" + victim)
-    elif r < 0.95:
-        old = rng.choice(tops)
-        new = f"r{seed}-{i}"
-        say({"b": "ren", "old": old, "new": new})
-        v.rename("/" + old, new)
-    else:
-        new_pw = pw_b if pw == pw_a else pw_a
-        say({"b": "pw", "new": new_pw})
-        v.change_passphrase(pw, new_pw)
-        pw = new_pw
-    say({"c": True})
+from test_vault_crash import _child_main
+_child_main(sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
+            sys.argv[6], 1)
 """
 
 
@@ -135,47 +139,59 @@ def _vault_files(vault: Vault) -> dict[str, int]:
     return {i.path: i.size for i in vault.walk("/") if not i.is_folder}
 
 
-def _run_child(env, run: int, tmp_path: Path) -> tuple[list[dict], float]:
+def _run_child(env, run: int, tmp_path: Path) -> list[dict]:
+    """Start a victim, let it work for a random moment after it is ready, SIGKILL it.
+
+    Most victims are forked from this (already imported) process, which keeps 50 runs fast;
+    every fifth is a fresh interpreter started with subprocess, the most faithful setup.
+    """
     run_root = tmp_path / f"run{run}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(env.vault_path),
-            str(env.config_dir),
-            str(run_root),
-            str(run),
-            PASSPHRASE,
-            OTHER_PASSPHRASE,
-            str(Path(__file__).parent),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    args = (str(env.vault_path), str(env.config_dir), run_root, run, PASSPHRASE, OTHER_PASSPHRASE)
+    read_fd, write_fd = os.pipe()
+    proc = None
+    if run % 5 == 0:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, *map(str, args), str(Path(__file__).parent)],
+            stdout=write_fd,
+            stderr=subprocess.DEVNULL,
+        )
+        pid = proc.pid
+    else:
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            code = 0
+            try:
+                os.close(read_fd)
+                _child_main(*args, write_fd)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+    os.close(write_fd)
     lines: list[dict] = []
     ready = threading.Event()
 
     def reader() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            obj = json.loads(line)
-            lines.append(obj)
-            if obj.get("ready"):
-                ready.set()
+        with os.fdopen(read_fd, "r") as stream:
+            for line in stream:
+                obj = json.loads(line)
+                lines.append(obj)
+                if obj.get("ready"):
+                    ready.set()
+        ready.set()
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
-    assert ready.wait(30), proc.stderr.read() if proc.poll() is not None else "child hung"
-    delay = random.Random(run).uniform(0.0, 0.4)
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert ready.wait(60), "child hung before it was ready"
+    time.sleep(random.Random(run).uniform(0.0, 0.4))
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if proc is not None:
+        proc.returncode = -signal.SIGKILL  # reaped above; keep Popen from waiting again
     t.join(10)
-    if proc.returncode != -signal.SIGKILL:  # the child died on its own: show why
-        pytest.fail(f"child exited {proc.returncode}: {proc.stderr.read()}")
-    return lines, delay
+    if not os.WIFSIGNALED(status):  # the child died on its own: it must not
+        pytest.fail(f"child {run} exited by itself with status {status}")
+    return lines
 
 
 @pytest.mark.slow
@@ -187,7 +203,7 @@ def test_sigkill_at_random_moments_never_loses_committed_files(env, tmp_path):
     passphrase = PASSPHRASE
     in_flight_seen = {"applied": 0, "absent": 0}
     for run in range(RUNS):
-        lines, _ = _run_child(env, run, tmp_path)
+        lines = _run_child(env, run, tmp_path)
         pending = None
         for obj in lines:
             if "b" in obj:
