@@ -119,3 +119,18 @@ def test_sync_runner_delivers_in_order(qtbot, sync_runner):
     tasks.run_task(lambda ctx: (ctx.progress(1), 42)[1], seen.append, None, seen.append)
     tasks.run_task(lambda ctx: 1 / 0, None, lambda e: seen.append(type(e).__name__))
     assert seen == [1, 42, "ZeroDivisionError"]
+
+
+def test_theme_setting_applies_and_retints(window, services, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    sp = window.settings_page
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("dark"))
+    assert services.settings.value("appearance/theme") == "dark"
+    from PySide6.QtGui import QPalette
+
+    window_color = QGuiApplication.palette().color(QPalette.ColorRole.Window)
+    assert window_color.lightness() < 100, "dark palette applied (natively or by us)"
+    qtbot.waitUntil(lambda: not window.files_page.act_add_files.icon().isNull())
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("system"))
+    assert QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() > 150

@@ -47,7 +47,7 @@ from .messages import action_label, error_message, human_size
 from .models import FOLDER_COLOR, FilesTableModel, format_time
 from .seams import Services
 from .session import VaultSession
-from .tasks import Job, run_task
+from .tasks import Job, run_task, runner
 from .widgets import Breadcrumbs, EmptyState, heading
 
 __all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView"]
@@ -368,6 +368,7 @@ class FilesPage(QWidget):
         act = QAction(text, self)
         if icon_name:
             act.setIcon(icons.icon(icon_name))
+            act.setProperty(icons.ICON_PROPERTY, icon_name)
         if isinstance(shortcut, QKeySequence.StandardKey):
             act.setShortcuts(shortcut)
         elif shortcut:
@@ -517,9 +518,12 @@ class FilesPage(QWidget):
         generation = self._load_generation
         selected = {i.id for i in self.selected_items()}
 
+        sort = self.model.sorter(show_paths=False)
+
         def work(_ctx: object) -> tuple[Item, list[Item]]:
             folder = vault.item(path)
-            return folder, vault.list(folder)
+            children = vault.list(folder)
+            return folder, sort(children) if sort else children
 
         def done(result: tuple[Item, list[Item]]) -> None:
             if generation != self._load_generation:
@@ -530,7 +534,7 @@ class FilesPage(QWidget):
                 return
             self.folder, self.folder_path = folder, folder.path
             self.breadcrumbs.set_path(folder.path)
-            self._show(children, show_paths=False)
+            self._show(children, show_paths=False, presorted=sort is not None)
             self._reselect(selected)
 
         def failed(exc: BaseException) -> None:
@@ -541,8 +545,8 @@ class FilesPage(QWidget):
 
         run_task(work, done, failed, quiet=True)
 
-    def _show(self, items: list[Item], *, show_paths: bool) -> None:
-        self.model.set_items(items, show_paths=show_paths)
+    def _show(self, items: list[Item], *, show_paths: bool, presorted: bool = False) -> None:
+        self.model.set_items(items, show_paths=show_paths, presorted=presorted)
         if items:
             self.center.setCurrentWidget(self.table)
         else:
@@ -581,16 +585,22 @@ class FilesPage(QWidget):
         self._load_generation += 1
         generation = self._load_generation
 
+        sort = self.model.sorter(show_paths=True)
+
         def done(items: list[Item]) -> None:
             if generation != self._load_generation:
                 return
             self.breadcrumbs.set_path(
                 "/", root_label=self.tr("Results for “{text}”").format(text=text)
             )
-            self._show(items, show_paths=True)
+            self._show(items, show_paths=True, presorted=sort is not None)
+
+        def work(_c: object) -> list[Item]:
+            found = vault.find(text, limit=2000)
+            return sort(found) if sort else found
 
         run_task(
-            lambda _c: vault.find(text, limit=2000),
+            work,
             done,
             lambda e: self.status.emit(error_message(e)),
             quiet=True,
@@ -886,6 +896,10 @@ class FilesPage(QWidget):
 
     # ---- drag out ----------------------------------------------------------------------
     def _drag_export(self, files: list[Item]) -> list[Path]:
+        if any(not job.quiet for job in runner().active_jobs):
+            # The vault runs one operation at a time; decrypting here would block the GUI
+            # thread until the running job ends.
+            raise ValueError(self.tr("Wait for the running job to finish, or use Export."))
         total = sum(f.size for f in files if isinstance(f, FileRecord))
         if total > DRAG_EXPORT_LIMIT:
             raise ValueError(

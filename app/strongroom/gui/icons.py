@@ -9,11 +9,11 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-__all__ = ["RESOURCES", "app_icon", "clear_cache", "icon", "icon_path"]
+__all__ = ["ICON_PROPERTY", "RESOURCES", "app_icon", "clear_cache", "icon", "icon_path", "retint"]
 
 # app/strongroom/gui/icons.py -> the repository root holds resources/ (DESIGN.md §2).
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
@@ -62,9 +62,23 @@ def icon(name: str, color: str | QColor | None = None) -> QIcon:
     return _icon(name, color or _text_color())
 
 
+ICON_PROPERTY = "strongroom_icon"
+"""QAction property naming its icon, so `retint` can redraw it in new colours."""
+
+
 def clear_cache() -> None:
     """Forget rendered icons (after a theme change, so they pick up the new colours)."""
     _icon.cache_clear()
+
+
+def retint(root: QObject) -> None:
+    """After a palette change: re-render every action icon under `root` in the new text
+    colour (line icons are tinted when rendered, so they do not follow the palette alone)."""
+    clear_cache()
+    for action in root.findChildren(QAction):
+        name = action.property(ICON_PROPERTY)
+        if name:
+            action.setIcon(icon(str(name)))
 
 
 @cache

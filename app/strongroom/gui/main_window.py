@@ -27,6 +27,7 @@ from . import icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
 from .files_page import FilesPage
+from .models import forget_file_icons
 from .preview import PreviewWindow
 from .seams import Services
 from .session import VaultSession
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         ]
         for icon_name, label, page in entries:
             item = QListWidgetItem(icons.icon(icon_name), label)
+            item.setData(Qt.ItemDataRole.UserRole, icon_name)
             item.setSizeHint(QSize(180, 36))
             self.sidebar.addItem(item)
             self.sections.addWidget(page)
@@ -188,6 +190,12 @@ class MainWindow(QMainWindow):
         self.act_quit = QAction(self.tr("Quit"), self)
         self.act_quit.setShortcuts(S.Quit)
         self.act_quit.triggered.connect(self.quit)
+        for act, name in (
+            (self.act_new_vault, "add-folder"),
+            (self.act_open_vault, "vault-open"),
+            (self.act_lock, "lock"),
+        ):
+            act.setProperty(icons.ICON_PROPERTY, name)
         for act in (self.act_new_vault, self.act_open_vault, self.act_lock, self.act_quit):
             self.addAction(act)
 
@@ -386,6 +394,24 @@ class MainWindow(QMainWindow):
 
     def _theme_changed(self, theme: str) -> None:
         apply_theme(theme)
+        # Line icons are tinted when rendered; redraw them for the new palette.
+        QTimer.singleShot(0, self._retint)
+
+    def _retint(self) -> None:
+        # Style sheets resolve palette(...) when they are applied: apply them again.
+        for widget in self.findChildren(QWidget):
+            sheet = widget.styleSheet()
+            if sheet:
+                widget.setStyleSheet(sheet)
+        icons.retint(self)
+        forget_file_icons()
+        model = self.files_page.model
+        model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, 0))
+        self.files_page._selection_changed()
+        for row in range(self.sidebar.count()):
+            item = self.sidebar.item(row)
+            item.setIcon(icons.icon(str(item.data(Qt.ItemDataRole.UserRole))))
+        self.files_page.breadcrumbs.set_path(self.files_page.folder_path)
 
     # ---- drops on the window: open a vault folder --------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from strongroom import vault as v
 
@@ -62,30 +62,35 @@ def error_message(exc: BaseException) -> str:
     return _tr("Something went wrong: {reason}").format(reason=str(exc) or type(exc).__name__)
 
 
+def _N(text: str) -> str:
+    # Marks a string for lupdate (context "messages"); translated where it is shown.
+    return QT_TRANSLATE_NOOP("messages", text)
+
+
 ACTION_LABELS: dict[str, str] = {
     # The vault's history action names (strongroom.vault.history.ACTIONS), in plain words.
-    "vault-created": "Vault created",
-    "vault-unlocked": "Vault unlocked",
-    "vault-locked": "Vault locked",
-    "unlock-failed": "Failed unlock attempt",
-    "recovery-used": "Unlocked with recovery key",
-    "passphrase-changed": "Passphrase changed",
-    "file-added": "Added",
-    "file-previewed": "Previewed",
-    "file-exported": "Exported",
-    "file-opened-externally": "Opened in another app",
-    "file-renamed": "Renamed",
-    "file-moved": "Moved",
-    "file-deleted": "Deleted",
-    "folder-created": "Folder created",
-    "folder-renamed": "Folder renamed",
-    "folder-moved": "Folder moved",
-    "folder-deleted": "Folder deleted",
-    "folder-exported": "Folder exported",
-    "integrity-check": "Integrity checked",
-    "retention-changed": "Retention changed",
-    "history-pruned": "History pruned",
-    "checkpoint-reset": "History checkpoint accepted",
+    "vault-created": _N("Vault created"),
+    "vault-unlocked": _N("Vault unlocked"),
+    "vault-locked": _N("Vault locked"),
+    "unlock-failed": _N("Failed unlock attempt"),
+    "recovery-used": _N("Unlocked with recovery key"),
+    "passphrase-changed": _N("Passphrase changed"),
+    "file-added": _N("Added"),
+    "file-previewed": _N("Previewed"),
+    "file-exported": _N("Exported"),
+    "file-opened-externally": _N("Opened in another app"),
+    "file-renamed": _N("Renamed"),
+    "file-moved": _N("Moved"),
+    "file-deleted": _N("Deleted"),
+    "folder-created": _N("Folder created"),
+    "folder-renamed": _N("Folder renamed"),
+    "folder-moved": _N("Folder moved"),
+    "folder-deleted": _N("Folder deleted"),
+    "folder-exported": _N("Folder exported"),
+    "integrity-check": _N("Integrity checked"),
+    "retention-changed": _N("Retention changed"),
+    "history-pruned": _N("History pruned"),
+    "checkpoint-reset": _N("History checkpoint accepted"),
 }
 
 

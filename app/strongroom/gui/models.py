@@ -3,6 +3,7 @@ these models only present them (Vorta style: `*TableModel` with `COL_*` constant
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,24 @@ __all__ = ["FOLDER_COLOR", "FilesTableModel", "HistoryTableModel", "format_time"
 Index = QModelIndex | QPersistentModelIndex
 _mime_db = QMimeDatabase()
 _kind_cache: dict[str, tuple[str, QIcon]] = {}
+
+
+def settle_garbage_collector(count: int) -> None:
+    """Move long-lived objects out of the cyclic collector's way after a big load.
+
+    Records are freed by reference counting; the cyclic collector only has to scan them.
+    Once 100,000 file records or a million history entries are alive, every full
+    collection walks all of them while holding the GIL (100+ ms stalls measured in
+    benchmarks/gui_responsiveness.py). `gc.freeze()` parks what exists now in a permanent
+    generation; dropping a record still frees it at once.
+    """
+    if count >= 1000:
+        gc.freeze()
+
+
+def forget_file_icons() -> None:
+    """Drop cached file-type icons (after a theme change re-tints the line icons)."""
+    _kind_cache.clear()
 
 
 def format_time(value: datetime) -> str:
@@ -125,13 +144,35 @@ class FilesTableModel(QAbstractTableModel):
         self._sort: tuple[int, Qt.SortOrder] = (self.COL_NAME, Qt.SortOrder.AscendingOrder)
 
     # ---- content ----------------------------------------------------------------------
-    def set_items(self, items: Sequence[Item], *, show_paths: bool = False) -> None:
+    def set_items(
+        self, items: Sequence[Item], *, show_paths: bool = False, presorted: bool = False
+    ) -> None:
+        """Show `items`; `presorted=True` when they come from `sorted_for_view` already."""
         self.beginResetModel()
         self._items = list(items)
         self._texts = {}
         self._show_paths = show_paths
-        self._apply_sort()
+        if not presorted:
+            self._apply_sort()
         self.endResetModel()
+        settle_garbage_collector(len(self._items))
+
+    def sorter(self, *, show_paths: bool = False) -> Callable[[list[Item]], list[Item]] | None:
+        """A function that sorts items as this view shows them, safe to run on a worker
+        (so 100,000 rows are not sorted on the GUI thread); None for the Kind column,
+        whose key needs QMimeDatabase/QIcon and stays on the GUI thread."""
+        col, order = self._sort
+        if col == self.COL_KIND:
+            return None
+        key = self._sort_key(col, show_paths)
+        reverse = order == Qt.SortOrder.DescendingOrder
+
+        def sort(items: list[Item]) -> list[Item]:
+            folders = sorted((i for i in items if i.is_folder), key=key, reverse=reverse)
+            files = sorted((i for i in items if not i.is_folder), key=key, reverse=reverse)
+            return folders + files
+
+        return sort
 
     def item(self, row: int) -> Item:
         return self._items[row]
@@ -215,14 +256,17 @@ class FilesTableModel(QAbstractTableModel):
 
     # ---- sorting (in Python with one key function: a proxy's lessThan on 100k rows would
     # call back into Python millions of times) -------------------------------------------
-    def _sort_key(self, col: int) -> Callable[[Item], Any]:
+    def _sort_key(self, col: int, show_paths: bool | None = None) -> Callable[[Item], Any]:
+        paths = self._show_paths if show_paths is None else show_paths
         if col == self.COL_SIZE:
             return lambda it: 0 if it.is_folder else it.size
         if col == self.COL_KIND:
             return lambda it: "" if it.is_folder else _kind_and_icon(it.name)[0].casefold()
         if col == self.COL_MODIFIED:
             return lambda it: it.modified
-        return lambda it: (it.path if self._show_paths else it.name).casefold()
+        if paths:
+            return lambda it: it.path.casefold()
+        return lambda it: it.name.casefold()
 
     def _apply_sort(self) -> None:
         col, order = self._sort
@@ -370,6 +414,7 @@ class HistoryTableModel(QAbstractTableModel):
                 self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
                 self._entries.extend(page)
                 self.endInsertRows()
+                settle_garbage_collector(len(self._entries))
             self.page_loaded.emit(len(page))
 
         def failed(exc: BaseException) -> None:

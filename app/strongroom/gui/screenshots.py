@@ -174,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     fp.open_folder("/Photos")
     fp.select_names("lake-district.png")
     _save(win, out, "files-folder")
+    sp = win.settings_page
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("dark"))
+    fp.open_folder("/")
+    fp.select_names("passport-numbers.txt")
+    _save(win, out, "files-dark")
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("system"))
+    _settle(app)
     fp.open_folder("/")
     fp.search.setText("tax")
     fp._run_search()

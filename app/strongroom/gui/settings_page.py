@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -40,20 +41,56 @@ THEMES = ("system", "light", "dark")
 AUTOLOCK_DEFAULT_MINUTES = 10
 
 
-def apply_theme(name: str) -> bool:
-    """Ask Qt for a light or dark palette (Qt 6.8+); "system" follows the desktop.
+def _dark_palette() -> QPalette:
+    p = QPalette()
+    c = QColor
+    roles = QPalette.ColorRole
+    for role, color in (
+        (roles.Window, c("#26282c")),
+        (roles.WindowText, c("#e6e8eb")),
+        (roles.Base, c("#1d1f22")),
+        (roles.AlternateBase, c("#2a2d31")),
+        (roles.ToolTipBase, c("#2f3237")),
+        (roles.ToolTipText, c("#e6e8eb")),
+        (roles.PlaceholderText, c("#8d939c")),
+        (roles.Text, c("#e6e8eb")),
+        (roles.Button, c("#2f3237")),
+        (roles.ButtonText, c("#e6e8eb")),
+        (roles.BrightText, c("#ff6b6b")),
+        (roles.Light, c("#3a3d42")),
+        (roles.Midlight, c("#34373c")),
+        (roles.Mid, c("#4a4e55")),
+        (roles.Dark, c("#141517")),
+        (roles.Highlight, c("#3b6fd8")),
+        (roles.HighlightedText, c("#ffffff")),
+        (roles.Link, c("#7aa7ff")),
+    ):
+        p.setColor(role, color)
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, c("#6c7179"))
+    return p
 
-    Returns False when this Qt cannot override the colour scheme.
+
+def apply_theme(name: str) -> str:
+    """Light, dark or the system's scheme. Returns how: "native" or "palette".
+
+    Qt 6.8+ can ask the platform for a colour scheme (`QStyleHints.setColorScheme`); where
+    the platform theme does not support that (e.g. offscreen, some Linux desktops), a
+    light or dark palette is set on the application instead.
     """
+    app = QApplication.instance()
     hints = QGuiApplication.styleHints()
-    if not hasattr(hints, "setColorScheme"):
-        return False
-    scheme = {
-        "light": Qt.ColorScheme.Light,
-        "dark": Qt.ColorScheme.Dark,
-    }.get(name, Qt.ColorScheme.Unknown)
-    hints.setColorScheme(scheme)
-    return True
+    wanted = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(name)
+    if hasattr(hints, "setColorScheme"):
+        hints.setColorScheme(wanted or Qt.ColorScheme.Unknown)
+        if wanted is None or hints.colorScheme() == wanted:
+            if isinstance(app, QApplication):
+                app.setPalette(app.style().standardPalette())
+            return "native"
+    if isinstance(app, QApplication):
+        dark = wanted == Qt.ColorScheme.Dark
+        app.setPalette(_dark_palette() if dark else app.style().standardPalette())
+    return "palette"
 
 
 def _form(parent: QWidget) -> QFormLayout:
