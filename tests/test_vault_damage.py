@@ -212,3 +212,56 @@ def test_wrong_passphrase_on_intact_header_is_not_damage(env):
     with pytest.raises(WrongPassphrase):
         env.open("nope")
     assert tree_hashes(env.vault_path) == before
+
+
+def test_wal_bit_flips_after_a_crash_are_detected(env, tmp_path):
+    """A crash leaves committed transactions in vault.db-wal. SQLite drops a WAL frame that
+    fails its checksum *and every later one*, silently; the checkpoint outside the vault is
+    what turns that into a reported problem instead of quietly lost history."""
+    vault, _ = env.create()
+    vault.add_bytes("/", "early", b"committed before the crash image")
+    for i in range(5):
+        vault.add_bytes("/", f"late{i}", content_for(f"late{i}", 3000))
+    wal = env.vault_path / "vault.db-wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    # A crash image: the folder and the config dir exactly as they are now.
+    image, image_cfg = tmp_path / "image", tmp_path / "image-cfg"
+    shutil.copytree(env.vault_path, image)
+    shutil.copytree(env.config_dir, image_cfg)
+    vault.lock()
+    (image / ".lock").unlink()
+
+    def open_copy(cfg):
+        return Vault.open(work, PASSPHRASE, config_dir=cfg, temp_root=env.temp_root)
+
+    work = tmp_path / "work"
+    shutil.copytree(image, work)
+    shutil.copytree(image_cfg, tmp_path / "cfg-control")
+    control = open_copy(tmp_path / "cfg-control")
+    assert control.verify_history().ok and len(control.list()) == 6
+    control.lock()
+    wal_size = (image / "vault.db-wal").stat().st_size
+    rng = random.Random(4)
+    outcomes = {"damaged at open": 0, "reported by verify": 0}
+    for i in range(15):
+        shutil.rmtree(work)
+        shutil.copytree(image, work)
+        cfg = tmp_path / f"cfg{i}"
+        shutil.copytree(image_cfg, cfg)
+        flip_bit(work / "vault.db-wal", rng.randrange(wal_size * 8))
+        try:
+            v = open_copy(cfg)
+        except VaultDamaged:
+            outcomes["damaged at open"] += 1
+            continue
+        try:
+            report = v.verify_history()
+            assert not report.ok, "a damaged WAL lost commits without a report"
+            assert v.rollback_warning  # shown at unlock, not only on verify
+            outcomes["reported by verify"] += 1
+            for item in v.walk("/"):  # whatever survived reads back correctly
+                if not item.is_folder and item.name.startswith("late"):
+                    assert v.read_bytes(item) == content_for(item.name, 3000)
+        finally:
+            v.lock()
+    assert sum(outcomes.values()) == 15

@@ -33,6 +33,7 @@ def _busy_vault(env):
 
 def test_chain_verifies_and_queries(env):
     vault, f = _busy_vault(env)
+    assert vault.rollback_warning is None
     report = vault.verify_history()
     assert report.ok, report.problems
     assert report.checkpoint_seq == report.head_seq
@@ -201,6 +202,7 @@ def test_restoring_an_older_copy_is_reported(env, tmp_path):
     shutil.rmtree(env.vault_path)
     shutil.copytree(backup, env.vault_path)
     vault = env.open()
+    assert vault.rollback_warning and "older copy" in vault.rollback_warning
     report = vault.verify_history()
     assert not report.ok
     assert any("older copy" in p for p in report.problems)
@@ -214,6 +216,7 @@ def test_restoring_an_older_copy_is_reported(env, tmp_path):
     # the owner acknowledges (e.g. a deliberate restore from backup)
     vault.reset_history_checkpoint()
     assert vault.verify_history().ok
+    assert vault.rollback_warning is None
     assert vault.history(limit=1)[0].action == "checkpoint-reset"
 
 

@@ -612,6 +612,13 @@ class Vault:
         return self._header.vault_id_hex
 
     @property
+    def rollback_warning(self) -> str | None:
+        """Set when this session found the history older than the checkpoint this computer
+        saved (the vault was restored from an older copy, or committed changes were lost
+        from a damaged database); a front end should show it at unlock. `None` otherwise."""
+        return self._rollback_problem
+
+    @property
     def temp_dir(self) -> Path:
         """The private folder for `open_external` copies (wiped on lock, exit, next open)."""
         return self._temp_dir
