@@ -178,16 +178,21 @@ def _read_vault_header(folder: Path) -> Header:
 
 def _acquire_lock(folder: Path) -> int:
     """Take the exclusive vault lock; raises `VaultInUse` without waiting."""
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise VaultError(
+            f"Cannot open {folder} for writing ({exc.strerror}); a vault needs a writable folder."
+        ) from None
     try:
         # flock, not fcntl record locks: it is tied to this open file, so a second Vault in
         # the same process is refused too, and the kernel drops it when a process dies.
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
             raise VaultInUse() from None
-        raise
+        raise VaultError(f"Cannot lock the vault ({exc.strerror}).") from None
     return fd
 
 
