@@ -499,3 +499,11 @@ def test_dropped_vault_releases_its_lock(env):
     del vault
     gc.collect()
     env.open().lock()
+
+
+def test_vault_cannot_swallow_itself(env):
+    vault, _ = env.create()
+    for path in (env.vault_path, env.vault_path / "objects", env.root):
+        with pytest.raises(VaultError, match="cannot be added"):
+            vault.add_paths([path])
+    assert vault.list() == []

@@ -966,7 +966,15 @@ class Vault:
                 st = os.lstat(src)
             except OSError as exc:
                 raise VaultError(f"Cannot read {src}: {exc.strerror}.") from None
-            top = names.clean_name(src.resolve().name if src.name in ("", ".", "..") else src.name)
+            resolved = src.resolve()
+            if (
+                resolved == self._folder
+                or self._folder in resolved.parents
+                or (resolved in self._folder.parents)
+            ):
+                # Reading the vault's own files while writing them would never end well.
+                raise VaultError(f"{src} is or contains this vault; it cannot be added to it.")
+            top = names.clean_name(resolved.name if src.name in ("", ".", "..") else src.name)
             if top in tops:
                 raise NameCollision(f"Two of the items to add are named {top!r}.")
             tops.add(top)
