@@ -265,15 +265,17 @@ def main() -> int:
         paint_ms.append((time.perf_counter() - t) * 1000)
     meter.start()
     t = time.perf_counter()
-    table.sortByColumn(page.model.COL_SIZE, Qt.SortOrder.DescendingOrder)
+    before_sort = page.model.item(0)
+    table.sortByColumn(page.model.COL_NAME, Qt.SortOrder.DescendingOrder)
+    spin_until(lambda: page.model.item(0) is not before_sort)
     sort_ms = (time.perf_counter() - t) * 1000
-    meter.stop()
+    sort_stall = meter.stop()
     results["files_page_max"] = max(paint_ms)
     print(
         f"{n_files:,}-file folder: shown {open_s:.2f} s after opening (list runs on a worker; "
         f"worst stall {open_stall:.1f} ms); scrolling: page paint median "
-        f"{statistics.median(paint_ms):.1f} ms, max {max(paint_ms):.1f} ms; sort by size "
-        f"{sort_ms:.0f} ms"
+        f"{statistics.median(paint_ms):.1f} ms, max {max(paint_ms):.1f} ms; sort Z-A "
+        f"{sort_ms:.0f} ms (worst stall {sort_stall:.1f} ms)"
     )
 
     # 4. a 1,000,000-entry activity view ---------------------------------------------------

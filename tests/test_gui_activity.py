@@ -122,3 +122,13 @@ def test_history_model_pages_with_before_seq(qtbot, sync_runner):
     assert model.rowCount() == 1000
     assert calls[:3] == [None, 901, 801]
     assert model.data(model.index(0, model.COL_ACTION)) == "Added"
+
+
+def test_filter_by_id_reaches_deleted_items(busy_vault):
+    vault = busy_vault.session.vault
+    record = vault.item("/file-04.txt")
+    vault.delete(record)
+    page = busy_vault.activity_page
+    page.file_edit.setText(f"id:{record.id}")
+    page.reload()
+    assert [e.action for e in rows(page)] == ["file-deleted", "file-added"]

@@ -172,7 +172,7 @@ class ActivityPage(QWidget):
         subtitle.setStyleSheet("color: palette(placeholder-text);")
 
         self.file_edit = QLineEdit()
-        self.file_edit.setPlaceholderText(self.tr("Any file (type a vault path)"))
+        self.file_edit.setPlaceholderText(self.tr("Any file (a vault path, or id:N)"))
         self.file_edit.setAccessibleName(self.tr("Filter by file"))
         self.file_edit.setClearButtonEnabled(True)
         self.action_box = QComboBox()
@@ -330,7 +330,11 @@ class ActivityPage(QWidget):
         if self.session is None:
             return None
         vault = self.session.vault
-        item = self.file_edit.text().strip() or None
+        text = self.file_edit.text().strip()
+        # "id:N" reaches the history of a deleted item, whose path no longer resolves.
+        item: str | int | None = text or None
+        if text.startswith("id:") and text[3:].isdigit():
+            item = int(text[3:])
         actions = self.action_box.currentData()
         since = until = None
         if self.from_check.isChecked():
