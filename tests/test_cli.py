@@ -658,11 +658,15 @@ def test_verify_log_detects_rollback(run, vault, tree, tmp_path):
     run(*vault["pw"], "add", tree)
     shutil.rmtree(vault["path"])
     shutil.copytree(backup, vault["path"])
+    code, out, err = run(*vault["pw"], "ls")
+    assert code == 0
+    assert "warning" in err and "verify-log" in err
     code, out, _ = run(*vault["pw"], "verify-log")
     assert code == 5
     assert "FAILED" in out
     assert run(*vault["pw"], "verify-log", "--accept-current")[0] == 0
     assert run(*vault["pw"], "verify-log")[0] == 0
+    assert "warning" not in run(*vault["pw"], "ls")[2]
 
 
 def test_info(run, vault, tree):

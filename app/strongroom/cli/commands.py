@@ -60,6 +60,11 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
         vault = Vault.open(path, secret)
     del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
     try:
+        if vault.rollback_warning and args.command != "verify-log":
+            # Said at every unlock until acknowledged: an old copy silently put back is
+            # exactly what the owner must hear about (verify-log reports it itself).
+            _note(f"strongroom: warning: {vault.rollback_warning}")
+            _note("strongroom: run 'strongroom verify-log' for details.")
         yield vault
     finally:
         vault.lock()
