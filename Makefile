@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint format bench setup system-deps clean
+.PHONY: run test lint format bench setup system-deps clean package test-package
 
 run: $(STAMP)
 	$(VENV)/bin/strongroom
@@ -38,6 +38,15 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/age_throughput.py
+
+# The PyInstaller bundle (dist/strongroom/) and the .deb; not part of `make test`.
+# See packaging/README.md. `make test-package` also installs the .deb into a scratch root
+# and runs its `strongroom --version` and `--self-test`.
+package: system-deps $(STAMP)
+	bash packaging/build.sh
+
+test-package: system-deps $(STAMP)
+	bash packaging/test-deb.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info app/*.egg-info

@@ -1,0 +1,3 @@
+#!/bin/sh
+# /usr/bin/strongroom: run the self-contained bundle in /opt/strongroom.
+exec /opt/strongroom/strongroom "$@"
