@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 
 .PHONY: run test lint format bench setup system-deps clean package test-package
 
-run: $(STAMP)
+run: system-deps $(STAMP)
 	$(VENV)/bin/strongroom
 
 test: system-deps $(STAMP)
@@ -36,8 +36,10 @@ format: $(STAMP)
 	$(PY) -m ruff format app tests benchmarks
 	$(PY) -m ruff check --fix app tests benchmarks
 
+# Speed checks against reference tools (age, cp) measured in the same run; ~15 min, ~4 GiB
+# of free disk. Figures go to docs/PERFORMANCE.md. Not tests: machines are noisy.
 bench: $(STAMP)
-	$(PY) benchmarks/age_throughput.py
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
 # The PyInstaller bundle (dist/strongroom/) and the .deb; not part of `make test`.
 # See packaging/README.md. `make test-package` also installs the .deb into a scratch root
