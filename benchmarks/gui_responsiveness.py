@@ -92,6 +92,11 @@ def main() -> int:
     parser.add_argument(
         "--stalls-only", action="store_true", help="only start-up, unlock and the big add"
     )
+    parser.add_argument(
+        "--trace-stalls",
+        action="store_true",
+        help="print every thread's stack when the GUI thread is more than 60 ms late",
+    )
     args = parser.parse_args()
     big_mib = args.big_mib or (64 if args.quick else 1024)
     n_files = args.files or (2_000 if args.quick else 100_000)
@@ -132,12 +137,14 @@ def main() -> int:
         def start(self) -> None:
             self.worst = 0.0
             self.worst_at = 0.0
+            self.wall = time.perf_counter()
             self.ticks = 0
             self.clock.start()
             self.last = 0.0
             self.timer.start()
 
         def _tick(self) -> None:
+            self.wall = time.perf_counter()
             now = self.clock.nsecsElapsed() / 1e6
             late = now - self.last - 10.0
             if late > self.worst:
@@ -168,6 +175,24 @@ def main() -> int:
         use_tray=False,
     )
     meter = StallMeter()
+    meter.wall = time.perf_counter()
+    if args.trace_stalls:
+        import threading
+        import traceback
+
+        def watchdog() -> None:
+            reported = 0.0
+            while True:
+                time.sleep(0.01)
+                late = time.perf_counter() - meter.wall
+                if meter.timer.isActive() and late > 0.06 and meter.wall != reported:
+                    reported = meter.wall
+                    print(f"--- GUI thread {late * 1000:.0f} ms late; stacks:", flush=True)
+                    for ident, frame in sys._current_frames().items():
+                        if ident != threading.get_ident():
+                            print("".join(traceback.format_stack(frame)[-5:]), flush=True)
+
+        threading.Thread(target=watchdog, daemon=True).start()
     results: dict[str, float] = {}
 
     # 1. unlock with default Argon2id -----------------------------------------------------

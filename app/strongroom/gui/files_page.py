@@ -740,7 +740,7 @@ class FilesPage(QWidget):
         dest = self.services.dialogs.choose_directory(
             self, self.tr("Export to folder"), self.services.home_dir
         )
-        if not dest:
+        if not dest or self.session is None:  # auto-lock may strike while a dialog is open
             return None
         vault = self.vault
         total = sum(i.size for i in items if isinstance(i, FileRecord)) or 1
@@ -777,7 +777,7 @@ class FilesPage(QWidget):
         name = self.services.dialogs.get_text(
             self, self.tr("New folder"), self.tr("Name of the new folder:"), self.tr("New folder")
         )
-        if not name:
+        if not name or self.session is None:  # auto-lock may strike while a dialog is open
             return
         vault, parent = self.vault, self.folder.id if self.folder else "/"
         run_task(
@@ -798,7 +798,7 @@ class FilesPage(QWidget):
             self.tr("New name for {name}:").format(name=item.name),
             item.name,
         )
-        if not name or name == item.name:
+        if not name or name == item.name or self.session is None:
             return
         run_task(
             lambda _c: vault.rename(item, name.strip()),
@@ -831,7 +831,7 @@ class FilesPage(QWidget):
             choice = self.services.dialogs.choose_item(
                 self, self.tr("Move"), self.tr("Move {n} item(s) to:").format(n=len(items)), labels
             )
-            if choice is None:
+            if choice is None or self.session is None:
                 return
             target = folders[labels.index(choice)]
 
@@ -874,7 +874,7 @@ class FilesPage(QWidget):
             ).format(what=what),
             self.tr("Delete"),
         )
-        if not ok:
+        if not ok or self.session is None:  # auto-lock may strike while a dialog is open
             return
         vault = self.vault
 

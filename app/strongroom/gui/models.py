@@ -141,6 +141,7 @@ class FilesTableModel(QAbstractTableModel):
         self._items: list[Item] = []
         self._texts: dict[int, tuple[str, str, str, str, str]] = {}
         self._sort_generation = 0
+        self._sort_pending: tuple[int, Qt.SortOrder, int] | None = None
         self._show_paths = False
         self._sort: tuple[int, Qt.SortOrder] = (self.COL_NAME, Qt.SortOrder.AscendingOrder)
 
@@ -290,11 +291,17 @@ class FilesTableModel(QAbstractTableModel):
             self.layoutChanged.emit()
             return
         items = self._items
+        if self._sort_pending == (column, order, id(items)):
+            return  # QTableView.sortByColumn asks twice (header signal and direct call)
+        self._sort_pending = (column, order, id(items))
         self._sort_generation += 1
         generation = self._sort_generation
 
         def done(result: list[Item]) -> None:
-            if generation != self._sort_generation or items is not self._items:
+            if generation != self._sort_generation:
+                return
+            self._sort_pending = None
+            if items is not self._items:
                 return  # the listing changed meanwhile; it was sorted when it was set
             self.layoutAboutToBeChanged.emit()
             self._items = result

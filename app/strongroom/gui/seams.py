@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QUrl
+from PySide6.QtCore import QCoreApplication, QSettings, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
@@ -54,9 +54,9 @@ class Dialogs:
     def open_vault(self, parent: QWidget | None, start_dir: str) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
             parent,
-            parent.tr("Open a vault") if parent else "Open a vault",
+            QCoreApplication.translate("Dialogs", "Open a vault"),
             start_dir,
-            "Strongroom vault (vault.strongroom)",
+            QCoreApplication.translate("Dialogs", "Strongroom vault (vault.strongroom)"),
         )
         return path or None
 

@@ -12,6 +12,7 @@ on the calling thread, so a test reads results right after the action that start
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -186,10 +187,17 @@ class TaskRunner(QObject):
 class ThreadTaskRunner(TaskRunner):
     """Runs jobs on a private QThreadPool."""
 
+    GIL_SWITCH_INTERVAL = 0.002
+
     def __init__(self, max_threads: int = 4) -> None:
         super().__init__()
         self.pool = QThreadPool()
         self.pool.setMaxThreadCount(max_threads)
+        # Much vault work is pure Python (planning an add, building records). A worker
+        # holds the GIL for up to the switch interval before the GUI thread may run; the
+        # default 5 ms, stacked over a few busy workers on two cores, showed up as 100 ms
+        # stalls in benchmarks/gui_responsiveness.py.
+        sys.setswitchinterval(min(sys.getswitchinterval(), self.GIL_SWITCH_INTERVAL))
 
     def _dispatch(self, job: Job) -> None:
         self.pool.start(_Runnable(job))
