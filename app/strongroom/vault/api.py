@@ -64,6 +64,7 @@ from .header import (
 )
 from .history import FailedUnlocks, HistoryLog, format_time, parse_time
 from .objects import ObjectStore, new_object_id
+from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, SharingMixin, create_identity
 from .records import (
     AddProgress,
     CheckProblem,
@@ -286,8 +287,12 @@ class _Staged:
     inline: bytes | None
 
 
-class Vault:
-    """An unlocked vault. Obtain one with `create`, `open` or `open_with_recovery_key`."""
+class Vault(SharingMixin):
+    """An unlocked vault. Obtain one with `create`, `open` or `open_with_recovery_key`.
+
+    Sharing verbs (identity, contacts, groups, shares, receipts, exchange folder) come
+    from `strongroom.vault.sharing.SharingMixin`.
+    """
 
     _conn: db.Connection | None
 
@@ -368,6 +373,8 @@ class Vault:
                             (ROOT_ID, format_time(now), format_time(now)),
                         )
                         hist.append(now, "vault-created", details={"format": FORMAT_VERSION})
+                        # My sharing identity is part of the vault from its first commit.
+                        create_identity(conn, meta["display_name"], now)
                 finally:
                     conn.close()
                 write_header(build / HEADER_NAME, header)
@@ -525,6 +532,7 @@ class Vault:
                 # A full disk must not lock the owner out: open anyway; the entries above stay
                 # pending and are written with the next change that fits.
                 pass
+            self._sharing_on_open()
         except BaseException:
             self._conn = None
             conn.close()
@@ -639,10 +647,12 @@ class Vault:
         conn = self._c
         with db.db_errors():
             files, total = conn.execute(
-                "SELECT count(*), coalesce(sum(size), 0) FROM file_contents"
+                "SELECT count(*), coalesce(sum(c.size), 0) FROM file_contents c"
+                " JOIN items i ON i.id = c.item_id WHERE i.parent_id != ?",
+                (SHARED_ROOT_ID,),
             ).fetchone()
             folders = conn.execute(
-                "SELECT count(*) FROM items WHERE kind = 'folder' AND id != ?", (ROOT_ID,)
+                "SELECT count(*) FROM items WHERE kind = 'folder' AND id > ?", (ROOT_ID,)
             ).fetchone()[0]
             objects = conn.execute(
                 "SELECT count(*) FROM file_contents WHERE object_id IS NOT NULL"
@@ -756,6 +766,8 @@ class Vault:
         return self._folder_cache
 
     def _folder_path(self, folder_id: int) -> str:
+        if folder_id == SHARED_ROOT_ID:
+            return SHARED_PREFIX
         folders = self._folders()
         parts: list[str] = []
         fid: int | None = folder_id
@@ -786,7 +798,7 @@ class Vault:
             iid,
             parent,
             name,
-            names.join(parent_path, name),
+            SHARED_PREFIX + name if parent == SHARED_ROOT_ID else names.join(parent_path, name),
             size,
             bytes(sha),
             parse_time(created),
@@ -797,6 +809,8 @@ class Vault:
     def _get(self, ref: ItemRef) -> Item:
         if isinstance(ref, FileRecord | FolderRecord):
             ref = ref.id
+        if isinstance(ref, str) and (shared := self._resolve_shared_ref(ref)) is not None:
+            ref = shared  # "shared:NAME" or a share id: a file someone shared with me
         if isinstance(ref, bool):
             raise TypeError("item reference must be an id, a path or a record")
         if isinstance(ref, int):
@@ -827,6 +841,9 @@ class Vault:
         item = self._get(ref)
         if not isinstance(item, FolderRecord):
             raise ItemNotFound(f"{item.path} is a file, not a folder.")
+        if item.id == SHARED_ROOT_ID:
+            # Received files are listed by shared_with_me(); nothing is put or made there.
+            raise ItemNotFound("Files shared with you are not a folder of this vault.")
         return item
 
     def _get_file(self, ref: ItemRef) -> FileRecord:
@@ -908,7 +925,10 @@ class Vault:
         with db.db_errors():
             ids = [
                 iid
-                for iid, name in self._c.execute("SELECT id, name FROM items WHERE id != ?", (1,))
+                for iid, name in self._c.execute(
+                    "SELECT id, name FROM items WHERE id > ? AND parent_id != ?",
+                    (ROOT_ID, SHARED_ROOT_ID),
+                )
                 if match(name)
             ]
         records: list[Item] = []
@@ -1191,6 +1211,8 @@ class Vault:
         rec = self._get(item)
         if rec.id == ROOT_ID:
             raise InvalidName("The top folder of the vault cannot be renamed.")
+        if rec.parent_id == SHARED_ROOT_ID:
+            raise VaultError("A file shared with you cannot be renamed; export a copy instead.")
         new_name = names.clean_name(new_name)
         if new_name == rec.name:
             return rec
@@ -1224,6 +1246,8 @@ class Vault:
         dest = self._get_folder(dest_folder)
         if rec.id == ROOT_ID:
             raise VaultError("The top folder of the vault cannot be moved.")
+        if rec.parent_id == SHARED_ROOT_ID:
+            raise VaultError("A file shared with you cannot be moved; export a copy instead.")
         if rec.parent_id == dest.id:
             return rec
         if isinstance(rec, FolderRecord):
@@ -1257,7 +1281,7 @@ class Vault:
         then are the objects removed. The root folder cannot be deleted.
         """
         rec = self._get(item)
-        if rec.id == ROOT_ID:
+        if rec.id in (ROOT_ID, SHARED_ROOT_ID):
             raise VaultError("The top folder of the vault cannot be deleted.")
         victims: list[tuple[int, str, int]] = [(rec.id, "folder" if rec.is_folder else "file", 0)]
         if isinstance(rec, FolderRecord):
@@ -1344,6 +1368,7 @@ class Vault:
         self._decrypt_into(rec, buf, None)
         with self._write():
             self._history.append(self._now(), "file-previewed", rec.id, rec.path)
+        self._note_access([rec], "opened")
         return buf.getvalue()
 
     @_op
@@ -1385,6 +1410,7 @@ class Vault:
             raise
         with self._write():
             self._history.append(self._now(), "file-exported", rec.id, rec.path, {"to": "stream"})
+        self._note_access([rec], "exported")
         return n
 
     def _export_file(
@@ -1463,6 +1489,7 @@ class Vault:
             now = self._now()
             for f in exported:
                 self._history.append(now, "file-exported", f.id, f.path, {"to": str(dest)})
+        self._note_access(exported, "exported")
         return dest
 
     @staticmethod
@@ -1512,6 +1539,7 @@ class Vault:
             self._export_file(rec, target, None)
         with self._write():
             self._history.append(self._now(), "file-opened-externally", rec.id, rec.path)
+        self._note_access([rec], "opened")
         return target
 
     @_op

@@ -12,7 +12,7 @@ from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
 
 __all__ = ["SCHEMA_VERSION", "connect", "db_errors", "migrate", "transaction"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Connection = sqlcipher3.Connection
 
@@ -62,6 +62,159 @@ _MIGRATIONS: dict[int, list[str]] = {
             pruned_at TEXT NOT NULL,
             mac BLOB NOT NULL
         )""",
+    ],
+    # Sharing (FORMAT.md §6): identity, contacts, groups, shares made and received,
+    # messages seen, the exchange folder's processed files, quarantine, outbox.
+    2: [
+        """CREATE TABLE identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            secret BLOB NOT NULL,
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            card TEXT NOT NULL,
+            age TEXT NOT NULL,
+            vk TEXT NOT NULL UNIQUE,
+            verified INTEGER NOT NULL DEFAULT 0,
+            added TEXT NOT NULL
+        )""",
+        """CREATE TABLE groups (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            admin_vk TEXT NOT NULL,
+            admin_card TEXT NOT NULL,
+            mine INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE group_keys (
+            group_id TEXT NOT NULL REFERENCES groups (id),
+            epoch INTEGER NOT NULL,
+            secret BLOB NOT NULL CHECK (length(secret) = 32),
+            age TEXT NOT NULL,
+            added TEXT NOT NULL,
+            PRIMARY KEY (group_id, epoch)
+        )""",
+        """CREATE TABLE group_members (
+            group_id TEXT NOT NULL REFERENCES groups (id),
+            age TEXT NOT NULL,
+            vk TEXT,
+            name TEXT NOT NULL,
+            added TEXT NOT NULL,
+            added_epoch INTEGER NOT NULL,
+            removed TEXT,
+            removed_epoch INTEGER,
+            PRIMARY KEY (group_id, age)
+        )""",
+        """CREATE TABLE shares (
+            id TEXT PRIMARY KEY,
+            item_id INTEGER NOT NULL,
+            item_path TEXT NOT NULL,
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 BLOB NOT NULL,
+            created TEXT NOT NULL,
+            expires TEXT,
+            receipts INTEGER NOT NULL,
+            delivered TEXT NOT NULL
+        )""",
+        "CREATE INDEX shares_by_item ON shares (item_id)",
+        """CREATE TABLE share_recipients (
+            share_id TEXT NOT NULL REFERENCES shares (id),
+            age TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('person', 'group')),
+            name TEXT NOT NULL,
+            vk TEXT,
+            contact_id INTEGER,
+            group_id TEXT,
+            group_epoch INTEGER,
+            revoked TEXT,
+            erased TEXT,
+            PRIMARY KEY (share_id, age)
+        )""",
+        """CREATE TABLE share_receipts (
+            id INTEGER PRIMARY KEY,
+            share_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at TEXT NOT NULL,
+            by_age TEXT NOT NULL,
+            from_vk TEXT NOT NULL,
+            from_name TEXT NOT NULL,
+            ingested TEXT NOT NULL
+        )""",
+        "CREATE INDEX share_receipts_by_share ON share_receipts (share_id, id)",
+        """CREATE TABLE received (
+            share_id TEXT PRIMARY KEY,
+            item_id INTEGER,
+            signed INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            stored_name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 BLOB NOT NULL,
+            sender_card TEXT,
+            sender_vk TEXT,
+            opened_by TEXT NOT NULL,
+            group_id TEXT,
+            forwarded INTEGER NOT NULL,
+            created TEXT,
+            received TEXT NOT NULL,
+            expires TEXT,
+            receipts INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired', 'deleted')),
+            ended TEXT
+        )""",
+        "CREATE INDEX received_by_item ON received (item_id)",
+        """CREATE TABLE pending_revocations (
+            share_id TEXT NOT NULL,
+            from_vk TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (share_id, from_vk)
+        )""",
+        """CREATE TABLE messages_seen (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            from_vk TEXT NOT NULL,
+            seen TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE exchange_files (
+            name TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            keyset INTEGER NOT NULL,
+            seen TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            data BLOB NOT NULL,
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE pending_receipts (
+            id INTEGER PRIMARY KEY,
+            share_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            UNIQUE (share_id, event)
+        )""",
+        """CREATE TABLE receipts_sent (
+            share_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            sent TEXT NOT NULL,
+            PRIMARY KEY (share_id, event)
+        ) WITHOUT ROWID""",
+        # The hidden folder of received files: id 0, no parent, so never under "/".
+        "INSERT INTO items (id, parent_id, kind, name, created, modified) VALUES (0, NULL,"
+        " 'folder', 'shared', strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z',"
+        " strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z')",
     ],
 }
 

@@ -22,6 +22,17 @@ __all__ = [
     "VaultLocked",
     "WrongPassphrase",
     "WrongRecoveryKey",
+    # sharing (strongroom.vault.sharing)
+    "ContactExists",
+    "ContactNotFound",
+    "GroupNotFound",
+    "NoExchangeFolder",
+    "NotGroupAdmin",
+    "ShareExpired",
+    "ShareNotFound",
+    "ShareRefused",
+    "ShareRevoked",
+    "SharingError",
 ]
 
 
@@ -115,3 +126,56 @@ class Cancelled(VaultError):
 
 class PreviewTooLarge(VaultError):
     """The file is larger than the preview limit; export or open it externally instead."""
+
+
+# ----- sharing --------------------------------------------------------------------------
+
+
+class SharingError(VaultError):
+    """Base class of the vault's sharing errors (contacts, groups, shares, exchange).
+
+    Format-level failures of received bytes are `strongroom.vault.share_format.ShareError`
+    and `strongroom.vault.messages.MessageError` subclasses, also `VaultError`s.
+    """
+
+
+class ContactNotFound(SharingError):
+    """No contact with that id, name or fingerprint."""
+
+
+class ContactExists(SharingError):
+    """A contact with the same keys (or the same name) is already in the vault."""
+
+
+class GroupNotFound(SharingError):
+    """No group with that id or name."""
+
+
+class NotGroupAdmin(SharingError):
+    """Only the group's administrator (its creator) can change its members."""
+
+
+class ShareNotFound(SharingError):
+    """No share (made by me, or received) with that id or name."""
+
+
+class ShareRefused(SharingError):
+    """A received share was not stored (see the message for why)."""
+
+
+class ShareExpired(ShareRefused):
+    """The share had already expired when it arrived; nothing was stored."""
+
+
+class ShareRevoked(ShareRefused):
+    """The share was revoked by its sender (or erased here earlier); nothing was stored."""
+
+
+class NoExchangeFolder(SharingError):
+    """No exchange folder is set; set one, or give a folder to save the file in."""
+
+    def __init__(
+        self,
+        message: str = "No exchange folder is set. Set one, or choose a folder to save to.",
+    ) -> None:
+        super().__init__(message)

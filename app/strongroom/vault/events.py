@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FILES_CHANGED", "HISTORY_APPENDED", "LOCKED", "Event", "EventHub"]
+__all__ = ["FILES_CHANGED", "HISTORY_APPENDED", "LOCKED", "SHARING_CHANGED", "Event", "EventHub"]
 
 FILES_CHANGED = "files-changed"
 """Files or folders changed; payload {"folders": [folder ids whose listing changed]}."""
@@ -21,6 +21,9 @@ HISTORY_APPENDED = "history-appended"
 """New history entries; payload {"head_seq": int}."""
 LOCKED = "locked"
 """The vault was locked; payload {}."""
+SHARING_CHANGED = "sharing-changed"
+"""Contacts, groups, shares, received files or receipts changed; payload {"what": str}
+with "contacts", "groups", "shares", "received", "receipts" or "quarantine"."""
 
 _log = logging.getLogger(__name__)
 

@@ -18,6 +18,20 @@ __all__ = [
     "HistoryReport",
     "Retention",
     "VaultInfo",
+    # sharing
+    "AccessEntry",
+    "AccessReport",
+    "Contact",
+    "GroupMember",
+    "GroupRecord",
+    "PendingReceipt",
+    "QuarantineEntry",
+    "ReceiptRecord",
+    "ReceivedRecord",
+    "RevokeResult",
+    "ShareRecipientStatus",
+    "ShareRecord",
+    "SyncReport",
 ]
 
 
@@ -151,3 +165,234 @@ class VaultInfo:
     retention: Retention
     history_entries: int
     sqlcipher_version: str
+
+
+# ----- sharing (strongroom.vault.sharing) ------------------------------------------------
+
+REVOCATION_LIMITS = (
+    "Revoking stops future access and erases the copies held by cooperating Strongroom "
+    "apps. It cannot erase a copy someone already saved or exported outside Strongroom."
+)
+"""The plain-words limit every place that offers revocation shows (DESIGN.md §1.3)."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person whose contact card I added. `fingerprint` is 25 digits in groups of five;
+    `verified` is True once I compared it with theirs out of band."""
+
+    id: int
+    name: str
+    card_name: str
+    """The name inside their self-signed card (may differ from the name I gave them)."""
+    recipient: str
+    """Their age X25519 recipient (`age1…`)."""
+    fingerprint: str
+    verified: bool
+    added: datetime
+    card_text: str
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """A member of a group: `contact_id` is None when not (or no longer) in my contacts."""
+
+    recipient: str
+    name: str
+    contact_id: int | None
+    added: datetime
+    removed: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    """A group. `mine` is True when I administer it (I created it); otherwise I am a
+    member and `admin_fingerprint` identifies its administrator."""
+
+    id: str
+    name: str
+    mine: bool
+    epoch: int
+    recipient: str
+    """The current epoch's group key (`age1…`); shares to the group are addressed to it."""
+    members: tuple[GroupMember, ...]
+    """Current members (for groups I administer: everyone I added and did not remove)."""
+    removed: tuple[GroupMember, ...]
+    admin_fingerprint: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """A receipt a recipient sent me: `event` is received, opened, exported or erased."""
+
+    event: str
+    at: datetime
+    by: str
+    """Who sent it: the contact's name (or their fingerprint if not a contact)."""
+    by_fingerprint: str
+    ingested: datetime
+
+
+@dataclass(frozen=True)
+class ShareRecipientStatus:
+    """One recipient of a share I made, with its status now.
+
+    `status`: "active", "revoked", "expired" or "erased" (the recipient's Strongroom
+    confirmed it erased its copy with an "erased" receipt).
+    """
+
+    recipient: str
+    name: str
+    kind: str
+    """"person" or "group"."""
+    contact_id: int | None
+    group_id: str | None
+    group_epoch: int | None
+    status: str
+    revoked: datetime | None
+    receipts: tuple[ReceiptRecord, ...]
+
+
+@dataclass(frozen=True)
+class ShareRecord:
+    """A share I made: one age file for one file, to one or more recipients."""
+
+    id: str
+    item_id: int
+    item_path: str
+    """The file's vault path when it was shared."""
+    name: str
+    size: int
+    created: datetime
+    expires: datetime | None
+    receipts: bool
+    delivered_to: str
+    """Where the share file was written (a path), "exchange" for the exchange folder."""
+    path: Path | None
+    """The share file written (None when it was not written to disk by this call)."""
+    recipients: tuple[ShareRecipientStatus, ...]
+    limits: str = REVOCATION_LIMITS
+
+
+@dataclass(frozen=True)
+class ReceivedRecord:
+    """A file someone shared with me ("Shared with me").
+
+    `trust`: "verified" (a contact whose fingerprint I verified), "unverified" (a known
+    contact), "unknown" (a valid signature by a key not in my contacts: see
+    `sender_fingerprint`) or "unsigned" (a plain age file, e.g. made with `age -r`).
+    `status`: "active", "revoked" (erased after the sender revoked it), "expired"
+    (erased at expiry) or "deleted" (I deleted it). `name` is the name as sent (may hold
+    any characters: show `display_name`); `stored_name` is the safe name it has here, and
+    `path` ("shared:NAME") addresses it in `item`, `export`, `read_bytes`, ….
+    """
+
+    share_id: str
+    item_id: int | None
+    name: str
+    display_name: str
+    stored_name: str
+    path: str | None
+    size: int
+    sha256: bytes
+    sender_name: str | None
+    sender_fingerprint: str | None
+    sender_contact_id: int | None
+    trust: str
+    forwarded: bool
+    via_group: str | None
+    created: datetime | None
+    received: datetime
+    expires: datetime | None
+    receipts_requested: bool
+    status: str
+    ended: datetime | None
+    duplicate: bool = False
+    """True when `receive` found this share already stored (nothing new was written)."""
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    """What `Vault.revoke` did: who lost access, and the message files written."""
+
+    share_id: str
+    revoked: tuple[str, ...]
+    """Names of the recipients whose access was revoked now."""
+    messages: tuple[Path, ...]
+    queued: int
+    """Messages kept in the outbox (no exchange folder yet): delivered by `sync`."""
+    limits: str = REVOCATION_LIMITS
+
+
+@dataclass(frozen=True)
+class PendingReceipt:
+    """A receipt waiting for my answer (receipts policy "ask")."""
+
+    id: int
+    share_id: str
+    file_name: str
+    sender_name: str | None
+    event: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """An exchange-folder file (or message) that was refused, and why."""
+
+    id: int
+    file_name: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one `Vault.sync` pass did. Lists hold exchange file names unless noted."""
+
+    received: tuple[str, ...] = ()
+    """Share ids stored by this pass."""
+    messages: tuple[str, ...] = ()
+    """Messages applied (revocations, receipts, group keys)."""
+    erased: tuple[str, ...] = ()
+    """Share ids erased by this pass (revoked or expired)."""
+    sent: int = 0
+    """Outgoing messages written to the exchange folder."""
+    skipped: int = 0
+    """Files for someone else, skipped."""
+    replayed: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    quarantined: tuple[tuple[str, str], ...] = ()
+    """(file name, reason) of files refused by this pass."""
+    errors: tuple[tuple[str, str], ...] = ()
+    """(file name, reason) of files that could not be read now; tried again next time."""
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One person or group with (or formerly with) access to a file through a share."""
+
+    name: str
+    recipient: str
+    kind: str
+    """"person", "group" or "group member"."""
+    share_id: str
+    since: datetime
+    until: datetime | None
+    why_ended: str | None
+    """"revoked", "expired", "removed from group" or None while access continues."""
+    last_receipt: str | None
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """Who has access to a file: derived from shares, groups, revocations, expiries and
+    receipts. `timeline` is the file's sharing history, oldest first."""
+
+    item_id: int
+    item_path: str
+    can_read: tuple[AccessEntry, ...]
+    could_read: tuple[AccessEntry, ...]
+    timeline: tuple[HistoryEntry, ...]
+    limits: str = REVOCATION_LIMITS
