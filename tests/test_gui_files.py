@@ -204,3 +204,27 @@ def test_sorting_keeps_folders_first(opened, sources):
     page.open_folder("/album")
     page.table.sortByColumn(page.model.COL_SIZE, Qt.SortOrder.DescendingOrder)
     assert names(page) == ["two.bin", "one.txt"]
+
+
+def test_add_by_drop_with_real_thread_pool(qtbot, services, threaded_runner, sources):
+    """The production path: jobs on worker threads, results and vault events queued back."""
+    from strongroom.gui.main_window import MainWindow
+
+    vault, _ = make_vault(services)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.open_session(vault)
+    page = win.files_page
+    qtbot.waitUntil(lambda: page.folder is not None)
+    assert _drop_urls(page.empty, [sources / "notes.txt", sources / "album"])
+    qtbot.waitUntil(lambda: names(page) == ["album", "notes.txt"], timeout=30_000)
+    page.select_names("notes.txt")
+    qtbot.waitUntil(lambda: page.details.history.topLevelItemCount() >= 1)
+    win.lock()
+    assert page.model.rowCount() == 0
+    assert win.settings_page.info_form.rowCount() == 0
+    threaded_runner.wait_for_done()
+    qtbot.waitUntil(lambda: vault.is_locked)
+    QApplication.processEvents()
+    assert page.model.rowCount() == 0, "late results of the locked session are dropped"
+    win.shutdown()

@@ -472,6 +472,9 @@ class FilesPage(QWidget):
 
     def set_session(self, session: VaultSession | None) -> None:
         self.session = session
+        # Results of reads still in flight belong to the previous session: drop them.
+        self._load_generation += 1
+        self._details_generation += 1
         self.search.clear()
         self.search_text = ""
         self.folder = None

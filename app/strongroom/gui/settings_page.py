@@ -291,6 +291,9 @@ class SettingsPage(QWidget):
     def set_session(self, session: VaultSession | None) -> None:
         self.session = session
         self.message.clear_message()
+        if session is None:
+            while self.info_form.rowCount():
+                self.info_form.removeRow(0)
         for w in (self.retention_box, self.check_button, self.passphrase_button):
             w.setEnabled(session is not None)
         if session is not None:
@@ -311,6 +314,8 @@ class SettingsPage(QWidget):
         run_task(lambda _c: vault.info(), self._show_info, lambda _e: None, quiet=True)
 
     def _show_info(self, info: VaultInfo) -> None:
+        if self.session is None or info.path != self.session.vault.path:
+            return  # arrived after the vault was locked
         self.set_retention_value(info.retention)
         while self.info_form.rowCount():
             self.info_form.removeRow(0)
