@@ -30,7 +30,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from os import PathLike
 from pathlib import Path
@@ -80,7 +80,6 @@ from .records import (
     FolderRecord,
     GroupMember,
     GroupRecord,
-    HistoryEntry,
     PendingReceipt,
     QuarantineEntry,
     ReceiptRecord,
@@ -157,11 +156,15 @@ def create_identity(conn: db.Connection, display_name: str, now: datetime) -> Lo
 
 
 def _usable_display_name(text: str) -> str:
-    cleaned = "".join(
-        ch
-        for ch in unicodedata.normalize("NFC", text or "")
-        if unicodedata.category(ch) not in ("Cc", "Cs", "Zl", "Zp", "Cf")
-    ).strip()[:100].strip()
+    cleaned = (
+        "".join(
+            ch
+            for ch in unicodedata.normalize("NFC", text or "")
+            if unicodedata.category(ch) not in ("Cc", "Cs", "Zl", "Zp", "Cf")
+        )
+        .strip()[:100]
+        .strip()
+    )
     try:
         return check_display_name(cleaned)
     except ValueError:
@@ -371,9 +374,7 @@ class SharingMixin:
     # ----- receiving -------------------------------------------------------------------
 
     @_op
-    def receive(
-        self, source: StrPath | BinaryIO, *, name: str | None = None
-    ) -> ReceivedRecord:
+    def receive(self, source: StrPath | BinaryIO, *, name: str | None = None) -> ReceivedRecord:
         """Receive a share from a file path or a binary stream.
 
         Opens it with my key or one of my group keys (`ShareNotForMe` otherwise), verifies
@@ -522,11 +523,1914 @@ class SharingMixin:
         now = self._now()
         with self._write() as conn:
             ident = create_identity(conn, self._meta("display_name") or "", now)
-            self._history.append(now, "identity-created", details={"fingerprint": ident.fingerprint})
+            self._history.append(
+                now, "identity-created", details={"fingerprint": ident.fingerprint}
+            )
         return ident
 
+    def _rename_identity(self, name: str) -> ContactCard:
+        ident = self._identity()
+        try:
+            new = ident.renamed(name)
+        except CardError as exc:
+            raise InvalidName(f"That name cannot be used: {exc}.") from None
+        with self._write() as conn:
+            conn.execute("UPDATE identity SET secret = ? WHERE id = 1", (new.to_secret_bytes(),))
+            self._history.append(
+                self._now(), "identity-renamed", details={"from": ident.name, "to": new.name}
+            )
+        self._changed("contacts")
+        return new.card()
+
+    def _set_meta(self, conn: db.Connection, key: str, value: str | None) -> None:
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _keyset(self) -> int:
+        """Bumped whenever I gain a key (a group key): files that were not for me are
+        looked at again once."""
+        return int(self._meta("keyset") or 0)
+
+    def _bump_keyset(self, conn: db.Connection) -> None:
+        self._set_meta(conn, "keyset", str(self._keyset() + 1))
+
+    def _keyring(self) -> list[tuple[age.X25519Identity, str | None, int | None]]:
+        """My X25519 key, then every group key I hold (all epochs: old shares stay
+        readable), as (identity, group id or None, epoch or None)."""
+        out: list[tuple[age.X25519Identity, str | None, int | None]] = [
+            (self._identity().x25519, None, None)
+        ]
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT group_id, epoch, secret FROM group_keys ORDER BY group_id, epoch DESC"
+            ).fetchall()
+        out += [(age.X25519Identity(bytes(sec)), gid, int(ep)) for gid, ep, sec in rows]
+        return out
+
+    def _changed(self, what: str) -> None:
+        self._events.emit(SHARING_CHANGED, what=what)
+
+    # ----- internals: contacts ---------------------------------------------------------
+
+    _CONTACT_SQL = "SELECT id, name, card, age, vk, verified, added FROM contacts"
+
+    @staticmethod
+    def _parse_card(text: str) -> ContactCard:
+        if not isinstance(text, str):
+            raise CardError("a contact card is text")
+        lines = [ln for ln in text.splitlines() if ln.strip(" \t\r\n")]
+        if len(lines) == 1 and not lines[0].lstrip().startswith("#"):
+            return ContactCard.from_text(lines[0])
+        return ContactCard.from_file_text(text)
+
+    def _contact_from_row(self, row: Sequence[Any]) -> Contact:
+        cid, name, card_text, age_text, _vk, verified, added = row
+        card = ContactCard.from_text(card_text)
+        return Contact(
+            int(cid), name, card.name, age_text, card.fingerprint, bool(verified),
+            parse_time(added), card_text,
+        )  # fmt: skip
+
+    def _contacts(self) -> list[Contact]:
+        with db.db_errors():
+            rows = self._c.execute(self._CONTACT_SQL).fetchall()
+        out = [self._contact_from_row(r) for r in rows]
+        out.sort(key=lambda c: (c.name.casefold(), c.id))
+        return out
+
+    def _contact_row(self, ref: ContactRef) -> Sequence[Any]:
+        if isinstance(ref, Contact):
+            ref = ref.id
+        with db.db_errors():
+            if isinstance(ref, int) and not isinstance(ref, bool):
+                row = self._c.execute(self._CONTACT_SQL + " WHERE id = ?", (ref,)).fetchone()
+                if row is None:
+                    raise ContactNotFound(f"No contact with id {ref}.")
+                return row
+            if not isinstance(ref, str):
+                raise TypeError("a contact is given by id, name or fingerprint")
+            rows = self._c.execute(self._CONTACT_SQL).fetchall()
+        digits = ref.replace(" ", "")
+        if digits.isdigit() and len(digits) == 25:
+            for row in rows:
+                if ContactCard.from_text(row[2]).fingerprint.replace(" ", "") == digits:
+                    return row
+        wanted = unicodedata.normalize("NFC", ref).casefold()
+        for row in rows:
+            if row[1].casefold() == wanted:
+                return row
+        raise ContactNotFound(f"No contact named {share_format.safe_display_name(ref)!r}.")
+
+    def _contact(self, ref: ContactRef) -> Contact:
+        return self._contact_from_row(self._contact_row(ref))
+
+    def _contact_by_vk(self, vk: str) -> Sequence[Any] | None:
+        with db.db_errors():
+            return self._c.execute(self._CONTACT_SQL + " WHERE vk = ?", (vk,)).fetchone()
+
+    def _check_contact_name(self, name: str, except_id: int | None = None) -> str:
+        try:
+            name = check_display_name(unicodedata.normalize("NFC", name), "contact name")
+        except ValueError as exc:
+            raise InvalidName(f"That name cannot be used: {exc}.") from None
+        for other in self._contacts():
+            if other.id != except_id and other.name.casefold() == name.casefold():
+                raise ContactExists(f"You already have a contact named {name!r}.")
+        return name
+
+    def _add_contact(self, text: str, name: str | None, update: bool) -> Contact:
+        card = self._parse_card(text)
+        me = self._identity()
+        if card.verify_key == me.verify_key or card.recipient == me.recipient:
+            raise ContactExists("That is your own contact card.")
+        vk = b64url_encode(card.verify_key.to_bytes())
+        existing = self._contact_by_vk(vk)
+        with db.db_errors():
+            same_age = self._c.execute(
+                "SELECT name FROM contacts WHERE age = ? AND vk != ?", (str(card.recipient), vk)
+            ).fetchone()
+        if same_age is not None:
+            # Two cards with one age key: shares "to" one would be readable by the other.
+            raise ContactExists(
+                f"Your contact {same_age[0]!r} already uses this card's encryption key; "
+                "the card was not added."
+            )
+        now = self._now()
+        if existing is not None:
+            if not update:
+                raise ContactExists(
+                    f"{existing[1]!r} is already a contact with these keys "
+                    f"(fingerprint {card.fingerprint})."
+                )
+            cid = int(existing[0])
+            new_name = self._check_contact_name(name, cid) if name else existing[1]
+            with self._write() as conn:
+                conn.execute(
+                    "UPDATE contacts SET name = ?, card = ?, age = ? WHERE id = ?",
+                    (new_name, card.to_text(), str(card.recipient), cid),
+                )
+                self._history.append(
+                    now,
+                    "contact-updated",
+                    details={"contact": new_name, "fingerprint": card.fingerprint},
+                )
+        else:
+            new_name = self._check_contact_name(name or card.name)
+            with self._write() as conn:
+                cur = conn.execute(
+                    "INSERT INTO contacts (name, card, age, vk, verified, added)"
+                    " VALUES (?, ?, ?, ?, 0, ?)",
+                    (new_name, card.to_text(), str(card.recipient), vk, format_time(now)),
+                )
+                cid = int(cur.lastrowid or 0)
+                self._history.append(
+                    now,
+                    "contact-added",
+                    details={"contact": new_name, "fingerprint": card.fingerprint},
+                )
+        self._changed("contacts")
+        return self._contact(cid)
+
+    def _rename_contact(self, ref: ContactRef, name: str) -> Contact:
+        c = self._contact(ref)
+        name = self._check_contact_name(name, c.id)
+        with self._write() as conn:
+            conn.execute("UPDATE contacts SET name = ? WHERE id = ?", (name, c.id))
+            self._history.append(
+                self._now(), "contact-renamed", details={"from": c.name, "to": name}
+            )
+        self._changed("contacts")
+        return self._contact(c.id)
+
+    def _verify_contact(self, ref: ContactRef, verified: bool) -> Contact:
+        c = self._contact(ref)
+        with self._write() as conn:
+            conn.execute("UPDATE contacts SET verified = ? WHERE id = ?", (int(verified), c.id))
+            self._history.append(
+                self._now(),
+                "contact-verified" if verified else "contact-unverified",
+                details={"contact": c.name, "fingerprint": c.fingerprint},
+            )
+        self._changed("contacts")
+        return self._contact(c.id)
+
+    def _remove_contact(self, ref: ContactRef) -> None:
+        c = self._contact(ref)
+        with self._write() as conn:
+            conn.execute("DELETE FROM contacts WHERE id = ?", (c.id,))
+            self._history.append(
+                self._now(),
+                "contact-removed",
+                details={"contact": c.name, "fingerprint": c.fingerprint},
+            )
+        self._changed("contacts")
+
+    def _who(self, vk: str, age_text: str | None = None) -> tuple[str, str | None]:
+        """(name, fingerprint) for a verify key: my contact's name, else "unknown"."""
+        row = self._contact_by_vk(vk)
+        if row is not None:
+            return row[1], ContactCard.from_text(row[2]).fingerprint
+        fp = None
+        if age_text is not None:
+            with contextlib.suppress(age.AgeError, InvalidKey, CardError):
+                fp = fingerprint_of_keys(
+                    age.parse_recipient(age_text),
+                    VerifyKey.from_bytes(b64url_decode(vk, "verify key")),
+                )
+        return ("unknown sender" + (f" {fp}" if fp else "")), fp
+
+    # ----- internals: groups -----------------------------------------------------------
+
+    def _group_id(self, ref: GroupRef) -> str:
+        if isinstance(ref, GroupRecord):
+            return ref.id
+        if not isinstance(ref, str):
+            raise TypeError("a group is given by id or name")
+        with db.db_errors():
+            rows = self._c.execute("SELECT id, name FROM groups").fetchall()
+        for gid, _name in rows:
+            if gid == ref:
+                return gid
+        wanted = unicodedata.normalize("NFC", ref).casefold()
+        found = [gid for gid, name in rows if name.casefold() == wanted]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise GroupNotFound(f"More than one group is named {ref!r}; use its id.")
+        raise GroupNotFound(f"No group named {share_format.safe_display_name(ref)!r}.")
+
+    def _group_row(self, gid: str) -> Sequence[Any]:
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT id, name, admin_vk, admin_card, mine, epoch, created FROM groups"
+                " WHERE id = ?",
+                (gid,),
+            ).fetchone()
+        if row is None:
+            raise GroupNotFound(f"No group with id {gid}.")
+        return row
+
+    def _group_key(self, gid: str, epoch: int) -> tuple[bytes, str]:
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT secret, age FROM group_keys WHERE group_id = ? AND epoch = ?", (gid, epoch)
+            ).fetchone()
+        if row is None:
+            raise VaultDamaged("database", "A group key is missing from the vault.")
+        return bytes(row[0]), row[1]
+
+    def _group_record(self, gid: str) -> GroupRecord:
+        _id, name, _admin_vk, admin_card, mine, epoch, created = self._group_row(gid)
+        _secret, recipient = self._group_key(gid, epoch)
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT age, vk, name, added, removed FROM group_members WHERE group_id = ?"
+                " ORDER BY name, age",
+                (gid,),
+            ).fetchall()
+        members, removed = [], []
+        for age_text, vk, mname, added, gone in rows:
+            cid = None
+            if vk:
+                crow = self._contact_by_vk(vk)
+                if crow is not None:
+                    cid, mname = int(crow[0]), crow[1]
+            member = GroupMember(
+                age_text, mname, cid, parse_time(added), parse_time(gone) if gone else None
+            )
+            (removed if gone else members).append(member)
+        return GroupRecord(
+            gid, name, bool(mine), int(epoch), recipient, tuple(members), tuple(removed),
+            ContactCard.from_text(admin_card).fingerprint, parse_time(created),
+        )  # fmt: skip
+
+    def _groups(self) -> list[GroupRecord]:
+        with db.db_errors():
+            ids = [r[0] for r in self._c.execute("SELECT id FROM groups").fetchall()]
+        out = [self._group_record(g) for g in ids]
+        out.sort(key=lambda g: (g.name.casefold(), g.id))
+        return out
+
+    def _create_group(self, name: str) -> GroupRecord:
+        try:
+            name = check_display_name(unicodedata.normalize("NFC", name), "group name")
+        except ValueError as exc:
+            raise InvalidName(f"That group name cannot be used: {exc}.") from None
+        ident = self._identity()
+        gid = secrets.token_hex(16)
+        key = age.X25519Identity.generate()
+        now = self._now()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created)"
+                " VALUES (?, ?, ?, ?, 1, 1, ?)",
+                (gid, name, b64url_encode(ident.verify_key.to_bytes()), ident.card().to_text(),
+                 format_time(now)),
+            )  # fmt: skip
+            conn.execute(
+                "INSERT INTO group_keys (group_id, epoch, secret, age, added) VALUES (?, 1, ?, ?, ?)",
+                (gid, key.secret_bytes(), str(key.recipient), format_time(now)),
+            )
+            self._bump_keyset(conn)
+            self._history.append(now, "group-created", details={"group": gid, "name": name})
+        self._changed("groups")
+        return self._group_record(gid)
+
+    def _my_group(self, group: GroupRef) -> Sequence[Any]:
+        row = self._group_row(self._group_id(group))
+        if not row[4]:
+            raise NotGroupAdmin(f"Only the administrator of {row[1]!r} can change its members.")
+        return row
+
+    def _group_key_body(
+        self, gid: str, name: str, epoch: int, secret: bytes, removed: Sequence[str]
+    ) -> dict[str, Any]:
+        with db.db_errors():
+            members = sorted(
+                r[0]
+                for r in self._c.execute(
+                    "SELECT age FROM group_members WHERE group_id = ? AND removed IS NULL", (gid,)
+                )
+            )
+        return {
+            "group": gid,
+            "name": name,
+            "epoch": epoch,
+            "secret": b64url_encode(secret),
+            "members": members,
+            "removed": sorted(set(removed) - set(members)),
+        }
+
+    def _add_group_member(
+        self, group: GroupRef, contact: ContactRef, out_dir: StrPath | None
+    ) -> GroupRecord:
+        gid, gname, *_rest = row = self._my_group(group)
+        epoch = int(row[5])
+        c = self._contact(contact)
+        crow = self._contact_row(c.id)
+        with db.db_errors():
+            current = self._c.execute(
+                "SELECT removed FROM group_members WHERE group_id = ? AND age = ?",
+                (gid, c.recipient),
+            ).fetchone()
+        if current is not None and current[0] is None:
+            raise ContactExists(f"{c.name} is already a member of {gname!r}.")
+        dest = self._message_dest(out_dir)
+        secret, _ = self._group_key(gid, epoch)
+        ident = self._identity()
+        now = self._now()
+        datas: list[bytes] = []
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO group_members"
+                " (group_id, age, vk, name, added, added_epoch, removed, removed_epoch)"
+                " VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (gid, c.recipient, crow[4], c.name, format_time(now), epoch),
+            )
+            body = self._group_key_body(gid, gname, epoch, secret, [])
+            datas.append(self._seal(conn, "group-key", body, [c.recipient], dest))
+            self._history.append(
+                now,
+                "group-member-added",
+                details={"group": gid, "name": gname, "member": c.name,
+                         "fingerprint": c.fingerprint, "epoch": epoch},
+            )  # fmt: skip
+        self._deliver(datas, dest)
+        self._changed("groups")
+        return self._group_record(gid)
+
+    def _remove_group_member(
+        self, group: GroupRef, contact: ContactRef, out_dir: StrPath | None
+    ) -> GroupRecord:
+        row = self._my_group(group)
+        gid, gname, epoch = row[0], row[1], int(row[5])
+        recipient, mname, fp, added_epoch = self._find_member(gid, contact)
+        dest = self._message_dest(out_dir)
+        now = self._now()
+        new_epoch = epoch + 1
+        key = age.X25519Identity.generate()
+        # Shares to this group the member could already read: their key epochs were held.
+        with db.db_errors():
+            readable = self._c.execute(
+                "SELECT s.id, s.item_id, s.item_path, s.name, s.expires, r.group_epoch"
+                " FROM share_recipients r JOIN shares s ON s.id = r.share_id"
+                " WHERE r.kind = 'group' AND r.group_id = ? AND r.revoked IS NULL"
+                " AND r.group_epoch >= ? ORDER BY s.created",
+                (gid, added_epoch),
+            ).fetchall()
+        now_text = format_time(now)
+        readable = [r for r in readable if r[4] is None or r[4] > now_text]
+        could = [{"share": r[0], "file": r[2]} for r in readable]
+        datas: list[bytes] = []
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE group_members SET removed = ?, removed_epoch = ?"
+                " WHERE group_id = ? AND age = ?",
+                (now_text, new_epoch, gid, recipient),
+            )
+            conn.execute(
+                "INSERT INTO group_keys (group_id, epoch, secret, age, added) VALUES (?, ?, ?, ?, ?)",
+                (gid, new_epoch, key.secret_bytes(), str(key.recipient), now_text),
+            )
+            conn.execute("UPDATE groups SET epoch = ? WHERE id = ?", (new_epoch, gid))
+            self._bump_keyset(conn)
+            body = self._group_key_body(gid, gname, new_epoch, key.secret_bytes(), [recipient])
+            # One message per remaining member: none learns who else got the update.
+            for member in body["members"]:
+                datas.append(self._seal(conn, "group-key", body, [member], dest))
+            details = {"group": gid, "name": gname, "member": mname, "fingerprint": fp,
+                       "epoch": new_epoch, "could_read": could}  # fmt: skip
+            self._history.append(now, "group-member-removed", details=details)
+            for share_id, item_id, item_path, *_x in readable:
+                self._history.append(
+                    now,
+                    "group-member-removed",
+                    item_id,
+                    item_path,
+                    {"group": gid, "name": gname, "member": mname, "share": share_id,
+                     "could_read": True, "epoch": new_epoch},
+                )  # fmt: skip
+        self._deliver(datas, dest)
+        self._changed("groups")
+        return self._group_record(gid)
+
+    def _find_member(self, gid: str, contact: ContactRef) -> tuple[str, str, str | None, int]:
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT age, vk, name, added_epoch FROM group_members"
+                " WHERE group_id = ? AND removed IS NULL",
+                (gid,),
+            ).fetchall()
+        target: tuple[str, str | None] | None = None
+        if isinstance(contact, str) and contact.startswith("age1"):
+            target = (contact, None)
+        else:
+            c = self._contact(contact)
+            target = (c.recipient, c.fingerprint)
+        for age_text, vk, name, added_epoch in rows:
+            if age_text == target[0]:
+                return age_text, name, target[1], int(added_epoch)
+        raise ContactNotFound("That contact is not a member of this group.")
+
+    # ----- internals: messages out -----------------------------------------------------
+
+    def _message_dest(self, out_dir: StrPath | None) -> Path | None:
+        """Where messages go: `out_dir` (checked now), or None for the exchange/outbox."""
+        if out_dir is None:
+            return None
+        dest = Path(out_dir)
+        if not dest.is_dir():
+            raise SharingError(f"The folder {dest} does not exist.")
+        return dest
+
+    def _seal(
+        self,
+        conn: db.Connection,
+        kind: str,
+        body: dict[str, Any],
+        recipients: Sequence[str],
+        dest: Path | None,
+    ) -> bytes:
+        """Seal a message signed by me; when it goes to the exchange folder it is put in
+        the outbox inside the caller's transaction (so a crash cannot lose it)."""
+        data = messages.seal_message(
+            kind,
+            body,
+            self._identity().signing_key,
+            [age.parse_recipient(r) for r in recipients],
+            now=int(self._now().timestamp()),
+        )
+        if dest is None:
+            conn.execute(
+                "INSERT INTO outbox (kind, data, created) VALUES (?, ?, ?)",
+                (kind, data, format_time(self._now())),
+            )
+        return data
+
+    def _deliver(self, datas: Sequence[bytes], dest: Path | None) -> list[Path]:
+        """After the commit: write `datas` to `dest`, or flush the outbox."""
+        if dest is None:
+            self._flush_outbox()
+            return []
+        return [self._write_new_file(dest, messages.new_message_filename(), [d]) for d in datas]
+
+    def _write_new_file(self, folder: Path, name: str, parts: Sequence[bytes]) -> Path:
+        """Write a small file atomically under a name that does not exist yet."""
+        tmp = folder / tmp_name(name)
+        try:
+            with disk_full_errors():
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                try:
+                    for part in parts:
+                        _write_all(fd, part)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            return _place_new(tmp, folder, name)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, VaultError):
+                raise
+            raise SharingError(f"Cannot write to {folder}: {exc.strerror}.") from None
+
+    def _flush_outbox(self) -> int:
+        """Write queued messages into the exchange folder; returns how many."""
+        folder = self.exchange_folder
+        if folder is None or not folder.is_dir():
+            return 0
+        with db.db_errors():
+            rows = self._c.execute("SELECT id, data FROM outbox ORDER BY id").fetchall()
+        if not rows:
+            return 0
+        written: list[tuple[int, str]] = []
+        try:
+            for oid, data in rows:
+                path = self._write_new_file(folder, messages.new_message_filename(), [bytes(data)])
+                written.append((oid, path.name))
+        finally:
+            if written:
+                with db.transaction(self._c) as conn:
+                    now = format_time(self._now())
+                    for oid, name in written:
+                        conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
+                        conn.execute(
+                            "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
+                            (name, now),
+                        )
+        return len(written)
+
+    # ----- internals: making shares ----------------------------------------------------
+
+    def _share(
+        self,
+        items: Iterable[Any],
+        to: Iterable[ContactRef],
+        groups: Iterable[GroupRef],
+        expires: datetime | timedelta | None,
+        receipts: bool,
+        out_dir: StrPath | None,
+        exchange: bool | None,
+        progress: Callable[[int], None] | None,
+        cancel: Callable[[], bool] | None,
+    ) -> list[ShareRecord]:
+        refs = [items] if isinstance(items, str | int | FileRecord | FolderRecord) else list(items)
+        files: list[FileRecord] = []
+        for ref in refs:
+            rec = self._get(ref)
+            if isinstance(rec, FolderRecord):
+                files.extend(i for i in self.walk(rec) if isinstance(i, FileRecord))
+            else:
+                files.append(rec)
+        if not files:
+            raise SharingError("There is no file to share.")
+        for rec in files:
+            if rec.parent_id == SHARED_ROOT_ID:
+                raise SharingError(
+                    f"{rec.path} was shared with you; only its owner can share it further."
+                )
+        recips: list[share_format.ManifestRecipient] = []
+        rows: list[tuple[str, str, str, str | None, int | None, str | None, int | None]] = []
+        seen: set[str] = set()
+        for ref in [to] if isinstance(to, str | int | Contact) else to:
+            crow = self._contact_row(ref)
+            card = ContactCard.from_text(crow[2])
+            if crow[3] in seen:
+                continue
+            seen.add(crow[3])
+            recips.append(share_format.ManifestRecipient(card.recipient, crow[1], card.verify_key))
+            rows.append((crow[3], "person", crow[1], crow[4], int(crow[0]), None, None))
+        for gref in [groups] if isinstance(groups, str | GroupRecord) else groups:
+            gid = self._group_id(gref)
+            grow = self._group_row(gid)
+            _secret, gage = self._group_key(gid, int(grow[5]))
+            if gage in seen:
+                continue
+            seen.add(gage)
+            recips.append(
+                share_format.ManifestRecipient(age.parse_recipient(gage), grow[1], group_id=gid)
+            )
+            rows.append((gage, "group", grow[1], None, None, gid, int(grow[5])))
+        if not recips:
+            raise SharingError("Choose at least one contact or group to share with.")
+        now = self._now()
+        created = int(now.timestamp())
+        exp_int: int | None = None
+        if expires is not None:
+            when = now + expires if isinstance(expires, timedelta) else expires
+            if when.tzinfo is None:
+                raise SharingError("The expiry time must include a time zone.")
+            exp_int = int(when.timestamp())
+            if exp_int <= created:
+                raise SharingError("The expiry time must be in the future.")
+        use_exchange = out_dir is None if exchange is None else exchange
+        if use_exchange:
+            dest = self.exchange_folder
+            if dest is None:
+                raise NoExchangeFolder()
+            if not dest.is_dir():
+                raise SharingError(f"The exchange folder {dest} is not reachable.")
+        else:
+            if out_dir is None:
+                raise SharingError("Choose a folder to save the share in.")
+            dest = Path(out_dir)
+            if not dest.is_dir():
+                raise SharingError(f"The folder {dest} does not exist.")
+        ident = self._identity()
+        card = ident.card()
+        total = 0
+        results: list[ShareRecord] = []
+        for rec in files:
+            with db.db_errors():
+                key_row = self._c.execute(
+                    "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
+                    " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
+                    (rec.id,),
+                ).fetchone()
+            if key_row is None:
+                raise ItemNotFound(f"{rec.path} is no longer in the vault.")
+            file_key, object_id, inline = bytes(key_row[0]), key_row[1], key_row[2]
+            manifest = share_format.Manifest.new(
+                card, rec.name, rec.size, rec.sha256, recips,
+                expires=exp_int, receipts=bool(receipts), now=created,
+            )  # fmt: skip
+            header = share_format.build_share_header(
+                file_key, [r.recipient for r in recips], manifest, ident.signing_key
+            )
+            name = (
+                messages.new_message_filename()
+                if use_exchange
+                else share_format.safe_file_name(rec.name + ".age")
+            )
+            base = total
+
+            def on_bytes(n: int, _b: int = base) -> None:
+                if cancel is not None and cancel():
+                    raise Cancelled()
+                if progress is not None:
+                    progress(_b + n)
+
+            tmp = self._write_share_temp(dest, name, header, object_id, inline, on_bytes)
+            try:
+                final = self._record_share(
+                    rec, manifest, rows, now, exp_int, dest, name, tmp, use_exchange
+                )
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            total += rec.size
+            results.append(self._share_record(manifest.share_id, final))
+        self._changed("shares")
+        return results
+
+    def _write_share_temp(
+        self,
+        dest: Path,
+        name: str,
+        header: bytes,
+        object_id: str | None,
+        inline: bytes | None,
+        on_bytes: Callable[[int], None],
+    ) -> Path:
+        """Header + stored payload bytes into a fsynced temp file in `dest`."""
+        tmp = dest / tmp_name(name)
+        try:
+            with disk_full_errors():
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                try:
+                    _write_all(fd, header)
+                    if inline is not None:
+                        _write_all(fd, bytes(inline))
+                        on_bytes(len(inline))
+                    else:
+                        assert object_id is not None
+                        try:
+                            src = open(self._store.path(object_id), "rb")
+                        except FileNotFoundError:
+                            raise VaultDamaged(
+                                "object", "The stored contents of the file are missing."
+                            ) from None
+                        with src:
+                            _copy_fd(src, fd, on_bytes)
+                    # The share must be complete on disk before it can appear under its name.
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, VaultError):
+                raise SharingError(f"Cannot write to {dest}: {exc.strerror}.") from None
+            raise
+        return tmp
+
+    def _record_share(
+        self,
+        rec: FileRecord,
+        manifest: share_format.Manifest,
+        rows: Sequence[tuple[str, str, str, str | None, int | None, str | None, int | None]],
+        now: datetime,
+        exp_int: int | None,
+        dest: Path,
+        name: str,
+        tmp: Path,
+        use_exchange: bool,
+    ) -> Path:
+        """Commit the share, then rename its file into place (a crash in between leaves a
+        recorded share that was never delivered: harmless, and revocable)."""
+        final_name = name
+        if not use_exchange and (dest / name).exists():
+            stem = name.removesuffix(".age")
+            final_name = share_format.safe_file_name(f"{stem} ({manifest.share_id[:8]}).age")
+        expires_text = (
+            format_time(datetime.fromtimestamp(exp_int, UTC)) if exp_int is not None else None
+        )
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO shares (id, item_id, item_path, name, size, sha256, created,"
+                " expires, receipts, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (manifest.share_id, rec.id, rec.path, rec.name, rec.size, rec.sha256,
+                 format_time(now), expires_text, int(manifest.receipts),
+                 str(dest / final_name)),
+            )  # fmt: skip
+            for age_text, kind, rname, vk, cid, gid, gep in rows:
+                conn.execute(
+                    "INSERT INTO share_recipients (share_id, age, kind, name, vk, contact_id,"
+                    " group_id, group_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (manifest.share_id, age_text, kind, rname, vk, cid, gid, gep),
+                )
+                details: dict[str, Any] = {"share": manifest.share_id, "to": rname,
+                                           "kind": kind, "receipts": manifest.receipts}  # fmt: skip
+                if gid is not None:
+                    details["group"] = gid
+                    details["epoch"] = gep
+                if expires_text is not None:
+                    details["expires"] = expires_text
+                self._history.append(now, "share-created", rec.id, rec.path, details)
+            if use_exchange:
+                conn.execute(
+                    "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
+                    (final_name, format_time(now)),
+                )
+        return _place_new(tmp, dest, final_name)
+
+    def _share_rows(self, where: str, args: Sequence[Any]) -> list[Sequence[Any]]:
+        with db.db_errors():
+            return self._c.execute(
+                "SELECT id, item_id, item_path, name, size, created, expires, receipts, delivered"
+                " FROM shares " + where,
+                args,
+            ).fetchall()
+
+    def _share_record(self, share_id: str, path: Path | None = None) -> ShareRecord:
+        rows = self._share_rows("WHERE id = ?", (share_id,))
+        if not rows:
+            raise ShareNotFound(f"No share with id {share_id}.")
+        return self._share_record_from(rows[0], path)
+
+    def _share_record_from(self, row: Sequence[Any], path: Path | None) -> ShareRecord:
+        sid, item_id, item_path, name, size, created, expires, receipts, delivered = row
+        now_text = format_time(self._now())
+        expired = expires is not None and expires <= now_text
+        with db.db_errors():
+            rrows = self._c.execute(
+                "SELECT age, kind, name, vk, contact_id, group_id, group_epoch, revoked, erased"
+                " FROM share_recipients WHERE share_id = ? ORDER BY kind DESC, name",
+                (sid,),
+            ).fetchall()
+            receipts_rows = self._c.execute(
+                "SELECT event, at, by_age, from_vk, from_name, ingested FROM share_receipts"
+                " WHERE share_id = ? ORDER BY id",
+                (sid,),
+            ).fetchall()
+        recipients = []
+        for age_text, kind, rname, vk, cid, gid, gep, revoked, erased in rrows:
+            mine = [
+                ReceiptRecord(ev, parse_time(at), fname, self._who(fvk, by)[1] or "",
+                              parse_time(ing))
+                for ev, at, by, fvk, fname, ing in receipts_rows
+                if (kind == "person" and fvk == vk) or (kind == "group" and by == age_text)
+            ]  # fmt: skip
+            if erased:
+                status = "erased"
+            elif revoked:
+                status = "revoked"
+            elif expired:
+                status = "expired"
+            else:
+                status = "active"
+            recipients.append(
+                ShareRecipientStatus(
+                    age_text,
+                    rname,
+                    kind,
+                    cid,
+                    gid,
+                    gep,
+                    status,
+                    parse_time(revoked) if revoked else None,
+                    tuple(mine),
+                )  # fmt: skip
+            )
+        return ShareRecord(
+            sid, int(item_id), item_path, name, int(size), parse_time(created),
+            parse_time(expires) if expires else None, bool(receipts),
+            delivered, path if path is not None else Path(delivered), tuple(recipients),
+        )  # fmt: skip
+
+    def _shares(self, file: Any | None) -> list[ShareRecord]:
+        if file is None:
+            rows = self._share_rows("ORDER BY created DESC, id", ())
+        else:
+            item_id = file if isinstance(file, int) and not isinstance(file, bool) else None
+            if item_id is None:
+                item_id = self._get(file).id
+            rows = self._share_rows("WHERE item_id = ? ORDER BY created DESC, id", (item_id,))
+        return [self._share_record_from(r, None) for r in rows]
+
+    def _find_share_id(self, share_id: str) -> str:
+        if not isinstance(share_id, str) or not share_id:
+            raise ShareNotFound("No share id given.")
+        with db.db_errors():
+            if _HEX128.match(share_id):
+                row = self._c.execute("SELECT id FROM shares WHERE id = ?", (share_id,)).fetchone()
+                if row:
+                    return row[0]
+            elif len(share_id) >= 6 and re.fullmatch(r"[0-9a-f]+", share_id):
+                rows = self._c.execute(
+                    "SELECT id FROM shares WHERE substr(id, 1, ?) = ?", (len(share_id), share_id)
+                ).fetchall()
+                if len(rows) == 1:
+                    return rows[0][0]
+                if len(rows) > 1:
+                    raise ShareNotFound(f"More than one share starts with {share_id}.")
+        raise ShareNotFound(f"You made no share with id {share_id}.")
+
+    def _revoke(
+        self,
+        share_id: str,
+        recipients: Iterable[Any] | None,
+        out_dir: StrPath | None,
+    ) -> RevokeResult:
+        sid = self._find_share_id(share_id)
+        rec = self._share_record(sid)
+        active = [r for r in rec.recipients if r.revoked is None]
+        if recipients is None:
+            targets = active
+        else:
+            refs = (
+                [recipients]
+                if isinstance(recipients, str | int | Contact | GroupRecord)
+                else list(recipients)
+            )
+            targets = []
+            for ref in refs:
+                target = self._match_recipient(rec, ref)
+                if target.revoked is None and target not in targets:
+                    targets.append(target)
+        dest = self._message_dest(out_dir)
+        if not targets:
+            return RevokeResult(sid, (), (), 0)
+        revoking_all = len(targets) == len(active)
+        now = self._now()
+        datas: list[bytes] = []
+        with self._write() as conn:
+            for t in targets:
+                # One message per recipient: no recipient learns who else was revoked.
+                body = {
+                    "share": sid,
+                    "scope": "all" if revoking_all else "listed",
+                    "recipients": [] if revoking_all else [t.recipient],
+                }
+                datas.append(self._seal(conn, "revocation", body, [t.recipient], dest))
+                conn.execute(
+                    "UPDATE share_recipients SET revoked = ? WHERE share_id = ? AND age = ?",
+                    (format_time(now), sid, t.recipient),
+                )
+                self._history.append(
+                    now,
+                    "share-revoked",
+                    rec.item_id,
+                    rec.item_path,
+                    {"share": sid, "to": t.name, "kind": t.kind},
+                )
+        paths = self._deliver(datas, dest)
+        self._changed("shares")
+        queued = 0 if dest is not None else self.outbox_count()
+        return RevokeResult(sid, tuple(t.name for t in targets), tuple(paths), queued)
+
+    def _match_recipient(self, rec: ShareRecord, ref: Any) -> ShareRecipientStatus:
+        for r in rec.recipients:
+            if isinstance(ref, str) and ref == r.recipient:
+                return r
+        if isinstance(ref, GroupRecord) or (isinstance(ref, str) and not ref.startswith("age1")):
+            with contextlib.suppress(GroupNotFound, TypeError):
+                gid = self._group_id(ref)
+                for r in rec.recipients:
+                    if r.group_id == gid:
+                        return r
+        if not isinstance(ref, GroupRecord):
+            with contextlib.suppress(ContactNotFound, TypeError):
+                crow = self._contact_row(ref)
+                for r in rec.recipients:
+                    if r.kind == "person" and (r.contact_id == crow[0] or r.recipient == crow[3]):
+                        return r
+        raise ShareNotFound(
+            f"{share_format.safe_display_name(str(getattr(ref, 'name', ref)))} is not a "
+            f"recipient of this share."
+        )
+
+    # ----- internals: who has access ---------------------------------------------------
+
+    def _access(self, item: Any) -> AccessReport:
+        rec = self._get(item)
+        now = self._now()
+        can: list[AccessEntry] = []
+        could: list[AccessEntry] = []
+        for sh in self._shares(rec.id):
+            expired = sh.expires is not None and sh.expires <= now
+            for r in sh.recipients:
+                last = r.receipts[-1].event if r.receipts else None
+                if r.revoked is not None:
+                    until, why = r.revoked, "revoked"
+                elif expired:
+                    until, why = sh.expires, "expired"
+                else:
+                    until, why = None, None
+                entry = AccessEntry(
+                    r.name, r.recipient, r.kind, sh.id, sh.created, until, why, last
+                )
+                (could if why else can).append(entry)
+                if r.kind != "group" or r.group_id is None or r.group_epoch is None:
+                    continue
+                for m in self._members_with_epoch(r.group_id, r.group_epoch):
+                    name, recipient, added, removed = m
+                    kind = "group member" if removed is None else "former group member"
+                    # A removed member keeps the key of this share's epoch: only
+                    # revocation (or expiry) ends their access to this share.
+                    e = AccessEntry(name, recipient, kind, sh.id, max(added, sh.created),
+                                    until, why, None)  # fmt: skip
+                    (could if why else can).append(e)
+        timeline = self._history.query(item_id=rec.id, limit=100_000)
+        timeline.reverse()
+        return AccessReport(rec.id, rec.path, tuple(can), tuple(could), tuple(timeline))
+
+    def _members_with_epoch(
+        self, gid: str, epoch: int
+    ) -> list[tuple[str, str, datetime, datetime | None]]:
+        """Members who hold the group key of `epoch` (added by then, not removed before)."""
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT name, age, vk, added, removed FROM group_members WHERE group_id = ?"
+                " AND added_epoch <= ? AND (removed_epoch IS NULL OR removed_epoch > ?)"
+                " ORDER BY name",
+                (gid, epoch, epoch),
+            ).fetchall()
+        out = []
+        for name, age_text, vk, added, removed in rows:
+            if vk:
+                crow = self._contact_by_vk(vk)
+                if crow is not None:
+                    name = crow[1]
+            out.append(
+                (name, age_text, parse_time(added), parse_time(removed) if removed else None)
+            )
+        return out
+
+    # ----- internals: receiving --------------------------------------------------------
+
+    _RECEIVED_SQL = (
+        "SELECT share_id, item_id, signed, name, stored_name, size, sha256, sender_card,"
+        " sender_vk, opened_by, group_id, forwarded, created, received, expires, receipts,"
+        " status, ended FROM received"
+    )
+
+    def _received_row(self, ref: str) -> Sequence[Any]:
+        if not isinstance(ref, str):
+            raise ShareNotFound("A received share is given by its id or as shared:NAME.")
+        with db.db_errors():
+            if ref.startswith(SHARED_PREFIX):
+                item = self._resolve_shared_ref(ref)
+                row = self._c.execute(self._RECEIVED_SQL + " WHERE item_id = ?", (item,)).fetchone()
+            else:
+                row = self._c.execute(self._RECEIVED_SQL + " WHERE share_id = ?", (ref,)).fetchone()
+                if row is None and len(ref) >= 6 and re.fullmatch(r"[0-9a-f]+", ref):
+                    rows = self._c.execute(
+                        self._RECEIVED_SQL + " WHERE substr(share_id, 1, ?) = ?", (len(ref), ref)
+                    ).fetchall()
+                    row = rows[0] if len(rows) == 1 else None
+        if row is None:
+            raise ShareNotFound(f"Nothing was shared with you under {ref!r}.")
+        return row
+
+    def _received_record(self, row: Sequence[Any], duplicate: bool = False) -> ReceivedRecord:
+        (share_id, item_id, signed, name, stored, size, sha, card_text, vk, _opened_by, gid,
+         forwarded, created, received, expires, receipts, status, ended) = row  # fmt: skip
+        sender_name = fp = None
+        cid: int | None = None
+        trust = "unsigned"
+        if signed and card_text:
+            card = ContactCard.from_text(card_text)
+            fp = card.fingerprint
+            crow = self._contact_by_vk(vk)
+            if crow is not None:
+                cid, sender_name = int(crow[0]), crow[1]
+                trust = "verified" if crow[5] else "unverified"
+            else:
+                sender_name, trust = card.name, "unknown"
+        alive = status == "active" and item_id is not None
+        if alive:
+            with db.db_errors():
+                exists = self._c.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone()
+            if exists is None:
+                status, alive = "deleted", False
+        return ReceivedRecord(
+            share_id, int(item_id) if item_id is not None else None, name,
+            share_format.safe_display_name(name), stored,
+            SHARED_PREFIX + stored if alive else None, int(size), bytes(sha), sender_name, fp,
+            cid, trust, bool(forwarded), gid, parse_time(created) if created else None,
+            parse_time(received), parse_time(expires) if expires else None, bool(receipts),
+            status, parse_time(ended) if ended else None, duplicate,
+        )  # fmt: skip
+
+    def _shared_with_me(self, include_ended: bool) -> list[ReceivedRecord]:
+        with db.db_errors():
+            rows = self._c.execute(
+                self._RECEIVED_SQL
+                + ("" if include_ended else " WHERE status = 'active'")
+                + " ORDER BY received DESC, share_id"
+            ).fetchall()
+        out = [self._received_record(r) for r in rows]
+        return out if include_ended else [r for r in out if r.status == "active"]
+
+    def _receive_source(self, source: StrPath | BinaryIO, name: str | None) -> ReceivedRecord:
+        if isinstance(source, str | PathLike):
+            path = Path(source)
+            try:
+                f = open(path, "rb")
+            except OSError as exc:
+                raise SharingError(f"Cannot read {path}: {exc.strerror}.") from None
+            with f:
+                fallback = name or path.name.removesuffix(".age") or "shared file"
+                return self._receive_stream(f, fallback)
+        return self._receive_stream(source, name or "shared file")
+
+    def _receive_stream(
+        self,
+        f: BinaryIO,
+        fallback_name: str,
+        opened: tuple[bytes, share_format.ShareInfo] | None = None,
+    ) -> ReceivedRecord:
+        keyring = self._keyring()
+        if opened is None:
+            opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+        file_key, info = opened
+        via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
+        me = self._identity()
+        now = self._now()
+        now_int = int(now.timestamp())
+        m = info.manifest
+        sender_vk: str | None = None
+        if m is not None:
+            if m.sender.verify_key == me.verify_key:
+                raise ShareRefused("This is your own share; the file is already in your vault.")
+            share_id = m.share_id
+            original = m.name
+            sender_vk = b64url_encode(m.sender.verify_key.to_bytes())
+        else:
+            # Unsigned (plain age file): no share id, so one is derived from its stanzas,
+            # which hold fresh ephemeral keys: the same file received twice is one share.
+            stanza_bytes = b"".join(s.encode() for s in info.stanzas)
+            share_id = hashlib.sha256(b"strongroom/v1/unsigned\n" + stanza_bytes).hexdigest()[:32]
+            original = fallback_name
+        with db.db_errors():
+            existing = self._c.execute(
+                self._RECEIVED_SQL + " WHERE share_id = ?", (share_id,)
+            ).fetchone()
+        if existing is not None:
+            record = self._received_record(existing, duplicate=True)
+            if record.status == "active":
+                return record
+            raise ShareRevoked(
+                f"This share ({record.display_name}) was {record.status} here earlier; "
+                "it is not stored again."
+            )
+        if m is not None and sender_vk is not None:
+            refusal = self._pending_revocation(share_id, sender_vk, str(info.opened_by))
+            if refusal:
+                self._record_refusal(share_id, original, "revoked", sender_vk, str(info.opened_by))
+                raise ShareRevoked(
+                    f"The sender revoked this share ({share_format.safe_display_name(original)})"
+                    " before it arrived; nothing was stored."
+                )
+            if m.expired(now_int):
+                self._record_refusal(share_id, original, "expired", sender_vk, str(info.opened_by))
+                raise ShareExpired(
+                    f"This share ({share_format.safe_display_name(original)}) expired before it"
+                    " arrived; nothing was stored."
+                )
+        stored_base = _stored_name(original)
+        spool = _Spool(self._store, _INLINE_PAYLOAD_MAX)
+        sink = _HashSink()
+        try:
+            try:
+                size = age.decrypt_payload(_TeeReader(f, spool), sink, file_key)
+            except age.AgeError as exc:
+                raise share_format.ShareFormatError(
+                    f"The shared file is damaged or incomplete (truncated?): {exc}."
+                ) from None
+            except OSError as exc:
+                if isinstance(exc, VaultError):
+                    raise
+                raise SharingError(f"Cannot store the shared file: {exc.strerror}.") from None
+            sha = sink.sha.digest()
+            if m is not None:
+                share_format.verify_plaintext(m, size, sha)
+            inline, tmp = spool.finish()
+        except BaseException:
+            spool.discard()
+            raise
+        object_id: str | None = None
+        try:
+            if tmp is not None:
+                object_id = new_object_id()
+                shard = self._store.install(tmp, object_id)
+                with disk_full_errors():
+                    fsync_dir(shard)
+            trust_name, fp = ("", None)
+            if m is not None and sender_vk is not None:
+                trust_name, fp = self._who(sender_vk, str(m.sender.recipient))
+                if trust_name.startswith("unknown sender"):
+                    trust_name = f"{m.sender.name} (not in your contacts)"
+            with self._write() as conn:
+                stored = self._unique_shared_name(stored_base)
+                t = format_time(now)
+                cur = conn.execute(
+                    "INSERT INTO items (parent_id, kind, name, created, modified)"
+                    " VALUES (?, 'file', ?, ?, ?)",
+                    (SHARED_ROOT_ID, stored, t, t),
+                )
+                iid = int(cur.lastrowid or 0)
+                conn.execute(
+                    "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (iid, size, sha, file_key, object_id),
+                )
+                if inline is not None:
+                    conn.execute(
+                        "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
+                        (iid, inline),
+                    )
+                expires_text = None
+                if m is not None and m.expires is not None:
+                    expires_text = format_time(datetime.fromtimestamp(m.expires, UTC))
+                conn.execute(
+                    "INSERT INTO received (share_id, item_id, signed, name, stored_name, size,"
+                    " sha256, sender_card, sender_vk, opened_by, group_id, forwarded, created,"
+                    " received, expires, receipts, status) VALUES"
+                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+                    (share_id, iid, int(m is not None), original, stored, size, sha,
+                     m.sender.to_text() if m else None, sender_vk, str(info.opened_by),
+                     via_group, int(info.forwarded),
+                     format_time(datetime.fromtimestamp(m.created, UTC)) if m else None,
+                     t, expires_text, int(bool(m and m.receipts))),
+                )  # fmt: skip
+                details: dict[str, Any] = {
+                    "share": share_id,
+                    "from": trust_name if m is not None else "unsigned",
+                    "name": share_format.safe_display_name(original),
+                    "size": size,
+                }
+                if fp:
+                    details["fingerprint"] = fp
+                if info.forwarded:
+                    details["forwarded"] = True
+                if via_group:
+                    details["group"] = via_group
+                self._history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
+                self._queue_receipt(conn, share_id, "received", now)
+        except BaseException:
+            if object_id is not None:
+                self._store.remove([object_id])
+            raise
+        self._flush_outbox()
+        self._events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
+        self._changed("received")
+        return self._received_record(self._received_row(share_id))
+
+    def _unique_shared_name(self, base: str) -> str:
+        with db.db_errors():
+            taken = {
+                r[0]
+                for r in self._c.execute(
+                    "SELECT name FROM items WHERE parent_id = ?", (SHARED_ROOT_ID,)
+                )
+            }
+        if base not in taken:
+            return base
+        stem, dot, ext = base.rpartition(".")
+        if not dot or not stem:
+            stem, ext = base, ""
+        n = 2
+        while True:
+            candidate = f"{stem} ({n})" + (f".{ext}" if ext else "")
+            candidate = share_format.safe_file_name(candidate)
+            if candidate not in taken:
+                return candidate
+            n += 1
+
+    def _pending_revocation(self, share_id: str, sender_vk: str, opened_by: str) -> bool:
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT scope, recipients FROM pending_revocations"
+                " WHERE share_id = ? AND from_vk = ?",
+                (share_id, sender_vk),
+            ).fetchone()
+        if row is None:
+            return False
+        return row[0] == "all" or opened_by in row[1].split(",")
+
+    def _record_refusal(
+        self, share_id: str, name: str, status: str, sender_vk: str, opened_by: str
+    ) -> None:
+        """Remember a refused share (so a replay is refused too) and record why."""
+        now = self._now()
+        t = format_time(now)
+        who, fp = self._who(sender_vk)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO received (share_id, item_id, signed, name, stored_name,"
+                " size, sha256, sender_card, sender_vk, opened_by, group_id, forwarded,"
+                " created, received, expires, receipts, status, ended) VALUES"
+                " (?, NULL, 1, ?, ?, 0, ?, NULL, ?, ?, NULL, 0, NULL, ?, NULL, 0, ?, ?)",
+                (share_id, name, _stored_name(name), bytes(32), sender_vk, opened_by, t,
+                 status, t),
+            )  # fmt: skip
+            details = {"share": share_id, "reason": status, "from": who,
+                       "name": share_format.safe_display_name(name)}  # fmt: skip
+            if fp:
+                details["fingerprint"] = fp
+            self._history.append(now, "share-refused", details=details)
+
+    # ----- internals: erasing received shares ------------------------------------------
+
+    def _erase_received(self, share_id: str, reason: str, details: dict[str, Any]) -> bool:
+        """Crypto-shred a received share (file key first, then the object); keep its
+        record with `reason` as status. Returns False if it was not active."""
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT item_id, stored_name, status FROM received WHERE share_id = ?",
+                (share_id,),
+            ).fetchone()
+        if row is None or row[2] != "active":
+            return False
+        iid, stored = row[0], row[1]
+        object_ids: list[str] = []
+        now = self._now()
+        with self._write() as conn:
+            if iid is not None:
+                obj = conn.execute(
+                    "SELECT object_id FROM file_contents WHERE item_id = ?", (iid,)
+                ).fetchone()
+                if obj is not None and obj[0] is not None:
+                    object_ids.append(obj[0])
+                # Crypto-shred: the file key row goes; secure_delete zeroes its page.
+                conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (iid,))
+                conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
+                conn.execute("DELETE FROM items WHERE id = ?", (iid,))
+            conn.execute(
+                "UPDATE received SET status = ?, ended = ? WHERE share_id = ?",
+                (reason, format_time(now), share_id),
+            )
+            self._history.append(
+                now,
+                "share-erased",
+                iid,
+                SHARED_PREFIX + stored,
+                {"share": share_id, "reason": reason, **details},
+            )
+            self._queue_receipt(conn, share_id, "erased", now)
+        # As in Vault.delete: move the zeroed pages out of the WAL before unlinking.
+        with contextlib.suppress(VaultError), db.db_errors():
+            self._c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._store.remove(object_ids)
+        self._events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
+        self._changed("received")
+        return True
+
     def _expire_received(self, now: datetime) -> list[str]:
-        return []
+        with db.db_errors():
+            ids = [
+                r[0]
+                for r in self._c.execute(
+                    "SELECT share_id FROM received WHERE status = 'active'"
+                    " AND expires IS NOT NULL AND expires <= ?",
+                    (format_time(now),),
+                )
+            ]
+        erased = [sid for sid in ids if self._erase_received(sid, "expired", {})]
+        if erased:
+            self._flush_outbox()
+        return erased
+
+    # ----- internals: receipts ---------------------------------------------------------
+
+    def _set_receipts_policy(self, policy: str) -> None:
+        if policy not in RECEIPT_POLICIES:
+            raise ValueError(f"The receipts policy is one of {', '.join(RECEIPT_POLICIES)}.")
+        with self._write() as conn:
+            self._set_meta(conn, "receipts_policy", policy)
+            self._history.append(self._now(), "receipts-policy-changed", details={"to": policy})
+
+    def _queue_receipt(
+        self, conn: db.Connection, share_id: str, event: str, when: datetime
+    ) -> None:
+        """Inside the caller's transaction: send (policy "always"), queue for my answer
+        ("ask") or drop ("never") the receipt a sender asked for; once per event kind."""
+        row = conn.execute(
+            "SELECT receipts, sender_card FROM received WHERE share_id = ?", (share_id,)
+        ).fetchone()
+        if row is None or not row[0] or not row[1]:
+            return
+        if conn.execute(
+            "SELECT 1 FROM receipts_sent WHERE share_id = ? AND event = ?", (share_id, event)
+        ).fetchone():
+            return
+        policy = self._meta("receipts_policy") or DEFAULT_RECEIPT_POLICY
+        if policy == "never":
+            return
+        if policy == "ask":
+            conn.execute(
+                "INSERT OR IGNORE INTO pending_receipts (share_id, event, at) VALUES (?, ?, ?)",
+                (share_id, event, int(when.timestamp())),
+            )
+            return
+        self._seal_receipt(conn, share_id, event, int(when.timestamp()))
+
+    def _seal_receipt(self, conn: db.Connection, share_id: str, event: str, at: int) -> None:
+        row = conn.execute(
+            "SELECT sender_card, opened_by, item_id, stored_name FROM received WHERE share_id = ?",
+            (share_id,),
+        ).fetchone()
+        card = ContactCard.from_text(row[0])
+        body = {"share": share_id, "event": event, "at": at, "by": row[1]}
+        self._seal(conn, "receipt", body, [str(card.recipient)], None)
+        conn.execute(
+            "INSERT OR IGNORE INTO receipts_sent (share_id, event, sent) VALUES (?, ?, ?)",
+            (share_id, event, format_time(self._now())),
+        )
+        self._history.append(
+            self._now(),
+            "receipt-sent",
+            row[2],
+            SHARED_PREFIX + row[3],
+            {
+                "share": share_id,
+                "event": event,
+                "to": self._who(b64url_encode(card.verify_key.to_bytes()))[0],
+            },
+        )
 
     def _received_accessed(self, records: Sequence[FileRecord], event: str) -> None:
-        return
+        ids = [r.id for r in records if r.parent_id == SHARED_ROOT_ID]
+        with db.db_errors():
+            shares = [
+                r[0]
+                for iid in ids
+                for r in self._c.execute(
+                    "SELECT share_id FROM received WHERE item_id = ? AND receipts = 1", (iid,)
+                )
+            ]
+        if not shares:
+            return
+        with self._write() as conn:
+            for sid in shares:
+                self._queue_receipt(conn, sid, event, self._now())
+        self._flush_outbox()
+
+    def _pending_receipts(self) -> list[PendingReceipt]:
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT p.id, p.share_id, p.event, p.at, r.name, r.sender_vk"
+                " FROM pending_receipts p JOIN received r ON r.share_id = p.share_id"
+                " ORDER BY p.id"
+            ).fetchall()
+        return [
+            PendingReceipt(
+                int(pid),
+                sid,
+                share_format.safe_display_name(name),
+                self._who(vk)[0] if vk else None,
+                event,
+                datetime.fromtimestamp(at, UTC),
+            )  # fmt: skip
+            for pid, sid, event, at, name, vk in rows
+        ]
+
+    def _answer_receipt(self, pending_id: int, send: bool) -> None:
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT share_id, event, at FROM pending_receipts WHERE id = ?", (pending_id,)
+            ).fetchone()
+        if row is None:
+            raise ShareNotFound(f"No pending receipt {pending_id}.")
+        with self._write() as conn:
+            conn.execute("DELETE FROM pending_receipts WHERE id = ?", (pending_id,))
+            if send:
+                self._seal_receipt(conn, row[0], row[1], int(row[2]))
+        self._flush_outbox()
+        self._changed("receipts")
+
+    # ----- internals: the exchange folder ----------------------------------------------
+
+    def _set_exchange_folder(self, path: StrPath | None) -> None:
+        value: str | None = None
+        if path is not None:
+            folder = Path(path).expanduser()
+            if not folder.is_dir():
+                raise SharingError(f"The folder {folder} does not exist.")
+            folder = folder.resolve()
+            if folder == self._folder or self._folder in folder.parents:
+                raise SharingError("The exchange folder cannot be inside the vault.")
+            value = str(folder)
+        with self._write() as conn:
+            self._set_meta(conn, "exchange_folder", value)
+            self._history.append(self._now(), "exchange-set", details={"to": value or ""})
+        self._changed("exchange")
+
+    def _quarantine(self) -> list[QuarantineEntry]:
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT id, name, reason, at FROM quarantine ORDER BY id DESC"
+            ).fetchall()
+        return [QuarantineEntry(int(i), n, r, parse_time(a)) for i, n, r, a in rows]
+
+    def _sync(self) -> SyncReport:
+        folder = self.exchange_folder
+        if folder is None:
+            raise NoExchangeFolder()
+        if not folder.is_dir():
+            raise SharingError(f"The exchange folder {folder} is not reachable.")
+        rep = _Report()
+        rep.sent += self._flush_outbox()
+        rep.erased += self._expire_received(self._now())
+        with db.db_errors():
+            seen = {
+                n: (st, int(ks))
+                for n, st, ks in self._c.execute("SELECT name, status, keyset FROM exchange_files")
+            }
+        while True:
+            keyset = self._keyset()
+            try:
+                names = sorted(n for n in os.listdir(folder) if messages.is_message_filename(n))
+            except OSError as exc:
+                raise SharingError(f"Cannot read the exchange folder: {exc.strerror}.") from None
+            todo = [
+                n
+                for n in names
+                if n not in seen or (seen[n][0] == "not-for-me" and seen[n][1] < keyset)
+            ]
+            for name in todo:
+                ks = self._keyset()
+                status = self._process_exchange_file(folder / name, name, rep)
+                if status is None:
+                    continue  # unreadable now (still syncing?): try again next time
+                with db.transaction(self._c) as conn:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
+                        (name, status, ks, format_time(self._now())),
+                    )
+                seen[name] = (status, ks)
+            if self._keyset() == keyset:
+                break  # no new group key: nothing that was not for me can open now
+        rep.sent += self._flush_outbox()
+        return rep.freeze()
+
+    def _process_exchange_file(self, path: Path, name: str, rep: _Report) -> str | None:
+        """Handle one exchange file; returns its status, or None to retry later. Bad
+        input is quarantined, never raised."""
+        try:
+            f = open(path, "rb")
+        except OSError as exc:
+            rep.errors.append((name, exc.strerror or "unreadable"))
+            return None
+        with f:
+            keyring = self._keyring()
+            try:
+                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+            except share_format.ShareNotForMe:
+                rep.skipped += 1
+                return "not-for-me"
+            except share_format.ShareError as exc:
+                return self._reject(name, str(exc), rep)
+            except OSError as exc:
+                rep.errors.append((name, exc.strerror or "unreadable"))
+                return None
+            info = opened[1]
+            if info.signed:
+                assert info.manifest is not None
+                if info.manifest.sender.verify_key == self._identity().verify_key:
+                    return "own"
+                try:
+                    rec = self._receive_stream(f, "shared file", opened)
+                except (ShareRefused, share_format.ShareError) as exc:
+                    return self._reject(name, str(exc), rep)
+                except OSError as exc:
+                    rep.errors.append((name, exc.strerror or "unreadable"))
+                    return None
+                if rec.duplicate:
+                    rep.duplicates.append(name)
+                    return "duplicate"
+                rep.received.append(rec.share_id)
+                return "received"
+            # Not a share (no manifest stanza): a message (FORMAT.md §5.8).
+            try:
+                f.seek(0)
+                data = f.read(messages.MAX_MESSAGE_SIZE + 1)
+            except OSError as exc:
+                rep.errors.append((name, exc.strerror or "unreadable"))
+                return None
+        return self._process_message(data, name, rep)
+
+    def _reject(self, name: str, reason: str, rep: _Report, **details: Any) -> str:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO quarantine (name, reason, at) VALUES (?, ?, ?)",
+                (name, reason, format_time(self._now())),
+            )
+            self._history.append(
+                self._now(), "message-rejected", details={"file": name, "reason": reason, **details}
+            )
+        rep.quarantined.append((name, reason))
+        self._changed("quarantine")
+        return "quarantined"
+
+    def _process_message(self, data: bytes, name: str, rep: _Report) -> str:
+        keyring = self._keyring()
+        try:
+            msg = messages.open_message(data, [k for k, _g, _e in keyring])
+        except messages.NotForMe:
+            rep.skipped += 1
+            return "not-for-me"
+        except messages.MessageError as exc:
+            return self._reject(name, str(exc), rep)
+        me = self._identity()
+        if msg.sender_verify_key == me.verify_key:
+            return "own"
+        with db.db_errors():
+            seen = self._c.execute(
+                "SELECT 1 FROM messages_seen WHERE id = ?", (msg.message_id,)
+            ).fetchone()
+        if seen:
+            rep.replayed.append(name)
+            return "replayed"
+        from_vk = b64url_encode(msg.sender_verify_key.to_bytes())
+        try:
+            if msg.kind == messages.KIND_REVOCATION:
+                self._apply_revocation(msg, from_vk, rep)
+            elif msg.kind == messages.KIND_RECEIPT:
+                self._apply_receipt(msg, from_vk)
+            else:
+                self._apply_group_key(msg, from_vk)
+        except _Rejected as exc:
+            self._mark_seen(msg, from_vk)
+            return self._reject(name, str(exc), rep, kind=msg.kind)
+        self._mark_seen(msg, from_vk)
+        rep.messages.append(name)
+        return "applied"
+
+    def _mark_seen(self, msg: messages.OpenedMessage, from_vk: str) -> None:
+        with db.transaction(self._c) as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO messages_seen (id, kind, from_vk, seen) VALUES (?, ?, ?, ?)",
+                (msg.message_id, msg.kind, from_vk, format_time(self._now())),
+            )
+
+    def _apply_revocation(self, msg: messages.OpenedMessage, from_vk: str, rep: _Report) -> None:
+        body = msg.body
+        share_id = body["share"]
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT sender_vk, opened_by, status FROM received WHERE share_id = ?",
+                (share_id,),
+            ).fetchone()
+        if row is None:
+            # The revocation overtook its share (sync engines do not keep order): remember
+            # it, bound to the signer, so the share is refused if it arrives later.
+            with db.transaction(self._c) as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO pending_revocations VALUES (?, ?, ?, ?, ?)",
+                    (share_id, from_vk, body["scope"], ",".join(body["recipients"]),
+                     format_time(self._now())),
+                )  # fmt: skip
+            return
+        if row[0] != from_vk:
+            # Authority: only the share's sender may revoke it.
+            raise _Rejected(
+                "a revocation not signed by the share's sender (forged); ignored, nothing erased"
+            )
+        if body["scope"] == "listed" and row[1] not in body["recipients"]:
+            return  # revokes someone else's access to this share, not mine
+        who, _fp = self._who(from_vk)
+        if self._erase_received(share_id, "revoked", {"by": who}):
+            rep.erased.append(share_id)
+            self._flush_outbox()
+
+    def _apply_receipt(self, msg: messages.OpenedMessage, from_vk: str) -> None:
+        body = msg.body
+        share_id = body["share"]
+        with db.db_errors():
+            share = self._c.execute(
+                "SELECT item_id, item_path FROM shares WHERE id = ?", (share_id,)
+            ).fetchone()
+            if share is None:
+                raise _Rejected("a receipt for a share I did not make")
+            rows = self._c.execute(
+                "SELECT age, kind, name, vk, group_id FROM share_recipients WHERE share_id = ?",
+                (share_id,),
+            ).fetchall()
+        match: tuple[str, str, str] | None = None  # (name, recipient age, fingerprint)
+        for age_text, kind, rname, vk, gid in rows:
+            if kind == "person" and vk == from_vk:
+                match = (rname, age_text, self._who(vk, age_text)[1] or "")
+                break
+            if kind == "group" and gid is not None:
+                with db.db_errors():
+                    member = self._c.execute(
+                        "SELECT name, age FROM group_members WHERE group_id = ? AND vk = ?",
+                        (gid, from_vk),
+                    ).fetchone()
+                if member is not None:
+                    match = (member[0], age_text, self._who(from_vk, member[1])[1] or "")
+                    break
+        if match is None:
+            # Authority: only a recipient of the share may report on it.
+            raise _Rejected("a receipt from someone who is not a recipient of that share")
+        name, recipient, fp = match
+        now = self._now()
+        at = format_time(datetime.fromtimestamp(body["at"], UTC))
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO share_receipts (share_id, event, at, by_age, from_vk, from_name,"
+                " ingested) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (share_id, body["event"], at, recipient, from_vk, name, format_time(now)),
+            )
+            if body["event"] == "erased":
+                conn.execute(
+                    "UPDATE share_recipients SET erased = ? WHERE share_id = ? AND vk = ?",
+                    (at, share_id, from_vk),
+                )
+            self._history.append(
+                now,
+                "receipt-received",
+                share[0],
+                share[1],
+                {"share": share_id, "event": body["event"], "by": name, "fingerprint": fp,
+                 "at": at},
+            )  # fmt: skip
+        self._changed("shares")
+
+    def _apply_group_key(self, msg: messages.OpenedMessage, from_vk: str) -> None:
+        body = msg.body
+        gid, gname, epoch = body["group"], body["name"], int(body["epoch"])
+        me = self._identity()
+        if str(me.recipient) not in body["members"]:
+            raise _Rejected("a group key that does not list me as a member")
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT admin_vk, mine, epoch FROM groups WHERE id = ?", (gid,)
+            ).fetchone()
+        admin = self._contact_by_vk(from_vk)
+        if row is None:
+            if admin is None:
+                raise _Rejected("a group key from someone who is not in my contacts")
+        else:
+            if row[1] or row[0] != from_vk:
+                # Authority: only the group's administrator hands out its keys.
+                raise _Rejected("a group key not from the group's administrator (forged)")
+            if epoch <= int(row[2]):
+                return  # older or same epoch: stale, nothing to learn
+        secret = b64url_decode(body["secret"], "group secret", messages.MessageMalformed)
+        key = age.X25519Identity(secret)
+        now = self._now()
+        t = format_time(now)
+        with self._write() as conn:
+            if row is None:
+                assert admin is not None
+                conn.execute(
+                    "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created)"
+                    " VALUES (?, ?, ?, ?, 0, ?, ?)",
+                    (gid, gname, from_vk, admin[2], epoch, t),
+                )
+            else:
+                conn.execute(
+                    "UPDATE groups SET name = ?, epoch = ? WHERE id = ?", (gname, epoch, gid)
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO group_keys (group_id, epoch, secret, age, added)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (gid, epoch, secret, str(key.recipient), t),
+            )
+            for member in body["members"]:
+                mrow = conn.execute(
+                    "SELECT name, vk FROM contacts WHERE age = ?", (member,)
+                ).fetchone()
+                mname = mrow[0] if mrow else ("me" if member == str(me.recipient) else "a member")
+                conn.execute(
+                    "INSERT INTO group_members (group_id, age, vk, name, added, added_epoch)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, age) DO UPDATE SET"
+                    " removed = NULL, removed_epoch = NULL",
+                    (gid, member, mrow[1] if mrow else None, mname, t, epoch),
+                )
+            for gone in body["removed"]:
+                conn.execute(
+                    "UPDATE group_members SET removed = ?, removed_epoch = ?"
+                    " WHERE group_id = ? AND age = ?",
+                    (t, epoch, gid, gone),
+                )
+            self._bump_keyset(conn)
+            self._history.append(
+                now,
+                "group-key-received",
+                details={"group": gid, "name": gname, "epoch": epoch,
+                         "from": self._who(from_vk)[0]},
+            )  # fmt: skip
+        self._changed("groups")
+
+
+# ----- helpers ----------------------------------------------------------------------------
+
+
+class _Rejected(Exception):
+    """A well-formed message that its signer had no authority to send."""
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.messages: list[str] = []
+        self.erased: list[str] = []
+        self.sent = 0
+        self.skipped = 0
+        self.replayed: list[str] = []
+        self.duplicates: list[str] = []
+        self.quarantined: list[tuple[str, str]] = []
+        self.errors: list[tuple[str, str]] = []
+
+    def freeze(self) -> SyncReport:
+        return SyncReport(
+            tuple(self.received), tuple(self.messages), tuple(self.erased), self.sent,
+            self.skipped, tuple(self.replayed), tuple(self.duplicates),
+            tuple(self.quarantined), tuple(self.errors),
+        )  # fmt: skip
+
+
+def _stored_name(original: str) -> str:
+    """The name a received file gets here: as sent if safe, else a safe replacement."""
+    try:
+        return names.clean_name(share_format.validate_received_name(original))
+    except (share_format.ShareNameError, InvalidName):
+        return names.clean_name(share_format.safe_file_name(original))
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int:
+    """Copy `src` to its end into `dst_fd`: the stored payload bytes, unchanged. Uses
+    the kernel's copy_file_range (no trip through user space) where it works."""
+    src_fd = src.fileno()
+    total = 0
+    use_kernel = hasattr(os, "copy_file_range")
+    while use_kernel:
+        try:
+            n = os.copy_file_range(src_fd, dst_fd, _COPY_STEP)
+        except OSError as exc:
+            if total == 0 and exc.errno in (18, 22, 38, 95, 1):  # EXDEV EINVAL ENOSYS ENOTSUP EPERM
+                use_kernel = False
+                break
+            raise
+        if not n:
+            return total
+        total += n
+        on_bytes(total)
+    buf = memoryview(bytearray(share_format.COPY_BUFFER))
+    while True:
+        n = src.readinto(buf)
+        if not n:
+            return total
+        _write_all(dst_fd, buf[:n])
+        total += n
+        on_bytes(total)
+
+
+def _place_new(tmp: Path, folder: Path, name: str) -> Path:
+    """Rename a finished temp file to `folder/name` without replacing anything (a taken
+    name gets a random suffix), then fsync the folder."""
+    final = folder / name
+    for _attempt in range(100):
+        try:
+            os.link(tmp, final)  # fails if `final` exists: a rename that never replaces
+        except FileExistsError:
+            stem = name.removesuffix(".age")
+            final = folder / f"{stem}-{secrets.token_hex(3)}.age"
+            continue
+        except OSError:
+            if final.exists():
+                raise
+            os.rename(tmp, final)  # no hard links here (some network/FAT folders)
+            break
+        else:
+            os.unlink(tmp)
+            break
+    fsync_dir(folder)
+    return final
+
+
+class _HashSink(io.RawIOBase):
+    """Where a received share's plaintext goes: hashed and counted, never stored."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self.sha.update(b)
+        return len(memoryview(b))
+
+
+class _TeeReader(io.RawIOBase):
+    """Reads from `src` and hands every byte read to `sink` too (payload → object)."""
+
+    def __init__(self, src: BinaryIO, sink: _Spool) -> None:
+        self._src = src
+        self._sink = sink
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        if hasattr(self._src, "readinto"):
+            n = self._src.readinto(view) or 0
+        else:  # a plain stream with only read()
+            data = self._src.read(len(view)) or b""
+            n = len(data)
+            view[:n] = data
+        if n:
+            self._sink.write(view[:n])
+        return n
+
+
+class _Spool:
+    """The received payload bytes: in memory while small (stored inline), else a temp
+    object file (created 0600, fsynced by `finish`)."""
+
+    def __init__(self, store: ObjectStore, limit: int) -> None:
+        self._store = store
+        self._limit = limit
+        self._buf = bytearray()
+        self._fd: int | None = None
+        self.tmp: Path | None = None
+
+    def write(self, data: memoryview) -> None:
+        if self._fd is None:
+            self._buf += data
+            if len(self._buf) > self._limit:
+                self.tmp = self._store.tmp / f"{secrets.token_hex(16)}.tmp"
+                with disk_full_errors():
+                    self._fd = os.open(
+                        self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+                    )
+                    _write_all(self._fd, self._buf)
+                self._buf = bytearray()
+        else:
+            with disk_full_errors():
+                _write_all(self._fd, data)
+
+    def finish(self) -> tuple[bytes | None, Path | None]:
+        if self._fd is None:
+            return bytes(self._buf), None
+        with disk_full_errors():
+            os.fsync(self._fd)  # durable before the commit that references it
+        os.close(self._fd)
+        self._fd = None
+        return None, self.tmp
+
+    def discard(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
