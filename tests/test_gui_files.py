@@ -228,3 +228,16 @@ def test_add_by_drop_with_real_thread_pool(qtbot, services, threaded_runner, sou
     QApplication.processEvents()
     assert page.model.rowCount() == 0, "late results of the locked session are dropped"
     win.shutdown()
+
+
+def test_drag_out_folder_exports_into_private_temp(opened, services, sources):
+    page = opened.files_page
+    page.add_paths([str(sources / "album")])
+    page.select_names("album")
+    mime = page.model.mimeData(page.table.selectionModel().selectedIndexes())
+    assert mime is not None
+    folder = Path(mime.urls()[0].toLocalFile())
+    assert sorted(p.name for p in folder.iterdir()) == ["one.txt", "two.bin"]
+    assert Path(services.temp_root) in folder.parents
+    opened.lock()
+    assert not folder.exists()

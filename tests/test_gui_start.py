@@ -197,3 +197,20 @@ def test_recent_vaults_listed(window, services):
     item = window.welcome.recent.item(0)
     window.welcome.recent.itemActivated.emit(item)
     assert window.stack.currentWidget() is window.unlock_page
+
+
+def test_failed_unlock_attempts_are_reported_at_next_unlock(window, services):
+    vault, _ = make_vault(services)
+    path = vault.path
+    vault.lock()
+    window.show_unlock(str(path))
+    page = window.unlock_page
+    for _ in range(2):
+        page.pass_edit.setText("a wrong guess at it")
+        page.unlock_button.click()
+    page.pass_edit.setText(PASSPHRASE)
+    page.unlock_button.click()
+    assert window.session is not None
+    warnings = [args for method, args in services.dialogs.asked if method == "warn"]
+    assert len(warnings) == 1
+    assert "2 time(s)" in warnings[0][1]

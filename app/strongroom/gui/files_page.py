@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -898,24 +899,38 @@ class FilesPage(QWidget):
         )
 
     # ---- drag out ----------------------------------------------------------------------
-    def _drag_export(self, files: list[Item]) -> list[Path]:
+    def _drag_export(self, items: list[Item]) -> list[Path]:
         if any(not job.quiet for job in runner().active_jobs):
             # The vault runs one operation at a time; decrypting here would block the GUI
             # thread until the running job ends.
             raise ValueError(self.tr("Wait for the running job to finish, or use Export."))
-        total = sum(f.size for f in files if isinstance(f, FileRecord))
+        vault = self.vault
+        total = 0
+        for item in items:
+            if isinstance(item, FileRecord):
+                total += item.size
+            else:
+                total += sum(f.size for f in vault.walk(item) if isinstance(f, FileRecord))
         if total > DRAG_EXPORT_LIMIT:
             raise ValueError(
                 self.tr("That is too much to drag at once ({size}); use Export instead.").format(
                     size=human_size(total)
                 )
             )
-        vault = self.vault
-        # open_external decrypts into the vault's private temp folder (wiped on lock, exit
-        # and next start) and records the export in the access history.
-        paths = [vault.open_external(f) for f in files if isinstance(f, FileRecord)]
+        paths = []
+        for item in items:
+            if isinstance(item, FileRecord):
+                # Decrypts into the vault's private temp folder (wiped on lock, exit and next
+                # start) and records "file-opened-externally" in the access history.
+                paths.append(vault.open_external(item))
+            else:
+                # A folder goes to a fresh folder inside the same private temp folder.
+                private = vault.temp_dir
+                private.mkdir(mode=0o700, parents=True, exist_ok=True)  # made on first use
+                target = Path(tempfile.mkdtemp(dir=private)) / item.name
+                paths.append(vault.export(item, target))
         self.status.emit(
-            self.tr("Exported {n} file(s) by dragging; recorded in the history.").format(
+            self.tr("Exported {n} item(s) by dragging; recorded in the history.").format(
                 n=len(paths)
             )
         )

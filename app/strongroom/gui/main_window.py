@@ -347,7 +347,60 @@ class MainWindow(QMainWindow):
         self._update_toolbar()
         self.files_page.table.setFocus()
         self.show_status(self.tr("Unlocked {path}").format(path=vault.path))
+        self._unlock_notices(vault)
         self.vault_opened.emit(vault)
+
+    _UNLOCK_BATCH = frozenset(
+        {
+            "vault-unlocked",
+            "vault-created",
+            "recovery-used",
+            "passphrase-changed",
+            "unlock-failed",
+            "history-pruned",
+        }
+    )
+
+    def _unlock_notices(self, vault: Vault) -> None:
+        """Tell the owner, once, about failed unlock attempts and a rolled-back history."""
+
+        def work(_c: object) -> tuple[str | None, dict[str, object] | None]:
+            failed = None
+            for entry in vault.history(limit=6):
+                if entry.action not in self._UNLOCK_BATCH:
+                    break  # older than this unlock
+                if entry.action == "unlock-failed":
+                    failed = dict(entry.details)
+                    break
+            return vault.rollback_warning, failed
+
+        def done(result: tuple[str | None, dict[str, object] | None]) -> None:
+            warning, failed = result
+            if self.session is None or self.session.vault is not vault:
+                return
+            notes = []
+            if failed:
+                notes.append(
+                    self.tr(
+                        "Someone tried to unlock this vault with a wrong passphrase or "
+                        "recovery key {n} time(s) since it was last opened."
+                    ).format(n=failed.get("count", "?"))
+                )
+            if warning:
+                notes.append(
+                    self.tr(
+                        "The access history is older than the last state this computer saw: "
+                        "{reason} If you restored a backup on purpose, accept it under "
+                        "Activity › Verify integrity."
+                    ).format(reason=warning)
+                )
+            if notes:
+                self.show_status(notes[0])
+                self.services.dialogs.warn(
+                    self, self.tr("Since you last opened this vault"), "\n\n".join(notes)
+                )
+
+        run_task(work, done, lambda _e: None, quiet=True)
 
     def show_section(self, section: int) -> None:
         self.sidebar.setCurrentRow(section)

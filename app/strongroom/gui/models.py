@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QIcon
 
-from strongroom.vault import FileRecord, HistoryEntry, Item
+from strongroom.vault import HistoryEntry, Item
 
 from . import icons
 from .messages import action_label, format_details, human_size
@@ -320,11 +320,10 @@ class FilesTableModel(QAbstractTableModel):
     def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData | None:
         rows = sorted({i.row() for i in indexes if i.isValid()})
         items = [self._items[r] for r in rows]
-        files = [i for i in items if isinstance(i, FileRecord)]
-        if not files or self.drag_exporter is None:
+        if not items or self.drag_exporter is None:
             return None
         try:
-            paths = self.drag_exporter(files)
+            paths = self.drag_exporter(items)
         except Exception as exc:  # shown by the page; a failed drag must not crash Qt
             self.drag_failed.emit(exc)
             return None
