@@ -132,3 +132,39 @@ def test_filter_by_id_reaches_deleted_items(busy_vault):
     page.file_edit.setText(f"id:{record.id}")
     page.reload()
     assert [e.action for e in rows(page)] == ["file-deleted", "file-added"]
+
+
+def test_restored_backup_is_reported_and_can_be_accepted(window, services):
+    import shutil
+
+    from gui_helpers import PASSPHRASE
+
+    vault, _ = make_vault(services)
+    path = vault.path
+    vault.add_bytes("/", "a.txt", b"a")
+    vault.lock()
+    backup = path.with_name("backup.strongroom")
+    shutil.copytree(path, backup)
+    window.show_unlock(str(path))
+    window.unlock_page.pass_edit.setText(PASSPHRASE)
+    window.unlock_page.unlock_button.click()
+    window.session.vault.add_bytes("/", "b.txt", b"b")
+    window.lock()
+    shutil.rmtree(path)
+    shutil.copytree(backup, path)  # the older copy comes back
+
+    window.unlock_page.pass_edit.setText(PASSPHRASE)
+    window.unlock_page.unlock_button.click()
+    assert window.session is not None
+    warnings = [args for method, args in services.dialogs.asked if method == "warn"]
+    assert warnings and "older than the last state" in warnings[-1][1]
+
+    window.show_section(window.SECTION_ACTIVITY)
+    page = window.activity_page
+    page.verify()
+    assert page.message.kind == "error"
+    assert page.accept_button.isVisible()
+    services.dialogs.expect("confirm", True)
+    page.accept_button.click()
+    assert page.message.kind == "ok"
+    assert not page.accept_button.isVisible()

@@ -221,8 +221,15 @@ class ActivityPage(QWidget):
         self.retention_box = RetentionBox()
         self.count_label = QLabel()
         self.count_label.setStyleSheet("color: palette(placeholder-text);")
+        self.accept_button = QPushButton(self.tr("Accept this history…"))
+        self.accept_button.setToolTip(
+            self.tr("After restoring a backup on purpose: make its history the new reference.")
+        )
+        self.accept_button.hide()
+        self.accept_button.clicked.connect(self.accept_history)
         actions = QHBoxLayout()
         actions.addWidget(self.verify_button)
+        actions.addWidget(self.accept_button)
         actions.addWidget(self.csv_button)
         actions.addStretch()
         actions.addWidget(self.count_label)
@@ -389,6 +396,7 @@ class ActivityPage(QWidget):
                     ),
                     "error",
                 )
+            self.accept_button.setVisible(not report.ok)
 
         def failed(exc: BaseException) -> None:
             self.verify_button.setEnabled(True)
@@ -400,6 +408,33 @@ class ActivityPage(QWidget):
             failed,
             title=self.tr("Verifying history"),
             cancellable=False,
+        )
+
+    def accept_history(self) -> None:
+        """Make the vault's current history the checkpoint (after a deliberate restore)."""
+        if self.session is None:
+            return
+        if not self.services.dialogs.confirm(
+            self,
+            self.tr("Accept this history"),
+            self.tr(
+                "Only do this if you restored this vault from a backup on purpose. Strongroom "
+                "will treat its current history as correct from now on."
+            ),
+            self.tr("Accept"),
+        ):
+            return
+        vault = self.session.vault
+
+        def done(_r: object) -> None:
+            self.accept_button.hide()
+            self.verify()
+
+        run_task(
+            lambda _c: vault.reset_history_checkpoint(),
+            done,
+            lambda e: self.message.show_message(error_message(e)),
+            quiet=True,
         )
 
     def export_csv(self) -> Job | None:

@@ -299,7 +299,8 @@ class FilesPage(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        # `activated`: double-click or Enter, as the platform defines it.
+        self.table.activated.connect(lambda _i: self.open_selected())
         self.table.files_dropped.connect(self.add_paths)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
