@@ -308,8 +308,8 @@ class FilesPage(QWidget):
         header.setSectionResizeMode(FilesTableModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
         for col, width in (
             (FilesTableModel.COL_SIZE, 84),
-            (FilesTableModel.COL_KIND, 140),
-            (FilesTableModel.COL_MODIFIED, 140),
+            (FilesTableModel.COL_KIND, 165),
+            (FilesTableModel.COL_MODIFIED, 132),
             (FilesTableModel.COL_ACCESS, 100),
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
