@@ -70,8 +70,8 @@ class World:
         return {p.name for p in self.exchange.iterdir()}
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+@pytest.fixture(name="world")
+def world_fixture(tmp_path: Path) -> Iterator[World]:
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     w = World(tmp_path, exchange, FakeClock())
@@ -97,4 +97,4 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-__all__ = ["PASSPHRASE", "World", "sha", "stored_payload", "world"]
+__all__ = ["PASSPHRASE", "World", "sha", "stored_payload", "world_fixture"]

@@ -8,7 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from sharing_helpers import World, sha, stored_payload, world  # noqa: F401
+from sharing_helpers import (
+    World,
+    stored_payload,
+    world_fixture,  # noqa: F401  (the `world` fixture)
+)
 from strongroom.vault import ItemNotFound
 from strongroom.vault.errors import ShareExpired, ShareRevoked
 from strongroom.vault.messages import new_message_filename
@@ -33,7 +37,10 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
     assert report.received == (share.id,)
     (got,) = bob.shared_with_me()
     assert (got.name, got.sender_name, got.trust, got.path) == (
-        "report.pdf", "Alice", "verified", "shared:report.pdf"
+        "report.pdf",
+        "Alice",
+        "verified",
+        "shared:report.pdf",
     )
     assert got.sender_fingerprint == alice.my_fingerprint()
     assert bob.list("/") == []  # received files are not among my own
@@ -104,14 +111,14 @@ def test_receipts_policy_ask_and_never(world: World) -> None:
     carol = world.person("Carol", policy="never")
     world.introduce("Alice", "Bob", "Carol")
     alice.add_bytes("/", "x.txt", b"hello")
-    (share,) = alice.share("/x.txt", to=["Bob", "Carol"], receipts=True)
+    alice.share("/x.txt", to=["Bob", "Carol"], receipts=True)
     bob.sync()
     carol.sync()
     assert carol.pending_receipts() == []
     (pending,) = bob.pending_receipts()
     assert (pending.event, pending.file_name, pending.sender_name) == ("received", "x.txt", "Alice")
     bob.read_bytes("shared:x.txt")
-    opened = [p for p in bob.pending_receipts() if p.event == "opened"][0]
+    opened = next(p for p in bob.pending_receipts() if p.event == "opened")
     bob.answer_receipt(pending.id, send=True)
     bob.answer_receipt(opened.id, send=False)
     assert bob.pending_receipts() == []
@@ -245,9 +252,7 @@ def test_replayed_and_others_messages(world: World) -> None:
     alice_report = alice.sync()
     assert len(alice_report.messages) == 2  # Bob's and Carol's receipts
     # Someone copies Bob's receipt under a new name: a replay, ignored and reported.
-    receipt_file = next(
-        p for p in world.exchange.iterdir() if p.name in alice_report.messages
-    )
+    receipt_file = next(p for p in world.exchange.iterdir() if p.name in alice_report.messages)
     shutil.copy(receipt_file, world.exchange / new_message_filename())
     again = alice.sync()
     assert len(again.replayed) == 1 and again.messages == ()
@@ -268,7 +273,7 @@ def test_revocation_that_overtakes_its_share(world: World) -> None:
     (share,) = alice.share("/late.txt", to="Bob", out_dir=hold)  # delivered by hand, later
     alice.revoke(share.id)  # the revocation goes through the exchange folder at once
     bob.sync()
-    with pytest.raises(ShareRevoked, match="revoked this share .* before it arrived"):
+    with pytest.raises(ShareRevoked, match=r"revoked this share .* before it arrived"):
         bob.receive(share.path)
     assert bob.shared_with_me() == []
 

@@ -64,7 +64,6 @@ from .header import (
 )
 from .history import FailedUnlocks, HistoryLog, format_time, parse_time
 from .objects import ObjectStore, new_object_id
-from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, SharingMixin, create_identity
 from .records import (
     AddProgress,
     CheckProblem,
@@ -77,6 +76,7 @@ from .records import (
     Retention,
     VaultInfo,
 )
+from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, SharingMixin, create_identity
 
 __all__ = [
     "DB_NAME",

@@ -9,29 +9,28 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AccessEntry",
+    "AccessReport",
     "AddProgress",
     "CheckProblem",
     "CheckReport",
+    "Contact",
     "FileRecord",
     "FolderRecord",
-    "HistoryEntry",
-    "HistoryReport",
-    "Retention",
-    "VaultInfo",
-    # sharing
-    "AccessEntry",
-    "AccessReport",
-    "Contact",
     "GroupMember",
     "GroupRecord",
+    "HistoryEntry",
+    "HistoryReport",
     "PendingReceipt",
     "QuarantineEntry",
     "ReceiptRecord",
     "ReceivedRecord",
+    "Retention",
     "RevokeResult",
     "ShareRecipientStatus",
     "ShareRecord",
     "SyncReport",
+    "VaultInfo",
 ]
 
 

@@ -589,9 +589,15 @@ class SharingMixin:
         cid, name, card_text, age_text, _vk, verified, added = row
         card = ContactCard.from_text(card_text)
         return Contact(
-            int(cid), name, card.name, age_text, card.fingerprint, bool(verified),
-            parse_time(added), card_text,
-        )  # fmt: skip
+            int(cid),
+            name,
+            card.name,
+            age_text,
+            card.fingerprint,
+            bool(verified),
+            parse_time(added),
+            card_text,
+        )
 
     def _contacts(self) -> list[Contact]:
         with db.db_errors():
@@ -802,9 +808,16 @@ class SharingMixin:
             )
             (removed if gone else members).append(member)
         return GroupRecord(
-            gid, name, bool(mine), int(epoch), recipient, tuple(members), tuple(removed),
-            ContactCard.from_text(admin_card).fingerprint, parse_time(created),
-        )  # fmt: skip
+            gid,
+            name,
+            bool(mine),
+            int(epoch),
+            recipient,
+            tuple(members),
+            tuple(removed),
+            ContactCard.from_text(admin_card).fingerprint,
+            parse_time(created),
+        )
 
     def _groups(self) -> list[GroupRecord]:
         with db.db_errors():
@@ -826,11 +839,17 @@ class SharingMixin:
             conn.execute(
                 "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created)"
                 " VALUES (?, ?, ?, ?, 1, 1, ?)",
-                (gid, name, b64url_encode(ident.verify_key.to_bytes()), ident.card().to_text(),
-                 format_time(now)),
-            )  # fmt: skip
+                (
+                    gid,
+                    name,
+                    b64url_encode(ident.verify_key.to_bytes()),
+                    ident.card().to_text(),
+                    format_time(now),
+                ),
+            )
             conn.execute(
-                "INSERT INTO group_keys (group_id, epoch, secret, age, added) VALUES (?, 1, ?, ?, ?)",
+                "INSERT INTO group_keys (group_id, epoch, secret, age, added)"
+                " VALUES (?, 1, ?, ?, ?)",
                 (gid, key.secret_bytes(), str(key.recipient), format_time(now)),
             )
             self._bump_keyset(conn)
@@ -879,7 +898,6 @@ class SharingMixin:
             raise ContactExists(f"{c.name} is already a member of {gname!r}.")
         dest = self._message_dest(out_dir)
         secret, _ = self._group_key(gid, epoch)
-        ident = self._identity()
         now = self._now()
         datas: list[bytes] = []
         with self._write() as conn:
@@ -894,9 +912,14 @@ class SharingMixin:
             self._history.append(
                 now,
                 "group-member-added",
-                details={"group": gid, "name": gname, "member": c.name,
-                         "fingerprint": c.fingerprint, "epoch": epoch},
-            )  # fmt: skip
+                details={
+                    "group": gid,
+                    "name": gname,
+                    "member": c.name,
+                    "fingerprint": c.fingerprint,
+                    "epoch": epoch,
+                },
+            )
         self._deliver(datas, dest)
         self._changed("groups")
         return self._group_record(gid)
@@ -931,7 +954,8 @@ class SharingMixin:
                 (now_text, new_epoch, gid, recipient),
             )
             conn.execute(
-                "INSERT INTO group_keys (group_id, epoch, secret, age, added) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO group_keys (group_id, epoch, secret, age, added)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (gid, new_epoch, key.secret_bytes(), str(key.recipient), now_text),
             )
             conn.execute("UPDATE groups SET epoch = ? WHERE id = ?", (new_epoch, gid))
@@ -940,8 +964,14 @@ class SharingMixin:
             # One message per remaining member: none learns who else got the update.
             for member in body["members"]:
                 datas.append(self._seal(conn, "group-key", body, [member], dest))
-            details = {"group": gid, "name": gname, "member": mname, "fingerprint": fp,
-                       "epoch": new_epoch, "could_read": could}  # fmt: skip
+            details = {
+                "group": gid,
+                "name": gname,
+                "member": mname,
+                "fingerprint": fp,
+                "epoch": new_epoch,
+                "could_read": could,
+            }
             self._history.append(now, "group-member-removed", details=details)
             for share_id, item_id, item_path, *_x in readable:
                 self._history.append(
@@ -949,9 +979,15 @@ class SharingMixin:
                     "group-member-removed",
                     item_id,
                     item_path,
-                    {"group": gid, "name": gname, "member": mname, "share": share_id,
-                     "could_read": True, "epoch": new_epoch},
-                )  # fmt: skip
+                    {
+                        "group": gid,
+                        "name": gname,
+                        "member": mname,
+                        "share": share_id,
+                        "could_read": True,
+                        "epoch": new_epoch,
+                    },
+                )
         self._deliver(datas, dest)
         self._changed("groups")
         return self._group_record(gid)
@@ -969,7 +1005,7 @@ class SharingMixin:
         else:
             c = self._contact(contact)
             target = (c.recipient, c.fingerprint)
-        for age_text, vk, name, added_epoch in rows:
+        for age_text, _vk, name, added_epoch in rows:
             if age_text == target[0]:
                 return age_text, name, target[1], int(added_epoch)
         raise ContactNotFound("That contact is not a member of this group.")
@@ -1153,9 +1189,15 @@ class SharingMixin:
                 raise ItemNotFound(f"{rec.path} is no longer in the vault.")
             file_key, object_id, inline = bytes(key_row[0]), key_row[1], key_row[2]
             manifest = share_format.Manifest.new(
-                card, rec.name, rec.size, rec.sha256, recips,
-                expires=exp_int, receipts=bool(receipts), now=created,
-            )  # fmt: skip
+                card,
+                rec.name,
+                rec.size,
+                rec.sha256,
+                recips,
+                expires=exp_int,
+                receipts=bool(receipts),
+                now=created,
+            )
             header = share_format.build_share_header(
                 file_key, [r.recipient for r in recips], manifest, ident.signing_key
             )
@@ -1252,18 +1294,31 @@ class SharingMixin:
             conn.execute(
                 "INSERT INTO shares (id, item_id, item_path, name, size, sha256, created,"
                 " expires, receipts, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (manifest.share_id, rec.id, rec.path, rec.name, rec.size, rec.sha256,
-                 format_time(now), expires_text, int(manifest.receipts),
-                 str(dest / final_name)),
-            )  # fmt: skip
+                (
+                    manifest.share_id,
+                    rec.id,
+                    rec.path,
+                    rec.name,
+                    rec.size,
+                    rec.sha256,
+                    format_time(now),
+                    expires_text,
+                    int(manifest.receipts),
+                    str(dest / final_name),
+                ),
+            )
             for age_text, kind, rname, vk, cid, gid, gep in rows:
                 conn.execute(
                     "INSERT INTO share_recipients (share_id, age, kind, name, vk, contact_id,"
                     " group_id, group_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (manifest.share_id, age_text, kind, rname, vk, cid, gid, gep),
                 )
-                details: dict[str, Any] = {"share": manifest.share_id, "to": rname,
-                                           "kind": kind, "receipts": manifest.receipts}  # fmt: skip
+                details: dict[str, Any] = {
+                    "share": manifest.share_id,
+                    "to": rname,
+                    "kind": kind,
+                    "receipts": manifest.receipts,
+                }
                 if gid is not None:
                     details["group"] = gid
                     details["epoch"] = gep
@@ -1278,12 +1333,13 @@ class SharingMixin:
         return _place_new(tmp, dest, final_name)
 
     def _share_rows(self, where: str, args: Sequence[Any]) -> list[Sequence[Any]]:
+        # `where` is one of this module's constant clauses; values go in `args`.
+        sql = (
+            "SELECT id, item_id, item_path, name, size, created, expires, receipts, delivered"  # noqa: S608
+            " FROM shares " + where
+        )
         with db.db_errors():
-            return self._c.execute(
-                "SELECT id, item_id, item_path, name, size, created, expires, receipts, delivered"
-                " FROM shares " + where,
-                args,
-            ).fetchall()
+            return self._c.execute(sql, args).fetchall()
 
     def _share_record(self, share_id: str, path: Path | None = None) -> ShareRecord:
         rows = self._share_rows("WHERE id = ?", (share_id,))
@@ -1309,11 +1365,12 @@ class SharingMixin:
         recipients = []
         for age_text, kind, rname, vk, cid, gid, gep, revoked, erased in rrows:
             mine = [
-                ReceiptRecord(ev, parse_time(at), fname, self._who(fvk, by)[1] or "",
-                              parse_time(ing))
+                ReceiptRecord(
+                    ev, parse_time(at), fname, self._who(fvk, by)[1] or "", parse_time(ing)
+                )
                 for ev, at, by, fvk, fname, ing in receipts_rows
                 if (kind == "person" and fvk == vk) or (kind == "group" and by == age_text)
-            ]  # fmt: skip
+            ]
             if erased:
                 status = "erased"
             elif revoked:
@@ -1333,13 +1390,21 @@ class SharingMixin:
                     status,
                     parse_time(revoked) if revoked else None,
                     tuple(mine),
-                )  # fmt: skip
+                )
             )
         return ShareRecord(
-            sid, int(item_id), item_path, name, int(size), parse_time(created),
-            parse_time(expires) if expires else None, bool(receipts),
-            delivered, path if path is not None else Path(delivered), tuple(recipients),
-        )  # fmt: skip
+            sid,
+            int(item_id),
+            item_path,
+            name,
+            int(size),
+            parse_time(created),
+            parse_time(expires) if expires else None,
+            bool(receipts),
+            delivered,
+            path if path is not None else Path(delivered),
+            tuple(recipients),
+        )
 
     def _shares(self, file: Any | None) -> list[ShareRecord]:
         if file is None:
@@ -1471,8 +1536,9 @@ class SharingMixin:
                     kind = "group member" if removed is None else "former group member"
                     # A removed member keeps the key of this share's epoch: only
                     # revocation (or expiry) ends their access to this share.
-                    e = AccessEntry(name, recipient, kind, sh.id, max(added, sh.created),
-                                    until, why, None)  # fmt: skip
+                    e = AccessEntry(
+                        name, recipient, kind, sh.id, max(added, sh.created), until, why, None
+                    )
                     (could if why else can).append(e)
         timeline = self._history.query(item_id=rec.id, limit=100_000)
         timeline.reverse()
@@ -1527,8 +1593,26 @@ class SharingMixin:
         return row
 
     def _received_record(self, row: Sequence[Any], duplicate: bool = False) -> ReceivedRecord:
-        (share_id, item_id, signed, name, stored, size, sha, card_text, vk, _opened_by, gid,
-         forwarded, created, received, expires, receipts, status, ended) = row  # fmt: skip
+        (
+            share_id,
+            item_id,
+            signed,
+            name,
+            stored,
+            size,
+            sha,
+            card_text,
+            vk,
+            _opened_by,
+            gid,
+            forwarded,
+            created,
+            received,
+            expires,
+            receipts,
+            status,
+            ended,
+        ) = row
         sender_name = fp = None
         cid: int | None = None
         trust = "unsigned"
@@ -1548,13 +1632,28 @@ class SharingMixin:
             if exists is None:
                 status, alive = "deleted", False
         return ReceivedRecord(
-            share_id, int(item_id) if item_id is not None else None, name,
-            share_format.safe_display_name(name), stored,
-            SHARED_PREFIX + stored if alive else None, int(size), bytes(sha), sender_name, fp,
-            cid, trust, bool(forwarded), gid, parse_time(created) if created else None,
-            parse_time(received), parse_time(expires) if expires else None, bool(receipts),
-            status, parse_time(ended) if ended else None, duplicate,
-        )  # fmt: skip
+            share_id,
+            int(item_id) if item_id is not None else None,
+            name,
+            share_format.safe_display_name(name),
+            stored,
+            SHARED_PREFIX + stored if alive else None,
+            int(size),
+            bytes(sha),
+            sender_name,
+            fp,
+            cid,
+            trust,
+            bool(forwarded),
+            gid,
+            parse_time(created) if created else None,
+            parse_time(received),
+            parse_time(expires) if expires else None,
+            bool(receipts),
+            status,
+            parse_time(ended) if ended else None,
+            duplicate,
+        )
 
     def _shared_with_me(self, include_ended: bool) -> list[ReceivedRecord]:
         with db.db_errors():
@@ -1692,12 +1791,25 @@ class SharingMixin:
                     " sha256, sender_card, sender_vk, opened_by, group_id, forwarded, created,"
                     " received, expires, receipts, status) VALUES"
                     " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
-                    (share_id, iid, int(m is not None), original, stored, size, sha,
-                     m.sender.to_text() if m else None, sender_vk, str(info.opened_by),
-                     via_group, int(info.forwarded),
-                     format_time(datetime.fromtimestamp(m.created, UTC)) if m else None,
-                     t, expires_text, int(bool(m and m.receipts))),
-                )  # fmt: skip
+                    (
+                        share_id,
+                        iid,
+                        int(m is not None),
+                        original,
+                        stored,
+                        size,
+                        sha,
+                        m.sender.to_text() if m else None,
+                        sender_vk,
+                        str(info.opened_by),
+                        via_group,
+                        int(info.forwarded),
+                        format_time(datetime.fromtimestamp(m.created, UTC)) if m else None,
+                        t,
+                        expires_text,
+                        int(bool(m and m.receipts)),
+                    ),
+                )
                 details: dict[str, Any] = {
                     "share": share_id,
                     "from": trust_name if m is not None else "unsigned",
@@ -1766,11 +1878,14 @@ class SharingMixin:
                 " size, sha256, sender_card, sender_vk, opened_by, group_id, forwarded,"
                 " created, received, expires, receipts, status, ended) VALUES"
                 " (?, NULL, 1, ?, ?, 0, ?, NULL, ?, ?, NULL, 0, NULL, ?, NULL, 0, ?, ?)",
-                (share_id, name, _stored_name(name), bytes(32), sender_vk, opened_by, t,
-                 status, t),
-            )  # fmt: skip
-            details = {"share": share_id, "reason": status, "from": who,
-                       "name": share_format.safe_display_name(name)}  # fmt: skip
+                (share_id, name, _stored_name(name), bytes(32), sender_vk, opened_by, t, status, t),
+            )
+            details = {
+                "share": share_id,
+                "reason": status,
+                "from": who,
+                "name": share_format.safe_display_name(name),
+            }
             if fp:
                 details["fingerprint"] = fp
             self._history.append(now, "share-refused", details=details)
@@ -1926,7 +2041,7 @@ class SharingMixin:
                 self._who(vk)[0] if vk else None,
                 event,
                 datetime.fromtimestamp(at, UTC),
-            )  # fmt: skip
+            )
             for pid, sid, event, at, name, vk in rows
         ]
 
@@ -2123,9 +2238,14 @@ class SharingMixin:
             with db.transaction(self._c) as conn:
                 conn.execute(
                     "INSERT OR REPLACE INTO pending_revocations VALUES (?, ?, ?, ?, ?)",
-                    (share_id, from_vk, body["scope"], ",".join(body["recipients"]),
-                     format_time(self._now())),
-                )  # fmt: skip
+                    (
+                        share_id,
+                        from_vk,
+                        body["scope"],
+                        ",".join(body["recipients"]),
+                        format_time(self._now()),
+                    ),
+                )
             return
         if row[0] != from_vk:
             # Authority: only the share's sender may revoke it.
@@ -2188,9 +2308,14 @@ class SharingMixin:
                 "receipt-received",
                 share[0],
                 share[1],
-                {"share": share_id, "event": body["event"], "by": name, "fingerprint": fp,
-                 "at": at},
-            )  # fmt: skip
+                {
+                    "share": share_id,
+                    "event": body["event"],
+                    "by": name,
+                    "fingerprint": fp,
+                    "at": at,
+                },
+            )
         self._changed("shares")
 
     def _apply_group_key(self, msg: messages.OpenedMessage, from_vk: str) -> None:
@@ -2255,9 +2380,13 @@ class SharingMixin:
             self._history.append(
                 now,
                 "group-key-received",
-                details={"group": gid, "name": gname, "epoch": epoch,
-                         "from": self._who(from_vk)[0]},
-            )  # fmt: skip
+                details={
+                    "group": gid,
+                    "name": gname,
+                    "epoch": epoch,
+                    "from": self._who(from_vk)[0],
+                },
+            )
         self._changed("groups")
 
 
@@ -2282,10 +2411,16 @@ class _Report:
 
     def freeze(self) -> SyncReport:
         return SyncReport(
-            tuple(self.received), tuple(self.messages), tuple(self.erased), self.sent,
-            self.skipped, tuple(self.replayed), tuple(self.duplicates),
-            tuple(self.quarantined), tuple(self.errors),
-        )  # fmt: skip
+            tuple(self.received),
+            tuple(self.messages),
+            tuple(self.erased),
+            self.sent,
+            self.skipped,
+            tuple(self.replayed),
+            tuple(self.duplicates),
+            tuple(self.quarantined),
+            tuple(self.errors),
+        )
 
 
 def _stored_name(original: str) -> str:
