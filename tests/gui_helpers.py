@@ -89,6 +89,11 @@ class ScriptedDialogs(Dialogs):
     def save_file(self, parent, title, suggested, file_filter=""):  # type: ignore[override]
         return self._answer("save_file", title, suggested)
 
+    def exec_dialog(self, dialog):  # type: ignore[override]
+        """The queued answer is a function that fills in `dialog` and returns accept/reject."""
+        fill = self._answer("exec_dialog", type(dialog).__name__)
+        return bool(fill(dialog))
+
     def open_url(self, url):  # type: ignore[override]
         self.opened_urls.append(url)
         return True
@@ -149,7 +154,7 @@ def services(tmp_path: Path) -> Services:
     )
 
 
-def make_vault(services: Services, name: str = "Test vault"):
+def make_vault(services: Services, name: str = "Test vault", display_name: str = "Tester"):
     """A new vault under the test's home folder, created with cheap KDF parameters."""
     from strongroom.vault import Vault
 
@@ -158,7 +163,7 @@ def make_vault(services: Services, name: str = "Test vault"):
         path,
         PASSPHRASE,
         kdf_params=CHEAP_KDF(),
-        display_name="Tester",
+        display_name=display_name,
         **services.vault_kwargs(),
     )
     return vault, recovery

@@ -48,6 +48,7 @@ from .messages import action_label, error_message, human_size
 from .models import FOLDER_COLOR, FilesTableModel, format_time
 from .seams import Services
 from .session import VaultSession
+from .sharing import AccessPanel, ShareDialog
 from .tasks import Job, run_task, runner
 from .widgets import Breadcrumbs, EmptyState, heading
 
@@ -123,7 +124,7 @@ class _DropEmptyState(EmptyState):
 class DetailsPane(QWidget):
     """Facts about the selection, who has access, and this item's history."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumWidth(260)
         self.setAccessibleName(self.tr("Details"))
@@ -145,8 +146,7 @@ class DetailsPane(QWidget):
         layout.addLayout(self.buttons)
         self.access_title = self._section(self.tr("Who has access"))
         layout.addWidget(self.access_title)
-        self.access = QLabel()
-        self.access.setWordWrap(True)
+        self.access = AccessPanel(services)
         layout.addWidget(self.access)
         self.history_title = self._section(self.tr("History"))
         layout.addWidget(self.history_title)
@@ -198,7 +198,7 @@ class DetailsPane(QWidget):
             self.name.setText(self.tr("{n} items selected").format(n=len(items)))
             self.facts.addRow(self.tr("Files"), QLabel(str(len(files))))
             self.facts.addRow(self.tr("Total size"), QLabel(human_size(sum(f.size for f in files))))
-            self.access.setText(self.tr("Only you."))
+            self.access.show_text(self.tr("Select one file to see who can read it."))
             self.history.hide()
             self.history_title.hide()
             return
@@ -221,12 +221,6 @@ class DetailsPane(QWidget):
             v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             v.setWordWrap(True)
             self.facts.addRow(label, v)
-        # Sharing lands with issue 4; until then nothing is shared, and we say so plainly.
-        self.access.setText(
-            self.tr(
-                "Only you. Encrypted with a key of its own. Sharing arrives in a later version."
-            )
-        )
 
     @staticmethod
     def _file_icon(name: str) -> QIcon:
@@ -330,7 +324,8 @@ class FilesPage(QWidget):
         self.center.addWidget(self.empty)
         self.center.addWidget(self.no_results)
 
-        self.details = DetailsPane()
+        self.details = DetailsPane(services)
+        self.details.access.changed.connect(self._selection_changed)
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
         self.external_button = QPushButton(icons.icon("open"), self.tr("Open"))
         self.external_button.setToolTip(self.tr("Open with the default app"))
@@ -396,6 +391,9 @@ class FilesPage(QWidget):
             self.tr("Open with default app"), "open", self.open_external_selected
         )
         self.act_export = self._action(self.tr("Export…"), "export", self.export_selected, "Ctrl+E")
+        self.act_share = self._action(
+            self.tr("Share…"), "share", self.share_selected, "Ctrl+Shift+S"
+        )
         self.act_rename = self._action(self.tr("Rename…"), "rename", self.rename_selected, "F2")
         self.act_move = self._action(self.tr("Move to…"), "move", self.move_selected, "Ctrl+M")
         self.act_delete = self._action(self.tr("Delete…"), "delete", self.delete_selected, S.Delete)
@@ -422,6 +420,7 @@ class FilesPage(QWidget):
         self.act_open.setEnabled(len(items) == 1)
         self.act_open_external.setEnabled(len(files) == 1 and len(items) == 1)
         self.act_export.setEnabled(bool(items))
+        self.act_share.setEnabled(bool(items))
         self.act_rename.setEnabled(len(items) == 1)
         self.act_move.setEnabled(bool(items))
         self.act_delete.setEnabled(bool(items))
@@ -635,6 +634,7 @@ class FilesPage(QWidget):
         self._update_actions()
         if len(items) == 1 and self.session is not None:
             self._load_item_history(items[0])
+            self.details.access.load(self.session, items[0])
 
     def _load_item_history(self, item: Item) -> None:
         vault = self.vault
@@ -897,6 +897,59 @@ class FilesPage(QWidget):
             lambda e: self.services.dialogs.warn(self, self.tr("Delete"), error_message(e)),
             title=self.tr("Deleting"),
             cancellable=False,
+        )
+
+    def share_selected(self) -> None:
+        """The share dialog for the selection; sharing runs in the background."""
+        items = self.selected_items()
+        if not items or self.session is None:
+            return
+        vault = self.vault
+
+        def ask(result: tuple[Any, Any, Any]) -> None:
+            contacts, groups, exchange = result
+            if self.session is None:
+                return
+            dialog = ShareDialog(items, contacts, groups, exchange, self.services, self)
+            if not self.services.dialogs.exec_dialog(dialog) or self.session is None:
+                return
+            people, group_ids = dialog.people, dialog.group_ids
+            expires, receipts = dialog.expires(), dialog.receipts.isChecked()
+            out_dir = dialog.out_dir or None
+
+            def work(ctx: Any) -> list[Any]:
+                return vault.share(
+                    items,
+                    to=people,
+                    groups=group_ids,
+                    expires=expires,
+                    receipts=receipts,
+                    out_dir=out_dir,
+                    exchange=None if out_dir else True,
+                    cancel=ctx.cancelled,
+                )
+
+            def done(shares: list[Any]) -> None:
+                where = out_dir or self.tr("the exchange folder")
+                self.status.emit(
+                    self.tr("Shared {n} file(s); the share files are in {where}.").format(
+                        n=len(shares), where=where
+                    )
+                )
+                self._selection_changed()
+
+            run_task(
+                work,
+                done,
+                lambda e: self.services.dialogs.warn(self, self.tr("Share"), error_message(e)),
+                title=self.tr("Sharing {n} item(s)").format(n=len(items)),
+            )
+
+        run_task(
+            lambda _c: (vault.contacts(), vault.groups(), vault.exchange_folder),
+            ask,
+            lambda e: self.status.emit(error_message(e)),
+            quiet=True,
         )
 
     # ---- drag out ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,14 +27,16 @@ from . import icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
 from .files_page import FilesPage
+from .messages import error_message
 from .models import forget_file_icons
 from .preview import PreviewWindow
 from .seams import Services
 from .session import VaultSession
 from .settings_page import SettingsPage, apply_theme
+from .sharing import ContactsPage, GroupsPage, SharedPage
 from .start_pages import CreatePage, UnlockPage, WelcomePage, vault_folder_of
 from .tasks import run_task, runner
-from .widgets import EmptyState, JobsArea
+from .widgets import JobsArea
 
 __all__ = ["MainWindow"]
 
@@ -87,30 +89,9 @@ class MainWindow(QMainWindow):
         self.sidebar = _Sidebar()
         self.sections = QStackedWidget()
         self.files_page = FilesPage(self.services)
-        self.shared_page = EmptyState(
-            "inbox",
-            self.tr("Nothing shared with you yet"),
-            self.tr(
-                "Files that other people share with you will appear here. Sharing arrives in "
-                "a later version of Strongroom."
-            ),
-        )
-        self.contacts_page = EmptyState(
-            "contacts",
-            self.tr("No contacts yet"),
-            self.tr(
-                "Contacts are the people you can share files with, identified by their public "
-                "key and a fingerprint you compare in person. They arrive in a later version."
-            ),
-        )
-        self.groups_page = EmptyState(
-            "group",
-            self.tr("No groups yet"),
-            self.tr(
-                "Groups let you share with several contacts at once and change members later. "
-                "They arrive in a later version."
-            ),
-        )
+        self.shared_page = SharedPage(self.services)
+        self.contacts_page = ContactsPage(self.services)
+        self.groups_page = GroupsPage(self.services)
         self.activity_page = ActivityPage(self.services)
         self.settings_page = SettingsPage(self.services)
         entries = [
@@ -165,8 +146,12 @@ class MainWindow(QMainWindow):
         self.create_page.created.connect(self.open_session)
         self.unlock_page.unlocked.connect(self.open_session)
         self.unlock_page.back.connect(self.show_welcome)
-        for page in (self.files_page, self.activity_page, self.settings_page):
+        for page in self._session_pages():
             page.status.connect(self.show_status)
+        self.shared_page.received_new.connect(self._received_new)
+        self.shared_page.preview_requested.connect(self._preview_received)
+        self.shared_page.export_requested.connect(self._export_received)
+        self.shared_page.open_requested.connect(self._open_received)
         self.files_page.preview_ready.connect(self.show_preview)
 
         self.tray: QSystemTrayIcon | None = None
@@ -221,6 +206,7 @@ class MainWindow(QMainWindow):
             fp.act_open,
             fp.act_open_external,
             fp.act_export,
+            fp.act_share,
             None,
             fp.act_rename,
             fp.act_move,
@@ -247,6 +233,7 @@ class MainWindow(QMainWindow):
             fp.act_add_folder,
             fp.act_new_folder,
             None,
+            fp.act_share,
             fp.act_export,
             fp.act_delete,
             None,
@@ -336,7 +323,7 @@ class MainWindow(QMainWindow):
     def open_session(self, vault: Vault) -> None:
         self.session = VaultSession(vault)
         self.session.locked.connect(lambda: self.lock(self.tr("The vault was locked.")))
-        for page in (self.files_page, self.activity_page, self.settings_page):
+        for page in self._session_pages():
             page.set_session(self.session)
         self.sidebar.setCurrentRow(self.SECTION_FILES)
         self.stack.setCurrentWidget(self.vault_view)
@@ -402,6 +389,64 @@ class MainWindow(QMainWindow):
 
         run_task(work, done, lambda _e: None, quiet=True)
 
+    def _session_pages(self) -> tuple[Any, ...]:
+        return (
+            self.files_page,
+            self.shared_page,
+            self.contacts_page,
+            self.groups_page,
+            self.activity_page,
+            self.settings_page,
+        )
+
+    # ---- shared with me ----------------------------------------------------------------
+    def _received_new(self, count: int) -> None:
+        text = self.tr("{n} new file(s) shared with you.").format(n=count)
+        self.show_status(text)
+        if self.tray is not None:
+            self.tray.showMessage(self.tr("Strongroom"), text, icons.app_icon())
+
+    def _preview_received(self, record: Any) -> None:
+        if record is None or record.path is None or self.session is None:
+            return
+        vault, path = self.session.vault, record.path
+        run_task(
+            lambda _c: (vault.item(path), vault.read_bytes(path)),
+            lambda r: self.show_preview(r[0], r[1]),
+            lambda e: self.show_status(error_message(e)),
+            title=self.tr("Opening preview of {name}").format(name=record.display_name),
+            cancellable=False,
+        )
+
+    def _export_received(self, record: Any) -> None:
+        if record is None or record.path is None or self.session is None:
+            return
+        dest = self.services.dialogs.choose_directory(
+            self, self.tr("Export to folder"), self.services.home_dir
+        )
+        if not dest or self.session is None:
+            return
+        vault, path = self.session.vault, record.path
+        target = Path(dest) / record.stored_name
+        run_task(
+            lambda ctx: vault.export(path, target, cancel=ctx.cancelled),
+            lambda p: self.show_status(self.tr("Exported to {path}.").format(path=p)),
+            lambda e: self.show_status(error_message(e)),
+            title=self.tr("Exporting {name}").format(name=record.display_name),
+        )
+
+    def _open_received(self, record: Any) -> None:
+        if record is None or record.path is None or self.session is None:
+            return
+        vault, path = self.session.vault, record.path
+        run_task(
+            lambda _c: vault.open_external(path),
+            lambda p: self.services.dialogs.open_url(QUrl.fromLocalFile(str(p))),
+            lambda e: self.show_status(error_message(e)),
+            title=self.tr("Decrypting {name}").format(name=record.display_name),
+            cancellable=False,
+        )
+
     def show_section(self, section: int) -> None:
         self.sidebar.setCurrentRow(section)
 
@@ -430,7 +475,7 @@ class MainWindow(QMainWindow):
         self.previews.clear()
         for job in runner().active_jobs:
             job.cancel()
-        for page in (self.files_page, self.activity_page, self.settings_page):
+        for page in self._session_pages():
             page.set_session(None)
         path = session.vault.path
         run_task(lambda _c: session.close(), quiet=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from strongroom.crypto.kdf import Argon2idParams
 
@@ -72,6 +72,10 @@ class Dialogs:
     ) -> str | None:
         path, _ = QFileDialog.getSaveFileName(parent, title, suggested, file_filter)
         return path or None
+
+    def exec_dialog(self, dialog: QDialog) -> bool:
+        """Run one of the app's own dialogs modally; True when it was accepted."""
+        return dialog.exec() == QDialog.DialogCode.Accepted
 
     def open_url(self, url: QUrl) -> bool:
         """Hand a file to the desktop's default application."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal, Slot
 
 from strongroom.vault import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, Vault
+from strongroom.vault.events import SHARING_CHANGED
 
 __all__ = ["VaultSession"]
 
@@ -20,6 +21,7 @@ class VaultSession(QObject):
     files_changed = Signal(list)  # folder ids whose listing changed
     history_appended = Signal(int)  # new head seq
     locked = Signal()
+    sharing_changed = Signal(str)  # "contacts", "groups", "shares", "received", …
     _event = Signal(object)
 
     def __init__(self, vault: Vault) -> None:
@@ -36,6 +38,8 @@ class VaultSession(QObject):
             self.history_appended.emit(int(event.payload.get("head_seq", 0)))
         elif event.name == LOCKED:
             self.locked.emit()
+        elif event.name == SHARING_CHANGED:
+            self.sharing_changed.emit(str(event.payload.get("what", "")))
 
     def close(self) -> None:
         """Stop listening and lock the vault (idempotent)."""

@@ -93,6 +93,13 @@ def apply_theme(name: str) -> str:
     return "palette"
 
 
+def _note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
 def _form(parent: QWidget) -> QFormLayout:
     form = QFormLayout(parent)
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
@@ -200,6 +207,40 @@ class SettingsPage(QWidget):
         form.addRow(self.tr("Keep entries"), self.retention_box)
         col.addWidget(box)
 
+        # sharing
+        box = QGroupBox(self.tr("Sharing"))
+        form = _form(box)
+        self.exchange_label = QLabel(self.tr("Not set"))
+        self.exchange_label.setWordWrap(True)
+        self.exchange_button = QPushButton(self.tr("Choose…"))
+        self.exchange_button.setAccessibleName(self.tr("Choose exchange folder"))
+        self.exchange_clear = QPushButton(self.tr("Stop using it"))
+        row = QHBoxLayout()
+        row.addWidget(self.exchange_label, 1)
+        row.addWidget(self.exchange_button)
+        row.addWidget(self.exchange_clear)
+        form.addRow(self.tr("Exchange folder"), row)
+        form.addRow(
+            "",
+            _note(
+                self.tr(
+                    "A folder that Syncthing, Nextcloud, Dropbox or a USB stick carries between "
+                    "you and the people you share with. Strongroom writes shares, revocations "
+                    "and receipts there and checks it every minute."
+                )
+            ),
+        )
+        self.receipts_box = QComboBox()
+        self.receipts_box.setAccessibleName(self.tr("Receipts policy"))
+        for key, label in (
+            ("ask", self.tr("Ask me each time")),
+            ("always", self.tr("Always send")),
+            ("never", self.tr("Never send")),
+        ):
+            self.receipts_box.addItem(label, key)
+        form.addRow(self.tr("Receipts senders ask for"), self.receipts_box)
+        col.addWidget(box)
+
         # appearance
         box = QGroupBox(self.tr("Appearance"))
         form = _form(box)
@@ -257,6 +298,9 @@ class SettingsPage(QWidget):
         self.theme_box.currentIndexChanged.connect(self._theme_picked)
         self.retention_box.currentIndexChanged.connect(self._retention_picked)
         self.check_button.clicked.connect(self.deep_check)
+        self.exchange_button.clicked.connect(lambda: self.set_exchange_folder())
+        self.exchange_clear.clicked.connect(lambda: self.set_exchange_folder(clear=True))
+        self.receipts_box.currentIndexChanged.connect(lambda _i: self._receipts_picked())
         self.passphrase_button.clicked.connect(self.change_passphrase)
 
     # ---- values ------------------------------------------------------------------------
@@ -294,7 +338,14 @@ class SettingsPage(QWidget):
         if session is None:
             while self.info_form.rowCount():
                 self.info_form.removeRow(0)
-        for w in (self.retention_box, self.check_button, self.passphrase_button):
+        for w in (
+            self.retention_box,
+            self.check_button,
+            self.passphrase_button,
+            self.exchange_button,
+            self.exchange_clear,
+            self.receipts_box,
+        ):
             w.setEnabled(session is not None)
         if session is not None:
             self.refresh_info()
@@ -311,7 +362,53 @@ class SettingsPage(QWidget):
         if self.session is None:
             return
         vault = self.session.vault
+
+        def sharing_done(result: tuple[Any, str]) -> None:
+            folder, policy = result
+            if self.session is None:
+                return
+            self.exchange_label.setText(str(folder) if folder else self.tr("Not set"))
+            self.exchange_clear.setEnabled(folder is not None)
+            self.receipts_box.blockSignals(True)
+            self.receipts_box.setCurrentIndex(max(0, self.receipts_box.findData(policy)))
+            self.receipts_box.blockSignals(False)
+
         run_task(lambda _c: vault.info(), self._show_info, lambda _e: None, quiet=True)
+        run_task(
+            lambda _c: (vault.exchange_folder, vault.receipts_policy),
+            sharing_done,
+            lambda _e: None,
+            quiet=True,
+        )
+
+    def set_exchange_folder(self, clear: bool = False) -> None:
+        if self.session is None:
+            return
+        folder = None
+        if not clear:
+            folder = self.services.dialogs.choose_directory(
+                self, self.tr("Exchange folder"), self.services.home_dir
+            )
+            if not folder or self.session is None:
+                return
+        vault = self.session.vault
+        run_task(
+            lambda _c: vault.set_exchange_folder(folder),
+            lambda _r: self.refresh_info(),
+            lambda e: self.message.show_message(error_message(e)),
+            quiet=True,
+        )
+
+    def _receipts_picked(self) -> None:
+        if self.session is None:
+            return
+        vault, policy = self.session.vault, self.receipts_box.currentData()
+        run_task(
+            lambda _c: vault.set_receipts_policy(policy),
+            lambda _r: None,
+            lambda e: self.message.show_message(error_message(e)),
+            quiet=True,
+        )
 
     def _show_info(self, info: VaultInfo) -> None:
         if self.session is None or info.path != self.session.vault.path:

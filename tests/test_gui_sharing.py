@@ -1,0 +1,174 @@
+"""Sharing in the GUI: contacts add/verify, the share dialog, receiving in a second vault,
+Who has access with revoke, groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gui_helpers import *  # noqa: F403
+from gui_helpers import make_vault
+
+SECRET = b"the plans, in plain text\n"
+
+
+@pytest.fixture
+def two(window, services, tmp_path):
+    """Ann's vault open in the window; Ben's vault open through the API; a shared
+    exchange folder; Ben knows and verified Ann."""
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben.set_exchange_folder(exchange)
+    ben.add_contact(ann.my_card().to_text())
+    ben.verify_contact("Ann")
+    window.open_session(ann)
+    yield window, ann, ben, exchange
+    ben.lock()
+
+
+def _add_ben(window, services, ben, verify=True):
+    cp = window.contacts_page
+    services.dialogs.expect(
+        "exec_dialog", lambda d: (d.card_edit.setPlainText(ben.my_card().to_text()), True)[1]
+    )
+    cp.add_button.click()
+    if verify:
+        cp.select_name("Ben")
+        services.dialogs.expect("exec_dialog", lambda d: (d.match_check.setChecked(True), True)[1])
+        cp.verify_button.click()
+
+
+def test_contacts_add_and_verify(two, services):
+    window, ann, ben, _ = two
+    window.show_section(window.SECTION_CONTACTS)
+    cp = window.contacts_page
+    assert cp.fingerprint_label.text() == ann.my_fingerprint()
+    assert not cp.qr.pixmap().isNull()
+    _add_ben(window, services, ben, verify=False)
+    contacts = cp.model.contacts()
+    assert [c.name for c in contacts] == ["Ben"] and not contacts[0].verified
+    cp.select_name("Ben")
+
+    def compare(dialog):
+        texts = [w.text() for w in dialog.findChildren(type(cp.fingerprint_label))]
+        joined = " ".join(t.replace("\n", " ") for t in texts)
+        assert ben.my_fingerprint() in joined and ann.my_fingerprint() in joined
+        assert not dialog.buttons.buttons()[0].isEnabled()
+        dialog.match_check.setChecked(True)
+        return True
+
+    services.dialogs.expect("exec_dialog", compare)
+    cp.verify_button.click()
+    assert cp.model.contacts()[0].verified
+    services.dialogs.expect("get_text", "Benjamin")
+    cp.rename_button.click()
+    assert cp.model.contacts()[0].name == "Benjamin"
+
+
+def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
+    window, ann, ben, exchange = two
+    services.dialogs.expect("choose_directory", str(exchange))
+    window.settings_page.exchange_button.click()
+    assert ann.exchange_folder == exchange
+    _add_ben(window, services, ben)
+    src = tmp_path / "plans.txt"
+    src.write_bytes(SECRET)
+    fp = window.files_page
+    fp.add_paths([str(src)])
+    fp.select_names("plans.txt")
+
+    def share(dialog):
+        assert dialog.via_exchange.isChecked()
+        dialog.check("Ben")
+        dialog.receipts.setChecked(True)
+        summary = dialog.summary.text()
+        assert "Ben will be able to read 1 file(s)" in summary
+        assert "cannot erase a copy" in summary
+        assert dialog.warning.isHidden()  # Ben is verified
+        return True
+
+    services.dialogs.expect("exec_dialog", share)
+    fp.act_share.trigger()
+    assert "Ben" in fp.details.access.revoke_buttons
+
+    report = ben.sync()
+    assert len(report.received) == 1
+    received = ben.shared_with_me()[0]
+    assert received.trust == "verified" and received.sender_name == "Ann"
+    assert ben.read_bytes(received.path) == SECRET
+
+    services.dialogs.expect("confirm", True)
+    fp.details.access.revoke_buttons["Ben"].click()
+    assert "Ben" not in fp.details.access.revoke_buttons
+    text = [args for method, args in services.dialogs.asked if method == "confirm"][-1][1]
+    assert "cannot erase a copy" in text
+    ben.sync()
+    assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
+
+
+def test_receiving_in_the_gui_from_a_share_file(window, services, tmp_path):
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    ann.add_contact(ben.my_card().to_text())
+    ann.add_bytes("/", "note.txt", SECRET)
+    out = tmp_path / "out"
+    out.mkdir()
+    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
+    ann.lock()
+    window.open_session(ben)
+    window.show_section(window.SECTION_SHARED)
+    page = window.shared_page
+    assert page.model.rowCount() == 0
+    services.dialogs.expect("choose_files", [str(share.path)])
+    page.receive_button.click()
+    assert page.model.rowCount() == 1
+    record = page.model.record(0)
+    assert record.trust == "unknown"  # Ben never added Ann
+    assert "Unknown sender" in page.model.data(page.model.index(0, page.model.COL_TRUST))
+    page.table.selectRow(0)
+    page.preview_button.click()
+    assert window.previews and window.previews[-1].view.toPlainText() == SECRET.decode()
+
+
+def test_groups_create_add_and_remove_member(two, services):
+    window, _ann, ben, _ = two
+    _add_ben(window, services, ben)
+    window.show_section(window.SECTION_GROUPS)
+    gp = window.groups_page
+    services.dialogs.expect("get_text", "Family")
+    gp.create_button.click()
+    assert [g.name for g in gp.groups] == ["Family"]
+    services.dialogs.expect("choose_item", "Ben")
+    gp.add_member_button.click()
+    assert [m.name for m in gp.current().members] == ["Ben"]
+    services.dialogs.expect("choose_item", "Ben")
+    services.dialogs.expect("confirm", True)
+    gp.remove_member_button.click()
+    text = [args for method, args in services.dialogs.asked if method == "confirm"][-1][1]
+    assert "new key" in text
+    assert gp.current().members == () and gp.current().epoch == 2
+
+
+def test_unverified_recipient_is_warned_in_share_dialog(two, services, tmp_path):
+    window, ann, ben, _ = two
+    _add_ben(window, services, ben, verify=False)
+    ann.add_bytes("/", "x.txt", b"x")
+    window.files_page.refresh()
+    window.files_page.select_names("x.txt")
+    out = tmp_path / "out"
+    out.mkdir()
+    services.dialogs.expect("choose_directory", str(out))
+
+    def share(dialog):
+        dialog.check("Ben")
+        assert not dialog.warning.isHidden() and "Not verified: Ben" in dialog.warning.text()
+        dialog.via_file.setChecked(True)
+        dialog._accept()
+        return dialog.out_dir == str(out)
+
+    services.dialogs.expect("exec_dialog", share)
+    window.files_page.act_share.trigger()
+    assert len(list(Path(out).iterdir())) == 1
