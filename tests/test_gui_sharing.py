@@ -93,6 +93,8 @@ def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
     services.dialogs.expect("exec_dialog", share)
     fp.act_share.trigger()
     assert "Ben" in fp.details.access.revoke_buttons
+    access_col = fp.model.index(fp.model.row_of(fp.selected_items()[0].id), fp.model.COL_ACCESS)
+    assert fp.model.data(access_col) == "Ben"
 
     report = ben.sync()
     assert len(report.received) == 1
@@ -103,6 +105,7 @@ def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
     services.dialogs.expect("confirm", True)
     fp.details.access.revoke_buttons["Ben"].click()
     assert "Ben" not in fp.details.access.revoke_buttons
+    assert fp.model.data(access_col) == "Only you"
     text = [args for method, args in services.dialogs.asked if method == "confirm"][-1][1]
     assert "cannot erase a copy" in text
     ben.sync()

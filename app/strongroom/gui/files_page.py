@@ -41,11 +41,12 @@ from strongroom.vault import (
     HistoryEntry,
     Item,
     Vault,
+    VaultError,
 )
 
 from . import icons
 from .messages import action_label, error_message, human_size
-from .models import FOLDER_COLOR, FilesTableModel, format_time
+from .models import FOLDER_COLOR, FilesTableModel, access_map, format_time
 from .seams import Services
 from .session import VaultSession
 from .sharing import AccessPanel, ShareDialog
@@ -61,6 +62,14 @@ it is limited; bigger selections use Export, which runs in the background."""
 
 def local_paths(urls: Sequence[QUrl]) -> list[str]:
     return [u.toLocalFile() for u in urls if u.isLocalFile() and u.toLocalFile()]
+
+
+def _access(vault: Vault) -> dict[int, list[str]]:
+    """Who else can read what, for the Access column (empty if sharing is unavailable)."""
+    try:
+        return access_map(vault.shares())
+    except (VaultError, AttributeError):
+        return {}
 
 
 class FilesTableView(QTableView):
@@ -302,9 +311,9 @@ class FilesPage(QWidget):
         header.setSectionResizeMode(FilesTableModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
         for col, width in (
             (FilesTableModel.COL_SIZE, 84),
-            (FilesTableModel.COL_KIND, 165),
+            (FilesTableModel.COL_KIND, 150),
             (FilesTableModel.COL_MODIFIED, 132),
-            (FilesTableModel.COL_ACCESS, 100),
+            (FilesTableModel.COL_ACCESS, 130),
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
@@ -483,6 +492,8 @@ class FilesPage(QWidget):
         self.details.show_items([])
         if session is not None:
             session.files_changed.connect(self._files_changed)
+            # Shares and revocations change the Access column.
+            session.sharing_changed.connect(lambda _what: self.refresh())
             self.open_folder("/")
         self._update_actions()
 
@@ -524,15 +535,16 @@ class FilesPage(QWidget):
 
         sort = self.model.sorter(show_paths=False)
 
-        def work(_ctx: object) -> tuple[Item, list[Item]]:
+        def work(_ctx: object) -> tuple[Item, list[Item], dict[int, list[str]]]:
             folder = vault.item(path)
             children = vault.list(folder)
-            return folder, sort(children) if sort else children
+            return folder, sort(children) if sort else children, _access(vault)
 
-        def done(result: tuple[Item, list[Item]]) -> None:
+        def done(result: tuple[Item, list[Item], dict[int, list[str]]]) -> None:
             if generation != self._load_generation:
                 return
-            folder, children = result
+            folder, children, access = result
+            self.model.set_access(access)
             if not isinstance(folder, FolderRecord):
                 self.status.emit(self.tr("{path} is not a folder.").format(path=path))
                 return
@@ -601,7 +613,7 @@ class FilesPage(QWidget):
 
         def work(_c: object) -> list[Item]:
             found = vault.find(text, limit=2000)
-            return sort(found) if sort else found
+            return sort(found) if sort else found  # the Access column keeps the last map
 
         run_task(
             work,

@@ -37,6 +37,19 @@ _mime_db = QMimeDatabase()
 _kind_cache: dict[str, tuple[str, QIcon]] = {}
 
 
+def access_map(shares: Sequence[Any]) -> dict[int, list[str]]:
+    """Item id -> names of the people and groups whose access to it is active now, from
+    `Vault.shares()` records."""
+    out: dict[int, list[str]] = {}
+    for share in shares:
+        for r in share.recipients:
+            if r.status == "active":
+                names = out.setdefault(share.item_id, [])
+                if r.name not in names:
+                    names.append(r.name)
+    return out
+
+
 def settle_garbage_collector(count: int) -> None:
     """Move long-lived objects out of the cyclic collector's way after a big load.
 
@@ -141,15 +154,35 @@ class FilesTableModel(QAbstractTableModel):
         self._items: list[Item] = []
         self._texts: dict[int, tuple[str, str, str, str, str]] = {}
         self._sort_generation = 0
+        self._access: dict[int, list[str]] = {}
         self._sort_pending: tuple[int, Qt.SortOrder, int] | None = None
         self._show_paths = False
         self._sort: tuple[int, Qt.SortOrder] = (self.COL_NAME, Qt.SortOrder.AscendingOrder)
 
     # ---- content ----------------------------------------------------------------------
+    def set_access(self, access: dict[int, list[str]]) -> None:
+        """Who else can read each file now (item id -> names), for the Access column."""
+        self._access = access
+        self._texts = {}
+        if self._items:
+            top, bottom = (
+                self.index(0, self.COL_ACCESS),
+                self.index(len(self._items) - 1, self.COL_ACCESS),
+            )
+            self.dataChanged.emit(top, bottom)
+
+    def _access_text(self, item_id: int) -> str:
+        names = self._access.get(item_id)
+        if not names:
+            return self.tr("Only you")
+        if len(names) == 1:
+            return names[0]
+        return self.tr("{name} +{n}").format(name=names[0], n=len(names) - 1)
+
     def set_items(
         self, items: Sequence[Item], *, show_paths: bool = False, presorted: bool = False
     ) -> None:
-        """Show `items`; `presorted=True` when they come from `sorted_for_view` already."""
+        """Show `items`; `presorted=True` when they come from `sorter()` already."""
         self.beginResetModel()
         self._items = list(items)
         self._texts = {}
@@ -216,8 +249,7 @@ class FilesTableModel(QAbstractTableModel):
             else:
                 size, kind = human_size(item.size), _kind_and_icon(item.name)[0]
             name = item.path if self._show_paths else item.name
-            # Sharing is not in the vault yet (issue 4): today only the owner can read.
-            texts = (name, size, kind, format_time(item.modified), self.tr("Only you"))
+            texts = (name, size, kind, format_time(item.modified), self._access_text(item.id))
             self._texts[row] = texts
         return texts
 
@@ -234,7 +266,8 @@ class FilesTableModel(QAbstractTableModel):
                     return icons.icon("folder", FOLDER_COLOR)
                 return _kind_and_icon(item.name)[1]
             if col == self.COL_ACCESS:
-                return icons.icon("lock")
+                shared = self._items[index.row()].id in self._access
+                return icons.icon("share", "#2e6fd8") if shared else icons.icon("lock")
             return None
         if role == _ALIGN:
             return _RIGHT if index.column() == self.COL_SIZE else None
@@ -243,6 +276,9 @@ class FilesTableModel(QAbstractTableModel):
             if col == self.COL_NAME:
                 return self._items[index.row()].path
             if col == self.COL_ACCESS:
+                names = self._access.get(self._items[index.row()].id)
+                if names:
+                    return self.tr("You and {names} can read it.").format(names=", ".join(names))
                 return self.tr("Encrypted; nobody else has access.")
             return None
         if role == _ACCESSIBLE and index.column() == self.COL_NAME:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt
@@ -22,6 +23,7 @@ from . import tasks
 from .app import create_app
 from .main_window import MainWindow
 from .seams import Dialogs, Services
+from .sharing import ShareDialog, VerifyContactDialog
 
 SIZE = (1200, 760)
 DEMO_PASSPHRASE = "lantern orbit velvet cactus meadow"  # noqa: S105 (a throwaway demo vault)
@@ -168,6 +170,54 @@ def main(argv: list[str] | None = None) -> int:
     vault.read_bytes("/Photos/lake-district.png")
     vault.export("/Documents/Taxes 2025/receipts.csv", tmp / "receipts.csv")
     vault.rename("/recipes.odt", "Recipes.odt")
+
+    # A second person (Ben), with real cards exchanged, shares in both directions, a group.
+    from strongroom.vault import Vault
+
+    ben, _ = Vault.create(
+        tmp / "ben.strongroom",
+        DEMO_PASSPHRASE,
+        kdf_params=services.kdf_params(),
+        display_name="Ben Okafor",
+        config_dir=tmp / "config",
+        temp_root=tmp / "run",
+    )
+    lena, _ = Vault.create(
+        tmp / "lena.strongroom",
+        DEMO_PASSPHRASE,
+        kdf_params=services.kdf_params(),
+        display_name="Lena Berg",
+        config_dir=tmp / "config",
+        temp_root=tmp / "run",
+    )
+    vault.add_contact(ben.my_card().to_text())
+    vault.verify_contact("Ben Okafor")
+    vault.add_contact(lena.my_card().to_text())
+    ben.add_contact(vault.my_card().to_text())
+    ben.verify_contact("Maria Olsen")
+    lena.add_contact(vault.my_card().to_text())
+    drop = tmp / "drop"
+    drop.mkdir()
+    ben.add_bytes("/", "Trip itinerary.txt", b"Day 1: Bergen\nDay 2: Flam railway\n")
+    [incoming] = ben.share(["/Trip itinerary.txt"], to=["Maria Olsen"], out_dir=drop)
+    vault.receive(incoming.path)
+    lena.add_bytes("/", "Choir schedule.odt", b"PK\x03\x04" + b"\0" * 9000)
+    [incoming] = lena.share(
+        ["/Choir schedule.odt"], to=["Maria Olsen"], out_dir=drop, expires=timedelta(days=7)
+    )
+    vault.receive(incoming.path)
+    vault.share(
+        ["/Garden plan.md"],
+        to=["Ben Okafor"],
+        out_dir=drop,
+        expires=timedelta(days=30),
+        receipts=True,
+    )
+    family = vault.create_group("Family")
+    vault.add_group_member(family.id, "Ben Okafor", out_dir=drop)
+    vault.add_group_member(family.id, "Lena Berg", out_dir=drop)
+    ben.lock()
+    lena.lock()
     fp.refresh()
     fp.select_names("Garden plan.md")
     _save(win, out, "files")
@@ -227,9 +277,37 @@ def main(argv: list[str] | None = None) -> int:
     win.show_section(win.SECTION_SETTINGS)
     _save(win, out, "settings")
     win.show_section(win.SECTION_SHARED)
+    win.shared_page.table.selectRow(0)
     _save(win, out, "shared-with-me")
     win.show_section(win.SECTION_CONTACTS)
+    win.contacts_page.select_name("Ben Okafor")
     _save(win, out, "contacts")
+    verify = VerifyContactDialog(
+        win.contacts_page.my_fingerprint, win.contacts_page.model.contacts()[0], win
+    )
+    verify.show()
+    _save(verify, out, "contact-verify")
+    verify.close()
+    win.show_section(win.SECTION_GROUPS)
+    _save(win, out, "groups")
+    win.show_section(win.SECTION_FILES)
+    fp.open_folder("/")
+    fp.select_names("Garden plan.md")
+    _save(win, out, "files-who-has-access")
+    share_dialog = ShareDialog(
+        [fp.selected_items()[0]],
+        vault.contacts(),
+        vault.groups(),
+        None,
+        services,
+        win,
+    )
+    share_dialog.check("Lena Berg")
+    share_dialog.expiry.setCurrentIndex(2)
+    share_dialog.receipts.setChecked(True)
+    share_dialog.show()
+    _save(share_dialog, out, "share-dialog")
+    share_dialog.close()
     win.show_section(win.SECTION_FILES)
 
     # Lock, wrong passphrase, recovery path, welcome with a recent vault.
