@@ -716,6 +716,19 @@ def test_wrong_passphrase_exit_3_and_no_secret_in_output(run, vault, tmp_path, m
     _secrets_absent(out, err)
 
 
+def test_failed_unlocks_reported_at_next_unlock(run, vault, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("guess")
+    assert run("--passphrase-file", bad, "ls")[0] == 3
+    assert run("--passphrase-file", bad, "ls")[0] == 3
+    code, _, err = run(*vault["pw"], "ls")
+    assert code == 0
+    assert "2 failed unlock attempts" in err
+    # Reported once: the next unlock has nothing new to say.
+    code, _, err = run(*vault["pw"], "ls")
+    assert code == 0 and "failed unlock" not in err
+
+
 def test_env_passphrase(run, vault, monkeypatch):
     monkeypatch.setenv("STRONGROOM_PASSPHRASE", SECRET)
     code, _, err = run("ls")

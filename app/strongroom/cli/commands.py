@@ -60,6 +60,7 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
         vault = Vault.open(path, secret)
     del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
     try:
+        _unlock_notices(vault)
         if vault.rollback_warning and args.command != "verify-log":
             # Said at every unlock until acknowledged: an old copy silently put back is
             # exactly what the owner must hear about (verify-log reports it itself).
@@ -68,6 +69,30 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
         yield vault
     finally:
         vault.lock()
+
+
+# Entries a successful unlock writes together; an "unlock-failed" among them reports attempts
+# made since the vault was last opened (the vault counts them outside, where it can write).
+_UNLOCK_BATCH = frozenset(
+    {"vault-unlocked", "vault-created", "recovery-used", "passphrase-changed", "unlock-failed"}
+)
+
+
+def _unlock_notices(vault: Vault) -> None:
+    """Tell the owner about failed unlock attempts since the last open, as login(1) does."""
+    for entry in vault.history(limit=len(_UNLOCK_BATCH)):
+        if entry.action not in _UNLOCK_BATCH:
+            return  # older than this unlock
+        if entry.action == "unlock-failed":
+            count = entry.details.get("count", "?")
+            last = entry.details.get("last")
+            when = f", the last at {last}" if last else ""
+            _note(
+                f"strongroom: warning: {count} failed unlock attempt"
+                f"{'' if count == 1 else 's'} (wrong passphrase or recovery key) since this "
+                f"vault was last opened{when}."
+            )
+            return
 
 
 @contextmanager
