@@ -175,3 +175,33 @@ def test_unverified_recipient_is_warned_in_share_dialog(two, services, tmp_path)
     services.dialogs.expect("exec_dialog", share)
     window.files_page.act_share.trigger()
     assert len(list(Path(out).iterdir())) == 1
+
+
+def test_receipts_asked_for_are_answered_from_shared_with_me(window, services, tmp_path):
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    for v in (ann, ben):
+        v.set_exchange_folder(exchange)
+    ann.add_contact(ben.my_card().to_text())
+    ben.add_contact(ann.my_card().to_text())
+    ann.add_bytes("/", "report.txt", SECRET)
+    ann.share(["/report.txt"], to=["Ben"], receipts=True)
+    window.open_session(ben)  # Shared with me checks the exchange folder at unlock
+    window.show_section(window.SECTION_SHARED)
+    page = window.shared_page
+    assert page.model.rowCount() == 1
+    page.table.selectRow(0)
+    page.preview_button.click()  # opening it is what the sender asked to hear about
+    page.reload()
+    assert not page.receipts_banner.isHidden()
+    assert "Ann asked to be told" in page.receipts_label.text()
+    page.send_receipts_button.click()
+    assert page.receipts_banner.isHidden()
+    window.lock()
+    ann.sync()
+    [share] = ann.shares()
+    events = {r.event for r in share.recipients[0].receipts}
+    assert "opened" in events or "received" in events
+    ann.lock()

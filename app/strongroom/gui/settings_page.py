@@ -363,11 +363,14 @@ class SettingsPage(QWidget):
             return
         vault = self.session.vault
 
-        def sharing_done(result: tuple[Any, str]) -> None:
-            folder, policy = result
+        def sharing_done(result: tuple[Any, str, int]) -> None:
+            folder, policy, waiting = result
             if self.session is None:
                 return
-            self.exchange_label.setText(str(folder) if folder else self.tr("Not set"))
+            text = str(folder) if folder else self.tr("Not set")
+            if waiting:
+                text += " — " + self.tr("{n} message(s) waiting to be delivered").format(n=waiting)
+            self.exchange_label.setText(text)
             self.exchange_clear.setEnabled(folder is not None)
             self.receipts_box.blockSignals(True)
             self.receipts_box.setCurrentIndex(max(0, self.receipts_box.findData(policy)))
@@ -375,7 +378,7 @@ class SettingsPage(QWidget):
 
         run_task(lambda _c: vault.info(), self._show_info, lambda _e: None, quiet=True)
         run_task(
-            lambda _c: (vault.exchange_folder, vault.receipts_policy),
+            lambda _c: (vault.exchange_folder, vault.receipts_policy, vault.outbox_count()),
             sharing_done,
             lambda _e: None,
             quiet=True,

@@ -999,6 +999,26 @@ class SharedPage(_Page):
         bar.addStretch()
         self.body.addLayout(bar)
         self.body.addWidget(self.message)
+        # Receipts the senders asked for, waiting for my answer (receipts policy "ask").
+        self.receipts_banner = QFrame()
+        self.receipts_banner.setObjectName("receipts")
+        self.receipts_banner.setStyleSheet(
+            "#receipts { background: palette(base); border: 1px solid palette(mid);"
+            " border-radius: 6px; }"
+        )
+        row = QHBoxLayout(self.receipts_banner)
+        self.receipts_label = QLabel()
+        self.receipts_label.setWordWrap(True)
+        self.send_receipts_button = QPushButton(self.tr("Send receipts"))
+        self.drop_receipts_button = QPushButton(self.tr("Don't send"))
+        row.addWidget(self.receipts_label, 1)
+        row.addWidget(self.send_receipts_button)
+        row.addWidget(self.drop_receipts_button)
+        self.receipts_banner.hide()
+        self.pending: list[Any] = []
+        self.send_receipts_button.clicked.connect(lambda: self.answer_receipts(True))
+        self.drop_receipts_button.clicked.connect(lambda: self.answer_receipts(False))
+        self.body.addWidget(self.receipts_banner)
         self.model = ReceivedTableModel(self)
         self.table = _table(self.model, self.tr("Files shared with me"))
         for col, width in ((0, 240), (1, 160), (2, 150), (3, 90), (4, 140)):
@@ -1043,12 +1063,39 @@ class SharedPage(_Page):
             self.model.set_records([])
             return
         vault = self.session.vault
+
+        def done(result: tuple[list[ReceivedRecord], list[Any]]) -> None:
+            rows, pending = result
+            self.model.set_records(rows)
+            self._update_buttons()
+            self.pending = pending
+            if pending:
+                who = sorted({p.sender_name or self.tr("an unknown sender") for p in pending})
+                self.receipts_label.setText(
+                    self.tr(
+                        "{n} receipt(s) waiting: {who} asked to be told when you open or "
+                        "export their files. Send them?"
+                    ).format(n=len(pending), who=", ".join(who))
+                )
+            self.receipts_banner.setVisible(bool(pending))
+
         run_task(
-            lambda _c: vault.shared_with_me(include_ended=True),
-            lambda rows: (self.model.set_records(rows), self._update_buttons()),
+            lambda _c: (vault.shared_with_me(include_ended=True), vault.pending_receipts()),
+            done,
             self._fail,
             quiet=True,
         )
+
+    def answer_receipts(self, send: bool) -> None:
+        if self.session is None or not self.pending:
+            return
+        vault, ids = self.session.vault, [p.id for p in self.pending]
+
+        def work(_c: object) -> None:
+            for pending_id in ids:
+                vault.answer_receipt(pending_id, send)
+
+        run_task(work, lambda _r: self.reload(), self._fail, quiet=True)
 
     def receive_file(self) -> None:
         if self.session is None:
