@@ -301,3 +301,33 @@ def test_contacts_lifecycle(world: World) -> None:
     assert {"contact-added", "contact-renamed", "contact-verified", "contact-removed"} <= set(
         actions
     )
+
+
+def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
+    alice = world.person("Alice")
+    alice.add_bytes("/", "kept.txt", b"kept")
+    alice.lock()
+    import sharing_helpers
+    from vault_helpers import open_raw_db
+
+    conn = open_raw_db(world.root / "Alice.strongroom", sharing_helpers.PASSPHRASE)
+    # Take the database back to schema 1, as an older Strongroom left it.
+    tables = [
+        "identity", "contacts", "group_keys", "group_members", "groups", "share_recipients",
+        "share_receipts", "shares", "received", "pending_revocations", "messages_seen",
+        "exchange_files", "quarantine", "outbox", "pending_receipts", "receipts_sent",
+    ]  # fmt: skip
+    conn.execute("BEGIN")
+    for table in tables:
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("DELETE FROM items WHERE id = 0")
+    conn.execute("DELETE FROM meta WHERE key IN ('exchange_folder', 'receipts_policy')")
+    conn.execute("UPDATE schema_version SET version = 1")
+    conn.execute("COMMIT")
+    conn.close()
+    alice = world.reopen("Alice")
+    assert alice.info().schema_version == 2
+    assert alice.read_bytes("/kept.txt") == b"kept"
+    assert alice.my_card().name == "Alice"
+    assert alice.history(actions=["identity-created"])
+    assert alice.list("/")[0].name == "kept.txt" and alice.shared_with_me() == []

@@ -23,12 +23,16 @@ they cannot erase a copy someone already saved outside Strongroom (`REVOCATION_L
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import io
 import os
+import queue
 import re
 import secrets
+import stat
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -91,8 +95,6 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    import threading
-
     from .events import EventHub
     from .history import HistoryLog
     from .objects import ObjectStore
@@ -1732,11 +1734,19 @@ class SharingMixin:
                     " arrived; nothing was stored."
                 )
         stored_base = _stored_name(original)
-        spool = _Spool(self._store, _INLINE_PAYLOAD_MAX)
+        spool: _Spool | _CopySpool
+        reader: BinaryIO
+        source = _regular_file_payload(f)
+        if source is not None and source[2] > _INLINE_PAYLOAD_MAX:
+            spool = _CopySpool(self._store, *source)
+            reader = spool.reader()  # type: ignore[assignment]
+        else:
+            spool = _Spool(self._store, _INLINE_PAYLOAD_MAX)
+            reader = _TeeReader(f, spool)  # type: ignore[assignment]
         sink = _HashSink()
         try:
             try:
-                size = age.decrypt_payload(_TeeReader(f, spool), sink, file_key)
+                size = age.decrypt_payload(reader, sink, file_key)
             except age.AgeError as exc:
                 raise share_format.ShareFormatError(
                     f"The shared file is damaged or incomplete (truncated?): {exc}."
@@ -1745,11 +1755,12 @@ class SharingMixin:
                 if isinstance(exc, VaultError):
                     raise
                 raise SharingError(f"Cannot store the shared file: {exc.strerror}.") from None
-            sha = sink.sha.digest()
+            sha = sink.digest()
             if m is not None:
                 share_format.verify_plaintext(m, size, sha)
             inline, tmp = spool.finish()
         except BaseException:
+            sink.abort()
             spool.discard()
             raise
         object_id: str | None = None
@@ -2448,7 +2459,7 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
         try:
             n = os.copy_file_range(src_fd, dst_fd, _COPY_STEP)
         except OSError as exc:
-            if total == 0 and exc.errno in (18, 22, 38, 95, 1):  # EXDEV EINVAL ENOSYS ENOTSUP EPERM
+            if total == 0 and exc.errno in _NO_KERNEL_COPY:
                 use_kernel = False
                 break
             raise
@@ -2489,18 +2500,78 @@ def _place_new(tmp: Path, folder: Path, name: str) -> Path:
     return final
 
 
+class _Worker:
+    """Runs `fn(chunk)` for each chunk on one background thread, in order.
+
+    Receiving a big share does three things to every byte: decrypt (this thread), hash
+    the plaintext and write the payload copy. hashlib and os.write release the GIL, so
+    the other two run beside the decryption on another core. The queue is bounded, so
+    memory stays constant (`depth` chunks of 64 KiB).
+    """
+
+    def __init__(self, fn: Callable[[bytes], Any], depth: int = 32) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._fn = fn
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="strongroom-receive", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is None:
+                try:
+                    self._fn(item)
+                except BaseException as exc:  # re-raised on the caller's thread
+                    self._error = exc
+
+    def put(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def close(self) -> None:
+        """Wait for every queued chunk; re-raise the first error the worker met."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class _HashSink(io.RawIOBase):
     """Where a received share's plaintext goes: hashed and counted, never stored."""
 
+    _BATCH = 1024 * 1024  # hand over 1 MiB at a time: few queue operations per GiB
+
     def __init__(self) -> None:
-        self.sha = hashlib.sha256()
+        self._sha = hashlib.sha256()
+        self._worker = _Worker(self._sha.update, depth=4)
+        self._buf = bytearray()
 
     def writable(self) -> bool:
         return True
 
     def write(self, b: Any) -> int:
-        self.sha.update(b)
+        # Copied: the decryptor reuses its output buffer for the next chunk.
+        self._buf += b
+        if len(self._buf) >= self._BATCH:
+            self._worker.put(bytes(self._buf))
+            self._buf.clear()
         return len(memoryview(b))
+
+    def digest(self) -> bytes:
+        if self._buf:
+            self._worker.put(bytes(self._buf))
+            self._buf.clear()
+        self._worker.close()
+        return self._sha.digest()
+
+    def abort(self) -> None:
+        with contextlib.suppress(BaseException):
+            self._worker.close()
 
 
 class _TeeReader(io.RawIOBase):
@@ -2515,46 +2586,51 @@ class _TeeReader(io.RawIOBase):
 
     def readinto(self, b: Any) -> int:
         view = memoryview(b).cast("B")
-        if hasattr(self._src, "readinto"):
-            n = self._src.readinto(view) or 0
-        else:  # a plain stream with only read()
-            data = self._src.read(len(view)) or b""
-            n = len(data)
-            view[:n] = data
+        data = self._src.read(len(view)) or b""
+        n = len(data)
+        view[:n] = data
         if n:
-            self._sink.write(view[:n])
+            self._sink.write(data)
         return n
 
 
 class _Spool:
     """The received payload bytes: in memory while small (stored inline), else a temp
-    object file (created 0600, fsynced by `finish`)."""
+    object file (created 0600, written by a `_Worker`, fsynced by `finish`)."""
 
     def __init__(self, store: ObjectStore, limit: int) -> None:
         self._store = store
         self._limit = limit
         self._buf = bytearray()
         self._fd: int | None = None
+        self._worker: _Worker | None = None
         self.tmp: Path | None = None
 
-    def write(self, data: memoryview) -> None:
-        if self._fd is None:
-            self._buf += data
-            if len(self._buf) > self._limit:
-                self.tmp = self._store.tmp / f"{secrets.token_hex(16)}.tmp"
-                with disk_full_errors():
-                    self._fd = os.open(
-                        self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-                    )
-                    _write_all(self._fd, self._buf)
-                self._buf = bytearray()
-        else:
+    def _write_fd(self, data: bytes) -> None:
+        assert self._fd is not None
+        with disk_full_errors():
+            _write_all(self._fd, data)
+
+    def write(self, data: bytes) -> None:
+        if self._worker is not None:
+            self._worker.put(data)
+            return
+        self._buf += data
+        if len(self._buf) > self._limit:
+            self.tmp = self._store.tmp / f"{secrets.token_hex(16)}.tmp"
             with disk_full_errors():
-                _write_all(self._fd, data)
+                self._fd = os.open(
+                    self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+                )
+            self._worker = _Worker(self._write_fd)
+            self._worker.put(bytes(self._buf))
+            self._buf = bytearray()
 
     def finish(self) -> tuple[bytes | None, Path | None]:
-        if self._fd is None:
+        if self._worker is None:
             return bytes(self._buf), None
+        self._worker.close()
+        assert self._fd is not None
         with disk_full_errors():
             os.fsync(self._fd)  # durable before the commit that references it
         os.close(self._fd)
@@ -2562,6 +2638,9 @@ class _Spool:
         return None, self.tmp
 
     def discard(self) -> None:
+        if self._worker is not None:
+            with contextlib.suppress(BaseException):
+                self._worker.close()
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
@@ -2569,3 +2648,164 @@ class _Spool:
         if self.tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.tmp)
+
+
+def _regular_file_payload(f: BinaryIO) -> tuple[int, int, int] | None:
+    """(fd, payload offset, payload length) when `f` is a regular file, else None."""
+    try:
+        fd = f.fileno()
+        st = os.fstat(fd)
+        pos = f.tell()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return fd, pos, max(0, st.st_size - pos)
+
+
+class _CopySpool:
+    """A big payload in a regular file: the kernel copies it (copy_file_range, no trip
+    through Python) into a private temp object on a second thread, while this thread
+    decrypts and hashes *that copy* as it grows. Verifying the copy, not the source,
+    means the bytes checked are exactly the bytes stored, even if someone changes the
+    source file meanwhile. The copy thread also starts writeback every 64 MiB (without
+    waiting for it), so the final fsync is short."""
+
+    _SYNC_EVERY = 64 * 1024 * 1024
+
+    def __init__(self, store: ObjectStore, src_fd: int, offset: int, length: int) -> None:
+        self.tmp = store.tmp / f"{secrets.token_hex(16)}.tmp"
+        with disk_full_errors():
+            self._fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self._src_fd, self._offset, self._length = src_fd, offset, length
+        self._copied = 0
+        self._done = self._stop = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._copy, name="strongroom-copy", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        try:
+            done = synced = 0
+            kernel = hasattr(os, "copy_file_range")
+            while done < self._length and not self._stop:
+                want = min(_COPY_STEP, self._length - done)
+                if kernel:
+                    try:
+                        n = os.copy_file_range(
+                            self._src_fd, self._fd, want, self._offset + done, done
+                        )
+                    except OSError as exc:
+                        if done == 0 and exc.errno in _NO_KERNEL_COPY:
+                            kernel = False
+                            continue
+                        raise
+                else:
+                    data = os.pread(self._src_fd, want, self._offset + done)
+                    n = len(data)
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.pwrite(self._fd, view, done + n - len(view)) :]
+                if n == 0:
+                    break  # the source ended early: the decryptor reports truncation
+                done += n
+                with self._cond:
+                    self._copied = done
+                    self._cond.notify_all()
+                if done - synced >= self._SYNC_EVERY:
+                    _start_writeback(self._fd, synced, done - synced)
+                    synced = done
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            with disk_full_errors():
+                raise self._error
+
+    def available(self, pos: int) -> int:
+        """Wait until bytes beyond `pos` are copied; how many (0 at the end)."""
+        with self._cond:
+            while self._copied <= pos and not self._done:
+                self._cond.wait()
+            self._raise()
+            return self._copied - pos
+
+    def reader(self) -> _CopyReader:
+        return _CopyReader(self, self._fd)
+
+    def finish(self) -> tuple[bytes | None, Path | None]:
+        self._thread.join()
+        self._raise()
+        with disk_full_errors():
+            os.fsync(self._fd)  # durable before the commit that references it
+        os.close(self._fd)
+        self._fd = -1
+        return None, self.tmp
+
+    def discard(self) -> None:
+        self._stop = True
+        self._thread.join()
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
+_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM}
+
+
+class _CopyReader(io.RawIOBase):
+    """Reads the private copy as `_CopySpool` writes it."""
+
+    def __init__(self, spool: _CopySpool, fd: int) -> None:
+        self._spool = spool
+        self._fd = fd
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        avail = self._spool.available(self._pos)
+        if not avail:
+            return 0
+        n = os.preadv(self._fd, [view[: min(len(view), avail)]], self._pos)
+        self._pos += n
+        return n
+
+
+def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        fn = libc.sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+
+    def start(fd: int, offset: int, length: int) -> None:
+        fn(fd, offset, length, 2)  # SYNC_FILE_RANGE_WRITE: start writeback, do not wait
+
+    return start
+
+
+_sync_file_range = _load_sync_file_range() if hasattr(os, "copy_file_range") else None
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a range to disk now (Linux); a hint only — the
+    fsync before the commit is what makes the object durable."""
+    if _sync_file_range is not None:
+        _sync_file_range(fd, offset, length)
