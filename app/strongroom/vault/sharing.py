@@ -126,6 +126,7 @@ StrPath = str | PathLike[str]
 _INLINE_PAYLOAD_MAX = age.payload_length(64 * 1024)  # = api.INLINE_MAX plaintext bytes
 _HEX128 = re.compile(r"^[0-9a-f]{32}$")
 _COPY_STEP = 8 * 1024 * 1024
+_WRITEBACK_EVERY = 64 * 1024 * 1024
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -2466,6 +2467,8 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
         if not n:
             return total
         total += n
+        if total % _WRITEBACK_EVERY < n:
+            _start_writeback(dst_fd, 0, 0)  # overlap the disk writes with the copy
         on_bytes(total)
     buf = memoryview(bytearray(share_format.COPY_BUFFER))
     while True:
@@ -2474,6 +2477,8 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
             return total
         _write_all(dst_fd, buf[:n])
         total += n
+        if total % _WRITEBACK_EVERY < n:
+            _start_writeback(dst_fd, 0, 0)
         on_bytes(total)
 
 
@@ -2671,7 +2676,7 @@ class _CopySpool:
     source file meanwhile. The copy thread also starts writeback every 64 MiB (without
     waiting for it), so the final fsync is short."""
 
-    _SYNC_EVERY = 64 * 1024 * 1024
+    _SYNC_EVERY = _WRITEBACK_EVERY
 
     def __init__(self, store: ObjectStore, src_fd: int, offset: int, length: int) -> None:
         self.tmp = store.tmp / f"{secrets.token_hex(16)}.tmp"
@@ -2805,7 +2810,7 @@ _sync_file_range = _load_sync_file_range() if hasattr(os, "copy_file_range") els
 
 
 def _start_writeback(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start writing a range to disk now (Linux); a hint only — the
-    fsync before the commit is what makes the object durable."""
+    """Ask the kernel to start writing a range (length 0: to the end) to disk now, without
+    waiting (Linux); a hint only — the fsync that follows is what makes it durable."""
     if _sync_file_range is not None:
         _sync_file_range(fd, offset, length)
