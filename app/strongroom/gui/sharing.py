@@ -67,6 +67,7 @@ __all__ = [
     "SharedPage",
     "VerifyContactDialog",
     "qr_pixmap",
+    "qr_png",
     "revoke_access",
 ]
 
@@ -80,14 +81,20 @@ TRUST_LABELS = {
 TRUST_COLORS = {"verified": "#1e8449", "unverified": "#b9770e", "unknown": "#c0392b"}
 
 
-def qr_pixmap(text: str, size: int = 180) -> QPixmap:
-    """A QR code of `text`, rendered in memory with segno (nothing written to disk)."""
+def qr_png(text: str) -> bytes:
+    """A QR code of `text` as PNG bytes, made in memory with segno. Pure Python and a few
+    tens of milliseconds for a contact card, so pages call it on a worker."""
     import segno
 
     buffer = io.BytesIO()
     segno.make(text, error="m").save(buffer, kind="png", scale=6, border=2)
+    return buffer.getvalue()
+
+
+def qr_pixmap(text: str | bytes, size: int = 180) -> QPixmap:
+    """The QR code of `text` (or ready PNG bytes from `qr_png`) as a crisp pixmap."""
     pixmap = QPixmap()
-    pixmap.loadFromData(buffer.getvalue(), "PNG")
+    pixmap.loadFromData(qr_png(text) if isinstance(text, str) else text, "PNG")
     return pixmap.scaled(
         QSize(size, size),
         Qt.AspectRatioMode.KeepAspectRatio,
@@ -845,17 +852,18 @@ class ContactsPage(_Page):
         vault = self.session.vault
         keep = self.selected().id if self.selected() else None
 
-        def work(_c: object) -> tuple[Any, list[Contact]]:
-            return vault.my_card(), vault.contacts()
+        def work(_c: object) -> tuple[Any, list[Contact], bytes]:
+            card = vault.my_card()
+            return card, vault.contacts(), qr_png(card.to_text())
 
-        def done(result: tuple[Any, list[Contact]]) -> None:
-            card, contacts = result
+        def done(result: tuple[Any, list[Contact], bytes]) -> None:
+            card, contacts, png = result
             self.my_card_text = card.to_text()
             self.my_file_text = card.to_file_text()
             self.my_fingerprint = card.fingerprint
             self.my_name.setText(card.name)
             self.fingerprint_label.setText(card.fingerprint)
-            self.qr.setPixmap(qr_pixmap(self.my_card_text, 150))
+            self.qr.setPixmap(qr_pixmap(png, 150))
             self.model.set_contacts(contacts)
             for row, c in enumerate(contacts):
                 if c.id == keep:
