@@ -14,7 +14,7 @@ from sharing_helpers import (
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
 from strongroom.vault import ItemNotFound
-from strongroom.vault.errors import ShareExpired, ShareRevoked
+from strongroom.vault.errors import ShareExpired, ShareRevoked, SharingError
 from strongroom.vault.messages import new_message_filename
 
 BIG = 300_000  # > 64 KiB: stored as an object file, not inline
@@ -331,3 +331,32 @@ def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
     assert alice.my_card().name == "Alice"
     assert alice.history(actions=["identity-created"])
     assert alice.list("/")[0].name == "kept.txt" and alice.shared_with_me() == []
+
+
+def test_delivery_by_hand_without_an_exchange_folder(world: World, tmp_path) -> None:
+    alice, bob = world.person("Alice"), world.person("Bob")
+    world.introduce("Alice", "Bob")
+    for v in (alice, bob):
+        v.set_exchange_folder(None)
+    alice.add_bytes("/", "h.txt", b"by hand")
+    hand = tmp_path / "usb"
+    hand.mkdir()
+    (share,) = alice.share("/h.txt", to="Bob", out_dir=hand, receipts=True)
+    report = bob.process([share.path])
+    assert report.received == (share.id,)
+    assert bob.outbox_count() == 1  # the "received" receipt waits for a way out
+    result = alice.revoke(share.id, ["Bob"], out_dir=hand)
+    (message,) = result.messages
+    with pytest.raises(SharingError, match="is a Strongroom message"):
+        bob.receive(message)
+    report = bob.process(message)
+    assert report.erased == (share.id,)
+    assert bob.process(message).replayed == (message.name,)
+    bob.set_exchange_folder(world.exchange)
+    assert bob.sync().sent == 2  # received + erased receipts
+    alice.set_exchange_folder(world.exchange)
+    alice.sync()
+    assert sorted(r.event for r in alice.shares()[0].recipients[0].receipts) == [
+        "erased",
+        "received",
+    ]

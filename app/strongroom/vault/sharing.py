@@ -394,6 +394,15 @@ class SharingMixin:
         return self._receive_source(source, name)
 
     @_op
+    def process(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
+        """Process files delivered by hand (saved from mail or chat, a USB stick, an
+        `out_dir`): shares are received and messages (revocations, receipts, group keys)
+        applied, with every check `sync` makes — replays ignored, files for someone else
+        skipped, bad ones quarantined with a reason; bad input never raises. (A plain
+        ``age -r`` file is not a Strongroom message: use `receive` for it.)"""
+        return self._process_paths(paths)
+
+    @_op
     def shared_with_me(self, *, include_ended: bool = False) -> list[ReceivedRecord]:
         """Files others shared with me, newest first, with sender, trust and expiry;
         `include_ended` also lists revoked, expired and deleted ones."""
@@ -1677,8 +1686,41 @@ class SharingMixin:
                 raise SharingError(f"Cannot read {path}: {exc.strerror}.") from None
             with f:
                 fallback = name or path.name.removesuffix(".age") or "shared file"
-                return self._receive_stream(f, fallback)
+                keyring = self._keyring()
+                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+                if not opened[1].signed:
+                    self._refuse_message(path)
+                return self._receive_stream(f, fallback, opened)
         return self._receive_stream(source, name or "shared file")
+
+    def _refuse_message(self, path: Path) -> None:
+        """`receive` was given a Strongroom message (not a share): say so, plainly."""
+        try:
+            if path.stat().st_size > messages.MAX_MESSAGE_SIZE:
+                return
+            data = path.read_bytes()
+        except OSError:
+            return
+        keyring = self._keyring()
+        try:
+            messages.open_message(data, [k for k, _g, _e in keyring])
+        except (messages.NotForMe, messages.MessageMalformed):
+            return  # not a message: a plain age file, received as unsigned
+        except messages.MessageError:
+            pass
+        raise SharingError(
+            f"{path.name} is a Strongroom message (a revocation, receipt or group key), not "
+            "a shared file; open it with process() (strongroom receive/sync handle both)."
+        )
+
+    def _process_paths(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
+        rep = _Report()
+        items = [paths] if isinstance(paths, str | PathLike) else list(paths)
+        for item in items:
+            path = Path(item)
+            self._process_exchange_file(path, path.name, rep)
+        rep.sent += self._flush_outbox()
+        return rep.freeze()
 
     def _receive_stream(
         self,
