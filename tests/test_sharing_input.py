@@ -266,3 +266,29 @@ def test_received_file_cannot_be_moved_or_renamed(pair) -> None:
         bob.list("shared:")
     bob.delete("shared:m.txt")
     assert bob.shared_with_me(include_ended=True)[0].status == "deleted"
+
+
+def test_exchange_symlinks_and_fifos_are_refused(pair, world: World, tmp_path: Path) -> None:
+    _alice, bob = pair
+    target = tmp_path / "elsewhere"
+    target.write_bytes(b"x")
+    (world.exchange / new_message_filename()).symlink_to(target)
+    os.mkfifo(world.exchange / new_message_filename())
+    report = bob.sync()  # must not block on the FIFO
+    assert sorted(r for _n, r in report.quarantined) == [
+        "a symbolic link, not a file; ignored",
+        "not a regular file; ignored",
+    ]
+
+
+def test_name_collisions_in_shared_with_me(pair) -> None:
+    alice, bob = pair
+    long_name = "é" * 120 + ".txt"  # 244 bytes: a suffix must not push it over 255
+    for _ in range(3):
+        bob.receive(io.BytesIO(craft_share(alice._identity(), bob._identity(), b"1", name="a.txt")))
+        bob.receive(
+            io.BytesIO(craft_share(alice._identity(), bob._identity(), b"2", name=long_name))
+        )
+    stored = sorted(r.stored_name for r in bob.shared_with_me())
+    assert stored[:3] == ["a (2).txt", "a (3).txt", "a.txt"]
+    assert all(len(n.encode()) <= 255 for n in stored) and len(set(stored)) == 6

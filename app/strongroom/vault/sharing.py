@@ -1718,7 +1718,7 @@ class SharingMixin:
         items = [paths] if isinstance(paths, str | PathLike) else list(paths)
         for item in items:
             path = Path(item)
-            self._process_exchange_file(path, path.name, rep)
+            self._process_exchange_file(path, path.name, rep, follow=True)
         rep.sent += self._flush_outbox()
         return rep.freeze()
 
@@ -1898,12 +1898,15 @@ class SharingMixin:
         if base not in taken:
             return base
         stem, dot, ext = base.rpartition(".")
-        if not dot or not stem:
+        if not dot or not stem or len(ext.encode()) > 32:
             stem, ext = base, ""
         n = 2
         while True:
-            candidate = f"{stem} ({n})" + (f".{ext}" if ext else "")
-            candidate = share_format.safe_file_name(candidate)
+            suffix = f" ({n})" + (f".{ext}" if ext else "")
+            # Shorten the stem, never the suffix: a cut suffix could repeat a taken name.
+            room = names.MAX_NAME_BYTES - len(suffix.encode())
+            short = stem.encode()[:room].decode("utf-8", "ignore")
+            candidate = unicodedata.normalize("NFC", short + suffix)
             if candidate not in taken:
                 return candidate
             n += 1
@@ -2178,14 +2181,29 @@ class SharingMixin:
         rep.sent += self._flush_outbox()
         return rep.freeze()
 
-    def _process_exchange_file(self, path: Path, name: str, rep: _Report) -> str | None:
+    def _process_exchange_file(
+        self, path: Path, name: str, rep: _Report, *, follow: bool = False
+    ) -> str | None:
         """Handle one exchange file; returns its status, or None to retry later. Bad
         input is quarantined, never raised."""
+        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
         try:
-            f = open(path, "rb")
+            # Anyone who can write to the exchange folder chooses what is there: a symlink
+            # (to anything) or a FIFO (which would block an open forever) is refused.
+            fd = os.open(path, flags)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return self._reject(name, "a symbolic link, not a file; ignored", rep)
             rep.errors.append((name, exc.strerror or "unreadable"))
             return None
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            os.close(fd)
+            return self._reject(name, "not a regular file; ignored", rep)
+        f = os.fdopen(fd, "rb")
         with f:
             keyring = self._keyring()
             try:
