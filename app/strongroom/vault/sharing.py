@@ -1637,6 +1637,14 @@ class SharingMixin:
                 trust = "verified" if crow[5] else "unverified"
             else:
                 sender_name, trust = card.name, "unknown"
+        elif signed and vk:  # refused on arrival: only the signer's key was kept
+            crow = self._contact_by_vk(vk)
+            if crow is not None:
+                cid, sender_name = int(crow[0]), crow[1]
+                fp = ContactCard.from_text(crow[2]).fingerprint
+                trust = "verified" if crow[5] else "unverified"
+            else:
+                trust = "unknown"
         alive = status == "active" and item_id is not None
         if alive:
             with db.db_errors():
