@@ -360,3 +360,49 @@ def test_delivery_by_hand_without_an_exchange_folder(world: World, tmp_path) -> 
         "erased",
         "received",
     ]
+
+
+def test_group_keys_only_from_the_admin_and_receipts_only_from_recipients(world: World) -> None:
+    from strongroom.vault import messages as M
+    from strongroom.vault.cards import b64url_encode
+
+    alice, bob, carol = world.person("Alice"), world.person("Bob"), world.person("Carol")
+    world.introduce("Alice", "Bob", "Carol")
+    team = alice.create_group("Team")
+    alice.add_group_member(team, "Bob")
+    alice.add_group_member(team, "Carol")
+    world.sync_all(1)
+    assert bob.group("Team").epoch == 1
+
+    # Carol, a member but not the admin, hands Bob a "new key" for the group.
+    fake = M.seal_message(
+        "group-key",
+        {
+            "group": team.id,
+            "name": "Team",
+            "epoch": 5,
+            "secret": b64url_encode(os.urandom(32)),
+            "members": [bob.my_recipient()],
+            "removed": [],
+        },
+        carol._identity().signing_key,
+        [bob._identity().recipient],
+    )
+    (world.exchange / new_message_filename()).write_bytes(fake)
+    report = bob.sync()
+    assert "not from the group's administrator" in report.quarantined[0][1]
+    assert bob.group("Team").epoch == 1
+
+    # A receipt about Alice's share to Bob, sent by Carol who is not its recipient.
+    alice.add_bytes("/", "p.txt", b"p")
+    (share,) = alice.share("/p.txt", to="Bob", receipts=True)
+    receipt = M.seal_message(
+        "receipt",
+        {"share": share.id, "event": "erased", "at": 1, "by": carol.my_recipient()},
+        carol._identity().signing_key,
+        [alice._identity().recipient],
+    )
+    (world.exchange / new_message_filename()).write_bytes(receipt)
+    report = alice.sync()
+    assert "not a recipient of that share" in report.quarantined[0][1]
+    assert alice.shares()[0].recipients[0].status == "active"
