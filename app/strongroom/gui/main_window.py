@@ -41,6 +41,13 @@ from .widgets import JobsArea
 __all__ = ["MainWindow"]
 
 
+def _warm_up(_ctx: object) -> None:
+    import segno  # noqa: F401  (the contact card's QR code)
+    from zxcvbn import zxcvbn
+
+    zxcvbn("warm up the matchers")  # first call builds its ranked dictionaries
+
+
 class _Sidebar(QListWidget):
     def __init__(self) -> None:
         super().__init__()
@@ -158,6 +165,10 @@ class MainWindow(QMainWindow):
         if self.services.use_tray and QSystemTrayIcon.isSystemTrayAvailable():
             self._make_tray()
         self.show_welcome()
+        # Heavy pure-Python imports (zxcvbn's word lists, segno) happen once, on a worker,
+        # while the welcome screen idles: imported later on demand they stalled the GUI
+        # thread for 50-80 ms (GIL and import lock) right when the person typed or unlocked.
+        QTimer.singleShot(200, lambda: run_task(_warm_up, quiet=True))
 
     # ---- actions, menus, toolbar -------------------------------------------------------
     def _make_actions(self) -> None:

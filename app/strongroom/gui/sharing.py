@@ -775,6 +775,7 @@ class ContactsPage(_Page):
         )
         self.my_card_text = ""
         self.my_fingerprint = ""
+        self._qr_text = ""
         card = QFrame()
         card.setObjectName("mycard")
         card.setStyleSheet(
@@ -846,24 +847,26 @@ class ContactsPage(_Page):
     def reload(self) -> None:
         if self.session is None:
             self.model.set_contacts([])
-            self.my_card_text = self.my_fingerprint = ""
+            self.my_card_text = self.my_fingerprint = self._qr_text = ""
             self.qr.clear()
             return
         vault = self.session.vault
         keep = self.selected().id if self.selected() else None
 
-        def work(_c: object) -> tuple[Any, list[Contact], bytes]:
-            card = vault.my_card()
-            return card, vault.contacts(), qr_png(card.to_text())
+        def work(_c: object) -> tuple[Any, list[Contact]]:
+            return vault.my_card(), vault.contacts()
 
-        def done(result: tuple[Any, list[Contact], bytes]) -> None:
-            card, contacts, png = result
+        def done(result: tuple[Any, list[Contact]]) -> None:
+            card, contacts = result
             self.my_card_text = card.to_text()
             self.my_file_text = card.to_file_text()
             self.my_fingerprint = card.fingerprint
             self.my_name.setText(card.name)
             self.fingerprint_label.setText(card.fingerprint)
-            self.qr.setPixmap(qr_pixmap(png, 150))
+            if self._qr_text != self.my_card_text:
+                self.qr.clear()
+                if self.isVisible():
+                    self._load_qr()
             self.model.set_contacts(contacts)
             for row, c in enumerate(contacts):
                 if c.id == keep:
@@ -871,6 +874,25 @@ class ContactsPage(_Page):
             self._update_buttons()
 
         run_task(work, done, self._fail, quiet=True)
+
+    def _load_qr(self) -> None:
+        """Draw my card's QR code. segno is pure Python (~0.1 s of CPU), so it runs on a
+        worker, and only once the page is shown: at unlock it competed with the GUI thread
+        for the GIL."""
+        text = self.my_card_text
+        if not text or self._qr_text == text:
+            return
+        self._qr_text = text
+
+        def done(png: bytes) -> None:
+            if self.my_card_text == text:
+                self.qr.setPixmap(qr_pixmap(png, 150))
+
+        run_task(lambda _c: qr_png(text), done, lambda _e: None, quiet=True)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._load_qr()
 
     def copy_card(self) -> None:
         QGuiApplication.clipboard().setText(self.my_card_text)
