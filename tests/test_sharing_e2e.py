@@ -406,3 +406,24 @@ def test_group_keys_only_from_the_admin_and_receipts_only_from_recipients(world:
     report = alice.sync()
     assert "not a recipient of that share" in report.quarantined[0][1]
     assert alice.shares()[0].recipients[0].status == "active"
+
+
+def test_group_keys_arriving_out_of_order(world: World) -> None:
+    alice, bob, _carol = world.person("Alice"), world.person("Bob"), world.person("Carol")
+    world.introduce("Alice", "Bob", "Carol")
+    team = alice.create_group("Team")
+    hold = world.root / "held"
+    hold.mkdir()
+    alice.add_group_member(team, "Bob", out_dir=hold)  # epoch 1 key, delivered late
+    alice.add_bytes("/", "e1.txt", b"epoch one")
+    alice.share("/e1.txt", groups="Team")
+    alice.add_group_member(team, "Carol")
+    alice.remove_group_member(team, "Carol")  # epoch 2, sent to Bob at once
+    alice.add_bytes("/", "e2.txt", b"epoch two")
+    alice.share("/e2.txt", groups="Team")
+    bob.sync()
+    assert bob.group("Team").epoch == 2 and bob.read_bytes("shared:e2.txt") == b"epoch two"
+    bob.process(list(hold.iterdir()))  # the epoch 1 key, late
+    assert bob.group("Team").epoch == 2  # not rolled back
+    bob.sync()  # the epoch-1 share, skipped before, now opens
+    assert bob.read_bytes("shared:e1.txt") == b"epoch one"

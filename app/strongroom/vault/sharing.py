@@ -2416,12 +2416,19 @@ class SharingMixin:
             if row[1] or row[0] != from_vk:
                 # Authority: only the group's administrator hands out its keys.
                 raise _Rejected("a group key not from the group's administrator (forged)")
-            if epoch <= int(row[2]):
-                return  # older or same epoch: stale, nothing to learn
+            with db.db_errors():
+                known = self._c.execute(
+                    "SELECT 1 FROM group_keys WHERE group_id = ? AND epoch = ?", (gid, epoch)
+                ).fetchone()
+            if known:
+                return  # an epoch I already hold: stale, nothing to learn
         secret = b64url_decode(body["secret"], "group secret", messages.MessageMalformed)
         key = age.X25519Identity(secret)
         now = self._now()
         t = format_time(now)
+        # Sync engines do not keep order: an older epoch's key arriving after a newer one
+        # is still kept (shares to that epoch need it), but does not roll the group back.
+        newest = row is None or epoch > int(row[2])
         with self._write() as conn:
             if row is None:
                 assert admin is not None
@@ -2430,16 +2437,16 @@ class SharingMixin:
                     " VALUES (?, ?, ?, ?, 0, ?, ?)",
                     (gid, gname, from_vk, admin[2], epoch, t),
                 )
-            else:
+            elif newest:
                 conn.execute(
                     "UPDATE groups SET name = ?, epoch = ? WHERE id = ?", (gname, epoch, gid)
                 )
             conn.execute(
-                "INSERT OR REPLACE INTO group_keys (group_id, epoch, secret, age, added)"
+                "INSERT INTO group_keys (group_id, epoch, secret, age, added)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (gid, epoch, secret, str(key.recipient), t),
             )
-            for member in body["members"]:
+            for member in body["members"] if newest else ():
                 mrow = conn.execute(
                     "SELECT name, vk FROM contacts WHERE age = ?", (member,)
                 ).fetchone()
@@ -2450,7 +2457,7 @@ class SharingMixin:
                     " removed = NULL, removed_epoch = NULL",
                     (gid, member, mrow[1] if mrow else None, mname, t, epoch),
                 )
-            for gone in body["removed"]:
+            for gone in body["removed"] if newest else ():
                 conn.execute(
                     "UPDATE group_members SET removed = ?, removed_epoch = ?"
                     " WHERE group_id = ? AND age = ?",
