@@ -145,12 +145,15 @@ def test_signature_by_another_contact_than_claimed(pair, world: World) -> None:
     assert rec.sender_fingerprint != alice.my_fingerprint()
 
 
-def test_plaintext_hash_mismatch_stores_nothing(pair) -> None:
+@pytest.mark.parametrize("source", ["stream", "file"])
+def test_plaintext_hash_mismatch_stores_nothing(pair, tmp_path: Path, source: str) -> None:
     alice, bob = pair
     raw = craft_share(alice._identity(), bob._identity(), os.urandom(100_000), sha256=bytes(32))
     objects = set((bob.path / "objects").rglob("*"))
+    path = tmp_path / "bad.age"
+    path.write_bytes(raw)
     with pytest.raises(S.ShareHashMismatch, match="do not match what the sender signed"):
-        bob.receive(io.BytesIO(raw))
+        bob.receive(io.BytesIO(raw) if source == "stream" else path)
     assert bob.shared_with_me() == []
     assert set((bob.path / "objects").rglob("*")) == objects  # temp object removed
 
@@ -292,3 +295,20 @@ def test_name_collisions_in_shared_with_me(pair) -> None:
     stored = sorted(r.stored_name for r in bob.shared_with_me())
     assert stored[:3] == ["a (2).txt", "a (3).txt", "a.txt"]
     assert all(len(n.encode()) <= 255 for n in stored) and len(set(stored)) == 6
+
+
+def test_without_kernel_copy_share_and_receive_fall_back(pair, monkeypatch) -> None:
+    import errno
+
+    def no_copy(*_a, **_k):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", no_copy)
+    alice, bob = pair
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    doc = alice.add_bytes("/", "x.bin", data)
+    (share,) = alice.share(doc, to="Bob")
+    assert share.path.read_bytes().endswith(stored_payload(alice, doc.id))
+    rec = bob.receive(share.path)
+    assert bob.read_bytes(rec.path) == data
+    assert stored_payload(bob, rec.item_id) == stored_payload(alice, doc.id)
