@@ -89,6 +89,9 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
     # A replay of the revoked share is refused, never stored again.
     with pytest.raises(ShareRevoked):
         bob.receive(share.path)
+    # Deleting my copy does not take back shares: access() still answers, by id.
+    alice.delete(doc)
+    assert alice.access(doc.id).could_read[0].name == "Bob"
 
 
 def test_received_files_survive_reopen_and_are_not_swept(world: World) -> None:

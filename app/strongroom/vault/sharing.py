@@ -371,7 +371,8 @@ class SharingMixin:
     def access(self, item: Any) -> AccessReport:
         """Who can read `item` now, who could before (and why that ended), and its whole
         sharing timeline; derived from shares, groups, revocations, expiries and receipts.
-        `limits` says what revocation cannot undo."""
+        A deleted file can be given by its id: deleting my copy does not take back the
+        shares. `limits` says what revocation cannot undo."""
         return self._access(item)
 
     # ----- receiving -------------------------------------------------------------------
@@ -1523,11 +1524,21 @@ class SharingMixin:
     # ----- internals: who has access ---------------------------------------------------
 
     def _access(self, item: Any) -> AccessReport:
-        rec = self._get(item)
+        try:
+            rec = self._get(item)
+            item_id, item_path = rec.id, rec.path
+        except ItemNotFound:
+            # A deleted file, by id: its shares (and what they let others keep) remain.
+            if not isinstance(item, int) or isinstance(item, bool):
+                raise
+            rows = self._share_rows("WHERE item_id = ? ORDER BY created DESC", (item,))
+            if not rows:
+                raise
+            item_id, item_path = item, rows[0][2]
         now = self._now()
         can: list[AccessEntry] = []
         could: list[AccessEntry] = []
-        for sh in self._shares(rec.id):
+        for sh in self._shares(item_id):
             expired = sh.expires is not None and sh.expires <= now
             for r in sh.recipients:
                 last = r.receipts[-1].event if r.receipts else None
@@ -1552,9 +1563,9 @@ class SharingMixin:
                         name, recipient, kind, sh.id, max(added, sh.created), until, why, None
                     )
                     (could if why else can).append(e)
-        timeline = self._history.query(item_id=rec.id, limit=100_000)
+        timeline = self._history.query(item_id=item_id, limit=100_000)
         timeline.reverse()
-        return AccessReport(rec.id, rec.path, tuple(can), tuple(could), tuple(timeline))
+        return AccessReport(item_id, item_path, tuple(can), tuple(could), tuple(timeline))
 
     def _members_with_epoch(
         self, gid: str, epoch: int
