@@ -454,32 +454,28 @@ class ScryptIdentity:
         return f"ScryptIdentity(max_work_factor={self.max_work_factor})"
 
 
+def _parse_key(text: str, hrp: str, upper: bool, what: str) -> bytes:
+    """Decode a Bech32 key in its one canonical case; returns the 32 key bytes."""
+    text = text.strip()
+    if text != (text.upper() if upper else text.lower()):
+        raise AgeError(f"an {what} is written in {'upper' if upper else 'lower'} case")
+    try:
+        got_hrp, data = bech32.decode(text)
+    except bech32.Bech32Error as exc:
+        raise AgeError(f"not a valid {what}: {exc}") from None
+    if got_hrp != hrp or len(data) != 32:
+        raise AgeError(f"not an {what} ({hrp.upper() if upper else hrp}1…)")
+    return data
+
+
 def parse_recipient(text: str) -> X25519Recipient:
     """Parse an ``age1…`` recipient (lowercase, as age prints it)."""
-    text = text.strip()
-    if text != text.lower():
-        raise AgeError("an age recipient is written in lower case")
-    try:
-        hrp, data = bech32.decode(text)
-    except bech32.Bech32Error as exc:
-        raise AgeError(f"not a valid age recipient: {exc}") from None
-    if hrp != "age" or len(data) != 32:
-        raise AgeError("not an age X25519 recipient (age1…)")
-    return X25519Recipient(data)
+    return X25519Recipient(_parse_key(text, "age", upper=False, what="age X25519 recipient"))
 
 
 def parse_identity(text: str) -> X25519Identity:
     """Parse an ``AGE-SECRET-KEY-1…`` identity (upper case, as age-keygen writes it)."""
-    text = text.strip()
-    if text != text.upper():
-        raise AgeError("an age secret key is written in upper case")
-    try:
-        hrp, data = bech32.decode(text)
-    except bech32.Bech32Error as exc:
-        raise AgeError(f"not a valid age secret key: {exc}") from None
-    if hrp != "age-secret-key-" or len(data) != 32:
-        raise AgeError("not an age X25519 secret key (AGE-SECRET-KEY-1…)")
-    return X25519Identity(data)
+    return X25519Identity(_parse_key(text, "age-secret-key-", upper=True, what="age secret key"))
 
 
 def parse_identities_file(text: str) -> list[X25519Identity]:
