@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("ls", "list a folder")
     p.add_argument("folder", nargs="?", default="/", metavar="FOLDER")
+    p.add_argument("--shared", action="store_true", help="list files others shared with me")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("find", "find items by name (substring, or glob with * ? [)")
@@ -175,5 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("info", "show facts about the vault")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    from .sharing import add_parsers as add_sharing_parsers
+
+    add_sharing_parsers(command)
 
     return parser

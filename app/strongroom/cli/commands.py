@@ -120,7 +120,11 @@ def vault_item_path(text: str) -> str:
 def _ref(text: str) -> int | str:
     """An item argument: a vault path, or `id:N` for an item by its id."""
     match = re.fullmatch(r"id:(\d+)", text)
-    return int(match.group(1)) if match else vault_item_path(text)
+    if match:
+        return int(match.group(1))
+    if text.startswith("shared:") or re.fullmatch(r"[0-9a-f]{32}", text):
+        return text  # a file shared with me: the vault resolves shared:NAME and share ids
+    return vault_item_path(text)
 
 
 def _kdf_params(args: argparse.Namespace) -> Argon2idParams | None:
@@ -292,6 +296,10 @@ def _count_files(vault: Vault, items: list[Item]) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     """A folder's children (or one file), folders first."""
+    if args.shared:
+        from .sharing import shared_ls
+
+        return shared_ls(args)
     ref = _ref(args.folder)
     with _unlocked(args) as vault:
         target = vault.item(ref)
@@ -665,3 +673,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify-log": cmd_verify_log,
     "info": cmd_info,
 }
+
+from .sharing import COMMANDS as _SHARING_COMMANDS  # noqa: E402  (it imports us lazily)
+
+COMMANDS.update(_SHARING_COMMANDS)
