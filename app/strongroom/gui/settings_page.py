@@ -221,7 +221,6 @@ class SettingsPage(QWidget):
         row.addWidget(self.exchange_clear)
         form.addRow(self.tr("Exchange folder"), row)
         form.addRow(
-            "",
             _note(
                 self.tr(
                     "A folder that Syncthing, Nextcloud, Dropbox or a USB stick carries between "
