@@ -205,3 +205,20 @@ def test_receipts_asked_for_are_answered_from_shared_with_me(window, services, t
     events = {r.event for r in share.recipients[0].receipts}
     assert "opened" in events or "received" in events
     ann.lock()
+
+
+def test_share_file_opened_from_the_desktop_waits_for_unlock(window, services, tmp_path):
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    ann.add_contact(ben.my_card().to_text())
+    ann.add_bytes("/", "note.txt", SECRET)
+    out = tmp_path / "out"
+    out.mkdir()
+    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
+    ann.lock()
+    window.receive_share_file(share.path)  # `strongroom note.txt.age` before any unlock
+    assert "Unlock a vault" in window.status_label.text()
+    window.open_session(ben)
+    assert window.sections.currentWidget() is window.shared_page
+    assert window.shared_page.model.rowCount() == 1
+    assert window.pending_shares == []

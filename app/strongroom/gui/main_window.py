@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.services = services or Services()
         self.session: VaultSession | None = None
         self.previews: list[PreviewWindow] = []
+        self.pending_shares: list[Path] = []
         self.setWindowTitle(self.tr("Strongroom"))
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
@@ -346,6 +347,9 @@ class MainWindow(QMainWindow):
         self.files_page.table.setFocus()
         self.show_status(self.tr("Unlocked {path}").format(path=vault.path))
         self._unlock_notices(vault)
+        pending, self.pending_shares = self.pending_shares, []
+        for path in pending:
+            self.receive_share_file(path)
         self.vault_opened.emit(vault)
 
     _UNLOCK_BATCH = frozenset(
@@ -411,6 +415,39 @@ class MainWindow(QMainWindow):
         )
 
     # ---- shared with me ----------------------------------------------------------------
+    def receive_share_file(self, path: str | Path) -> None:
+        """Receive a share file handed over by the desktop (`strongroom FILE.age`).
+
+        With no vault open it waits for the next unlock and says so; then it is received
+        into Shared with me, which is shown."""
+        path = Path(path)
+        if self.session is None:
+            if path not in self.pending_shares:
+                self.pending_shares.append(path)
+            self.show_status(self.tr("Unlock a vault to receive {name}.").format(name=path.name))
+            return
+        vault = self.session.vault
+
+        def done(record: Any) -> None:
+            self.show_section(self.SECTION_SHARED)
+            self.shared_page.reload()
+            if record.duplicate:
+                self.show_status(
+                    self.tr("{name} was already received.").format(name=record.display_name)
+                )
+            else:
+                self._received_new(1)
+
+        run_task(
+            lambda _c: vault.receive(path),
+            done,
+            lambda e: self.services.dialogs.warn(
+                self, self.tr("Receive {name}").format(name=path.name), error_message(e)
+            ),
+            title=self.tr("Receiving {name}").format(name=path.name),
+            cancellable=False,
+        )
+
     def _received_new(self, count: int) -> None:
         text = self.tr("{n} new file(s) shared with you.").format(n=count)
         self.show_status(text)
