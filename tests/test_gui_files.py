@@ -30,7 +30,7 @@ def _drop_urls(widget, paths: list[Path]) -> bool:
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPointF(40, 40)
     enter = QDragEnterEvent(
-        pos,
+        pos.toPoint(),  # QDragEnterEvent takes an integer QPoint; QDropEvent a QPointF
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
