@@ -263,6 +263,79 @@ def test_three_people_groups_add_remove_rotation_and_access(p: People, tmp_path)
     assert "Bob (group member)" in out and "Carol" not in out
 
 
+def test_sync_receive_and_groups_remove_report_from_vault_records(
+    p: People, tmp_path, monkeypatch
+) -> None:
+    """What `sync`, `receive` and `groups remove` print comes from the records the vault
+    returns (SyncReport, NotAShare, GroupRemoval), not from reading the history back."""
+    from strongroom.vault import Vault
+
+    history = Vault.history
+
+    def history_without_queries(self, *args, **kwargs):
+        assert "actions" not in kwargs, "the command read the history back"
+        return history(self, *args, **kwargs)
+
+    monkeypatch.setattr(Vault, "history", history_without_queries)
+    p.create("Alice", "Bob", "Carol")
+    p.introduce("Alice", "Bob", "Carol")
+    p.ok("Alice", "groups", "create", "Team")
+    p.ok("Alice", "groups", "add", "Team", "Bob", "Carol")
+    p.ok("Alice", "add", _file(tmp_path, "x.txt", b"x"))
+    p.ok("Alice", "share", "/x.txt", "--group", "Team", "--receipts", "--exchange")
+
+    out, err = p.ok("Bob", "sync")
+    assert "group key Team" in out and "received  shared:x.txt" in out
+    assert "1 received" in err and "1 group keys" in err
+    assert "1 sent" in err  # the "received" receipt, written while the share was stored
+    out, err = p.ok("Alice", "sync", "--json")
+    (receipt,) = json.loads(out)["receipts"]
+    assert (receipt["event"], receipt["by"], receipt["item_path"]) == ("received", "Bob", "/x.txt")
+    assert len(receipt["share"]) == 32
+
+    _, err = p.ok("Alice", "groups", "remove", "Team", "Carol")
+    assert "Removed Carol from Team" in err and "could already read 1 earlier share" in err
+    assert "/x.txt" in err and "cannot erase" in err
+
+    # A revocation handed over as a file, given to `receive`: applied, then a replay.
+    share_id = receipt["share"]
+    msgs = tmp_path / "msgs"
+    msgs.mkdir()
+    p.ok("Alice", "revoke", share_id, "--to", "Team", "--out", msgs)
+    p.ok("Bob", "exchange", "unset")
+    (msg,) = list(msgs.iterdir())
+    out, err = p.ok("Bob", "receive", msg, "--json")
+    assert json.loads(out)["files"] == [
+        {"file": str(msg), "message": True, "received": None, "error": None}
+    ]
+    assert f"Share {share_id} was revoked by its sender and erased here" in err
+    _, err = p.ok("Bob", "receive", msg)
+    assert "already processed; ignored" in err
+
+
+def test_rm_of_a_received_file_sends_the_erased_receipt(p: People, tmp_path) -> None:
+    p.create("Alice", "Bob")
+    p.introduce("Alice", "Bob")
+    p.ok("Alice", "add", _file(tmp_path, "y.txt", b"y"))
+    p.ok("Alice", "share", "/y.txt", "--to", "Bob", "--receipts", "--exchange")
+    p.ok("Bob", "sync")
+    p.ok("Bob", "rm", "shared:y.txt")
+    assert p.shared("Bob") == []
+    out, _ = p.ok("Alice", "sync")
+    assert "receipt   erased by Bob for /y.txt" in out
+    assert p.shares("Alice")[0]["recipients"][0]["status"] == "erased"
+
+
+def test_exit_code_for_is_the_public_mapping() -> None:
+    from strongroom.vault import Cancelled, NotAShare, SyncReport, VaultDamaged, WrongPassphrase
+
+    assert cli.exit_code_for(WrongPassphrase()) == cli.EXIT_WRONG_SECRET
+    assert cli.exit_code_for(VaultDamaged("object", "x")) == cli.EXIT_DAMAGED
+    assert cli.exit_code_for(Cancelled()) == cli.EXIT_CANCELLED
+    assert cli.exit_code_for(NotAShare("m", SyncReport())) == cli.EXIT_ERROR
+    assert "exit_code_for" in cli.__all__
+
+
 # ----- interop ---------------------------------------------------------------------------
 
 

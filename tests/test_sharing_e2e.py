@@ -14,7 +14,7 @@ from sharing_helpers import (
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
 from strongroom.vault import ItemNotFound
-from strongroom.vault.errors import ShareExpired, ShareRevoked, SharingError
+from strongroom.vault.errors import ShareExpired, ShareRevoked
 from strongroom.vault.messages import new_message_filename
 
 BIG = 300_000  # > 64 KiB: stored as an object file, not inline
@@ -34,7 +34,7 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
     assert share.path.read_bytes().endswith(stored_payload(alice, doc.id))
 
     report = bob.sync()
-    assert report.received == (share.id,)
+    assert [r.share_id for r in report.received] == [share.id]
     (got,) = bob.shared_with_me()
     assert (got.name, got.sender_name, got.trust, got.path) == (
         "report.pdf",
@@ -62,7 +62,8 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
     assert alice.shares()[0].recipients[0].status == "revoked"
     objects_before = {p.name for p in (bob.path / "objects").rglob("*") if p.is_file()}
     report = bob.sync()
-    assert report.erased == (share.id,)
+    assert [(r.share_id, r.status) for r in report.revoked] == [(share.id, "revoked")]
+    assert report.expired == ()
     with pytest.raises(ItemNotFound):
         bob.item("shared:report.pdf")
     assert bob.shared_with_me() == []
@@ -142,7 +143,8 @@ def test_expiry_erases_at_sync_and_at_open_and_refuses_late_arrivals(world: Worl
     world.clock.advance(hours=2)
     assert alice.shares()[0].recipients[0].status == "expired"
     report = bob.sync()
-    assert report.erased == (s1.id,)
+    assert [(r.share_id, r.status) for r in report.expired] == [(s1.id, "expired")]
+    assert report.revoked == ()
     assert bob.shared_with_me(include_ended=True)[0].status == "expired"
 
     (s2,) = alice.share("/two.txt", to="Bob", expires=timedelta(hours=1))
@@ -183,14 +185,17 @@ def test_three_vaults_group_add_rotate_remove(world: World) -> None:
     alice.add_group_member("Team", "Carol")
     assert len(world.exchange_files() - files_before) == 1  # one group-key message, no share
     report = carol.sync()
-    assert report.received == (s1.id,)
+    assert [r.share_id for r in report.received] == [s1.id]
     got = carol.shared_with_me()[0]
     assert got.via_group == team.id and carol.read_bytes("shared:early.bin") == early
     assert stored_payload(carol, got.item_id) == stored_payload(alice, f1.id)
 
     # Bob is removed: the key rotates; he cannot read what is shared afterwards.
-    team = alice.remove_group_member("Team", "Bob")
+    removal = alice.remove_group_member("Team", "Bob")
+    team = removal.group
     assert team.epoch == 2 and [m.name for m in team.members] == ["Carol"]
+    assert (removal.member, removal.could_read) == ("Bob", ((s1.id, "/early.bin"),))
+    assert "cannot erase" in removal.limits
     (removed,) = alice.history(actions=["group-member-removed"], limit=1)
     assert removed.details["member"] == "Bob"
     assert any(
@@ -202,7 +207,8 @@ def test_three_vaults_group_add_rotate_remove(world: World) -> None:
     (s2,) = alice.share(f2, groups=["Team"])
     carol.sync()
     bob_report = bob.sync()
-    assert s2.id not in bob_report.received and bob_report.skipped >= 1
+    assert s2.id not in {r.share_id for r in bob_report.received}
+    assert bob_report.skipped >= 1
     with pytest.raises(ItemNotFound):
         bob.read_bytes("shared:late.bin")
     assert carol.read_bytes("shared:late.bin") == late
@@ -236,7 +242,7 @@ def test_forged_revocation_is_ignored_and_recorded(world: World) -> None:
     )
     (world.exchange / new_message_filename()).write_bytes(forged)
     report = bob.sync()
-    assert report.erased == ()
+    assert report.revoked == ()
     assert "not signed by the share's sender" in report.quarantined[0][1]
     assert bob.read_bytes("shared:s.txt") == b"secret"
     assert bob.quarantine()[0].reason == report.quarantined[0][1]
@@ -251,7 +257,8 @@ def test_replayed_and_others_messages(world: World) -> None:
     bob.sync()
     # Bob's "received" receipt is for Alice: Carol skips it (and Alice's share to her opens).
     carol_report = carol.sync()
-    assert carol_report.received == (share.id,) and carol_report.skipped >= 1
+    assert [r.share_id for r in carol_report.received] == [share.id]
+    assert carol_report.skipped >= 1
     alice_report = alice.sync()
     assert len(alice_report.messages) == 2  # Bob's and Carol's receipts
     # Someone copies Bob's receipt under a new name: a replay, ignored and reported.
@@ -346,14 +353,12 @@ def test_delivery_by_hand_without_an_exchange_folder(world: World, tmp_path) -> 
     hand.mkdir()
     (share,) = alice.share("/h.txt", to="Bob", out_dir=hand, receipts=True)
     report = bob.process([share.path])
-    assert report.received == (share.id,)
+    assert [r.share_id for r in report.received] == [share.id]
     assert bob.outbox_count() == 1  # the "received" receipt waits for a way out
     result = alice.revoke(share.id, ["Bob"], out_dir=hand)
     (message,) = result.messages
-    with pytest.raises(SharingError, match="is a Strongroom message"):
-        bob.receive(message)
     report = bob.process(message)
-    assert report.erased == (share.id,)
+    assert [r.share_id for r in report.revoked] == [share.id]
     assert bob.process(message).replayed == (message.name,)
     bob.set_exchange_folder(world.exchange)
     assert bob.sync().sent == 2  # received + erased receipts

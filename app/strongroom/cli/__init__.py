@@ -32,6 +32,7 @@ __all__ = [
     "EXIT_USAGE",
     "EXIT_WRONG_SECRET",
     "build_parser",
+    "exit_code_for",
     "main",
 ]
 
@@ -44,8 +45,9 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _exit_code(exc: BaseException) -> int:
-    """The exit code for a vault error, by its type."""
+def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for a vault error, by its type (EXIT_ERROR for any other
+    error); every command reports errors with it."""
     from strongroom import vault
 
     if isinstance(exc, vault.WrongPassphrase | vault.WrongRecoveryKey):
@@ -93,7 +95,7 @@ def main(argv: list[str]) -> int:
         from strongroom.vault import VaultError
 
         if isinstance(exc, VaultError):
-            return _fail(str(exc), _exit_code(exc))
+            return _fail(str(exc), exit_code_for(exc))
         if isinstance(exc, OSError):
             # e.g. a destination directory that is not writable; strerror and the file name
             # only, which never carry secrets.

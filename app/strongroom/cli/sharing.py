@@ -629,8 +629,8 @@ def _received_line(r: ReceivedRecord) -> str:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
-    from strongroom.cli import _exit_code
-    from strongroom.vault import SharingError, VaultError
+    from strongroom.cli import exit_code_for
+    from strongroom.vault import NotAShare, VaultError
 
     for f in args.files:
         if not Path(f).is_file():
@@ -640,40 +640,44 @@ def cmd_receive(args: argparse.Namespace) -> int:
     with _unlocked(args) as vault:
         for f in args.files:
             try:
-                try:
-                    rec = vault.receive(f)
-                except SharingError as exc:
-                    # The vault refuses a message given to receive() with a plain
-                    # SharingError; process() applies it with every authority check.
-                    if type(exc) is not SharingError or "Strongroom message" not in str(exc):
-                        raise
-                    rep = vault.process([f])
-                    if rep.quarantined:
-                        raise SharingError(f"refused: {rep.quarantined[0][1]}") from None
-                    if rep.replayed:
-                        _note(f"{f}: this message was already processed; ignored.")
-                    elif rep.skipped:
-                        raise SharingError("this message is addressed to someone else") from None
-                    else:
-                        _note(f"{f}: message applied.")
-                        for sid in rep.erased:
-                            _note(f"  Share {sid} was revoked by its sender and erased here.")
+                rec = vault.receive(f)
+            except NotAShare as exc:
+                # A message: the vault handled it with every check; the report says how.
+                rep = exc.report
+                if rep.messages or rep.replayed:
+                    _note(
+                        f"{f}: message applied."
+                        if rep.messages
+                        else f"{f}: this message was already processed; ignored."
+                    )
+                    for r in rep.revoked:
+                        _note(f"  Share {r.share_id} was revoked by its sender and erased here.")
                     results.append({"file": f, "message": True, "received": None})
                     continue
+                failed: VaultError = exc
             except VaultError as exc:
-                sys.stderr.write(f"strongroom: {f}: {exc}\n")
-                code = code if code != EXIT_OK else _exit_code(exc)
-                results.append({"file": f, "message": False, "received": None, "error": str(exc)})
-                continue
-            results.append({"file": f, "message": False, "received": _received_json(rec)})
-            if rec.duplicate:
-                _note(f"{f}: already received as {_safe(rec.path)}; nothing new stored.")
+                failed = exc
             else:
-                _note(f"{f}: received {_received_line(rec)}")
-                if rec.trust in ("unknown", "unsigned"):
-                    _note("  Be careful: the sender of this file is not confirmed.")
-            if not args.json:
-                _print(_safe(rec.path or ""))
+                results.append({"file": f, "message": False, "received": _received_json(rec)})
+                if rec.duplicate:
+                    _note(f"{f}: already received as {_safe(rec.path)}; nothing new stored.")
+                else:
+                    _note(f"{f}: received {_received_line(rec)}")
+                    if rec.trust in ("unknown", "unsigned"):
+                        _note("  Be careful: the sender of this file is not confirmed.")
+                if not args.json:
+                    _print(_safe(rec.path or ""))
+                continue
+            sys.stderr.write(f"strongroom: {f}: {failed}\n")
+            code = code if code != EXIT_OK else exit_code_for(failed)
+            results.append(
+                {
+                    "file": f,
+                    "message": isinstance(failed, NotAShare),
+                    "received": None,
+                    "error": str(failed),
+                }
+            )
     if args.json:
         for r in results:
             r.setdefault("error", None)
@@ -705,46 +709,19 @@ def shared_ls(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     """One pass over the exchange folder, with a plain report of what happened."""
     with _unlocked(args) as vault:
-        head = vault.history(limit=1)
-        since_seq = head[0].seq if head else 0
         report = vault.sync()
-        # SyncReport lists messages by file name; the history says what each one did.
-        new = [
-            e
-            for e in vault.history(
-                actions=["receipt-received", "share-erased", "group-key-received"], limit=10_000
-            )
-            if e.seq > since_seq
-        ]
-        received = [vault.received(sid) for sid in report.received]
-    revoked = [
-        e for e in new if e.action == "share-erased" and e.details.get("reason") == "revoked"
-    ]
-    expired = [
-        e for e in new if e.action == "share-erased" and e.details.get("reason") == "expired"
-    ]
-    receipts = [e for e in new if e.action == "receipt-received"]
-    group_keys = [e for e in new if e.action == "group-key-received"]
     if args.json:
         output.write_json(
             sys.stdout,
             {
-                "received": [_received_json(r) for r in received],
-                "revoked": [e.details.get("share") for e in revoked],
-                "expired": [e.details.get("share") for e in expired],
+                "received": [_received_json(r) for r in report.received],
+                "revoked": [r.share_id for r in report.revoked],
+                "expired": [r.share_id for r in report.expired],
                 "receipts": [
-                    {
-                        "share": e.details.get("share"),
-                        "event": e.details.get("event"),
-                        "by": e.details.get("by"),
-                        "item_path": e.item_name,
-                    }
-                    for e in receipts
+                    {"share": x.share_id, "event": x.event, "by": x.by, "item_path": x.item_path}
+                    for x in report.receipts
                 ],
-                "group_keys": [
-                    {"group": e.details.get("group"), "name": e.details.get("name")}
-                    for e in group_keys
-                ],
+                "group_keys": [{"group": g.id, "name": g.name} for g in report.group_keys],
                 "messages": len(report.messages),
                 "sent": report.sent,
                 "skipped": report.skipped,
@@ -755,30 +732,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
             },
         )
     else:
-        for r in received:
+        for r in report.received:
             _print(f"received  {_received_line(r)}")
-        for e in revoked:
-            _print(f"revoked   {_safe(e.item_name)} (erased here; its sender revoked it)")
-        for e in expired:
-            _print(f"expired   {_safe(e.item_name)} (erased here)")
-        for e in receipts:
-            _print(
-                f"receipt   {_safe(str(e.details.get('event')))} by "
-                f"{_safe(str(e.details.get('by')))} for {_safe(e.item_name)}"
-            )
-        for e in group_keys:
-            _print(f"group key {_safe(str(e.details.get('name')))}")
+        for r in report.revoked:
+            _print(f"revoked   {_safe(_shared_path(r))} (erased here; its sender revoked it)")
+        for r in report.expired:
+            _print(f"expired   {_safe(_shared_path(r))} (erased here)")
+        for x in report.receipts:
+            _print(f"receipt   {_safe(x.event)} by {_safe(x.by)} for {_safe(x.item_path)}")
+        for g in report.group_keys:
+            _print(f"group key {_safe(g.name)}")
         for name, reason in report.quarantined:
             _print(f"quarantined  {_safe(name)}: {_safe(reason)}")
         for name, reason in report.errors:
             _print(f"not read  {_safe(name)}: {_safe(reason)} (tried again next time)")
     _note(
-        f"Sync: {len(received)} received, {len(revoked)} revoked, {len(expired)} expired, "
-        f"{_n(len(receipts), 'receipt')}, {len(group_keys)} group keys, "
-        f"{len(report.quarantined)} quarantined, {report.skipped} skipped (for someone else), "
+        f"Sync: {len(report.received)} received, {len(report.revoked)} revoked, "
+        f"{len(report.expired)} expired, {_n(len(report.receipts), 'receipt')}, "
+        f"{len(report.group_keys)} group keys, {len(report.quarantined)} quarantined, "
+        f"{report.skipped} skipped (for someone else), "
         f"{len(report.replayed)} replays ignored, {report.sent} sent."
     )
     return EXIT_OK
+
+
+def _shared_path(r: ReceivedRecord) -> str:
+    """The ``shared:NAME`` a received file had (also once it is erased)."""
+    from strongroom.vault import SHARED_PREFIX
+
+    return r.path or SHARED_PREFIX + r.stored_name
 
 
 # ----- my shares, revoke, access ---------------------------------------------------------
@@ -914,36 +896,26 @@ def cmd_groups(args: argparse.Namespace) -> int:
                 )
         else:
             for name in args.members:
-                head = vault.history(limit=1)
-                since = head[0].seq if head else 0
-                g = vault.remove_group_member(group.id, name, out_dir=out_dir)
-                entry = next(
-                    (
-                        e
-                        for e in vault.history(actions=["group-member-removed"], limit=50)
-                        if e.seq > since and e.item_id is None
-                    ),
-                    None,
-                )
-                could = entry.details.get("could_read", []) if entry else []
-                member = _safe(entry.details.get("member", name) if entry else name)
+                removal = vault.remove_group_member(group.id, name, out_dir=out_dir)
+                g, member = removal.group, _safe(removal.member)
                 _note(
                     f"Removed {member} from {_safe(g.name)}. The group key was rotated (now "
                     f"epoch {g.epoch}) and sent to the remaining members: {member} cannot "
                     "read anything shared with the group from now on."
                 )
-                if could:
+                if removal.could_read:
                     _note(
-                        f"{member} could already read {_n(len(could), 'earlier share')} and "
+                        f"{member} could already read "
+                        f"{_n(len(removal.could_read), 'earlier share')} and "
                         "keeps it (they hold that key) unless you revoke it:"
                     )
-                    for c in could:
-                        _note(f"    {c.get('share')}  {c.get('file')}")
+                    for share_id, file_path in removal.could_read:
+                        _note(f"    {share_id}  {file_path}")
                     _note(
                         "Revoking it takes it from the whole group (share again to the "
                         "remaining members if needed)."
                     )
-                _note(_limits())
+                _note(removal.limits)
     if out_dir is not None:
         _note(f"Deliver the group-key messages written in {out_dir}.")
     return EXIT_OK

@@ -655,7 +655,9 @@ class Vault(SharingMixin):
                 "SELECT count(*) FROM items WHERE kind = 'folder' AND id > ?", (ROOT_ID,)
             ).fetchone()[0]
             objects = conn.execute(
-                "SELECT count(*) FROM file_contents WHERE object_id IS NOT NULL"
+                "SELECT count(*) FROM file_contents c JOIN items i ON i.id = c.item_id"
+                " WHERE c.object_id IS NOT NULL AND i.parent_id != ?",
+                (SHARED_ROOT_ID,),
             ).fetchone()[0]
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             version = conn.execute("PRAGMA cipher_version").fetchone()[0]
@@ -1278,7 +1280,9 @@ class Vault(SharingMixin):
 
         The file keys are deleted from the database and the deletion committed (with
         `secure_delete` and a WAL checkpoint, so the key bytes are overwritten), and only
-        then are the objects removed. The root folder cannot be deleted.
+        then are the objects removed. The root folder cannot be deleted. Deleting a
+        received file (``shared:NAME``) ends its share here as "deleted" and sends the
+        "erased" receipt its sender asked for, if my receipts policy allows.
         """
         rec = self._get(item)
         if rec.id in (ROOT_ID, SHARED_ROOT_ID):
@@ -1310,6 +1314,9 @@ class Vault(SharingMixin):
                 )
             for iid, _kind, _depth in sorted(victims, key=lambda v: -v[2]):
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
+            received = rec.parent_id == SHARED_ROOT_ID
+            if received:
+                self._received_deleted(conn, rec.id, now)
         # The WAL still holds old page images with the keys until it is checkpointed;
         # TRUNCATE copies the zeroed pages into vault.db and empties the WAL.
         with contextlib.suppress(VaultError), db.db_errors():
@@ -1317,6 +1324,9 @@ class Vault(SharingMixin):
         self._store.remove(object_ids)
         self._folder_cache = None
         self._events.emit(FILES_CHANGED, folders=[rec.parent_id])
+        if received:
+            self._flush_outbox()  # the "erased" receipt, if one was asked for
+            self._changed("received")
 
     # ----- reading ---------------------------------------------------------------------
 

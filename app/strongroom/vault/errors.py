@@ -6,6 +6,11 @@ material, passphrases or file contents; they may name a file by its path in the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .records import SyncReport
+
 __all__ = [
     "Cancelled",
     "ContactExists",
@@ -18,6 +23,7 @@ __all__ = [
     "NameCollision",
     "NewerFormat",
     "NoExchangeFolder",
+    "NotAShare",
     "NotAVault",
     "NotGroupAdmin",
     "PreviewTooLarge",
@@ -168,6 +174,17 @@ class ShareExpired(ShareRefused):
 
 class ShareRevoked(ShareRefused):
     """The share was revoked by its sender (or erased here earlier); nothing was stored."""
+
+
+class NotAShare(SharingError):
+    """`receive` was given a Strongroom message (a revocation, receipt or group key), not
+    a shared file. No file was stored; the message itself was handled as `process`
+    handles one — applied, ignored as a replay, or refused (quarantined) with a reason —
+    and `report` says which (`report.messages` is non-empty when it was applied)."""
+
+    def __init__(self, message: str, report: SyncReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class NoExchangeFolder(SharingError):

@@ -19,6 +19,7 @@ __all__ = [
     "FolderRecord",
     "GroupMember",
     "GroupRecord",
+    "GroupRemoval",
     "HistoryEntry",
     "HistoryReport",
     "PendingReceipt",
@@ -155,9 +156,13 @@ class VaultInfo:
     schema_version: int
     created: datetime
     file_count: int
+    """My files (not the received ones: `shared_with_me` lists those)."""
     folder_count: int
     total_size: int
+    """Plaintext bytes of my files."""
     object_count: int
+    """Object files in `objects/` that hold my files' contents (small files live inline in
+    the database and are not counted); like the other counts, received files are left out."""
     kdf_memory_kib: int
     kdf_iterations: int
     kdf_parallelism: int
@@ -222,6 +227,21 @@ class GroupRecord:
 
 
 @dataclass(frozen=True)
+class GroupRemoval:
+    """What `Vault.remove_group_member` did: the group after it (a new key epoch), and
+    the shares the removed member could already read — they keep those (they hold that
+    key) until the shares are revoked."""
+
+    group: GroupRecord
+    member: str
+    """The removed member's name."""
+    could_read: tuple[tuple[str, str], ...]
+    """(share id, shared file's vault path) of each unrevoked, unexpired share to the
+    group at an epoch the removed member held."""
+    limits: str = REVOCATION_LIMITS
+
+
+@dataclass(frozen=True)
 class ReceiptRecord:
     """A receipt a recipient sent me: `event` is received, opened, exported or erased."""
 
@@ -231,6 +251,9 @@ class ReceiptRecord:
     """Who sent it: the contact's name (or their fingerprint if not a contact)."""
     by_fingerprint: str
     ingested: datetime
+    share_id: str
+    item_path: str
+    """The shared file's vault path when it was shared."""
 
 
 @dataclass(frozen=True)
@@ -348,20 +371,31 @@ class QuarantineEntry:
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What one `Vault.sync` pass did. Lists hold exchange file names unless noted."""
+    """What one `Vault.sync` (or `Vault.process`) pass did. Each kind of change is listed
+    as records, so callers need not read the history; lists of names hold exchange file
+    names."""
 
-    received: tuple[str, ...] = ()
-    """Share ids stored by this pass."""
+    received: tuple[ReceivedRecord, ...] = ()
+    """Shares stored by this pass."""
+    revoked: tuple[ReceivedRecord, ...] = ()
+    """Received shares erased because their sender revoked them (status "revoked")."""
+    expired: tuple[ReceivedRecord, ...] = ()
+    """Received shares erased because they expired (status "expired")."""
+    receipts: tuple[ReceiptRecord, ...] = ()
+    """Receipts from recipients of my shares, ingested by this pass."""
+    group_keys: tuple[GroupRecord, ...] = ()
+    """One per group key accepted: the group as it is right after that key was added."""
     messages: tuple[str, ...] = ()
     """Messages applied (revocations, receipts, group keys)."""
-    erased: tuple[str, ...] = ()
-    """Share ids erased by this pass (revoked or expired)."""
     sent: int = 0
-    """Outgoing messages written to the exchange folder."""
+    """Outgoing messages (revocations, receipts, group keys) written to the exchange
+    folder by this pass, including receipts that receiving or erasing produced."""
     skipped: int = 0
     """Files for someone else, skipped."""
     replayed: tuple[str, ...] = ()
+    """Messages already processed before (same message id), ignored."""
     duplicates: tuple[str, ...] = ()
+    """Shares already stored, nothing new written."""
     quarantined: tuple[tuple[str, str], ...] = ()
     """(file name, reason) of files refused by this pass."""
     errors: tuple[tuple[str, str], ...] = ()

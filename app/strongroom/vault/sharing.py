@@ -61,6 +61,7 @@ from .errors import (
     InvalidName,
     ItemNotFound,
     NoExchangeFolder,
+    NotAShare,
     NotGroupAdmin,
     ShareExpired,
     ShareNotFound,
@@ -84,6 +85,7 @@ from .records import (
     FolderRecord,
     GroupMember,
     GroupRecord,
+    GroupRemoval,
     PendingReceipt,
     QuarantineEntry,
     ReceiptRecord,
@@ -300,11 +302,12 @@ class SharingMixin:
     @_op
     def remove_group_member(
         self, group: GroupRef, contact: ContactRef, *, out_dir: StrPath | None = None
-    ) -> GroupRecord:
+    ) -> GroupRemoval:
         """Remove a member: rotates the group key (new epoch) and sends it to the remaining
-        members, so the removed member cannot read later shares. The history records which
-        shares the removed member could already read. It cannot erase what they already
-        saved: revoke those shares for that too (`REVOCATION_LIMITS`)."""
+        members, so the removed member cannot read later shares. Returns the group after
+        it and the shares the removed member could already read (also in the history):
+        they keep those until the shares are revoked, and nothing erases what they
+        already saved (`GroupRemoval.limits`)."""
         return self._remove_group_member(group, contact, out_dir)
 
     # ----- sharing ---------------------------------------------------------------------
@@ -391,6 +394,11 @@ class SharingMixin:
         shown escaped. A share already stored is returned again (`duplicate=True`); one
         that is expired, or that its sender revoked, is refused (`ShareExpired`,
         `ShareRevoked`). `name` names an unsigned file (default: the file's name).
+
+        A file path holding a Strongroom message (a revocation, receipt or group key, e.g.
+        written with `out_dir`) is not a share: it is handled as `process` handles it —
+        with every authority and replay check — and `NotAShare` is raised with the
+        `SyncReport` of what happened, since there is no received file to return.
         """
         return self._receive_source(source, name)
 
@@ -493,6 +501,21 @@ class SharingMixin:
         if not any(r.parent_id == SHARED_ROOT_ID for r in records):
             return
         self._received_accessed(records, event)
+
+    def _received_deleted(self, conn: db.Connection, item_id: int, now: datetime) -> None:
+        """Inside `delete`'s transaction: a received file I delete myself ends as
+        "deleted" and, like an erasure, queues the "erased" receipt its sender asked for.
+        `delete` flushes the outbox after the commit."""
+        row = conn.execute(
+            "SELECT share_id FROM received WHERE item_id = ? AND status = 'active'", (item_id,)
+        ).fetchone()
+        if row is None:
+            return
+        conn.execute(
+            "UPDATE received SET status = 'deleted', ended = ? WHERE share_id = ?",
+            (format_time(now), row[0]),
+        )
+        self._queue_receipt(conn, row[0], "erased", now)
 
     def _resolve_shared_ref(self, ref: str) -> int | None:
         """The item id of a received file addressed as ``shared:NAME`` or share id."""
@@ -939,7 +962,7 @@ class SharingMixin:
 
     def _remove_group_member(
         self, group: GroupRef, contact: ContactRef, out_dir: StrPath | None
-    ) -> GroupRecord:
+    ) -> GroupRemoval:
         row = self._my_group(group)
         gid, gname, epoch = row[0], row[1], int(row[5])
         recipient, mname, fp, added_epoch = self._find_member(gid, contact)
@@ -1003,7 +1026,7 @@ class SharingMixin:
                 )
         self._deliver(datas, dest)
         self._changed("groups")
-        return self._group_record(gid)
+        return GroupRemoval(self._group_record(gid), mname, tuple((r[0], r[2]) for r in readable))
 
     def _find_member(self, gid: str, contact: ContactRef) -> tuple[str, str, str | None, int]:
         with db.db_errors():
@@ -1085,6 +1108,13 @@ class SharingMixin:
                 raise
             raise SharingError(f"Cannot write to {folder}: {exc.strerror}.") from None
 
+    _outbox_written = 0
+    """Messages `_flush_outbox` wrote since the vault was opened: the one count behind
+    `SyncReport.sent`, whichever step (receiving, erasing, a receipt) flushed."""
+
+    def _new_report(self) -> _Report:
+        return _Report(self._outbox_written)
+
     def _flush_outbox(self) -> int:
         """Write queued messages into the exchange folder; returns how many."""
         folder = self.exchange_folder
@@ -1109,6 +1139,7 @@ class SharingMixin:
                             "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
                             (name, now),
                         )
+                self._outbox_written += len(written)
         return len(written)
 
     # ----- internals: making shares ----------------------------------------------------
@@ -1379,7 +1410,13 @@ class SharingMixin:
         for age_text, kind, rname, vk, cid, gid, gep, revoked, erased in rrows:
             mine = [
                 ReceiptRecord(
-                    ev, parse_time(at), fname, self._who(fvk, by)[1] or "", parse_time(ing)
+                    ev,
+                    parse_time(at),
+                    fname,
+                    self._who(fvk, by)[1] or "",
+                    parse_time(ing),
+                    sid,
+                    item_path,
                 )
                 for ev, at, by, fvk, fname, ing in receipts_rows
                 if (kind == "person" and fvk == vk) or (kind == "group" and by == age_text)
@@ -1708,12 +1745,13 @@ class SharingMixin:
                 keyring = self._keyring()
                 opened = share_format.open_share(f, [k for k, _g, _e in keyring])
                 if not opened[1].signed:
-                    self._refuse_message(path)
+                    self._message_given_to_receive(path)
                 return self._receive_stream(f, fallback, opened)
         return self._receive_stream(source, name or "shared file")
 
-    def _refuse_message(self, path: Path) -> None:
-        """`receive` was given a Strongroom message (not a share): say so, plainly."""
+    def _message_given_to_receive(self, path: Path) -> None:
+        """`receive` was given a file without a manifest: if it is a Strongroom message
+        (not a plain age file), handle it as `process` does and raise `NotAShare`."""
         try:
             if path.stat().st_size > messages.MAX_MESSAGE_SIZE:
                 return
@@ -1726,20 +1764,32 @@ class SharingMixin:
         except (messages.NotForMe, messages.MessageMalformed):
             return  # not a message: a plain age file, received as unsigned
         except messages.MessageError:
-            pass
-        raise SharingError(
-            f"{path.name} is a Strongroom message (a revocation, receipt or group key), not "
-            "a shared file; open it with process() (strongroom receive/sync handle both)."
+            pass  # a message, but a bad one: process() quarantines it with the reason
+        report = self._process_paths(path)
+        if report.quarantined:
+            outcome = f"it was refused: {report.quarantined[0][1]}"
+        elif report.replayed:
+            outcome = "it had been applied before, so nothing changed"
+        elif report.skipped:
+            outcome = "it is addressed to someone else"
+        elif report.errors:
+            outcome = f"it could not be read: {report.errors[0][1]}"
+        else:
+            outcome = "it was applied"
+        raise NotAShare(
+            f"{path.name} is a Strongroom message (a revocation, receipt or group key), "
+            f"not a shared file; {outcome}.",
+            report,
         )
 
     def _process_paths(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
-        rep = _Report()
+        rep = self._new_report()
         items = [paths] if isinstance(paths, str | PathLike) else list(paths)
         for item in items:
             path = Path(item)
             self._process_exchange_file(path, path.name, rep, follow=True)
-        rep.sent += self._flush_outbox()
-        return rep.freeze()
+        self._flush_outbox()
+        return rep.freeze(self._outbox_written)
 
     def _receive_stream(
         self,
@@ -2165,9 +2215,12 @@ class SharingMixin:
             raise NoExchangeFolder()
         if not folder.is_dir():
             raise SharingError(f"The exchange folder {folder} is not reachable.")
-        rep = _Report()
-        rep.sent += self._flush_outbox()
-        rep.erased += self._expire_received(self._now())
+        rep = self._new_report()
+        self._flush_outbox()
+        rep.expired += [
+            self._received_record(self._received_row(sid))
+            for sid in self._expire_received(self._now())
+        ]
         with db.db_errors():
             seen = {
                 n: (st, int(ks))
@@ -2197,8 +2250,8 @@ class SharingMixin:
                 seen[name] = (status, ks)
             if self._keyset() == keyset:
                 break  # no new group key: nothing that was not for me can open now
-        rep.sent += self._flush_outbox()
-        return rep.freeze()
+        self._flush_outbox()
+        return rep.freeze(self._outbox_written)
 
     def _process_exchange_file(
         self, path: Path, name: str, rep: _Report, *, follow: bool = False
@@ -2250,7 +2303,7 @@ class SharingMixin:
                 if rec.duplicate:
                     rep.duplicates.append(name)
                     return "duplicate"
-                rep.received.append(rec.share_id)
+                rep.received.append(rec)
                 return "received"
             # Not a share (no manifest stanza): a message (FORMAT.md §5.8).
             try:
@@ -2298,9 +2351,11 @@ class SharingMixin:
             if msg.kind == messages.KIND_REVOCATION:
                 self._apply_revocation(msg, from_vk, rep)
             elif msg.kind == messages.KIND_RECEIPT:
-                self._apply_receipt(msg, from_vk)
+                rep.receipts.append(self._apply_receipt(msg, from_vk))
             else:
-                self._apply_group_key(msg, from_vk)
+                group = self._apply_group_key(msg, from_vk)
+                if group is not None:
+                    rep.group_keys.append(group)
         except _Rejected as exc:
             self._mark_seen(msg, from_vk)
             return self._reject(name, str(exc), rep, kind=msg.kind)
@@ -2347,10 +2402,10 @@ class SharingMixin:
             return  # revokes someone else's access to this share, not mine
         who, _fp = self._who(from_vk)
         if self._erase_received(share_id, "revoked", {"by": who}):
-            rep.erased.append(share_id)
+            rep.revoked.append(self._received_record(self._received_row(share_id)))
             self._flush_outbox()
 
-    def _apply_receipt(self, msg: messages.OpenedMessage, from_vk: str) -> None:
+    def _apply_receipt(self, msg: messages.OpenedMessage, from_vk: str) -> ReceiptRecord:
         body = msg.body
         share_id = body["share"]
         with db.db_errors():
@@ -2408,8 +2463,10 @@ class SharingMixin:
                 },
             )
         self._changed("shares")
+        return ReceiptRecord(body["event"], parse_time(at), name, fp, now, share_id, share[1])
 
-    def _apply_group_key(self, msg: messages.OpenedMessage, from_vk: str) -> None:
+    def _apply_group_key(self, msg: messages.OpenedMessage, from_vk: str) -> GroupRecord | None:
+        """Accept a group key; returns the group after it, or None for a stale epoch."""
         body = msg.body
         gid, gname, epoch = body["group"], body["name"], int(body["epoch"])
         me = self._identity()
@@ -2432,7 +2489,7 @@ class SharingMixin:
                     "SELECT 1 FROM group_keys WHERE group_id = ? AND epoch = ?", (gid, epoch)
                 ).fetchone()
             if known:
-                return  # an epoch I already hold: stale, nothing to learn
+                return None  # an epoch I already hold: stale, nothing to learn
         secret = b64url_decode(body["secret"], "group secret", messages.MessageMalformed)
         key = age.X25519Identity(secret)
         now = self._now()
@@ -2486,6 +2543,7 @@ class SharingMixin:
                 },
             )
         self._changed("groups")
+        return self._group_record(gid)
 
 
 # ----- helpers ----------------------------------------------------------------------------
@@ -2496,28 +2554,36 @@ class _Rejected(Exception):
 
 
 class _Report:
-    def __init__(self) -> None:
-        self.received: list[str] = []
+    """`SyncReport` being filled in; `sent` is what `_flush_outbox` wrote meanwhile."""
+
+    def __init__(self, written_before: int) -> None:
+        self.written_before = written_before
+        self.received: list[ReceivedRecord] = []
+        self.revoked: list[ReceivedRecord] = []
+        self.expired: list[ReceivedRecord] = []
+        self.receipts: list[ReceiptRecord] = []
+        self.group_keys: list[GroupRecord] = []
         self.messages: list[str] = []
-        self.erased: list[str] = []
-        self.sent = 0
         self.skipped = 0
         self.replayed: list[str] = []
         self.duplicates: list[str] = []
         self.quarantined: list[tuple[str, str]] = []
         self.errors: list[tuple[str, str]] = []
 
-    def freeze(self) -> SyncReport:
+    def freeze(self, written_now: int) -> SyncReport:
         return SyncReport(
-            tuple(self.received),
-            tuple(self.messages),
-            tuple(self.erased),
-            self.sent,
-            self.skipped,
-            tuple(self.replayed),
-            tuple(self.duplicates),
-            tuple(self.quarantined),
-            tuple(self.errors),
+            received=tuple(self.received),
+            revoked=tuple(self.revoked),
+            expired=tuple(self.expired),
+            receipts=tuple(self.receipts),
+            group_keys=tuple(self.group_keys),
+            messages=tuple(self.messages),
+            sent=written_now - self.written_before,
+            skipped=self.skipped,
+            replayed=tuple(self.replayed),
+            duplicates=tuple(self.duplicates),
+            quarantined=tuple(self.quarantined),
+            errors=tuple(self.errors),
         )
 
 
