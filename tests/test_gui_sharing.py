@@ -222,3 +222,31 @@ def test_share_file_opened_from_the_desktop_waits_for_unlock(window, services, t
     assert window.sections.currentWidget() is window.shared_page
     assert window.shared_page.model.rowCount() == 1
     assert window.pending_shares == []
+
+
+def test_receiving_a_revocation_file_applies_it_and_says_so(window, services, tmp_path):
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    ann.add_contact(ben.my_card().to_text())
+    ben.add_contact(ann.my_card().to_text())
+    ann.add_bytes("/", "note.txt", SECRET)
+    out = tmp_path / "out"
+    out.mkdir()
+    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
+    revocation = ann.revoke(share.id, out_dir=out).messages[0]
+    ann.lock()
+    window.open_session(ben)
+    window.show_section(window.SECTION_SHARED)
+    page = window.shared_page
+    services.dialogs.expect("choose_files", [str(share.path)])
+    page.receive_button.click()
+    assert page.model.rowCount() == 1
+    # The revocation is a message, not a share: the vault applies it, the GUI says so in
+    # plain words instead of reporting an error.
+    services.dialogs.expect("choose_files", [str(revocation)])
+    page.receive_button.click()
+    assert "not a shared file" in page.message.text()
+    assert page.message.kind == "info"  # applied: information, not an error
+    record = page.model.record(0)  # still listed, as revoked and erased
+    assert record.status == "revoked" and record.path is None
+    assert ben.shared_with_me(include_ended=True)[0].status == "revoked"

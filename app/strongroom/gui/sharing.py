@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, Item
+from strongroom.vault import FileRecord, Item, NotAShare
 from strongroom.vault.records import (
     REVOCATION_LIMITS,
     AccessReport,
@@ -136,6 +136,16 @@ def _table(model: QAbstractTableModel, name: str) -> QTableView:
 
 
 # ----- models ------------------------------------------------------------------------------
+
+
+def receive_or_apply(vault: Any, path: str | Path) -> ReceivedRecord | NotAShare:
+    """Receive a share file. A Strongroom message file (revocation, receipt, group key) is
+    applied by the vault instead and comes back as its `NotAShare`, whose text says what
+    happened in plain words: information for the user, not an error."""
+    try:
+        return vault.receive(path)
+    except NotAShare as exc:
+        return exc
 
 
 class ContactsTableModel(QAbstractTableModel):
@@ -1137,17 +1147,19 @@ class SharedPage(_Page):
             return
         vault = self.session.vault
 
-        def work(_c: object) -> list[ReceivedRecord]:
-            return [vault.receive(p) for p in paths]
+        def work(_c: object) -> list[ReceivedRecord | NotAShare]:
+            return [receive_or_apply(vault, p) for p in paths]
 
-        def done(records: list[ReceivedRecord]) -> None:
-            new = [r for r in records if not r.duplicate]
-            self.message.show_message(
-                self.tr("Received {n} file(s).").format(n=len(new))
-                if new
-                else self.tr("Already received."),
-                "ok",
-            )
+        def done(results: list[ReceivedRecord | NotAShare]) -> None:
+            new = [r for r in results if not isinstance(r, NotAShare) and not r.duplicate]
+            notes = [str(r) for r in results if isinstance(r, NotAShare)]
+            if new:
+                text = self.tr("Received {n} file(s).").format(n=len(new))
+            elif notes:
+                text = ""
+            else:
+                text = self.tr("Already received.")
+            self.message.show_message(" ".join([text, *notes]).strip(), "ok" if new else "info")
             self.reload()
             if new:
                 self.received_new.emit(len(new))
