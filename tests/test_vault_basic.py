@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import unicodedata
@@ -65,6 +66,7 @@ def test_add_export_round_trip_sizes(env, tmp_path, size):
     (rec,) = vault.add_paths([src], "/")
     assert isinstance(rec, FileRecord)
     assert rec.size == size and rec.inline == (size <= INLINE_MAX)
+    assert rec.sha256 == hashlib.sha256(data).digest()
     assert vault.read_bytes(rec.id) == data
     out = vault.export("/src.bin", tmp_path / "out.bin")
     assert out.read_bytes() == data
