@@ -107,6 +107,19 @@ def test_the_spec_keeps_every_qt_module_the_app_imports():
     assert used and not (used & excluded), f"bundle would lack {sorted(used & excluded)}"
 
 
+def test_the_app_runs_without_the_ssl_module_the_spec_excludes():
+    # The bundle leaves out Python's ssl (no libssl3 in Depends); what the app imports,
+    # QR codes included, must not need it.
+    code = (
+        "import sys; sys.modules['ssl'] = sys.modules['_ssl'] = None\n"
+        "import io, segno, strongroom.cli, strongroom.gui.app, strongroom.gui.selftest\n"
+        "segno.make('x').save(io.BytesIO(), kind='png')\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT / "app"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+
+
 def test_packaging_scripts_parse():
     debian = ROOT / "packaging/debian"
     scripts = [*sorted((ROOT / "packaging").rglob("*.sh")), debian / "postinst", debian / "postrm"]

@@ -18,6 +18,7 @@ from strongroom.gui import single_instance as si
 from strongroom.gui.app import PathOpener
 
 ROOT = Path(__file__).resolve().parents[1]
+SECRET = b"the plans, in plain text\n"
 
 
 @pytest.fixture
@@ -51,34 +52,57 @@ def _second_launch(*args: str, cwd: Path) -> subprocess.Popen:
     )
 
 
+def _wait_for(qtbot, proc: subprocess.Popen, done) -> None:
+    """Run the event loop until the second launch exited and `done()` holds.
+
+    The second process waits for our acknowledgement, so this loop must keep running.
+    """
+    try:
+        qtbot.waitUntil(lambda: proc.poll() is not None and done(), timeout=30_000)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _out, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+
+
 def test_second_launch_hands_a_share_to_the_running_instance(qtbot, server, tmp_path):
     share = tmp_path / "from alice.age"
     share.write_bytes(b"age-encryption.org/v1\n")
     started = time.monotonic()
     proc = _second_launch("from alice.age", cwd=tmp_path)  # relative: made absolute
-    try:
-        # The second process waits for our acknowledgement, so this loop must keep running.
-        qtbot.waitUntil(lambda: bool(server.received) and proc.poll() is not None, timeout=30_000)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _out, err = proc.communicate()
+    _wait_for(qtbot, proc, lambda: bool(server.received))
     elapsed = time.monotonic() - started
-    assert proc.returncode == 0, err.decode()
     assert server.received == [[str(share)]]
     assert elapsed < 15, f"the second launch took {elapsed:.1f} s"
 
 
 def test_second_launch_without_paths_just_wakes_the_running_instance(qtbot, server, tmp_path):
-    proc = _second_launch(cwd=tmp_path)
-    try:
-        qtbot.waitUntil(lambda: bool(server.received) and proc.poll() is not None, timeout=30_000)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _out, err = proc.communicate()
-    assert proc.returncode == 0, err.decode()
+    _wait_for(qtbot, _second_launch(cwd=tmp_path), lambda: bool(server.received))
     assert server.received == [[]]
+
+
+def test_a_real_share_handed_over_is_received_into_the_running_vault(
+    qtbot, window, services, server, tmp_path
+):
+    """`strongroom plans.txt.age` while Strongroom runs with Ben's vault unlocked: the
+    share Ann made for Ben ends up in Ben's Shared with me, through the GUI."""
+    ben, _ = make_vault(services, "Ben", display_name="Ben")  # noqa: F405
+    ann, _ = make_vault(services, "Ann", display_name="Ann")  # noqa: F405
+    ann.add_contact(ben.my_card().to_text())
+    ben.add_contact(ann.my_card().to_text())
+    ann.add_bytes("/", "plans.txt", SECRET)
+    [share] = ann.share(["/plans.txt"], to=["Ben"], out_dir=tmp_path)
+    ann.lock()
+    window.open_session(ben)
+    server.paths_received.connect(PathOpener(window).open_paths)  # as `run` wires them
+    proc = _second_launch(share.path.name, cwd=tmp_path)
+    _wait_for(qtbot, proc, lambda: len(ben.shared_with_me()) == 1)
+    [got] = ben.shared_with_me()
+    assert (got.name, got.sender_name, got.trust) == ("plans.txt", "Ann", "unverified")
+    assert ben.read_bytes(got.path) == SECRET
+    assert window.sections.currentWidget() is window.shared_page
+    assert services.dialogs.asked == []  # nothing to explain: it was received
 
 
 def test_nobody_listening_means_not_delivered(instance_name):
@@ -198,17 +222,17 @@ def test_open_paths_shows_the_unlock_screen_for_a_vault(window, services):
     assert services.dialogs.asked == []
 
 
-def test_open_paths_with_a_share_says_receiving_is_not_there_yet(window, services, tmp_path):
+def test_a_share_with_no_vault_unlocked_waits_for_one(window, services, tmp_path):
     share = tmp_path / "report.pdf.age"
     share.write_bytes(b"age-encryption.org/v1\n")
     armored = tmp_path / "armored"
     armored.write_bytes(b"-----BEGIN AGE ENCRYPTED FILE-----\n")
-    opener = PathOpener(window)
-    opener.open_paths([str(share), str(armored)])
-    assert opener.pending_shares == [share, armored]
+    PathOpener(window).open_paths([str(share), str(armored)])
+    assert window.pending_shares == [share, armored]  # received by the next open_session
     (kind, (_title, text)) = services.dialogs.asked[-1]
     assert kind == "inform"
-    assert "report.pdf.age" in text and "later version" in text and "Nothing was imported" in text
+    assert "report.pdf.age, armored will be received" in text
+    assert "once a vault is unlocked" in text
 
 
 def test_open_paths_reports_missing_and_foreign_files(window, services, tmp_path):
@@ -228,4 +252,4 @@ def test_macos_file_open_event_goes_through_the_same_path(window, services, tmp_
     share.write_bytes(b"age-encryption.org/v1\n")
     opener = PathOpener(window)
     assert opener.eventFilter(QApplication.instance(), QFileOpenEvent(str(share))) is True
-    assert opener.pending_shares == [share]
+    assert window.pending_shares == [share]

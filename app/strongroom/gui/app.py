@@ -52,16 +52,13 @@ class PathOpener(QObject):
     """Opens what the desktop hands over: `strongroom PATH...` or a second launch's paths.
 
     A vault (its folder or its `vault.strongroom`) goes to the unlock screen. An age file is
-    a share to receive: handed to `window.receive_share(path)` once the window has one
-    (sharing, issue 4); until then it is kept in `pending_shares` and the person is told,
-    in plain words, that nothing was imported.
+    a share: `MainWindow.receive_share_file` receives it into the open vault's Shared with
+    me, or, with no vault unlocked, keeps it until one is and the person is told so.
     """
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.pending_shares: list[Path] = []
-        window.vault_opened.connect(lambda _v: self._receive_pending())
 
     def open_paths(self, paths: Sequence[str]) -> None:
         w = self.window
@@ -69,6 +66,7 @@ class PathOpener(QObject):
         w.raise_()
         w.activateWindow()
         notes: list[str] = []
+        shares: list[Path] = []
         for raw in paths:
             path = Path(raw)
             if vault_folder_of(path) is not None:
@@ -76,15 +74,22 @@ class PathOpener(QObject):
             elif not path.exists():
                 notes.append(self.tr("{path} was not found.").format(path=path))
             elif _looks_like_share(path):
-                self.pending_shares.append(path)
+                shares.append(path)
             else:
                 notes.append(
                     self.tr("{path} is neither a Strongroom vault nor a shared file.").format(
                         path=path
                     )
                 )
-        if self.pending_shares:
-            notes += self._receive_pending()
+        if shares and w.session is None:
+            # Said before handing them over: the window keeps them until the next unlock.
+            notes.append(
+                self.tr(
+                    "{names} will be received into Shared with me once a vault is unlocked."
+                ).format(names=", ".join(p.name for p in shares))
+            )
+        for path in shares:
+            w.receive_share_file(path)
         if notes:
             w.services.dialogs.inform(w, self.tr("Opening files"), "\n\n".join(notes))
 
@@ -105,21 +110,6 @@ class PathOpener(QObject):
         if w.stack.currentWidget() is w.create_page:
             return [self.tr("Finish creating the new vault first.")]
         w.welcome.request_open(str(path))
-        return []
-
-    def _receive_pending(self) -> list[str]:
-        receive = getattr(self.window, "receive_share", None)
-        if receive is None:
-            names = ", ".join(p.name for p in self.pending_shares)
-            return [
-                self.tr(
-                    "{names}: receiving shared files arrives with sharing in a later version "
-                    "of Strongroom. Nothing was imported; keep the file and open it again then."
-                ).format(names=names)
-            ]
-        pending, self.pending_shares = self.pending_shares, []
-        for path in pending:
-            receive(path)
         return []
 
 
