@@ -473,7 +473,7 @@ file_names = st.text(min_size=1, max_size=80).filter(
     size=st.integers(min_value=0, max_value=2**53 - 1),
     digest=st.binary(min_size=32, max_size=32),
     created=st.integers(min_value=0, max_value=2**52),
-    ttl=st.none() | st.integers(min_value=1, max_value=2**52),
+    ttl=st.none() | st.integers(min_value=1, max_value=2**52 - 1),  # created + ttl < 2**53
     receipts=st.booleans(),
     count=st.integers(min_value=1, max_value=4),
 )
