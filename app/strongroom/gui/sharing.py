@@ -54,7 +54,7 @@ from .models import format_time
 from .seams import Services
 from .session import VaultSession
 from .tasks import Job, run_task
-from .widgets import InlineMessage, heading
+from .widgets import InlineMessage, heading, muted
 
 __all__ = [
     "AccessPanel",
@@ -107,13 +107,6 @@ def _mono(label: QLabel, delta: float = 1.0) -> QLabel:
     font.setPointSizeF(font.pointSizeF() + delta)
     label.setFont(font)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _muted(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
     return label
 
 
@@ -317,7 +310,7 @@ class AddContactDialog(QDialog):
         form.addRow(self.tr("Call them"), self.name_edit)
         layout.addLayout(form)
         layout.addWidget(
-            _muted(
+            muted(
                 self.tr(
                     "New contacts start as not verified. Compare fingerprints with them in "
                     "person or on a call, then mark them verified."
@@ -449,7 +442,7 @@ class ShareDialog(QDialog):
         layout.addWidget(self.picker, 1)
         if not contacts and not groups:
             layout.addWidget(
-                _muted(self.tr("You have no contacts yet. Add one under Contacts first."))
+                muted(self.tr("You have no contacts yet. Add one under Contacts first."))
             )
 
         form = QFormLayout()
@@ -730,7 +723,7 @@ class AccessPanel(QWidget):
         ended = [e for e in report.could_read]
         if ended:
             text = "; ".join(f"{e.name} ({e.why_ended or self.tr('ended')})" for e in ended[:5])
-            self._layout.addWidget(_muted(self.tr("No longer: {who}").format(who=text)))
+            self._layout.addWidget(muted(self.tr("No longer: {who}").format(who=text)))
 
     def _revoke(self, share_id: str, recipient: str, name: str) -> None:
         if self.session is None:
@@ -753,7 +746,7 @@ class _Page(QWidget):
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(16, 12, 16, 8)
         self.body.addWidget(heading(title, 6))
-        self.body.addWidget(_muted(subtitle))
+        self.body.addWidget(muted(subtitle))
         self.message = InlineMessage()
 
     def set_session(self, session: VaultSession | None) -> None:
@@ -800,7 +793,7 @@ class ContactsPage(_Page):
         col = QVBoxLayout()
         self.my_name = heading("", 3)
         col.addWidget(self.my_name)
-        col.addWidget(_muted(self.tr("Your fingerprint")))
+        col.addWidget(muted(self.tr("Your fingerprint")))
         self.fingerprint_label = _mono(QLabel(), 3)
         self.fingerprint_label.setAccessibleName(self.tr("Your fingerprint"))
         col.addWidget(self.fingerprint_label)

@@ -27,7 +27,7 @@ from . import icons
 from .messages import error_message
 from .seams import Services
 from .tasks import run_task
-from .widgets import InlineMessage, StrengthMeter, heading
+from .widgets import InlineMessage, StrengthMeter, heading, muted
 
 __all__ = ["CreatePage", "UnlockPage", "WelcomePage", "vault_folder_of"]
 
@@ -134,13 +134,6 @@ def _app_badge(size: int = 72) -> QLabel:
     return label
 
 
-def _muted(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
-    return label
-
-
 class WelcomePage(_Card):
     """Create a vault, open one, or pick a recent one. Vault folders can be dropped here."""
 
@@ -153,7 +146,7 @@ class WelcomePage(_Card):
         self.body.addWidget(_app_badge())
         self.body.addWidget(heading(self.tr("Welcome to Strongroom"), 8))
         self.body.addWidget(
-            _muted(
+            muted(
                 self.tr(
                     "Keep files in an encrypted vault on this computer. Nothing leaves it "
                     "in plaintext and no server is involved."
@@ -181,7 +174,7 @@ class WelcomePage(_Card):
         self.recent.itemActivated.connect(self._open_recent)
         self.body.addWidget(self.recent_label)
         self.body.addWidget(self.recent)
-        self.body.addWidget(_muted(self.tr("Tip: drop a vault folder on this window to open it.")))
+        self.body.addWidget(muted(self.tr("Tip: drop a vault folder on this window to open it.")))
         self.message = InlineMessage()
         self.body.addWidget(self.message)
         self.create_button.clicked.connect(self.create_requested)
@@ -239,7 +232,7 @@ class CreatePage(_Card):
         self.vault: Vault | None = None
         self.recovery_key = ""
         self.clipboard_clear_ms = CLIPBOARD_CLEAR_MS
-        self.step_label = _muted("")
+        self.step_label = muted("")
         self.title = heading("", 7)
         # Short titles: word wrap would make the layout reserve height for two lines.
         self.title.setWordWrap(False)
@@ -290,7 +283,7 @@ class CreatePage(_Card):
         row.addWidget(browse)
         form.addRow(self.tr("Name"), self.name_edit)
         form.addRow(self.tr("Location"), row)
-        self.target_label = _muted("")
+        self.target_label = muted("")
         form.addRow("", self.target_label)
         self.name_edit.textChanged.connect(self._validate)
         self.location_edit.textChanged.connect(self._validate)
@@ -321,7 +314,7 @@ class CreatePage(_Card):
         form.addRow(self.tr("Your name"), self.display_name_edit)
         form.addRow(
             "",
-            _muted(
+            muted(
                 self.tr(
                     "The passphrase cannot be recovered by anyone. The next step gives you "
                     "a recovery key for the day you forget it."
@@ -603,7 +596,7 @@ class UnlockPage(_Card):
         self.body.addWidget(_app_badge(64))
         self.title = heading("", 7)
         self.body.addWidget(self.title)
-        self.path_label = _muted("")
+        self.path_label = muted("")
         self.body.addWidget(self.path_label)
         self.modes = FitStack()
         self.body.addWidget(self.modes)

@@ -30,6 +30,7 @@ __all__ = [
     "JobsArea",
     "StrengthMeter",
     "heading",
+    "muted",
     "passphrase_strength",
 ]
 
@@ -51,6 +52,14 @@ def heading(text: str, size_delta: int = 6) -> QLabel:
     font.setWeight(QFont.Weight.DemiBold)
     label.setFont(font)
     label.setWordWrap(True)
+    return label
+
+
+def muted(text: str) -> QLabel:
+    """Secondary text: word-wrapped, in the palette's placeholder colour."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
     return label
 
 
