@@ -11,30 +11,20 @@ from __future__ import annotations
 import os
 import sys
 
+from . import args as _args
 from .args import (
     EXIT_CANCELLED,
     EXIT_DAMAGED,
     EXIT_ERROR,
     EXIT_IN_USE,
-    EXIT_OK,
+    EXIT_OK,  # noqa: F401  (re-exported: __all__ takes every name of args.__all__)
     EXIT_USAGE,
     EXIT_WRONG_SECRET,
     build_parser,
 )
 from .errors import CliError, UsageError
 
-__all__ = [
-    "EXIT_CANCELLED",
-    "EXIT_DAMAGED",
-    "EXIT_ERROR",
-    "EXIT_IN_USE",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "EXIT_WRONG_SECRET",
-    "build_parser",
-    "exit_code_for",
-    "main",
-]
+__all__ = [*_args.__all__, "exit_code_for", "main"]
 
 _EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat big | head` reports for other tools
 

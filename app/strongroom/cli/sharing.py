@@ -207,14 +207,14 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = sub.add_parser("create", help="create a group that I administer")
     q.add_argument("name", metavar="NAME")
-    q = sub.add_parser("add", help="add contacts to a group (sends them the group key)")
-    q.add_argument("group", metavar="GROUP")
-    q.add_argument("members", nargs="+", metavar="NAME")
-    q.add_argument("--out", metavar="DIR", help="save the group-key messages in DIR")
-    q = sub.add_parser("remove", help="remove contacts from a group (rotates the group key)")
-    q.add_argument("group", metavar="GROUP")
-    q.add_argument("members", nargs="+", metavar="NAME")
-    q.add_argument("--out", metavar="DIR", help="save the group-key messages in DIR")
+    for verb, text in (
+        ("add", "add contacts to a group (sends them the group key)"),
+        ("remove", "remove contacts from a group (rotates the group key)"),
+    ):
+        q = sub.add_parser(verb, help=text)
+        q.add_argument("group", metavar="GROUP")
+        q.add_argument("members", nargs="+", metavar="NAME")
+        q.add_argument("--out", metavar="DIR", help="save the group-key messages in DIR")
     q = sub.add_parser("list", help="list groups and members")
     q.add_argument("--json", action="store_true", help="machine-readable output")
 
