@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import isolate_cli
 from strongroom import cli
 from strongroom.cli import commands, prompts
 from strongroom.cli.progress import ProgressBar
@@ -39,16 +40,7 @@ ITEM_KEYS = {
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
-    """No real config dir, no inherited STRONGROOM_* variables, never a terminal."""
-    for name in list(os.environ):
-        if name.startswith("STRONGROOM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    (tmp_path / "run").mkdir(mode=0o700)
-    monkeypatch.setattr(prompts, "interactive", lambda: False)
+    isolate_cli(tmp_path, monkeypatch)
 
 
 @pytest.fixture

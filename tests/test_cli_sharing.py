@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import isolate_cli
 from strongroom import cli
-from strongroom.cli import prompts
 from strongroom.cli.sharing import parse_expiry
 from strongroom.crypto import age
 from strongroom.vault import share_format as S
@@ -29,15 +29,7 @@ BIG = 200_000  # > 64 KiB: stored as an object file, not inline
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("STRONGROOM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    (tmp_path / "run").mkdir(mode=0o700)
-    monkeypatch.setattr(prompts, "interactive", lambda: False)
+    isolate_cli(tmp_path, monkeypatch)
 
 
 class People:

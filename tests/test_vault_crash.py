@@ -17,12 +17,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from strongroom.vault import Vault, VaultInUse, WrongPassphrase
 from vault_helpers import PASSPHRASE, content_for, env, fast_params
+
+V = TypeVar("V")
 
 __all__ = ["env"]
 
@@ -93,46 +97,39 @@ _child_main(sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), sys.a
 """
 
 
+def _replay(mapping: dict[str, V], op: dict, value: Callable[[str, int], V]) -> dict[str, V]:
+    """`mapping` (vault path -> V) after `op`; a file that `op` adds gets `value(path, size)`.
+    Deleting drops a path and what is below it; renaming moves them."""
+    new = dict(mapping)
+    kind = op["b"]
+    if kind == "add":
+        path = "/" + op["name"]
+        new[path] = value(path, op["size"])
+    elif kind == "addfolder":
+        for fname, size in op["sizes"].items():
+            path = f"/{op['name']}/{fname}"
+            new[path] = value(path, size)
+    elif kind == "del":
+        top = "/" + op["name"]
+        new = {p: v for p, v in new.items() if p != top and not p.startswith(top + "/")}
+    elif kind == "ren":
+        old, repl = "/" + op["old"], "/" + op["new"]
+        new = {
+            (repl + p[len(old) :] if p == old or p.startswith(old + "/") else p): v
+            for p, v in new.items()
+        }
+    return new
+
+
 def _apply(state: dict[str, int], op: dict) -> dict[str, int]:
     """Expected files (vault path -> size) after `op`. Contents are derived from the
     original path, so renamed files remember where they came from via `origin`."""
-    new = dict(state)
-    kind = op["b"]
-    if kind == "add":
-        new["/" + op["name"]] = op["size"]
-    elif kind == "addfolder":
-        for fname, size in op["sizes"].items():
-            new[f"/{op['name']}/{fname}"] = size
-    elif kind == "del":
-        top = "/" + op["name"]
-        new = {p: s for p, s in new.items() if p != top and not p.startswith(top + "/")}
-    elif kind == "ren":
-        old, repl = "/" + op["old"], "/" + op["new"]
-        new = {
-            (repl + p[len(old) :] if p == old or p.startswith(old + "/") else p): s
-            for p, s in new.items()
-        }
-    return new
+    return _replay(state, op, lambda path, size: size)
 
 
 def _origins(origin: dict[str, str], op: dict) -> dict[str, str]:
-    new = dict(origin)
-    kind = op["b"]
-    if kind == "add":
-        new["/" + op["name"]] = "/" + op["name"]
-    elif kind == "addfolder":
-        for fname in op["sizes"]:
-            new[f"/{op['name']}/{fname}"] = f"/{op['name']}/{fname}"
-    elif kind == "del":
-        top = "/" + op["name"]
-        new = {p: o for p, o in new.items() if p != top and not p.startswith(top + "/")}
-    elif kind == "ren":
-        old, repl = "/" + op["old"], "/" + op["new"]
-        new = {
-            (repl + p[len(old) :] if p == old or p.startswith(old + "/") else p): o
-            for p, o in new.items()
-        }
-    return new
+    """Where each file (vault path -> original path) came from after `op`."""
+    return _replay(origin, op, lambda path, size: path)
 
 
 def _vault_files(vault: Vault) -> dict[str, int]:
