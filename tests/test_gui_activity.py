@@ -168,3 +168,33 @@ def test_restored_backup_is_reported_and_can_be_accepted(window, services):
     page.accept_button.click()
     assert page.message.kind == "ok"
     assert not page.accept_button.isVisible()
+
+
+def test_filter_by_person(busy_vault, services, qtbot, tmp_path):
+    vault = busy_vault.session.vault
+    other, _ = make_vault(services, "Other vault", "Bob")
+    try:
+        bob = vault.add_contact(other.my_card().to_text())
+        (share,) = vault.share([vault.item("/file-02.txt")], to=[bob.id], out_dir=tmp_path)
+    finally:
+        other.lock()
+    page = busy_vault.activity_page
+    box = page.person_box
+    assert box.accessibleName() == "Filter by person"
+    # The contact added while the vault was open appears in the combo.
+    qtbot.waitUntil(lambda: box.findData(bob.id) > 0)
+    assert box.itemText(0) == "Anyone" and box.itemText(box.findData(bob.id)) == "Bob"
+    everything = page.model.rowCount()
+    box.setCurrentIndex(box.findData(bob.id))
+    assert [e.action for e in rows(page)] == ["share-created", "contact-added"]
+    assert rows(page)[0].details["share"] == share.id
+    page.action_box.setCurrentIndex(page.action_box.findData("contact-added"))
+    assert [e.action for e in rows(page)] == ["contact-added"]
+    page.action_box.setCurrentIndex(0)
+    box.setCurrentIndex(0)
+    assert page.model.rowCount() >= everything
+    # A removed contact drops out of the combo, and the filter goes back to "Anyone".
+    box.setCurrentIndex(box.findData(bob.id))
+    vault.remove_contact(bob.id)
+    qtbot.waitUntil(lambda: box.findData(bob.id) < 0)
+    assert box.currentIndex() == 0 and page.model.rowCount() > 2

@@ -13,7 +13,7 @@ from sharing_helpers import (
     stored_payload,
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
-from strongroom.vault import ItemNotFound
+from strongroom.vault import ContactNotFound, ItemNotFound
 from strongroom.vault.errors import ShareExpired, ShareRevoked
 from strongroom.vault.messages import new_message_filename
 
@@ -435,3 +435,56 @@ def test_group_keys_arriving_out_of_order(world: World) -> None:
     assert bob.group("Team").epoch == 2  # not rolled back
     bob.sync()  # the epoch-1 share, skipped before, now opens
     assert bob.read_bytes("shared:e1.txt") == b"epoch one"
+
+
+def test_history_filtered_by_person(world: World) -> None:
+    """`history(person=...)`: entries with the contact's fingerprint, and name-only entries
+    (shares, revocations, receipts sent, renames) under the names the contact had then —
+    not another contact's entries under a name reused later."""
+    alice, bob, _carol = world.person("Alice"), world.person("Bob"), world.person("Carol")
+    world.introduce("Alice", "Bob", "Carol")
+    doc = alice.add_bytes("/", "plan.txt", b"plan")
+    (to_bob,) = alice.share([doc], to=["Bob"], receipts=True)
+    (to_carol,) = alice.share([doc], to=["Carol"])
+    bob.sync()
+    alice.sync()  # receipt-received from Bob, by fingerprint
+    alice.rename_contact("Bob", "Robert")
+    alice.rename_contact("Carol", "Bob")  # "Bob" is now someone else
+    (to_carol_again,) = alice.share([doc], to=["Bob"])
+    alice.revoke(to_bob.id)
+    robert = alice.contact("Robert")
+
+    def shares(entries):
+        return {(e.action, e.details.get("share")) for e in entries if "share" in e.details}
+
+    for ref in (robert.id, "robert", robert.fingerprint):
+        entries = alice.history(person=ref)
+        actions = [e.action for e in entries]
+        assert "contact-added" in actions and actions.count("contact-renamed") == 1
+        assert ("share-created", to_bob.id) in shares(entries)
+        assert ("share-revoked", to_bob.id) in shares(entries)
+        assert ("receipt-received", to_bob.id) in shares(entries)
+        assert not {s for _a, s in shares(entries)} & {to_carol.id, to_carol_again.id}
+        assert all(e.action != "file-added" for e in entries)
+
+    carol_entries = alice.history(person="Bob")  # Carol, renamed to "Bob"
+    assert {s for _a, s in shares(carol_entries)} == {to_carol.id, to_carol_again.id}
+    assert [e.action for e in carol_entries].count("contact-renamed") == 1
+
+    # Paged like the rest, and combined with the other filters.
+    all_bob = alice.history(person=robert.id)
+    paged, before = [], None
+    while page := alice.history(person=robert.id, limit=2, before_seq=before):
+        paged.extend(page)
+        before = page[-1].seq
+    assert [e.seq for e in paged] == [e.seq for e in all_bob]
+    only = alice.history(person=robert.id, actions=["share-created"], item=doc)
+    assert [e.details["share"] for e in only] == [to_bob.id]
+
+    # The other side: a share received (by fingerprint) and receipts sent (by name).
+    from_alice = {e.action for e in bob.history(person="Alice")}
+    assert {"contact-added", "share-received", "receipt-sent"} <= from_alice
+    assert bob.history(person="Carol", actions=["share-received", "receipt-sent"]) == []
+
+    with pytest.raises(ContactNotFound):
+        alice.history(person="Nobody")

@@ -161,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ACTION",
         help="only this action (repeat or comma-separate for several)",
     )
+    p.add_argument(
+        "--person",
+        metavar="CONTACT",
+        help="only entries about this contact (name or fingerprint)",
+    )
     p.add_argument("--since", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--until", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all")

@@ -580,6 +580,8 @@ def cmd_log(args: argparse.Namespace) -> int:
             ref = _ref(args.file)
             # `id:N` is taken as is, so the history of a deleted item stays reachable.
             item_id = ref if isinstance(ref, int) else vault.item(ref).id
+        # A contact by name or fingerprint, as elsewhere in the CLI; resolved once.
+        person = vault.contact(args.person).id if args.person else None
         entries: list[Any] = []
         before: int | None = None
         while True:
@@ -591,6 +593,7 @@ def cmd_log(args: argparse.Namespace) -> int:
                 until=until,
                 limit=want,
                 before_seq=before,
+                person=person,
             )
             entries.extend(page)
             if len(page) < want or (args.limit and len(entries) >= args.limit):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import HistoryEntry, HistoryReport, Retention, Vault
+from strongroom.vault import Contact, HistoryEntry, HistoryReport, Retention, Vault
 
 from . import icons
 from .messages import ACTION_LABELS, action_label, error_message
@@ -180,6 +180,18 @@ class ActivityPage(QWidget):
         self.action_box.addItem(self.tr("All actions"), None)
         for name in ACTION_LABELS:
             self.action_box.addItem(action_label(name), name)
+        self.person_box = QComboBox()
+        self.person_box.setAccessibleName(self.tr("Filter by person"))
+        self.person_box.setToolTip(
+            self.tr("Only entries about this contact: shares, receipts, keys and changes")
+        )
+        self.person_box.addItem(self.tr("Anyone"), None)
+        for box in (self.action_box, self.person_box):
+            # Equal shares of the row, whatever the longest action or contact name.
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            box.setMinimumContentsLength(10)
         self.from_check = QCheckBox(self.tr("From"))
         self.from_date = QDateEdit(QDate.currentDate().addDays(-30))
         self.to_check = QCheckBox(self.tr("To"))
@@ -204,10 +216,12 @@ class ActivityPage(QWidget):
         self.file_edit.editingFinished.connect(self.reload)
         self.file_edit.textChanged.connect(lambda t: self.reload() if not t else None)
         self.action_box.currentIndexChanged.connect(lambda _i: self.reload())
+        self.person_box.currentIndexChanged.connect(lambda _i: self.reload())
 
         filters = QHBoxLayout()
         filters.addWidget(self.file_edit, 2)
-        filters.addWidget(self.action_box, 1)
+        filters.addWidget(self.action_box)
+        filters.addWidget(self.person_box)
         filters.addWidget(self.from_check)
         filters.addWidget(self.from_date)
         filters.addWidget(self.to_check)
@@ -273,7 +287,8 @@ class ActivityPage(QWidget):
         self.csv_button.clicked.connect(self.export_csv)
         self.retention_box.currentIndexChanged.connect(self._retention_picked)
         self.setTabOrder(self.file_edit, self.action_box)
-        self.setTabOrder(self.action_box, self.search)
+        self.setTabOrder(self.action_box, self.person_box)
+        self.setTabOrder(self.person_box, self.search)
         self.setTabOrder(self.search, self.table)
 
     # ---- session -----------------------------------------------------------------------
@@ -281,9 +296,13 @@ class ActivityPage(QWidget):
         self.session = session
         self.message.clear_message()
         if session is None:
+            self.set_people([], reload=False)
             self.model.set_fetch(None)
             return
         session.history_appended.connect(self._appended)
+        session.sharing_changed.connect(self._sharing_changed)
+        self.set_people([], reload=False)
+        self.load_people()
         vault = session.vault
         run_task(
             lambda _c: vault.retention,
@@ -309,6 +328,39 @@ class ActivityPage(QWidget):
         change_retention(
             self, self.services, self.session.vault, self.retention_box, self.retention, changed
         )
+
+    # ---- people ------------------------------------------------------------------------
+    def load_people(self) -> None:
+        """Fill the person filter with the vault's contacts (in the background)."""
+        if self.session is None:
+            return
+        session = self.session
+        vault = session.vault
+
+        def done(contacts: list[Contact]) -> None:
+            if self.session is session:
+                self.set_people(contacts)
+
+        run_task(lambda _c: vault.contacts(), done, lambda _e: None, quiet=True)
+
+    def set_people(self, contacts: list[Contact], *, reload: bool = True) -> None:
+        """Fill the person filter: "Anyone", then each contact by name. Keeps the chosen
+        contact if it is still there, else goes back to "Anyone" (and reloads, if `reload`)."""
+        chosen = self.person_box.currentData()
+        self.person_box.blockSignals(True)
+        self.person_box.clear()
+        self.person_box.addItem(self.tr("Anyone"), None)
+        for c in contacts:
+            self.person_box.addItem(c.name, c.id)
+        index = self.person_box.findData(chosen) if chosen is not None else 0
+        self.person_box.setCurrentIndex(max(index, 0))
+        self.person_box.blockSignals(False)
+        if reload and chosen is not None and index < 0:
+            self.reload()
+
+    def _sharing_changed(self, what: str) -> None:
+        if what == "contacts":
+            self.load_people()
 
     def _search_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
@@ -343,6 +395,7 @@ class ActivityPage(QWidget):
         if text.startswith("id:") and text[3:].isdigit():
             item = int(text[3:])
         actions = self.action_box.currentData()
+        person = self.person_box.currentData()
         since = until = None
         if self.from_check.isChecked():
             since = datetime.combine(self.from_date.date().toPython(), time.min).astimezone()
@@ -357,6 +410,7 @@ class ActivityPage(QWidget):
                 until=until,
                 limit=limit,
                 before_seq=before,
+                person=person,
             )
 
         return fetch

@@ -62,7 +62,7 @@ from .header import (
     read_header,
     write_header,
 )
-from .history import FailedUnlocks, HistoryLog, format_time, parse_time
+from .history import FailedUnlocks, HistoryLog, PersonFilter, format_time, parse_time
 from .objects import ObjectStore, new_object_id
 from .records import (
     AddProgress,
@@ -76,7 +76,7 @@ from .records import (
     Retention,
     VaultInfo,
 )
-from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, SharingMixin, create_identity
+from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, ContactRef, SharingMixin, create_identity
 
 __all__ = [
     "DB_NAME",
@@ -1643,13 +1643,26 @@ class Vault(SharingMixin):
         until: datetime | None = None,
         limit: int = 100,
         before_seq: int | None = None,
+        person: ContactRef | None = None,
     ) -> list[HistoryEntry]:
         """History entries, newest first. Page with `before_seq=<last seq of the previous
         page>`. `item` selects entries about that file or folder (an id also works for
-        items that were deleted); `since` is inclusive, `until` exclusive."""
+        items that were deleted); `since` is inclusive, `until` exclusive.
+
+        `person` (a contact by id, name or fingerprint; `ContactNotFound` otherwise)
+        selects the entries that concern that contact: every entry whose details carry the
+        contact's fingerprint, shares made to the contact and their revocations, and the
+        entries that record people only by name (receipts sent, per-file group removals,
+        group keys received, renames — `history.PERSON_NAME_KEYS`) under a name the contact
+        had at the time."""
         item_id: int | None = None
         if item is not None:
             item_id = item if isinstance(item, int) else self._get(item).id
+        who: PersonFilter | None = None
+        if person is not None:
+            c = self._contact(person)
+            names = self._history.person_names(c.fingerprint, c.name)
+            who = PersonFilter(c.fingerprint, c.recipient, tuple(names))
         return self._history.query(
             item_id=item_id,
             actions=actions,
@@ -1657,6 +1670,7 @@ class Vault(SharingMixin):
             until=until,
             limit=limit,
             before_seq=before_seq,
+            person=who,
         )
 
     @_op

@@ -110,6 +110,32 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
+_SEQ_MAX = 2**63 - 1
+
+PERSON_NAME_KEYS: dict[str, tuple[str, ...]] = {
+    "receipt-sent": ("to",),
+    "group-member-removed": ("member",),  # the per-file entries (the summary has the fingerprint)
+    "group-key-received": ("from",),
+    "contact-renamed": ("from", "to"),
+}
+"""History entries that name a person only by contact name (no fingerprint), by details key.
+A person filter matches these by the names the contact had at the time. ("share-created" and
+"share-revoked" also name people only by name; they are matched through the share's
+recipient rows instead.) Entries with a "fingerprint" key are matched by fingerprint only —
+a sender's self-chosen name in "share-received" / "share-refused" is not trusted to
+identify a contact."""
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    """Who `HistoryLog.query(person=...)` selects: a contact's fingerprint, age recipient
+    and the names it had (`HistoryLog.person_names`)."""
+
+    fingerprint: str
+    recipient: str
+    names: tuple[tuple[str, int, int], ...]
+
+
 def canonical_details(details: dict[str, Any]) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -232,6 +258,40 @@ class HistoryLog:
 
     # ----- reading ---------------------------------------------------------------------
 
+    def person_names(self, fingerprint: str, name: str) -> list[tuple[str, int, int]]:
+        """The names the contact with `fingerprint` (now called `name`) had, as
+        `(name, first seq, last seq)`, from the contact entries (added, renamed, removed).
+
+        Walked newest first: a rename whose "to" is the name the contact had just after it
+        started that name; a "contact-added" ends the walk until an older "contact-removed"
+        of the same fingerprint (the contact was added again). Contact names are unique at
+        any one time, so a name inside its interval is this contact. The oldest interval is
+        open-ended (its "contact-added" may have been pruned)."""
+        with db_errors():
+            rows = self._conn.execute(
+                "SELECT seq, action, details FROM history WHERE action IN"
+                " ('contact-added', 'contact-updated', 'contact-renamed', 'contact-removed')"
+                " ORDER BY seq DESC"
+            ).fetchall()
+        out: list[tuple[str, int, int]] = []
+        current: str | None = name
+        hi = _SEQ_MAX
+        for seq, action, d in rows:
+            details = json.loads(d)
+            if current is None:  # not a contact at this point (going back in time)
+                if action == "contact-removed" and details.get("fingerprint") == fingerprint:
+                    current, hi = str(details.get("contact", "")), seq
+                continue
+            if action == "contact-renamed" and details.get("to") == current:
+                out.append((current, seq, hi))
+                current, hi = str(details.get("from", "")), seq
+            elif action == "contact-added" and details.get("fingerprint") == fingerprint:
+                out.append((current, seq, hi))
+                current = None
+        if current is not None:
+            out.append((current, 0, hi))
+        return out
+
     def query(
         self,
         *,
@@ -241,10 +301,39 @@ class HistoryLog:
         until: datetime | None = None,
         limit: int = 100,
         before_seq: int | None = None,
+        person: PersonFilter | None = None,
     ) -> list[HistoryEntry]:
-        """Newest first; keyset paging with `before_seq`."""
+        """Newest first; keyset paging with `before_seq`. `person`: entries whose details
+        carry its fingerprint, shares made to it and their revocations (by recipient row),
+        and the entries that name people only by name (`PERSON_NAME_KEYS`) naming one of
+        its names within that name's interval."""
         where: list[str] = []
         args: list[Any] = []
+        if person is not None:
+            # Shares made and revoked: by the share's recipient row (the "to" there is the
+            # name the contact had when the share was made, even in a later revocation).
+            ors = [
+                "json_extract(details, '$.fingerprint') = ?",
+                "(action IN ('share-created', 'share-revoked') AND EXISTS (SELECT 1 FROM"
+                " share_recipients r WHERE r.share_id = json_extract(details, '$.share')"
+                " AND r.kind = 'person' AND r.age = ? AND r.name = json_extract(details, '$.to')))",
+            ]
+            args.extend((person.fingerprint, person.recipient))
+            for action, keys in PERSON_NAME_KEYS.items():
+                named: list[str] = []
+                for key in keys:
+                    for name, lo, hi in person.names:
+                        named.append(
+                            f"(json_extract(details, '$.{key}') = ? AND seq BETWEEN ? AND ?)"
+                        )
+                        args.extend((name, lo, hi))
+                if not named:
+                    continue
+                cond = f"action = '{action}'"
+                if action == "group-member-removed":
+                    cond += " AND json_extract(details, '$.fingerprint') IS NULL"
+                ors.append(f"({cond} AND ({' OR '.join(named)}))")
+            where.append("(" + " OR ".join(ors) + ")")
         if item_id is not None:
             where.append("item_id = ?")
             args.append(item_id)
