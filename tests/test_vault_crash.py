@@ -273,9 +273,9 @@ v.lock()
 """
 
 
-def test_second_process_gets_vault_in_use(env):
-    vault, _ = env.create()
-    args = [
+def _hold_args(env) -> list[str]:
+    """The command line of a child that opens the vault and holds it until stdin closes."""
+    return [
         sys.executable,
         "-c",
         CHILD_HOLD,
@@ -284,6 +284,11 @@ def test_second_process_gets_vault_in_use(env):
         str(env.config_dir),
         str(env.temp_root),
     ]
+
+
+def test_second_process_gets_vault_in_use(env):
+    vault, _ = env.create()
+    args = _hold_args(env)
     out = subprocess.run(args, capture_output=True, text=True, timeout=60, input="")
     assert out.returncode == 3, out.stderr
     assert out.stdout.startswith("IN-USE") and "another" in out.stdout
@@ -306,15 +311,7 @@ def test_second_process_gets_vault_in_use(env):
 def test_killed_holder_releases_the_lock(env):
     vault, _ = env.create()
     vault.lock()
-    args = [
-        sys.executable,
-        "-c",
-        CHILD_HOLD,
-        str(env.vault_path),
-        PASSPHRASE,
-        str(env.config_dir),
-        str(env.temp_root),
-    ]
+    args = _hold_args(env)
     child = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "OPEN"
