@@ -56,8 +56,10 @@ def test_filters_by_action_file_and_search(busy_vault):
     page.file_edit.clear()
     assert page.model.rowCount() > 30
     page.search.setText("file-07")
-    assert page.proxy.rowCount() == 1
+    page._run_search()  # without waiting for the typing pause
+    assert [e.item_name for e in rows(page)] == ["/file-07.txt"]
     page.search.clear()
+    page._run_search()
     page.from_check.setChecked(True)
     assert page.model.rowCount() > 0  # everything happened today
     page.to_date.setDate(page.from_date.date().addDays(-1))
@@ -198,3 +200,47 @@ def test_filter_by_person(busy_vault, services, qtbot, tmp_path):
     vault.remove_contact(bob.id)
     qtbot.waitUntil(lambda: box.findData(bob.id) < 0)
     assert box.currentIndex() == 0 and page.model.rowCount() > 2
+
+
+def test_search_queries_the_whole_history(busy_vault, services, qtbot, tmp_path, monkeypatch):
+    page = busy_vault.activity_page
+    assert page.search.placeholderText() == "Search history"
+    page.model.page_size = 10
+    page.reload()
+    assert page.model.rowCount() == 10  # file-00 .. file-05 are not loaded
+    vault = busy_vault.session.vault
+    queries = []
+    history = vault.history
+    monkeypatch.setattr(
+        vault, "history", lambda **kw: (queries.append(kw.get("query")), history(**kw))[1]
+    )
+    # Typing queries once, after the pause, in the database: an entry not loaded is found.
+    for ch in "FILE-0":
+        page.search.insert(ch)
+    page.search.insert("2")
+    assert queries == []  # nothing while typing
+    qtbot.waitUntil(lambda: [e.item_name for e in rows(page)] == ["/file-02.txt"])
+    # (The visible table may have fetched more unfiltered pages meanwhile: query None.)
+    assert [q for q in queries if q is not None] == ["FILE-02"]
+    # With the other filters; a '%' is text, not a wildcard.
+    page.search.setText("%")
+    qtbot.waitUntil(lambda: queries[-1] == "%")
+    assert page.model.rowCount() == 0
+    page.search.setText("file-03")
+    qtbot.waitUntil(lambda: queries[-1] == "file-03")
+    assert len(rows(page)) == 3
+    page.action_box.setCurrentIndex(page.action_box.findData("file-previewed"))
+    assert [e.action for e in rows(page)] == ["file-previewed", "file-previewed"]
+    assert queries[-1] == "file-03"
+    # The CSV export follows the search.
+    target = tmp_path / "search.csv"
+    services.dialogs.expect("save_file", str(target))
+    page.csv_button.click()
+    with target.open(encoding="utf-8") as f:
+        data = list(csv.DictReader(f))
+    assert [(r["action"], r["item"]) for r in data] == [("file-previewed", "/file-03.txt")] * 2
+    # Clearing the box shows everything again.
+    page.action_box.setCurrentIndex(0)
+    page.search.clear()
+    qtbot.waitUntil(lambda: queries[-1] is None)
+    assert page.model.rowCount() >= 10

@@ -286,3 +286,39 @@ def test_integrity_check_is_recorded(env):
     entry = vault.history(limit=1)[0]
     assert entry.action == "integrity-check"
     assert entry.details == {"deep": True, "ok": True, "problems": 0}
+
+
+def test_history_search_in_sql(env):
+    vault, f = _busy_vault(env)
+    vault.add_bytes("/", "100%_done.TXT", b"x")
+    vault.add_bytes("/", "1000-done.txt", b"x")  # '%' and '_' as wildcards would match this
+    vault.add_bytes("/", "back\\slash.txt", b"x")
+    # Item name (path), case-insensitive.
+    hits = vault.history(query="G.TXT", limit=1000)
+    assert {e.action for e in hits} == {"file-renamed", "file-previewed", "file-moved"}
+    assert all("g.txt" in e.item_name for e in hits)
+    # Wildcards and the escape character are matched literally.
+    assert [e.item_name for e in vault.history(query="%", limit=1000)] == ["/100%_done.TXT"]
+    assert [e.item_name for e in vault.history(query="0%_d", limit=1000)] == ["/100%_done.TXT"]
+    assert [e.item_name for e in vault.history(query="_", limit=1000)] == ["/100%_done.TXT"]
+    assert [e.item_name for e in vault.history(query="k\\s", limit=1000)] == ["/back\\slash.txt"]
+    # Action name.
+    assert {e.action for e in vault.history(query="FOLDER-CREATED", limit=1000)} == {
+        "folder-created"
+    }
+    # Details text: the rename records the old name only in its details.
+    (renamed,) = vault.history(query="f.txt", actions=["file-renamed"], limit=1000)
+    assert renamed.item_name == "/a/b/g.txt" and renamed.details["from"] == "/a/b/f.txt"
+    # Combined with the other filters, and paged with before_seq.
+    done = vault.history(query="done", limit=1000)
+    assert [e.item_name for e in done] == ["/1000-done.txt", "/100%_done.TXT"]
+    page1 = vault.history(query="done", limit=1)
+    page2 = vault.history(query="done", limit=1, before_seq=page1[0].seq)
+    assert page1 + page2 == done
+    assert vault.history(query="done", item=f.id, limit=1000) == []
+    assert vault.history(query="done", actions=["file-deleted"], limit=1000) == []
+    # Blank text does not filter; overlong text is refused.
+    assert vault.history(query="  ", limit=1000) == vault.history(limit=1000)
+    assert vault.history(query="x" * 200, limit=10) == []
+    with pytest.raises(ValueError):
+        vault.history(query="x" * 201)

@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CONTACT",
         help="only entries about this contact (name or fingerprint)",
     )
+    p.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only entries whose item, action or details contain TEXT (ignoring case)",
+    )
     p.add_argument("--since", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--until", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all")

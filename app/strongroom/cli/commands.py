@@ -569,6 +569,10 @@ def cmd_log(args: argparse.Namespace) -> int:
     """History entries, newest first, paged from the vault in chunks of `_PAGE`."""
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all) or more")
+    from strongroom.vault.history import QUERY_MAX
+
+    if args.search is not None and len(args.search) > QUERY_MAX:
+        raise UsageError(f"--search is limited to {QUERY_MAX} characters")
     since = parse_when(args.since) if args.since else None
     until = parse_when(args.until) if args.until else None
     actions = None
@@ -594,6 +598,7 @@ def cmd_log(args: argparse.Namespace) -> int:
                 limit=want,
                 before_seq=before,
                 person=person,
+                query=args.search,
             )
             entries.extend(page)
             if len(page) < want or (args.limit and len(entries) >= args.limit):

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from strongroom.vault import Contact, HistoryEntry, HistoryReport, Retention, Vault
+from strongroom.vault.history import QUERY_MAX
 
 from . import icons
 from .messages import ACTION_LABELS, action_label, error_message
@@ -38,6 +39,8 @@ from .widgets import InlineMessage, heading
 __all__ = ["ActivityPage", "RetentionBox", "write_history_csv"]
 
 CSV_PAGE = 5000
+SEARCH_DELAY_MS = 300
+"""How long typing in the search box must pause before the history is queried again."""
 
 
 def write_history_csv(
@@ -156,10 +159,13 @@ class ActivityPage(QWidget):
         self.model = HistoryTableModel(parent=self)
         self.model.page_loaded.connect(self._update_count)
         self.model.load_failed.connect(lambda e: self.message.show_message(error_message(e)))
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        # The search runs in the vault's database (all of the history, not just the loaded
+        # pages), once typing pauses.
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._run_search)
+        self._searched = ""
 
         title = heading(self.tr("Activity"), 6)
         subtitle = QLabel(
@@ -208,11 +214,14 @@ class ActivityPage(QWidget):
             check.toggled.connect(lambda _on: self.reload())
             edit.dateChanged.connect(lambda _d: self.reload())
         self.search = QLineEdit()
-        self.search.setPlaceholderText(self.tr("Search loaded entries"))
+        self.search.setPlaceholderText(self.tr("Search history"))
         self.search.setAccessibleName(self.tr("Search history"))
+        self.search.setToolTip(self.tr("Find entries by file, action or details"))
+        self.search.setMaxLength(QUERY_MAX)
         self.search.setClearButtonEnabled(True)
         self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.textChanged.connect(self._search_changed)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._run_search)
         self.file_edit.editingFinished.connect(self.reload)
         self.file_edit.textChanged.connect(lambda t: self.reload() if not t else None)
         self.action_box.currentIndexChanged.connect(lambda _i: self.reload())
@@ -253,8 +262,6 @@ class ActivityPage(QWidget):
 
         self.message = InlineMessage()
         self.table = QTableView()
-        # The proxy is only in the path while searching: otherwise every page appended to a
-        # million loaded rows would also be mapped through it.
         self.table.setModel(self.model)
         self.table.setAccessibleName(self.tr("Access history"))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -362,11 +369,14 @@ class ActivityPage(QWidget):
         if what == "contacts":
             self.load_people()
 
-    def _search_changed(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text)
-        wanted = self.proxy if text else self.model
-        if self.table.model() is not wanted:
-            self.table.setModel(wanted)
+    def search_text(self) -> str:
+        return self.search.text().strip()
+
+    def _run_search(self) -> None:
+        """Query again with the search box's text (after the typing pause, or Enter)."""
+        self._search_timer.stop()
+        if self.search_text() != self._searched:
+            self.reload()
 
     def _appended(self, _head: int) -> None:
         if self.isVisible() and self.table.verticalScrollBar().value() == 0:
@@ -396,6 +406,7 @@ class ActivityPage(QWidget):
             item = int(text[3:])
         actions = self.action_box.currentData()
         person = self.person_box.currentData()
+        query = self.search_text() or None
         since = until = None
         if self.from_check.isChecked():
             since = datetime.combine(self.from_date.date().toPython(), time.min).astimezone()
@@ -411,12 +422,15 @@ class ActivityPage(QWidget):
                 limit=limit,
                 before_seq=before,
                 person=person,
+                query=query,
             )
 
         return fetch
 
     def reload(self) -> None:
         self._stale = False
+        self._search_timer.stop()
+        self._searched = self.search_text()
         self.model.set_fetch(self.current_fetch())
         self._update_count()
 
@@ -492,6 +506,7 @@ class ActivityPage(QWidget):
         )
 
     def export_csv(self) -> Job | None:
+        self._run_search()  # text typed within the last pause: the table shows it too
         fetch = self.current_fetch()
         if fetch is None:
             return None

@@ -1644,10 +1644,16 @@ class Vault(SharingMixin):
         limit: int = 100,
         before_seq: int | None = None,
         person: ContactRef | None = None,
+        query: str | None = None,
     ) -> list[HistoryEntry]:
         """History entries, newest first. Page with `before_seq=<last seq of the previous
         page>`. `item` selects entries about that file or folder (an id also works for
         items that were deleted); `since` is inclusive, `until` exclusive.
+
+        `query` searches in the database: entries whose item name (its path at the time),
+        action name (e.g. "file-exported") or details text contain it, ignoring the case of
+        ASCII letters; `%`, `_` and `\\` match themselves. Blank text does not filter;
+        text longer than `history.QUERY_MAX` (200) characters is a ValueError.
 
         `person` (a contact by id, name or fingerprint; `ContactNotFound` otherwise)
         selects the entries that concern that contact: every entry whose details carry the
@@ -1671,6 +1677,7 @@ class Vault(SharingMixin):
             limit=limit,
             before_seq=before_seq,
             person=who,
+            query=query,
         )
 
     @_op

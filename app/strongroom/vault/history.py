@@ -30,6 +30,7 @@ from .records import HistoryEntry
 
 __all__ = [
     "ACTIONS",
+    "QUERY_MAX",
     "Checkpoint",
     "FailedUnlocks",
     "HistoryLog",
@@ -111,6 +112,16 @@ def parse_time(text: str) -> datetime:
 
 
 _SEQ_MAX = 2**63 - 1
+
+QUERY_MAX = 200
+"""The longest history search text `HistoryLog.query(query=...)` accepts (characters)."""
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for `LIKE ? ESCAPE '\\'`, with the LIKE wildcards in `text` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
 
 PERSON_NAME_KEYS: dict[str, tuple[str, ...]] = {
     "receipt-sent": ("to",),
@@ -302,13 +313,25 @@ class HistoryLog:
         limit: int = 100,
         before_seq: int | None = None,
         person: PersonFilter | None = None,
+        query: str | None = None,
     ) -> list[HistoryEntry]:
         """Newest first; keyset paging with `before_seq`. `person`: entries whose details
         carry its fingerprint, shares made to it and their revocations (by recipient row),
         and the entries that name people only by name (`PERSON_NAME_KEYS`) naming one of
-        its names within that name's interval."""
+        its names within that name's interval. `query`: a substring of the item name
+        (path), the action name or the details JSON text, case-insensitive for ASCII
+        letters (SQLite LIKE), wildcards taken literally; at most `QUERY_MAX` characters
+        (ValueError otherwise); empty or blank text does not filter."""
         where: list[str] = []
         args: list[Any] = []
+        if query is not None and query.strip():
+            if len(query) > QUERY_MAX:
+                raise ValueError(f"history search text is longer than {QUERY_MAX} characters")
+            where.append(
+                "(item_name LIKE ? ESCAPE '\\' OR action LIKE ? ESCAPE '\\'"
+                " OR details LIKE ? ESCAPE '\\')"
+            )
+            args.extend([like_pattern(query)] * 3)
         if person is not None:
             # Shares made and revoked: by the share's recipient row (the "to" there is the
             # name the contact had when the share was made, even in a later revocation).
