@@ -220,7 +220,12 @@ def main() -> int:
     spin_until(lambda: win.session is not None)
     unlock_s = time.perf_counter() - t
     # Keep measuring while every page loads what it shows after an unlock.
-    spin_until(lambda: win.files_page.folder is not None and not runner.active_jobs)
+    # The hidden pages get the session one at a time after the first paint: wait for all.
+    spin_until(
+        lambda: (
+            win.files_page.folder is not None and not win.pages_pending and not runner.active_jobs
+        )
+    )
     for _ in range(20):
         app.processEvents()
         time.sleep(0.005)

@@ -133,6 +133,27 @@ def test_unlock_runs_off_the_gui_thread_with_busy_indicator(qtbot, services, thr
     win.shutdown()
 
 
+def test_hidden_pages_load_after_the_unlock_one_at_a_time(qtbot, services, threaded_runner):
+    """Only Files loads with the unlock; the others follow, or load at once when shown."""
+    from strongroom.gui.main_window import MainWindow
+
+    vault, _ = make_vault(services)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.show()
+    win.open_session(vault)
+    assert win.files_page.session is win.session and win.pages_pending
+    assert win.contacts_page.session is None and win.settings_page.session is None
+    win.show_section(win.SECTION_SETTINGS)  # shown ahead of its turn: loads at once
+    assert win.settings_page.session is win.session
+    qtbot.waitUntil(lambda: not win.pages_pending)
+    assert all(page.session is win.session for page in win._session_pages())
+    win.lock()
+    assert not win.pages_pending
+    assert all(page.session is None for page in win._session_pages())
+    win.shutdown()
+
+
 def test_recovery_key_sets_new_passphrase(window, services):
     vault, recovery = make_vault(services)
     path = vault.path

@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
             item.setSizeHint(QSize(180, 36))
             self.sidebar.addItem(item)
             self.sections.addWidget(page)
+        self._pending_pages: list[Any] = []
+        self.sidebar.currentRowChanged.connect(self._load_page_now)
         self.sidebar.currentRowChanged.connect(self.sections.setCurrentIndex)
         self.sidebar.currentRowChanged.connect(lambda _r: self._update_toolbar())
         row = QHBoxLayout(self.vault_view)
@@ -335,8 +337,17 @@ class MainWindow(QMainWindow):
     def open_session(self, vault: Vault) -> None:
         self.session = VaultSession(vault)
         self.session.locked.connect(lambda: self.lock(self.tr("The vault was locked.")))
-        for page in self._session_pages():
-            page.set_session(self.session)
+        # Only the Files page loads now. The hidden pages get the session one per event-loop
+        # turn once the vault view has been painted (or at once when shown): all six at once
+        # stacked their first loads, callbacks and worker GIL time on the first paint and
+        # stalled the GUI thread for 35-60 ms right after an unlock (docs/PERFORMANCE.md).
+        self._pending_pages = [p for p in self._session_pages() if p is not self.files_page]
+        self.files_page.set_session(self.session)
+        if runner().synchronous:
+            self._load_pending_pages()
+        else:
+            session = self.session
+            QTimer.singleShot(self._FIRST_PAGE_DELAY_MS, lambda: self._load_next_page(session))
         self.sidebar.setCurrentRow(self.SECTION_FILES)
         self.stack.setCurrentWidget(self.vault_view)
         self.setWindowTitle(
@@ -403,6 +414,35 @@ class MainWindow(QMainWindow):
                 )
 
         run_task(work, done, lambda _e: None, quiet=True)
+
+    _FIRST_PAGE_DELAY_MS = 40  # after the first paint of the vault view
+    _NEXT_PAGE_DELAY_MS = 15  # room for the previous page's callbacks and a repaint
+
+    @property
+    def pages_pending(self) -> bool:
+        """True while some hidden page has not been given the open session yet."""
+        return bool(self._pending_pages)
+
+    def _load_page(self, page: Any) -> None:
+        if page in self._pending_pages and self.session is not None:
+            self._pending_pages.remove(page)
+            page.set_session(self.session)
+
+    def _load_page_now(self, row: int) -> None:
+        """A page about to be shown loads at once, ahead of its turn."""
+        if 0 <= row < len(self._session_pages()):
+            self._load_page(self._session_pages()[row])
+
+    def _load_next_page(self, session: VaultSession) -> None:
+        if self.session is not session or not self._pending_pages:
+            return
+        self._load_page(self._pending_pages[0])
+        if self._pending_pages:
+            QTimer.singleShot(self._NEXT_PAGE_DELAY_MS, lambda: self._load_next_page(session))
+
+    def _load_pending_pages(self) -> None:
+        while self._pending_pages and self.session is not None:
+            self._load_page(self._pending_pages[0])
 
     def _session_pages(self) -> tuple[Any, ...]:
         return (
@@ -517,6 +557,7 @@ class MainWindow(QMainWindow):
         any vault operation in progress (cancelled just before) to stop.
         """
         session, self.session = self.session, None
+        self._pending_pages = []
         if session is None:
             return
         self.idle.stop()

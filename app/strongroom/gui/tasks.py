@@ -158,6 +158,8 @@ class TaskRunner(QObject):
     """Starts jobs. `job_started` lets the jobs area show every non-quiet job."""
 
     job_started = Signal(object)
+    #: True when jobs finish (and call back) before `start` returns: nothing to spread out.
+    synchronous = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -208,6 +210,8 @@ class ThreadTaskRunner(TaskRunner):
 
 class SyncTaskRunner(TaskRunner):
     """Runs each job at once on the calling thread; for tests."""
+
+    synchronous = True
 
     def _dispatch(self, job: Job) -> None:
         job.execute()
