@@ -29,6 +29,19 @@ def two(window, services, tmp_path):
     ben.lock()
 
 
+def _ann_shares_a_note_with_ben(services, tmp_path):
+    """Two open vaults; Ann knows Ben (Ben does not know Ann) and saved a share of
+    /note.txt for him into a folder. Returns (ann, ben, share record)."""
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    ann.add_contact(ben.my_card().to_text())
+    ann.add_bytes("/", "note.txt", SECRET)
+    out = tmp_path / "out"
+    out.mkdir()
+    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
+    return ann, ben, share
+
+
 def _add_ben(window, services, ben, verify=True):
     cp = window.contacts_page
     services.dialogs.expect(
@@ -113,13 +126,7 @@ def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
 
 
 def test_receiving_in_the_gui_from_a_share_file(window, services, tmp_path):
-    ann, _ = make_vault(services, "Ann", display_name="Ann")
-    ben, _ = make_vault(services, "Ben", display_name="Ben")
-    ann.add_contact(ben.my_card().to_text())
-    ann.add_bytes("/", "note.txt", SECRET)
-    out = tmp_path / "out"
-    out.mkdir()
-    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
+    ann, ben, share = _ann_shares_a_note_with_ben(services, tmp_path)
     ann.lock()
     window.open_session(ben)
     window.show_section(window.SECTION_SHARED)
@@ -208,13 +215,7 @@ def test_receipts_asked_for_are_answered_from_shared_with_me(window, services, t
 
 
 def test_share_file_opened_from_the_desktop_waits_for_unlock(window, services, tmp_path):
-    ann, _ = make_vault(services, "Ann", display_name="Ann")
-    ben, _ = make_vault(services, "Ben", display_name="Ben")
-    ann.add_contact(ben.my_card().to_text())
-    ann.add_bytes("/", "note.txt", SECRET)
-    out = tmp_path / "out"
-    out.mkdir()
-    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
+    ann, ben, share = _ann_shares_a_note_with_ben(services, tmp_path)
     ann.lock()
     window.receive_share_file(share.path)  # `strongroom note.txt.age` before any unlock
     assert "Unlock a vault" in window.status_label.text()
@@ -225,15 +226,9 @@ def test_share_file_opened_from_the_desktop_waits_for_unlock(window, services, t
 
 
 def test_receiving_a_revocation_file_applies_it_and_says_so(window, services, tmp_path):
-    ann, _ = make_vault(services, "Ann", display_name="Ann")
-    ben, _ = make_vault(services, "Ben", display_name="Ben")
-    ann.add_contact(ben.my_card().to_text())
+    ann, ben, share = _ann_shares_a_note_with_ben(services, tmp_path)
     ben.add_contact(ann.my_card().to_text())
-    ann.add_bytes("/", "note.txt", SECRET)
-    out = tmp_path / "out"
-    out.mkdir()
-    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
-    revocation = ann.revoke(share.id, out_dir=out).messages[0]
+    revocation = ann.revoke(share.id, out_dir=share.path.parent).messages[0]
     ann.lock()
     window.open_session(ben)
     window.show_section(window.SECTION_SHARED)
