@@ -77,8 +77,9 @@ def test_memory_is_bounded_for_large_files(env, tmp_path):
         _, peak_check = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # A few I/O buffers (age batches 16 chunks: about 3 MiB), not the 24 MiB file.
-    assert max(peak_add, peak_export, peak_check) < 4 * 1024 * 1024, (
+    # A few I/O buffers (the age pipeline keeps three 1 MiB input and two output blocks:
+    # about 5 MiB), not the 24 MiB file.
+    assert max(peak_add, peak_export, peak_check) < 8 * 1024 * 1024, (
         peak_add,
         peak_export,
         peak_check,

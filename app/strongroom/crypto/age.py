@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import BinaryIO, Protocol
@@ -592,17 +593,85 @@ def _chunk_nonce(counter: int, last: bool) -> bytes:
 
 BATCH_CHUNKS = 16
 """Chunks read, encrypted and written per system call: 1 MiB I/O instead of 64 KiB, which
-measured 15-20 % faster on a 1 GiB file; memory stays constant (about 3 MiB of buffers)."""
+measured 15-20 % faster on a 1 GiB file."""
+
+_BlockWork = Callable[[memoryview, int, memoryview, int, bool], int]
+
+
+def _stream_blocks(
+    src: BinaryIO,
+    dst: BinaryIO,
+    in_size: int,
+    out_size: int,
+    work: _BlockWork,
+    on_block: Callable[[int, int], None],
+    tap: Callable[[memoryview], None] | None = None,
+) -> None:
+    """Read ``src`` in blocks of ``in_size``, transform each with ``work``, write to ``dst``.
+
+    ``work(block, n, out, index, final)`` fills ``out`` from the first ``n`` bytes of
+    ``block`` and returns how much it wrote; only the ``final`` block may be short (or
+    empty). Each block is read before the previous one is transformed, so ``final`` is
+    known in time. ``on_block(index, n)`` runs on the calling thread after block ``index``
+    is transformed and before it is written: progress reports and cancellation live there.
+
+    ``tap(block)``, if given, sees every input block in order, before ``on_block``.
+
+    More than one block is pipelined over two threads: while a worker transforms block k
+    (the AEAD calls release the GIL), this thread writes block k-1 and reads block k+2.
+    The tap runs on a third thread at the same time (hashlib releases the GIL as well).
+    Three input and two output buffers are reused, so memory stays constant. A payload of
+    one block (every small file) runs here, without a thread.
+    """
+    ins = [memoryview(bytearray(in_size)) for _ in range(2)]
+    outs = [memoryview(bytearray(out_size))]
+    n = _read_full(src, ins[0])
+    m = _read_full(src, ins[1]) if n == in_size else 0
+    if m == 0:
+        o = work(ins[0], n, outs[0], 0, True)
+        if tap is not None:
+            tap(ins[0][:n])
+        on_block(0, n)
+        _write_all(dst, outs[0][:o])
+        return
+    ins.append(memoryview(bytearray(in_size)))
+    outs.append(memoryview(bytearray(out_size)))
+    workers = 1 if tap is None else 2
+    with ThreadPoolExecutor(workers, thread_name_prefix="age-payload") as pool:
+        k, written = 0, None
+        while True:
+            final = m == 0
+            job = pool.submit(work, ins[k % 3], n, outs[k % 2], k, final)
+            tapped = None if tap is None else pool.submit(tap, ins[k % 3][:n])
+            # On an exception below, leaving the pool waits for the jobs: no buffer is
+            # reused or dropped while a worker still uses it.
+            if written is not None:
+                _write_all(dst, outs[(k - 1) % 2][:written])
+            after = _read_full(src, ins[(k + 2) % 3]) if m == in_size else 0
+            written = job.result()
+            if tapped is not None:
+                tapped.result()
+            on_block(k, n)
+            if final:
+                _write_all(dst, outs[k % 2][:written])
+                return
+            n, m, k = m, after, k + 1
 
 
 def encrypt_payload(
-    src: BinaryIO, dst: BinaryIO, file_key: bytes, *, progress: Progress | None = None
+    src: BinaryIO,
+    dst: BinaryIO,
+    file_key: bytes,
+    *,
+    progress: Progress | None = None,
+    tap: Callable[[memoryview], None] | None = None,
 ) -> int:
     """Write the payload of ``src`` under ``file_key`` to ``dst``; returns the plaintext size.
 
-    Constant memory: two read buffers and one output buffer of ``BATCH_CHUNKS`` chunks,
-    reused. ``progress`` gets the running plaintext count after each 64 KiB chunk; an
-    exception from it aborts.
+    Streams in constant memory (see ``_stream_blocks``). ``progress`` gets the running
+    plaintext count after each 64 KiB chunk; an exception from it aborts. ``tap`` (for
+    example ``hashlib.sha256().update``) gets every plaintext block in order, possibly on
+    another thread, while that block is encrypted; it must not keep the view.
     """
     if len(file_key) != FILE_KEY_SIZE:
         raise AgeError("a file key is 16 bytes")
@@ -610,30 +679,33 @@ def encrypt_payload(
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
     _write_all(dst, nonce)
     block = BATCH_CHUNKS * CHUNK_SIZE
-    cur, nxt = memoryview(bytearray(block)), memoryview(bytearray(block))
-    out = memoryview(bytearray(BATCH_CHUNKS * ENC_CHUNK_SIZE))
-    n = _read_full(src, cur)
-    counter = total = 0
-    while True:
-        # Read one block ahead: a full block ends the payload only if nothing follows it,
-        # and the final chunk must carry the "last" flag.
-        m = _read_full(src, nxt) if n == block else 0
-        final_block = m == 0
+    total = 0
+
+    def work(src_: memoryview, n: int, out: memoryview, index: int, final: bool) -> int:
+        counter = index * BATCH_CHUNKS
         o = 0
         for pos in range(0, max(n, 1), CHUNK_SIZE):  # an empty payload is one empty chunk
             c = min(CHUNK_SIZE, n - pos)
-            last = final_block and pos + CHUNK_SIZE >= n
+            last = final and pos + CHUNK_SIZE >= n
             enc = out[o : o + c + TAG_SIZE]
-            aead.encrypt_into(_chunk_nonce(counter, last), cur[pos : pos + c], None, enc)
+            aead.encrypt_into(_chunk_nonce(counter, last), src_[pos : pos + c], None, enc)
             o += c + TAG_SIZE
             counter += 1
-            total += c
-            if progress is not None:
-                progress(total)
-        _write_all(dst, out[:o])
-        if final_block:
-            return total
-        cur, nxt, n = nxt, cur, m
+        return o
+
+    def done(index: int, n: int) -> None:
+        nonlocal total
+        if progress is None:
+            total += n
+            return
+        for pos in range(0, n, CHUNK_SIZE):
+            progress(total + min(pos + CHUNK_SIZE, n))
+        total += n
+        if n == 0:
+            progress(0)
+
+    _stream_blocks(src, dst, block, BATCH_CHUNKS * ENC_CHUNK_SIZE, work, done, tap)
+    return total
 
 
 def decrypt_payload(
@@ -654,24 +726,21 @@ def decrypt_payload(
         raise PayloadError("payload is truncated (incomplete nonce)")
     aead = ChaCha20Poly1305(_hkdf(file_key, bytes(nonce), b"payload"))
     block = BATCH_CHUNKS * ENC_CHUNK_SIZE
-    cur, nxt = memoryview(bytearray(block)), memoryview(bytearray(block))
-    out = memoryview(bytearray(BATCH_CHUNKS * CHUNK_SIZE))
-    n = _read_full(src, cur)
-    if n == 0:
-        raise PayloadError("payload is empty")
-    counter = total = 0
-    while True:
-        m = _read_full(src, nxt) if n == block else 0
-        final_block = m == 0
+    total = 0
+
+    def work(src_: memoryview, n: int, out: memoryview, index: int, final: bool) -> int:
+        if n == 0:
+            raise PayloadError("payload is empty")
+        counter = index * BATCH_CHUNKS
         pos = o = 0
         while pos < n:
             c = min(ENC_CHUNK_SIZE, n - pos)
             if c < TAG_SIZE:
                 raise PayloadError("payload is truncated")
-            last = final_block and pos + ENC_CHUNK_SIZE >= n
+            last = final and pos + ENC_CHUNK_SIZE >= n
             if last and c == TAG_SIZE and counter > 0:
                 raise PayloadError("payload ends with an empty final chunk")
-            chunk = cur[pos : pos + c]
+            chunk = src_[pos : pos + c]
             try:
                 aead.decrypt_into(
                     _chunk_nonce(counter, last), chunk, None, out[o : o + c - TAG_SIZE]
@@ -681,13 +750,17 @@ def decrypt_payload(
             pos += c
             o += c - TAG_SIZE
             counter += 1
-            total += c - TAG_SIZE
+        return o
+
+    def done(index: int, n: int) -> None:
+        nonlocal total
+        for pos in range(0, n, ENC_CHUNK_SIZE):
+            total += min(ENC_CHUNK_SIZE, n - pos) - TAG_SIZE
             if progress is not None:
                 progress(total)
-        _write_all(dst, out[:o])
-        if final_block:
-            return total
-        cur, nxt, n = nxt, cur, m
+
+    _stream_blocks(src, dst, block, BATCH_CHUNKS * CHUNK_SIZE, work, done)
+    return total
 
 
 def _diagnose_chunk(
