@@ -227,14 +227,15 @@ def _release_lock(fd: int | None) -> None:
             os.close(fd)
 
 
-class _HashingReader(io.RawIOBase):
-    """Serves `head` then the rest of `f`, hashing everything read (one pass over the file)."""
+class _SourceReader(io.RawIOBase):
+    """Serves `head` then the rest of `f` (one pass over the source file).
+
+    The contents are hashed by the encryptor's tap (on a worker thread), not here."""
 
     def __init__(self, head: bytes, f: BinaryIO | None, name: str = "") -> None:
         self._head = memoryview(head)
         self._f = f
         self.name = name
-        self.sha = hashlib.sha256()
 
     def readable(self) -> bool:
         return True
@@ -245,15 +246,13 @@ class _HashingReader(io.RawIOBase):
             n = min(len(view), len(self._head))
             view[:n] = self._head[:n]
             self._head = self._head[n:]
-        elif self._f is not None:
-            try:
-                n = self._f.readinto(view) or 0
-            except OSError as exc:
-                raise VaultError(f"Cannot read {self.name}: {exc.strerror}.") from None
-        else:
-            n = 0
-        self.sha.update(view[:n])
-        return n
+            return n
+        if self._f is None:
+            return 0
+        try:
+            return self._f.readinto(view) or 0
+        except OSError as exc:
+            raise VaultError(f"Cannot read {self.name}: {exc.strerror}.") from None
 
 
 class _HashingWriter(io.RawIOBase):
@@ -1107,19 +1106,21 @@ class Vault(SharingMixin):
                 head = f.read(INLINE_MAX + 1)
             except OSError as exc:
                 raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
+            sha = hashlib.sha256()
             if len(head) <= INLINE_MAX:
-                reader = _HashingReader(head, None)
                 out = io.BytesIO()
-                size = age.encrypt_payload(reader, out, file_key, progress=on_chunk)
-                return _Staged(plan, file_key, size, reader.sha.digest(), None, out.getvalue())
-            reader = _HashingReader(head, f, str(plan.src))  # type: ignore[arg-type]
+                size = age.encrypt_payload(
+                    _SourceReader(head, None), out, file_key, progress=on_chunk, tap=sha.update
+                )
+                return _Staged(plan, file_key, size, sha.digest(), None, out.getvalue())
+            reader = _SourceReader(head, f, str(plan.src))  # type: ignore[arg-type]
             try:
-                tmp, size = self._store.write_temp(reader, file_key, on_chunk)  # type: ignore[arg-type]
+                tmp, size = self._store.write_temp(reader, file_key, on_chunk, sha.update)  # type: ignore[arg-type]
             except OSError as exc:  # ENOSPC is already DiskFull; source errors are VaultError
                 raise VaultError(f"Cannot write to the vault folder: {exc.strerror}.") from None
         object_id = new_object_id()
         self._store.install(tmp, object_id)
-        return _Staged(plan, file_key, size, reader.sha.digest(), object_id, None)
+        return _Staged(plan, file_key, size, sha.digest(), object_id, None)
 
     def _commit_added(
         self, dest: FolderRecord, folders: list[tuple[str, ...]], staged: list[_Staged]
@@ -1183,22 +1184,23 @@ class Vault(SharingMixin):
         if self._name_taken(dest.id, name):
             raise NameCollision(f"{names.join(dest.path, name)} already exists.")
         file_key = age.generate_file_key()
-        reader = _HashingReader(bytes(data), None)
+        reader = _SourceReader(bytes(data), None)
+        sha = hashlib.sha256()
         plan = _PlanFile((name,), Path(), len(data))
         object_id: str | None = None
         inline: bytes | None = None
         try:
             if len(data) <= INLINE_MAX:
                 out = io.BytesIO()
-                size = age.encrypt_payload(reader, out, file_key)
+                size = age.encrypt_payload(reader, out, file_key, tap=sha.update)
                 inline = out.getvalue()
             else:
-                tmp, size = self._store.write_temp(reader, file_key, None)  # type: ignore[arg-type]
+                tmp, size = self._store.write_temp(reader, file_key, None, sha.update)  # type: ignore[arg-type]
                 object_id = new_object_id()
                 shard = self._store.install(tmp, object_id)
                 with disk_full_errors():
                     fsync_dir(shard)
-            staged = _Staged(plan, file_key, size, reader.sha.digest(), object_id, inline)
+            staged = _Staged(plan, file_key, size, sha.digest(), object_id, inline)
             (iid,) = self._commit_added(dest, [], [staged])
         except BaseException:
             if object_id is not None:

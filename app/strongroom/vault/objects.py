@@ -9,15 +9,16 @@ them; anything in `tmp/` and any object the database does not reference is swept
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from strongroom.crypto import age
 
-from .fsutil import disk_full_errors, fsync_dir
+from .fsutil import WRITEBACK_EVERY, disk_full_errors, fsync_dir, start_writeback
 
 __all__ = ["ObjectStore", "new_object_id"]
 
@@ -32,6 +33,28 @@ def _default_opener(path: Path) -> BinaryIO:
     # O_EXCL: a temp name is used once; 0600 before any byte is written.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     return os.fdopen(fd, "wb", buffering=0)
+
+
+class _Writeback(io.RawIOBase):
+    """Writes through to `f`, starting the kernel's writeback every `WRITEBACK_EVERY` bytes
+    so the disk works during the encryption and the final fsync has little left to do."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self._fd = f.fileno()
+        self._done = self._started = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        n = self._f.write(b)
+        if n:
+            self._done += n
+            if self._done - self._started >= WRITEBACK_EVERY:
+                start_writeback(self._fd, self._started, self._done - self._started)
+                self._started = self._done
+        return n  # type: ignore[no-any-return]
 
 
 def _valid_id(name: str) -> bool:
@@ -56,18 +79,25 @@ class ObjectStore:
         return self.root / object_id[:2] / object_id
 
     def write_temp(
-        self, src: BinaryIO, file_key: bytes, progress: Callable[[int], None] | None
+        self,
+        src: BinaryIO,
+        file_key: bytes,
+        progress: Callable[[int], None] | None,
+        tap: Callable[[memoryview], None] | None = None,
     ) -> tuple[Path, int]:
         """Encrypt `src` into a new temp file, fsync it; returns (temp path, plaintext size).
 
-        The temp file is removed again on any error.
+        `tap` sees the plaintext (see `age.encrypt_payload`). The temp file is removed
+        again on any error.
         """
         tmp = self.tmp / f"{secrets.token_hex(16)}.tmp"
         try:
             with disk_full_errors():
                 out = self.opener(tmp)
                 try:
-                    size = age.encrypt_payload(src, out, file_key, progress=progress)
+                    size = age.encrypt_payload(
+                        src, _Writeback(out), file_key, progress=progress, tap=tap
+                    )
                     out.flush()
                     # The object must be durable before a commit can reference it.
                     os.fsync(out.fileno())

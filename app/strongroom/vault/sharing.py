@@ -73,7 +73,7 @@ from .errors import (
     VaultLocked,
 )
 from .events import FILES_CHANGED, SHARING_CHANGED
-from .fsutil import disk_full_errors, fsync_dir, tmp_name
+from .fsutil import WRITEBACK_EVERY, disk_full_errors, fsync_dir, start_writeback, tmp_name
 from .history import format_time, parse_time
 from .objects import new_object_id
 from .records import (
@@ -128,7 +128,6 @@ StrPath = str | PathLike[str]
 _INLINE_PAYLOAD_MAX = age.payload_length(64 * 1024)  # = api.INLINE_MAX plaintext bytes
 _HEX128 = re.compile(r"^[0-9a-f]{32}$")
 _COPY_STEP = 8 * 1024 * 1024
-_WRITEBACK_EVERY = 64 * 1024 * 1024
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -2619,8 +2618,8 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
         if not n:
             return total
         total += n
-        if total % _WRITEBACK_EVERY < n:
-            _start_writeback(dst_fd, 0, 0)  # overlap the disk writes with the copy
+        if total % WRITEBACK_EVERY < n:
+            start_writeback(dst_fd, 0, 0)  # overlap the disk writes with the copy
         on_bytes(total)
     buf = memoryview(bytearray(share_format.COPY_BUFFER))
     while True:
@@ -2629,8 +2628,8 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
             return total
         _write_all(dst_fd, buf[:n])
         total += n
-        if total % _WRITEBACK_EVERY < n:
-            _start_writeback(dst_fd, 0, 0)
+        if total % WRITEBACK_EVERY < n:
+            start_writeback(dst_fd, 0, 0)
         on_bytes(total)
 
 
@@ -2828,7 +2827,7 @@ class _CopySpool:
     source file meanwhile. The copy thread also starts writeback every 64 MiB (without
     waiting for it), so the final fsync is short."""
 
-    _SYNC_EVERY = _WRITEBACK_EVERY
+    _SYNC_EVERY = WRITEBACK_EVERY
 
     def __init__(self, store: ObjectStore, src_fd: int, offset: int, length: int) -> None:
         self.tmp = store.tmp / f"{secrets.token_hex(16)}.tmp"
@@ -2871,7 +2870,7 @@ class _CopySpool:
                     self._copied = done
                     self._cond.notify_all()
                 if done - synced >= self._SYNC_EVERY:
-                    _start_writeback(self._fd, synced, done - synced)
+                    start_writeback(self._fd, synced, done - synced)
                     synced = done
         except BaseException as exc:
             self._error = exc
@@ -2938,31 +2937,3 @@ class _CopyReader(io.RawIOBase):
         n = os.preadv(self._fd, [view[: min(len(view), avail)]], self._pos)
         self._pos += n
         return n
-
-
-def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        fn = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-
-    def start(fd: int, offset: int, length: int) -> None:
-        fn(fd, offset, length, 2)  # SYNC_FILE_RANGE_WRITE: start writeback, do not wait
-
-    return start
-
-
-_sync_file_range = _load_sync_file_range() if hasattr(os, "copy_file_range") else None
-
-
-def _start_writeback(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start writing a range (length 0: to the end) to disk now, without
-    waiting (Linux); a hint only — the fsync that follows is what makes it durable."""
-    if _sync_file_range is not None:
-        _sync_file_range(fd, offset, length)
