@@ -131,6 +131,22 @@ def test_a_read_error_in_the_middle_of_a_pipelined_payload_propagates():
         )
 
 
+def test_a_damaged_block_deep_in_the_pipeline_stops_it_after_the_blocks_before():
+    before = threading.active_count()
+    blocks = age.PIPELINE_DEPTH + 3
+    enc = io.BytesIO()
+    age.encrypt_payload(io.BytesIO(os.urandom(blocks * BLOCK)), enc, bytes(16))
+    data = bytearray(enc.getvalue())
+    bad_block = age.PIPELINE_DEPTH + 1
+    data[16 + bad_block * age.BATCH_CHUNKS * (age.CHUNK_SIZE + 16) + 100] ^= 1
+    out = io.BytesIO()
+    with pytest.raises(age.PayloadError):
+        age.decrypt_payload(io.BytesIO(bytes(data)), out, bytes(16))
+    assert threading.active_count() == before
+    # Blocks are written in order and only once authenticated: exactly those before it.
+    assert len(out.getvalue()) == bad_block * BLOCK
+
+
 @pytest.mark.parametrize("chunks", [age.BATCH_CHUNKS, 2 * age.BATCH_CHUNKS])
 def test_truncation_at_a_batch_edge_is_detected(chunks):
     identity = age.X25519Identity.generate()
