@@ -53,7 +53,7 @@ from .errors import (
     WrongRecoveryKey,
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
-from .fsutil import disk_full_errors, fsync_dir, remove_tree, tmp_name
+from .fsutil import WritebackFile, disk_full_errors, fsync_dir, remove_tree, tmp_name
 from .header import (
     FORMAT_VERSION,
     Header,
@@ -1431,9 +1431,8 @@ class Vault(SharingMixin):
         """Write `rec` to `target` (which must not exist) with fsync; removed on failure."""
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            with os.fdopen(fd, "wb") as out:
-                self._decrypt_into(rec, out, progress)
-                out.flush()
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                self._decrypt_into(rec, WritebackFile(out), progress)  # type: ignore[arg-type]
                 os.fsync(out.fileno())
         except BaseException:
             with contextlib.suppress(OSError):

@@ -9,16 +9,15 @@ them; anything in `tmp/` and any object the database does not reference is swept
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from strongroom.crypto import age
 
-from .fsutil import WRITEBACK_EVERY, disk_full_errors, fsync_dir, start_writeback
+from .fsutil import WritebackFile, disk_full_errors, fsync_dir
 
 __all__ = ["ObjectStore", "new_object_id"]
 
@@ -33,28 +32,6 @@ def _default_opener(path: Path) -> BinaryIO:
     # O_EXCL: a temp name is used once; 0600 before any byte is written.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     return os.fdopen(fd, "wb", buffering=0)
-
-
-class _Writeback(io.RawIOBase):
-    """Writes through to `f`, starting the kernel's writeback every `WRITEBACK_EVERY` bytes
-    so the disk works during the encryption and the final fsync has little left to do."""
-
-    def __init__(self, f: BinaryIO) -> None:
-        self._f = f
-        self._fd = f.fileno()
-        self._done = self._started = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        n = self._f.write(b)
-        if n:
-            self._done += n
-            if self._done - self._started >= WRITEBACK_EVERY:
-                start_writeback(self._fd, self._started, self._done - self._started)
-                self._started = self._done
-        return n  # type: ignore[no-any-return]
 
 
 def _valid_id(name: str) -> bool:
@@ -96,7 +73,7 @@ class ObjectStore:
                 out = self.opener(tmp)
                 try:
                     size = age.encrypt_payload(
-                        src, _Writeback(out), file_key, progress=progress, tap=tap
+                        src, WritebackFile(out), file_key, progress=progress, tap=tap
                     )
                     out.flush()
                     # The object must be durable before a commit can reference it.
