@@ -84,8 +84,44 @@ def child_main(argv: list[str]) -> int:
 # ----- helpers --------------------------------------------------------------------------
 
 
+class Ballast:
+    """A scratch file deleted just before each timed run and rewritten after it.
+
+    The VM these figures come from reports freed memory to its host (virtio-balloon free
+    page reporting, about 2 s after a page is freed). Writing a 1 GiB output into such
+    pages cost up to 4 s of system time, against 0.3 s into pages freed a moment ago, so
+    whoever ran a few seconds after the last big delete was penalised (the vault export,
+    right after the vault add, measured 250 MB/s here against 1000 MB/s on its own).
+    Freeing this file right before every contender gives each the same recent pages.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path, self.size = path, size
+
+    def fill(self) -> None:
+        block = os.urandom(MIB)
+        with self.path.open("wb") as f:
+            for _ in range(-(-self.size // MIB)):
+                f.write(block)
+
+    def free(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+_ballast: Ballast | None = None
+
+
 def run_measured(cmd: list[str]) -> tuple[float, int, str, float]:
-    """Run `cmd`; return (wall seconds, peak RSS in KiB, stdout, CPU seconds) of the child."""
+    """Run `cmd`; return (wall seconds, peak RSS in KiB, stdout, CPU seconds) of the child.
+
+    Dirty pages are flushed first (os.sync, not timed): otherwise the kernel writes back the
+    previous contender's 1 GiB output during this run, and a contender that fsyncs (the
+    vault) waits for the disk behind it. See `Ballast` for the other preparation."""
+    if _ballast is not None:
+        _ballast.fill()
+    os.sync()
+    if _ballast is not None:
+        _ballast.free()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # wait4 gives this child's own rusage, unlike RUSAGE_CHILDREN which is a running max.
@@ -100,12 +136,14 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str, float]:
 
 
 def make_random_file(path: Path, size: int) -> None:
-    chunk = os.urandom(MIB)  # content need not be unique per MiB: nothing here compresses
+    # Unique random bytes throughout. A file that repeats one random MiB measured the
+    # export 2-4x slower on the VM used here (its host seems to merge identical pages,
+    # which makes writing them expensive), and no real file looks like that.
     with path.open("wb") as f:
         left = size
         while left > 0:
             n = min(left, MIB)
-            f.write(chunk[:n])
+            f.write(os.urandom(n))
             left -= n
 
 
@@ -183,10 +221,13 @@ def bench_big_file(work: Path, size: int, with_age: bool, rounds: int) -> dict[s
 
     The contenders run interleaved, `rounds` times, and each figure is the median: on a
     shared machine the load changes from minute to minute, and interleaving makes it fall
-    on everyone alike, so the ratios stay meaningful.
+    on everyone alike, so the ratios stay meaningful. Every run starts with the same
+    memory conditions (see `Ballast`).
     """
+    global _ballast
     src = work / f"big-{size}.bin"
     make_random_file(src, size)
+    _ballast = Ballast(work / "ballast.bin", size + size // 8)
     me = [sys.executable, str(Path(__file__).resolve()), "--child"]
     key = work / "age-key.txt"
     recipient = ""
@@ -213,7 +254,6 @@ def bench_big_file(work: Path, size: int, with_age: bool, rounds: int) -> dict[s
         dst = work / "cp-copy.bin"
         secs, _, _, cpu = run_measured(["cp", str(src), str(dst)])
         record("cp", secs, cpu)
-        dst.unlink()
 
         if with_age:
             enc, dec = work / "age.enc", work / "age.dec"
@@ -228,8 +268,6 @@ def bench_big_file(work: Path, size: int, with_age: bool, rounds: int) -> dict[s
             record("age_dec", secs, cpu, peak)
             if n == 0:
                 assert filecmp.cmp(src, dec, shallow=False), "age round trip differs"
-            enc.unlink()
-            dec.unlink()
 
         warm(src)
         vault = work / f"big-{size}.strongroom"
@@ -244,9 +282,12 @@ def bench_big_file(work: Path, size: int, with_age: bool, rounds: int) -> dict[s
         record("vault_export", child["seconds"], child["cpu"], peak)
         if n == 0:
             assert filecmp.cmp(src, out_file, shallow=False), "vault round trip differs"
-        out_file.unlink()
+        for done in (dst, work / "age.enc", work / "age.dec", out_file):
+            done.unlink(missing_ok=True)
         shutil.rmtree(vault)
     src.unlink()
+    _ballast.free()
+    _ballast = None
     res: dict[str, Any] = {"size": size, "rounds": rounds, "samples": samples}
     res.update({k: statistics.median(v) for k, v in samples.items()})
     if with_age:
