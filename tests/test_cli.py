@@ -382,6 +382,56 @@ def test_mv_errors(run, vault, tree):
     assert run(*vault["pw"], "mv", "/", "/x")[0] == 2
 
 
+def _moves_of(run, vault, ref: str) -> list[dict]:
+    """The move and rename history entries of one item, oldest first."""
+    code, out, err = run(*vault["pw"], "log", "--file", ref, "--json")
+    assert code == 0, err
+    entries = json.loads(out)["entries"]
+    return [e for e in reversed(entries) if e["action"] in ("file-moved", "file-renamed")]
+
+
+def test_mv_to_a_new_path_elsewhere_is_one_step(run, vault, tmp_path):
+    (tmp_path / "x.txt").write_text("ex")
+    assert run(*vault["pw"], "mkdir", "/a")[0] == 0
+    assert run(*vault["pw"], "mkdir", "/b")[0] == 0
+    assert run(*vault["pw"], "add", tmp_path / "x.txt", "--to", "/a")[0] == 0
+    assert run(*vault["pw"], "add", tmp_path / "x.txt", "--to", "/b")[0] == 0  # old name taken
+    code, _, err = run(*vault["pw"], "mv", "/a/x.txt", "/b/y.txt")
+    assert code == 0, err
+    [entry] = _moves_of(run, vault, "/b/y.txt")
+    assert entry["action"] == "file-moved"
+    assert entry["details"] == {"from": "/a/x.txt", "to": "/b/y.txt"}
+    _, out, _ = run(*vault["pw"], "ls", "/b", "--json")
+    assert [i["name"] for i in json.loads(out)["items"]] == ["x.txt", "y.txt"]
+    _, out, _ = run(*vault["pw"], "ls", "/a", "--json")
+    assert json.loads(out)["items"] == []
+
+
+def test_mv_with_a_bad_new_name_changes_nothing(run, vault, tmp_path):
+    (tmp_path / "x.txt").write_text("ex")
+    assert run(*vault["pw"], "mkdir", "/a")[0] == 0
+    assert run(*vault["pw"], "mkdir", "/b")[0] == 0
+    assert run(*vault["pw"], "add", tmp_path / "x.txt", "--to", "/a")[0] == 0
+    code, _, err = run(*vault["pw"], "mv", "/a/x.txt", "/b/" + "y" * 256)
+    assert code == 1
+    assert err.startswith("strongroom: ") and "Traceback" not in err
+    assert _moves_of(run, vault, "/a/x.txt") == []
+    _, out, _ = run(*vault["pw"], "ls", "/b", "--json")
+    assert json.loads(out)["items"] == []
+
+
+def test_ls_order_ignores_case(run, vault, tmp_path):
+    for name in ["Zebra.txt", "apple.txt", "Mango"]:
+        (tmp_path / name).write_text(name)
+        assert run(*vault["pw"], "add", tmp_path / name)[0] == 0
+    assert run(*vault["pw"], "mkdir", "/zoo")[0] == 0
+    assert run(*vault["pw"], "mkdir", "/Archive")[0] == 0
+    code, out, _ = run(*vault["pw"], "ls")
+    assert code == 0
+    names = [line.split()[-1] for line in out.splitlines()]
+    assert names == ["Archive/", "zoo/", "apple.txt", "Mango", "Zebra.txt"]
+
+
 def test_rm(run, vault, tree):
     run(*vault["pw"], "add", tree)
     assert run(*vault["pw"], "rm", "/docs/a.txt")[0] == 0

@@ -187,6 +187,113 @@ def test_rename_move_and_paths(env):
         vault.item(99999)
 
 
+def _entries_since(vault, seq: int) -> list:
+    """History entries written after entry `seq`, oldest first."""
+    return [e for e in reversed(vault.history(limit=1000)) if e.seq > seq]
+
+
+def _head(vault) -> int:
+    return vault.history(limit=1)[0].seq
+
+
+def test_move_with_new_name_is_one_step(env):
+    vault, _ = env.create()
+    vault.makedirs("/a/sub")
+    vault.mkdir("/", "b")
+    f = vault.add_bytes("/a", "x.txt", b"data")
+    inner = vault.add_bytes("/a/sub", "inner.txt", b"in")
+    vault.add_bytes("/b", "x.txt", b"other")  # the old name is taken there; the new one is not
+    events = []
+    vault.subscribe(events.append)
+    head = _head(vault)
+    moved = vault.move("/a/x.txt", "/b", new_name="y.txt")
+    assert (moved.id, moved.name, moved.path) == (f.id, "y.txt", "/b/y.txt")
+    [entry] = _entries_since(vault, head)
+    assert (entry.action, entry.item_id, entry.item_name) == ("file-moved", f.id, "/b/y.txt")
+    assert entry.details == {"from": "/a/x.txt", "to": "/b/y.txt"}
+    assert vault.read_bytes("/b/y.txt") == b"data"
+    assert vault.read_bytes("/b/x.txt") == b"other"
+    with pytest.raises(ItemNotFound):
+        vault.item("/a/x.txt")
+    changed = [e.payload["folders"] for e in events if e.name == "files-changed"]
+    assert changed == [[vault.item("/a").id, vault.item("/b").id]]
+
+    head = _head(vault)
+    folder = vault.move("/a/sub", "/", new_name="Renamed")
+    assert folder.path == "/Renamed"
+    assert vault.item(inner.id).path == "/Renamed/inner.txt"
+    [entry] = _entries_since(vault, head)
+    assert entry.action == "folder-moved"
+    assert entry.details == {"from": "/a/sub", "to": "/Renamed"}
+
+
+def test_move_with_new_name_collision_changes_nothing(env):
+    vault, _ = env.create()
+    vault.makedirs("/a")
+    vault.mkdir("/", "b")
+    f = vault.add_bytes("/a", "x.txt", b"data")
+    vault.add_bytes("/b", "y.txt", b"other")
+    head = _head(vault)
+    with pytest.raises(NameCollision, match=r"/b/y\.txt"):
+        vault.move(f, "/b", new_name="y.txt")
+    assert vault.item(f.id).path == "/a/x.txt"
+    assert _entries_since(vault, head) == []
+    assert vault.read_bytes("/b/y.txt") == b"other"
+
+
+@pytest.mark.parametrize("bad", ["", "..", "a/b", "nul\x00", "x" * 256])
+@pytest.mark.parametrize("dest", ["/b", "/a"])
+def test_move_with_invalid_new_name_changes_nothing(env, bad, dest):
+    vault, _ = env.create()
+    vault.makedirs("/a")
+    vault.mkdir("/", "b")
+    f = vault.add_bytes("/a", "x.txt", b"data")
+    head = _head(vault)
+    with pytest.raises(InvalidName):
+        vault.move(f, dest, new_name=bad)
+    assert vault.item(f.id).path == "/a/x.txt"
+    assert _entries_since(vault, head) == []
+
+
+def test_move_with_new_name_into_same_folder_renames(env):
+    vault, _ = env.create()
+    vault.makedirs("/a")
+    f = vault.add_bytes("/a", "x.txt", b"data")
+    head = _head(vault)
+    assert vault.move(f, "/a", new_name="y.txt").path == "/a/y.txt"
+    [entry] = _entries_since(vault, head)
+    assert (entry.action, entry.item_id) == ("file-renamed", f.id)
+    assert entry.details == {"from": "/a/x.txt", "to": "/a/y.txt"}
+    head = _head(vault)
+    same = vault.item(f.id)
+    assert vault.move(f, "/a", new_name="y.txt") == same
+    assert vault.move(f, "/a") == same
+    assert _entries_since(vault, head) == []
+
+
+def test_move_with_new_name_keeps_the_rules(env):
+    vault, _ = env.create()
+    vault.makedirs("/a/sub")
+    with pytest.raises(VaultError, match="into itself"):
+        vault.move("/a", "/a/sub", new_name="elsewhere")
+    with pytest.raises(VaultError, match="into itself"):
+        vault.move("/a", "/a", new_name="elsewhere")
+    with pytest.raises(VaultError, match="top folder"):
+        vault.move("/", "/a", new_name="top")
+    assert vault.item("/a/sub").path == "/a/sub"
+
+
+def test_list_order_ignores_case(env):
+    vault, _ = env.create()
+    for name in ["zoo", "Archive", "beta"]:
+        vault.mkdir("/", name)
+    for name in ["Zebra.txt", "apple.txt", "a.txt", "Mango", "A.txt"]:
+        vault.add_bytes("/", name, b"x")
+    expected = ["Archive", "beta", "zoo", "A.txt", "a.txt", "apple.txt", "Mango", "Zebra.txt"]
+    assert [r.name for r in vault.list("/")] == expected
+    assert [r.name for r in vault.walk("/")] == expected
+
+
 def test_find(env):
     vault, _ = env.create()
     vault.makedirs("/Docs/Taxes")

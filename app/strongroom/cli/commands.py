@@ -379,27 +379,7 @@ def cmd_mv(args: argparse.Namespace) -> int:
         parent = vault.item(parent_path)
         if not parent.is_folder:
             raise ItemNotFound(f"{parent.path} is not a folder")
-        if parent.id == src.parent_id:
-            vault.rename(src, new_name)
-            return EXIT_OK
-        # A move plus a rename: the vault has no single verb for both, so do them in the
-        # order that cannot collide with the source name, and undo the first if the second
-        # fails, to leave things as they were.
-        siblings = {i.name for i in vault.list(parent)}
-        if src.name in siblings:
-            moved = vault.rename(src, new_name)
-            try:
-                vault.move(moved, parent)
-            except BaseException:
-                vault.rename(moved, src.name)
-                raise
-        else:
-            moved = vault.move(src, parent)
-            try:
-                vault.rename(moved, new_name)
-            except BaseException:
-                vault.move(moved, src.parent_id)
-                raise
+        vault.move(src, parent, new_name=new_name)  # in the same folder: a rename
     return EXIT_OK
 
 

@@ -883,13 +883,15 @@ class Vault(SharingMixin):
 
     @_op
     def list(self, folder: ItemRef = "/") -> list[Item]:
-        """The folder's direct children: folders first, then files, each by name."""
+        """The folder's direct children: folders first, then files, each by name ignoring
+        case ("apple" before "Zebra"), then by the exact name when only case differs."""
         parent = self._get_folder(folder)
         with db.db_errors():
             rows = self._c.execute(self._ITEM_SQL + " WHERE i.parent_id = ?", (parent.id,))
             records = [self._record(r, parent.path) for r in rows]
         # Sorted here, not in SQL: cheaper than SQLite's temp b-tree for large folders.
-        records.sort(key=lambda r: (not r.is_folder, r.name))
+        # Names are NFC already (names.clean_name), so casefold() alone compares them.
+        records.sort(key=lambda r: (not r.is_folder, r.name.casefold(), r.name))
         return records
 
     @_op
@@ -1244,8 +1246,13 @@ class Vault(SharingMixin):
         return self._get(rec.id)
 
     @_op
-    def move(self, item: ItemRef, dest_folder: ItemRef) -> Item:
-        """Move a file or folder into `dest_folder` (not into itself or a descendant)."""
+    def move(self, item: ItemRef, dest_folder: ItemRef, *, new_name: str | None = None) -> Item:
+        """Move a file or folder into `dest_folder` (not into itself or a descendant),
+        under `new_name` if given: one transaction, one `*-moved` history entry.
+
+        Into the folder it is already in, this is `rename` (a `*-renamed` entry, or
+        nothing at all when the name is unchanged). Raises `NameCollision`, `InvalidName`.
+        """
         rec = self._get(item)
         dest = self._get_folder(dest_folder)
         if rec.id == ROOT_ID:
@@ -1253,21 +1260,22 @@ class Vault(SharingMixin):
         if rec.parent_id == SHARED_ROOT_ID:
             raise VaultError("A file shared with you cannot be moved; export a copy instead.")
         if rec.parent_id == dest.id:
-            return rec
+            return rec if new_name is None else self.rename(rec, new_name)
+        name = rec.name if new_name is None else names.clean_name(new_name)
         if isinstance(rec, FolderRecord):
             fid: int | None = dest.id
             while fid is not None:
                 if fid == rec.id:
                     raise VaultError(f"Cannot move {rec.path} into itself.")
                 fid = self._folders()[fid][0]
-        if self._name_taken(dest.id, rec.name):
-            raise NameCollision(f"{names.join(dest.path, rec.name)} already exists.")
-        new_path = names.join(dest.path, rec.name)
+        new_path = names.join(dest.path, name)
+        if self._name_taken(dest.id, name):
+            raise NameCollision(f"{new_path} already exists.")
         kind = "folder" if isinstance(rec, FolderRecord) else "file"
         with self._write() as conn:
             conn.execute(
-                "UPDATE items SET parent_id = ?, modified = ? WHERE id = ?",
-                (dest.id, format_time(self._now()), rec.id),
+                "UPDATE items SET parent_id = ?, name = ?, modified = ? WHERE id = ?",
+                (dest.id, name, format_time(self._now()), rec.id),
             )
             self._history.append(
                 self._now(), f"{kind}-moved", rec.id, new_path, {"from": rec.path, "to": new_path}
