@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QMimeData, QPointF, QRect, Qt, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QImage,
+    QPalette,
+    QPixmap,
+    qAlpha,
+)
 from PySide6.QtWidgets import QApplication
 
 from gui_helpers import *  # noqa: F403
 from gui_helpers import make_vault
+from strongroom.gui.icons import contrast_ratio
 
 
 @pytest.fixture
@@ -241,3 +252,78 @@ def test_drag_out_folder_exports_into_private_temp(opened, services, sources):
     assert Path(services.temp_root) in folder.parents
     opened.lock()
     assert not folder.exists()
+
+
+def _opaque_colors(image: QImage, area: QRect | None = None) -> Counter[str]:
+    image = image.convertToFormat(QImage.Format.Format_ARGB32)
+    area = area or image.rect()
+    pixels = (
+        image.pixel(x, y)
+        for y in range(area.top(), area.bottom() + 1)
+        for x in range(area.left(), area.right() + 1)
+    )
+    return Counter(QColor(p).name() for p in pixels if qAlpha(p) == 255)
+
+
+def _dominant(pixmap: QPixmap) -> QColor:
+    return QColor(_opaque_colors(pixmap.toImage()).most_common(1)[0][0])
+
+
+def _same(a: QColor, b: QColor | str) -> bool:
+    """Equal but for rounding (pixmaps are stored premultiplied)."""
+    b = QColor(b)
+    return max(abs(a.red() - b.red()), abs(a.green() - b.green()), abs(a.blue() - b.blue())) <= 2
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_selected_rows_draw_their_icons_readable_on_the_highlight(opened, sources, theme):
+    """The blue "shared" icon vanished on the blue selection: Qt's own Selected variant only
+    blends an icon with the highlight. Row icons now carry a Selected variant that reads on
+    it, and the view paints that one."""
+    from strongroom.gui.models import FOLDER_COLOR, SHARED_COLOR
+
+    sp = opened.settings_page
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData(theme))
+    QApplication.processEvents()  # widgets get the new palette from a posted event
+    try:
+        page = opened.files_page
+        page.add_paths([str(sources / "album"), str(sources / "notes.txt")])
+        model = page.model
+        notes = model.row_of(next(i.id for i in model.items() if i.name == "notes.txt"))
+        album = model.row_of(next(i.id for i in model.items() if i.name == "album"))
+        model.set_access({model.item(notes).id: ["Ben"]})
+        palette = page.table.palette()
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        on_highlight = palette.color(QPalette.ColorRole.HighlightedText)
+        size = page.table.iconSize()
+
+        def icon(row: int, col: int) -> QIcon:
+            return model.data(model.index(row, col), Qt.ItemDataRole.DecorationRole)
+
+        # The access column's indicators: like the row's text when selected.
+        shared, private = icon(notes, model.COL_ACCESS), icon(album, model.COL_ACCESS)
+        assert _same(_dominant(shared.pixmap(size)), SHARED_COLOR)
+        for indicator in (shared, private):
+            selected = _dominant(indicator.pixmap(size, QIcon.Mode.Selected))
+            assert _same(selected, on_highlight)
+            assert contrast_ratio(selected, highlight) >= 3
+        # Tinted file-type icons keep their hue, lightened (or darkened) until they read.
+        folder = icon(album, model.COL_NAME)
+        assert _same(_dominant(folder.pixmap(size)), FOLDER_COLOR)
+        selected = _dominant(folder.pixmap(size, QIcon.Mode.Selected))
+        assert contrast_ratio(selected, highlight) >= 3
+        assert abs(selected.hslHue() - QColor(FOLDER_COLOR).hslHue()) <= 15
+
+        # What the view paints: the shared icon of a selected row stands out from the highlight.
+        page.select_names("notes.txt")
+        QApplication.processEvents()
+        cell = page.table.visualRect(model.index(notes, model.COL_ACCESS))
+        icon_area = QRect(cell.left(), cell.top(), size.width() + 6, cell.height())
+        painted = _opaque_colors(page.table.viewport().grab().toImage(), icon_area)
+        assert painted.most_common(1)[0][0] == highlight.name(), "the row is selected"
+        readable = sum(
+            n for color, n in painted.items() if contrast_ratio(QColor(color), highlight) >= 3
+        )
+        assert readable >= 20, "the icon stands out from the highlight"
+    finally:
+        sp.theme_box.setCurrentIndex(sp.theme_box.findData("system"))

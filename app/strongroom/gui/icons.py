@@ -2,6 +2,8 @@
 
 Line icons are drawn with `currentColor`; `icon(name)` substitutes the palette's text colour
 (or `color`) and renders crisp pixmaps at the usual sizes for 1x and 2x screens.
+`row_icon(name)` adds a variant for selected rows of item views, which reads on the
+palette's highlight.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-__all__ = ["ICON_PROPERTY", "RESOURCES", "app_icon", "clear_cache", "icon", "icon_path", "retint"]
+__all__ = [
+    "ICON_PROPERTY",
+    "RESOURCES",
+    "app_icon",
+    "clear_cache",
+    "contrast_ratio",
+    "icon",
+    "icon_path",
+    "retint",
+    "row_icon",
+]
 
 # app/strongroom/gui/icons.py -> the repository root holds resources/ (DESIGN.md §2).
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
@@ -34,13 +46,14 @@ def _text_color() -> str:
 
 
 @cache
-def _icon(name: str, color: str) -> QIcon:
+def _pixmaps(name: str, color: str) -> tuple[QPixmap, ...]:
+    """`name` drawn in `color` at every size, for 1x and 2x screens (nothing if invalid)."""
     path = icon_path(name)
     data = path.read_text(encoding="utf-8").replace("currentColor", color)
     renderer = QSvgRenderer(QByteArray(data.encode("utf-8")))
-    result = QIcon()
     if not renderer.isValid():
-        return result
+        return ()
+    out = []
     for size in _SIZES:
         for ratio in (1.0, 2.0):
             px = int(size * ratio)
@@ -51,7 +64,15 @@ def _icon(name: str, color: str) -> QIcon:
             renderer.render(painter, QRectF(0, 0, px, px))
             painter.end()
             pixmap.setDevicePixelRatio(ratio)
-            result.addPixmap(pixmap)
+            out.append(pixmap)
+    return tuple(out)
+
+
+@cache
+def _icon(name: str, color: str) -> QIcon:
+    result = QIcon()
+    for pixmap in _pixmaps(name, color):
+        result.addPixmap(pixmap)
     return result
 
 
@@ -62,6 +83,74 @@ def icon(name: str, color: str | QColor | None = None) -> QIcon:
     return _icon(name, color or _text_color())
 
 
+def _luminance(color: QColor) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(color.redF())
+        + 0.7152 * channel(color.greenF())
+        + 0.0722 * channel(color.blueF())
+    )
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two opaque colours, 1 (same) to 21 (black on white)."""
+    la, lb = _luminance(a), _luminance(b)
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+MIN_ICON_CONTRAST = 3.0
+"""WCAG 2.1 non-text contrast (1.4.11) of an icon against what is behind it."""
+
+
+def _readable_tint(tint: QColor, background: QColor, toward: QColor) -> QColor:
+    """`tint` moved toward `toward` (the text colour on `background`) just far enough to
+    reach `MIN_ICON_CONTRAST` on `background`, so it keeps as much of its hue as it can."""
+    for step in range(11):
+        t = step / 10
+        mixed = QColor.fromRgbF(
+            tint.redF() + (toward.redF() - tint.redF()) * t,
+            tint.greenF() + (toward.greenF() - tint.greenF()) * t,
+            tint.blueF() + (toward.blueF() - tint.blueF()) * t,
+        )
+        if contrast_ratio(mixed, background) >= MIN_ICON_CONTRAST:
+            return mixed
+    return toward
+
+
+@cache
+def _row_icon(name: str, color: str | None, keep_tint: bool, _palette_key: int) -> QIcon:
+    palette = QGuiApplication.palette()
+    normal = color or _text_color()
+    on_highlight = palette.color(QPalette.ColorRole.HighlightedText)
+    if keep_tint:
+        selected = _readable_tint(
+            QColor(normal), palette.color(QPalette.ColorRole.Highlight), on_highlight
+        )
+    else:
+        selected = on_highlight
+    result = QIcon()
+    for pixmap in _pixmaps(name, normal):
+        result.addPixmap(pixmap, QIcon.Mode.Normal)
+    for pixmap in _pixmaps(name, selected.name()):
+        result.addPixmap(pixmap, QIcon.Mode.Selected)
+    return result
+
+
+def row_icon(name: str, color: str | None = None, *, keep_tint: bool = False) -> QIcon:
+    """`icon(name, color)` for a row of an item view, plus a Selected-mode variant that
+    reads on the palette's highlight (Qt's own variant only blends the icon with the
+    highlight: a blue icon vanishes on a blue selection).
+
+    The selected variant is drawn in the highlighted-text colour, like the row's text, or
+    with `keep_tint`, in `color` moved toward it just enough for 3:1 contrast (a file-type
+    colour stays recognisable). Rendered once per palette; cheap to call for every cell.
+    """
+    # Keyed by the palette too: a theme change gets new icons even before `clear_cache`.
+    return _row_icon(name, color, keep_tint, QGuiApplication.palette().cacheKey())
+
+
 ICON_PROPERTY = "strongroom_icon"
 """QAction property naming its icon, so `retint` can redraw it in new colours."""
 
@@ -69,6 +158,8 @@ ICON_PROPERTY = "strongroom_icon"
 def clear_cache() -> None:
     """Forget rendered icons (after a theme change, so they pick up the new colours)."""
     _icon.cache_clear()
+    _row_icon.cache_clear()
+    _pixmaps.cache_clear()
 
 
 def retint(root: QObject) -> None:

@@ -30,7 +30,7 @@ from . import icons
 from .messages import action_label, format_details, human_size
 from .tasks import run_task
 
-__all__ = ["FOLDER_COLOR", "FilesTableModel", "HistoryTableModel", "format_time"]
+__all__ = ["FOLDER_COLOR", "SHARED_COLOR", "FilesTableModel", "HistoryTableModel", "format_time"]
 
 Index = QModelIndex | QPersistentModelIndex
 _mime_db = QMimeDatabase()
@@ -103,6 +103,7 @@ def _fallback_icon(mime: QMimeType) -> tuple[str, str | None]:
 
 
 FOLDER_COLOR = "#3b6fd8"
+SHARED_COLOR = "#2e6fd8"
 
 
 def _kind_and_icon(name: str) -> tuple[str, QIcon]:
@@ -115,8 +116,9 @@ def _kind_and_icon(name: str) -> tuple[str, QIcon]:
         if themed.isNull():
             themed = QIcon.fromTheme(mime.genericIconName())
         if themed.isNull():
+            # Selected rows: tinted icons keep their hue, plain ones follow the row's text.
             name_, color = _fallback_icon(mime)
-            themed = icons.icon(name_, color)
+            themed = icons.row_icon(name_, color, keep_tint=color is not None)
         kind = mime.comment()
         kind = kind[:1].upper() + kind[1:]
         if mime.isDefault() or not kind:
@@ -263,11 +265,12 @@ class FilesTableModel(QAbstractTableModel):
             if col == self.COL_NAME:
                 item = self._items[index.row()]
                 if item.is_folder:
-                    return icons.icon("folder", FOLDER_COLOR)
+                    return icons.row_icon("folder", FOLDER_COLOR, keep_tint=True)
                 return _kind_and_icon(item.name)[1]
             if col == self.COL_ACCESS:
                 shared = self._items[index.row()].id in self._access
-                return icons.icon("share", "#2e6fd8") if shared else icons.icon("lock")
+                # Monochrome indicators: in the highlighted-text colour on a selected row.
+                return icons.row_icon("share", SHARED_COLOR) if shared else icons.row_icon("lock")
             return None
         if role == _ALIGN:
             return _RIGHT if index.column() == self.COL_SIZE else None
