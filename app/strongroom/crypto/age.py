@@ -592,9 +592,10 @@ def _chunk_nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-BATCH_CHUNKS = 16
-"""Chunks read, encrypted and written per system call: 1 MiB I/O instead of 64 KiB, which
-measured 15-20 % faster on a 1 GiB file."""
+BATCH_CHUNKS = 32
+"""Chunks read, encrypted and written per system call (2 MiB). 16 chunks instead of one
+measured 15-20 % faster on a 1 GiB file before the pipeline; with it, 32 instead of 16
+measured about 10 % faster for a vault add (fewer hand-offs between the threads)."""
 
 _BlockWork = Callable[[memoryview, int, memoryview, int, bool], int]
 
