@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QRect, Qt, QUrl
+from PySide6.QtCore import QMimeData, QModelIndex, QPointF, QRect, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -17,7 +17,7 @@ from PySide6.QtGui import (
     QPixmap,
     qAlpha,
 )
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle
 
 from gui_helpers import *  # noqa: F403
 from gui_helpers import make_vault
@@ -275,55 +275,169 @@ def _same(a: QColor, b: QColor | str) -> bool:
     return max(abs(a.red() - b.red()), abs(a.green() - b.green()), abs(a.blue() - b.blue())) <= 2
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.fixture(params=["light", "dark"])
+def theme(request, window):
+    """The window in the light, then the dark theme; back to the system's afterwards."""
+    sp = window.settings_page
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData(request.param))
+    QApplication.processEvents()  # widgets get the new palette from a posted event
+    yield request.param
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("system"))
+
+
+def _readable_on_highlight(view: QAbstractItemView, area: QRect) -> int:
+    """How many pixels the view paints in `area` (of a selected row) that reach 3:1 against
+    its highlight; asserts that `area` is mostly highlight, i.e. the row is selected."""
+    highlight = view.palette().color(QPalette.ColorRole.Highlight)
+    QApplication.processEvents()
+    painted = _opaque_colors(view.viewport().grab().toImage(), area)
+    assert painted.most_common(1)[0][0] == highlight.name(), "the row is selected"
+    return sum(n for color, n in painted.items() if contrast_ratio(QColor(color), highlight) >= 3)
+
+
+def _icon_size(view: QAbstractItemView) -> QSize:
+    """The size the view paints its icons at (the style's small icons unless set)."""
+    if view.iconSize().isValid():
+        return view.iconSize()
+    side = view.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, view)
+    return QSize(side, side)
+
+
+def _icon_area(view: QAbstractItemView, index: QModelIndex) -> QRect:
+    """The left end of a cell, where its icon is painted (not its text)."""
+    cell = view.visualRect(index)
+    return QRect(cell.left(), cell.top(), _icon_size(view).width() + 6, cell.height())
+
+
+def _check_selected_variants(view: QAbstractItemView, plain: list[QIcon], tinted: dict) -> None:
+    """In `view`'s palette, the Selected variants of `plain` (monochrome) icons take the
+    highlighted-text colour; those of `tinted` ({icon: colour}) keep that colour's hue. Both
+    reach 3:1 against the highlight. (Compared at 32 px, where thin strokes have opaque pixels.)"""
+    palette = view.palette()
+    highlight = palette.color(QPalette.ColorRole.Highlight)
+    size = QSize(32, 32)
+    for icon in plain:
+        selected = _dominant(icon.pixmap(size, QIcon.Mode.Selected))
+        assert _same(selected, palette.color(QPalette.ColorRole.HighlightedText))
+        assert contrast_ratio(selected, highlight) >= 3
+    for icon, color in tinted.items():
+        assert _same(_dominant(icon.pixmap(size)), color)
+        selected = _dominant(icon.pixmap(size, QIcon.Mode.Selected))
+        assert contrast_ratio(selected, highlight) >= 3
+        if QColor(color).hslSaturation() > 60:  # a grey has no hue to keep
+            assert abs(selected.hslHue() - QColor(color).hslHue()) <= 15
+
+
 def test_selected_rows_draw_their_icons_readable_on_the_highlight(opened, sources, theme):
     """The blue "shared" icon vanished on the blue selection: Qt's own Selected variant only
     blends an icon with the highlight. Row icons now carry a Selected variant that reads on
     it, and the view paints that one."""
     from strongroom.gui.models import FOLDER_COLOR, SHARED_COLOR
 
-    sp = opened.settings_page
-    sp.theme_box.setCurrentIndex(sp.theme_box.findData(theme))
-    QApplication.processEvents()  # widgets get the new palette from a posted event
-    try:
-        page = opened.files_page
-        page.add_paths([str(sources / "album"), str(sources / "notes.txt")])
-        model = page.model
-        notes = model.row_of(next(i.id for i in model.items() if i.name == "notes.txt"))
-        album = model.row_of(next(i.id for i in model.items() if i.name == "album"))
-        model.set_access({model.item(notes).id: ["Ben"]})
-        palette = page.table.palette()
-        highlight = palette.color(QPalette.ColorRole.Highlight)
-        on_highlight = palette.color(QPalette.ColorRole.HighlightedText)
-        size = page.table.iconSize()
+    page = opened.files_page
+    page.add_paths([str(sources / "album"), str(sources / "notes.txt")])
+    model = page.model
+    notes = model.row_of(next(i.id for i in model.items() if i.name == "notes.txt"))
+    album = model.row_of(next(i.id for i in model.items() if i.name == "album"))
+    model.set_access({model.item(notes).id: ["Ben"]})
 
-        def icon(row: int, col: int) -> QIcon:
-            return model.data(model.index(row, col), Qt.ItemDataRole.DecorationRole)
+    def icon(row: int, col: int) -> QIcon:
+        return model.data(model.index(row, col), Qt.ItemDataRole.DecorationRole)
 
-        # The access column's indicators: like the row's text when selected.
-        shared, private = icon(notes, model.COL_ACCESS), icon(album, model.COL_ACCESS)
-        assert _same(_dominant(shared.pixmap(size)), SHARED_COLOR)
-        for indicator in (shared, private):
-            selected = _dominant(indicator.pixmap(size, QIcon.Mode.Selected))
-            assert _same(selected, on_highlight)
-            assert contrast_ratio(selected, highlight) >= 3
-        # Tinted file-type icons keep their hue, lightened (or darkened) until they read.
-        folder = icon(album, model.COL_NAME)
-        assert _same(_dominant(folder.pixmap(size)), FOLDER_COLOR)
-        selected = _dominant(folder.pixmap(size, QIcon.Mode.Selected))
-        assert contrast_ratio(selected, highlight) >= 3
-        assert abs(selected.hslHue() - QColor(FOLDER_COLOR).hslHue()) <= 15
+    # The access column's indicators: like the row's text when selected. Tinted file-type
+    # icons keep their hue, lightened (or darkened) until they read.
+    shared, private = icon(notes, model.COL_ACCESS), icon(album, model.COL_ACCESS)
+    assert _same(_dominant(shared.pixmap(page.table.iconSize())), SHARED_COLOR)
+    _check_selected_variants(
+        page.table, [shared, private], {icon(album, model.COL_NAME): FOLDER_COLOR}
+    )
 
-        # What the view paints: the shared icon of a selected row stands out from the highlight.
-        page.select_names("notes.txt")
-        QApplication.processEvents()
-        cell = page.table.visualRect(model.index(notes, model.COL_ACCESS))
-        icon_area = QRect(cell.left(), cell.top(), size.width() + 6, cell.height())
-        painted = _opaque_colors(page.table.viewport().grab().toImage(), icon_area)
-        assert painted.most_common(1)[0][0] == highlight.name(), "the row is selected"
-        readable = sum(
-            n for color, n in painted.items() if contrast_ratio(QColor(color), highlight) >= 3
-        )
-        assert readable >= 20, "the icon stands out from the highlight"
-    finally:
-        sp.theme_box.setCurrentIndex(sp.theme_box.findData("system"))
+    # What the view paints: the shared icon of a selected row stands out from the highlight.
+    page.select_names("notes.txt")
+    area = _icon_area(page.table, model.index(notes, model.COL_ACCESS))
+    assert _readable_on_highlight(page.table, area) >= 20, "the icon stands out"
+
+
+def test_sidebar_draws_the_selected_sections_icon_readable_on_the_highlight(opened, theme):
+    """The selected section's icon (e.g. "My files") stayed dark on the blue highlight in
+    the light theme and faded into it in the dark one; it now takes the highlighted-text
+    colour, like the section's name."""
+    sidebar = opened.sidebar
+    _check_selected_variants(sidebar, [sidebar.item(r).icon() for r in range(sidebar.count())], {})
+    for row in (opened.SECTION_FILES, opened.SECTION_CONTACTS):
+        opened.show_section(row)
+        item = sidebar.visualItemRect(sidebar.item(row))
+        # Inside the highlight (8 px in, rounded corners) up to where the name begins: the
+        # icon after 10 px of padding.
+        icon = QRect(item.left() + 12, item.top() + 4, 30, item.height() - 8)
+        assert _readable_on_highlight(sidebar, icon) >= 20, "the icon stands out"
+
+
+def test_sharing_views_draw_selected_rows_icons_readable_on_the_highlight(opened, services, theme):
+    """Contacts, Groups and Shared with me: person and group icons of a selected row turn the
+    highlighted-text colour; the trust shields keep their colour (green verified, amber not
+    verified, red unknown) lightened or darkened until they read on the highlight."""
+    from types import SimpleNamespace
+
+    from strongroom.gui.sharing import TRUST_COLORS, ReceivedTableModel
+
+    vault = opened.session.vault
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    lena, _ = make_vault(services, "Lena", display_name="Lena")
+    vault.add_contact(ben.my_card().to_text())
+    vault.add_contact(lena.my_card().to_text())
+    vault.verify_contact("Ben")
+    vault.create_group("Family")
+    ben.lock()
+    lena.lock()
+
+    opened.show_section(opened.SECTION_CONTACTS)
+    page = opened.contacts_page
+    page.reload()
+    model, table = page.model, page.table
+    verified, unverified = (
+        next(r for r in range(model.rowCount()) if model.contact(r).verified == v)
+        for v in (True, False)
+    )
+
+    def icon(row: int, col: int) -> QIcon:
+        return model.data(model.index(row, col), Qt.ItemDataRole.DecorationRole)
+
+    _check_selected_variants(
+        table,
+        [icon(verified, model.COL_NAME)],
+        {
+            icon(verified, model.COL_VERIFIED): TRUST_COLORS["verified"],
+            icon(unverified, model.COL_VERIFIED): TRUST_COLORS["unverified"],
+        },
+    )
+    page.select_name("Ben")
+    for col in (model.COL_NAME, model.COL_VERIFIED):
+        area = _icon_area(table, model.index(verified, col))
+        # 16 px line icons: fewer opaque pixels, and those of a tint kept just above 3:1
+        # (anti-aliased edges are below); the old icons had none.
+        assert _readable_on_highlight(table, area) >= 5, "the icon stands out"
+
+    # Shared with me: the file icon and the sender's trust, for every kind of sender.
+    received = ReceivedTableModel()
+    trusts = ["verified", "unverified", "unknown", "unsigned"]
+    received.set_records([SimpleNamespace(trust=t) for t in trusts])
+
+    def sender(row: int, col: int) -> QIcon:
+        return received.data(received.index(row, col), Qt.ItemDataRole.DecorationRole)
+
+    shared_table = opened.shared_page.table
+    _check_selected_variants(
+        shared_table,
+        [sender(0, received.COL_NAME)],
+        {
+            sender(r, received.COL_TRUST): TRUST_COLORS.get(t, "#8a94a6")
+            for r, t in enumerate(trusts)
+        },
+    )
+
+    # Groups: the group list's icons.
+    opened.show_section(opened.SECTION_GROUPS)
+    groups = opened.groups_page.groups_list
+    assert groups.count() == 1
+    _check_selected_variants(groups, [groups.item(0).icon()], {})

@@ -63,6 +63,13 @@ class _Sidebar(QListWidget):
             " color: palette(highlighted-text); }"
         )
 
+    def retint(self) -> None:
+        """(Re)draw each section's icon (named by the item's UserRole) for the current palette;
+        the selected section's icon takes the highlighted-text colour, like its label."""
+        for row in range(self.count()):
+            item = self.item(row)
+            item.setIcon(icons.row_icon(str(item.data(Qt.ItemDataRole.UserRole))))
+
 
 class MainWindow(QMainWindow):
     """One window for everything; the central stack switches between the screens."""
@@ -111,11 +118,12 @@ class MainWindow(QMainWindow):
             ("settings", self.tr("Settings"), self.settings_page),
         ]
         for icon_name, label, page in entries:
-            item = QListWidgetItem(icons.icon(icon_name), label)
+            item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, icon_name)
             item.setSizeHint(QSize(180, 36))
             self.sidebar.addItem(item)
             self.sections.addWidget(page)
+        self.sidebar.retint()
         self._pending_pages: list[Any] = []
         self.sidebar.currentRowChanged.connect(self._load_page_now)
         self.sidebar.currentRowChanged.connect(self.sections.setCurrentIndex)
@@ -597,9 +605,8 @@ class MainWindow(QMainWindow):
         model = self.files_page.model
         model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, 0))
         self.files_page._selection_changed()
-        for row in range(self.sidebar.count()):
-            item = self.sidebar.item(row)
-            item.setIcon(icons.icon(str(item.data(Qt.ItemDataRole.UserRole))))
+        self.sidebar.retint()
+        self.groups_page.retint()
         self.files_page.breadcrumbs.set_path(self.files_page.folder_path)
 
     # ---- drops on the window: open a vault folder --------------------------------------

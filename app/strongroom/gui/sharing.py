@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QPixmap
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -69,6 +69,7 @@ __all__ = [
     "qr_pixmap",
     "qr_png",
     "revoke_access",
+    "trust_icon",
 ]
 
 SYNC_INTERVAL_MS = 60_000
@@ -79,6 +80,15 @@ TRUST_LABELS = {
     "unsigned": "Unsigned",
 }
 TRUST_COLORS = {"verified": "#1e8449", "unverified": "#b9770e", "unknown": "#c0392b"}
+UNSIGNED_COLOR = "#8a94a6"
+
+
+def trust_icon(trust: str) -> QIcon:
+    """The shield for a sender's or contact's trust ("verified", "unverified", ...), for a
+    row of an item view. Its colour is the message, so a selected row keeps the hue (made
+    just light or dark enough to read on the highlight) instead of turning white."""
+    shield = "shield-check" if trust == "verified" else "shield-alert"
+    return icons.row_icon(shield, TRUST_COLORS.get(trust, UNSIGNED_COLOR), keep_tint=True)
 
 
 def qr_png(text: str) -> bytes:
@@ -187,12 +197,9 @@ class ContactsTableModel(QAbstractTableModel):
             if col == self.COL_ADDED:
                 return format_time(c.added)
         if role == Qt.ItemDataRole.DecorationRole and col == self.COL_VERIFIED:
-            return icons.icon(
-                "shield-check" if c.verified else "shield-alert",
-                TRUST_COLORS["verified" if c.verified else "unverified"],
-            )
+            return trust_icon("verified" if c.verified else "unverified")
         if role == Qt.ItemDataRole.DecorationRole and col == self.COL_NAME:
-            return icons.icon("contacts")
+            return icons.row_icon("contacts")
         if role == Qt.ItemDataRole.FontRole and col == self.COL_FINGERPRINT:
             return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         return None
@@ -259,13 +266,9 @@ class ReceivedTableModel(QAbstractTableModel):
                 return format_time(r.expires) if r.expires else self.tr("No end date")
         if role == Qt.ItemDataRole.DecorationRole:
             if col == self.COL_NAME:
-                return icons.icon("file")
+                return icons.row_icon("file")
             if col == self.COL_TRUST:
-                good = r.trust == "verified"
-                return icons.icon(
-                    "shield-check" if good else "shield-alert",
-                    TRUST_COLORS.get(r.trust, "#8a94a6"),
-                )
+                return trust_icon(r.trust)
         if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_TRUST:
             return {
                 "verified": self.tr("Signed by a contact whose fingerprint you verified."),
@@ -419,11 +422,7 @@ class ShareDialog(QDialog):
         for c in contacts:
             mark = self.tr("verified") if c.verified else self.tr("not verified")
             entry = QListWidgetItem(
-                icons.icon(
-                    "shield-check" if c.verified else "shield-alert",
-                    TRUST_COLORS["verified" if c.verified else "unverified"],
-                ),
-                f"{c.name}  ·  {mark}",
+                trust_icon("verified" if c.verified else "unverified"), f"{c.name}  ·  {mark}"
             )
             entry.setData(Qt.ItemDataRole.UserRole, ("person", c.id, c.name, c.verified))
             entry.setFlags(entry.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -431,7 +430,7 @@ class ShareDialog(QDialog):
             self.picker.addItem(entry)
         for g in groups:
             entry = QListWidgetItem(
-                icons.icon("group"),
+                icons.row_icon("group"),
                 self.tr("{name}  ·  group of {n}").format(name=g.name, n=len(g.members)),
             )
             entry.setData(Qt.ItemDataRole.UserRole, ("group", g.id, g.name, True))
@@ -1251,13 +1250,20 @@ class GroupsPage(_Page):
             for g in self.groups:
                 role = self.tr("you manage it") if g.mine else self.tr("member")
                 self.groups_list.addItem(
-                    QListWidgetItem(icons.icon("group"), f"{g.name}  ·  {role}")
+                    QListWidgetItem(icons.row_icon("group"), f"{g.name}  ·  {role}")
                 )
             rows = [i for i, g in enumerate(self.groups) if g.id == keep]
             self.groups_list.setCurrentRow(rows[0] if rows else (0 if self.groups else -1))
             self._show_members()
 
         run_task(lambda _c: (vault.groups(), vault.contacts()), done, self._fail, quiet=True)
+
+    def retint(self) -> None:
+        """After a theme change: list items keep the icons they were made with, so redraw
+        them for the new palette."""
+        for row in range(self.groups_list.count()):
+            self.groups_list.item(row).setIcon(icons.row_icon("group"))
+        self._show_members()
 
     def _show_members(self) -> None:
         self.members_list.clear()
@@ -1268,7 +1274,7 @@ class GroupsPage(_Page):
         if g is None:
             return
         for m in g.members:
-            self.members_list.addItem(QListWidgetItem(icons.icon("contacts"), m.name))
+            self.members_list.addItem(QListWidgetItem(icons.row_icon("contacts"), m.name))
         for m in g.removed:
             self.members_list.addItem(self.tr("{name} (removed)").format(name=m.name))
 
