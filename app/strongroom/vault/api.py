@@ -1028,7 +1028,6 @@ class Vault(SharingMixin):
             # symlinks, sockets, devices at the top level: skipped like inside folders
         return folders, files
 
-    @_op
     def add_paths(
         self,
         paths: Sequence[StrPath],
@@ -1044,24 +1043,30 @@ class Vault(SharingMixin):
         objects are swept on the next open). Top-level names that already exist in
         `dest_folder` raise `NameCollision` before anything is written. Symbolic links and
         special files are skipped. Returns the records of the top-level items added.
+
+        Other calls run while the files are encrypted. If meanwhile the vault is locked this
+        raises `VaultLocked`, if `dest_folder` is deleted or moved `ItemNotFound`, and if a
+        top-level name is taken `NameCollision` — with nothing added, as above.
         """
-        dest = self._get_folder(dest_folder)
-        folders, files = self._plan(paths)
+        self._require_open()  # fail fast; checked again under the mutex
+        folders, files = self._plan(paths)  # reads only the sources: no mutex needed
         tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
-        for top in sorted(tops):
-            if self._name_taken(dest.id, top):
-                raise NameCollision(f"{names.join(dest.path, top)} already exists.")
+        with self._mutex:
+            dest = self._add_target(dest_folder, tops)
         bytes_total = sum(f.size for f in files)
         staged: list[_Staged] = []
-        installed: list[str] = []
         done_bytes = 0
 
         def check_cancel() -> None:
             if cancel is not None and cancel():
                 raise Cancelled()
+            if self._conn is None:
+                raise VaultLocked()  # locked by another thread: stop encrypting for nothing
 
+        # The mutex is NOT held while sources are read and encrypted (seconds to minutes):
+        # every other call (the GUI's listing, previews, search) would wait for all of it.
+        # Staging touches no database state; _commit_staged re-checks what may have changed.
         try:
-            shard_dirs: set[Path] = set()
             for index, plan in enumerate(files):
                 check_cancel()
                 vault_path = names.join(dest.path, "/".join(plan.rel))
@@ -1073,31 +1078,64 @@ class Vault(SharingMixin):
                     if progress is not None:
                         progress(AddProgress(_base + n, bytes_total, _i, len(files), _p))
 
-                entry = self._stage_file(plan, on_chunk)
-                staged.append(entry)
-                if entry.object_id is not None:
-                    installed.append(entry.object_id)
-                    shard_dirs.add(self._store.path(entry.object_id).parent)
-                done_bytes += entry.size
+                staged.append(self._stage_file(plan, on_chunk))
+                done_bytes += staged[-1].size
             check_cancel()
-            with disk_full_errors():
-                # One directory fsync per shard per batch instead of one per file: the renames
-                # become durable here, before the commit that references the objects.
-                for d in shard_dirs:
-                    fsync_dir(d)
-            top_ids = self._commit_added(dest, folders, staged)
         except BaseException:
-            self._store.discard_temp(self._store.tmp.glob("*.tmp"))
-            self._store.remove(installed)
+            self._store.remove(s.object_id for s in staged if s.object_id is not None)
             raise
+        added = self._commit_staged(dest, tops, folders, staged)
         if progress is not None:
             progress(AddProgress(done_bytes, bytes_total, len(files), len(files), ""))
         self._events.emit(FILES_CHANGED, folders=[dest.id])
-        return [self._get(i) for i in top_ids]
+        return added
+
+    def _add_target(
+        self, ref: ItemRef, tops: Iterable[str], expect_id: int | None = None
+    ) -> FolderRecord:
+        """Under the mutex: the folder `ref` to add into, none of the names `tops` taken in
+        it; with `expect_id` (at commit) it must still be that folder, at that path."""
+        self._require_open()
+        dest = self._get_folder(ref)
+        if expect_id is not None and dest.id != expect_id:
+            raise ItemNotFound(f"{ref!r} is not in the vault.")  # moved; another took its path
+        for top in sorted(tops):
+            if self._name_taken(dest.id, top):
+                raise NameCollision(f"{names.join(dest.path, top)} already exists.")
+        return dest
+
+    def _commit_staged(
+        self,
+        dest: FolderRecord,
+        tops: Iterable[str],
+        folders: list[tuple[str, ...]],
+        staged: list[_Staged],
+    ) -> list[Item]:
+        """Make the staged objects durable, then commit everything in one transaction.
+
+        Staging ran without the mutex, so the vault may have been locked, `dest` deleted or
+        moved, or a top-level name taken since: checked again under the mutex. On any error
+        before the commit every staged object is removed, so nothing of the add remains.
+        """
+        object_ids = [s.object_id for s in staged if s.object_id is not None]
+        committed = False
+        try:
+            with disk_full_errors():
+                # One directory fsync per shard per batch instead of one per file: the renames
+                # become durable here, before the commit that references the objects.
+                for d in {self._store.path(o).parent for o in object_ids}:
+                    fsync_dir(d)
+            with self._mutex:
+                dest = self._add_target(dest.path, tops, expect_id=dest.id)
+                top_ids = self._commit_added(dest, folders, staged)
+                committed = True
+                return [self._get(i) for i in top_ids]
+        finally:
+            if not committed:
+                self._store.remove(object_ids)
 
     def _stage_file(self, plan: _PlanFile, on_chunk: Callable[[int], None]) -> _Staged:
         """Encrypt one source file: small ones into memory, others into an installed object."""
-        file_key = age.generate_file_key()
         try:
             # O_NOFOLLOW: the file was a regular file when planned; never follow a swapped-in link.
             fd = os.open(plan.src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -1108,20 +1146,37 @@ class Vault(SharingMixin):
                 head = f.read(INLINE_MAX + 1)
             except OSError as exc:
                 raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
-            sha = hashlib.sha256()
-            if len(head) <= INLINE_MAX:
-                out = io.BytesIO()
-                size = age.encrypt_payload(
-                    _SourceReader(head, None), out, file_key, progress=on_chunk, tap=sha.update
-                )
-                return _Staged(plan, file_key, size, sha.digest(), None, out.getvalue())
-            reader = _SourceReader(head, f, str(plan.src))  # type: ignore[arg-type]
-            try:
-                tmp, size = self._store.write_temp(reader, file_key, on_chunk, sha.update)  # type: ignore[arg-type]
-            except OSError as exc:  # ENOSPC is already DiskFull; source errors are VaultError
-                raise VaultError(f"Cannot write to the vault folder: {exc.strerror}.") from None
+            return self._stage(plan, head, f, on_chunk)  # type: ignore[arg-type]
+
+    def _stage(
+        self,
+        plan: _PlanFile,
+        head: bytes,
+        rest: BinaryIO | None,
+        on_chunk: Callable[[int], None] | None,
+    ) -> _Staged:
+        """Encrypt `head` and then `rest`: into memory when it is all of it and fits inline,
+        else into a new installed object (its shard directory not yet fsynced)."""
+        file_key = age.generate_file_key()
+        sha = hashlib.sha256()
+        if len(head) <= INLINE_MAX:
+            out = io.BytesIO()
+            size = age.encrypt_payload(
+                _SourceReader(head, None), out, file_key, progress=on_chunk, tap=sha.update
+            )
+            return _Staged(plan, file_key, size, sha.digest(), None, out.getvalue())
+        reader = _SourceReader(head, rest, str(plan.src))
+        try:
+            tmp, size = self._store.write_temp(reader, file_key, on_chunk, sha.update)  # type: ignore[arg-type]
+        except OSError as exc:  # ENOSPC is already DiskFull; source errors are VaultError
+            raise VaultError(f"Cannot write to the vault folder: {exc.strerror}.") from None
         object_id = new_object_id()
-        self._store.install(tmp, object_id)
+        try:
+            self._store.install(tmp, object_id)
+        except BaseException:
+            # Only this add's own temp file: others may be staging into objects/tmp/ now.
+            self._store.discard_temp([tmp])
+            raise
         return _Staged(plan, file_key, size, sha.digest(), object_id, None)
 
     def _commit_added(
@@ -1178,38 +1233,18 @@ class Vault(SharingMixin):
         self._folders().update(new_folders)
         return top_ids
 
-    @_op
     def add_bytes(self, dest_folder: ItemRef, name: str, data: bytes) -> FileRecord:
-        """Store `data` as a new file `name` in `dest_folder` (one transaction)."""
-        dest = self._get_folder(dest_folder)
+        """Store `data` as a new file `name` in `dest_folder` (one transaction; encrypted
+        without holding the mutex, like `add_paths`)."""
+        self._require_open()
         name = names.clean_name(name)
-        if self._name_taken(dest.id, name):
-            raise NameCollision(f"{names.join(dest.path, name)} already exists.")
-        file_key = age.generate_file_key()
-        reader = _SourceReader(bytes(data), None)
-        sha = hashlib.sha256()
-        plan = _PlanFile((name,), Path(), len(data))
-        object_id: str | None = None
-        inline: bytes | None = None
-        try:
-            if len(data) <= INLINE_MAX:
-                out = io.BytesIO()
-                size = age.encrypt_payload(reader, out, file_key, tap=sha.update)
-                inline = out.getvalue()
-            else:
-                tmp, size = self._store.write_temp(reader, file_key, None, sha.update)  # type: ignore[arg-type]
-                object_id = new_object_id()
-                shard = self._store.install(tmp, object_id)
-                with disk_full_errors():
-                    fsync_dir(shard)
-            staged = _Staged(plan, file_key, size, sha.digest(), object_id, inline)
-            (iid,) = self._commit_added(dest, [], [staged])
-        except BaseException:
-            if object_id is not None:
-                self._store.remove([object_id])
-            raise
+        with self._mutex:
+            dest = self._add_target(dest_folder, [name])
+        data = bytes(data)
+        staged = self._stage(_PlanFile((name,), Path(), len(data)), data, None, None)
+        (added,) = self._commit_staged(dest, [name], [], [staged])
         self._events.emit(FILES_CHANGED, folders=[dest.id])
-        return self._get_file(iid)
+        return added  # type: ignore[return-value]
 
     @_op
     def rename(self, item: ItemRef, new_name: str) -> Item:
