@@ -17,6 +17,7 @@ from .errors import DiskFull
 __all__ = [
     "WRITEBACK_EVERY",
     "WritebackFile",
+    "WritebackPacer",
     "atomic_write",
     "disk_full_errors",
     "fsync_dir",
@@ -122,14 +123,28 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
         _sync_file_range(fd, offset, length)
 
 
+class WritebackPacer:
+    """Starts the kernel's writeback of each `WRITEBACK_EVERY` bytes written to `fd` (from
+    `offset` on), so the disk works while the data is produced and the final fsync has
+    little left. Every big write that ends in an fsync reports its progress here."""
+
+    def __init__(self, fd: int, offset: int = 0) -> None:
+        self._fd = fd
+        self._done = self._started = offset
+
+    def wrote(self, n: int) -> None:
+        self._done += n
+        if self._done - self._started >= WRITEBACK_EVERY:
+            start_writeback(self._fd, self._started, self._done - self._started)
+            self._started = self._done
+
+
 class WritebackFile(io.RawIOBase):
-    """Writes through to `f`, starting the kernel's writeback every `WRITEBACK_EVERY` bytes
-    so the disk works while the data is produced and the final fsync has little left."""
+    """Writes through to `f`, pacing the kernel's writeback (`WritebackPacer`)."""
 
     def __init__(self, f: BinaryIO) -> None:
         self._f = f
-        self._fd = f.fileno()
-        self._done = self._started = 0
+        self._pacer = WritebackPacer(f.fileno())
 
     def writable(self) -> bool:
         return True
@@ -137,8 +152,5 @@ class WritebackFile(io.RawIOBase):
     def write(self, b: Any) -> int:
         n = self._f.write(b)
         if n:
-            self._done += n
-            if self._done - self._started >= WRITEBACK_EVERY:
-                start_writeback(self._fd, self._started, self._done - self._started)
-                self._started = self._done
+            self._pacer.wrote(n)
         return n  # type: ignore[no-any-return]

@@ -73,7 +73,7 @@ from .errors import (
     VaultLocked,
 )
 from .events import FILES_CHANGED, SHARING_CHANGED
-from .fsutil import WRITEBACK_EVERY, disk_full_errors, fsync_dir, start_writeback, tmp_name
+from .fsutil import WritebackPacer, disk_full_errors, fsync_dir, tmp_name
 from .history import format_time, parse_time
 from .objects import new_object_id
 from .records import (
@@ -2606,6 +2606,7 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
     the kernel's copy_file_range (no trip through user space) where it works."""
     src_fd = src.fileno()
     total = 0
+    pacer = WritebackPacer(dst_fd, os.lseek(dst_fd, 0, os.SEEK_CUR))  # after the header
     use_kernel = hasattr(os, "copy_file_range")
     while use_kernel:
         try:
@@ -2618,8 +2619,7 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
         if not n:
             return total
         total += n
-        if total % WRITEBACK_EVERY < n:
-            start_writeback(dst_fd, 0, 0)  # overlap the disk writes with the copy
+        pacer.wrote(n)  # overlap the disk writes with the copy
         on_bytes(total)
     buf = memoryview(bytearray(share_format.COPY_BUFFER))
     while True:
@@ -2628,8 +2628,7 @@ def _copy_fd(src: BinaryIO, dst_fd: int, on_bytes: Callable[[int], None]) -> int
             return total
         _write_all(dst_fd, buf[:n])
         total += n
-        if total % WRITEBACK_EVERY < n:
-            start_writeback(dst_fd, 0, 0)
+        pacer.wrote(n)
         on_bytes(total)
 
 
@@ -2827,8 +2826,6 @@ class _CopySpool:
     source file meanwhile. The copy thread also starts writeback every 64 MiB (without
     waiting for it), so the final fsync is short."""
 
-    _SYNC_EVERY = WRITEBACK_EVERY
-
     def __init__(self, store: ObjectStore, src_fd: int, offset: int, length: int) -> None:
         self.tmp = store.tmp / f"{secrets.token_hex(16)}.tmp"
         with disk_full_errors():
@@ -2843,7 +2840,8 @@ class _CopySpool:
 
     def _copy(self) -> None:
         try:
-            done = synced = 0
+            done = 0
+            pacer = WritebackPacer(self._fd)
             kernel = hasattr(os, "copy_file_range")
             while done < self._length and not self._stop:
                 want = min(_COPY_STEP, self._length - done)
@@ -2869,9 +2867,7 @@ class _CopySpool:
                 with self._cond:
                     self._copied = done
                     self._cond.notify_all()
-                if done - synced >= self._SYNC_EVERY:
-                    start_writeback(self._fd, synced, done - synced)
-                    synced = done
+                pacer.wrote(n)
         except BaseException as exc:
             self._error = exc
         finally:
