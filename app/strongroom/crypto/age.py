@@ -654,11 +654,13 @@ def _stream_blocks(
     a thread.
     """
     cur = memoryview(bytearray(in_size))
-    nxt = memoryview(bytearray(in_size))
     n = _read_full(src, cur)
-    m = _read_full(src, nxt) if n == in_size else 0
+    # A short first block is the whole payload (every small file): no second buffer, and
+    # an output buffer sized for it (no transform grows a block by more than a full one).
+    nxt = memoryview(bytearray(in_size)) if n == in_size else None
+    m = _read_full(src, nxt) if nxt is not None else 0
     if m == 0:
-        out = memoryview(bytearray(out_size))
+        out = memoryview(bytearray(min(out_size, n + max(0, out_size - in_size))))
         o = work(cur, n, out, 0, True)
         if tap is not None:
             tap(cur[:n])
@@ -699,7 +701,7 @@ def _stream_blocks(
                     break
                 if len(flight) >= depth:
                     retire()
-                cur, n = nxt, m
+                cur, n = nxt, m  # type: ignore[assignment]
                 nxt = free.pop()
                 m = _read_full(src, nxt) if n == in_size else 0
                 k += 1
