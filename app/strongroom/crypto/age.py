@@ -610,10 +610,11 @@ moments when one of the three waits for a core."""
 def _fresh_buffer(size: int) -> memoryview:
     """A zeroed buffer whose pages the kernel provides on first touch.
 
-    bytearray(size) zeroes its memory while holding the GIL; for the pipeline's 14 MiB of
-    new buffers that page-faulting stalled every other thread, the GUI's included (up to
-    200 ms on a VM with slow first touches). An anonymous mapping is touched first by
-    readinto and by the AEAD calls, which release the GIL.
+    bytearray(size) zeroes its memory while holding the GIL, so the page faults of the
+    pipeline's 14 MiB of new buffers happened with every other thread (the GUI's too)
+    waiting; a late-tick trace of the GUI benchmark once caught the worker there. An
+    anonymous mapping is touched first by readinto and by the AEAD calls, which release
+    the GIL. (It did not remove the GUI stall outliers of PERFORMANCE.md.)
     """
     return memoryview(mmap.mmap(-1, size))
 
