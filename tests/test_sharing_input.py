@@ -312,3 +312,28 @@ def test_without_kernel_copy_share_and_receive_fall_back(pair, monkeypatch) -> N
     rec = bob.receive(share.path)
     assert bob.read_bytes(rec.path) == data
     assert stored_payload(bob, rec.item_id) == stored_payload(alice, doc.id)
+
+
+def test_messages_that_change_access_are_fsynced_share_files_are_not(pair, monkeypatch) -> None:
+    """A share can be made again from the vault, so it is written like `cp`; a lost
+    revocation would leave access the owner believes is gone, so it waits for the disk."""
+    alice, _bob = pair
+    doc = alice.add_bytes("/", "big.bin", os.urandom(300_000))
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    (share,) = alice.share(doc, to="Bob")
+    assert share.path.read_bytes().endswith(stored_payload(alice, doc.id))
+    exchange = str(share.path.parent)
+    assert not [p for p in synced if p.startswith(exchange)]
+    synced.clear()
+    alice.revoke(share.id)
+    alice.sync()
+    written = [p for p in synced if p.startswith(exchange)]
+    assert any(".tmp-" in p for p in written)  # the message, before its rename
+    assert exchange in written  # and the folder, after it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import mmap
 import os
 import secrets
 import shutil
@@ -19,6 +20,7 @@ __all__ = [
     "WritebackFile",
     "WritebackPacer",
     "atomic_write",
+    "copy_range",
     "disk_full_errors",
     "fsync_dir",
     "remove_tree",
@@ -31,6 +33,91 @@ _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 WRITEBACK_EVERY = 64 * 1024 * 1024
 """Big writes that end in an fsync start the kernel's writeback this often, so the disk
 works while the data is still being produced and the final fsync waits for little."""
+
+
+COPY_BUFFER = 1024 * 1024
+"""The reused buffer of `copy_range` when the kernel does not copy."""
+
+_KERNEL_COPY_STEP = 8 * 1024 * 1024
+_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM}
+
+
+def copy_range(
+    src_fd: int,
+    src_off: int,
+    dst_fd: int,
+    dst_off: int,
+    length: int | None = None,
+    *,
+    kernel_unaligned: bool = False,
+) -> Iterator[int]:
+    """Copy `length` bytes (None: to the end) of `src_fd` from `src_off` to `dst_fd` at
+    `dst_off`, yielding the size of each piece once it is written. File positions are
+    neither used nor moved; a source that ends early just ends the copy.
+
+    The kernel copies (`copy_file_range`, no trip through user space) only when both
+    offsets sit at the same place within a page. Otherwise every page of the destination
+    straddles two of the source, and on ext4 (Linux 6.18) that in-kernel copy was slower
+    than one reused 1 MiB buffer: 1 GiB from offset 0 to offset 200 took 0.57 s, against
+    0.39 s through the buffer and 0.39 s for an aligned kernel copy (= `cp`). Shares are
+    always shifted by an age header of a few hundred bytes.
+
+    `kernel_unaligned` keeps the kernel copy anyway, for a copy that runs beside
+    CPU-bound work: receiving decrypts and hashes on the other core, where the buffer's
+    extra pass through user space cost more than it saved (1 GiB received in 1.9 s with
+    the buffer, 1.4–1.6 s with the kernel copy)."""
+    left = length
+    kernel = hasattr(os, "copy_file_range") and (
+        kernel_unaligned or (src_off - dst_off) % mmap.PAGESIZE == 0
+    )
+    first = True
+    while kernel and left != 0:
+        step = _KERNEL_COPY_STEP if left is None else min(_KERNEL_COPY_STEP, left)
+        try:
+            n = os.copy_file_range(src_fd, dst_fd, step, src_off, dst_off)
+        except OSError as exc:
+            if first and exc.errno in _NO_KERNEL_COPY:
+                break  # not here (another file system, an old kernel): use the buffer
+            raise
+        first = False
+        if not n:
+            return
+        src_off += n
+        dst_off += n
+        if left is not None:
+            left -= n
+        yield n
+    buf = memoryview(bytearray(COPY_BUFFER))
+    while left != 0:
+        want = COPY_BUFFER if left is None else min(COPY_BUFFER, left)
+        n = _pread_into(src_fd, buf[:want], src_off)
+        if not n:
+            return
+        _pwrite_all(dst_fd, buf[:n], dst_off)
+        src_off += n
+        dst_off += n
+        if left is not None:
+            left -= n
+        yield n
+
+
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # Windows: no positional reads
+    with io.FileIO(fd, "rb", closefd=False) as f:
+        return f.readinto(view) or 0
+
+
+def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
+    while view:
+        if hasattr(os, "pwrite"):
+            n = os.pwrite(fd, view, offset)
+        else:
+            os.lseek(fd, offset, os.SEEK_SET)
+            n = os.write(fd, view)
+        view = view[n:]
+        offset += n
 
 
 def fsync_dir(path: Path) -> None:
