@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -23,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from strongroom.vault import FileRecord, NotAShare, Vault
 
-from . import icons
+from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
 from .files_page import FilesPage
@@ -86,6 +93,7 @@ class MainWindow(QMainWindow):
         self.session: VaultSession | None = None
         self.previews: list[PreviewWindow] = []
         self.pending_shares: list[Path] = []
+        self._shown_once = False
         self.setWindowTitle(self.tr("Strongroom"))
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
@@ -424,6 +432,7 @@ class MainWindow(QMainWindow):
         run_task(work, done, lambda _e: None, quiet=True)
 
     _FIRST_PAGE_DELAY_MS = 40  # after the first paint of the vault view
+    _SETTLE_DELAY_MS = 250  # after start-up, an unlock or a lock (heap.py)
     _NEXT_PAGE_DELAY_MS = 15  # room for the previous page's callbacks and a repaint
 
     @property
@@ -435,6 +444,9 @@ class MainWindow(QMainWindow):
         if page in self._pending_pages and self.session is not None:
             self._pending_pages.remove(page)
             page.set_session(self.session)
+            if not self._pending_pages:
+                # Everything the open vault shows is loaded: a quiet moment (heap.py).
+                QTimer.singleShot(self._SETTLE_DELAY_MS, heap.settle)
 
     def _load_page_now(self, row: int) -> None:
         """A page about to be shown loads at once, ahead of its turn."""
@@ -576,6 +588,8 @@ class MainWindow(QMainWindow):
             job.cancel()
         for page in self._session_pages():
             page.set_session(None)
+        heap.release()  # the session's objects are about to become garbage
+        QTimer.singleShot(self._SETTLE_DELAY_MS, lambda: heap.settle(collect=True))
         path = session.vault.path
         run_task(lambda _c: session.close(), quiet=True)
         self.setWindowTitle(self.tr("Strongroom"))
@@ -648,6 +662,13 @@ class MainWindow(QMainWindow):
     def quit(self) -> None:
         self.close()
         QTimer.singleShot(0, QApplication.quit)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            # Start-up is over once the window is up: a quiet moment (heap.py).
+            QTimer.singleShot(self._SETTLE_DELAY_MS, heap.settle)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

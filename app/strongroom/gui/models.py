@@ -3,7 +3,6 @@ these models only present them (Vorta style: `*TableModel` with `COL_*` constant
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from PySide6.QtGui import QIcon
 
 from strongroom.vault import HistoryEntry, Item
 
-from . import icons
+from . import heap, icons
 from .messages import action_label, format_details, human_size
 from .tasks import run_task
 
@@ -48,19 +47,6 @@ def access_map(shares: Sequence[Any]) -> dict[int, list[str]]:
                 if r.name not in names:
                     names.append(r.name)
     return out
-
-
-def settle_garbage_collector(count: int) -> None:
-    """Move long-lived objects out of the cyclic collector's way after a big load.
-
-    Records are freed by reference counting; the cyclic collector only has to scan them.
-    Once 100,000 file records or a million history entries are alive, every full
-    collection walks all of them while holding the GIL (100+ ms stalls measured in
-    benchmarks/gui_responsiveness.py). `gc.freeze()` parks what exists now in a permanent
-    generation; dropping a record still frees it at once.
-    """
-    if count >= 1000:
-        gc.freeze()
 
 
 def forget_file_icons() -> None:
@@ -192,7 +178,7 @@ class FilesTableModel(QAbstractTableModel):
         if not presorted:
             self._apply_sort()
         self.endResetModel()
-        settle_garbage_collector(len(self._items))
+        heap.settle_after_load(len(self._items))
 
     def sorter(self, *, show_paths: bool = False) -> Callable[[list[Item]], list[Item]] | None:
         """A function that sorts items as this view shows them, safe to run on a worker
@@ -479,7 +465,7 @@ class HistoryTableModel(QAbstractTableModel):
                 self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
                 self._entries.extend(page)
                 self.endInsertRows()
-                settle_garbage_collector(len(self._entries))
+                heap.settle_after_load(len(self._entries))
             self.page_loaded.emit(len(page))
 
         def failed(exc: BaseException) -> None:
