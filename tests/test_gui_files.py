@@ -441,3 +441,35 @@ def test_sharing_views_draw_selected_rows_icons_readable_on_the_highlight(opened
     groups = opened.groups_page.groups_list
     assert groups.count() == 1
     _check_selected_variants(groups, [groups.item(0).icon()], {})
+
+
+def test_a_system_palette_change_redraws_the_line_icons(opened, sources, qtbot):
+    """With the Theme setting on "system", the desktop switching to dark changes the
+    palette without going through Settings: icons tinted with the old text colour would
+    stay dark on dark."""
+    from strongroom.gui.settings_page import _dark_palette
+
+    page = opened.files_page
+    page.add_paths([str(sources / "notes.txt")])
+    row = page.model.row_of(page.model.items()[0].id)
+
+    def text_icon_color() -> QColor:
+        return _dominant(page.act_add_files.icon().pixmap(QSize(32, 32)))
+
+    def file_icon_color() -> QColor:
+        icon = page.model.data(
+            page.model.index(row, page.model.COL_NAME), Qt.ItemDataRole.DecorationRole
+        )
+        return _dominant(icon.pixmap(QSize(32, 32)))
+
+    assert text_icon_color().lightness() < 128
+    before = file_icon_color()
+    app = QApplication.instance()
+    light = app.palette()
+    try:
+        app.setPalette(_dark_palette())  # what the platform does, not the Settings page
+        qtbot.waitUntil(lambda: text_icon_color().lightness() > 128)
+        assert file_icon_color().rgb() != before.rgb()
+    finally:
+        app.setPalette(light)
+    qtbot.waitUntil(lambda: text_icon_color().lightness() < 128)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.previews: list[PreviewWindow] = []
         self.pending_shares: list[Path] = []
         self._shown_once = False
+        self._retint_pending = False
         self.setWindowTitle(self.tr("Strongroom"))
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
@@ -605,10 +606,24 @@ class MainWindow(QMainWindow):
 
     def _theme_changed(self, theme: str) -> None:
         apply_theme(theme)
-        # Line icons are tinted when rendered; redraw them for the new palette.
-        QTimer.singleShot(0, self._retint)
+        self._schedule_retint()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # The palette changes with the Theme setting, and also when the desktop switches
+        # between light and dark while the setting is "system".
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ThemeChange):
+            self._schedule_retint()
+
+    def _schedule_retint(self) -> None:
+        """Line icons are tinted when rendered: redraw them for the new palette, once per
+        burst of change events."""
+        if not self._retint_pending:
+            self._retint_pending = True
+            QTimer.singleShot(0, self._retint)
 
     def _retint(self) -> None:
+        self._retint_pending = False
         # Style sheets resolve palette(...) when they are applied: apply them again.
         for widget in self.findChildren(QWidget):
             sheet = widget.styleSheet()
