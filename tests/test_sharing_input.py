@@ -314,6 +314,7 @@ def test_without_kernel_copy_share_and_receive_fall_back(pair, monkeypatch) -> N
     assert stored_payload(bob, rec.item_id) == stored_payload(alice, doc.id)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names fds through /proc")
 def test_messages_that_change_access_are_fsynced_share_files_are_not(pair, monkeypatch) -> None:
     """A share can be made again from the vault, so it is written like `cp`; a lost
     revocation would leave access the owner believes is gone, so it waits for the disk."""

@@ -36,7 +36,7 @@ works while the data is still being produced and the final fsync waits for littl
 
 
 COPY_BUFFER = 1024 * 1024
-"""The reused buffer of `copy_range` when the kernel does not copy."""
+"""The one buffer a user-space copy reuses (`copy_range`, `share_format.copy_payload`)."""
 
 _KERNEL_COPY_STEP = 8 * 1024 * 1024
 _NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM}
@@ -53,7 +53,8 @@ def copy_range(
 ) -> Iterator[int]:
     """Copy `length` bytes (None: to the end) of `src_fd` from `src_off` to `dst_fd` at
     `dst_off`, yielding the size of each piece once it is written. File positions are
-    neither used nor moved; a source that ends early just ends the copy.
+    neither used nor moved (except where the OS lacks pread/pwrite, i.e. Windows, where
+    the buffer path seeks); a source that ends early just ends the copy.
 
     The kernel copies (`copy_file_range`, no trip through user space) only when both
     offsets sit at the same place within a page. Otherwise every page of the destination

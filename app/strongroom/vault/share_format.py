@@ -43,6 +43,7 @@ from strongroom.vault.cards import (
     random_hex_id,
 )
 from strongroom.vault.errors import VaultError
+from strongroom.vault.fsutil import COPY_BUFFER  # the one buffer `copy_payload` reuses
 
 __all__ = [
     "COPY_BUFFER",
@@ -79,8 +80,6 @@ MANIFEST_CONTEXT = "share-manifest"
 MAX_MANIFEST_SIZE = 64 * 1024
 """Largest encoded manifest, written or read. Bounds work and memory per share."""
 MAX_FILE_NAME_BYTES = 255
-COPY_BUFFER = 1024 * 1024
-"""Size of the single buffer `copy_payload` reuses."""
 
 _MANIFEST_INFO = b"strongroom/v1/manifest"
 _SALT_SIZE = 16
