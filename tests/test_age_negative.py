@@ -1052,3 +1052,32 @@ def test_decrypt_to_path_source_error_leaves_nothing(key, ident, tmp_path):
     with pytest.raises(OSError):
         A.decrypt_to_path(Failing(data), target, [ident])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_armor_end_line_without_final_newline_is_accepted(armored, ident, eol):
+    """The age spec and age itself accept an armored file whose END line is the last bytes
+    of the file, with no line ending (editors and copy-paste often drop it)."""
+    arm, pt = armored
+    if eol == b"\r\n":
+        arm = arm.replace(b"\n", b"\r\n")
+    assert arm.endswith(h.ARMOR_END + eol)
+    assert dec(arm[: -len(eol)], [ident]) == pt
+
+
+def test_armor_end_line_without_newline_is_what_age_cli_accepts(armored, ident, tmp_path):
+    """Cross-check against the Debian `age` CLI: the same bytes decrypt there too."""
+    import shutil
+    import subprocess
+
+    if shutil.which("age") is None:
+        pytest.skip("the Debian `age` package is not installed")
+    arm, pt = armored
+    src = tmp_path / "f.age"
+    src.write_bytes(arm.rstrip(b"\n"))
+    keyfile = tmp_path / "key.txt"
+    keyfile.write_text(str(ident) + "\n")
+    out = subprocess.run(["age", "-d", "-i", str(keyfile), str(src)], capture_output=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == pt
+    assert dec(src.read_bytes(), [ident]) == pt

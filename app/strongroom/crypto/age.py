@@ -885,6 +885,11 @@ class _ArmorReader:
 
     def _line(self) -> bytes:
         line = self._src.readline(64 + len(self._eol) + 1)
+        if line == _ARMOR_END:
+            # The end line may be the last bytes of the file without a line ending, as age
+            # accepts; `_finish` then reads nothing more. Any other unterminated line is a
+            # truncated file.
+            return line
         if not line.endswith(self._eol) or (self._eol == b"\n" and line.endswith(b"\r\n")):
             raise ArmorError("armored file is truncated or has a bad line")
         return line[: -len(self._eol)]
