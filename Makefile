@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint format bench setup system-deps clean package test-package
+.PHONY: run test lint format bench setup system-deps clean package test-package fuzz
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/strongroom
@@ -40,6 +40,12 @@ format: $(STAMP)
 # of free disk. Figures go to docs/PERFORMANCE.md. Not tests: machines are noisy.
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+# Coverage-guided fuzzing of every parser of untrusted input (tests/fuzz/), FUZZ_SECONDS
+# each, corpus kept in .fuzz/; `make test` runs the same harnesses for 20 s each.
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	$(PY) tests/fuzz/run.py --all $(FUZZ_SECONDS)
 
 # The PyInstaller bundle (dist/strongroom/) and the .deb; not part of `make test`.
 # See packaging/README.md. `make test-package` also installs the .deb into a scratch root
