@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from diskfull_helpers import full_db
 from strongroom.vault import DiskFull, Vault
 from vault_helpers import PASSPHRASE, content_for, env, fast_params, write_tree
 
-__all__ = ["env"]
+__all__ = ["env", "full_db"]
 
 
 class _FullAfter:
@@ -192,45 +193,6 @@ def test_real_full_filesystem(env, tmp_path):
 
 
 # ----- issue 11 item 4: a full disk still lets you read --------------------------------
-
-
-class _FullDatabase:
-    """The vault's SQLCipher connection with an injected full disk: while `full[0]` is
-    set, every statement that writes fails the way SQLite reports ENOSPC (SQLITE_FULL)."""
-
-    _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "COMMIT")
-
-    def __init__(self, conn, full: list[bool]) -> None:
-        self._conn = conn
-        self._full = full
-
-    def execute(self, sql, *args):
-        if self._full[0] and sql.lstrip().upper().startswith(self._WRITES):
-            import sqlcipher3
-
-            exc = sqlcipher3.OperationalError("database or disk is full")
-            exc.sqlite_errorname = "SQLITE_FULL"
-            raise exc
-        return self._conn.execute(sql, *args)
-
-    def executemany(self, sql, *args):
-        if self._full[0]:
-            return self.execute("INSERT", *args)
-        return self._conn.executemany(sql, *args)
-
-    def __getattr__(self, name):
-        return getattr(self._conn, name)
-
-
-@pytest.fixture
-def full_db(monkeypatch):
-    """`full[0] = True` makes every database write of vaults opened afterwards fail."""
-    from strongroom.vault import db
-
-    full = [False]
-    real = db.connect
-    monkeypatch.setattr(db, "connect", lambda *a, **kw: _FullDatabase(real(*a, **kw), full))
-    return full
 
 
 def _actions(vault: Vault) -> list[tuple[str, str]]:
