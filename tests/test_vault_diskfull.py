@@ -307,3 +307,21 @@ def test_classify_maps_full_disk_io_errors_only_when_the_disk_is_full(tmp_path, 
     other = db._classify(ioerr, tmp_path / "vault.db")
     assert type(other) is VaultError and "disk I/O error" in str(other)
     assert type(db._classify(ioerr)) is VaultError  # no path: cannot tell, not "full"
+
+
+def test_failed_unlocks_counted_once_when_kept_through_a_full_disk(env, full_db):
+    from strongroom.vault import WrongPassphrase
+
+    vault, _ = env.create()
+    vault.lock()
+    with pytest.raises(WrongPassphrase):
+        env.open("not the passphrase")
+    full_db[0] = True
+    vault = env.open()
+    assert [e.action for e in vault.unwritten_history.entries][:1] == ["unlock-failed"]
+    vault.lock()
+    assert vault.unwritten_history.kept == "outside"
+    full_db[0] = False
+    vault = env.open()
+    assert len(vault.history(actions=["unlock-failed"])) == 1
+    vault.lock()

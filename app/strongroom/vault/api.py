@@ -317,6 +317,9 @@ class Vault(SharingMixin):
         self._kept_files: list[Path] = []  # kept batches loaded into _pending at open
         self._kept_prefix = 0  # _pending[:_kept_prefix] came from those batches
         self._unwritten: UnwrittenHistory | None = None  # set by lock() when not written
+        # The failed-unlock count taken into _pending at open: cleared once it is written
+        # or kept, so that it is never entered twice.
+        self._failed_unlocks: tuple[FailedUnlocks, dict[str, Any]] | None = None
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -539,6 +542,7 @@ class Vault(SharingMixin):
             self._take_kept(now)
             if failed:
                 self._pending.append((now, "unlock-failed", None, "", failed))
+                self._failed_unlocks = (fails, failed)
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", None, "", {}))
                 self._pending.append((now, "passphrase-changed", None, "", {"by": "recovery"}))
@@ -546,7 +550,6 @@ class Vault(SharingMixin):
             try:
                 with self._write():
                     self._prune(now)
-                fails.clear()
             except DiskFull:
                 # A full disk must not lock the owner out: open anyway; the entries above stay
                 # pending, are written with the next write that fits, and are kept outside
@@ -750,6 +753,7 @@ class Vault(SharingMixin):
             yield conn
         self._pending.clear()
         self._kept_prefix = 0
+        self._failed_unlocks_taken()
         if self._kept_files:  # now in the history: the copies outside are done with
             KeptHistory.remove(self._kept_files)
             self._kept_files = []
@@ -801,7 +805,19 @@ class Vault(SharingMixin):
         if not new or self._kept is None:
             return
         kept = self._kept.keep(new)
+        if kept == "outside":
+            self._failed_unlocks_taken()
         self._unwritten = UnwrittenHistory(tuple(HistoryEntry(0, *p) for p in new), kept)
+
+    def _failed_unlocks_taken(self) -> None:
+        """The failed-unlock count read at open is now in the history (or kept with its
+        batch): delete it, unless a failure was counted since (then it stays for later)."""
+        if self._failed_unlocks is None:
+            return
+        fails, seen = self._failed_unlocks
+        self._failed_unlocks = None
+        if fails.read() == seen:
+            fails.clear()
 
     def _sweep(self) -> None:
         """Remove leftovers of interrupted writes: header temp files and stray objects."""
