@@ -687,6 +687,7 @@ def test_verify_log(run, vault):
         "head_seq",
         "checkpoint_seq",
         "problems",
+        "notes",
     }
     assert data["ok"] is True and data["problems"] == []
 

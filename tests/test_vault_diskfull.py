@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from diskfull_helpers import full_db
 from strongroom.vault import DiskFull, Vault
 from vault_helpers import PASSPHRASE, content_for, env, fast_params, write_tree
 
-__all__ = ["env"]
+__all__ = ["env", "full_db"]
 
 
 class _FullAfter:
@@ -188,3 +190,138 @@ def test_real_full_filesystem(env, tmp_path):
             assert vault.verify_history().ok
         finally:
             vault.lock()
+
+
+# ----- issue 11 item 4: a full disk still lets you read --------------------------------
+
+
+def _actions(vault: Vault) -> list[tuple[str, str]]:
+    return [(e.action, e.item_name) for e in reversed(vault.history(limit=1000))]
+
+
+def test_injected_full_database_reads_work_and_entries_are_written_later(env, full_db):
+    vault, _ = env.create()
+    vault.add_bytes("/", "a.txt", b"alpha")
+    vault.lock()
+    full_db[0] = True
+    vault = env.open()  # unlocking writes history: it must not lock the owner out
+    assert [e.action for e in vault.unwritten_history.entries] == ["vault-unlocked"]
+    assert vault.read_bytes("/a.txt") == b"alpha"
+    out = io.BytesIO()
+    assert vault.export_stream("/a.txt", out) == 5 and out.getvalue() == b"alpha"
+    assert vault.check().ok
+    report = vault.verify_history()
+    assert report.ok
+    assert "not written yet" in " ".join(report.notes)
+    unwritten = vault.unwritten_history
+    assert [(e.action, e.item_name) for e in unwritten.entries] == [
+        ("vault-unlocked", ""),
+        ("file-previewed", "/a.txt"),
+        ("file-exported", "/a.txt"),
+        ("integrity-check", ""),
+    ]
+    assert unwritten.kept == "memory"
+    with pytest.raises(DiskFull):  # a change still needs space and says so
+        vault.add_bytes("/", "b.txt", b"beta")
+    assert len(vault.unwritten_history.entries) == 4
+    full_db[0] = False  # space again: the next write takes the waiting entries first
+    assert vault.read_bytes("/a.txt") == b"alpha"
+    assert vault.unwritten_history is None
+    acts = _actions(vault)
+    assert acts[-5:] == [
+        ("vault-unlocked", ""),
+        ("file-previewed", "/a.txt"),
+        ("file-exported", "/a.txt"),
+        ("integrity-check", ""),
+        ("file-previewed", "/a.txt"),
+    ]
+    assert vault.verify_history().ok
+    vault.lock()
+
+
+def test_injected_full_at_lock_keeps_entries_for_the_next_unlock(env, full_db):
+    vault, _ = env.create()
+    vault.add_bytes("/", "a.txt", b"alpha")
+    vault.lock()
+    full_db[0] = True
+    vault = env.open()
+    vault.read_bytes("/a.txt")
+    vault.lock()
+    assert vault.unwritten_history.kept == "outside"
+    assert [e.action for e in vault.unwritten_history.entries][-1] == "vault-locked"
+    # kept outside the vault, encrypted: no file names in plain text
+    kept = list((env.config_dir / "pending-history").iterdir())
+    assert kept and all(b"a.txt" not in p.read_bytes() for p in kept)
+    full_db[0] = False
+    vault = env.open()
+    assert vault.unwritten_history is None
+    acts = _actions(vault)
+    i = acts.index(("history-delayed", ""))
+    assert acts[i + 1 : i + 4] == [
+        ("vault-unlocked", ""),
+        ("file-previewed", "/a.txt"),
+        ("vault-locked", ""),
+    ]
+    report = vault.verify_history()
+    assert report.ok and "written late" in " ".join(report.notes)
+    assert not list((env.config_dir / "pending-history").iterdir())
+    vault.lock()
+    assert env.open().verify_history().ok  # and not written twice
+    assert _actions(env.open())
+
+
+def test_kept_entries_that_were_altered_are_recorded_as_a_gap(env, full_db):
+    vault, _ = env.create()
+    vault.lock()
+    full_db[0] = True
+    vault = env.open()
+    vault.lock()
+    (kept,) = list((env.config_dir / "pending-history").iterdir())
+    data = bytearray(kept.read_bytes())
+    data[-1] ^= 1
+    kept.write_bytes(bytes(data))
+    full_db[0] = False
+    vault = env.open()
+    gaps = vault.history(actions=["history-gap"])
+    assert gaps and gaps[0].details["reason"] == "altered"
+    report = vault.verify_history()
+    assert report.ok and "could not be written" in " ".join(report.notes)
+    vault.lock()
+
+
+def test_classify_maps_full_disk_io_errors_only_when_the_disk_is_full(tmp_path, monkeypatch):
+    import sqlcipher3
+
+    from strongroom.vault import VaultError, db, fsutil
+
+    def err(name: str, text: str):
+        exc = sqlcipher3.OperationalError(text)
+        exc.sqlite_errorname = name
+        return exc
+
+    assert isinstance(db._classify(err("SQLITE_FULL", "database or disk is full")), DiskFull)
+    ioerr = err("SQLITE_IOERR", "disk I/O error")
+    monkeypatch.setattr(fsutil, "free_bytes", lambda path: 0)
+    assert isinstance(db._classify(ioerr, tmp_path / "vault.db"), DiskFull)
+    monkeypatch.setattr(fsutil, "free_bytes", lambda path: 10**9)
+    other = db._classify(ioerr, tmp_path / "vault.db")
+    assert type(other) is VaultError and "disk I/O error" in str(other)
+    assert type(db._classify(ioerr)) is VaultError  # no path: cannot tell, not "full"
+
+
+def test_failed_unlocks_counted_once_when_kept_through_a_full_disk(env, full_db):
+    from strongroom.vault import WrongPassphrase
+
+    vault, _ = env.create()
+    vault.lock()
+    with pytest.raises(WrongPassphrase):
+        env.open("not the passphrase")
+    full_db[0] = True
+    vault = env.open()
+    assert [e.action for e in vault.unwritten_history.entries][:1] == ["unlock-failed"]
+    vault.lock()
+    assert vault.unwritten_history.kept == "outside"
+    full_db[0] = False
+    vault = env.open()
+    assert len(vault.history(actions=["unlock-failed"])) == 1
+    vault.lock()

@@ -69,6 +69,37 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
         yield vault
     finally:
         vault.lock()
+        _unwritten_notice(vault)
+
+
+def _unwritten_notice(vault: Vault) -> None:
+    """Say once, after the command, that a full disk kept history entries out of the vault:
+    which ones, and where they are now (the read itself worked)."""
+    unwritten = vault.unwritten_history
+    if unwritten is None:
+        return
+    from strongroom.vault import safe_display_name
+
+    n = len(unwritten.entries)
+    names = ", ".join(
+        f"{e.action} {safe_display_name(e.item_name)}" if e.item_name else e.action
+        for e in unwritten.entries
+    )
+    where = {
+        "outside": "They were saved on this computer and will be written into the history at "
+        "the next unlock with free space.",
+        "memory": "They will be written with the next change that fits.",
+        "gap": "They could not be saved anywhere, so the next unlock records a gap in the "
+        "history ('strongroom verify-log' explains it).",
+    }.get(
+        unwritten.kept,
+        "They could not be saved anywhere and the history will not show them.",
+    )
+    _note(
+        f"strongroom: warning: the disk is full, so {n} history "
+        f"{'entry' if n == 1 else 'entries'} could not be written into the vault: {names}. "
+        f"{where} Free some space on the disk."
+    )
 
 
 # Entries a successful unlock writes together; an "unlock-failed" among them reports attempts
@@ -611,6 +642,8 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
         )
         for problem in report.problems:
             _print(f"  {problem}")
+        for note in report.notes:
+            _print(f"  Note: {note}")
     return EXIT_OK if report.ok else EXIT_DAMAGED
 
 

@@ -144,6 +144,7 @@ def history_report_json(report: HistoryReport) -> dict[str, Any]:
         "head_seq": report.head_seq,
         "checkpoint_seq": report.checkpoint_seq,
         "problems": list(report.problems),
+        "notes": list(report.notes),
     }
 
 

@@ -409,6 +409,14 @@ class MainWindow(QMainWindow):
             if self.session is None or self.session.vault is not vault:
                 return
             notes = []
+            if vault.unwritten_history is not None:
+                notes.append(
+                    self.tr(
+                        "The disk is full. You can read your files, but what you do is not "
+                        "written into the access history until there is free space again: "
+                        "it is kept on this computer meanwhile. Free some space on the disk."
+                    )
+                )
             if failed:
                 notes.append(
                     self.tr(

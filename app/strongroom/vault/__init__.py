@@ -62,6 +62,7 @@ from .records import (
     ShareRecipientStatus,
     ShareRecord,
     SyncReport,
+    UnwrittenHistory,
     VaultInfo,
 )
 from .share_format import (
@@ -139,6 +140,7 @@ __all__ = [
     "ShareTooLarge",
     "SharingError",
     "SyncReport",
+    "UnwrittenHistory",
     "Vault",
     "VaultDamaged",
     "VaultError",

@@ -62,7 +62,15 @@ from .header import (
     read_header,
     write_header,
 )
-from .history import FailedUnlocks, HistoryLog, PersonFilter, format_time, parse_time
+from .history import (
+    FailedUnlocks,
+    HistoryLog,
+    KeptHistory,
+    PendingEntry,
+    PersonFilter,
+    format_time,
+    parse_time,
+)
 from .objects import ObjectStore, new_object_id
 from .records import (
     AddProgress,
@@ -74,6 +82,7 @@ from .records import (
     HistoryReport,
     Item,
     Retention,
+    UnwrittenHistory,
     VaultInfo,
 )
 from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, ContactRef, SharingMixin, create_identity
@@ -302,7 +311,15 @@ class Vault(SharingMixin):
         self._events = EventHub()
         self._folder_cache: dict[int, tuple[int | None, str]] | None = None
         self._rollback_problem: str | None = None
-        self._pending: list[tuple[datetime, str, dict[str, Any]]] = []
+        # History entries not yet written (the disk was full); see `unwritten_history`.
+        self._pending: list[PendingEntry] = []
+        self._kept: KeptHistory | None = None
+        self._kept_files: list[Path] = []  # kept batches loaded into _pending at open
+        self._kept_prefix = 0  # _pending[:_kept_prefix] came from those batches
+        self._unwritten: UnwrittenHistory | None = None  # set by lock() when not written
+        # The failed-unlock count taken into _pending at open: cleared once it is written
+        # or kept, so that it is never entered twice.
+        self._failed_unlocks: tuple[FailedUnlocks, dict[str, Any]] | None = None
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -517,19 +534,26 @@ class Vault(SharingMixin):
             fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
             failed = fails.read()
             now = self._now()
+            self._kept = KeptHistory(
+                self._config_dir,
+                header.vault_id_hex,
+                keys.kept_history_key(vault_key, header.vault_id),
+            )
+            self._take_kept(now)
             if failed:
-                self._pending.append((now, "unlock-failed", failed))
+                self._pending.append((now, "unlock-failed", None, "", failed))
+                self._failed_unlocks = (fails, failed)
             if how == "recovery-used":
-                self._pending.append((now, "recovery-used", {}))
-                self._pending.append((now, "passphrase-changed", {"by": "recovery"}))
-            self._pending.append((now, "vault-unlocked", {}))
+                self._pending.append((now, "recovery-used", None, "", {}))
+                self._pending.append((now, "passphrase-changed", None, "", {"by": "recovery"}))
+            self._pending.append((now, "vault-unlocked", None, "", {}))
             try:
                 with self._write():
                     self._prune(now)
-                fails.clear()
             except DiskFull:
                 # A full disk must not lock the owner out: open anyway; the entries above stay
-                # pending and are written with the next change that fits.
+                # pending, are written with the next write that fits, and are kept outside
+                # the vault at lock if none does (`unwritten_history` says which).
                 pass
             self._sharing_on_open()
         except BaseException:
@@ -577,9 +601,17 @@ class Vault(SharingMixin):
             if conn is None:
                 return
             try:
-                # Locking must always succeed, even on a damaged or read-only database.
-                with contextlib.suppress(Exception), self._write():
-                    self._history.append(self._now(), "vault-locked")
+                # Locking must always succeed, even on a damaged, read-only or full disk.
+                try:
+                    with self._write():
+                        self._history.append(self._now(), "vault-locked")
+                except DiskFull:
+                    self._pending.append((self._now(), "vault-locked", None, "", {}))
+                    with contextlib.suppress(Exception):
+                        self._keep_unwritten()
+                except Exception:
+                    with contextlib.suppress(Exception):
+                        self._keep_unwritten()
             finally:
                 self._conn = None
                 with contextlib.suppress(Exception):
@@ -629,6 +661,20 @@ class Vault(SharingMixin):
         saved (the vault was restored from an older copy, or committed changes were lost
         from a damaged database); a front end should show it at unlock. `None` otherwise."""
         return self._rollback_problem
+
+    @property
+    def unwritten_history(self) -> UnwrittenHistory | None:
+        """The history entries of this session that the full disk kept out of the vault,
+        and where they are now; None when every entry is written. A read on a full disk
+        still happens (the owner must not be locked out of their files) but its entry
+        cannot be written: a front end shows this once, plainly. Still answers after
+        `lock()`, which keeps them outside the vault (`UnwrittenHistory.kept`)."""
+        if self._unwritten is not None:
+            return self._unwritten
+        new = self._pending[self._kept_prefix :]
+        if not new:
+            return None
+        return UnwrittenHistory(tuple(HistoryEntry(0, *p) for p in new), "memory")
 
     @property
     def temp_dir(self) -> Path:
@@ -702,14 +748,76 @@ class Vault(SharingMixin):
         History entries that could not be written earlier (disk full at open) go first.
         """
         with db.transaction(self._c) as conn:
-            for when, action, details in self._pending:
-                self._history.append(when, action, details=details)
+            for when, action, item_id, item_name, details in self._pending:
+                self._history.append(when, action, item_id, item_name, details)
             yield conn
         self._pending.clear()
+        self._kept_prefix = 0
+        self._failed_unlocks_taken()
+        if self._kept_files:  # now in the history: the copies outside are done with
+            KeptHistory.remove(self._kept_files)
+            self._kept_files = []
         problem = self._history.save_checkpoint(self._now())
         if problem is not None:
             self._rollback_problem = problem
         self._events.emit(HISTORY_APPENDED, head_seq=self._history.head()[0])
+
+    def _log_read(self, *entries: tuple[str, int | None, str, dict[str, Any] | None]) -> None:
+        """Record (action, item_id, item_name, details) entries for something that only
+        read the vault. On a full disk the read has happened all the same, so it must not
+        fail: the entries wait in `_pending` (written first by the next write that fits,
+        or kept outside at lock) and `unwritten_history` makes the missing record visible."""
+        now = self._now()
+        rows: list[PendingEntry] = [(now, a, iid, name, d or {}) for a, iid, name, d in entries]
+        try:
+            with self._write():
+                for row in rows:
+                    self._history.append(*row[:4], row[4])
+        except DiskFull:
+            self._pending.extend(rows)
+
+    def _take_kept(self, now: datetime) -> None:
+        """At open: queue the entries earlier sessions kept outside the vault (disk full at
+        their lock) ahead of this unlock's, each batch behind a "history-delayed" entry, or
+        a "history-gap" entry for a batch that was lost or does not authenticate."""
+        assert self._kept is not None
+        batches = self._kept.load(now)
+        if not batches:
+            return
+        written = self._history.kept_batches_written()
+        for b in batches:
+            self._kept_files.append(b.path)
+            if b.batch in written:
+                continue  # written already (a crash came before the file was removed)
+            if b.problem is None:
+                details = {"batch": b.batch, "count": len(b.entries), "reason": "disk-full"}
+                self._pending.append((b.time, "history-delayed", None, "", details))
+                self._pending.extend(b.entries)
+            else:
+                details = {"batch": b.batch, "reason": b.problem}
+                self._pending.append((b.time, "history-gap", None, "", details))
+        self._kept_prefix = len(self._pending)
+
+    def _keep_unwritten(self) -> None:
+        """At lock on a full disk: keep this session's unwritten entries outside the vault
+        (the batches loaded at open are still in their own files)."""
+        new = self._pending[self._kept_prefix :]
+        if not new or self._kept is None:
+            return
+        kept = self._kept.keep(new)
+        if kept == "outside":
+            self._failed_unlocks_taken()
+        self._unwritten = UnwrittenHistory(tuple(HistoryEntry(0, *p) for p in new), kept)
+
+    def _failed_unlocks_taken(self) -> None:
+        """The failed-unlock count read at open is now in the history (or kept with its
+        batch): delete it, unless a failure was counted since (then it stays for later)."""
+        if self._failed_unlocks is None:
+            return
+        fails, seen = self._failed_unlocks
+        self._failed_unlocks = None
+        if fails.read() == seen:
+            fails.clear()
 
     def _sweep(self) -> None:
         """Remove leftovers of interrupted writes: header temp files and stray objects."""
@@ -1421,8 +1529,7 @@ class Vault(SharingMixin):
             )
         buf = io.BytesIO()
         self._decrypt_into(rec, buf, None)
-        with self._write():
-            self._history.append(self._now(), "file-previewed", rec.id, rec.path)
+        self._log_read(("file-previewed", rec.id, rec.path, None))
         self._note_access([rec], "opened")
         return buf.getvalue()
 
@@ -1454,17 +1561,12 @@ class Vault(SharingMixin):
             n = self._decrypt_into(rec, dst, on_chunk)
         except BaseException:
             # Some plaintext may already have left through the stream: record that too.
-            with contextlib.suppress(Exception), self._write():
-                self._history.append(
-                    self._now(),
-                    "file-exported",
-                    rec.id,
-                    rec.path,
-                    {"to": "stream", "complete": False},
+            with contextlib.suppress(Exception):
+                self._log_read(
+                    ("file-exported", rec.id, rec.path, {"to": "stream", "complete": False})
                 )
             raise
-        with self._write():
-            self._history.append(self._now(), "file-exported", rec.id, rec.path, {"to": "stream"})
+        self._log_read(("file-exported", rec.id, rec.path, {"to": "stream"}))
         self._note_access([rec], "exported")
         return n
 
@@ -1539,10 +1641,7 @@ class Vault(SharingMixin):
         except BaseException:
             remove_tree(tmp)
             raise
-        with self._write():
-            now = self._now()
-            for f in exported:
-                self._history.append(now, "file-exported", f.id, f.path, {"to": str(dest)})
+        self._log_read(*(("file-exported", f.id, f.path, {"to": str(dest)}) for f in exported))
         self._note_access(exported, "exported")
         return dest
 
@@ -1591,8 +1690,7 @@ class Vault(SharingMixin):
         target = folder / rec.name
         with disk_full_errors():
             self._export_file(rec, target, None)
-        with self._write():
-            self._history.append(self._now(), "file-opened-externally", rec.id, rec.path)
+        self._log_read(("file-opened-externally", rec.id, rec.path, None))
         self._note_access([rec], "opened")
         return target
 
@@ -1667,12 +1765,9 @@ class Vault(SharingMixin):
                         done += size
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
-        with contextlib.suppress(VaultError), self._write():
-            self._history.append(
-                self._now(),
-                "integrity-check",
-                details={"deep": deep, "ok": not problems, "problems": len(problems)},
-            )
+        with contextlib.suppress(VaultError):
+            details = {"deep": deep, "ok": not problems, "problems": len(problems)}
+            self._log_read(("integrity-check", None, "", details))
         return CheckReport(deep, files_checked, objects_checked, tuple(problems))
 
     # ----- access history --------------------------------------------------------------
@@ -1739,7 +1834,19 @@ class Vault(SharingMixin):
                 problems.append(rollback)
         elif self._rollback_problem and self._rollback_problem not in problems:
             problems.append(self._rollback_problem)
-        return HistoryReport(checked, first, head, cp.seq if cp else None, tuple(problems))
+        notes = self._history.kept_notes()
+        unwritten = self.unwritten_history
+        if unwritten is not None:
+            n = len(unwritten.entries)
+            notes.append(
+                f"{n} history {'entry' if n == 1 else 'entries'} of this session "
+                f"{'is' if n == 1 else 'are'} not written yet: the disk is full. They are "
+                "written before the next change that fits, or kept on this computer when the "
+                "vault is locked."
+            )
+        return HistoryReport(
+            checked, first, head, cp.seq if cp else None, tuple(problems), tuple(notes)
+        )
 
     @_op
     def reset_history_checkpoint(self) -> None:

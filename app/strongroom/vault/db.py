@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlcipher3
 
+from . import fsutil
 from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
 
 __all__ = ["SCHEMA_VERSION", "connect", "db_errors", "migrate", "transaction"]
@@ -221,8 +222,32 @@ _MIGRATIONS: dict[int, list[str]] = {
 _DAMAGED_CODES = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
 _FULL_CODES = {"SQLITE_FULL"}
 
+NEARLY_FULL = 1024 * 1024
+"""Below this many free bytes, a SQLITE_IOERR on the vault's file system is taken as the
+disk being full (see `_classify`)."""
 
-def _classify(exc: sqlcipher3.DatabaseError) -> VaultError:
+
+class VaultConnection(sqlcipher3.Connection):
+    """A SQLCipher connection that remembers the file it opened, so that an error can be
+    judged against that file system's free space."""
+
+    path: Path | None = None
+
+
+def _db_path(conn: object) -> Path | None:
+    return getattr(conn, "path", None)
+
+
+def _classify(exc: sqlcipher3.DatabaseError, path: Path | None = None) -> VaultError:
+    """The vault error for a SQLCipher error; `path` is the database file, when known.
+
+    SQLite reports ENOSPC on a write as SQLITE_FULL. But in WAL mode, growing the
+    shared-memory index (`vault.db-shm`, needed before the first read) or preallocating
+    fails as SQLITE_IOERR ("disk I/O error"), and SQLite's errno is not visible from
+    Python. An I/O error is not always a full disk (a failing drive, a yanked USB stick),
+    so it becomes `DiskFull` only when the database's file system has (almost) no space
+    left; otherwise it stays a `VaultError` carrying SQLite's message.
+    """
     name = getattr(exc, "sqlite_errorname", "") or ""
     base = name.split("_")[0:2]
     code = "_".join(base)
@@ -239,17 +264,22 @@ def _classify(exc: sqlcipher3.DatabaseError) -> VaultError:
             "The vault database cannot be written: it is read-only, or damage was found "
             "earlier in this session."
         )
+    if (code == "SQLITE_IOERR" or "disk i/o error" in text) and path is not None:
+        free = fsutil.free_bytes(path.parent)
+        if free is not None and free < NEARLY_FULL:
+            return DiskFull()
     return VaultError(f"The vault database reported an error ({exc}).")
 
 
 @contextlib.contextmanager
-def db_errors() -> Iterator[None]:
+def db_errors(path: Path | None = None) -> Iterator[None]:
     """Map SQLCipher errors to vault errors: damaged pages -> `VaultDamaged("database")`,
-    a full disk -> `DiskFull`, anything else -> `VaultError` with SQLite's message."""
+    a full disk -> `DiskFull` (an I/O error counts only with the database `path` given and
+    its disk full), anything else -> `VaultError` with SQLite's message."""
     try:
         yield
     except sqlcipher3.DatabaseError as exc:
-        raise _classify(exc) from exc
+        raise _classify(exc, path) from exc
 
 
 def connect(path: Path, raw_key: bytes) -> Connection:
@@ -257,11 +287,28 @@ def connect(path: Path, raw_key: bytes) -> Connection:
 
     Raises `VaultDamaged` if page 1 does not authenticate (the key is known to be right,
     since it came from an authenticated key slot) and `VaultDamaged` if the linked library
-    is not SQLCipher 4.
+    is not SQLCipher 4. On a full disk the database still opens for reading (see below);
+    writes then raise `DiskFull`.
     """
-    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
-        with db_errors():
+        return _connect(path, raw_key, exclusive=False)
+    except DiskFull:
+        # In WAL mode SQLite keeps its index of the log in a shared-memory file next to
+        # the database (vault.db-shm) and must grow it before the first read; on a full
+        # disk that fails. With EXCLUSIVE locking set before the first access, SQLite keeps
+        # that index in heap memory instead and never touches the -shm file
+        # (sqlite.org/wal.html, "Use of WAL Without Shared-Memory"). That is safe here:
+        # the vault's lock file already keeps every other process out of this database.
+        return _connect(path, raw_key, exclusive=True)
+
+
+def _connect(path: Path, raw_key: bytes, *, exclusive: bool) -> Connection:
+    conn = sqlcipher3.connect(
+        str(path), isolation_level=None, check_same_thread=False, factory=VaultConnection
+    )
+    conn.path = path
+    try:
+        with db_errors(path):
             # A raw key (x'..'): SQLCipher skips its own PBKDF2, the vault key is already
             # full-entropy. Formatting hex ourselves keeps the key out of any SQL parameter log.
             conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
@@ -271,6 +318,8 @@ def connect(path: Path, raw_key: bytes) -> Connection:
                 raise VaultDamaged(
                     "database", "This Strongroom build is not linked with SQLCipher 4."
                 )
+            if exclusive:
+                conn.execute("PRAGMA locking_mode = EXCLUSIVE")
             # Fails with SQLITE_NOTADB here if page 1 does not authenticate.
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.execute("PRAGMA secure_delete = ON")  # deleted file keys are overwritten
@@ -288,11 +337,12 @@ def connect(path: Path, raw_key: bytes) -> Connection:
 @contextlib.contextmanager
 def transaction(conn: Connection) -> Iterator[Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (including KeyboardInterrupt)."""
-    with db_errors():
+    path = _db_path(conn)
+    with db_errors(path):
         conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
-        with db_errors():
+        with db_errors(path):
             conn.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(sqlcipher3.Error):

@@ -22,6 +22,7 @@ __all__ = [
     "atomic_write",
     "copy_range",
     "disk_full_errors",
+    "free_bytes",
     "fsync_dir",
     "remove_tree",
     "start_writeback",
@@ -133,6 +134,17 @@ def fsync_dir(path: Path) -> None:
 def tmp_name(final_name: str) -> str:
     """A hidden, unique sibling name for building `final_name` before the rename."""
     return f".{final_name}.tmp-{secrets.token_hex(6)}"
+
+
+def free_bytes(path: Path) -> int | None:
+    """Bytes this process may still write on the file system holding `path` (root may use
+    the blocks reserved for it), or None when that cannot be asked."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    return blocks * st.f_frsize
 
 
 @contextlib.contextmanager

@@ -17,6 +17,9 @@ import functools
 import hashlib
 import hmac
 import json
+import os
+import re
+import secrets
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,7 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
 from .db import Connection, db_errors
+from .errors import VaultError
 from .fsutil import atomic_write
 from .records import HistoryEntry
 
@@ -34,6 +41,8 @@ __all__ = [
     "Checkpoint",
     "FailedUnlocks",
     "HistoryLog",
+    "KeptBatch",
+    "KeptHistory",
     "format_time",
     "parse_time",
     "row_bytes",
@@ -68,6 +77,9 @@ ACTIONS = frozenset(
         "retention-changed",
         "history-pruned",
         "checkpoint-reset",
+        # entries a full disk kept out of the vault (FORMAT.md §4.7, "Kept history")
+        "history-delayed",
+        "history-gap",
         # sharing (schema v2, FORMAT.md §6)
         "identity-created",
         "identity-renamed",
@@ -229,7 +241,7 @@ class HistoryLog:
         t = format_time(time)
         d = canonical_details(details or {})
         mac = _mac(self._key, prev + row_bytes(seq, t, action, item_id, item_name, d))
-        with db_errors():
+        with db_errors(getattr(self._conn, "path", None)):
             self._conn.execute(
                 "INSERT INTO history (seq, time, action, item_id, item_name, details, mac)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -384,6 +396,56 @@ class HistoryLog:
             HistoryEntry(seq, parse_time(t), a, iid, name, json.loads(d))
             for seq, t, a, iid, name, d in rows
         ]
+
+    def kept_batches_written(self) -> set[str]:
+        """Batch ids of kept entries already in the history ("history-delayed" and
+        "history-gap" entries), so a kept file is never written twice."""
+        with db_errors():
+            rows = self._conn.execute(
+                "SELECT json_extract(details, '$.batch') FROM history"
+                " WHERE action IN ('history-delayed', 'history-gap')"
+            ).fetchall()
+        return {str(r[0]) for r in rows if r[0] is not None}
+
+    def kept_notes(self) -> list[str]:
+        """Plain explanations of the "history-delayed" and "history-gap" entries, oldest
+        first: what a full disk did to the history (not tampering)."""
+        notes: list[str] = []
+        with db_errors():
+            rows = self._conn.execute(
+                "SELECT seq, time, action, details FROM history"
+                " WHERE action IN ('history-delayed', 'history-gap') ORDER BY seq"
+            ).fetchall()
+        late: list[str] = []  # one note for every delayed batch: "8..9, 11..13"
+        times: list[str] = []
+        for seq, t, action, d in rows:
+            details = json.loads(d)
+            when = parse_time(t).strftime("%Y-%m-%d %H:%M UTC")
+            if action == "history-delayed":
+                n = int(details.get("count", 0))
+                late.append(f"{seq + 1}..{seq + n}")
+                times.append(when)
+            elif details.get("reason") == "altered":
+                notes.append(
+                    f"Entry {seq}: history entries kept on this computer while the disk was "
+                    f"full (a session ending about {when}) were altered or unreadable and "
+                    "could not be written."
+                )
+            else:
+                notes.append(
+                    f"Entry {seq}: history entries of a session ending about {when} could not "
+                    "be written: the disk was full and they could not be kept anywhere, so "
+                    "what that session did is missing from the history."
+                )
+        if late:
+            span = times[0] if times[0] == times[-1] else f"{times[0]} to {times[-1]}"
+            notes.insert(
+                0,
+                f"History {'entries' if len(late) == 1 else 'entry ranges'} "
+                f"{', '.join(late)} (from {span}) were written late, at a later unlock: the "
+                "disk was full when they happened.",
+            )
+        return notes
 
     def count(self) -> int:
         with db_errors():
@@ -557,3 +619,127 @@ class FailedUnlocks:
     def clear(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path.unlink()
+
+
+PendingEntry = tuple[datetime, str, int | None, str, dict[str, Any]]
+"""(time, action, item_id, item_name, details) of an entry not yet in the history."""
+
+_KEPT_MAGIC = b"strongroom-kept-history/1\n"
+_KEPT_AAD = b"strongroom/v1/kept-history\n"
+_BATCH_RE = re.compile(r"[0-9a-f]{16}")
+
+
+@dataclass(frozen=True)
+class KeptBatch:
+    """One locked session's entries found outside the vault at the next unlock.
+
+    `problem` is None when `entries` were read and authenticated, "disk-full" for a bare
+    marker (the entries could not be saved anywhere) and "altered" for a file that does
+    not decrypt (changed, truncated or not ours): then `entries` is empty."""
+
+    batch: str
+    path: Path
+    time: datetime
+    entries: tuple[PendingEntry, ...]
+    problem: str | None
+
+
+class KeptHistory:
+    """History entries kept outside the vault when a session is locked on a full disk
+    (FORMAT.md §4.7, "Kept history"); written into the history at the next unlock.
+
+    `<config>/pending-history/<vault id>-<batch>.kept`: a magic line, a 12-byte nonce and
+    the ChaCha20-Poly1305 encryption of the entries as JSON, under a key derived from the
+    vault key (the entries name files: vault secrets). When that cannot be written either,
+    an empty `<vault id>-<batch>.gap` marker (needs no data blocks) records that entries
+    were lost, so the next unlock can say so in the history."""
+
+    def __init__(self, config_dir: Path, vault_id: str, key: bytes) -> None:
+        self._dir = config_dir / "pending-history"
+        self._vault_id = vault_id
+        self._aead = ChaCha20Poly1305(key)
+
+    def _aad(self, batch: str) -> bytes:
+        return _KEPT_AAD + _field(self._vault_id.encode()) + _field(batch.encode())
+
+    def keep(self, entries: list[PendingEntry]) -> str:
+        """Save `entries` outside the vault: "outside" when saved, "gap" when only the
+        marker could be made, "lost" when not even that."""
+        batch = secrets.token_hex(8)
+        stem = self._dir / f"{self._vault_id}-{batch}"
+        rows = [[format_time(t), a, iid, name, d] for t, a, iid, name, d in entries]
+        plain = json.dumps({"entries": rows}, separators=(",", ":"), ensure_ascii=False).encode()
+        nonce = secrets.token_bytes(12)
+        blob = _KEPT_MAGIC + nonce + self._aead.encrypt(nonce, plain, self._aad(batch))
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(stem.with_name(stem.name + ".kept"), blob)
+            return "outside"
+        except (OSError, VaultError):
+            pass
+        try:
+            fd = os.open(
+                stem.with_name(stem.name + ".gap"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+            )
+            os.close(fd)
+            return "gap"
+        except OSError:
+            return "lost"
+
+    def load(self, now: datetime) -> list[KeptBatch]:
+        """Every batch kept for this vault, oldest first. Never raises for a bad file."""
+        try:
+            names = os.listdir(self._dir)
+        except OSError:
+            return []
+        out: list[KeptBatch] = []
+        prefix = self._vault_id + "-"
+        for name in names:
+            stem, _, ext = name.rpartition(".")
+            batch = stem[len(prefix) :]
+            if not stem.startswith(prefix) or not _BATCH_RE.fullmatch(batch):
+                continue
+            if ext not in ("kept", "gap"):
+                continue
+            path = self._dir / name
+            try:
+                mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            except OSError:
+                continue
+            when = min(mtime, now)
+            if ext == "gap":
+                out.append(KeptBatch(batch, path, when, (), "disk-full"))
+                continue
+            entries = self._read(path, batch)
+            if entries:
+                out.append(KeptBatch(batch, path, entries[0][0], entries, None))
+            else:
+                out.append(KeptBatch(batch, path, when, (), "altered"))
+        out.sort(key=lambda b: b.time)
+        return out
+
+    def _read(self, path: Path, batch: str) -> tuple[PendingEntry, ...]:
+        """The authenticated entries of one kept file; empty when it is not valid."""
+        try:
+            data = path.read_bytes()
+            if not data.startswith(_KEPT_MAGIC):
+                return ()
+            body = data[len(_KEPT_MAGIC) :]
+            plain = self._aead.decrypt(body[:12], body[12:], self._aad(batch))
+            rows = json.loads(plain)["entries"]
+            entries = []
+            for t, action, iid, name, details in rows:
+                if action not in ACTIONS or not isinstance(details, dict):
+                    return ()
+                if not (iid is None or isinstance(iid, int)) or not isinstance(name, str):
+                    return ()
+                entries.append((parse_time(t), action, iid, name, details))
+            return tuple(entries)
+        except (OSError, ValueError, KeyError, TypeError, InvalidTag):
+            return ()
+
+    @staticmethod
+    def remove(paths: Iterable[Path]) -> None:
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -29,6 +29,7 @@ __all__ = [
     "generate_recovery_key",
     "history_key",
     "hkdf",
+    "kept_history_key",
     "parse_recovery_key",
 ]
 
@@ -39,6 +40,7 @@ INFO_SLOT_PASSPHRASE = b"strongroom/v1/slot/passphrase"
 INFO_SLOT_RECOVERY = b"strongroom/v1/slot/recovery"
 INFO_DB_KEY = b"strongroom/v1/sqlcipher-key"
 INFO_HISTORY_MAC = b"strongroom/v1/history-mac"
+INFO_KEPT_HISTORY = b"strongroom/v1/kept-history"
 _RECOVERY_CHECK_PREFIX = b"strongroom/v1/recovery-check"
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -61,6 +63,12 @@ def db_key(vault_key: bytes, vault_id: bytes) -> bytes:
 def history_key(vault_key: bytes, vault_id: bytes) -> bytes:
     """The HMAC-SHA256 key of the access-history chain and its checkpoints."""
     return hkdf(vault_key, vault_id, INFO_HISTORY_MAC)
+
+
+def kept_history_key(vault_key: bytes, vault_id: bytes) -> bytes:
+    """The ChaCha20-Poly1305 key of history entries kept outside the vault while its disk
+    was full (FORMAT.md §4.7)."""
+    return hkdf(vault_key, vault_id, INFO_KEPT_HISTORY)
 
 
 def _check_group(key: bytes) -> str:

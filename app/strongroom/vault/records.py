@@ -31,6 +31,7 @@ __all__ = [
     "ShareRecipientStatus",
     "ShareRecord",
     "SyncReport",
+    "UnwrittenHistory",
     "VaultInfo",
 ]
 
@@ -131,10 +132,30 @@ class HistoryReport:
     head_seq: int
     checkpoint_seq: int | None
     problems: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
+    """Explanations that are not tampering: entries written late or lost because the disk
+    was full ("history-delayed", "history-gap"), entries of this session not written yet."""
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class UnwrittenHistory:
+    """History entries this session could not write into the vault because its disk is
+    full (`Vault.unwritten_history`). The reads they record happened all the same.
+
+    `entries` carry `seq == 0` (they are not in the chain yet). `kept` says where they are:
+    "memory" — held by the open vault and written first by its next write that fits;
+    "outside" — the vault was locked: they are saved, encrypted, in this computer's config
+    folder and written at the next unlock with space, after a "history-delayed" entry;
+    "gap" — they could not be saved anywhere: the next unlock writes a "history-gap" entry;
+    "lost" — not even that marker could be saved (the history will not show them).
+    """
+
+    entries: tuple[HistoryEntry, ...]
+    kept: str
 
 
 class Retention(enum.Enum):
