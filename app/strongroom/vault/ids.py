@@ -1,0 +1,132 @@
+"""Finding ids that were given out twice (schema 2 and earlier; issue 11).
+
+Before schema 3 an item, contact or pending receipt could get the id of one deleted just
+before it (SQLite gives out max(id) + 1 without AUTOINCREMENT), so history entries, shares
+and received-file rows written for the old one now seem to be about the new one. Schema 3
+stops this for new ids (db.py); a vault that already has a reused id keeps its rows as they
+are (which rows belong to whom is not recorded, only evidence of it), and `Vault.check`
+reports what can be told apart, with these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import db
+from .records import CheckProblem
+
+__all__ = ["CREATION_ACTIONS", "PART", "reused_id_problems"]
+
+PART = "reused-id"
+"""`CheckProblem.part` of the problems found here."""
+
+CREATION_ACTIONS = ("file-added", "folder-created", "share-received")
+"""History actions that record an item coming into existence (each item has exactly one);
+the queries below spell them out."""
+
+# History entries under a current item's id written before that item existed: before its
+# own creation entry, or (if that entry was pruned) at an earlier time than its creation.
+_EARLIER_HISTORY = """
+SELECT i.id, h.item_name, h.action
+FROM items i JOIN history h ON h.item_id = i.id
+WHERE i.parent_id IS NOT NULL AND (
+    h.seq < coalesce(
+        (SELECT max(b.seq) FROM history b WHERE b.item_id = i.id
+            AND b.action IN ('file-added', 'folder-created', 'share-received')), -1)
+    OR (h.time < i.created AND NOT EXISTS
+        (SELECT 1 FROM history b WHERE b.item_id = i.id
+            AND b.action IN ('file-added', 'folder-created', 'share-received'))))
+ORDER BY i.id, h.seq
+"""
+
+# Shares recorded for an item id whose current item is not the file that was shared.
+_FOREIGN_SHARES = """
+SELECT s.id, s.item_id, s.item_path, s.created
+FROM shares s JOIN items i ON i.id = s.item_id
+LEFT JOIN file_contents c ON c.item_id = i.id
+WHERE c.sha256 IS NULL OR c.sha256 != s.sha256 OR s.created < i.created
+ORDER BY s.item_id, s.created
+"""
+
+# Received files whose recorded item id now holds something else.
+_FOREIGN_RECEIVED = """
+SELECT r.share_id, r.item_id, r.stored_name
+FROM received r JOIN items i ON i.id = r.item_id
+LEFT JOIN file_contents c ON c.item_id = i.id
+WHERE i.parent_id IS NOT 0 OR i.name != r.stored_name OR c.sha256 IS NULL
+    OR c.sha256 != r.sha256
+ORDER BY r.item_id
+"""
+
+# Share recipients recorded with a contact id that now belongs to a different person.
+_FOREIGN_CONTACTS = """
+SELECT r.share_id, s.item_path, r.name, c.id, c.name
+FROM share_recipients r JOIN contacts c ON c.id = r.contact_id
+JOIN shares s ON s.id = r.share_id
+WHERE r.kind = 'person' AND r.vk IS NOT NULL AND r.vk != c.vk
+ORDER BY r.share_id
+"""
+
+
+def _names(names: list[str]) -> str:
+    shown = [n or "(no name)" for n in dict.fromkeys(names)]
+    if len(shown) > 3:
+        shown = [*shown[:3], f"{len(shown) - 3} more"]
+    return ", ".join(shown)
+
+
+def reused_id_problems(conn: db.Connection, path_of: Callable[[int], str]) -> list[CheckProblem]:
+    """Every sign of an id given out twice, in plain words; `path_of(item_id)` names a
+    current item. Read-only; raises `VaultDamaged` (via `db_errors`) on damaged pages."""
+    problems: list[CheckProblem] = []
+    with db.db_errors():
+        earlier: dict[int, list[str]] = {}
+        for iid, name, _action in conn.execute(_EARLIER_HISTORY):
+            earlier.setdefault(int(iid), []).append(name)
+        for iid, names in earlier.items():
+            path = path_of(iid)
+            n = len(names)
+            problems.append(
+                CheckProblem(
+                    PART,
+                    f"{path} was given the id of an earlier item ({_names(names)}): "
+                    f"{n} history {'entry' if n == 1 else 'entries'} from before {path} was "
+                    f"added belong{'s' if n == 1 else ''} to that earlier item, not to "
+                    f"{path}.",
+                    iid,
+                    path,
+                )
+            )
+        for sid, iid, item_path, created in conn.execute(_FOREIGN_SHARES).fetchall():
+            path = path_of(int(iid))
+            problems.append(
+                CheckProblem(
+                    PART,
+                    f"Share {sid[:8]} was made of {item_path} ({created[:10]}), an earlier "
+                    f"item that had the same id as {path}: it is listed with {path}, but "
+                    f"it gave out {item_path}, not {path}.",
+                    int(iid),
+                    path,
+                )
+            )
+        for sid, iid, stored in conn.execute(_FOREIGN_RECEIVED).fetchall():
+            path = path_of(int(iid))
+            problems.append(
+                CheckProblem(
+                    PART,
+                    f"The received file {stored} (share {sid[:8]}) is recorded under an id "
+                    f"that now belongs to {path}, a different item.",
+                    int(iid),
+                    path,
+                )
+            )
+        for sid, item_path, was, cid, now in conn.execute(_FOREIGN_CONTACTS).fetchall():
+            problems.append(
+                CheckProblem(
+                    PART,
+                    f"Share {sid[:8]} of {item_path} was made to {was}, recorded as contact "
+                    f"{cid}; that contact id now belongs to {now}, a different person (other "
+                    f"keys). The share is {was}'s, not {now}'s.",
+                )
+            )
+    return problems
