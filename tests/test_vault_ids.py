@@ -174,3 +174,65 @@ def test_every_integer_keyed_table_uses_autoincrement(env) -> None:  # noqa: F81
             continue
         assert "integer primary key autoincrement" in compact, name
     assert db.SCHEMA_VERSION >= 3
+
+
+# ----- check: a vault where schema 2 already reused an id ------------------------------
+
+
+def _give_id(vault, new_id: int, old_id: int) -> None:
+    """White-box: move item `new_id` (and its rows) to `old_id`, as schema 2 would have
+    numbered it."""
+    conn = vault._c
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        conn.execute("BEGIN")
+        for table, col in (
+            ("items", "id"),
+            ("file_contents", "item_id"),
+            ("inline_payloads", "item_id"),
+            ("history", "item_id"),
+        ):
+            conn.execute(f"UPDATE {table} SET {col} = ? WHERE {col} = ?", (old_id, new_id))
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+    vault._folder_cache = None
+
+
+def test_check_reports_reused_contact_and_received_ids(world: World) -> None:
+    alice = world.person("Alice")
+    bob = world.person("Bob")
+    carol = world.person("Carol")
+    out = world.root / "out"
+    out.mkdir()
+    bob.add_contact(alice.my_card().to_text())
+    old_bob = alice.add_contact(bob.my_card().to_text())
+    alice.add_bytes("/", "plan.txt", b"the plan\n")
+    (share,) = alice.share(["/plan.txt"], to=["Bob"], out_dir=out)
+    bob.add_bytes("/", "note.txt", b"a note\n")
+    (back,) = bob.share(["/note.txt"], to=["Alice"], out_dir=out)
+    assert back.path is not None
+    received = alice.receive(back.path)
+    assert alice.check().ok
+    # As schema 2 would have done: Carol takes removed Bob's contact id, and a file added
+    # after the received one was deleted takes its item id.
+    alice.remove_contact("Bob")
+    new_carol = alice.add_contact(carol.my_card().to_text())
+    alice._c.execute("UPDATE contacts SET id = ? WHERE id = ?", (old_bob.id, new_carol.id))
+    alice.delete(received.path)
+    new = alice.add_bytes("/", "new.txt", b"new\n")
+    assert received.item_id is not None
+    _give_id(alice, new.id, received.item_id)
+
+    report = alice.check()
+    messages = [p.message for p in report.problems]
+    assert {p.part for p in report.problems} == {"reused-id"}, messages
+    contact = [m for m in messages if "contact" in m]
+    assert len(contact) == 1 and share.id[:8] in contact[0], messages
+    assert "made to Bob" in contact[0] and "now belongs to Carol" in contact[0]
+    recv = [p for p in report.problems if "received file" in p.message]
+    assert len(recv) == 1 and recv[0].item_path == "/new.txt", messages
+    assert "note.txt" in recv[0].message
+    hist = [p for p in report.problems if "history" in p.message]
+    assert len(hist) == 1 and hist[0].item_path == "/new.txt"
+    assert "shared:note.txt" in hist[0].message
