@@ -27,15 +27,16 @@ the queries below spell them out."""
 # History entries under a current item's id written before that item existed: before its
 # own creation entry, or (if that entry was pruned) at an earlier time than its creation.
 _EARLIER_HISTORY = """
+WITH born AS (
+    SELECT item_id, max(seq) AS seq FROM history
+    WHERE action IN ('file-added', 'folder-created', 'share-received') AND item_id IS NOT NULL
+    GROUP BY item_id
+)
 SELECT i.id, h.item_name, h.action
 FROM items i JOIN history h ON h.item_id = i.id
-WHERE i.parent_id IS NOT NULL AND (
-    h.seq < coalesce(
-        (SELECT max(b.seq) FROM history b WHERE b.item_id = i.id
-            AND b.action IN ('file-added', 'folder-created', 'share-received')), -1)
-    OR (h.time < i.created AND NOT EXISTS
-        (SELECT 1 FROM history b WHERE b.item_id = i.id
-            AND b.action IN ('file-added', 'folder-created', 'share-received'))))
+LEFT JOIN born b ON b.item_id = i.id
+WHERE i.parent_id IS NOT NULL
+    AND ((b.seq IS NOT NULL AND h.seq < b.seq) OR (b.seq IS NULL AND h.time < i.created))
 ORDER BY i.id, h.seq
 """
 
