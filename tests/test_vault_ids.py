@@ -17,7 +17,7 @@ from sharing_helpers import World, world_fixture  # noqa: F401
 from strongroom import cli
 from strongroom.vault import db
 from strongroom.vault.errors import ShareNotFound
-from vault_helpers import env  # noqa: F401
+from vault_helpers import env, fast_params  # noqa: F401
 
 SECRET = "ids cli passphrase 7c2a"
 FAST_KDF = ["--kdf-memory", "8", "--kdf-iterations", "1"]
@@ -236,3 +236,31 @@ def test_check_reports_reused_contact_and_received_ids(world: World) -> None:
     hist = [p for p in report.problems if "history" in p.message]
     assert len(hist) == 1 and hist[0].item_path == "/new.txt"
     assert "shared:note.txt" in hist[0].message
+
+
+def test_check_is_not_fooled_by_a_clock_that_went_back(env) -> None:  # noqa: F811
+    """Order comes from history, not from times: a share made after the system clock
+    jumped back (earlier than the file's own creation time) is still that file's."""
+    vault, _ = env.create()
+    other, _ = type(vault).create(
+        env.root / "Bob.strongroom",
+        "bob passphrase 1234",
+        kdf_params=fast_params(),
+        clock=env.clock,
+        config_dir=env.config_dir,
+        temp_root=env.temp_root,
+    )
+    try:
+        vault.add_contact(other.my_card().to_text(), "Bob")
+    finally:
+        other.lock()
+    out = env.root / "out"
+    out.mkdir()
+    vault.add_bytes("/", "a.txt", b"a")
+    vault.mkdir("/", "F")
+    env.clock.advance(days=-2)
+    vault.share(["/a.txt"], to=["Bob"], out_dir=out)
+    vault.add_bytes("/F", "b.txt", b"b")
+    report = vault.check()
+    assert report.ok, report.problems
+    vault.lock()

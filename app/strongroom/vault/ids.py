@@ -24,30 +24,43 @@ CREATION_ACTIONS = ("file-added", "folder-created", "share-received")
 """History actions that record an item coming into existence (each item has exactly one);
 the queries below spell them out."""
 
-# History entries under a current item's id written before that item existed: before its
-# own creation entry, or (if that entry was pruned) at an earlier time than its creation.
-_EARLIER_HISTORY = """
-WITH born AS (
+# The seq of each item id's newest creation entry.
+_BORN = """born AS (
     SELECT item_id, max(seq) AS seq FROM history
     WHERE action IN ('file-added', 'folder-created', 'share-received') AND item_id IS NOT NULL
     GROUP BY item_id
-)
+)"""
+
+# History entries under a current item's id written before that item existed: before its
+# own creation entry, or (if that entry was pruned) at an earlier time than its creation.
+_EARLIER_HISTORY = f"""
+WITH {_BORN}
 SELECT i.id, h.item_name, h.action
 FROM items i JOIN history h ON h.item_id = i.id
 LEFT JOIN born b ON b.item_id = i.id
 WHERE i.parent_id IS NOT NULL
     AND ((b.seq IS NOT NULL AND h.seq < b.seq) OR (b.seq IS NULL AND h.time < i.created))
 ORDER BY i.id, h.seq
-"""
+"""  # noqa: S608 (constants only)
 
-# Shares recorded for an item id whose current item is not the file that was shared.
-_FOREIGN_SHARES = """
+# Shares recorded for an item id whose current item is not the file that was shared: other
+# contents, a folder now, or made before the current item existed (by history order; by
+# the recorded times only when history no longer has both entries, since a clock can jump).
+_FOREIGN_SHARES = f"""
+WITH {_BORN}, made AS (
+    SELECT json_extract(details, '$.share') AS share_id, min(seq) AS seq FROM history
+    WHERE action = 'share-created' GROUP BY 1
+)
 SELECT s.id, s.item_id, s.item_path, s.created
 FROM shares s JOIN items i ON i.id = s.item_id
 LEFT JOIN file_contents c ON c.item_id = i.id
-WHERE c.sha256 IS NULL OR c.sha256 != s.sha256 OR s.created < i.created
+LEFT JOIN born b ON b.item_id = i.id
+LEFT JOIN made m ON m.share_id = s.id
+WHERE c.sha256 IS NULL OR c.sha256 != s.sha256
+    OR (CASE WHEN b.seq IS NOT NULL AND m.seq IS NOT NULL THEN m.seq < b.seq
+        ELSE s.created < i.created END)
 ORDER BY s.item_id, s.created
-"""
+"""  # noqa: S608 (constants only)
 
 # Received files whose recorded item id now holds something else.
 _FOREIGN_RECEIVED = """
