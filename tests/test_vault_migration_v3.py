@@ -200,5 +200,5 @@ def test_cli_check_prints_the_reused_id(
     code = cli.main(["--vault", str(copy), "--passphrase-file", str(pw), "check"])
     out = capsysbinary.readouterr().out.decode()
     assert code == 5, out
-    assert "reused-id [/holiday.txt]: /holiday.txt was given the id of an earlier item" in out
+    assert "reused-id [/holiday.txt]: /holiday.txt was given an id used before by" in out
     assert "Share " in out and "not /holiday.txt" in out

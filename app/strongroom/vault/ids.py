@@ -100,13 +100,20 @@ def reused_id_problems(conn: db.Connection, path_of: Callable[[int], str]) -> li
         for iid, names in earlier.items():
             path = path_of(iid)
             n = len(names)
+            who = (
+                "an earlier item recorded as"
+                if len(set(names)) == 1
+                else "earlier items recorded as"
+            )
             problems.append(
                 CheckProblem(
                     PART,
-                    f"{path} was given the id of an earlier item ({_names(names)}): "
-                    f"{n} history {'entry' if n == 1 else 'entries'} from before {path} was "
-                    f"added belong{'s' if n == 1 else ''} to that earlier item, not to "
-                    f"{path}.",
+                    f"{path} was given an id used before by {who} {_names(names)} (an older "
+                    f"Strongroom reused ids): the {n} history "
+                    f"{'entry' if n == 1 else 'entries'} under that id from before {path} "
+                    f"was added {'is' if n == 1 else 'are'} about "
+                    f"{'that item' if len(set(names)) == 1 else 'those items'}, "
+                    f"not about {path}.",
                     iid,
                     path,
                 )
@@ -116,9 +123,10 @@ def reused_id_problems(conn: db.Connection, path_of: Callable[[int], str]) -> li
             problems.append(
                 CheckProblem(
                     PART,
-                    f"Share {sid[:8]} was made of {item_path} ({created[:10]}), an earlier "
-                    f"item that had the same id as {path}: it is listed with {path}, but "
-                    f"it gave out {item_path}, not {path}.",
+                    f"Share {sid[:8]} ({created[:10]}) was made of {item_path}, an earlier "
+                    f"item with the id {path} has now (an older Strongroom reused ids): it "
+                    f"is listed with {path}, but it gave out {item_path}'s contents, not "
+                    f"{path}'s.",
                     int(iid),
                     path,
                 )
