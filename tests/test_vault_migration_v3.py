@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 
 from strongroom import cli
 from strongroom.vault import Vault, db
@@ -81,6 +82,11 @@ def test_migrates_to_3_with_data_intact(copy: Path) -> None:
             assert "AUTOINCREMENT" in sql[table], table
         assert not vault._c.execute("PRAGMA foreign_key_check").fetchall()
         assert vault._c.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        with pytest.raises(sqlcipher3.IntegrityError):  # and enforced on the rebuilt tables
+            vault._c.execute(
+                "INSERT INTO items (parent_id, kind, name, created, modified)"
+                " VALUES (9999, 'file', 'x', '', '')"
+            )
         seq = dict(vault._c.execute("SELECT name, seq FROM sqlite_sequence"))
         assert seq["items"] == 7 and seq["contacts"] == 1
         # Deep check: contents intact; the only problems are schema 2's reused id 7.
