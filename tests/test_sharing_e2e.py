@@ -336,7 +336,7 @@ def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
     conn.execute("COMMIT")
     conn.close()
     alice = world.reopen("Alice")
-    assert alice.info().schema_version == 2
+    assert alice.info().schema_version == 3
     assert alice.read_bytes("/kept.txt") == b"kept"
     assert alice.my_card().name == "Alice"
     assert alice.history(actions=["identity-created"])

@@ -71,6 +71,7 @@ from .history import (
     format_time,
     parse_time,
 )
+from .ids import reused_id_problems
 from .objects import ObjectStore, new_object_id
 from .records import (
     AddProgress,
@@ -1700,7 +1701,10 @@ class Vault(SharingMixin):
     ) -> CheckReport:
         """Verify the database (SQLCipher page HMACs and SQLite structure) and that every
         object exists with the right size; with `deep`, also that every file's contents
-        authenticate and match their recorded SHA-256. Recorded as "integrity-check"."""
+        authenticate and match their recorded SHA-256. Also reports ids that schema 2 gave
+        out twice (part "reused-id": history, shares, received files or contacts recorded
+        under an id that now belongs to another item or person). Recorded as
+        "integrity-check"."""
         problems: list[CheckProblem] = []
         files_checked = objects_checked = 0
         conn = self._c
@@ -1763,6 +1767,10 @@ class Vault(SharingMixin):
                         if sink.sha.digest() != bytes(sha):
                             problem("The contents of {} do not match their recorded checksum.")
                         done += size
+            except VaultDamaged as exc:
+                problems.append(CheckProblem("database", str(exc)))
+            try:
+                problems += reused_id_problems(conn, lambda iid: self._get(iid).path)
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
         with contextlib.suppress(VaultError):

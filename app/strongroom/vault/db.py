@@ -13,9 +13,106 @@ from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
 
 __all__ = ["SCHEMA_VERSION", "connect", "db_errors", "migrate", "transaction"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Connection = sqlcipher3.Connection
+
+# Schema 3: every table whose rows have their own integer id gets AUTOINCREMENT, so an id
+# is never given out twice (issue 11: a file added after the newest one was deleted got its
+# id, and with it that file's history, shares and access list). SQLite has no ALTER for
+# this: each table is rebuilt (create new, copy, drop old, rename), with foreign keys off
+# (see `migrate`). The high-water mark in sqlite_sequence starts at the largest id anything
+# still refers to, so an id that history, a share or a received file names is never reused
+# even if its row is gone. Not rebuilt: `identity` and `history_base` (one row, id 1),
+# `file_contents`/`inline_payloads` (keyed by their item), `history` (seq = head + 1, and
+# pruning always keeps the newest entry, so seq never goes back).
+_V3_TABLES: dict[str, tuple[str, str]] = {
+    # name: (columns, definition of the columns after "id")
+    "items": (
+        "id, parent_id, kind, name, created, modified",
+        """parent_id INTEGER REFERENCES items (id),
+            kind TEXT NOT NULL CHECK (kind IN ('folder', 'file')),
+            name TEXT NOT NULL,
+            created TEXT NOT NULL,
+            modified TEXT NOT NULL,
+            UNIQUE (parent_id, name)""",
+    ),
+    "contacts": (
+        "id, name, card, age, vk, verified, added",
+        """name TEXT NOT NULL,
+            card TEXT NOT NULL,
+            age TEXT NOT NULL,
+            vk TEXT NOT NULL UNIQUE,
+            verified INTEGER NOT NULL DEFAULT 0,
+            added TEXT NOT NULL""",
+    ),
+    "share_receipts": (
+        "id, share_id, event, at, by_age, from_vk, from_name, ingested",
+        """share_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at TEXT NOT NULL,
+            by_age TEXT NOT NULL,
+            from_vk TEXT NOT NULL,
+            from_name TEXT NOT NULL,
+            ingested TEXT NOT NULL""",
+    ),
+    "quarantine": (
+        "id, name, reason, at",
+        """name TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL""",
+    ),
+    "outbox": (
+        "id, kind, data, created",
+        """kind TEXT NOT NULL,
+            data BLOB NOT NULL,
+            created TEXT NOT NULL""",
+    ),
+    "pending_receipts": (
+        "id, share_id, event, at",
+        """share_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            UNIQUE (share_id, event)""",
+    ),
+}
+
+# The largest id each table's rows are referred to by, outside the table itself.
+_V3_REFERENCES: dict[str, tuple[str, ...]] = {
+    "items": (
+        "SELECT max(item_id) FROM history",
+        "SELECT max(item_id) FROM shares",
+        "SELECT max(item_id) FROM received",
+        "SELECT max(item_id) FROM file_contents",
+    ),
+    "contacts": ("SELECT max(contact_id) FROM share_recipients",),
+}
+
+
+def _v3_statements() -> list[str]:
+    out: list[str] = []
+    for table, (columns, rest) in _V3_TABLES.items():
+        new = f"{table}_v3"
+        out += [
+            f"CREATE TABLE {new} (\n            id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            f"\n            {rest}\n        )",
+            f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {table} ORDER BY id",  # noqa: S608
+            f"DROP TABLE {table}",
+            f"ALTER TABLE {new} RENAME TO {table}",
+        ]
+    out.append("CREATE INDEX share_receipts_by_share ON share_receipts (share_id, id)")
+    for table in _V3_TABLES:
+        refs = ", ".join(
+            f"coalesce(({q}), 0)"
+            for q in (f"SELECT max(id) FROM {table}", *_V3_REFERENCES.get(table, ()))  # noqa: S608
+        )
+        out += [
+            # Constants only (the table names above): no outside text reaches this SQL.
+            f"DELETE FROM sqlite_sequence WHERE name IN ('{table}', '{table}_v3')",  # noqa: S608
+            f"INSERT INTO sqlite_sequence (name, seq) VALUES ('{table}', max({refs}, 0))",  # noqa: S608
+        ]
+    return out
+
 
 # Each migration takes the schema from version N-1 to N inside one transaction.
 _MIGRATIONS: dict[int, list[str]] = {
@@ -217,7 +314,12 @@ _MIGRATIONS: dict[int, list[str]] = {
         " 'folder', 'shared', strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z',"
         " strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z')",
     ],
+    3: _v3_statements(),
 }
+# Migrations that rebuild tables: foreign keys must be off while the old table is dropped
+# (SQLite ignores the pragma inside a transaction, so it is set around it); before the
+# commit the rebuilt tables and those referring to them must pass `foreign_key_check`.
+_REBUILDS: dict[int, tuple[str, ...]] = {3: ("items", "file_contents")}
 
 _DAMAGED_CODES = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
 _FULL_CODES = {"SQLITE_FULL"}
@@ -376,10 +478,25 @@ def migrate(conn: Connection, on_step: Callable[[int], None] | None = None) -> i
             f"understands up to {SCHEMA_VERSION}. Update Strongroom to open it."
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        with transaction(conn), db_errors():
-            for statement in _MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute("UPDATE schema_version SET version = ?", (version,))
+        rebuild = _REBUILDS.get(version, ())
+        if rebuild:
+            with db_errors():
+                conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with transaction(conn), db_errors():
+                for statement in _MIGRATIONS[version]:
+                    conn.execute(statement)
+                if any(conn.execute(f"PRAGMA foreign_key_check({t})").fetchone() for t in rebuild):
+                    raise VaultDamaged(
+                        "database",
+                        f"The vault database could not be upgraded to version {version}: "
+                        "some of its rows refer to rows that do not exist. Nothing was changed.",
+                    )
+                conn.execute("UPDATE schema_version SET version = ?", (version,))
+        finally:
+            if rebuild:
+                with db_errors():
+                    conn.execute("PRAGMA foreign_keys = ON")
         if on_step is not None:
             on_step(version)
     return SCHEMA_VERSION

@@ -89,7 +89,8 @@ class AddProgress:
 
 @dataclass(frozen=True)
 class CheckProblem:
-    """One problem found by `Vault.check`. `part` is "database", "object" or "history"."""
+    """One problem found by `Vault.check`. `part` is "database", "object", "history" or
+    "reused-id" (an id that schema 2 gave out twice: `strongroom.vault.ids`)."""
 
     part: str
     message: str
