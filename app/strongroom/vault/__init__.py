@@ -64,6 +64,7 @@ from .records import (
     SyncReport,
     VaultInfo,
 )
+from .reports import Notice, NoticeKind, UnlockReport
 from .share_format import (
     ShareError,
     ShareFormatError,
@@ -118,6 +119,8 @@ __all__ = [
     "NotAShare",
     "NotAVault",
     "NotGroupAdmin",
+    "Notice",
+    "NoticeKind",
     "PendingReceipt",
     "PreviewTooLarge",
     "QuarantineEntry",
@@ -139,6 +142,7 @@ __all__ = [
     "ShareTooLarge",
     "SharingError",
     "SyncReport",
+    "UnlockReport",
     "Vault",
     "VaultDamaged",
     "VaultError",

@@ -76,6 +76,7 @@ from .records import (
     Retention,
     VaultInfo,
 )
+from .reports import NoticeKind, UnlockReport
 from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, ContactRef, SharingMixin, create_identity
 
 __all__ = [
@@ -149,6 +150,25 @@ def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Va
             return method(self, *args, **kwargs)
 
     return wrapper
+
+
+def _failed_unlocks_text(failed: dict[str, Any]) -> str:
+    count = failed.get("count", "?")
+    last = failed.get("last")
+    when = f", the last at {last}" if last else ""
+    return (
+        f"{count} failed unlock attempt{'' if count == 1 else 's'} (wrong passphrase or "
+        f"recovery key) since this vault was last opened{when}."
+    )
+
+
+def _pruned_text(removed: int, retention: Retention) -> str:
+    kept = {Retention.DAYS_30: "30 days", Retention.YEAR_1: "1 year"}.get(retention, "")
+    return (
+        f"{removed} access-history entr{'y' if removed == 1 else 'ies'} older than {kept} "
+        "were removed, as the retention setting asks; a signed checkpoint at the cut keeps "
+        "the rest verifiable."
+    )
 
 
 def _locate(path: StrPath) -> Path:
@@ -303,6 +323,7 @@ class Vault(SharingMixin):
         self._folder_cache: dict[int, tuple[int | None, str]] | None = None
         self._rollback_problem: str | None = None
         self._pending: list[tuple[datetime, str, dict[str, Any]]] = []
+        self._unlock_report = UnlockReport()
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -519,18 +540,34 @@ class Vault(SharingMixin):
             now = self._now()
             if failed:
                 self._pending.append((now, "unlock-failed", failed))
+                self._unlock_report.add(
+                    NoticeKind.FAILED_UNLOCKS, _failed_unlocks_text(failed), **failed
+                )
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", {}))
                 self._pending.append((now, "passphrase-changed", {"by": "recovery"}))
             self._pending.append((now, "vault-unlocked", {}))
             try:
                 with self._write():
-                    self._prune(now)
+                    removed = self._prune(now)
                 fails.clear()
+                if removed:
+                    self._unlock_report.add(
+                        NoticeKind.HISTORY_PRUNED,
+                        _pruned_text(removed, self._retention()),
+                        level="info",
+                        removed=removed,
+                    )
             except DiskFull:
                 # A full disk must not lock the owner out: open anyway; the entries above stay
                 # pending and are written with the next change that fits.
                 pass
+            if self._rollback_problem:
+                self._unlock_report.add(
+                    NoticeKind.ROLLBACK,
+                    "The access history is older than the last state this computer saw: "
+                    + self._rollback_problem,
+                )
             self._sharing_on_open()
         except BaseException:
             self._conn = None
@@ -629,6 +666,14 @@ class Vault(SharingMixin):
         saved (the vault was restored from an older copy, or committed changes were lost
         from a damaged database); a front end should show it at unlock. `None` otherwise."""
         return self._rollback_problem
+
+    @property
+    def unlock_report(self) -> UnlockReport:
+        """Everything the owner should hear about from this unlock (failed attempts since
+        the last open, a rolled-back history, pruned history, expired received files), each
+        notice with a kind and plain words. Fixed once `open` returns; front ends render it
+        once, right after unlocking."""
+        return self._unlock_report
 
     @property
     def temp_dir(self) -> Path:
@@ -742,10 +787,12 @@ class Vault(SharingMixin):
         self._temp_dir.mkdir(exist_ok=True, mode=0o700)
         return self._temp_dir
 
-    def _prune(self, now: datetime) -> None:
+    def _prune(self, now: datetime) -> int:
+        """Apply the retention setting; returns how many history entries were removed."""
         days = _RETENTION_DAYS[self._retention()]
-        if days is not None:
-            self._history.prune_before(now - timedelta(days=days), now)
+        if days is None:
+            return 0
+        return self._history.prune_before(now - timedelta(days=days), now)
 
     def _retention(self) -> Retention:
         with db.db_errors():

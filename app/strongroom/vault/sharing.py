@@ -95,6 +95,7 @@ from .records import (
     ShareRecord,
     SyncReport,
 )
+from .reports import NoticeKind, UnlockReport
 
 if TYPE_CHECKING:
     from .events import EventHub
@@ -184,6 +185,7 @@ class SharingMixin:
         _store: ObjectStore
         _events: EventHub
         _folder: Path
+        _unlock_report: UnlockReport
 
         @property
         def _c(self) -> db.Connection: ...
@@ -493,7 +495,15 @@ class SharingMixin:
         received shares. Never blocks an open (a full disk is retried later)."""
         with contextlib.suppress(VaultError):
             self._identity()
-            self._expire_received(self._now())
+            if erased := self._expire_received(self._now()):
+                n = len(erased)
+                self._unlock_report.add(
+                    NoticeKind.RECEIVED_EXPIRED,
+                    f"{n} file{'' if n == 1 else 's'} shared with you expired and "
+                    f"{'was' if n == 1 else 'were'} erased from this vault.",
+                    level="info",
+                    share_ids=erased,
+                )
 
     def _note_access(self, records: Sequence[FileRecord], event: str) -> None:
         """A received file was opened or exported: send the receipt it asks for."""
