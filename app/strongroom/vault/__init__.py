@@ -74,6 +74,15 @@ from .share_format import (
     ShareTooLarge,
     safe_display_name,
 )
+from .share_plan import (
+    ExchangeDestination,
+    FolderDestination,
+    PlannedRecipient,
+    PlanNote,
+    SharePlan,
+    build_share_plan,
+    end_of_day,
+)
 from .sharing import RECEIPT_POLICIES, SHARED_PREFIX
 
 __all__ = [
@@ -99,8 +108,10 @@ __all__ = [
     "ContactNotFound",
     "DiskFull",
     "Event",
+    "ExchangeDestination",
     "ExportTargetExists",
     "FileRecord",
+    "FolderDestination",
     "FolderRecord",
     "GroupMember",
     "GroupNotFound",
@@ -122,6 +133,8 @@ __all__ = [
     "Notice",
     "NoticeKind",
     "PendingReceipt",
+    "PlanNote",
+    "PlannedRecipient",
     "PreviewTooLarge",
     "QuarantineEntry",
     "ReceiptRecord",
@@ -134,6 +147,7 @@ __all__ = [
     "ShareHashMismatch",
     "ShareNotForMe",
     "ShareNotFound",
+    "SharePlan",
     "ShareRecipientStatus",
     "ShareRecord",
     "ShareRefused",
@@ -151,5 +165,7 @@ __all__ = [
     "VaultLocked",
     "WrongPassphrase",
     "WrongRecoveryKey",
+    "build_share_plan",
+    "end_of_day",
     "safe_display_name",
 ]
