@@ -133,3 +133,29 @@ def test_vault_plan_has_resolved_files_recipients_expiry_and_notes(ann_with_a_gr
         ann.set_exchange_folder(out)
         plan = ann.plan_share(["/x.txt"], to=["Ben"], exchange=True)
         assert plan.destination == ExchangeDestination(out)
+
+
+def test_cli_and_gui_render_every_note_of_the_same_plan(ann_with_a_group, services, qtbot, capsys):
+    from strongroom.cli.sharing import _summary
+
+    day = date.today() + timedelta(days=10)
+    with Vault.open(ann_with_a_group, PASSPHRASE, **services.vault_kwargs()) as ann:
+        item = ann.item("/x.txt")
+        plan = ann.plan_share([item], to=["Ben"], groups=["Team"], expires=day, receipts=True,
+                              exchange=False)  # fmt: skip
+        dialog = _dialog(services, qtbot, [item], ann.contacts(), ann.groups())
+    dialog.check("Ben", "Team")
+    _pick_date(dialog, day)
+    dialog.receipts.setChecked(True)
+    gui_plan = dialog.plan()
+    assert gui_plan.notes == plan.notes and gui_plan.expires == plan.expires
+    assert gui_plan.recipients == plan.recipients and gui_plan.files == plan.files
+
+    _summary(plan)
+    cli_text = " ".join(capsys.readouterr().err.split())
+    gui_text = dialog.summary.text() + " " + dialog.warning.text()
+    texts = {n.text for n in plan.notes}
+    assert {"group-membership", "unverified", "receipts", "limits"} == {n.kind for n in plan.notes}
+    assert {t for t in texts if t in cli_text} == {t for t in texts if t in gui_text} == texts
+    assert plan.until_words in cli_text and plan.until_words in gui_text
+    assert f"until the end of {day.isoformat()} (local time)" in plan.until_words
