@@ -502,8 +502,13 @@ class Vault(SharingMixin):
         config_dir: StrPath | None,
         temp_root: StrPath | None,
         how: str | None,
+        report: UnlockReport | None = None,
     ) -> Vault:
+        """The common end of create/open/recover. `report` carries notices found before
+        the Vault object exists (while reading the header); the rest are added here."""
         self = cls()
+        if report is not None:
+            self._unlock_report = report
         self._folder = folder
         self._header = header
         self._vault_key = vault_key

@@ -3,7 +3,11 @@ front ends (the CLI prints it to stderr, the GUI shows it in the status bar and 
 
 Adding a notice is one line where the event happens during open::
 
-    report.add(NoticeKind.SOMETHING, "Plain words for the owner.", level="warning")
+    self._unlock_report.add(NoticeKind.SOMETHING, "Plain words.", level="warning")
+
+(in `Vault._finish_open` and the `_sharing_on_open` it calls). Something found before the
+`Vault` object exists, while reading the header in `Vault.open`, goes into an `UnlockReport`
+made there and passed as `_finish_open(..., report=report)`.
 
 Front ends render every notice generically (its `text`, interrupting for a "warning"), so a
 new kind needs no front-end change; a front end may append its own how-to hint for a kind it
