@@ -234,4 +234,4 @@ def test_failed_unlock_attempts_are_reported_at_next_unlock(window, services):
     assert window.session is not None
     warnings = [args for method, args in services.dialogs.asked if method == "warn"]
     assert len(warnings) == 1
-    assert "2 time(s)" in warnings[0][1]
+    assert "2 failed unlock attempts" in warnings[0][1]  # the vault's words, as in the CLI

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import output, prompts
 from .args import EXIT_DAMAGED, EXIT_ERROR, EXIT_OK
 from .errors import CliError, UsageError
+from .notices import print_unlock_report
 from .progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -60,12 +61,9 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
         vault = Vault.open(path, secret)
     del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
     try:
-        _unlock_notices(vault)
-        if vault.rollback_warning and args.command != "verify-log":
-            # Said at every unlock until acknowledged: an old copy silently put back is
-            # exactly what the owner must hear about (verify-log reports it itself).
-            _note(f"strongroom: warning: {vault.rollback_warning}")
-            _note("strongroom: run 'strongroom verify-log' for details.")
+        # What happened at unlock (failed attempts, a rolled-back or pruned history, ...) is
+        # decided by the vault; said once, on stderr.
+        print_unlock_report(vault.unlock_report, command=args.command)
         yield vault
     finally:
         vault.lock()
@@ -100,30 +98,6 @@ def _unwritten_notice(vault: Vault) -> None:
         f"{'entry' if n == 1 else 'entries'} could not be written into the vault: {names}. "
         f"{where} Free some space on the disk."
     )
-
-
-# Entries a successful unlock writes together; an "unlock-failed" among them reports attempts
-# made since the vault was last opened (the vault counts them outside, where it can write).
-_UNLOCK_BATCH = frozenset(
-    {"vault-unlocked", "vault-created", "recovery-used", "passphrase-changed", "unlock-failed"}
-)
-
-
-def _unlock_notices(vault: Vault) -> None:
-    """Tell the owner about failed unlock attempts since the last open, as login(1) does."""
-    for entry in vault.history(limit=len(_UNLOCK_BATCH)):
-        if entry.action not in _UNLOCK_BATCH:
-            return  # older than this unlock
-        if entry.action == "unlock-failed":
-            count = entry.details.get("count", "?")
-            last = entry.details.get("last")
-            when = f", the last at {last}" if last else ""
-            _note(
-                f"strongroom: warning: {count} failed unlock attempt"
-                f"{'' if count == 1 else 's'} (wrong passphrase or recovery key) since this "
-                f"vault was last opened{when}."
-            )
-            return
 
 
 @contextmanager
@@ -498,6 +472,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
     with _status("Unlocking…"):
         vault = Vault.open(path, old)
+    print_unlock_report(vault.unlock_report, command=args.command)
     try:
         new = prompts.new_passphrase(args.new_passphrase_file)
         with _status("Changing passphrase…"):
@@ -518,6 +493,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
     with _status("Unlocking…"):
         vault = Vault.open_with_recovery_key(path, key, new, kdf_params=params)
+    print_unlock_report(vault.unlock_report, command=args.command)
     vault.lock()
     _note("New passphrase set. Your recovery key remains valid; keep it safe.")
     return EXIT_OK

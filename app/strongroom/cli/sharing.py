@@ -17,7 +17,7 @@ import re
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Contact,
         GroupRecord,
         ReceivedRecord,
+        SharePlan,
         ShareRecord,
         Vault,
     )
@@ -122,9 +123,11 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime:
         return now + timedelta(**{_UNIT[match.group(2)]: amount})
     try:
         if re.fullmatch(r"\d{4}-\d\d-\d\d", value):
-            # "until 2026-12-31" includes that day: end at the next local midnight.
-            day = datetime.fromisoformat(value) + timedelta(days=1)
-            when = day.astimezone()
+            # "until 2026-12-31" includes that day: the vault's one rule (the next local
+            # midnight), the same the GUI's share dialog uses.
+            from strongroom.vault import end_of_day
+
+            when = end_of_day(date.fromisoformat(value))
         else:
             when = datetime.fromisoformat(text.strip())
             when = when.astimezone() if when.tzinfo is None else when
@@ -518,41 +521,29 @@ def cmd_share(args: argparse.Namespace) -> int:
     with _unlocked(args) as vault:
         from strongroom.vault import NoExchangeFolder
 
-        files = []
-        for text in args.items:
-            item = vault.item(_ref(text))
-            if item.is_folder:
-                files.extend(i for i in vault.walk(item) if not i.is_folder)
-            else:
-                files.append(item)
-        if not files:
-            raise CliError("there is no file to share (the folders are empty)")
-        people = [vault.contact(name) for name in args.to]
-        groups = [vault.group(name) for name in args.group]
-        if args.exchange:
-            folder = vault.exchange_folder
-            if folder is None:
-                raise NoExchangeFolder(
-                    "No exchange folder is set: run 'strongroom exchange set PATH', "
-                    "or save the share with --out DIR."
-                )
-            where = f"into the exchange folder {folder}"
-        else:
-            where = f"as files in {out_dir} (you deliver them yourself)"
-        _summary(files, people, groups, expires, args.receipts, where)
-        if prompts.interactive() and not args.yes:
-            if not prompts.confirm("Share now?"):
-                _note("Nothing was shared.")
-                return EXIT_ERROR
-        shares = vault.share(
-            [f.id for f in files],
-            to=[c.id for c in people],
-            groups=[g.id for g in groups],
+        if args.exchange and vault.exchange_folder is None:
+            raise NoExchangeFolder(
+                "No exchange folder is set: run 'strongroom exchange set PATH', "
+                "or save the share with --out DIR."
+            )
+        # The vault decides what the share will do; this prints that plan and carries it out.
+        plan = vault.plan_share(
+            [_ref(text) for text in args.items],
+            to=args.to,
+            groups=args.group,
             expires=expires,
             receipts=args.receipts,
             out_dir=out_dir,
             exchange=bool(args.exchange),
         )
+        if not plan.files:
+            raise CliError("there is no file to share (the folders are empty)")
+        _summary(plan)
+        if prompts.interactive() and not args.yes:
+            if not prompts.confirm("Share now?"):
+                _note("Nothing was shared.")
+                return EXIT_ERROR
+        shares = vault.share_as_planned(plan)
     if args.json:
         output.write_json(sys.stdout, {"shares": [_share_json(s) for s in shares]})
     else:
@@ -562,41 +553,32 @@ def cmd_share(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _summary(
-    files: list[Any],
-    people: list[Contact],
-    groups: list[GroupRecord],
-    expires: datetime | None,
-    receipts: bool,
-    where: str,
-) -> None:
+# Front-end hints for plan notes the CLI can act on.
+_NOTE_HINTS = {"unverified": "('strongroom contacts verify NAME' once you compared them)"}
+
+
+def _summary(plan: SharePlan) -> None:
+    """The vault's `SharePlan` in plain words on stderr (the GUI's share dialog shows the
+    same plan)."""
+    files = plan.files
     _note(f"You are about to share {_n(len(files), 'file')}:")
     for f in files[:20]:
-        _note(f"    {f.path} ({output.human_size(f.size)})")
+        _note(f"    {_safe(f.path)} ({output.human_size(f.size)})")
     if len(files) > 20:
         _note(f"    … and {len(files) - 20} more")
     _note("with:")
-    for c in people:
-        _note(f"    {_safe(c.name)} ({_trust_words(c)}, fingerprint {c.fingerprint})")
-    for g in groups:
-        members = ", ".join(_safe(m.name) for m in g.members) or "no members yet"
-        _note(f"    group {_safe(g.name)} (now: {members})")
-    until = f"until {output.human_time(expires)} (local time)" if expires else "until you revoke"
-    _note(f"They will be able to decrypt, read and save copies of these files {until}.")
-    if groups:
-        _note(
-            "Anyone you add to a group later can read these files too; anyone you remove "
-            "later keeps access to them until you revoke."
-        )
-    if any(not c.verified for c in people):
-        _note(
-            "Warning: unverified contacts: make sure their fingerprint matches before "
-            "sharing anything sensitive ('strongroom contacts verify NAME')."
-        )
-    if receipts:
-        _note("Receipts are requested (sent only if each recipient's Strongroom allows it).")
-    _note(f"The share files are written {where}.")
-    _note(_limits())
+    for r in plan.people:
+        trust = "verified" if r.verified else "NOT verified"
+        _note(f"    {_safe(r.name)} ({trust}, fingerprint {r.fingerprint})")
+    for r in plan.groups:
+        members = ", ".join(_safe(m) for m in r.members) or "no members yet"
+        _note(f"    group {_safe(r.name)} (now: {members})")
+    _note(f"They will be able to decrypt, read and save copies of these files {plan.until_words}.")
+    _note(f"The share files are written {plan.destination.words}.")
+    for n in plan.notes:
+        hint = _NOTE_HINTS.get(n.kind)
+        text = f"{n.text} {hint}" if hint else n.text
+        _note(f"Warning: {text}" if n.level == "warning" else text)
 
 
 # ----- receiving -------------------------------------------------------------------------

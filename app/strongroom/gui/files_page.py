@@ -918,28 +918,18 @@ class FilesPage(QWidget):
             return
         vault = self.vault
 
-        def ask(result: tuple[Any, Any, Any]) -> None:
-            contacts, groups, exchange = result
+        def ask(result: tuple[Any, Any, Any, Any]) -> None:
+            contacts, groups, exchange, base = result
             if self.session is None:
                 return
-            dialog = ShareDialog(items, contacts, groups, exchange, self.services, self)
+            dialog = ShareDialog(items, contacts, groups, exchange, self.services, self, plan=base)
             if not self.services.dialogs.exec_dialog(dialog) or self.session is None:
                 return
-            people, group_ids = dialog.people, dialog.group_ids
-            expires, receipts = dialog.expires(), dialog.receipts.isChecked()
+            plan = dialog.plan()  # the vault's plan, as the summary showed it
             out_dir = dialog.out_dir or None
 
             def work(ctx: Any) -> list[Any]:
-                return vault.share(
-                    items,
-                    to=people,
-                    groups=group_ids,
-                    expires=expires,
-                    receipts=receipts,
-                    out_dir=out_dir,
-                    exchange=None if out_dir else True,
-                    cancel=ctx.cancelled,
-                )
+                return vault.share_as_planned(plan, cancel=ctx.cancelled)
 
             def done(shares: list[Any]) -> None:
                 where = out_dir or self.tr("the exchange folder")
@@ -958,7 +948,12 @@ class FilesPage(QWidget):
             )
 
         run_task(
-            lambda _c: (vault.contacts(), vault.groups(), vault.exchange_folder),
+            lambda _c: (
+                vault.contacts(),
+                vault.groups(),
+                vault.exchange_folder,
+                vault.plan_share(items, exchange=False),  # resolves the folders' files
+            ),
             ask,
             lambda e: self.status.emit(error_message(e)),
             quiet=True,

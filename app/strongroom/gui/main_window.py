@@ -36,6 +36,7 @@ from .autolock import IdleWatcher
 from .files_page import FilesPage
 from .messages import error_message
 from .models import forget_file_icons
+from .notices import unlock_report_texts
 from .preview import PreviewWindow
 from .seams import Services
 from .session import VaultSession
@@ -380,65 +381,14 @@ class MainWindow(QMainWindow):
             self.receive_share_file(path)
         self.vault_opened.emit(vault)
 
-    _UNLOCK_BATCH = frozenset(
-        {
-            "vault-unlocked",
-            "vault-created",
-            "recovery-used",
-            "passphrase-changed",
-            "unlock-failed",
-            "history-pruned",
-        }
-    )
-
     def _unlock_notices(self, vault: Vault) -> None:
-        """Tell the owner, once, about failed unlock attempts and a rolled-back history."""
-
-        def work(_c: object) -> tuple[str | None, dict[str, object] | None]:
-            failed = None
-            for entry in vault.history(limit=6):
-                if entry.action not in self._UNLOCK_BATCH:
-                    break  # older than this unlock
-                if entry.action == "unlock-failed":
-                    failed = dict(entry.details)
-                    break
-            return vault.rollback_warning, failed
-
-        def done(result: tuple[str | None, dict[str, object] | None]) -> None:
-            warning, failed = result
-            if self.session is None or self.session.vault is not vault:
-                return
-            notes = []
-            if vault.unwritten_history is not None:
-                notes.append(
-                    self.tr(
-                        "The disk is full. You can read your files, but what you do is not "
-                        "written into the access history until there is free space again: "
-                        "it is kept on this computer meanwhile. Free some space on the disk."
-                    )
-                )
-            if failed:
-                notes.append(
-                    self.tr(
-                        "Someone tried to unlock this vault with a wrong passphrase or "
-                        "recovery key {n} time(s) since it was last opened."
-                    ).format(n=failed.get("count", "?"))
-                )
-            if warning:
-                notes.append(
-                    self.tr(
-                        "The access history is older than the last state this computer saw: "
-                        "{reason} If you restored a backup on purpose, accept it under "
-                        "Activity › Verify integrity."
-                    ).format(reason=warning)
-                )
-            if notes:
-                self.show_status(notes[0])
-                self.services.dialogs.warn(
-                    self, self.tr("Since you last opened this vault"), "\n\n".join(notes)
-                )
-
-        run_task(work, done, lambda _e: None, quiet=True)
+        """Tell the owner, once, what the vault reports about this unlock (failed attempts,
+        a rolled-back or pruned history, ...): see gui/notices.py."""
+        status, dialog = unlock_report_texts(vault.unlock_report)
+        if status:
+            self.show_status(status)
+        if dialog:
+            self.services.dialogs.warn(self, self.tr("Since you last opened this vault"), dialog)
 
     _FIRST_PAGE_DELAY_MS = 40  # after the first paint of the vault view
     _SETTLE_DELAY_MS = 250  # after start-up, an unlock or a lock (heap.py)

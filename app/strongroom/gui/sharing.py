@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, Item, NotAShare
+from strongroom.vault import (
+    ExchangeDestination,
+    FileRecord,
+    FolderDestination,
+    Item,
+    NotAShare,
+    SharePlan,
+    build_share_plan,
+    end_of_day,
+)
 from strongroom.vault.records import (
     REVOCATION_LIMITS,
     AccessReport,
@@ -397,12 +406,20 @@ class ShareDialog(QDialog):
         exchange: Path | None,
         services: Services,
         parent: QWidget | None = None,
+        *,
+        plan: SharePlan | None = None,
     ) -> None:
         super().__init__(parent)
         self.items = list(items)
         self.services = services
         self.exchange = exchange
         self.out_dir = ""
+        # The vault's plan for the selection (its files resolved); each choice re-plans it.
+        self.base_plan = plan or build_share_plan(
+            i for i in self.items if isinstance(i, FileRecord)
+        )
+        self._contacts = {c.id: c for c in contacts}
+        self._groups = {g.id: g for g in groups}
         self.setWindowTitle(self.tr("Share"))
         self.resize(620, 640)
         layout = QVBoxLayout(self)
@@ -539,9 +556,25 @@ class ShareDialog(QDialog):
         if key == "1m":
             return timedelta(days=30)
         if key == "date":
-            day = self.expiry_date.date().toPython()
-            return datetime.combine(day, time(23, 59)).astimezone().astimezone(UTC)
+            # The whole day, as everywhere: access ends at the next local midnight.
+            return end_of_day(self.expiry_date.date().toPython())
         return None
+
+    def plan(self) -> SharePlan:
+        """What sharing with the current choices will do, as the vault plans it (the
+        summary shows it; Share carries it out)."""
+        if self.exchange is not None and self.via_exchange.isChecked():
+            destination: Any = ExchangeDestination(self.exchange)
+        else:
+            destination = FolderDestination(Path(self.out_dir) if self.out_dir else None)
+        return build_share_plan(
+            self.base_plan.files,
+            [self._contacts[i] for i in self.people if i in self._contacts],
+            [self._groups[i] for i in self.group_ids if i in self._groups],
+            expires=self.expires(),
+            receipts=self.receipts.isChecked(),
+            destination=destination,
+        )
 
     def _filter(self, text: str) -> None:
         needle = text.casefold()
@@ -558,35 +591,18 @@ class ShareDialog(QDialog):
         what = self.tr("{files} file(s)").format(files=files)
         if folders:
             what += self.tr(" and every file in {n} folder(s)").format(n=folders)
-        key = self.expiry.currentData()
-        until = {
-            "never": self.tr("until you revoke it"),
-            "1d": self.tr("for one day, or until you revoke it"),
-            "1w": self.tr("for one week, or until you revoke it"),
-            "1m": self.tr("for one month, or until you revoke it"),
-        }.get(
-            key,
-            self.tr("until {date}, or until you revoke it").format(
-                date=self.expiry_date.date().toString("d MMM yyyy")
-            ),
-        )
+        plan = self.plan()
         who = ", ".join(names) if names else self.tr("nobody yet")
         text = self.tr("{who} will be able to read {what} {until}.").format(
-            who=who, what=what, until=until
+            who=who, what=what, until=plan.until_words
         )
-        if self.receipts.isChecked():
-            text += " " + self.tr("Their Strongroom will tell you when they open or export it.")
-        text += " " + self.tr(REVOCATION_LIMITS)
+        for note in plan.notes:
+            if note.level != "warning":
+                text += " " + note.text
         self.summary.setText(text)
-        unverified = [v[2] for v in chosen if v[0] == "person" and not v[3]]
-        if unverified:
-            self.warning.show_message(
-                self.tr(
-                    "Not verified: {names}. If their card was swapped on the way, someone "
-                    "else could read this. Compare fingerprints first if you can."
-                ).format(names=", ".join(unverified)),
-                "warning",
-            )
+        warnings = " ".join(n.text for n in plan.warnings)
+        if warnings:
+            self.warning.show_message(warnings, "warning")
         else:
             self.warning.clear_message()
         self.share_button.setEnabled(bool(chosen))

@@ -65,6 +65,7 @@ from .records import (
     UnwrittenHistory,
     VaultInfo,
 )
+from .reports import Notice, NoticeKind, UnlockReport
 from .share_format import (
     ShareError,
     ShareFormatError,
@@ -73,6 +74,15 @@ from .share_format import (
     ShareSignatureError,
     ShareTooLarge,
     safe_display_name,
+)
+from .share_plan import (
+    ExchangeDestination,
+    FolderDestination,
+    PlannedRecipient,
+    PlanNote,
+    SharePlan,
+    build_share_plan,
+    end_of_day,
 )
 from .sharing import RECEIPT_POLICIES, SHARED_PREFIX
 
@@ -99,8 +109,10 @@ __all__ = [
     "ContactNotFound",
     "DiskFull",
     "Event",
+    "ExchangeDestination",
     "ExportTargetExists",
     "FileRecord",
+    "FolderDestination",
     "FolderRecord",
     "GroupMember",
     "GroupNotFound",
@@ -119,7 +131,11 @@ __all__ = [
     "NotAShare",
     "NotAVault",
     "NotGroupAdmin",
+    "Notice",
+    "NoticeKind",
     "PendingReceipt",
+    "PlanNote",
+    "PlannedRecipient",
     "PreviewTooLarge",
     "QuarantineEntry",
     "ReceiptRecord",
@@ -132,6 +148,7 @@ __all__ = [
     "ShareHashMismatch",
     "ShareNotForMe",
     "ShareNotFound",
+    "SharePlan",
     "ShareRecipientStatus",
     "ShareRecord",
     "ShareRefused",
@@ -140,6 +157,7 @@ __all__ = [
     "ShareTooLarge",
     "SharingError",
     "SyncReport",
+    "UnlockReport",
     "UnwrittenHistory",
     "Vault",
     "VaultDamaged",
@@ -149,5 +167,7 @@ __all__ = [
     "VaultLocked",
     "WrongPassphrase",
     "WrongRecoveryKey",
+    "build_share_plan",
+    "end_of_day",
     "safe_display_name",
 ]

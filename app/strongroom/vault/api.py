@@ -86,6 +86,7 @@ from .records import (
     UnwrittenHistory,
     VaultInfo,
 )
+from .reports import NoticeKind, UnlockReport
 from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, ContactRef, SharingMixin, create_identity
 
 __all__ = [
@@ -159,6 +160,25 @@ def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Va
             return method(self, *args, **kwargs)
 
     return wrapper
+
+
+def _failed_unlocks_text(failed: dict[str, Any]) -> str:
+    count = failed.get("count", "?")
+    last = failed.get("last")
+    when = f", the last at {last}" if last else ""
+    return (
+        f"{count} failed unlock attempt{'' if count == 1 else 's'} (wrong passphrase or "
+        f"recovery key) since this vault was last opened{when}."
+    )
+
+
+def _pruned_text(removed: int, retention: Retention) -> str:
+    kept = {Retention.DAYS_30: "30 days", Retention.YEAR_1: "1 year"}.get(retention, "")
+    return (
+        f"{removed} access-history entr{'y' if removed == 1 else 'ies'} older than {kept} "
+        "were removed, as the retention setting asks; a signed checkpoint at the cut keeps "
+        "the rest verifiable."
+    )
 
 
 def _locate(path: StrPath) -> Path:
@@ -321,6 +341,7 @@ class Vault(SharingMixin):
         # The failed-unlock count taken into _pending at open: cleared once it is written
         # or kept, so that it is never entered twice.
         self._failed_unlocks: tuple[FailedUnlocks, dict[str, Any]] | None = None
+        self._unlock_report = UnlockReport()
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -499,8 +520,13 @@ class Vault(SharingMixin):
         config_dir: StrPath | None,
         temp_root: StrPath | None,
         how: str | None,
+        report: UnlockReport | None = None,
     ) -> Vault:
+        """The common end of create/open/recover. `report` carries notices found before
+        the Vault object exists (while reading the header); the rest are added here."""
         self = cls()
+        if report is not None:
+            self._unlock_report = report
         self._folder = folder
         self._header = header
         self._vault_key = vault_key
@@ -544,18 +570,39 @@ class Vault(SharingMixin):
             if failed:
                 self._pending.append((now, "unlock-failed", None, "", failed))
                 self._failed_unlocks = (fails, failed)
+                self._unlock_report.add(
+                    NoticeKind.FAILED_UNLOCKS, _failed_unlocks_text(failed), **failed
+                )
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", None, "", {}))
                 self._pending.append((now, "passphrase-changed", None, "", {"by": "recovery"}))
             self._pending.append((now, "vault-unlocked", None, "", {}))
             try:
                 with self._write():
-                    self._prune(now)
+                    removed = self._prune(now)
+                if removed:
+                    self._unlock_report.add(
+                        NoticeKind.HISTORY_PRUNED,
+                        _pruned_text(removed, self._retention()),
+                        level="info",
+                        removed=removed,
+                    )
             except DiskFull:
                 # A full disk must not lock the owner out: open anyway; the entries above stay
                 # pending, are written with the next write that fits, and are kept outside
                 # the vault at lock if none does (`unwritten_history` says which).
-                pass
+                self._unlock_report.add(
+                    NoticeKind.DISK_FULL,
+                    "The disk is full. You can read your files, but what you do is not "
+                    "written into the access history until there is free space again: it is "
+                    "kept on this computer meanwhile. Free some space on the disk.",
+                )
+            if self._rollback_problem:
+                self._unlock_report.add(
+                    NoticeKind.ROLLBACK,
+                    "The access history is older than the last state this computer saw: "
+                    + self._rollback_problem,
+                )
             self._sharing_on_open()
         except BaseException:
             self._conn = None
@@ -676,6 +723,14 @@ class Vault(SharingMixin):
         if not new:
             return None
         return UnwrittenHistory(tuple(HistoryEntry(0, *p) for p in new), "memory")
+
+    @property
+    def unlock_report(self) -> UnlockReport:
+        """Everything the owner should hear about from this unlock (failed attempts since
+        the last open, a rolled-back history, pruned history, expired received files), each
+        notice with a kind and plain words. Fixed once `open` returns; front ends render it
+        once, right after unlocking."""
+        return self._unlock_report
 
     @property
     def temp_dir(self) -> Path:
@@ -851,10 +906,12 @@ class Vault(SharingMixin):
         self._temp_dir.mkdir(exist_ok=True, mode=0o700)
         return self._temp_dir
 
-    def _prune(self, now: datetime) -> None:
+    def _prune(self, now: datetime) -> int:
+        """Apply the retention setting; returns how many history entries were removed."""
         days = _RETENTION_DAYS[self._retention()]
-        if days is not None:
-            self._history.prune_before(now - timedelta(days=days), now)
+        if days is None:
+            return 0
+        return self._history.prune_before(now - timedelta(days=days), now)
 
     def _retention(self) -> Retention:
         with db.db_errors():

@@ -35,7 +35,7 @@ import stat
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, ParamSpec, TypeVar
@@ -94,6 +94,14 @@ from .records import (
     ShareRecipientStatus,
     ShareRecord,
     SyncReport,
+)
+from .reports import NoticeKind, UnlockReport
+from .share_plan import (
+    Destination,
+    ExchangeDestination,
+    FolderDestination,
+    SharePlan,
+    build_share_plan,
 )
 
 if TYPE_CHECKING:
@@ -184,6 +192,7 @@ class SharingMixin:
         _store: ObjectStore
         _events: EventHub
         _folder: Path
+        _unlock_report: UnlockReport
 
         @property
         def _c(self) -> db.Connection: ...
@@ -343,6 +352,51 @@ class SharingMixin:
         )
 
     @_op
+    def plan_share(
+        self,
+        items: Iterable[Any],
+        *,
+        to: Iterable[ContactRef] = (),
+        groups: Iterable[GroupRef] = (),
+        expires: datetime | date | timedelta | None = None,
+        receipts: bool = False,
+        out_dir: StrPath | None = None,
+        exchange: bool | None = None,
+    ) -> SharePlan:
+        """What `share` with these arguments would do, decided without doing it: the
+        files (a folder means every file in it), the recipients with their trust, the exact
+        expiry instant (a `date` means that whole day, local time: `share_plan.end_of_day`),
+        the destination and the plain-words notes every front end shows. `exchange=False`
+        without `out_dir` plans a folder still to be chosen. Raises `NoExchangeFolder` when
+        the exchange folder is asked for and none is set; an unknown item, contact or
+        group raises as `share` does. Carry it out with `share_as_planned`."""
+        return self._plan_share(items, to, groups, expires, receipts, out_dir, exchange)
+
+    @_op
+    def share_as_planned(
+        self,
+        plan: SharePlan,
+        *,
+        progress: Callable[[int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> list[ShareRecord]:
+        """Share exactly as `plan` says (see `share` for what is written and recorded)."""
+        dest = plan.destination
+        if dest.path is None:
+            raise SharingError("Choose a folder to save the share in.")
+        return self._share(
+            [f.id for f in plan.files],
+            [r.id for r in plan.people],
+            [r.id for r in plan.groups],
+            plan.expires,
+            plan.receipts,
+            None if isinstance(dest, ExchangeDestination) else dest.path,
+            isinstance(dest, ExchangeDestination),
+            progress,
+            cancel,
+        )
+
+    @_op
     def shares(self, file: Any | None = None) -> list[ShareRecord]:
         """Shares I made (of `file`, or all), newest first, with each recipient's status
         now: active, revoked, expired, or erased (confirmed by an "erased" receipt), and
@@ -493,7 +547,15 @@ class SharingMixin:
         received shares. Never blocks an open (a full disk is retried later)."""
         with contextlib.suppress(VaultError):
             self._identity()
-            self._expire_received(self._now())
+            if erased := self._expire_received(self._now()):
+                n = len(erased)
+                self._unlock_report.add(
+                    NoticeKind.RECEIVED_EXPIRED,
+                    f"{n} file{'' if n == 1 else 's'} shared with you expired and "
+                    f"{'was' if n == 1 else 'were'} erased from this vault.",
+                    level="info",
+                    share_ids=erased,
+                )
 
     def _note_access(self, records: Sequence[FileRecord], event: str) -> None:
         """A received file was opened or exported: send the receipt it asks for."""
@@ -1142,6 +1204,45 @@ class SharingMixin:
         return len(written)
 
     # ----- internals: making shares ----------------------------------------------------
+
+    def _plan_share(
+        self,
+        items: Iterable[Any],
+        to: Iterable[ContactRef],
+        groups: Iterable[GroupRef],
+        expires: datetime | date | timedelta | None,
+        receipts: bool,
+        out_dir: StrPath | None,
+        exchange: bool | None,
+    ) -> SharePlan:
+        refs = [items] if isinstance(items, str | int | FileRecord | FolderRecord) else list(items)
+        files: list[FileRecord] = []
+        for ref in refs:
+            rec = self._get(ref)
+            if isinstance(rec, FolderRecord):
+                files.extend(i for i in self.walk(rec) if isinstance(i, FileRecord))
+            else:
+                files.append(rec)
+        people = [self._contact(c) for c in ([to] if isinstance(to, str | int | Contact) else to)]
+        group_refs = [groups] if isinstance(groups, str | GroupRecord) else groups
+        group_records = [self._group_record(self._group_id(g)) for g in group_refs]
+        destination: Destination
+        if out_dir is None if exchange is None else exchange:
+            folder = self.exchange_folder
+            if folder is None:
+                raise NoExchangeFolder()
+            destination = ExchangeDestination(folder)
+        else:
+            destination = FolderDestination(Path(out_dir) if out_dir is not None else None)
+        return build_share_plan(
+            files,
+            people,
+            group_records,
+            expires=expires,
+            receipts=receipts,
+            destination=destination,
+            now=self._now(),
+        )
 
     def _share(
         self,
