@@ -61,6 +61,14 @@ def _kdf_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _allow_weak(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-weak",
+        action="store_true",
+        help="accept a passphrase the strength check calls weak (not recommended)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser. Vault and passphrase options are accepted before or after COMMAND."""
     # Defaults are SUPPRESSed in the copy attached to each sub-command, so a value given
@@ -103,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="PATH", help="vault folder to create")
     p.add_argument("--name", help="your display name in this vault")
     p.add_argument("--new-passphrase-file", metavar="FILE", help="read the passphrase from FILE")
+    _allow_weak(p)
     _kdf_options(p)
 
     p = command("add", "encrypt files and folders into the vault")
@@ -142,11 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("passwd", "change the passphrase")
     p.add_argument("--new-passphrase-file", metavar="FILE", help="read the new one from FILE")
+    _allow_weak(p)
     _kdf_options(p)
 
     p = command("recover", "unlock with the recovery key and set a new passphrase")
     p.add_argument("--recovery-key-file", metavar="FILE", help="read the recovery key from FILE")
     p.add_argument("--new-passphrase-file", metavar="FILE", help="read the new one from FILE")
+    _allow_weak(p)
     _kdf_options(p)
 
     p = command("check", "verify the database and objects")

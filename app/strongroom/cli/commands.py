@@ -205,6 +205,24 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {plural}"
 
 
+def _judge_new_passphrase(
+    secret: str, args: argparse.Namespace, user_inputs: list[str] | None = None
+) -> None:
+    """The vault's passphrase rule, as the GUI applies it: a weak one is refused unless
+    --allow-weak, and said either way."""
+    from strongroom.vault.passphrase_policy import check_passphrase
+
+    verdict = check_passphrase(secret, user_inputs)
+    if verdict.ok:
+        return
+    if not getattr(args, "allow_weak", False):
+        raise UsageError(
+            f"the new passphrase is weak: {verdict.why}; nothing was changed. Choose a "
+            "stronger one (four or more random words), or pass --allow-weak to use it anyway"
+        )
+    _note(f"strongroom: warning: the new passphrase is weak: {verdict.why}.")
+
+
 def _describe(item: Item) -> str:
     if item.is_folder:
         return f"{item.path} (folder)"
@@ -225,6 +243,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         fallback_file=getattr(args, "passphrase_file", None),
         fallback_env=prompts.ENV_PASSPHRASE,
     )
+    _judge_new_passphrase(secret, args, [args.name or "", Path(path).stem])
     from strongroom.crypto import kdf
     from strongroom.vault import Vault
 
@@ -469,6 +488,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
         vault = Vault.open(path, old)
     try:
         new = prompts.new_passphrase(args.new_passphrase_file)
+        _judge_new_passphrase(new, args, [vault.info().display_name or ""])
         with _status("Changing passphrase…"):
             vault.change_passphrase(old, new, kdf_params=params)
     finally:
@@ -483,6 +503,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     path = _vault_path(args)
     key = prompts.recovery_key(args.recovery_key_file)
     new = prompts.new_passphrase(args.new_passphrase_file)
+    _judge_new_passphrase(new, args)
     from strongroom.vault import Vault
 
     with _status("Unlocking…"):
