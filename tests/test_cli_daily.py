@@ -109,3 +109,34 @@ def test_one_rule_for_gui_and_cli():
         == __import__("strongroom.vault.passphrase_policy", fromlist=["WEAK_SCORE"]).WEAK_SCORE
     )
 
+
+# ----- 2. names are shown escaped -------------------------------------------------------------
+
+EVIL = "evil\x1b[2J\u202egpj.txt"  # an escape sequence and a right-to-left override
+SHOWN = "evil\\u{001B}[2J\\u{202E}gpj.txt"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [ch for ch in text if ch in "\x1b\u202e"]
+
+
+def test_names_are_escaped_in_ls_find_log_access(tmp_path, run, vault):
+    local = tmp_path / EVIL
+    local.write_text("x")
+    code, out, err = run("add", local)
+    assert code == 0, err
+    assert _raw_controls(out + err) == []
+    for argv in (["ls"], ["find", "evil"], ["log"], ["access", "/" + EVIL]):
+        code, out, err = run(*argv)
+        assert code == 0, (argv, err)
+        assert _raw_controls(out + err) == [], argv
+        assert SHOWN in out, (argv, out)
+
+
+def test_receive_escapes_the_local_path(tmp_path, run, vault):
+    junk = tmp_path / ("share\x1b]0;owned\x07\u202e.age")
+    junk.write_bytes(b"not an age file")
+    code, out, err = run("receive", junk)
+    assert code != 0
+    assert "share\\u{001B}]0;owned\\u{0007}\\u{202E}.age" in err
+    assert _raw_controls(out + err) == [] and "\x07" not in err

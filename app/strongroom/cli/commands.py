@@ -225,8 +225,8 @@ def _judge_new_passphrase(
 
 def _describe(item: Item) -> str:
     if item.is_folder:
-        return f"{item.path} (folder)"
-    return f"{item.path} ({output.human_size(item.size)})"  # type: ignore[union-attr]
+        return f"{output.safe(item.path)} (folder)"
+    return f"{output.safe(item.path)} ({output.human_size(item.size)})"  # type: ignore[union-attr]
 
 
 # ----- commands ----------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         files = last[0].files_total if last else _count_files(vault, added)
         size = last[0].bytes_total if last else None
         for item in added:
-            _print(item.path)
+            _print(output.safe(item.path))
         summary = f"Added {_n(files, 'file')}"
         if size is not None:
             summary += f" ({output.human_size(size)})"
@@ -339,7 +339,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _ls_line(item: Item, *, full_path: bool = False) -> str:
-    name = item.path if full_path else item.name
+    name = output.safe(item.path if full_path else item.name)
     if item.is_folder:
         return f"{'-':>10}  {output.human_time(item.modified)}  {name}/"
     return f"{output.human_size(item.size):>10}  {output.human_time(item.modified)}  {name}"  # type: ignore[union-attr]
@@ -357,7 +357,7 @@ def cmd_find(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     for item in items:
-        _print(item.path + ("/" if item.is_folder else ""))
+        _print(output.safe(item.path) + ("/" if item.is_folder else ""))
     return EXIT_OK
 
 
@@ -443,7 +443,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             bar.clear()
             raise
         bar.close()
-    _note(f"Exported {item.path} to {written}")
+    _note(f"Exported {output.safe(item.path)} to {output.safe(written)}")
     return EXIT_OK
 
 
@@ -609,8 +609,8 @@ def cmd_log(args: argparse.Namespace) -> int:
         output.write_json(sys.stdout, {"entries": [output.entry_json(e) for e in entries]})
         return EXIT_OK
     for e in entries:
-        details = " ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
-        line = f"{e.seq:>6}  {output.human_time(e.time)}  {e.action:<24} {e.item_name}"
+        details = " ".join(f"{k}={output.safe(v)}" for k, v in sorted(e.details.items()))
+        line = f"{e.seq:>6}  {output.human_time(e.time)}  {e.action:<24} {output.safe(e.item_name)}"
         _print((line + "  " + details).rstrip() if details else line.rstrip())
     return EXIT_OK
 

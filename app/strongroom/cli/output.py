@@ -28,6 +28,7 @@ __all__ = [
     "info_json",
     "iso_utc",
     "item_json",
+    "safe",
     "write_json",
 ]
 
@@ -42,6 +43,17 @@ def human_size(n: int) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def safe(name: object) -> str:
+    """A name (or path, or any text from the vault or the file system) as printed for
+    people: control characters, bidi controls and invisible characters are written as
+    `\\u{XXXX}`, so a name cannot move the cursor, clear the screen or reorder what is
+    shown. The one escaping rule for every human-readable CLI output (the vault's
+    `safe_display_name`, used for received names too); JSON output stays exact."""
+    from strongroom.vault.share_format import safe_display_name
+
+    return safe_display_name("" if name is None else str(name))
 
 
 def _utc(dt: datetime) -> datetime:

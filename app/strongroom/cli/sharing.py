@@ -65,9 +65,7 @@ def _note(text: str = "") -> None:
 
 def _safe(name: str | None) -> str:
     """An untrusted name as shown to people: controls and bidi characters escaped."""
-    from strongroom.vault import safe_display_name
-
-    return safe_display_name(name or "")
+    return output.safe(name or "")
 
 
 def _n(count: int, noun: str, plural: str | None = None) -> str:
@@ -557,7 +555,7 @@ def cmd_share(args: argparse.Namespace) -> int:
         output.write_json(sys.stdout, {"shares": [_share_json(s) for s in shares]})
     else:
         for s in shares:
-            _print(f"{s.id}  {s.item_path}  {s.path}")
+            _print(f"{s.id}  {_safe(s.item_path)}  {_safe(s.path)}")
     _note(f"Shared {_n(len(shares), 'file')}. 'strongroom shares' shows them and their status.")
     return EXIT_OK
 
@@ -572,7 +570,7 @@ def _summary(
 ) -> None:
     _note(f"You are about to share {_n(len(files), 'file')}:")
     for f in files[:20]:
-        _note(f"    {f.path} ({output.human_size(f.size)})")
+        _note(f"    {_safe(f.path)} ({output.human_size(f.size)})")
     if len(files) > 20:
         _note(f"    … and {len(files) - 20} more")
     _note("with:")
@@ -634,7 +632,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
     for f in args.files:
         if not Path(f).is_file():
-            raise CliError(f"{f}: no such file")
+            raise CliError(f"{_safe(f)}: no such file")
     code = EXIT_OK
     results: list[dict[str, Any]] = []
     with _unlocked(args) as vault:
@@ -646,9 +644,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 rep = exc.report
                 if rep.messages or rep.replayed:
                     _note(
-                        f"{f}: message applied."
+                        f"{_safe(f)}: message applied."
                         if rep.messages
-                        else f"{f}: this message was already processed; ignored."
+                        else f"{_safe(f)}: this message was already processed; ignored."
                     )
                     for r in rep.revoked:
                         _note(f"  Share {r.share_id} was revoked by its sender and erased here.")
@@ -660,15 +658,15 @@ def cmd_receive(args: argparse.Namespace) -> int:
             else:
                 results.append({"file": f, "message": False, "received": _received_json(rec)})
                 if rec.duplicate:
-                    _note(f"{f}: already received as {_safe(rec.path)}; nothing new stored.")
+                    _note(f"{_safe(f)}: already received as {_safe(rec.path)}; nothing new stored.")
                 else:
-                    _note(f"{f}: received {_received_line(rec)}")
+                    _note(f"{_safe(f)}: received {_received_line(rec)}")
                     if rec.trust in ("unknown", "unsigned"):
                         _note("  Be careful: the sender of this file is not confirmed.")
                 if not args.json:
                     _print(_safe(rec.path or ""))
                 continue
-            sys.stderr.write(f"strongroom: {f}: {failed}\n")
+            sys.stderr.write(f"strongroom: {_safe(f)}: {failed}\n")
             code = code if code != EXIT_OK else exit_code_for(failed)
             results.append(
                 {
@@ -779,7 +777,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
     for s in shares:
         exp = f", expires {output.human_time(s.expires)}" if s.expires else ""
         rc = ", receipts asked" if s.receipts else ""
-        _print(f"{s.id}  {s.item_path}  shared {output.human_time(s.created)}{exp}{rc}")
+        _print(f"{s.id}  {_safe(s.item_path)}  shared {output.human_time(s.created)}{exp}{rc}")
         for r in s.recipients:
             kind = "group " if r.kind == "group" else ""
             events = sorted(
@@ -832,7 +830,7 @@ def cmd_access(args: argparse.Namespace) -> int:
             },
         )
         return EXIT_OK
-    _print(f"{report.item_path}")
+    _print(_safe(report.item_path))
     _print("Can read now:")
     if not report.can_read:
         _print("    nobody but you")
@@ -910,7 +908,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
                         "keeps it (they hold that key) unless you revoke it:"
                     )
                     for share_id, file_path in removal.could_read:
-                        _note(f"    {share_id}  {file_path}")
+                        _note(f"    {share_id}  {_safe(file_path)}")
                     _note(
                         "Revoking it takes it from the whole group (share again to the "
                         "remaining members if needed)."
