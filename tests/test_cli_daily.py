@@ -140,3 +140,29 @@ def test_receive_escapes_the_local_path(tmp_path, run, vault):
     assert code != 0
     assert "share\\u{001B}]0;owned\\u{0007}\\u{202E}.age" in err
     assert _raw_controls(out + err) == [] and "\x07" not in err
+
+
+# ----- 3. retention -------------------------------------------------------------------------
+
+
+def test_retention_shows_and_sets_the_vault_setting(run, vault):
+    code, out, err = run("retention")
+    assert code == 0, err
+    assert out.strip() == "forever"
+    # Shortening removes entries: without a terminal it needs --yes.
+    code, _, err = run("retention", "1y")
+    assert code == 2 and "--yes" in err
+    assert run("retention")[1].strip() == "forever"
+    code, _, err = run("retention", "30d", "--yes")
+    assert code == 0, err
+    # Lengthening needs no confirmation.
+    assert run("retention", "1y")[0] == 0
+    assert run("retention")[1].strip() == "1y"
+    assert run("retention", "30d", "--yes")[0] == 0
+    code, out, _ = run("info", "--json")
+    assert '"retention": "30d"' in out
+    code, out, _ = run("log", "--action", "retention-changed", "--json")
+    assert '"to": "30d"' in out
+    assert run("retention", "forever")[0] == 0
+    assert run("retention")[1].strip() == "forever"
+    assert run("retention", "2y")[0] == 2

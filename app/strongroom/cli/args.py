@@ -202,4 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sharing_parsers(command)
 
+    from .daily import add_parsers as add_daily_parsers
+
+    add_daily_parsers(command)
+
     return parser

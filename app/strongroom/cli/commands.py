@@ -686,3 +686,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 from .sharing import COMMANDS as _SHARING_COMMANDS  # noqa: E402  (it imports us lazily)
 
 COMMANDS.update(_SHARING_COMMANDS)
+
+from .daily import COMMANDS as _DAILY_COMMANDS  # noqa: E402
+from .session import COMMANDS as _SESSION_COMMANDS  # noqa: E402
+
+COMMANDS.update(_DAILY_COMMANDS)
+COMMANDS.update(_SESSION_COMMANDS)
