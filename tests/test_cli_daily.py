@@ -3,6 +3,8 @@ retention, the small fixes, and unlock sessions."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,151 @@ def test_retention_shows_and_sets_the_vault_setting(run, vault):
     assert run("retention", "forever")[0] == 0
     assert run("retention")[1].strip() == "forever"
     assert run("retention", "2y")[0] == 2
+
+
+# ----- 4. the small ones --------------------------------------------------------------------
+
+
+@pytest.fixture
+def bob(tmp_path, run, vault) -> str:
+    """A second vault, Bob's, whose card is in my contacts (verified)."""
+    bob_vault = tmp_path / "bob.strongroom"
+    pw = vault["pwfile"]
+    code, _, err = run(
+        "--vault", bob_vault, "--passphrase-file", pw, "init", "--name", "Bob", *FAST_KDF
+    )
+    assert code == 0, err
+    code, card, err = run("--vault", bob_vault, "id", "--card")
+    assert code == 0, err
+    assert run("contacts", "add", card.strip())[0] == 0
+    assert run("contacts", "verify", "Bob", "--yes")[0] == 0
+    return str(bob_vault)
+
+
+def test_receive_a_folder_takes_the_age_files_in_it(tmp_path, run, vault, bob):
+    (tmp_path / "f.txt").write_text("for bob")
+    assert run("add", tmp_path / "f.txt")[0] == 0
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, _, err = run("share", "/f.txt", "--to", "Bob", "--out", out_dir, "--yes")
+    assert code == 0, err
+    (out_dir / "notes.txt").write_text("not a share")  # not .age: left alone
+    code, out, err = run("--vault", bob, "receive", out_dir)
+    assert code == 0, err
+    assert "f.txt" in out
+    assert "notes.txt" not in out + err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run("--vault", bob, "receive", empty)
+    assert code == 1
+    assert "is a folder" in err and ".age" in err
+
+
+def test_add_says_what_it_skipped_and_why(tmp_path, run, vault):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "real.txt").write_text("x")
+    (src / "link").symlink_to(src / "real.txt")
+    os.mkfifo(src / "pipe")
+    code, out, err = run("add", src)
+    assert code == 0, err
+    assert "link" in err and "symbolic link" in err
+    assert "pipe" in err and "named pipe" in err
+    assert "Skipped 2" in err
+    code, out, _ = run("find", "real")
+    assert "/src/real.txt" in out
+
+
+def test_add_to_a_missing_folder_says_how_or_creates_it(tmp_path, run, vault):
+    (tmp_path / "f.txt").write_text("x")
+    code, _, err = run("add", tmp_path / "f.txt", "--to", "/a/b")
+    assert code == 1
+    assert "/a/b" in err and "--parents" in err
+    code, _, err = run("add", tmp_path / "f.txt", "--to", "/a/b", "--parents")
+    assert code == 0, err
+    assert run("ls", "/a/b/f.txt")[0] == 0
+
+
+def test_rm_of_a_shared_file_warns_and_offers_revoke(tmp_path, run, vault, bob):
+    for name in ("s.txt", "t.txt"):
+        (tmp_path / name).write_text(name)
+        assert run("add", tmp_path / name)[0] == 0
+        code, _, err = run("share", "/" + name, "--to", "Bob", "--out", tmp_path, "--yes")
+        assert code == 0, err
+    code, _, err = run("rm", "-f", "/s.txt")
+    assert code == 0, err
+    assert "Bob" in err and "until" in err and "revoke" in err and "--revoke" in err
+    shares = json.loads(run("shares", "--json")[1])["shares"]
+    by_path = {s["item_path"]: s for s in shares}
+    assert {r["status"] for r in by_path["/s.txt"]["recipients"]} == {"active"}
+    code, _, err = run("rm", "-f", "--revoke", "/t.txt")
+    assert code == 0, err
+    assert "Revoked" in err
+    shares = json.loads(run("shares", "--json")[1])["shares"]
+    by_path = {s["item_path"]: s for s in shares}
+    assert {r["status"] for r in by_path["/t.txt"]["recipients"]} == {"revoked"}
+
+
+def test_sharing_to_a_group_without_members_is_refused(tmp_path, run, vault):
+    (tmp_path / "f.txt").write_text("x")
+    assert run("add", tmp_path / "f.txt")[0] == 0
+    assert run("groups", "create", "Team")[0] == 0
+    code, _, err = run("share", "/f.txt", "--group", "Team", "--out", tmp_path, "--yes")
+    assert code == 1
+    assert "no members" in err
+    assert list(tmp_path.glob("*.age")) == []
+
+
+def test_groups_list_names_the_admin_when_known(tmp_path, run, vault, bob):
+    # Bob creates a group and adds me; I receive the group key.
+    code, card, _ = run("id", "--card")
+    assert run("--vault", bob, "contacts", "add", card.strip(), "--name", "Ada")[0] == 0
+    assert run("--vault", bob, "groups", "create", "Crew")[0] == 0
+    out_dir = tmp_path / "gk"
+    out_dir.mkdir()
+    code, _, err = run("--vault", bob, "groups", "add", "Crew", "Ada", "--out", out_dir)
+    assert code == 0, err
+    files = sorted(out_dir.glob("*.age"))
+    assert files
+    code, _, err = run("receive", *files)
+    assert code == 0, err
+    code, out, err = run("groups", "list")
+    assert code == 0, err
+    assert "admin Bob" in out
+
+
+def test_log_hides_lock_and_unlock_unless_all(run, vault):
+    assert run("ls")[0] == 0
+    code, out, _ = run("log", "--limit", "0")
+    assert "vault-unlocked" not in out and "vault-locked" not in out
+    assert "vault-created" in out
+    code, out, _ = run("log", "--all", "--limit", "0")
+    assert "vault-unlocked" in out and "vault-locked" in out
+    code, out, _ = run("log", "--action", "vault-unlocked")
+    assert code == 0
+    assert "vault-unlocked" in out
+
+
+def test_vault_db_and_its_wal_are_private(run, vault):
+    from strongroom.vault import Vault
+
+    assert run("ls")[0] == 0
+    assert (vault["path"] / "vault.db").stat().st_mode & 0o777 == 0o600
+    opened = Vault.open(vault["path"], SECRET)  # while open, the -wal and -shm files exist
+    try:
+        for name in ("vault.db", "vault.db-wal", "vault.db-shm"):
+            path = vault["path"] / name
+            assert path.exists(), name
+            assert path.stat().st_mode & 0o777 == 0o600, name
+    finally:
+        opened.lock()
+
+
+def test_a_passphrase_file_others_can_read_gets_a_warning(run, vault):
+    pw = vault["pwfile"]
+    code, _, err = run("--passphrase-file", pw, "ls")
+    assert code == 0 and "warning" not in err
+    pw.chmod(0o644)
+    code, _, err = run("--passphrase-file", pw, "ls")
+    assert code == 0, err
+    assert "warning" in err and str(pw) in err and "chmod 600" in err

@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("add", "encrypt files and folders into the vault")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders on disk")
     p.add_argument("--to", default="/", metavar="FOLDER", help="vault folder (default /)")
+    p.add_argument(
+        "-p", "--parents", action="store_true", help="create the --to folder if it is missing"
+    )
 
     p = command("ls", "list a folder")
     p.add_argument("folder", nargs="?", default="/", metavar="FOLDER")
@@ -140,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("item", metavar="ITEM")
     p.add_argument("-r", "--recursive", action="store_true", help="delete a folder")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--revoke",
+        action="store_true",
+        help="first revoke the shares of what is deleted (they stay readable otherwise)",
+    )
 
     p = command("get", "decrypt a file or a whole folder to disk")
     p.add_argument("item", metavar="ITEM")
@@ -185,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--until", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all")
+    p.add_argument(
+        "--all", action="store_true", help="also show routine vault-unlocked/vault-locked entries"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("verify-log", "verify the access history has not been edited or rolled back")

@@ -277,7 +277,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         if not os.path.lexists(p):
             raise CliError(f"{p}: no such file or folder")
     dest = _ref(args.to)
+    skipped: list[tuple[Path, str]] = []
     with _unlocked(args) as vault:
+        dest = _add_destination(vault, dest, args)
         bar = ProgressBar("Adding", 0, sys.stderr)
         last: list[Any] = []
 
@@ -287,7 +289,13 @@ def cmd_add(args: argparse.Namespace) -> int:
 
         try:
             with _Interrupt() as interrupt:
-                added = vault.add_paths(args.paths, dest, progress=progress, cancel=interrupt)
+                added = vault.add_paths(
+                    args.paths,
+                    dest,
+                    progress=progress,
+                    cancel=interrupt,
+                    on_skip=lambda path, why: skipped.append((path, why)),
+                )
         except BaseException:
             bar.clear()
             raise
@@ -300,7 +308,32 @@ def cmd_add(args: argparse.Namespace) -> int:
         if size is not None:
             summary += f" ({output.human_size(size)})"
         _note(summary + ".")
+        if skipped:
+            _note(f"Skipped {_n(len(skipped), 'entry')}:")
+            for path, why in skipped:
+                _note(f"    {output.safe(path)}: {why}")
     return EXIT_OK
+
+
+def _add_destination(vault: Vault, dest: int | str, args: argparse.Namespace) -> int | str:
+    """The folder `add --to` names; a missing one is created with --parents, and without
+    it the error says how (a typo should not silently become a new folder)."""
+    from strongroom.vault import ItemNotFound
+
+    try:
+        item = vault.item(dest)
+    except ItemNotFound:
+        if isinstance(dest, int):
+            raise
+        if args.parents:
+            return vault.makedirs(dest).id
+        raise CliError(
+            f"there is no folder {output.safe(dest)} in the vault: add --parents (-p) to "
+            f"create it, or run 'strongroom mkdir -p {output.safe(dest)}' first"
+        ) from None
+    if not item.is_folder:
+        raise CliError(f"{output.safe(item.path)} is a file, not a folder")
+    return item.id
 
 
 def _count_files(vault: Vault, items: list[Item]) -> int:
@@ -410,6 +443,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
             raise UsageError("the root folder cannot be deleted")
         if item.is_folder and not args.recursive:
             raise UsageError(f"{item.path} is a folder; use rm -r to delete it and its contents")
+        active = _active_shares(vault, item)
+        if active and not args.revoke:
+            _note_shares_stay(active)
         if not args.force and prompts.interactive():
             what = _describe(item)
             if item.is_folder:
@@ -418,8 +454,51 @@ def cmd_rm(args: argparse.Namespace) -> int:
             if not prompts.confirm(f"Delete {what}? This cannot be undone."):
                 _note("Nothing was deleted.")
                 return EXIT_ERROR
+        if active and args.revoke:
+            _revoke_all(vault, active)
         vault.delete(item)
     return EXIT_OK
+
+
+def _active_shares(vault: Vault, item: Item) -> list[Any]:
+    """Shares of `item` (or of the files in a folder) that someone can still read."""
+    ids = {i.id for i in vault.walk(item)} if item.is_folder else {item.id}
+    return [
+        s
+        for s in vault.shares()
+        if s.item_id in ids and any(r.status == "active" for r in s.recipients)
+    ]
+
+
+def _note_shares_stay(active: list[Any]) -> None:
+    """Deleting my copy does not take a share back: say so before it happens."""
+    _note(
+        f"strongroom: note: {_n(len(active), 'share')} of this stay readable by their "
+        "recipients until revoked (deleting your copy does not take them back):"
+    )
+    for s in active:
+        who = ", ".join(output.safe(r.name) for r in s.recipients if r.status == "active")
+        _note(f"    {s.id}  {output.safe(s.item_path)}  to {who}")
+    _note("strongroom: use 'rm --revoke' to revoke them too, or 'strongroom revoke SHARE'.")
+
+
+def _revoke_all(vault: Vault, active: list[Any]) -> None:
+    """`rm --revoke`: revoke every active share first (messages to the exchange folder, or
+    queued in the outbox until one is set), then the item is deleted."""
+    queued = 0
+    for s in active:
+        result = vault.revoke(s.id)
+        queued += result.queued
+        if result.revoked:
+            names = ", ".join(output.safe(n) for n in result.revoked)
+            _note(f"Revoked share {result.share_id} for: {names}.")
+    if queued:
+        _note(
+            f"{_n(queued, 'revocation message')} waiting: set an exchange folder and run "
+            "'strongroom sync' to deliver."
+        )
+    if active:
+        _note(active[0].limits)
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -564,6 +643,7 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
 
 
 _PAGE = 500
+_ROUTINE_ACTIONS = frozenset({"vault-unlocked", "vault-locked"})
 
 
 def cmd_log(args: argparse.Namespace) -> int:
@@ -589,6 +669,9 @@ def cmd_log(args: argparse.Namespace) -> int:
         person = vault.contact(args.person).id if args.person else None
         entries: list[Any] = []
         before: int | None = None
+        # Every command opens and locks the vault, so routine unlock/lock entries would bury
+        # the rest; shown with --all or when asked for by --action. Failed unlocks stay.
+        hide = not args.all and actions is None
         while True:
             want = _PAGE if args.limit == 0 else min(_PAGE, args.limit - len(entries))
             page = vault.history(
@@ -601,7 +684,10 @@ def cmd_log(args: argparse.Namespace) -> int:
                 person=person,
                 query=args.search,
             )
-            entries.extend(page)
+            if hide:
+                entries.extend(e for e in page if e.action not in _ROUTINE_ACTIONS)
+            else:
+                entries.extend(page)
             if len(page) < want or (args.limit and len(entries) >= args.limit):
                 break
             before = page[-1].seq

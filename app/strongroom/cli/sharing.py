@@ -186,7 +186,12 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("receive", "receive shared files (and messages) saved as files")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a share or message file, or a folder of .age files",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("sync", "process the exchange folder once")
@@ -625,18 +630,41 @@ def _received_line(r: ReceivedRecord) -> str:
     )
 
 
+def _receive_list(paths: list[str]) -> list[str]:
+    """The files to receive: each FILE as given, and for a folder the `.age` files directly
+    in it (by name; other files, subfolders and sync engines' temporary files are left)."""
+    files: list[str] = []
+    for f in paths:
+        path = Path(f)
+        if path.is_dir():
+            found = sorted(
+                str(c)
+                for c in path.iterdir()
+                if c.suffix == ".age" and not c.name.startswith(".") and c.is_file()
+            )
+            if not found:
+                raise CliError(
+                    f"{_safe(f)} is a folder with no .age files in it; give the share files "
+                    "themselves, or the folder they were saved in"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(f)
+        else:
+            raise CliError(f"{_safe(f)}: no such file")
+    return files
+
+
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
     from strongroom.cli import exit_code_for
     from strongroom.vault import NotAShare, VaultError
 
-    for f in args.files:
-        if not Path(f).is_file():
-            raise CliError(f"{_safe(f)}: no such file")
+    files = _receive_list(args.files)
     code = EXIT_OK
     results: list[dict[str, Any]] = []
     with _unlocked(args) as vault:
-        for f in args.files:
+        for f in files:
             try:
                 rec = vault.receive(f)
             except NotAShare as exc:
@@ -867,11 +895,15 @@ def cmd_groups(args: argparse.Namespace) -> int:
     if args.action == "list":
         with _unlocked(args) as vault:
             groups = vault.groups()
+            known = {c.fingerprint: c.name for c in vault.contacts()}
         if args.json:
             output.write_json(sys.stdout, {"groups": [_group_json(g) for g in groups]})
             return EXIT_OK
         for g in groups:
-            role = "admin" if g.mine else f"member (admin {g.admin_fingerprint})"
+            admin = g.admin_fingerprint
+            if admin in known:  # a contact: by name, with the fingerprint to tell names apart
+                admin = f"{_safe(known[admin])}, fingerprint {admin}"
+            role = "admin" if g.mine else f"member (admin {admin})"
             members = ", ".join(_safe(m.name) for m in g.members) or "no members"
             _print(f"{_safe(g.name)}  [{role}, key epoch {g.epoch}]  {members}")
         return EXIT_OK

@@ -978,8 +978,12 @@ class Vault(SharingMixin):
             current = self.mkdir(current, part, exist_ok=True)
         return current
 
-    def _plan(self, paths: Sequence[StrPath]) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
-        """Folders (relative name tuples, parents first) and files to add; names checked."""
+    def _plan(
+        self, paths: Sequence[StrPath], on_skip: Callable[[Path, str], None] | None = None
+    ) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
+        """Folders (relative name tuples, parents first) and files to add; names checked.
+        Symbolic links and special files are skipped, each reported to `on_skip`."""
+        skip = on_skip or (lambda _path, _why: None)
         folders: list[tuple[str, ...]] = []
         files: list[_PlanFile] = []
         tops: set[str] = set()
@@ -1015,6 +1019,7 @@ class Vault(SharingMixin):
                         full = Path(dirpath) / d
                         if os.path.islink(full):
                             dirnames.remove(d)  # symlinks are skipped, never followed
+                            skip(full, _skip_reason(stat.S_IFLNK))
                             continue
                         folders.append((*base, names.clean_name(d)))
                     for f in sorted(filenames):
@@ -1025,7 +1030,10 @@ class Vault(SharingMixin):
                             raise VaultError(f"Cannot read {full}: {exc.strerror}.") from None
                         if stat.S_ISREG(fst.st_mode):
                             files.append(_PlanFile((*base, names.clean_name(f)), full, fst.st_size))
-            # symlinks, sockets, devices at the top level: skipped like inside folders
+                        else:
+                            skip(full, _skip_reason(fst.st_mode))
+            else:  # symlinks, sockets, devices at the top level: skipped like inside folders
+                skip(src, _skip_reason(st.st_mode))
         return folders, files
 
     def add_paths(
@@ -1035,6 +1043,7 @@ class Vault(SharingMixin):
         *,
         progress: Callable[[AddProgress], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_skip: Callable[[Path, str], None] | None = None,
     ) -> list[Item]:
         """Encrypt files and whole folders (keeping their structure) into `dest_folder`.
 
@@ -1042,14 +1051,16 @@ class Vault(SharingMixin):
         `Cancelled`, `DiskFull`, any other error or a crash none of it is visible (stray
         objects are swept on the next open). Top-level names that already exist in
         `dest_folder` raise `NameCollision` before anything is written. Symbolic links and
-        special files are skipped. Returns the records of the top-level items added.
+        special files are skipped, each reported to `on_skip(path, reason)` (reason in plain
+        words, e.g. "a symbolic link (links are never followed)"). Returns the records of the
+        top-level items added.
 
         Other calls run while the files are encrypted. If meanwhile the vault is locked this
         raises `VaultLocked`, if `dest_folder` is deleted or moved `ItemNotFound`, and if a
         top-level name is taken `NameCollision` — with nothing added, as above.
         """
         self._require_open()  # fail fast; checked again under the mutex
-        folders, files = self._plan(paths)  # reads only the sources: no mutex needed
+        folders, files = self._plan(paths, on_skip)  # reads only the sources: no mutex needed
         tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
         with self._mutex:
             dest = self._add_target(dest_folder, tops)
@@ -1769,6 +1780,19 @@ class Vault(SharingMixin):
             now = self._now()
             self._history.append(now, "retention-changed", details={"to": retention.value})
             self._prune(now)
+
+
+def _skip_reason(mode: int) -> str:
+    """Why `add_paths` skips an entry of this `st_mode`, in plain words."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link (links are never followed)"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    return "not a regular file"
 
 
 def names_casefold(text: str) -> str:
