@@ -316,3 +316,120 @@ def test_a_passphrase_file_others_can_read_gets_a_warning(run, vault):
     code, _, err = run("--passphrase-file", pw, "ls")
     assert code == 0, err
     assert "warning" in err and str(pw) in err and "chmod 600" in err
+
+
+# ----- 5. unlock sessions ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def ram(monkeypatch):
+    """Tests' runtime folders live on disk; the RAM check is a seam."""
+    from strongroom.cli import session
+
+    monkeypatch.setattr(session, "_on_ram_fs", lambda path: True)
+
+
+def _start_session(run, monkeypatch, *extra: str) -> str:
+    code, out, err = run("unlock", *extra)
+    assert code == 0, err
+    line = out.strip()
+    assert line.startswith("export STRONGROOM_SESSION=")
+    token = line.split("=", 1)[1]
+    monkeypatch.setenv("STRONGROOM_SESSION", token)
+    return token
+
+
+def _session_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "run" / "strongroom").glob("session-*"))
+
+
+def test_unlock_session_skips_the_passphrase_until_lock(tmp_path, run, vault, ram, monkeypatch):
+    from strongroom.vault import Vault
+
+    _start_session(run, monkeypatch)
+    [file] = _session_files(tmp_path)
+    assert file.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "run" / "strongroom").stat().st_mode & 0o777 == 0o700
+    # The vault key is not in the file in the clear.
+    opened = Vault.open(vault["path"], SECRET)
+    key = opened.vault_key_for_session()
+    opened.lock()
+    assert key not in file.read_bytes()
+    assert key.hex().encode() not in file.read_bytes()
+    # No passphrase from now on: a key derivation would need one.
+    monkeypatch.delenv("STRONGROOM_PASSPHRASE")
+    called = []
+    monkeypatch.setattr(Vault, "open", lambda *a, **k: called.append(1))
+    code, out, err = run("ls")
+    assert code == 0, err
+    assert called == []
+    code, out, _ = run("log", "--all", "--limit", "1", "--json")
+    assert '"with": "session"' in out
+    # lock wipes the file; the next command needs the passphrase again.
+    code, _, err = run("lock")
+    assert code == 0, err
+    assert _session_files(tmp_path) == []
+    code, _, err = run("ls")
+    assert code == 2 and "no passphrase" in err
+
+
+def test_the_session_file_alone_is_not_enough(tmp_path, run, vault, ram, monkeypatch):
+    _start_session(run, monkeypatch)
+    monkeypatch.delenv("STRONGROOM_PASSPHRASE")
+    monkeypatch.setenv("STRONGROOM_SESSION", "srs1_" + "A" * 43)  # another shell's token
+    code, _, err = run("ls")
+    assert code == 2 and "no passphrase" in err
+    monkeypatch.delenv("STRONGROOM_SESSION")
+    code, _, err = run("ls")
+    assert code == 2 and "no passphrase" in err
+
+
+def test_session_expires_when_idle_and_is_refreshed_by_use(tmp_path, run, vault, ram, monkeypatch):
+    _start_session(run, monkeypatch, "--timeout", "60s")
+    [file] = _session_files(tmp_path)
+    monkeypatch.delenv("STRONGROOM_PASSPHRASE")
+    old = file.stat().st_mtime - 50
+    os.utime(file, (old, old))
+    assert run("ls")[0] == 0  # 50 s idle: still alive, and refreshed
+    assert file.stat().st_mtime > old + 40
+    old = file.stat().st_mtime - 61
+    os.utime(file, (old, old))
+    code, _, err = run("ls")
+    assert code == 2
+    assert "expired" in err
+    assert _session_files(tmp_path) == []  # wiped
+
+
+def test_session_is_bound_to_its_vault(tmp_path, run, vault, ram, monkeypatch):
+    _start_session(run, monkeypatch)
+    [file] = _session_files(tmp_path)
+    other = tmp_path / "other.strongroom"
+    code, _, err = run("--vault", other, "--passphrase-file", vault["pwfile"], "init", *FAST_KDF)
+    assert code == 0, err
+    # The session file moved to the other vault's name does not open it.
+    from strongroom.cli import session
+
+    target = session._session_file(file.parent, other.resolve())
+    file.rename(target)
+    monkeypatch.delenv("STRONGROOM_PASSPHRASE")
+    code, _, err = run("--vault", other, "ls")
+    assert code == 2 and "no passphrase" in err
+
+
+def test_sessions_are_refused_without_a_private_runtime_dir(tmp_path, run, vault, monkeypatch):
+    from strongroom.cli import session
+
+    monkeypatch.setattr(session, "_on_ram_fs", lambda path: True)
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    code, _, err = run("unlock")
+    assert code == 1 and "XDG_RUNTIME_DIR" in err
+    run_dir = tmp_path / "run"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run_dir))
+    run_dir.chmod(0o755)
+    code, _, err = run("unlock")
+    assert code == 1 and "0700" in err
+    run_dir.chmod(0o700)
+    monkeypatch.setattr(session, "_on_ram_fs", lambda path: False)
+    code, _, err = run("unlock")
+    assert code == 1 and "tmpfs" in err
+    assert not (run_dir / "strongroom").exists() or _session_files(tmp_path) == []

@@ -32,6 +32,8 @@ environment:
                              of the same user can read it in /proc/PID/environ, and child
                              processes inherit it)
   STRONGROOM_NEW_PASSPHRASE  new passphrase for init, passwd, recover (same caveat)
+  STRONGROOM_SESSION         session token from `eval "$(strongroom unlock)"`: commands
+                             skip the passphrase until the session ends (strongroom lock)
 
 exit status:
   0    success

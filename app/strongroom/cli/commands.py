@@ -50,15 +50,15 @@ def _passphrase(args: argparse.Namespace) -> str:
 
 
 @contextmanager
-def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
-    """Open the vault for one command and always lock it again, even on error."""
+def _unlocked(args: argparse.Namespace, *, session: bool = True) -> Iterator[Vault]:
+    """Open the vault for one command and always lock it again, even on error. With a live
+    unlock session (`strongroom unlock`) the passphrase and key derivation are skipped."""
     path = _vault_path(args)
-    secret = _passphrase(args)
-    from strongroom.vault import Vault
+    from .session import open_from_session
 
-    with _status("Unlocking…"):
-        vault = Vault.open(path, secret)
-    del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
+    vault = open_from_session(path) if session else None
+    if vault is None:
+        vault = _open_with_passphrase(args, path)
     try:
         _unlock_notices(vault)
         if vault.rollback_warning and args.command != "verify-log":
@@ -69,6 +69,16 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
         yield vault
     finally:
         vault.lock()
+
+
+def _open_with_passphrase(args: argparse.Namespace, path: str) -> Vault:
+    secret = _passphrase(args)
+    from strongroom.vault import Vault
+
+    with _status("Unlocking…"):
+        vault = Vault.open(path, secret)
+    del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
+    return vault
 
 
 # Entries a successful unlock writes together; an "unlock-failed" among them reports attempts

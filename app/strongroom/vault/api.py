@@ -15,6 +15,7 @@ import fcntl
 import fnmatch
 import functools
 import hashlib
+import hmac
 import io
 import os
 import re
@@ -471,6 +472,52 @@ class Vault(SharingMixin):
             raise
 
     @classmethod
+    def open_with_vault_key(
+        cls,
+        path: StrPath,
+        vault_key: bytes,
+        *,
+        expect_vault_id: str,
+        clock: Clock | None = None,
+        config_dir: StrPath | None = None,
+        temp_root: StrPath | None = None,
+    ) -> Vault:
+        """Unlock with the raw 32-byte vault key kept by an unlock session (the CLI's
+        `strongroom unlock`), skipping the Argon2id derivation. Only for a key that
+        `vault_key_for_session` gave out for this same vault.
+
+        The header is still read and checked as by `open` (format, checksum, and that its
+        vault id is `expect_vault_id`: a different vault at the same path raises
+        `NotAVault`), and the database must authenticate under the key (`VaultDamaged`
+        otherwise). Recorded as "vault-unlocked" with `{"with": "session"}`.
+        """
+        clock = clock or _utcnow
+        if len(vault_key) != keys.VAULT_KEY_SIZE:
+            raise ValueError("a vault key is 32 bytes")
+        folder = _locate(path)
+        _read_vault_header(folder)
+        lock_fd = _acquire_lock(folder)
+        try:
+            header = _read_vault_header(folder)
+            if not hmac.compare_digest(header.vault_id_hex, expect_vault_id):
+                raise NotAVault(f"{folder} is not the vault this session was started for.")
+            return cls._finish_open(
+                folder, header, vault_key, lock_fd, clock, config_dir, temp_root, "session"
+            )
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+
+    def vault_key_for_session(self) -> bytes:
+        """The raw vault key, for an unlock session that will reopen this vault with
+        `open_with_vault_key`. Whoever holds it can open the vault without the passphrase,
+        and it does not change when the passphrase does: keep it only wrapped, only in
+        memory or a private RAM-backed place, and only for a limited time."""
+        with self._mutex:
+            self._require_open()
+            return bytes(self._vault_key)
+
+    @classmethod
     def _finish_open(
         cls,
         folder: Path,
@@ -522,7 +569,9 @@ class Vault(SharingMixin):
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", {}))
                 self._pending.append((now, "passphrase-changed", {"by": "recovery"}))
-            self._pending.append((now, "vault-unlocked", {}))
+            self._pending.append(
+                (now, "vault-unlocked", {"with": "session"} if how == "session" else {})
+            )
             try:
                 with self._write():
                     self._prune(now)
