@@ -76,12 +76,23 @@ def iso_utc(dt: datetime | None) -> str | None:
 def human_time(dt: datetime) -> str:
     """Local time to the second, for people reading a terminal."""
     # time.localtime is what astimezone() consults, without building two datetimes and
-    # parsing a format per call (this runs once per row of a 10,000-item `ls`).
-    t = time.localtime(_utc(dt).timestamp() // 1)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-    )
+    # parsing a format per call (this runs once per row of a 10,000-item `ls`, whose files
+    # were often added in the same second: hence the small cache).
+    second = int(_utc(dt).timestamp() // 1)
+    text = _TIME_CACHE.get(second)
+    if text is None:
+        t = time.localtime(second)
+        text = (
+            f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        )
+        if len(_TIME_CACHE) >= 4096:
+            _TIME_CACHE.clear()
+        _TIME_CACHE[second] = text
+    return text
+
+
+_TIME_CACHE: dict[int, str] = {}
 
 
 def item_json(item: Item) -> dict[str, Any]:
