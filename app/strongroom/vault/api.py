@@ -15,6 +15,7 @@ import fcntl
 import fnmatch
 import functools
 import hashlib
+import hmac
 import io
 import os
 import re
@@ -510,6 +511,52 @@ class Vault(SharingMixin):
             raise
 
     @classmethod
+    def open_with_vault_key(
+        cls,
+        path: StrPath,
+        vault_key: bytes,
+        *,
+        expect_vault_id: str,
+        clock: Clock | None = None,
+        config_dir: StrPath | None = None,
+        temp_root: StrPath | None = None,
+    ) -> Vault:
+        """Unlock with the raw 32-byte vault key kept by an unlock session (the CLI's
+        `strongroom unlock`), skipping the Argon2id derivation. Only for a key that
+        `vault_key_for_session` gave out for this same vault.
+
+        The header is still read and checked as by `open` (format, checksum, and that its
+        vault id is `expect_vault_id`: a different vault at the same path raises
+        `NotAVault`), and the database must authenticate under the key (`VaultDamaged`
+        otherwise). Recorded as "vault-unlocked" with `{"with": "session"}`.
+        """
+        clock = clock or _utcnow
+        if len(vault_key) != keys.VAULT_KEY_SIZE:
+            raise ValueError("a vault key is 32 bytes")
+        folder = _locate(path)
+        _read_vault_header(folder)
+        lock_fd = _acquire_lock(folder)
+        try:
+            header = _read_vault_header(folder)
+            if not hmac.compare_digest(header.vault_id_hex, expect_vault_id):
+                raise NotAVault(f"{folder} is not the vault this session was started for.")
+            return cls._finish_open(
+                folder, header, vault_key, lock_fd, clock, config_dir, temp_root, "session"
+            )
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+
+    def vault_key_for_session(self) -> bytes:
+        """The raw vault key, for an unlock session that will reopen this vault with
+        `open_with_vault_key`. Whoever holds it can open the vault without the passphrase,
+        and it does not change when the passphrase does: keep it only wrapped, only in
+        memory or a private RAM-backed place, and only for a limited time."""
+        with self._mutex:
+            self._require_open()
+            return bytes(self._vault_key)
+
+    @classmethod
     def _finish_open(
         cls,
         folder: Path,
@@ -576,7 +623,9 @@ class Vault(SharingMixin):
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", None, "", {}))
                 self._pending.append((now, "passphrase-changed", None, "", {"by": "recovery"}))
-            self._pending.append((now, "vault-unlocked", None, "", {}))
+            self._pending.append(
+                (now, "vault-unlocked", None, "", {"with": "session"} if how == "session" else {})
+            )
             try:
                 with self._write():
                     removed = self._prune(now)
@@ -1144,8 +1193,12 @@ class Vault(SharingMixin):
             current = self.mkdir(current, part, exist_ok=True)
         return current
 
-    def _plan(self, paths: Sequence[StrPath]) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
-        """Folders (relative name tuples, parents first) and files to add; names checked."""
+    def _plan(
+        self, paths: Sequence[StrPath], on_skip: Callable[[Path, str], None] | None = None
+    ) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
+        """Folders (relative name tuples, parents first) and files to add; names checked.
+        Symbolic links and special files are skipped, each reported to `on_skip`."""
+        skip = on_skip or (lambda _path, _why: None)
         folders: list[tuple[str, ...]] = []
         files: list[_PlanFile] = []
         tops: set[str] = set()
@@ -1181,6 +1234,7 @@ class Vault(SharingMixin):
                         full = Path(dirpath) / d
                         if os.path.islink(full):
                             dirnames.remove(d)  # symlinks are skipped, never followed
+                            skip(full, _skip_reason(stat.S_IFLNK))
                             continue
                         folders.append((*base, names.clean_name(d)))
                     for f in sorted(filenames):
@@ -1191,7 +1245,10 @@ class Vault(SharingMixin):
                             raise VaultError(f"Cannot read {full}: {exc.strerror}.") from None
                         if stat.S_ISREG(fst.st_mode):
                             files.append(_PlanFile((*base, names.clean_name(f)), full, fst.st_size))
-            # symlinks, sockets, devices at the top level: skipped like inside folders
+                        else:
+                            skip(full, _skip_reason(fst.st_mode))
+            else:  # symlinks, sockets, devices at the top level: skipped like inside folders
+                skip(src, _skip_reason(st.st_mode))
         return folders, files
 
     def add_paths(
@@ -1201,6 +1258,7 @@ class Vault(SharingMixin):
         *,
         progress: Callable[[AddProgress], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_skip: Callable[[Path, str], None] | None = None,
     ) -> list[Item]:
         """Encrypt files and whole folders (keeping their structure) into `dest_folder`.
 
@@ -1208,14 +1266,16 @@ class Vault(SharingMixin):
         `Cancelled`, `DiskFull`, any other error or a crash none of it is visible (stray
         objects are swept on the next open). Top-level names that already exist in
         `dest_folder` raise `NameCollision` before anything is written. Symbolic links and
-        special files are skipped. Returns the records of the top-level items added.
+        special files are skipped, each reported to `on_skip(path, reason)` (reason in plain
+        words, e.g. "a symbolic link (links are never followed)"). Returns the records of the
+        top-level items added.
 
         Other calls run while the files are encrypted. If meanwhile the vault is locked this
         raises `VaultLocked`, if `dest_folder` is deleted or moved `ItemNotFound`, and if a
         top-level name is taken `NameCollision` — with nothing added, as above.
         """
         self._require_open()  # fail fast; checked again under the mutex
-        folders, files = self._plan(paths)  # reads only the sources: no mutex needed
+        folders, files = self._plan(paths, on_skip)  # reads only the sources: no mutex needed
         tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
         with self._mutex:
             dest = self._add_target(dest_folder, tops)
@@ -1941,6 +2001,19 @@ class Vault(SharingMixin):
             now = self._now()
             self._history.append(now, "retention-changed", details={"to": retention.value})
             self._prune(now)
+
+
+def _skip_reason(mode: int) -> str:
+    """Why `add_paths` skips an entry of this `st_mode`, in plain words."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link (links are never followed)"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    return "not a regular file"
 
 
 def names_casefold(text: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -384,6 +386,28 @@ def db_errors(path: Path | None = None) -> Iterator[None]:
         raise _classify(exc, path) from exc
 
 
+def _private_file(path: Path) -> None:
+    """Make `vault.db` 0600 like every other vault file before SQLite opens it.
+
+    SQLite creates a database with 0644 (less the umask) and gives its -wal and -shm files
+    the database file's mode, so creating the file 0600 first keeps all three private. An
+    existing vault.db left group/other-readable by an older version is tightened (best
+    effort: a read-only copy of a vault still opens).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            with contextlib.suppress(OSError):
+                st = os.lstat(name)
+                if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+                    os.chmod(name, stat.S_IMODE(st.st_mode) & 0o700)
+        return
+    except OSError:
+        return  # let SQLite report why it cannot open the database
+    os.close(fd)
+
+
 def connect(path: Path, raw_key: bytes) -> Connection:
     """Open `vault.db` with a raw 32-byte key and the settings FORMAT.md §4.4 requires.
 
@@ -392,6 +416,7 @@ def connect(path: Path, raw_key: bytes) -> Connection:
     is not SQLCipher 4. On a full disk the database still opens for reading (see below);
     writes then raise `DiskFull`.
     """
+    _private_file(path)
     try:
         return _connect(path, raw_key, exclusive=False)
     except DiskFull:

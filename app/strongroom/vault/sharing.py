@@ -884,6 +884,14 @@ class SharingMixin:
             raise VaultDamaged("database", "A group key is missing from the vault.")
         return bytes(row[0]), row[1]
 
+    def _group_has_members(self, gid: str) -> bool:
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT 1 FROM group_members WHERE group_id = ? AND removed IS NULL LIMIT 1",
+                (gid,),
+            ).fetchone()
+        return row is not None
+
     def _group_record(self, gid: str) -> GroupRecord:
         _id, name, _admin_vk, admin_card, mine, epoch, created = self._group_row(gid)
         _secret, recipient = self._group_key(gid, epoch)
@@ -1285,6 +1293,13 @@ class SharingMixin:
         for gref in [groups] if isinstance(groups, str | GroupRecord) else groups:
             gid = self._group_id(gref)
             grow = self._group_row(gid)
+            if grow[4] and not self._group_has_members(gid):
+                # A group I administer with nobody in it: the share would reach no one but
+                # would still be recorded as given, which is not what the owner means.
+                raise SharingError(
+                    f"The group {grow[1]!r} has no members yet, so nobody could read this "
+                    "share. Add people to the group first, or share with them directly."
+                )
             _secret, gage = self._group_key(gid, int(grow[5]))
             if gage in seen:
                 continue
