@@ -91,6 +91,8 @@ ACTION_LABELS: dict[str, str] = {
     "retention-changed": _N("Retention changed"),
     "history-pruned": _N("History pruned"),
     "checkpoint-reset": _N("History checkpoint accepted"),
+    "header-repaired": _N("Vault header repaired"),
+    "header-upgraded": _N("Vault header upgraded"),
     # sharing (schema v2); recorded by vaults that already share
     "identity-created": _N("Identity created"),
     "identity-renamed": _N("Identity renamed"),

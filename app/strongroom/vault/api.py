@@ -35,7 +35,7 @@ import platformdirs
 
 from strongroom.crypto import age, kdf
 
-from . import db, keys, names
+from . import db, header_copies, keys, names
 from .errors import (
     Cancelled,
     DiskFull,
@@ -54,14 +54,7 @@ from .errors import (
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
 from .fsutil import WritebackFile, disk_full_errors, fsync_dir, remove_tree, tmp_name
-from .header import (
-    FORMAT_VERSION,
-    Header,
-    looks_like_header,
-    new_header,
-    read_header,
-    write_header,
-)
+from .header import FORMAT_VERSION, Header, new_header
 from .history import FailedUnlocks, HistoryLog, PersonFilter, format_time, parse_time
 from .objects import ObjectStore, new_object_id
 from .records import (
@@ -160,21 +153,24 @@ def _locate(path: StrPath) -> Path:
     return p.resolve()
 
 
-def _read_vault_header(folder: Path) -> Header:
-    header_path = folder / HEADER_NAME
-    has_db = (folder / DB_NAME).exists()
+def _first_look(folder: Path) -> None:
+    """`NotAVault` for a folder with neither a header copy nor a database (before locking)."""
+    header_copies.first_look(folder, (folder / DB_NAME).exists())
+
+
+def _repair_header(folder: Path, plan: header_copies.HeaderPlan) -> None:
+    """Write the copies an unlock decided to repair; a failure only adds a note (the vault
+    still opens: the kept header is in memory, and `check` tries the repair again)."""
+    if not plan.rewrite:
+        return
     try:
-        with open(header_path, "rb") as f:
-            start = f.read(64)
-    except FileNotFoundError:
-        if has_db:
-            raise VaultDamaged(
-                "header", "The vault header (vault.strongroom) is missing."
-            ) from None
-        raise NotAVault(f"{folder} is not a Strongroom vault.") from None
-    if not looks_like_header(start) and not has_db:
-        raise NotAVault(f"{folder} is not a Strongroom vault.")
-    return read_header(header_path)
+        header_copies.write_copies(folder, plan.header, tuple(plan.rewrite))
+    except (OSError, VaultError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        plan.events = [e for e in plan.events if e[0] not in ("header-repaired", "header-upgraded")]
+        plan.notes.append(
+            f"The vault header could not be repaired ({reason}); an integrity check tries again."
+        )
 
 
 def _acquire_lock(folder: Path) -> int:
@@ -303,6 +299,8 @@ class Vault(SharingMixin):
         self._folder_cache: dict[int, tuple[int | None, str]] | None = None
         self._rollback_problem: str | None = None
         self._pending: list[tuple[datetime, str, dict[str, Any]]] = []
+        self._header_warning: str | None = None
+        self._header_authenticated = True
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -335,7 +333,7 @@ class Vault(SharingMixin):
         if not final.parent.is_dir():
             raise VaultError(f"The folder {final.parent} does not exist.")
         clock = clock or _utcnow
-        params = kdf_params or kdf.Argon2idParams.new()
+        params = kdf_params or _default_params()
         vault_key = secrets.token_bytes(keys.VAULT_KEY_SIZE)
         recovery = keys.generate_recovery_key()
         header = new_header(vault_key, passphrase, params, recovery)
@@ -376,7 +374,7 @@ class Vault(SharingMixin):
                         create_identity(conn, meta["display_name"], now)
                 finally:
                     conn.close()
-                write_header(build / HEADER_NAME, header)
+                header_copies.write_copies(build, header)
                 fsync_dir(build)
                 os.rename(build, final)
                 fsync_dir(final.parent)
@@ -408,22 +406,42 @@ class Vault(SharingMixin):
         Raises `VaultInUse` before any key derivation if another process has it open,
         `WrongPassphrase` (leaving every byte of the folder unchanged and counting the
         attempt outside the vault), `VaultDamaged`, `NotAVault` or `NewerFormat`.
+
+        Either header copy may open the vault (one damaged copy is not fatal); a copy that
+        is damaged, missing or fails its MAC is repaired from the authenticated one and
+        `header_warning` says what happened (FORMAT.md §4.2).
         """
         clock = clock or _utcnow
         folder = _locate(path)
-        header = _read_vault_header(folder)
+        _first_look(folder)
         lock_fd = _acquire_lock(folder)
         try:
-            # Re-read under the lock: another process may have changed the passphrase.
-            header = _read_vault_header(folder)
+            # Read under the lock: another process may have changed the passphrase.
+            copies = header_copies.read_copies(folder)
             cfg = Path(config_dir) if config_dir else _default_config_dir()
             try:
-                vault_key = header.unlock_with_passphrase(passphrase)
+                opened, vault_key = header_copies.unlock(
+                    copies,
+                    lambda h: h.unlock_with_passphrase(passphrase),
+                    lambda h: h.passphrase,
+                    functools.partial(_check_db_matches, folder),
+                )
             except WrongPassphrase:
-                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "passphrase")
+                vid = header_copies.vault_id_hex(copies)
+                if vid is not None:
+                    FailedUnlocks(cfg, vid).record(clock(), "passphrase")
                 raise
+
+            def rewrap(h: Header) -> Header:
+                # Only reached for a tampered copy next to an authentic older one: keep the
+                # authentic costs and recovery slot, and the passphrase that just worked.
+                fresh = _same_cost(h.passphrase.kdf)
+                return h.with_passphrase(vault_key, passphrase, fresh).sealed(vault_key)
+
+            plan = header_copies.plan(copies, opened, vault_key, rewrap)
+            _repair_header(folder, plan)
             return cls._finish_open(
-                folder, header, vault_key, lock_fd, clock, config_dir, temp_root, None
+                folder, plan.header, vault_key, lock_fd, clock, config_dir, temp_root, None, plan
             )
         except BaseException:
             _release_lock(lock_fd)
@@ -445,26 +463,53 @@ class Vault(SharingMixin):
 
         The recovery key stays valid. Raises `WrongRecoveryKey` for a mistyped key (bad
         check group) or a key of another vault; nothing is written in either case.
+
+        The new slot's Argon2id cost is `kdf_params`, else that of an authenticated header
+        copy, else the defaults: never a cost read from a header that failed its MAC. Both
+        copies are rewritten, so this also repairs a damaged or tampered header.
         """
         clock = clock or _utcnow
         raw = keys.parse_recovery_key(recovery_key)
         folder = _locate(path)
-        _read_vault_header(folder)
+        _first_look(folder)
         lock_fd = _acquire_lock(folder)
         try:
-            header = _read_vault_header(folder)
+            copies = header_copies.read_copies(folder)
             cfg = Path(config_dir) if config_dir else _default_config_dir()
             try:
-                vault_key = header.unlock_with_recovery_key(raw)
+                opened, vault_key = header_copies.unlock(
+                    copies,
+                    lambda h: h.unlock_with_recovery_key(raw),
+                    lambda h: h.recovery,
+                    functools.partial(_check_db_matches, folder),
+                )
             except WrongRecoveryKey:
-                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "recovery-key")
+                vid = header_copies.vault_id_hex(copies)
+                if vid is not None:
+                    FailedUnlocks(cfg, vid).record(clock(), "recovery-key")
                 raise
-            params = kdf_params or _same_cost(header.passphrase.kdf)
-            new = header.with_passphrase(vault_key, new_passphrase, params)
-            _check_db_matches(folder, new, vault_key)
-            write_header(folder / HEADER_NAME, new)
+            plan = header_copies.plan(copies, opened, vault_key, report_outdated=False)
+            # Security: the cost of an unauthenticated header is the attacker's choice.
+            if kdf_params is not None:
+                params = kdf_params
+            elif plan.authenticated:
+                params = _same_cost(plan.header.passphrase.kdf)
+            else:
+                params = _default_params()
+            # The recovery slot kept is authenticated, or is the one that just opened.
+            new = plan.header.with_passphrase(vault_key, new_passphrase, params).sealed(vault_key)
+            header_copies.write_copies(folder, new)
+            header_copies.recovered(plan, copies, vault_key, new, reset_cost=kdf_params is None)
             return cls._finish_open(
-                folder, new, vault_key, lock_fd, clock, config_dir, temp_root, "recovery-used"
+                folder,
+                new,
+                vault_key,
+                lock_fd,
+                clock,
+                config_dir,
+                temp_root,
+                "recovery-used",
+                plan,
             )
         except BaseException:
             _release_lock(lock_fd)
@@ -481,10 +526,14 @@ class Vault(SharingMixin):
         config_dir: StrPath | None,
         temp_root: StrPath | None,
         how: str | None,
+        header_plan: header_copies.HeaderPlan | None = None,
     ) -> Vault:
         self = cls()
         self._folder = folder
         self._header = header
+        if header_plan is not None:
+            self._header_authenticated = header_plan.authenticated
+            self._header_warning = " ".join(header_plan.notes) or None
         self._vault_key = vault_key
         self._lock_fd = lock_fd
         self._clock = clock
@@ -522,6 +571,8 @@ class Vault(SharingMixin):
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", {}))
                 self._pending.append((now, "passphrase-changed", {"by": "recovery"}))
+            for action, details in header_plan.events if header_plan else ():
+                self._pending.append((now, action, details))
             self._pending.append((now, "vault-unlocked", {}))
             try:
                 with self._write():
@@ -549,12 +600,22 @@ class Vault(SharingMixin):
         """Rewrap the vault key under `new_passphrase`, atomically rewriting the header.
 
         Only the passphrase slot changes; the database and objects are untouched. Raises
-        `WrongPassphrase` if `old_passphrase` is wrong. A crash leaves the old or the new
-        header, never a mix.
+        `WrongPassphrase` if `old_passphrase` is wrong. Both header copies are rewritten,
+        `vault.strongroom` first: a crash leaves each copy old or new, never a mix, and the
+        old or the new passphrase opens the vault (FORMAT.md §4.2).
         """
         with self._mutex:
             self._require_open()
-            current = _read_vault_header(self._folder)
+            if not self._header_authenticated:
+                # Sealing this header would vouch for a recovery slot someone else wrote.
+                raise VaultDamaged(
+                    "header",
+                    "The vault header was changed by someone without the vault key. Unlock "
+                    "with your recovery key to repair it, then change the passphrase.",
+                )
+            # The header this session opened and authenticated, not a re-read: the disk
+            # copies may have been damaged since, and this rewrite also repairs them.
+            current = self._header
             try:
                 key = current.unlock_with_passphrase(old_passphrase)
             except WrongPassphrase:
@@ -562,9 +623,11 @@ class Vault(SharingMixin):
                 raise
             if key != self._vault_key:
                 raise VaultDamaged("header", "The vault header changed while the vault was open.")
+            # The cost comes from the authenticated header (or the caller), never from disk.
             params = kdf_params or _same_cost(current.passphrase.kdf)
             new = current.with_passphrase(self._vault_key, new_passphrase, params)
-            write_header(self._folder / HEADER_NAME, new)
+            new = new.sealed(self._vault_key)
+            header_copies.write_copies(self._folder, new)
             self._header = new
             with self._write():
                 self._history.append(self._now(), "passphrase-changed")
@@ -622,6 +685,13 @@ class Vault(SharingMixin):
     def vault_id(self) -> str:
         """32 lowercase hex characters, fixed at creation."""
         return self._header.vault_id_hex
+
+    @property
+    def header_warning(self) -> str | None:
+        """Set when this unlock found a header copy damaged, missing, out of date or changed
+        without the vault key, in plain words that say what was repaired (or that the
+        header cannot be trusted); a front end should show it at unlock. `None` otherwise."""
+        return self._header_warning
 
     @property
     def rollback_warning(self) -> str | None:
@@ -713,8 +783,9 @@ class Vault(SharingMixin):
 
     def _sweep(self) -> None:
         """Remove leftovers of interrupted writes: header temp files and stray objects."""
+        temp_prefixes = tuple(f".{name}.tmp-" for name in header_copies.COPY_NAMES)
         for entry in os.scandir(self._folder):
-            if entry.name.startswith(f".{HEADER_NAME}.tmp-"):
+            if entry.name.startswith(temp_prefixes):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
         self._store.create_dirs()
@@ -1667,13 +1738,23 @@ class Vault(SharingMixin):
                         done += size
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
+        copies, repairs = header_copies.check_copies(
+            self._folder, self._header, self._vault_key, self._header_authenticated
+        )
+        for copy in copies:
+            if copy.problem is not None:
+                problems.append(CheckProblem("header", copy.problem, repaired=copy.repaired))
+        header_ok = sum(1 for c in copies if c.problem is None)
         with contextlib.suppress(VaultError), self._write():
+            now = self._now()
+            for action, details in repairs:
+                self._history.append(now, action, details=details)
             self._history.append(
-                self._now(),
+                now,
                 "integrity-check",
                 details={"deep": deep, "ok": not problems, "problems": len(problems)},
             )
-        return CheckReport(deep, files_checked, objects_checked, tuple(problems))
+        return CheckReport(deep, files_checked, objects_checked, tuple(problems), header_ok)
 
     # ----- access history --------------------------------------------------------------
 
@@ -1775,6 +1856,11 @@ def names_casefold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+def _default_params() -> kdf.Argon2idParams:
+    """Fresh default Argon2id parameters (a seam: tests replace it with cheap ones)."""
+    return kdf.Argon2idParams.new()
+
+
 def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
     """Fresh salt, same Argon2id cost as before."""
     return kdf.Argon2idParams.new(
@@ -1785,7 +1871,10 @@ def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
 
 
 def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:
-    """Before replacing a header, make sure the key really opens this folder's database."""
+    """Make sure the key really opens this folder's database (a header copy taken from
+    another vault unwraps another key): `VaultDamaged` otherwise. Never creates vault.db."""
+    if not (folder / DB_NAME).is_file():
+        raise VaultDamaged("database", "The vault database (vault.db) is missing.")
     conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
     try:
         with db.db_errors():

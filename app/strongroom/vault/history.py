@@ -68,6 +68,8 @@ ACTIONS = frozenset(
         "retention-changed",
         "history-pruned",
         "checkpoint-reset",
+        "header-repaired",
+        "header-upgraded",
         # sharing (schema v2, FORMAT.md §6)
         "identity-created",
         "identity-renamed",
