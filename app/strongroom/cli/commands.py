@@ -60,6 +60,7 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
         vault = Vault.open(path, secret)
     del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
     try:
+        _header_notice(vault)
         _unlock_notices(vault)
         if vault.rollback_warning and args.command != "verify-log":
             # Said at every unlock until acknowledged: an old copy silently put back is
@@ -76,6 +77,12 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
 _UNLOCK_BATCH = frozenset(
     {"vault-unlocked", "vault-created", "recovery-used", "passphrase-changed", "unlock-failed"}
 )
+
+
+def _header_notice(vault: Vault) -> None:
+    """Say what unlocking found wrong with the header copies (and repaired), every time."""
+    if vault.header_warning:
+        _note(f"strongroom: warning: {vault.header_warning}")
 
 
 def _unlock_notices(vault: Vault) -> None:
@@ -468,6 +475,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     with _status("Unlocking…"):
         vault = Vault.open(path, old)
     try:
+        _header_notice(vault)
         new = prompts.new_passphrase(args.new_passphrase_file)
         with _status("Changing passphrase…"):
             vault.change_passphrase(old, new, kdf_params=params)
@@ -487,6 +495,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
     with _status("Unlocking…"):
         vault = Vault.open_with_recovery_key(path, key, new, kdf_params=params)
+    _header_notice(vault)
     vault.lock()
     _note("New passphrase set. Your recovery key remains valid; keep it safe.")
     return EXIT_OK
@@ -513,6 +522,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         _print(
             f"{kind}: {_n(report.files_checked, 'file')}, "
             f"{_n(report.objects_checked, 'object')}, {_n(len(report.problems), 'problem')}"
+        )
+        _print(
+            f"Header: {report.header_copies_ok} of 2 copies authenticated"
+            + (" (the recovery slot is intact)" if report.header_copies_ok else "")
         )
         for p in report.problems:
             where = f" [{p.item_path}]" if p.item_path else ""

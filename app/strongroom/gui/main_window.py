@@ -392,7 +392,8 @@ class MainWindow(QMainWindow):
     )
 
     def _unlock_notices(self, vault: Vault) -> None:
-        """Tell the owner, once, about failed unlock attempts and a rolled-back history."""
+        """Tell the owner, once, about a repaired or untrusted header, failed unlock attempts
+        and a rolled-back history."""
 
         def work(_c: object) -> tuple[str | None, dict[str, object] | None]:
             failed = None
@@ -409,6 +410,9 @@ class MainWindow(QMainWindow):
             if self.session is None or self.session.vault is not vault:
                 return
             notes = []
+            if vault.header_warning:
+                # Plain words from the vault (what was damaged or changed, what was repaired).
+                notes.append(vault.header_warning)
             if failed:
                 notes.append(
                     self.tr(
