@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -437,3 +438,41 @@ def test_version_1_header_is_upgraded_on_first_unlock(env, how):
     assert (env.vault_path / BACKUP).read_bytes() == primary
     _recover(env, recovery).lock()
     _open(env).lock()
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "vault-format1" / "Format1.strongroom"
+FIXTURE_PASSPHRASE = "format 1 fixture passphrase"
+FIXTURE_RECOVERY = "TKU7-KXXR-FNBG-FY4D-HYDF-ME5Y-WVDF-32BS-BXNB"
+
+
+@pytest.mark.parametrize("how", ["passphrase", "recovery"])
+def test_vault_made_by_format_1_is_upgraded(env, how):
+    """A vault written by the previous release (tests/fixtures/vault-format1) opens, and its
+    first unlock writes both header copies as format 2 with a verifying MAC."""
+    shutil.copytree(FIXTURE, env.vault_path)
+    assert (env.vault_path / HEADER).read_bytes().startswith(b"strongroom-vault/1\n")
+    if how == "passphrase":
+        vault = Vault.open(env.vault_path, FIXTURE_PASSPHRASE, **_kw(env))
+    else:
+        vault = Vault.open_with_recovery_key(
+            env.vault_path,
+            FIXTURE_RECOVERY,
+            FIXTURE_PASSPHRASE,
+            kdf_params=fast_params(),
+            **_kw(env),
+        )
+    try:
+        assert vault.read_bytes("/hello.txt") == b"made by Strongroom with vault format 1\n"
+        assert vault.header_warning is None
+        assert vault.info().format_version == 2
+        report = vault.check()
+        assert report.ok and report.header_copies_ok == 2
+    finally:
+        vault.lock()
+    primary = (env.vault_path / HEADER).read_bytes()
+    assert primary.startswith(b"strongroom-vault/2\n")
+    assert (env.vault_path / BACKUP).read_bytes() == primary
+    Vault.open(env.vault_path, FIXTURE_PASSPHRASE, **_kw(env)).lock()
+    Vault.open_with_recovery_key(
+        env.vault_path, FIXTURE_RECOVERY, FIXTURE_PASSPHRASE, kdf_params=fast_params(), **_kw(env)
+    ).lock()
