@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 
 from strongroom.crypto import kdf
-from strongroom.vault import Vault, VaultDamaged, WrongPassphrase, WrongRecoveryKey, header_copies
+from strongroom.vault import (
+    DiskFull,
+    Vault,
+    VaultDamaged,
+    WrongPassphrase,
+    WrongRecoveryKey,
+    header_copies,
+)
 from strongroom.vault import api as vault_api
 from strongroom.vault import header as vault_header
 from strongroom.vault import keys as vault_keys
@@ -232,8 +239,9 @@ def test_passwd_interrupted_between_the_two_copies(env, monkeypatch):
     writes = []
 
     def crash_on_second(path, header):
+        # The process dies at the second write: it and every later write never happen.
         writes.append(Path(path).name)
-        if len(writes) == 2:
+        if len(writes) >= 2:
             raise OSError(5, "simulated crash")
         real(path, header)
 
@@ -242,7 +250,7 @@ def test_passwd_interrupted_between_the_two_copies(env, monkeypatch):
         vault.change_passphrase(PASSPHRASE, NEW_PASSPHRASE, kdf_params=fast_params())
     monkeypatch.setattr(header_copies, "write_header", real)
     vault.lock()
-    assert writes == [HEADER, BACKUP]  # the documented order
+    assert writes[:2] == [HEADER, BACKUP]  # the documented order
     assert (env.vault_path / HEADER).read_bytes() != (env.vault_path / BACKUP).read_bytes()
     _open(env, NEW_PASSPHRASE).lock()
     # Opening with the new passphrase finished the change: both copies are the new header.
@@ -259,7 +267,7 @@ def test_passwd_interrupted_old_passphrase_still_opens(env, monkeypatch):
 
     def crash_on_second(path, header):
         calls.append(path)
-        if len(calls) == 2:
+        if len(calls) >= 2:
             raise OSError(5, "simulated crash")
         real(path, header)
 
@@ -272,6 +280,32 @@ def test_passwd_interrupted_old_passphrase_still_opens(env, monkeypatch):
     assert again.read_bytes("/note.txt") == b"still here"
     again.lock()
     assert (env.vault_path / HEADER).read_bytes() == (env.vault_path / BACKUP).read_bytes()
+
+
+def test_passwd_on_a_full_disk_changes_nothing(env, monkeypatch):
+    """DiskFull on the second copy: the first is put back, so "nothing was changed" holds."""
+    _new_vault(env)
+    before = {name: (env.vault_path / name).read_bytes() for name in (HEADER, BACKUP)}
+    vault = _open(env)
+    real = vault_header.write_header
+    calls = []
+
+    def full_on_second(path, header):
+        calls.append(Path(path).name)
+        if len(calls) == 2:
+            raise DiskFull()
+        real(path, header)
+
+    monkeypatch.setattr(header_copies, "write_header", full_on_second)
+    with pytest.raises(DiskFull):
+        vault.change_passphrase(PASSPHRASE, NEW_PASSPHRASE, kdf_params=fast_params())
+    monkeypatch.setattr(header_copies, "write_header", real)
+    assert calls == [HEADER, BACKUP, HEADER, BACKUP]  # the change, then putting back
+    vault.lock()
+    assert {name: (env.vault_path / name).read_bytes() for name in (HEADER, BACKUP)} == before
+    with pytest.raises(WrongPassphrase):
+        _open(env, NEW_PASSPHRASE)
+    _open(env).lock()
 
 
 def test_check_reports_and_repairs_a_copy_damaged_while_open(env):

@@ -627,7 +627,14 @@ class Vault(SharingMixin):
             params = kdf_params or _same_cost(current.passphrase.kdf)
             new = current.with_passphrase(self._vault_key, new_passphrase, params)
             new = new.sealed(self._vault_key)
-            header_copies.write_copies(self._folder, new)
+            try:
+                header_copies.write_copies(self._folder, new)
+            except BaseException:
+                # A failed write (disk full) must leave the old passphrase in both copies, as
+                # the error says; a crash instead leaves the case FORMAT.md §4.2 walks through.
+                with contextlib.suppress(Exception):
+                    header_copies.write_copies(self._folder, current)
+                raise
             self._header = new
             with self._write():
                 self._history.append(self._now(), "passphrase-changed")
