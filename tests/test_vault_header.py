@@ -447,33 +447,6 @@ def test_passwd_and_recover_keep_an_authenticated_cost(env):
     vault.lock()
 
 
-def _as_version_1(folder: Path) -> None:
-    """Turn a fresh vault's header into what Strongroom 1 wrote: no MAC line, no backup."""
-    lines = (folder / HEADER).read_bytes().split(b"\n")
-    signed = b"strongroom-vault/1\n" + lines[1] + b"\n"
-    (folder / HEADER).write_bytes(
-        signed + b"sha256:" + hashlib.sha256(signed).hexdigest().encode() + b"\n"
-    )
-    (folder / BACKUP).unlink()
-
-
-@pytest.mark.parametrize("how", ["passphrase", "recovery"])
-def test_version_1_header_is_upgraded_on_first_unlock(env, how):
-    recovery = _new_vault(env)
-    _as_version_1(env.vault_path)
-    vault = _open(env) if how == "passphrase" else _recover(env, recovery)
-    try:
-        assert vault.header_warning is None  # an upgrade is not a problem to warn about
-        assert vault.history(actions=["header-upgraded"], limit=1)
-    finally:
-        vault.lock()
-    primary = (env.vault_path / HEADER).read_bytes()
-    assert primary.startswith(b"strongroom-vault/2\n")
-    assert (env.vault_path / BACKUP).read_bytes() == primary
-    _recover(env, recovery).lock()
-    _open(env).lock()
-
-
 FIXTURE = Path(__file__).parent / "fixtures" / "vault-format1" / "Format1.strongroom"
 FIXTURE_PASSPHRASE = "format 1 fixture passphrase"
 FIXTURE_RECOVERY = "TKU7-KXXR-FNBG-FY4D-HYDF-ME5Y-WVDF-32BS-BXNB"
@@ -510,3 +483,29 @@ def test_vault_made_by_format_1_is_upgraded(env, how):
     Vault.open_with_recovery_key(
         env.vault_path, FIXTURE_RECOVERY, FIXTURE_PASSPHRASE, kdf_params=fast_params(), **_kw(env)
     ).lock()
+
+
+def test_downgrade_to_version_1_is_not_sealed(env):
+    """Stripping the MAC (rewriting both copies as version 1) must not make an edit
+    acceptable: once a vault has an authenticated header, a version 1 header is an edit."""
+    recovery = _new_vault(env)
+    for name in (HEADER, BACKUP):
+        lines = (env.vault_path / name).read_bytes().split(b"\n")
+        obj = json.loads(lines[1])
+        _wipe_recovery(obj)
+        body = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+        signed = b"strongroom-vault/1\n" + body + b"\n"
+        (env.vault_path / name).write_bytes(
+            signed + b"sha256:" + hashlib.sha256(signed).hexdigest().encode() + b"\n"
+        )
+    before = (env.vault_path / HEADER).read_bytes()
+    vault = _open(env)
+    try:
+        assert "cannot be trusted" in (vault.header_warning or "")
+        report = vault.check()
+        assert not report.ok and report.header_copies_ok == 0
+    finally:
+        vault.lock()
+    assert (env.vault_path / HEADER).read_bytes() == before  # not sealed, not rewritten
+    with pytest.raises(WrongRecoveryKey):
+        _recover(env, recovery)

@@ -101,6 +101,10 @@ DEFAULT_PREVIEW_LIMIT = 16 * 1024 * 1024
 INLINE_MAX = 64 * 1024
 """Files up to this many plaintext bytes are stored inside the database (FORMAT.md §4.5)."""
 
+# meta key (FORMAT.md §4.5): the lowest header format version this vault accepts; written
+# once its header carries a MAC, so stripping the MAC (a "version 1" header) is not an upgrade.
+_MIN_HEADER_VERSION = "min_header_version"
+
 _RETENTION_DAYS = {Retention.DAYS_30: 30, Retention.YEAR_1: 365, Retention.UNLIMITED: None}
 
 _P = ParamSpec("_P")
@@ -362,6 +366,7 @@ class Vault(SharingMixin):
                             "display_name": display_name or final.name.removesuffix(".strongroom"),
                             "created": format_time(now),
                             "retention": Retention.UNLIMITED.value,
+                            _MIN_HEADER_VERSION: str(FORMAT_VERSION),
                         }
                         conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
                         conn.execute(
@@ -438,7 +443,8 @@ class Vault(SharingMixin):
                 fresh = _same_cost(h.passphrase.kdf)
                 return h.with_passphrase(vault_key, passphrase, fresh).sealed(vault_key)
 
-            plan = header_copies.plan(copies, opened, vault_key, rewrap)
+            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
+            plan = header_copies.plan(copies, opened, vault_key, rewrap, allow_upgrade=upgrade)
             _repair_header(folder, plan)
             return cls._finish_open(
                 folder, plan.header, vault_key, lock_fd, clock, config_dir, temp_root, None, plan
@@ -488,7 +494,10 @@ class Vault(SharingMixin):
                 if vid is not None:
                     FailedUnlocks(cfg, vid).record(clock(), "recovery-key")
                 raise
-            plan = header_copies.plan(copies, opened, vault_key, report_outdated=False)
+            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
+            plan = header_copies.plan(
+                copies, opened, vault_key, allow_upgrade=upgrade, report_outdated=False
+            )
             # Security: the cost of an unauthenticated header is the attacker's choice.
             if kdf_params is not None:
                 params = kdf_params
@@ -575,7 +584,13 @@ class Vault(SharingMixin):
                 self._pending.append((now, action, details))
             self._pending.append((now, "vault-unlocked", {}))
             try:
-                with self._write():
+                with self._write() as wconn:
+                    if self._header_authenticated:
+                        # From now on a header without a MAC is a downgrade, not an old vault.
+                        wconn.execute(
+                            "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                            (_MIN_HEADER_VERSION, str(FORMAT_VERSION)),
+                        )
                     self._prune(now)
                 fails.clear()
             except DiskFull:
@@ -1875,6 +1890,20 @@ def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
         iterations=params.iterations,
         parallelism=params.parallelism,
     )
+
+
+def _header_mac_required(folder: Path, header: Header, vault_key: bytes) -> bool:
+    """True when this vault's database says its header has had a MAC (so a version 1
+    header in the folder is someone's edit, not an old vault waiting for its upgrade)."""
+    conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
+    try:
+        with db.db_errors():
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (_MIN_HEADER_VERSION,)
+            ).fetchone()
+    finally:
+        conn.close()
+    return row is not None
 
 
 def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:

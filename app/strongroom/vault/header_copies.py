@@ -193,6 +193,7 @@ def plan(
     vault_key: bytes,
     rewrap: Callable[[Header], Header] | None = None,
     *,
+    allow_upgrade: bool = False,
     report_outdated: bool = True,
 ) -> HeaderPlan:
     """Decide which header to keep after `opened` gave `vault_key`, and what to repair.
@@ -201,7 +202,9 @@ def plan(
     - It does not, but another copy does: keep that one (its costs and recovery slot are
       the vault owner's); `rewrap` re-wraps its passphrase slot if that slot differs from
       the one that just opened (the authentic copy may predate a passphrase change).
-    - A version 1 header (no MAC yet): seal it now — the upgrade to version 2.
+    - A version 1 header (no MAC yet) of a vault that never had one (`allow_upgrade`, from
+      the database): seal it now — the upgrade to version 2. Otherwise a header without a
+      MAC is an edit that stripped it (a downgrade) and is treated as unauthenticated.
     - Nothing authenticates: keep `opened`, unauthenticated, write nothing (sealing it
       would vouch for a recovery slot someone else wrote), and say so.
     """
@@ -213,7 +216,7 @@ def plan(
         keep, authenticated = authentic[0], True
         if rewrap is not None and keep.passphrase != opened.passphrase:
             keep = rewrap(keep)
-    elif opened.mac is None:
+    elif opened.mac is None and allow_upgrade:
         keep, authenticated = opened.sealed(vault_key), True
     else:
         keep, authenticated = opened, False
