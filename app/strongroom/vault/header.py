@@ -39,21 +39,21 @@ from .fsutil import atomic_write
 
 __all__ = [
     "FORMAT_VERSION",
-    "MAC_SIZE",
     "MAGIC_PREFIX",
     "MAX_HEADER_SIZE",
     "Header",
+    "HeaderDamaged",
     "PassphraseSlot",
     "RecoverySlot",
     "looks_like_header",
     "new_header",
+    "parse_header",
     "read_header",
     "write_header",
 ]
 
 FORMAT_VERSION = 2
 MAGIC_PREFIX = b"strongroom-vault/"
-MAC_SIZE = 32
 # The slots' associated data starts with these bytes in every format version: they name the
 # key-wrapping scheme, which version 2 did not change, so a version 1 header's slots carry
 # over unchanged when the first unlock adds the MAC.
