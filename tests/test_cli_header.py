@@ -101,3 +101,16 @@ def test_passwd_and_recover_print_the_warning(run, vault, tmp_path):
     )
     assert code == 0, err
     assert "vault.strongroom.bak was damaged" in err
+
+
+def test_failed_attempts_are_still_reported_next_to_a_repair(run, vault, tmp_path):
+    """The history entries of a header repair must not hide the failed-unlock notice."""
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the passphrase\n")
+    code, _, _ = run("--passphrase-file", wrong, "ls")
+    assert code == 3
+    _damage(vault["path"] / "vault.strongroom")
+    code, _, err = run(*vault["pw"], "ls")
+    assert code == 0, err
+    assert "was damaged" in err
+    assert "1 failed unlock attempt" in err

@@ -575,13 +575,15 @@ class Vault(SharingMixin):
             fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
             failed = fails.read()
             now = self._now()
+            # Header repairs first: the front ends read this unlock's entries newest first
+            # and stop at an action they do not know, which must not hide "unlock-failed".
+            for action, details in header_plan.events if header_plan else ():
+                self._pending.append((now, action, details))
             if failed:
                 self._pending.append((now, "unlock-failed", failed))
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", {}))
                 self._pending.append((now, "passphrase-changed", {"by": "recovery"}))
-            for action, details in header_plan.events if header_plan else ():
-                self._pending.append((now, action, details))
             self._pending.append((now, "vault-unlocked", {}))
             try:
                 with self._write() as wconn:
