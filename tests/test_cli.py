@@ -583,7 +583,14 @@ def test_check(run, vault, tree):
     code, out, _ = run(*vault["pw"], "check", "--deep", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"ok", "deep", "files_checked", "objects_checked", "problems"}
+    assert set(data) == {
+        "ok",
+        "deep",
+        "files_checked",
+        "objects_checked",
+        "header_copies_ok",
+        "problems",
+    }
     assert data["ok"] is True and data["deep"] is True
     assert data["files_checked"] == 3
 

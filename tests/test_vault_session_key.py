@@ -55,10 +55,20 @@ def test_open_with_the_vault_key_checks_vault_and_key(env):  # noqa: F811
         _open_key(env, bytes(32), vault_id)
     with pytest.raises(ValueError):
         _open_key(env, key[:16], vault_id)
-    # The header is still read: a damaged one is reported, not skipped.
+    # The header is still read: a damaged copy is reported and repaired from the other
+    # (authenticated) copy, as at a passphrase unlock; both damaged is an error.
     header = env.vault_path / "vault.strongroom"
-    data = bytearray(header.read_bytes())
+    intact = header.read_bytes()
+    data = bytearray(intact)
     data[40] ^= 0x01
     header.write_bytes(bytes(data))
+    opened = _open_key(env, key, vault_id)
+    try:
+        assert opened.unlock_report.of_kind("header") is not None
+    finally:
+        opened.lock()
+    assert header.read_bytes() == intact
+    for name in ("vault.strongroom", "vault.strongroom.bak"):
+        (env.vault_path / name).write_bytes(bytes(data))
     with pytest.raises((VaultDamaged, WrongPassphrase)):
         _open_key(env, key, vault_id)

@@ -631,6 +631,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{kind}: {_n(report.files_checked, 'file')}, "
             f"{_n(report.objects_checked, 'object')}, {_n(len(report.problems), 'problem')}"
         )
+        _print(
+            f"Header: {report.header_copies_ok} of 2 copies authenticated"
+            + (" (the recovery slot is intact)" if report.header_copies_ok else "")
+        )
         for p in report.problems:
             where = f" [{p.item_path}]" if p.item_path else ""
             _print(f"  {p.part}{where}: {p.message}")

@@ -156,12 +156,14 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "deep": report.deep,
         "files_checked": report.files_checked,
         "objects_checked": report.objects_checked,
+        "header_copies_ok": report.header_copies_ok,
         "problems": [
             {
                 "part": p.part,
                 "message": p.message,
                 "item_id": p.item_id,
                 "item_path": p.item_path,
+                "repaired": p.repaired,
             }
             for p in report.problems
         ],

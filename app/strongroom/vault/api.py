@@ -36,7 +36,7 @@ import platformdirs
 
 from strongroom.crypto import age, kdf
 
-from . import db, keys, names
+from . import db, header_copies, keys, names
 from .errors import (
     Cancelled,
     DiskFull,
@@ -55,14 +55,7 @@ from .errors import (
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
 from .fsutil import WritebackFile, disk_full_errors, fsync_dir, remove_tree, tmp_name
-from .header import (
-    FORMAT_VERSION,
-    Header,
-    looks_like_header,
-    new_header,
-    read_header,
-    write_header,
-)
+from .header import FORMAT_VERSION, Header, new_header
 from .history import (
     FailedUnlocks,
     HistoryLog,
@@ -119,6 +112,10 @@ DEFAULT_PREVIEW_LIMIT = 16 * 1024 * 1024
 
 INLINE_MAX = 64 * 1024
 """Files up to this many plaintext bytes are stored inside the database (FORMAT.md §4.5)."""
+
+# meta key (FORMAT.md §4.5): the lowest header format version this vault accepts; written
+# once its header carries a MAC, so stripping the MAC (a "version 1" header) is not an upgrade.
+_MIN_HEADER_VERSION = "min_header_version"
 
 _RETENTION_DAYS = {Retention.DAYS_30: 30, Retention.YEAR_1: 365, Retention.UNLIMITED: None}
 
@@ -191,21 +188,24 @@ def _locate(path: StrPath) -> Path:
     return p.resolve()
 
 
-def _read_vault_header(folder: Path) -> Header:
-    header_path = folder / HEADER_NAME
-    has_db = (folder / DB_NAME).exists()
+def _first_look(folder: Path) -> None:
+    """`NotAVault` for a folder with neither a header copy nor a database (before locking)."""
+    header_copies.first_look(folder, (folder / DB_NAME).exists())
+
+
+def _repair_header(folder: Path, plan: header_copies.HeaderPlan) -> None:
+    """Write the copies an unlock decided to repair; a failure only adds a note (the vault
+    still opens: the kept header is in memory, and `check` tries the repair again)."""
+    if not plan.rewrite:
+        return
     try:
-        with open(header_path, "rb") as f:
-            start = f.read(64)
-    except FileNotFoundError:
-        if has_db:
-            raise VaultDamaged(
-                "header", "The vault header (vault.strongroom) is missing."
-            ) from None
-        raise NotAVault(f"{folder} is not a Strongroom vault.") from None
-    if not looks_like_header(start) and not has_db:
-        raise NotAVault(f"{folder} is not a Strongroom vault.")
-    return read_header(header_path)
+        header_copies.write_copies(folder, plan.header, tuple(plan.rewrite))
+    except (OSError, VaultError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        plan.events = [e for e in plan.events if e[0] not in ("header-repaired", "header-upgraded")]
+        plan.notes.append(
+            f"The vault header could not be repaired ({reason}); an integrity check tries again."
+        )
 
 
 def _acquire_lock(folder: Path) -> int:
@@ -343,6 +343,8 @@ class Vault(SharingMixin):
         # or kept, so that it is never entered twice.
         self._failed_unlocks: tuple[FailedUnlocks, dict[str, Any]] | None = None
         self._unlock_report = UnlockReport()
+        self._header_warning: str | None = None
+        self._header_authenticated = True
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -375,7 +377,7 @@ class Vault(SharingMixin):
         if not final.parent.is_dir():
             raise VaultError(f"The folder {final.parent} does not exist.")
         clock = clock or _utcnow
-        params = kdf_params or kdf.Argon2idParams.new()
+        params = kdf_params or _default_params()
         vault_key = secrets.token_bytes(keys.VAULT_KEY_SIZE)
         recovery = keys.generate_recovery_key()
         header = new_header(vault_key, passphrase, params, recovery)
@@ -404,6 +406,7 @@ class Vault(SharingMixin):
                             "display_name": display_name or final.name.removesuffix(".strongroom"),
                             "created": format_time(now),
                             "retention": Retention.UNLIMITED.value,
+                            _MIN_HEADER_VERSION: str(FORMAT_VERSION),
                         }
                         conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
                         conn.execute(
@@ -416,7 +419,7 @@ class Vault(SharingMixin):
                         create_identity(conn, meta["display_name"], now)
                 finally:
                     conn.close()
-                write_header(build / HEADER_NAME, header)
+                header_copies.write_copies(build, header)
                 fsync_dir(build)
                 os.rename(build, final)
                 fsync_dir(final.parent)
@@ -448,22 +451,51 @@ class Vault(SharingMixin):
         Raises `VaultInUse` before any key derivation if another process has it open,
         `WrongPassphrase` (leaving every byte of the folder unchanged and counting the
         attempt outside the vault), `VaultDamaged`, `NotAVault` or `NewerFormat`.
+
+        Either header copy may open the vault (one damaged copy is not fatal); a copy that
+        is damaged, missing or fails its MAC is repaired from the authenticated one and
+        `header_warning` says what happened (FORMAT.md §4.2).
         """
         clock = clock or _utcnow
         folder = _locate(path)
-        header = _read_vault_header(folder)
+        _first_look(folder)
         lock_fd = _acquire_lock(folder)
         try:
-            # Re-read under the lock: another process may have changed the passphrase.
-            header = _read_vault_header(folder)
+            # Read under the lock: another process may have changed the passphrase.
+            copies = header_copies.read_copies(folder)
             cfg = Path(config_dir) if config_dir else _default_config_dir()
             try:
-                vault_key = header.unlock_with_passphrase(passphrase)
+                opened, vault_key = header_copies.unlock(
+                    copies,
+                    lambda h: h.unlock_with_passphrase(passphrase),
+                    lambda h: h.passphrase,
+                    functools.partial(_check_db_matches, folder),
+                )
             except WrongPassphrase:
-                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "passphrase")
+                vid = header_copies.vault_id_hex(copies)
+                if vid is not None:
+                    FailedUnlocks(cfg, vid).record(clock(), "passphrase")
                 raise
+
+            def rewrap(h: Header) -> Header:
+                # Only reached for a tampered copy next to an authentic older one: keep the
+                # authentic costs and recovery slot, and the passphrase that just worked.
+                fresh = _same_cost(h.passphrase.kdf)
+                return h.with_passphrase(vault_key, passphrase, fresh).sealed(vault_key)
+
+            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
+            plan = header_copies.plan(copies, opened, vault_key, rewrap, allow_upgrade=upgrade)
+            _repair_header(folder, plan)
             return cls._finish_open(
-                folder, header, vault_key, lock_fd, clock, config_dir, temp_root, None
+                folder,
+                plan.header,
+                vault_key,
+                lock_fd,
+                clock,
+                config_dir,
+                temp_root,
+                None,
+                header_plan=plan,
             )
         except BaseException:
             _release_lock(lock_fd)
@@ -485,26 +517,56 @@ class Vault(SharingMixin):
 
         The recovery key stays valid. Raises `WrongRecoveryKey` for a mistyped key (bad
         check group) or a key of another vault; nothing is written in either case.
+
+        The new slot's Argon2id cost is `kdf_params`, else that of an authenticated header
+        copy, else the defaults: never a cost read from a header that failed its MAC. Both
+        copies are rewritten, so this also repairs a damaged or tampered header.
         """
         clock = clock or _utcnow
         raw = keys.parse_recovery_key(recovery_key)
         folder = _locate(path)
-        _read_vault_header(folder)
+        _first_look(folder)
         lock_fd = _acquire_lock(folder)
         try:
-            header = _read_vault_header(folder)
+            copies = header_copies.read_copies(folder)
             cfg = Path(config_dir) if config_dir else _default_config_dir()
             try:
-                vault_key = header.unlock_with_recovery_key(raw)
+                opened, vault_key = header_copies.unlock(
+                    copies,
+                    lambda h: h.unlock_with_recovery_key(raw),
+                    lambda h: h.recovery,
+                    functools.partial(_check_db_matches, folder),
+                )
             except WrongRecoveryKey:
-                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "recovery-key")
+                vid = header_copies.vault_id_hex(copies)
+                if vid is not None:
+                    FailedUnlocks(cfg, vid).record(clock(), "recovery-key")
                 raise
-            params = kdf_params or _same_cost(header.passphrase.kdf)
-            new = header.with_passphrase(vault_key, new_passphrase, params)
-            _check_db_matches(folder, new, vault_key)
-            write_header(folder / HEADER_NAME, new)
+            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
+            plan = header_copies.plan(
+                copies, opened, vault_key, allow_upgrade=upgrade, report_outdated=False
+            )
+            # Security: the cost of an unauthenticated header is the attacker's choice.
+            if kdf_params is not None:
+                params = kdf_params
+            elif plan.authenticated:
+                params = _same_cost(plan.header.passphrase.kdf)
+            else:
+                params = _default_params()
+            # The recovery slot kept is authenticated, or is the one that just opened.
+            new = plan.header.with_passphrase(vault_key, new_passphrase, params).sealed(vault_key)
+            header_copies.write_copies(folder, new)
+            header_copies.recovered(plan, copies, vault_key, new, reset_cost=kdf_params is None)
             return cls._finish_open(
-                folder, new, vault_key, lock_fd, clock, config_dir, temp_root, "recovery-used"
+                folder,
+                new,
+                vault_key,
+                lock_fd,
+                clock,
+                config_dir,
+                temp_root,
+                "recovery-used",
+                header_plan=plan,
             )
         except BaseException:
             _release_lock(lock_fd)
@@ -534,14 +596,38 @@ class Vault(SharingMixin):
         if len(vault_key) != keys.VAULT_KEY_SIZE:
             raise ValueError("a vault key is 32 bytes")
         folder = _locate(path)
-        _read_vault_header(folder)
+        _first_look(folder)
         lock_fd = _acquire_lock(folder)
         try:
-            header = _read_vault_header(folder)
-            if not hmac.compare_digest(header.vault_id_hex, expect_vault_id):
+            copies = header_copies.read_copies(folder)
+            vid = header_copies.vault_id_hex(copies)
+            if vid is None or not hmac.compare_digest(vid, expect_vault_id):
                 raise NotAVault(f"{folder} is not the vault this session was started for.")
+            # The session's unlock sealed the header (FORMAT.md §4.2): a copy must verify
+            # under the key, or someone without the key changed both since.
+            opened = next(
+                (c.header for c in copies if c.header is not None and c.header.verify(vault_key)),
+                None,
+            )
+            if opened is None:
+                raise VaultDamaged(
+                    "header",
+                    "The vault header was changed since this unlock session started. Unlock "
+                    "with your passphrase (strongroom lock, then the command again).",
+                )
+            _check_db_matches(folder, opened, vault_key)
+            plan = header_copies.plan(copies, opened, vault_key)
+            _repair_header(folder, plan)
             return cls._finish_open(
-                folder, header, vault_key, lock_fd, clock, config_dir, temp_root, "session"
+                folder,
+                plan.header,
+                vault_key,
+                lock_fd,
+                clock,
+                config_dir,
+                temp_root,
+                "session",
+                header_plan=plan,
             )
         except BaseException:
             _release_lock(lock_fd)
@@ -568,6 +654,7 @@ class Vault(SharingMixin):
         temp_root: StrPath | None,
         how: str | None,
         report: UnlockReport | None = None,
+        header_plan: header_copies.HeaderPlan | None = None,
     ) -> Vault:
         """The common end of create/open/recover. `report` carries notices found before
         the Vault object exists (while reading the header); the rest are added here."""
@@ -576,6 +663,11 @@ class Vault(SharingMixin):
             self._unlock_report = report
         self._folder = folder
         self._header = header
+        if header_plan is not None:
+            self._header_authenticated = header_plan.authenticated
+            self._header_warning = " ".join(header_plan.notes) or None
+            if self._header_warning:
+                self._unlock_report.add(NoticeKind.HEADER, self._header_warning)
         self._vault_key = vault_key
         self._lock_fd = lock_fd
         self._clock = clock
@@ -614,6 +706,8 @@ class Vault(SharingMixin):
                 keys.kept_history_key(vault_key, header.vault_id),
             )
             self._take_kept(now)
+            for action, details in header_plan.events if header_plan else ():
+                self._pending.append((now, action, None, "", details))
             if failed:
                 self._pending.append((now, "unlock-failed", None, "", failed))
                 self._failed_unlocks = (fails, failed)
@@ -627,7 +721,13 @@ class Vault(SharingMixin):
                 (now, "vault-unlocked", None, "", {"with": "session"} if how == "session" else {})
             )
             try:
-                with self._write():
+                with self._write() as wconn:
+                    if self._header_authenticated:
+                        # From now on a header without a MAC is a downgrade, not an old vault.
+                        wconn.execute(
+                            "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                            (_MIN_HEADER_VERSION, str(FORMAT_VERSION)),
+                        )
                     removed = self._prune(now)
                 if removed:
                     self._unlock_report.add(
@@ -670,12 +770,22 @@ class Vault(SharingMixin):
         """Rewrap the vault key under `new_passphrase`, atomically rewriting the header.
 
         Only the passphrase slot changes; the database and objects are untouched. Raises
-        `WrongPassphrase` if `old_passphrase` is wrong. A crash leaves the old or the new
-        header, never a mix.
+        `WrongPassphrase` if `old_passphrase` is wrong. Both header copies are rewritten,
+        `vault.strongroom` first: a crash leaves each copy old or new, never a mix, and the
+        old or the new passphrase opens the vault (FORMAT.md §4.2).
         """
         with self._mutex:
             self._require_open()
-            current = _read_vault_header(self._folder)
+            if not self._header_authenticated:
+                # Sealing this header would vouch for a recovery slot someone else wrote.
+                raise VaultDamaged(
+                    "header",
+                    "The vault header was changed by someone without the vault key. Unlock "
+                    "with your recovery key to repair it, then change the passphrase.",
+                )
+            # The header this session opened and authenticated, not a re-read: the disk
+            # copies may have been damaged since, and this rewrite also repairs them.
+            current = self._header
             try:
                 key = current.unlock_with_passphrase(old_passphrase)
             except WrongPassphrase:
@@ -683,9 +793,18 @@ class Vault(SharingMixin):
                 raise
             if key != self._vault_key:
                 raise VaultDamaged("header", "The vault header changed while the vault was open.")
+            # The cost comes from the authenticated header (or the caller), never from disk.
             params = kdf_params or _same_cost(current.passphrase.kdf)
             new = current.with_passphrase(self._vault_key, new_passphrase, params)
-            write_header(self._folder / HEADER_NAME, new)
+            new = new.sealed(self._vault_key)
+            try:
+                header_copies.write_copies(self._folder, new)
+            except BaseException:
+                # A failed write (disk full) must leave the old passphrase in both copies, as
+                # the error says; a crash instead leaves the case FORMAT.md §4.2 walks through.
+                with contextlib.suppress(Exception):
+                    header_copies.write_copies(self._folder, current)
+                raise
             self._header = new
             with self._write():
                 self._history.append(self._now(), "passphrase-changed")
@@ -751,6 +870,13 @@ class Vault(SharingMixin):
     def vault_id(self) -> str:
         """32 lowercase hex characters, fixed at creation."""
         return self._header.vault_id_hex
+
+    @property
+    def header_warning(self) -> str | None:
+        """Set when this unlock found a header copy damaged, missing, out of date or changed
+        without the vault key, in plain words that say what was repaired (or that the
+        header cannot be trusted); a front end should show it at unlock. `None` otherwise."""
+        return self._header_warning
 
     @property
     def rollback_warning(self) -> str | None:
@@ -926,8 +1052,9 @@ class Vault(SharingMixin):
 
     def _sweep(self) -> None:
         """Remove leftovers of interrupted writes: header temp files and stray objects."""
+        temp_prefixes = tuple(f".{name}.tmp-" for name in header_copies.COPY_NAMES)
         for entry in os.scandir(self._folder):
-            if entry.name.startswith(f".{HEADER_NAME}.tmp-"):
+            if entry.name.startswith(temp_prefixes):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
         self._store.create_dirs()
@@ -1890,10 +2017,18 @@ class Vault(SharingMixin):
                 problems += reused_id_problems(conn, lambda iid: self._get(iid).path)
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
+        copies, repairs = header_copies.check_copies(
+            self._folder, self._header, self._vault_key, self._header_authenticated
+        )
+        for copy in copies:
+            if copy.problem is not None:
+                problems.append(CheckProblem("header", copy.problem, repaired=copy.repaired))
+        header_ok = sum(1 for c in copies if c.problem is None)
         with contextlib.suppress(VaultError):
             details = {"deep": deep, "ok": not problems, "problems": len(problems)}
-            self._log_read(("integrity-check", None, "", details))
-        return CheckReport(deep, files_checked, objects_checked, tuple(problems))
+            entries = [(action, None, "", d) for action, d in repairs]
+            self._log_read(*entries, ("integrity-check", None, "", details))
+        return CheckReport(deep, files_checked, objects_checked, tuple(problems), header_ok)
 
     # ----- access history --------------------------------------------------------------
 
@@ -2020,6 +2155,11 @@ def names_casefold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+def _default_params() -> kdf.Argon2idParams:
+    """Fresh default Argon2id parameters (a seam: tests replace it with cheap ones)."""
+    return kdf.Argon2idParams.new()
+
+
 def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
     """Fresh salt, same Argon2id cost as before."""
     return kdf.Argon2idParams.new(
@@ -2029,8 +2169,25 @@ def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
     )
 
 
+def _header_mac_required(folder: Path, header: Header, vault_key: bytes) -> bool:
+    """True when this vault's database says its header has had a MAC (so a version 1
+    header in the folder is someone's edit, not an old vault waiting for its upgrade)."""
+    conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
+    try:
+        with db.db_errors():
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (_MIN_HEADER_VERSION,)
+            ).fetchone()
+    finally:
+        conn.close()
+    return row is not None
+
+
 def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:
-    """Before replacing a header, make sure the key really opens this folder's database."""
+    """Make sure the key really opens this folder's database (a header copy taken from
+    another vault unwraps another key): `VaultDamaged` otherwise. Never creates vault.db."""
+    if not (folder / DB_NAME).is_file():
+        raise VaultDamaged("database", "The vault database (vault.db) is missing.")
     conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
     try:
         with db.db_errors():

@@ -90,22 +90,29 @@ class AddProgress:
 @dataclass(frozen=True)
 class CheckProblem:
     """One problem found by `Vault.check`. `part` is "database", "object", "history" or
-    "reused-id" (an id that schema 2 gave out twice: `strongroom.vault.ids`)."""
+    "reused-id" (an id that schema 2 gave out twice: `strongroom.vault.ids`), or
+    "header"; `repaired` is True when the check also fixed it (a header copy rewritten from
+    the authenticated header)."""
 
     part: str
     message: str
     item_id: int | None = None
     item_path: str | None = None
+    repaired: bool = False
 
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Result of `Vault.check`. `ok` is True exactly when `problems` is empty."""
+    """Result of `Vault.check`. `ok` is True exactly when `problems` is empty (a problem the
+    check repaired still counts: something was wrong). `header_copies_ok` counts the header
+    copies (of 2) that verified under the vault key, which proves their recovery slot is
+    the one the vault's owner wrote."""
 
     deep: bool
     files_checked: int
     objects_checked: int
     problems: tuple[CheckProblem, ...]
+    header_copies_ok: int = 0
 
     @property
     def ok(self) -> bool:
