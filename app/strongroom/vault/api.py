@@ -600,6 +600,8 @@ class Vault(SharingMixin):
         lock_fd = _acquire_lock(folder)
         try:
             copies = header_copies.read_copies(folder)
+            if all(c.header is None for c in copies):
+                raise header_copies.no_usable_copy(copies)
             vid = header_copies.vault_id_hex(copies)
             if vid is None or not hmac.compare_digest(vid, expect_vault_id):
                 raise NotAVault(f"{folder} is not the vault this session was started for.")

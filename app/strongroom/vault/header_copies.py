@@ -115,7 +115,7 @@ def read_copies(folder: Path) -> tuple[Copy, ...]:
     return tuple(out)
 
 
-def _no_usable_copy(copies: tuple[Copy, ...]) -> VaultError:
+def no_usable_copy(copies: tuple[Copy, ...]) -> VaultError:
     primary, backup = copies
     if backup.missing and primary.error is not None:
         return primary.error  # a version 1 vault has no backup: its own error, unchanged
@@ -159,7 +159,7 @@ def unlock(
         raise newer[0]
     headers = [c.header for c in copies if c.header is not None]
     if not headers:
-        raise _no_usable_copy(copies)
+        raise no_usable_copy(copies)
     wrong: VaultError | None = None
     mismatch: VaultDamaged | None = None
     tried: list[tuple[Header, _K]] = []
