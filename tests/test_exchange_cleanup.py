@@ -263,3 +263,28 @@ def test_sync_engine_temporary_files_are_ignored(world: World, pattern: str) -> 
     report = bob.sync()
     assert report.received == () and report.quarantined == () and report.conflicts == ()
     assert temp.exists()  # not ours to remove
+
+
+def test_conflict_copies_of_my_share_file_go_with_it_but_only_if_verified_mine(
+    world: World,
+) -> None:
+    alice, bob = _pair(world, policy="never")
+    alice.add_bytes("/", "d.txt", b"doc")
+    alice.add_bytes("/", "e.txt", b"other")
+    (share,) = alice.share("/d.txt", to="Bob")
+    (other,) = alice.share("/e.txt", to="Bob")
+    stem = share.path.name.removesuffix(".age")
+    mine = world.exchange / CONFLICT_NAMES["syncthing"].format(stem=stem)
+    shutil.copy(share.path, mine)
+    # A file named like a conflict copy of Alice's share but holding another share of
+    # hers (or anything else): not that share's file, never removed by this rule.
+    impostor = world.exchange / CONFLICT_NAMES["dropbox"].format(stem=stem)
+    shutil.copy(other.path, impostor)
+    alice.sync()
+    alice.revoke(share.id)
+    assert not share.path.exists()
+    report = alice.sync()
+    assert mine.name in report.removed and not mine.exists()
+    assert impostor.exists() and other.path.exists()
+    # Bob (who never synced) finds only the other share, via the impostor's name too.
+    assert {r.share_id for r in bob.sync().received} == {other.id}

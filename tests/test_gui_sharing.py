@@ -121,6 +121,8 @@ def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
     assert fp.model.data(access_col) == "Only you"
     text = [args for method, args in services.dialogs.asked if method == "confirm"][-1][1]
     assert "cannot erase a copy" in text
+    assert "removes the share file" in text and "cannot remove a copy" in text
+    assert not Path(ann.shares()[0].delivered_to).exists()  # the share file went
     ben.sync()
     assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
 

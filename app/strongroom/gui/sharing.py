@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from strongroom.vault import FileRecord, Item, NotAShare
 from strongroom.vault.records import (
+    EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
     AccessReport,
     Contact,
@@ -618,8 +619,10 @@ def revoke_access(
     if not services.dialogs.confirm(
         widget,
         widget.tr("Revoke access"),
-        widget.tr("Take back {name}'s access to this file?\n\n{limits}").format(
-            name=name, limits=widget.tr(REVOCATION_LIMITS)
+        widget.tr("Take back {name}'s access to this file?\n\n{limits}\n\n{removal}").format(
+            name=name,
+            limits=widget.tr(REVOCATION_LIMITS),
+            removal=widget.tr(EXCHANGE_REMOVAL_LIMITS),
         ),
         widget.tr("Revoke"),
     ):

@@ -2314,8 +2314,8 @@ class SharingMixin:
         """Remove the files I wrote into `folder` that nobody needs any more (FORMAT.md
         §6.12): a share file once no recipient needs it (`_share_file_needed_by`), a message
         `exchange.MESSAGE_KEEP` after I wrote it, and a file of mine a sync engine brought
-        back after I removed it. Only names recorded as written by me (`sent`), and conflict
-        copies whose content was verified as mine (`own`), are ever removed."""
+        back after I removed it. Only names recorded as written by me (`sent`), and a sync
+        engine's conflict copies of my share files that I verify as mine, are ever removed."""
         now = self._now()
         prefix = str(folder) + os.sep
         with db.db_errors():
@@ -2333,16 +2333,12 @@ class SharingMixin:
                     (len(prefix), prefix),
                 )
             }
-            own = {
-                n
-                for (n,) in self._c.execute("SELECT name FROM exchange_files WHERE status = 'own'")
-            }
         present = set(listing)
         cutoff = format_time(now - exchange.MESSAGE_KEEP)
         due: list[str] = []
         for name, (status, seen) in mine.items():
             if status == "removed":
-                if name in present:
+                if name in present and exchange.conflict_original(name) is None:
                     due.append(name)  # a sync engine put it back: remove it again
                 continue
             sid = share_files.get(name)
@@ -2352,13 +2348,47 @@ class SharingMixin:
             elif not self._share_file_needed_by(sid, now):
                 due.append(name)
         gone = set(due) | {n for n, (st, _s) in mine.items() if st == "removed"}
-        # A conflict copy of a file of mine whose content is mine (signed by my key).
-        due += [n for n in present & own if exchange.conflict_original(n) in gone]
+        for name in sorted(present):
+            # A sync engine's conflict copy of a share file of mine that is gone: it still
+            # opens with its recipients' keys, so it goes too, once verified as mine.
+            original = exchange.conflict_original(name)
+            if original in gone and original in share_files:
+                if self._is_my_share_file(folder / name, share_files[original]):
+                    due.append(name)
         try:
             return self._remove_own_files(folder, due)
         except SharingError as exc:
             rep.errors.append((folder.name, str(exc)))
             return []
+
+    def _is_my_share_file(self, path: Path, share_id: str) -> bool:
+        """True if `path` holds share `share_id` as I made it: its header was made with the
+        shared file's key (header MAC) and its manifest is that share's, signed by me."""
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT c.file_key FROM shares s JOIN file_contents c ON c.item_id = s.item_id"
+                " WHERE s.id = ?",
+                (share_id,),
+            ).fetchone()
+        if row is None:
+            return False  # the file was deleted with its key: it cannot be told apart
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        with os.fdopen(fd, "rb") as f:
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return False
+                info = share_format.open_own_share(f, bytes(row[0]))
+            except (share_format.ShareError, OSError):
+                return False
+        manifest = info.manifest
+        return (
+            manifest is not None
+            and manifest.share_id == share_id
+            and manifest.sender.verify_key == self._identity().verify_key
+        )
 
     def _remove_own_files(self, folder: Path, names: Sequence[str]) -> list[str]:
         """Unlink `names` (files I wrote) from `folder` and record them as `removed`;
