@@ -288,3 +288,35 @@ def test_conflict_copies_of_my_share_file_go_with_it_but_only_if_verified_mine(
     assert impostor.exists() and other.path.exists()
     # Bob (who never synced) finds only the other share, via the impostor's name too.
     assert {r.share_id for r in bob.sync().received} == {other.id}
+
+
+def test_a_share_file_that_cannot_be_removed_at_revoke_goes_at_a_later_sync(
+    world: World, monkeypatch
+) -> None:
+    alice, _bob = _pair(world, policy="never")
+    alice.add_bytes("/", "f.txt", b"f")
+    alice.add_bytes("/", "g.txt", b"g")
+    (busy,) = alice.share("/f.txt", to="Bob")
+    (away,) = alice.share("/g.txt", to="Bob")
+    real_unlink = os.unlink
+
+    def refuse(path, *a, **kw):
+        if os.fspath(path) == os.fspath(busy.path):
+            raise PermissionError(13, "Permission denied")
+        return real_unlink(path, *a, **kw)
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    result = alice.revoke(busy.id)  # the revocation itself succeeds
+    assert result.revoked == ("Bob",) and not result.share_file_removed
+    assert busy.path.exists()
+    monkeypatch.setattr(os, "unlink", real_unlink)
+
+    moved = world.root / "unplugged"
+    world.exchange.rename(moved)  # the exchange folder is not reachable
+    result = alice.revoke(away.id)
+    assert result.revoked == ("Bob",) and not result.share_file_removed
+    moved.rename(world.exchange)
+
+    report = alice.sync()
+    assert set(report.removed) == {busy.path.name, away.path.name}
+    assert not busy.path.exists() and not away.path.exists()

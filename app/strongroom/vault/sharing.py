@@ -1571,7 +1571,11 @@ class SharingMixin:
             return path, True, ()
         if not path.parent.is_dir():
             return path, False, ()  # the exchange folder is not reachable: `sync` removes it
-        return path, bool(self._remove_own_files(path.parent, [path.name])), ()
+        try:
+            self._remove_own_files(path.parent, [path.name])
+        except SharingError:
+            return path, False, ()  # the revocation is committed and sent: `sync` retries
+        return path, True, ()
 
     def _share_file_needed_by(self, share_id: str, now: datetime) -> list[str]:
         """Names of the recipients who may still need the share's file: not revoked, not
