@@ -1190,6 +1190,12 @@ class SharedPage(_Page):
                             n=len(report.quarantined), why=report.quarantined[0][1]
                         )
                     )
+                if report.conflicts:
+                    parts.append(
+                        self.tr("{n} sync conflict copy(ies) processed").format(
+                            n=len(report.conflicts)
+                        )
+                    )
                 self.message.show_message(", ".join(parts) + ".", "info")
             self.reload()
 
