@@ -18,7 +18,9 @@ from sharing_helpers import (
     World,
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
+from strongroom.vault import share_format
 from strongroom.vault.errors import ShareRevoked
+from strongroom.vault.exchange import conflict_original, is_exchange_name
 from strongroom.vault.messages import new_message_filename
 from vault_helpers import FakeClock
 
@@ -320,3 +322,44 @@ def test_a_share_file_that_cannot_be_removed_at_revoke_goes_at_a_later_sync(
     report = alice.sync()
     assert set(report.removed) == {busy.path.name, away.path.name}
     assert not busy.path.exists() and not away.path.exists()
+
+
+STEM = "sr-" + "a2" * 13
+
+
+@pytest.mark.parametrize(
+    ("name", "original"),
+    [
+        (f"{STEM}.age", None),  # the original itself is not a conflict copy
+        (f"{STEM}.sync-conflict-20261207-013005-ABCDEF7.age", f"{STEM}.age"),
+        (f"{STEM} (conflicted copy 2026-12-07 013005).age", f"{STEM}.age"),
+        (f"{STEM} (conflicted copy alice 2026-12-07 013005).age", f"{STEM}.age"),
+        (f"{STEM} (Bob Smith's conflicted copy 2026-12-07).age", f"{STEM}.age"),
+        (f"{STEM} (Bob's conflicted copy 2026-12-07 (1)).age", f"{STEM}.age"),
+        # Not conflict copies of an exchange file: ignored like their originals.
+        ("report.sync-conflict-20261207-013005-ABCDEF7.age", None),
+        ("report (conflicted copy 2026-12-07 013005).age", None),
+        (f"{STEM}.sync-conflict-20261207-013005-ABCDEF7.age.tmp", None),
+        (f".syncthing.{STEM}.sync-conflict-20261207-013005-ABCDEF7.age.tmp", None),
+        (f"~{STEM} (conflicted copy 2026-12-07 013005).age", None),
+        (f"{STEM}.sync-conflict-2026127-013005-ABCDEF7.age", None),  # malformed date
+        (f"{STEM.upper()}.sync-conflict-20261207-013005-ABCDEF7.age", None),
+    ],
+)
+def test_conflict_copy_names(name: str, original: str | None) -> None:
+    assert conflict_original(name) == original
+    assert is_exchange_name(name) == (original is not None or name == f"{STEM}.age")
+
+
+def test_open_own_share_needs_the_file_key_that_made_it(world: World) -> None:
+    alice, _bob = _pair(world)
+    doc = alice.add_bytes("/", "k.txt", b"key")
+    (share,) = alice.share("/k.txt", to="Bob")
+    (file_key,) = alice._c.execute(  # white-box: the sender's own file key
+        "SELECT file_key FROM file_contents WHERE item_id = ?", (doc.id,)
+    ).fetchone()
+    with share.path.open("rb") as f:
+        info = share_format.open_own_share(f, bytes(file_key))
+    assert info.manifest is not None and info.manifest.share_id == share.id
+    with share.path.open("rb") as f, pytest.raises(share_format.ShareFormatError, match="MAC"):
+        share_format.open_own_share(f, bytes(16))
