@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Contact,
         GroupRecord,
         ReceivedRecord,
+        RevokeResult,
         SharePlan,
         ShareRecord,
         Vault,
@@ -737,6 +738,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 "duplicates": len(report.duplicates),
                 "quarantined": [{"file": n, "reason": r} for n, r in report.quarantined],
                 "errors": [{"file": n, "reason": r} for n, r in report.errors],
+                "conflicts": list(report.conflicts),
+                "removed": list(report.removed),
             },
         )
     else:
@@ -754,12 +757,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
             _print(f"quarantined  {_safe(name)}: {_safe(reason)}")
         for name, reason in report.errors:
             _print(f"not read  {_safe(name)}: {_safe(reason)} (tried again next time)")
+        for name in report.conflicts:
+            _print(f"conflict copy  {_safe(name)} (a sync engine's copy; processed like the rest)")
+        for name in report.removed:
+            _print(f"removed   {_safe(name)} (mine, no longer needed in the exchange folder)")
     _note(
         f"Sync: {len(report.received)} received, {len(report.revoked)} revoked, "
         f"{len(report.expired)} expired, {_n(len(report.receipts), 'receipt')}, "
         f"{len(report.group_keys)} group keys, {len(report.quarantined)} quarantined, "
         f"{report.skipped} skipped (for someone else), "
-        f"{len(report.replayed)} replays ignored, {report.sent} sent."
+        f"{len(report.replayed)} replays ignored, {report.sent} sent, "
+        f"{_n(len(report.conflicts), 'conflict copy', 'conflict copies')} processed, "
+        f"{len(report.removed)} of my files removed."
     )
     return EXIT_OK
 
@@ -821,7 +830,35 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         else:
             _note("The revocation was written to the exchange folder.")
     _note(result.limits)
+    _share_file_note(result)
     return EXIT_OK
+
+
+def _share_file_note(result: RevokeResult) -> None:
+    """What happened to the share's own file, and what removing it cannot do."""
+    if result.share_file is None:
+        _note(
+            "The share file was saved to a folder by hand: Strongroom does not remove it. "
+            "Delete it, and any copy you sent, yourself."
+        )
+        return
+    name = _safe(result.share_file.name)
+    if result.share_file_kept_for:
+        who = ", ".join(_safe(n) for n in result.share_file_kept_for)
+        _note(
+            f"The share file {name} stays in the exchange folder for {who}, who still "
+            "have access and have not confirmed receiving it. Until it is removed, anyone "
+            "revoked who can read that folder can still decrypt it with their key."
+        )
+        return
+    if result.share_file_removed:
+        _note(f"Removed the share file {name} from the exchange folder.")
+    else:
+        _note(
+            f"The share file {name} will be removed from the exchange folder at the next "
+            "'strongroom sync' (the folder cannot be reached now)."
+        )
+    _note(result.removal_limits)
 
 
 def cmd_access(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ from strongroom.vault import (
     end_of_day,
 )
 from strongroom.vault.records import (
+    EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
     AccessReport,
     Contact,
@@ -634,8 +635,10 @@ def revoke_access(
     if not services.dialogs.confirm(
         widget,
         widget.tr("Revoke access"),
-        widget.tr("Take back {name}'s access to this file?\n\n{limits}").format(
-            name=name, limits=widget.tr(REVOCATION_LIMITS)
+        widget.tr("Take back {name}'s access to this file?\n\n{limits}\n\n{removal}").format(
+            name=name,
+            limits=widget.tr(REVOCATION_LIMITS),
+            removal=widget.tr(EXCHANGE_REMOVAL_LIMITS),
         ),
         widget.tr("Revoke"),
     ):
@@ -1201,6 +1204,12 @@ class SharedPage(_Page):
                     parts.append(
                         self.tr("{n} refused: {why}").format(
                             n=len(report.quarantined), why=report.quarantined[0][1]
+                        )
+                    )
+                if report.conflicts:
+                    parts.append(
+                        self.tr("{n} sync conflict copy(ies) processed").format(
+                            n=len(report.conflicts)
                         )
                     )
                 self.message.show_message(", ".join(parts) + ".", "info")

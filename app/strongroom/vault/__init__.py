@@ -38,6 +38,7 @@ from .errors import (
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
 from .messages import MessageError
 from .records import (
+    EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
     AccessEntry,
     AccessReport,
@@ -88,6 +89,7 @@ from .sharing import RECEIPT_POLICIES, SHARED_PREFIX
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
+    "EXCHANGE_REMOVAL_LIMITS",
     "FILES_CHANGED",
     "HISTORY_APPENDED",
     "INLINE_MAX",

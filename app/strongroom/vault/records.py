@@ -208,6 +208,14 @@ REVOCATION_LIMITS = (
 )
 """The plain-words limit every place that offers revocation shows (DESIGN.md §1.3)."""
 
+EXCHANGE_REMOVAL_LIMITS = (
+    "When nobody has access any more, Strongroom removes the share file it put in the "
+    "exchange folder, and the sync engine then removes it from the other machines. It "
+    "cannot remove a copy already saved elsewhere or kept in a sync engine's trash or file "
+    "versions: such a copy still opens with the recipient's key."
+)
+"""What removing a share file from the exchange folder can and cannot do (FORMAT.md §6.12)."""
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -374,6 +382,16 @@ class RevokeResult:
     queued: int
     """Messages kept in the outbox (no exchange folder yet): delivered by `sync`."""
     limits: str = REVOCATION_LIMITS
+    share_file: Path | None = None
+    """The share's file in the exchange folder (None for a share saved to a folder by
+    hand: that file is the owner's to delete, Strongroom does not)."""
+    share_file_removed: bool = False
+    """True once `share_file` is gone from the exchange folder (removed now or before)."""
+    share_file_kept_for: tuple[str, ...] = ()
+    """Recipients who still have access and have not confirmed receipt: the share file
+    stays in the exchange folder for them, and anyone revoked who can read that folder can
+    still decrypt it until it goes (FORMAT.md §6.12)."""
+    removal_limits: str = EXCHANGE_REMOVAL_LIMITS
 
 
 @dataclass(frozen=True)
@@ -429,6 +447,12 @@ class SyncReport:
     """(file name, reason) of files refused by this pass."""
     errors: tuple[tuple[str, str], ...] = ()
     """(file name, reason) of files that could not be read now; tried again next time."""
+    conflicts: tuple[str, ...] = ()
+    """Sync engines' conflict copies of exchange files processed by this pass (like any
+    other file: their outcome is in the lists above)."""
+    removed: tuple[str, ...] = ()
+    """Files this vault wrote that this pass removed from the exchange folder because
+    nobody needs them any more (FORMAT.md §6.12)."""
 
 
 @dataclass(frozen=True)

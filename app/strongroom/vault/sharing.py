@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 from strongroom.crypto import age
 from strongroom.crypto.sign import InvalidKey, VerifyKey
 
-from . import db, messages, names, share_format
+from . import db, exchange, messages, names, share_format
 from .cards import (
     CardError,
     ContactCard,
@@ -1655,9 +1655,59 @@ class SharingMixin:
                     {"share": sid, "to": t.name, "kind": t.kind},
                 )
         paths = self._deliver(datas, dest)
+        share_file, removed, kept_for = self._end_share_file(sid, Path(rec.delivered_to))
         self._changed("shares")
         queued = 0 if dest is not None else self.outbox_count()
-        return RevokeResult(sid, tuple(t.name for t in targets), tuple(paths), queued)
+        return RevokeResult(
+            sid,
+            tuple(t.name for t in targets),
+            tuple(paths),
+            queued,
+            share_file=share_file,
+            share_file_removed=removed,
+            share_file_kept_for=kept_for,
+        )
+
+    def _end_share_file(
+        self, share_id: str, path: Path
+    ) -> tuple[Path | None, bool, tuple[str, ...]]:
+        """After a revocation: remove the share's file from the exchange folder if nobody
+        needs it any more (FORMAT.md §6.12). Returns (the file, or None if it was saved by
+        hand; whether it is gone; who it stays for)."""
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT status FROM exchange_files WHERE name = ?", (path.name,)
+            ).fetchone()
+        if row is None or row[0] not in ("sent", "removed"):
+            return None, False, ()  # saved to a folder by hand: the owner's file, not ours
+        kept_for = tuple(self._share_file_needed_by(share_id, self._now()))
+        if kept_for:
+            return path, False, kept_for
+        if row[0] == "removed":
+            return path, True, ()
+        if not path.parent.is_dir():
+            return path, False, ()  # the exchange folder is not reachable: `sync` removes it
+        try:
+            self._remove_own_files(path.parent, [path.name])
+        except SharingError:
+            return path, False, ()  # the revocation is committed and sent: `sync` retries
+        return path, True, ()
+
+    def _share_file_needed_by(self, share_id: str, now: datetime) -> list[str]:
+        """Names of the recipients who may still need the share's file: not revoked, not
+        expired, and (a person) no receipt from them yet. A group's members are not known
+        one by one, so a group recipient needs the file until it is revoked or expires."""
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT r.name FROM share_recipients r JOIN shares s ON s.id = r.share_id"
+                " WHERE r.share_id = ? AND r.revoked IS NULL"
+                " AND (s.expires IS NULL OR s.expires > ?)"
+                " AND NOT (r.kind = 'person' AND EXISTS (SELECT 1 FROM share_receipts x"
+                " WHERE x.share_id = r.share_id AND x.by_age = r.age))"
+                " ORDER BY r.name",
+                (share_id, format_time(now)),
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def _match_recipient(self, rec: ShareRecord, ref: Any) -> ShareRecipientStatus:
         for r in rec.recipients:
@@ -2351,7 +2401,9 @@ class SharingMixin:
         while True:
             keyset = self._keyset()
             try:
-                names = sorted(n for n in os.listdir(folder) if messages.is_message_filename(n))
+                # Exchange files and sync engines' conflict copies of them (processed like
+                # any other: a copy is a duplicate or a replay); temporary files are not.
+                names = sorted(n for n in os.listdir(folder) if exchange.is_exchange_name(n))
             except OSError as exc:
                 raise SharingError(f"Cannot read the exchange folder: {exc.strerror}.") from None
             todo = [
@@ -2364,6 +2416,8 @@ class SharingMixin:
                 status = self._process_exchange_file(folder / name, name, rep)
                 if status is None:
                     continue  # unreadable now (still syncing?): try again next time
+                if exchange.conflict_original(name) is not None:
+                    rep.conflicts.append(name)
                 with db.transaction(self._c) as conn:
                     conn.execute(
                         "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
@@ -2373,7 +2427,115 @@ class SharingMixin:
             if self._keyset() == keyset:
                 break  # no new group key: nothing that was not for me can open now
         self._flush_outbox()
+        rep.removed += self._clean_exchange(folder, names, rep)
         return rep.freeze(self._outbox_written)
+
+    def _clean_exchange(self, folder: Path, listing: Sequence[str], rep: _Report) -> list[str]:
+        """Remove the files I wrote into `folder` that nobody needs any more (FORMAT.md
+        §6.12): a share file once no recipient needs it (`_share_file_needed_by`), a message
+        `exchange.MESSAGE_KEEP` after I wrote it, and a file of mine a sync engine brought
+        back after I removed it. Only names recorded as written by me (`sent`), and a sync
+        engine's conflict copies of my share files that I verify as mine, are ever removed."""
+        now = self._now()
+        prefix = str(folder) + os.sep
+        with db.db_errors():
+            mine = {
+                n: (st, seen)
+                for n, st, seen in self._c.execute(
+                    "SELECT name, status, seen FROM exchange_files"
+                    " WHERE status IN ('sent', 'removed')"
+                )
+            }
+            share_files = {
+                d[len(prefix) :]: sid
+                for sid, d in self._c.execute(
+                    "SELECT id, delivered FROM shares WHERE substr(delivered, 1, ?) = ?",
+                    (len(prefix), prefix),
+                )
+            }
+        present = set(listing)
+        cutoff = format_time(now - exchange.MESSAGE_KEEP)
+        due: list[str] = []
+        for name, (status, seen) in mine.items():
+            if status == "removed":
+                if name in present and exchange.conflict_original(name) is None:
+                    due.append(name)  # a sync engine put it back: remove it again
+                continue
+            sid = share_files.get(name)
+            if sid is None:
+                if seen <= cutoff:
+                    due.append(name)  # a message, kept long enough (never a replay: §6.5)
+            elif not self._share_file_needed_by(sid, now):
+                due.append(name)
+        gone = set(due) | {n for n, (st, _s) in mine.items() if st == "removed"}
+        for name in sorted(present):
+            # A sync engine's conflict copy of a share file of mine that is gone: it still
+            # opens with its recipients' keys, so it goes too, once verified as mine.
+            original = exchange.conflict_original(name)
+            if original in gone and original in share_files:
+                if self._is_my_share_file(folder / name, share_files[original]):
+                    due.append(name)
+        try:
+            return self._remove_own_files(folder, due)
+        except SharingError as exc:
+            rep.errors.append((folder.name, str(exc)))
+            return []
+
+    def _is_my_share_file(self, path: Path, share_id: str) -> bool:
+        """True if `path` holds share `share_id` as I made it: its header was made with the
+        shared file's key (header MAC) and its manifest is that share's, signed by me."""
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT c.file_key FROM shares s JOIN file_contents c ON c.item_id = s.item_id"
+                " WHERE s.id = ?",
+                (share_id,),
+            ).fetchone()
+        if row is None:
+            return False  # the file was deleted with its key: it cannot be told apart
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        with os.fdopen(fd, "rb") as f:
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return False
+                info = share_format.open_own_share(f, bytes(row[0]))
+            except (share_format.ShareError, OSError):
+                return False
+        manifest = info.manifest
+        return (
+            manifest is not None
+            and manifest.share_id == share_id
+            and manifest.sender.verify_key == self._identity().verify_key
+        )
+
+    def _remove_own_files(self, folder: Path, names: Sequence[str]) -> list[str]:
+        """Unlink `names` (files I wrote) from `folder` and record them as `removed`;
+        returns the names that were there. A name already gone counts as removed."""
+        removed: list[str] = []
+        done: list[str] = []
+        try:
+            for name in names:
+                try:
+                    os.unlink(folder / name)
+                except FileNotFoundError:
+                    pass
+                else:
+                    removed.append(name)
+                done.append(name)
+        except OSError as exc:
+            raise SharingError(f"Cannot remove a file from {folder}: {exc.strerror}.") from None
+        finally:
+            if done:
+                with db.transaction(self._c) as conn:
+                    t = format_time(self._now())
+                    for name in done:
+                        conn.execute(
+                            "UPDATE exchange_files SET status = 'removed', seen = ? WHERE name = ?",
+                            (t, name),
+                        )
+        return removed
 
     def _process_exchange_file(
         self, path: Path, name: str, rep: _Report, *, follow: bool = False
@@ -2691,6 +2853,8 @@ class _Report:
         self.duplicates: list[str] = []
         self.quarantined: list[tuple[str, str]] = []
         self.errors: list[tuple[str, str]] = []
+        self.conflicts: list[str] = []
+        self.removed: list[str] = []
 
     def freeze(self, written_now: int) -> SyncReport:
         return SyncReport(
@@ -2706,6 +2870,8 @@ class _Report:
             duplicates=tuple(self.duplicates),
             quarantined=tuple(self.quarantined),
             errors=tuple(self.errors),
+            conflicts=tuple(self.conflicts),
+            removed=tuple(self.removed),
         )
 
 
