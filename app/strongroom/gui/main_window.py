@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
+    QDragMoveEvent,
     QDropEvent,
     QKeySequence,
     QShowEvent,
@@ -33,7 +38,7 @@ from strongroom.vault import FileRecord, NotAShare, Vault
 from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
-from .files_page import FilesPage
+from .files_page import FilesPage, accept_copy
 from .messages import error_message
 from .models import forget_file_icons
 from .preview import PreviewWindow
@@ -46,6 +51,16 @@ from .tasks import run_task, runner
 from .widgets import JobsArea
 
 __all__ = ["MainWindow"]
+
+log = logging.getLogger(__name__)
+
+
+def _guarded(step: Callable[[], object]) -> None:
+    """Run one step of locking; a failure is logged and does not stop the next steps."""
+    try:
+        step()
+    except Exception:
+        log.exception("a step of locking failed; locking goes on")
 
 
 def _warm_up(_ctx: object) -> None:
@@ -316,11 +331,7 @@ class MainWindow(QMainWindow):
         for a in self.file_menus:
             a.setVisible(in_vault)
         files_shown = in_vault and self.sections.currentWidget() is self.files_page
-        for act in self.files_page.actions():
-            if not files_shown:
-                act.setEnabled(False)
-        if files_shown:
-            self.files_page._update_actions()
+        self.files_page.set_active(files_shown)
 
     # ---- screens -----------------------------------------------------------------------
     STATUS_MS = 12_000
@@ -564,39 +575,65 @@ class MainWindow(QMainWindow):
     # ---- previews ----------------------------------------------------------------------
     def show_preview(self, record: FileRecord, data: bytes) -> PreviewWindow:
         window = PreviewWindow(record, data, self)
-        window.closed.connect(lambda w: self.previews.remove(w) if w in self.previews else None)
+        # However the window goes (Esc, Close, the title bar, deleteLater), it leaves the
+        # list: `lock()` must never reach a deleted window.
+        window.closed.connect(self._forget_preview)
+        window.finished.connect(lambda _r, w=window: self._forget_preview(w))
+        window.destroyed.connect(lambda _o=None, w=window: self._forget_preview(w))
         window.open_external_requested.connect(self.files_page.open_external_selected)
         self.previews.append(window)
         window.show()
         return window
+
+    def _forget_preview(self, window: PreviewWindow) -> None:
+        self.previews = [w for w in self.previews if w is not window]
+
+    def _close_previews(self) -> None:
+        windows, self.previews = self.previews, []
+        for window in windows:
+            if shiboken6.isValid(window):
+                try:
+                    window.close()
+                except RuntimeError:  # deleted between the check and the call
+                    log.warning("a preview window was already gone at lock")
 
     # ---- locking -----------------------------------------------------------------------
     def lock(self, reason: str = "") -> None:
         """Close every plaintext view, stop jobs, lock the vault, show the unlock screen.
 
         The screen changes at once; `Vault.lock()` runs on a worker because it waits for
-        any vault operation in progress (cancelled just before) to stop.
+        any vault operation in progress (cancelled just before) to stop. Locking cannot
+        stop halfway: each step is guarded, so a step that fails (a window already gone,
+        a page in a bad state) is logged and the later ones still run — the vault is
+        locked, its temp folder wiped and the unlock screen shown whatever happened.
         """
         session, self.session = self.session, None
         self._pending_pages = []
         if session is None:
             return
-        self.idle.stop()
-        for window in list(self.previews):
-            window.close()
-        self.previews.clear()
-        for job in runner().active_jobs:
-            job.cancel()
-        for page in self._session_pages():
-            page.set_session(None)
-        heap.release()  # the session's objects are about to become garbage
-        QTimer.singleShot(self._SETTLE_DELAY_MS, lambda: heap.settle(collect=True))
         path = session.vault.path
-        run_task(lambda _c: session.close(), quiet=True)
-        self.setWindowTitle(self.tr("Strongroom"))
-        self.show_unlock(str(path), reason or self.tr("The vault is locked."))
-        self.show_status("")
-        self.vault_locked.emit(reason)
+        steps: list[Callable[[], object]] = [self.idle.stop, self._close_previews]
+        steps += [lambda: [job.cancel() for job in runner().active_jobs]]
+        steps += [functools.partial(page.set_session, None) for page in self._session_pages()]
+        steps += [heap.release]  # the session's objects are about to become garbage
+        for step in steps:
+            _guarded(step)
+        _guarded(lambda: self._close_session(session))
+        _guarded(
+            lambda: QTimer.singleShot(self._SETTLE_DELAY_MS, lambda: heap.settle(collect=True))
+        )
+        _guarded(lambda: self.setWindowTitle(self.tr("Strongroom")))
+        _guarded(lambda: self.show_unlock(str(path), reason or self.tr("The vault is locked.")))
+        _guarded(lambda: self.show_status(""))
+        _guarded(lambda: self.vault_locked.emit(reason))
+
+    def _close_session(self, session: VaultSession) -> None:
+        """Lock the vault on a worker; if no job can be started, lock it here."""
+        try:
+            run_task(lambda _c: session.close(), quiet=True)
+        except Exception:
+            log.exception("could not lock the vault on a worker; locking it here")
+            session.close()
 
     def _apply_autolock(self) -> None:
         sp = self.settings_page
@@ -639,23 +676,25 @@ class MainWindow(QMainWindow):
         self.files_page.breadcrumbs.set_path(self.files_page.folder_path)
 
     # ---- drops on the window: open a vault folder --------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+    def _vault_drop(self, event: QDropEvent) -> bool:
         urls = event.mimeData().urls()
-        if (
+        return (
             self.session is None
             and len(urls) == 1
             and urls[0].isLocalFile()
             and vault_folder_of(urls[0].toLocalFile()) is not None
-        ):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        )
+
+    # A copy, never the proposed move: the source must not delete the vault folder.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        accept_copy(event, self._vault_drop(event))
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_copy(event, self._vault_drop(event))
 
     def dropEvent(self, event: QDropEvent) -> None:
-        urls = event.mimeData().urls()
-        if self.session is None and urls and urls[0].isLocalFile():
-            event.acceptProposedAction()
-            self.welcome.request_open(urls[0].toLocalFile())
+        if accept_copy(event, self._vault_drop(event)):
+            self.welcome.request_open(event.mimeData().urls()[0].toLocalFile())
 
     # ---- shutdown ----------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -664,8 +703,7 @@ class MainWindow(QMainWindow):
             job.cancel()
         runner().wait_for_done(30_000)
         session, self.session = self.session, None
-        for window in list(self.previews):
-            window.close()
+        _guarded(self._close_previews)
         if session is not None:
             session.close()
         if self.create_page.vault is not None:

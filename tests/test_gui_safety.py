@@ -1,0 +1,202 @@
+"""Safety of the desktop app (issue 12, items 1-5): lock always locks, file actions act
+only on their own page, every drop is a copy, edited copies are never wiped without
+asking, and an undelivered revocation is said to be undelivered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from gui_helpers import *  # noqa: F403
+from gui_helpers import PASSPHRASE, make_vault
+
+NOTE = "meet at noon\n"
+
+
+@pytest.fixture
+def note_open(window, services, tmp_path):
+    """The window with a vault holding /notes.txt open on My files, the note selected."""
+    vault, _ = make_vault(services)
+    src = tmp_path / "notes.txt"
+    src.write_text(NOTE, encoding="utf-8")
+    vault.add_paths([src], "/")
+    window.open_session(vault)
+    window.files_page.select_names("notes.txt")
+    return window, vault
+
+
+def _temp_files(services) -> list[Path]:
+    root = Path(services.temp_root)
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+# ---- 1. lock reaches the unlock screen whatever state the windows are in ---------------
+
+
+def _close_by_escape(qtbot, preview):
+    QTest.keyClick(preview, Qt.Key.Key_Escape)
+
+
+def _close_by_button(qtbot, preview):
+    [close] = [b for b in preview.findChildren(QPushButton) if b.text() == "Close"]
+    close.click()
+
+
+def _close_window(qtbot, preview):
+    preview.close()
+
+
+def _reject(qtbot, preview):
+    preview.reject()
+
+
+def _delete_later(qtbot, preview):
+    preview.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(preview))
+
+
+@pytest.mark.parametrize(
+    "close_preview",
+    [_close_by_escape, _close_by_button, _close_window, _reject, _delete_later, None],
+    ids=["escape", "close-button", "window-close", "reject", "delete-later", "still-open"],
+)
+def test_lock_after_any_way_of_closing_a_preview(qtbot, note_open, services, close_preview):
+    window, vault = note_open
+    page = window.files_page
+    page.act_open.trigger()  # preview from memory
+    page.act_open_external.trigger()  # a decrypted copy in the private temp folder
+    assert len(window.previews) == 1
+    assert _temp_files(services), "the opened copy exists before the lock"
+    preview = window.previews[0]
+    if close_preview is not None:
+        close_preview(qtbot, preview)
+        qtbot.waitUntil(lambda: not shiboken6.isValid(preview) or not preview.isVisible())
+    QApplication.processEvents()
+
+    window.lock()
+
+    assert window.session is None
+    assert window.stack.currentWidget() is window.unlock_page
+    assert window.previews == []
+    qtbot.waitUntil(lambda: vault.is_locked)
+    assert _temp_files(services) == [], "the lock wiped the decrypted copies"
+    assert not window.act_lock.isEnabled()
+
+    # Unlock again: auto-lock still works.
+    again = type(vault).open(vault.path, PASSPHRASE, **services.vault_kwargs())
+    window.open_session(again)
+    assert window.act_lock.isEnabled()
+    services.clock.advance(11 * 60)
+    window.idle.check()
+    assert window.session is None
+    assert window.stack.currentWidget() is window.unlock_page
+    qtbot.waitUntil(lambda: again.is_locked)
+
+
+def test_lock_survives_a_failing_step(qtbot, note_open, services, monkeypatch):
+    """A step that raises (here: a page refusing to drop its session) does not stop the
+    later steps: the vault is locked, the temp folder wiped, the unlock screen shown."""
+    window, vault = note_open
+    window.files_page.act_open_external.trigger()
+    assert _temp_files(services)
+
+    def broken(_session):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(window.contacts_page, "set_session", broken)
+    window.lock()
+    assert window.stack.currentWidget() is window.unlock_page
+    qtbot.waitUntil(lambda: vault.is_locked)
+    assert _temp_files(services) == []
+    assert window.files_page.session is None, "pages after the failing one were cleared"
+
+
+# ---- 2. file actions only on My files, only on its selection ----------------------------
+
+
+def test_file_actions_do_nothing_on_other_pages(qtbot, note_open, services):
+    window, vault = note_open
+    page = window.files_page
+    assert page.act_delete.isEnabled()
+    window.show_section(window.SECTION_CONTACTS)
+    # Something on another page makes My files reload (adding a contact changes sharing):
+    # its selection comes back, and must not re-enable its actions.
+    other, _ = make_vault(services, "Ben", display_name="Ben")
+    vault.add_contact(other.my_card().to_text())
+    other.lock()
+    QApplication.processEvents()
+    window.contacts_page.select_name("Ben")
+    assert page.selected_items(), "the hidden selection is still there"
+    for act in (page.act_delete, page.act_share, page.act_export, page.act_rename):
+        assert not act.isEnabled(), act.text()
+    # The Delete key and a direct trigger (a stale toolbar button) ask nothing.
+    QTest.keyClick(window.contacts_page.table, Qt.Key.Key_Delete)
+    page.act_delete.trigger()
+    page.delete_selected()
+    page.export_selected()
+    page.share_selected()
+    assert not [a for a in services.dialogs.asked if a[0] in ("confirm", "choose_directory")]
+    assert [i.name for i in vault.list("/")] == ["notes.txt"]
+    # Back on My files they work again.
+    window.show_section(window.SECTION_FILES)
+    assert page.act_delete.isEnabled()
+
+
+# ---- 3. every drop is a copy ------------------------------------------------------------
+
+
+def _move_drop(widget, paths: list[Path]) -> tuple[QDragEnterEvent, QDropEvent]:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    move = Qt.DropAction.MoveAction
+    actions = Qt.DropAction.MoveAction | Qt.DropAction.CopyAction
+    pos = QPointF(30, 30)
+    # Shift: the source proposes a move (as a file manager does for a move-drag).
+    left, shift = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier
+    enter = QDragEnterEvent(pos.toPoint(), actions, mime, left, shift)
+    assert enter.proposedAction() == move and enter.dropAction() == move
+    QApplication.sendEvent(widget, enter)
+    over = QDragMoveEvent(pos.toPoint(), actions, mime, left, shift)
+    QApplication.sendEvent(widget, over)
+    if enter.isAccepted():
+        assert over.isAccepted() and over.dropAction() == Qt.DropAction.CopyAction
+    drop = QDropEvent(pos, actions, mime, left, shift)
+    assert drop.proposedAction() == move
+    QApplication.sendEvent(widget, drop)
+    return enter, drop
+
+
+def test_a_move_drop_on_the_empty_folder_view_is_a_copy(qtbot, window, services, tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text("a", encoding="utf-8")
+    vault, _ = make_vault(services)
+    window.open_session(vault)
+    page = window.files_page
+    assert page.center.currentWidget() is page.empty
+    enter, drop = _move_drop(page.empty, [src])
+    assert enter.isAccepted() and drop.isAccepted()
+    assert enter.dropAction() == Qt.DropAction.CopyAction
+    assert drop.dropAction() == Qt.DropAction.CopyAction, "the source must not delete"
+    assert [i.name for i in vault.list("/")] == ["a.txt"]
+
+    src2 = tmp_path / "b.txt"
+    src2.write_text("b", encoding="utf-8")
+    enter, drop = _move_drop(page.table.viewport(), [src2])
+    assert drop.isAccepted() and drop.dropAction() == Qt.DropAction.CopyAction
+    assert sorted(i.name for i in vault.list("/")) == ["a.txt", "b.txt"]
+
+
+def test_a_move_drop_of_a_vault_folder_on_the_window_is_a_copy(qtbot, window, services):
+    other, _ = make_vault(services, "Other")
+    other.lock()
+    enter, drop = _move_drop(window, [other.path])
+    assert enter.isAccepted() and drop.isAccepted()
+    assert enter.dropAction() == Qt.DropAction.CopyAction
+    assert drop.dropAction() == Qt.DropAction.CopyAction, "the vault folder must stay"
+    assert window.stack.currentWidget() is window.unlock_page
