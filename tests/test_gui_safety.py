@@ -200,3 +200,94 @@ def test_a_move_drop_of_a_vault_folder_on_the_window_is_a_copy(qtbot, window, se
     assert enter.dropAction() == Qt.DropAction.CopyAction
     assert drop.dropAction() == Qt.DropAction.CopyAction, "the vault folder must stay"
     assert window.stack.currentWidget() is window.unlock_page
+
+
+# ---- 5. a revocation waiting in the outbox is not "Only you" ----------------------------
+
+
+@pytest.fixture
+def shared_note(window, services, tmp_path):
+    """Ann's vault open (no exchange folder) with /note.txt shared with Ben by a share file
+    Ben received; Ben's vault open through the API."""
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    ann.add_contact(ben.my_card().to_text())
+    ann.add_bytes("/", "note.txt", b"the plans\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    [share] = ann.share(["/note.txt"], to=["Ben"], out_dir=out)
+    ben.receive(share.path)
+    window.open_session(ann)
+    window.files_page.select_names("note.txt")
+    yield window, ann, ben, share
+    ben.lock()
+
+
+def _panel_text(panel) -> str:
+    """The text of Who has access (labels not hidden; rich-text tags dropped)."""
+    import re
+
+    from PySide6.QtWidgets import QLabel
+
+    QApplication.processEvents()  # labels added to a shown layout are shown by a queued call
+    texts = [w.text() for w in panel.findChildren(QLabel) if not w.isHidden()]
+    return re.sub(r"<[^>]+>", "", " ".join(texts))
+
+
+def test_an_undelivered_revocation_is_said_and_can_be_saved(shared_note, services, tmp_path):
+    window, ann, ben, share = shared_note
+    page = window.files_page
+    ann.revoke(share.id)  # no exchange folder: the message waits in the outbox
+    assert ann.outbox_count() == 1
+    page.refresh()
+    page.select_names("note.txt")
+    text = _panel_text(page.details.access)
+    assert "Revocation not delivered yet" in text
+    assert "Only you" not in text
+    col = page.model.index(page.model.row_of(page.selected_items()[0].id), page.model.COL_ACCESS)
+    assert "Revocation not delivered yet" in page.model.data(col)
+
+    # Save it from Who has access, hand it to Ben: then it is no longer pending.
+    hand = tmp_path / "hand"
+    hand.mkdir()
+    services.dialogs.expect("choose_directory", str(hand))
+    page.details.access.save_buttons["Ben"].click()
+    [message] = list(hand.iterdir())
+    assert ann.outbox_count() == 0
+    ben.process([message])
+    assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
+    page.select_names("note.txt")
+    text = _panel_text(page.details.access)
+    assert "not delivered" not in text and "Only you" in text
+    assert page.model.data(col) == "Only you"
+
+
+def test_the_revoke_dialog_can_save_the_message_to_a_folder(shared_note, services, tmp_path):
+    window, ann, ben, _share = shared_note
+    page = window.files_page
+    hand = tmp_path / "hand"
+    hand.mkdir()
+
+    def revoke(dialog):
+        assert "not delivered" in dialog.note.text() or "waits" in dialog.note.text()
+        assert "cannot erase a copy" in dialog.text.text()
+        dialog.save_check.setChecked(True)
+        dialog.out_dir = str(hand)
+        return True
+
+    services.dialogs.expect("exec_dialog", revoke)
+    page.details.access.revoke_buttons["Ben"].click()
+    [message] = list(hand.iterdir())
+    assert ann.outbox_count() == 0
+    assert "not delivered" not in _panel_text(page.details.access)
+    ben.process([message])
+    assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
+
+
+def test_revoking_without_saving_says_not_delivered(shared_note, services):
+    window, ann, _ben, _share = shared_note
+    page = window.files_page
+    services.dialogs.expect("exec_dialog", lambda d: True)
+    page.details.access.revoke_buttons["Ben"].click()
+    assert ann.outbox_count() == 1
+    assert "Revocation not delivered yet" in _panel_text(page.details.access)

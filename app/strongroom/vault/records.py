@@ -274,6 +274,9 @@ class ShareRecipientStatus:
     status: str
     revoked: datetime | None
     receipts: tuple[ReceiptRecord, ...]
+    revocation_undelivered: bool = False
+    """Revoked, but the revocation message still waits in the outbox (no exchange folder):
+    until it reaches them, their Strongroom keeps the file readable."""
 
 
 @dataclass(frozen=True)
@@ -416,6 +419,9 @@ class AccessEntry:
     why_ended: str | None
     """"revoked", "expired", "removed from group" or None while access continues."""
     last_receipt: str | None
+    revocation_undelivered: bool = False
+    """Revoked, but the revocation message still waits in the outbox: they can still read
+    the file until it is delivered (or saved with `Vault.save_revocations` and handed over)."""
 
 
 @dataclass(frozen=True)
