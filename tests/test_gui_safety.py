@@ -4,6 +4,7 @@ asking, and an undelivered revocation is said to be undelivered."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,106 @@ def test_revoking_without_saving_says_not_delivered(shared_note, services):
     page.details.access.revoke_buttons["Ben"].click()
     assert ann.outbox_count() == 1
     assert "Revocation not delivered yet" in _panel_text(page.details.access)
+
+
+# ---- 4. a copy changed in another app is never wiped without asking ---------------------
+
+
+def _open_and_edit(window, services, text="meet at one\n") -> Path:
+    window.files_page.act_open_external.trigger()
+    copy = Path(services.dialogs.opened_urls[-1].toLocalFile())
+    copy.write_text(text, encoding="utf-8")
+    st = copy.stat()
+    os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a later save
+    return copy
+
+
+def _reopen(window, services, vault):
+    again = type(vault).open(vault.path, PASSPHRASE, **services.vault_kwargs())
+    window.open_session(again)
+    return again
+
+
+def test_lock_asks_about_a_changed_copy_and_adds_it(qtbot, note_open, services):
+    window, vault = note_open
+    copy = _open_and_edit(window, services)
+    asked = []
+
+    def add(dialog):
+        asked.append([c.path for c in dialog.copies])
+        dialog.choose("add")
+        return True
+
+    services.dialogs.expect("exec_dialog", add)
+    window.act_lock.trigger()
+    assert asked == [[copy]], "Lock asked about the changed copy"
+    assert window.stack.currentWidget() is window.unlock_page
+    qtbot.waitUntil(lambda: vault.is_locked)
+    assert _temp_files(services) == []
+    again = _reopen(window, services, vault)
+    assert again.read_bytes("/notes (edited).txt") == b"meet at one\n"
+    assert again.read_bytes("/notes.txt") == NOTE.encode()
+
+
+def test_lock_can_discard_or_be_cancelled(qtbot, note_open, services):
+    window, vault = note_open
+    copy = _open_and_edit(window, services)
+    services.dialogs.expect("exec_dialog", lambda d: False)  # Cancel lock
+    window.act_lock.trigger()
+    assert window.session is not None and copy.exists()
+    services.dialogs.expect("exec_dialog", lambda d: (d.choose("discard"), True)[1])
+    window.act_lock.trigger()
+    qtbot.waitUntil(lambda: vault.is_locked)
+    assert _temp_files(services) == []
+    again = _reopen(window, services, vault)
+    assert [i.name for i in again.list("/")] == ["notes.txt"]
+
+
+def test_autolock_keeps_a_changed_copy_and_asks_after_unlock(qtbot, note_open, services):
+    window, vault = note_open
+    copy = _open_and_edit(window, services)
+    services.clock.advance(11 * 60)  # ten minutes in the other editor
+    window.idle.check()
+    assert window.stack.currentWidget() is window.unlock_page
+    qtbot.waitUntil(lambda: vault.is_locked)
+    assert copy.read_text(encoding="utf-8") == "meet at one\n", "auto-lock kept the edit"
+    notice = window.unlock_page.message.text()
+    assert "notes.txt" in notice and "kept" in notice
+
+    asked = []
+
+    def add(dialog):
+        asked.append(dialog.copies)
+        dialog.choose("add")
+        return True
+
+    services.dialogs.expect("exec_dialog", add)
+    again = _reopen(window, services, vault)
+    qtbot.waitUntil(lambda: bool(asked))
+    qtbot.waitUntil(lambda: "notes (edited).txt" in [i.name for i in again.list("/")])
+    assert again.read_bytes("/notes (edited).txt") == b"meet at one\n"
+    assert not copy.exists()
+
+
+def test_quitting_asks_about_a_changed_copy(qtbot, note_open, services):
+    window, vault = note_open
+    copy = _open_and_edit(window, services)
+    services.dialogs.expect("exec_dialog", lambda d: False)  # Don't quit
+    assert not window.close()
+    assert window.session is not None and copy.exists()
+    services.dialogs.expect("exec_dialog", lambda d: (d.choose("add"), True)[1])
+    assert window.close()
+    assert vault.is_locked
+    assert _temp_files(services) == []
+    again = type(vault).open(vault.path, PASSPHRASE, **services.vault_kwargs())
+    assert again.read_bytes("/notes (edited).txt") == b"meet at one\n"
+    again.lock()
+
+
+def test_open_with_default_app_says_when_no_app_started(note_open, services, monkeypatch):
+    window, _vault = note_open
+    monkeypatch.setattr(services.dialogs, "open_url", lambda url: False)
+    window.files_page.act_open_external.trigger()
+    text = window.status_label.text()
+    assert "Opened" not in text
+    assert "could not" in text.lower()

@@ -758,12 +758,19 @@ class FilesPage(QWidget):
         vault = self.vault
 
         def done(path: Path) -> None:
-            self.services.dialogs.open_url(QUrl.fromLocalFile(str(path)))
-            self.status.emit(
-                self.tr("Opened {name} in another app. This is recorded in the history.").format(
-                    name=record.name
+            if self.services.dialogs.open_url(QUrl.fromLocalFile(str(path))):
+                self.status.emit(
+                    self.tr(
+                        "Opened {name} in another app. This is recorded in the history."
+                    ).format(name=record.name)
                 )
-            )
+            else:
+                self.status.emit(
+                    self.tr(
+                        "Could not open {name}: no app is set up for this kind of file. The "
+                        "decrypted copy is wiped when the vault locks."
+                    ).format(name=record.name)
+                )
 
         run_task(
             lambda _c: vault.open_external(record),

@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, NotAShare, Vault
+from strongroom.vault import FileRecord, NotAShare, OpenCopy, Vault
 
 from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
+from .changed_copies import ADD, DISCARD, ChangedCopiesDialog
 from .files_page import FilesPage, accept_copy
 from .messages import error_message
 from .models import forget_file_icons
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.pending_shares: list[Path] = []
         self._shown_once = False
         self._retint_pending = False
+        self._discard_copies_at_exit = False
         self.setWindowTitle(self.tr("Strongroom"))
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
@@ -217,7 +219,7 @@ class MainWindow(QMainWindow):
         self.act_lock = QAction(icons.icon("lock"), self.tr("Lock"), self)
         self.act_lock.setShortcut(QKeySequence("Ctrl+L"))
         self.act_lock.setToolTip(self.tr("Lock the vault (Ctrl+L)"))
-        self.act_lock.triggered.connect(lambda: self.lock())
+        self.act_lock.triggered.connect(lambda: self.request_lock())
         self.act_quit = QAction(self.tr("Quit"), self)
         self.act_quit.setShortcuts(S.Quit)
         self.act_quit.triggered.connect(self.quit)
@@ -389,6 +391,8 @@ class MainWindow(QMainWindow):
         pending, self.pending_shares = self.pending_shares, []
         for path in pending:
             self.receive_share_file(path)
+        session = self.session
+        QTimer.singleShot(0, lambda: self._offer_kept_copies(session))
         self.vault_opened.emit(vault)
 
     _UNLOCK_BATCH = frozenset(
@@ -561,9 +565,16 @@ class MainWindow(QMainWindow):
         if record is None or record.path is None or self.session is None:
             return
         vault, path = self.session.vault, record.path
+
+        def done(p: Path) -> None:
+            if not self.services.dialogs.open_url(QUrl.fromLocalFile(str(p))):
+                self.show_status(
+                    self.tr("No app could open {name}.").format(name=record.display_name)
+                )
+
         run_task(
             lambda _c: vault.open_external(path),
-            lambda p: self.services.dialogs.open_url(QUrl.fromLocalFile(str(p))),
+            done,
             lambda e: self.show_status(error_message(e)),
             title=self.tr("Decrypting {name}").format(name=record.display_name),
             cancellable=False,
@@ -598,7 +609,94 @@ class MainWindow(QMainWindow):
                     log.warning("a preview window was already gone at lock")
 
     # ---- locking -----------------------------------------------------------------------
-    def lock(self, reason: str = "") -> None:
+    # ---- changed copies (edits made in another app) -------------------------------------
+    def _changed_copies(self, session: VaultSession | None) -> list[OpenCopy]:
+        if session is None:
+            return []
+        try:
+            return session.vault.changed_copies()
+        except Exception:
+            log.exception("could not check the opened copies")
+            return []
+
+    def _ask_copies(self, copies: list[OpenCopy], when: str) -> str | None:
+        dialog = ChangedCopiesDialog(copies, when, self)
+        if not self.services.dialogs.exec_dialog(dialog):
+            return None
+        return dialog.choice
+
+    def _add_copies(
+        self,
+        session: VaultSession,
+        copies: list[OpenCopy],
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Add changed copies to the vault as new files, in the background; then `then`.
+        On failure nothing is wiped (the copies stay) and the person is told."""
+        vault = session.vault
+
+        def work(_c: object) -> list[FileRecord]:
+            return [vault.add_changed_copy(c) for c in copies]
+
+        def done(added: list[FileRecord]) -> None:
+            self.show_status(
+                self.tr("Added the changed copies to the vault as {names}.").format(
+                    names=", ".join(f"“{r.path}”" for r in added)
+                )
+            )
+            if then is not None:
+                then()
+
+        def failed(exc: BaseException) -> None:
+            self.services.dialogs.warn(
+                self,
+                self.tr("Changed copies"),
+                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
+                    error=error_message(exc)
+                ),
+            )
+
+        run_task(work, done, failed, title=self.tr("Adding changed copies"), cancellable=False)
+
+    def _offer_kept_copies(self, session: VaultSession | None) -> None:
+        """After an unlock: changed copies kept by an auto-lock (or a crash) are offered."""
+        if session is None or self.session is not session:
+            return
+        copies = self._changed_copies(session)
+        if not copies:
+            return
+        choice = self._ask_copies(copies, "unlock")
+        if self.session is not session:
+            return
+        if choice == ADD:
+            self._add_copies(session, copies)
+        elif choice == DISCARD:
+            vault = session.vault
+            run_task(
+                lambda _c: [vault.discard_copy(c) for c in copies],
+                lambda _r: self.show_status(self.tr("Discarded the changed copies.")),
+                lambda e: self.show_status(error_message(e)),
+                quiet=True,
+            )
+
+    def request_lock(self) -> None:
+        """Lock asked for by the person (Lock, Ctrl+L, the tray): copies changed in another
+        app are never wiped without asking — add them to the vault, discard them, or
+        cancel the lock."""
+        session = self.session
+        copies = self._changed_copies(session)
+        if session is None or not copies:
+            self.lock()
+            return
+        choice = self._ask_copies(copies, "lock")
+        if self.session is not session:
+            return  # locked meanwhile (auto-lock keeps the copies)
+        if choice == DISCARD:
+            self.lock(keep_changed=False)
+        elif choice == ADD:
+            self._add_copies(session, copies, then=lambda: self.lock())
+
+    def lock(self, reason: str = "", *, keep_changed: bool = True) -> None:
         """Close every plaintext view, stop jobs, lock the vault, show the unlock screen.
 
         The screen changes at once; `Vault.lock()` runs on a worker because it waits for
@@ -612,13 +710,28 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         path = session.vault.path
+        # Nobody was asked (auto-lock, sleep): copies changed in another app are kept, and
+        # offered after the next unlock. Say so where the person will look.
+        kept = self._changed_copies(session) if keep_changed else []
+        if kept:
+            reason = " ".join(
+                t
+                for t in (
+                    reason,
+                    self.tr(
+                        "Changed copies of {names} (opened in another app) were kept, not "
+                        "wiped; after unlocking you can add them to the vault or discard them."
+                    ).format(names=", ".join(f"“{c.name}”" for c in kept)),
+                )
+                if t
+            )
         steps: list[Callable[[], object]] = [self.idle.stop, self._close_previews]
         steps += [lambda: [job.cancel() for job in runner().active_jobs]]
         steps += [functools.partial(page.set_session, None) for page in self._session_pages()]
         steps += [heap.release]  # the session's objects are about to become garbage
         for step in steps:
             _guarded(step)
-        _guarded(lambda: self._close_session(session))
+        _guarded(lambda: self._close_session(session, keep_changed))
         _guarded(
             lambda: QTimer.singleShot(self._SETTLE_DELAY_MS, lambda: heap.settle(collect=True))
         )
@@ -627,13 +740,13 @@ class MainWindow(QMainWindow):
         _guarded(lambda: self.show_status(""))
         _guarded(lambda: self.vault_locked.emit(reason))
 
-    def _close_session(self, session: VaultSession) -> None:
+    def _close_session(self, session: VaultSession, keep_changed: bool) -> None:
         """Lock the vault on a worker; if no job can be started, lock it here."""
         try:
-            run_task(lambda _c: session.close(), quiet=True)
+            run_task(lambda _c: session.close(keep_changed=keep_changed), quiet=True)
         except Exception:
             log.exception("could not lock the vault on a worker; locking it here")
-            session.close()
+            session.close(keep_changed=keep_changed)
 
     def _apply_autolock(self) -> None:
         sp = self.settings_page
@@ -705,7 +818,8 @@ class MainWindow(QMainWindow):
         session, self.session = self.session, None
         _guarded(self._close_previews)
         if session is not None:
-            session.close()
+            # Unless the person chose to discard them, changed copies are kept (FORMAT.md).
+            session.close(keep_changed=not self._discard_copies_at_exit)
         if self.create_page.vault is not None:
             self.create_page.vault.lock()
             self.create_page.vault = None
@@ -713,8 +827,8 @@ class MainWindow(QMainWindow):
             self.tray.hide()
 
     def quit(self) -> None:
-        self.close()
-        QTimer.singleShot(0, QApplication.quit)
+        if self.close():  # not when the person chose to keep working (changed copies)
+            QTimer.singleShot(0, QApplication.quit)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -723,7 +837,39 @@ class MainWindow(QMainWindow):
             # Start-up is over once the window is up: a quiet moment (heap.py).
             QTimer.singleShot(self._SETTLE_DELAY_MS, heap.settle)
 
+    def _settle_copies_before_exit(self) -> bool:
+        """Ask about copies changed in another app; False when the person stays."""
+        session = self.session
+        copies = self._changed_copies(session)
+        if session is None or not copies:
+            return True
+        choice = self._ask_copies(copies, "exit")
+        if choice == DISCARD:
+            self._discard_copies_at_exit = True
+            return True
+        if choice != ADD or self.session is not session:
+            return choice == ADD
+        for job in runner().active_jobs:
+            job.cancel()
+        runner().wait_for_done(30_000)
+        try:
+            for copy in copies:  # at exit: here, not on a worker that quitting would end
+                session.vault.add_changed_copy(copy)
+        except Exception as exc:
+            self.services.dialogs.warn(
+                self,
+                self.tr("Changed copies"),
+                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
+                    error=error_message(exc)
+                ),
+            )
+            return False
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._settle_copies_before_exit():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
 
