@@ -9,13 +9,13 @@ not ask (nobody is there): it keeps them, and they are offered at the next unloc
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QListWidget,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -48,32 +48,47 @@ class ChangedCopiesDialog(QDialog):
         layout = QVBoxLayout(self)
         n = len(self.copies)
         if when == "unlock":
-            first = self.tr(
-                "{n} file(s) opened in another app were changed, and were kept when the "
-                "vault locked:"
-            ).format(n=n)
+            first = (
+                self.tr(
+                    "A file you opened in another app was changed, and kept when the vault locked:"
+                )
+                if n == 1
+                else self.tr(
+                    "{n} files you opened in another app were changed, and kept when the vault "
+                    "locked:"
+                ).format(n=n)
+            )
         else:
-            first = self.tr(
-                "{n} file(s) opened in another app were changed since Strongroom opened them:"
-            ).format(n=n)
+            first = (
+                self.tr("A file you opened in another app was changed there:")
+                if n == 1
+                else self.tr("{n} files you opened in another app were changed there:").format(n=n)
+            )
         self.text = QLabel(first)
         self.text.setWordWrap(True)
         layout.addWidget(self.text)
-        self.list = QListWidget()
-        self.list.setAccessibleName(self.tr("Changed copies"))
-        for copy in self.copies:
-            self.list.addItem(
-                self.tr("{path} → would be added as “{name}”").format(
-                    path=copy.vault_path, name=edited_name(copy.name)
+        self.list = QLabel(
+            "".join(
+                self.tr("<li><b>{path}</b> — to be added as “{name}”</li>").format(
+                    path=html.escape(copy.vault_path), name=html.escape(edited_name(copy.name))
                 )
-            )
-        self.list.setMaximumHeight(24 * min(n, 6) + 12)
+                for copy in self.copies
+            ).join(("<ul style='margin-left: -20px'>", "</ul>"))
+        )
+        self.list.setAccessibleName(self.tr("Changed copies"))
+        self.list.setWordWrap(True)
         layout.addWidget(self.list)
         self.explain = QLabel(
             self.tr(
-                "Strongroom cannot save these edits back into the original files yet. Add "
-                "them to the vault as new files next to the originals, or discard them: "
-                "the changed copies are plaintext on this computer and are wiped either way."
+                "Strongroom cannot save edits back into the original file yet. Add the "
+                "changed copy to the vault as a new file next to the original, or discard "
+                "it: it is plaintext on this computer and is wiped either way."
+            )
+            if n == 1
+            else self.tr(
+                "Strongroom cannot save edits back into the original files yet. Add the "
+                "changed copies to the vault as new files next to the originals, or discard "
+                "them: they are plaintext on this computer and are wiped either way."
             )
         )
         self.explain.setWordWrap(True)

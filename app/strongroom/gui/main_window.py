@@ -714,17 +714,19 @@ class MainWindow(QMainWindow):
         # offered after the next unlock. Say so where the person will look.
         kept = self._changed_copies(session) if keep_changed else []
         if kept:
-            reason = " ".join(
-                t
-                for t in (
-                    reason,
-                    self.tr(
-                        "Changed copies of {names} (opened in another app) were kept, not "
-                        "wiped; after unlocking you can add them to the vault or discard them."
-                    ).format(names=", ".join(f"“{c.name}”" for c in kept)),
+            names = ", ".join(f"“{c.name}”" for c in kept)
+            note = (
+                self.tr(
+                    "{names} was changed in another app: that copy was kept, not wiped. After "
+                    "unlocking you can add it to the vault or discard it."
                 )
-                if t
-            )
+                if len(kept) == 1
+                else self.tr(
+                    "{names} were changed in another app: those copies were kept, not wiped. "
+                    "After unlocking you can add them to the vault or discard them."
+                )
+            ).format(names=names)
+            reason = f"{reason} {note}" if reason else note
         steps: list[Callable[[], object]] = [self.idle.stop, self._close_previews]
         steps += [lambda: [job.cancel() for job in runner().active_jobs]]
         steps += [functools.partial(page.set_session, None) for page in self._session_pages()]

@@ -45,16 +45,24 @@ def access_map(shares: Sequence[Any]) -> dict[int, list[str]]:
     for share in shares:
         for r in share.recipients:
             if r.status == "active":
-                name = r.name
+                name, first = r.name, False
             elif getattr(r, "revocation_undelivered", False):
                 # Revoked here, but the message waits in the outbox: they can still read it.
-                name = QCoreApplication.translate(
-                    "FilesTableModel", "{name} (Revocation not delivered yet)"
-                ).format(name=r.name)
+                # Listed first, so a narrow column still shows it.
+                name, first = (
+                    QCoreApplication.translate(
+                        "FilesTableModel", "Revocation not delivered yet: {name}"
+                    ).format(name=r.name),
+                    True,
+                )
             else:
                 continue
             names = out.setdefault(share.item_id, [])
-            if name not in names:
+            if name in names:
+                continue
+            if first:
+                names.insert(0, name)
+            else:
                 names.append(name)
     return out
 

@@ -876,8 +876,9 @@ class AccessPanel(QWidget):
         for entry in pending:
             # Revoked here, but the message has not reached them: they can still read it.
             row = QWidget()
-            line = QHBoxLayout(row)
-            line.setContentsMargins(0, 0, 0, 0)
+            line = QVBoxLayout(row)
+            line.setContentsMargins(0, 4, 0, 4)
+            line.setSpacing(4)
             kind = self.tr("group") if entry.kind == "group" else ""
             label = QLabel(
                 self.tr(
@@ -886,9 +887,9 @@ class AccessPanel(QWidget):
                 ).format(name=html.escape(entry.name + (f" ({kind})" if kind else "")))
             )
             label.setWordWrap(True)
-            line.addWidget(label, 1)
+            line.addWidget(label)
             if entry.kind in ("person", "group"):
-                button = QPushButton(self.tr("Save message…"))
+                button = QPushButton(icons.icon("save"), self.tr("Save revocation message…"))
                 button.setToolTip(self.tr("Save the revocation message to hand it over"))
                 button.setAccessibleName(
                     self.tr("Save the revocation message for {name}").format(name=entry.name)
@@ -896,7 +897,7 @@ class AccessPanel(QWidget):
                 button.clicked.connect(
                     lambda _=False, e=entry: self._save(e.share_id, e.recipient, e.name)
                 )
-                line.addWidget(button)
+                line.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
                 self.save_buttons[entry.name] = button
             self._layout.addWidget(row)
         ended = [e for e in report.could_read if not e.revocation_undelivered]
