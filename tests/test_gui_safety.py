@@ -395,3 +395,42 @@ def test_open_with_default_app_says_when_no_app_started(note_open, services, mon
     text = window.status_label.text()
     assert "Opened" not in text
     assert "could not" in text.lower()
+
+
+def test_lock_while_a_dialog_is_open_then_it_closes(qtbot, note_open, services):
+    """Auto-lock strikes while a modal dialog is open (here the share dialog, closed with
+    Esc afterwards): the lock completes and the dialog's answer does nothing."""
+    window, vault = note_open
+    page = window.files_page
+    page.act_open_external.trigger()
+
+    def locked_meanwhile(dialog):
+        services.clock.advance(11 * 60)
+        window.idle.check()  # auto-lock while the dialog is up
+        QTest.keyClick(dialog, Qt.Key.Key_Escape)
+        return True  # even an "accepted" answer must not act on the locked vault
+
+    services.dialogs.expect("exec_dialog", locked_meanwhile)
+    page.act_share.trigger()
+    assert window.stack.currentWidget() is window.unlock_page
+    qtbot.waitUntil(lambda: vault.is_locked)
+    assert _temp_files(services) == []
+    again = _reopen(window, services, vault)
+    assert window.act_lock.isEnabled() and again.shares() == []
+
+
+def test_autolock_while_the_changed_copy_question_is_open(qtbot, note_open, services):
+    window, vault = note_open
+    copy = _open_and_edit(window, services)
+
+    def locked_meanwhile(dialog):
+        services.clock.advance(11 * 60)
+        window.idle.check()
+        dialog.choose("discard")  # answered after the lock: must not wipe the kept copy
+        return True
+
+    services.dialogs.expect("exec_dialog", locked_meanwhile)
+    window.act_lock.trigger()
+    assert window.stack.currentWidget() is window.unlock_page
+    qtbot.waitUntil(lambda: vault.is_locked)
+    assert copy.exists(), "auto-lock kept the changed copy; the late answer changed nothing"
