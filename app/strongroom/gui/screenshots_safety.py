@@ -91,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     fp = win.files_page
     fp.select_names("Garden plan.md")
     _save(win, out, "revoke-not-delivered")
+    sp = win.settings_page
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("dark"))
+    fp.select_names("Garden plan.md")
+    _save(win, out, "revoke-not-delivered-dark")
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("system"))
+    fp.select_names("Garden plan.md")
 
     dialog = RevokeDialog("Lena Berg", None, services, win)
     dialog.show()
