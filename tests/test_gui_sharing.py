@@ -115,13 +115,17 @@ def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
     assert received.trust == "verified" and received.sender_name == "Ann"
     assert ben.read_bytes(received.path) == SECRET
 
-    services.dialogs.expect("confirm", True)
+    def revoke(dialog):
+        assert "cannot erase a copy" in dialog.text.text()
+        assert "exchange folder" in dialog.note.text()
+        note = dialog.note.text()
+        assert "removes the share file" in note and "cannot remove a copy" in note
+        return True
+
+    services.dialogs.expect("exec_dialog", revoke)
     fp.details.access.revoke_buttons["Ben"].click()
     assert "Ben" not in fp.details.access.revoke_buttons
     assert fp.model.data(access_col) == "Only you"
-    text = [args for method, args in services.dialogs.asked if method == "confirm"][-1][1]
-    assert "cannot erase a copy" in text
-    assert "removes the share file" in text and "cannot remove a copy" in text
     assert not Path(ann.shares()[0].delivered_to).exists()  # the share file went
     ben.sync()
     assert ben.shared_with_me(include_ended=True)[0].status == "revoked"

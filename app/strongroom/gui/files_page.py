@@ -53,7 +53,7 @@ from .sharing import AccessPanel, ShareDialog
 from .tasks import Job, run_task, runner
 from .widgets import Breadcrumbs, EmptyState, heading
 
-__all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView"]
+__all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView", "accept_copy"]
 
 DRAG_EXPORT_LIMIT = 256 * 1024 * 1024
 """Drag-out decrypts on the GUI thread while the drag starts (Qt needs the files then), so
@@ -62,6 +62,17 @@ it is limited; bigger selections use Export, which runs in the background."""
 
 def local_paths(urls: Sequence[QUrl]) -> list[str]:
     return [u.toLocalFile() for u in urls if u.isLocalFile() and u.toLocalFile()]
+
+
+def accept_copy(event: QDropEvent, wanted: bool) -> bool:
+    """Accept a drag or drop as a copy (never the source's proposed move), or ignore it.
+    Returns `wanted`. Qt keeps a Move when the source does not offer Copy; then refuse."""
+    if wanted and event.possibleActions() & Qt.DropAction.CopyAction:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        return True
+    event.ignore()
+    return False
 
 
 def _access(vault: Vault) -> dict[int, list[str]]:
@@ -90,26 +101,14 @@ class FilesTableView(QTableView):
         return event.source() is not self and bool(local_paths(event.mimeData().urls()))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._external(event):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
+        accept_copy(event, self._external(event))
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if self._external(event):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
+        accept_copy(event, self._external(event))
 
     def dropEvent(self, event: QDropEvent) -> None:
-        if not self._external(event):
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        self.files_dropped.emit(local_paths(event.mimeData().urls()))
+        if accept_copy(event, self._external(event)):
+            self.files_dropped.emit(local_paths(event.mimeData().urls()))
 
 
 class _DropEmptyState(EmptyState):
@@ -119,14 +118,17 @@ class _DropEmptyState(EmptyState):
         super().__init__(*args)
         self.setAcceptDrops(True)
 
+    # Every drop into Strongroom is a copy: accepting the source's proposed Move would let
+    # a file manager delete the originals after they were encrypted.
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData().urls()):
-            event.acceptProposedAction()
+        accept_copy(event, bool(local_paths(event.mimeData().urls())))
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_copy(event, bool(local_paths(event.mimeData().urls())))
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = local_paths(event.mimeData().urls())
-        if paths:
-            event.acceptProposedAction()
+        if accept_copy(event, bool(paths)):
             self.files_dropped.emit(paths)
 
 
@@ -262,6 +264,7 @@ class FilesPage(QWidget):
         self.search_text = ""
         self._load_generation = 0
         self._details_generation = 0
+        self.active = True  # the main window says when another page is shown
 
         self.model = FilesTableModel(self)
         self.model.drag_exporter = self._drag_export
@@ -414,7 +417,21 @@ class FilesPage(QWidget):
         self.act_up = self._action(self.tr("Enclosing folder"), None, self.go_up, "Alt+Up")
         self.act_add_files.setToolTip(self.tr("Encrypt files into this folder"))
 
+    def set_active(self, active: bool) -> None:
+        """Whether My files is the page on screen. Only then are its actions (and their
+        shortcuts: Delete, Ctrl+E, …) enabled, so they never act on this page's hidden
+        selection while another page is shown."""
+        self.active = active
+        self._update_actions()
+
+    def _acting(self) -> bool:
+        return self.active and self.session is not None
+
     def _update_actions(self) -> None:
+        if not self.active:
+            for act in self.actions():
+                act.setEnabled(False)
+            return
         items = self.selected_items()
         files = [i for i in items if isinstance(i, FileRecord)]
         has_vault = self.session is not None
@@ -705,6 +722,8 @@ class FilesPage(QWidget):
 
     # ---- item actions ------------------------------------------------------------------
     def open_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if len(items) != 1:
             return
@@ -714,6 +733,8 @@ class FilesPage(QWidget):
             self.preview_selected()
 
     def preview_selected(self) -> None:
+        if not self._acting():
+            return
         items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
         if len(items) != 1:
             return
@@ -728,6 +749,8 @@ class FilesPage(QWidget):
 
     def open_external_selected(self, record: FileRecord | None = None) -> None:
         if record is None:
+            if not self._acting():
+                return
             items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
             if len(items) != 1:
                 return
@@ -735,12 +758,19 @@ class FilesPage(QWidget):
         vault = self.vault
 
         def done(path: Path) -> None:
-            self.services.dialogs.open_url(QUrl.fromLocalFile(str(path)))
-            self.status.emit(
-                self.tr("Opened {name} in another app. This is recorded in the history.").format(
-                    name=record.name
+            if self.services.dialogs.open_url(QUrl.fromLocalFile(str(path))):
+                self.status.emit(
+                    self.tr(
+                        "Opened {name} in another app. This is recorded in the history."
+                    ).format(name=record.name)
                 )
-            )
+            else:
+                self.status.emit(
+                    self.tr(
+                        "Could not open {name}: no app is set up for this kind of file. The "
+                        "decrypted copy is wiped when the vault locks."
+                    ).format(name=record.name)
+                )
 
         run_task(
             lambda _c: vault.open_external(record),
@@ -751,6 +781,8 @@ class FilesPage(QWidget):
         )
 
     def export_selected(self) -> Job | None:
+        if not self._acting():
+            return None
         items = self.selected_items()
         if not items:
             return None
@@ -805,6 +837,8 @@ class FilesPage(QWidget):
         )
 
     def rename_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if len(items) != 1:
             return
@@ -825,6 +859,8 @@ class FilesPage(QWidget):
         )
 
     def move_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if not items:
             return
@@ -871,6 +907,8 @@ class FilesPage(QWidget):
         )
 
     def delete_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if not items:
             return
@@ -913,6 +951,8 @@ class FilesPage(QWidget):
 
     def share_selected(self) -> None:
         """The share dialog for the selection; sharing runs in the background."""
+        if not self._acting():
+            return
         items = self.selected_items()
         if not items or self.session is None:
             return

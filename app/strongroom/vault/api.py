@@ -20,6 +20,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 import stat
 import threading
 import unicodedata
@@ -37,6 +38,8 @@ import platformdirs
 from strongroom.crypto import age, kdf
 
 from . import db, header_copies, keys, names
+from .copies import META_KEY as _COPIES_KEY
+from .copies import CopyBook, edited_name
 from .errors import (
     Cancelled,
     DiskFull,
@@ -76,6 +79,7 @@ from .records import (
     HistoryEntry,
     HistoryReport,
     Item,
+    OpenCopy,
     Retention,
     UnwrittenHistory,
     VaultInfo,
@@ -345,6 +349,7 @@ class Vault(SharingMixin):
         self._unlock_report = UnlockReport()
         self._header_warning: str | None = None
         self._header_authenticated = True
+        self._copies: CopyBook | None = None
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -677,6 +682,7 @@ class Vault(SharingMixin):
         self._temp_dir = (Path(temp_root) if temp_root else _default_temp_root()) / (
             header.vault_id_hex
         )
+        self._copies = CopyBook(self._temp_dir)
         self._store = ObjectStore(folder / OBJECTS_NAME)
         db_path = folder / DB_NAME
         if not db_path.is_file():
@@ -698,7 +704,10 @@ class Vault(SharingMixin):
                 self._config_dir,
             )
             self._sweep()
-            self._wipe_temp()
+            # Copies another program changed (kept at the last lock, or left by a crash)
+            # stay for the owner to decide on; everything else is wiped.
+            self._copies.load(self._meta(_COPIES_KEY))
+            self._copies.wipe(keep_changed=True)
             fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
             failed = fails.read()
             now = self._now()
@@ -731,6 +740,7 @@ class Vault(SharingMixin):
                             (_MIN_HEADER_VERSION, str(FORMAT_VERSION)),
                         )
                     removed = self._prune(now)
+                    self._store_copies(wconn)
                 if removed:
                     self._unlock_report.add(
                         NoticeKind.HISTORY_PRUNED,
@@ -811,18 +821,27 @@ class Vault(SharingMixin):
             with self._write():
                 self._history.append(self._now(), "passphrase-changed")
 
-    def lock(self) -> None:
+    def lock(self, *, keep_changed: bool = True) -> None:
         """Close the database, drop key material, wipe the private temp folder, release the
-        lock. Idempotent. Every later call except `lock` raises `VaultLocked`."""
+        lock. Idempotent. Every later call except `lock` raises `VaultLocked`.
+
+        Copies from `open_external` that another program changed are the only place those
+        edits live: with `keep_changed` (the default) they are kept, listed in the vault,
+        and offered again by `changed_copies()` after the next open; `keep_changed=False`
+        wipes them too (the owner chose to discard them)."""
         with self._mutex:
             conn = self._conn
             if conn is None:
                 return
             try:
+                with contextlib.suppress(Exception):
+                    assert self._copies is not None
+                    self._copies.wipe(keep_changed=keep_changed)
                 # Locking must always succeed, even on a damaged, read-only or full disk.
                 try:
-                    with self._write():
+                    with self._write() as wconn:
                         self._history.append(self._now(), "vault-locked")
+                        self._store_copies(wconn)
                 except DiskFull:
                     self._pending.append((self._now(), "vault-locked", None, "", {}))
                     with contextlib.suppress(Exception):
@@ -1070,7 +1089,21 @@ class Vault(SharingMixin):
         self._store.sweep(referenced)
 
     def _wipe_temp(self) -> None:
-        remove_tree(self._temp_dir)
+        copies = self._copies
+        if copies is not None and copies.dump() is not None:
+            copies.wipe(keep_changed=True)  # changed copies stay (see `lock`)
+        else:
+            remove_tree(self._temp_dir)
+
+    def _store_copies(self, conn: db.Connection) -> None:
+        assert self._copies is not None
+        text = self._copies.dump()
+        if text is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (_COPIES_KEY,))
+        else:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_COPIES_KEY, text)
+            )
 
     def _make_temp_dir(self) -> Path:
         root = self._temp_dir.parent
@@ -1937,9 +1970,73 @@ class Vault(SharingMixin):
         target = folder / rec.name
         with disk_full_errors():
             self._export_file(rec, target, None)
-        self._log_read(("file-opened-externally", rec.id, rec.path, None))
+        assert self._copies is not None
+        self._copies.add(target, rec.id, rec.path, rec.sha256)
+        try:
+            with self._write() as conn:
+                self._history.append(self._now(), "file-opened-externally", rec.id, rec.path)
+                self._store_copies(conn)
+        except DiskFull:
+            # A read must work on a full disk: the entry waits (`unwritten_history`); the
+            # copy is still known in memory and wiped or kept at lock as any other.
+            self._log_read(("file-opened-externally", rec.id, rec.path, None))
         self._note_access([rec], "opened")
         return target
+
+    def changed_copies(self) -> list[OpenCopy]:
+        """Copies made by `open_external` (in this session, or kept from an earlier one)
+        whose contents another program changed. Does not wait for a running operation;
+        [] once locked."""
+        copies = self._copies
+        if copies is None or self._conn is None:
+            return []
+        return copies.changed()
+
+    def add_changed_copy(self, copy: OpenCopy) -> FileRecord:
+        """Add a changed copy to the vault as a new file next to the one it was opened
+        from (in the top folder if that is gone), named "NAME (edited).EXT" (or
+        "(edited 2)", …), then wipe the copy. Its original is left as it was."""
+        self._require_open()
+        with self._mutex:
+            try:
+                parent_id = self._get_file(copy.file_id).parent_id
+                if parent_id is None or parent_id == SHARED_ROOT_ID:
+                    parent_id = ROOT_ID  # a received file's edit becomes my own file
+            except ItemNotFound:
+                parent_id = ROOT_ID
+            n = 1
+            while self._name_taken(parent_id, edited_name(copy.name, n)):
+                n += 1
+            name = edited_name(copy.name, n)
+            staging = self._make_temp_dir() / ("add-" + secrets.token_hex(8))
+            staging.mkdir(mode=0o700)
+        try:
+            link = staging / name
+            try:
+                os.link(copy.path, link)  # no second plaintext copy
+            except OSError:
+                shutil.copyfile(copy.path, link)
+            (added,) = self.add_paths([link], parent_id)
+        finally:
+            remove_tree(staging)
+        assert self._copies is not None
+        self._copies.forget(copy)
+        with self._mutex:
+            if self._conn is not None:
+                with self._write() as conn:
+                    self._store_copies(conn)
+        assert isinstance(added, FileRecord)
+        return added
+
+    def discard_copy(self, copy: OpenCopy) -> None:
+        """Wipe a copy (changed or not) and forget it."""
+        self._require_open()
+        assert self._copies is not None
+        self._copies.forget(copy)
+        with self._mutex:
+            if self._conn is not None:
+                with self._write() as conn:
+                    self._store_copies(conn)
 
     @_op
     def check(

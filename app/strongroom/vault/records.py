@@ -22,6 +22,7 @@ __all__ = [
     "GroupRemoval",
     "HistoryEntry",
     "HistoryReport",
+    "OpenCopy",
     "PendingReceipt",
     "QuarantineEntry",
     "ReceiptRecord",
@@ -311,6 +312,22 @@ class ShareRecipientStatus:
     status: str
     revoked: datetime | None
     receipts: tuple[ReceiptRecord, ...]
+    revocation_undelivered: bool = False
+    """Revoked, but the revocation message still waits in the outbox (no exchange folder):
+    until it reaches them, their Strongroom keeps the file readable."""
+
+
+@dataclass(frozen=True)
+class OpenCopy:
+    """A decrypted copy `Vault.open_external` made for another program (in the vault's
+    private temp folder). `changed_copies()` lists the ones another program changed."""
+
+    path: Path
+    file_id: int
+    name: str
+    """The file's name when it was opened."""
+    vault_path: str
+    """The file's vault path when it was opened."""
 
 
 @dataclass(frozen=True)
@@ -469,6 +486,9 @@ class AccessEntry:
     why_ended: str | None
     """"revoked", "expired", "removed from group" or None while access continues."""
     last_receipt: str | None
+    revocation_undelivered: bool = False
+    """Revoked, but the revocation message still waits in the outbox: they can still read
+    the file until it is delivered (or saved with `Vault.save_revocations` and handed over)."""
 
 
 @dataclass(frozen=True)

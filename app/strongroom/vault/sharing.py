@@ -540,6 +540,19 @@ class SharingMixin:
         with db.db_errors():
             return int(self._c.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
+    @_op
+    def save_revocations(
+        self,
+        out_dir: StrPath,
+        share_id: str | None = None,
+        recipients: Iterable[str] | None = None,
+    ) -> list[Path]:
+        """Write revocations still waiting in the outbox (of `share_id`, to `recipients` —
+        ``age1…`` keys — or all) into `out_dir`, as `revoke(out_dir=…)` writes them, and
+        take them out of the outbox: they are handed over by hand from there. Returns the
+        message files written."""
+        return self._save_revocations(out_dir, share_id, recipients)
+
     # ----- hooks called by api.Vault ---------------------------------------------------
 
     def _sharing_on_open(self) -> None:
@@ -1133,9 +1146,12 @@ class SharingMixin:
         body: dict[str, Any],
         recipients: Sequence[str],
         dest: Path | None,
+        outbox_tag: str = "",
     ) -> bytes:
         """Seal a message signed by me; when it goes to the exchange folder it is put in
-        the outbox inside the caller's transaction (so a crash cannot lose it)."""
+        the outbox inside the caller's transaction (so a crash cannot lose it). The outbox
+        row's `kind` is `kind`, then a space and `outbox_tag` when one is given (a
+        revocation's "SHARE_ID AGE": what `_undelivered_revocations` reads)."""
         data = messages.seal_message(
             kind,
             body,
@@ -1146,7 +1162,7 @@ class SharingMixin:
         if dest is None:
             conn.execute(
                 "INSERT INTO outbox (kind, data, created) VALUES (?, ?, ?)",
-                (kind, data, format_time(self._now())),
+                (f"{kind} {outbox_tag}" if outbox_tag else kind, data, format_time(self._now())),
             )
         return data
 
@@ -1210,6 +1226,50 @@ class SharingMixin:
                         )
                 self._outbox_written += len(written)
         return len(written)
+
+    def _undelivered_revocations(self, share_id: str | None = None) -> set[tuple[str, str]]:
+        """(share id, recipient) of each revocation still waiting in the outbox."""
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT kind FROM outbox WHERE kind LIKE 'revocation %'"
+            ).fetchall()
+        out = set()
+        for (kind,) in rows:
+            parts = str(kind).split(" ")
+            if len(parts) == 3 and (share_id is None or parts[1] == share_id):
+                out.add((parts[1], parts[2]))
+        return out
+
+    def _save_revocations(
+        self, out_dir: StrPath, share_id: str | None, recipients: Iterable[str] | None
+    ) -> list[Path]:
+        dest = self._message_dest(out_dir)
+        assert dest is not None
+        sid = self._find_share_id(share_id) if share_id is not None else None
+        wanted = None if recipients is None else set(recipients)
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT id, kind, data FROM outbox WHERE kind LIKE 'revocation %' ORDER BY id"
+            ).fetchall()
+        chosen = []
+        for oid, kind, data in rows:
+            parts = str(kind).split(" ")
+            if len(parts) != 3 or (sid is not None and parts[1] != sid):
+                continue
+            if wanted is not None and parts[2] not in wanted:
+                continue
+            chosen.append((oid, bytes(data)))
+        paths: list[Path] = []
+        try:
+            for oid, data in chosen:
+                # The same writer as `revoke(out_dir=…)`: a new random name, atomically.
+                paths.append(self._deliver([data], dest)[0])
+                with db.transaction(self._c) as conn:
+                    conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
+        finally:
+            if paths:
+                self._changed("shares")
+        return paths
 
     # ----- internals: making shares ----------------------------------------------------
 
@@ -1515,6 +1575,7 @@ class SharingMixin:
 
     def _share_record_from(self, row: Sequence[Any], path: Path | None) -> ShareRecord:
         sid, item_id, item_path, name, size, created, expires, receipts, delivered = row
+        undelivered = self._undelivered_revocations(sid)
         now_text = format_time(self._now())
         expired = expires is not None and expires <= now_text
         with db.db_errors():
@@ -1562,6 +1623,7 @@ class SharingMixin:
                     status,
                     parse_time(revoked) if revoked else None,
                     tuple(mine),
+                    bool(revoked) and (sid, age_text) in undelivered,
                 )
             )
         return ShareRecord(
@@ -1642,7 +1704,11 @@ class SharingMixin:
                     "scope": "all" if revoking_all else "listed",
                     "recipients": [] if revoking_all else [t.recipient],
                 }
-                datas.append(self._seal(conn, "revocation", body, [t.recipient], dest))
+                datas.append(
+                    self._seal(
+                        conn, "revocation", body, [t.recipient], dest, f"{sid} {t.recipient}"
+                    )
+                )
                 conn.execute(
                     "UPDATE share_recipients SET revoked = ? WHERE share_id = ? AND age = ?",
                     (format_time(now), sid, t.recipient),
@@ -1757,8 +1823,9 @@ class SharingMixin:
                     until, why = sh.expires, "expired"
                 else:
                     until, why = None, None
+                pending = r.revocation_undelivered
                 entry = AccessEntry(
-                    r.name, r.recipient, r.kind, sh.id, sh.created, until, why, last
+                    r.name, r.recipient, r.kind, sh.id, sh.created, until, why, last, pending
                 )
                 (could if why else can).append(entry)
                 if r.kind != "group" or r.group_id is None or r.group_epoch is None:
@@ -1769,7 +1836,15 @@ class SharingMixin:
                     # A removed member keeps the key of this share's epoch: only
                     # revocation (or expiry) ends their access to this share.
                     e = AccessEntry(
-                        name, recipient, kind, sh.id, max(added, sh.created), until, why, None
+                        name,
+                        recipient,
+                        kind,
+                        sh.id,
+                        max(added, sh.created),
+                        until,
+                        why,
+                        None,
+                        pending,
                     )
                     (could if why else can).append(e)
         timeline = self._history.query(item_id=item_id, limit=100_000)
