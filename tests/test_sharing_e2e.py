@@ -13,7 +13,7 @@ from sharing_helpers import (
     stored_payload,
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
-from strongroom.vault import ContactNotFound, ItemNotFound
+from strongroom.vault import ContactNotFound, ItemNotFound, db
 from strongroom.vault.errors import ShareExpired, ShareRevoked
 from strongroom.vault.messages import new_message_filename
 
@@ -336,7 +336,7 @@ def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
     conn.execute("COMMIT")
     conn.close()
     alice = world.reopen("Alice")
-    assert alice.info().schema_version == 3
+    assert alice.info().schema_version == db.SCHEMA_VERSION
     assert alice.read_bytes("/kept.txt") == b"kept"
     assert alice.my_card().name == "Alice"
     assert alice.history(actions=["identity-created"])
