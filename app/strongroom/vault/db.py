@@ -182,6 +182,17 @@ _V4_STATEMENTS: list[str] = [
     " WHERE r.share_id = s.share_id), ''), s.event, s.sent FROM receipts_sent s",
     "DROP TABLE receipts_sent",
     "ALTER TABLE receipts_sent_v4 RENAME TO receipts_sent",
+    # The object sweep at open removes only objects recorded here (FORMAT.md §4.6): an id
+    # is recorded ('staged') in its own commit before its object is renamed into place,
+    # and the row goes in the commit that references the object; a delete records its
+    # objects ('deleted') in the commit that drops their rows, before unlinking them.
+    # Never an object this database did not put there: an older or half-synced vault.db
+    # must not delete what a newer one references.
+    """CREATE TABLE staged_objects (
+            object_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('staged', 'deleted')),
+            at TEXT NOT NULL
+        ) WITHOUT ROWID""",
 ]
 
 # Each migration takes the schema from version N-1 to N inside one transaction.

@@ -75,7 +75,6 @@ from .errors import (
 from .events import FILES_CHANGED, SHARING_CHANGED
 from .fsutil import WritebackPacer, copy_range, disk_full_errors, fsync_dir, tmp_name
 from .history import format_time, parse_time
-from .objects import new_object_id
 from .records import (
     REVOCATION_LIMITS,
     AccessEntry,
@@ -192,6 +191,10 @@ class SharingMixin:
         def _get(self, ref: Any) -> FileRecord | FolderRecord: ...
         def _get_file(self, ref: Any) -> FileRecord: ...
         def walk(self, folder: Any = "/") -> list[FileRecord | FolderRecord]: ...
+        def _reserve_object_ids(self, count: int) -> list[str]: ...
+        @staticmethod
+        def _drop_staging(conn: db.Connection, object_ids: Iterable[str | None]) -> None: ...
+        def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None: ...
 
     # ----- my identity -----------------------------------------------------------------
 
@@ -1910,7 +1913,7 @@ class SharingMixin:
         object_id: str | None = None
         try:
             if tmp is not None:
-                object_id = new_object_id()
+                object_id = self._reserve_object_ids(1)[0]  # recorded before it is in place
                 shard = self._store.install(tmp, object_id)
                 with disk_full_errors():
                     fsync_dir(shard)
@@ -1938,6 +1941,7 @@ class SharingMixin:
                         "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
                         (iid, inline),
                     )
+                self._drop_staging(conn, [object_id])
                 expires_text = None
                 if m is not None and m.expires is not None:
                     expires_text = format_time(datetime.fromtimestamp(m.expires, UTC))
@@ -2089,6 +2093,7 @@ class SharingMixin:
                 conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
+                self._note_unlinking(conn, object_ids)
             conn.execute(
                 "UPDATE received SET status = ?, ended = ? WHERE share_id = ? AND signer = ?",
                 (reason, format_time(now), share_id, signer),
