@@ -92,6 +92,7 @@ def test_received_keyed_by_signer_after_migration(schema3: Path) -> None:
         sql = dict(vault._c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
         assert "PRIMARY KEY (share_id, signer)" in sql["received"]
         assert not [n for n in sql if n.endswith("_v4")]
+        assert "nonce" in [r[1] for r in vault._c.execute("PRAGMA table_info(groups)")]
         # Only the fixture's known reused id (schema 2, see its README), nothing else.
         assert {p.part for p in vault.check().problems} == {"reused-id"}
         assert vault.verify_history().ok

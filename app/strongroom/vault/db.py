@@ -188,6 +188,10 @@ _V4_STATEMENTS: list[str] = [
     # objects ('deleted') in the commit that drops their rows, before unlinking them.
     # Never an object this database did not put there: an older or half-synced vault.db
     # must not delete what a newer one references.
+    # Group ids are bound to their creator (FORMAT.md §6.8): id = SHA-256(label || creator's
+    # verify key || nonce)[:16]. Groups made before schema 4 have no nonce (NULL) and keep
+    # the administrator they recorded.
+    "ALTER TABLE groups ADD COLUMN nonce TEXT",
     """CREATE TABLE staged_objects (
             object_id TEXT PRIMARY KEY,
             state TEXT NOT NULL CHECK (state IN ('staged', 'deleted')),

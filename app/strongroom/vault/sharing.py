@@ -68,6 +68,7 @@ from .errors import (
     ShareRefused,
     ShareRevoked,
     SharingError,
+    UnboundGroup,
     VaultDamaged,
     VaultError,
     VaultLocked,
@@ -874,19 +875,22 @@ class SharingMixin:
         except ValueError as exc:
             raise InvalidName(f"That group name cannot be used: {exc}.") from None
         ident = self._identity()
-        gid = secrets.token_hex(16)
+        # The id is bound to me (issue 13): no contact can hand out "its" key first.
+        nonce = secrets.token_bytes(messages.GROUP_NONCE_SIZE)
+        gid = messages.bound_group_id(ident.verify_key, nonce)
         key = age.X25519Identity.generate()
         now = self._now()
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created)"
-                " VALUES (?, ?, ?, ?, 1, 1, ?)",
+                "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created,"
+                " nonce) VALUES (?, ?, ?, ?, 1, 1, ?, ?)",
                 (
                     gid,
                     name,
                     b64url_encode(ident.verify_key.to_bytes()),
                     ident.card().to_text(),
                     format_time(now),
+                    b64url_encode(nonce),
                 ),
             )
             conn.execute(
@@ -915,7 +919,8 @@ class SharingMixin:
                     "SELECT age FROM group_members WHERE group_id = ? AND removed IS NULL", (gid,)
                 )
             )
-        return {
+            nonce = self._c.execute("SELECT nonce FROM groups WHERE id = ?", (gid,)).fetchone()
+        body: dict[str, Any] = {
             "group": gid,
             "name": name,
             "epoch": epoch,
@@ -923,6 +928,9 @@ class SharingMixin:
             "members": members,
             "removed": sorted(set(removed) - set(members)),
         }
+        if nonce is not None and nonce[0] is not None:
+            body["nonce"] = nonce[0]
+        return body
 
     def _add_group_member(
         self, group: GroupRef, contact: ContactRef, out_dir: StrPath | None
@@ -938,6 +946,15 @@ class SharingMixin:
             ).fetchone()
         if current is not None and current[0] is None:
             raise ContactExists(f"{c.name} is already a member of {gname!r}.")
+        with db.db_errors():
+            bound = self._c.execute("SELECT nonce FROM groups WHERE id = ?", (gid,)).fetchone()
+        if current is None and (bound is None or bound[0] is None):
+            # A member who never held its key would refuse it: nothing proves who made it.
+            raise UnboundGroup(
+                f"{gname!r} was created by an older version of Strongroom, before a group "
+                "was bound to its creator, so a new member cannot check that its key comes "
+                "from you. Create a new group for new members."
+            )
         dest = self._message_dest(out_dir)
         secret, _ = self._group_key(gid, epoch)
         now = self._now()
@@ -2551,9 +2568,21 @@ class SharingMixin:
                 "SELECT admin_vk, mine, epoch FROM groups WHERE id = ?", (gid,)
             ).fetchone()
         admin = self._contact_by_vk(from_vk)
+        nonce: str | None = body.get("nonce")
         if row is None:
             if admin is None:
                 raise _Rejected("a group key from someone who is not in my contacts")
+            # Authority for a group I do not know yet: its id must be bound to the sender
+            # (issue 13). Otherwise the first contact to send a key for an id would become
+            # the administrator of the group that id names.
+            if nonce is None or gid != messages.bound_group_id(
+                msg.sender_verify_key,
+                b64url_decode(nonce, "group nonce", messages.MessageMalformed),
+            ):
+                raise _Rejected(
+                    "a group key for a group whose id is not bound to the sender (only the "
+                    "group's creator can hand out its key; forged or from an older version)"
+                )
         else:
             if row[1] or row[0] != from_vk:
                 # Authority: only the group's administrator hands out its keys.
@@ -2575,9 +2604,9 @@ class SharingMixin:
             if row is None:
                 assert admin is not None
                 conn.execute(
-                    "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created)"
-                    " VALUES (?, ?, ?, ?, 0, ?, ?)",
-                    (gid, gname, from_vk, admin[2], epoch, t),
+                    "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created,"
+                    " nonce) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+                    (gid, gname, from_vk, admin[2], epoch, t, nonce),
                 )
             elif newest:
                 conn.execute(
