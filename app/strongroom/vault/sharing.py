@@ -715,16 +715,20 @@ class SharingMixin:
                 )
             cid = int(existing[0])
             new_name = self._check_contact_name(name, cid) if name else existing[1]
+            # A verified mark vouches for one fingerprint: new keys have not been compared.
+            dropped = bool(existing[5]) and (
+                ContactCard.from_text(existing[2]).fingerprint != card.fingerprint
+            )
+            details: dict[str, Any] = {"contact": new_name, "fingerprint": card.fingerprint}
+            if dropped:
+                details["verification_dropped"] = True
             with self._write() as conn:
                 conn.execute(
-                    "UPDATE contacts SET name = ?, card = ?, age = ? WHERE id = ?",
-                    (new_name, card.to_text(), str(card.recipient), cid),
+                    "UPDATE contacts SET name = ?, card = ?, age = ?,"
+                    " verified = CASE WHEN ? THEN 0 ELSE verified END WHERE id = ?",
+                    (new_name, card.to_text(), str(card.recipient), int(dropped), cid),
                 )
-                self._history.append(
-                    now,
-                    "contact-updated",
-                    details={"contact": new_name, "fingerprint": card.fingerprint},
-                )
+                self._history.append(now, "contact-updated", details=details)
         else:
             new_name = self._check_contact_name(name or card.name)
             with self._write() as conn:
@@ -2506,19 +2510,23 @@ class SharingMixin:
             if share is None:
                 raise _Rejected("a receipt for a share I did not make")
             rows = self._c.execute(
-                "SELECT age, kind, name, vk, group_id FROM share_recipients WHERE share_id = ?",
+                "SELECT age, kind, name, vk, group_id, group_epoch FROM share_recipients"
+                " WHERE share_id = ?",
                 (share_id,),
             ).fetchall()
         match: tuple[str, str, str] | None = None  # (name, recipient age, fingerprint)
-        for age_text, kind, rname, vk, gid in rows:
+        for age_text, kind, rname, vk, gid, gepoch in rows:
             if kind == "person" and vk == from_vk:
                 match = (rname, age_text, self._who(vk, age_text)[1] or "")
                 break
             if kind == "group" and gid is not None:
+                # Only a member who held the epoch key the share was made to (as `access`
+                # counts them): not one removed before it, nor one added after it.
                 with db.db_errors():
                     member = self._c.execute(
-                        "SELECT name, age FROM group_members WHERE group_id = ? AND vk = ?",
-                        (gid, from_vk),
+                        "SELECT name, age FROM group_members WHERE group_id = ? AND vk = ?"
+                        " AND added_epoch <= ? AND (removed_epoch IS NULL OR removed_epoch > ?)",
+                        (gid, from_vk, gepoch, gepoch),
                     ).fetchone()
                 if member is not None:
                     match = (member[0], age_text, self._who(from_vk, member[1])[1] or "")
