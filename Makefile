@@ -17,13 +17,16 @@ test: system-deps $(STAMP)
 
 setup: system-deps $(STAMP)
 
-# The tests use the Debian `age` CLI as an independent implementation, and the GUI needs
-# the X/xcb client libraries Qt loads even offscreen. Installed only when missing.
+# The tests use the Debian `age` CLI as an independent implementation; Qt needs GLib and
+# the X/xcb client libraries (the table in the script, checked against `ldd` by
+# tests/test_system_deps.py). Installed only when missing.
 system-deps:
 	@bash packaging/install-system-deps.sh
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make: '$(PYTHON) -m venv' failed: install Python's venv module" \
+	       "(Debian/Ubuntu: apt-get install python3-venv) and run make again." >&2; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
