@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint format bench setup system-deps clean package test-package
+.PHONY: run test test-fresh lint format bench setup system-deps clean package test-package
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/strongroom
@@ -30,6 +30,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The README's two commands on a fresh machine: a minimal chroot of this machine's release
+# with only python3, python3-venv, make and git; `make test`, then `make run` under xvfb-run
+# until its window maps. Root only; see packaging/test-fresh.sh. CI runs it after `make test`.
+test-fresh:
+	bash packaging/test-fresh.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check app tests benchmarks
