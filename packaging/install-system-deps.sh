@@ -149,9 +149,29 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO=(sudo)
 fi
 # Another apt (unattended-upgrades, a second `make`) may hold the lock: wait for it.
+# apt-get install waits by itself with DPkg::Lock::Timeout; apt-get update (apt 2.6, Debian
+# 12) ignores it for the lists lock and fails at once, so it is retried for as long.
 APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
+RETRY_SECONDS="${STRONGROOM_APT_RETRY_SECONDS:-5}"
+apt_update() {
+  local deadline=$((SECONDS + 600)) out said=""
+  while :; do
+    if out="$("${APT[@]}" update -qq 2>&1)"; then
+      [ -z "$out" ] || printf '%s\n' "$out"
+      return 0
+    fi
+    if [[ "$out" == *"Could not get lock"* ]] && [ "$SECONDS" -lt "$deadline" ]; then
+      [ -n "$said" ] || echo "Waiting for another apt to finish: ${out%%$'\n'*}"
+      said=1
+      sleep "$RETRY_SECONDS"
+      continue
+    fi
+    printf '%s\n' "$out" >&2
+    return 1
+  done
+}
 echo "Installing system packages for: ${need[*]}"
-"${APT[@]}" update -qq
+apt_update
 
 # Resolve alternatives: the first name with an installable candidate on this release.
 pkgs=()

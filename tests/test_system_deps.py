@@ -184,9 +184,7 @@ def test_present_libraries_are_not_reported_missing_when_ldconfig_is_cut_off(tmp
         ({"libglib2.0-0": "(none)", "libglib2.0-0t64": "2.84.4-3"}, "libglib2.0-0t64"),  # 13
     ],
 )
-def test_missing_library_installs_the_package_name_this_release_has(
-    tmp_path, candidates, expected
-):
+def test_missing_library_installs_the_package_name_this_release_has(tmp_path, candidates, expected):
     """A missing libglib installs libglib2.0-0 on Debian 12 and libglib2.0-0t64 where the
     64-bit time_t transition renamed it; apt waits for another apt's lock instead of failing."""
     sonames = [s for s in _all_sonames() if s not in ("libglib-2.0.so.0", "libgthread-2.0.so.0")]
@@ -215,3 +213,33 @@ def test_missing_library_installs_the_package_name_this_release_has(
         "apt-get -o DPkg::Lock::Timeout=600 update -qq",
         f"apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends {expected}",
     ]
+
+
+def test_apt_update_waits_while_another_apt_holds_the_lists_lock(tmp_path):
+    """apt-get update ignores DPkg::Lock::Timeout for its lists lock (apt 2.6) and fails at
+    once when another apt runs; the script retries it instead of failing the build."""
+    sonames = [s for s in _all_sonames() if s != "libxcb-icccm.so.4"]
+    env = _fake_system(tmp_path, sonames, filler_lines=0)
+    bindir = Path(env["PATH"].split(":")[0])
+    count = tmp_path / "update-count"
+    log = tmp_path / "calls.log"
+    _write_tool(
+        bindir,
+        "apt-get",
+        f'echo "apt-get $*" >> "{log}"\n'
+        'if [[ " $* " == *" update "* ]]; then\n'
+        f'  n=$(( $(cat "{count}" 2>/dev/null || echo 0) + 1 )); echo $n > "{count}"\n'
+        "  if [ $n -le 2 ]; then\n"
+        '    echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 1" >&2\n'
+        "    exit 100\n"
+        "  fi\n"
+        "fi",
+    )
+    _write_tool(bindir, "apt-cache", 'echo "$2:"; echo "  Candidate: 1.0"')
+    env["STRONGROOM_APT_RETRY_SECONDS"] = "0"
+    r = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Waiting for another apt to finish" in r.stdout
+    calls = log.read_text().splitlines()
+    assert calls[-1].endswith("install -y -qq --no-install-recommends libxcb-icccm4")
+    assert len([c for c in calls if " update " in c + " "]) == 3
