@@ -5,9 +5,10 @@
 # the mirror in this machine's apt sources) holding only python3, python3-venv, make and git,
 # clones this repository's HEAD commit into it and, as root inside it:
 #   1. `make test`  (installs the system packages and the venv, then runs the whole suite);
-#   2. `make run` under `xvfb-run`, until a visible window named Strongroom is mapped
-#      (xdotool, installed after step 1 and linking nothing Qt's xcb plugin needs), and the
-#      app is still running then. A Qt that cannot load its xcb plugin aborts and fails this.
+#   2. `make run` under `xvfb-run`, until a visible window named Strongroom is mapped while
+#      the app still runs (packaging/wait-for-window.sh, with xdotool: installed after step
+#      1, it links nothing Qt's xcb plugin needs). A Qt that cannot load its xcb plugin
+#      aborts and fails this at once.
 # Mounts (proc, sys, dev, dev/pts, dev/shm) are undone on every exit, failure included.
 #
 #   packaging/test-fresh.sh        (root; KEEP=1 keeps the chroot, RUN_TIMEOUT=60 by default)
@@ -119,6 +120,7 @@ cleanup() {
   elif [ -n "${KEEP:-}" ]; then
     say "kept $CHROOT"
   else
+    say "removing $WORK"
     rm -rf "$WORK"
   fi
   say "$([ "$rc" -eq 0 ] && echo OK || echo "exit $rc")"
@@ -209,22 +211,8 @@ say "make test passed in $((SECONDS - t)) s"
 say "make run under xvfb-run (timeout ${RUN_TIMEOUT}s)"
 run_in "${APT_GET[*]} install -y -qq --no-install-recommends xdotool >/dev/null"
 t=$SECONDS
-run_in "timeout $RUN_TIMEOUT xvfb-run -a -s '-screen 0 1280x800x24' bash -c '
-  setsid make run >/tmp/make-run.log 2>&1 &
-  app=\$!
-  wid=\$(timeout $((RUN_TIMEOUT - 10)) xdotool search --sync --onlyvisible --name Strongroom | head -n 1)
-  ok=0
-  if [ -n \"\$wid\" ] && kill -0 \$app 2>/dev/null; then
-    echo \"window \$wid mapped: \$(xdotool getwindowname \$wid)\"
-    xdotool getwindowgeometry \$wid
-    ok=1
-  fi
-  kill -- -\$app 2>/dev/null
-  wait \$app 2>/dev/null
-  if [ \$ok = 1 ]; then exit 0; fi
-  echo \"no Strongroom window mapped; make run said:\"
-  tail -n 30 /tmp/make-run.log
-  exit 1
-'" || die "make run did not show its window in the fresh chroot"
+run_in "timeout $RUN_TIMEOUT xvfb-run -a -s '-screen 0 1280x800x24' \
+  bash packaging/wait-for-window.sh Strongroom $((RUN_TIMEOUT - 10)) make run" ||
+  die "make run did not show its window in the fresh chroot"
 say "make run mapped its window in $((SECONDS - t)) s"
 say "total $((SECONDS - START)) s"
