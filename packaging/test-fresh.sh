@@ -11,7 +11,8 @@
 #      aborts and fails this at once.
 # Mounts (proc, sys, dev, dev/pts, dev/shm) are undone on every exit, failure included.
 #
-#   packaging/test-fresh.sh        (root; KEEP=1 keeps the chroot, RUN_TIMEOUT=60 by default)
+#   packaging/test-fresh.sh   (root; KEEP=1 keeps the chroot, FRESH_DIR=/var/tmp holds it,
+#                              RUN_TIMEOUT=60 bounds the run check)
 #
 # The host's CA bundle is copied in (a network that inspects TLS has its own CA there); DNS
 # and the host's apt proxy / date-check settings too. The packages debootstrap fetches are
@@ -39,7 +40,7 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 
 # This machine's release and the mirror its apt sources use for it (deb822 or one-line).
-read -r SUITE MIRROR KEYRING < <(python3 - <<'EOF'
+read -r SUITE MIRROR COMPONENTS KEYRING < <(python3 - <<'EOF'
 import glob, re, sys
 os_release = dict(
     line.rstrip("\n").split("=", 1) for line in open("/etc/os-release") if "=" in line
@@ -80,7 +81,8 @@ for path in ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d
 for types, uris, suites, components, signed_by in entries:
     if "deb" in types and codename in suites and "main" in components and uris:
         keyring = signed_by if signed_by.startswith("/") else "-"
-        print(codename, uris[0].rstrip("/"), keyring)
+        # Ubuntu's age is in universe: the chroot gets the components the host uses.
+        print(codename, uris[0].rstrip("/"), ",".join(components), keyring)
         break
 else:
     sys.exit(f"test-fresh: no enabled 'deb' source for {codename} main in /etc/apt/sources*")
@@ -89,11 +91,13 @@ EOF
 [ -n "${SUITE:-}" ] && [ -n "${MIRROR:-}" ] || die "could not read the release and mirror"
 ARCH="$(dpkg --print-architecture)"
 [ -e "/usr/share/debootstrap/scripts/$SUITE" ] || die "this debootstrap does not know $SUITE"
-DEBOOTSTRAP=(debootstrap --variant=minbase --include=python3,python3-venv,make,git)
+DEBOOTSTRAP=(debootstrap --variant=minbase --include=python3,python3-venv,make,git
+  "--components=$COMPONENTS")
 [ "$KEYRING" != "-" ] && [ -f "$KEYRING" ] && DEBOOTSTRAP+=("--keyring=$KEYRING")
-say "release $SUITE/$ARCH from $MIRROR; testing commit ${COMMIT:0:12}"
+say "release $SUITE/$ARCH ($COMPONENTS) from $MIRROR; testing commit ${COMMIT:0:12}"
 
-WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/strongroom-fresh.XXXXXX")"
+# Not $TMPDIR: it may be a small or noexec tmpfs; the chroot grows to about 2 GB.
+WORK="$(mktemp -d "${FRESH_DIR:-/var/tmp}/strongroom-fresh.XXXXXX")"
 CHROOT="$WORK/root"
 MOUNTS=()
 
