@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint format bench setup system-deps clean package test-package
+.PHONY: run test lint format bench setup system-deps clean package test-package torture
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/strongroom
@@ -16,6 +16,11 @@ test: system-deps $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)
+
+# Power cuts at every crash point of every vault operation (tests/test_power_loss.py; the
+# default run tries a sample). About 15-20 minutes.
+torture: system-deps $(STAMP)
+	STRONGROOM_TORTURE=1 $(PY) -m pytest tests/test_power_loss.py -p no:cacheprovider $(PYTEST_ARGS)
 
 # The tests use the Debian `age` CLI as an independent implementation, and the GUI needs
 # the X/xcb client libraries Qt loads even offscreen. Installed only when missing.

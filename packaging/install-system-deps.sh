@@ -3,12 +3,15 @@
 # - age: the reference age CLI, used by the interoperability tests and benchmarks.
 # - libegl1, libxkbcommon0, libfontconfig1, libdbus-1-3: loaded by Qt even offscreen.
 # - xvfb, xauth: a virtual screen for screenshots and manual checks.
+# - fuse3, libfuse3-3: the crash-simulation file system of the power-loss tests.
 set -euo pipefail
 
 need=()
 command -v age >/dev/null 2>&1 || need+=(age)
 command -v Xvfb >/dev/null 2>&1 || need+=(xvfb xauth)
-for lib in libEGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libdbus-1.so.3 libGL.so.1; do
+command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
+for lib in libEGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libdbus-1.so.3 libGL.so.1 \
+    libfuse3.so.3; do
   ldconfig -p 2>/dev/null | grep -q "$lib" || need+=("$lib")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
@@ -22,6 +25,7 @@ for n in "${need[@]}"; do
     libfontconfig.so.1) pkgs+=(libfontconfig1) ;;
     libdbus-1.so.3) pkgs+=(libdbus-1-3) ;;
     libGL.so.1) pkgs+=(libgl1) ;;
+    libfuse3.so.3) pkgs+=(libfuse3-3) ;;
     *) pkgs+=("$n") ;;
   esac
 done

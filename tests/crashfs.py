@@ -42,16 +42,19 @@ and from then on every request fails with EIO until the file system is unmounted
 ERRNO`` instead makes the N-th request fail with that errno and go on (I/O error tests).
 
 Commands: ``arm N`` / ``fail N ERRNO`` / ``count`` (prints ``count K``: mutating requests
-since start) / ``dump DIR`` (the current, not only durable, state into DIR) / ``cut DIR``.
+since start) / ``log`` (their list, as JSON) / ``dump DIR`` (the current, not only durable,
+state into DIR) / ``cut DIR``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import queue
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -158,7 +161,7 @@ class State:
         out(self.nodes[self.root], target, 0)
 
 
-def _ops_class():  # noqa: C901 - one class, one method per FUSE request
+def _ops_class():
     import mfusepy
     from mfusepy import FuseOSError
 
@@ -171,6 +174,7 @@ def _ops_class():  # noqa: C901 - one class, one method per FUSE request
             self.fhs: dict[int, int] = {}
             self.next_fh = 1
             self.count = 0
+            self.log: list[str] = []  # "OP PATH" of every counted request
             self.freeze_at = 0
             self.fail_at = 0
             self.fail_errno = 0
@@ -186,6 +190,7 @@ def _ops_class():  # noqa: C901 - one class, one method per FUSE request
             if op not in COUNTED or (path or "").endswith("-shm"):
                 return
             self.count += 1
+            self.log.append(f"{op} {path}")
             if self.count == self.fail_at:
                 raise FuseOSError(self.fail_errno)
             if self.count == self.freeze_at:
@@ -470,6 +475,9 @@ def _control(ops) -> None:
         elif cmd == "count":
             with ops.mu:
                 say(f"count {ops.count}")
+        elif cmd == "log":
+            with ops.mu:
+                say("log " + json.dumps(ops.log))
         elif cmd == "dump":
             with ops.mu:
                 ops.s.write_out(Path(args[0]), durable=False)
@@ -484,15 +492,15 @@ def _control(ops) -> None:
             say("cut")
 
 
-def main() -> None:
+def serve(seed: Path | None, mountpoint: str) -> None:
+    """Mount, seeded from `seed` (None: empty), and serve until unmounted."""
     import logging
 
     import mfusepy
 
     logging.getLogger("mfusepy").setLevel(logging.CRITICAL)  # EIO after a cut is expected
-    seed, mountpoint = Path(sys.argv[1]), sys.argv[2]
     state = State()
-    if str(seed) not in ("", ".") and seed.is_dir():
+    if seed is not None:
         state.seed(seed)
     ops = _ops_class()(state)
     threading.Thread(target=_control, args=(ops,), daemon=True).start()
@@ -526,12 +534,27 @@ class CrashFS:
     def __init__(self, seed: Path | None, mountpoint: Path) -> None:
         mountpoint.mkdir(parents=True, exist_ok=True)
         self.mountpoint = mountpoint
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, str(seed or ""), str(mountpoint)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        # Forked from this process (mfusepy already imported) rather than a new interpreter:
+        # a crash point mounts twice, and starting Python each time cost most of it.
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(to_child, 0)
+                os.dup2(from_child, 1)
+                for fd in (to_child, from_parent, to_parent, from_child):
+                    os.close(fd)
+                sys.stdin = open(0, encoding="utf-8")
+                sys.stdout = open(1, "w", encoding="utf-8")
+                serve(seed, str(mountpoint))
+            finally:
+                os._exit(0)
+        os.close(to_child)
+        os.close(from_child)
+        self.pid = pid
+        self.stdin = open(from_parent, "w", encoding="utf-8")
+        self.stdout = open(to_parent, encoding="utf-8")
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         try:
@@ -541,8 +564,7 @@ class CrashFS:
             raise
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
+        for line in self.stdout:
             self.lines.put(line.strip())
         self.lines.put("eof")
 
@@ -559,9 +581,8 @@ class CrashFS:
         return line
 
     def _send(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(line + "\n")
+        self.stdin.flush()
 
     def arm(self, n: int) -> None:
         """Freeze at the n-th mutating request from now (see the module docstring)."""
@@ -576,6 +597,11 @@ class CrashFS:
     def count(self) -> int:
         self._send("count")
         return int(self._expect("count").split()[1])
+
+    def log(self) -> list[str]:
+        """ "OP PATH" of every mutating request so far; crash point N is entry N-1."""
+        self._send("log")
+        return json.loads(self._expect("log").split(" ", 1)[1])
 
     def dump(self, target: Path) -> None:
         """Copy the current state (as if everything had been fsynced) into `target`."""
@@ -603,16 +629,18 @@ class CrashFS:
             if shutil.which(cmd[0]):
                 subprocess.run([*cmd, str(self.mountpoint)], capture_output=True)
                 break
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        with contextlib.suppress(OSError):
+            self.stdin.close()  # the control thread ends; the file system ends when unmounted
+        deadline = time.monotonic() + 30
+        while not os.waitpid(self.pid, os.WNOHANG)[0]:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.01)
+        with contextlib.suppress(OSError):
+            self.stdout.close()
 
 
 if __name__ == "__main__":
-    main()
+    serve(Path(sys.argv[1]) if sys.argv[1] else None, sys.argv[2])

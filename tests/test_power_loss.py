@@ -25,7 +25,9 @@ a committed file, and the harness must say so.
 from __future__ import annotations
 
 import json
+import mmap
 import os
+import random
 import signal
 import time
 import traceback
@@ -54,6 +56,17 @@ def content(name: str, size: int) -> bytes:
 
 FILES = {"/doc1": 3000, "/doc2": 90_000, "/doc3": 5000}
 NEW_FILE = ("new.bin", 70_000)
+MARKER = "op-begins"
+# Who must be opened and checked after a cut during each operation, besides alice.
+OTHERS = {
+    "receive": ("bob",),
+    "share": ("carol",),
+    "revoke": ("bob",),
+    "revoke-out": ("bob",),
+    "group-add": ("bob", "carol", "dave"),
+    "group-remove": ("bob", "carol"),
+    "group-remove-out": ("bob", "carol"),
+}
 
 
 # ----- the world -------------------------------------------------------------------------
@@ -73,7 +86,7 @@ def build_world(world: Path) -> None:
     from strongroom.vault import Vault
 
     exchange = world / "exchange"
-    for d in (exchange, world / "src", world / "config", world / "run"):
+    for d in (exchange, world / "outdir", world / "src", world / "config", world / "run"):
         d.mkdir(parents=True)
     v = {}
     for name in PEOPLE:
@@ -113,6 +126,7 @@ def build_world(world: Path) -> None:
 
 # ----- the victim (runs in its own process) ----------------------------------------------
 
+
 def _break_fsyncs(kind: str) -> None:
     """Make the vault's directory fsyncs (`fsync_dir`) or file fsyncs (`os.fsync`) no-ops."""
     if kind == "fsync_dir":
@@ -133,6 +147,8 @@ def victim_main(world_s: str, op: str, brk: str = "") -> None:
     info = json.loads((world / "info.json").read_text())
     ids = info["ids"]["alice"]
     vault = _open(world, "bob" if op == "receive" else "alice")
+    # One counted request that marks where the operation starts (after the open).
+    os.close(os.open(world / MARKER, os.O_WRONLY | os.O_CREAT, 0o600))
     if op == "add":
         vault.add_paths([world / "src" / NEW_FILE[0]], "/")
     elif op == "delete":
@@ -147,10 +163,14 @@ def victim_main(world_s: str, op: str, brk: str = "") -> None:
         vault.sync()
     elif op == "revoke":
         vault.revoke(info["s1"])
+    elif op == "revoke-out":
+        vault.revoke(info["s1"], out_dir=world / "outdir")
     elif op == "group-add":
         vault.add_group_member(info["group"], ids["dave"])
     elif op == "group-remove":
         vault.remove_group_member(info["group"], ids["bob"])
+    elif op == "group-remove-out":
+        vault.remove_group_member(info["group"], ids["bob"], out_dir=world / "outdir")
     else:
         raise ValueError(op)
     os.write(1, b"done\n")  # the operation returned: from now on it must survive
@@ -209,7 +229,7 @@ class Outcome:
     point: int | None  # None: the victim finished before any crash point was reached
     frozen: str | None
     committed: bool
-    count: int = 0  # crash points the run went through
+    log: list[str] = field(default_factory=list)  # the requests seen: crash point N = log[N-1]
     problems: list[str] = field(default_factory=list)
 
 
@@ -250,12 +270,12 @@ class Harness:
                 victim.kill()
             fs.cut(survivors)
             out, status = victim.finish()
-            count = fs.count()
+            log = fs.log()
         finally:
             fs.stop()
         if frozen is None and status != 0:
             raise AssertionError(f"{op}: the victim failed by itself:\n{out.decode()[-3000:]}")
-        outcome = Outcome(point, frozen, b"done" in out, count)
+        outcome = Outcome(point, frozen, b"done" in out, log)
         fs = crashfs.CrashFS(survivors, self.mnt)
         try:
             outcome.problems = check_world(self.world, op, outcome.committed)
@@ -275,8 +295,9 @@ def check_world(world: Path, op: str, committed: bool) -> list[str]:
     problems: list[str] = []
     info = json.loads((world / "info.json").read_text())
     v = {}
+    people = ("alice", *OTHERS.get(op, ()))
     try:
-        for name in PEOPLE:
+        for name in people:
             tries = [PW2, PW] if name == "alice" and op == "passwd" else [PW]
             for pw in tries:
                 try:
@@ -303,10 +324,13 @@ def check_world(world: Path, op: str, committed: bool) -> list[str]:
         if "alice" in v:
             problems += _check_op_state(v["alice"], v.get("bob"), op, committed, info)
         # Deliver what is queued, then receive everywhere: access changes must arrive.
-        for _ in range(2):
-            for vault in v.values():
-                vault.sync()
-        if len(v) == len(PEOPLE):
+        # Messages written to a chosen folder are handed over by hand (`process`).
+        handed = sorted((world / "outdir").iterdir())
+        for name, vault in v.items():
+            vault.sync()
+            if name != "alice" and handed:
+                vault.process(handed)
+        if len(v) == len(people):
             problems += _check_delivery(v, op, info)
         for name, vault in v.items():
             for q in vault.quarantine():
@@ -345,13 +369,13 @@ def _check_op_state(alice, bob, op: str, committed: bool, info: dict) -> list[st
     elif op == "receive" and committed and bob is not None:
         if info["s2"] not in {r.share_id for r in bob.shared_with_me()}:
             problems.append("bob's sync returned, but the received share is gone")
-    elif op == "revoke" and committed:
+    elif op.startswith("revoke") and committed:
         if _status(alice, info["s1"], "bob") != "revoked":
             problems.append("revoke returned, but alice does not say revoked")
     elif op == "group-add" and committed:
         if "dave" not in {m.name for m in alice.group(info["group"]).members}:
             problems.append("group-add returned, but dave is not a member")
-    elif op == "group-remove" and committed:
+    elif op.startswith("group-remove") and committed:
         if "bob" in {m.name for m in alice.group(info["group"]).members}:
             problems.append("group-remove returned, but bob is still a member")
     return problems
@@ -385,11 +409,11 @@ def _check_delivery(v: dict, op: str, info: dict) -> list[str]:
                     problems.append(f"share {share.id} recorded but carol never received it")
                 elif v["carol"].read_bytes(got[0].path) != content("/doc3", FILES["/doc3"]):
                     problems.append("carol received doc3 with other contents")
-    if op == "revoke" and _status(alice, info["s1"], "bob") == "revoked":
+    if op.startswith("revoke") and _status(alice, info["s1"], "bob") == "revoked":
         bob = {r.share_id: r.status for r in v["bob"].shared_with_me(include_ended=True)}
         if bob.get(info["s1"]) == "active":
             problems.append("alice says revoked, but bob never got the revocation")
-    if op in ("group-add", "group-remove"):
+    if op.startswith("group"):
         group = alice.group(info["group"])
         members = {m.name for m in group.members}
         for name in members:
@@ -414,16 +438,46 @@ def harness(tmp_path_factory) -> Harness:
     return h
 
 
-def _points(total: int) -> list[int | None]:
-    """Crash points to try for an operation with `total` of them (1-based), and None for
-    the cut after a clean finish."""
+def _points(op: str, log: list[str]) -> list[int]:
+    """Crash points to try, given the requests of a run without a cut (crash point N is
+    `log[N-1]`): all of them in torture mode. Else: right after each SQLite commit of the
+    operation (each fsync of a ``-wal`` after the marker), where something already
+    committed must survive whatever comes next; plus `POINTS` more points right after an
+    fsync or a rename (where what is durable changes), of which one falls in the vault's
+    open — all chosen by a seeded draw, the same each run."""
     if TORTURE:
-        return [*range(1, total + 1), None]
-    step = total / (POINTS + 1)
-    return sorted({max(1, round(step * (i + 1))) for i in range(POINTS)}) + [None]
+        return list(range(1, len(log) + 1))
+    start = log.index(f"create /w/{MARKER}") + 1
+    after = [n + 1 for n, entry in enumerate(log, start=1) if n < len(log)]
+    commits = [n for n in after if n > start and log[n - 2].startswith("fsync ")
+               and log[n - 2].endswith("-wal")]  # fmt: skip
+    boundaries = [
+        n for n in after if log[n - 2].split()[0] in ("fsync", "fsyncdir", "rename", "link")
+    ]
+    rng = random.Random(op)
+    opening = [n for n in boundaries if n <= start]
+    chosen = set(commits) | set(rng.sample(opening, min(1, len(opening))))
+    rest = [n for n in boundaries if n > start and n not in chosen]
+    chosen |= set(rng.sample(rest, min(max(POINTS - 1, 0), len(rest))))
+    return sorted(chosen)
 
 
-KNOWN = {}
+# Real durability bugs this harness found in today's code (issue 13), each failing at
+# every run of the sampled points (strict: the mark must go when the bug is fixed).
+_OUT_DIR = (
+    "issue 13, finding 1: with out_dir the change commits first and the message is written"
+    " afterwards, outside the outbox; a power cut between the two leaves the vault saying"
+    " revoked/rotated while no message exists anywhere"
+)
+KNOWN = {
+    "share": (
+        "issue 13, 'share files are durable before they count as delivered': the share file"
+        " is not fsynced and its folder not fsynced, yet the share is recorded; after a"
+        " power cut the recipient never gets it"
+    ),
+    "revoke-out": _OUT_DIR,
+    "group-remove-out": _OUT_DIR,
+}
 
 OPS = [
     pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=KNOWN[op])) if op in KNOWN else op
@@ -435,8 +489,10 @@ OPS = [
         "share",
         "receive",
         "revoke",
+        "revoke-out",
         "group-add",
         "group-remove",
+        "group-remove-out",
     )
 ]
 
@@ -447,18 +503,73 @@ def test_power_cut_at_crash_points(harness, op):
     clean = harness.crash(op, None)
     assert clean.committed, f"{op} did not finish on the crash file system"
     assert not clean.problems, f"{op}, power cut after a clean finish: {clean.problems}"
-    total = clean.count
+    total = len(clean.log)
     assert total > 5, f"{op}: only {total} crash points: the file system saw nothing"
     failures = []
     tried = 0
-    for point in _points(total):
-        if point is None:
-            continue  # done above
+    for point in _points(op, clean.log):
         outcome = harness.crash(op, point)
         tried += 1
         if outcome.problems:
             failures.append(f"point {point} ({outcome.frozen}): {outcome.problems}")
-    print(f"{op}: {tried + 1} crash points of {total + 1}, {len(failures)} failures")
+    print(f"\n{op}: {tried + 1} crash points of {total + 1}, {len(failures)} failures")
     assert not failures, f"{op}: {len(failures)} of {tried + 1} crash points failed:\n" + (
         "\n".join(failures)
     )
+
+
+@pytest.mark.parametrize("brk", ["fsync_dir", "fsync"])
+def test_harness_fails_when_a_needed_fsync_is_removed(harness, brk):
+    """The harness can fail: with the vault's directory fsyncs (or every os.fsync) made
+    no-ops in the victim, a file whose add returned is gone after the cut, and the checks
+    say so. (tests/test_vault_crash.py, with SIGKILL only, passes either way.)"""
+    outcome = harness.crash("add", None, brk)
+    assert outcome.committed
+    assert any("/new.bin" in p for p in outcome.problems), outcome.problems
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def test_crash_file_system_keeps_only_what_was_fsynced(tmp_path):
+    """The durability model of tests/crashfs.py, request by request."""
+    mnt = tmp_path / "mnt"
+    fs = crashfs.CrashFS(None, mnt)
+    try:
+        (mnt / "kept").write_bytes(b"old")
+        _fsync(mnt / "kept")
+        (mnt / "d").mkdir()
+        (mnt / "d" / "synced-name").write_bytes(b"data")  # name made durable, data never
+        _fsync(mnt / "d")
+        (mnt / "c").write_bytes(b"c")
+        _fsync(mnt / "c")
+        _fsync(mnt)
+        os.rename(mnt / "c", mnt / "e")
+        (mnt / "a").write_bytes(b"a")
+        _fsync(mnt / "a")
+        _fsync(mnt)  # makes "e" (the rename) and "a" durable
+        # Nothing below reaches the root directory's durable state:
+        os.rename(mnt / "a", mnt / "b")
+        (mnt / "synced-data").write_bytes(b"data")
+        _fsync(mnt / "synced-data")  # its data, not its name
+        (mnt / "kept").write_bytes(b"new, never fsynced")  # contents: back to "old"
+        # shared writable mmap works (SQLite's -shm)
+        with open(mnt / "m", "w+b") as f:
+            f.truncate(4096)
+            with mmap.mmap(f.fileno(), 4096) as m:
+                m[:5] = b"hello"
+        assert (mnt / "m").read_bytes()[:5] == b"hello"
+        fs.cut(tmp_path / "after")
+    finally:
+        fs.stop()
+    after = tmp_path / "after"
+    assert sorted(p.name for p in after.iterdir()) == ["a", "d", "e", "kept"]
+    assert (after / "kept").read_bytes() == b"old"
+    assert (after / "d" / "synced-name").read_bytes() == b""
+    assert (after / "a").read_bytes() == b"a"
+    assert (after / "e").read_bytes() == b"c"
