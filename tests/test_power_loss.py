@@ -24,6 +24,7 @@ a committed file, and the harness must say so.
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import os
@@ -142,13 +143,34 @@ def _break_fsyncs(kind: str) -> None:
 
 
 def victim_main(world_s: str, op: str, brk: str = "") -> None:
+    """Open the vault and perform `op`; says "done" when it returned, or "error ..." when
+    it raised (the I/O error tests), on stdout."""
     world = Path(world_s)
     _break_fsyncs(brk)
     info = json.loads((world / "info.json").read_text())
+    try:
+        vault = _open(world, "bob" if op == "receive" else "alice")
+    except Exception as exc:
+        _say_error(exc)
+        return
+    try:
+        # One counted request that marks where the operation starts (after the open).
+        os.close(os.open(world / MARKER, os.O_WRONLY | os.O_CREAT, 0o600))
+        _run_op(vault, world, op, info)
+    except Exception as exc:
+        _say_error(exc)
+        vault.lock()
+        return
+    os.write(1, b"done\n")  # the operation returned: from now on it must survive
+    vault.lock()
+
+
+def _say_error(exc: BaseException) -> None:
+    os.write(1, f"error {type(exc).__name__}: {exc}\n".encode())
+
+
+def _run_op(vault, world: Path, op: str, info: dict) -> None:
     ids = info["ids"]["alice"]
-    vault = _open(world, "bob" if op == "receive" else "alice")
-    # One counted request that marks where the operation starts (after the open).
-    os.close(os.open(world / MARKER, os.O_WRONLY | os.O_CREAT, 0o600))
     if op == "add":
         vault.add_paths([world / "src" / NEW_FILE[0]], "/")
     elif op == "delete":
@@ -160,7 +182,9 @@ def victim_main(world_s: str, op: str, brk: str = "") -> None:
     elif op == "share":
         vault.share(["/doc3"], to=[ids["carol"]])
     elif op == "receive":
-        vault.sync()
+        report = vault.sync()  # sync reports a file it could not take instead of raising
+        if info["s2"] not in {r.share_id for r in report.received}:
+            raise RuntimeError(f"the share was not received: {report.errors}")
     elif op == "revoke":
         vault.revoke(info["s1"])
     elif op == "revoke-out":
@@ -173,8 +197,6 @@ def victim_main(world_s: str, op: str, brk: str = "") -> None:
         vault.remove_group_member(info["group"], ids["bob"], out_dir=world / "outdir")
     else:
         raise ValueError(op)
-    os.write(1, b"done\n")  # the operation returned: from now on it must survive
-    vault.lock()
 
 
 class _Victim:
@@ -229,6 +251,7 @@ class Outcome:
     point: int | None  # None: the victim finished before any crash point was reached
     frozen: str | None
     committed: bool
+    error: str | None = None  # what the operation raised, if it did
     log: list[str] = field(default_factory=list)  # the requests seen: crash point N = log[N-1]
     problems: list[str] = field(default_factory=list)
 
@@ -273,10 +296,39 @@ class Harness:
             log = fs.log()
         finally:
             fs.stop()
-        if frozen is None and status != 0:
-            raise AssertionError(f"{op}: the victim failed by itself:\n{out.decode()[-3000:]}")
-        outcome = Outcome(point, frozen, b"done" in out, log)
+        text = out.decode(errors="replace")
+        done = "done" in text.splitlines()
+        if frozen is None and (status != 0 or not done):
+            raise AssertionError(f"{op}: the victim failed by itself:\n{text[-3000:]}")
+        outcome = Outcome(point, frozen, done, log=log)
         fs = crashfs.CrashFS(survivors, self.mnt)
+        try:
+            outcome.problems = check_world(self.world, op, outcome.committed)
+        finally:
+            fs.stop()
+        return outcome
+
+    def ioerror(self, op: str, n: int, err: int) -> Outcome:
+        """Run `op` from the base world with the n-th mutating request failing with `err`
+        (and every other one succeeding), then check the state it left, as found by the
+        next start (no power cut: the current state, not only the durable one)."""
+        self.runs += 1
+        after = self.root / f"after-{self.runs}"
+        fs = crashfs.CrashFS(self.base, self.mnt)
+        try:
+            fs.fail(n, err)
+            out, status = _Victim(self.world, op, "").finish()
+            log = fs.log()
+            fs.dump(after)
+        finally:
+            fs.stop()
+        text = out.decode(errors="replace")
+        if status != 0:
+            raise AssertionError(f"{op}: the victim crashed:\n{text[-3000:]}")
+        lines = text.splitlines()
+        error = next((x[6:] for x in lines if x.startswith("error ")), None)
+        outcome = Outcome(n, f"{log[n - 1]} -> {errno.errorcode[err]}", "done" in lines, error, log)
+        fs = crashfs.CrashFS(after, self.mnt)
         try:
             outcome.problems = check_world(self.world, op, outcome.committed)
         finally:
@@ -573,3 +625,67 @@ def test_crash_file_system_keeps_only_what_was_fsynced(tmp_path):
     assert (after / "d" / "synced-name").read_bytes() == b""
     assert (after / "a").read_bytes() == b"a"
     assert (after / "e").read_bytes() == b"c"
+
+
+def _error_points(op: str, log: list[str]) -> list[int]:
+    """Requests to fail: every one of the operation's (after the marker) in torture mode;
+    else each of its commits (the fsync of the ``-wal``) and its other fsyncs, renames and
+    links, sampled down to `POINTS` + 2 by a seeded draw."""
+    start = log.index(f"create /w/{MARKER}") + 1
+    mine = list(range(start + 1, len(log) + 1))
+    if TORTURE:
+        return mine
+    commits = [n for n in mine if log[n - 1].startswith("fsync ") and log[n - 1].endswith("-wal")]
+    others = [
+        n
+        for n in mine
+        if n not in commits and log[n - 1].split()[0] in ("fsync", "fsyncdir", "rename", "link")
+    ]
+    rng = random.Random("io" + op)
+    return sorted(set(commits[:2]) | set(rng.sample(others, min(POINTS, len(others)))))
+
+
+KNOWN_IO: dict[str, str] = {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "op",
+    [
+        pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=KNOWN_IO[op]))
+        if op in KNOWN_IO
+        else op
+        for op in (
+            "add",
+            "delete",
+            "move",
+            "passwd",
+            "share",
+            "receive",
+            "revoke",
+            "revoke-out",
+            "group-add",
+            "group-remove",
+            "group-remove-out",
+        )
+    ],
+)
+def test_io_error_at_each_request(harness, op):
+    """The n-th write, fsync, rename, … of the operation fails (EIO or ENOSPC, in turn):
+    afterwards nothing changed, or the change is complete and its messages are queued —
+    never a state in between (SQLite's I/O error tests, through the file system)."""
+    clean = harness.crash(op, None)
+    failures = []
+    points = _error_points(op, clean.log)
+    errors: dict[str, int] = {}
+    for i, n in enumerate(points):
+        err = errno.ENOSPC if i % 2 else errno.EIO
+        outcome = harness.ioerror(op, n, err)
+        kind = (outcome.error or "returned").split(":")[0]
+        errors[kind] = errors.get(kind, 0) + 1
+        if outcome.problems:
+            failures.append(f"{outcome.frozen} (#{n}): {outcome.error}: {outcome.problems}")
+    print(f"\n{op}: {len(points)} I/O error points, outcomes {errors}, {len(failures)} failures")
+    assert not failures, f"{op}: {len(failures)} of {len(points)} I/O error points:\n" + (
+        "\n".join(failures)
+    )

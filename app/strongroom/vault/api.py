@@ -706,7 +706,14 @@ class Vault(SharingMixin):
                 self._history.append(when, action, details=details)
             yield conn
         self._pending.clear()
-        problem = self._history.save_checkpoint(self._now())
+        try:
+            problem = self._history.save_checkpoint(self._now())
+        except (OSError, VaultError):
+            # The change is committed: a full disk or an I/O error while refreshing the
+            # checkpoint outside the vault must not report it as "nothing was changed"
+            # (and skip what the caller does after the commit). The checkpoint only trails
+            # the history until the next write refreshes it.
+            problem = None
         if problem is not None:
             self._rollback_problem = problem
         self._events.emit(HISTORY_APPENDED, head_seq=self._history.head()[0])
