@@ -17,8 +17,8 @@ test: system-deps $(STAMP)
 
 setup: system-deps $(STAMP)
 
-# Power cuts at every crash point of every vault operation (tests/test_power_loss.py; the
-# default run tries a sample). About 15-20 minutes.
+# Power cuts at every crash point, and an I/O error at every request, of every vault
+# operation (tests/test_power_loss.py; `make test` tries a sample). About half an hour.
 torture: system-deps $(STAMP)
 	STRONGROOM_TORTURE=1 $(PY) -m pytest tests/test_power_loss.py -p no:cacheprovider $(PYTEST_ARGS)
 
