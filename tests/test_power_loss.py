@@ -571,10 +571,11 @@ OPS = [
 def test_power_cut_at_crash_points(harness, op):
     clean = harness.clean(op)
     assert clean.committed, f"{op} did not finish on the crash file system"
-    assert not clean.problems, f"{op}, power cut after a clean finish: {clean.problems}"
     total = len(clean.log)
     assert total > 5, f"{op}: only {total} crash points: the file system saw nothing"
     failures = []
+    if clean.problems:
+        failures.append(f"power cut after a clean finish: {clean.problems}")
     tried = 0
     for point in _points(op, clean.log):
         outcome = harness.crash(op, point)
