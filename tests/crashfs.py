@@ -2,9 +2,10 @@
 CrashMonkey: it keeps everything in memory, remembers what has been made durable by fsync,
 and on command throws away everything that has not.
 
-Run as its own process (`CrashFS` below starts and drives it): it mounts an in-memory tree
-seeded from a real directory (everything in the seed counts as durable), then obeys one-line
-commands on stdin and answers on stdout.
+It runs in a process of its own, forked by `CrashFS` (or ``python crashfs.py SEED MNT``):
+it mounts an in-memory tree seeded from a real directory (everything in the seed counts as
+durable), serves one request at a time, and obeys one-line commands on stdin, answering on
+stdout. Without a writeback cache every write(2) reaches it as it happens.
 
 The durability model (strict POSIX, harsher than ext4 in one respect, said below):
 
@@ -12,8 +13,8 @@ The durability model (strict POSIX, harsher than ext4 in one respect, said below
   only when that file is fsynced (``fsync`` or ``fdatasync`` on any descriptor of it): the
   durable contents are then exactly the contents at that moment. A power cut restores every
   file to its last durable contents — all un-fsynced writes are lost, none half-kept
-  (LazyFS's default "lose all unsynced data" behaviour; a real disk may also keep some
-  pages, which this model does not try). A file created and never fsynced is empty.
+  (LazyFS's "lose all unsynced data"; a real disk may also keep some of the pages, or tear
+  one, which this model does not try). A file created and never fsynced is empty.
 - **Names** (create, mkdir, rename, unlink, rmdir, link, symlink) change a directory in
   memory, and become durable only when *that directory* is fsynced: its durable entries
   become its current entries, all at once. So a rename is atomic across a cut (old name or
@@ -24,22 +25,27 @@ The durability model (strict POSIX, harsher than ext4 in one respect, said below
   commits the file's directory entry when a new file is fsynced, since one journal
   transaction carries both; POSIX does not promise it, and the vault's design fsyncs the
   directory after every rename or creation it depends on, so the strict rule is the one to
-  test against.
+  test against. (LazyFS keeps un-fsynced *data* in its own page cache but passes names
+  straight to the file system below, so it never loses a name; CrashMonkey records
+  directory operations too and, like this model, can lose them.)
 - **Modes, owners and times** are not modelled (they follow the inode, as if durable).
 - **mmap**: files are not opened with direct_io, so shared writable mmap works through the
   kernel page cache, whose dirty pages reach this file system as ordinary writes. SQLite's
-  WAL index (``*-shm``) is mapped that way; it is not durable state (SQLite rebuilds it
-  from the WAL after a crash), and its operations are not counted as crash points, which
-  keeps the numbering of crash points the same from one run to the next.
+  WAL index (``*-shm``) is mapped that way. It is not durable state: SQLite never fsyncs
+  it, so after a cut it holds its last durable contents like any file, and the first
+  connection to open the database rebuilds it from the WAL. Its requests are not counted
+  as crash points (the kernel flushes its pages when it likes), which keeps the numbering
+  of crash points the same from one run to the next.
 
 Crash points: every mutating request — write, truncate, create, mkdir, unlink, rmdir,
-rename, link, symlink, fsync, fsyncdir — is numbered from 1 after `arm`. With ``arm N`` the
-N-th one is not carried out: the file system *freezes* (that request and every later one
-wait), prints ``frozen N OP PATH``, and waits for ``cut DIR``. The driver kills the process
-using the file system (SIGKILL, while its request is still unanswered, so it never learns
-the result), then sends ``cut DIR``: the durable state is written to the real directory DIR,
-and from then on every request fails with EIO until the file system is unmounted. ``fail N
-ERRNO`` instead makes the N-th request fail with that errno and go on (I/O error tests).
+rename, link, symlink, fsync, fsyncdir — is numbered from 1 as it arrives (``log`` lists
+them). With ``arm N`` the N-th one from now is not carried out: the file system *freezes*
+(that request and every later one wait), prints ``frozen N OP PATH``, and waits for ``cut
+DIR``. The driver kills the process using the file system (SIGKILL, while its request is
+still unanswered, so it never learns the result), then sends ``cut DIR``: the durable state
+is written to the real directory DIR, and from then on every request fails with EIO until
+the file system is unmounted. ``fail N ERRNO`` instead makes the N-th one from now fail
+with that errno, and everything else goes on (the I/O error tests).
 
 Commands: ``arm N`` / ``fail N ERRNO`` / ``count`` (prints ``count K``: mutating requests
 since start) / ``log`` (their list, as JSON) / ``dump DIR`` (the current, not only durable,
