@@ -592,7 +592,7 @@ def test_power_cut_at_crash_points(harness, op):
 def test_harness_fails_when_a_needed_fsync_is_removed(harness, brk):
     """The harness can fail: with the vault's directory fsyncs (or every os.fsync) made
     no-ops in the victim, a file whose add returned is gone after the cut, and the checks
-    say so. (tests/test_vault_crash.py, with SIGKILL only, passes either way.)"""
+    say so. (Issue 13: tests/test_vault_crash.py, which only SIGKILLs, passes even then.)"""
     outcome = harness.crash("add", None, brk)
     assert outcome.committed
     assert any("/new.bin" in p for p in outcome.problems), outcome.problems
