@@ -535,8 +535,8 @@ def _points(op: str, log: list[str]) -> list[int]:
 # every run of the sampled points (strict: the mark must go when the bug is fixed).
 _OUT_DIR = (
     "issue 13, finding 1: with out_dir the change commits first and the message is written"
-    " afterwards, outside the outbox; a power cut between the two leaves the vault saying"
-    " revoked/rotated while no message exists anywhere"
+    " afterwards, outside the outbox; a power cut or a failed write between the two leaves"
+    " the vault saying revoked/rotated while no message exists anywhere"
 )
 KNOWN = {
     "share": (
