@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test test-fresh lint format bench setup system-deps clean package test-package fuzz
+.PHONY: run test test-fresh lint format bench setup system-deps clean package test-package fuzz torture
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/strongroom
@@ -16,6 +16,11 @@ test: system-deps $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)
+
+# Power cuts at every crash point, and an I/O error at every request, of every vault
+# operation (tests/test_power_loss.py; `make test` tries a sample). About half an hour.
+torture: system-deps $(STAMP)
+	STRONGROOM_TORTURE=1 $(PY) -m pytest tests/test_power_loss.py -p no:cacheprovider $(PYTEST_ARGS)
 
 # The tests use the Debian `age` CLI as an independent implementation; Qt needs GLib and
 # the X/xcb client libraries (the table in the script, checked against `ldd` by

@@ -8,6 +8,7 @@
 # - age: the reference age CLI (age, age-keygen), used by the interoperability tests.
 # - xvfb, xauth: a virtual screen (xvfb-run) for `make test-fresh` and manual checks.
 # - syncthing: two real instances on loopback for tests/test_syncthing_e2e.py.
+# - fuse3 (with libfuse3-3): the crash-simulation file system of tests/test_power_loss.py.
 # - the shared libraries PySide6's Qt links to and does not carry (LIBS below).
 #
 # LIBS is every library `ldd` reports, outside the wheel, for QtCore, the Qt modules the app
@@ -93,6 +94,7 @@ Xvfb                         xvfb
 xvfb-run                     xvfb
 xauth                        xauth
 syncthing                    syncthing
+fusermount3                  fuse3
 '
 
 MODE="${1:-install}"

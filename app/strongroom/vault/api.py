@@ -1009,7 +1009,14 @@ class Vault(SharingMixin):
         if self._kept_files:  # now in the history: the copies outside are done with
             KeptHistory.remove(self._kept_files)
             self._kept_files = []
-        problem = self._history.save_checkpoint(self._now())
+        try:
+            problem = self._history.save_checkpoint(self._now())
+        except (OSError, VaultError):
+            # The change is committed: a full disk or an I/O error while refreshing the
+            # checkpoint outside the vault must not report it as "nothing was changed"
+            # (and skip what the caller does after the commit). The checkpoint only trails
+            # the history until the next write refreshes it.
+            problem = None
         if problem is not None:
             self._rollback_problem = problem
         self._events.emit(HISTORY_APPENDED, head_seq=self._history.head()[0])

@@ -57,6 +57,7 @@ from .errors import (
     Cancelled,
     ContactExists,
     ContactNotFound,
+    DiskFull,
     GroupNotFound,
     InvalidName,
     ItemNotFound,
@@ -1214,7 +1215,7 @@ class SharingMixin:
                 finally:
                     os.close(fd)
             return _place_new(tmp, folder, name)
-        except OSError as exc:
+        except (OSError, DiskFull) as exc:  # DiskFull (from ENOSPC) is not an OSError
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, VaultError):
