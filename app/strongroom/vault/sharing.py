@@ -35,10 +35,11 @@ import stat
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import InvalidKey, VerifyKey
@@ -57,6 +58,7 @@ from .errors import (
     Cancelled,
     ContactExists,
     ContactNotFound,
+    DiskFull,
     GroupNotFound,
     InvalidName,
     ItemNotFound,
@@ -86,6 +88,7 @@ from .records import (
     GroupMember,
     GroupRecord,
     GroupRemoval,
+    OutboxMessage,
     PendingReceipt,
     QuarantineEntry,
     ReceiptRecord,
@@ -138,6 +141,27 @@ _HEX128 = re.compile(r"^[0-9a-f]{32}$")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+_OUTBOX_TO = "\tto:"
+"""In an outbox row's `kind`: what follows is the folder the message goes to (absolute;
+a row without it goes to the exchange folder). Kinds and tags never hold a tab."""
+
+
+def _outbox_parts(kind: str) -> tuple[list[str], Path | None]:
+    """An outbox row's `kind` split: (kind and tag words, the folder it goes to or None)."""
+    head, sep, to = kind.partition(_OUTBOX_TO)
+    return head.split(" "), (Path(to) if sep else None)
+
+
+class Delivery(NamedTuple):
+    """What `_deliver` did with the messages one change queued."""
+
+    paths: tuple[Path, ...]
+    """The message files written now (durably)."""
+    queued: int
+    """How many of them still wait in the outbox."""
+    not_delivered: str | None
+    """Why they wait, in plain words (None when all were written)."""
 
 
 def _op(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
@@ -557,7 +581,8 @@ class SharingMixin:
 
     def _sharing_on_open(self) -> None:
         """At open: make an identity for a vault migrated from schema 1, erase expired
-        received shares. Never blocks an open (a full disk is retried later)."""
+        received shares, deliver what waits in the outbox. Never blocks an open (a full
+        disk is retried later)."""
         with contextlib.suppress(VaultError):
             self._identity()
             if erased := self._expire_received(self._now()):
@@ -569,6 +594,10 @@ class SharingMixin:
                     level="info",
                     share_ids=erased,
                 )
+        with contextlib.suppress(VaultError):
+            # Messages a full disk or a crash kept from being written after their change
+            # was committed (revocations, group keys): delivered now where they go.
+            self._deliver_outbox()
 
     def _note_access(self, records: Sequence[FileRecord], event: str) -> None:
         """A received file was opened or exported: send the receipt it asks for."""
@@ -935,6 +964,7 @@ class SharingMixin:
             tuple(removed),
             ContactCard.from_text(admin_card).fingerprint,
             parse_time(created),
+            undelivered=sum(1 for m in self._outbox_messages() if m.group_id == gid),
         )
 
     def _groups(self) -> list[GroupRecord]:
@@ -1017,7 +1047,7 @@ class SharingMixin:
         dest = self._message_dest(out_dir)
         secret, _ = self._group_key(gid, epoch)
         now = self._now()
-        datas: list[bytes] = []
+        queued: list[int] = []
         with self._write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO group_members"
@@ -1026,7 +1056,9 @@ class SharingMixin:
                 (gid, c.recipient, crow[4], c.name, format_time(now), epoch),
             )
             body = self._group_key_body(gid, gname, epoch, secret, [])
-            datas.append(self._seal(conn, "group-key", body, [c.recipient], dest))
+            queued.append(
+                self._seal(conn, "group-key", body, [c.recipient], dest, f"{gid} {c.recipient}")
+            )
             self._history.append(
                 now,
                 "group-member-added",
@@ -1038,7 +1070,7 @@ class SharingMixin:
                     "epoch": epoch,
                 },
             )
-        self._deliver(datas, dest)
+        self._deliver(queued)
         self._changed("groups")
         return self._group_record(gid)
 
@@ -1064,7 +1096,7 @@ class SharingMixin:
         now_text = format_time(now)
         readable = [r for r in readable if r[4] is None or r[4] > now_text]
         could = [{"share": r[0], "file": r[2]} for r in readable]
-        datas: list[bytes] = []
+        queued: list[int] = []
         with self._write() as conn:
             conn.execute(
                 "UPDATE group_members SET removed = ?, removed_epoch = ?"
@@ -1081,7 +1113,9 @@ class SharingMixin:
             body = self._group_key_body(gid, gname, new_epoch, key.secret_bytes(), [recipient])
             # One message per remaining member: none learns who else got the update.
             for member in body["members"]:
-                datas.append(self._seal(conn, "group-key", body, [member], dest))
+                queued.append(
+                    self._seal(conn, "group-key", body, [member], dest, f"{gid} {member}")
+                )
             details = {
                 "group": gid,
                 "name": gname,
@@ -1106,7 +1140,7 @@ class SharingMixin:
                         "epoch": new_epoch,
                     },
                 )
-        self._deliver(datas, dest)
+        self._deliver(queued)
         self._changed("groups")
         return GroupRemoval(self._group_record(gid), mname, tuple((r[0], r[2]) for r in readable))
 
@@ -1131,13 +1165,13 @@ class SharingMixin:
     # ----- internals: messages out -----------------------------------------------------
 
     def _message_dest(self, out_dir: StrPath | None) -> Path | None:
-        """Where messages go: `out_dir` (checked now), or None for the exchange/outbox."""
+        """Where messages go: `out_dir` (checked now), or None for the exchange folder."""
         if out_dir is None:
             return None
         dest = Path(out_dir)
         if not dest.is_dir():
             raise SharingError(f"The folder {dest} does not exist.")
-        return dest
+        return dest.absolute()
 
     def _seal(
         self,
@@ -1147,11 +1181,14 @@ class SharingMixin:
         recipients: Sequence[str],
         dest: Path | None,
         outbox_tag: str = "",
-    ) -> bytes:
-        """Seal a message signed by me; when it goes to the exchange folder it is put in
-        the outbox inside the caller's transaction (so a crash cannot lose it). The outbox
-        row's `kind` is `kind`, then a space and `outbox_tag` when one is given (a
-        revocation's "SHARE_ID AGE": what `_undelivered_revocations` reads)."""
+    ) -> int:
+        """Seal a message signed by me and put it in the outbox inside the caller's
+        transaction, so the change and its message are committed together: a full disk
+        or a crash after the commit cannot lose it (FORMAT.md §6.13). It goes to `dest`,
+        or to the exchange folder when None; `_deliver` writes it after the commit.
+        The row's `kind` is `kind`, a space and `outbox_tag` when one is given (a
+        revocation's "SHARE_ID AGE": what `_undelivered_revocations` reads), then
+        `_OUTBOX_TO` and the folder when it goes to one. Returns the row id."""
         data = messages.seal_message(
             kind,
             body,
@@ -1159,19 +1196,40 @@ class SharingMixin:
             [age.parse_recipient(r) for r in recipients],
             now=int(self._now().timestamp()),
         )
-        if dest is None:
-            conn.execute(
-                "INSERT INTO outbox (kind, data, created) VALUES (?, ?, ?)",
-                (f"{kind} {outbox_tag}" if outbox_tag else kind, data, format_time(self._now())),
-            )
-        return data
+        text = f"{kind} {outbox_tag}" if outbox_tag else kind
+        if dest is not None:
+            text += _OUTBOX_TO + str(dest)
+        cur = conn.execute(
+            "INSERT INTO outbox (kind, data, created) VALUES (?, ?, ?)",
+            (text, data, format_time(self._now())),
+        )
+        return int(cur.lastrowid)
 
-    def _deliver(self, datas: Sequence[bytes], dest: Path | None) -> list[Path]:
-        """After the commit: write `datas` to `dest`, or flush the outbox."""
-        if dest is None:
-            self._flush_outbox()
-            return []
-        return [self._write_new_file(dest, messages.new_message_filename(), [d]) for d in datas]
+    def _deliver(self, ids: Sequence[int]) -> Delivery:
+        """After the commit that queued `ids`: deliver the outbox (these and any older
+        messages still waiting). Never raises: the change is committed, and whatever
+        could not be written stays queued for the next try (`sync`, unlock, the next
+        revoke, `deliver_outbox`)."""
+        try:
+            written, error = self._deliver_outbox()
+        except VaultError as exc:  # the outbox itself could not be read or updated
+            written, error = {}, exc
+        paths = tuple(written[i] for i in ids if i in written)
+        still = [i for i in ids if i not in written]
+        if not still:
+            return Delivery(paths, 0, None)
+        return Delivery(paths, len(still), self._why_queued(error))
+
+    def _why_queued(self, error: VaultError | None) -> str:
+        """Plain words for why queued messages were not written now."""
+        if isinstance(error, DiskFull):
+            return "The disk is full."
+        if error is not None:
+            return str(error)
+        folder = self.exchange_folder
+        if folder is None:
+            return "No exchange folder is set."
+        return "The folder it goes to cannot be reached now."
 
     def _write_new_file(self, folder: Path, name: str, parts: Sequence[bytes]) -> Path:
         """Write a small file atomically under a name that does not exist yet."""
@@ -1186,7 +1244,7 @@ class SharingMixin:
                 finally:
                     os.close(fd)
             return _place_new(tmp, folder, name)
-        except OSError as exc:
+        except (OSError, VaultError) as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, VaultError):
@@ -1201,31 +1259,84 @@ class SharingMixin:
         return _Report(self._outbox_written)
 
     def _flush_outbox(self) -> int:
-        """Write queued messages into the exchange folder; returns how many."""
-        folder = self.exchange_folder
-        if folder is None or not folder.is_dir():
-            return 0
+        """Write queued messages where they go; returns how many went to the exchange
+        folder. Raises the first write error after trying every message."""
+        written, error = self._deliver_outbox()
+        if error is not None:
+            raise error
+        return len(written)
+
+    def _deliver_outbox(self) -> tuple[dict[int, Path], VaultError | None]:
+        """Write each queued message durably (temp file, fsync, rename, fsync of the
+        folder: `_write_new_file`) into the folder it goes to — its own folder, or the
+        exchange folder — and only then take it out of the outbox. A message whose
+        folder is not reachable (or with no exchange folder set) waits. Returns the file
+        written per outbox id, and the first write error (the rest was still tried)."""
+        exchange_dir = self.exchange_folder
         with db.db_errors():
-            rows = self._c.execute("SELECT id, data FROM outbox ORDER BY id").fetchall()
-        if not rows:
-            return 0
-        written: list[tuple[int, str]] = []
+            rows = self._c.execute("SELECT id, kind, data FROM outbox ORDER BY id").fetchall()
+        written: dict[int, Path] = {}
+        sent: list[tuple[int, str]] = []
+        error: VaultError | None = None
         try:
-            for oid, data in rows:
-                path = self._write_new_file(folder, messages.new_message_filename(), [bytes(data)])
-                written.append((oid, path.name))
+            for oid, kind, data in rows:
+                to = _outbox_parts(str(kind))[1]
+                folder = to if to is not None else exchange_dir
+                if folder is None or not folder.is_dir():
+                    continue
+                try:
+                    path = self._write_new_file(
+                        folder, messages.new_message_filename(), [bytes(data)]
+                    )
+                except VaultError as exc:
+                    error = error or exc
+                    continue
+                written[int(oid)] = path
+                if to is None:
+                    sent.append((int(oid), path.name))
         finally:
             if written:
                 with db.transaction(self._c) as conn:
                     now = format_time(self._now())
-                    for oid, name in written:
+                    for oid in written:
                         conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
+                    for _oid, name in sent:
                         conn.execute(
                             "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
                             (name, now),
                         )
-                self._outbox_written += len(written)
-        return len(written)
+                self._outbox_written += len(sent)
+        return written, error
+
+    @_op
+    def outbox(self) -> list[OutboxMessage]:
+        """Messages recorded but not delivered yet, oldest first, with where each goes."""
+        return self._outbox_messages()
+
+    def _outbox_messages(self) -> list[OutboxMessage]:
+        with db.db_errors():
+            rows = self._c.execute("SELECT id, kind, created FROM outbox ORDER BY id").fetchall()
+        out = []
+        for oid, kind, created in rows:
+            parts, to = _outbox_parts(str(kind))
+            msg = OutboxMessage(int(oid), parts[0], to, parse_time(created))
+            if len(parts) == 3 and parts[0] == "revocation":
+                msg = replace(msg, share_id=parts[1], recipient=parts[2])
+            elif len(parts) == 3 and parts[0] == "group-key":
+                msg = replace(msg, group_id=parts[1], recipient=parts[2])
+            out.append(msg)
+        return out
+
+    @_op
+    def deliver_outbox(self) -> list[Path]:
+        """Deliver the messages waiting in the outbox now (as `sync` does first, without
+        reading the exchange folder); returns the files written. Raises the first write
+        error (`DiskFull`, `SharingError`) after trying them all; what could not be
+        written stays queued."""
+        written, error = self._deliver_outbox()
+        if error is not None:
+            raise error
+        return list(written.values())
 
     def _undelivered_revocations(self, share_id: str | None = None) -> set[tuple[str, str]]:
         """(share id, recipient) of each revocation still waiting in the outbox."""
@@ -1235,7 +1346,7 @@ class SharingMixin:
             ).fetchall()
         out = set()
         for (kind,) in rows:
-            parts = str(kind).split(" ")
+            parts = _outbox_parts(str(kind))[0]
             if len(parts) == 3 and (share_id is None or parts[1] == share_id):
                 out.add((parts[1], parts[2]))
         return out
@@ -1253,7 +1364,7 @@ class SharingMixin:
             ).fetchall()
         chosen = []
         for oid, kind, data in rows:
-            parts = str(kind).split(" ")
+            parts = _outbox_parts(str(kind))[0]
             if len(parts) != 3 or (sid is not None and parts[1] != sid):
                 continue
             if wanted is not None and parts[2] not in wanted:
@@ -1262,8 +1373,8 @@ class SharingMixin:
         paths: list[Path] = []
         try:
             for oid, data in chosen:
-                # The same writer as `revoke(out_dir=…)`: a new random name, atomically.
-                paths.append(self._deliver([data], dest)[0])
+                # The same writer as the outbox's: a new random name, durably.
+                paths.append(self._write_new_file(dest, messages.new_message_filename(), [data]))
                 with db.transaction(self._c) as conn:
                     conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
         finally:
@@ -1692,10 +1803,17 @@ class SharingMixin:
                     targets.append(target)
         dest = self._message_dest(out_dir)
         if not targets:
-            return RevokeResult(sid, (), (), 0)
+            # Nothing new to revoke; what an earlier revoke left queued is retried now.
+            waiting = [
+                m.id
+                for m in self._outbox_messages()
+                if m.kind == "revocation" and m.share_id == sid
+            ]
+            done = self._deliver(waiting)
+            return RevokeResult(sid, (), done.paths, done.queued, not_delivered=done.not_delivered)
         revoking_all = len(targets) == len(active)
         now = self._now()
-        datas: list[bytes] = []
+        queued: list[int] = []
         with self._write() as conn:
             for t in targets:
                 # One message per recipient: no recipient learns who else was revoked.
@@ -1704,7 +1822,7 @@ class SharingMixin:
                     "scope": "all" if revoking_all else "listed",
                     "recipients": [] if revoking_all else [t.recipient],
                 }
-                datas.append(
+                queued.append(
                     self._seal(
                         conn, "revocation", body, [t.recipient], dest, f"{sid} {t.recipient}"
                     )
@@ -1720,15 +1838,16 @@ class SharingMixin:
                     rec.item_path,
                     {"share": sid, "to": t.name, "kind": t.kind},
                 )
-        paths = self._deliver(datas, dest)
+        done = self._deliver(queued)
         share_file, removed, kept_for = self._end_share_file(sid, Path(rec.delivered_to))
         self._changed("shares")
-        queued = 0 if dest is not None else self.outbox_count()
         return RevokeResult(
             sid,
             tuple(t.name for t in targets),
-            tuple(paths),
-            queued,
+            done.paths,
+            done.queued,
+            destination=dest,
+            not_delivered=done.not_delivered,
             share_file=share_file,
             share_file_removed=removed,
             share_file_kept_for=kept_for,
