@@ -195,3 +195,35 @@ def test_a_crash_between_commit_and_write_leaves_the_revocation_queued(
     (msg,) = _messages_in(out)
     bob.process([msg])
     assert bob.shared_with_me() == []
+
+
+def test_cli_revoke_out_on_a_full_disk_says_recorded_and_queued(
+    tmp_path: Path, monkeypatch, capsysbinary, full_messages
+) -> None:
+    from cli_helpers import isolate_cli
+    from test_cli_sharing import People
+
+    isolate_cli(tmp_path, monkeypatch)
+    p = People(tmp_path, capsysbinary)
+    p.create("Alice", "Bob")
+    p.introduce("Alice", "Bob")
+    src = tmp_path / "notes.txt"
+    src.write_bytes(b"notes")
+    p.ok("Alice", "add", src)
+    p.ok("Alice", "share", "/notes.txt", "--to", "Bob", "--exchange", "--yes")
+    (share,) = p.shares("Alice")
+    out = tmp_path / "msgs"
+    out.mkdir()
+    full_messages[0] = True
+    code, _out, err = p("Alice", "revoke", share["id"], "--out", out)
+    assert code == 0, err
+    assert "nothing was changed" not in err.lower()
+    assert "recorded" in err and "queued in the outbox" in err and str(out) in err
+    assert "disk is full" in err
+    assert p.shares("Alice")[0]["recipients"][0]["status"] == "revoked"
+    _, err = p.ok("Alice", "exchange", "show")
+    assert "revocation" in err and str(out) in err
+    full_messages[0] = False
+    _, err = p.ok("Alice", "exchange", "deliver")  # the unlock itself delivers it, and says so
+    (msg,) = _messages_in(out)
+    assert f"written now: {msg}" in err and "0 messages waiting" in err

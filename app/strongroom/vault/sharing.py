@@ -597,7 +597,30 @@ class SharingMixin:
         with contextlib.suppress(VaultError):
             # Messages a full disk or a crash kept from being written after their change
             # was committed (revocations, group keys): delivered now where they go.
-            self._deliver_outbox()
+            written, error = self._deliver_outbox()
+            if written:
+                n = len(written)
+                self._unlock_report.add(
+                    NoticeKind.OUTBOX,
+                    f"{n} message{'' if n == 1 else 's'} recorded earlier (a revocation, "
+                    "group key or receipt) could not be delivered then and "
+                    f"{'was' if n == 1 else 'were'} written now: "
+                    + ", ".join(str(p) for p in written.values()),
+                    level="info",
+                    paths=[str(p) for p in written.values()],
+                )
+            waiting = [m for m in self._outbox_messages() if m.kind in ("revocation", "group-key")]
+            if waiting:
+                n = len(waiting)
+                self._unlock_report.add(
+                    NoticeKind.OUTBOX,
+                    f"{n} revocation or group-key message{'' if n == 1 else 's'} "
+                    f"{'is' if n == 1 else 'are'} recorded but not delivered yet "
+                    f"({self._why_queued(error)}): until delivered, the change does not "
+                    "reach the people it is for. 'sync' or 'exchange deliver' retries.",
+                    level="info",
+                    waiting=n,
+                )
 
     def _note_access(self, records: Sequence[FileRecord], event: str) -> None:
         """A received file was opened or exported: send the receipt it asks for."""
@@ -1805,12 +1828,18 @@ class SharingMixin:
         if not targets:
             # Nothing new to revoke; what an earlier revoke left queued is retried now.
             waiting = [
-                m.id
-                for m in self._outbox_messages()
-                if m.kind == "revocation" and m.share_id == sid
+                m for m in self._outbox_messages() if m.kind == "revocation" and m.share_id == sid
             ]
-            done = self._deliver(waiting)
-            return RevokeResult(sid, (), done.paths, done.queued, not_delivered=done.not_delivered)
+            done = self._deliver([m.id for m in waiting])
+            dests = {m.destination for m in waiting}
+            return RevokeResult(
+                sid,
+                (),
+                done.paths,
+                done.queued,
+                destination=dests.pop() if len(dests) == 1 else None,
+                not_delivered=done.not_delivered,
+            )
         revoking_all = len(targets) == len(active)
         now = self._now()
         queued: list[int] = []
