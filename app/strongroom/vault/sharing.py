@@ -361,8 +361,8 @@ class SharingMixin:
 
         One age file per shared file: an X25519 stanza per recipient (a person, or a
         group's current key), the signed manifest stanza, then the file's stored payload
-        bytes unchanged — no re-encryption. Written under a temp name and renamed when
-        complete (not fsynced: see `_write_share_temp`) into
+        bytes unchanged — no re-encryption. Written under a temp name, fsynced, recorded,
+        then renamed (and the folder fsynced: see `_write_share_temp`) into
         `out_dir`, or the exchange folder when `out_dir` is None (`NoExchangeFolder` if
         none is set). `expires` (a time, or a duration from now) and `receipts` are
         honoured by the recipients' Strongroom. Recorded as "share-created" per
@@ -1590,22 +1590,21 @@ class SharingMixin:
         inline: bytes | None,
         on_bytes: Callable[[int], None],
     ) -> Path:
-        """Header + stored payload bytes into a temp file in `dest`.
-
-        Not fsynced, like `cp`: a share is made from what the vault keeps and can be made
-        again, and waiting for the disk tripled the time of a 1 GiB share (1.0 s against
-        0.35 s for `cp`). A power cut in the half minute before the kernel writes it can
-        leave the file short or empty under its final name; every recipient refuses that
-        as damaged or incomplete (the payload's last chunk is authenticated as last), and
-        the owner can revoke it and share again. Messages that change access
-        (revocations, group keys, receipts) are small and still fsynced
-        (`_write_new_file`)."""
+        """Header + stored payload bytes into a temp file in `dest`, fsynced before this
+        returns: the share is recorded (and its file renamed into place, the folder
+        fsynced) only once its bytes are on the disk, so a power cut can never leave a
+        share that counts as delivered while its file is short or empty under its final
+        name (which every recipient would quarantine for good). The kernel's writeback is
+        started as the copy goes (`WritebackPacer`), so the final fsync waits for little
+        (FORMAT.md §6.2; docs/PERFORMANCE.md has the cost against `cp` + `sync`)."""
         tmp = dest / tmp_name(name)
         try:
             with disk_full_errors():
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
                 try:
                     _write_all(fd, header)
+                    pacer = WritebackPacer(fd)
+                    pacer.wrote(len(header))
                     if inline is not None:
                         _write_all(fd, bytes(inline))
                         on_bytes(len(inline))
@@ -1618,7 +1617,8 @@ class SharingMixin:
                                 "object", "The stored contents of the file are missing."
                             ) from None
                         with src:
-                            _copy_fd(src.fileno(), fd, len(header), on_bytes)
+                            _copy_fd(src.fileno(), fd, len(header), on_bytes, pacer)
+                    os.fsync(fd)  # durable before the commit that records it as delivered
                 finally:
                     os.close(fd)
         except BaseException as exc:
@@ -1641,8 +1641,12 @@ class SharingMixin:
         tmp: Path,
         use_exchange: bool,
     ) -> Path:
-        """Commit the share, then rename its file into place (a crash in between leaves a
-        recorded share that was never delivered: harmless, and revocable)."""
+        """Commit the share, then rename its (already fsynced) file into place and fsync
+        the folder. A crash in between leaves a recorded share whose complete file is
+        still under its hidden temp name: never seen by a recipient, and revocable. The
+        other order would be worse: a crash after the rename and before the commit would
+        leave a share out in the folder that this vault has no record of and cannot
+        revoke."""
         final_name = name
         if not use_exchange and (dest / name).exists():
             stem = name.removesuffix(".age")
@@ -1690,7 +1694,7 @@ class SharingMixin:
                     "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
                     (final_name, format_time(now)),
                 )
-        return _place_new(tmp, dest, final_name, durable=False)  # see _write_share_temp
+        return _place_new(tmp, dest, final_name)
 
     def _share_rows(self, where: str, args: Sequence[Any]) -> list[Sequence[Any]]:
         # `where` is one of this module's constant clauses; values go in `args`.
@@ -3113,19 +3117,27 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[n:]
 
 
-def _copy_fd(src_fd: int, dst_fd: int, dst_off: int, on_bytes: Callable[[int], None]) -> int:
+def _copy_fd(
+    src_fd: int,
+    dst_fd: int,
+    dst_off: int,
+    on_bytes: Callable[[int], None],
+    pacer: WritebackPacer | None = None,
+) -> int:
     """Copy the whole of `src_fd` into `dst_fd` at `dst_off`: the stored payload bytes,
-    unchanged."""
+    unchanged, reporting each piece to `pacer` (the file ends in an fsync)."""
     total = 0
     for n in copy_range(src_fd, 0, dst_fd, dst_off):
         total += n
+        if pacer is not None:
+            pacer.wrote(n)
         on_bytes(total)
     return total
 
 
-def _place_new(tmp: Path, folder: Path, name: str, *, durable: bool = True) -> Path:
+def _place_new(tmp: Path, folder: Path, name: str) -> Path:
     """Rename a finished temp file to `folder/name` without replacing anything (a taken
-    name gets a random suffix), then (`durable`) fsync the folder."""
+    name gets a random suffix), then fsync the folder."""
     final = folder / name
     for _attempt in range(100):
         try:
@@ -3142,8 +3154,7 @@ def _place_new(tmp: Path, folder: Path, name: str, *, durable: bool = True) -> P
         else:
             os.unlink(tmp)
             break
-    if durable:
-        fsync_dir(folder)
+    fsync_dir(folder)
     return final
 
 
