@@ -401,7 +401,8 @@ class RevokeResult:
     revoked: tuple[str, ...]
     """Names of the recipients whose access was revoked now."""
     messages: tuple[Path, ...]
-    """The revocation messages written now (durably), in `destination`."""
+    """The revocation messages written now (durably) into `destination`, the folder of
+    the user's choice (none when they go to the exchange folder)."""
     queued: int
     """This revoke's messages still waiting in the outbox (recorded with the revocation,
     not written yet: no exchange folder, a full disk, a folder not reachable). Delivered

@@ -156,8 +156,8 @@ def _outbox_parts(kind: str) -> tuple[list[str], Path | None]:
 class Delivery(NamedTuple):
     """What `_deliver` did with the messages one change queued."""
 
-    paths: tuple[Path, ...]
-    """The message files written now (durably)."""
+    written: dict[int, Path]
+    """The message file written now (durably), per outbox id."""
     queued: int
     """How many of them still wait in the outbox."""
     not_delivered: str | None
@@ -1237,11 +1237,11 @@ class SharingMixin:
             written, error = self._deliver_outbox()
         except VaultError as exc:  # the outbox itself could not be read or updated
             written, error = {}, exc
-        paths = tuple(written[i] for i in ids if i in written)
+        mine = {i: written[i] for i in ids if i in written}
         still = [i for i in ids if i not in written]
         if not still:
-            return Delivery(paths, 0, None)
-        return Delivery(paths, len(still), self._why_queued(error))
+            return Delivery(mine, 0, None)
+        return Delivery(mine, len(still), self._why_queued(error))
 
     def _why_queued(self, error: VaultError | None) -> str:
         """Plain words for why queued messages were not written now."""
@@ -1836,10 +1836,11 @@ class SharingMixin:
             ]
             done = self._deliver([m.id for m in waiting])
             dests = {m.destination for m in waiting}
+            to_folder = {m.id for m in waiting if m.destination is not None}
             return RevokeResult(
                 sid,
                 (),
-                done.paths,
+                tuple(path for oid, path in done.written.items() if oid in to_folder),
                 done.queued,
                 destination=dests.pop() if len(dests) == 1 else None,
                 not_delivered=done.not_delivered,
@@ -1877,7 +1878,7 @@ class SharingMixin:
         return RevokeResult(
             sid,
             tuple(t.name for t in targets),
-            done.paths,
+            tuple(done.written.values()) if dest is not None else (),
             done.queued,
             destination=dest,
             not_delivered=done.not_delivered,
