@@ -153,7 +153,7 @@ def _outbox_parts(kind: str) -> tuple[list[str], Path | None]:
     return head.split(" "), (Path(to) if sep else None)
 
 
-class Delivery(NamedTuple):
+class _Delivery(NamedTuple):
     """What `_deliver` did with the messages one change queued."""
 
     written: dict[int, Path]
@@ -1228,7 +1228,7 @@ class SharingMixin:
         )
         return int(cur.lastrowid)
 
-    def _deliver(self, ids: Sequence[int]) -> Delivery:
+    def _deliver(self, ids: Sequence[int]) -> _Delivery:
         """After the commit that queued `ids`: deliver the outbox (these and any older
         messages still waiting). Never raises: the change is committed, and whatever
         could not be written stays queued for the next try (`sync`, unlock, the next
@@ -1240,8 +1240,8 @@ class SharingMixin:
         mine = {i: written[i] for i in ids if i in written}
         still = [i for i in ids if i not in written]
         if not still:
-            return Delivery(mine, 0, None)
-        return Delivery(mine, len(still), self._why_queued(error))
+            return _Delivery(mine, 0, None)
+        return _Delivery(mine, len(still), self._why_queued(error))
 
     def _why_queued(self, error: VaultError | None) -> str:
         """Plain words for why queued messages were not written now."""
