@@ -227,3 +227,28 @@ def test_cli_revoke_out_on_a_full_disk_says_recorded_and_queued(
     _, err = p.ok("Alice", "exchange", "deliver")  # the unlock itself delivers it, and says so
     (msg,) = _messages_in(out)
     assert f"written now: {msg}" in err and "0 messages waiting" in err
+
+
+def test_cli_groups_add_on_a_full_disk_says_recorded_and_queued(
+    tmp_path: Path, monkeypatch, capsysbinary, full_messages
+) -> None:
+    from cli_helpers import isolate_cli
+    from test_cli_sharing import People
+
+    isolate_cli(tmp_path, monkeypatch)
+    p = People(tmp_path, capsysbinary)
+    p.create("Alice", "Bob")
+    p.introduce("Alice", "Bob")
+    p.ok("Alice", "groups", "create", "team")
+    out = tmp_path / "msgs"
+    out.mkdir()
+    full_messages[0] = True
+    code, _out, err = p("Alice", "groups", "add", "team", "Bob", "--out", out)
+    assert code == 0, err
+    assert "nothing was changed" not in err.lower() and "Deliver the group-key" not in err
+    assert "1 group-key message could not be delivered yet" in err and str(out) in err
+    full_messages[0] = False
+    p.ok("Alice", "exchange", "deliver")
+    (msg,) = _messages_in(out)
+    p.ok("Bob", "receive", msg)
+    assert "team" in p.ok("Bob", "groups", "list")[0]
