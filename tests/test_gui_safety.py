@@ -294,6 +294,44 @@ def test_revoking_without_saving_says_not_delivered(shared_note, services):
     assert "Revocation not delivered yet" in _panel_text(page.details.access)
 
 
+def test_a_revocation_saved_to_a_full_disk_is_said_and_kept(
+    shared_note, services, tmp_path, monkeypatch
+):
+    """The change is committed; its message could not be written: the GUI says so (not
+    "nothing was changed"), the message waits in the outbox, and it is written later."""
+    import errno
+
+    from strongroom.vault import sharing as sharing_mod
+
+    window, ann, ben, _share = shared_note
+    page = window.files_page
+    hand = tmp_path / "hand"
+    hand.mkdir()
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sharing_mod, "_write_all", full)
+
+    def revoke(dialog):
+        dialog.save_check.setChecked(True)
+        dialog.out_dir = str(hand)
+        return True
+
+    services.dialogs.expect("exec_dialog", revoke)
+    page.details.access.revoke_buttons["Ben"].click()
+    [(kind, (_title, text))] = [a for a in services.dialogs.asked if a[0] in ("warn", "inform")]
+    assert kind == "warn" and "could not be written yet" in text and "full" in text
+    assert "Nothing was changed" not in text
+    assert ann.outbox_count() == 1 and [p for p in hand.iterdir()] == []
+    assert "Revocation not delivered yet" in _panel_text(page.details.access)
+    monkeypatch.undo()
+    [message] = ann.deliver_outbox()
+    assert message.parent == hand
+    ben.process([message])
+    assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
+
+
 # ---- 4. a copy changed in another app is never wiped without asking ---------------------
 
 

@@ -538,15 +538,7 @@ _OUT_DIR = (
     " afterwards, outside the outbox; a power cut or a failed write between the two leaves"
     " the vault saying revoked/rotated while no message exists anywhere"
 )
-KNOWN = {
-    "share": (
-        "issue 13, 'share files are durable before they count as delivered': the share file"
-        " is not fsynced and its folder not fsynced, yet the share is recorded; after a"
-        " power cut the recipient never gets it"
-    ),
-    "revoke-out": _OUT_DIR,
-    "group-remove-out": _OUT_DIR,
-}
+KNOWN: dict[str, str] = {}  # operations with a known loss (strict xfail): none now
 
 OPS = [
     pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=KNOWN[op])) if op in KNOWN else op
@@ -670,7 +662,7 @@ def _error_points(op: str, log: list[str]) -> list[int]:
     return sorted(set(commits[:2]) | set(delivery[:2]) | set(rng.sample(others, extra)))
 
 
-KNOWN_IO = {"revoke-out": _OUT_DIR, "group-remove-out": _OUT_DIR}
+KNOWN_IO: dict[str, str] = {}  # as KNOWN, for I/O errors: none now
 
 
 @pytest.mark.slow

@@ -315,11 +315,13 @@ def test_without_kernel_copy_share_and_receive_fall_back(pair, monkeypatch) -> N
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names fds through /proc")
-def test_messages_that_change_access_are_fsynced_share_files_are_not(pair, monkeypatch) -> None:
-    """A share can be made again from the vault, so it is written like `cp`; a lost
-    revocation would leave access the owner believes is gone, so it waits for the disk."""
+def test_messages_that_change_access_are_fsynced(pair, monkeypatch) -> None:
+    """A lost revocation would leave access the owner believes is gone: it waits for the
+    disk, file and folder."""
     alice, _bob = pair
     doc = alice.add_bytes("/", "big.bin", os.urandom(300_000))
+    (share,) = alice.share(doc, to="Bob")
+    exchange = str(share.path.parent)
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -328,13 +330,53 @@ def test_messages_that_change_access_are_fsynced_share_files_are_not(pair, monke
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)
-    (share,) = alice.share(doc, to="Bob")
-    assert share.path.read_bytes().endswith(stored_payload(alice, doc.id))
-    exchange = str(share.path.parent)
-    assert not [p for p in synced if p.startswith(exchange)]
-    synced.clear()
     alice.revoke(share.id)
     alice.sync()
     written = [p for p in synced if p.startswith(exchange)]
     assert any(".tmp-" in p for p in written)  # the message, before its rename
     assert exchange in written  # and the folder, after it
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names fds through /proc")
+@pytest.mark.parametrize("to_folder", [False, True])
+def test_a_share_file_is_durable_before_the_share_is_recorded(
+    pair, monkeypatch, tmp_path: Path, to_folder: bool
+) -> None:
+    """A share counts as delivered only once its bytes are on the disk: fsync of the
+    complete temp file, then the commit that records it, then the rename and the fsync
+    of the folder (FORMAT.md §6.2). Before, a power cut could leave a recorded share
+    whose file was short or empty under its final name."""
+    alice, _bob = pair
+    payload_size = 300_000
+    doc = alice.add_bytes("/", "big.bin", os.urandom(payload_size))
+    out = tmp_path / "by-hand"
+    out.mkdir()
+    folder = str(out if to_folder else alice.exchange_folder)
+    events: list[tuple[str, str, int]] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if path.startswith(folder):
+            events.append(("fsync", path, os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    real_append = alice._history.append
+
+    def append(when, action, *args, **kwargs):
+        if action == "share-created":
+            events.append(("recorded", "", 0))
+        return real_append(when, action, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    monkeypatch.setattr(alice._history, "append", append)
+    (share,) = alice.share(doc, to="Bob", out_dir=out if to_folder else None)
+    kinds = [e[0] for e in events]
+    assert "recorded" in kinds, events
+    at = kinds.index("recorded")
+    before, after = events[:at], events[at + 1 :]
+    # The whole file (header + payload) was fsynced under its temp name before the commit.
+    assert [e for e in before if ".tmp-" in e[1] and e[2] == share.path.stat().st_size], events
+    assert share.path.stat().st_size > payload_size
+    # The rename into place is made durable by an fsync of the folder after it.
+    assert ("fsync", folder, 0) in [(k, p, 0) for k, p, _ in after], events

@@ -236,6 +236,7 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     sub.add_parser("unset", help="stop using an exchange folder")
     q = sub.add_parser("show", help="show the exchange folder and queued messages")
     q.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("deliver", help="write the messages waiting in the outbox now")
 
     p = command("quarantine", "files and messages that were refused, and why")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -815,23 +816,37 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         result = vault.revoke(args.share, args.to, out_dir=out_dir)
     if not result.revoked:
         _note("Nobody was revoked: those recipients' access had already been revoked.")
+        if result.messages:
+            _note("Revocation messages that were waiting were written now:")
+            for m in result.messages:
+                _print(str(m))
     else:
         names = ", ".join(_safe(n) for n in result.revoked)
         _note(f"Revoked share {result.share_id} for: {names}.")
-        if result.messages:
+        if result.messages and result.destination is not None:
             _note("Deliver these revocation messages to them:")
             for m in result.messages:
                 _print(str(m))
-        elif result.queued:
-            _note(
-                f"{_n(result.queued, 'message')} waiting: set an exchange folder and run "
-                "'strongroom sync' to deliver."
-            )
-        else:
+        elif not result.queued:
             _note("The revocation was written to the exchange folder.")
+    if result.queued:
+        _queued_note(result.queued, "revocation message", result.destination, result.not_delivered)
     _note(result.limits)
     _share_file_note(result)
     return EXIT_OK
+
+
+def _queued_note(count: int, what: str, dest: Path | None, why: str | None) -> None:
+    """A change is recorded but its messages wait in the outbox: say so, and where they go
+    (never "nothing was changed": the change is committed)."""
+    where = f"the folder {_safe(str(dest))}" if dest is not None else "the exchange folder"
+    reason = f" ({_safe(why)})" if why else ""
+    _note(
+        f"The change is recorded, but {_n(count, what)} could not be delivered yet{reason}: "
+        f"queued in the outbox for {where}. Until it is delivered the recipient still has "
+        "the access it takes away (or lacks the key it carries). It is written at the next "
+        "'strongroom sync', unlock or revoke, or now with 'strongroom exchange deliver'."
+    )
 
 
 def _share_file_note(result: RevokeResult) -> None:
@@ -943,6 +958,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
                     "the group key and can read what was shared with the group before, too "
                     "(nothing is re-encrypted)."
                 )
+                _group_queued_note(g, out_dir)
         else:
             for name in args.members:
                 removal = vault.remove_group_member(group.id, name, out_dir=out_dir)
@@ -952,6 +968,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
                     f"epoch {g.epoch}) and sent to the remaining members: {member} cannot "
                     "read anything shared with the group from now on."
                 )
+                _group_queued_note(g, out_dir)
                 if removal.could_read:
                     _note(
                         f"{member} could already read "
@@ -965,9 +982,14 @@ def cmd_groups(args: argparse.Namespace) -> int:
                         "remaining members if needed)."
                     )
                 _note(removal.limits)
-    if out_dir is not None:
+    if out_dir is not None and not g.undelivered:
         _note(f"Deliver the group-key messages written in {out_dir}.")
     return EXIT_OK
+
+
+def _group_queued_note(g: GroupRecord, out_dir: Path | None) -> None:
+    if g.undelivered:
+        _queued_note(g.undelivered, "group-key message", out_dir, None)
 
 
 # ----- exchange, quarantine, receipts ----------------------------------------------------
@@ -988,16 +1010,48 @@ def cmd_exchange(args: argparse.Namespace) -> int:
             vault.set_exchange_folder(None)
         _note("No exchange folder is used now; messages wait in the outbox.")
         return EXIT_OK
+    if args.action == "deliver":
+        with _unlocked(args) as vault:
+            try:
+                written = vault.deliver_outbox()
+            finally:
+                waiting = vault.outbox()
+        for path in written:
+            _print(str(path))
+        _note(f"Delivered {_n(len(written), 'message')}; {_n(len(waiting), 'message')} waiting.")
+        _outbox_list(waiting)
+        return EXIT_OK
     with _unlocked(args) as vault:
         folder = vault.exchange_folder
-        queued = vault.outbox_count()
+        waiting = vault.outbox()
     if args.json:
-        output.write_json(sys.stdout, {"path": str(folder) if folder else None, "outbox": queued})
+        output.write_json(
+            sys.stdout,
+            {
+                "path": str(folder) if folder else None,
+                "outbox": len(waiting),
+                "waiting": [
+                    {
+                        "kind": m.kind,
+                        "to": str(m.destination) if m.destination else None,
+                        "created": output.iso_utc(m.created),
+                    }
+                    for m in waiting
+                ],
+            },
+        )
         return EXIT_OK
     _print(str(folder) if folder else "(none)")
-    if queued:
-        _note(f"{_n(queued, 'message')} waiting to be written at the next sync.")
+    if waiting:
+        _note(f"{_n(len(waiting), 'message')} waiting to be written at the next sync:")
+        _outbox_list(waiting)
     return EXIT_OK
+
+
+def _outbox_list(waiting: list[Any]) -> None:
+    for m in waiting:
+        where = _safe(str(m.destination)) if m.destination else "the exchange folder"
+        _note(f"    {m.kind:<10} to {where}  (recorded {output.human_time(m.created)})")
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:

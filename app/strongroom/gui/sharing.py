@@ -736,8 +736,24 @@ def revoke_access(
     def fail(exc: BaseException) -> None:
         services.dialogs.warn(widget, widget.tr("Revoke access"), error_message(exc))
 
-    def done(result: Any) -> None:
-        if result.messages:
+    def done(result: Any, expected_wait: bool = False) -> None:
+        if result.queued and not expected_wait:
+            # Recorded, but its message could not be written (a full disk, a folder gone):
+            # it waits in the outbox, and until it is delivered they can still read it.
+            # (With no exchange folder and no folder chosen, waiting is what the dialog
+            # already said would happen.)
+            why = f" ({result.not_delivered})" if result.not_delivered else ""
+            services.dialogs.warn(
+                widget,
+                widget.tr("Revoke access"),
+                widget.tr(
+                    "Access is revoked in this vault, but the revocation message could not "
+                    "be written yet{why}. It waits in the outbox and is written at the next "
+                    "sync or unlock; until it reaches {name}, their Strongroom keeps the "
+                    "file readable."
+                ).format(why=why, name=name),
+            )
+        elif result.messages:
             services.dialogs.inform(
                 widget,
                 widget.tr("Revoke access"),
@@ -755,7 +771,7 @@ def revoke_access(
         out_dir = dialog.chosen_dir()
         run_task(
             lambda _c: vault.revoke(share_id, [recipient], out_dir=out_dir),
-            done,
+            lambda result: done(result, out_dir is None and exchange is None),
             fail,
             title=widget.tr("Revoking access"),
             cancellable=False,

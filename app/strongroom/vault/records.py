@@ -23,6 +23,7 @@ __all__ = [
     "HistoryEntry",
     "HistoryReport",
     "OpenCopy",
+    "OutboxMessage",
     "PendingReceipt",
     "QuarantineEntry",
     "ReceiptRecord",
@@ -262,6 +263,10 @@ class GroupRecord:
     removed: tuple[GroupMember, ...]
     admin_fingerprint: str
     created: datetime
+    undelivered: int = 0
+    """Group-key messages of this group recorded but still waiting in the outbox (a full
+    disk, a folder not reachable, no exchange folder): until they are delivered, the
+    members they go to do not have the key they carry."""
 
 
 @dataclass(frozen=True)
@@ -396,8 +401,13 @@ class RevokeResult:
     revoked: tuple[str, ...]
     """Names of the recipients whose access was revoked now."""
     messages: tuple[Path, ...]
+    """The revocation messages written now (durably) into `destination`, the folder of
+    the user's choice (none when they go to the exchange folder)."""
     queued: int
-    """Messages kept in the outbox (no exchange folder yet): delivered by `sync`."""
+    """This revoke's messages still waiting in the outbox (recorded with the revocation,
+    not written yet: no exchange folder, a full disk, a folder not reachable). Delivered
+    by `sync`, at the next unlock or revoke, or `Vault.deliver_outbox`; until then the
+    recipient's Strongroom keeps the file readable."""
     limits: str = REVOCATION_LIMITS
     share_file: Path | None = None
     """The share's file in the exchange folder (None for a share saved to a folder by
@@ -408,6 +418,10 @@ class RevokeResult:
     """Recipients who still have access and have not confirmed receipt: the share file
     stays in the exchange folder for them, and anyone revoked who can read that folder can
     still decrypt it until it goes (FORMAT.md §6.12)."""
+    destination: Path | None = None
+    """The folder the messages go to (`out_dir`), or None for the exchange folder."""
+    not_delivered: str | None = None
+    """Why `queued` messages were not written now, in plain words (None if all were)."""
     removal_limits: str = EXCHANGE_REMOVAL_LIMITS
 
 
@@ -502,3 +516,23 @@ class AccessReport:
     could_read: tuple[AccessEntry, ...]
     timeline: tuple[HistoryEntry, ...]
     limits: str = REVOCATION_LIMITS
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message recorded with the change it announces but not delivered yet
+    (`Vault.outbox`): it is written, durably, at the next `sync`, unlock or revoke, or by
+    `Vault.deliver_outbox`, and only then leaves the outbox."""
+
+    id: int
+    kind: str
+    """"revocation", "group-key" or "receipt"."""
+    destination: Path | None
+    """The folder it goes to, or None for the exchange folder."""
+    created: datetime
+    share_id: str | None = None
+    """For a revocation: the share it revokes."""
+    group_id: str | None = None
+    """For a group key: its group."""
+    recipient: str | None = None
+    """The ``age1…`` key it is for (revocations and group keys)."""

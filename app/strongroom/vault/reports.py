@@ -35,6 +35,7 @@ class NoticeKind(enum.StrEnum):
     RECEIVED_EXPIRED = "received-expired"  # files shared with me expired and were erased
     HEADER = "header"  # a header copy was damaged or changed without the key (repaired?)
     DISK_FULL = "disk-full"  # history entries wait: the disk is full (reading still works)
+    OUTBOX = "outbox"  # messages recorded earlier were delivered now, or still wait
 
 
 @dataclass(frozen=True)

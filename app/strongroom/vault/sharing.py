@@ -35,10 +35,11 @@ import stat
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import InvalidKey, VerifyKey
@@ -87,6 +88,7 @@ from .records import (
     GroupMember,
     GroupRecord,
     GroupRemoval,
+    OutboxMessage,
     PendingReceipt,
     QuarantineEntry,
     ReceiptRecord,
@@ -139,6 +141,27 @@ _HEX128 = re.compile(r"^[0-9a-f]{32}$")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+_OUTBOX_TO = "\tto:"
+"""In an outbox row's `kind`: what follows is the folder the message goes to (absolute;
+a row without it goes to the exchange folder). Kinds and tags never hold a tab."""
+
+
+def _outbox_parts(kind: str) -> tuple[list[str], Path | None]:
+    """An outbox row's `kind` split: (kind and tag words, the folder it goes to or None)."""
+    head, sep, to = kind.partition(_OUTBOX_TO)
+    return head.split(" "), (Path(to) if sep else None)
+
+
+class _Delivery(NamedTuple):
+    """What `_deliver` did with the messages one change queued."""
+
+    written: dict[int, Path]
+    """The message file written now (durably), per outbox id."""
+    queued: int
+    """How many of them still wait in the outbox."""
+    not_delivered: str | None
+    """Why they wait, in plain words (None when all were written)."""
 
 
 def _op(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
@@ -342,8 +365,8 @@ class SharingMixin:
 
         One age file per shared file: an X25519 stanza per recipient (a person, or a
         group's current key), the signed manifest stanza, then the file's stored payload
-        bytes unchanged — no re-encryption. Written under a temp name and renamed when
-        complete (not fsynced: see `_write_share_temp`) into
+        bytes unchanged — no re-encryption. Written under a temp name, fsynced, recorded,
+        then renamed (and the folder fsynced: see `_write_share_temp`) into
         `out_dir`, or the exchange folder when `out_dir` is None (`NoExchangeFolder` if
         none is set). `expires` (a time, or a duration from now) and `receipts` are
         honoured by the recipients' Strongroom. Recorded as "share-created" per
@@ -562,7 +585,8 @@ class SharingMixin:
 
     def _sharing_on_open(self) -> None:
         """At open: make an identity for a vault migrated from schema 1, erase expired
-        received shares. Never blocks an open (a full disk is retried later)."""
+        received shares, deliver what waits in the outbox. Never blocks an open (a full
+        disk is retried later)."""
         with contextlib.suppress(VaultError):
             self._identity()
             if erased := self._expire_received(self._now()):
@@ -573,6 +597,35 @@ class SharingMixin:
                     f"{'was' if n == 1 else 'were'} erased from this vault.",
                     level="info",
                     share_ids=erased,
+                )
+        with contextlib.suppress(VaultError):
+            self._settle_share_temps()  # a share whose rename a crash cut off
+        with contextlib.suppress(VaultError):
+            # Messages a full disk or a crash kept from being written after their change
+            # was committed (revocations, group keys): delivered now where they go.
+            written, error = self._deliver_outbox()
+            if written:
+                n = len(written)
+                self._unlock_report.add(
+                    NoticeKind.OUTBOX,
+                    f"{n} message{'' if n == 1 else 's'} recorded earlier (a revocation, "
+                    "group key or receipt) could not be delivered then and "
+                    f"{'was' if n == 1 else 'were'} written now: "
+                    + ", ".join(str(p) for p in written.values()),
+                    level="info",
+                    paths=[str(p) for p in written.values()],
+                )
+            waiting = [m for m in self._outbox_messages() if m.kind in ("revocation", "group-key")]
+            if waiting:
+                n = len(waiting)
+                self._unlock_report.add(
+                    NoticeKind.OUTBOX,
+                    f"{n} revocation or group-key message{'' if n == 1 else 's'} "
+                    f"{'is' if n == 1 else 'are'} recorded but not delivered yet "
+                    f"({self._why_queued(error)}): until delivered, the change does not "
+                    "reach the people it is for. 'sync' or 'exchange deliver' retries.",
+                    level="info",
+                    waiting=n,
                 )
 
     def _note_access(self, records: Sequence[FileRecord], event: str) -> None:
@@ -948,6 +1001,7 @@ class SharingMixin:
             tuple(removed),
             ContactCard.from_text(admin_card).fingerprint,
             parse_time(created),
+            undelivered=sum(1 for m in self._outbox_messages() if m.group_id == gid),
         )
 
     def _groups(self) -> list[GroupRecord]:
@@ -1046,7 +1100,7 @@ class SharingMixin:
         dest = self._message_dest(out_dir)
         secret, _ = self._group_key(gid, epoch)
         now = self._now()
-        datas: list[bytes] = []
+        queued: list[int] = []
         with self._write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO group_members"
@@ -1055,7 +1109,9 @@ class SharingMixin:
                 (gid, c.recipient, crow[4], c.name, format_time(now), epoch),
             )
             body = self._group_key_body(gid, gname, epoch, secret, [])
-            datas.append(self._seal(conn, "group-key", body, [c.recipient], dest))
+            queued.append(
+                self._seal(conn, "group-key", body, [c.recipient], dest, f"{gid} {c.recipient}")
+            )
             self._history.append(
                 now,
                 "group-member-added",
@@ -1067,7 +1123,7 @@ class SharingMixin:
                     "epoch": epoch,
                 },
             )
-        self._deliver(datas, dest)
+        self._deliver(queued)
         self._changed("groups")
         return self._group_record(gid)
 
@@ -1093,7 +1149,7 @@ class SharingMixin:
         now_text = format_time(now)
         readable = [r for r in readable if r[4] is None or r[4] > now_text]
         could = [{"share": r[0], "file": r[2]} for r in readable]
-        datas: list[bytes] = []
+        queued: list[int] = []
         with self._write() as conn:
             conn.execute(
                 "UPDATE group_members SET removed = ?, removed_epoch = ?"
@@ -1110,7 +1166,9 @@ class SharingMixin:
             body = self._group_key_body(gid, gname, new_epoch, key.secret_bytes(), [recipient])
             # One message per remaining member: none learns who else got the update.
             for member in body["members"]:
-                datas.append(self._seal(conn, "group-key", body, [member], dest))
+                queued.append(
+                    self._seal(conn, "group-key", body, [member], dest, f"{gid} {member}")
+                )
             details = {
                 "group": gid,
                 "name": gname,
@@ -1135,7 +1193,7 @@ class SharingMixin:
                         "epoch": new_epoch,
                     },
                 )
-        self._deliver(datas, dest)
+        self._deliver(queued)
         self._changed("groups")
         return GroupRemoval(self._group_record(gid), mname, tuple((r[0], r[2]) for r in readable))
 
@@ -1160,13 +1218,13 @@ class SharingMixin:
     # ----- internals: messages out -----------------------------------------------------
 
     def _message_dest(self, out_dir: StrPath | None) -> Path | None:
-        """Where messages go: `out_dir` (checked now), or None for the exchange/outbox."""
+        """Where messages go: `out_dir` (checked now), or None for the exchange folder."""
         if out_dir is None:
             return None
         dest = Path(out_dir)
         if not dest.is_dir():
             raise SharingError(f"The folder {dest} does not exist.")
-        return dest
+        return dest.absolute()
 
     def _seal(
         self,
@@ -1176,11 +1234,14 @@ class SharingMixin:
         recipients: Sequence[str],
         dest: Path | None,
         outbox_tag: str = "",
-    ) -> bytes:
-        """Seal a message signed by me; when it goes to the exchange folder it is put in
-        the outbox inside the caller's transaction (so a crash cannot lose it). The outbox
-        row's `kind` is `kind`, then a space and `outbox_tag` when one is given (a
-        revocation's "SHARE_ID AGE": what `_undelivered_revocations` reads)."""
+    ) -> int:
+        """Seal a message signed by me and put it in the outbox inside the caller's
+        transaction, so the change and its message are committed together: a full disk
+        or a crash after the commit cannot lose it (FORMAT.md §6.13). It goes to `dest`,
+        or to the exchange folder when None; `_deliver` writes it after the commit.
+        The row's `kind` is `kind`, a space and `outbox_tag` when one is given (a
+        revocation's "SHARE_ID AGE": what `_undelivered_revocations` reads), then
+        `_OUTBOX_TO` and the folder when it goes to one. Returns the row id."""
         data = messages.seal_message(
             kind,
             body,
@@ -1188,19 +1249,40 @@ class SharingMixin:
             [age.parse_recipient(r) for r in recipients],
             now=int(self._now().timestamp()),
         )
-        if dest is None:
-            conn.execute(
-                "INSERT INTO outbox (kind, data, created) VALUES (?, ?, ?)",
-                (f"{kind} {outbox_tag}" if outbox_tag else kind, data, format_time(self._now())),
-            )
-        return data
+        text = f"{kind} {outbox_tag}" if outbox_tag else kind
+        if dest is not None:
+            text += _OUTBOX_TO + str(dest)
+        cur = conn.execute(
+            "INSERT INTO outbox (kind, data, created) VALUES (?, ?, ?)",
+            (text, data, format_time(self._now())),
+        )
+        return int(cur.lastrowid)
 
-    def _deliver(self, datas: Sequence[bytes], dest: Path | None) -> list[Path]:
-        """After the commit: write `datas` to `dest`, or flush the outbox."""
-        if dest is None:
-            self._flush_outbox()
-            return []
-        return [self._write_new_file(dest, messages.new_message_filename(), [d]) for d in datas]
+    def _deliver(self, ids: Sequence[int]) -> _Delivery:
+        """After the commit that queued `ids`: deliver the outbox (these and any older
+        messages still waiting). Never raises: the change is committed, and whatever
+        could not be written stays queued for the next try (`sync`, unlock, the next
+        revoke, `deliver_outbox`)."""
+        try:
+            written, error = self._deliver_outbox()
+        except VaultError as exc:  # the outbox itself could not be read or updated
+            written, error = {}, exc
+        mine = {i: written[i] for i in ids if i in written}
+        still = [i for i in ids if i not in written]
+        if not still:
+            return _Delivery(mine, 0, None)
+        return _Delivery(mine, len(still), self._why_queued(error))
+
+    def _why_queued(self, error: VaultError | None) -> str:
+        """Plain words for why queued messages were not written now."""
+        if isinstance(error, DiskFull):
+            return "The disk is full."
+        if error is not None:
+            return str(error)
+        folder = self.exchange_folder
+        if folder is None:
+            return "No exchange folder is set."
+        return "The folder it goes to cannot be reached now."
 
     def _write_new_file(self, folder: Path, name: str, parts: Sequence[bytes]) -> Path:
         """Write a small file atomically under a name that does not exist yet."""
@@ -1215,7 +1297,7 @@ class SharingMixin:
                 finally:
                     os.close(fd)
             return _place_new(tmp, folder, name)
-        except (OSError, DiskFull) as exc:  # DiskFull (from ENOSPC) is not an OSError
+        except (OSError, VaultError) as exc:  # DiskFull (from ENOSPC) is not an OSError
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, VaultError):
@@ -1230,31 +1312,84 @@ class SharingMixin:
         return _Report(self._outbox_written)
 
     def _flush_outbox(self) -> int:
-        """Write queued messages into the exchange folder; returns how many."""
-        folder = self.exchange_folder
-        if folder is None or not folder.is_dir():
-            return 0
+        """Write queued messages where they go; returns how many went to the exchange
+        folder. Raises the first write error after trying every message."""
+        written, error = self._deliver_outbox()
+        if error is not None:
+            raise error
+        return len(written)
+
+    def _deliver_outbox(self) -> tuple[dict[int, Path], VaultError | None]:
+        """Write each queued message durably (temp file, fsync, rename, fsync of the
+        folder: `_write_new_file`) into the folder it goes to — its own folder, or the
+        exchange folder — and only then take it out of the outbox. A message whose
+        folder is not reachable (or with no exchange folder set) waits. Returns the file
+        written per outbox id, and the first write error (the rest was still tried)."""
+        exchange_dir = self.exchange_folder
         with db.db_errors():
-            rows = self._c.execute("SELECT id, data FROM outbox ORDER BY id").fetchall()
-        if not rows:
-            return 0
-        written: list[tuple[int, str]] = []
+            rows = self._c.execute("SELECT id, kind, data FROM outbox ORDER BY id").fetchall()
+        written: dict[int, Path] = {}
+        sent: list[tuple[int, str]] = []
+        error: VaultError | None = None
         try:
-            for oid, data in rows:
-                path = self._write_new_file(folder, messages.new_message_filename(), [bytes(data)])
-                written.append((oid, path.name))
+            for oid, kind, data in rows:
+                to = _outbox_parts(str(kind))[1]
+                folder = to if to is not None else exchange_dir
+                if folder is None or not folder.is_dir():
+                    continue
+                try:
+                    path = self._write_new_file(
+                        folder, messages.new_message_filename(), [bytes(data)]
+                    )
+                except VaultError as exc:
+                    error = error or exc
+                    continue
+                written[int(oid)] = path
+                if to is None:
+                    sent.append((int(oid), path.name))
         finally:
             if written:
                 with db.transaction(self._c) as conn:
                     now = format_time(self._now())
-                    for oid, name in written:
+                    for oid in written:
                         conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
+                    for _oid, name in sent:
                         conn.execute(
                             "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
                             (name, now),
                         )
-                self._outbox_written += len(written)
-        return len(written)
+                self._outbox_written += len(sent)
+        return written, error
+
+    @_op
+    def outbox(self) -> list[OutboxMessage]:
+        """Messages recorded but not delivered yet, oldest first, with where each goes."""
+        return self._outbox_messages()
+
+    def _outbox_messages(self) -> list[OutboxMessage]:
+        with db.db_errors():
+            rows = self._c.execute("SELECT id, kind, created FROM outbox ORDER BY id").fetchall()
+        out = []
+        for oid, kind, created in rows:
+            parts, to = _outbox_parts(str(kind))
+            msg = OutboxMessage(int(oid), parts[0], to, parse_time(created))
+            if len(parts) == 3 and parts[0] == "revocation":
+                msg = replace(msg, share_id=parts[1], recipient=parts[2])
+            elif len(parts) == 3 and parts[0] == "group-key":
+                msg = replace(msg, group_id=parts[1], recipient=parts[2])
+            out.append(msg)
+        return out
+
+    @_op
+    def deliver_outbox(self) -> list[Path]:
+        """Deliver the messages waiting in the outbox now (as `sync` does first, without
+        reading the exchange folder); returns the files written. Raises the first write
+        error (`DiskFull`, `SharingError`) after trying them all; what could not be
+        written stays queued."""
+        written, error = self._deliver_outbox()
+        if error is not None:
+            raise error
+        return list(written.values())
 
     def _undelivered_revocations(self, share_id: str | None = None) -> set[tuple[str, str]]:
         """(share id, recipient) of each revocation still waiting in the outbox."""
@@ -1264,7 +1399,7 @@ class SharingMixin:
             ).fetchall()
         out = set()
         for (kind,) in rows:
-            parts = str(kind).split(" ")
+            parts = _outbox_parts(str(kind))[0]
             if len(parts) == 3 and (share_id is None or parts[1] == share_id):
                 out.add((parts[1], parts[2]))
         return out
@@ -1282,7 +1417,7 @@ class SharingMixin:
             ).fetchall()
         chosen = []
         for oid, kind, data in rows:
-            parts = str(kind).split(" ")
+            parts = _outbox_parts(str(kind))[0]
             if len(parts) != 3 or (sid is not None and parts[1] != sid):
                 continue
             if wanted is not None and parts[2] not in wanted:
@@ -1291,8 +1426,8 @@ class SharingMixin:
         paths: list[Path] = []
         try:
             for oid, data in chosen:
-                # The same writer as `revoke(out_dir=…)`: a new random name, atomically.
-                paths.append(self._deliver([data], dest)[0])
+                # The same writer as the outbox's: a new random name, durably.
+                paths.append(self._write_new_file(dest, messages.new_message_filename(), [data]))
                 with db.transaction(self._c) as conn:
                     conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
         finally:
@@ -1464,13 +1599,20 @@ class SharingMixin:
 
             tmp = self._write_share_temp(dest, name, header, object_id, inline, on_bytes)
             try:
-                final = self._record_share(
-                    rec, manifest, rows, now, exp_int, dest, name, tmp, use_exchange
+                final_name = self._record_share(
+                    rec, manifest, rows, now, exp_int, dest, name, use_exchange
                 )
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
+            # Committed: from here the file is never deleted for a failure. If the rename
+            # fails, the complete, fsynced file waits under its temp name and the next sync
+            # or open puts it in place (`_settle_share_temps`), as after a crash here.
+            try:
+                final = _place_new(tmp, dest, final_name)
+            except OSError:
+                final = dest / final_name
             total += rec.size
             results.append(self._share_record(manifest.share_id, final))
         self._changed("shares")
@@ -1485,22 +1627,21 @@ class SharingMixin:
         inline: bytes | None,
         on_bytes: Callable[[int], None],
     ) -> Path:
-        """Header + stored payload bytes into a temp file in `dest`.
-
-        Not fsynced, like `cp`: a share is made from what the vault keeps and can be made
-        again, and waiting for the disk tripled the time of a 1 GiB share (1.0 s against
-        0.35 s for `cp`). A power cut in the half minute before the kernel writes it can
-        leave the file short or empty under its final name; every recipient refuses that
-        as damaged or incomplete (the payload's last chunk is authenticated as last), and
-        the owner can revoke it and share again. Messages that change access
-        (revocations, group keys, receipts) are small and still fsynced
-        (`_write_new_file`)."""
+        """Header + stored payload bytes into a temp file in `dest`, fsynced before this
+        returns: the share is recorded (and its file renamed into place, the folder
+        fsynced) only once its bytes are on the disk, so a power cut can never leave a
+        share that counts as delivered while its file is short or empty under its final
+        name (which every recipient would quarantine for good). The kernel's writeback is
+        started as the copy goes (`WritebackPacer`), so the final fsync waits for little
+        (FORMAT.md §6.2; docs/PERFORMANCE.md has the cost against `cp` + `sync`)."""
         tmp = dest / tmp_name(name)
         try:
             with disk_full_errors():
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
                 try:
                     _write_all(fd, header)
+                    pacer = WritebackPacer(fd)
+                    pacer.wrote(len(header))
                     if inline is not None:
                         _write_all(fd, bytes(inline))
                         on_bytes(len(inline))
@@ -1513,9 +1654,14 @@ class SharingMixin:
                                 "object", "The stored contents of the file are missing."
                             ) from None
                         with src:
-                            _copy_fd(src.fileno(), fd, len(header), on_bytes)
+                            _copy_fd(src.fileno(), fd, len(header), on_bytes, pacer)
+                    os.fsync(fd)  # durable before the commit that records it as delivered
                 finally:
                     os.close(fd)
+                # Its name too: a crash between the commit and the rename then still finds
+                # the complete file, and the next open or sync puts it in place
+                # (`_settle_share_temps`) instead of a recorded share with no bytes anywhere.
+                fsync_dir(dest)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -1533,11 +1679,14 @@ class SharingMixin:
         exp_int: int | None,
         dest: Path,
         name: str,
-        tmp: Path,
         use_exchange: bool,
-    ) -> Path:
-        """Commit the share, then rename its file into place (a crash in between leaves a
-        recorded share that was never delivered: harmless, and revocable)."""
+    ) -> str:
+        """Commit the share; return the name its (already fsynced) file gets in `dest`.
+        The caller renames it into place after this: a crash in between leaves a recorded
+        share whose complete file is still under its hidden temp name — never seen by a
+        recipient, revocable, and put in place by the next open or sync. The other order
+        would be worse: a crash after the rename and before the commit would leave a share
+        out in the folder that this vault has no record of and cannot revoke."""
         final_name = name
         if not use_exchange and (dest / name).exists():
             stem = name.removesuffix(".age")
@@ -1585,7 +1734,7 @@ class SharingMixin:
                     "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
                     (final_name, format_time(now)),
                 )
-        return _place_new(tmp, dest, final_name, durable=False)  # see _write_share_temp
+        return final_name
 
     def _share_rows(self, where: str, args: Sequence[Any]) -> list[Sequence[Any]]:
         # `where` is one of this module's constant clauses; values go in `args`.
@@ -1721,10 +1870,24 @@ class SharingMixin:
                     targets.append(target)
         dest = self._message_dest(out_dir)
         if not targets:
-            return RevokeResult(sid, (), (), 0)
+            # Nothing new to revoke; what an earlier revoke left queued is retried now.
+            waiting = [
+                m for m in self._outbox_messages() if m.kind == "revocation" and m.share_id == sid
+            ]
+            done = self._deliver([m.id for m in waiting])
+            dests = {m.destination for m in waiting}
+            to_folder = {m.id for m in waiting if m.destination is not None}
+            return RevokeResult(
+                sid,
+                (),
+                tuple(path for oid, path in done.written.items() if oid in to_folder),
+                done.queued,
+                destination=dests.pop() if len(dests) == 1 else None,
+                not_delivered=done.not_delivered,
+            )
         revoking_all = len(targets) == len(active)
         now = self._now()
-        datas: list[bytes] = []
+        queued: list[int] = []
         with self._write() as conn:
             for t in targets:
                 # One message per recipient: no recipient learns who else was revoked.
@@ -1733,7 +1896,7 @@ class SharingMixin:
                     "scope": "all" if revoking_all else "listed",
                     "recipients": [] if revoking_all else [t.recipient],
                 }
-                datas.append(
+                queued.append(
                     self._seal(
                         conn, "revocation", body, [t.recipient], dest, f"{sid} {t.recipient}"
                     )
@@ -1749,15 +1912,16 @@ class SharingMixin:
                     rec.item_path,
                     {"share": sid, "to": t.name, "kind": t.kind},
                 )
-        paths = self._deliver(datas, dest)
+        done = self._deliver(queued)
         share_file, removed, kept_for = self._end_share_file(sid, Path(rec.delivered_to))
         self._changed("shares")
-        queued = 0 if dest is not None else self.outbox_count()
         return RevokeResult(
             sid,
             tuple(t.name for t in targets),
-            tuple(paths),
-            queued,
+            tuple(done.written.values()) if dest is not None else (),
+            done.queued,
+            destination=dest,
+            not_delivered=done.not_delivered,
             share_file=share_file,
             share_file_removed=removed,
             share_file_kept_for=kept_for,
@@ -2543,6 +2707,7 @@ class SharingMixin:
             raise SharingError(f"The exchange folder {folder} is not reachable.")
         rep = self._new_report()
         self._flush_outbox()
+        self._settle_share_temps()
         rep.expired += [
             self._received_record(self._received_entry(*key))
             for key in self._expire_received(self._now())
@@ -2634,6 +2799,46 @@ class SharingMixin:
         except SharingError as exc:
             rep.errors.append((folder.name, str(exc)))
             return []
+
+    def _settle_share_temps(self) -> list[Path]:
+        """Finish what a crash between a share's commit and its rename left (FORMAT.md
+        §6.2): the share is recorded, and its complete, fsynced file waits next to
+        `shares.delivered` under its hidden temp name. While a recipient still has access
+        the file is renamed into place (delivered late, not lost); otherwise it is removed
+        (a revoked recipient must not find it in a synced folder). Only a temp file that
+        verifies as that share, made by me (`_is_my_share_file`), is touched. Returns the
+        files placed."""
+        now = format_time(self._now())
+        with db.db_errors():
+            rows = self._c.execute(
+                "SELECT s.id, s.delivered, (s.expires IS NULL OR s.expires > ?) AND EXISTS"
+                " (SELECT 1 FROM share_recipients r WHERE r.share_id = s.id"
+                " AND r.revoked IS NULL) FROM shares s",
+                (now,),
+            ).fetchall()
+        temps: dict[Path, dict[str, list[Path]]] = {}
+        placed: list[Path] = []
+        for share_id, delivered, needed in rows:
+            final = Path(delivered)
+            folder = final.parent
+            if folder not in temps:
+                temps[folder] = {}
+                with contextlib.suppress(OSError):
+                    for n in os.listdir(folder):
+                        if n.startswith(".") and ".tmp-" in n:
+                            base = n[1:].rsplit(".tmp-", 1)[0]
+                            temps[folder].setdefault(base, []).append(folder / n)
+            for tmp in temps[folder].get(final.name, ()):
+                if not self._is_my_share_file(tmp, share_id):
+                    continue
+                with contextlib.suppress(OSError):
+                    if needed and not final.exists():
+                        placed.append(_place_new(tmp, folder, final.name))
+                    else:
+                        os.unlink(tmp)
+                        fsync_dir(folder)
+                break
+        return placed
 
     def _is_my_share_file(self, path: Path, share_id: str) -> bool:
         """True if `path` holds share `share_id` as I made it: its header was made with the
@@ -3079,19 +3284,27 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[n:]
 
 
-def _copy_fd(src_fd: int, dst_fd: int, dst_off: int, on_bytes: Callable[[int], None]) -> int:
+def _copy_fd(
+    src_fd: int,
+    dst_fd: int,
+    dst_off: int,
+    on_bytes: Callable[[int], None],
+    pacer: WritebackPacer | None = None,
+) -> int:
     """Copy the whole of `src_fd` into `dst_fd` at `dst_off`: the stored payload bytes,
-    unchanged."""
+    unchanged, reporting each piece to `pacer` (the file ends in an fsync)."""
     total = 0
     for n in copy_range(src_fd, 0, dst_fd, dst_off):
         total += n
+        if pacer is not None:
+            pacer.wrote(n)
         on_bytes(total)
     return total
 
 
-def _place_new(tmp: Path, folder: Path, name: str, *, durable: bool = True) -> Path:
+def _place_new(tmp: Path, folder: Path, name: str) -> Path:
     """Rename a finished temp file to `folder/name` without replacing anything (a taken
-    name gets a random suffix), then (`durable`) fsync the folder."""
+    name gets a random suffix), then fsync the folder."""
     final = folder / name
     for _attempt in range(100):
         try:
@@ -3108,8 +3321,7 @@ def _place_new(tmp: Path, folder: Path, name: str, *, durable: bool = True) -> P
         else:
             os.unlink(tmp)
             break
-    if durable:
-        fsync_dir(folder)
+    fsync_dir(folder)
     return final
 
 
