@@ -36,6 +36,7 @@ from .errors import (
     WrongRecoveryKey,
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
+from .exports import ExportResult, ShortenedName
 from .messages import MessageError
 from .records import (
     EXCHANGE_REMOVAL_LIMITS,
@@ -113,6 +114,7 @@ __all__ = [
     "DiskFull",
     "Event",
     "ExchangeDestination",
+    "ExportResult",
     "ExportTargetExists",
     "FileRecord",
     "FolderDestination",
@@ -160,6 +162,7 @@ __all__ = [
     "ShareSignatureError",
     "ShareTooLarge",
     "SharingError",
+    "ShortenedName",
     "SyncReport",
     "UnlockReport",
     "UnwrittenHistory",

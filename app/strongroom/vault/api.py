@@ -57,7 +57,15 @@ from .errors import (
     WrongRecoveryKey,
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
-from .fsutil import WritebackFile, disk_full_errors, fsync_dir, remove_tree, tmp_name
+from .exports import ExportResult, ShortenedName
+from .fsutil import (
+    WritebackFile,
+    disk_full_errors,
+    fsync_dir,
+    name_max,
+    remove_tree,
+    tmp_name,
+)
 from .header import FORMAT_VERSION, Header, new_header
 from .history import (
     FailedUnlocks,
@@ -1864,7 +1872,6 @@ class Vault(SharingMixin):
                 os.unlink(target)
             raise
 
-    @_op
     def export(
         self,
         item: ItemRef,
@@ -1874,17 +1881,41 @@ class Vault(SharingMixin):
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> Path:
-        """Decrypt a file or a whole folder to exactly `dest_path` on disk, atomically.
+        """Decrypt a file or a whole folder to `dest_path` on disk, atomically; returns
+        where it was written (see `export_with_report` for names that had to be shortened).
 
         The result is built under a hidden temporary name in the destination's directory,
         fsynced and renamed into place, so `dest_path` is either absent (or its old version)
         or complete. Raises `ExportTargetExists` unless `overwrite`. Exported files are
         created 0600. Each file is recorded in the history as "file-exported".
         """
+        return self.export_with_report(
+            item, dest_path, overwrite=overwrite, progress=progress, cancel=cancel
+        ).path
+
+    @_op
+    def export_with_report(
+        self,
+        item: ItemRef,
+        dest_path: StrPath,
+        *,
+        overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> ExportResult:
+        """`export`, saying which names were shortened: a name longer than the destination
+        file system allows (255 bytes on most, fewer on some) is written shortened, its
+        extension kept (`names.fit_name`), and `ExportResult.note` says so in plain words."""
         rec = self._get(item)
         dest = Path(dest_path).absolute()
         if not dest.parent.is_dir():
             raise VaultError(f"The folder {dest.parent} does not exist.")
+        limit = name_max(dest.parent)
+        shortened: list[ShortenedName] = []
+        if len(dest.name.encode("utf-8", "surrogateescape")) > limit:
+            short = names.fit_name(dest.name, limit)
+            shortened.append(ShortenedName(rec.path, short))
+            dest = dest.with_name(short)
         if (dest.exists() or dest.is_symlink()) and not overwrite:
             raise ExportTargetExists(f"{dest} already exists.")
         tmp = dest.parent / tmp_name(dest.name)
@@ -1905,12 +1936,16 @@ class Vault(SharingMixin):
                 else:
                     tmp.mkdir(mode=0o700)
                     dirs = [tmp]
+                    built: dict[int, Path] = {}  # folder id -> where it is built
                     for child in self.walk(rec):
-                        rel = child.path[len(rec.path) :].lstrip("/")
-                        target = tmp / rel
+                        fitted = names.fit_name(child.name, limit)
+                        if fitted != child.name:
+                            shortened.append(ShortenedName(child.path, fitted))
+                        target = built.get(child.parent_id, tmp) / fitted
                         if isinstance(child, FolderRecord):
                             target.mkdir(mode=0o700)
                             dirs.append(target)
+                            built[child.id] = target
                         else:
                             self._export_file(child, target, on_chunk)
                             exported.append(child)
@@ -1923,7 +1958,7 @@ class Vault(SharingMixin):
             raise
         self._log_read(*(("file-exported", f.id, f.path, {"to": str(dest)}) for f in exported))
         self._note_access(exported, "exported")
-        return dest
+        return ExportResult(dest, tuple(shortened))
 
     @staticmethod
     def _place(tmp: Path, dest: Path, overwrite: bool) -> None:
@@ -1967,7 +2002,7 @@ class Vault(SharingMixin):
         rec = self._get_file(item)
         folder = self._make_temp_dir() / secrets.token_hex(8)
         folder.mkdir(mode=0o700)
-        target = folder / rec.name
+        target = folder / names.fit_name(rec.name, name_max(folder))
         with disk_full_errors():
             self._export_file(rec, target, None)
         assert self._copies is not None
