@@ -535,3 +535,16 @@ def test_export_says_when_a_name_was_shortened(opened, services, tmp_path, monke
     (written,) = list(out.iterdir())
     assert written.name.endswith(".txt") and written.read_text(encoding="utf-8") == "long\n"
     assert "shortened" in opened.status_label.text()
+
+
+def test_open_in_another_app_says_when_the_copy_is_on_disk(opened, services, sources):
+    from strongroom.vault import tempdirs
+
+    vault = opened.session.vault
+    vault._temp_root = tempdirs.TempRoot(vault.temp_dir.parent, False, "COPIES ARE ON DISK")
+    page = opened.files_page
+    page.add_paths([str(sources / "notes.txt")])
+    page.select_names("notes.txt")
+    page.act_open_external.trigger()
+    assert len(services.dialogs.opened_urls) == 1
+    assert "COPIES ARE ON DISK" in opened.status_label.text()

@@ -759,11 +759,11 @@ class FilesPage(QWidget):
 
         def done(path: Path) -> None:
             if self.services.dialogs.open_url(QUrl.fromLocalFile(str(path))):
-                self.status.emit(
-                    self.tr(
-                        "Opened {name} in another app. This is recorded in the history."
-                    ).format(name=record.name)
-                )
+                text = self.tr(
+                    "Opened {name} in another app. This is recorded in the history."
+                ).format(name=record.name)
+                # No in-memory temp folder here: the copy is on disk; say so each time.
+                self.status.emit(" ".join(filter(None, [text, vault.temp_notice])))
             else:
                 self.status.emit(
                     self.tr(

@@ -24,7 +24,6 @@ import shutil
 import stat
 import threading
 import unicodedata
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ import platformdirs
 
 from strongroom.crypto import age, kdf
 
-from . import db, header_copies, keys, names
+from . import db, header_copies, keys, names, tempdirs
 from .copies import META_KEY as _COPIES_KEY
 from .copies import CopyBook, edited_name
 from .errors import (
@@ -153,10 +152,9 @@ def _default_config_dir() -> Path:
     return Path(platformdirs.user_config_dir("strongroom"))
 
 
-def _default_temp_root() -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # no XDG_RUNTIME_DIR: platformdirs falls back, fine
-        return Path(platformdirs.user_runtime_dir("strongroom"))
+def _default_temp_root() -> tempdirs.TempRoot:
+    # In memory when it can be: $XDG_RUNTIME_DIR, else a private folder on /dev/shm.
+    return tempdirs.choose_temp_root()
 
 
 def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Vault, _P], _R]:
@@ -687,9 +685,13 @@ class Vault(SharingMixin):
         self._lock_fd = lock_fd
         self._clock = clock
         self._config_dir = Path(config_dir) if config_dir else _default_config_dir()
-        self._temp_dir = (Path(temp_root) if temp_root else _default_temp_root()) / (
-            header.vault_id_hex
-        )
+        if temp_root:
+            # The caller's choice (tests, the GUI's seam): no notice, but say where it is.
+            root = tempdirs.TempRoot(Path(temp_root), tempdirs.on_ram_fs(Path(temp_root)))
+        else:
+            root = _default_temp_root()
+        self._temp_root = root
+        self._temp_dir = root.path / header.vault_id_hex
         self._copies = CopyBook(self._temp_dir)
         self._store = ObjectStore(folder / OBJECTS_NAME)
         db_path = folder / DB_NAME
@@ -940,6 +942,20 @@ class Vault(SharingMixin):
     def temp_dir(self) -> Path:
         """The private folder for `open_external` copies (wiped on lock, exit, next open)."""
         return self._temp_dir
+
+    @property
+    def temp_in_memory(self) -> bool:
+        """True when `temp_dir` is on a RAM file system (tmpfs), so wiped copies are gone;
+        False when they are on disk, where their blocks may survive the wipe."""
+        return self._temp_root.in_memory
+
+    @property
+    def temp_notice(self) -> str | None:
+        """Plain words to show before opening a file in another app when its copy would be
+        on disk (the default temp folder could not be in memory); None otherwise. Said at
+        the point of decision (the GUI adds it when it opens a file in another app), not at
+        every unlock: the command line makes no such copies."""
+        return self._temp_root.note
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Receive events (`files-changed`, `history-appended`, `locked`); returns an
