@@ -34,7 +34,7 @@ from typing import Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 
 import platformdirs
 
-from strongroom.crypto import age, kdf
+from strongroom.crypto import age, kdf, memwipe
 
 from . import db, header_copies, keys, names, tempdirs
 from .copies import META_KEY as _COPIES_KEY
@@ -401,7 +401,11 @@ class Vault(SharingMixin):
                 lock_fd = _acquire_lock(build)
                 store = ObjectStore(build / OBJECTS_NAME)
                 store.create_dirs()
-                conn = db.connect(build / DB_NAME, keys.db_key(vault_key, header.vault_id))
+                db_key = keys.db_key(vault_key, header.vault_id)
+                try:
+                    conn = db.connect(build / DB_NAME, db_key)
+                finally:
+                    memwipe.wipe(db_key)
                 try:
                     db.migrate(conn)
                     now = clock()
@@ -445,6 +449,8 @@ class Vault(SharingMixin):
         except BaseException:
             _release_lock(lock_fd)
             raise
+        finally:
+            memwipe.wipe(vault_key)  # the vault holds its own copy
         return vault, keys.format_recovery_key(recovery)
 
     @classmethod
@@ -470,6 +476,7 @@ class Vault(SharingMixin):
         clock = clock or _utcnow
         folder = _locate(path)
         _first_look(folder)
+        vault_key: bytes | None = None
         lock_fd = _acquire_lock(folder)
         try:
             # Read under the lock: another process may have changed the passphrase.
@@ -511,6 +518,8 @@ class Vault(SharingMixin):
         except BaseException:
             _release_lock(lock_fd)
             raise
+        finally:
+            memwipe.wipe(vault_key)  # the vault holds its own copy
 
     @classmethod
     def open_with_recovery_key(
@@ -537,6 +546,7 @@ class Vault(SharingMixin):
         raw = keys.parse_recovery_key(recovery_key)
         folder = _locate(path)
         _first_look(folder)
+        vault_key: bytes | None = None
         lock_fd = _acquire_lock(folder)
         try:
             copies = header_copies.read_copies(folder)
@@ -582,6 +592,8 @@ class Vault(SharingMixin):
         except BaseException:
             _release_lock(lock_fd)
             raise
+        finally:
+            memwipe.wipe(vault_key)  # the vault holds its own copy
 
     @classmethod
     def open_with_vault_key(
@@ -653,7 +665,7 @@ class Vault(SharingMixin):
         memory or a private RAM-backed place, and only for a limited time."""
         with self._mutex:
             self._require_open()
-            return bytes(self._vault_key)
+            return bytes(memoryview(self._vault_key))  # a copy: ours is zeroed at lock
 
     @classmethod
     def _finish_open(
@@ -681,7 +693,8 @@ class Vault(SharingMixin):
             self._header_warning = " ".join(header_plan.notes) or None
             if self._header_warning:
                 self._unlock_report.add(NoticeKind.HEADER, self._header_warning)
-        self._vault_key = vault_key
+        # Our own mutable copy, zeroed at lock (`memwipe`); the caller's object is theirs.
+        self._vault_key = bytearray(vault_key)
         self._lock_fd = lock_fd
         self._clock = clock
         self._config_dir = Path(config_dir) if config_dir else _default_config_dir()
@@ -697,7 +710,11 @@ class Vault(SharingMixin):
         db_path = folder / DB_NAME
         if not db_path.is_file():
             raise VaultDamaged("database", "The vault database (vault.db) is missing.")
-        conn = db.connect(db_path, keys.db_key(vault_key, header.vault_id))
+        db_key = keys.db_key(vault_key, header.vault_id)
+        try:
+            conn = db.connect(db_path, db_key)
+        finally:
+            memwipe.wipe(db_key)
         try:
             db.migrate(conn)
             with db.db_errors():
@@ -721,11 +738,10 @@ class Vault(SharingMixin):
             fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
             failed = fails.read()
             now = self._now()
-            self._kept = KeptHistory(
-                self._config_dir,
-                header.vault_id_hex,
-                keys.kept_history_key(vault_key, header.vault_id),
-            )
+            kept_key = keys.kept_history_key(vault_key, header.vault_id)
+            # The AEAD keeps its own (OpenSSL, cleansed on free) copy; ours is zeroed now.
+            self._kept = KeptHistory(self._config_dir, header.vault_id_hex, kept_key)
+            memwipe.wipe(kept_key)
             self._take_kept(now)
             for action, details in header_plan.events if header_plan else ():
                 self._pending.append((now, action, None, "", details))
@@ -864,13 +880,25 @@ class Vault(SharingMixin):
                 with contextlib.suppress(Exception):
                     conn.close()
                 self._wipe_temp()
-                # Best effort in Python: drop our references so the keys can be collected.
-                self._vault_key = b""
-                self._history = None  # type: ignore[assignment]
+                self._drop_keys()
                 _release_lock(self._lock_fd)
                 self._lock_fd = None
                 _open_vaults.discard(self)
         self._events.emit(LOCKED)
+
+    def _drop_keys(self) -> None:
+        """Zero and drop every key this object holds (README, "Security notes"): the vault
+        key, the history MAC key, the kept-history AEAD; the database key's copies went at
+        open (Python's) and at close (SQLCipher's, `cipher_memory_security`). File keys,
+        identity and group secrets are never held between calls: each is read from the
+        database when needed and zeroed after use where it passes through this code."""
+        memwipe.wipe(self._vault_key)
+        self._vault_key = bytearray()
+        history = getattr(self, "_history", None)
+        if history is not None:
+            history.forget_key()
+        self._history = None  # type: ignore[assignment]
+        self._kept = None
 
     def __del__(self) -> None:
         # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
@@ -1814,6 +1842,8 @@ class Vault(SharingMixin):
             raise VaultDamaged(
                 "object", f"The stored contents of {rec.path} are damaged.", rec.path
             ) from None
+        finally:
+            memwipe.wipe(file_key)  # read for this call only; no copy outlives it
         if n != rec.size:
             raise VaultDamaged(
                 "object", f"The stored contents of {rec.path} have the wrong size.", rec.path
@@ -2338,7 +2368,11 @@ def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:
     another vault unwraps another key): `VaultDamaged` otherwise. Never creates vault.db."""
     if not (folder / DB_NAME).is_file():
         raise VaultDamaged("database", "The vault database (vault.db) is missing.")
-    conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
+    db_key = keys.db_key(vault_key, header.vault_id)
+    try:
+        conn = db.connect(folder / DB_NAME, db_key)
+    finally:
+        memwipe.wipe(db_key)
     try:
         with db.db_errors():
             row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
