@@ -515,3 +515,36 @@ def test_flipping_the_name_order_of_a_big_folder_reverses_without_sorting(qtbot,
     assert changes == [1] and model.items() == descending
     model.sort(model.COL_NAME, Qt.SortOrder.AscendingOrder)
     assert model.items() == ascending
+
+
+def test_export_says_when_a_name_was_shortened(opened, services, tmp_path, monkeypatch):
+    from strongroom.vault import api as vault_api
+
+    monkeypatch.setattr(vault_api, "name_max", lambda _folder: 143)
+    page = opened.files_page
+    long_name = "n" * 200 + ".txt"
+    src = tmp_path / "long"
+    src.mkdir()
+    (src / long_name).write_text("long\n", encoding="utf-8")
+    page.add_paths([str(src / long_name)])
+    page.table.selectAll()
+    out = tmp_path / "out"
+    out.mkdir()
+    services.dialogs.expect("choose_directory", str(out))
+    page.act_export.trigger()
+    (written,) = list(out.iterdir())
+    assert written.name.endswith(".txt") and written.read_text(encoding="utf-8") == "long\n"
+    assert "shortened" in opened.status_label.text()
+
+
+def test_open_in_another_app_says_when_the_copy_is_on_disk(opened, services, sources):
+    from strongroom.vault import tempdirs
+
+    vault = opened.session.vault
+    vault._temp_root = tempdirs.TempRoot(vault.temp_dir.parent, False, "COPIES ARE ON DISK")
+    page = opened.files_page
+    page.add_paths([str(sources / "notes.txt")])
+    page.select_names("notes.txt")
+    page.act_open_external.trigger()
+    assert len(services.dialogs.opened_urls) == 1
+    assert "COPIES ARE ON DISK" in opened.status_label.text()

@@ -254,3 +254,20 @@ def test_damaged_header_copy_is_reported_at_unlock(window, services):
     assert len(warnings) == 1
     assert "vault.strongroom was damaged" in warnings[0][1]
     assert "has been repaired" in warnings[0][1]
+
+
+def test_recovery_key_copy_is_marked_secret_for_clipboard_managers(window, services, qtbot):
+    # KDE's Klipper and other clipboard-history tools skip data carrying this hint, so the
+    # recovery key does not stay in a history after the clipboard itself is cleared.
+    page = _to_secret_step(window)
+    page.pass_edit.setText(STRONG)
+    page.repeat_edit.setText(STRONG)
+    page.display_name_edit.setText("Ann")
+    page.next_button.click()
+    page.clipboard_clear_ms = 60_000
+    page.copy_button.click()
+    mime = QGuiApplication.clipboard().mimeData()
+    assert mime.text() == page.recovery_key
+    assert "x-kde-passwordManagerHint" in mime.formats()
+    assert bytes(mime.data("x-kde-passwordManagerHint")) == b"secret"
+    QGuiApplication.clipboard().clear()

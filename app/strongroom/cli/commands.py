@@ -530,14 +530,16 @@ def cmd_get(args: argparse.Namespace) -> int:
         bar = ProgressBar("Exporting", total, sys.stderr)
         try:
             with _Interrupt() as interrupt:
-                written = vault.export(
+                result = vault.export_with_report(
                     item, dest, overwrite=args.force, progress=bar.update, cancel=interrupt
                 )
         except BaseException:
             bar.clear()
             raise
         bar.close()
-    _note(f"Exported {output.safe(item.path)} to {output.safe(written)}")
+    _note(f"Exported {output.safe(item.path)} to {output.safe(result.path)}")
+    if result.note:
+        _note(output.safe(result.note))
     return EXIT_OK
 
 

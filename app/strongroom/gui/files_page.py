@@ -759,11 +759,11 @@ class FilesPage(QWidget):
 
         def done(path: Path) -> None:
             if self.services.dialogs.open_url(QUrl.fromLocalFile(str(path))):
-                self.status.emit(
-                    self.tr(
-                        "Opened {name} in another app. This is recorded in the history."
-                    ).format(name=record.name)
-                )
+                text = self.tr(
+                    "Opened {name} in another app. This is recorded in the history."
+                ).format(name=record.name)
+                # No in-memory temp folder here: the copy is on disk; say so each time.
+                self.status.emit(" ".join(filter(None, [text, vault.temp_notice])))
             else:
                 self.status.emit(
                     self.tr(
@@ -794,7 +794,7 @@ class FilesPage(QWidget):
         vault = self.vault
         total = sum(i.size for i in items if isinstance(i, FileRecord)) or 1
 
-        def work(ctx: Any) -> list[Path]:
+        def work(ctx: Any) -> list[Any]:
             out, base = [], 0
             for item in items:
                 if ctx.cancelled():
@@ -804,18 +804,22 @@ class FilesPage(QWidget):
                     ctx.progress((base + done, total))
 
                 out.append(
-                    vault.export(
+                    vault.export_with_report(
                         item, Path(dest) / item.name, progress=report, cancel=ctx.cancelled
                     )
                 )
                 base += item.size if isinstance(item, FileRecord) else 0
             return out
 
+        def done(results: list[Any]) -> None:
+            text = self.tr("Exported {n} item(s) to {dest}.").format(n=len(results), dest=dest)
+            # A name too long for the destination was shortened: say so, once per item.
+            notes = [r.note for r in results if r.note]
+            self.status.emit(" ".join([text, *notes]))
+
         return run_task(
             work,
-            lambda paths: self.status.emit(
-                self.tr("Exported {n} item(s) to {dest}.").format(n=len(paths), dest=dest)
-            ),
+            done,
             lambda e: self.status.emit(error_message(e)),
             title=self.tr("Exporting {n} item(s)").format(n=len(items)),
         )

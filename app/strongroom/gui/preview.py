@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeDatabase, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeDatabase, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QImage, QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -21,16 +21,77 @@ from . import icons
 from .messages import human_size
 from .widgets import EmptyState
 
-__all__ = ["PreviewWindow", "preview_kind"]
+__all__ = ["PreviewWindow", "decode_image", "image_format", "preview_kind"]
 
 TEXT_PREVIEW_CHARS = 2_000_000
 
 
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024
+"""Images with more pixels than this (64 Mpx, 256 MiB as 32-bit colour) are not previewed."""
+MAX_IMAGE_SIDE = 32_768
+IMAGE_ALLOCATION_LIMIT_MB = 256  # QImageReader's own cap on the memory one decode may take
+
+# The only decoders that see a file's bytes, chosen by its first bytes, never by its name:
+# files can come from other people, and Qt's other image plugins (TIFF, SVG, ICO, PPM, …)
+# are more code on untrusted input than a preview needs.
+_MAGIC: tuple[tuple[bytes, bytes], ...] = (
+    (b"\x89PNG\r\n\x1a\n", b"png"),
+    (b"\xff\xd8\xff", b"jpeg"),
+    (b"GIF87a", b"gif"),
+    (b"GIF89a", b"gif"),
+    (b"BM", b"bmp"),
+)
+
+
+def image_format(data: bytes) -> bytes | None:
+    """The allowed image format of `data` by its magic bytes (PNG, JPEG, GIF, BMP, WebP),
+    or None."""
+    for magic, fmt in _MAGIC:
+        if data.startswith(magic):
+            return fmt
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return b"webp"
+    return None
+
+
+def decode_image(data: bytes) -> QImage | None:
+    """Decode `data` as an image if it is one of the allowed formats and within the size
+    cap; None otherwise. Only that format's decoder runs (no guessing from content), and
+    the size is checked from the header before any pixel is decoded."""
+    fmt = image_format(data)
+    if fmt is None:
+        return None
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer, QByteArray(fmt))
+    reader.setAutoDetectImageFormat(False)
+    reader.setDecideFormatFromContent(False)
+    reader.setAllocationLimit(IMAGE_ALLOCATION_LIMIT_MB)
+    if not reader.canRead():
+        return None
+    size = reader.size()
+    if not size.isValid() or size.width() <= 0 or size.height() <= 0:
+        return None
+    if max(size.width(), size.height()) > MAX_IMAGE_SIDE:
+        return None
+    if size.width() * size.height() > MAX_IMAGE_PIXELS:
+        return None
+    image = reader.read()
+    buffer.close()
+    return None if image.isNull() else image
+
+
 def preview_kind(name: str, data: bytes) -> str:
-    """ "image", "text" or "none", from the name and the first bytes (in memory)."""
-    mime = QMimeDatabase().mimeTypeForFileNameAndData(name, data[:4096])
-    if mime.name().startswith("image/") and not QImage.fromData(data).isNull():
+    """ "image", "text" or "none", from the first bytes (in memory) and the name."""
+    return _kind(name, data, decode_image(data))
+
+
+def _kind(name: str, data: bytes, image: QImage | None) -> str:
+    if image is not None:
         return "image"
+    # An image we will not decode (too big, damaged, another format) is binary: "none".
+    mime = QMimeDatabase().mimeTypeForFileNameAndData(name, data[:4096])
     if mime.inherits("text/plain") or (b"\0" not in data[:8192] and _decodes(data[:8192])):
         return "text"
     return "none"
@@ -58,9 +119,9 @@ class PreviewWindow(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.resize(760, 560)
         layout = QVBoxLayout(self)
-        self.kind = preview_kind(record.name, data)
-        if self.kind == "image":
-            image = QImage.fromData(data)
+        image = decode_image(data)
+        self.kind = _kind(record.name, data, image)
+        if image is not None:
             label = QLabel()
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setPixmap(QPixmap.fromImage(image))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,6 +34,8 @@ __all__ = ["CreatePage", "UnlockPage", "WelcomePage", "vault_folder_of"]
 RECENT_KEY = "recent_vaults"
 RECENT_MAX = 8
 CLIPBOARD_CLEAR_MS = 60_000
+# A MIME type, not a secret; the value "secret" keeps the data out of clipboard history.
+PASSWORD_MANAGER_HINT = "x-kde-passwordManagerHint"  # noqa: S105
 
 
 def vault_folder_of(path: str | Path) -> Path | None:
@@ -526,7 +528,12 @@ class CreatePage(_Card):
     def copy_key(self) -> None:
         clipboard = QGuiApplication.clipboard()
         key = self.recovery_key
-        clipboard.setText(key)
+        mime = QMimeData()
+        mime.setText(key)
+        # Clipboard-history managers (KDE Klipper, and others that honour it) do not keep
+        # data marked as a password, so the key is gone once the clipboard is cleared.
+        mime.setData(PASSWORD_MANAGER_HINT, QByteArray(b"secret"))
+        clipboard.setMimeData(mime)
         self.message.show_message(
             self.tr("Copied. The clipboard will be cleared in one minute."), "info"
         )

@@ -37,6 +37,7 @@ from .errors import (
     WrongRecoveryKey,
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
+from .exports import ExportResult, ShortenedName
 from .messages import MessageError
 from .records import (
     EXCHANGE_REMOVAL_LIMITS,
@@ -115,6 +116,7 @@ __all__ = [
     "DiskFull",
     "Event",
     "ExchangeDestination",
+    "ExportResult",
     "ExportTargetExists",
     "FileRecord",
     "FolderDestination",
@@ -163,6 +165,7 @@ __all__ = [
     "ShareSignatureError",
     "ShareTooLarge",
     "SharingError",
+    "ShortenedName",
     "SyncReport",
     "UnboundGroup",
     "UnlockReport",

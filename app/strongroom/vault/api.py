@@ -24,7 +24,6 @@ import shutil
 import stat
 import threading
 import unicodedata
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,9 +34,9 @@ from typing import Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 
 import platformdirs
 
-from strongroom.crypto import age, kdf
+from strongroom.crypto import age, kdf, memwipe
 
-from . import db, header_copies, keys, names
+from . import db, header_copies, keys, names, tempdirs
 from .copies import META_KEY as _COPIES_KEY
 from .copies import CopyBook, edited_name
 from .errors import (
@@ -57,7 +56,15 @@ from .errors import (
     WrongRecoveryKey,
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
-from .fsutil import WritebackFile, disk_full_errors, fsync_dir, remove_tree, tmp_name
+from .exports import ExportResult, ShortenedName
+from .fsutil import (
+    WritebackFile,
+    disk_full_errors,
+    fsync_dir,
+    name_max,
+    remove_tree,
+    tmp_name,
+)
 from .header import FORMAT_VERSION, Header, new_header
 from .history import (
     FailedUnlocks,
@@ -145,10 +152,9 @@ def _default_config_dir() -> Path:
     return Path(platformdirs.user_config_dir("strongroom"))
 
 
-def _default_temp_root() -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # no XDG_RUNTIME_DIR: platformdirs falls back, fine
-        return Path(platformdirs.user_runtime_dir("strongroom"))
+def _default_temp_root() -> tempdirs.TempRoot:
+    # In memory when it can be: $XDG_RUNTIME_DIR, else a private folder on /dev/shm.
+    return tempdirs.choose_temp_root()
 
 
 def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Vault, _P], _R]:
@@ -395,7 +401,11 @@ class Vault(SharingMixin):
                 lock_fd = _acquire_lock(build)
                 store = ObjectStore(build / OBJECTS_NAME)
                 store.create_dirs()
-                conn = db.connect(build / DB_NAME, keys.db_key(vault_key, header.vault_id))
+                db_key = keys.db_key(vault_key, header.vault_id)
+                try:
+                    conn = db.connect(build / DB_NAME, db_key)
+                finally:
+                    memwipe.wipe(db_key)
                 try:
                     db.migrate(conn)
                     now = clock()
@@ -439,6 +449,8 @@ class Vault(SharingMixin):
         except BaseException:
             _release_lock(lock_fd)
             raise
+        finally:
+            memwipe.wipe(vault_key)  # the vault holds its own copy
         return vault, keys.format_recovery_key(recovery)
 
     @classmethod
@@ -464,6 +476,7 @@ class Vault(SharingMixin):
         clock = clock or _utcnow
         folder = _locate(path)
         _first_look(folder)
+        vault_key: bytes | None = None
         lock_fd = _acquire_lock(folder)
         try:
             # Read under the lock: another process may have changed the passphrase.
@@ -505,6 +518,8 @@ class Vault(SharingMixin):
         except BaseException:
             _release_lock(lock_fd)
             raise
+        finally:
+            memwipe.wipe(vault_key)  # the vault holds its own copy
 
     @classmethod
     def open_with_recovery_key(
@@ -531,6 +546,7 @@ class Vault(SharingMixin):
         raw = keys.parse_recovery_key(recovery_key)
         folder = _locate(path)
         _first_look(folder)
+        vault_key: bytes | None = None
         lock_fd = _acquire_lock(folder)
         try:
             copies = header_copies.read_copies(folder)
@@ -576,6 +592,8 @@ class Vault(SharingMixin):
         except BaseException:
             _release_lock(lock_fd)
             raise
+        finally:
+            memwipe.wipe(vault_key)  # the vault holds its own copy
 
     @classmethod
     def open_with_vault_key(
@@ -647,7 +665,7 @@ class Vault(SharingMixin):
         memory or a private RAM-backed place, and only for a limited time."""
         with self._mutex:
             self._require_open()
-            return bytes(self._vault_key)
+            return bytes(memoryview(self._vault_key))  # a copy: ours is zeroed at lock
 
     @classmethod
     def _finish_open(
@@ -675,19 +693,28 @@ class Vault(SharingMixin):
             self._header_warning = " ".join(header_plan.notes) or None
             if self._header_warning:
                 self._unlock_report.add(NoticeKind.HEADER, self._header_warning)
-        self._vault_key = vault_key
+        # Our own mutable copy, zeroed at lock (`memwipe`); the caller's object is theirs.
+        self._vault_key = bytearray(vault_key)
         self._lock_fd = lock_fd
         self._clock = clock
         self._config_dir = Path(config_dir) if config_dir else _default_config_dir()
-        self._temp_dir = (Path(temp_root) if temp_root else _default_temp_root()) / (
-            header.vault_id_hex
-        )
+        if temp_root:
+            # The caller's choice (tests, the GUI's seam): no notice, but say where it is.
+            root = tempdirs.TempRoot(Path(temp_root), tempdirs.on_ram_fs(Path(temp_root)))
+        else:
+            root = _default_temp_root()
+        self._temp_root = root
+        self._temp_dir = root.path / header.vault_id_hex
         self._copies = CopyBook(self._temp_dir)
         self._store = ObjectStore(folder / OBJECTS_NAME)
         db_path = folder / DB_NAME
         if not db_path.is_file():
             raise VaultDamaged("database", "The vault database (vault.db) is missing.")
-        conn = db.connect(db_path, keys.db_key(vault_key, header.vault_id))
+        db_key = keys.db_key(vault_key, header.vault_id)
+        try:
+            conn = db.connect(db_path, db_key)
+        finally:
+            memwipe.wipe(db_key)
         try:
             db.migrate(conn)
             with db.db_errors():
@@ -711,11 +738,10 @@ class Vault(SharingMixin):
             fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
             failed = fails.read()
             now = self._now()
-            self._kept = KeptHistory(
-                self._config_dir,
-                header.vault_id_hex,
-                keys.kept_history_key(vault_key, header.vault_id),
-            )
+            kept_key = keys.kept_history_key(vault_key, header.vault_id)
+            # The AEAD keeps its own (OpenSSL, cleansed on free) copy; ours is zeroed now.
+            self._kept = KeptHistory(self._config_dir, header.vault_id_hex, kept_key)
+            memwipe.wipe(kept_key)
             self._take_kept(now)
             for action, details in header_plan.events if header_plan else ():
                 self._pending.append((now, action, None, "", details))
@@ -854,13 +880,25 @@ class Vault(SharingMixin):
                 with contextlib.suppress(Exception):
                     conn.close()
                 self._wipe_temp()
-                # Best effort in Python: drop our references so the keys can be collected.
-                self._vault_key = b""
-                self._history = None  # type: ignore[assignment]
+                self._drop_keys()
                 _release_lock(self._lock_fd)
                 self._lock_fd = None
                 _open_vaults.discard(self)
         self._events.emit(LOCKED)
+
+    def _drop_keys(self) -> None:
+        """Zero and drop every key this object holds (README, "Security notes"): the vault
+        key, the history MAC key, the kept-history AEAD; the database key's copies went at
+        open (Python's) and at close (SQLCipher's, `cipher_memory_security`). File keys,
+        identity and group secrets are never held between calls: each is read from the
+        database when needed and zeroed after use where it passes through this code."""
+        memwipe.wipe(self._vault_key)
+        self._vault_key = bytearray()
+        history = getattr(self, "_history", None)
+        if history is not None:
+            history.forget_key()
+        self._history = None  # type: ignore[assignment]
+        self._kept = None
 
     def __del__(self) -> None:
         # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
@@ -932,6 +970,20 @@ class Vault(SharingMixin):
     def temp_dir(self) -> Path:
         """The private folder for `open_external` copies (wiped on lock, exit, next open)."""
         return self._temp_dir
+
+    @property
+    def temp_in_memory(self) -> bool:
+        """True when `temp_dir` is on a RAM file system (tmpfs), so wiped copies are gone;
+        False when they are on disk, where their blocks may survive the wipe."""
+        return self._temp_root.in_memory
+
+    @property
+    def temp_notice(self) -> str | None:
+        """Plain words to show before opening a file in another app when its copy would be
+        on disk (the default temp folder could not be in memory); None otherwise. Said at
+        the point of decision (the GUI adds it when it opens a file in another app), not at
+        every unlock: the command line makes no such copies."""
+        return self._temp_root.note
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Receive events (`files-changed`, `history-appended`, `locked`); returns an
@@ -1866,6 +1918,8 @@ class Vault(SharingMixin):
             raise VaultDamaged(
                 "object", f"The stored contents of {rec.path} are damaged.", rec.path
             ) from None
+        finally:
+            memwipe.wipe(file_key)  # read for this call only; no copy outlives it
         if n != rec.size:
             raise VaultDamaged(
                 "object", f"The stored contents of {rec.path} have the wrong size.", rec.path
@@ -1940,7 +1994,6 @@ class Vault(SharingMixin):
                 os.unlink(target)
             raise
 
-    @_op
     def export(
         self,
         item: ItemRef,
@@ -1950,17 +2003,41 @@ class Vault(SharingMixin):
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> Path:
-        """Decrypt a file or a whole folder to exactly `dest_path` on disk, atomically.
+        """Decrypt a file or a whole folder to `dest_path` on disk, atomically; returns
+        where it was written (see `export_with_report` for names that had to be shortened).
 
         The result is built under a hidden temporary name in the destination's directory,
         fsynced and renamed into place, so `dest_path` is either absent (or its old version)
         or complete. Raises `ExportTargetExists` unless `overwrite`. Exported files are
         created 0600. Each file is recorded in the history as "file-exported".
         """
+        return self.export_with_report(
+            item, dest_path, overwrite=overwrite, progress=progress, cancel=cancel
+        ).path
+
+    @_op
+    def export_with_report(
+        self,
+        item: ItemRef,
+        dest_path: StrPath,
+        *,
+        overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> ExportResult:
+        """`export`, saying which names were shortened: a name longer than the destination
+        file system allows (255 bytes on most, fewer on some) is written shortened, its
+        extension kept (`names.fit_name`), and `ExportResult.note` says so in plain words."""
         rec = self._get(item)
         dest = Path(dest_path).absolute()
         if not dest.parent.is_dir():
             raise VaultError(f"The folder {dest.parent} does not exist.")
+        limit = name_max(dest.parent)
+        shortened: list[ShortenedName] = []
+        if len(dest.name.encode("utf-8", "surrogateescape")) > limit:
+            short = names.fit_name(dest.name, limit)
+            shortened.append(ShortenedName(rec.path, short))
+            dest = dest.with_name(short)
         if (dest.exists() or dest.is_symlink()) and not overwrite:
             raise ExportTargetExists(f"{dest} already exists.")
         tmp = dest.parent / tmp_name(dest.name)
@@ -1981,12 +2058,16 @@ class Vault(SharingMixin):
                 else:
                     tmp.mkdir(mode=0o700)
                     dirs = [tmp]
+                    built: dict[int, Path] = {}  # folder id -> where it is built
                     for child in self.walk(rec):
-                        rel = child.path[len(rec.path) :].lstrip("/")
-                        target = tmp / rel
+                        fitted = names.fit_name(child.name, limit)
+                        if fitted != child.name:
+                            shortened.append(ShortenedName(child.path, fitted))
+                        target = built.get(child.parent_id, tmp) / fitted
                         if isinstance(child, FolderRecord):
                             target.mkdir(mode=0o700)
                             dirs.append(target)
+                            built[child.id] = target
                         else:
                             self._export_file(child, target, on_chunk)
                             exported.append(child)
@@ -1999,7 +2080,7 @@ class Vault(SharingMixin):
             raise
         self._log_read(*(("file-exported", f.id, f.path, {"to": str(dest)}) for f in exported))
         self._note_access(exported, "exported")
-        return dest
+        return ExportResult(dest, tuple(shortened))
 
     @staticmethod
     def _place(tmp: Path, dest: Path, overwrite: bool) -> None:
@@ -2043,7 +2124,7 @@ class Vault(SharingMixin):
         rec = self._get_file(item)
         folder = self._make_temp_dir() / secrets.token_hex(8)
         folder.mkdir(mode=0o700)
-        target = folder / rec.name
+        target = folder / names.fit_name(rec.name, name_max(folder))
         with disk_full_errors():
             self._export_file(rec, target, None)
         assert self._copies is not None
@@ -2363,7 +2444,11 @@ def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:
     another vault unwraps another key): `VaultDamaged` otherwise. Never creates vault.db."""
     if not (folder / DB_NAME).is_file():
         raise VaultDamaged("database", "The vault database (vault.db) is missing.")
-    conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
+    db_key = keys.db_key(vault_key, header.vault_id)
+    try:
+        conn = db.connect(folder / DB_NAME, db_key)
+    finally:
+        memwipe.wipe(db_key)
     try:
         with db.db_errors():
             row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()

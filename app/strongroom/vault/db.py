@@ -10,6 +10,8 @@ from pathlib import Path
 
 import sqlcipher3
 
+from strongroom.crypto import memwipe
+
 from . import fsutil
 from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
 
@@ -524,7 +526,15 @@ def _connect(path: Path, raw_key: bytes, *, exclusive: bool) -> Connection:
         with db_errors(path):
             # A raw key (x'..'): SQLCipher skips its own PBKDF2, the vault key is already
             # full-entropy. Formatting hex ourselves keeps the key out of any SQL parameter log.
-            conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
+            # SQLCipher zeroes (and locks in RAM) the memory it frees: decrypted pages (file
+            # keys, identity secrets) and its own copies of the key do not outlive close().
+            conn.execute("PRAGMA cipher_memory_security = ON")
+            hex_key = raw_key.hex()
+            sql = f"PRAGMA key = \"x'{hex_key}'\""
+            try:
+                conn.execute(sql)
+            finally:
+                memwipe.wipe(sql, hex_key)  # Python's copies of the key text
             conn.execute("PRAGMA cipher_log_level = NONE")
             row = conn.execute("PRAGMA cipher_version").fetchone()
             if not row or not str(row[0]).startswith("4."):

@@ -24,6 +24,7 @@ __all__ = [
     "disk_full_errors",
     "free_bytes",
     "fsync_dir",
+    "name_max",
     "remove_tree",
     "start_writeback",
     "tmp_name",
@@ -131,9 +132,28 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+NAME_MAX = 255
+"""The longest file name (in bytes) Linux file systems allow; some allow less."""
+
+
 def tmp_name(final_name: str) -> str:
-    """A hidden, unique sibling name for building `final_name` before the rename."""
-    return f".{final_name}.tmp-{secrets.token_hex(6)}"
+    """A hidden, unique sibling name for building `final_name` before the rename; never
+    longer than `NAME_MAX` bytes (the name part is cut for a name near the limit)."""
+    tail = f".tmp-{secrets.token_hex(6)}"
+    room = NAME_MAX - 1 - len(tail)
+    encoded = final_name.encode("utf-8")
+    if len(encoded) > room:
+        final_name = encoded[:room].decode("utf-8", "ignore")
+    return f".{final_name}{tail}"
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name (in bytes) that the file system holding `folder` accepts."""
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return NAME_MAX
+    return NAME_MAX if limit <= 0 else min(limit, NAME_MAX)
 
 
 def free_bytes(path: Path) -> int | None:

@@ -30,6 +30,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from strongroom.crypto import memwipe
+
 from .db import Connection, db_errors
 from .errors import VaultError
 from .fsutil import atomic_write
@@ -209,11 +211,17 @@ class HistoryLog:
 
     def __init__(self, conn: Connection, key: bytes, vault_id: str, checkpoint_dir: Path) -> None:
         self._conn = conn
-        self._key = key
+        self._key = bytearray(key)  # zeroed by forget_key() at lock
+        memwipe.wipe(key)
         self._vault_id = vault_id
         self._checkpoint_path = checkpoint_dir / "checkpoints" / vault_id
 
     # ----- writing ---------------------------------------------------------------------
+
+    def forget_key(self) -> None:
+        """Zero the MAC key (at lock); this log cannot append or verify afterwards."""
+        memwipe.wipe(self._key)
+        self._key = bytearray()
 
     def _base(self) -> tuple[int, bytes]:
         row = self._conn.execute("SELECT seq, prev_mac FROM history_base WHERE id = 1").fetchone()

@@ -726,17 +726,36 @@ class SharingMixin:
         return int(self._meta("keyset") or 0)
 
     def _bump_keyset(self, conn: db.Connection) -> None:
-        self._set_meta(conn, "keyset", str(self._keyset() + 1))
+        keyset = self._keyset() + 1
+        self._set_meta(conn, "keyset", str(keyset))
+        # Which group keys this keyset has (they are never deleted, rowids only grow): a
+        # file that was not for me is tried again with the keys added since, not all.
+        (top,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM group_keys").fetchone()
+        self._set_meta(conn, f"keyset_rowid:{keyset}", str(top))
 
-    def _keyring(self) -> list[tuple[age.X25519Identity, str | None, int | None]]:
+    def _keys_since(self, keyset: int) -> int | None:
+        """The last group_keys rowid known at `keyset` (0 for none), or None if this vault
+        did not record it (made before the record was kept): then try every key."""
+        if keyset == 0:
+            return 0
+        value = self._meta(f"keyset_rowid:{keyset}")
+        return int(value) if value is not None else None
+
+    def _keyring(
+        self, newer_than: int | None = None
+    ) -> list[tuple[age.X25519Identity, str | None, int | None]]:
         """My X25519 key, then every group key I hold (all epochs: old shares stay
-        readable), as (identity, group id or None, epoch or None)."""
-        out: list[tuple[age.X25519Identity, str | None, int | None]] = [
-            (self._identity().x25519, None, None)
-        ]
+        readable), as (identity, group id or None, epoch or None). With `newer_than` (a
+        group_keys rowid), only the group keys added after it: the keys a file that was
+        not for me has not been tried with."""
+        out: list[tuple[age.X25519Identity, str | None, int | None]] = []
+        if newer_than is None:
+            out.append((self._identity().x25519, None, None))
         with db.db_errors():
             rows = self._c.execute(
-                "SELECT group_id, epoch, secret FROM group_keys ORDER BY group_id, epoch DESC"
+                "SELECT group_id, epoch, secret FROM group_keys WHERE rowid > ?"
+                " ORDER BY group_id, epoch DESC",
+                (newer_than or 0,),
             ).fetchall()
         out += [(age.X25519Identity(bytes(sec)), gid, int(ep)) for gid, ep, sec in rows]
         return out
@@ -2732,7 +2751,10 @@ class SharingMixin:
             ]
             for name in todo:
                 ks = self._keyset()
-                status = self._process_exchange_file(folder / name, name, rep)
+                # A file that was not for me is tried only with the keys gained since: a
+                # hostile file costs its decryption attempts once per key, not per sync.
+                since = self._keys_since(seen[name][1]) if name in seen else None
+                status = self._process_exchange_file(folder / name, name, rep, since=since)
                 if status is None:
                     continue  # unreadable now (still syncing?): try again next time
                 if exchange.conflict_original(name) is not None:
@@ -2897,10 +2919,21 @@ class SharingMixin:
         return removed
 
     def _process_exchange_file(
-        self, path: Path, name: str, rep: _Report, *, follow: bool = False
+        self,
+        path: Path,
+        name: str,
+        rep: _Report,
+        *,
+        follow: bool = False,
+        since: int | None = None,
     ) -> str | None:
         """Handle one exchange file; returns its status, or None to retry later. Bad
-        input is quarantined, never raised."""
+        input is quarantined, never raised. `since`: a file already found not for me is
+        tried only with the group keys added after that group_keys rowid."""
+        keyring = self._keyring(since)
+        if not keyring:
+            rep.skipped += 1
+            return "not-for-me"  # no key gained since: nothing to try
         flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
         try:
             # Anyone who can write to the exchange folder chooses what is there: a symlink
@@ -2920,7 +2953,6 @@ class SharingMixin:
             return self._reject(name, "not a regular file; ignored", rep)
         f = os.fdopen(fd, "rb")
         with f:
-            keyring = self._keyring()
             try:
                 opened = share_format.open_share(f, [k for k, _g, _e in keyring])
             except share_format.ShareNotForMe:
@@ -2955,7 +2987,7 @@ class SharingMixin:
             except OSError as exc:
                 rep.errors.append((name, exc.strerror or "unreadable"))
                 return None
-        return self._process_message(data, name, rep)
+        return self._process_message(data, name, rep, keyring)
 
     def _reject(self, name: str, reason: str, rep: _Report, **details: Any) -> str:
         with self._write() as conn:
@@ -2970,8 +3002,14 @@ class SharingMixin:
         self._changed("quarantine")
         return "quarantined"
 
-    def _process_message(self, data: bytes, name: str, rep: _Report) -> str:
-        keyring = self._keyring()
+    def _process_message(
+        self,
+        data: bytes,
+        name: str,
+        rep: _Report,
+        keyring: list[tuple[age.X25519Identity, str | None, int | None]] | None = None,
+    ) -> str:
+        keyring = self._keyring() if keyring is None else keyring
         try:
             msg = messages.open_message(data, [k for k, _g, _e in keyring])
         except messages.NotForMe:
