@@ -9,7 +9,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -87,6 +87,15 @@ def write_history_csv(
     finally:
         tmp.unlink(missing_ok=True)
     return count
+
+
+def locale_date_format() -> str:
+    """The locale's short date format, with the year in full ("07.12.2026", "12/7/2026"):
+    a two-digit year is ambiguous in a filter that reaches back years."""
+    fmt = QLocale().dateFormat(QLocale.FormatType.ShortFormat)
+    if "yyyy" not in fmt:
+        fmt = fmt.replace("yy", "yyyy")
+    return fmt
 
 
 class RetentionBox(QComboBox):
@@ -206,6 +215,7 @@ class ActivityPage(QWidget):
             (self.from_check, self.from_date, self.tr("From date")),
             (self.to_check, self.to_date, self.tr("To date")),
         ):
+            edit.setDisplayFormat(locale_date_format())
             edit.setCalendarPopup(True)
             edit.setEnabled(False)
             edit.setAccessibleName(name)
@@ -436,8 +446,13 @@ class ActivityPage(QWidget):
 
     def _update_count(self, *_args: object) -> None:
         n = self.model.rowCount()
-        more = "" if self.model.exhausted else self.tr(" (scroll for more)")
-        self.count_label.setText(self.tr("{n} entries shown{more}").format(n=n, more=more))
+        if self.model.exhausted:
+            text = self.tr("%n entries shown", "one: %n entry shown", n)
+        else:
+            text = self.tr(
+                "%n entries shown (scroll for more)", "one: %n entry shown (scroll for more)", n
+            )
+        self.count_label.setText(text)
 
     # ---- verify and export -------------------------------------------------------------
     def verify(self) -> Job | None:

@@ -702,14 +702,18 @@ class FilesPage(QWidget):
         title = (
             self.tr("Adding {name}").format(name=names[0])
             if len(names) == 1
-            else self.tr("Adding {n} items").format(n=len(names))
+            else self.tr("Adding %n items", "one: Adding %n item", len(names))
         )
 
         def work(ctx: Any) -> list[Item]:
             return vault.add_paths(paths, dest, progress=ctx.progress, cancel=ctx.cancelled)
 
         def done(items: list[Item]) -> None:
-            self.status.emit(self.tr("Added and encrypted {n} item(s).").format(n=len(items)))
+            self.status.emit(
+                self.tr(
+                    "Added and encrypted %n items.", "one: Added and encrypted %n item.", len(items)
+                )
+            )
             self.refresh()
 
         def failed(exc: BaseException) -> None:
@@ -740,7 +744,7 @@ class FilesPage(QWidget):
             return
         record, vault = items[0], self.vault
         run_task(
-            lambda _c: vault.read_bytes(record),
+            lambda _c: vault.read_bytes(record, record=False),  # see show_preview
             lambda data: self.preview_ready.emit(record, data),
             lambda e: self.status.emit(error_message(e)),
             title=self.tr("Opening preview of {name}").format(name=record.name),
@@ -814,10 +818,12 @@ class FilesPage(QWidget):
         return run_task(
             work,
             lambda paths: self.status.emit(
-                self.tr("Exported {n} item(s) to {dest}.").format(n=len(paths), dest=dest)
+                self.tr(
+                    "Exported %n items to {dest}.", "one: Exported %n item to {dest}.", len(paths)
+                ).format(dest=dest)
             ),
             lambda e: self.status.emit(error_message(e)),
-            title=self.tr("Exporting {n} item(s)").format(n=len(items)),
+            title=self.tr("Exporting %n items", "one: Exporting %n item", len(items)),
         )
 
     def new_folder(self) -> None:
@@ -882,7 +888,10 @@ class FilesPage(QWidget):
                 return
             labels = [self.tr("My files") if f == "/" else f for f in folders]
             choice = self.services.dialogs.choose_item(
-                self, self.tr("Move"), self.tr("Move {n} item(s) to:").format(n=len(items)), labels
+                self,
+                self.tr("Move"),
+                self.tr("Move %n items to:", "one: Move %n item to:", len(items)),
+                labels,
             )
             if choice is None or self.session is None:
                 return
@@ -941,7 +950,7 @@ class FilesPage(QWidget):
         run_task(
             work,
             lambda n: (
-                self.status.emit(self.tr("Deleted {n} item(s).").format(n=n)),
+                self.status.emit(self.tr("Deleted %n items.", "one: Deleted %n item.", n)),
                 self.refresh(),
             ),
             lambda e: self.services.dialogs.warn(self, self.tr("Delete"), error_message(e)),
@@ -974,9 +983,11 @@ class FilesPage(QWidget):
             def done(shares: list[Any]) -> None:
                 where = out_dir or self.tr("the exchange folder")
                 self.status.emit(
-                    self.tr("Shared {n} file(s); the share files are in {where}.").format(
-                        n=len(shares), where=where
-                    )
+                    self.tr(
+                        "Shared %n files; the share files are in {where}.",
+                        "one: Shared %n file; the share file is in {where}.",
+                        len(shares),
+                    ).format(where=where)
                 )
                 self._selection_changed()
 
@@ -984,7 +995,7 @@ class FilesPage(QWidget):
                 work,
                 done,
                 lambda e: self.services.dialogs.warn(self, self.tr("Share"), error_message(e)),
-                title=self.tr("Sharing {n} item(s)").format(n=len(items)),
+                title=self.tr("Sharing %n items", "one: Sharing %n item", len(items)),
             )
 
         run_task(
@@ -1031,8 +1042,10 @@ class FilesPage(QWidget):
                 target = Path(tempfile.mkdtemp(dir=private)) / item.name
                 paths.append(vault.export(item, target))
         self.status.emit(
-            self.tr("Exported {n} item(s) by dragging; recorded in the history.").format(
-                n=len(paths)
+            self.tr(
+                "Exported %n items by dragging; recorded in the history.",
+                "one: Exported %n item by dragging; recorded in the history.",
+                len(paths),
             )
         )
         return paths

@@ -485,7 +485,7 @@ class MainWindow(QMainWindow):
         )
 
     def _received_new(self, count: int) -> None:
-        text = self.tr("{n} new file(s) shared with you.").format(n=count)
+        text = self.tr("%n new files shared with you.", "one: %n new file shared with you.", count)
         self.show_status(text)
         if self.tray is not None:
             self.tray.showMessage(self.tr("Strongroom"), text, icons.app_icon())
@@ -495,7 +495,7 @@ class MainWindow(QMainWindow):
             return
         vault, path = self.session.vault, record.path
         run_task(
-            lambda _c: (vault.item(path), vault.read_bytes(path)),
+            lambda _c: (vault.item(path), vault.read_bytes(path, record=False)),
             lambda r: self.show_preview(r[0], r[1]),
             lambda e: self.show_status(error_message(e)),
             title=self.tr("Opening preview of {name}").format(name=record.display_name),
@@ -552,6 +552,16 @@ class MainWindow(QMainWindow):
         window.open_external_requested.connect(self.files_page.open_external_selected)
         self.previews.append(window)
         window.show()
+        if window.kind != "none" and self.session is not None:
+            # Read without a record; "Previewed" is written only now that something was
+            # shown (a kind of file with no preview shows nothing).
+            vault = self.session.vault
+            run_task(
+                lambda _c: vault.record_preview(record.id),
+                lambda _r: None,
+                lambda e: self.show_status(error_message(e)),
+                quiet=True,
+            )
         return window
 
     def _forget_preview(self, window: PreviewWindow) -> None:

@@ -27,7 +27,8 @@ from PySide6.QtGui import QIcon
 from strongroom.vault import HistoryEntry, Item
 
 from . import heap, icons
-from .messages import action_label, format_details, human_size
+from .history_text import describe
+from .messages import action_label, human_size
 from .tasks import run_task
 
 __all__ = ["FOLDER_COLOR", "SHARED_COLOR", "FilesTableModel", "HistoryTableModel", "format_time"]
@@ -484,7 +485,7 @@ class HistoryTableModel(QAbstractTableModel):
         texts = self._texts.get(row)
         if texts is None:
             e = self._entries[row]
-            details = format_details(e.details)
+            details = describe(e.action, e.details)
             texts = (format_time(e.time), action_label(e.action), e.item_name, details)
             self._texts[row] = texts
         return texts

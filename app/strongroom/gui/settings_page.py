@@ -368,7 +368,11 @@ class SettingsPage(QWidget):
                 return
             text = str(folder) if folder else self.tr("Not set")
             if waiting:
-                text += " — " + self.tr("{n} message(s) waiting to be delivered").format(n=waiting)
+                text = self.tr(
+                    "{folder} — %n messages waiting to be delivered",
+                    "one: {folder} — %n message waiting to be delivered",
+                    waiting,
+                ).format(folder=text)
             self.exchange_label.setText(text)
             self.exchange_clear.setEnabled(folder is not None)
             self.receipts_box.blockSignals(True)
@@ -485,9 +489,11 @@ class SettingsPage(QWidget):
                     f"{p.item_path or p.part}: {p.message}" for p in report.problems[:5]
                 )
                 self.message.show_message(
-                    self.tr("{n} problem(s) found: {lines}").format(
-                        n=len(report.problems), lines=lines
-                    )
+                    self.tr(
+                        "%n problems found: {lines}",
+                        "one: %n problem found: {lines}",
+                        len(report.problems),
+                    ).format(lines=lines)
                 )
 
         def failed(exc: BaseException) -> None:

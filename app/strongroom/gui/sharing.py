@@ -429,8 +429,12 @@ class ShareDialog(QDialog):
         layout = QVBoxLayout(self)
         names = ", ".join(i.name for i in self.items[:3])
         if len(self.items) > 3:
-            names += self.tr(" and {n} more").format(n=len(self.items) - 3)
-        layout.addWidget(heading(self.tr("Share {names}").format(names=names), 3))
+            title = self.tr(
+                "Share {names} and %n more", "one: Share {names} and %n more", len(self.items) - 3
+            ).format(names=names)
+        else:
+            title = self.tr("Share {names}").format(names=names)
+        layout.addWidget(heading(title, 3))
 
         self.search = QLineEdit()
         self.search.setPlaceholderText(self.tr("Search people and groups"))
@@ -592,14 +596,29 @@ class ShareDialog(QDialog):
         names = [v[2] for v in chosen]
         files = len([i for i in self.items if isinstance(i, FileRecord)])
         folders = len(self.items) - files
-        what = self.tr("{files} file(s)").format(files=files)
-        if folders:
-            what += self.tr(" and every file in {n} folder(s)").format(n=folders)
         plan = self.plan()
-        who = ", ".join(names) if names else self.tr("nobody yet")
-        text = self.tr("{who} will be able to read {what} {until}.").format(
-            who=who, what=what, until=plan.until_words
-        )
+        n = len(plan.files) if folders else files
+        who = ", ".join(names)
+        if not names:
+            text = self.tr(
+                "Nobody is chosen yet. Tick the people or groups who may read these %n files.",
+                "one: Nobody is chosen yet. Tick the people or groups who may read this file.",
+                n,
+            )
+        elif folders:
+            text = self.tr(
+                "{who} will be able to read %n files (everything now in the chosen "
+                "folders) {until}.",
+                "one: {who} will be able to read %n file (everything now in the chosen "
+                "folders) {until}.",
+                n,
+            ).format(who=who, until=plan.until_words)
+        else:
+            text = self.tr(
+                "{who} will be able to read %n files {until}.",
+                "one: {who} will be able to read %n file {until}.",
+                n,
+            ).format(who=who, until=plan.until_words)
         for note in plan.notes:
             if note.level != "warning":
                 text += " " + note.text
@@ -1310,9 +1329,12 @@ class SharedPage(_Page):
                 who = sorted({p.sender_name or self.tr("an unknown sender") for p in pending})
                 self.receipts_label.setText(
                     self.tr(
-                        "{n} receipt(s) waiting: {who} asked to be told when you open or "
-                        "export their files. Send them?"
-                    ).format(n=len(pending), who=", ".join(who))
+                        "%n receipts waiting: {who} asked to be told when you open or "
+                        "export their files. Send them?",
+                        "one: %n receipt waiting: {who} asked to be told when you open or "
+                        "export their file. Send it?",
+                        len(pending),
+                    ).format(who=", ".join(who))
                 )
             self.receipts_banner.setVisible(bool(pending))
 
@@ -1351,7 +1373,7 @@ class SharedPage(_Page):
             new = [r for r in results if not isinstance(r, NotAShare) and not r.duplicate]
             notes = [str(r) for r in results if isinstance(r, NotAShare)]
             if new:
-                text = self.tr("Received {n} file(s).").format(n=len(new))
+                text = self.tr("Received %n files.", "one: Received %n file.", len(new))
             elif notes:
                 text = ""
             else:
@@ -1383,22 +1405,30 @@ class SharedPage(_Page):
             if report.received:
                 self.received_new.emit(len(report.received))
             if not quiet or report.received or report.quarantined:
-                parts = [self.tr("{n} new file(s)").format(n=len(report.received))]
+                parts = [self.tr("%n new files.", "one: %n new file.", len(report.received))]
                 if report.messages:
-                    parts.append(self.tr("{n} message(s) applied").format(n=len(report.messages)))
+                    parts.append(
+                        self.tr(
+                            "%n messages applied.", "one: %n message applied.", len(report.messages)
+                        )
+                    )
                 if report.quarantined:
                     parts.append(
-                        self.tr("{n} refused: {why}").format(
-                            n=len(report.quarantined), why=report.quarantined[0][1]
-                        )
+                        self.tr(
+                            "%n files refused ({why}).",
+                            "one: %n file refused ({why}).",
+                            len(report.quarantined),
+                        ).format(why=report.quarantined[0][1].rstrip("."))
                     )
                 if report.conflicts:
                     parts.append(
-                        self.tr("{n} sync conflict copy(ies) processed").format(
-                            n=len(report.conflicts)
+                        self.tr(
+                            "%n sync conflict copies processed.",
+                            "one: %n sync conflict copy processed.",
+                            len(report.conflicts),
                         )
                     )
-                self.message.show_message(", ".join(parts) + ".", "info")
+                self.message.show_message(" ".join(parts), "info")
             self.reload()
 
         return run_task(work, done, self._fail if not quiet else (lambda _e: None), quiet=True)

@@ -1797,10 +1797,14 @@ class Vault(SharingMixin):
         return n
 
     @_op
-    def read_bytes(self, item: ItemRef, *, max_size: int = DEFAULT_PREVIEW_LIMIT) -> bytes:
+    def read_bytes(
+        self, item: ItemRef, *, max_size: int = DEFAULT_PREVIEW_LIMIT, record: bool = True
+    ) -> bytes:
         """Decrypt a file into memory for preview; raises `PreviewTooLarge` above `max_size`.
 
-        Recorded in the history as "file-previewed".
+        Recorded in the history as "file-previewed". With `record=False` nothing is
+        recorded: a front end that may find it cannot show the contents calls
+        `record_preview` once it has shown them, so "Previewed" means someone saw them.
         """
         rec = self._get_file(item)
         if rec.size > max_size:
@@ -1809,9 +1813,18 @@ class Vault(SharingMixin):
             )
         buf = io.BytesIO()
         self._decrypt_into(rec, buf, None)
+        if record:
+            self._log_read(("file-previewed", rec.id, rec.path, None))
+            self._note_access([rec], "opened")
+        return buf.getvalue()
+
+    @_op
+    def record_preview(self, item: ItemRef) -> None:
+        """Record that `item`'s contents (read with `read_bytes(record=False)`) were shown:
+        a "file-previewed" entry, and an "opened" receipt if its sender asked for one."""
+        rec = self._get_file(item)
         self._log_read(("file-previewed", rec.id, rec.path, None))
         self._note_access([rec], "opened")
-        return buf.getvalue()
 
     @_op
     def export_stream(
