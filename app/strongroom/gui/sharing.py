@@ -300,7 +300,14 @@ class ReceivedTableModel(QAbstractTableModel):
 class AddContactDialog(QDialog):
     """Paste a contact card (or open a card file) and optionally name the person."""
 
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        parent: QWidget | None = None,
+        card: str = "",
+        name: str = "",
+        problem: str = "",
+    ) -> None:
         super().__init__(parent)
         self.services = services
         self.setWindowTitle(self.tr("Add a contact"))
@@ -312,7 +319,13 @@ class AddContactDialog(QDialog):
         self.card_edit = QPlainTextEdit()
         self.card_edit.setAccessibleName(self.tr("Contact card"))
         self.card_edit.setPlaceholderText("strongroom-card:…")
+        self.card_edit.setPlainText(card)
         layout.addWidget(self.card_edit, 1)
+        # After a failed add the dialog comes back with the card as pasted and why it failed.
+        self.message = InlineMessage()
+        if problem:
+            self.message.show_message(problem)
+        layout.addWidget(self.message)
         row = QHBoxLayout()
         open_button = QPushButton(self.tr("Open card file…"))
         open_button.clicked.connect(self._open_file)
@@ -323,6 +336,7 @@ class AddContactDialog(QDialog):
         self.name_edit = QLineEdit()
         self.name_edit.setAccessibleName(self.tr("Name for this contact"))
         self.name_edit.setPlaceholderText(self.tr("The name in their card"))
+        self.name_edit.setText(name)
         form.addRow(self.tr("Call them"), self.name_edit)
         layout.addLayout(form)
         layout.addWidget(
@@ -1049,7 +1063,7 @@ class ContactsPage(_Page):
         self.body.addWidget(self.table, 1)
         self.copy_card_button.clicked.connect(self.copy_card)
         self.save_card_button.clicked.connect(self.save_card)
-        self.add_button.clicked.connect(self.add_contact)
+        self.add_button.clicked.connect(lambda _c=False: self.add_contact())
         self.verify_button.clicked.connect(self.verify_selected)
         self.rename_button.clicked.connect(self.rename_selected)
         self.remove_button.clicked.connect(self.remove_selected)
@@ -1141,15 +1155,21 @@ class ContactsPage(_Page):
                 return
             self.message.show_message(self.tr("Saved to {path}.").format(path=path), "ok")
 
-    def add_contact(self) -> None:
+    def add_contact(self, card: str = "", name_text: str = "", problem: str = "") -> None:
+        """Ask for a card; if adding it fails, ask again with the card kept and the reason."""
         if self.session is None:
             return
-        dialog = AddContactDialog(self.services, self)
+        dialog = AddContactDialog(self.services, self, card, name_text, problem)
         if not self.services.dialogs.exec_dialog(dialog) or self.session is None:
             return
-        text = dialog.card_edit.toPlainText().strip()
-        name = dialog.name_edit.text().strip() or None
+        raw, raw_name = dialog.card_edit.toPlainText(), dialog.name_edit.text()
+        text = raw.strip()
+        name = raw_name.strip() or None
         vault = self.session.vault
+
+        def failed(exc: BaseException) -> None:
+            self.add_contact(raw, raw_name, error_message(exc))
+
         run_task(
             lambda _c: vault.add_contact(text, name),
             lambda c: (
@@ -1161,7 +1181,7 @@ class ContactsPage(_Page):
                 ),
                 self.reload(),
             ),
-            self._fail,
+            failed,
             quiet=True,
         )
 
