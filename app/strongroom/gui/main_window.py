@@ -399,7 +399,9 @@ class MainWindow(QMainWindow):
     def _unlock_notices(self, vault: Vault) -> None:
         """Tell the owner, once, what the vault reports about this unlock (failed attempts,
         a rolled-back or pruned history, ...): see gui/notices.py."""
-        status, dialog = unlock_report_texts(vault.unlock_report)
+        own = self.unlock_page.last_own_failures
+        self.unlock_page.last_own_failures = 0
+        status, dialog = unlock_report_texts(vault.unlock_report, own)
         if status:
             self.show_status(status)
         if dialog:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -65,7 +66,7 @@ from .models import format_time
 from .seams import Services
 from .session import VaultSession
 from .tasks import Job, run_task
-from .widgets import InlineMessage, heading, muted
+from .widgets import EmptyState, InlineMessage, heading, muted
 
 __all__ = [
     "AccessPanel",
@@ -973,6 +974,20 @@ class AccessPanel(QWidget):
 # ----- pages -------------------------------------------------------------------------------
 
 
+def _empty_state(icon_name: str, title: str, text: str, action: str) -> EmptyState:
+    """An empty page's sentence with the one action to take (`state.action_button`)."""
+    state = EmptyState(icon_name, title, text)
+    state.action_button = QPushButton(action)  # type: ignore[attr-defined]
+    row = QHBoxLayout()
+    row.addStretch()
+    row.addWidget(state.action_button)  # type: ignore[attr-defined]
+    row.addStretch()
+    layout = state.layout()
+    assert isinstance(layout, QVBoxLayout)
+    layout.insertLayout(layout.count() - 1, row)
+    return state
+
+
 class _Page(QWidget):
     status = Signal(str)
 
@@ -998,6 +1013,17 @@ class _Page(QWidget):
 
     def _fail(self, exc: BaseException) -> None:
         self.message.show_message(error_message(exc))
+
+    def _with_empty(self, content: QWidget, empty: EmptyState) -> QStackedWidget:
+        """`content`, or `empty` while there is nothing to show (see `_show_empty`)."""
+        self.empty = empty
+        self.content_stack = QStackedWidget()
+        self.content_stack.addWidget(content)
+        self.content_stack.addWidget(empty)
+        return self.content_stack
+
+    def _show_empty(self, empty: bool) -> None:
+        self.content_stack.setCurrentIndex(1 if empty else 0)
 
 
 class ContactsPage(_Page):
@@ -1060,7 +1086,17 @@ class ContactsPage(_Page):
         self.table.setColumnWidth(ContactsTableModel.COL_NAME, 200)
         self.table.setColumnWidth(ContactsTableModel.COL_FINGERPRINT, 330)
         self.table.setColumnWidth(ContactsTableModel.COL_VERIFIED, 140)
-        self.body.addWidget(self.table, 1)
+        empty = _empty_state(
+            "contacts",
+            self.tr("No contacts yet"),
+            self.tr(
+                "To share a file with someone, add the contact card they sent you. Send them "
+                "your card too (Copy my card, above), so they can share with you."
+            ),
+            self.tr("Add a contact…"),
+        )
+        empty.action_button.clicked.connect(lambda _c=False: self.add_contact())
+        self.body.addWidget(self._with_empty(self.table, empty), 1)
         self.copy_card_button.clicked.connect(self.copy_card)
         self.save_card_button.clicked.connect(self.save_card)
         self.add_button.clicked.connect(lambda _c=False: self.add_contact())
@@ -1108,6 +1144,7 @@ class ContactsPage(_Page):
                 if self.isVisible():
                     self._load_qr()
             self.model.set_contacts(contacts)
+            self._show_empty(not contacts)
             for row, c in enumerate(contacts):
                 if c.id == keep:
                     self.table.selectRow(row)  # keep the selection across reloads
@@ -1259,8 +1296,13 @@ class SharedPage(_Page):
             ),
         )
         bar = QHBoxLayout()
-        self.receive_button = QPushButton(icons.icon("inbox"), self.tr("Receive a share file…"))
-        self.sync_button = QPushButton(icons.icon("refresh"), self.tr("Check exchange folder"))
+        # Short labels, so the page fits an 800-pixel-wide window; the names say it in full.
+        self.receive_button = QPushButton(icons.icon("inbox"), self.tr("Receive file…"))
+        self.receive_button.setToolTip(self.tr("Receive a share file someone sent you"))
+        self.receive_button.setAccessibleName(self.tr("Receive a share file"))
+        self.sync_button = QPushButton(icons.icon("refresh"), self.tr("Check now"))
+        self.sync_button.setToolTip(self.tr("Check the exchange folder for new files"))
+        self.sync_button.setAccessibleName(self.tr("Check exchange folder"))
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
         self.export_button = QPushButton(icons.icon("export"), self.tr("Export…"))
         self.open_button = QPushButton(icons.icon("open"), self.tr("Open"))
@@ -1299,7 +1341,17 @@ class SharedPage(_Page):
         self.table = _table(self.model, self.tr("Files shared with me"))
         for col, width in ((0, 240), (1, 160), (2, 150), (3, 90), (4, 140)):
             self.table.setColumnWidth(col, width)
-        self.body.addWidget(self.table, 1)
+        empty = _empty_state(
+            "inbox",
+            self.tr("Nothing shared with you yet"),
+            self.tr(
+                "Files people share with you arrive here through the exchange folder (set it "
+                "in Settings), or open the share file they sent you."
+            ),
+            self.tr("Receive a share file…"),
+        )
+        empty.action_button.clicked.connect(lambda _c=False: self.receive_file())
+        self.body.addWidget(self._with_empty(self.table, empty), 1)
         self.timer = QTimer(self)
         self.timer.setInterval(SYNC_INTERVAL_MS)
         self.timer.timeout.connect(lambda: self.sync(quiet=True))
@@ -1343,6 +1395,7 @@ class SharedPage(_Page):
         def done(result: tuple[list[ReceivedRecord], list[Any]]) -> None:
             rows, pending = result
             self.model.set_records(rows)
+            self._show_empty(not rows)
             self._update_buttons()
             self.pending = pending
             if pending:
@@ -1484,7 +1537,17 @@ class GroupsPage(_Page):
         split.addWidget(self.groups_list)
         split.addWidget(self.members_list)
         split.setSizes([300, 600])
-        self.body.addWidget(split, 1)
+        empty = _empty_state(
+            "group",
+            self.tr("No groups yet"),
+            self.tr(
+                "A group lets you share with several people at once, and take one person's "
+                "access away by removing them. Add their contact cards first, then make a group."
+            ),
+            self.tr("New group…"),
+        )
+        empty.action_button.clicked.connect(lambda _c=False: self.create_group())
+        self.body.addWidget(self._with_empty(split, empty), 1)
         self.groups: list[GroupRecord] = []
         self.contacts: list[Contact] = []
         self.groups_list.currentRowChanged.connect(lambda _r: self._show_members())
@@ -1513,6 +1576,7 @@ class GroupsPage(_Page):
                 self.groups_list.addItem(
                     QListWidgetItem(icons.row_icon("group"), f"{g.name}  ·  {role}")
                 )
+            self._show_empty(not self.groups)
             rows = [i for i, g in enumerate(self.groups) if g.id == keep]
             self.groups_list.setCurrentRow(rows[0] if rows else (0 if self.groups else -1))
             self._show_members()
