@@ -288,6 +288,9 @@ def test_exchange_folder_label_is_not_clipped(opened, tmp_path):
 
 
 def test_every_page_fits_800_by_600(opened):
+    from PySide6.QtGui import QFont
+
+    opened.setFont(QFont("DejaVu Sans", 10))  # the screenshots' font, a little wider
     opened.resize(800, 600)
     assert opened.minimumSizeHint().width() <= 800
     assert opened.minimumSizeHint().height() <= 600

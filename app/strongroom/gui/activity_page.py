@@ -92,7 +92,10 @@ def write_history_csv(
 def locale_date_format() -> str:
     """The locale's short date format, with the year in full ("07.12.2026", "12/7/2026"):
     a two-digit year is ambiguous in a filter that reaches back years."""
-    fmt = QLocale().dateFormat(QLocale.FormatType.ShortFormat)
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:
+        return "yyyy-MM-dd"  # the "C" locale's own "d MM yyyy" reads like nothing: ISO
+    fmt = locale.dateFormat(QLocale.FormatType.ShortFormat)
     if "yyyy" not in fmt:
         fmt = fmt.replace("yy", "yyyy")
     return fmt
@@ -269,8 +272,6 @@ class ActivityPage(QWidget):
         actions.addWidget(self.accept_button)
         actions.addWidget(self.csv_button)
         actions.addStretch()
-        actions.addWidget(self.count_label)
-        actions.addSpacing(12)
         actions.addWidget(QLabel(self.tr("Retention")))
         actions.addWidget(self.retention_box)
 
@@ -288,9 +289,9 @@ class ActivityPage(QWidget):
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setHighlightSections(False)
-        self.table.setColumnWidth(HistoryTableModel.COL_TIME, 150)
-        self.table.setColumnWidth(HistoryTableModel.COL_ACTION, 170)
-        self.table.setColumnWidth(HistoryTableModel.COL_ITEM, 300)
+        self.table.setColumnWidth(HistoryTableModel.COL_TIME, 140)
+        self.table.setColumnWidth(HistoryTableModel.COL_ACTION, 160)
+        self.table.setColumnWidth(HistoryTableModel.COL_ITEM, 240)
         header.setStretchLastSection(True)
         header.setSectionResizeMode(HistoryTableModel.COL_ITEM, QHeaderView.ResizeMode.Interactive)
 
@@ -303,6 +304,7 @@ class ActivityPage(QWidget):
         layout.addLayout(actions)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.count_label)  # under the table: the rows above fit 800 px
 
         self.verify_button.clicked.connect(self.verify)
         self.csv_button.clicked.connect(self.export_csv)
@@ -397,6 +399,13 @@ class ActivityPage(QWidget):
             self.reload()
         else:
             self._stale = True
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        # The Details sentence gets what is left: in a narrow window the Item column gives
+        # way (down to 120 px) rather than pushing Details out of sight.
+        width = self.table.viewport().width()
+        self.table.setColumnWidth(HistoryTableModel.COL_ITEM, max(120, min(240, width // 4)))
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
