@@ -4,7 +4,7 @@
 <context>
     <name>AccessPanel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+867"/>
+        <location filename="../../app/strongroom/gui/sharing.py" line="+882"/>
         <source>Only you. Shares are made per file; sharing a folder shares each file in it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -64,7 +64,7 @@
 <context>
     <name>ActivityPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/activity_page.py" line="+179"/>
+        <location filename="../../app/strongroom/gui/activity_page.py" line="+182"/>
         <source>Activity</source>
         <translation type="unfinished"></translation>
     </message>
@@ -105,12 +105,12 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+166"/>
+        <location line="+169"/>
         <source>Anyone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-159"/>
+        <location line="-162"/>
         <source>From</source>
         <translation type="unfinished"></translation>
     </message>
@@ -146,7 +146,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+25"/>
         <source>Verify integrity</source>
         <translation type="unfinished"></translation>
     </message>
@@ -176,7 +176,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+9"/>
         <source>Retention</source>
         <translation type="unfinished"></translation>
     </message>
@@ -186,7 +186,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+174"/>
+        <location line="+182"/>
         <source>%n entries shown</source>
         <comment>one: %n entry shown</comment>
         <translation type="unfinished">
@@ -260,7 +260,7 @@
 <context>
     <name>AddContactDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="-636"/>
+        <location filename="../../app/strongroom/gui/sharing.py" line="-643"/>
         <source>Add a contact</source>
         <translation type="unfinished"></translation>
     </message>
@@ -275,7 +275,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+10"/>
         <source>Open card file…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -290,7 +290,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Call them</source>
         <translation type="unfinished"></translation>
     </message>
@@ -336,7 +336,7 @@
 <context>
     <name>ChangePassphraseDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/settings_page.py" line="+115"/>
+        <location filename="../../app/strongroom/gui/settings_page.py" line="+147"/>
         <source>Change passphrase</source>
         <translation type="unfinished"></translation>
     </message>
@@ -463,7 +463,7 @@
 <context>
     <name>ContactsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+643"/>
+        <location filename="../../app/strongroom/gui/sharing.py" line="+668"/>
         <location line="+50"/>
         <source>Contacts</source>
         <translation type="unfinished"></translation>
@@ -515,7 +515,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+88"/>
+        <location line="+13"/>
+        <source>No contacts yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>To share a file with someone, add the contact card they sent you. Send them your card too (Copy my card, above), so they can share with you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Add a contact…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+81"/>
         <source>Your card is on the clipboard. It holds no secrets: send it freely.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -535,7 +550,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+21"/>
         <source>Added {name}. Verify their fingerprint before sharing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -568,7 +583,7 @@
 <context>
     <name>ContactsTableModel</name>
     <message>
-        <location line="-1018"/>
+        <location line="-1074"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -597,7 +612,7 @@
 <context>
     <name>CreatePage</name>
     <message>
-        <location filename="../../app/strongroom/gui/start_pages.py" line="+253"/>
+        <location filename="../../app/strongroom/gui/start_pages.py" line="+255"/>
         <source>Creating the vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -807,12 +822,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+5"/>
+        <source>Type a passphrase to create the vault.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Type the passphrase again under Repeat.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The two passphrases must match to create the vault.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Choose a stronger passphrase, or tick “use this weak passphrase”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Type your name: it is how people you share with will see you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>This passphrase is weak: someone with a copy of the vault could guess it. Prefer four or more random words.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+49"/>
         <source>Creating vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -859,12 +899,12 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>DetailsPane</name>
     <message>
-        <location filename="../../app/strongroom/gui/files_page.py" line="+141"/>
+        <location filename="../../app/strongroom/gui/files_page.py" line="+162"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+21"/>
         <source>Who has access</source>
         <translation type="unfinished"></translation>
     </message>
@@ -884,7 +924,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+39"/>
         <source>{n} items selected</source>
         <translation type="unfinished"></translation>
     </message>
@@ -954,6 +994,67 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+2"/>
         <source>Strongroom vault (vault.strongroom)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DuplicateDialog</name>
+    <message>
+        <location filename="../../app/strongroom/gui/duplicates.py" line="+36"/>
+        <source>Name already in use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>“{name}” is already in this folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Replace deletes the folder in the vault, with everything in it, and adds the new one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Replace deletes the file in the vault (it cannot be brought back) and adds the new one under the same name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{replace} Keep both adds the new one as “{free}”. Skip leaves it out.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+7"/>
+        <source>Do the same for the %n other names already in use</source>
+        <comment>one: Do the same for the other name already in use</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Skip</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keep both</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Replace…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add nothing</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1101,7 +1202,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+29"/>
+        <source>Adding files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
         <source>Adding {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1114,7 +1220,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+9"/>
+        <location line="+22"/>
         <source>Added and encrypted %n items.</source>
         <comment>one: Added and encrypted %n item.</comment>
         <translation type="unfinished">
@@ -1122,17 +1228,43 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="-45"/>
         <source>Adding was cancelled. Nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+48"/>
+        <source>The new “{old}” was added as “{free}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <location line="+22"/>
+        <location line="+8"/>
+        <source>Nothing was added.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-18"/>
+        <location line="+8"/>
+        <source>Replace</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="-6"/>
+        <source>Replace %n items? The ones in the vault are deleted and their keys destroyed, so they cannot be brought back: {names}.</source>
+        <comment>one: Replace “{names}”? The one in the vault is deleted and its key destroyed, so it cannot be brought back.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+43"/>
         <source>Opening preview of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+24"/>
         <source>Opened {name} in another app. This is recorded in the history.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1159,8 +1291,13 @@ With this key the vault can be opened and given a new passphrase.
             <numerusform></numerusform>
         </translation>
     </message>
+    <message>
+        <location line="+6"/>
+        <source>Export</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message numerus="yes">
-        <location line="+4"/>
+        <location line="+2"/>
         <source>Exporting %n items</source>
         <comment>one: Exporting %n item</comment>
         <translation type="unfinished">
@@ -1371,7 +1508,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>GroupsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+1234"/>
+        <location filename="../../app/strongroom/gui/sharing.py" line="+1306"/>
         <location line="+18"/>
         <source>Groups</source>
         <translation type="unfinished"></translation>
@@ -1383,11 +1520,12 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+7"/>
+        <location line="+23"/>
         <source>New group…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-22"/>
         <source>Add member…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1402,7 +1540,17 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+6"/>
+        <source>No groups yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A group lets you share with several people at once, and take one person&apos;s access away by removing them. Add their contact cards first, then make a group.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+31"/>
         <source>you manage it</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1412,7 +1560,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+29"/>
         <source>{name} (removed)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1944,13 +2092,13 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location filename="../../app/strongroom/gui/main_window.py" line="+116"/>
         <location line="+187"/>
-        <location line="+188"/>
+        <location line="+190"/>
         <location line="+217"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-568"/>
+        <location line="-570"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2065,7 +2213,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+18"/>
         <source>Since you last opened this vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2251,7 +2399,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ReceivedTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="-1346"/>
+        <location filename="../../app/strongroom/gui/sharing.py" line="-1429"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2319,7 +2467,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>RetentionBox</name>
     <message>
-        <location filename="../../app/strongroom/gui/activity_page.py" line="-441"/>
+        <location filename="../../app/strongroom/gui/activity_page.py" line="-451"/>
         <source>Keep 30 days</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2342,7 +2490,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>RevokeDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+370"/>
+        <location filename="../../app/strongroom/gui/sharing.py" line="+384"/>
         <source>Revoke access</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2450,7 +2598,7 @@ The changed copies were kept; nothing was wiped.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+156"/>
+        <location line="+155"/>
         <source>Not set</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2789,7 +2937,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>SharedPage</name>
     <message>
-        <location line="+598"/>
+        <location line="+640"/>
         <source>Shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2799,17 +2947,42 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+59"/>
         <source>Receive a share file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-46"/>
         <source>Check exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="-5"/>
+        <source>Receive file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+1"/>
+        <source>Receive a share file someone sent you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Receive a share file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Check now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Check the exchange folder for new files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2839,7 +3012,17 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+5"/>
+        <source>Nothing shared with you yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Files people share with you arrive here through the exchange folder (set it in Settings), or open the share file they sent you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+54"/>
         <source>an unknown sender</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2953,7 +3136,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>UnlockPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/start_pages.py" line="+36"/>
+        <location filename="../../app/strongroom/gui/start_pages.py" line="+40"/>
         <location line="+1"/>
         <source>Passphrase</source>
         <translation type="unfinished"></translation>
@@ -3038,9 +3221,24 @@ The changed copies were kept; nothing was wiped.</source>
     </message>
 </context>
 <context>
+    <name>UnlockReport</name>
+    <message>
+        <location filename="../../app/strongroom/gui/notices.py" line="+39"/>
+        <source>Unlocked after %n wrong attempts typed here.</source>
+        <comment>one: Unlocked after a wrong attempt typed here.</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>%n of them were typed in this window.</source>
+        <comment>one: %n of them was typed in this window.</comment>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>VerifyContactDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="-1066"/>
+        <location filename="../../app/strongroom/gui/sharing.py" line="-1124"/>
         <source>Verify {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3078,7 +3276,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>WelcomePage</name>
     <message>
-        <location filename="../../app/strongroom/gui/start_pages.py" line="-579"/>
+        <location filename="../../app/strongroom/gui/start_pages.py" line="-596"/>
         <source>Welcome to Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3114,7 +3312,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+7"/>
         <source>Tip: drop a vault folder on this window to open it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3155,7 +3353,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>_Sidebar</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="-631"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="-633"/>
         <source>Sections</source>
         <translation type="unfinished"></translation>
     </message>
