@@ -282,3 +282,27 @@ def test_translation_template_is_shipped():
     text = ts.read_text(encoding="utf-8")
     assert "<TS" in text and "Shared with {who}, no receipts asked." in text
     assert 'numerus="yes"' in text
+
+
+@pytest.mark.parametrize(
+    ("language", "country", "pattern"),
+    [
+        (QLocale.Language.German, QLocale.Country.Germany, r"^07\.12\.2026 \d\d:\d\d$"),
+        (
+            QLocale.Language.English,
+            QLocale.Country.UnitedStates,
+            r"^12/7/2026 \d{1,2}:\d\d\s?[AP]M$",
+        ),
+    ],
+)
+def test_times_use_the_locale(qapp, language, country, pattern):
+    """Dates and times in lists and details read the locale's way (order, separators)."""
+    from strongroom.gui.models import format_time
+
+    old = QLocale()
+    QLocale.setDefault(QLocale(language, country))
+    try:
+        text = format_time(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
+    finally:
+        QLocale.setDefault(old)
+    assert re.match(pattern, text.replace("\u202f", " ")), text

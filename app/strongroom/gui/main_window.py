@@ -499,7 +499,8 @@ class MainWindow(QMainWindow):
         run_task(
             lambda _c: (vault.item(path), vault.read_bytes(path, record=False)),
             lambda r: self.show_preview(r[0], r[1]),
-            lambda e: self.show_status(error_message(e)),
+            # On the page the person is looking at ("too large to preview", damage, ...).
+            lambda e: self.shared_page.message.show_message(error_message(e)),
             title=self.tr("Opening preview of {name}").format(name=record.display_name),
             cancellable=False,
         )

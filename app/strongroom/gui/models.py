@@ -3,6 +3,7 @@ these models only present them (Vorta style: `*TableModel` with `COL_*` constant
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -74,11 +75,21 @@ def forget_file_icons() -> None:
 
 
 def format_time(value: datetime) -> str:
-    """A local date and time in the user's locale, short form."""
-    local = QDateTime(value.astimezone())
-    # An explicit pattern: "28 Nov 2026 17:28" reads well in every locale's month names,
-    # where ShortFormat can come out as bare digits ("28 11 2026").
-    return QLocale().toString(local, "d MMM yyyy HH:mm")
+    """A local date and time in the user's locale, short form, with the year in full:
+    "07.12.2026 17:28", "12/7/2026 5:28 PM"."""
+    locale = QLocale()
+    return locale.toString(QDateTime(value.astimezone()), _time_format(locale.name()))
+
+
+@functools.lru_cache(maxsize=8)
+def _time_format(locale_name: str) -> str:
+    # Once per locale: listings format a time for every row.
+    locale = QLocale(locale_name)
+    if locale.language() == QLocale.Language.C:
+        # The "C" locale's short format is bare digits ("7 12 2026"): say it the ISO way.
+        return "yyyy-MM-dd HH:mm"
+    fmt = locale.dateTimeFormat(QLocale.FormatType.ShortFormat)
+    return fmt if "yyyy" in fmt else fmt.replace("yy", "yyyy")
 
 
 _ARCHIVES = ("zip", "x-tar", "gzip", "x-7z", "x-bzip", "x-xz", "x-rar", "zstd")
