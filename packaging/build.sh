@@ -41,6 +41,7 @@ BUNDLE=dist/strongroom
 rm -rf "$BUNDLE/resources"
 mkdir -p "$BUNDLE/resources"
 cp -r resources/icons "$BUNDLE/resources/icons"
+cp -r resources/translations "$BUNDLE/resources/translations"  # strongroom_<locale>.qm
 echo "$VERSION" > "$BUNDLE/VERSION"
 
 bundle_end=$(date +%s.%N)

@@ -133,9 +133,23 @@ def threaded_runner(qtbot):
     tasks.set_runner(old)
 
 
+_PLURALS: list[Any] = []
+
+
+def _install_source_plurals(app: QApplication) -> None:
+    """The English plurals the app installs at start-up (gui/i18n.py), once per test run."""
+    if not _PLURALS:
+        from strongroom.gui.i18n import SourcePlurals
+
+        translator = SourcePlurals(app)
+        app.installTranslator(translator)
+        _PLURALS.append(translator)
+
+
 @pytest.fixture
-def services(tmp_path: Path) -> Services:
+def services(qapp, tmp_path: Path) -> Services:
     """Fresh settings, temp and config folders, cheap Argon2id and a fake clock per test."""
+    _install_source_plurals(qapp)
     home = tmp_path / "home"
     home.mkdir()
     (tmp_path / "config").mkdir()

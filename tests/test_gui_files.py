@@ -90,9 +90,10 @@ def test_add_files_action_uses_dialog_and_reports_collisions(opened, services, s
     page.act_add_files.trigger()
     assert names(page) == ["notes.txt"]
     services.dialogs.expect("choose_files", [str(sources / "notes.txt")])
+    services.dialogs.expect("exec_dialog", lambda d: d.buttons["skip"].click() or True)
     page.act_add_files.trigger()
-    assert "already in this folder" in opened.status_label.text()
-    assert "already in this folder" in opened.jobs.last_message
+    assert services.dialogs.asked[-1] == ("exec_dialog", ("DuplicateDialog",))
+    assert names(page) == ["notes.txt"]
 
 
 def test_drag_out_mime_data_carries_exported_file(opened, services, sources):

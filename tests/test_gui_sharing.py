@@ -98,7 +98,7 @@ def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
         dialog.check("Ben")
         dialog.receipts.setChecked(True)
         summary = dialog.summary.text()
-        assert "Ben will be able to read 1 file(s)" in summary
+        assert "Ben will be able to read 1 file until" in summary
         assert "cannot erase a copy" in summary
         assert dialog.warning.isHidden()  # Ben is verified
         return True
@@ -264,5 +264,5 @@ def test_sync_summary_names_conflict_copies(two, services):
     page = window.shared_page
     page.sync_button.click()
     assert page.model.rowCount() == 1
-    assert "1 new file(s)" in page.message.text()
-    assert "1 sync conflict copy(ies) processed" in page.message.text()
+    assert "1 new file." in page.message.text()
+    assert "1 sync conflict copy processed" in page.message.text()

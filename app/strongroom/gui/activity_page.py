@@ -9,7 +9,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -87,6 +87,18 @@ def write_history_csv(
     finally:
         tmp.unlink(missing_ok=True)
     return count
+
+
+def locale_date_format() -> str:
+    """The locale's short date format, with the year in full ("07.12.2026", "12/7/2026"):
+    a two-digit year is ambiguous in a filter that reaches back years."""
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:
+        return "yyyy-MM-dd"  # the "C" locale's own "d MM yyyy" reads like nothing: ISO
+    fmt = locale.dateFormat(QLocale.FormatType.ShortFormat)
+    if "yyyy" not in fmt:
+        fmt = fmt.replace("yy", "yyyy")
+    return fmt
 
 
 class RetentionBox(QComboBox):
@@ -206,6 +218,7 @@ class ActivityPage(QWidget):
             (self.from_check, self.from_date, self.tr("From date")),
             (self.to_check, self.to_date, self.tr("To date")),
         ):
+            edit.setDisplayFormat(locale_date_format())
             edit.setCalendarPopup(True)
             edit.setEnabled(False)
             edit.setAccessibleName(name)
@@ -227,15 +240,19 @@ class ActivityPage(QWidget):
         self.action_box.currentIndexChanged.connect(lambda _i: self.reload())
         self.person_box.currentIndexChanged.connect(lambda _i: self.reload())
 
-        filters = QHBoxLayout()
-        filters.addWidget(self.file_edit, 2)
-        filters.addWidget(self.action_box)
-        filters.addWidget(self.person_box)
-        filters.addWidget(self.from_check)
-        filters.addWidget(self.from_date)
-        filters.addWidget(self.to_check)
-        filters.addWidget(self.to_date)
-        filters.addWidget(self.search, 2)
+        # Two rows, so the page fits an 800-pixel-wide window.
+        filters = QVBoxLayout()
+        first, second = QHBoxLayout(), QHBoxLayout()
+        first.addWidget(self.file_edit, 2)
+        first.addWidget(self.action_box, 1)
+        first.addWidget(self.person_box, 1)
+        second.addWidget(self.from_check)
+        second.addWidget(self.from_date)
+        second.addWidget(self.to_check)
+        second.addWidget(self.to_date)
+        second.addWidget(self.search, 2)
+        filters.addLayout(first)
+        filters.addLayout(second)
 
         self.verify_button = QPushButton(icons.icon("shield-check"), self.tr("Verify integrity"))
         self.verify_button.setAccessibleName(self.tr("Verify history integrity"))
@@ -255,8 +272,6 @@ class ActivityPage(QWidget):
         actions.addWidget(self.accept_button)
         actions.addWidget(self.csv_button)
         actions.addStretch()
-        actions.addWidget(self.count_label)
-        actions.addSpacing(12)
         actions.addWidget(QLabel(self.tr("Retention")))
         actions.addWidget(self.retention_box)
 
@@ -274,9 +289,9 @@ class ActivityPage(QWidget):
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setHighlightSections(False)
-        self.table.setColumnWidth(HistoryTableModel.COL_TIME, 150)
-        self.table.setColumnWidth(HistoryTableModel.COL_ACTION, 170)
-        self.table.setColumnWidth(HistoryTableModel.COL_ITEM, 300)
+        self.table.setColumnWidth(HistoryTableModel.COL_TIME, 140)
+        self.table.setColumnWidth(HistoryTableModel.COL_ACTION, 160)
+        self.table.setColumnWidth(HistoryTableModel.COL_ITEM, 240)
         header.setStretchLastSection(True)
         header.setSectionResizeMode(HistoryTableModel.COL_ITEM, QHeaderView.ResizeMode.Interactive)
 
@@ -289,6 +304,7 @@ class ActivityPage(QWidget):
         layout.addLayout(actions)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.count_label)  # under the table: the rows above fit 800 px
 
         self.verify_button.clicked.connect(self.verify)
         self.csv_button.clicked.connect(self.export_csv)
@@ -384,6 +400,13 @@ class ActivityPage(QWidget):
         else:
             self._stale = True
 
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        # The Details sentence gets what is left: in a narrow window the Item column gives
+        # way (down to 120 px) rather than pushing Details out of sight.
+        width = self.table.viewport().width()
+        self.table.setColumnWidth(HistoryTableModel.COL_ITEM, max(120, min(240, width // 4)))
+
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if self._stale:
@@ -436,8 +459,13 @@ class ActivityPage(QWidget):
 
     def _update_count(self, *_args: object) -> None:
         n = self.model.rowCount()
-        more = "" if self.model.exhausted else self.tr(" (scroll for more)")
-        self.count_label.setText(self.tr("{n} entries shown{more}").format(n=n, more=more))
+        if self.model.exhausted:
+            text = self.tr("%n entries shown", "one: %n entry shown", n)
+        else:
+            text = self.tr(
+                "%n entries shown (scroll for more)", "one: %n entry shown (scroll for more)", n
+            )
+        self.count_label.setText(text)
 
     # ---- verify and export -------------------------------------------------------------
     def verify(self) -> Job | None:

@@ -6,13 +6,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer, QTranslator
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
 from strongroom import __version__
 
 from . import icons
+from .i18n import install_translators
 from .main_window import MainWindow
 from .seams import Services
 from .settings_page import apply_theme
@@ -20,6 +21,9 @@ from .single_instance import InstanceNotResponding, InstanceServer, send_to_runn
 from .start_pages import vault_folder_of
 
 __all__ = ["MainWindow", "PathOpener", "create_app", "run"]
+
+
+_TRANSLATORS: list[QTranslator] = []
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
@@ -31,6 +35,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("app.strongroom.Strongroom")  # resources/linux/*.desktop
     app.setWindowIcon(icons.app_icon())
+    if not _TRANSLATORS:  # once, however often this is called; kept alive with the app
+        _TRANSLATORS.extend(install_translators(app))
     return app
 
 

@@ -43,15 +43,17 @@ from strongroom.vault import (
     Vault,
     VaultError,
 )
+from strongroom.vault.names import clean_name
 
 from . import icons
+from .duplicates import KEEP_BOTH, REPLACE, DuplicateDialog
 from .messages import action_label, error_message, human_size
 from .models import FOLDER_COLOR, FilesTableModel, access_map, format_time
 from .seams import Services
 from .session import VaultSession
 from .sharing import AccessPanel, ShareDialog
 from .tasks import Job, run_task, runner
-from .widgets import Breadcrumbs, EmptyState, heading
+from .widgets import Breadcrumbs, EmptyState, InlineMessage, heading
 
 __all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView", "accept_copy"]
 
@@ -73,6 +75,25 @@ def accept_copy(event: QDropEvent, wanted: bool) -> bool:
         return True
     event.ignore()
     return False
+
+
+def _clean(name: str) -> str:
+    """A source's name as the vault stores it (NFC), or itself if the vault would refuse it."""
+    try:
+        return clean_name(name)
+    except VaultError:
+        return name
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """ "NAME (2).EXT", "NAME (3).EXT", … — the first not in `taken` (as Vault.free_name)."""
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    n = 2
+    while f"{stem} ({n}){dot}{ext}" in taken:
+        n += 1
+    return f"{stem} ({n}){dot}{ext}"
 
 
 def _access(vault: Vault) -> dict[int, list[str]]:
@@ -155,6 +176,10 @@ class DetailsPane(QWidget):
         layout.addLayout(self.facts)
         self.buttons = QHBoxLayout()
         layout.addLayout(self.buttons)
+        # What happened to this item (a preview that cannot be shown, an open that failed),
+        # shown where the person is looking rather than in the fading status line.
+        self.message = InlineMessage()
+        layout.addWidget(self.message)
         self.access_title = self._section(self.tr("Who has access"))
         layout.addWidget(self.access_title)
         self.access = AccessPanel(services)
@@ -189,6 +214,7 @@ class DetailsPane(QWidget):
 
     def show_items(self, items: list[Item]) -> None:
         self._clear_facts()
+        self.message.clear_message()
         self.history.clear()
         has = bool(items)
         for w in (
@@ -694,31 +720,138 @@ class FilesPage(QWidget):
             self.add_paths([path])
 
     def add_paths(self, paths: list[str]) -> Job | None:
-        """Encrypt `paths` into the current folder in the background (all or nothing)."""
+        """Encrypt `paths` into the current folder in the background (all or nothing).
+        Names already in the folder are asked about first: Replace, Keep both or Skip.
+        Returns the adding job (None when nothing is added or a question is pending)."""
         if self.session is None or not paths:
             return None
         vault, dest = self.vault, self.folder.id if self.folder else "/"
-        names = [Path(p).name for p in paths]
+        if self.folder is not None and not self.search_text:
+            # The table shows this folder's names: ask about clashes now. (A name taken
+            # meanwhile by another program fails the add with a dialog, nothing added.)
+            existing = {item.name: item for item in self.model.items()}
+            return self._add_or_ask(vault, dest, paths, existing)
+        run_task(
+            lambda _c: {item.name: item for item in vault.list(dest)},
+            lambda existing: self._add_or_ask(vault, dest, paths, existing),
+            self._add_failed,
+            quiet=True,
+        )
+        return None
+
+    def _add_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            self.status.emit(self.tr("Adding was cancelled. Nothing was changed."))
+        else:  # a dialog: a failed add must not fade away with the status line
+            self.services.dialogs.warn(self, self.tr("Adding files"), error_message(exc))
+
+    def _start_add(
+        self,
+        vault: Vault,
+        dest: int | str,
+        paths: list[str],
+        as_names: list[str | None],
+        replace: list[tuple[str, Item]],
+        kept: dict[str, str],
+        failed: Callable[[BaseException], None],
+    ) -> Job | None:
+        """Add `paths` (under `as_names`), then each `replace` source in place of the item it
+        names; `kept` maps a source's name to the free name it was added under."""
+        names = [n or Path(p).name for p, n in zip(paths, as_names, strict=True)]
+        names += [item.name for _p, item in replace]
+        if not names:
+            return None
         title = (
             self.tr("Adding {name}").format(name=names[0])
             if len(names) == 1
-            else self.tr("Adding {n} items").format(n=len(names))
+            else self.tr("Adding %n items", "one: Adding %n item", len(names))
         )
 
         def work(ctx: Any) -> list[Item]:
-            return vault.add_paths(paths, dest, progress=ctx.progress, cancel=ctx.cancelled)
+            added: list[Item] = []
+            if paths:
+                added += vault.add_paths(
+                    paths, dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=as_names
+                )
+            for src, old in replace:
+                # The new one is in the vault before the old one goes: a failure on the
+                # way never leaves neither.
+                temp = vault.free_name(dest, old.name)
+                (new,) = vault.add_paths(
+                    [src], dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=[temp]
+                )
+                vault.delete(old.id)
+                added.append(vault.rename(new, old.name))
+            return added
 
         def done(items: list[Item]) -> None:
-            self.status.emit(self.tr("Added and encrypted {n} item(s).").format(n=len(items)))
+            text = self.tr(
+                "Added and encrypted %n items.", "one: Added and encrypted %n item.", len(items)
+            )
+            for old, free in kept.items():
+                text += " " + self.tr("The new “{old}” was added as “{free}”.").format(
+                    old=old, free=free
+                )
+            self.status.emit(text)
             self.refresh()
 
-        def failed(exc: BaseException) -> None:
-            if isinstance(exc, Cancelled):
-                self.status.emit(self.tr("Adding was cancelled. Nothing was changed."))
-            else:
-                self.status.emit(error_message(exc))
-
         return run_task(work, done, failed, title=title)
+
+    def _add_or_ask(
+        self, vault: Vault, dest: int | str, paths: list[str], existing: dict[str, Item]
+    ) -> Job | None:
+        """Add `paths`; for each name already in the folder ask first (Replace, Keep both,
+        Skip, or the same for all), and for Replace confirm once."""
+        if self.session is None or self.vault is not vault:
+            return None
+        clashes = [p for p in paths if _clean(Path(p).name) in existing]
+        plain = [p for p in paths if p not in clashes]
+        keep: list[tuple[str, str]] = []
+        replace: list[tuple[str, Item]] = []
+        same_for_all: str | None = None
+        taken = set(existing)
+        for index, src in enumerate(clashes):
+            old = existing[_clean(Path(src).name)]
+            free = _free_name(old.name, taken)
+            choice = same_for_all
+            if choice is None:
+                dialog = DuplicateDialog(
+                    old.name, old.is_folder, free, len(clashes) - index - 1, self
+                )
+                if not self.services.dialogs.exec_dialog(dialog) or dialog.choice is None:
+                    self.status.emit(self.tr("Nothing was added."))
+                    return None
+                choice = dialog.choice
+                if dialog.apply_all.isChecked():
+                    same_for_all = choice
+            if choice == KEEP_BOTH:
+                keep.append((src, free))
+                taken.add(free)
+            elif choice == REPLACE:
+                replace.append((src, old))
+        if replace and not self.services.dialogs.confirm(
+            self,
+            self.tr("Replace"),
+            self.tr(
+                "Replace %n items? The ones in the vault are deleted and their keys "
+                "destroyed, so they cannot be brought back: {names}.",
+                "one: Replace “{names}”? The one in the vault is deleted and its key "
+                "destroyed, so it cannot be brought back.",
+                len(replace),
+            ).format(names=", ".join(old.name for _s, old in replace)),
+            self.tr("Replace"),
+        ):
+            self.status.emit(self.tr("Nothing was added."))
+            return None
+        if self.session is None or self.vault is not vault:  # locked while a dialog was open
+            return None
+        sources = plain + [src for src, _f in keep]
+        as_names: list[str | None] = [None] * len(plain) + [free for _s, free in keep]
+        kept = {Path(src).name: free for src, free in keep}
+        if not sources and not replace:
+            self.status.emit(self.tr("Nothing was added."))
+            return None
+        return self._start_add(vault, dest, sources, as_names, replace, kept, self._add_failed)
 
     # ---- item actions ------------------------------------------------------------------
     def open_selected(self) -> None:
@@ -740,12 +873,18 @@ class FilesPage(QWidget):
             return
         record, vault = items[0], self.vault
         run_task(
-            lambda _c: vault.read_bytes(record),
+            lambda _c: vault.read_bytes(record, record=False),  # see show_preview
             lambda data: self.preview_ready.emit(record, data),
-            lambda e: self.status.emit(error_message(e)),
+            lambda e: self._problem(error_message(e)),
             title=self.tr("Opening preview of {name}").format(name=record.name),
             cancellable=False,
         )
+
+    def _problem(self, text: str) -> None:
+        """A failed action on the selected item: said in its details pane, where the person
+        is looking, and in the status line."""
+        self.details.message.show_message(text)
+        self.status.emit(text)
 
     def open_external_selected(self, record: FileRecord | None = None) -> None:
         if record is None:
@@ -765,7 +904,7 @@ class FilesPage(QWidget):
                 # No in-memory temp folder here: the copy is on disk; say so each time.
                 self.status.emit(" ".join(filter(None, [text, vault.temp_notice])))
             else:
-                self.status.emit(
+                self._problem(
                     self.tr(
                         "Could not open {name}: no app is set up for this kind of file. The "
                         "decrypted copy is wiped when the vault locks."
@@ -775,7 +914,7 @@ class FilesPage(QWidget):
         run_task(
             lambda _c: vault.open_external(record),
             done,
-            lambda e: self.status.emit(error_message(e)),
+            lambda e: self._problem(error_message(e)),
             title=self.tr("Decrypting {name}").format(name=record.name),
             cancellable=False,
         )
@@ -812,7 +951,9 @@ class FilesPage(QWidget):
             return out
 
         def done(results: list[Any]) -> None:
-            text = self.tr("Exported {n} item(s) to {dest}.").format(n=len(results), dest=dest)
+            text = self.tr(
+                "Exported %n items to {dest}.", "one: Exported %n item to {dest}.", len(results)
+            ).format(dest=dest)
             # A name too long for the destination was shortened: say so, once per item.
             notes = [r.note for r in results if r.note]
             self.status.emit(" ".join([text, *notes]))
@@ -820,8 +961,12 @@ class FilesPage(QWidget):
         return run_task(
             work,
             done,
-            lambda e: self.status.emit(error_message(e)),
-            title=self.tr("Exporting {n} item(s)").format(n=len(items)),
+            lambda e: (
+                self.status.emit(error_message(e))
+                if isinstance(e, Cancelled)
+                else self.services.dialogs.warn(self, self.tr("Export"), error_message(e))
+            ),
+            title=self.tr("Exporting %n items", "one: Exporting %n item", len(items)),
         )
 
     def new_folder(self) -> None:
@@ -886,7 +1031,10 @@ class FilesPage(QWidget):
                 return
             labels = [self.tr("My files") if f == "/" else f for f in folders]
             choice = self.services.dialogs.choose_item(
-                self, self.tr("Move"), self.tr("Move {n} item(s) to:").format(n=len(items)), labels
+                self,
+                self.tr("Move"),
+                self.tr("Move %n items to:", "one: Move %n item to:", len(items)),
+                labels,
             )
             if choice is None or self.session is None:
                 return
@@ -945,7 +1093,7 @@ class FilesPage(QWidget):
         run_task(
             work,
             lambda n: (
-                self.status.emit(self.tr("Deleted {n} item(s).").format(n=n)),
+                self.status.emit(self.tr("Deleted %n items.", "one: Deleted %n item.", n)),
                 self.refresh(),
             ),
             lambda e: self.services.dialogs.warn(self, self.tr("Delete"), error_message(e)),
@@ -978,9 +1126,11 @@ class FilesPage(QWidget):
             def done(shares: list[Any]) -> None:
                 where = out_dir or self.tr("the exchange folder")
                 self.status.emit(
-                    self.tr("Shared {n} file(s); the share files are in {where}.").format(
-                        n=len(shares), where=where
-                    )
+                    self.tr(
+                        "Shared %n files; the share files are in {where}.",
+                        "one: Shared %n file; the share file is in {where}.",
+                        len(shares),
+                    ).format(where=where)
                 )
                 self._selection_changed()
 
@@ -988,7 +1138,7 @@ class FilesPage(QWidget):
                 work,
                 done,
                 lambda e: self.services.dialogs.warn(self, self.tr("Share"), error_message(e)),
-                title=self.tr("Sharing {n} item(s)").format(n=len(items)),
+                title=self.tr("Sharing %n items", "one: Sharing %n item", len(items)),
             )
 
         run_task(
@@ -1035,8 +1185,10 @@ class FilesPage(QWidget):
                 target = Path(tempfile.mkdtemp(dir=private)) / item.name
                 paths.append(vault.export(item, target))
         self.status.emit(
-            self.tr("Exported {n} item(s) by dragging; recorded in the history.").format(
-                n=len(paths)
+            self.tr(
+                "Exported %n items by dragging; recorded in the history.",
+                "one: Exported %n item by dragging; recorded in the history.",
+                len(paths),
             )
         )
         return paths

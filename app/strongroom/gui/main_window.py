@@ -399,7 +399,9 @@ class MainWindow(QMainWindow):
     def _unlock_notices(self, vault: Vault) -> None:
         """Tell the owner, once, what the vault reports about this unlock (failed attempts,
         a rolled-back or pruned history, ...): see gui/notices.py."""
-        status, dialog = unlock_report_texts(vault.unlock_report)
+        own = self.unlock_page.last_own_failures
+        self.unlock_page.last_own_failures = 0
+        status, dialog = unlock_report_texts(vault.unlock_report, own)
         if status:
             self.show_status(status)
         if dialog:
@@ -485,7 +487,7 @@ class MainWindow(QMainWindow):
         )
 
     def _received_new(self, count: int) -> None:
-        text = self.tr("{n} new file(s) shared with you.").format(n=count)
+        text = self.tr("%n new files shared with you.", "one: %n new file shared with you.", count)
         self.show_status(text)
         if self.tray is not None:
             self.tray.showMessage(self.tr("Strongroom"), text, icons.app_icon())
@@ -495,9 +497,10 @@ class MainWindow(QMainWindow):
             return
         vault, path = self.session.vault, record.path
         run_task(
-            lambda _c: (vault.item(path), vault.read_bytes(path)),
+            lambda _c: (vault.item(path), vault.read_bytes(path, record=False)),
             lambda r: self.show_preview(r[0], r[1]),
-            lambda e: self.show_status(error_message(e)),
+            # On the page the person is looking at ("too large to preview", damage, ...).
+            lambda e: self.shared_page.message.show_message(error_message(e)),
             title=self.tr("Opening preview of {name}").format(name=record.display_name),
             cancellable=False,
         )
@@ -552,6 +555,16 @@ class MainWindow(QMainWindow):
         window.open_external_requested.connect(self.files_page.open_external_selected)
         self.previews.append(window)
         window.show()
+        if window.kind != "none" and self.session is not None:
+            # Read without a record; "Previewed" is written only now that something was
+            # shown (a kind of file with no preview shows nothing).
+            vault = self.session.vault
+            run_task(
+                lambda _c: vault.record_preview(record.id),
+                lambda _r: None,
+                lambda e: self.show_status(error_message(e)),
+                quiet=True,
+            )
         return window
 
     def _forget_preview(self, window: PreviewWindow) -> None:

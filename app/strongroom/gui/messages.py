@@ -45,6 +45,12 @@ def error_message(exc: BaseException) -> str:
         return _tr("That item is no longer in the vault.")
     if isinstance(exc, v.PreviewTooLarge):
         return _tr("This file is too large to preview. Open it with another app or export it.")
+    if isinstance(exc, v.CardError):
+        return _tr(
+            "This is not a complete contact card, or it was changed on the way. Ask them to "
+            "send it again, and paste all of it: it starts with “strongroom-card:” and has no "
+            "spaces or line breaks in the middle."
+        )
     if isinstance(exc, v.VaultLocked):
         return _tr("The vault is locked. Unlock it to continue.")
     if isinstance(exc, v.VaultError):

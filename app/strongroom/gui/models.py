@@ -3,6 +3,7 @@ these models only present them (Vorta style: `*TableModel` with `COL_*` constant
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,8 @@ from PySide6.QtGui import QIcon
 from strongroom.vault import HistoryEntry, Item
 
 from . import heap, icons
-from .messages import action_label, format_details, human_size
+from .history_text import describe
+from .messages import action_label, human_size
 from .tasks import run_task
 
 __all__ = ["FOLDER_COLOR", "SHARED_COLOR", "FilesTableModel", "HistoryTableModel", "format_time"]
@@ -73,11 +75,21 @@ def forget_file_icons() -> None:
 
 
 def format_time(value: datetime) -> str:
-    """A local date and time in the user's locale, short form."""
-    local = QDateTime(value.astimezone())
-    # An explicit pattern: "28 Nov 2026 17:28" reads well in every locale's month names,
-    # where ShortFormat can come out as bare digits ("28 11 2026").
-    return QLocale().toString(local, "d MMM yyyy HH:mm")
+    """A local date and time in the user's locale, short form, with the year in full:
+    "07.12.2026 17:28", "12/7/2026 5:28 PM"."""
+    locale = QLocale()
+    return locale.toString(QDateTime(value.astimezone()), _time_format(locale.name()))
+
+
+@functools.lru_cache(maxsize=8)
+def _time_format(locale_name: str) -> str:
+    # Once per locale: listings format a time for every row.
+    locale = QLocale(locale_name)
+    if locale.language() == QLocale.Language.C:
+        # The "C" locale's short format is bare digits ("7 12 2026"): say it the ISO way.
+        return "yyyy-MM-dd HH:mm"
+    fmt = locale.dateTimeFormat(QLocale.FormatType.ShortFormat)
+    return fmt if "yyyy" in fmt else fmt.replace("yy", "yyyy")
 
 
 _ARCHIVES = ("zip", "x-tar", "gzip", "x-7z", "x-bzip", "x-xz", "x-rar", "zstd")
@@ -484,7 +496,7 @@ class HistoryTableModel(QAbstractTableModel):
         texts = self._texts.get(row)
         if texts is None:
             e = self._entries[row]
-            details = format_details(e.details)
+            details = describe(e.action, e.details)
             texts = (format_time(e.time), action_label(e.action), e.item_name, details)
             self._texts[row] = texts
         return texts

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -105,6 +106,37 @@ def _form(parent: QWidget) -> QFormLayout:
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
     return form
+
+
+class ElidedLabel(QLabel):
+    """One line of text (a folder path) that never widens its page: cut in the middle to
+    the width it gets, with the whole text in its tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(80)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideMiddle, max(self.width(), 80)
+        )
+        super().setText(shown)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
 
 
 class ChangePassphraseDialog(QDialog):
@@ -210,8 +242,7 @@ class SettingsPage(QWidget):
         # sharing
         box = QGroupBox(self.tr("Sharing"))
         form = _form(box)
-        self.exchange_label = QLabel(self.tr("Not set"))
-        self.exchange_label.setWordWrap(True)
+        self.exchange_label = ElidedLabel(self.tr("Not set"))
         self.exchange_button = QPushButton(self.tr("Choose…"))
         self.exchange_button.setAccessibleName(self.tr("Choose exchange folder"))
         self.exchange_clear = QPushButton(self.tr("Stop using it"))
@@ -368,7 +399,11 @@ class SettingsPage(QWidget):
                 return
             text = str(folder) if folder else self.tr("Not set")
             if waiting:
-                text += " — " + self.tr("{n} message(s) waiting to be delivered").format(n=waiting)
+                text = self.tr(
+                    "{folder} — %n messages waiting to be delivered",
+                    "one: {folder} — %n message waiting to be delivered",
+                    waiting,
+                ).format(folder=text)
             self.exchange_label.setText(text)
             self.exchange_clear.setEnabled(folder is not None)
             self.receipts_box.blockSignals(True)
@@ -485,9 +520,11 @@ class SettingsPage(QWidget):
                     f"{p.item_path or p.part}: {p.message}" for p in report.problems[:5]
                 )
                 self.message.show_message(
-                    self.tr("{n} problem(s) found: {lines}").format(
-                        n=len(report.problems), lines=lines
-                    )
+                    self.tr(
+                        "%n problems found: {lines}",
+                        "one: %n problem found: {lines}",
+                        len(report.problems),
+                    ).format(lines=lines)
                 )
 
         def failed(exc: BaseException) -> None:

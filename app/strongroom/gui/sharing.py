@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -65,7 +66,7 @@ from .models import format_time
 from .seams import Services
 from .session import VaultSession
 from .tasks import Job, run_task
-from .widgets import InlineMessage, heading, muted
+from .widgets import EmptyState, InlineMessage, heading, muted
 
 __all__ = [
     "AccessPanel",
@@ -300,7 +301,14 @@ class ReceivedTableModel(QAbstractTableModel):
 class AddContactDialog(QDialog):
     """Paste a contact card (or open a card file) and optionally name the person."""
 
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        parent: QWidget | None = None,
+        card: str = "",
+        name: str = "",
+        problem: str = "",
+    ) -> None:
         super().__init__(parent)
         self.services = services
         self.setWindowTitle(self.tr("Add a contact"))
@@ -312,7 +320,13 @@ class AddContactDialog(QDialog):
         self.card_edit = QPlainTextEdit()
         self.card_edit.setAccessibleName(self.tr("Contact card"))
         self.card_edit.setPlaceholderText("strongroom-card:…")
+        self.card_edit.setPlainText(card)
         layout.addWidget(self.card_edit, 1)
+        # After a failed add the dialog comes back with the card as pasted and why it failed.
+        self.message = InlineMessage()
+        if problem:
+            self.message.show_message(problem)
+        layout.addWidget(self.message)
         row = QHBoxLayout()
         open_button = QPushButton(self.tr("Open card file…"))
         open_button.clicked.connect(self._open_file)
@@ -323,6 +337,7 @@ class AddContactDialog(QDialog):
         self.name_edit = QLineEdit()
         self.name_edit.setAccessibleName(self.tr("Name for this contact"))
         self.name_edit.setPlaceholderText(self.tr("The name in their card"))
+        self.name_edit.setText(name)
         form.addRow(self.tr("Call them"), self.name_edit)
         layout.addLayout(form)
         layout.addWidget(
@@ -429,8 +444,12 @@ class ShareDialog(QDialog):
         layout = QVBoxLayout(self)
         names = ", ".join(i.name for i in self.items[:3])
         if len(self.items) > 3:
-            names += self.tr(" and {n} more").format(n=len(self.items) - 3)
-        layout.addWidget(heading(self.tr("Share {names}").format(names=names), 3))
+            title = self.tr(
+                "Share {names} and %n more", "one: Share {names} and %n more", len(self.items) - 3
+            ).format(names=names)
+        else:
+            title = self.tr("Share {names}").format(names=names)
+        layout.addWidget(heading(title, 3))
 
         self.search = QLineEdit()
         self.search.setPlaceholderText(self.tr("Search people and groups"))
@@ -592,14 +611,29 @@ class ShareDialog(QDialog):
         names = [v[2] for v in chosen]
         files = len([i for i in self.items if isinstance(i, FileRecord)])
         folders = len(self.items) - files
-        what = self.tr("{files} file(s)").format(files=files)
-        if folders:
-            what += self.tr(" and every file in {n} folder(s)").format(n=folders)
         plan = self.plan()
-        who = ", ".join(names) if names else self.tr("nobody yet")
-        text = self.tr("{who} will be able to read {what} {until}.").format(
-            who=who, what=what, until=plan.until_words
-        )
+        n = len(plan.files) if folders else files
+        who = ", ".join(names)
+        if not names:
+            text = self.tr(
+                "Nobody is chosen yet. Tick the people or groups who may read these %n files.",
+                "one: Nobody is chosen yet. Tick the people or groups who may read this file.",
+                n,
+            )
+        elif folders:
+            text = self.tr(
+                "{who} will be able to read %n files (everything now in the chosen "
+                "folders) {until}.",
+                "one: {who} will be able to read %n file (everything now in the chosen "
+                "folders) {until}.",
+                n,
+            ).format(who=who, until=plan.until_words)
+        else:
+            text = self.tr(
+                "{who} will be able to read %n files {until}.",
+                "one: {who} will be able to read %n file {until}.",
+                n,
+            ).format(who=who, until=plan.until_words)
         for note in plan.notes:
             if note.level != "warning":
                 text += " " + note.text
@@ -956,6 +990,20 @@ class AccessPanel(QWidget):
 # ----- pages -------------------------------------------------------------------------------
 
 
+def _empty_state(icon_name: str, title: str, text: str, action: str) -> EmptyState:
+    """An empty page's sentence with the one action to take (`state.action_button`)."""
+    state = EmptyState(icon_name, title, text)
+    state.action_button = QPushButton(action)  # type: ignore[attr-defined]
+    row = QHBoxLayout()
+    row.addStretch()
+    row.addWidget(state.action_button)  # type: ignore[attr-defined]
+    row.addStretch()
+    layout = state.layout()
+    assert isinstance(layout, QVBoxLayout)
+    layout.insertLayout(layout.count() - 1, row)
+    return state
+
+
 class _Page(QWidget):
     status = Signal(str)
 
@@ -981,6 +1029,17 @@ class _Page(QWidget):
 
     def _fail(self, exc: BaseException) -> None:
         self.message.show_message(error_message(exc))
+
+    def _with_empty(self, content: QWidget, empty: EmptyState) -> QStackedWidget:
+        """`content`, or `empty` while there is nothing to show (see `_show_empty`)."""
+        self.empty = empty
+        self.content_stack = QStackedWidget()
+        self.content_stack.addWidget(content)
+        self.content_stack.addWidget(empty)
+        return self.content_stack
+
+    def _show_empty(self, empty: bool) -> None:
+        self.content_stack.setCurrentIndex(1 if empty else 0)
 
 
 class ContactsPage(_Page):
@@ -1043,10 +1102,20 @@ class ContactsPage(_Page):
         self.table.setColumnWidth(ContactsTableModel.COL_NAME, 200)
         self.table.setColumnWidth(ContactsTableModel.COL_FINGERPRINT, 330)
         self.table.setColumnWidth(ContactsTableModel.COL_VERIFIED, 140)
-        self.body.addWidget(self.table, 1)
+        empty = _empty_state(
+            "contacts",
+            self.tr("No contacts yet"),
+            self.tr(
+                "To share a file with someone, add the contact card they sent you. Send them "
+                "your card too (Copy my card, above), so they can share with you."
+            ),
+            self.tr("Add a contact…"),
+        )
+        empty.action_button.clicked.connect(lambda _c=False: self.add_contact())
+        self.body.addWidget(self._with_empty(self.table, empty), 1)
         self.copy_card_button.clicked.connect(self.copy_card)
         self.save_card_button.clicked.connect(self.save_card)
-        self.add_button.clicked.connect(self.add_contact)
+        self.add_button.clicked.connect(lambda _c=False: self.add_contact())
         self.verify_button.clicked.connect(self.verify_selected)
         self.rename_button.clicked.connect(self.rename_selected)
         self.remove_button.clicked.connect(self.remove_selected)
@@ -1091,6 +1160,7 @@ class ContactsPage(_Page):
                 if self.isVisible():
                     self._load_qr()
             self.model.set_contacts(contacts)
+            self._show_empty(not contacts)
             for row, c in enumerate(contacts):
                 if c.id == keep:
                     self.table.selectRow(row)  # keep the selection across reloads
@@ -1138,15 +1208,21 @@ class ContactsPage(_Page):
                 return
             self.message.show_message(self.tr("Saved to {path}.").format(path=path), "ok")
 
-    def add_contact(self) -> None:
+    def add_contact(self, card: str = "", name_text: str = "", problem: str = "") -> None:
+        """Ask for a card; if adding it fails, ask again with the card kept and the reason."""
         if self.session is None:
             return
-        dialog = AddContactDialog(self.services, self)
+        dialog = AddContactDialog(self.services, self, card, name_text, problem)
         if not self.services.dialogs.exec_dialog(dialog) or self.session is None:
             return
-        text = dialog.card_edit.toPlainText().strip()
-        name = dialog.name_edit.text().strip() or None
+        raw, raw_name = dialog.card_edit.toPlainText(), dialog.name_edit.text()
+        text = raw.strip()
+        name = raw_name.strip() or None
         vault = self.session.vault
+
+        def failed(exc: BaseException) -> None:
+            self.add_contact(raw, raw_name, error_message(exc))
+
         run_task(
             lambda _c: vault.add_contact(text, name),
             lambda c: (
@@ -1158,7 +1234,7 @@ class ContactsPage(_Page):
                 ),
                 self.reload(),
             ),
-            self._fail,
+            failed,
             quiet=True,
         )
 
@@ -1236,8 +1312,13 @@ class SharedPage(_Page):
             ),
         )
         bar = QHBoxLayout()
-        self.receive_button = QPushButton(icons.icon("inbox"), self.tr("Receive a share file…"))
-        self.sync_button = QPushButton(icons.icon("refresh"), self.tr("Check exchange folder"))
+        # Short labels, so the page fits an 800-pixel-wide window; the names say it in full.
+        self.receive_button = QPushButton(icons.icon("inbox"), self.tr("Receive file…"))
+        self.receive_button.setToolTip(self.tr("Receive a share file someone sent you"))
+        self.receive_button.setAccessibleName(self.tr("Receive a share file"))
+        self.sync_button = QPushButton(icons.icon("refresh"), self.tr("Check now"))
+        self.sync_button.setToolTip(self.tr("Check the exchange folder for new files"))
+        self.sync_button.setAccessibleName(self.tr("Check exchange folder"))
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
         self.export_button = QPushButton(icons.icon("export"), self.tr("Export…"))
         self.open_button = QPushButton(icons.icon("open"), self.tr("Open"))
@@ -1276,7 +1357,17 @@ class SharedPage(_Page):
         self.table = _table(self.model, self.tr("Files shared with me"))
         for col, width in ((0, 240), (1, 160), (2, 150), (3, 90), (4, 140)):
             self.table.setColumnWidth(col, width)
-        self.body.addWidget(self.table, 1)
+        empty = _empty_state(
+            "inbox",
+            self.tr("Nothing shared with you yet"),
+            self.tr(
+                "Files people share with you arrive here through the exchange folder (set it "
+                "in Settings), or open the share file they sent you."
+            ),
+            self.tr("Receive a share file…"),
+        )
+        empty.action_button.clicked.connect(lambda _c=False: self.receive_file())
+        self.body.addWidget(self._with_empty(self.table, empty), 1)
         self.timer = QTimer(self)
         self.timer.setInterval(SYNC_INTERVAL_MS)
         self.timer.timeout.connect(lambda: self.sync(quiet=True))
@@ -1320,15 +1411,19 @@ class SharedPage(_Page):
         def done(result: tuple[list[ReceivedRecord], list[Any]]) -> None:
             rows, pending = result
             self.model.set_records(rows)
+            self._show_empty(not rows)
             self._update_buttons()
             self.pending = pending
             if pending:
                 who = sorted({p.sender_name or self.tr("an unknown sender") for p in pending})
                 self.receipts_label.setText(
                     self.tr(
-                        "{n} receipt(s) waiting: {who} asked to be told when you open or "
-                        "export their files. Send them?"
-                    ).format(n=len(pending), who=", ".join(who))
+                        "%n receipts waiting: {who} asked to be told when you open or "
+                        "export their files. Send them?",
+                        "one: %n receipt waiting: {who} asked to be told when you open or "
+                        "export their file. Send it?",
+                        len(pending),
+                    ).format(who=", ".join(who))
                 )
             self.receipts_banner.setVisible(bool(pending))
 
@@ -1367,7 +1462,7 @@ class SharedPage(_Page):
             new = [r for r in results if not isinstance(r, NotAShare) and not r.duplicate]
             notes = [str(r) for r in results if isinstance(r, NotAShare)]
             if new:
-                text = self.tr("Received {n} file(s).").format(n=len(new))
+                text = self.tr("Received %n files.", "one: Received %n file.", len(new))
             elif notes:
                 text = ""
             else:
@@ -1399,22 +1494,30 @@ class SharedPage(_Page):
             if report.received:
                 self.received_new.emit(len(report.received))
             if not quiet or report.received or report.quarantined:
-                parts = [self.tr("{n} new file(s)").format(n=len(report.received))]
+                parts = [self.tr("%n new files.", "one: %n new file.", len(report.received))]
                 if report.messages:
-                    parts.append(self.tr("{n} message(s) applied").format(n=len(report.messages)))
+                    parts.append(
+                        self.tr(
+                            "%n messages applied.", "one: %n message applied.", len(report.messages)
+                        )
+                    )
                 if report.quarantined:
                     parts.append(
-                        self.tr("{n} refused: {why}").format(
-                            n=len(report.quarantined), why=report.quarantined[0][1]
-                        )
+                        self.tr(
+                            "%n files refused ({why}).",
+                            "one: %n file refused ({why}).",
+                            len(report.quarantined),
+                        ).format(why=report.quarantined[0][1].rstrip("."))
                     )
                 if report.conflicts:
                     parts.append(
-                        self.tr("{n} sync conflict copy(ies) processed").format(
-                            n=len(report.conflicts)
+                        self.tr(
+                            "%n sync conflict copies processed.",
+                            "one: %n sync conflict copy processed.",
+                            len(report.conflicts),
                         )
                     )
-                self.message.show_message(", ".join(parts) + ".", "info")
+                self.message.show_message(" ".join(parts), "info")
             self.reload()
 
         return run_task(work, done, self._fail if not quiet else (lambda _e: None), quiet=True)
@@ -1450,7 +1553,17 @@ class GroupsPage(_Page):
         split.addWidget(self.groups_list)
         split.addWidget(self.members_list)
         split.setSizes([300, 600])
-        self.body.addWidget(split, 1)
+        empty = _empty_state(
+            "group",
+            self.tr("No groups yet"),
+            self.tr(
+                "A group lets you share with several people at once, and take one person's "
+                "access away by removing them. Add their contact cards first, then make a group."
+            ),
+            self.tr("New group…"),
+        )
+        empty.action_button.clicked.connect(lambda _c=False: self.create_group())
+        self.body.addWidget(self._with_empty(split, empty), 1)
         self.groups: list[GroupRecord] = []
         self.contacts: list[Contact] = []
         self.groups_list.currentRowChanged.connect(lambda _r: self._show_members())
@@ -1479,6 +1592,7 @@ class GroupsPage(_Page):
                 self.groups_list.addItem(
                     QListWidgetItem(icons.row_icon("group"), f"{g.name}  ·  {role}")
                 )
+            self._show_empty(not self.groups)
             rows = [i for i, g in enumerate(self.groups) if g.id == keep]
             self.groups_list.setCurrentRow(rows[0] if rows else (0 if self.groups else -1))
             self._show_members()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import Vault
+from strongroom.vault import Vault, WrongPassphrase, WrongRecoveryKey
 
 from . import icons
 from .messages import error_message
@@ -173,6 +173,8 @@ class WelcomePage(_Card):
         self.recent = QListWidget()
         self.recent.setAccessibleName(self.tr("Recent vaults"))
         self.recent.setIconSize(QSize(24, 24))
+        # One click opens the vault's unlock screen (Enter and double-click too).
+        self.recent.itemClicked.connect(self._open_recent)
         self.recent.itemActivated.connect(self._open_recent)
         self.body.addWidget(self.recent_label)
         self.body.addWidget(self.recent)
@@ -445,12 +447,21 @@ class CreatePage(_Card):
                 self.mismatch.show_message(self.tr("The passphrases match."), "ok")
             else:
                 self.mismatch.clear_message()
-            ok = (
-                bool(pw)
-                and pw == again
-                and (not self.meter.is_weak or self.weak_ok.isChecked())
-                and bool(self.display_name_edit.text().strip())
-            )
+            # Why "Create vault" is not available yet, in the order the form is filled in.
+            if not pw:
+                why = self.tr("Type a passphrase to create the vault.")
+            elif not again:
+                why = self.tr("Type the passphrase again under Repeat.")
+            elif pw != again:
+                why = self.tr("The two passphrases must match to create the vault.")
+            elif self.meter.is_weak and not self.weak_ok.isChecked():
+                why = self.tr("Choose a stronger passphrase, or tick “use this weak passphrase”.")
+            elif not self.display_name_edit.text().strip():
+                why = self.tr("Type your name: it is how people you share with will see you.")
+            else:
+                why = ""
+            ok = not why
+            self.next_button.setToolTip(why)
             if self.meter.is_weak:
                 self.message.show_message(
                     self.tr(
@@ -459,6 +470,8 @@ class CreatePage(_Card):
                     ),
                     "warning",
                 )
+            elif why:
+                self.message.show_message(why, "info")
             else:
                 self.message.clear_message()
         else:
@@ -600,6 +613,10 @@ class UnlockPage(_Card):
         super().__init__(parent, width=480)
         self.services = services
         self.vault_path: Path | None = None
+        # Wrong passphrases / recovery keys typed in this window since it last opened each
+        # vault: the vault's "failed attempts" notice is about someone else only beyond these.
+        self.own_failures: dict[Path, int] = {}
+        self.last_own_failures = 0  # for the vault just unlocked (read by the main window)
         self.body.addWidget(_app_badge(64))
         self.title = heading("", 7)
         self.body.addWidget(self.title)
@@ -746,8 +763,13 @@ class UnlockPage(_Card):
             quiet=True,
         )
 
+    def _failure_key(self) -> Path:
+        path = self.vault_path or Path()
+        return (vault_folder_of(path) or path).resolve()
+
     def _done(self, vault: Vault) -> None:
         self._set_busy(False)
+        self.last_own_failures = self.own_failures.pop(self._failure_key(), 0)
         self.pass_edit.clear()
         self.key_edit.clear()
         self.new_pass_edit.clear()
@@ -757,6 +779,9 @@ class UnlockPage(_Card):
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)
+        if isinstance(exc, (WrongPassphrase, WrongRecoveryKey)):
+            key = self._failure_key()
+            self.own_failures[key] = self.own_failures.get(key, 0) + 1
         self.message.show_message(error_message(exc))
         self.pass_edit.selectAll()
         self.pass_edit.setFocus()

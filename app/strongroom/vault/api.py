@@ -1352,6 +1352,22 @@ class Vault(SharingMixin):
                 is not None
             )
 
+    @_op
+    def free_name(self, folder: ItemRef, name: str) -> str:
+        """`name` if nothing in `folder` has it, else the first free "NAME (2).EXT",
+        "NAME (3).EXT", … (the extension kept, so the copy still opens with its app)."""
+        parent = self._get_folder(folder)
+        name = names.clean_name(name)
+        if not self._name_taken(parent.id, name):
+            return name
+        stem, dot, ext = name.rpartition(".")
+        if not stem:  # no extension, or a dot file such as ".env"
+            stem, dot, ext = name, "", ""
+        n = 2
+        while self._name_taken(parent.id, f"{stem} ({n}){dot}{ext}"):
+            n += 1
+        return names.clean_name(f"{stem} ({n}){dot}{ext}")
+
     def _descendants(self, folder_id: int) -> list[tuple[int, str, int]]:
         """(id, kind, depth) of everything below a folder."""
         with db.db_errors():
@@ -1469,7 +1485,10 @@ class Vault(SharingMixin):
         return current
 
     def _plan(
-        self, paths: Sequence[StrPath], on_skip: Callable[[Path, str], None] | None = None
+        self,
+        paths: Sequence[StrPath],
+        on_skip: Callable[[Path, str], None] | None = None,
+        as_names: Sequence[str | None] | None = None,
     ) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
         """Folders (relative name tuples, parents first) and files to add; names checked.
         Symbolic links and special files are skipped, each reported to `on_skip`."""
@@ -1477,7 +1496,9 @@ class Vault(SharingMixin):
         folders: list[tuple[str, ...]] = []
         files: list[_PlanFile] = []
         tops: set[str] = set()
-        for raw in paths:
+        if as_names is not None and len(as_names) != len(paths):
+            raise ValueError("as_names must give one name (or None) per path")
+        for index, raw in enumerate(paths):
             src = Path(raw)
             try:
                 st = os.lstat(src)
@@ -1492,6 +1513,8 @@ class Vault(SharingMixin):
                 # Reading the vault's own files while writing them would never end well.
                 raise VaultError(f"{src} is or contains this vault; it cannot be added to it.")
             top = names.clean_name(resolved.name if src.name in ("", ".", "..") else src.name)
+            if as_names is not None and as_names[index] is not None:
+                top = names.clean_name(as_names[index])
             if top in tops:
                 raise NameCollision(f"Two of the items to add are named {top!r}.")
             tops.add(top)
@@ -1534,8 +1557,12 @@ class Vault(SharingMixin):
         progress: Callable[[AddProgress], None] | None = None,
         cancel: Callable[[], bool] | None = None,
         on_skip: Callable[[Path, str], None] | None = None,
+        as_names: Sequence[str | None] | None = None,
     ) -> list[Item]:
         """Encrypt files and whole folders (keeping their structure) into `dest_folder`.
+
+        `as_names` (one entry per path, None to keep the source's name) adds an item under
+        another name, e.g. the free name `free_name` found to keep both of two files.
 
         All or nothing: the call commits in one database transaction at the end, so after
         `Cancelled`, `DiskFull`, any other error or a crash none of it is visible (stray
@@ -1550,7 +1577,8 @@ class Vault(SharingMixin):
         top-level name is taken `NameCollision` — with nothing added, as above.
         """
         self._require_open()  # fail fast; checked again under the mutex
-        folders, files = self._plan(paths, on_skip)  # reads only the sources: no mutex needed
+        # reads only the sources: no mutex needed
+        folders, files = self._plan(paths, on_skip, as_names)
         tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
         with self._mutex:
             dest = self._add_target(dest_folder, tops)
@@ -1927,10 +1955,14 @@ class Vault(SharingMixin):
         return n
 
     @_op
-    def read_bytes(self, item: ItemRef, *, max_size: int = DEFAULT_PREVIEW_LIMIT) -> bytes:
+    def read_bytes(
+        self, item: ItemRef, *, max_size: int = DEFAULT_PREVIEW_LIMIT, record: bool = True
+    ) -> bytes:
         """Decrypt a file into memory for preview; raises `PreviewTooLarge` above `max_size`.
 
-        Recorded in the history as "file-previewed".
+        Recorded in the history as "file-previewed". With `record=False` nothing is
+        recorded: a front end that may find it cannot show the contents calls
+        `record_preview` once it has shown them, so "Previewed" means someone saw them.
         """
         rec = self._get_file(item)
         if rec.size > max_size:
@@ -1939,9 +1971,18 @@ class Vault(SharingMixin):
             )
         buf = io.BytesIO()
         self._decrypt_into(rec, buf, None)
+        if record:
+            self._log_read(("file-previewed", rec.id, rec.path, None))
+            self._note_access([rec], "opened")
+        return buf.getvalue()
+
+    @_op
+    def record_preview(self, item: ItemRef) -> None:
+        """Record that `item`'s contents (read with `read_bytes(record=False)`) were shown:
+        a "file-previewed" entry, and an "opened" receipt if its sender asked for one."""
+        rec = self._get_file(item)
         self._log_read(("file-previewed", rec.id, rec.path, None))
         self._note_access([rec], "opened")
-        return buf.getvalue()
 
     @_op
     def export_stream(

@@ -1,0 +1,88 @@
+"""Adding a file whose name is already taken: Replace, Keep both or Skip, asked per name."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QHBoxLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .widgets import heading, muted
+
+__all__ = ["KEEP_BOTH", "REPLACE", "SKIP", "DuplicateDialog"]
+
+REPLACE, KEEP_BOTH, SKIP = "replace", "keep-both", "skip"
+
+
+class DuplicateDialog(QDialog):
+    """“NAME” is already in this folder: Replace / Keep both / Skip, and "do the same for
+    the other conflicts" when more names clash. `choice` is the button pressed."""
+
+    def __init__(
+        self,
+        name: str,
+        is_folder: bool,
+        free_name: str,
+        remaining: int,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.choice: str | None = None
+        self.setWindowTitle(self.tr("Name already in use"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            heading(self.tr("“{name}” is already in this folder").format(name=name), 3)
+        )
+        if is_folder:
+            replace_text = self.tr(
+                "Replace deletes the folder in the vault, with everything in it, and adds the "
+                "new one."
+            )
+        else:
+            replace_text = self.tr(
+                "Replace deletes the file in the vault (it cannot be brought back) and adds "
+                "the new one under the same name."
+            )
+        self.explanation = muted(
+            self.tr("{replace} Keep both adds the new one as “{free}”. Skip leaves it out.").format(
+                replace=replace_text, free=free_name
+            )
+        )
+        layout.addWidget(self.explanation)
+        self.apply_all = QCheckBox(
+            self.tr(
+                "Do the same for the %n other names already in use",
+                "one: Do the same for the other name already in use",
+                remaining,
+            )
+        )
+        self.apply_all.setVisible(remaining > 0)
+        layout.addWidget(self.apply_all)
+        row = QHBoxLayout()
+        row.addStretch()
+        self.buttons: dict[str, QPushButton] = {}
+        for choice, text in (
+            (SKIP, self.tr("Skip")),
+            (KEEP_BOTH, self.tr("Keep both")),
+            (REPLACE, self.tr("Replace…")),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _c=False, ch=choice: self.choose(ch))
+            row.addWidget(button)
+            self.buttons[choice] = button
+        self.buttons[KEEP_BOTH].setDefault(True)  # the choice that loses nothing
+        cancel = QPushButton(self.tr("Cancel"))
+        cancel.setToolTip(self.tr("Add nothing"))
+        cancel.clicked.connect(self.reject)
+        row.insertWidget(0, cancel)
+        layout.addLayout(row)
+        self.setMinimumWidth(460)
+
+    def choose(self, choice: str) -> None:
+        self.choice = choice
+        self.accept()
