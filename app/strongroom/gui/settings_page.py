@@ -28,10 +28,12 @@ from strongroom.vault import CheckReport, Retention, VaultInfo
 
 from . import icons
 from .activity_page import RetentionBox, change_retention
+from .colors import tune_palette
 from .messages import error_message, human_size
 from .models import format_time
 from .seams import Services
 from .session import VaultSession
+from .style import install_style
 from .tasks import run_task
 from .widgets import InlineMessage, StrengthMeter, heading
 
@@ -52,7 +54,7 @@ def _dark_palette() -> QPalette:
         (roles.AlternateBase, c("#2a2d31")),
         (roles.ToolTipBase, c("#2f3237")),
         (roles.ToolTipText, c("#e6e8eb")),
-        (roles.PlaceholderText, c("#8d939c")),
+        (roles.PlaceholderText, c("#9aa0a8")),
         (roles.Text, c("#e6e8eb")),
         (roles.Button, c("#2f3237")),
         (roles.ButtonText, c("#e6e8eb")),
@@ -79,17 +81,21 @@ def apply_theme(name: str) -> str:
     light or dark palette is set on the application instead.
     """
     app = QApplication.instance()
+    if isinstance(app, QApplication):
+        install_style(app)  # check boxes visible in every theme (gui/style.py)
     hints = QGuiApplication.styleHints()
     wanted = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(name)
     if hasattr(hints, "setColorScheme"):
         hints.setColorScheme(wanted or Qt.ColorScheme.Unknown)
         if wanted is None or hints.colorScheme() == wanted:
             if isinstance(app, QApplication):
-                app.setPalette(app.style().standardPalette())
+                app.setPalette(tune_palette(app.style().standardPalette()))
             return "native"
     if isinstance(app, QApplication):
         dark = wanted == Qt.ColorScheme.Dark
-        app.setPalette(_dark_palette() if dark else app.style().standardPalette())
+        palette = _dark_palette() if dark else app.style().standardPalette()
+        # Placeholder (secondary) text, selection and links lifted to 4.5:1 (gui/colors.py).
+        app.setPalette(tune_palette(palette))
     return "palette"
 
 
