@@ -34,6 +34,7 @@ from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
 from .files_page import FilesPage
+from .focus_ring import install_focus_ring
 from .messages import error_message
 from .models import forget_file_icons
 from .notices import unlock_report_texts
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
         self.resize(1200, 760)
+        install_focus_ring()  # a clear outline around the focused control (focus_ring.py)
 
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
@@ -215,6 +217,17 @@ class MainWindow(QMainWindow):
             act.setProperty(icons.ICON_PROPERTY, name)
         for act in (self.act_new_vault, self.act_open_vault, self.act_lock, self.act_quit):
             self.addAction(act)
+        # Ctrl+1 ... Ctrl+6: the sidebar's sections, in order.
+        self.section_actions: list[QAction] = []
+        for row in range(self.sidebar.count()):
+            act = QAction(self.sidebar.item(row).text(), self)
+            act.setShortcut(QKeySequence(f"Ctrl+{row + 1}"))
+            act.triggered.connect(lambda _c=False, r=row: self._go_to_section(r))
+            self.sidebar.item(row).setToolTip(
+                self.tr("{name} (Ctrl+{n})").format(name=self.sidebar.item(row).text(), n=row + 1)
+            )
+            self.addAction(act)
+            self.section_actions.append(act)
 
     def _make_menus(self) -> None:
         fp = self.files_page
@@ -519,6 +532,12 @@ class MainWindow(QMainWindow):
     def show_section(self, section: int) -> None:
         self.sidebar.setCurrentRow(section)
 
+    def _go_to_section(self, section: int) -> None:
+        """Ctrl+digit: show that section (only with a vault open) and focus its sidebar row."""
+        if self.session is not None and self.stack.currentWidget() is self.vault_view:
+            self.show_section(section)
+            self.sidebar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     # ---- previews ----------------------------------------------------------------------
     def show_preview(self, record: FileRecord, data: bytes) -> PreviewWindow:
         window = PreviewWindow(record, data, self)
@@ -596,7 +615,20 @@ class MainWindow(QMainWindow):
         self.groups_page.retint()
         self.files_page.breadcrumbs.set_path(self.files_page.folder_path)
 
-    # ---- drops on the window: open a vault folder --------------------------------------
+    # ---- drops on the window: open a vault folder, or receive share files --------------
+    def _dropped_shares(self, event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        """With a vault open: the dropped files if every one is a share or message file
+        (`.age` or age's header), else nothing. (The file table adds files instead.)"""
+        from .app import _looks_like_share  # (app.py imports this module)
+
+        urls = event.mimeData().urls()
+        paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
+        if self.session is None or not paths or len(paths) != len(urls):
+            return []
+        if all(p.is_file() and _looks_like_share(p) for p in paths):
+            return paths
+        return []
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
         if (
@@ -606,12 +638,21 @@ class MainWindow(QMainWindow):
             and vault_folder_of(urls[0].toLocalFile()) is not None
         ):
             event.acceptProposedAction()
+        elif self._dropped_shares(event):
+            event.setDropAction(Qt.DropAction.CopyAction)  # the share file stays where it is
+            event.accept()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
         urls = event.mimeData().urls()
-        if self.session is None and urls and urls[0].isLocalFile():
+        shares = self._dropped_shares(event)
+        if shares:
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            for path in shares:  # the same path as a share file opened from the desktop
+                self.receive_share_file(path)
+        elif self.session is None and urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             self.welcome.request_open(urls[0].toLocalFile())
 

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -35,7 +34,7 @@ from .seams import Services
 from .session import VaultSession
 from .style import install_style
 from .tasks import run_task
-from .widgets import InlineMessage, StrengthMeter, heading
+from .widgets import InlineMessage, PassphraseEdit, StrengthMeter, heading
 
 __all__ = ["THEMES", "ChangePassphraseDialog", "SettingsPage", "apply_theme"]
 
@@ -120,25 +119,24 @@ class ChangePassphraseDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Change passphrase"))
         form = QFormLayout(self)
-        self.old = QLineEdit()
-        self.new = QLineEdit()
-        self.again = QLineEdit()
+        self.old = PassphraseEdit()
+        self.new = PassphraseEdit()
+        self.again = PassphraseEdit()
         for w, name in (
             (self.old, self.tr("Current passphrase")),
             (self.new, self.tr("New passphrase")),
             (self.again, self.tr("Repeat new passphrase")),
         ):
-            w.setEchoMode(QLineEdit.EchoMode.Password)
             w.setAccessibleName(name)
         self.meter = StrengthMeter()
         self.message = InlineMessage()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        form.addRow(self.tr("Current"), self.old)
-        form.addRow(self.tr("New"), self.new)
+        form.addRow(self.tr("Current"), self.old.field())
+        form.addRow(self.tr("New"), self.new.field())
         form.addRow("", self.meter)
-        form.addRow(self.tr("Repeat"), self.again)
+        form.addRow(self.tr("Repeat"), self.again.field())
         form.addRow(self.message)
         form.addRow(self.buttons)
         self.new.textChanged.connect(self.meter.update_for)

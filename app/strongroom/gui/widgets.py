@@ -120,6 +120,16 @@ class PassphraseEdit(QLineEdit):
         self.caps_warning = InlineMessage()
         self.set_revealed(False)
 
+    def field(self) -> QWidget:
+        """The field with its Caps Lock warning under it, for a form row."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self)
+        column.addWidget(self.caps_warning)
+        return box
+
     def set_revealed(self, shown: bool) -> None:
         """Show the passphrase as plain text, or hide it behind dots again."""
         if self.toggle_action.isChecked() != shown:
