@@ -18,6 +18,7 @@ from .seams import Services
 from .settings_page import apply_theme
 from .single_instance import InstanceNotResponding, InstanceServer, send_to_running
 from .start_pages import vault_folder_of
+from .style import install_style
 
 __all__ = ["MainWindow", "PathOpener", "create_app", "run"]
 
@@ -31,6 +32,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("app.strongroom.Strongroom")  # resources/linux/*.desktop
     app.setWindowIcon(icons.app_icon())
+    install_style(app)  # check boxes and radio buttons visible in every theme
     return app
 
 

@@ -51,6 +51,7 @@ from .preview import preview_kind, previewable_by_name
 from .seams import Services
 from .session import VaultSession
 from .sharing import AccessPanel, ShareDialog
+from .style import use_base_style
 from .tasks import Job, run_task, runner
 from .widgets import Breadcrumbs, EmptyState, heading
 
@@ -85,6 +86,7 @@ class FilesTableView(QTableView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setTabKeyNavigation(False)  # Tab moves on to the next control, not the next cell
+        use_base_style(self)  # no check boxes here; painting stays in C++ (style.py)
 
     def _external(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
         # Drops that started in this table are not additions (that would copy the vault's

@@ -10,12 +10,12 @@ draws a 3:1 edge (`colors.indicator_outline`) over the base style's indicator, a
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 from . import colors
 
-__all__ = ["StrongroomStyle", "install_style"]
+__all__ = ["StrongroomStyle", "install_style", "use_base_style"]
 
 _BOXES = (
     QStyle.PrimitiveElement.PE_IndicatorCheckBox,
@@ -37,9 +37,10 @@ class StrongroomStyle(QProxyStyle):
         super().drawPrimitive(element, option, painter, widget)
         if element not in _BOXES and element != _RADIO:
             return
-        if not option.state & QStyle.StateFlag.State_Enabled:
-            return  # disabled controls may be faint (WCAG exempts them)
         color = colors.indicator_outline(option.palette)
+        if not option.state & QStyle.StateFlag.State_Enabled:
+            # Disabled: fainter (WCAG exempts it), but the control is still seen to be there.
+            color = colors.mix(color, option.palette.color(QPalette.ColorRole.Window), 0.45)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         pen = QPen(color)
@@ -56,6 +57,17 @@ class StrongroomStyle(QProxyStyle):
         else:
             painter.drawRoundedRect(box, 2, 2)
         painter.restore()
+
+
+def use_base_style(view: QWidget) -> None:
+    """Paint `view` with the base style, without the proxy: for the big tables (files,
+    history, contacts), which have no check boxes and paint hundreds of cells per frame.
+    Each primitive drawn through the proxy is a call into Python; on a scrolling table
+    that made a page paint about half as slow again (benchmarks/gui_responsiveness.py)."""
+    app = QApplication.instance()
+    style = app.style() if isinstance(app, QApplication) else None
+    if isinstance(style, StrongroomStyle) and style.baseStyle() is not None:
+        view.setStyle(style.baseStyle())
 
 
 def install_style(app: QApplication) -> None:
