@@ -47,6 +47,7 @@ def _isolated(tmp_path, monkeypatch):
 def pwfile(tmp_path) -> Path:
     path = tmp_path / "pass.txt"
     path.write_text(SECRET + "\n", encoding="utf-8")
+    path.chmod(0o600)  # a passphrase file others can read gets a warning
     return path
 
 
@@ -582,7 +583,14 @@ def test_check(run, vault, tree):
     code, out, _ = run(*vault["pw"], "check", "--deep", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"ok", "deep", "files_checked", "objects_checked", "problems"}
+    assert set(data) == {
+        "ok",
+        "deep",
+        "files_checked",
+        "objects_checked",
+        "header_copies_ok",
+        "problems",
+    }
     assert data["ok"] is True and data["deep"] is True
     assert data["files_checked"] == 3
 
@@ -625,9 +633,10 @@ def test_log(run, vault, tree):
     assert "vault-created" in actions or any("creat" in a for a in actions)
     assert any("add" in a for a in actions)
 
-    code, out, _ = run(*vault["pw"], "log", "--limit", "2", "--json")
+    code, out, _ = run(*vault["pw"], "log", "--all", "--limit", "2", "--json")
     two = [e["seq"] for e in json.loads(out)["entries"]]
-    # Each run adds its own unlock entry, so only the shape is stable, not the numbers.
+    # Each run adds its own unlock entries (shown with --all), so only the shape is stable,
+    # not the numbers.
     assert len(two) == 2 and two[0] > two[1] >= seqs[0]
 
     some_action = entries[-1]["action"]

@@ -42,6 +42,7 @@ class People:
         self.exchange.mkdir()
         self.pw = root / "pw.txt"
         self.pw.write_text(SECRET + "\n")
+        self.pw.chmod(0o600)  # a passphrase file others can read gets a warning
 
     def vault(self, name: str) -> Path:
         return self.root / f"{name}.strongroom"

@@ -115,12 +115,18 @@ def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):
     assert received.trust == "verified" and received.sender_name == "Ann"
     assert ben.read_bytes(received.path) == SECRET
 
-    services.dialogs.expect("confirm", True)
+    def revoke(dialog):
+        assert "cannot erase a copy" in dialog.text.text()
+        assert "exchange folder" in dialog.note.text()
+        note = dialog.note.text()
+        assert "removes the share file" in note and "cannot remove a copy" in note
+        return True
+
+    services.dialogs.expect("exec_dialog", revoke)
     fp.details.access.revoke_buttons["Ben"].click()
     assert "Ben" not in fp.details.access.revoke_buttons
     assert fp.model.data(access_col) == "Only you"
-    text = [args for method, args in services.dialogs.asked if method == "confirm"][-1][1]
-    assert "cannot erase a copy" in text
+    assert not Path(ann.shares()[0].delivered_to).exists()  # the share file went
     ben.sync()
     assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
 
@@ -245,3 +251,18 @@ def test_receiving_a_revocation_file_applies_it_and_says_so(window, services, tm
     record = page.model.record(0)  # still listed, as revoked and erased
     assert record.status == "revoked" and record.path is None
     assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
+
+
+def test_sync_summary_names_conflict_copies(two, services):
+    window, ann, ben, exchange = two
+    ann.set_exchange_folder(exchange)
+    ben.add_bytes("/", "c.txt", SECRET)
+    [share] = ben.share(["/c.txt"], to=["Ann"])
+    stem = share.path.name.removesuffix(".age")
+    share.path.rename(exchange / f"{stem}.sync-conflict-20261207-013005-ABCDEF7.age")
+    window.show_section(window.SECTION_SHARED)
+    page = window.shared_page
+    page.sync_button.click()
+    assert page.model.rowCount() == 1
+    assert "1 new file(s)" in page.message.text()
+    assert "1 sync conflict copy(ies) processed" in page.message.text()

@@ -235,3 +235,22 @@ def test_failed_unlock_attempts_are_reported_at_next_unlock(window, services):
     warnings = [args for method, args in services.dialogs.asked if method == "warn"]
     assert len(warnings) == 1
     assert "2 failed unlock attempts" in warnings[0][1]  # the vault's words, as in the CLI
+
+
+def test_damaged_header_copy_is_reported_at_unlock(window, services):
+    """The vault's header warning (opened from the backup copy, repaired) reaches the user."""
+    vault, _ = make_vault(services)
+    path = vault.path
+    vault.lock()
+    header = path / "vault.strongroom"
+    data = bytearray(header.read_bytes())
+    data[30] ^= 0x20
+    header.write_bytes(bytes(data))
+    window.show_unlock(str(path))
+    window.unlock_page.pass_edit.setText(PASSPHRASE)
+    window.unlock_page.unlock_button.click()
+    assert window.session is not None
+    warnings = [args for method, args in services.dialogs.asked if method == "warn"]
+    assert len(warnings) == 1
+    assert "vault.strongroom was damaged" in warnings[0][1]
+    assert "has been repaired" in warnings[0][1]

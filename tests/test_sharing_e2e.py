@@ -13,7 +13,7 @@ from sharing_helpers import (
     stored_payload,
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
-from strongroom.vault import ContactNotFound, ItemNotFound
+from strongroom.vault import ContactNotFound, ItemNotFound, db
 from strongroom.vault.errors import ShareExpired, ShareRevoked
 from strongroom.vault.messages import new_message_filename
 
@@ -32,6 +32,7 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
     assert "cannot erase" in share.limits
     # The share is the stored payload, unchanged, behind a new header.
     assert share.path.read_bytes().endswith(stored_payload(alice, doc.id))
+    kept = shutil.copy(share.path, tmp_path / "kept.age")  # a copy saved outside the folder
 
     report = bob.sync()
     assert [r.share_id for r in report.received] == [share.id]
@@ -53,6 +54,7 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
     alice.sync()
     events = sorted(r.event for r in alice.shares()[0].recipients[0].receipts)
     assert events == ["exported", "opened", "received"]
+    assert not share.path.exists()  # Bob has it: Alice removed her file from the folder
     hist = alice.history(actions=["receipt-received"])
     assert {e.details["event"] for e in hist} == {"received", "opened", "exported"}
     assert all(e.details["by"] == "Bob" and e.item_id == doc.id for e in hist)
@@ -89,7 +91,7 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
 
     # A replay of the revoked share is refused, never stored again.
     with pytest.raises(ShareRevoked):
-        bob.receive(share.path)
+        bob.receive(kept)
     # Deleting my copy does not take back shares: access() still answers, by id.
     alice.delete(doc)
     assert alice.access(doc.id).could_read[0].name == "Bob"
@@ -254,6 +256,7 @@ def test_replayed_and_others_messages(world: World) -> None:
     world.introduce("Alice", "Bob", "Carol")
     alice.add_bytes("/", "r.txt", b"r")
     (share,) = alice.share("/r.txt", to=["Bob", "Carol"], receipts=True)
+    kept = shutil.copy(share.path, world.root / "kept.age")
     bob.sync()
     # Bob's "received" receipt is for Alice: Carol skips it (and Alice's share to her opens).
     carol_report = carol.sync()
@@ -268,10 +271,10 @@ def test_replayed_and_others_messages(world: World) -> None:
     assert len(again.replayed) == 1 and again.messages == ()
     assert len(alice.history(actions=["receipt-received"])) == 2
     # The same share delivered twice (a copy under a new name) is one share.
-    shutil.copy(share.path, world.exchange / new_message_filename())
+    shutil.copy(kept, world.exchange / new_message_filename())
     dup = bob.sync()
     assert len(dup.duplicates) == 1 and len(bob.shared_with_me()) == 1
-    assert bob.receive(share.path).duplicate
+    assert bob.receive(kept).duplicate
 
 
 def test_revocation_that_overtakes_its_share(world: World) -> None:
@@ -326,6 +329,7 @@ def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
         "identity", "contacts", "group_keys", "group_members", "groups", "share_recipients",
         "share_receipts", "shares", "received", "pending_revocations", "messages_seen",
         "exchange_files", "quarantine", "outbox", "pending_receipts", "receipts_sent",
+        "staged_objects",  # schema 4
     ]  # fmt: skip
     conn.execute("BEGIN")
     for table in tables:
@@ -336,7 +340,7 @@ def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
     conn.execute("COMMIT")
     conn.close()
     alice = world.reopen("Alice")
-    assert alice.info().schema_version == 3
+    assert alice.info().schema_version == db.SCHEMA_VERSION
     assert alice.read_bytes("/kept.txt") == b"kept"
     assert alice.my_card().name == "Alice"
     assert alice.history(actions=["identity-created"])

@@ -46,6 +46,7 @@ def test_create_open_lock_round_trip(env):
         "objects",
         "vault.db",
         "vault.strongroom",
+        "vault.strongroom.bak",
     ]
     assert vault.is_locked
     with pytest.raises(VaultLocked):
@@ -529,7 +530,7 @@ def test_info(env):
     assert (info.file_count, info.folder_count, info.object_count) == (2, 1, 1)
     assert info.total_size == 70_005
     assert info.sqlcipher_version.startswith("4.")
-    assert info.format_version == 1 and info.schema_version == 3
+    assert info.format_version == 2 and info.schema_version == 4
 
 
 def test_threads_share_one_vault(env):
@@ -561,7 +562,8 @@ def test_layout_on_disk(env):
     (obj,) = objs
     assert obj.parent.name == obj.name[:2] and len(obj.name) == 32
     header = (env.vault_path / "vault.strongroom").read_bytes()
-    assert header.startswith(b"strongroom-vault/1\n")
+    assert header.startswith(b"strongroom-vault/2\n")
+    assert (env.vault_path / "vault.strongroom.bak").read_bytes() == header
     assert Path(env.vault_path / "vault.db").read_bytes()[:16] != b"SQLite format 3\x00"
 
 

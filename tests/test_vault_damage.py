@@ -53,32 +53,39 @@ def test_every_header_bit_flip_is_damage(env):
 
 
 def test_header_flips_through_open(env):
+    """The same flip in both copies (one damaged copy is survived: test_vault_header.py)."""
     _filled_vault(env)
-    header = env.vault_path / "vault.strongroom"
-    data = header.read_bytes()
+    copies = [env.vault_path / "vault.strongroom", env.vault_path / "vault.strongroom.bak"]
+    data = copies[0].read_bytes()
+    assert copies[1].read_bytes() == data
     rng = random.Random(1)
     for _ in range(40):
         bit = rng.randrange(len(data) * 8)
-        flip_bit(header, bit)
+        for header in copies:
+            flip_bit(header, bit)
         with pytest.raises(VaultDamaged) as info:
             env.open()
         assert info.value.part == "header", bit
-        header.write_bytes(data)
+        for header in copies:
+            header.write_bytes(data)
     env.open().lock()
 
 
 def test_truncated_or_missing_header(env):
     _filled_vault(env)
-    header = env.vault_path / "vault.strongroom"
-    data = header.read_bytes()
+    copies = [env.vault_path / "vault.strongroom", env.vault_path / "vault.strongroom.bak"]
+    data = copies[0].read_bytes()
     for cut in (0, 10, len(data) // 2, len(data) - 1):
-        header.write_bytes(data[:cut])
+        for header in copies:
+            header.write_bytes(data[:cut])
         with pytest.raises(VaultDamaged):
             env.open()
-    header.unlink()
+    for header in copies:
+        header.unlink()
     with pytest.raises(VaultDamaged, match="missing"):
         env.open()
-    header.write_bytes(data + b"extra\n")
+    for header in copies:
+        header.write_bytes(data + b"extra\n")
     with pytest.raises(VaultDamaged):
         env.open()
 
@@ -93,7 +100,16 @@ def test_header_of_another_vault_is_damage_not_wrong_passphrase(env, tmp_path):
         temp_root=env.temp_root,
     )
     other.lock()
-    shutil.copy(tmp_path / "other.strongroom" / "vault.strongroom", env.vault_path)
+    foreign = tmp_path / "other.strongroom" / "vault.strongroom"
+    # Only vault.strongroom swapped: the key it gives does not open vault.db, so the
+    # backup copy is used and the foreign header is replaced.
+    shutil.copy(foreign, env.vault_path / "vault.strongroom")
+    vault = env.open()
+    assert "vault.strongroom" in (vault.header_warning or "")
+    vault.lock()
+    assert (env.vault_path / "vault.strongroom").read_bytes() != foreign.read_bytes()
+    for name in ("vault.strongroom", "vault.strongroom.bak"):
+        shutil.copy(foreign, env.vault_path / name)
     with pytest.raises(VaultDamaged) as info:
         env.open()
     assert info.value.part in ("header", "database")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import shutil
 import subprocess
@@ -44,9 +45,12 @@ def _stream_decrypt(payload: bytes, file_key: bytes) -> bytes:
 
 def _independent_read(vault_path, passphrase: str, recovery_key: str | None = None):
     data = (vault_path / "vault.strongroom").read_bytes()
-    magic, body, check, empty = data.split(b"\n")
-    assert magic == b"strongroom-vault/1" and empty == b""
-    assert check == b"sha256:" + hashlib.sha256(magic + b"\n" + body + b"\n").hexdigest().encode()
+    assert (vault_path / "vault.strongroom.bak").read_bytes() == data  # the backup copy
+    magic, body, mac_line, check, empty = data.split(b"\n")
+    assert magic == b"strongroom-vault/2" and empty == b""
+    summed = magic + b"\n" + body + b"\n" + mac_line + b"\n"
+    assert check == b"sha256:" + hashlib.sha256(summed).hexdigest().encode()
+    assert mac_line.startswith(b"hmac-sha256:")
     obj = json.loads(body)
     assert json.dumps(obj, sort_keys=True, separators=(",", ":")).encode() == body
     vault_id = bytes.fromhex(obj["vault_id"])
@@ -64,15 +68,19 @@ def _independent_read(vault_path, passphrase: str, recovery_key: str | None = No
         )
         kek = _hkdf(stretched, None, b"strongroom/v1/slot/passphrase")
         slot = obj["slots"]["passphrase"]
-        ad = magic + b"\npassphrase\n" + obj["vault_id"].encode() + b"\n" + kdf_json
+        # The slots' AD starts with "strongroom-vault/1\n" in every format version.
+        ad = b"strongroom-vault/1\npassphrase\n" + obj["vault_id"].encode() + b"\n" + kdf_json
     else:
         raw = base64.b32decode("".join(recovery_key.split("-")[:8]))
         slot = obj["slots"]["recovery"]
         kek = _hkdf(raw, base64.b64decode(slot["salt"]), b"strongroom/v1/slot/recovery")
-        ad = magic + b"\nrecovery\n" + obj["vault_id"].encode() + b"\n"
+        ad = b"strongroom-vault/1\nrecovery\n" + obj["vault_id"].encode() + b"\n"
     vault_key = ChaCha20Poly1305(kek).decrypt(
         base64.b64decode(slot["nonce"]), base64.b64decode(slot["wrapped"]), ad
     )
+    header_key = _hkdf(vault_key, vault_id, b"strongroom/v1/header-mac")
+    want = hmac.new(header_key, magic + b"\n" + body + b"\n", hashlib.sha256).hexdigest()
+    assert mac_line == b"hmac-sha256:" + want.encode()
     db_key = _hkdf(vault_key, vault_id, b"strongroom/v1/sqlcipher-key")
     conn = sqlcipher3.connect(str(vault_path / "vault.db"))
     conn.execute(f"PRAGMA key = \"x'{db_key.hex()}'\"")
@@ -154,22 +162,26 @@ def test_stored_payload_is_standard_age(env, tmp_path):
 
 
 def _rewrite_header(path, mutate) -> None:
-    """Apply `mutate` to the parsed body and write a header with a *valid* checksum."""
-    magic, body, _, _ = path.read_bytes().split(b"\n")
+    """Apply `mutate` to the parsed body and write both header copies with a *valid*
+    checksum (the MAC line is kept, so it no longer matches). `path` is the primary copy;
+    both are rewritten, since one bad copy alone is survived (test_vault_header.py)."""
+    magic, body, mac_line, _, _ = path.read_bytes().split(b"\n")
     obj = json.loads(body)
     result = mutate(obj)
     if isinstance(result, bytes):  # a mutation may replace the first line
         magic = result
     body = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-    signed = magic + b"\n" + body + b"\n"
-    path.write_bytes(signed + b"sha256:" + hashlib.sha256(signed).hexdigest().encode() + b"\n")
+    summed = magic + b"\n" + body + b"\n" + mac_line + b"\n"
+    data = summed + b"sha256:" + hashlib.sha256(summed).hexdigest().encode() + b"\n"
+    for copy in (path, path.with_name("vault.strongroom.bak")):
+        copy.write_bytes(data)
 
 
 def test_newer_format_is_reported(env):
     vault, _ = env.create()
     vault.lock()
-    _rewrite_header(env.vault_path / "vault.strongroom", lambda o: b"strongroom-vault/2")
-    with pytest.raises(NewerFormat, match="version 2"):
+    _rewrite_header(env.vault_path / "vault.strongroom", lambda o: b"strongroom-vault/3")
+    with pytest.raises(NewerFormat, match="version 3"):
         env.open()
 
 
@@ -227,9 +239,11 @@ def test_non_canonical_body_is_damage(env):
     vault, _ = env.create()
     vault.lock()
     path = env.vault_path / "vault.strongroom"
-    magic, body, _, _ = path.read_bytes().split(b"\n")
+    magic, body, mac_line, _, _ = path.read_bytes().split(b"\n")
     body = json.dumps(json.loads(body), sort_keys=True, indent=1).replace("\n", "").encode()
-    signed = magic + b"\n" + body + b"\n"
-    path.write_bytes(signed + b"sha256:" + hashlib.sha256(signed).hexdigest().encode() + b"\n")
+    summed = magic + b"\n" + body + b"\n" + mac_line + b"\n"
+    data = summed + b"sha256:" + hashlib.sha256(summed).hexdigest().encode() + b"\n"
+    for copy in (path, path.with_name("vault.strongroom.bak")):
+        copy.write_bytes(data)
     with pytest.raises(VaultDamaged, match="canonical"):
         env.open()

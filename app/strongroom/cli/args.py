@@ -32,6 +32,8 @@ environment:
                              of the same user can read it in /proc/PID/environ, and child
                              processes inherit it)
   STRONGROOM_NEW_PASSPHRASE  new passphrase for init, passwd, recover (same caveat)
+  STRONGROOM_SESSION         session token from `eval "$(strongroom unlock)"`: commands
+                             skip the passphrase until the session ends (strongroom lock)
 
 exit status:
   0    success
@@ -58,6 +60,14 @@ def _kdf_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="Argon2id passes (default 3, minimum 1)",
+    )
+
+
+def _allow_weak(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-weak",
+        action="store_true",
+        help="accept a passphrase the strength check calls weak (not recommended)",
     )
 
 
@@ -103,11 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="PATH", help="vault folder to create")
     p.add_argument("--name", help="your display name in this vault")
     p.add_argument("--new-passphrase-file", metavar="FILE", help="read the passphrase from FILE")
+    _allow_weak(p)
     _kdf_options(p)
 
     p = command("add", "encrypt files and folders into the vault")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders on disk")
     p.add_argument("--to", default="/", metavar="FOLDER", help="vault folder (default /)")
+    p.add_argument(
+        "-p", "--parents", action="store_true", help="create the --to folder if it is missing"
+    )
 
     p = command("ls", "list a folder")
     p.add_argument("folder", nargs="?", default="/", metavar="FOLDER")
@@ -131,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("item", metavar="ITEM")
     p.add_argument("-r", "--recursive", action="store_true", help="delete a folder")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--revoke",
+        action="store_true",
+        help="first revoke the shares of what is deleted (they stay readable otherwise)",
+    )
 
     p = command("get", "decrypt a file or a whole folder to disk")
     p.add_argument("item", metavar="ITEM")
@@ -142,11 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("passwd", "change the passphrase")
     p.add_argument("--new-passphrase-file", metavar="FILE", help="read the new one from FILE")
+    _allow_weak(p)
     _kdf_options(p)
 
     p = command("recover", "unlock with the recovery key and set a new passphrase")
     p.add_argument("--recovery-key-file", metavar="FILE", help="read the recovery key from FILE")
     p.add_argument("--new-passphrase-file", metavar="FILE", help="read the new one from FILE")
+    _allow_weak(p)
     _kdf_options(p)
 
     p = command("check", "verify the database and objects")
@@ -174,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--until", metavar="WHEN", help="ISO date/time, or relative: 30m 12h 7d 2w")
     p.add_argument("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all")
+    p.add_argument(
+        "--all", action="store_true", help="also show routine vault-unlocked/vault-locked entries"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("verify-log", "verify the access history has not been edited or rolled back")
@@ -190,5 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .sharing import add_parsers as add_sharing_parsers
 
     add_sharing_parsers(command)
+
+    from .daily import add_parsers as add_daily_parsers
+
+    add_daily_parsers(command)
 
     return parser

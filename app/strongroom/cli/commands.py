@@ -51,15 +51,15 @@ def _passphrase(args: argparse.Namespace) -> str:
 
 
 @contextmanager
-def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
-    """Open the vault for one command and always lock it again, even on error."""
+def _unlocked(args: argparse.Namespace, *, session: bool = True) -> Iterator[Vault]:
+    """Open the vault for one command and always lock it again, even on error. With a live
+    unlock session (`strongroom unlock`) the passphrase and key derivation are skipped."""
     path = _vault_path(args)
-    secret = _passphrase(args)
-    from strongroom.vault import Vault
+    from .session import open_from_session
 
-    with _status("Unlocking…"):
-        vault = Vault.open(path, secret)
-    del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
+    vault = open_from_session(path) if session else None
+    if vault is None:
+        vault = _open_with_passphrase(args, path)
     try:
         # What happened at unlock (failed attempts, a rolled-back or pruned history, ...) is
         # decided by the vault; said once, on stderr.
@@ -68,6 +68,16 @@ def _unlocked(args: argparse.Namespace) -> Iterator[Vault]:
     finally:
         vault.lock()
         _unwritten_notice(vault)
+
+
+def _open_with_passphrase(args: argparse.Namespace, path: str) -> Vault:
+    secret = _passphrase(args)
+    from strongroom.vault import Vault
+
+    with _status("Unlocking…"):
+        vault = Vault.open(path, secret)
+    del secret  # drop our reference early (a str cannot be wiped; the vault keeps no copy)
+    return vault
 
 
 def _unwritten_notice(vault: Vault) -> None:
@@ -210,10 +220,28 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {plural}"
 
 
+def _judge_new_passphrase(
+    secret: str, args: argparse.Namespace, user_inputs: list[str] | None = None
+) -> None:
+    """The vault's passphrase rule, as the GUI applies it: a weak one is refused unless
+    --allow-weak, and said either way."""
+    from strongroom.vault.passphrase_policy import check_passphrase
+
+    verdict = check_passphrase(secret, user_inputs)
+    if verdict.ok:
+        return
+    if not getattr(args, "allow_weak", False):
+        raise UsageError(
+            f"the new passphrase is weak: {verdict.why}; nothing was changed. Choose a "
+            "stronger one (four or more random words), or pass --allow-weak to use it anyway"
+        )
+    _note(f"strongroom: warning: the new passphrase is weak: {verdict.why}.")
+
+
 def _describe(item: Item) -> str:
     if item.is_folder:
-        return f"{item.path} (folder)"
-    return f"{item.path} ({output.human_size(item.size)})"  # type: ignore[union-attr]
+        return f"{output.safe(item.path)} (folder)"
+    return f"{output.safe(item.path)} ({output.human_size(item.size)})"  # type: ignore[union-attr]
 
 
 # ----- commands ----------------------------------------------------------------------------
@@ -230,6 +258,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         fallback_file=getattr(args, "passphrase_file", None),
         fallback_env=prompts.ENV_PASSPHRASE,
     )
+    _judge_new_passphrase(secret, args, [args.name or "", Path(path).stem])
     from strongroom.crypto import kdf
     from strongroom.vault import Vault
 
@@ -263,7 +292,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         if not os.path.lexists(p):
             raise CliError(f"{p}: no such file or folder")
     dest = _ref(args.to)
+    skipped: list[tuple[Path, str]] = []
     with _unlocked(args) as vault:
+        dest = _add_destination(vault, dest, args)
         bar = ProgressBar("Adding", 0, sys.stderr)
         last: list[Any] = []
 
@@ -273,7 +304,13 @@ def cmd_add(args: argparse.Namespace) -> int:
 
         try:
             with _Interrupt() as interrupt:
-                added = vault.add_paths(args.paths, dest, progress=progress, cancel=interrupt)
+                added = vault.add_paths(
+                    args.paths,
+                    dest,
+                    progress=progress,
+                    cancel=interrupt,
+                    on_skip=lambda path, why: skipped.append((path, why)),
+                )
         except BaseException:
             bar.clear()
             raise
@@ -281,12 +318,37 @@ def cmd_add(args: argparse.Namespace) -> int:
         files = last[0].files_total if last else _count_files(vault, added)
         size = last[0].bytes_total if last else None
         for item in added:
-            _print(item.path)
+            _print(output.safe(item.path))
         summary = f"Added {_n(files, 'file')}"
         if size is not None:
             summary += f" ({output.human_size(size)})"
         _note(summary + ".")
+        if skipped:
+            _note(f"Skipped {_n(len(skipped), 'entry')}:")
+            for path, why in skipped:
+                _note(f"    {output.safe(path)}: {why}")
     return EXIT_OK
+
+
+def _add_destination(vault: Vault, dest: int | str, args: argparse.Namespace) -> int | str:
+    """The folder `add --to` names; a missing one is created with --parents, and without
+    it the error says how (a typo should not silently become a new folder)."""
+    from strongroom.vault import ItemNotFound
+
+    try:
+        item = vault.item(dest)
+    except ItemNotFound:
+        if isinstance(dest, int):
+            raise
+        if args.parents:
+            return vault.makedirs(dest).id
+        raise CliError(
+            f"there is no folder {output.safe(dest)} in the vault: add --parents (-p) to "
+            f"create it, or run 'strongroom mkdir -p {output.safe(dest)}' first"
+        ) from None
+    if not item.is_folder:
+        raise CliError(f"{output.safe(item.path)} is a file, not a folder")
+    return item.id
 
 
 def _count_files(vault: Vault, items: list[Item]) -> int:
@@ -325,7 +387,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _ls_line(item: Item, *, full_path: bool = False) -> str:
-    name = item.path if full_path else item.name
+    name = output.safe(item.path if full_path else item.name)
     if item.is_folder:
         return f"{'-':>10}  {output.human_time(item.modified)}  {name}/"
     return f"{output.human_size(item.size):>10}  {output.human_time(item.modified)}  {name}"  # type: ignore[union-attr]
@@ -343,7 +405,7 @@ def cmd_find(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     for item in items:
-        _print(item.path + ("/" if item.is_folder else ""))
+        _print(output.safe(item.path) + ("/" if item.is_folder else ""))
     return EXIT_OK
 
 
@@ -396,6 +458,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
             raise UsageError("the root folder cannot be deleted")
         if item.is_folder and not args.recursive:
             raise UsageError(f"{item.path} is a folder; use rm -r to delete it and its contents")
+        active = _active_shares(vault, item)
+        if active and not args.revoke:
+            _note_shares_stay(active)
         if not args.force and prompts.interactive():
             what = _describe(item)
             if item.is_folder:
@@ -404,8 +469,51 @@ def cmd_rm(args: argparse.Namespace) -> int:
             if not prompts.confirm(f"Delete {what}? This cannot be undone."):
                 _note("Nothing was deleted.")
                 return EXIT_ERROR
+        if active and args.revoke:
+            _revoke_all(vault, active)
         vault.delete(item)
     return EXIT_OK
+
+
+def _active_shares(vault: Vault, item: Item) -> list[Any]:
+    """Shares of `item` (or of the files in a folder) that someone can still read."""
+    ids = {i.id for i in vault.walk(item)} if item.is_folder else {item.id}
+    return [
+        s
+        for s in vault.shares()
+        if s.item_id in ids and any(r.status == "active" for r in s.recipients)
+    ]
+
+
+def _note_shares_stay(active: list[Any]) -> None:
+    """Deleting my copy does not take a share back: say so before it happens."""
+    _note(
+        f"strongroom: note: {_n(len(active), 'share')} of this stay readable by their "
+        "recipients until revoked (deleting your copy does not take them back):"
+    )
+    for s in active:
+        who = ", ".join(output.safe(r.name) for r in s.recipients if r.status == "active")
+        _note(f"    {s.id}  {output.safe(s.item_path)}  to {who}")
+    _note("strongroom: use 'rm --revoke' to revoke them too, or 'strongroom revoke SHARE'.")
+
+
+def _revoke_all(vault: Vault, active: list[Any]) -> None:
+    """`rm --revoke`: revoke every active share first (messages to the exchange folder, or
+    queued in the outbox until one is set), then the item is deleted."""
+    queued = 0
+    for s in active:
+        result = vault.revoke(s.id)
+        queued += result.queued
+        if result.revoked:
+            names = ", ".join(output.safe(n) for n in result.revoked)
+            _note(f"Revoked share {result.share_id} for: {names}.")
+    if queued:
+        _note(
+            f"{_n(queued, 'revocation message')} waiting: set an exchange folder and run "
+            "'strongroom sync' to deliver."
+        )
+    if active:
+        _note(active[0].limits)
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -429,7 +537,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             bar.clear()
             raise
         bar.close()
-    _note(f"Exported {item.path} to {written}")
+    _note(f"Exported {output.safe(item.path)} to {output.safe(written)}")
     return EXIT_OK
 
 
@@ -475,6 +583,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     print_unlock_report(vault.unlock_report, command=args.command)
     try:
         new = prompts.new_passphrase(args.new_passphrase_file)
+        _judge_new_passphrase(new, args, [vault.info().display_name or ""])
         with _status("Changing passphrase…"):
             vault.change_passphrase(old, new, kdf_params=params)
     finally:
@@ -489,6 +598,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     path = _vault_path(args)
     key = prompts.recovery_key(args.recovery_key_file)
     new = prompts.new_passphrase(args.new_passphrase_file)
+    _judge_new_passphrase(new, args)
     from strongroom.vault import Vault
 
     with _status("Unlocking…"):
@@ -521,6 +631,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{kind}: {_n(report.files_checked, 'file')}, "
             f"{_n(report.objects_checked, 'object')}, {_n(len(report.problems), 'problem')}"
         )
+        _print(
+            f"Header: {report.header_copies_ok} of 2 copies authenticated"
+            + (" (the recovery slot is intact)" if report.header_copies_ok else "")
+        )
         for p in report.problems:
             where = f" [{p.item_path}]" if p.item_path else ""
             _print(f"  {p.part}{where}: {p.message}")
@@ -550,6 +664,7 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
 
 
 _PAGE = 500
+_ROUTINE_ACTIONS = frozenset({"vault-unlocked", "vault-locked"})
 
 
 def cmd_log(args: argparse.Namespace) -> int:
@@ -575,6 +690,9 @@ def cmd_log(args: argparse.Namespace) -> int:
         person = vault.contact(args.person).id if args.person else None
         entries: list[Any] = []
         before: int | None = None
+        # Every command opens and locks the vault, so routine unlock/lock entries would bury
+        # the rest; shown with --all or when asked for by --action. Failed unlocks stay.
+        hide = not args.all and actions is None
         while True:
             want = _PAGE if args.limit == 0 else min(_PAGE, args.limit - len(entries))
             page = vault.history(
@@ -587,7 +705,10 @@ def cmd_log(args: argparse.Namespace) -> int:
                 person=person,
                 query=args.search,
             )
-            entries.extend(page)
+            if hide:
+                entries.extend(e for e in page if e.action not in _ROUTINE_ACTIONS)
+            else:
+                entries.extend(page)
             if len(page) < want or (args.limit and len(entries) >= args.limit):
                 break
             before = page[-1].seq
@@ -595,8 +716,8 @@ def cmd_log(args: argparse.Namespace) -> int:
         output.write_json(sys.stdout, {"entries": [output.entry_json(e) for e in entries]})
         return EXIT_OK
     for e in entries:
-        details = " ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
-        line = f"{e.seq:>6}  {output.human_time(e.time)}  {e.action:<24} {e.item_name}"
+        details = " ".join(f"{k}={output.safe(v)}" for k, v in sorted(e.details.items()))
+        line = f"{e.seq:>6}  {output.human_time(e.time)}  {e.action:<24} {output.safe(e.item_name)}"
         _print((line + "  " + details).rstrip() if details else line.rstrip())
     return EXIT_OK
 
@@ -674,3 +795,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 from .sharing import COMMANDS as _SHARING_COMMANDS  # noqa: E402  (it imports us lazily)
 
 COMMANDS.update(_SHARING_COMMANDS)
+
+from .daily import COMMANDS as _DAILY_COMMANDS  # noqa: E402
+from .session import COMMANDS as _SESSION_COMMANDS  # noqa: E402
+
+COMMANDS.update(_DAILY_COMMANDS)
+COMMANDS.update(_SESSION_COMMANDS)

@@ -7,6 +7,7 @@ ISO-8601 in UTC with a trailing "Z", digests are lowercase hex.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -28,6 +29,7 @@ __all__ = [
     "info_json",
     "iso_utc",
     "item_json",
+    "safe",
     "write_json",
 ]
 
@@ -42,6 +44,20 @@ def human_size(n: int) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def safe(name: object) -> str:
+    """A name (or path, or any text from the vault or the file system) as printed for
+    people: control characters, bidi controls and invisible characters are written as
+    `\\u{XXXX}`, so a name cannot move the cursor, clear the screen or reorder what is
+    shown. The one escaping rule for every human-readable CLI output (the vault's
+    `safe_display_name`, used for received names too); JSON output stays exact."""
+    text = "" if name is None else str(name)
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text  # the common case, unchanged by safe_display_name; fast for a long `ls`
+    from strongroom.vault.share_format import safe_display_name
+
+    return safe_display_name(text)
 
 
 def _utc(dt: datetime) -> datetime:
@@ -59,7 +75,24 @@ def iso_utc(dt: datetime | None) -> str | None:
 
 def human_time(dt: datetime) -> str:
     """Local time to the second, for people reading a terminal."""
-    return _utc(dt).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    # time.localtime is what astimezone() consults, without building two datetimes and
+    # parsing a format per call (this runs once per row of a 10,000-item `ls`, whose files
+    # were often added in the same second: hence the small cache).
+    second = int(_utc(dt).timestamp() // 1)
+    text = _TIME_CACHE.get(second)
+    if text is None:
+        t = time.localtime(second)
+        text = (
+            f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        )
+        if len(_TIME_CACHE) >= 4096:
+            _TIME_CACHE.clear()
+        _TIME_CACHE[second] = text
+    return text
+
+
+_TIME_CACHE: dict[int, str] = {}
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -123,12 +156,14 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "deep": report.deep,
         "files_checked": report.files_checked,
         "objects_checked": report.objects_checked,
+        "header_copies_ok": report.header_copies_ok,
         "problems": [
             {
                 "part": p.part,
                 "message": p.message,
                 "item_id": p.item_id,
                 "item_path": p.item_path,
+                "repaired": p.repaired,
             }
             for p in report.problems
         ],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,9 +61,22 @@ def read_secret_file(path: str) -> str:
     else:
         try:
             data = Path(path).read_bytes()
+            mode = os.stat(path).st_mode
         except OSError as exc:
             # Name the file and the reason, never the content.
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if stat.S_ISREG(mode) and mode & 0o044:
+            # Other users on this machine can read the secret; still used (the owner chose
+            # the file), but said every time until fixed.
+            who = (
+                "group and others"
+                if mode & 0o044 == 0o044
+                else ("its group" if mode & 0o040 else "others")
+            )
+            sys.stderr.write(
+                f"strongroom: warning: {path} is readable by {who} "
+                f"(mode {stat.S_IMODE(mode):04o}); make it private with: chmod 600 {path}\n"
+            )
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     for ending in ("\r\n", "\n"):
         if text.endswith(ending):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Contact,
         GroupRecord,
         ReceivedRecord,
+        RevokeResult,
         SharePlan,
         ShareRecord,
         Vault,
@@ -66,9 +67,7 @@ def _note(text: str = "") -> None:
 
 def _safe(name: str | None) -> str:
     """An untrusted name as shown to people: controls and bidi characters escaped."""
-    from strongroom.vault import safe_display_name
-
-    return safe_display_name(name or "")
+    return output.safe(name or "")
 
 
 def _n(count: int, noun: str, plural: str | None = None) -> str:
@@ -191,7 +190,12 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("receive", "receive shared files (and messages) saved as files")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a share or message file, or a folder of .age files",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("sync", "process the exchange folder once")
@@ -548,7 +552,7 @@ def cmd_share(args: argparse.Namespace) -> int:
         output.write_json(sys.stdout, {"shares": [_share_json(s) for s in shares]})
     else:
         for s in shares:
-            _print(f"{s.id}  {s.item_path}  {s.path}")
+            _print(f"{s.id}  {_safe(s.item_path)}  {_safe(s.path)}")
     _note(f"Shared {_n(len(shares), 'file')}. 'strongroom shares' shows them and their status.")
     return EXIT_OK
 
@@ -609,18 +613,41 @@ def _received_line(r: ReceivedRecord) -> str:
     )
 
 
+def _receive_list(paths: list[str]) -> list[str]:
+    """The files to receive: each FILE as given, and for a folder the `.age` files directly
+    in it (by name; other files, subfolders and sync engines' temporary files are left)."""
+    files: list[str] = []
+    for f in paths:
+        path = Path(f)
+        if path.is_dir():
+            found = sorted(
+                str(c)
+                for c in path.iterdir()
+                if c.suffix == ".age" and not c.name.startswith(".") and c.is_file()
+            )
+            if not found:
+                raise CliError(
+                    f"{_safe(f)} is a folder with no .age files in it; give the share files "
+                    "themselves, or the folder they were saved in"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(f)
+        else:
+            raise CliError(f"{_safe(f)}: no such file")
+    return files
+
+
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
     from strongroom.cli import exit_code_for
     from strongroom.vault import NotAShare, VaultError
 
-    for f in args.files:
-        if not Path(f).is_file():
-            raise CliError(f"{f}: no such file")
+    files = _receive_list(args.files)
     code = EXIT_OK
     results: list[dict[str, Any]] = []
     with _unlocked(args) as vault:
-        for f in args.files:
+        for f in files:
             try:
                 rec = vault.receive(f)
             except NotAShare as exc:
@@ -628,9 +655,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 rep = exc.report
                 if rep.messages or rep.replayed:
                     _note(
-                        f"{f}: message applied."
+                        f"{_safe(f)}: message applied."
                         if rep.messages
-                        else f"{f}: this message was already processed; ignored."
+                        else f"{_safe(f)}: this message was already processed; ignored."
                     )
                     for r in rep.revoked:
                         _note(f"  Share {r.share_id} was revoked by its sender and erased here.")
@@ -642,15 +669,15 @@ def cmd_receive(args: argparse.Namespace) -> int:
             else:
                 results.append({"file": f, "message": False, "received": _received_json(rec)})
                 if rec.duplicate:
-                    _note(f"{f}: already received as {_safe(rec.path)}; nothing new stored.")
+                    _note(f"{_safe(f)}: already received as {_safe(rec.path)}; nothing new stored.")
                 else:
-                    _note(f"{f}: received {_received_line(rec)}")
+                    _note(f"{_safe(f)}: received {_received_line(rec)}")
                     if rec.trust in ("unknown", "unsigned"):
                         _note("  Be careful: the sender of this file is not confirmed.")
                 if not args.json:
                     _print(_safe(rec.path or ""))
                 continue
-            sys.stderr.write(f"strongroom: {f}: {failed}\n")
+            sys.stderr.write(f"strongroom: {_safe(f)}: {failed}\n")
             code = code if code != EXIT_OK else exit_code_for(failed)
             results.append(
                 {
@@ -711,6 +738,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 "duplicates": len(report.duplicates),
                 "quarantined": [{"file": n, "reason": r} for n, r in report.quarantined],
                 "errors": [{"file": n, "reason": r} for n, r in report.errors],
+                "conflicts": list(report.conflicts),
+                "removed": list(report.removed),
             },
         )
     else:
@@ -728,12 +757,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
             _print(f"quarantined  {_safe(name)}: {_safe(reason)}")
         for name, reason in report.errors:
             _print(f"not read  {_safe(name)}: {_safe(reason)} (tried again next time)")
+        for name in report.conflicts:
+            _print(f"conflict copy  {_safe(name)} (a sync engine's copy; processed like the rest)")
+        for name in report.removed:
+            _print(f"removed   {_safe(name)} (mine, no longer needed in the exchange folder)")
     _note(
         f"Sync: {len(report.received)} received, {len(report.revoked)} revoked, "
         f"{len(report.expired)} expired, {_n(len(report.receipts), 'receipt')}, "
         f"{len(report.group_keys)} group keys, {len(report.quarantined)} quarantined, "
         f"{report.skipped} skipped (for someone else), "
-        f"{len(report.replayed)} replays ignored, {report.sent} sent."
+        f"{len(report.replayed)} replays ignored, {report.sent} sent, "
+        f"{_n(len(report.conflicts), 'conflict copy', 'conflict copies')} processed, "
+        f"{len(report.removed)} of my files removed."
     )
     return EXIT_OK
 
@@ -761,7 +796,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
     for s in shares:
         exp = f", expires {output.human_time(s.expires)}" if s.expires else ""
         rc = ", receipts asked" if s.receipts else ""
-        _print(f"{s.id}  {s.item_path}  shared {output.human_time(s.created)}{exp}{rc}")
+        _print(f"{s.id}  {_safe(s.item_path)}  shared {output.human_time(s.created)}{exp}{rc}")
         for r in s.recipients:
             kind = "group " if r.kind == "group" else ""
             events = sorted(
@@ -795,7 +830,35 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         else:
             _note("The revocation was written to the exchange folder.")
     _note(result.limits)
+    _share_file_note(result)
     return EXIT_OK
+
+
+def _share_file_note(result: RevokeResult) -> None:
+    """What happened to the share's own file, and what removing it cannot do."""
+    if result.share_file is None:
+        _note(
+            "The share file was saved to a folder by hand: Strongroom does not remove it. "
+            "Delete it, and any copy you sent, yourself."
+        )
+        return
+    name = _safe(result.share_file.name)
+    if result.share_file_kept_for:
+        who = ", ".join(_safe(n) for n in result.share_file_kept_for)
+        _note(
+            f"The share file {name} stays in the exchange folder for {who}, who still "
+            "have access and have not confirmed receiving it. Until it is removed, anyone "
+            "revoked who can read that folder can still decrypt it with their key."
+        )
+        return
+    if result.share_file_removed:
+        _note(f"Removed the share file {name} from the exchange folder.")
+    else:
+        _note(
+            f"The share file {name} will be removed from the exchange folder at the next "
+            "'strongroom sync' (the folder cannot be reached now)."
+        )
+    _note(result.removal_limits)
 
 
 def cmd_access(args: argparse.Namespace) -> int:
@@ -814,7 +877,7 @@ def cmd_access(args: argparse.Namespace) -> int:
             },
         )
         return EXIT_OK
-    _print(f"{report.item_path}")
+    _print(_safe(report.item_path))
     _print("Can read now:")
     if not report.can_read:
         _print("    nobody but you")
@@ -851,11 +914,15 @@ def cmd_groups(args: argparse.Namespace) -> int:
     if args.action == "list":
         with _unlocked(args) as vault:
             groups = vault.groups()
+            known = {c.fingerprint: c.name for c in vault.contacts()}
         if args.json:
             output.write_json(sys.stdout, {"groups": [_group_json(g) for g in groups]})
             return EXIT_OK
         for g in groups:
-            role = "admin" if g.mine else f"member (admin {g.admin_fingerprint})"
+            admin = g.admin_fingerprint
+            if admin in known:  # a contact: by name, with the fingerprint to tell names apart
+                admin = f"{_safe(known[admin])}, fingerprint {admin}"
+            role = "admin" if g.mine else f"member (admin {admin})"
             members = ", ".join(_safe(m.name) for m in g.members) or "no members"
             _print(f"{_safe(g.name)}  [{role}, key epoch {g.epoch}]  {members}")
         return EXIT_OK
@@ -892,7 +959,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
                         "keeps it (they hold that key) unless you revoke it:"
                     )
                     for share_id, file_path in removal.could_read:
-                        _note(f"    {share_id}  {file_path}")
+                        _note(f"    {share_id}  {_safe(file_path)}")
                     _note(
                         "Revoking it takes it from the whole group (share again to the "
                         "remaining members if needed)."

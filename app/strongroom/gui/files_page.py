@@ -55,7 +55,7 @@ from .style import use_base_style
 from .tasks import Job, run_task, runner
 from .widgets import Breadcrumbs, EmptyState, heading
 
-__all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView"]
+__all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView", "accept_copy"]
 
 DRAG_EXPORT_LIMIT = 256 * 1024 * 1024
 """Drag-out decrypts on the GUI thread while the drag starts (Qt needs the files then), so
@@ -64,6 +64,17 @@ it is limited; bigger selections use Export, which runs in the background."""
 
 def local_paths(urls: Sequence[QUrl]) -> list[str]:
     return [u.toLocalFile() for u in urls if u.isLocalFile() and u.toLocalFile()]
+
+
+def accept_copy(event: QDropEvent, wanted: bool) -> bool:
+    """Accept a drag or drop as a copy (never the source's proposed move), or ignore it.
+    Returns `wanted`. Qt keeps a Move when the source does not offer Copy; then refuse."""
+    if wanted and event.possibleActions() & Qt.DropAction.CopyAction:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        return True
+    event.ignore()
+    return False
 
 
 def _access(vault: Vault) -> dict[int, list[str]]:
@@ -94,26 +105,14 @@ class FilesTableView(QTableView):
         return event.source() is not self and bool(local_paths(event.mimeData().urls()))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._external(event):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
+        accept_copy(event, self._external(event))
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if self._external(event):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
+        accept_copy(event, self._external(event))
 
     def dropEvent(self, event: QDropEvent) -> None:
-        if not self._external(event):
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        self.files_dropped.emit(local_paths(event.mimeData().urls()))
+        if accept_copy(event, self._external(event)):
+            self.files_dropped.emit(local_paths(event.mimeData().urls()))
 
 
 class _DropEmptyState(EmptyState):
@@ -123,14 +122,17 @@ class _DropEmptyState(EmptyState):
         super().__init__(*args)
         self.setAcceptDrops(True)
 
+    # Every drop into Strongroom is a copy: accepting the source's proposed Move would let
+    # a file manager delete the originals after they were encrypted.
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData().urls()):
-            event.acceptProposedAction()
+        accept_copy(event, bool(local_paths(event.mimeData().urls())))
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_copy(event, bool(local_paths(event.mimeData().urls())))
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = local_paths(event.mimeData().urls())
-        if paths:
-            event.acceptProposedAction()
+        if accept_copy(event, bool(paths)):
             self.files_dropped.emit(paths)
 
 
@@ -267,6 +269,7 @@ class FilesPage(QWidget):
         self._load_generation = 0
         self._details_generation = 0
         self._select_after_load: set[int] = set()
+        self.active = True  # the main window says when another page is shown
 
         self.model = FilesTableModel(self)
         self.model.drag_exporter = self._drag_export
@@ -419,7 +422,21 @@ class FilesPage(QWidget):
         self.act_up = self._action(self.tr("Enclosing folder"), None, self.go_up, "Alt+Up")
         self.act_add_files.setToolTip(self.tr("Encrypt files into this folder"))
 
+    def set_active(self, active: bool) -> None:
+        """Whether My files is the page on screen. Only then are its actions (and their
+        shortcuts: Delete, Ctrl+E, …) enabled, so they never act on this page's hidden
+        selection while another page is shown."""
+        self.active = active
+        self._update_actions()
+
+    def _acting(self) -> bool:
+        return self.active and self.session is not None
+
     def _update_actions(self) -> None:
+        if not self.active:
+            for act in self.actions():
+                act.setEnabled(False)
+            return
         items = self.selected_items()
         files = [i for i in items if isinstance(i, FileRecord)]
         has_vault = self.session is not None
@@ -718,6 +735,8 @@ class FilesPage(QWidget):
 
     # ---- item actions ------------------------------------------------------------------
     def open_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if len(items) != 1:
             return
@@ -731,6 +750,8 @@ class FilesPage(QWidget):
             self.preview_selected(external_if_none=True)
 
     def preview_selected(self, external_if_none: bool = False) -> None:
+        if not self._acting():
+            return
         items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
         if len(items) != 1:
             return
@@ -753,6 +774,8 @@ class FilesPage(QWidget):
 
     def open_external_selected(self, record: FileRecord | None = None) -> None:
         if record is None:
+            if not self._acting():
+                return
             items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
             if len(items) != 1:
                 return
@@ -760,12 +783,19 @@ class FilesPage(QWidget):
         vault = self.vault
 
         def done(path: Path) -> None:
-            self.services.dialogs.open_url(QUrl.fromLocalFile(str(path)))
-            self.status.emit(
-                self.tr("Opened {name} in another app. This is recorded in the history.").format(
-                    name=record.name
+            if self.services.dialogs.open_url(QUrl.fromLocalFile(str(path))):
+                self.status.emit(
+                    self.tr(
+                        "Opened {name} in another app. This is recorded in the history."
+                    ).format(name=record.name)
                 )
-            )
+            else:
+                self.status.emit(
+                    self.tr(
+                        "Could not open {name}: no app is set up for this kind of file. The "
+                        "decrypted copy is wiped when the vault locks."
+                    ).format(name=record.name)
+                )
 
         run_task(
             lambda _c: vault.open_external(record),
@@ -776,6 +806,8 @@ class FilesPage(QWidget):
         )
 
     def export_selected(self) -> Job | None:
+        if not self._acting():
+            return None
         items = self.selected_items()
         if not items:
             return None
@@ -830,6 +862,8 @@ class FilesPage(QWidget):
         )
 
     def rename_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if len(items) != 1:
             return
@@ -850,6 +884,8 @@ class FilesPage(QWidget):
         )
 
     def move_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if not items:
             return
@@ -896,6 +932,8 @@ class FilesPage(QWidget):
         )
 
     def delete_selected(self) -> None:
+        if not self._acting():
+            return
         items = self.selected_items()
         if not items:
             return
@@ -938,6 +976,8 @@ class FilesPage(QWidget):
 
     def share_selected(self) -> None:
         """The share dialog for the selection; sharing runs in the background."""
+        if not self._acting():
+            return
         items = self.selected_items()
         if not items or self.session is None:
             return

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
+    QDragMoveEvent,
     QDropEvent,
     QKeySequence,
     QShowEvent,
@@ -28,12 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, NotAShare, Vault
+from strongroom.vault import FileRecord, NotAShare, OpenCopy, Vault
 
 from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
-from .files_page import FilesPage
+from .changed_copies import ADD, DISCARD, ChangedCopiesDialog
+from .files_page import FilesPage, accept_copy
 from .focus_ring import install_focus_ring
 from .messages import error_message
 from .models import forget_file_icons
@@ -48,6 +54,16 @@ from .tasks import run_task, runner
 from .widgets import JobsArea
 
 __all__ = ["MainWindow"]
+
+log = logging.getLogger(__name__)
+
+
+def _guarded(step: Callable[[], object]) -> None:
+    """Run one step of locking; a failure is logged and does not stop the next steps."""
+    try:
+        step()
+    except Exception:
+        log.exception("a step of locking failed; locking goes on")
 
 
 def _warm_up(_ctx: object) -> None:
@@ -97,6 +113,7 @@ class MainWindow(QMainWindow):
         self.pending_shares: list[Path] = []
         self._shown_once = False
         self._retint_pending = False
+        self._discard_copies_at_exit = False
         self.setWindowTitle(self.tr("Strongroom"))
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
@@ -205,7 +222,7 @@ class MainWindow(QMainWindow):
         self.act_lock = QAction(icons.icon("lock"), self.tr("Lock"), self)
         self.act_lock.setShortcut(QKeySequence("Ctrl+L"))
         self.act_lock.setToolTip(self.tr("Lock the vault (Ctrl+L)"))
-        self.act_lock.triggered.connect(lambda: self.lock())
+        self.act_lock.triggered.connect(lambda: self.request_lock())
         self.act_quit = QAction(self.tr("Quit"), self)
         self.act_quit.setShortcuts(S.Quit)
         self.act_quit.triggered.connect(self.quit)
@@ -330,11 +347,7 @@ class MainWindow(QMainWindow):
         for a in self.file_menus:
             a.setVisible(in_vault)
         files_shown = in_vault and self.sections.currentWidget() is self.files_page
-        for act in self.files_page.actions():
-            if not files_shown:
-                act.setEnabled(False)
-        if files_shown:
-            self.files_page._update_actions()
+        self.files_page.set_active(files_shown)
 
     # ---- screens -----------------------------------------------------------------------
     STATUS_MS = 12_000
@@ -392,6 +405,8 @@ class MainWindow(QMainWindow):
         pending, self.pending_shares = self.pending_shares, []
         for path in pending:
             self.receive_share_file(path)
+        session = self.session
+        QTimer.singleShot(0, lambda: self._offer_kept_copies(session))
         self.vault_opened.emit(vault)
 
     def _unlock_notices(self, vault: Vault) -> None:
@@ -521,9 +536,16 @@ class MainWindow(QMainWindow):
         if record is None or record.path is None or self.session is None:
             return
         vault, path = self.session.vault, record.path
+
+        def done(p: Path) -> None:
+            if not self.services.dialogs.open_url(QUrl.fromLocalFile(str(p))):
+                self.show_status(
+                    self.tr("No app could open {name}.").format(name=record.display_name)
+                )
+
         run_task(
             lambda _c: vault.open_external(path),
-            lambda p: self.services.dialogs.open_url(QUrl.fromLocalFile(str(p))),
+            done,
             lambda e: self.show_status(error_message(e)),
             title=self.tr("Decrypting {name}").format(name=record.display_name),
             cancellable=False,
@@ -541,39 +563,169 @@ class MainWindow(QMainWindow):
     # ---- previews ----------------------------------------------------------------------
     def show_preview(self, record: FileRecord, data: bytes) -> PreviewWindow:
         window = PreviewWindow(record, data, self)
-        window.closed.connect(lambda w: self.previews.remove(w) if w in self.previews else None)
+        # However the window goes (Esc, Close, the title bar, deleteLater), it leaves the
+        # list: `lock()` must never reach a deleted window.
+        window.closed.connect(self._forget_preview)
+        window.finished.connect(lambda _r, w=window: self._forget_preview(w))
+        window.destroyed.connect(lambda _o=None, w=window: self._forget_preview(w))
         window.open_external_requested.connect(self.files_page.open_external_selected)
         self.previews.append(window)
         window.show()
         return window
 
+    def _forget_preview(self, window: PreviewWindow) -> None:
+        self.previews = [w for w in self.previews if w is not window]
+
+    def _close_previews(self) -> None:
+        windows, self.previews = self.previews, []
+        for window in windows:
+            if shiboken6.isValid(window):
+                try:
+                    window.close()
+                except RuntimeError:  # deleted between the check and the call
+                    log.warning("a preview window was already gone at lock")
+
     # ---- locking -----------------------------------------------------------------------
-    def lock(self, reason: str = "") -> None:
+    # ---- changed copies (edits made in another app) -------------------------------------
+    def _changed_copies(self, session: VaultSession | None) -> list[OpenCopy]:
+        if session is None:
+            return []
+        try:
+            return session.vault.changed_copies()
+        except Exception:
+            log.exception("could not check the opened copies")
+            return []
+
+    def _ask_copies(self, copies: list[OpenCopy], when: str) -> str | None:
+        dialog = ChangedCopiesDialog(copies, when, self)
+        if not self.services.dialogs.exec_dialog(dialog):
+            return None
+        return dialog.choice
+
+    def _add_copies(
+        self,
+        session: VaultSession,
+        copies: list[OpenCopy],
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Add changed copies to the vault as new files, in the background; then `then`.
+        On failure nothing is wiped (the copies stay) and the person is told."""
+        vault = session.vault
+
+        def work(_c: object) -> list[FileRecord]:
+            return [vault.add_changed_copy(c) for c in copies]
+
+        def done(added: list[FileRecord]) -> None:
+            self.show_status(
+                self.tr("Added the changed copies to the vault as {names}.").format(
+                    names=", ".join(f"“{r.path}”" for r in added)
+                )
+            )
+            if then is not None:
+                then()
+
+        def failed(exc: BaseException) -> None:
+            self.services.dialogs.warn(
+                self,
+                self.tr("Changed copies"),
+                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
+                    error=error_message(exc)
+                ),
+            )
+
+        run_task(work, done, failed, title=self.tr("Adding changed copies"), cancellable=False)
+
+    def _offer_kept_copies(self, session: VaultSession | None) -> None:
+        """After an unlock: changed copies kept by an auto-lock (or a crash) are offered."""
+        if session is None or self.session is not session:
+            return
+        copies = self._changed_copies(session)
+        if not copies:
+            return
+        choice = self._ask_copies(copies, "unlock")
+        if self.session is not session:
+            return
+        if choice == ADD:
+            self._add_copies(session, copies)
+        elif choice == DISCARD:
+            vault = session.vault
+            run_task(
+                lambda _c: [vault.discard_copy(c) for c in copies],
+                lambda _r: self.show_status(self.tr("Discarded the changed copies.")),
+                lambda e: self.show_status(error_message(e)),
+                quiet=True,
+            )
+
+    def request_lock(self) -> None:
+        """Lock asked for by the person (Lock, Ctrl+L, the tray): copies changed in another
+        app are never wiped without asking — add them to the vault, discard them, or
+        cancel the lock."""
+        session = self.session
+        copies = self._changed_copies(session)
+        if session is None or not copies:
+            self.lock()
+            return
+        choice = self._ask_copies(copies, "lock")
+        if self.session is not session:
+            return  # locked meanwhile (auto-lock keeps the copies)
+        if choice == DISCARD:
+            self.lock(keep_changed=False)
+        elif choice == ADD:
+            self._add_copies(session, copies, then=lambda: self.lock())
+
+    def lock(self, reason: str = "", *, keep_changed: bool = True) -> None:
         """Close every plaintext view, stop jobs, lock the vault, show the unlock screen.
 
         The screen changes at once; `Vault.lock()` runs on a worker because it waits for
-        any vault operation in progress (cancelled just before) to stop.
+        any vault operation in progress (cancelled just before) to stop. Locking cannot
+        stop halfway: each step is guarded, so a step that fails (a window already gone,
+        a page in a bad state) is logged and the later ones still run — the vault is
+        locked, its temp folder wiped and the unlock screen shown whatever happened.
         """
         session, self.session = self.session, None
         self._pending_pages = []
         if session is None:
             return
-        self.idle.stop()
-        for window in list(self.previews):
-            window.close()
-        self.previews.clear()
-        for job in runner().active_jobs:
-            job.cancel()
-        for page in self._session_pages():
-            page.set_session(None)
-        heap.release()  # the session's objects are about to become garbage
-        QTimer.singleShot(self._SETTLE_DELAY_MS, lambda: heap.settle(collect=True))
         path = session.vault.path
-        run_task(lambda _c: session.close(), quiet=True)
-        self.setWindowTitle(self.tr("Strongroom"))
-        self.show_unlock(str(path), reason or self.tr("The vault is locked."))
-        self.show_status("")
-        self.vault_locked.emit(reason)
+        # Nobody was asked (auto-lock, sleep): copies changed in another app are kept, and
+        # offered after the next unlock. Say so where the person will look.
+        kept = self._changed_copies(session) if keep_changed else []
+        if kept:
+            names = ", ".join(f"“{c.name}”" for c in kept)
+            note = (
+                self.tr(
+                    "{names} was changed in another app: that copy was kept, not wiped. After "
+                    "unlocking you can add it to the vault or discard it."
+                )
+                if len(kept) == 1
+                else self.tr(
+                    "{names} were changed in another app: those copies were kept, not wiped. "
+                    "After unlocking you can add them to the vault or discard them."
+                )
+            ).format(names=names)
+            reason = f"{reason} {note}" if reason else note
+        steps: list[Callable[[], object]] = [self.idle.stop, self._close_previews]
+        steps += [lambda: [job.cancel() for job in runner().active_jobs]]
+        steps += [functools.partial(page.set_session, None) for page in self._session_pages()]
+        steps += [heap.release]  # the session's objects are about to become garbage
+        for step in steps:
+            _guarded(step)
+        _guarded(lambda: self._close_session(session, keep_changed))
+        _guarded(
+            lambda: QTimer.singleShot(self._SETTLE_DELAY_MS, lambda: heap.settle(collect=True))
+        )
+        _guarded(lambda: self.setWindowTitle(self.tr("Strongroom")))
+        _guarded(lambda: self.show_unlock(str(path), reason or self.tr("The vault is locked.")))
+        _guarded(lambda: self.show_status(""))
+        _guarded(lambda: self.vault_locked.emit(reason))
+
+    def _close_session(self, session: VaultSession, keep_changed: bool) -> None:
+        """Lock the vault on a worker; if no job can be started, lock it here."""
+        try:
+            run_task(lambda _c: session.close(keep_changed=keep_changed), quiet=True)
+        except Exception:
+            log.exception("could not lock the vault on a worker; locking it here")
+            session.close(keep_changed=keep_changed)
 
     def _apply_autolock(self) -> None:
         sp = self.settings_page
@@ -616,7 +768,7 @@ class MainWindow(QMainWindow):
         self.files_page.breadcrumbs.set_path(self.files_page.folder_path)
 
     # ---- drops on the window: open a vault folder, or receive share files --------------
-    def _dropped_shares(self, event: QDragEnterEvent | QDropEvent) -> list[Path]:
+    def _dropped_shares(self, event: QDropEvent) -> list[Path]:
         """With a vault open: the dropped files if every one is a share or message file
         (`.age` or age's header), else nothing. (The file table adds files instead.)"""
         from .app import _looks_like_share  # (app.py imports this module)
@@ -629,32 +781,30 @@ class MainWindow(QMainWindow):
             return paths
         return []
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+    def _vault_drop(self, event: QDropEvent) -> bool:
         urls = event.mimeData().urls()
-        if (
+        return (
             self.session is None
             and len(urls) == 1
             and urls[0].isLocalFile()
             and vault_folder_of(urls[0].toLocalFile()) is not None
-        ):
-            event.acceptProposedAction()
-        elif self._dropped_shares(event):
-            event.setDropAction(Qt.DropAction.CopyAction)  # the share file stays where it is
-            event.accept()
-        else:
-            event.ignore()
+        )
+
+    # A copy, never the proposed move: the source must not delete the vault folder, nor
+    # the share file it receives.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        accept_copy(event, self._vault_drop(event) or bool(self._dropped_shares(event)))
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_copy(event, self._vault_drop(event) or bool(self._dropped_shares(event)))
 
     def dropEvent(self, event: QDropEvent) -> None:
-        urls = event.mimeData().urls()
         shares = self._dropped_shares(event)
-        if shares:
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
+        if accept_copy(event, bool(shares)):
             for path in shares:  # the same path as a share file opened from the desktop
                 self.receive_share_file(path)
-        elif self.session is None and urls and urls[0].isLocalFile():
-            event.acceptProposedAction()
-            self.welcome.request_open(urls[0].toLocalFile())
+        elif accept_copy(event, self._vault_drop(event)):
+            self.welcome.request_open(event.mimeData().urls()[0].toLocalFile())
 
     # ---- shutdown ----------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -663,10 +813,10 @@ class MainWindow(QMainWindow):
             job.cancel()
         runner().wait_for_done(30_000)
         session, self.session = self.session, None
-        for window in list(self.previews):
-            window.close()
+        _guarded(self._close_previews)
         if session is not None:
-            session.close()
+            # Unless the person chose to discard them, changed copies are kept (FORMAT.md).
+            session.close(keep_changed=not self._discard_copies_at_exit)
         if self.create_page.vault is not None:
             self.create_page.vault.lock()
             self.create_page.vault = None
@@ -674,8 +824,8 @@ class MainWindow(QMainWindow):
             self.tray.hide()
 
     def quit(self) -> None:
-        self.close()
-        QTimer.singleShot(0, QApplication.quit)
+        if self.close():  # not when the person chose to keep working (changed copies)
+            QTimer.singleShot(0, QApplication.quit)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -684,7 +834,39 @@ class MainWindow(QMainWindow):
             # Start-up is over once the window is up: a quiet moment (heap.py).
             QTimer.singleShot(self._SETTLE_DELAY_MS, heap.settle)
 
+    def _settle_copies_before_exit(self) -> bool:
+        """Ask about copies changed in another app; False when the person stays."""
+        session = self.session
+        copies = self._changed_copies(session)
+        if session is None or not copies:
+            return True
+        choice = self._ask_copies(copies, "exit")
+        if choice == DISCARD:
+            self._discard_copies_at_exit = True
+            return True
+        if choice != ADD or self.session is not session:
+            return choice == ADD
+        for job in runner().active_jobs:
+            job.cancel()
+        runner().wait_for_done(30_000)
+        try:
+            for copy in copies:  # at exit: here, not on a worker that quitting would end
+                session.vault.add_changed_copy(copy)
+        except Exception as exc:
+            self.services.dialogs.warn(
+                self,
+                self.tr("Changed copies"),
+                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
+                    error=error_message(exc)
+                ),
+            )
+            return False
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._settle_copies_before_exit():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
 

@@ -93,6 +93,8 @@ ACTION_LABELS: dict[str, str] = {
     "checkpoint-reset": _N("History checkpoint accepted"),
     "history-delayed": _N("History written late (disk was full)"),
     "history-gap": _N("History gap (disk was full)"),
+    "header-repaired": _N("Vault header repaired"),
+    "header-upgraded": _N("Vault header upgraded"),
     # sharing (schema v2); recorded by vaults that already share
     "identity-created": _N("Identity created"),
     "identity-renamed": _N("Identity renamed"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QCoreApplication,
     QDateTime,
     QLocale,
     QMimeData,
@@ -38,14 +39,31 @@ _kind_cache: dict[str, tuple[str, QIcon]] = {}
 
 def access_map(shares: Sequence[Any]) -> dict[int, list[str]]:
     """Item id -> names of the people and groups whose access to it is active now, from
-    `Vault.shares()` records."""
+    `Vault.shares()` records; one revoked whose revocation is not delivered yet (they can
+    still read it) is listed with that said."""
     out: dict[int, list[str]] = {}
     for share in shares:
         for r in share.recipients:
             if r.status == "active":
-                names = out.setdefault(share.item_id, [])
-                if r.name not in names:
-                    names.append(r.name)
+                name, first = r.name, False
+            elif getattr(r, "revocation_undelivered", False):
+                # Revoked here, but the message waits in the outbox: they can still read it.
+                # Listed first, so a narrow column still shows it.
+                name, first = (
+                    QCoreApplication.translate(
+                        "FilesTableModel", "Revocation not delivered yet: {name}"
+                    ).format(name=r.name),
+                    True,
+                )
+            else:
+                continue
+            names = out.setdefault(share.item_id, [])
+            if name in names:
+                continue
+            if first:
+                names.insert(0, name)
+            else:
+                names.append(name)
     return out
 
 

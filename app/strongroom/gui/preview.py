@@ -56,7 +56,8 @@ def _decodes(sample: bytes) -> bool:
 
 
 class PreviewWindow(QDialog):
-    """A window showing one file's plaintext from memory. Closed on lock (`closed` fires)."""
+    """A window showing one file's plaintext from memory. Closed on lock. `closed` fires
+    however it ends (close, Esc, reject); it deletes itself when closed."""
 
     closed = Signal(object)
     open_external_requested = Signal(object)
@@ -111,9 +112,15 @@ class PreviewWindow(QDialog):
         layout.addLayout(bar)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Close), self, self.close)
 
-    def closeEvent(self, event: object) -> None:
+        # Esc and reject() end the dialog without a close event: same clean-up.
+        self.finished.connect(lambda _r: self._drop_plaintext())
+
+    def _drop_plaintext(self) -> None:
         # Drop the plaintext widgets now rather than whenever Python collects them.
         if isinstance(self.view, QPlainTextEdit):
             self.view.clear()
         self.closed.emit(self)
+
+    def closeEvent(self, event: object) -> None:
+        self._drop_plaintext()
         super().closeEvent(event)  # type: ignore[arg-type]

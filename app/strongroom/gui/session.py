@@ -41,9 +41,10 @@ class VaultSession(QObject):
         elif event.name == SHARING_CHANGED:
             self.sharing_changed.emit(str(event.payload.get("what", "")))
 
-    def close(self) -> None:
-        """Stop listening and lock the vault (idempotent)."""
+    def close(self, *, keep_changed: bool = True) -> None:
+        """Stop listening and lock the vault (idempotent). Copies changed in another app
+        are kept unless `keep_changed` is False (see `Vault.lock`)."""
         try:
             self._unsubscribe()
         finally:
-            self.vault.lock()
+            self.vault.lock(keep_changed=keep_changed)

@@ -7,6 +7,7 @@ re-emits as `sharing_changed` on the GUI thread, and each page reloads itself.
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -49,6 +50,7 @@ from strongroom.vault import (
     end_of_day,
 )
 from strongroom.vault.records import (
+    EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
     AccessReport,
     Contact,
@@ -73,12 +75,14 @@ __all__ = [
     "ContactsTableModel",
     "GroupsPage",
     "ReceivedTableModel",
+    "RevokeDialog",
     "ShareDialog",
     "SharedPage",
     "VerifyContactDialog",
     "qr_pixmap",
     "qr_png",
     "revoke_access",
+    "save_revocation",
     "trust_icon",
 ]
 
@@ -624,6 +628,101 @@ class ShareDialog(QDialog):
 # ----- revocation --------------------------------------------------------------------------
 
 
+class RevokeDialog(QDialog):
+    """Take back one person's or group's access: what revocation can and cannot undo and,
+    with no exchange folder, that the message waits in the outbox until delivered — with
+    the choice to save it to a folder now and hand it over (as `revoke --out` does)."""
+
+    def __init__(
+        self,
+        name: str,
+        exchange: Path | None,
+        services: Services,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.out_dir = ""
+        self.setWindowTitle(self.tr("Revoke access"))
+        layout = QVBoxLayout(self)
+        self.text = QLabel(
+            self.tr("Take back {name}'s access to this file?\n\n{limits}").format(
+                name=name, limits=self.tr(REVOCATION_LIMITS)
+            )
+        )
+        self.text.setWordWrap(True)
+        layout.addWidget(self.text)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        self.save_check = QCheckBox(self.tr("Save the revocation message to a folder"))
+        self.folder_button = QPushButton(icons.icon("save"), self.tr("Choose folder…"))
+        self.folder_label = muted("")
+        self.folder_label.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.save_check)
+        row.addWidget(self.folder_button)
+        row.addStretch()
+        layout.addLayout(row)
+        layout.addWidget(self.folder_label)
+        if exchange is None:
+            self.note.setText(
+                self.tr(
+                    "No exchange folder is set, so the revocation message cannot be "
+                    "delivered yet: it waits in the outbox, and until {name}'s Strongroom "
+                    "receives it, {name} can still read this file. Save it to a folder to "
+                    "hand it over yourself (mail, chat, a USB stick)."
+                ).format(name=name)
+            )
+        else:
+            self.note.setText(
+                self.tr(
+                    "The revocation message goes to the exchange folder. You can also save "
+                    "it to a folder instead and hand it over yourself.\n\n{removal}"
+                ).format(removal=self.tr(EXCHANGE_REMOVAL_LIMITS))
+            )
+        self.buttons = QDialogButtonBox()
+        self.revoke_button = self.buttons.addButton(
+            self.tr("Revoke"), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.folder_button.clicked.connect(self._choose)
+        self.save_check.toggled.connect(self._update)
+        self.resize(480, self.sizeHint().height())
+        self._update()
+
+    def _choose(self) -> None:
+        folder = self.services.dialogs.choose_directory(
+            self, self.tr("Save the revocation message in"), self.services.home_dir
+        )
+        if folder:
+            self.out_dir = folder
+            self.save_check.setChecked(True)
+        self._update()
+
+    def _update(self, *_args: object) -> None:
+        self.folder_label.setText(
+            self.tr("Saved in {folder}").format(folder=self.out_dir)
+            if self.out_dir and self.save_check.isChecked()
+            else ""
+        )
+        self.folder_label.setVisible(bool(self.folder_label.text()))
+
+    def chosen_dir(self) -> str | None:
+        """The folder to save the message in, or None for the exchange folder / outbox."""
+        return self.out_dir if self.save_check.isChecked() and self.out_dir else None
+
+    def _accept(self) -> None:
+        if self.save_check.isChecked() and not self.out_dir:
+            self._choose()
+            if not self.out_dir:
+                return
+        self.accept()
+
+
 def revoke_access(
     widget: QWidget,
     services: Services,
@@ -633,22 +732,75 @@ def revoke_access(
     name: str,
     on_done: Callable[[], None],
 ) -> Job | None:
-    """Ask (with what revocation can and cannot undo), then revoke in the background."""
-    if not services.dialogs.confirm(
-        widget,
-        widget.tr("Revoke access"),
-        widget.tr("Take back {name}'s access to this file?\n\n{limits}").format(
-            name=name, limits=widget.tr(REVOCATION_LIMITS)
-        ),
-        widget.tr("Revoke"),
-    ):
+    """Ask (with what revocation can and cannot undo, and where the message goes), then
+    revoke in the background."""
+    vault = session.vault
+
+    def fail(exc: BaseException) -> None:
+        services.dialogs.warn(widget, widget.tr("Revoke access"), error_message(exc))
+
+    def done(result: Any) -> None:
+        if result.messages:
+            services.dialogs.inform(
+                widget,
+                widget.tr("Revoke access"),
+                widget.tr(
+                    "The revocation message was saved in {folder}. Give it to {name}: their "
+                    "Strongroom erases its copy when it opens the message."
+                ).format(folder=result.messages[0].parent, name=name),
+            )
+        on_done()
+
+    def ask(exchange: Path | None) -> None:
+        dialog = RevokeDialog(name, exchange, services, widget)
+        if not services.dialogs.exec_dialog(dialog):
+            return
+        out_dir = dialog.chosen_dir()
+        run_task(
+            lambda _c: vault.revoke(share_id, [recipient], out_dir=out_dir),
+            done,
+            fail,
+            title=widget.tr("Revoking access"),
+            cancellable=False,
+        )
+
+    return run_task(lambda _c: vault.exchange_folder, ask, fail, quiet=True)
+
+
+def save_revocation(
+    widget: QWidget,
+    services: Services,
+    session: VaultSession,
+    share_id: str,
+    recipient: str,
+    name: str,
+    on_done: Callable[[], None],
+) -> Job | None:
+    """Save a revocation waiting in the outbox to a folder the person chooses."""
+    folder = services.dialogs.choose_directory(
+        widget, widget.tr("Save the revocation message in"), services.home_dir
+    )
+    if not folder:
         return None
     vault = session.vault
+
+    def done(paths: list[Path]) -> None:
+        if paths:
+            services.dialogs.inform(
+                widget,
+                widget.tr("Revocation saved"),
+                widget.tr(
+                    "The revocation message was saved in {folder}. Give it to {name}: their "
+                    "Strongroom erases its copy when it opens the message."
+                ).format(folder=folder, name=name),
+            )
+        on_done()
+
     return run_task(
-        lambda _c: vault.revoke(share_id, [recipient]),
-        lambda _r: on_done(),
-        lambda e: services.dialogs.warn(widget, widget.tr("Revoke access"), error_message(e)),
-        title=widget.tr("Revoking access"),
+        lambda _c: vault.save_revocations(folder, share_id, [recipient]),
+        done,
+        lambda e: services.dialogs.warn(widget, widget.tr("Save revocation"), error_message(e)),
+        title=widget.tr("Saving the revocation message"),
         cancellable=False,
     )
 
@@ -667,6 +819,7 @@ class AccessPanel(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.revoke_buttons: dict[str, QPushButton] = {}
+        self.save_buttons: dict[str, QPushButton] = {}
         self._generation = 0
 
     def _clear(self) -> None:
@@ -677,6 +830,7 @@ class AccessPanel(QWidget):
                 w.setParent(None)
                 w.deleteLater()
         self.revoke_buttons = {}
+        self.save_buttons = {}
 
     def show_text(self, text: str) -> None:
         self._clear()
@@ -714,7 +868,8 @@ class AccessPanel(QWidget):
     def show_report(self, report: AccessReport) -> None:
         self.report = report
         self._clear()
-        if not report.can_read:
+        pending = [e for e in report.could_read if e.revocation_undelivered]
+        if not report.can_read and not pending:
             self._layout.addWidget(QLabel(self.tr("Only you.")))
         for entry in report.can_read:
             row = QWidget()
@@ -738,7 +893,34 @@ class AccessPanel(QWidget):
                 line.addWidget(button)
                 self.revoke_buttons[entry.name] = button
             self._layout.addWidget(row)
-        ended = [e for e in report.could_read]
+        for entry in pending:
+            # Revoked here, but the message has not reached them: they can still read it.
+            row = QWidget()
+            line = QVBoxLayout(row)
+            line.setContentsMargins(0, 4, 0, 4)
+            line.setSpacing(4)
+            kind = self.tr("group") if entry.kind == "group" else ""
+            label = QLabel(
+                self.tr(
+                    "{name}: <b>Revocation not delivered yet</b>. They can still read this "
+                    "file until it reaches them."
+                ).format(name=html.escape(entry.name + (f" ({kind})" if kind else "")))
+            )
+            label.setWordWrap(True)
+            line.addWidget(label)
+            if entry.kind in ("person", "group"):
+                button = QPushButton(icons.icon("save"), self.tr("Save revocation message…"))
+                button.setToolTip(self.tr("Save the revocation message to hand it over"))
+                button.setAccessibleName(
+                    self.tr("Save the revocation message for {name}").format(name=entry.name)
+                )
+                button.clicked.connect(
+                    lambda _=False, e=entry: self._save(e.share_id, e.recipient, e.name)
+                )
+                line.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+                self.save_buttons[entry.name] = button
+            self._layout.addWidget(row)
+        ended = [e for e in report.could_read if not e.revocation_undelivered]
         if ended:
             text = "; ".join(f"{e.name} ({e.why_ended or self.tr('ended')})" for e in ended[:5])
             self._layout.addWidget(muted(self.tr("No longer: {who}").format(who=text)))
@@ -747,6 +929,13 @@ class AccessPanel(QWidget):
         if self.session is None:
             return
         revoke_access(
+            self, self.services, self.session, share_id, recipient, name, self.changed.emit
+        )
+
+    def _save(self, share_id: str, recipient: str, name: str) -> None:
+        if self.session is None:
+            return
+        save_revocation(
             self, self.services, self.session, share_id, recipient, name, self.changed.emit
         )
 
@@ -1204,6 +1393,12 @@ class SharedPage(_Page):
                     parts.append(
                         self.tr("{n} refused: {why}").format(
                             n=len(report.quarantined), why=report.quarantined[0][1]
+                        )
+                    )
+                if report.conflicts:
+                    parts.append(
+                        self.tr("{n} sync conflict copy(ies) processed").format(
+                            n=len(report.conflicts)
                         )
                     )
                 self.message.show_message(", ".join(parts) + ".", "info")

@@ -19,12 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from strongroom.vault import AddProgress
+from strongroom.vault.passphrase_policy import WEAK_SCORE, check_passphrase, strength
 
 from . import colors, icons
 from .messages import error_message, human_size
 from .tasks import Job, TaskRunner
 
 __all__ = [
+    "WEAK_SCORE",  # the vault's rule (passphrase_policy), the same one the CLI applies
     "Breadcrumbs",
     "EmptyState",
     "InlineMessage",
@@ -36,16 +38,12 @@ __all__ = [
     "passphrase_strength",
 ]
 
-WEAK_SCORE = 3  # zxcvbn scores 0..4; below 3 the passphrase can be guessed offline
 STRENGTH_KINDS = ("error", "error", "warning", "ok", "ok")  # status colour per score
 
 
 def passphrase_strength(passphrase: str, user_inputs: list[str] | None = None) -> dict[str, Any]:
-    """zxcvbn's estimate. Only the first 64 characters are scored: zxcvbn's matching grows
-    quickly with length, and anything past 64 characters is strong already."""
-    from zxcvbn import zxcvbn
-
-    return zxcvbn(passphrase[:64], user_inputs=user_inputs or [])
+    """zxcvbn's estimate, as the vault's passphrase policy computes it."""
+    return strength(passphrase, user_inputs)
 
 
 def heading(text: str, size_delta: int = 6) -> QLabel:
@@ -189,6 +187,7 @@ class StrengthMeter(QWidget):
         self.score = -1
         self.feedback = ""
         self._color_kind = ""
+        self.weak = False
         self.bar = QProgressBar()
         self.bar.setRange(0, 5)
         self.bar.setTextVisible(False)
@@ -206,16 +205,15 @@ class StrengthMeter(QWidget):
     def update_for(self, passphrase: str, user_inputs: list[str] | None = None) -> None:
         if not passphrase:
             self.score = -1
+            self.weak = False
             self.bar.setValue(0)
             self.label.setText(self.tr("Use four or more random words, or a long sentence."))
             self._color_kind = ""
             self.label.setStyleSheet("color: palette(placeholder-text);")
             self.changed.emit(self.score)
             return
-        result = passphrase_strength(passphrase, user_inputs)
-        self.score = int(result["score"])
-        fb = result.get("feedback") or {}
-        self.feedback = fb.get("warning") or " ".join(fb.get("suggestions") or [])
+        verdict = check_passphrase(passphrase, user_inputs)
+        self.score, self.feedback, self.weak = verdict.score, verdict.feedback, not verdict.ok
         names = [
             self.tr("Very weak"),
             self.tr("Weak"),
@@ -248,7 +246,7 @@ class StrengthMeter(QWidget):
 
     @property
     def is_weak(self) -> bool:
-        return 0 <= self.score < WEAK_SCORE
+        return self.weak
 
 
 class EmptyState(QWidget):

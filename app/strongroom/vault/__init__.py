@@ -28,6 +28,7 @@ from .errors import (
     ShareRefused,
     ShareRevoked,
     SharingError,
+    UnboundGroup,
     VaultDamaged,
     VaultError,
     VaultInUse,
@@ -38,6 +39,7 @@ from .errors import (
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
 from .messages import MessageError
 from .records import (
+    EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
     AccessEntry,
     AccessReport,
@@ -53,6 +55,7 @@ from .records import (
     HistoryEntry,
     HistoryReport,
     Item,
+    OpenCopy,
     PendingReceipt,
     QuarantineEntry,
     ReceiptRecord,
@@ -88,6 +91,7 @@ from .sharing import RECEIPT_POLICIES, SHARED_PREFIX
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
+    "EXCHANGE_REMOVAL_LIMITS",
     "FILES_CHANGED",
     "HISTORY_APPENDED",
     "INLINE_MAX",
@@ -133,6 +137,7 @@ __all__ = [
     "NotGroupAdmin",
     "Notice",
     "NoticeKind",
+    "OpenCopy",
     "PendingReceipt",
     "PlanNote",
     "PlannedRecipient",
@@ -157,6 +162,7 @@ __all__ = [
     "ShareTooLarge",
     "SharingError",
     "SyncReport",
+    "UnboundGroup",
     "UnlockReport",
     "UnwrittenHistory",
     "Vault",

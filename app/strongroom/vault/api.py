@@ -15,10 +15,12 @@ import fcntl
 import fnmatch
 import functools
 import hashlib
+import hmac
 import io
 import os
 import re
 import secrets
+import shutil
 import stat
 import threading
 import unicodedata
@@ -35,7 +37,9 @@ import platformdirs
 
 from strongroom.crypto import age, kdf
 
-from . import db, keys, names
+from . import db, header_copies, keys, names
+from .copies import META_KEY as _COPIES_KEY
+from .copies import CopyBook, edited_name
 from .errors import (
     Cancelled,
     DiskFull,
@@ -54,14 +58,7 @@ from .errors import (
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
 from .fsutil import WritebackFile, disk_full_errors, fsync_dir, remove_tree, tmp_name
-from .header import (
-    FORMAT_VERSION,
-    Header,
-    looks_like_header,
-    new_header,
-    read_header,
-    write_header,
-)
+from .header import FORMAT_VERSION, Header, new_header
 from .history import (
     FailedUnlocks,
     HistoryLog,
@@ -82,6 +79,7 @@ from .records import (
     HistoryEntry,
     HistoryReport,
     Item,
+    OpenCopy,
     Retention,
     UnwrittenHistory,
     VaultInfo,
@@ -118,6 +116,10 @@ DEFAULT_PREVIEW_LIMIT = 16 * 1024 * 1024
 
 INLINE_MAX = 64 * 1024
 """Files up to this many plaintext bytes are stored inside the database (FORMAT.md §4.5)."""
+
+# meta key (FORMAT.md §4.5): the lowest header format version this vault accepts; written
+# once its header carries a MAC, so stripping the MAC (a "version 1" header) is not an upgrade.
+_MIN_HEADER_VERSION = "min_header_version"
 
 _RETENTION_DAYS = {Retention.DAYS_30: 30, Retention.YEAR_1: 365, Retention.UNLIMITED: None}
 
@@ -190,21 +192,24 @@ def _locate(path: StrPath) -> Path:
     return p.resolve()
 
 
-def _read_vault_header(folder: Path) -> Header:
-    header_path = folder / HEADER_NAME
-    has_db = (folder / DB_NAME).exists()
+def _first_look(folder: Path) -> None:
+    """`NotAVault` for a folder with neither a header copy nor a database (before locking)."""
+    header_copies.first_look(folder, (folder / DB_NAME).exists())
+
+
+def _repair_header(folder: Path, plan: header_copies.HeaderPlan) -> None:
+    """Write the copies an unlock decided to repair; a failure only adds a note (the vault
+    still opens: the kept header is in memory, and `check` tries the repair again)."""
+    if not plan.rewrite:
+        return
     try:
-        with open(header_path, "rb") as f:
-            start = f.read(64)
-    except FileNotFoundError:
-        if has_db:
-            raise VaultDamaged(
-                "header", "The vault header (vault.strongroom) is missing."
-            ) from None
-        raise NotAVault(f"{folder} is not a Strongroom vault.") from None
-    if not looks_like_header(start) and not has_db:
-        raise NotAVault(f"{folder} is not a Strongroom vault.")
-    return read_header(header_path)
+        header_copies.write_copies(folder, plan.header, tuple(plan.rewrite))
+    except (OSError, VaultError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        plan.events = [e for e in plan.events if e[0] not in ("header-repaired", "header-upgraded")]
+        plan.notes.append(
+            f"The vault header could not be repaired ({reason}); an integrity check tries again."
+        )
 
 
 def _acquire_lock(folder: Path) -> int:
@@ -342,6 +347,9 @@ class Vault(SharingMixin):
         # or kept, so that it is never entered twice.
         self._failed_unlocks: tuple[FailedUnlocks, dict[str, Any]] | None = None
         self._unlock_report = UnlockReport()
+        self._header_warning: str | None = None
+        self._header_authenticated = True
+        self._copies: CopyBook | None = None
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -374,7 +382,7 @@ class Vault(SharingMixin):
         if not final.parent.is_dir():
             raise VaultError(f"The folder {final.parent} does not exist.")
         clock = clock or _utcnow
-        params = kdf_params or kdf.Argon2idParams.new()
+        params = kdf_params or _default_params()
         vault_key = secrets.token_bytes(keys.VAULT_KEY_SIZE)
         recovery = keys.generate_recovery_key()
         header = new_header(vault_key, passphrase, params, recovery)
@@ -403,6 +411,7 @@ class Vault(SharingMixin):
                             "display_name": display_name or final.name.removesuffix(".strongroom"),
                             "created": format_time(now),
                             "retention": Retention.UNLIMITED.value,
+                            _MIN_HEADER_VERSION: str(FORMAT_VERSION),
                         }
                         conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
                         conn.execute(
@@ -415,7 +424,7 @@ class Vault(SharingMixin):
                         create_identity(conn, meta["display_name"], now)
                 finally:
                     conn.close()
-                write_header(build / HEADER_NAME, header)
+                header_copies.write_copies(build, header)
                 fsync_dir(build)
                 os.rename(build, final)
                 fsync_dir(final.parent)
@@ -447,22 +456,51 @@ class Vault(SharingMixin):
         Raises `VaultInUse` before any key derivation if another process has it open,
         `WrongPassphrase` (leaving every byte of the folder unchanged and counting the
         attempt outside the vault), `VaultDamaged`, `NotAVault` or `NewerFormat`.
+
+        Either header copy may open the vault (one damaged copy is not fatal); a copy that
+        is damaged, missing or fails its MAC is repaired from the authenticated one and
+        `header_warning` says what happened (FORMAT.md §4.2).
         """
         clock = clock or _utcnow
         folder = _locate(path)
-        header = _read_vault_header(folder)
+        _first_look(folder)
         lock_fd = _acquire_lock(folder)
         try:
-            # Re-read under the lock: another process may have changed the passphrase.
-            header = _read_vault_header(folder)
+            # Read under the lock: another process may have changed the passphrase.
+            copies = header_copies.read_copies(folder)
             cfg = Path(config_dir) if config_dir else _default_config_dir()
             try:
-                vault_key = header.unlock_with_passphrase(passphrase)
+                opened, vault_key = header_copies.unlock(
+                    copies,
+                    lambda h: h.unlock_with_passphrase(passphrase),
+                    lambda h: h.passphrase,
+                    functools.partial(_check_db_matches, folder),
+                )
             except WrongPassphrase:
-                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "passphrase")
+                vid = header_copies.vault_id_hex(copies)
+                if vid is not None:
+                    FailedUnlocks(cfg, vid).record(clock(), "passphrase")
                 raise
+
+            def rewrap(h: Header) -> Header:
+                # Only reached for a tampered copy next to an authentic older one: keep the
+                # authentic costs and recovery slot, and the passphrase that just worked.
+                fresh = _same_cost(h.passphrase.kdf)
+                return h.with_passphrase(vault_key, passphrase, fresh).sealed(vault_key)
+
+            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
+            plan = header_copies.plan(copies, opened, vault_key, rewrap, allow_upgrade=upgrade)
+            _repair_header(folder, plan)
             return cls._finish_open(
-                folder, header, vault_key, lock_fd, clock, config_dir, temp_root, None
+                folder,
+                plan.header,
+                vault_key,
+                lock_fd,
+                clock,
+                config_dir,
+                temp_root,
+                None,
+                header_plan=plan,
             )
         except BaseException:
             _release_lock(lock_fd)
@@ -484,30 +522,132 @@ class Vault(SharingMixin):
 
         The recovery key stays valid. Raises `WrongRecoveryKey` for a mistyped key (bad
         check group) or a key of another vault; nothing is written in either case.
+
+        The new slot's Argon2id cost is `kdf_params`, else that of an authenticated header
+        copy, else the defaults: never a cost read from a header that failed its MAC. Both
+        copies are rewritten, so this also repairs a damaged or tampered header.
         """
         clock = clock or _utcnow
         raw = keys.parse_recovery_key(recovery_key)
         folder = _locate(path)
-        _read_vault_header(folder)
+        _first_look(folder)
         lock_fd = _acquire_lock(folder)
         try:
-            header = _read_vault_header(folder)
+            copies = header_copies.read_copies(folder)
             cfg = Path(config_dir) if config_dir else _default_config_dir()
             try:
-                vault_key = header.unlock_with_recovery_key(raw)
+                opened, vault_key = header_copies.unlock(
+                    copies,
+                    lambda h: h.unlock_with_recovery_key(raw),
+                    lambda h: h.recovery,
+                    functools.partial(_check_db_matches, folder),
+                )
             except WrongRecoveryKey:
-                FailedUnlocks(cfg, header.vault_id_hex).record(clock(), "recovery-key")
+                vid = header_copies.vault_id_hex(copies)
+                if vid is not None:
+                    FailedUnlocks(cfg, vid).record(clock(), "recovery-key")
                 raise
-            params = kdf_params or _same_cost(header.passphrase.kdf)
-            new = header.with_passphrase(vault_key, new_passphrase, params)
-            _check_db_matches(folder, new, vault_key)
-            write_header(folder / HEADER_NAME, new)
+            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
+            plan = header_copies.plan(
+                copies, opened, vault_key, allow_upgrade=upgrade, report_outdated=False
+            )
+            # Security: the cost of an unauthenticated header is the attacker's choice.
+            if kdf_params is not None:
+                params = kdf_params
+            elif plan.authenticated:
+                params = _same_cost(plan.header.passphrase.kdf)
+            else:
+                params = _default_params()
+            # The recovery slot kept is authenticated, or is the one that just opened.
+            new = plan.header.with_passphrase(vault_key, new_passphrase, params).sealed(vault_key)
+            header_copies.write_copies(folder, new)
+            header_copies.recovered(plan, copies, vault_key, new, reset_cost=kdf_params is None)
             return cls._finish_open(
-                folder, new, vault_key, lock_fd, clock, config_dir, temp_root, "recovery-used"
+                folder,
+                new,
+                vault_key,
+                lock_fd,
+                clock,
+                config_dir,
+                temp_root,
+                "recovery-used",
+                header_plan=plan,
             )
         except BaseException:
             _release_lock(lock_fd)
             raise
+
+    @classmethod
+    def open_with_vault_key(
+        cls,
+        path: StrPath,
+        vault_key: bytes,
+        *,
+        expect_vault_id: str,
+        clock: Clock | None = None,
+        config_dir: StrPath | None = None,
+        temp_root: StrPath | None = None,
+    ) -> Vault:
+        """Unlock with the raw 32-byte vault key kept by an unlock session (the CLI's
+        `strongroom unlock`), skipping the Argon2id derivation. Only for a key that
+        `vault_key_for_session` gave out for this same vault.
+
+        The header is still read and checked as by `open` (format, checksum, and that its
+        vault id is `expect_vault_id`: a different vault at the same path raises
+        `NotAVault`), and the database must authenticate under the key (`VaultDamaged`
+        otherwise). Recorded as "vault-unlocked" with `{"with": "session"}`.
+        """
+        clock = clock or _utcnow
+        if len(vault_key) != keys.VAULT_KEY_SIZE:
+            raise ValueError("a vault key is 32 bytes")
+        folder = _locate(path)
+        _first_look(folder)
+        lock_fd = _acquire_lock(folder)
+        try:
+            copies = header_copies.read_copies(folder)
+            if all(c.header is None for c in copies):
+                raise header_copies.no_usable_copy(copies)
+            vid = header_copies.vault_id_hex(copies)
+            if vid is None or not hmac.compare_digest(vid, expect_vault_id):
+                raise NotAVault(f"{folder} is not the vault this session was started for.")
+            # The session's unlock sealed the header (FORMAT.md §4.2): a copy must verify
+            # under the key, or someone without the key changed both since.
+            opened = next(
+                (c.header for c in copies if c.header is not None and c.header.verify(vault_key)),
+                None,
+            )
+            if opened is None:
+                raise VaultDamaged(
+                    "header",
+                    "The vault header was changed since this unlock session started. Unlock "
+                    "with your passphrase (strongroom lock, then the command again).",
+                )
+            _check_db_matches(folder, opened, vault_key)
+            plan = header_copies.plan(copies, opened, vault_key)
+            _repair_header(folder, plan)
+            return cls._finish_open(
+                folder,
+                plan.header,
+                vault_key,
+                lock_fd,
+                clock,
+                config_dir,
+                temp_root,
+                "session",
+                header_plan=plan,
+            )
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+
+    def vault_key_for_session(self) -> bytes:
+        """The raw vault key, for an unlock session that will reopen this vault with
+        `open_with_vault_key`. Whoever holds it can open the vault without the passphrase,
+        and it does not change when the passphrase does: keep it only wrapped, only in
+        memory or a private RAM-backed place, and only for a limited time."""
+        with self._mutex:
+            self._require_open()
+            return bytes(self._vault_key)
 
     @classmethod
     def _finish_open(
@@ -521,6 +661,7 @@ class Vault(SharingMixin):
         temp_root: StrPath | None,
         how: str | None,
         report: UnlockReport | None = None,
+        header_plan: header_copies.HeaderPlan | None = None,
     ) -> Vault:
         """The common end of create/open/recover. `report` carries notices found before
         the Vault object exists (while reading the header); the rest are added here."""
@@ -529,6 +670,11 @@ class Vault(SharingMixin):
             self._unlock_report = report
         self._folder = folder
         self._header = header
+        if header_plan is not None:
+            self._header_authenticated = header_plan.authenticated
+            self._header_warning = " ".join(header_plan.notes) or None
+            if self._header_warning:
+                self._unlock_report.add(NoticeKind.HEADER, self._header_warning)
         self._vault_key = vault_key
         self._lock_fd = lock_fd
         self._clock = clock
@@ -536,6 +682,7 @@ class Vault(SharingMixin):
         self._temp_dir = (Path(temp_root) if temp_root else _default_temp_root()) / (
             header.vault_id_hex
         )
+        self._copies = CopyBook(self._temp_dir)
         self._store = ObjectStore(folder / OBJECTS_NAME)
         db_path = folder / DB_NAME
         if not db_path.is_file():
@@ -557,7 +704,10 @@ class Vault(SharingMixin):
                 self._config_dir,
             )
             self._sweep()
-            self._wipe_temp()
+            # Copies another program changed (kept at the last lock, or left by a crash)
+            # stay for the owner to decide on; everything else is wiped.
+            self._copies.load(self._meta(_COPIES_KEY))
+            self._copies.wipe(keep_changed=True)
             fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
             failed = fails.read()
             now = self._now()
@@ -567,6 +717,8 @@ class Vault(SharingMixin):
                 keys.kept_history_key(vault_key, header.vault_id),
             )
             self._take_kept(now)
+            for action, details in header_plan.events if header_plan else ():
+                self._pending.append((now, action, None, "", details))
             if failed:
                 self._pending.append((now, "unlock-failed", None, "", failed))
                 self._failed_unlocks = (fails, failed)
@@ -576,10 +728,19 @@ class Vault(SharingMixin):
             if how == "recovery-used":
                 self._pending.append((now, "recovery-used", None, "", {}))
                 self._pending.append((now, "passphrase-changed", None, "", {"by": "recovery"}))
-            self._pending.append((now, "vault-unlocked", None, "", {}))
+            self._pending.append(
+                (now, "vault-unlocked", None, "", {"with": "session"} if how == "session" else {})
+            )
             try:
-                with self._write():
+                with self._write() as wconn:
+                    if self._header_authenticated:
+                        # From now on a header without a MAC is a downgrade, not an old vault.
+                        wconn.execute(
+                            "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                            (_MIN_HEADER_VERSION, str(FORMAT_VERSION)),
+                        )
                     removed = self._prune(now)
+                    self._store_copies(wconn)
                 if removed:
                     self._unlock_report.add(
                         NoticeKind.HISTORY_PRUNED,
@@ -621,12 +782,22 @@ class Vault(SharingMixin):
         """Rewrap the vault key under `new_passphrase`, atomically rewriting the header.
 
         Only the passphrase slot changes; the database and objects are untouched. Raises
-        `WrongPassphrase` if `old_passphrase` is wrong. A crash leaves the old or the new
-        header, never a mix.
+        `WrongPassphrase` if `old_passphrase` is wrong. Both header copies are rewritten,
+        `vault.strongroom` first: a crash leaves each copy old or new, never a mix, and the
+        old or the new passphrase opens the vault (FORMAT.md §4.2).
         """
         with self._mutex:
             self._require_open()
-            current = _read_vault_header(self._folder)
+            if not self._header_authenticated:
+                # Sealing this header would vouch for a recovery slot someone else wrote.
+                raise VaultDamaged(
+                    "header",
+                    "The vault header was changed by someone without the vault key. Unlock "
+                    "with your recovery key to repair it, then change the passphrase.",
+                )
+            # The header this session opened and authenticated, not a re-read: the disk
+            # copies may have been damaged since, and this rewrite also repairs them.
+            current = self._header
             try:
                 key = current.unlock_with_passphrase(old_passphrase)
             except WrongPassphrase:
@@ -634,25 +805,43 @@ class Vault(SharingMixin):
                 raise
             if key != self._vault_key:
                 raise VaultDamaged("header", "The vault header changed while the vault was open.")
+            # The cost comes from the authenticated header (or the caller), never from disk.
             params = kdf_params or _same_cost(current.passphrase.kdf)
             new = current.with_passphrase(self._vault_key, new_passphrase, params)
-            write_header(self._folder / HEADER_NAME, new)
+            new = new.sealed(self._vault_key)
+            try:
+                header_copies.write_copies(self._folder, new)
+            except BaseException:
+                # A failed write (disk full) must leave the old passphrase in both copies, as
+                # the error says; a crash instead leaves the case FORMAT.md §4.2 walks through.
+                with contextlib.suppress(Exception):
+                    header_copies.write_copies(self._folder, current)
+                raise
             self._header = new
             with self._write():
                 self._history.append(self._now(), "passphrase-changed")
 
-    def lock(self) -> None:
+    def lock(self, *, keep_changed: bool = True) -> None:
         """Close the database, drop key material, wipe the private temp folder, release the
-        lock. Idempotent. Every later call except `lock` raises `VaultLocked`."""
+        lock. Idempotent. Every later call except `lock` raises `VaultLocked`.
+
+        Copies from `open_external` that another program changed are the only place those
+        edits live: with `keep_changed` (the default) they are kept, listed in the vault,
+        and offered again by `changed_copies()` after the next open; `keep_changed=False`
+        wipes them too (the owner chose to discard them)."""
         with self._mutex:
             conn = self._conn
             if conn is None:
                 return
             try:
+                with contextlib.suppress(Exception):
+                    assert self._copies is not None
+                    self._copies.wipe(keep_changed=keep_changed)
                 # Locking must always succeed, even on a damaged, read-only or full disk.
                 try:
-                    with self._write():
+                    with self._write() as wconn:
                         self._history.append(self._now(), "vault-locked")
+                        self._store_copies(wconn)
                 except DiskFull:
                     self._pending.append((self._now(), "vault-locked", None, "", {}))
                     with contextlib.suppress(Exception):
@@ -702,6 +891,13 @@ class Vault(SharingMixin):
     def vault_id(self) -> str:
         """32 lowercase hex characters, fixed at creation."""
         return self._header.vault_id_hex
+
+    @property
+    def header_warning(self) -> str | None:
+        """Set when this unlock found a header copy damaged, missing, out of date or changed
+        without the vault key, in plain words that say what was repaired (or that the
+        header cannot be trusted); a front end should show it at unlock. `None` otherwise."""
+        return self._header_warning
 
     @property
     def rollback_warning(self) -> str | None:
@@ -813,7 +1009,14 @@ class Vault(SharingMixin):
         if self._kept_files:  # now in the history: the copies outside are done with
             KeptHistory.remove(self._kept_files)
             self._kept_files = []
-        problem = self._history.save_checkpoint(self._now())
+        try:
+            problem = self._history.save_checkpoint(self._now())
+        except (OSError, VaultError):
+            # The change is committed: a full disk or an I/O error while refreshing the
+            # checkpoint outside the vault must not report it as "nothing was changed"
+            # (and skip what the caller does after the commit). The checkpoint only trails
+            # the history until the next write refreshes it.
+            problem = None
         if problem is not None:
             self._rollback_problem = problem
         self._events.emit(HISTORY_APPENDED, head_seq=self._history.head()[0])
@@ -876,23 +1079,92 @@ class Vault(SharingMixin):
             fails.clear()
 
     def _sweep(self) -> None:
-        """Remove leftovers of interrupted writes: header temp files and stray objects."""
+        """Remove leftovers of interrupted writes: header temp files, `objects/tmp/`, and
+        the objects this vault itself staged or deleted and did not finish with (its
+        `staged_objects` records, FORMAT.md §4.6).
+
+        Never an object the database has no record of: an older or half-synced `vault.db`
+        does not reference what a newer one added, and must not delete it. And nothing at
+        all when this computer saw a newer history (a rollback): then even this database's
+        own records may name objects that the newer database committed.
+        """
+        temp_prefixes = tuple(f".{name}.tmp-" for name in header_copies.COPY_NAMES)
         for entry in os.scandir(self._folder):
-            if entry.name.startswith(f".{HEADER_NAME}.tmp-"):
+            if entry.name.startswith(temp_prefixes):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
         self._store.create_dirs()
+        self._store.sweep_temp()
+        cp, problem = self._history.load_checkpoint()
+        if problem is None and cp is not None:
+            problem = self._history.checkpoint_problem(cp)
+        if problem is not None:
+            self._rollback_problem = problem  # shown at unlock; the sweep waits for it
+            return
         with db.db_errors():
-            referenced = {
-                r[0]
-                for r in self._c.execute(
-                    "SELECT object_id FROM file_contents WHERE object_id IS NOT NULL"
-                )
-            }
-        self._store.sweep(referenced)
+            rows = self._c.execute(
+                "SELECT s.object_id, c.item_id FROM staged_objects s"
+                " LEFT JOIN file_contents c ON c.object_id = s.object_id"
+            ).fetchall()
+        if not rows:
+            return
+        self._store.remove(oid for oid, item in rows if item is None)
+        # Committed adds already dropped their rows; what is left is done with now. On a
+        # full disk the rows stay, and the next open tries again.
+        with contextlib.suppress(DiskFull), db.transaction(self._c) as conn:
+            conn.executemany(
+                "DELETE FROM staged_objects WHERE object_id = ?", [(r[0],) for r in rows]
+            )
+
+    def _reserve_object_ids(self, count: int) -> list[str]:
+        """`count` new object ids, recorded as staged (committed) before any object is put
+        in place under them, so that the sweep at open may remove them if the commit that
+        references them never comes. The referencing commit drops the records
+        (`_drop_staging`)."""
+        ids = [new_object_id() for _ in range(count)]
+        if ids:
+            at = format_time(self._now())
+            with self._mutex:
+                with db.transaction(self._c) as conn:
+                    conn.executemany(
+                        "INSERT INTO staged_objects (object_id, state, at) VALUES (?, 'staged', ?)",
+                        [(i, at) for i in ids],
+                    )
+        return ids
+
+    @staticmethod
+    def _drop_staging(conn: db.Connection, object_ids: Iterable[str | None]) -> None:
+        """Inside the commit that references these objects: they are no longer staged."""
+        conn.executemany(
+            "DELETE FROM staged_objects WHERE object_id = ?",
+            [(i,) for i in object_ids if i is not None],
+        )
+
+    def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None:
+        """Inside the commit that drops these objects' rows: record them, so that the sweep
+        at open removes any that a crash kept from being unlinked after the commit."""
+        at = format_time(self._now())
+        conn.executemany(
+            "INSERT OR REPLACE INTO staged_objects (object_id, state, at) VALUES (?, 'deleted', ?)",
+            [(i, at) for i in object_ids],
+        )
 
     def _wipe_temp(self) -> None:
-        remove_tree(self._temp_dir)
+        copies = self._copies
+        if copies is not None and copies.dump() is not None:
+            copies.wipe(keep_changed=True)  # changed copies stay (see `lock`)
+        else:
+            remove_tree(self._temp_dir)
+
+    def _store_copies(self, conn: db.Connection) -> None:
+        assert self._copies is not None
+        text = self._copies.dump()
+        if text is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (_COPIES_KEY,))
+        else:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_COPIES_KEY, text)
+            )
 
     def _make_temp_dir(self) -> Path:
         root = self._temp_dir.parent
@@ -1144,8 +1416,12 @@ class Vault(SharingMixin):
             current = self.mkdir(current, part, exist_ok=True)
         return current
 
-    def _plan(self, paths: Sequence[StrPath]) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
-        """Folders (relative name tuples, parents first) and files to add; names checked."""
+    def _plan(
+        self, paths: Sequence[StrPath], on_skip: Callable[[Path, str], None] | None = None
+    ) -> tuple[list[tuple[str, ...]], list[_PlanFile]]:
+        """Folders (relative name tuples, parents first) and files to add; names checked.
+        Symbolic links and special files are skipped, each reported to `on_skip`."""
+        skip = on_skip or (lambda _path, _why: None)
         folders: list[tuple[str, ...]] = []
         files: list[_PlanFile] = []
         tops: set[str] = set()
@@ -1181,6 +1457,7 @@ class Vault(SharingMixin):
                         full = Path(dirpath) / d
                         if os.path.islink(full):
                             dirnames.remove(d)  # symlinks are skipped, never followed
+                            skip(full, _skip_reason(stat.S_IFLNK))
                             continue
                         folders.append((*base, names.clean_name(d)))
                     for f in sorted(filenames):
@@ -1191,7 +1468,10 @@ class Vault(SharingMixin):
                             raise VaultError(f"Cannot read {full}: {exc.strerror}.") from None
                         if stat.S_ISREG(fst.st_mode):
                             files.append(_PlanFile((*base, names.clean_name(f)), full, fst.st_size))
-            # symlinks, sockets, devices at the top level: skipped like inside folders
+                        else:
+                            skip(full, _skip_reason(fst.st_mode))
+            else:  # symlinks, sockets, devices at the top level: skipped like inside folders
+                skip(src, _skip_reason(st.st_mode))
         return folders, files
 
     def add_paths(
@@ -1201,6 +1481,7 @@ class Vault(SharingMixin):
         *,
         progress: Callable[[AddProgress], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_skip: Callable[[Path, str], None] | None = None,
     ) -> list[Item]:
         """Encrypt files and whole folders (keeping their structure) into `dest_folder`.
 
@@ -1208,20 +1489,26 @@ class Vault(SharingMixin):
         `Cancelled`, `DiskFull`, any other error or a crash none of it is visible (stray
         objects are swept on the next open). Top-level names that already exist in
         `dest_folder` raise `NameCollision` before anything is written. Symbolic links and
-        special files are skipped. Returns the records of the top-level items added.
+        special files are skipped, each reported to `on_skip(path, reason)` (reason in plain
+        words, e.g. "a symbolic link (links are never followed)"). Returns the records of the
+        top-level items added.
 
         Other calls run while the files are encrypted. If meanwhile the vault is locked this
         raises `VaultLocked`, if `dest_folder` is deleted or moved `ItemNotFound`, and if a
         top-level name is taken `NameCollision` — with nothing added, as above.
         """
         self._require_open()  # fail fast; checked again under the mutex
-        folders, files = self._plan(paths)  # reads only the sources: no mutex needed
+        folders, files = self._plan(paths, on_skip)  # reads only the sources: no mutex needed
         tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
         with self._mutex:
             dest = self._add_target(dest_folder, tops)
         bytes_total = sum(f.size for f in files)
         staged: list[_Staged] = []
         done_bytes = 0
+        # One commit records the object ids of every file planned as an object (FORMAT.md
+        # §4.6 staging records); a file that grew meanwhile records its own in `_stage`.
+        reserved = self._reserve_object_ids(sum(1 for f in files if f.size > INLINE_MAX))
+        pool = list(reserved)
 
         def check_cancel() -> None:
             if cancel is not None and cancel():
@@ -1244,13 +1531,13 @@ class Vault(SharingMixin):
                     if progress is not None:
                         progress(AddProgress(_base + n, bytes_total, _i, len(files), _p))
 
-                staged.append(self._stage_file(plan, on_chunk))
+                staged.append(self._stage_file(plan, on_chunk, pool))
                 done_bytes += staged[-1].size
             check_cancel()
         except BaseException:
             self._store.remove(s.object_id for s in staged if s.object_id is not None)
             raise
-        added = self._commit_staged(dest, tops, folders, staged)
+        added = self._commit_staged(dest, tops, folders, staged, reserved)
         if progress is not None:
             progress(AddProgress(done_bytes, bytes_total, len(files), len(files), ""))
         self._events.emit(FILES_CHANGED, folders=[dest.id])
@@ -1276,6 +1563,7 @@ class Vault(SharingMixin):
         tops: Iterable[str],
         folders: list[tuple[str, ...]],
         staged: list[_Staged],
+        reserved: Sequence[str] = (),
     ) -> list[Item]:
         """Make the staged objects durable, then commit everything in one transaction.
 
@@ -1293,14 +1581,16 @@ class Vault(SharingMixin):
                     fsync_dir(d)
             with self._mutex:
                 dest = self._add_target(dest.path, tops, expect_id=dest.id)
-                top_ids = self._commit_added(dest, folders, staged)
+                top_ids = self._commit_added(dest, folders, staged, reserved)
                 committed = True
                 return [self._get(i) for i in top_ids]
         finally:
             if not committed:
                 self._store.remove(object_ids)
 
-    def _stage_file(self, plan: _PlanFile, on_chunk: Callable[[int], None]) -> _Staged:
+    def _stage_file(
+        self, plan: _PlanFile, on_chunk: Callable[[int], None], pool: list[str]
+    ) -> _Staged:
         """Encrypt one source file: small ones into memory, others into an installed object."""
         try:
             # O_NOFOLLOW: the file was a regular file when planned; never follow a swapped-in link.
@@ -1312,7 +1602,7 @@ class Vault(SharingMixin):
                 head = f.read(INLINE_MAX + 1)
             except OSError as exc:
                 raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
-            return self._stage(plan, head, f, on_chunk)  # type: ignore[arg-type]
+            return self._stage(plan, head, f, on_chunk, pool)  # type: ignore[arg-type]
 
     def _stage(
         self,
@@ -1320,6 +1610,7 @@ class Vault(SharingMixin):
         head: bytes,
         rest: BinaryIO | None,
         on_chunk: Callable[[int], None] | None,
+        pool: list[str] | None = None,
     ) -> _Staged:
         """Encrypt `head` and then `rest`: into memory when it is all of it and fits inline,
         else into a new installed object (its shard directory not yet fsynced)."""
@@ -1336,8 +1627,9 @@ class Vault(SharingMixin):
             tmp, size = self._store.write_temp(reader, file_key, on_chunk, sha.update)  # type: ignore[arg-type]
         except OSError as exc:  # ENOSPC is already DiskFull; source errors are VaultError
             raise VaultError(f"Cannot write to the vault folder: {exc.strerror}.") from None
-        object_id = new_object_id()
         try:
+            # Recorded as staged before it is put in place (ids reserved by the caller).
+            object_id = pool.pop() if pool else self._reserve_object_ids(1)[0]
             self._store.install(tmp, object_id)
         except BaseException:
             # Only this add's own temp file: others may be staging into objects/tmp/ now.
@@ -1346,7 +1638,11 @@ class Vault(SharingMixin):
         return _Staged(plan, file_key, size, sha.digest(), object_id, None)
 
     def _commit_added(
-        self, dest: FolderRecord, folders: list[tuple[str, ...]], staged: list[_Staged]
+        self,
+        dest: FolderRecord,
+        folders: list[tuple[str, ...]],
+        staged: list[_Staged],
+        reserved: Sequence[str] = (),
     ) -> list[int]:
         now_dt = self._now()
         now = format_time(now_dt)
@@ -1396,6 +1692,7 @@ class Vault(SharingMixin):
                     names.join(dest.path, "/".join(rel)),
                     {"size": s.size},
                 )
+            self._drop_staging(conn, {*reserved, *(s.object_id for s in staged)})
         self._folders().update(new_folders)
         return top_ids
 
@@ -1525,6 +1822,7 @@ class Vault(SharingMixin):
                 )
             for iid, _kind, _depth in sorted(victims, key=lambda v: -v[2]):
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
+            self._note_unlinking(conn, object_ids)
             received = rec.parent_id == SHARED_ROOT_ID
             if received:
                 self._received_deleted(conn, rec.id, now)
@@ -1748,9 +2046,73 @@ class Vault(SharingMixin):
         target = folder / rec.name
         with disk_full_errors():
             self._export_file(rec, target, None)
-        self._log_read(("file-opened-externally", rec.id, rec.path, None))
+        assert self._copies is not None
+        self._copies.add(target, rec.id, rec.path, rec.sha256)
+        try:
+            with self._write() as conn:
+                self._history.append(self._now(), "file-opened-externally", rec.id, rec.path)
+                self._store_copies(conn)
+        except DiskFull:
+            # A read must work on a full disk: the entry waits (`unwritten_history`); the
+            # copy is still known in memory and wiped or kept at lock as any other.
+            self._log_read(("file-opened-externally", rec.id, rec.path, None))
         self._note_access([rec], "opened")
         return target
+
+    def changed_copies(self) -> list[OpenCopy]:
+        """Copies made by `open_external` (in this session, or kept from an earlier one)
+        whose contents another program changed. Does not wait for a running operation;
+        [] once locked."""
+        copies = self._copies
+        if copies is None or self._conn is None:
+            return []
+        return copies.changed()
+
+    def add_changed_copy(self, copy: OpenCopy) -> FileRecord:
+        """Add a changed copy to the vault as a new file next to the one it was opened
+        from (in the top folder if that is gone), named "NAME (edited).EXT" (or
+        "(edited 2)", …), then wipe the copy. Its original is left as it was."""
+        self._require_open()
+        with self._mutex:
+            try:
+                parent_id = self._get_file(copy.file_id).parent_id
+                if parent_id is None or parent_id == SHARED_ROOT_ID:
+                    parent_id = ROOT_ID  # a received file's edit becomes my own file
+            except ItemNotFound:
+                parent_id = ROOT_ID
+            n = 1
+            while self._name_taken(parent_id, edited_name(copy.name, n)):
+                n += 1
+            name = edited_name(copy.name, n)
+            staging = self._make_temp_dir() / ("add-" + secrets.token_hex(8))
+            staging.mkdir(mode=0o700)
+        try:
+            link = staging / name
+            try:
+                os.link(copy.path, link)  # no second plaintext copy
+            except OSError:
+                shutil.copyfile(copy.path, link)
+            (added,) = self.add_paths([link], parent_id)
+        finally:
+            remove_tree(staging)
+        assert self._copies is not None
+        self._copies.forget(copy)
+        with self._mutex:
+            if self._conn is not None:
+                with self._write() as conn:
+                    self._store_copies(conn)
+        assert isinstance(added, FileRecord)
+        return added
+
+    def discard_copy(self, copy: OpenCopy) -> None:
+        """Wipe a copy (changed or not) and forget it."""
+        self._require_open()
+        assert self._copies is not None
+        self._copies.forget(copy)
+        with self._mutex:
+            if self._conn is not None:
+                with self._write() as conn:
+                    self._store_copies(conn)
 
     @_op
     def check(
@@ -1830,10 +2192,18 @@ class Vault(SharingMixin):
                 problems += reused_id_problems(conn, lambda iid: self._get(iid).path)
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
+        copies, repairs = header_copies.check_copies(
+            self._folder, self._header, self._vault_key, self._header_authenticated
+        )
+        for copy in copies:
+            if copy.problem is not None:
+                problems.append(CheckProblem("header", copy.problem, repaired=copy.repaired))
+        header_ok = sum(1 for c in copies if c.problem is None)
         with contextlib.suppress(VaultError):
             details = {"deep": deep, "ok": not problems, "problems": len(problems)}
-            self._log_read(("integrity-check", None, "", details))
-        return CheckReport(deep, files_checked, objects_checked, tuple(problems))
+            entries = [(action, None, "", d) for action, d in repairs]
+            self._log_read(*entries, ("integrity-check", None, "", details))
+        return CheckReport(deep, files_checked, objects_checked, tuple(problems), header_ok)
 
     # ----- access history --------------------------------------------------------------
 
@@ -1943,8 +2313,26 @@ class Vault(SharingMixin):
             self._prune(now)
 
 
+def _skip_reason(mode: int) -> str:
+    """Why `add_paths` skips an entry of this `st_mode`, in plain words."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link (links are never followed)"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    return "not a regular file"
+
+
 def names_casefold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
+
+
+def _default_params() -> kdf.Argon2idParams:
+    """Fresh default Argon2id parameters (a seam: tests replace it with cheap ones)."""
+    return kdf.Argon2idParams.new()
 
 
 def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
@@ -1956,8 +2344,25 @@ def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
     )
 
 
+def _header_mac_required(folder: Path, header: Header, vault_key: bytes) -> bool:
+    """True when this vault's database says its header has had a MAC (so a version 1
+    header in the folder is someone's edit, not an old vault waiting for its upgrade)."""
+    conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
+    try:
+        with db.db_errors():
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (_MIN_HEADER_VERSION,)
+            ).fetchone()
+    finally:
+        conn.close()
+    return row is not None
+
+
 def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:
-    """Before replacing a header, make sure the key really opens this folder's database."""
+    """Make sure the key really opens this folder's database (a header copy taken from
+    another vault unwraps another key): `VaultDamaged` otherwise. Never creates vault.db."""
+    if not (folder / DB_NAME).is_file():
+        raise VaultDamaged("database", "The vault database (vault.db) is missing.")
     conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
     try:
         with db.db_errors():

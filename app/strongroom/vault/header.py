@@ -1,13 +1,18 @@
 """The vault header file `vault.strongroom`: format version, KDF parameters, key slots.
 
-Layout (FORMAT.md §4.2), three LF-terminated lines, at most `MAX_HEADER_SIZE` bytes:
+Layout of format version 2 (FORMAT.md §4.2), four LF-terminated lines, at most
+`MAX_HEADER_SIZE` bytes:
 
-    strongroom-vault/1
+    strongroom-vault/2
     {canonical JSON body}
-    sha256:<64 lowercase hex of SHA-256 over the first two lines>
+    hmac-sha256:<64 lowercase hex of HMAC-SHA256(header key, the first two lines)>
+    sha256:<64 lowercase hex of SHA-256 over the first three lines>
 
 The checksum turns any accidental damage into `VaultDamaged("header")` before a slot is
-tried, so "wrong passphrase" is only ever reported for an intact header.
+tried, so "wrong passphrase" is only ever reported for an intact header. The MAC is keyed
+by a key only the vault key gives (`keys.header_key`), so it can be checked only after a
+slot has opened; it is what tells a deliberate edit (checksum recomputed) from the real
+header. Version 1 (no MAC line) is still read, so that the first unlock can add the MAC.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import hmac
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +42,22 @@ __all__ = [
     "MAGIC_PREFIX",
     "MAX_HEADER_SIZE",
     "Header",
+    "HeaderDamaged",
     "PassphraseSlot",
     "RecoverySlot",
     "looks_like_header",
     "new_header",
+    "parse_header",
     "read_header",
     "write_header",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAGIC_PREFIX = b"strongroom-vault/"
+# The slots' associated data starts with these bytes in every format version: they name the
+# key-wrapping scheme, which version 2 did not change, so a version 1 header's slots carry
+# over unchanged when the first unlock adds the MAC.
+_SLOT_AD_PREFIX = b"strongroom-vault/1\n"
 MAX_HEADER_SIZE = 16 * 1024  # a real header is ~600 bytes; the cap bounds parsing work
 VAULT_ID_SIZE = 16
 NONCE_SIZE = 12
@@ -55,11 +66,20 @@ RECOVERY_SALT_SIZE = 16
 
 _VERSION_RE = re.compile(rb"strongroom-vault/([1-9][0-9]{0,3})\n")
 _CHECKSUM_RE = re.compile(rb"sha256:([0-9a-f]{64})\n")
+_MAC_RE = re.compile(rb"hmac-sha256:([0-9a-f]{64})\n")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
-def _damaged(reason: str) -> VaultDamaged:
-    return VaultDamaged("header", f"The vault header (vault.strongroom) is damaged: {reason}.")
+class HeaderDamaged(VaultDamaged):
+    """`VaultDamaged("header")` for one copy, keeping the plain reason for reports."""
+
+    def __init__(self, reason: str, name: str = "vault.strongroom") -> None:
+        super().__init__("header", f"The vault header ({name}) is damaged: {reason}.")
+        self.reason = reason
+
+
+def _damaged(reason: str, name: str = "vault.strongroom") -> HeaderDamaged:
+    return HeaderDamaged(reason, name)
 
 
 @dataclass(frozen=True)
@@ -82,11 +102,40 @@ class RecoverySlot:
 
 @dataclass(frozen=True)
 class Header:
-    """A parsed, checksum-verified header of format version 1."""
+    """A parsed, checksum-verified header, or a draft about to be written.
+
+    `mac` is None for a version 1 header (it had none) and for a draft that `sealed` has not
+    yet authenticated; such a header cannot be encoded. A MAC that is present says nothing
+    until `verify` has checked it with the vault key.
+    """
 
     vault_id: bytes
     passphrase: PassphraseSlot
     recovery: RecoverySlot
+    mac: bytes | None = None
+
+    @property
+    def version(self) -> int:
+        """The format version this header was read in (1: no MAC) or will be written in."""
+        return 1 if self.mac is None else FORMAT_VERSION
+
+    def sealed(self, vault_key: bytes) -> Header:
+        """This header authenticated under `vault_key`, ready to `encode`."""
+        return replace(self, mac=self._mac(vault_key))
+
+    def verify(self, vault_key: bytes) -> bool:
+        """True when the MAC shows this header was written by a holder of `vault_key`.
+
+        Security: covers every byte but the checksum — the KDF costs, both slots and the
+        vault id — so an edit made without the vault key is found after any unlock."""
+        return self.mac is not None and hmac.compare_digest(self.mac, self._mac(vault_key))
+
+    def _mac(self, vault_key: bytes) -> bytes:
+        key = keys.header_key(vault_key, self.vault_id)
+        return hmac.new(key, self._signed(), hashlib.sha256).digest()
+
+    def _signed(self) -> bytes:
+        return _magic_line() + _canonical(self.body()) + b"\n"
 
     @property
     def vault_id_hex(self) -> str:
@@ -127,6 +176,7 @@ class Header:
         draft = Header(self.vault_id, slot, self.recovery)
         kek = _passphrase_kek(passphrase, params)
         wrapped = ChaCha20Poly1305(kek).encrypt(slot.nonce, vault_key, draft._passphrase_ad())
+        # Unsealed: the caller seals it (`sealed`) with the vault key before writing.
         return Header(self.vault_id, PassphraseSlot(params, slot.nonce, wrapped), self.recovery)
 
     # ----- encoding --------------------------------------------------------------------
@@ -145,7 +195,7 @@ class Header:
         # a slot copied into another vault's header, or given other Argon2id settings,
         # fails to authenticate instead of yielding a key.
         return (
-            _magic_line()
+            _SLOT_AD_PREFIX
             + b"passphrase\n"
             + self.vault_id_hex.encode()
             + b"\n"
@@ -153,7 +203,7 @@ class Header:
         )
 
     def _recovery_ad(self) -> bytes:
-        return _magic_line() + b"recovery\n" + self.vault_id_hex.encode() + b"\n"
+        return _SLOT_AD_PREFIX + b"recovery\n" + self.vault_id_hex.encode() + b"\n"
 
     def body(self) -> dict[str, Any]:
         return {
@@ -173,9 +223,11 @@ class Header:
         }
 
     def encode(self) -> bytes:
-        """The exact bytes of the header file."""
-        signed = _magic_line() + _canonical(self.body()) + b"\n"
-        return signed + b"sha256:" + hashlib.sha256(signed).hexdigest().encode() + b"\n"
+        """The exact bytes of the header file (format version 2; the header must be sealed)."""
+        if self.mac is None:
+            raise ValueError("seal the header with the vault key before encoding it")
+        summed = self._signed() + b"hmac-sha256:" + self.mac.hex().encode() + b"\n"
+        return summed + b"sha256:" + hashlib.sha256(summed).hexdigest().encode() + b"\n"
 
 
 def _magic_line() -> bytes:
@@ -215,7 +267,7 @@ def _recovery_kek(recovery_key: bytes, salt: bytes) -> bytes:
 def new_header(
     vault_key: bytes, passphrase: str, params: kdf.Argon2idParams, recovery_key: bytes
 ) -> Header:
-    """A fresh header for a new vault with both slots filled."""
+    """A fresh header for a new vault with both slots filled, sealed under `vault_key`."""
     vault_id = os.urandom(VAULT_ID_SIZE)
     empty = PassphraseSlot(params, bytes(NONCE_SIZE), b"")
     rec = RecoverySlot(os.urandom(RECOVERY_SALT_SIZE), os.urandom(NONCE_SIZE), b"")
@@ -224,7 +276,7 @@ def new_header(
         rec.nonce, vault_key, draft._recovery_ad()
     )
     draft = Header(vault_id, empty, RecoverySlot(rec.salt, rec.nonce, wrapped))
-    return draft.with_passphrase(vault_key, passphrase, params)
+    return draft.with_passphrase(vault_key, passphrase, params).sealed(vault_key)
 
 
 def looks_like_header(data: bytes) -> bool:
@@ -232,11 +284,15 @@ def looks_like_header(data: bytes) -> bool:
     return data.startswith(MAGIC_PREFIX)
 
 
+class _Duplicate(ValueError):
+    pass
+
+
 def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
-            raise _damaged("a field appears twice")
+            raise _Duplicate()
         obj[key] = value
     return obj
 
@@ -247,10 +303,20 @@ def _fields(obj: Any, names: set[str], what: str) -> dict[str, Any]:
     return obj
 
 
-def parse_header(data: bytes) -> Header:
-    """Parse and verify header bytes. Raises `VaultDamaged` or `NewerFormat`.
+def parse_header(data: bytes, name: str = "vault.strongroom") -> Header:
+    """Parse and checksum-verify header bytes of version 1 or 2 (the MAC is checked later,
+    by `Header.verify`, once a slot has given the vault key). Raises `HeaderDamaged` (a
+    `VaultDamaged` naming the copy `name`) or `NewerFormat`."""
+    try:
+        return _parse(data)
+    except HeaderDamaged as exc:
+        if name == "vault.strongroom":
+            raise
+        raise _damaged(exc.reason, name) from None
 
-    Order matters: magic, then checksum, then version, so that a bit flip in the version
+
+def _parse(data: bytes) -> Header:
+    """Order matters: magic, then checksum, then version, so that a bit flip in the version
     digit reads as damage rather than as "made by a newer Strongroom".
     """
     if len(data) > MAX_HEADER_SIZE:
@@ -269,16 +335,26 @@ def parse_header(data: bytes) -> Header:
     if not hmac.compare_digest(hashlib.sha256(signed).hexdigest().encode(), cm.group(1)):
         raise _damaged("its checksum does not match")
     version = int(m.group(1))
-    if version != FORMAT_VERSION:
+    if version > FORMAT_VERSION:
         raise NewerFormat(
-            f"This vault uses format version {version}; this Strongroom reads version "
+            f"This vault uses format version {version}; this Strongroom reads versions up to "
             f"{FORMAT_VERSION}. Update Strongroom to open it."
         )
-    body_bytes = data[first_nl + 1 : last_start]
+    mac: bytes | None = None
+    body_end = last_start
+    if version >= 2:
+        mac_start = data.rfind(b"\n", 0, last_start - 1) + 1
+        mm = _MAC_RE.fullmatch(data[mac_start:last_start])
+        if mm is None or mac_start <= first_nl + 1:
+            raise _damaged("the authentication line is missing")
+        mac, body_end = bytes.fromhex(mm.group(1).decode()), mac_start
+    body_bytes = data[first_nl + 1 : body_end]
     if body_bytes.count(b"\n") != 1 or not body_bytes.endswith(b"\n"):
         raise _damaged("the body is not one line")
     try:
         body = json.loads(body_bytes[:-1], object_pairs_hook=_strict_object)
+    except _Duplicate:
+        raise _damaged("a field appears twice") from None
     except (ValueError, UnicodeDecodeError):
         raise _damaged("the body is not valid JSON") from None
     if _canonical(body) + b"\n" != body_bytes:
@@ -321,6 +397,7 @@ def parse_header(data: bytes) -> Header:
             _unb64(rs["nonce"], NONCE_SIZE, "the recovery slot nonce"),
             _unb64(rs["wrapped"], WRAPPED_SIZE, "the recovery slot key"),
         ),
+        mac=mac,
     )
 
 
@@ -328,9 +405,11 @@ def read_header(path: Path) -> Header:
     """Read and parse the header file at `path` (bounded read)."""
     with open(path, "rb") as f:
         data = f.read(MAX_HEADER_SIZE + 1)
-    return parse_header(data)
+    return parse_header(data, Path(path).name)
 
 
 def write_header(path: Path, header: Header) -> None:
-    """Atomically replace the header file (temp, fsync, rename, directory fsync)."""
+    """Atomically replace one header file (temp, fsync, rename, directory fsync).
+
+    The vault keeps two copies; `header_copies.write_copies` writes both, in order."""
     atomic_write(path, header.encode(), mode=0o600)

@@ -80,6 +80,8 @@ ACTIONS = frozenset(
         # entries a full disk kept out of the vault (FORMAT.md §4.7, "Kept history")
         "history-delayed",
         "history-gap",
+        "header-repaired",
+        "header-upgraded",
         # sharing (schema v2, FORMAT.md §6)
         "identity-created",
         "identity-renamed",

@@ -19,6 +19,7 @@ from .errors import WrongRecoveryKey
 
 __all__ = [
     "INFO_DB_KEY",
+    "INFO_HEADER_MAC",
     "INFO_HISTORY_MAC",
     "INFO_SLOT_PASSPHRASE",
     "INFO_SLOT_RECOVERY",
@@ -27,6 +28,7 @@ __all__ = [
     "db_key",
     "format_recovery_key",
     "generate_recovery_key",
+    "header_key",
     "history_key",
     "hkdf",
     "kept_history_key",
@@ -41,6 +43,7 @@ INFO_SLOT_RECOVERY = b"strongroom/v1/slot/recovery"
 INFO_DB_KEY = b"strongroom/v1/sqlcipher-key"
 INFO_HISTORY_MAC = b"strongroom/v1/history-mac"
 INFO_KEPT_HISTORY = b"strongroom/v1/kept-history"
+INFO_HEADER_MAC = b"strongroom/v1/header-mac"
 _RECOVERY_CHECK_PREFIX = b"strongroom/v1/recovery-check"
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -69,6 +72,11 @@ def kept_history_key(vault_key: bytes, vault_id: bytes) -> bytes:
     """The ChaCha20-Poly1305 key of history entries kept outside the vault while its disk
     was full (FORMAT.md §4.7)."""
     return hkdf(vault_key, vault_id, INFO_KEPT_HISTORY)
+
+
+def header_key(vault_key: bytes, vault_id: bytes) -> bytes:
+    """The HMAC-SHA256 key that authenticates the header file (format version 2)."""
+    return hkdf(vault_key, vault_id, INFO_HEADER_MAC)
 
 
 def _check_group(key: bytes) -> str:

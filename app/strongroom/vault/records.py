@@ -22,6 +22,7 @@ __all__ = [
     "GroupRemoval",
     "HistoryEntry",
     "HistoryReport",
+    "OpenCopy",
     "PendingReceipt",
     "QuarantineEntry",
     "ReceiptRecord",
@@ -90,22 +91,29 @@ class AddProgress:
 @dataclass(frozen=True)
 class CheckProblem:
     """One problem found by `Vault.check`. `part` is "database", "object", "history" or
-    "reused-id" (an id that schema 2 gave out twice: `strongroom.vault.ids`)."""
+    "reused-id" (an id that schema 2 gave out twice: `strongroom.vault.ids`), or
+    "header"; `repaired` is True when the check also fixed it (a header copy rewritten from
+    the authenticated header)."""
 
     part: str
     message: str
     item_id: int | None = None
     item_path: str | None = None
+    repaired: bool = False
 
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Result of `Vault.check`. `ok` is True exactly when `problems` is empty."""
+    """Result of `Vault.check`. `ok` is True exactly when `problems` is empty (a problem the
+    check repaired still counts: something was wrong). `header_copies_ok` counts the header
+    copies (of 2) that verified under the vault key, which proves their recovery slot is
+    the one the vault's owner wrote."""
 
     deep: bool
     files_checked: int
     objects_checked: int
     problems: tuple[CheckProblem, ...]
+    header_copies_ok: int = 0
 
     @property
     def ok(self) -> bool:
@@ -200,6 +208,14 @@ REVOCATION_LIMITS = (
     "apps. It cannot erase a copy someone already saved or exported outside Strongroom."
 )
 """The plain-words limit every place that offers revocation shows (DESIGN.md §1.3)."""
+
+EXCHANGE_REMOVAL_LIMITS = (
+    "When nobody has access any more, Strongroom removes the share file it put in the "
+    "exchange folder, and the sync engine then removes it from the other machines. It "
+    "cannot remove a copy already saved elsewhere or kept in a sync engine's trash or file "
+    "versions: such a copy still opens with the recipient's key."
+)
+"""What removing a share file from the exchange folder can and cannot do (FORMAT.md §6.12)."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +312,22 @@ class ShareRecipientStatus:
     status: str
     revoked: datetime | None
     receipts: tuple[ReceiptRecord, ...]
+    revocation_undelivered: bool = False
+    """Revoked, but the revocation message still waits in the outbox (no exchange folder):
+    until it reaches them, their Strongroom keeps the file readable."""
+
+
+@dataclass(frozen=True)
+class OpenCopy:
+    """A decrypted copy `Vault.open_external` made for another program (in the vault's
+    private temp folder). `changed_copies()` lists the ones another program changed."""
+
+    path: Path
+    file_id: int
+    name: str
+    """The file's name when it was opened."""
+    vault_path: str
+    """The file's vault path when it was opened."""
 
 
 @dataclass(frozen=True)
@@ -367,6 +399,16 @@ class RevokeResult:
     queued: int
     """Messages kept in the outbox (no exchange folder yet): delivered by `sync`."""
     limits: str = REVOCATION_LIMITS
+    share_file: Path | None = None
+    """The share's file in the exchange folder (None for a share saved to a folder by
+    hand: that file is the owner's to delete, Strongroom does not)."""
+    share_file_removed: bool = False
+    """True once `share_file` is gone from the exchange folder (removed now or before)."""
+    share_file_kept_for: tuple[str, ...] = ()
+    """Recipients who still have access and have not confirmed receipt: the share file
+    stays in the exchange folder for them, and anyone revoked who can read that folder can
+    still decrypt it until it goes (FORMAT.md §6.12)."""
+    removal_limits: str = EXCHANGE_REMOVAL_LIMITS
 
 
 @dataclass(frozen=True)
@@ -422,6 +464,12 @@ class SyncReport:
     """(file name, reason) of files refused by this pass."""
     errors: tuple[tuple[str, str], ...] = ()
     """(file name, reason) of files that could not be read now; tried again next time."""
+    conflicts: tuple[str, ...] = ()
+    """Sync engines' conflict copies of exchange files processed by this pass (like any
+    other file: their outcome is in the lists above)."""
+    removed: tuple[str, ...] = ()
+    """Files this vault wrote that this pass removed from the exchange folder because
+    nobody needs them any more (FORMAT.md §6.12)."""
 
 
 @dataclass(frozen=True)
@@ -438,6 +486,9 @@ class AccessEntry:
     why_ended: str | None
     """"revoked", "expired", "removed from group" or None while access continues."""
     last_receipt: str | None
+    revocation_undelivered: bool = False
+    """Revoked, but the revocation message still waits in the outbox: they can still read
+    the file until it is delivered (or saved with `Vault.save_revocations` and handed over)."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class NoticeKind(enum.StrEnum):
     ROLLBACK = "rollback"  # the history is older than this computer's checkpoint
     HISTORY_PRUNED = "history-pruned"  # retention removed old access-history entries
     RECEIVED_EXPIRED = "received-expired"  # files shared with me expired and were erased
+    HEADER = "header"  # a header copy was damaged or changed without the key (repaired?)
     DISK_FULL = "disk-full"  # history entries wait: the disk is full (reading still works)
 
 

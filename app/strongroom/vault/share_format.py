@@ -64,6 +64,7 @@ __all__ = [
     "build_share_header",
     "copy_payload",
     "manifest_stanza",
+    "open_own_share",
     "open_share",
     "safe_display_name",
     "safe_file_name",
@@ -658,3 +659,27 @@ def open_share(src: BinaryIO, identities: Sequence[age.Identity]) -> tuple[bytes
     _verify_signature(manifest_bytes, signature, manifest.sender.verify_key)
     info = ShareInfo(True, manifest, manifest_bytes, signature, stanzas, header.size, opened_by)
     return file_key, info
+
+
+class _KnownFileKey:
+    """An "identity" for the sender, who already holds the file key: it offers that key
+    for every header, and the header MAC then says whether the key really made it."""
+
+    def __init__(self, file_key: bytes) -> None:
+        self._file_key = file_key
+
+    def unwrap(self, stanzas: Sequence[age.Stanza]) -> bytes | None:
+        return self._file_key
+
+    def __repr__(self) -> str:
+        return "_KnownFileKey(<hidden>)"
+
+
+def open_own_share(src: BinaryIO, file_key: bytes) -> ShareInfo:
+    """Read the header of a share made under ``file_key`` (by its sender, who is not one of
+    its recipients) with `open_share`'s checks: the header MAC under that file key (so
+    only a header made with it passes), the manifest and its signature. Raises
+    `ShareFormatError` (a header not made with ``file_key``), `ShareTooLarge` or
+    `ShareSignatureError`."""
+    _key, info = open_share(src, [_KnownFileKey(file_key)])
+    return info

@@ -1,0 +1,174 @@
+"""The decrypted copies `Vault.open_external` hands to other programs, and which changed.
+
+Until edits can be saved back into the vault, a copy that another program changed is the
+only place those edits live, so it is never wiped without the owner deciding: `lock` and
+the next open keep changed copies (and wipe the rest), and a front end asks whether to
+add each one to the vault or discard it. The list of copies is kept in the vault
+database (`meta.open_copies`, FORMAT.md), so a crash does not forget them either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .fsutil import remove_tree
+from .records import OpenCopy
+
+__all__ = ["CopyBook", "edited_name"]
+
+META_KEY = "open_copies"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    folder: str  # the copy's private folder, a name inside the vault's temp folder
+    name: str
+    file_id: int
+    vault_path: str
+    size: int
+    mtime_ns: int
+    sha256: str  # hex, the vault file's plaintext hash
+
+    def copy(self, temp_dir: Path) -> OpenCopy:
+        return OpenCopy(
+            temp_dir / self.folder / self.name, self.file_id, self.name, self.vault_path
+        )
+
+
+def edited_name(name: str, n: int = 1) -> str:
+    """ "report.txt" -> "report (edited).txt", then "report (edited 2).txt", …"""
+    stem, dot, ext = name.rpartition(".")
+    if not stem:  # no extension, or a dot file such as ".env"
+        stem, dot, ext = name, "", ""
+    label = "edited" if n == 1 else f"edited {n}"
+    return f"{stem} ({label}){dot}{ext}"
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class CopyBook:
+    """The copies made in (and kept from) this vault's temp folder. Thread-safe: the GUI
+    asks which changed while a worker may be running a vault operation."""
+
+    def __init__(self, temp_dir: Path) -> None:
+        self.temp_dir = temp_dir
+        self._entries: list[_Entry] = []
+        self._lock = threading.Lock()
+
+    # ---- persistence (meta.open_copies) ---------------------------------------------
+    def load(self, text: str | None) -> None:
+        entries = []
+        if text:
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                for d in json.loads(text):
+                    entries.append(
+                        _Entry(
+                            str(d["folder"]),
+                            str(d["name"]),
+                            int(d["file"]),
+                            str(d["path"]),
+                            int(d["size"]),
+                            int(d["mtime_ns"]),
+                            str(d["sha256"]),
+                        )
+                    )
+        # Only plain names: a damaged list must not point outside the temp folder.
+        entries = [e for e in entries if _plain(e.folder) and _plain(e.name)]
+        with self._lock:
+            self._entries = entries
+
+    def dump(self) -> str | None:
+        with self._lock:
+            if not self._entries:
+                return None
+            return json.dumps(
+                [
+                    {
+                        "folder": e.folder,
+                        "name": e.name,
+                        "file": e.file_id,
+                        "path": e.vault_path,
+                        "size": e.size,
+                        "mtime_ns": e.mtime_ns,
+                        "sha256": e.sha256,
+                    }
+                    for e in self._entries
+                ]
+            )
+
+    # ---- bookkeeping ----------------------------------------------------------------
+    def add(self, path: Path, file_id: int, vault_path: str, sha256: bytes) -> None:
+        st = os.stat(path)
+        entry = _Entry(
+            path.parent.name,
+            path.name,
+            file_id,
+            vault_path,
+            st.st_size,
+            st.st_mtime_ns,
+            sha256.hex(),
+        )
+        with self._lock:
+            self._entries.append(entry)
+
+    def _changed(self, e: _Entry) -> bool:
+        path = self.temp_dir / e.folder / e.name
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False  # moved away or deleted by the other program: nothing to keep
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        if st.st_size == e.size and st.st_mtime_ns == e.mtime_ns:
+            return False
+        try:
+            return _sha256(path) != e.sha256
+        except OSError:
+            return True  # unreadable now: keep it rather than wipe it
+
+    def changed(self) -> list[OpenCopy]:
+        """Copies whose contents differ from the vault file they were made from."""
+        with self._lock:
+            entries = list(self._entries)
+        return [e.copy(self.temp_dir) for e in entries if self._changed(e)]
+
+    def forget(self, copy: OpenCopy) -> None:
+        """Drop `copy` from the list and remove its private folder."""
+        with self._lock:
+            self._entries = [
+                e for e in self._entries if self.temp_dir / e.folder / e.name != copy.path
+            ]
+        if copy.path.parent.parent == self.temp_dir:
+            remove_tree(copy.path.parent)
+
+    def wipe(self, *, keep_changed: bool) -> list[OpenCopy]:
+        """Wipe the temp folder, except (with `keep_changed`) the private folders of
+        changed copies, which stay listed. Returns the copies kept."""
+        with self._lock:
+            entries = list(self._entries)
+        kept = [e for e in entries if self._changed(e)] if keep_changed else []
+        if not kept:
+            remove_tree(self.temp_dir)
+        else:
+            keep = {e.folder for e in kept}
+            with contextlib.suppress(FileNotFoundError):
+                for child in self.temp_dir.iterdir():
+                    if child.name not in keep or not child.is_dir() or child.is_symlink():
+                        remove_tree(child)
+        with self._lock:
+            self._entries = kept
+        return [e.copy(self.temp_dir) for e in kept]
+
+
+def _plain(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
