@@ -33,6 +33,7 @@ from .messages import ACTION_LABELS, action_label, error_message
 from .models import HistoryTableModel
 from .seams import Services
 from .session import VaultSession
+from .style import use_base_style
 from .tasks import Job, run_task
 from .widgets import InlineMessage, heading
 
@@ -279,6 +280,8 @@ class ActivityPage(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName(self.tr("Access history"))
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the next control
+        use_base_style(self.table)  # no check boxes here; painting stays in C++ (style.py)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)

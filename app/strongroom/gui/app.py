@@ -19,6 +19,7 @@ from .seams import Services
 from .settings_page import apply_theme
 from .single_instance import InstanceNotResponding, InstanceServer, send_to_running
 from .start_pages import vault_folder_of
+from .style import install_style
 
 __all__ = ["MainWindow", "PathOpener", "create_app", "run"]
 
@@ -37,6 +38,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setWindowIcon(icons.app_icon())
     if not _TRANSLATORS:  # once, however often this is called; kept alive with the app
         _TRANSLATORS.extend(install_translators(app))
+    install_style(app)  # check boxes and radio buttons visible in every theme
     return app
 
 

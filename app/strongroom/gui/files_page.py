@@ -49,9 +49,11 @@ from . import icons
 from .duplicates import KEEP_BOTH, REPLACE, DuplicateDialog
 from .messages import action_label, error_message, human_size
 from .models import FOLDER_COLOR, FilesTableModel, access_map, format_time
+from .preview import preview_kind, previewable_by_name
 from .seams import Services
 from .session import VaultSession
 from .sharing import AccessPanel, ShareDialog
+from .style import use_base_style
 from .tasks import Job, run_task, runner
 from .widgets import Breadcrumbs, EmptyState, InlineMessage, heading
 
@@ -115,6 +117,8 @@ class FilesTableView(QTableView):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setTabKeyNavigation(False)  # Tab moves on to the next control, not the next cell
+        use_base_style(self)  # no check boxes here; painting stays in C++ (style.py)
 
     def _external(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
         # Drops that started in this table are not additions (that would copy the vault's
@@ -290,6 +294,7 @@ class FilesPage(QWidget):
         self.search_text = ""
         self._load_generation = 0
         self._details_generation = 0
+        self._select_after_load: set[int] = set()
         self.active = True  # the main window says when another page is shown
 
         self.model = FilesTableModel(self)
@@ -490,6 +495,7 @@ class FilesPage(QWidget):
             for act in (
                 self.act_open,
                 self.act_open_external,
+                self.act_share,
                 self.act_export,
                 None,
                 self.act_rename,
@@ -594,7 +600,13 @@ class FilesPage(QWidget):
             self.folder, self.folder_path = folder, folder.path
             self.breadcrumbs.set_path(folder.path)
             self._show(children, show_paths=False, presorted=sort is not None)
-            self._reselect(selected)
+            added, self._select_after_load = self._select_after_load, set()
+            if added:  # after an add: select what was added instead
+                self.table.clearSelection()
+            self._reselect(added or selected)
+            rows = [r for r, i in enumerate(self.model.items()) if i.id in added]
+            if rows:
+                self.table.scrollTo(self.model.index(rows[0], 0))
 
         def failed(exc: BaseException) -> None:
             if generation == self._load_generation:
@@ -793,6 +805,7 @@ class FilesPage(QWidget):
                     old=old, free=free
                 )
             self.status.emit(text)
+            self._select_after_load = {i.id for i in items}  # the new items, once listed
             self.refresh()
 
         return run_task(work, done, failed, title=title)
@@ -862,19 +875,31 @@ class FilesPage(QWidget):
             return
         if isinstance(items[0], FolderRecord):
             self.open_folder(items[0].path)
+        elif previewable_by_name(items[0].name) is False:
+            # Double-click or Enter on a file with no preview: open it with its app, as
+            # "Open with default app" does (private temp copy, recorded in the history).
+            self.open_external_selected(items[0])
         else:
-            self.preview_selected()
+            self.preview_selected(external_if_none=True)
 
-    def preview_selected(self) -> None:
+    def preview_selected(self, external_if_none: bool = False) -> None:
         if not self._acting():
             return
         items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
         if len(items) != 1:
             return
         record, vault = items[0], self.vault
+
+        def done(data: bytes) -> None:
+            if external_if_none and preview_kind(record.name, data) == "none":
+                del data
+                self.open_external_selected(record)
+            else:
+                self.preview_ready.emit(record, data)
+
         run_task(
             lambda _c: vault.read_bytes(record, record=False),  # see show_preview
-            lambda data: self.preview_ready.emit(record, data),
+            done,
             lambda e: self._problem(error_message(e)),
             title=self.tr("Opening preview of {name}").format(name=record.name),
             cancellable=False,

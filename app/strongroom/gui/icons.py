@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QAbstractButton
 
 __all__ = [
     "ICON_PROPERTY",
@@ -76,11 +77,19 @@ def _icon(name: str, color: str) -> QIcon:
     return result
 
 
+_PALETTE_TINTED: dict[int, str] = {}
+"""cacheKey of each icon drawn in the palette's text colour -> its name, so `retint` can
+find the buttons and actions showing one and redraw it for a new palette."""
+
+
 def icon(name: str, color: str | QColor | None = None) -> QIcon:
     """The icon `resources/icons/<name>.svg`, in `color` (default: the palette's text)."""
     if isinstance(color, QColor):
         color = color.name()
-    return _icon(name, color or _text_color())
+    result = _icon(name, color or _text_color())
+    if not color:
+        _PALETTE_TINTED[result.cacheKey()] = name
+    return result
 
 
 def _luminance(color: QColor) -> float:
@@ -163,13 +172,20 @@ def clear_cache() -> None:
 
 
 def retint(root: QObject) -> None:
-    """After a palette change: re-render every action icon under `root` in the new text
-    colour (line icons are tinted when rendered, so they do not follow the palette alone)."""
+    """After a palette change: re-render every action and button icon under `root` that was
+    drawn in the text colour (line icons are tinted when rendered, so they do not follow
+    the palette alone). Icons drawn in a colour of their own keep it."""
+    actions = [
+        (a, a.property(ICON_PROPERTY) or _PALETTE_TINTED.get(a.icon().cacheKey()))
+        for a in root.findChildren(QAction)
+    ]
+    buttons = [
+        (b, _PALETTE_TINTED.get(b.icon().cacheKey())) for b in root.findChildren(QAbstractButton)
+    ]
     clear_cache()
-    for action in root.findChildren(QAction):
-        name = action.property(ICON_PROPERTY)
+    for target, name in [*actions, *buttons]:
         if name:
-            action.setIcon(icon(str(name)))
+            target.setIcon(icon(str(name)))
 
 
 @cache

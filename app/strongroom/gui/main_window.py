@@ -40,6 +40,7 @@ from .activity_page import ActivityPage
 from .autolock import IdleWatcher
 from .changed_copies import ADD, DISCARD, ChangedCopiesDialog
 from .files_page import FilesPage, accept_copy
+from .focus_ring import install_focus_ring
 from .messages import error_message
 from .models import forget_file_icons
 from .notices import unlock_report_texts
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
         self.resize(1200, 760)
+        install_focus_ring()  # a clear outline around the focused control (focus_ring.py)
 
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
@@ -232,6 +234,17 @@ class MainWindow(QMainWindow):
             act.setProperty(icons.ICON_PROPERTY, name)
         for act in (self.act_new_vault, self.act_open_vault, self.act_lock, self.act_quit):
             self.addAction(act)
+        # Ctrl+1 ... Ctrl+6: the sidebar's sections, in order.
+        self.section_actions: list[QAction] = []
+        for row in range(self.sidebar.count()):
+            act = QAction(self.sidebar.item(row).text(), self)
+            act.setShortcut(QKeySequence(f"Ctrl+{row + 1}"))
+            act.triggered.connect(lambda _c=False, r=row: self._go_to_section(r))
+            self.sidebar.item(row).setToolTip(
+                self.tr("{name} (Ctrl+{n})").format(name=self.sidebar.item(row).text(), n=row + 1)
+            )
+            self.addAction(act)
+            self.section_actions.append(act)
 
     def _make_menus(self) -> None:
         fp = self.files_page
@@ -544,6 +557,12 @@ class MainWindow(QMainWindow):
     def show_section(self, section: int) -> None:
         self.sidebar.setCurrentRow(section)
 
+    def _go_to_section(self, section: int) -> None:
+        """Ctrl+digit: show that section (only with a vault open) and focus its sidebar row."""
+        if self.session is not None and self.stack.currentWidget() is self.vault_view:
+            self.show_section(section)
+            self.sidebar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     # ---- previews ----------------------------------------------------------------------
     def show_preview(self, record: FileRecord, data: bytes) -> PreviewWindow:
         window = PreviewWindow(record, data, self)
@@ -761,7 +780,20 @@ class MainWindow(QMainWindow):
         self.groups_page.retint()
         self.files_page.breadcrumbs.set_path(self.files_page.folder_path)
 
-    # ---- drops on the window: open a vault folder --------------------------------------
+    # ---- drops on the window: open a vault folder, or receive share files --------------
+    def _dropped_shares(self, event: QDropEvent) -> list[Path]:
+        """With a vault open: the dropped files if every one is a share or message file
+        (`.age` or age's header), else nothing. (The file table adds files instead.)"""
+        from .app import _looks_like_share  # (app.py imports this module)
+
+        urls = event.mimeData().urls()
+        paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
+        if self.session is None or not paths or len(paths) != len(urls):
+            return []
+        if all(p.is_file() and _looks_like_share(p) for p in paths):
+            return paths
+        return []
+
     def _vault_drop(self, event: QDropEvent) -> bool:
         urls = event.mimeData().urls()
         return (
@@ -771,15 +803,20 @@ class MainWindow(QMainWindow):
             and vault_folder_of(urls[0].toLocalFile()) is not None
         )
 
-    # A copy, never the proposed move: the source must not delete the vault folder.
+    # A copy, never the proposed move: the source must not delete the vault folder, nor
+    # the share file it receives.
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        accept_copy(event, self._vault_drop(event))
+        accept_copy(event, self._vault_drop(event) or bool(self._dropped_shares(event)))
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_copy(event, self._vault_drop(event))
+        accept_copy(event, self._vault_drop(event) or bool(self._dropped_shares(event)))
 
     def dropEvent(self, event: QDropEvent) -> None:
-        if accept_copy(event, self._vault_drop(event)):
+        shares = self._dropped_shares(event)
+        if accept_copy(event, bool(shares)):
+            for path in shares:  # the same path as a share file opened from the desktop
+                self.receive_share_file(path)
+        elif accept_copy(event, self._vault_drop(event)):
             self.welcome.request_open(event.mimeData().urls()[0].toLocalFile())
 
     # ---- shutdown ----------------------------------------------------------------------

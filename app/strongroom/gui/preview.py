@@ -21,7 +21,7 @@ from . import icons
 from .messages import human_size
 from .widgets import EmptyState
 
-__all__ = ["PreviewWindow", "decode_image", "image_format", "preview_kind"]
+__all__ = ["PreviewWindow", "decode_image", "image_format", "preview_kind", "previewable_by_name"]
 
 TEXT_PREVIEW_CHARS = 2_000_000
 
@@ -97,6 +97,17 @@ def _kind(name: str, data: bytes, image: QImage | None) -> str:
     return "none"
 
 
+def previewable_by_name(name: str) -> bool | None:
+    """From the name alone: True for images and text, False for kinds that never preview
+    (documents, archives, video, ...), None when only the contents can tell."""
+    mime = QMimeDatabase().mimeTypeForFile(name, QMimeDatabase.MatchMode.MatchExtension)
+    if mime.isDefault():  # no or unknown extension
+        return None
+    if mime.name().startswith("image/") or mime.inherits("text/plain"):
+        return True
+    return False
+
+
 def _decodes(sample: bytes) -> bool:
     try:
         sample.decode("utf-8")
@@ -152,8 +163,10 @@ class PreviewWindow(QDialog):
         bar.addWidget(info)
         bar.addStretch()
         external = QPushButton(icons.icon("open"), self.tr("Open with default app"))
+        external.setAutoDefault(False)  # Enter closes; opening elsewhere is never a default
         external.clicked.connect(lambda: self.open_external_requested.emit(self.record))
         close = QPushButton(self.tr("Close"))
+        close.setDefault(True)
         close.clicked.connect(self.close)
         bar.addWidget(external)
         bar.addWidget(close)

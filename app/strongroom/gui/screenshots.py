@@ -308,6 +308,20 @@ def main(argv: list[str] | None = None) -> int:
     share_dialog.show()
     _save(share_dialog, out, "share-dialog")
     share_dialog.close()
+    # The same in the dark theme: recipients' check boxes, status colours (issue 12).
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("dark"))
+    _settle(app)
+    share_dialog = ShareDialog(
+        [fp.selected_items()[0]], vault.contacts(), vault.groups(), None, services, win
+    )
+    share_dialog.check("Lena Berg")
+    share_dialog.receipts.setChecked(True)
+    share_dialog.show()
+    _save(share_dialog, out, "share-dialog-dark")
+    share_dialog.close()
+    sp.theme_box.setCurrentIndex(sp.theme_box.findData("system"))
+    win.activateWindow()  # focus (and its ring) is back in the main window
+    _settle(app)
     win.show_section(win.SECTION_FILES)
 
     # Lock, wrong passphrase, recovery path, welcome with a recent vault.

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -29,12 +28,14 @@ from strongroom.vault import CheckReport, Retention, VaultInfo
 
 from . import icons
 from .activity_page import RetentionBox, change_retention
+from .colors import tune_palette
 from .messages import error_message, human_size
 from .models import format_time
 from .seams import Services
 from .session import VaultSession
+from .style import install_style
 from .tasks import run_task
-from .widgets import InlineMessage, StrengthMeter, heading
+from .widgets import InlineMessage, PassphraseEdit, StrengthMeter, heading
 
 __all__ = ["THEMES", "ChangePassphraseDialog", "SettingsPage", "apply_theme"]
 
@@ -53,7 +54,7 @@ def _dark_palette() -> QPalette:
         (roles.AlternateBase, c("#2a2d31")),
         (roles.ToolTipBase, c("#2f3237")),
         (roles.ToolTipText, c("#e6e8eb")),
-        (roles.PlaceholderText, c("#8d939c")),
+        (roles.PlaceholderText, c("#9aa0a8")),
         (roles.Text, c("#e6e8eb")),
         (roles.Button, c("#2f3237")),
         (roles.ButtonText, c("#e6e8eb")),
@@ -80,17 +81,21 @@ def apply_theme(name: str) -> str:
     light or dark palette is set on the application instead.
     """
     app = QApplication.instance()
+    if isinstance(app, QApplication):
+        install_style(app)  # check boxes visible in every theme (gui/style.py)
     hints = QGuiApplication.styleHints()
     wanted = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(name)
     if hasattr(hints, "setColorScheme"):
         hints.setColorScheme(wanted or Qt.ColorScheme.Unknown)
         if wanted is None or hints.colorScheme() == wanted:
             if isinstance(app, QApplication):
-                app.setPalette(app.style().standardPalette())
+                app.setPalette(tune_palette(app.style().standardPalette()))
             return "native"
     if isinstance(app, QApplication):
         dark = wanted == Qt.ColorScheme.Dark
-        app.setPalette(_dark_palette() if dark else app.style().standardPalette())
+        palette = _dark_palette() if dark else app.style().standardPalette()
+        # Placeholder (secondary) text, selection and links lifted to 4.5:1 (gui/colors.py).
+        app.setPalette(tune_palette(palette))
     return "palette"
 
 
@@ -146,25 +151,24 @@ class ChangePassphraseDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Change passphrase"))
         form = QFormLayout(self)
-        self.old = QLineEdit()
-        self.new = QLineEdit()
-        self.again = QLineEdit()
+        self.old = PassphraseEdit()
+        self.new = PassphraseEdit()
+        self.again = PassphraseEdit()
         for w, name in (
             (self.old, self.tr("Current passphrase")),
             (self.new, self.tr("New passphrase")),
             (self.again, self.tr("Repeat new passphrase")),
         ):
-            w.setEchoMode(QLineEdit.EchoMode.Password)
             w.setAccessibleName(name)
         self.meter = StrengthMeter()
         self.message = InlineMessage()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        form.addRow(self.tr("Current"), self.old)
-        form.addRow(self.tr("New"), self.new)
+        form.addRow(self.tr("Current"), self.old.field())
+        form.addRow(self.tr("New"), self.new.field())
         form.addRow("", self.meter)
-        form.addRow(self.tr("Repeat"), self.again)
+        form.addRow(self.tr("Repeat"), self.again.field())
         form.addRow(self.message)
         form.addRow(self.buttons)
         self.new.textChanged.connect(self.meter.update_for)

@@ -65,6 +65,7 @@ from .messages import error_message, human_size
 from .models import format_time
 from .seams import Services
 from .session import VaultSession
+from .style import use_base_style
 from .tasks import Job, run_task
 from .widgets import EmptyState, InlineMessage, heading, muted
 
@@ -138,6 +139,8 @@ def _table(model: QAbstractTableModel, name: str) -> QTableView:
     view = QTableView()
     view.setModel(model)
     view.setAccessibleName(name)
+    view.setTabKeyNavigation(False)  # Tab moves on to the next control, not the next cell
+    use_base_style(view)  # no check boxes here; painting stays in C++ (style.py)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setShowGrid(False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMimeData, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -27,7 +27,7 @@ from . import icons
 from .messages import error_message
 from .seams import Services
 from .tasks import run_task
-from .widgets import InlineMessage, StrengthMeter, heading, muted
+from .widgets import InlineMessage, PassphraseEdit, StrengthMeter, heading, muted
 
 __all__ = ["CreatePage", "UnlockPage", "WelcomePage", "vault_folder_of"]
 
@@ -270,6 +270,19 @@ class CreatePage(_Card):
         self.next_button.clicked.connect(self._next)
         self.reset()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter goes to the next step (a page is not a dialog: no default button). Fields
+        and check boxes pass Enter on to here; a focused button is pressed instead."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            focused = self.focusWidget()
+            if isinstance(focused, QPushButton) and focused.isVisible():
+                focused.click()
+            elif self.next_button.isVisible() and self.next_button.isEnabled():
+                self.next_button.click()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     # ---- steps -------------------------------------------------------------------------
     def _build_where(self) -> None:
         page = QWidget()
@@ -297,11 +310,9 @@ class CreatePage(_Card):
         page = QWidget()
         form = QFormLayout(page)
         form.setContentsMargins(0, 0, 0, 0)
-        self.pass_edit = QLineEdit()
-        self.pass_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pass_edit = PassphraseEdit()
         self.pass_edit.setAccessibleName(self.tr("Passphrase"))
-        self.repeat_edit = QLineEdit()
-        self.repeat_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat_edit = PassphraseEdit()
         self.repeat_edit.setAccessibleName(self.tr("Repeat passphrase"))
         self.meter = StrengthMeter()
         self.weak_ok = QCheckBox(self.tr("I understand; use this weak passphrase anyway"))
@@ -310,9 +321,9 @@ class CreatePage(_Card):
         self.display_name_edit = QLineEdit()
         self.display_name_edit.setAccessibleName(self.tr("Your name"))
         self.display_name_edit.setPlaceholderText(self.tr("How others will see you"))
-        form.addRow(self.tr("Passphrase"), self.pass_edit)
+        form.addRow(self.tr("Passphrase"), self.pass_edit.field())
         form.addRow("", self.meter)
-        form.addRow(self.tr("Repeat"), self.repeat_edit)
+        form.addRow(self.tr("Repeat"), self.repeat_edit.field())
         form.addRow("", self.mismatch)
         form.addRow("", self.weak_ok)
         form.addRow(self.tr("Your name"), self.display_name_edit)
@@ -628,8 +639,7 @@ class UnlockPage(_Card):
         page = QWidget()
         col = QVBoxLayout(page)
         col.setContentsMargins(0, 0, 0, 0)
-        self.pass_edit = QLineEdit()
-        self.pass_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pass_edit = PassphraseEdit()
         self.pass_edit.setPlaceholderText(self.tr("Passphrase"))
         self.pass_edit.setAccessibleName(self.tr("Passphrase"))
         self.pass_edit.setMinimumHeight(32)
@@ -640,6 +650,7 @@ class UnlockPage(_Card):
         row.addWidget(self.pass_edit, 1)
         row.addWidget(self.unlock_button)
         col.addLayout(row)
+        col.addWidget(self.pass_edit.caps_warning)
         self.recovery_link = QPushButton(self.tr("Forgot it? Use the recovery key"))
         self.recovery_link.setFlat(True)
         self.recovery_link.setStyleSheet("text-align: left; color: palette(link);")
@@ -652,20 +663,18 @@ class UnlockPage(_Card):
         self.key_edit = QLineEdit()
         self.key_edit.setAccessibleName(self.tr("Recovery key"))
         self.key_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.new_pass_edit = QLineEdit()
-        self.new_pass_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_pass_edit = PassphraseEdit()
         self.new_pass_edit.setAccessibleName(self.tr("New passphrase"))
-        self.new_repeat_edit = QLineEdit()
-        self.new_repeat_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_repeat_edit = PassphraseEdit()
         self.new_repeat_edit.setAccessibleName(self.tr("Repeat new passphrase"))
         self.new_meter = StrengthMeter()
         self.recover_button = QPushButton(self.tr("Unlock and set new passphrase"))
         self.cancel_recovery = QPushButton(self.tr("Use passphrase instead"))
         self.cancel_recovery.setFlat(True)
         form.addRow(self.tr("Recovery key"), self.key_edit)
-        form.addRow(self.tr("New passphrase"), self.new_pass_edit)
+        form.addRow(self.tr("New passphrase"), self.new_pass_edit.field())
         form.addRow("", self.new_meter)
-        form.addRow(self.tr("Repeat"), self.new_repeat_edit)
+        form.addRow(self.tr("Repeat"), self.new_repeat_edit.field())
         buttons = QHBoxLayout()
         buttons.addWidget(self.cancel_recovery)
         buttons.addStretch()
@@ -687,6 +696,7 @@ class UnlockPage(_Card):
         self.body.addWidget(self.back_button)
         self.unlock_button.clicked.connect(self.unlock)
         self.pass_edit.returnPressed.connect(self.unlock)
+        self.new_repeat_edit.returnPressed.connect(self.recover)
         self.recovery_link.clicked.connect(lambda: self.set_recovery_mode(True))
         self.cancel_recovery.clicked.connect(lambda: self.set_recovery_mode(False))
         self.recover_button.clicked.connect(self.recover)

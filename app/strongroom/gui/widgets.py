@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QFocusEvent, QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QSizePolicy,
     QToolButton,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import AddProgress
 from strongroom.vault.passphrase_policy import WEAK_SCORE, check_passphrase, strength
 
-from . import icons
+from . import colors, icons
 from .messages import error_message, human_size
 from .tasks import Job, TaskRunner
 
@@ -30,11 +31,14 @@ __all__ = [
     "EmptyState",
     "InlineMessage",
     "JobsArea",
+    "PassphraseEdit",
     "StrengthMeter",
     "heading",
     "muted",
     "passphrase_strength",
 ]
+
+STRENGTH_KINDS = ("error", "error", "warning", "ok", "ok")  # status colour per score
 
 
 def passphrase_strength(passphrase: str, user_inputs: list[str] | None = None) -> dict[str, Any]:
@@ -63,13 +67,6 @@ def muted(text: str) -> QLabel:
 class InlineMessage(QLabel):
     """A one-line message under a form field: hidden when empty, coloured by kind."""
 
-    COLORS: ClassVar[dict[str, str]] = {
-        "error": "#c0392b",
-        "warning": "#b9770e",
-        "ok": "#1e8449",
-        "info": "#5d6d7e",
-    }
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
@@ -80,13 +77,104 @@ class InlineMessage(QLabel):
     def show_message(self, text: str, kind: str = "error") -> None:
         self.kind = kind
         self.setText(text)
-        self.setStyleSheet(f"color: {self.COLORS.get(kind, '#5d6d7e')};")
+        # Per theme (gui/colors.py); re-applied when the palette changes.
+        self.setStyleSheet(f"color: {colors.status_hex(kind)};")
         self.setVisible(bool(text))
 
     def clear_message(self) -> None:
         self.kind = ""
         self.setText("")
         self.hide()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.kind:
+            sheet = f"color: {colors.status_hex(self.kind)};"
+            if sheet != self.styleSheet():  # (setting a style sheet changes the palette)
+                self.setStyleSheet(sheet)
+
+
+class PassphraseEdit(QLineEdit):
+    """A passphrase field with a show/hide toggle and a Caps Lock warning.
+
+    Qt has no portable way to ask whether Caps Lock is on, so the field infers it from what
+    it is typed: a letter that arrives in capitals without Shift held (or in small letters
+    with Shift held) means Caps Lock is on; the opposite means it is off. The warning says
+    "seems to be on" for that reason, and it is only known after a letter was typed.
+
+    `caps_warning` is a line of text for the form to place under the field.
+    """
+
+    caps_lock_known: ClassVar[bool | None] = None  # shared: Caps Lock is one key for all
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEchoMode(QLineEdit.EchoMode.Password)
+        self.caps_lock_on = False
+        self.toggle_action = QAction(self)
+        self.toggle_action.setCheckable(True)
+        self.toggle_action.toggled.connect(self.set_revealed)
+        self.addAction(self.toggle_action, QLineEdit.ActionPosition.TrailingPosition)
+        self.caps_warning = InlineMessage()
+        self.set_revealed(False)
+
+    def field(self) -> QWidget:
+        """The field with its Caps Lock warning under it, for a form row."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self)
+        column.addWidget(self.caps_warning)
+        return box
+
+    def set_revealed(self, shown: bool) -> None:
+        """Show the passphrase as plain text, or hide it behind dots again."""
+        if self.toggle_action.isChecked() != shown:
+            self.toggle_action.setChecked(shown)  # emits toggled -> back here once
+            return
+        self.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        name = "eye-off" if shown else "preview"
+        self.toggle_action.setIcon(icons.icon(name))
+        text = self.tr("Hide passphrase") if shown else self.tr("Show passphrase")
+        self.toggle_action.setText(text)
+        self.toggle_action.setToolTip(text)
+
+    def clear(self) -> None:
+        super().clear()
+        self.set_revealed(False)  # a cleared field starts hidden again
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_CapsLock and self.caps_lock_known is not None:
+            self._set_caps(not self.caps_lock_known)
+        else:
+            text = event.text()
+            if len(text) == 1 and text.lower() != text.upper():  # a letter with two cases
+                shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                self._set_caps(text.isupper() != shift)
+        super().keyPressEvent(event)
+
+    def _set_caps(self, on: bool) -> None:
+        PassphraseEdit.caps_lock_known = on
+        self.caps_lock_on = on
+        self._show_caps()
+
+    def _show_caps(self) -> None:
+        if self.caps_lock_on and self.hasFocus() and self.caps_warning.parent() is not None:
+            self.caps_warning.show_message(
+                self.tr("Caps Lock seems to be on: letters are arriving as capitals."), "warning"
+            )
+        else:
+            self.caps_warning.clear_message()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.caps_lock_on = bool(PassphraseEdit.caps_lock_known)
+        self._show_caps()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.caps_warning.clear_message()
 
 
 class StrengthMeter(QWidget):
@@ -98,6 +186,7 @@ class StrengthMeter(QWidget):
         super().__init__(parent)
         self.score = -1
         self.feedback = ""
+        self._color_kind = ""
         self.weak = False
         self.bar = QProgressBar()
         self.bar.setRange(0, 5)
@@ -119,7 +208,8 @@ class StrengthMeter(QWidget):
             self.weak = False
             self.bar.setValue(0)
             self.label.setText(self.tr("Use four or more random words, or a long sentence."))
-            self.label.setStyleSheet("color: palette(mid);")
+            self._color_kind = ""
+            self.label.setStyleSheet("color: palette(placeholder-text);")
             self.changed.emit(self.score)
             return
         verdict = check_passphrase(passphrase, user_inputs)
@@ -131,18 +221,28 @@ class StrengthMeter(QWidget):
             self.tr("Strong"),
             self.tr("Very strong"),
         ]
-        colors = ["#c0392b", "#d35400", "#b9770e", "#1e8449", "#196f3d"]
-        self.bar.setValue(self.score + 1)
-        self.bar.setStyleSheet(
-            "QProgressBar { border: none; background: palette(midlight); border-radius: 4px; }"
-            f"QProgressBar::chunk {{ background: {colors[self.score]}; border-radius: 4px; }}"
-        )
+        self._color_kind = STRENGTH_KINDS[self.score]
+        self._paint_kind()
         text = names[self.score]
         if self.feedback:
             text += " — " + self.feedback
         self.label.setText(text)
-        self.label.setStyleSheet(f"color: {colors[self.score]};")
         self.changed.emit(self.score)
+
+    def _paint_kind(self) -> None:
+        color = colors.status_hex(self._color_kind)
+        self.bar.setValue(self.score + 1)
+        self.bar.setStyleSheet(
+            "QProgressBar { border: none; background: palette(midlight); border-radius: 4px; }"
+            f"QProgressBar::chunk {{ background: {color}; border-radius: 4px; }}"
+        )
+        if self.label.styleSheet() != f"color: {color};":  # (it changes the palette)
+            self.label.setStyleSheet(f"color: {color};")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.score >= 0:
+            self._paint_kind()  # status colours are per theme
 
     @property
     def is_weak(self) -> bool:
