@@ -390,7 +390,7 @@ class Vault(SharingMixin):
         build = final.with_name(tmp_name(final.name))
         lock_fd: int | None = None
         try:
-            with disk_full_errors():
+            with disk_full_errors("the new vault"):
                 build.mkdir(mode=0o700)
                 lock_fd = _acquire_lock(build)
                 store = ObjectStore(build / OBJECTS_NAME)
@@ -1574,7 +1574,7 @@ class Vault(SharingMixin):
         object_ids = [s.object_id for s in staged if s.object_id is not None]
         committed = False
         try:
-            with disk_full_errors():
+            with disk_full_errors("the added files"):
                 # One directory fsync per shard per batch instead of one per file: the renames
                 # become durable here, before the commit that references the objects.
                 for d in {self._store.path(o).parent for o in object_ids}:
@@ -1974,7 +1974,7 @@ class Vault(SharingMixin):
                 progress(total + n)
 
         try:
-            with disk_full_errors():
+            with disk_full_errors(f"the exported copy at {dest}"):
                 if isinstance(rec, FileRecord):
                     self._export_file(rec, tmp, on_chunk)
                     exported.append(rec)
@@ -2044,7 +2044,7 @@ class Vault(SharingMixin):
         folder = self._make_temp_dir() / secrets.token_hex(8)
         folder.mkdir(mode=0o700)
         target = folder / rec.name
-        with disk_full_errors():
+        with disk_full_errors("the temporary copy to open"):
             self._export_file(rec, target, None)
         assert self._copies is not None
         self._copies.add(target, rec.id, rec.path, rec.sha256)

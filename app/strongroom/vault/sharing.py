@@ -69,6 +69,7 @@ from .errors import (
     ShareRefused,
     ShareRevoked,
     SharingError,
+    StorageError,
     UnboundGroup,
     VaultDamaged,
     VaultError,
@@ -1206,7 +1207,7 @@ class SharingMixin:
         """Write a small file atomically under a name that does not exist yet."""
         tmp = folder / tmp_name(name)
         try:
-            with disk_full_errors():
+            with disk_full_errors(f"a file in {folder}"):
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
                 try:
                     for part in parts:
@@ -1214,8 +1215,8 @@ class SharingMixin:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-            return _place_new(tmp, folder, name)
-        except (OSError, DiskFull) as exc:  # DiskFull (from ENOSPC) is not an OSError
+                return _place_new(tmp, folder, name)
+        except (OSError, DiskFull, StorageError) as exc:  # those two are not OSErrors
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, VaultError):
@@ -1243,6 +1244,9 @@ class SharingMixin:
             for oid, data in rows:
                 path = self._write_new_file(folder, messages.new_message_filename(), [bytes(data)])
                 written.append((oid, path.name))
+        except (DiskFull, StorageError) as exc:
+            # What queued these messages is committed: not "nothing was changed".
+            raise _queued_error(exc) from exc
         finally:
             if written:
                 with db.transaction(self._c) as conn:
@@ -1585,7 +1589,11 @@ class SharingMixin:
                     "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
                     (final_name, format_time(now)),
                 )
-        return _place_new(tmp, dest, final_name, durable=False)  # see _write_share_temp
+        # Committed: a failure from here on must not say that nothing was changed.
+        with disk_full_errors(
+            "the share file", saved=True, next_step="revoke the share and share the file again"
+        ):
+            return _place_new(tmp, dest, final_name, durable=False)  # see _write_share_temp
 
     def _share_rows(self, where: str, args: Sequence[Any]) -> list[Sequence[Any]]:
         # `where` is one of this module's constant clauses; values go in `args`.
@@ -3089,6 +3097,16 @@ def _copy_fd(src_fd: int, dst_fd: int, dst_off: int, on_bytes: Callable[[int], N
     return total
 
 
+def _queued_error(exc: DiskFull | StorageError) -> DiskFull | StorageError:
+    """The error for messages that could not be written to the exchange folder after the
+    change that queued them was saved: they stay in the outbox."""
+    what = "the messages for your contacts"
+    later = "they stay queued and are sent at the next sync"
+    if isinstance(exc, DiskFull):
+        return DiskFull(saved=True, what=what, next_step=f"free some space; {later}")
+    return StorageError(what, saved=True, next_step=f"check the disk; {later}")
+
+
 def _place_new(tmp: Path, folder: Path, name: str, *, durable: bool = True) -> Path:
     """Rename a finished temp file to `folder/name` without replacing anything (a taken
     name gets a random suffix), then (`durable`) fsync the folder."""
@@ -3106,7 +3124,10 @@ def _place_new(tmp: Path, folder: Path, name: str, *, durable: bool = True) -> P
             os.rename(tmp, final)  # no hard links here (some network/FAT folders)
             break
         else:
-            os.unlink(tmp)
+            # Placed: a temp name that cannot be removed now is only a hidden leftover
+            # (the same file under a second name), not a failed write.
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             break
     if durable:
         fsync_dir(folder)
