@@ -49,6 +49,7 @@ from .errors import (
     NameCollision,
     NotAVault,
     PreviewTooLarge,
+    StorageError,
     VaultDamaged,
     VaultError,
     VaultInUse,
@@ -190,6 +191,28 @@ def _locate(path: StrPath) -> Path:
     if not p.is_dir():
         raise NotAVault(f"There is no vault at {p}.")
     return p.resolve()
+
+
+def _header_half_written(exc: DiskFull | StorageError) -> DiskFull | StorageError:
+    """A passphrase change whose header write failed and whose old header could not be put
+    back either: one copy may hold the new passphrase (FORMAT.md §4.2), so not "nothing
+    was changed"."""
+    outcome = (
+        "and the old header could not be put back: the old or the new passphrase may open "
+        "the vault now"
+    )
+    if isinstance(exc, DiskFull):
+        return DiskFull(
+            f"The disk is full. The vault header could not be written, {outcome}. Free some "
+            "space, then change the passphrase again.",
+            saved=None,
+        )
+    return StorageError(
+        "the vault header",
+        saved=None,
+        message=f"The disk reported an error while writing the vault header, {outcome}. "
+        "Check the disk, then change the passphrase again.",
+    )
 
 
 def _first_look(folder: Path) -> None:
@@ -811,15 +834,22 @@ class Vault(SharingMixin):
             new = new.sealed(self._vault_key)
             try:
                 header_copies.write_copies(self._folder, new)
-            except BaseException:
+            except BaseException as exc:
                 # A failed write (disk full) must leave the old passphrase in both copies, as
                 # the error says; a crash instead leaves the case FORMAT.md §4.2 walks through.
-                with contextlib.suppress(Exception):
+                try:
                     header_copies.write_copies(self._folder, current)
+                except Exception:
+                    copies = header_copies.read_copies(self._folder)
+                    if isinstance(exc, DiskFull | StorageError) and any(
+                        c.header == new for c in copies
+                    ):
+                        raise _header_half_written(exc) from exc
                 raise
             self._header = new
-            with self._write():
-                self._history.append(self._now(), "passphrase-changed")
+            # The new passphrase is in both copies now: a full disk must not turn that into
+            # "nothing was changed". The entry then waits like a read's (`_log_read`).
+            self._log_read(("passphrase-changed", None, "", None))
 
     def lock(self, *, keep_changed: bool = True) -> None:
         """Close the database, drop key material, wipe the private temp folder, release the

@@ -98,15 +98,16 @@ class VaultLocked(VaultError):
 
 
 class DiskFull(VaultError):
-    """The disk filled up during a write. Unless `saved`, the vault was left as it was before
-    the operation; with `saved` the change itself was saved and only `what` (something
-    written after it, e.g. the messages for contacts) could not be written yet."""
+    """The disk filled up during a write. `saved` False: the vault was left as it was before
+    the operation; True: the change itself was saved and only `what` (something written
+    after it, e.g. the messages for contacts) could not be written yet; None: not known
+    which (`message` says what to do)."""
 
     def __init__(
         self,
         message: str | None = None,
         *,
-        saved: bool = False,
+        saved: bool | None = False,
         what: str = "",
         next_step: str = "free some space and try again",
     ) -> None:
@@ -124,20 +125,23 @@ class DiskFull(VaultError):
 
 class StorageError(VaultError):
     """The disk reported an error (EIO: a failing drive, a removed USB stick; or it turned
-    read-only) while the vault wrote one of its own files. Unless `saved`, the vault was
-    left as it was before the operation; with `saved` the change was saved and only `what`
-    could not be written yet."""
+    read-only) while the vault wrote one of its own files. `saved` False: the vault was left
+    as it was before the operation; True: the change was saved and only `what` could not be
+    written yet; None: which of the two is not known (`message` says what to do)."""
 
     def __init__(
         self,
         what: str = "a vault file",
         *,
-        saved: bool = False,
+        saved: bool | None = False,
         next_step: str = "check the disk and try again",
         reason: str | None = None,
+        message: str | None = None,
     ) -> None:
         why = f" ({reason})" if reason else ""
-        if saved:
+        if message is not None:
+            pass
+        elif saved:
             message = (
                 f"The disk reported an error{why} after the change was saved; {what} could not "
                 f"be written: {next_step}."
