@@ -1249,14 +1249,19 @@ class SharingMixin:
             raise _queued_error(exc) from exc
         finally:
             if written:
-                with db.transaction(self._c) as conn:
-                    now = format_time(self._now())
-                    for oid, name in written:
-                        conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
-                        conn.execute(
-                            "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
-                            (name, now),
-                        )
+                try:
+                    with db.transaction(self._c) as conn:
+                        now = format_time(self._now())
+                        for oid, name in written:
+                            conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
+                            conn.execute(
+                                "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
+                                (name, now),
+                            )
+                except (DiskFull, StorageError) as exc:
+                    # Written but still queued: sent again at the next sync (a replay that
+                    # recipients ignore); the change that queued them is saved all the same.
+                    raise _queued_error(exc) from exc
                 self._outbox_written += len(written)
         return len(written)
 
