@@ -143,8 +143,8 @@ class StorageError(VaultError):
             pass
         elif saved:
             message = (
-                f"The disk reported an error{why} after the change was saved; {what} could not "
-                f"be written: {next_step}."
+                f"The disk reported an error{why} after the change was saved: {what} could not "
+                f"be written; {next_step}."
             )
         else:
             message = (

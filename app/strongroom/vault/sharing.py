@@ -3109,7 +3109,7 @@ def _queued_error(exc: DiskFull | StorageError) -> DiskFull | StorageError:
     later = "they stay queued and are sent at the next sync"
     if isinstance(exc, DiskFull):
         return DiskFull(saved=True, what=what, next_step=f"free some space; {later}")
-    return StorageError(what, saved=True, next_step=f"check the disk; {later}")
+    return StorageError(what, saved=True, next_step=f"{later}; check the disk")
 
 
 def _place_new(tmp: Path, folder: Path, name: str, *, durable: bool = True) -> Path:
