@@ -1797,8 +1797,10 @@ class SharingMixin:
             return path, False, ()  # the exchange folder is not reachable: `sync` removes it
         try:
             self._remove_own_files(path.parent, [path.name])
-        except SharingError:
-            return path, False, ()  # the revocation is committed and sent: `sync` retries
+        except (SharingError, DiskFull, StorageError):
+            # The revocation is committed and sent: `sync` retries (and a file already
+            # unlinked whose removal could not be recorded counts as removed then).
+            return path, False, ()
         return path, True, ()
 
     def _share_file_needed_by(self, share_id: str, now: datetime) -> list[str]:
@@ -2585,11 +2587,19 @@ class SharingMixin:
                     continue  # unreadable now (still syncing?): try again next time
                 if exchange.conflict_original(name) is not None:
                     rep.conflicts.append(name)
-                with db.transaction(self._c) as conn:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
-                        (name, status, ks, format_time(self._now())),
-                    )
+                try:
+                    with db.transaction(self._c) as conn:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
+                            (name, status, ks, format_time(self._now())),
+                        )
+                except (DiskFull, StorageError):
+                    # The file was handled (and what it brought is saved); only its status
+                    # is not recorded: it is looked at again next time, a duplicate then.
+                    rep.errors.append(
+                        (name, "the disk could not record that it was processed; it is "
+                         "looked at again at the next sync")
+                    )  # fmt: skip
                 seen[name] = (status, ks)
             if self._keyset() == keyset:
                 break  # no new group key: nothing that was not for me can open now
