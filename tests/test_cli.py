@@ -540,6 +540,49 @@ def test_passwd_wrong_old_passphrase(run, vault, tmp_path, monkeypatch):
     _secrets_absent(err)
 
 
+def _failing_fsync(monkeypatch: pytest.MonkeyPatch, err: int, marker: str) -> None:
+    """os.fsync fails with `err` on files whose path contains `marker`."""
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if marker in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(err, os.strerror(err))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_passwd_disk_error_on_the_header_is_plain_words_and_changes_nothing(
+    run, vault, tmp_path, monkeypatch
+):
+    """EIO while writing the header's temp file: exit 1 and what happened in plain words
+    (StorageError), not a bare "Input/output error"; the old passphrase still opens."""
+    import errno
+
+    new = tmp_path / "new.txt"
+    new.write_text(NEW_SECRET)
+    with pytest.MonkeyPatch.context() as mp:
+        _failing_fsync(mp, errno.EIO, ".vault.strongroom.tmp-")
+        code, out, err = run(*vault["pw"], "passwd", "--new-passphrase-file", new)
+    assert code == 1, err
+    assert "The disk reported an error (Input/output error) while writing the vault header" in err
+    assert "Nothing was changed" in err
+    _secrets_absent(out, err)
+    assert run(*vault["pw"], "ls")[0] == 0
+
+
+def test_disk_errors_after_a_saved_change_exit_1_and_do_not_say_nothing_changed():
+    """DiskFull / StorageError with `saved` (the change was saved, what followed failed):
+    exit 1 like any error, and words that never claim nothing was changed."""
+    from strongroom.vault import DiskFull, StorageError
+
+    for exc in (DiskFull(saved=True, what="the messages"), StorageError("x", saved=True)):
+        assert cli.exit_code_for(exc) == cli.EXIT_ERROR
+        assert "nothing was changed" not in str(exc).lower()
+        assert "the change was saved" in str(exc).lower()
+    assert cli.exit_code_for(StorageError()) == cli.EXIT_ERROR
+
+
 def test_recover(run, vault, tmp_path):
     keyfile = tmp_path / "key.txt"
     keyfile.write_text(vault["recovery_key"] + "\n")

@@ -4,6 +4,7 @@ folders that exchange only through one shared exchange folder (or files handed o
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -480,3 +481,34 @@ def test_parse_expiry() -> None:
     end = parse_expiry("2026-12-31", now)  # the whole day, local time
     assert end.astimezone().date().isoformat() == "2027-01-01"
     assert end.astimezone().hour == 0
+
+
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EIO])
+def test_group_add_whose_message_cannot_be_written_says_the_change_was_saved(
+    p: People, monkeypatch, err
+) -> None:
+    """The member was added (committed); writing the group key message into the exchange
+    folder then fails (full or failing disk): the change is recorded and the message waits
+    in the outbox (issue 13), which the command says plainly — never "Nothing was
+    changed" — and the next sync delivers it."""
+    p.create("Alice", "Bob")
+    p.introduce("Alice", "Bob")
+    p.ok("Alice", "groups", "create", "Team")
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if f"{p.exchange}/." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(err, os.strerror(err))
+        real(fd)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "fsync", fsync)
+        code, _, stderr = p("Alice", "groups", "add", "Team", "Bob")
+    assert code == 0, stderr
+    assert "the change is recorded" in stderr.lower() and "could not be delivered yet" in stderr
+    assert "nothing was changed" not in stderr.lower()
+    assert "Bob" in p.ok("Alice", "groups", "list")[0]
+    _, stderr = p.ok("Alice", "sync")
+    p.ok("Bob", "sync")
+    (team,) = json.loads(p.ok("Bob", "groups", "list", "--json")[0])["groups"]
+    assert team["name"] == "Team" and not team["mine"]

@@ -29,3 +29,22 @@ def test_gui_unlocks_and_previews_on_a_full_disk(window, services, full_db):
     assert got == [b"alpha"]
     unwritten = window.session.vault.unwritten_history
     assert [e.action for e in unwritten.entries] == ["vault-unlocked", "file-previewed"]
+
+
+def test_error_message_for_disk_errors_in_plain_words():
+    """EIO under a vault write (StorageError) has its own plain words; an error after the
+    change was saved (or may have been) never says "Nothing was changed"."""
+    from strongroom.gui.messages import error_message
+    from strongroom.vault import DiskFull, StorageError
+
+    text = error_message(StorageError("the vault header (vault.strongroom)"))
+    assert text.startswith("The disk reported an error while writing the vault header")
+    assert "Nothing was changed" in text and "check it" in text
+    assert "Nothing was changed" in error_message(DiskFull())
+    for exc in (
+        StorageError("the messages for your contacts", saved=True),
+        DiskFull(saved=True, what="the messages for your contacts"),
+        StorageError("the vault header", saved=None, message="Either passphrase may open."),
+    ):
+        assert "nothing was changed" not in error_message(exc).lower()
+        assert error_message(exc) == str(exc)

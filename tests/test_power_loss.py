@@ -175,7 +175,10 @@ def victim_main(world_s: str, op: str, brk: str = "") -> None:
 
 
 def _say_error(exc: BaseException) -> None:
-    os.write(1, f"error {type(exc).__name__}: {exc}\n".encode())
+    from strongroom.vault import VaultError
+
+    kind = "vault" if isinstance(exc, VaultError) else "other"
+    os.write(1, f"raised {kind}\nerror {type(exc).__name__}: {exc}\n".encode())
 
 
 def _run_op(vault, world: Path, op: str, info: dict) -> None:
@@ -261,6 +264,8 @@ class Outcome:
     frozen: str | None
     committed: bool
     error: str | None = None  # what the operation raised, if it did
+    vault_error: bool = False  # ... and whether that was a `VaultError`
+    applied: bool | None = None  # whether the operation's change is there afterwards
     log: list[str] = field(default_factory=list)  # the requests seen: crash point N = log[N-1]
     problems: list[str] = field(default_factory=list)
 
@@ -344,9 +349,12 @@ class Harness:
         lines = text.splitlines()
         error = next((x[6:] for x in lines if x.startswith("error ")), None)
         outcome = Outcome(n, f"{log[n - 1]} -> {errno.errorcode[err]}", "done" in lines, error, log)
+        outcome.vault_error = "raised vault" in lines
         fs = crashfs.CrashFS(after, self.mnt)
         try:
-            outcome.problems = check_world(self.world, op, outcome.committed)
+            seen: dict[str, bool] = {}
+            outcome.problems = check_world(self.world, op, outcome.committed, seen)
+            outcome.applied = seen.get("applied")
         finally:
             fs.stop()
         return outcome
@@ -355,14 +363,15 @@ class Harness:
 # ----- the checks after the cut ------------------------------------------------------------
 
 
-def check_world(world: Path, op: str, committed: bool) -> list[str]:
+def check_world(world: Path, op: str, committed: bool, seen: dict | None = None) -> list[str]:
     """Everything that must hold after a power cut during `op` (see the module docstring);
-    the list of what does not."""
+    the list of what does not. `seen["applied"]` is set to whether `op`'s change is there."""
     from strongroom.vault import VaultError, WrongPassphrase
 
     problems: list[str] = []
     info = json.loads((world / "info.json").read_text())
     v = {}
+    opened_with: dict[str, str] = {}
     people = ("alice", *OTHERS.get(op, ()))
     try:
         for name in people:
@@ -372,6 +381,7 @@ def check_world(world: Path, op: str, committed: bool) -> list[str]:
                     v[name] = _open(world, name, pw)
                 except WrongPassphrase:
                     continue
+                opened_with[name] = pw
                 if op == "passwd" and name == "alice" and committed and pw != PW2:
                     problems.append("passwd returned, but the old passphrase still opens")
                 break
@@ -391,6 +401,8 @@ def check_world(world: Path, op: str, committed: bool) -> list[str]:
                 problems.append(f"{name}: history: {history.problems}")
         if "alice" in v:
             problems += _check_op_state(v["alice"], v.get("bob"), op, committed, info)
+            if seen is not None:
+                seen["applied"] = _applied(v, op, info, opened_with=opened_with)
         # Deliver what is queued, then receive everywhere: access changes must arrive.
         # Messages written to a chosen folder are handed over by hand (`process`).
         # (Not a writer's hidden temp files: nobody hands those over.)
@@ -447,6 +459,48 @@ def _check_op_state(alice, bob, op: str, committed: bool, info: dict) -> list[st
     elif op.startswith("group-remove") and committed:
         if "bob" in {m.name for m in alice.group(info["group"]).members}:
             problems.append("group-remove returned, but bob is still a member")
+    return problems
+
+
+def _applied(v: dict, op: str, info: dict, opened_with: dict[str, str]) -> bool:
+    """Whether `op`'s change is in the vault (before anyone syncs)."""
+    alice, bob = v["alice"], v.get("bob")
+    if op == "add":
+        return f"/{NEW_FILE[0]}" in _files(alice)
+    if op == "delete":
+        return "/doc1" not in _files(alice)
+    if op == "move":
+        return "/folder/doc2" in _files(alice)
+    if op == "passwd":
+        return opened_with.get("alice") == PW2
+    if op == "share":
+        return any(s.item_path == "/doc3" for s in alice.shares())
+    if op == "receive":
+        return bob is not None and info["s2"] in {r.share_id for r in bob.shared_with_me()}
+    if op.startswith("revoke"):
+        return _status(alice, info["s1"], "bob") == "revoked"
+    if op == "group-add":
+        return "dave" in {m.name for m in alice.group(info["group"]).members}
+    if op.startswith("group-remove"):
+        return "bob" not in {m.name for m in alice.group(info["group"]).members}
+    raise ValueError(op)
+
+
+def _error_problems(outcome: Outcome, err: int) -> list[str]:
+    """What is wrong with the error the user got: not a `VaultError` (a raw OSError has no
+    plain words), not `DiskFull` for a full disk met by the vault's own file writes, or a
+    message saying nothing changed when the change is there."""
+    if outcome.error is None:
+        return []
+    name, _, message = outcome.error.partition(": ")
+    problems = []
+    if not outcome.vault_error:
+        problems.append(f"the caller got {name}, not a VaultError")
+    on_db = "/vault.db" in (outcome.frozen or "")  # SQLite does not say which errno
+    if err == errno.ENOSPC and outcome.vault_error and name != "DiskFull" and not on_db:
+        problems.append(f"a full disk (ENOSPC) became {name}, not DiskFull")
+    if outcome.applied and "nothing was changed" in message.lower():
+        problems.append("the change was made, but the message says nothing was changed")
     return problems
 
 
@@ -639,8 +693,9 @@ def test_crash_file_system_keeps_only_what_was_fsynced(tmp_path):
 
 def _error_points(op: str, log: list[str]) -> list[int]:
     """Requests to fail: every one of the operation's (after the marker) in torture mode;
-    else each of its commits (the fsync of the ``-wal``) and its other fsyncs, renames and
-    links, sampled down to `POINTS` + 2 by a seeded draw."""
+    else the first two commits (the fsync of the ``-wal``), the first two deliveries, the
+    first directory fsync in a vault or unlink of a temp file, and `POINTS` - 2 (at least
+    one) of its other fsyncs, renames and links, by a seeded draw."""
     start = log.index(f"create /w/{MARKER}") + 1
     mine = list(range(start + 1, len(log) + 1))
     if TORTURE:
@@ -657,9 +712,18 @@ def _error_points(op: str, log: list[str]) -> list[int]:
         if log[n - 1].split()[0] in ("fsync", "link")
         and log[n - 1].split()[1].startswith(("/w/exchange/", "/w/outdir/"))
     ]
+    # Where a raw OSError escaped before (header temp files, an object's folder, a temp
+    # name left after a link): the first directory fsync in a vault or temp-file unlink.
+    placing = [
+        n
+        for n in mine
+        if (log[n - 1].startswith("fsyncdir ") and ".strongroom" in log[n - 1])
+        or (log[n - 1].startswith("unlink ") and ".tmp-" in log[n - 1])
+    ]
     rng = random.Random("io" + op)
     extra = min(max(POINTS - 2, 1), len(others))
-    return sorted(set(commits[:2]) | set(delivery[:2]) | set(rng.sample(others, extra)))
+    chosen = set(commits[:2]) | set(delivery[:2]) | set(placing[:1])
+    return sorted(chosen | set(rng.sample(others, extra)))
 
 
 KNOWN_IO: dict[str, str] = {}  # as KNOWN, for I/O errors: none now
@@ -690,12 +754,15 @@ KNOWN_IO: dict[str, str] = {}  # as KNOWN, for I/O errors: none now
 def test_io_error_at_each_request(harness, op):
     """The n-th write, fsync, rename, … of the operation fails (EIO or ENOSPC, in turn):
     afterwards nothing changed, or the change is complete and its messages are queued —
-    never a state in between (SQLite's I/O error tests, through the file system)."""
+    never a state in between (SQLite's I/O error tests, through the file system). What the
+    caller got is a `VaultError` in plain words (`DiskFull` for ENOSPC outside SQLite),
+    never a raw OSError, and it does not say "nothing was changed" when the change is there."""
     clean = harness.clean(op)
     assert not clean.problems or op in KNOWN, clean.problems
     failures = []
     points = _error_points(op, clean.log)
     errors: dict[str, int] = {}
+    error_failures: list[str] = []
     for i, n in enumerate(points):
         err = errno.ENOSPC if i % 2 else errno.EIO
         outcome = harness.ioerror(op, n, err)
@@ -703,6 +770,9 @@ def test_io_error_at_each_request(harness, op):
         errors[kind] = errors.get(kind, 0) + 1
         if outcome.problems:
             failures.append(f"{outcome.frozen} (#{n}): {outcome.error}: {outcome.problems}")
+        if wrong := _error_problems(outcome, err):
+            error_failures.append(f"{outcome.frozen} (#{n}): {outcome.error}: {wrong}")
+    failures += error_failures
     print(f"\n{op}: {len(points)} I/O error points, outcomes {errors}, {len(failures)} failures")
     assert not failures, f"{op}: {len(failures)} of {len(points)} I/O error points:\n" + (
         "\n".join(failures)

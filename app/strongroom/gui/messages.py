@@ -31,8 +31,17 @@ def error_message(exc: BaseException) -> str:
         return _tr(
             "Part of the vault is damaged ({part}){detail}. Nothing damaged was shown."
         ).format(part=exc.part, detail=detail)
+    if isinstance(exc, v.DiskFull | v.StorageError) and getattr(exc, "saved", False) is not False:
+        # The change was saved (or may have been) and only what followed failed: the
+        # vault's own words say what (and what happens next); never "nothing was changed".
+        return str(exc)
     if isinstance(exc, v.DiskFull):
         return _tr("The disk is full. Nothing was changed; free some space and try again.")
+    if isinstance(exc, v.StorageError):
+        return _tr(
+            "The disk reported an error while writing {what}. Nothing was changed. The disk "
+            "may be failing or was removed: check it, then try again."
+        ).format(what=exc.what)
     if isinstance(exc, v.Cancelled):
         return _tr("Cancelled. Nothing was changed.")
     if isinstance(exc, v.NameCollision):

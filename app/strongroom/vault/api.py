@@ -48,6 +48,7 @@ from .errors import (
     NameCollision,
     NotAVault,
     PreviewTooLarge,
+    StorageError,
     VaultDamaged,
     VaultError,
     VaultInUse,
@@ -196,6 +197,28 @@ def _locate(path: StrPath) -> Path:
     if not p.is_dir():
         raise NotAVault(f"There is no vault at {p}.")
     return p.resolve()
+
+
+def _header_half_written(exc: DiskFull | StorageError) -> DiskFull | StorageError:
+    """A passphrase change whose header write failed and whose old header could not be put
+    back either: one copy may hold the new passphrase (FORMAT.md §4.2), so not "nothing
+    was changed"."""
+    outcome = (
+        "and the old header could not be put back: the old or the new passphrase may open "
+        "the vault now"
+    )
+    if isinstance(exc, DiskFull):
+        return DiskFull(
+            f"The disk is full. The vault header could not be written, {outcome}. Free some "
+            "space, then change the passphrase again.",
+            saved=None,
+        )
+    return StorageError(
+        "the vault header",
+        saved=None,
+        message=f"The disk reported an error while writing the vault header, {outcome}. "
+        "Check the disk, then change the passphrase again.",
+    )
 
 
 def _first_look(folder: Path) -> None:
@@ -396,7 +419,7 @@ class Vault(SharingMixin):
         build = final.with_name(tmp_name(final.name))
         lock_fd: int | None = None
         try:
-            with disk_full_errors():
+            with disk_full_errors("the new vault"):
                 build.mkdir(mode=0o700)
                 lock_fd = _acquire_lock(build)
                 store = ObjectStore(build / OBJECTS_NAME)
@@ -837,15 +860,22 @@ class Vault(SharingMixin):
             new = new.sealed(self._vault_key)
             try:
                 header_copies.write_copies(self._folder, new)
-            except BaseException:
+            except BaseException as exc:
                 # A failed write (disk full) must leave the old passphrase in both copies, as
                 # the error says; a crash instead leaves the case FORMAT.md §4.2 walks through.
-                with contextlib.suppress(Exception):
+                try:
                     header_copies.write_copies(self._folder, current)
+                except Exception:
+                    copies = header_copies.read_copies(self._folder)
+                    if isinstance(exc, DiskFull | StorageError) and any(
+                        c.header == new for c in copies
+                    ):
+                        raise _header_half_written(exc) from exc
                 raise
             self._header = new
-            with self._write():
-                self._history.append(self._now(), "passphrase-changed")
+            # The new passphrase is in both copies now: a full disk must not turn that into
+            # "nothing was changed". The entry then waits like a read's (`_log_read`).
+            self._log_read(("passphrase-changed", None, "", None))
 
     def lock(self, *, keep_changed: bool = True) -> None:
         """Close the database, drop key material, wipe the private temp folder, release the
@@ -1654,7 +1684,7 @@ class Vault(SharingMixin):
         object_ids = [s.object_id for s in staged if s.object_id is not None]
         committed = False
         try:
-            with disk_full_errors():
+            with disk_full_errors("the added files"):
                 # One directory fsync per shard per batch instead of one per file: the renames
                 # become durable here, before the commit that references the objects.
                 for d in {self._store.path(o).parent for o in object_ids}:
@@ -2092,7 +2122,7 @@ class Vault(SharingMixin):
                 progress(total + n)
 
         try:
-            with disk_full_errors():
+            with disk_full_errors(f"the exported copy at {dest}"):
                 if isinstance(rec, FileRecord):
                     self._export_file(rec, tmp, on_chunk)
                     exported.append(rec)
@@ -2166,7 +2196,7 @@ class Vault(SharingMixin):
         folder = self._make_temp_dir() / secrets.token_hex(8)
         folder.mkdir(mode=0o700)
         target = folder / names.fit_name(rec.name, name_max(folder))
-        with disk_full_errors():
+        with disk_full_errors("the temporary copy to open"):
             self._export_file(rec, target, None)
         assert self._copies is not None
         self._copies.add(target, rec.id, rec.path, rec.sha256)

@@ -32,6 +32,7 @@ __all__ = [
     "ShareRefused",
     "ShareRevoked",
     "SharingError",
+    "StorageError",
     "VaultDamaged",
     "VaultError",
     "VaultInUse",
@@ -97,13 +98,62 @@ class VaultLocked(VaultError):
 
 
 class DiskFull(VaultError):
-    """The disk filled up during a write; the vault was left as it was before the operation."""
+    """The disk filled up during a write. `saved` False: the vault was left as it was before
+    the operation; True: the change itself was saved and only `what` (something written
+    after it, e.g. the messages for contacts) could not be written yet; None: not known
+    which (`message` says what to do)."""
 
     def __init__(
         self,
-        message: str = "The disk is full. Nothing was changed; free some space and try again.",
+        message: str | None = None,
+        *,
+        saved: bool | None = False,
+        what: str = "",
+        next_step: str = "free some space and try again",
     ) -> None:
+        if message is None:
+            message = (
+                f"The disk is full. The change was saved, but {what} could not be written; "
+                f"{next_step}."
+                if saved
+                else "The disk is full. Nothing was changed; free some space and try again."
+            )
         super().__init__(message)
+        self.saved = saved
+        self.what = what
+
+
+class StorageError(VaultError):
+    """The disk reported an error (EIO: a failing drive, a removed USB stick; or it turned
+    read-only) while the vault wrote one of its own files. `saved` False: the vault was left
+    as it was before the operation; True: the change was saved and only `what` could not be
+    written yet; None: which of the two is not known (`message` says what to do)."""
+
+    def __init__(
+        self,
+        what: str = "a vault file",
+        *,
+        saved: bool | None = False,
+        next_step: str = "check the disk and try again",
+        reason: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        why = f" ({reason})" if reason else ""
+        if message is not None:
+            pass
+        elif saved:
+            message = (
+                f"The disk reported an error{why} after the change was saved: {what} could not "
+                f"be written; {next_step}."
+            )
+        else:
+            message = (
+                f"The disk reported an error{why} while writing {what}. Nothing was changed; "
+                f"{next_step}."
+            )
+        super().__init__(message)
+        self.what = what
+        self.saved = saved
 
 
 class NameCollision(VaultError):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import DiskFull
+from .errors import DiskFull, StorageError
 
 __all__ = [
     "WRITEBACK_EVERY",
@@ -27,10 +27,13 @@ __all__ = [
     "name_max",
     "remove_tree",
     "start_writeback",
+    "storage_error",
     "tmp_name",
 ]
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+# The disk itself failed (or went away, or turned read-only) under a write of the vault's.
+_DISK_ERRNOS = {errno.EIO, errno.EROFS, errno.ENXIO, errno.ENODEV}
 
 WRITEBACK_EVERY = 64 * 1024 * 1024
 """Big writes that end in an fsync start the kernel's writeback this often, so the disk
@@ -167,26 +170,50 @@ def free_bytes(path: Path) -> int | None:
     return blocks * st.f_frsize
 
 
+def storage_error(
+    exc: OSError, what: str = "a vault file", *, saved: bool = False, next_step: str = ""
+) -> DiskFull | StorageError | None:
+    """The vault error for a failed write of the vault's own files: ENOSPC/EDQUOT ->
+    `DiskFull`, EIO (and a disk gone or read-only) -> `StorageError`; None for any other
+    error (a missing file, a permission), which the caller reports its own way. `saved`:
+    the change was already saved when `what` failed, so the message must not say that
+    nothing was changed."""
+    if exc.errno in _FULL_ERRNOS:
+        if saved:
+            return DiskFull(saved=True, what=what, next_step=next_step or "free some space")
+        return DiskFull()
+    if exc.errno in _DISK_ERRNOS:
+        step = next_step or "check the disk and try again"
+        return StorageError(what, saved=saved, next_step=step, reason=exc.strerror)
+    return None
+
+
 @contextlib.contextmanager
-def disk_full_errors() -> Iterator[None]:
-    """Turn ENOSPC/EDQUOT into `DiskFull`; every other error passes through unchanged."""
+def disk_full_errors(
+    what: str = "a vault file", *, saved: bool = False, next_step: str = ""
+) -> Iterator[None]:
+    """Turn the disk's own failures into vault errors (`storage_error`): ENOSPC/EDQUOT ->
+    `DiskFull`, EIO/EROFS/... -> `StorageError`. Every other error passes through
+    unchanged. The one place where the vault's file writes meet the disk's errors."""
     try:
         yield
     except OSError as exc:
-        if exc.errno in _FULL_ERRNOS:
-            raise DiskFull() from exc
+        err = storage_error(exc, what, saved=saved, next_step=next_step)
+        if err is not None:
+            raise err from exc
         raise
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, what: str = "") -> None:
     """Replace `path` with `data` so that a crash leaves either the old or the new file.
 
     Temp file created with its final mode before any data is written, fsynced, renamed
     over `path` with `os.replace`, then the directory is fsynced. On any error the temp
-    file is removed and `path` is untouched.
+    file is removed and `path` is untouched. The disk's failures arrive as `DiskFull` or
+    `StorageError` naming `what` (default: the file's name).
     """
     tmp = path.with_name(tmp_name(path.name))
-    with disk_full_errors():
+    with disk_full_errors(what or path.name):
         # O_EXCL: never follow or reuse a file someone else put at the temp name.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:

@@ -412,4 +412,4 @@ def write_header(path: Path, header: Header) -> None:
     """Atomically replace one header file (temp, fsync, rename, directory fsync).
 
     The vault keeps two copies; `header_copies.write_copies` writes both, in order."""
-    atomic_write(path, header.encode(), mode=0o600)
+    atomic_write(path, header.encode(), mode=0o600, what=f"the vault header ({path.name})")

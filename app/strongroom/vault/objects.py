@@ -71,7 +71,7 @@ class ObjectStore:
         """
         tmp = self.tmp / f"{secrets.token_hex(16)}.tmp"
         try:
-            with disk_full_errors():
+            with disk_full_errors("an encrypted file in the vault"):
                 out = self.opener(tmp)
                 try:
                     size = age.encrypt_payload(
@@ -94,7 +94,7 @@ class ObjectStore:
         The caller fsyncs the returned directories once per batch, before committing.
         """
         final = self.path(object_id)
-        with disk_full_errors():
+        with disk_full_errors("an encrypted file in the vault"):
             if not final.parent.exists():
                 final.parent.mkdir(mode=0o700, exist_ok=True)
                 fsync_dir(self.root)

@@ -70,6 +70,7 @@ from .errors import (
     ShareRefused,
     ShareRevoked,
     SharingError,
+    StorageError,
     UnboundGroup,
     VaultDamaged,
     VaultError,
@@ -1307,7 +1308,7 @@ class SharingMixin:
         """Write a small file atomically under a name that does not exist yet."""
         tmp = folder / tmp_name(name)
         try:
-            with disk_full_errors():
+            with disk_full_errors(f"a file in {folder}"):
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
                 try:
                     for part in parts:
@@ -1967,8 +1968,10 @@ class SharingMixin:
             return path, False, ()  # the exchange folder is not reachable: `sync` removes it
         try:
             self._remove_own_files(path.parent, [path.name])
-        except SharingError:
-            return path, False, ()  # the revocation is committed and sent: `sync` retries
+        except (SharingError, DiskFull, StorageError):
+            # The revocation is committed and sent: `sync` retries (and a file already
+            # unlinked whose removal could not be recorded counts as removed then).
+            return path, False, ()
         return path, True, ()
 
     def _share_file_needed_by(self, share_id: str, now: datetime) -> list[str]:
@@ -2759,11 +2762,19 @@ class SharingMixin:
                     continue  # unreadable now (still syncing?): try again next time
                 if exchange.conflict_original(name) is not None:
                     rep.conflicts.append(name)
-                with db.transaction(self._c) as conn:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
-                        (name, status, ks, format_time(self._now())),
-                    )
+                try:
+                    with db.transaction(self._c) as conn:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
+                            (name, status, ks, format_time(self._now())),
+                        )
+                except (DiskFull, StorageError):
+                    # The file was handled (and what it brought is saved); only its status
+                    # is not recorded: it is looked at again next time, a duplicate then.
+                    rep.errors.append(
+                        (name, "the disk could not record that it was processed; it is "
+                         "looked at again at the next sync")
+                    )  # fmt: skip
                 seen[name] = (status, ks)
             if self._keyset() == keyset:
                 break  # no new group key: nothing that was not for me can open now
@@ -3357,7 +3368,10 @@ def _place_new(tmp: Path, folder: Path, name: str) -> Path:
             os.rename(tmp, final)  # no hard links here (some network/FAT folders)
             break
         else:
-            os.unlink(tmp)
+            # Placed: a temp name that cannot be removed now is only a hidden leftover
+            # (the same file under a second name), not a failed write.
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             break
     fsync_dir(folder)
     return final
