@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint format bench setup system-deps clean package test-package fuzz
+.PHONY: run test test-fresh lint format bench setup system-deps clean package test-package fuzz torture
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/strongroom
@@ -17,16 +17,30 @@ test: system-deps $(STAMP)
 
 setup: system-deps $(STAMP)
 
-# The tests use the Debian `age` CLI as an independent implementation, and the GUI needs
-# the X/xcb client libraries Qt loads even offscreen. Installed only when missing.
+# Power cuts at every crash point, and an I/O error at every request, of every vault
+# operation (tests/test_power_loss.py; `make test` tries a sample). About half an hour.
+torture: system-deps $(STAMP)
+	STRONGROOM_TORTURE=1 $(PY) -m pytest tests/test_power_loss.py -p no:cacheprovider $(PYTEST_ARGS)
+
+# The tests use the Debian `age` CLI as an independent implementation; Qt needs GLib and
+# the X/xcb client libraries (the table in the script, checked against `ldd` by
+# tests/test_system_deps.py). Installed only when missing.
 system-deps:
 	@bash packaging/install-system-deps.sh
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make: '$(PYTHON) -m venv' failed: install Python's venv module" \
+	       "(Debian/Ubuntu: apt-get install python3-venv) and run make again." >&2; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The README's two commands on a fresh machine: a minimal chroot of this machine's release
+# with only python3, python3-venv, make and git; `make test`, then `make run` under xvfb-run
+# until its window maps. Root only; see packaging/test-fresh.sh. CI runs it after `make test`.
+test-fresh:
+	bash packaging/test-fresh.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check app tests benchmarks

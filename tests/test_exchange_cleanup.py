@@ -207,7 +207,7 @@ def test_hundred_share_receive_revoke_cycles_leave_the_folder_bounded(ram_world:
     # Budget: about 7 s of CPU here (2 cores shared with other jobs: wall time varies with
     # their load, so the wall-clock bound is looser).
     assert cpu < 15, f"100 cycles took {cpu:.1f} s of CPU"
-    assert elapsed < 45, f"100 cycles took {elapsed:.1f} s"
+    assert elapsed < 120, f"100 cycles took {elapsed:.1f} s"  # a hang, not a speed target
 
 
 # ----- item 3: sync engines' conflict copies and temporary files ------------------------------

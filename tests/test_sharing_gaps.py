@@ -240,3 +240,28 @@ def test_info_counts_leave_received_files_out(world: World) -> None:
     bob.add_bytes("/", "mine.bin", os.urandom(BIG))
     info = bob.info()
     assert (info.file_count, info.object_count, info.total_size) == (1, 1, BIG)
+
+
+def test_full_disk_writing_a_message_leaves_no_temp_file(world: World, tmp_path, monkeypatch):
+    """ENOSPC while writing a message to a folder: the temp file goes, as on any other
+    error (found by tests/test_power_loss.py's I/O errors: a truncated hidden temp file
+    stayed in the out folder, and the recipient quarantined it when given the folder)."""
+    import errno
+
+    from strongroom.vault import DiskFull, sharing
+
+    alice = world.person("alice")
+    world.person("bob")
+    world.introduce("alice", "bob")
+    alice.add_bytes("/", "f.txt", b"x")
+    share = alice.share(["/f.txt"], to=["bob"])[0]
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sharing, "_write_all", full)
+    with pytest.raises(DiskFull):
+        alice.revoke(share.id, out_dir=out)
+    assert list(out.iterdir()) == []

@@ -141,3 +141,34 @@ def test_sync_engine_round_trip_time(pair, people):
     pair.wait_in_sync()
     assert [r.name for r in bob.sync().received] == ["note.txt"]
     print(f"share reached Bob through Syncthing in {time.monotonic() - start:.1f} s")
+
+
+def test_a_real_conflict_copy_is_received_and_reported(pair, people):
+    """Both machines write the same exchange file name while disconnected (as a sync engine
+    sees it: two different files under one name); Syncthing keeps one and makes the other a
+    `NAME.sync-conflict-...` copy on both sides. Bob receives both shares and the sync
+    report names the conflict copy."""
+    alice, bob = people
+    first = alice.add_bytes("/", "one.txt", b"first file")
+    second = alice.add_bytes("/", "two.txt", b"second file")
+    pair.pause()
+    (s1,) = alice.share([first], to=["Bob"])
+    (s2,) = alice.share([second], to=["Bob"])
+    # The second share's bytes appear on Bob's side under the first share's name, older, so
+    # Syncthing's rule (the older change loses) makes it the conflict copy.
+    clash = pair.b.folder / s1.path.name
+    clash.write_bytes(s2.path.read_bytes())
+    os.utime(clash, (time.time() - 3600, time.time() - 3600))
+    s2.path.unlink()
+    pair.resume()
+
+    def conflict_synced() -> bool:
+        names = [p.name for p in pair.b.folder.iterdir()]
+        return any(".sync-conflict-" in n for n in names) and s1.path.name in names
+
+    wait_until(conflict_synced, 120, "Syncthing to make a conflict copy")
+    pair.wait_in_sync()
+    report = bob.sync()
+    assert sorted(r.share_id for r in report.received) == sorted([s1.id, s2.id])
+    assert any(".sync-conflict-" in name for name in report.conflicts), report.conflicts
+    assert not report.quarantined

@@ -325,3 +325,26 @@ def test_failed_unlocks_counted_once_when_kept_through_a_full_disk(env, full_db)
     vault = env.open()
     assert len(vault.history(actions=["unlock-failed"])) == 1
     vault.lock()
+
+
+def test_full_disk_while_refreshing_the_checkpoint_keeps_the_committed_change(env, monkeypatch):
+    """The history checkpoint outside the vault is refreshed after each commit; a full disk
+    there must not report the committed change as "Nothing was changed" (found by the I/O
+    error tests of tests/test_power_loss.py: a share was recorded, its file removed, and
+    the user told nothing had changed)."""
+    from strongroom.vault import history
+
+    vault, _ = env.create()
+
+    def full(*args, **kwargs):
+        raise DiskFull()
+
+    monkeypatch.setattr(history, "atomic_write", full)
+    vault.add_bytes("/", "kept", b"committed")
+    assert vault.read_bytes("/kept") == b"committed"
+    vault.lock()
+    monkeypatch.undo()
+    vault = env.open()
+    assert vault.read_bytes("/kept") == b"committed"
+    assert vault.verify_history().ok
+    vault.lock()

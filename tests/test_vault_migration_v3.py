@@ -62,7 +62,7 @@ def test_fixture_is_schema_2() -> None:
 def test_migrates_to_3_with_data_intact(copy: Path) -> None:
     vault = _open(copy)
     try:
-        assert db.schema_version(vault._c) == 3 == db.SCHEMA_VERSION
+        assert db.schema_version(vault._c) == db.SCHEMA_VERSION
         assert {(i.path, i.id) for i in vault.walk("/")} == EXPECTED_ITEMS
         assert vault.read_bytes("/Letters/shopping.txt") == b"Remember the milk.\n"
         assert vault.read_bytes("/holiday.txt") == b"Holiday plans\n"
@@ -166,7 +166,7 @@ def test_failed_migration_changes_nothing(copy: Path, monkeypatch: pytest.Monkey
     monkeypatch.undo()
     vault = _open(copy)
     try:
-        assert db.schema_version(vault._c) == 3
+        assert db.schema_version(vault._c) == db.SCHEMA_VERSION
     finally:
         vault.lock()
 

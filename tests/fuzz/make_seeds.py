@@ -166,23 +166,31 @@ def seeds() -> dict[str, dict[str, bytes]]:
 
     params = kdf.Argon2idParams.new(memory_kib=kdf.MIN_MEMORY_KIB, iterations=1, parallelism=1)
     vault_header = header.new_header(bytes(32), "fuzz passphrase", params, bytes(32)).encode()
+    # strongroom-vault/N, the body, (format 2) the MAC line, the checksum line, "".
     lines = vault_header.split(b"\n")
-    body = json.loads(lines[1])
+    signed_lines = lines[:-2]  # everything the checksum line covers
+
+    def with_body(body_obj: dict) -> bytes:
+        canonical = json.dumps(body_obj, separators=(",", ":"), sort_keys=True).encode()
+        return b"\n".join([signed_lines[0], canonical, *signed_lines[2:]])
+
     hostile = []
     for field, value in (("memory_kib", 2**40), ("iterations", 10**9), ("parallelism", 2**24)):
         b = json.loads(lines[1])
         b["kdf"][field] = value
-        canonical = json.dumps(b, separators=(",", ":"), sort_keys=True).encode()
-        hostile.append((field, lines[0] + b"\n" + canonical))
-    header_lines = lines[0] + b"\n" + lines[1]
+        hostile.append((field, with_body(b)))
+    header_lines = b"\n".join(signed_lines)
     vault_headers = {"valid": vault_header, **broken(vault_header)}
     for field, data in hostile:
         digest = hashlib.sha256(data + b"\n").hexdigest().encode()
         vault_headers[f"hostile-{field}"] = data + b"\nsha256:" + digest + b"\n"
     rechecksummed = {"valid-lines": header_lines, **{f"hostile-{f}": d for f, d in hostile}}
-    rechecksummed["newer-version"] = header_lines.replace(b"/1\n", b"/2\n", 1)
-    rechecksummed["empty-body"] = lines[0] + b"\n{}"
-    assert body  # parsed
+    version = signed_lines[0].rsplit(b"/", 1)[1]
+    rechecksummed["newer-version"] = header_lines.replace(
+        b"/" + version + b"\n", b"/" + str(int(version) + 1).encode() + b"\n", 1
+    )
+    rechecksummed["empty-body"] = signed_lines[0] + b"\n{}"
+    rechecksummed["no-mac-line"] = b"\n".join(signed_lines[:2])
 
     return {
         "age_header": {k: v[: header_end + 4096] for k, v in age_headers.items()},

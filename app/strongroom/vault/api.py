@@ -1009,7 +1009,14 @@ class Vault(SharingMixin):
         if self._kept_files:  # now in the history: the copies outside are done with
             KeptHistory.remove(self._kept_files)
             self._kept_files = []
-        problem = self._history.save_checkpoint(self._now())
+        try:
+            problem = self._history.save_checkpoint(self._now())
+        except (OSError, VaultError):
+            # The change is committed: a full disk or an I/O error while refreshing the
+            # checkpoint outside the vault must not report it as "nothing was changed"
+            # (and skip what the caller does after the commit). The checkpoint only trails
+            # the history until the next write refreshes it.
+            problem = None
         if problem is not None:
             self._rollback_problem = problem
         self._events.emit(HISTORY_APPENDED, head_seq=self._history.head()[0])
@@ -1072,21 +1079,75 @@ class Vault(SharingMixin):
             fails.clear()
 
     def _sweep(self) -> None:
-        """Remove leftovers of interrupted writes: header temp files and stray objects."""
+        """Remove leftovers of interrupted writes: header temp files, `objects/tmp/`, and
+        the objects this vault itself staged or deleted and did not finish with (its
+        `staged_objects` records, FORMAT.md §4.6).
+
+        Never an object the database has no record of: an older or half-synced `vault.db`
+        does not reference what a newer one added, and must not delete it. And nothing at
+        all when this computer saw a newer history (a rollback): then even this database's
+        own records may name objects that the newer database committed.
+        """
         temp_prefixes = tuple(f".{name}.tmp-" for name in header_copies.COPY_NAMES)
         for entry in os.scandir(self._folder):
             if entry.name.startswith(temp_prefixes):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
         self._store.create_dirs()
+        self._store.sweep_temp()
+        cp, problem = self._history.load_checkpoint()
+        if problem is None and cp is not None:
+            problem = self._history.checkpoint_problem(cp)
+        if problem is not None:
+            self._rollback_problem = problem  # shown at unlock; the sweep waits for it
+            return
         with db.db_errors():
-            referenced = {
-                r[0]
-                for r in self._c.execute(
-                    "SELECT object_id FROM file_contents WHERE object_id IS NOT NULL"
-                )
-            }
-        self._store.sweep(referenced)
+            rows = self._c.execute(
+                "SELECT s.object_id, c.item_id FROM staged_objects s"
+                " LEFT JOIN file_contents c ON c.object_id = s.object_id"
+            ).fetchall()
+        if not rows:
+            return
+        self._store.remove(oid for oid, item in rows if item is None)
+        # Committed adds already dropped their rows; what is left is done with now. On a
+        # full disk the rows stay, and the next open tries again.
+        with contextlib.suppress(DiskFull), db.transaction(self._c) as conn:
+            conn.executemany(
+                "DELETE FROM staged_objects WHERE object_id = ?", [(r[0],) for r in rows]
+            )
+
+    def _reserve_object_ids(self, count: int) -> list[str]:
+        """`count` new object ids, recorded as staged (committed) before any object is put
+        in place under them, so that the sweep at open may remove them if the commit that
+        references them never comes. The referencing commit drops the records
+        (`_drop_staging`)."""
+        ids = [new_object_id() for _ in range(count)]
+        if ids:
+            at = format_time(self._now())
+            with self._mutex:
+                with db.transaction(self._c) as conn:
+                    conn.executemany(
+                        "INSERT INTO staged_objects (object_id, state, at) VALUES (?, 'staged', ?)",
+                        [(i, at) for i in ids],
+                    )
+        return ids
+
+    @staticmethod
+    def _drop_staging(conn: db.Connection, object_ids: Iterable[str | None]) -> None:
+        """Inside the commit that references these objects: they are no longer staged."""
+        conn.executemany(
+            "DELETE FROM staged_objects WHERE object_id = ?",
+            [(i,) for i in object_ids if i is not None],
+        )
+
+    def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None:
+        """Inside the commit that drops these objects' rows: record them, so that the sweep
+        at open removes any that a crash kept from being unlinked after the commit."""
+        at = format_time(self._now())
+        conn.executemany(
+            "INSERT OR REPLACE INTO staged_objects (object_id, state, at) VALUES (?, 'deleted', ?)",
+            [(i, at) for i in object_ids],
+        )
 
     def _wipe_temp(self) -> None:
         copies = self._copies
@@ -1444,6 +1505,10 @@ class Vault(SharingMixin):
         bytes_total = sum(f.size for f in files)
         staged: list[_Staged] = []
         done_bytes = 0
+        # One commit records the object ids of every file planned as an object (FORMAT.md
+        # §4.6 staging records); a file that grew meanwhile records its own in `_stage`.
+        reserved = self._reserve_object_ids(sum(1 for f in files if f.size > INLINE_MAX))
+        pool = list(reserved)
 
         def check_cancel() -> None:
             if cancel is not None and cancel():
@@ -1466,13 +1531,13 @@ class Vault(SharingMixin):
                     if progress is not None:
                         progress(AddProgress(_base + n, bytes_total, _i, len(files), _p))
 
-                staged.append(self._stage_file(plan, on_chunk))
+                staged.append(self._stage_file(plan, on_chunk, pool))
                 done_bytes += staged[-1].size
             check_cancel()
         except BaseException:
             self._store.remove(s.object_id for s in staged if s.object_id is not None)
             raise
-        added = self._commit_staged(dest, tops, folders, staged)
+        added = self._commit_staged(dest, tops, folders, staged, reserved)
         if progress is not None:
             progress(AddProgress(done_bytes, bytes_total, len(files), len(files), ""))
         self._events.emit(FILES_CHANGED, folders=[dest.id])
@@ -1498,6 +1563,7 @@ class Vault(SharingMixin):
         tops: Iterable[str],
         folders: list[tuple[str, ...]],
         staged: list[_Staged],
+        reserved: Sequence[str] = (),
     ) -> list[Item]:
         """Make the staged objects durable, then commit everything in one transaction.
 
@@ -1515,14 +1581,16 @@ class Vault(SharingMixin):
                     fsync_dir(d)
             with self._mutex:
                 dest = self._add_target(dest.path, tops, expect_id=dest.id)
-                top_ids = self._commit_added(dest, folders, staged)
+                top_ids = self._commit_added(dest, folders, staged, reserved)
                 committed = True
                 return [self._get(i) for i in top_ids]
         finally:
             if not committed:
                 self._store.remove(object_ids)
 
-    def _stage_file(self, plan: _PlanFile, on_chunk: Callable[[int], None]) -> _Staged:
+    def _stage_file(
+        self, plan: _PlanFile, on_chunk: Callable[[int], None], pool: list[str]
+    ) -> _Staged:
         """Encrypt one source file: small ones into memory, others into an installed object."""
         try:
             # O_NOFOLLOW: the file was a regular file when planned; never follow a swapped-in link.
@@ -1534,7 +1602,7 @@ class Vault(SharingMixin):
                 head = f.read(INLINE_MAX + 1)
             except OSError as exc:
                 raise VaultError(f"Cannot read {plan.src}: {exc.strerror}.") from None
-            return self._stage(plan, head, f, on_chunk)  # type: ignore[arg-type]
+            return self._stage(plan, head, f, on_chunk, pool)  # type: ignore[arg-type]
 
     def _stage(
         self,
@@ -1542,6 +1610,7 @@ class Vault(SharingMixin):
         head: bytes,
         rest: BinaryIO | None,
         on_chunk: Callable[[int], None] | None,
+        pool: list[str] | None = None,
     ) -> _Staged:
         """Encrypt `head` and then `rest`: into memory when it is all of it and fits inline,
         else into a new installed object (its shard directory not yet fsynced)."""
@@ -1558,8 +1627,9 @@ class Vault(SharingMixin):
             tmp, size = self._store.write_temp(reader, file_key, on_chunk, sha.update)  # type: ignore[arg-type]
         except OSError as exc:  # ENOSPC is already DiskFull; source errors are VaultError
             raise VaultError(f"Cannot write to the vault folder: {exc.strerror}.") from None
-        object_id = new_object_id()
         try:
+            # Recorded as staged before it is put in place (ids reserved by the caller).
+            object_id = pool.pop() if pool else self._reserve_object_ids(1)[0]
             self._store.install(tmp, object_id)
         except BaseException:
             # Only this add's own temp file: others may be staging into objects/tmp/ now.
@@ -1568,7 +1638,11 @@ class Vault(SharingMixin):
         return _Staged(plan, file_key, size, sha.digest(), object_id, None)
 
     def _commit_added(
-        self, dest: FolderRecord, folders: list[tuple[str, ...]], staged: list[_Staged]
+        self,
+        dest: FolderRecord,
+        folders: list[tuple[str, ...]],
+        staged: list[_Staged],
+        reserved: Sequence[str] = (),
     ) -> list[int]:
         now_dt = self._now()
         now = format_time(now_dt)
@@ -1618,6 +1692,7 @@ class Vault(SharingMixin):
                     names.join(dest.path, "/".join(rel)),
                     {"size": s.size},
                 )
+            self._drop_staging(conn, {*reserved, *(s.object_id for s in staged)})
         self._folders().update(new_folders)
         return top_ids
 
@@ -1747,6 +1822,7 @@ class Vault(SharingMixin):
                 )
             for iid, _kind, _depth in sorted(victims, key=lambda v: -v[2]):
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
+            self._note_unlinking(conn, object_ids)
             received = rec.parent_id == SHARED_ROOT_ID
             if received:
                 self._received_deleted(conn, rec.id, now)

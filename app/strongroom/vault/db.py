@@ -15,7 +15,7 @@ from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
 
 __all__ = ["SCHEMA_VERSION", "connect", "db_errors", "migrate", "transaction"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Connection = sqlcipher3.Connection
 
@@ -115,6 +115,91 @@ def _v3_statements() -> list[str]:
         ]
     return out
 
+
+# Schema 4 (issue 13): a received share is keyed by (signer, share id), not by the share id
+# alone, so a share sent under someone else's id (a co-recipient learns it) is a separate
+# entry that cannot block or stand in for the real one. `signer` is the verified sender's
+# verify key (FORMAT.md §6.1 text form), "" for an unsigned (plain age) file. The receipts I
+# owe or sent are keyed the same way. These three tables have no foreign keys either way.
+_V4_RECEIVED_COLUMNS = (
+    "share_id, item_id, signed, name, stored_name, size, sha256, sender_card, sender_vk,"
+    " opened_by, group_id, forwarded, created, received, expires, receipts, status, ended"
+)
+_V4_STATEMENTS: list[str] = [
+    """CREATE TABLE received_v4 (
+            share_id TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            item_id INTEGER,
+            signed INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            stored_name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 BLOB NOT NULL,
+            sender_card TEXT,
+            sender_vk TEXT,
+            opened_by TEXT NOT NULL,
+            group_id TEXT,
+            forwarded INTEGER NOT NULL,
+            created TEXT,
+            received TEXT NOT NULL,
+            expires TEXT,
+            receipts INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired', 'deleted')),
+            ended TEXT,
+            PRIMARY KEY (share_id, signer)
+        )""",
+    f"INSERT INTO received_v4 (signer, {_V4_RECEIVED_COLUMNS})"  # noqa: S608 - constants
+    f" SELECT coalesce(sender_vk, ''), {_V4_RECEIVED_COLUMNS} FROM received",
+    "DROP TABLE received",
+    "ALTER TABLE received_v4 RENAME TO received",
+    "CREATE INDEX received_by_item ON received (item_id)",
+    """CREATE TABLE pending_receipts_v4 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            share_id TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            UNIQUE (share_id, signer, event)
+        )""",
+    "INSERT INTO pending_receipts_v4 (id, share_id, signer, event, at)"
+    " SELECT p.id, p.share_id, coalesce((SELECT r.signer FROM received r"
+    " WHERE r.share_id = p.share_id), ''), p.event, p.at FROM pending_receipts p ORDER BY p.id",
+    # Ids given out stay given out (schema 3's rule): carry the high-water mark over
+    # (DROP TABLE forgets it; RENAME moves the new table's entry along).
+    "DELETE FROM sqlite_sequence WHERE name = 'pending_receipts_v4'",
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'pending_receipts_v4', max("
+    "coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = 'pending_receipts'), 0),"
+    " coalesce((SELECT max(id) FROM pending_receipts_v4), 0))",
+    "DROP TABLE pending_receipts",
+    "ALTER TABLE pending_receipts_v4 RENAME TO pending_receipts",
+    """CREATE TABLE receipts_sent_v4 (
+            share_id TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            event TEXT NOT NULL,
+            sent TEXT NOT NULL,
+            PRIMARY KEY (share_id, signer, event)
+        ) WITHOUT ROWID""",
+    "INSERT INTO receipts_sent_v4 (share_id, signer, event, sent)"
+    " SELECT s.share_id, coalesce((SELECT r.signer FROM received r"
+    " WHERE r.share_id = s.share_id), ''), s.event, s.sent FROM receipts_sent s",
+    "DROP TABLE receipts_sent",
+    "ALTER TABLE receipts_sent_v4 RENAME TO receipts_sent",
+    # The object sweep at open removes only objects recorded here (FORMAT.md §4.6): an id
+    # is recorded ('staged') in its own commit before its object is renamed into place,
+    # and the row goes in the commit that references the object; a delete records its
+    # objects ('deleted') in the commit that drops their rows, before unlinking them.
+    # Never an object this database did not put there: an older or half-synced vault.db
+    # must not delete what a newer one references.
+    # Group ids are bound to their creator (FORMAT.md §6.8): id = SHA-256(label || creator's
+    # verify key || nonce)[:16]. Groups made before schema 4 have no nonce (NULL) and keep
+    # the administrator they recorded.
+    "ALTER TABLE groups ADD COLUMN nonce TEXT",
+    """CREATE TABLE staged_objects (
+            object_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('staged', 'deleted')),
+            at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+]
 
 # Each migration takes the schema from version N-1 to N inside one transaction.
 _MIGRATIONS: dict[int, list[str]] = {
@@ -317,6 +402,7 @@ _MIGRATIONS: dict[int, list[str]] = {
         " strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z')",
     ],
     3: _v3_statements(),
+    4: _V4_STATEMENTS,
 }
 # Migrations that rebuild tables: foreign keys must be off while the old table is dropped
 # (SQLite ignores the pragma inside a transaction, so it is set around it); before the

@@ -160,6 +160,11 @@ class NotGroupAdmin(SharingError):
     """Only the group's administrator (its creator) can change its members."""
 
 
+class UnboundGroup(SharingError):
+    """A group made before schema 4: its id is not bound to its creator, so a new member
+    cannot verify who created it (and would refuse its key). Create a new group."""
+
+
 class ShareNotFound(SharingError):
     """No share (made by me, or received) with that id or name."""
 

@@ -14,6 +14,7 @@ share's owner may revoke it) and keeps the seen message ids that stop replays.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 import re
@@ -35,6 +36,7 @@ from strongroom.vault.cards import (
 from strongroom.vault.errors import VaultError
 
 __all__ = [
+    "GROUP_NONCE_SIZE",
     "KINDS",
     "MAX_MESSAGE_SIZE",
     "MAX_RECIPIENTS",
@@ -46,6 +48,7 @@ __all__ = [
     "MessageTooLarge",
     "NotForMe",
     "OpenedMessage",
+    "bound_group_id",
     "is_message_filename",
     "new_message_filename",
     "open_message",
@@ -62,10 +65,21 @@ MAX_MESSAGE_SIZE = 256 * 1024
 MAX_RECIPIENTS = 1024
 """Most recipients a message (or a list inside a body) names; age's stanza cap."""
 
+GROUP_NONCE_SIZE = 16
+_GROUP_ID_LABEL = b"strongroom/v1/group-id\n"
+
 _HEX128 = re.compile(r"^[0-9a-f]{32}$")
 _FILENAME = re.compile(r"^sr-[a-z2-7]{26}\.age$")
 _ENVELOPE_KEYS = frozenset({"v", "kind", "id", "created", "from", "to", "body"})
 _MAX_INT = 2**53 - 1
+
+
+def bound_group_id(creator: VerifyKey, nonce: bytes) -> str:
+    """The id of a group created by `creator` with `nonce` (schema 4, FORMAT.md §6.8):
+    the first 16 bytes of SHA-256(label || verify key || nonce), as 32 hex digits. Nobody
+    else can hand out a key under this id for a group its members do not know yet."""
+    digest = hashlib.sha256(_GROUP_ID_LABEL + creator.to_bytes() + nonce).digest()
+    return digest[:16].hex()
 
 
 class MessageError(VaultError):
@@ -157,8 +171,15 @@ def _check_body(kind: str, body: object) -> dict[str, Any]:
         _time(body["at"], "receipt time")
         _recipient(body["by"], "receipt sender")
     elif kind == KIND_GROUP_KEY:
-        _exact_keys(body, {"group", "name", "epoch", "secret", "members", "removed"}, kind)
+        keys = {"group", "name", "epoch", "secret", "members", "removed"}
+        # "nonce" binds the group id to the administrator (schema 4); absent for groups
+        # made before it.
+        _exact_keys(body, keys | {"nonce"} if "nonce" in body else keys, kind)
         _hex_id(body["group"], "group id")
+        if "nonce" in body:
+            nonce = b64url_decode(body["nonce"], "group nonce", MessageMalformed)
+            if len(nonce) != GROUP_NONCE_SIZE:
+                raise MessageMalformed(f"group nonce must be {GROUP_NONCE_SIZE} bytes")
         try:
             check_display_name(body["name"], "group name")
         except ValueError as exc:

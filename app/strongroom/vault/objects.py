@@ -3,7 +3,9 @@
 Names (FORMAT.md §4.5): `objects/<first two hex digits>/<32 hex digits>`, the object id
 being 16 random bytes, so names reveal nothing about contents. New objects are built in
 `objects/tmp/`, fsynced and renamed into place before the database commit that references
-them; anything in `tmp/` and any object the database does not reference is swept on open.
+them. On open, anything in `tmp/` is removed, and so are the objects this vault recorded
+as staged or deleted (table `staged_objects`) that its database does not reference; an
+object nothing recorded is never removed (it may belong to a newer `vault.db`).
 """
 
 from __future__ import annotations
@@ -129,12 +131,11 @@ class ObjectStore:
                     found.add(entry.name)
         return found
 
-    def sweep(self, referenced: set[str]) -> int:
-        """Delete temp files and objects not in `referenced`; returns how many were removed.
+    def sweep_temp(self) -> int:
+        """Delete the temp files in `tmp/` (never referenced by any database: an object is
+        renamed out of `tmp/` before a commit can name it); returns how many.
 
-        Only called while holding the vault lock, after the database was opened, so an
-        object that is not referenced can only be left over from an interrupted write or
-        from a delete whose commit already happened.
+        Only called while holding the vault lock, so no write of this vault is under way.
         """
         removed = 0
         if self.tmp.is_dir():
@@ -142,6 +143,4 @@ class ObjectStore:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed += 1
-        orphans = self.all_ids() - referenced
-        self.remove(orphans)
-        return removed + len(orphans)
+        return removed

@@ -57,6 +57,7 @@ from .errors import (
     Cancelled,
     ContactExists,
     ContactNotFound,
+    DiskFull,
     GroupNotFound,
     InvalidName,
     ItemNotFound,
@@ -68,6 +69,7 @@ from .errors import (
     ShareRefused,
     ShareRevoked,
     SharingError,
+    UnboundGroup,
     VaultDamaged,
     VaultError,
     VaultLocked,
@@ -75,7 +77,6 @@ from .errors import (
 from .events import FILES_CHANGED, SHARING_CHANGED
 from .fsutil import WritebackPacer, copy_range, disk_full_errors, fsync_dir, tmp_name
 from .history import format_time, parse_time
-from .objects import new_object_id
 from .records import (
     REVOCATION_LIMITS,
     AccessEntry,
@@ -201,6 +202,10 @@ class SharingMixin:
         def _get(self, ref: Any) -> FileRecord | FolderRecord: ...
         def _get_file(self, ref: Any) -> FileRecord: ...
         def walk(self, folder: Any = "/") -> list[FileRecord | FolderRecord]: ...
+        def _reserve_object_ids(self, count: int) -> list[str]: ...
+        @staticmethod
+        def _drop_staging(conn: db.Connection, object_ids: Iterable[str | None]) -> None: ...
+        def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None: ...
 
     # ----- my identity -----------------------------------------------------------------
 
@@ -581,15 +586,16 @@ class SharingMixin:
         "deleted" and, like an erasure, queues the "erased" receipt its sender asked for.
         `delete` flushes the outbox after the commit."""
         row = conn.execute(
-            "SELECT share_id FROM received WHERE item_id = ? AND status = 'active'", (item_id,)
+            "SELECT share_id, signer FROM received WHERE item_id = ? AND status = 'active'",
+            (item_id,),
         ).fetchone()
         if row is None:
             return
         conn.execute(
-            "UPDATE received SET status = 'deleted', ended = ? WHERE share_id = ?",
-            (format_time(now), row[0]),
+            "UPDATE received SET status = 'deleted', ended = ? WHERE share_id = ? AND signer = ?",
+            (format_time(now), row[0], row[1]),
         )
-        self._queue_receipt(conn, row[0], "erased", now)
+        self._queue_receipt(conn, row[0], row[1], "erased", now)
 
     def _resolve_shared_ref(self, ref: str) -> int | None:
         """The item id of a received file addressed as ``shared:NAME`` or share id."""
@@ -605,9 +611,12 @@ class SharingMixin:
             return int(row[0])
         if _HEX128.match(ref):
             with db.db_errors():
-                row = self._c.execute(
-                    "SELECT item_id, status FROM received WHERE share_id = ?", (ref,)
-                ).fetchone()
+                rows = self._c.execute(
+                    "SELECT item_id, status, stored_name FROM received WHERE share_id = ?", (ref,)
+                ).fetchall()
+            if len(rows) > 1:
+                raise ItemNotFound(_ambiguous_share_id(ref, [r[2] for r in rows]))
+            row = rows[0] if rows else None
             if row is not None:
                 if row[1] != "active" or row[0] is None:
                     raise ItemNotFound(f"The share {ref} was {row[1]}; its file is gone.")
@@ -782,16 +791,20 @@ class SharingMixin:
                 )
             cid = int(existing[0])
             new_name = self._check_contact_name(name, cid) if name else existing[1]
+            # A verified mark vouches for one fingerprint: new keys have not been compared.
+            dropped = bool(existing[5]) and (
+                ContactCard.from_text(existing[2]).fingerprint != card.fingerprint
+            )
+            details: dict[str, Any] = {"contact": new_name, "fingerprint": card.fingerprint}
+            if dropped:
+                details["verification_dropped"] = True
             with self._write() as conn:
                 conn.execute(
-                    "UPDATE contacts SET name = ?, card = ?, age = ? WHERE id = ?",
-                    (new_name, card.to_text(), str(card.recipient), cid),
+                    "UPDATE contacts SET name = ?, card = ?, age = ?,"
+                    " verified = CASE WHEN ? THEN 0 ELSE verified END WHERE id = ?",
+                    (new_name, card.to_text(), str(card.recipient), int(dropped), cid),
                 )
-                self._history.append(
-                    now,
-                    "contact-updated",
-                    details={"contact": new_name, "fingerprint": card.fingerprint},
-                )
+                self._history.append(now, "contact-updated", details=details)
         else:
             new_name = self._check_contact_name(name or card.name)
             with self._write() as conn:
@@ -950,19 +963,22 @@ class SharingMixin:
         except ValueError as exc:
             raise InvalidName(f"That group name cannot be used: {exc}.") from None
         ident = self._identity()
-        gid = secrets.token_hex(16)
+        # The id is bound to me (issue 13): no contact can hand out "its" key first.
+        nonce = secrets.token_bytes(messages.GROUP_NONCE_SIZE)
+        gid = messages.bound_group_id(ident.verify_key, nonce)
         key = age.X25519Identity.generate()
         now = self._now()
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created)"
-                " VALUES (?, ?, ?, ?, 1, 1, ?)",
+                "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created,"
+                " nonce) VALUES (?, ?, ?, ?, 1, 1, ?, ?)",
                 (
                     gid,
                     name,
                     b64url_encode(ident.verify_key.to_bytes()),
                     ident.card().to_text(),
                     format_time(now),
+                    b64url_encode(nonce),
                 ),
             )
             conn.execute(
@@ -991,7 +1007,8 @@ class SharingMixin:
                     "SELECT age FROM group_members WHERE group_id = ? AND removed IS NULL", (gid,)
                 )
             )
-        return {
+            nonce = self._c.execute("SELECT nonce FROM groups WHERE id = ?", (gid,)).fetchone()
+        body: dict[str, Any] = {
             "group": gid,
             "name": name,
             "epoch": epoch,
@@ -999,6 +1016,9 @@ class SharingMixin:
             "members": members,
             "removed": sorted(set(removed) - set(members)),
         }
+        if nonce is not None and nonce[0] is not None:
+            body["nonce"] = nonce[0]
+        return body
 
     def _add_group_member(
         self, group: GroupRef, contact: ContactRef, out_dir: StrPath | None
@@ -1014,6 +1034,15 @@ class SharingMixin:
             ).fetchone()
         if current is not None and current[0] is None:
             raise ContactExists(f"{c.name} is already a member of {gname!r}.")
+        with db.db_errors():
+            bound = self._c.execute("SELECT nonce FROM groups WHERE id = ?", (gid,)).fetchone()
+        if current is None and (bound is None or bound[0] is None):
+            # A member who never held its key would refuse it: nothing proves who made it.
+            raise UnboundGroup(
+                f"{gname!r} was created by an older version of Strongroom, before a group "
+                "was bound to its creator, so a new member cannot check that its key comes "
+                "from you. Create a new group for new members."
+            )
         dest = self._message_dest(out_dir)
         secret, _ = self._group_key(gid, epoch)
         now = self._now()
@@ -1186,7 +1215,7 @@ class SharingMixin:
                 finally:
                     os.close(fd)
             return _place_new(tmp, folder, name)
-        except OSError as exc:
+        except (OSError, DiskFull) as exc:  # DiskFull (from ENOSPC) is not an OSError
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, VaultError):
@@ -1878,7 +1907,7 @@ class SharingMixin:
     _RECEIVED_SQL = (
         "SELECT share_id, item_id, signed, name, stored_name, size, sha256, sender_card,"
         " sender_vk, opened_by, group_id, forwarded, created, received, expires, receipts,"
-        " status, ended FROM received"
+        " status, ended, signer FROM received"
     )
 
     def _received_row(self, ref: str) -> Sequence[Any]:
@@ -1889,14 +1918,32 @@ class SharingMixin:
                 item = self._resolve_shared_ref(ref)
                 row = self._c.execute(self._RECEIVED_SQL + " WHERE item_id = ?", (item,)).fetchone()
             else:
-                row = self._c.execute(self._RECEIVED_SQL + " WHERE share_id = ?", (ref,)).fetchone()
-                if row is None and len(ref) >= 6 and re.fullmatch(r"[0-9a-f]+", ref):
+                rows = self._c.execute(
+                    self._RECEIVED_SQL + " WHERE share_id = ?", (ref,)
+                ).fetchall()
+                if not rows and len(ref) >= 6 and re.fullmatch(r"[0-9a-f]+", ref):
                     rows = self._c.execute(
                         self._RECEIVED_SQL + " WHERE substr(share_id, 1, ?) = ?", (len(ref), ref)
                     ).fetchall()
-                    row = rows[0] if len(rows) == 1 else None
+                    if len({r[0] for r in rows}) > 1:
+                        rows = []  # a prefix of several share ids: not found
+                if len(rows) > 1:
+                    # Two signers sent a share under one id (schema 4 keeps both apart):
+                    # never guess which one is meant.
+                    raise ShareNotFound(_ambiguous_share_id(ref, [r[4] for r in rows]))
+                row = rows[0] if rows else None
         if row is None:
             raise ShareNotFound(f"Nothing was shared with you under {ref!r}.")
+        return row
+
+    def _received_entry(self, share_id: str, signer: str) -> Sequence[Any]:
+        """The received entry of `share_id` from `signer` (its verify key, "" if unsigned)."""
+        with db.db_errors():
+            row = self._c.execute(
+                self._RECEIVED_SQL + " WHERE share_id = ? AND signer = ?", (share_id, signer)
+            ).fetchone()
+        if row is None:
+            raise ShareNotFound(f"Nothing was shared with you under {share_id!r}.")
         return row
 
     def _received_record(self, row: Sequence[Any], duplicate: bool = False) -> ReceivedRecord:
@@ -1919,6 +1966,7 @@ class SharingMixin:
             receipts,
             status,
             ended,
+            _signer,
         ) = row
         sender_name = fp = None
         cid: int | None = None
@@ -2066,9 +2114,12 @@ class SharingMixin:
             stanza_bytes = b"".join(s.encode() for s in info.stanzas)
             share_id = hashlib.sha256(b"strongroom/v1/unsigned\n" + stanza_bytes).hexdigest()[:32]
             original = fallback_name
+        # One entry per (signer, share id): a share someone else sent under this id is
+        # another entry, never this share's duplicate or its revoked record (issue 13).
+        signer = sender_vk or ""
         with db.db_errors():
             existing = self._c.execute(
-                self._RECEIVED_SQL + " WHERE share_id = ?", (share_id,)
+                self._RECEIVED_SQL + " WHERE share_id = ? AND signer = ?", (share_id, signer)
             ).fetchone()
         if existing is not None:
             record = self._received_record(existing, duplicate=True)
@@ -2125,7 +2176,7 @@ class SharingMixin:
         object_id: str | None = None
         try:
             if tmp is not None:
-                object_id = new_object_id()
+                object_id = self._reserve_object_ids(1)[0]  # recorded before it is in place
                 shard = self._store.install(tmp, object_id)
                 with disk_full_errors():
                     fsync_dir(shard)
@@ -2153,16 +2204,18 @@ class SharingMixin:
                         "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
                         (iid, inline),
                     )
+                self._drop_staging(conn, [object_id])
                 expires_text = None
                 if m is not None and m.expires is not None:
                     expires_text = format_time(datetime.fromtimestamp(m.expires, UTC))
                 conn.execute(
-                    "INSERT INTO received (share_id, item_id, signed, name, stored_name, size,"
-                    " sha256, sender_card, sender_vk, opened_by, group_id, forwarded, created,"
-                    " received, expires, receipts, status) VALUES"
-                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+                    "INSERT INTO received (share_id, signer, item_id, signed, name, stored_name,"
+                    " size, sha256, sender_card, sender_vk, opened_by, group_id, forwarded,"
+                    " created, received, expires, receipts, status) VALUES"
+                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
                     (
                         share_id,
+                        signer,
                         iid,
                         int(m is not None),
                         original,
@@ -2193,7 +2246,7 @@ class SharingMixin:
                 if via_group:
                     details["group"] = via_group
                 self._history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
-                self._queue_receipt(conn, share_id, "received", now)
+                self._queue_receipt(conn, share_id, signer, "received", now)
         except BaseException:
             if object_id is not None:
                 self._store.remove([object_id])
@@ -2201,7 +2254,7 @@ class SharingMixin:
         self._flush_outbox()
         self._events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
         self._changed("received")
-        return self._received_record(self._received_row(share_id))
+        return self._received_record(self._received_entry(share_id, signer))
 
     def _unique_shared_name(self, base: str) -> str:
         with db.db_errors():
@@ -2247,11 +2300,22 @@ class SharingMixin:
         who, fp = self._who(sender_vk)
         with self._write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO received (share_id, item_id, signed, name, stored_name,"
-                " size, sha256, sender_card, sender_vk, opened_by, group_id, forwarded,"
-                " created, received, expires, receipts, status, ended) VALUES"
-                " (?, NULL, 1, ?, ?, 0, ?, NULL, ?, ?, NULL, 0, NULL, ?, NULL, 0, ?, ?)",
-                (share_id, name, _stored_name(name), bytes(32), sender_vk, opened_by, t, status, t),
+                "INSERT OR IGNORE INTO received (share_id, signer, item_id, signed, name,"
+                " stored_name, size, sha256, sender_card, sender_vk, opened_by, group_id,"
+                " forwarded, created, received, expires, receipts, status, ended) VALUES"
+                " (?, ?, NULL, 1, ?, ?, 0, ?, NULL, ?, ?, NULL, 0, NULL, ?, NULL, 0, ?, ?)",
+                (
+                    share_id,
+                    sender_vk,
+                    name,
+                    _stored_name(name),
+                    bytes(32),
+                    sender_vk,
+                    opened_by,
+                    t,
+                    status,
+                    t,
+                ),
             )
             details = {
                 "share": share_id,
@@ -2265,13 +2329,16 @@ class SharingMixin:
 
     # ----- internals: erasing received shares ------------------------------------------
 
-    def _erase_received(self, share_id: str, reason: str, details: dict[str, Any]) -> bool:
-        """Crypto-shred a received share (file key first, then the object); keep its
-        record with `reason` as status. Returns False if it was not active."""
+    def _erase_received(
+        self, share_id: str, signer: str, reason: str, details: dict[str, Any]
+    ) -> bool:
+        """Crypto-shred the received share `share_id` from `signer` (file key first, then
+        the object); keep its record with `reason` as status. False if it was not active."""
         with db.db_errors():
             row = self._c.execute(
-                "SELECT item_id, stored_name, status FROM received WHERE share_id = ?",
-                (share_id,),
+                "SELECT item_id, stored_name, status FROM received"
+                " WHERE share_id = ? AND signer = ?",
+                (share_id, signer),
             ).fetchone()
         if row is None or row[2] != "active":
             return False
@@ -2289,9 +2356,10 @@ class SharingMixin:
                 conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
+                self._note_unlinking(conn, object_ids)
             conn.execute(
-                "UPDATE received SET status = ?, ended = ? WHERE share_id = ?",
-                (reason, format_time(now), share_id),
+                "UPDATE received SET status = ?, ended = ? WHERE share_id = ? AND signer = ?",
+                (reason, format_time(now), share_id, signer),
             )
             self._history.append(
                 now,
@@ -2300,7 +2368,7 @@ class SharingMixin:
                 SHARED_PREFIX + stored,
                 {"share": share_id, "reason": reason, **details},
             )
-            self._queue_receipt(conn, share_id, "erased", now)
+            self._queue_receipt(conn, share_id, signer, "erased", now)
         # As in Vault.delete: move the zeroed pages out of the WAL before unlinking.
         with contextlib.suppress(VaultError), db.db_errors():
             self._c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
@@ -2309,17 +2377,18 @@ class SharingMixin:
         self._changed("received")
         return True
 
-    def _expire_received(self, now: datetime) -> list[str]:
+    def _expire_received(self, now: datetime) -> list[tuple[str, str]]:
+        """Erase expired received shares; returns their (share id, signer) keys."""
         with db.db_errors():
             ids = [
-                r[0]
+                (r[0], r[1])
                 for r in self._c.execute(
-                    "SELECT share_id FROM received WHERE status = 'active'"
+                    "SELECT share_id, signer FROM received WHERE status = 'active'"
                     " AND expires IS NOT NULL AND expires <= ?",
                     (format_time(now),),
                 )
             ]
-        erased = [sid for sid in ids if self._erase_received(sid, "expired", {})]
+        erased = [k for k in ids if self._erase_received(*k, "expired", {})]
         if erased:
             self._flush_outbox()
         return erased
@@ -2334,17 +2403,19 @@ class SharingMixin:
             self._history.append(self._now(), "receipts-policy-changed", details={"to": policy})
 
     def _queue_receipt(
-        self, conn: db.Connection, share_id: str, event: str, when: datetime
+        self, conn: db.Connection, share_id: str, signer: str, event: str, when: datetime
     ) -> None:
         """Inside the caller's transaction: send (policy "always"), queue for my answer
         ("ask") or drop ("never") the receipt a sender asked for; once per event kind."""
         row = conn.execute(
-            "SELECT receipts, sender_card FROM received WHERE share_id = ?", (share_id,)
+            "SELECT receipts, sender_card FROM received WHERE share_id = ? AND signer = ?",
+            (share_id, signer),
         ).fetchone()
         if row is None or not row[0] or not row[1]:
             return
         if conn.execute(
-            "SELECT 1 FROM receipts_sent WHERE share_id = ? AND event = ?", (share_id, event)
+            "SELECT 1 FROM receipts_sent WHERE share_id = ? AND signer = ? AND event = ?",
+            (share_id, signer, event),
         ).fetchone():
             return
         policy = self._meta("receipts_policy") or DEFAULT_RECEIPT_POLICY
@@ -2352,23 +2423,28 @@ class SharingMixin:
             return
         if policy == "ask":
             conn.execute(
-                "INSERT OR IGNORE INTO pending_receipts (share_id, event, at) VALUES (?, ?, ?)",
-                (share_id, event, int(when.timestamp())),
+                "INSERT OR IGNORE INTO pending_receipts (share_id, signer, event, at)"
+                " VALUES (?, ?, ?, ?)",
+                (share_id, signer, event, int(when.timestamp())),
             )
             return
-        self._seal_receipt(conn, share_id, event, int(when.timestamp()))
+        self._seal_receipt(conn, share_id, signer, event, int(when.timestamp()))
 
-    def _seal_receipt(self, conn: db.Connection, share_id: str, event: str, at: int) -> None:
+    def _seal_receipt(
+        self, conn: db.Connection, share_id: str, signer: str, event: str, at: int
+    ) -> None:
         row = conn.execute(
-            "SELECT sender_card, opened_by, item_id, stored_name FROM received WHERE share_id = ?",
-            (share_id,),
+            "SELECT sender_card, opened_by, item_id, stored_name FROM received"
+            " WHERE share_id = ? AND signer = ?",
+            (share_id, signer),
         ).fetchone()
         card = ContactCard.from_text(row[0])
         body = {"share": share_id, "event": event, "at": at, "by": row[1]}
         self._seal(conn, "receipt", body, [str(card.recipient)], None)
         conn.execute(
-            "INSERT OR IGNORE INTO receipts_sent (share_id, event, sent) VALUES (?, ?, ?)",
-            (share_id, event, format_time(self._now())),
+            "INSERT OR IGNORE INTO receipts_sent (share_id, signer, event, sent)"
+            " VALUES (?, ?, ?, ?)",
+            (share_id, signer, event, format_time(self._now())),
         )
         self._history.append(
             self._now(),
@@ -2386,24 +2462,26 @@ class SharingMixin:
         ids = [r.id for r in records if r.parent_id == SHARED_ROOT_ID]
         with db.db_errors():
             shares = [
-                r[0]
+                (r[0], r[1])
                 for iid in ids
                 for r in self._c.execute(
-                    "SELECT share_id FROM received WHERE item_id = ? AND receipts = 1", (iid,)
+                    "SELECT share_id, signer FROM received WHERE item_id = ? AND receipts = 1",
+                    (iid,),
                 )
             ]
         if not shares:
             return
         with self._write() as conn:
-            for sid in shares:
-                self._queue_receipt(conn, sid, event, self._now())
+            for sid, signer in shares:
+                self._queue_receipt(conn, sid, signer, event, self._now())
         self._flush_outbox()
 
     def _pending_receipts(self) -> list[PendingReceipt]:
         with db.db_errors():
             rows = self._c.execute(
                 "SELECT p.id, p.share_id, p.event, p.at, r.name, r.sender_vk"
-                " FROM pending_receipts p JOIN received r ON r.share_id = p.share_id"
+                " FROM pending_receipts p JOIN received r"
+                " ON r.share_id = p.share_id AND r.signer = p.signer"
                 " ORDER BY p.id"
             ).fetchall()
         return [
@@ -2421,14 +2499,15 @@ class SharingMixin:
     def _answer_receipt(self, pending_id: int, send: bool) -> None:
         with db.db_errors():
             row = self._c.execute(
-                "SELECT share_id, event, at FROM pending_receipts WHERE id = ?", (pending_id,)
+                "SELECT share_id, signer, event, at FROM pending_receipts WHERE id = ?",
+                (pending_id,),
             ).fetchone()
         if row is None:
             raise ShareNotFound(f"No pending receipt {pending_id}.")
         with self._write() as conn:
             conn.execute("DELETE FROM pending_receipts WHERE id = ?", (pending_id,))
             if send:
-                self._seal_receipt(conn, row[0], row[1], int(row[2]))
+                self._seal_receipt(conn, row[0], row[1], row[2], int(row[3]))
         self._flush_outbox()
         self._changed("receipts")
 
@@ -2465,8 +2544,8 @@ class SharingMixin:
         rep = self._new_report()
         self._flush_outbox()
         rep.expired += [
-            self._received_record(self._received_row(sid))
-            for sid in self._expire_received(self._now())
+            self._received_record(self._received_entry(*key))
+            for key in self._expire_received(self._now())
         ]
         with db.db_errors():
             seen = {
@@ -2733,10 +2812,21 @@ class SharingMixin:
         body = msg.body
         share_id = body["share"]
         with db.db_errors():
+            # Only the entry its signer sent: a revocation never touches a share that
+            # another signer sent under the same id (issue 13).
             row = self._c.execute(
-                "SELECT sender_vk, opened_by, status FROM received WHERE share_id = ?",
-                (share_id,),
+                "SELECT sender_vk, opened_by, status FROM received"
+                " WHERE share_id = ? AND signer = ?",
+                (share_id, from_vk),
             ).fetchone()
+            others = self._c.execute(
+                "SELECT 1 FROM received WHERE share_id = ? AND signer != ?", (share_id, from_vk)
+            ).fetchone()
+        if row is None and others is not None:
+            # Authority: only the share's sender may revoke it.
+            raise _Rejected(
+                "a revocation not signed by the share's sender (forged); ignored, nothing erased"
+            )
         if row is None:
             # The revocation overtook its share (sync engines do not keep order): remember
             # it, bound to the signer, so the share is refused if it arrives later.
@@ -2760,8 +2850,8 @@ class SharingMixin:
         if body["scope"] == "listed" and row[1] not in body["recipients"]:
             return  # revokes someone else's access to this share, not mine
         who, _fp = self._who(from_vk)
-        if self._erase_received(share_id, "revoked", {"by": who}):
-            rep.revoked.append(self._received_record(self._received_row(share_id)))
+        if self._erase_received(share_id, from_vk, "revoked", {"by": who}):
+            rep.revoked.append(self._received_record(self._received_entry(share_id, from_vk)))
             self._flush_outbox()
 
     def _apply_receipt(self, msg: messages.OpenedMessage, from_vk: str) -> ReceiptRecord:
@@ -2774,19 +2864,23 @@ class SharingMixin:
             if share is None:
                 raise _Rejected("a receipt for a share I did not make")
             rows = self._c.execute(
-                "SELECT age, kind, name, vk, group_id FROM share_recipients WHERE share_id = ?",
+                "SELECT age, kind, name, vk, group_id, group_epoch FROM share_recipients"
+                " WHERE share_id = ?",
                 (share_id,),
             ).fetchall()
         match: tuple[str, str, str] | None = None  # (name, recipient age, fingerprint)
-        for age_text, kind, rname, vk, gid in rows:
+        for age_text, kind, rname, vk, gid, gepoch in rows:
             if kind == "person" and vk == from_vk:
                 match = (rname, age_text, self._who(vk, age_text)[1] or "")
                 break
             if kind == "group" and gid is not None:
+                # Only a member who held the epoch key the share was made to (as `access`
+                # counts them): not one removed before it, nor one added after it.
                 with db.db_errors():
                     member = self._c.execute(
-                        "SELECT name, age FROM group_members WHERE group_id = ? AND vk = ?",
-                        (gid, from_vk),
+                        "SELECT name, age FROM group_members WHERE group_id = ? AND vk = ?"
+                        " AND added_epoch <= ? AND (removed_epoch IS NULL OR removed_epoch > ?)",
+                        (gid, from_vk, gepoch, gepoch),
                     ).fetchone()
                 if member is not None:
                     match = (member[0], age_text, self._who(from_vk, member[1])[1] or "")
@@ -2836,9 +2930,21 @@ class SharingMixin:
                 "SELECT admin_vk, mine, epoch FROM groups WHERE id = ?", (gid,)
             ).fetchone()
         admin = self._contact_by_vk(from_vk)
+        nonce: str | None = body.get("nonce")
         if row is None:
             if admin is None:
                 raise _Rejected("a group key from someone who is not in my contacts")
+            # Authority for a group I do not know yet: its id must be bound to the sender
+            # (issue 13). Otherwise the first contact to send a key for an id would become
+            # the administrator of the group that id names.
+            if nonce is None or gid != messages.bound_group_id(
+                msg.sender_verify_key,
+                b64url_decode(nonce, "group nonce", messages.MessageMalformed),
+            ):
+                raise _Rejected(
+                    "a group key for a group whose id is not bound to the sender (only the "
+                    "group's creator can hand out its key; forged or from an older version)"
+                )
         else:
             if row[1] or row[0] != from_vk:
                 # Authority: only the group's administrator hands out its keys.
@@ -2860,9 +2966,9 @@ class SharingMixin:
             if row is None:
                 assert admin is not None
                 conn.execute(
-                    "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created)"
-                    " VALUES (?, ?, ?, ?, 0, ?, ?)",
-                    (gid, gname, from_vk, admin[2], epoch, t),
+                    "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created,"
+                    " nonce) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+                    (gid, gname, from_vk, admin[2], epoch, t, nonce),
                 )
             elif newest:
                 conn.execute(
@@ -2906,6 +3012,14 @@ class SharingMixin:
 
 
 # ----- helpers ----------------------------------------------------------------------------
+
+
+def _ambiguous_share_id(share_id: str, stored_names: Sequence[str]) -> str:
+    shown = ", ".join(SHARED_PREFIX + n for n in sorted(stored_names))
+    return (
+        f"Several senders shared a file with you under the id {share_id}; "
+        f"name the file instead ({shown})."
+    )
 
 
 class _Rejected(Exception):
