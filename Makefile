@@ -19,8 +19,9 @@ setup: system-deps $(STAMP)
 
 # Power cuts at every crash point, and an I/O error at every request, of every vault
 # operation (tests/test_power_loss.py; `make test` tries a sample). About half an hour.
+# Then the adversarial state machine with 20x the examples (tests/test_adversarial_statemachine.py).
 torture: system-deps $(STAMP)
-	STRONGROOM_TORTURE=1 $(PY) -m pytest tests/test_power_loss.py -p no:cacheprovider $(PYTEST_ARGS)
+	STRONGROOM_TORTURE=1 $(PY) -m pytest tests/test_power_loss.py tests/test_adversarial_statemachine.py -p no:cacheprovider $(PYTEST_ARGS)
 
 # The tests use the Debian `age` CLI as an independent implementation; Qt needs GLib and
 # the X/xcb client libraries (the table in the script, checked against `ldd` by
