@@ -73,7 +73,7 @@ from sharing_helpers import (  # noqa: F401  (the `world` fixture)
     world_fixture,
 )
 from strongroom.crypto import kdf
-from strongroom.vault import Vault, WrongPassphrase, messages
+from strongroom.vault import SyncReport, Vault, WrongPassphrase, messages
 from strongroom.vault import api as vault_api
 from strongroom.vault.cards import LocalIdentity
 from strongroom.vault.reports import NoticeKind
@@ -479,7 +479,7 @@ class AdversarialMachine(RuleBasedStateMachine):
     def one_syncs(self, person: str) -> None:
         self._sync_one(person)
 
-    def _sync_one(self, person: str) -> None:
+    def _sync_one(self, person: str) -> SyncReport:
         v = self._user(person)
         vm = self.models[person]
         present = dict(self.exchange)
@@ -488,48 +488,54 @@ class AdversarialMachine(RuleBasedStateMachine):
         mallory_ids = {
             r.share_id for r in before if r.sender_fingerprint == self.mallory.fingerprint
         }
-        # The model of one sync pass: expiry, then group keys to a fixpoint (files that were
-        # not for me are looked at again after a new key), then revocations, then shares.
+        # The model of one sync: expiry, then passes over the files in name order, as the
+        # vault makes them. In a pass each file is opened with the keys held at that moment
+        # (a group key read earlier in the pass already counts); a file nobody's key opens
+        # yet is looked at again in the next pass, which runs only if the pass gained a
+        # group key. So when two copies of one message open only with a key gained in this
+        # sync, the copy the vault applies is not always the one first by name: a copy
+        # named before the key's file waits for the next pass, and it is then the replay.
         self._model_expiry(person)
-        changed = True
-        while changed:
-            changed = False
-            for m in present.values():
+        expect_replayed: set[str] = set()
+        expect_quarantined: set[str] = set()
+        done: set[str] = set()
+        gained = True
+        while gained:
+            gained = False
+            for name, m in sorted(present.items()):
+                if name in done or not self._opens(person, m, vm.held) or m.sender == person:
+                    continue
+                done.add(name)
                 if (
                     m.kind == "group-key"
                     and m.sender == "Alice"
                     and m.group is not None
                     and m.group not in vm.held
-                    and self._opens(person, m, vm.held)
                 ):
                     vm.held.add(m.group)
-                    changed = True
-        expect_replayed: set[str] = set()
-        expect_quarantined: set[str] = set()
-        for name, m in sorted(present.items()):
-            if not self._opens(person, m, vm.held) or m.sender == person:
-                continue
-            first = m.msg_id is not None and m.msg_id not in vm.msg_ids
-            if m.kind == "revocation" and m.share_key is not None:
-                mine = self.shares.get(m.share_key)
-                if mine is not None and mine.sender == m.sender:
-                    if m.scope_all or self._opens(person, Meaning("x", m.listed), vm.held):
-                        vm.revoked_seen.add(m.share_key)
-                elif m.sender == "Mallory" and first:
-                    # A revocation of a share its signer did not send: refused if I hold
-                    # such a share now (else it is kept, bound to Mallory, and harmless).
-                    sid = m.share_key[1]
-                    if sid not in mallory_ids and any(k[1] == sid for k in before_active):
-                        expect_quarantined.add(name)
-            if m.kind == "group-key" and m.sender == "Mallory" and first:
-                # Known group: not its administrator. Unknown group: its id is bound to
-                # Alice (and, when Mallory is no contact, from a stranger). Refused either way.
-                expect_quarantined.add(name)
-            if m.is_message and name not in vm.names_seen and m.msg_id is not None:
-                if m.msg_id in vm.msg_ids:
-                    expect_replayed.add(name)
-                vm.msg_ids.add(m.msg_id)
-            vm.names_seen.add(name)
+                    gained = True
+                first = m.msg_id is not None and m.msg_id not in vm.msg_ids
+                if m.kind == "revocation" and m.share_key is not None:
+                    mine = self.shares.get(m.share_key)
+                    if mine is not None and mine.sender == m.sender:
+                        if m.scope_all or self._opens(person, Meaning("x", m.listed), vm.held):
+                            vm.revoked_seen.add(m.share_key)
+                    elif m.sender == "Mallory" and first:
+                        # A revocation of a share its signer did not send: refused if I hold
+                        # such a share now (else it is kept, bound to Mallory, and harmless).
+                        sid = m.share_key[1]
+                        if sid not in mallory_ids and any(k[1] == sid for k in before_active):
+                            expect_quarantined.add(name)
+                if m.kind == "group-key" and m.sender == "Mallory" and first:
+                    # Known group: not its administrator. Unknown group: its id is bound to
+                    # Alice (and, when Mallory is no contact, from a stranger). Refused
+                    # either way.
+                    expect_quarantined.add(name)
+                if m.is_message and name not in vm.names_seen and m.msg_id is not None:
+                    if m.msg_id in vm.msg_ids:
+                        expect_replayed.add(name)
+                    vm.msg_ids.add(m.msg_id)
+                vm.names_seen.add(name)
         for m in present.values():
             if m.kind != "share" or m.share_key not in self.shares:
                 continue
@@ -558,6 +564,7 @@ class AdversarialMachine(RuleBasedStateMachine):
         applied = set(report.messages)
         assert not (applied & self.forged_names), f"{person} applied a forged copy: {report}"
         self._refresh_exchange()
+        return report
 
     @rule(person=st.sampled_from(PEOPLE))
     def lock_and_unlock(self, person: str) -> None:
@@ -918,6 +925,38 @@ def test_a_contact_cannot_take_over_a_group_before_its_admin() -> None:
         m.share_to_group(False)
         m._sync_one("Bob")
         m.nobody_reads_what_they_should_not_and_nobody_loses_access()
+    finally:
+        m.teardown()
+
+
+def test_a_copy_named_before_the_group_key_is_the_replay() -> None:
+    """Found by the machine (a flaky run in torture mode): two copies of a revocation that
+    only the group key opens, one named before the group key's file and one after. The
+    vault reads them in passes: the first copy is not for Bob yet, the key comes, the
+    second copy is applied, and the first, looked at again in the next pass, is the replay.
+    The model must expect that order (it used to expect the first copy by name applied)."""
+    m = _scripted()
+
+    def rename(old: str, new: str) -> None:
+        (m.exchange_dir / old).rename(m.exchange_dir / new)
+        m.exchange[new] = m.exchange.pop(old)
+
+    try:
+        m.add_group_member("Bob")
+        (key_file,) = [n for n, x in m.exchange.items() if x.kind == "group-key"]
+        m.share_to_group(False)
+        m.revoke(0)
+        (first,) = [n for n, x in m.exchange.items() if x.kind == "revocation"]
+        assert m.exchange[first].openers == {f"G:{m.gid}:1"}
+        data = (m.exchange_dir / first).read_bytes()
+        # Names chosen for the order: copy, group key, copy.
+        early, key_name, late = (f"sr-{c * 26}.age" for c in "amz")
+        rename(key_file, key_name)
+        rename(first, early)
+        m._put(late, data, m.exchange[early])  # the attacker's copy under a new name
+        report = m._sync_one("Bob")  # the model checks the vault's report
+        # What the vault did: the copy after the key applied, the one before it replayed.
+        assert late in report.messages and report.replayed == (early,), report
     finally:
         m.teardown()
 
