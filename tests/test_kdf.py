@@ -257,9 +257,13 @@ def test_in_bounds_params_reach_argon2_with_exact_arguments(monkeypatch):
 
 @pytest.mark.slow
 def test_default_params_derive_in_reasonable_time():
+    """One unlock at the real default cost (the only real-cost derivation in `make test`).
+    Measured in CPU seconds of this process (all of Argon2's lanes), not wall time: a
+    loaded machine (CI, other jobs) stretches wall time, not the work. 20 CPU-seconds is
+    10 s of wall time on two cores."""
     params = Argon2idParams.new()
-    start = time.perf_counter()
+    start = time.process_time()
     key = derive("correct horse battery staple", params)
-    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - start
     assert len(key) == 32
-    assert elapsed < 10
+    assert cpu < 10 * DEFAULT_PARALLELISM, f"{cpu:.1f} CPU-seconds"
