@@ -24,9 +24,10 @@ setup: system-deps $(STAMP)
 # Every heavy family in full (README.md has the table): power cuts at every crash point, and
 # an I/O error at every request, of every vault operation (tests/test_power_loss.py); the
 # adversarial state machines with 40x the examples; every byte of the header damaged; 100
-# exchange clean-up cycles. `make test` runs each at a smaller size. About an hour.
+# exchange clean-up cycles; 100 SIGKILLs at random moments. `make test` runs each at a
+# smaller size. About an hour.
 TORTURE_TESTS = tests/test_power_loss.py tests/test_adversarial_statemachine.py \
-	tests/test_vault_header.py tests/test_exchange_cleanup.py
+	tests/test_vault_header.py tests/test_exchange_cleanup.py tests/test_vault_crash.py
 torture: system-deps $(STAMP)
 	STRONGROOM_TORTURE=1 $(PY) -m pytest $(TORTURE_TESTS) -p no:cacheprovider \
 	  -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)

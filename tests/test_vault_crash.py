@@ -30,7 +30,10 @@ V = TypeVar("V")
 
 __all__ = ["env"]
 
-RUNS = int(os.environ.get("STRONGROOM_CRASH_RUNS", "50"))
+# SIGKILLs at random moments: 25 in `make test`, 100 in `make torture` (STRONGROOM_TORTURE=1);
+# STRONGROOM_CRASH_RUNS sets the number.
+_DEFAULT_RUNS = "100" if os.environ.get("STRONGROOM_TORTURE") == "1" else "25"
+RUNS = int(os.environ.get("STRONGROOM_CRASH_RUNS", _DEFAULT_RUNS))
 OTHER_PASSPHRASE = "another passphrase"
 
 
