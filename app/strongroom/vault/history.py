@@ -103,6 +103,9 @@ ACTIONS = frozenset(
         "share-received",
         "share-refused",
         "share-erased",
+        # shares from unknown senders (schema v5, FORMAT.md §6.14)
+        "share-waiting",
+        "share-dropped",
         "receipt-sent",
         "receipt-received",
         "message-rejected",
