@@ -82,3 +82,24 @@ def test_admin_with_an_undelivered_rotation_is_warned(world: World, tmp_path: Pa
     assert _kinds(ann) == set()
     ben.sync()
     assert _kinds(ben) == set()
+
+
+def test_both_front_ends_show_the_warning(world: World, qapp, capsys) -> None:
+    """The GUI's share dialog and the CLI's plan summary render the same plan note."""
+    from strongroom.cli import sharing as cli_sharing
+    from strongroom.gui.seams import Services
+    from strongroom.gui.sharing import ShareDialog
+
+    ann, ben, _cat = _team(world)
+    ann.remove_group_member("Team", "Cat")
+    (team,) = ben.groups()
+    assert team.unread >= 1
+    dialog = ShareDialog(
+        [ben.item("/f.txt")], ben.contacts(), [team], world.exchange, Services.__new__(Services)
+    )
+    dialog.check("Team")
+    assert "Sync first" in dialog.warning.text() and not dialog.warning.isHidden()
+    cli_sharing._summary(ben.plan_share("/f.txt", groups=["Team"], exchange=True))
+    err = capsys.readouterr().err
+    assert "Warning: 1 file in the exchange folder has not been read yet" in err
+    dialog.deleteLater()

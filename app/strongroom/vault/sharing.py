@@ -643,6 +643,18 @@ class SharingMixin:
                     share_ids=erased,
                 )
         with contextlib.suppress(VaultError):
+            self._drop_gone_pending()
+            if waiting := self._waiting_count():
+                self._unlock_report.add(
+                    NoticeKind.SHARES_WAITING,
+                    f"{waiting} share{'' if waiting == 1 else 's'} from "
+                    f"{'someone who is' if waiting == 1 else 'people who are'} not in your "
+                    f"contacts {'is' if waiting == 1 else 'are'} waiting for you to accept or "
+                    "refuse (Shared with me › Waiting for you; 'strongroom pending').",
+                    level="info",
+                    waiting=waiting,
+                )
+        with contextlib.suppress(VaultError):
             self._settle_share_temps()  # a share whose rename a crash cut off
         with contextlib.suppress(VaultError):
             # Messages a full disk or a crash kept from being written after their change
