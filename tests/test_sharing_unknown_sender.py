@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 import strongroom.vault as sv  # names new in schema 5 looked up at use: the module loads
-from strongroom.vault import ShareRefused, ShareRevoked, Vault, share_format
-from strongroom.vault.cards import LocalIdentity
+from strongroom.vault import ShareRefused, ShareRevoked, Vault
+from strongroom.vault.formats import share as share_format
+from strongroom.vault.formats.cards import LocalIdentity
 from test_sharing_input import craft_share
 from vault_helpers import FakeClock, fast_params
 

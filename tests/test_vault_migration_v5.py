@@ -13,6 +13,7 @@ import pytest
 
 import strongroom.vault as sv
 from strongroom.vault import Vault, db
+from strongroom.vault.formats.cards import LocalIdentity
 from test_sharing_input import craft_share
 from vault_helpers import FakeClock, db_key_for, open_raw_db
 
@@ -58,7 +59,7 @@ def test_schema4_vault_migrates_to_5_and_holds_unknown_shares(schema4: Path) -> 
         sql = dict(vault._c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
         assert "UNIQUE (share_id, signer)" in sql["pending_shares"]
         # A stranger's share given as a file now waits instead of being received.
-        stranger = sv.cards.LocalIdentity.generate("Stranger")
+        stranger = LocalIdentity.generate("Stranger")
         share = schema4.parent / "from-stranger.age"
         share.write_bytes(craft_share(stranger, vault._identity(), b"hi", name="hi.txt"))
         with pytest.raises(sv.ShareFromUnknownSender):
