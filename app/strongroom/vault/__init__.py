@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
     from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, ItemRef, Vault
-    from .cards import CardError, ContactCard
     from .errors import (
         Cancelled,
         ContactExists,
@@ -48,7 +47,17 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
     )
     from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
     from .exports import ExportResult, ShortenedName
-    from .messages import MessageError
+    from .formats.cards import CardError, ContactCard
+    from .formats.messages import MessageError
+    from .formats.share import (
+        ShareError,
+        ShareFormatError,
+        ShareHashMismatch,
+        ShareNotForMe,
+        ShareSignatureError,
+        ShareTooLarge,
+        safe_display_name,
+    )
     from .records import (
         EXCHANGE_REMOVAL_LIMITS,
         REVOCATION_LIMITS,
@@ -81,15 +90,6 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         VaultInfo,
     )
     from .reports import Notice, NoticeKind, UnlockReport
-    from .share_format import (
-        ShareError,
-        ShareFormatError,
-        ShareHashMismatch,
-        ShareNotForMe,
-        ShareSignatureError,
-        ShareTooLarge,
-        safe_display_name,
-    )
     from .share_plan import (
         ExchangeDestination,
         FolderDestination,
@@ -199,8 +199,6 @@ _LAZY: dict[str, str] = {
     "INLINE_MAX": "api",
     "ItemRef": "api",
     "Vault": "api",
-    "CardError": "cards",
-    "ContactCard": "cards",
     "Cancelled": "errors",
     "ContactExists": "errors",
     "ContactNotFound": "errors",
@@ -236,7 +234,16 @@ _LAZY: dict[str, str] = {
     "Event": "events",
     "ExportResult": "exports",
     "ShortenedName": "exports",
-    "MessageError": "messages",
+    "CardError": "formats.cards",
+    "ContactCard": "formats.cards",
+    "MessageError": "formats.messages",
+    "ShareError": "formats.share",
+    "ShareFormatError": "formats.share",
+    "ShareHashMismatch": "formats.share",
+    "ShareNotForMe": "formats.share",
+    "ShareSignatureError": "formats.share",
+    "ShareTooLarge": "formats.share",
+    "safe_display_name": "formats.share",
     "EXCHANGE_REMOVAL_LIMITS": "records",
     "REVOCATION_LIMITS": "records",
     "AccessEntry": "records",
@@ -269,13 +276,6 @@ _LAZY: dict[str, str] = {
     "Notice": "reports",
     "NoticeKind": "reports",
     "UnlockReport": "reports",
-    "ShareError": "share_format",
-    "ShareFormatError": "share_format",
-    "ShareHashMismatch": "share_format",
-    "ShareNotForMe": "share_format",
-    "ShareSignatureError": "share_format",
-    "ShareTooLarge": "share_format",
-    "safe_display_name": "share_format",
     "ExchangeDestination": "share_plan",
     "FolderDestination": "share_plan",
     "PlannedRecipient": "share_plan",
