@@ -49,6 +49,7 @@ from .formats.share import (
     ShareTooLarge,
     safe_display_name,
 )
+from .fsutil import replace_file
 from .records import (
     EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
@@ -182,5 +183,6 @@ __all__ = [
     "WrongRecoveryKey",
     "build_share_plan",
     "end_of_day",
+    "replace_file",
     "safe_display_name",
 ]

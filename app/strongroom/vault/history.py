@@ -34,7 +34,7 @@ from strongroom.crypto import memwipe
 
 from .db import Connection, db_errors
 from .errors import VaultError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, create_new
 from .records import HistoryEntry
 
 __all__ = [
@@ -688,10 +688,7 @@ class KeptHistory:
         except (OSError, VaultError):
             pass
         try:
-            fd = os.open(
-                stem.with_name(stem.name + ".gap"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
-            )
-            os.close(fd)
+            os.close(create_new(stem.with_name(stem.name + ".gap")))
             return "gap"
         except OSError:
             return "lost"
