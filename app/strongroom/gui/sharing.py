@@ -41,23 +41,21 @@ from PySide6.QtWidgets import (
 )
 
 from strongroom.vault import (
-    ExchangeDestination,
-    FileRecord,
-    FolderDestination,
-    Item,
-    NotAShare,
-    SharePlan,
-    build_share_plan,
-    end_of_day,
-)
-from strongroom.vault.records import (
     EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
     AccessReport,
     Contact,
+    ExchangeDestination,
+    FileRecord,
+    FolderDestination,
     GroupRecord,
+    Item,
+    NotAShare,
     ReceivedRecord,
+    SharePlan,
     SyncReport,
+    build_share_plan,
+    end_of_day,
 )
 
 from . import icons

@@ -6,6 +6,7 @@ The public API is the `Vault` class plus the records and errors re-exported here
 from __future__ import annotations
 
 from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, ItemRef, Vault
+from .copies import edited_name
 from .errors import (
     Cancelled,
     ContactExists,
@@ -50,6 +51,9 @@ from .formats.share import (
     safe_display_name,
 )
 from .fsutil import replace_file
+from .history import QUERY_MAX, parse_time
+from .names import clean_name
+from .passphrase_policy import WEAK_SCORE, check_passphrase, strength
 from .records import (
     EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
@@ -105,10 +109,12 @@ __all__ = [
     "HISTORY_APPENDED",
     "INLINE_MAX",
     "LOCKED",
+    "QUERY_MAX",
     "RECEIPT_POLICIES",
     "REVOCATION_LIMITS",
     "SHARED_PREFIX",
     "SHARING_CHANGED",
+    "WEAK_SCORE",
     "AccessEntry",
     "AccessKind",
     "AccessReport",
@@ -192,7 +198,12 @@ __all__ = [
     "WrongPassphrase",
     "WrongRecoveryKey",
     "build_share_plan",
+    "check_passphrase",
+    "clean_name",
+    "edited_name",
     "end_of_day",
+    "parse_time",
     "replace_file",
     "safe_display_name",
+    "strength",
 ]
