@@ -12,7 +12,6 @@ bidi character can never disguise what is printed.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -426,19 +425,11 @@ def cmd_id(args: argparse.Namespace) -> int:
 
 
 def _write_secret_file(path: Path, text: str) -> None:
-    """Write a secret 0600 from the first byte (never readable by others, even briefly)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            os.write(fd, text.encode("ascii"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write a secret 0600 from the first byte (never readable by others, even briefly),
+    fsynced, then renamed over `path`."""
+    from strongroom.vault import replace_file
+
+    replace_file(path, [text.encode("ascii")])
 
 
 def _read_card(text: str) -> str:

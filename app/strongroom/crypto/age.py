@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from strongroom.crypto import bech32
+from strongroom.crypto.streams import write_all as _write_all
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -573,19 +574,6 @@ def _read_full(src: BinaryIO, buf: memoryview) -> int:
             break
         got += n
     return got
-
-
-def _write_all(dst: BinaryIO, data: bytes | memoryview) -> None:
-    """Write all of ``data``: a raw (unbuffered) stream may accept only part of a write."""
-    n = dst.write(data)
-    if n is None or n == len(data):  # buffered streams write everything or raise
-        return
-    view = memoryview(data)
-    while n < len(view):
-        written = dst.write(view[n:])
-        if not written:
-            raise OSError("the output stream accepted no data")
-        n += written
 
 
 def _chunk_nonce(counter: int, last: bool) -> bytes:

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject
 
-from strongroom.vault.history import parse_time
+from strongroom.vault import parse_time
 
 from .messages import human_size
 

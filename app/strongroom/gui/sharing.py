@@ -42,25 +42,23 @@ from PySide6.QtWidgets import (
 )
 
 from strongroom.vault import (
-    ExchangeDestination,
-    FileRecord,
-    FolderDestination,
-    Item,
-    NotAShare,
-    ShareFromUnknownSender,
-    SharePlan,
-    build_share_plan,
-    end_of_day,
-)
-from strongroom.vault.records import (
     EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
     AccessReport,
     Contact,
+    ExchangeDestination,
+    FileRecord,
+    FolderDestination,
     GroupRecord,
+    Item,
+    NotAShare,
     PendingShare,
     ReceivedRecord,
+    ShareFromUnknownSender,
+    SharePlan,
     SyncReport,
+    build_share_plan,
+    end_of_day,
 )
 
 from . import icons

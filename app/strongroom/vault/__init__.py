@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
     from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, ItemRef, Vault
+    from .copies import edited_name
     from .errors import (
         Cancelled,
         ContactExists,
@@ -60,10 +61,15 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         ShareTooLarge,
         safe_display_name,
     )
+    from .fsutil import replace_file
+    from .history import QUERY_MAX, parse_time
+    from .names import clean_name
+    from .passphrase_policy import WEAK_SCORE, check_passphrase, strength
     from .records import (
         EXCHANGE_REMOVAL_LIMITS,
         REVOCATION_LIMITS,
         AccessEntry,
+        AccessKind,
         AccessReport,
         AddProgress,
         CheckProblem,
@@ -74,6 +80,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         GroupMember,
         GroupRecord,
         GroupRemoval,
+        HistoryAction,
         HistoryEntry,
         HistoryReport,
         Item,
@@ -84,11 +91,14 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         QuarantineEntry,
         ReceiptRecord,
         ReceivedRecord,
+        RecipientKind,
         Retention,
         RevokeResult,
         ShareRecipientStatus,
         ShareRecord,
+        ShareStatus,
         SyncReport,
+        Trust,
         UnwrittenHistory,
         VaultInfo,
     )
@@ -111,11 +121,14 @@ __all__ = [
     "HISTORY_APPENDED",
     "INLINE_MAX",
     "LOCKED",
+    "QUERY_MAX",
     "RECEIPT_POLICIES",
     "REVOCATION_LIMITS",
     "SHARED_PREFIX",
     "SHARING_CHANGED",
+    "WEAK_SCORE",
     "AccessEntry",
+    "AccessKind",
     "AccessReport",
     "AddProgress",
     "Cancelled",
@@ -138,6 +151,7 @@ __all__ = [
     "GroupNotFound",
     "GroupRecord",
     "GroupRemoval",
+    "HistoryAction",
     "HistoryEntry",
     "HistoryReport",
     "InvalidName",
@@ -164,6 +178,7 @@ __all__ = [
     "QuarantineEntry",
     "ReceiptRecord",
     "ReceivedRecord",
+    "RecipientKind",
     "Retention",
     "RevokeResult",
     "ShareError",
@@ -179,11 +194,13 @@ __all__ = [
     "ShareRefused",
     "ShareRevoked",
     "ShareSignatureError",
+    "ShareStatus",
     "ShareTooLarge",
     "SharingError",
     "ShortenedName",
     "StorageError",
     "SyncReport",
+    "Trust",
     "UnboundGroup",
     "UnlockReport",
     "UnwrittenHistory",
@@ -196,11 +213,30 @@ __all__ = [
     "WrongPassphrase",
     "WrongRecoveryKey",
     "build_share_plan",
+    "check_passphrase",
+    "clean_name",
+    "edited_name",
     "end_of_day",
+    "parse_time",
+    "replace_file",
     "safe_display_name",
+    "strength",
 ]
 
 _LAZY: dict[str, str] = {
+    "edited_name": "copies",
+    "replace_file": "fsutil",
+    "QUERY_MAX": "history",
+    "parse_time": "history",
+    "clean_name": "names",
+    "WEAK_SCORE": "passphrase_policy",
+    "check_passphrase": "passphrase_policy",
+    "strength": "passphrase_policy",
+    "AccessKind": "records",
+    "HistoryAction": "records",
+    "RecipientKind": "records",
+    "ShareStatus": "records",
+    "Trust": "records",
     "DEFAULT_PREVIEW_LIMIT": "api",
     "INLINE_MAX": "api",
     "ItemRef": "api",

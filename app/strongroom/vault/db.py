@@ -510,7 +510,7 @@ def _private_file(path: Path) -> None:
     effort: a read-only copy of a vault still opens).
     """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fd = fsutil.create_new(path)
     except FileExistsError:
         for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             with contextlib.suppress(OSError):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import SharingError
-from .records import REVOCATION_LIMITS, Contact, FileRecord, GroupRecord
+from .records import REVOCATION_LIMITS, Contact, FileRecord, GroupRecord, RecipientKind
 
 __all__ = [
     "Destination",
@@ -71,7 +71,7 @@ class PlannedRecipient:
     whose fingerprint I compared out of band (always True for a group: its members are
     listed instead); `members` are a group's current members' names."""
 
-    kind: Literal["person", "group"]
+    kind: RecipientKind
     id: int | str
     name: str
     verified: bool
@@ -85,7 +85,7 @@ class PlannedRecipient:
     @property
     def trust(self) -> str:
         """ "verified", "not verified" or "group"."""
-        if self.kind == "group":
+        if self.kind == RecipientKind.GROUP:
             return "group"
         return "verified" if self.verified else "not verified"
 
@@ -142,11 +142,11 @@ class SharePlan:
 
     @property
     def people(self) -> tuple[PlannedRecipient, ...]:
-        return tuple(r for r in self.recipients if r.kind == "person")
+        return tuple(r for r in self.recipients if r.kind == RecipientKind.PERSON)
 
     @property
     def groups(self) -> tuple[PlannedRecipient, ...]:
-        return tuple(r for r in self.recipients if r.kind == "group")
+        return tuple(r for r in self.recipients if r.kind == RecipientKind.GROUP)
 
     @property
     def warnings(self) -> tuple[PlanNote, ...]:
@@ -183,16 +183,18 @@ def build_share_plan(
     recipients: list[PlannedRecipient] = []
     seen: set[tuple[str, int | str]] = set()
     for c in people:
-        if ("person", c.id) not in seen:
-            seen.add(("person", c.id))
-            recipients.append(PlannedRecipient("person", c.id, c.name, c.verified, c.fingerprint))
+        if (RecipientKind.PERSON, c.id) not in seen:
+            seen.add((RecipientKind.PERSON, c.id))
+            recipients.append(
+                PlannedRecipient(RecipientKind.PERSON, c.id, c.name, c.verified, c.fingerprint)
+            )
     for g in groups:
-        if ("group", g.id) not in seen:
-            seen.add(("group", g.id))
+        if (RecipientKind.GROUP, g.id) not in seen:
+            seen.add((RecipientKind.GROUP, g.id))
             members = tuple(m.name for m in g.members)
             recipients.append(
                 PlannedRecipient(
-                    "group",
+                    RecipientKind.GROUP,
                     g.id,
                     g.name,
                     True,
@@ -213,12 +215,12 @@ def build_share_plan(
 
 def _notes(recipients: Sequence[PlannedRecipient], receipts: bool) -> tuple[PlanNote, ...]:
     notes = []
-    if any(r.kind == "group" for r in recipients):
+    if any(r.kind == RecipientKind.GROUP for r in recipients):
         notes.append(PlanNote("group-membership", GROUP_MEMBERSHIP_TEXT, "warning"))
     for r in recipients:
         # Key rotations not yet processed (FORMAT.md §6.8): nothing tells a sender whether
         # a member applied a new group key, so the rule looks at what this vault can see.
-        if r.kind == "group" and r.undelivered:
+        if r.kind == RecipientKind.GROUP and r.undelivered:
             notes.append(
                 PlanNote(
                     "group-key-undelivered",
@@ -229,7 +231,7 @@ def _notes(recipients: Sequence[PlannedRecipient], receipts: bool) -> tuple[Plan
                     "warning",
                 )
             )
-        if r.kind == "group" and r.unread:
+        if r.kind == RecipientKind.GROUP and r.unread:
             n = r.unread
             notes.append(
                 PlanNote(
@@ -242,7 +244,7 @@ def _notes(recipients: Sequence[PlannedRecipient], receipts: bool) -> tuple[Plan
                     "warning",
                 )
             )
-    unverified = [r.name for r in recipients if r.kind == "person" and not r.verified]
+    unverified = [r.name for r in recipients if r.kind == RecipientKind.PERSON and not r.verified]
     if unverified:
         notes.append(
             PlanNote(

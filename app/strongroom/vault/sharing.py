@@ -28,7 +28,6 @@ import functools
 import hashlib
 import io
 import os
-import queue
 import re
 import secrets
 import stat
@@ -81,7 +80,16 @@ from .formats.cards import (
     fingerprint_of_keys,
 )
 from .formats.encoding import b64url_encode
-from .fsutil import WritebackPacer, copy_range, disk_full_errors, fsync_dir, tmp_name
+from .fsutil import (
+    WritebackPacer,
+    copy_range,
+    create_new,
+    disk_full_errors,
+    fsync_dir,
+    new_file,
+    tmp_name,
+)
+from .fsutil import write_all as _write_all  # the seam the disk-full tests fill
 from .history import format_time, parse_time
 from .records import (
     REVOCATION_LIMITS,
@@ -112,6 +120,7 @@ from .share_plan import (
     SharePlan,
     build_share_plan,
 )
+from .streams import HashSink, Worker
 
 if TYPE_CHECKING:
     from .events import EventHub
@@ -1382,14 +1391,9 @@ class SharingMixin:
         """Write a small file atomically under a name that does not exist yet."""
         tmp = folder / tmp_name(name)
         try:
-            with disk_full_errors(f"a file in {folder}"):
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-                try:
-                    for part in parts:
-                        _write_all(fd, part)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+            with disk_full_errors(f"a file in {folder}"), new_file(tmp) as fd:
+                for part in parts:
+                    _write_all(fd, part)
             return _place_new(tmp, folder, name)
         except (OSError, VaultError) as exc:  # DiskFull (from ENOSPC) is not an OSError
             with contextlib.suppress(OSError):
@@ -1731,8 +1735,8 @@ class SharingMixin:
         tmp = dest / tmp_name(name)
         try:
             with disk_full_errors():
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-                try:
+                # new_file fsyncs: durable before the commit that records it as delivered.
+                with new_file(tmp) as fd:
                     _write_all(fd, header)
                     pacer = WritebackPacer(fd)
                     pacer.wrote(len(header))
@@ -1749,9 +1753,6 @@ class SharingMixin:
                             ) from None
                         with src:
                             _copy_fd(src.fileno(), fd, len(header), on_bytes, pacer)
-                    os.fsync(fd)  # durable before the commit that records it as delivered
-                finally:
-                    os.close(fd)
                 # Its name too: a crash between the commit and the rename then still finds
                 # the complete file, and the next open or sync puts it in place
                 # (`_settle_share_temps`) instead of a recorded share with no bytes anywhere.
@@ -2450,7 +2451,7 @@ class SharingMixin:
         else:
             spool = _Spool(self._store, _INLINE_PAYLOAD_MAX)
             reader = _TeeReader(f, spool)  # type: ignore[assignment]
-        sink = _HashSink()
+        sink = HashSink()
         try:
             try:
                 size = age.decrypt_payload(reader, sink, file_key)
@@ -3751,13 +3752,6 @@ def _stored_name(original: str) -> str:
         return names.clean_name(share_format.safe_file_name(original))
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
 def _copy_fd(
     src_fd: int,
     dst_fd: int,
@@ -3802,80 +3796,6 @@ def _place_new(tmp: Path, folder: Path, name: str) -> Path:
     return final
 
 
-class _Worker:
-    """Runs `fn(chunk)` for each chunk on one background thread, in order.
-
-    Receiving a big share does three things to every byte: decrypt (this thread), hash
-    the plaintext and write the payload copy. hashlib and os.write release the GIL, so
-    the other two run beside the decryption on another core. The queue is bounded, so
-    memory stays constant (`depth` chunks of 64 KiB).
-    """
-
-    def __init__(self, fn: Callable[[bytes], Any], depth: int = 32) -> None:
-        self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
-        self._fn = fn
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="strongroom-receive", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self._error is None:
-                try:
-                    self._fn(item)
-                except BaseException as exc:  # re-raised on the caller's thread
-                    self._error = exc
-
-    def put(self, data: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(data)
-
-    def close(self) -> None:
-        """Wait for every queued chunk; re-raise the first error the worker met."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-class _HashSink(io.RawIOBase):
-    """Where a received share's plaintext goes: hashed and counted, never stored."""
-
-    _BATCH = 1024 * 1024  # hand over 1 MiB at a time: few queue operations per GiB
-
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
-        self._worker = _Worker(self._sha.update, depth=4)
-        self._buf = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        # Copied: the decryptor reuses its output buffer for the next chunk.
-        self._buf += b
-        if len(self._buf) >= self._BATCH:
-            self._worker.put(bytes(self._buf))
-            self._buf.clear()
-        return len(memoryview(b))
-
-    def digest(self) -> bytes:
-        if self._buf:
-            self._worker.put(bytes(self._buf))
-            self._buf.clear()
-        self._worker.close()
-        return self._sha.digest()
-
-    def abort(self) -> None:
-        with contextlib.suppress(BaseException):
-            self._worker.close()
-
-
 class _TeeReader(io.RawIOBase):
     """Reads from `src` and hands every byte read to `sink` too (payload → object)."""
 
@@ -3898,14 +3818,14 @@ class _TeeReader(io.RawIOBase):
 
 class _Spool:
     """The received payload bytes: in memory while small (stored inline), else a temp
-    object file (created 0600, written by a `_Worker`, fsynced by `finish`)."""
+    object file (created 0600, written by a `Worker`, fsynced by `finish`)."""
 
     def __init__(self, store: ObjectStore, limit: int) -> None:
         self._store = store
         self._limit = limit
         self._buf = bytearray()
         self._fd: int | None = None
-        self._worker: _Worker | None = None
+        self._worker: Worker | None = None
         self.tmp: Path | None = None
 
     def _write_fd(self, data: bytes) -> None:
@@ -3921,10 +3841,8 @@ class _Spool:
         if len(self._buf) > self._limit:
             self.tmp = self._store.tmp / f"{secrets.token_hex(16)}.tmp"
             with disk_full_errors():
-                self._fd = os.open(
-                    self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-                )
-            self._worker = _Worker(self._write_fd)
+                self._fd = create_new(self.tmp)
+            self._worker = Worker(self._write_fd)
             self._worker.put(bytes(self._buf))
             self._buf = bytearray()
 
@@ -3976,7 +3894,7 @@ class _CopySpool:
     def __init__(self, store: ObjectStore, src_fd: int, offset: int, length: int) -> None:
         self.tmp = store.tmp / f"{secrets.token_hex(16)}.tmp"
         with disk_full_errors():
-            self._fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            self._fd = create_new(self.tmp, read=True)
         self._src_fd, self._offset, self._length = src_fd, offset, length
         self._copied = 0
         self._done = self._stop = False
