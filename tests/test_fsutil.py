@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import errno
+import hashlib
+import io
 import os
+import stat
+import threading
+from pathlib import Path
 
-from strongroom.vault import fsutil
+import pytest
+
+from strongroom.vault import DiskFull, fsutil
 
 
 def test_writeback_file_passes_data_through_and_starts_writeback_per_range(tmp_path, monkeypatch):
@@ -108,3 +117,151 @@ def test_copy_range_without_positional_io(tmp_path, monkeypatch):
     data = os.urandom(fsutil.COPY_BUFFER + 777)
     pieces, out = _copy(tmp_path, data, 5, 9)
     assert out == b"H" * 9 + data[5:] and sum(pieces) == len(data) - 5
+
+
+# --- one way to create a new file ---------------------------------------------------------
+
+APP = Path(__file__).resolve().parents[1] / "app" / "strongroom"
+
+
+def _attribute_uses(name: str) -> list[str]:
+    """Every `x.<name>` attribute in app/, as "module:line"."""
+    found = []
+    for path in sorted(APP.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == name:
+                found.append(f"{path.relative_to(APP)}:{node.lineno}")
+    return found
+
+
+def _function_defs(name: str) -> list[str]:
+    found = []
+    for path in sorted(APP.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
+                found.append(f"{path.relative_to(APP)}:{node.lineno}")
+    return found
+
+
+def test_new_files_are_created_only_by_fsutil():
+    """One flag policy (O_EXCL, 0600, O_CLOEXEC, O_NOFOLLOW) for every new file: no module
+    but fsutil spells out O_EXCL; the others call create_new / new_file / write_new."""
+    assert [u for u in _attribute_uses("O_EXCL") if not u.startswith("vault/fsutil.py")] == []
+
+
+def test_one_write_all_and_one_hashing_sink():
+    assert [d.split(":")[0] for d in _function_defs("write_all")] == ["crypto/streams.py"]
+    assert _function_defs("_write_all") == []
+    sinks = _function_defs("HashSink") + _function_defs("_HashSink")
+    assert [d.split(":")[0] for d in sinks + _function_defs("_HashingWriter")] == [
+        "vault/streams.py"
+    ]
+
+
+def test_create_new_is_private_exclusive_and_not_inherited(tmp_path):
+    path = tmp_path / "new"
+    fd = fsutil.create_new(path)
+    try:
+        assert not os.get_inheritable(fd)
+        os.write(fd, b"x")
+    finally:
+        os.close(fd)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        fsutil.create_new(path)  # never reuses or truncates an existing file
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(FileExistsError):
+        fsutil.create_new(tmp_path / "link")  # nor follows a link to create its target
+    assert not (tmp_path / "elsewhere").exists()
+    assert path.read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("fail", ["write", "fsync", "replace"])
+def test_replace_file_leaves_the_old_file_and_no_temp_on_error(tmp_path, monkeypatch, fail):
+    path = tmp_path / "f"
+    path.write_bytes(b"old")
+
+    def boom(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, fail, boom)
+    with pytest.raises(OSError) as info:
+        fsutil.replace_file(path, [b"new ", b"data"])
+    assert info.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_atomic_write_turns_a_full_disk_into_disk_full(tmp_path, monkeypatch):
+    path = tmp_path / "f"
+    path.write_bytes(b"old")
+    monkeypatch.setattr(
+        os, "fsync", lambda _fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))
+    )
+    with pytest.raises(DiskFull):
+        fsutil.atomic_write(path, b"new")
+    monkeypatch.undo()
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_replace_file_without_sync_does_not_fsync(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "fsync", calls.append)
+    fsutil.replace_file(tmp_path / "f", [b"abc"], sync=False)
+    assert calls == []
+    fsutil.replace_file(tmp_path / "f", [b"abcd"])
+    assert len(calls) == 1
+    assert (tmp_path / "f").read_bytes() == b"abcd"
+    assert stat.S_IMODE(os.stat(tmp_path / "f").st_mode) == 0o600
+
+
+def test_new_file_removes_a_half_written_file(tmp_path):
+    path = tmp_path / "f"
+    with pytest.raises(RuntimeError), fsutil.new_file(path) as fd:
+        os.write(fd, b"half")
+        raise RuntimeError("stop")
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("size", [0, 10, 1024 * 1024 - 1, 1024 * 1024, 3 * 1024 * 1024 + 7])
+def test_hash_sink_hashes_what_is_written(size):
+    from strongroom.vault.streams import HashSink
+
+    data = os.urandom(size)
+    sink = HashSink()
+    before = threading.active_count()
+    for i in range(0, size, 65536):
+        assert sink.write(memoryview(data)[i : i + 65536]) == len(data[i : i + 65536])
+    if size < 1024 * 1024:
+        assert threading.active_count() == before  # a small file is hashed in place
+    assert sink.digest() == hashlib.sha256(data).digest()
+
+
+def test_write_all_finishes_partial_writes():
+    from strongroom.crypto.streams import write_all
+
+    class Trickle(io.RawIOBase):
+        def __init__(self):
+            self.got = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.got += bytes(b[:3])
+            return min(3, len(b))
+
+    out = Trickle()
+    write_all(out, b"0123456789")
+    assert bytes(out.got) == b"0123456789"
+    r, w = os.pipe()
+    try:
+        write_all(w, b"abc")
+        assert os.read(r, 10) == b"abc"
+    finally:
+        os.close(r)
+        os.close(w)

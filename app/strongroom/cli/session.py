@@ -189,17 +189,11 @@ def _unseal(token: bytes, doc: dict[str, Any]) -> bytes | None:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write `path` 0600 atomically (a temporary name in the same folder, then renamed)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write `path` 0600 atomically (a temporary name in the same folder, then renamed).
+    Not fsynced: a session file need not survive a power cut."""
+    from strongroom.vault import replace_file
+
+    replace_file(path, [data], sync=False)
 
 
 def _wipe(path: Path) -> bool:

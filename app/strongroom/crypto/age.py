@@ -22,13 +22,11 @@ import hmac
 import mmap
 import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -38,6 +36,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from strongroom.crypto import bech32
+from strongroom.crypto.streams import write_all as _write_all
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "CHUNK_SIZE",
@@ -574,19 +576,6 @@ def _read_full(src: BinaryIO, buf: memoryview) -> int:
     return got
 
 
-def _write_all(dst: BinaryIO, data: bytes | memoryview) -> None:
-    """Write all of ``data``: a raw (unbuffered) stream may accept only part of a write."""
-    n = dst.write(data)
-    if n is None or n == len(data):  # buffered streams write everything or raise
-        return
-    view = memoryview(data)
-    while n < len(view):
-        written = dst.write(view[n:])
-        if not written:
-            raise OSError("the output stream accepted no data")
-        n += written
-
-
 def _chunk_nonce(counter: int, last: bool) -> bytes:
     if counter >= 1 << 88:
         raise PayloadError("payload has too many chunks")
@@ -682,6 +671,10 @@ def _stream_blocks(
         _write_all(dst, f.out[:written])
         flight.popleft()
         free.append(f.block)
+
+    # Imported here: only payloads of more than one block need threads, and concurrent.futures
+    # (with logging) is ~5 ms of every CLI command's start-up otherwise.
+    from concurrent.futures import ThreadPoolExecutor
 
     with contextlib.ExitStack() as stack:
         coder = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="age-payload"))
@@ -1027,6 +1020,8 @@ def decrypt_to_path(
     progress: Progress | None = None,
 ) -> Header:
     """Decrypt to ``path`` all or nothing: a temporary file is renamed only on success."""
+    import tempfile
+
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".strongroom-", suffix=".part")

@@ -25,8 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import Contact, HistoryEntry, HistoryReport, Retention, Vault
-from strongroom.vault.history import QUERY_MAX
+from strongroom.vault import QUERY_MAX, Contact, HistoryEntry, HistoryReport, Retention, Vault
 
 from . import icons
 from .messages import ACTION_LABELS, action_label, error_message

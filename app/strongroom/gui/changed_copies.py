@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import OpenCopy
-from strongroom.vault.copies import edited_name
+from strongroom.vault import OpenCopy, edited_name
 
 from . import icons
 

@@ -42,8 +42,8 @@ from strongroom.vault import (
     Item,
     Vault,
     VaultError,
+    clean_name,
 )
-from strongroom.vault.names import clean_name
 
 from . import icons
 from .duplicates import KEEP_BOTH, REPLACE, DuplicateDialog

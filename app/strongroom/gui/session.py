@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from strongroom.vault import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, Vault
-from strongroom.vault.events import SHARING_CHANGED
+from strongroom.vault import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event, Vault
 
 __all__ = ["VaultSession"]
 

@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import AddProgress
-from strongroom.vault.passphrase_policy import WEAK_SCORE, check_passphrase, strength
+from strongroom.vault import WEAK_SCORE, AddProgress, check_passphrase, strength
 
 from . import colors, icons
 from .messages import error_message, human_size

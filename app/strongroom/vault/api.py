@@ -35,7 +35,7 @@ import platformdirs
 
 from strongroom.crypto import age, kdf, memwipe
 
-from . import db, header_copies, keys, names, tempdirs
+from . import db, header_copies, keys, listing, names, tempdirs
 from .context import VaultContext
 from .copies import META_KEY as _COPIES_KEY
 from .copies import CopyBook, edited_name
@@ -63,6 +63,7 @@ from .fsutil import (
     disk_full_errors,
     fsync_dir,
     name_max,
+    new_file,
     remove_tree,
     tmp_name,
 )
@@ -93,6 +94,7 @@ from .records import (
 )
 from .reports import NoticeKind, UnlockReport
 from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, ContactRef, SharingMixin, create_identity
+from .streams import HashSink
 
 __all__ = [
     "DB_NAME",
@@ -316,20 +318,6 @@ class _SourceReader(io.RawIOBase):
             return self._f.readinto(view) or 0
         except OSError as exc:
             raise VaultError(f"Cannot read {self.name}: {exc.strerror}.") from None
-
-
-class _HashingWriter(io.RawIOBase):
-    """A sink that only hashes and counts (deep check)."""
-
-    def __init__(self) -> None:
-        self.sha = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        self.sha.update(b)
-        return len(memoryview(b))
 
 
 @dataclass
@@ -1316,14 +1304,9 @@ class Vault(SharingMixin):
         case ("apple" before "Zebra"), then by the exact name when only case differs."""
         parent = self._get_folder(folder)
         with db.db_errors():
-            rows = self._ctx.connection.execute(
-                self._ITEM_SQL + " WHERE i.parent_id = ?", (parent.id,)
-            )
-            records = [self._record(r, parent.path) for r in rows]
-        # Sorted here, not in SQL: cheaper than SQLite's temp b-tree for large folders.
-        # Names are NFC already (names.clean_name), so casefold() alone compares them.
-        records.sort(key=lambda r: (not r.is_folder, r.name.casefold(), r.name))
-        return records
+            rows = self._ctx.connection.execute(listing.CHILDREN_SQL, (parent.id,)).fetchall()
+        # The lean path (listing.py): the same records as `_record` builds, per row cheaper.
+        return listing.children(rows, parent.id, names.join(parent.path, ""), self._folder_path)
 
     @_op
     def walk(self, folder: ItemRef = "/") -> list[Item]:
@@ -1954,15 +1937,8 @@ class Vault(SharingMixin):
         self, rec: FileRecord, target: Path, progress: Callable[[int], None] | None
     ) -> None:
         """Write `rec` to `target` (which must not exist) with fsync; removed on failure."""
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            with os.fdopen(fd, "wb", buffering=0) as out:
-                self._decrypt_into(rec, WritebackFile(out), progress)  # type: ignore[arg-type]
-                os.fsync(out.fileno())
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(target)
-            raise
+        with new_file(target) as fd, os.fdopen(fd, "wb", buffering=0, closefd=False) as out:
+            self._decrypt_into(rec, WritebackFile(out), progress)  # type: ignore[arg-type]
 
     def export(
         self,
@@ -2224,7 +2200,7 @@ class Vault(SharingMixin):
                         continue
                     if deep:
                         rec = self._get_file(iid)
-                        sink = _HashingWriter()
+                        sink = HashSink()
                         base = done
 
                         def on_chunk(n: int, _b: int = base) -> None:
@@ -2233,10 +2209,13 @@ class Vault(SharingMixin):
 
                         try:
                             self._decrypt_into(rec, sink, on_chunk)  # type: ignore[arg-type]
-                        except VaultDamaged as exc:
+                        except BaseException as exc:
+                            sink.abort()
+                            if not isinstance(exc, VaultDamaged):
+                                raise
                             problems.append(CheckProblem("object", str(exc), iid, rec.path))
                             continue
-                        if sink.sha.digest() != bytes(sha):
+                        if sink.digest() != bytes(sha):
                             problem("The contents of {} do not match their recorded checksum.")
                         done += size
             except VaultDamaged as exc:

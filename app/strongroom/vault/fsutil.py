@@ -9,26 +9,34 @@ import mmap
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from strongroom.crypto.streams import write_all
 
 from .errors import DiskFull, StorageError
 
 __all__ = [
+    "NEW_FILE_FLAGS",
     "WRITEBACK_EVERY",
     "WritebackFile",
     "WritebackPacer",
     "atomic_write",
     "copy_range",
+    "create_new",
     "disk_full_errors",
     "free_bytes",
     "fsync_dir",
     "name_max",
+    "new_file",
     "remove_tree",
+    "replace_file",
     "start_writeback",
     "storage_error",
     "tmp_name",
+    "write_all",
+    "write_new",
 ]
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -204,32 +212,72 @@ def disk_full_errors(
         raise
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, what: str = "") -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file.
+NEW_FILE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+"""The one flag policy for every file the vault creates. O_EXCL: never reuse, truncate or
+follow a file someone else put at the name (a symlink there fails too, as does
+O_NOFOLLOW's); O_CLOEXEC: never inherited by a program the vault starts (Python's default
+since PEP 446, said here so that no call site depends on it)."""
 
-    Temp file created with its final mode before any data is written, fsynced, renamed
-    over `path` with `os.replace`, then the directory is fsynced. On any error the temp
-    file is removed and `path` is untouched. The disk's failures arrive as `DiskFull` or
-    `StorageError` naming `what` (default: the file's name).
-    """
-    tmp = path.with_name(tmp_name(path.name))
-    with disk_full_errors(what or path.name):
-        # O_EXCL: never follow or reuse a file someone else put at the temp name.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+
+def create_new(path: Path, *, mode: int = 0o600, read: bool = False) -> int:
+    """Create `path`, which must not exist (`NEW_FILE_FLAGS`), and return its descriptor
+    open for writing (and reading with `read`). `mode` applies from the start, before any
+    byte is written: a private file is never readable by others, even briefly."""
+    return os.open(path, (os.O_RDWR if read else os.O_WRONLY) | NEW_FILE_FLAGS, mode)
+
+
+@contextlib.contextmanager
+def new_file(path: Path, *, mode: int = 0o600, sync: bool = True) -> Iterator[int]:
+    """Create `path` (`create_new`) and yield its descriptor; when the block ends, fsync
+    it (unless `sync` is False) and close it. On any error, in the block or the fsync, the
+    descriptor is closed and `path` removed: a half-written file never stays behind."""
+    fd = create_new(path, mode=mode)
+    try:
         try:
-            try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+            yield fd
+            if sync:
                 os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
+def write_new(path: Path, parts: Iterable[bytes], *, mode: int = 0o600, sync: bool = True) -> None:
+    """Write `parts` into the new file `path` (`new_file`: removed again on any error)."""
+    with new_file(path, mode=mode, sync=sync) as fd:
+        for part in parts:
+            write_all(fd, part)
+
+
+def replace_file(
+    path: Path, parts: Iterable[bytes], *, mode: int = 0o600, sync: bool = True
+) -> None:
+    """Write new file -> fsync -> rename: replace `path` with `parts` so that a crash
+    leaves either the old or the new file, never a mix. The temp file is a hidden sibling
+    (`tmp_name`) made by `write_new`, renamed over `path` with `os.replace`, and removed
+    on any error. `sync=False` skips the fsync, for a file that need not survive a power
+    cut. The caller fsyncs the directory when the rename itself must survive one."""
+    tmp = path.with_name(tmp_name(path.name))
+    write_new(tmp, parts, mode=mode, sync=sync)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, what: str = "") -> None:
+    """Replace `path` with `data` durably (`replace_file`, then the directory is fsynced).
+
+    On any error the temp file is removed and `path` is untouched. The disk's failures
+    arrive as `DiskFull` or `StorageError` naming `what` (default: the file's name).
+    """
+    with disk_full_errors(what or path.name):
+        replace_file(path, [data], mode=mode)
         fsync_dir(path.parent)
 
 
@@ -260,12 +308,19 @@ def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
     return start
 
 
-_sync_file_range = _load_sync_file_range() if hasattr(os, "copy_file_range") else None
+# Looked up on the first big write, not at import: ctypes.util.find_library runs
+# `ldconfig -p` in a child process, which every command (a session `ls` too) would pay.
+_sync_file_range: Callable[[int, int, int], None] | None = None
+_sync_file_range_loaded = not hasattr(os, "copy_file_range")
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:
     """Ask the kernel to start writing a range (length 0: to the end) to disk now, without
     waiting (Linux); a hint only — the fsync that follows is what makes it durable."""
+    global _sync_file_range, _sync_file_range_loaded
+    if not _sync_file_range_loaded:
+        _sync_file_range = _load_sync_file_range()
+        _sync_file_range_loaded = True
     if _sync_file_range is not None:
         _sync_file_range(fd, offset, length)
 

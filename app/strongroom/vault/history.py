@@ -34,8 +34,8 @@ from strongroom.crypto import memwipe
 
 from .db import Connection, db_errors
 from .errors import VaultError
-from .fsutil import atomic_write
-from .records import HistoryEntry
+from .fsutil import atomic_write, create_new
+from .records import HistoryAction, HistoryEntry
 
 __all__ = [
     "ACTIONS",
@@ -55,61 +55,8 @@ _ROW_PREFIX = b"strongroom/v1/history-row\n"
 _BASE_PREFIX = b"strongroom/v1/history-base\n"
 _CHECKPOINT_PREFIX = b"strongroom/v1/checkpoint\n"
 
-ACTIONS = frozenset(
-    {
-        "vault-created",
-        "vault-unlocked",
-        "vault-locked",
-        "unlock-failed",
-        "recovery-used",
-        "passphrase-changed",
-        "file-added",
-        "file-previewed",
-        "file-exported",
-        "file-opened-externally",
-        "file-renamed",
-        "file-moved",
-        "file-deleted",
-        "folder-created",
-        "folder-renamed",
-        "folder-moved",
-        "folder-deleted",
-        "folder-exported",
-        "integrity-check",
-        "retention-changed",
-        "history-pruned",
-        "checkpoint-reset",
-        # entries a full disk kept out of the vault (FORMAT.md §4.7, "Kept history")
-        "history-delayed",
-        "history-gap",
-        "header-repaired",
-        "header-upgraded",
-        # sharing (schema v2, FORMAT.md §6)
-        "identity-created",
-        "identity-renamed",
-        "identity-exported",
-        "contact-added",
-        "contact-updated",
-        "contact-renamed",
-        "contact-verified",
-        "contact-unverified",
-        "contact-removed",
-        "group-created",
-        "group-member-added",
-        "group-member-removed",
-        "group-key-received",
-        "share-created",
-        "share-revoked",
-        "share-received",
-        "share-refused",
-        "share-erased",
-        "receipt-sent",
-        "receipt-received",
-        "message-rejected",
-        "exchange-set",
-        "receipts-policy-changed",
-    }
-)
+ACTIONS = frozenset(a.value for a in HistoryAction)
+"""Every action's text (plain strings, as stored)."""
 
 
 def format_time(t: datetime) -> str:
@@ -124,7 +71,12 @@ def parse_time(text: str) -> datetime:
     """Inverse of `format_time` (fromisoformat: ~30x faster than strptime for listings)."""
     if len(text) != 27 or text[-1] != "Z":
         raise ValueError(f"not a vault timestamp: {text!r}")
-    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+    # Python 3.11's fromisoformat reads the "Z" itself: one call, ~10x cheaper than parsing
+    # a naive time and then replace(tzinfo=UTC) (a 10,000-file listing parses 20,000).
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is not UTC:  # e.g. "...+01:00Z" would be read as another offset
+        raise ValueError(f"not a vault timestamp: {text!r}")
+    return parsed
 
 
 _SEQ_MAX = 2**63 - 1
@@ -139,11 +91,12 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-PERSON_NAME_KEYS: dict[str, tuple[str, ...]] = {
-    "receipt-sent": ("to",),
-    "group-member-removed": ("member",),  # the per-file entries (the summary has the fingerprint)
-    "group-key-received": ("from",),
-    "contact-renamed": ("from", "to"),
+PERSON_NAME_KEYS: dict[HistoryAction, tuple[str, ...]] = {
+    HistoryAction.RECEIPT_SENT: ("to",),
+    # the per-file entries (the summary has the fingerprint)
+    HistoryAction.GROUP_MEMBER_REMOVED: ("member",),
+    HistoryAction.GROUP_KEY_RECEIVED: ("from",),
+    HistoryAction.CONTACT_RENAMED: ("from", "to"),
 }
 """History entries that name a person only by contact name (no fingerprint), by details key.
 A person filter matches these by the names the contact had at the time. ("share-created" and
@@ -286,7 +239,9 @@ class HistoryLog:
                 " VALUES (1, ?, ?, ?, ?)",
                 (last, prev_mac, pruned_at, _base_mac(self._key, last, prev_mac, pruned_at)),
             )
-        self.append(now, "history-pruned", details={"through_seq": last, "removed": removed})
+        self.append(
+            now, HistoryAction.HISTORY_PRUNED, details={"through_seq": last, "removed": removed}
+        )
         return removed
 
     # ----- reading ---------------------------------------------------------------------
@@ -312,13 +267,18 @@ class HistoryLog:
         for seq, action, d in rows:
             details = json.loads(d)
             if current is None:  # not a contact at this point (going back in time)
-                if action == "contact-removed" and details.get("fingerprint") == fingerprint:
+                if (
+                    action == HistoryAction.CONTACT_REMOVED
+                    and details.get("fingerprint") == fingerprint
+                ):
                     current, hi = str(details.get("contact", "")), seq
                 continue
-            if action == "contact-renamed" and details.get("to") == current:
+            if action == HistoryAction.CONTACT_RENAMED and details.get("to") == current:
                 out.append((current, seq, hi))
                 current, hi = str(details.get("from", "")), seq
-            elif action == "contact-added" and details.get("fingerprint") == fingerprint:
+            elif (
+                action == HistoryAction.CONTACT_ADDED and details.get("fingerprint") == fingerprint
+            ):
                 out.append((current, seq, hi))
                 current = None
         if current is not None:
@@ -375,7 +335,7 @@ class HistoryLog:
                 if not named:
                     continue
                 cond = f"action = '{action}'"
-                if action == "group-member-removed":
+                if action == HistoryAction.GROUP_MEMBER_REMOVED:
                     cond += " AND json_extract(details, '$.fingerprint') IS NULL"
                 ors.append(f"({cond} AND ({' OR '.join(named)}))")
             where.append("(" + " OR ".join(ors) + ")")
@@ -431,7 +391,7 @@ class HistoryLog:
         for seq, t, action, d in rows:
             details = json.loads(d)
             when = parse_time(t).strftime("%Y-%m-%d %H:%M UTC")
-            if action == "history-delayed":
+            if action == HistoryAction.HISTORY_DELAYED:
                 n = int(details.get("count", 0))
                 late.append(f"{seq + 1}..{seq + n}")
                 times.append(when)
@@ -688,10 +648,7 @@ class KeptHistory:
         except (OSError, VaultError):
             pass
         try:
-            fd = os.open(
-                stem.with_name(stem.name + ".gap"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
-            )
-            os.close(fd)
+            os.close(create_new(stem.with_name(stem.name + ".gap")))
             return "gap"
         except OSError:
             return "lost"

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from strongroom.crypto import age
 
-from .fsutil import WritebackFile, disk_full_errors, fsync_dir
+from .fsutil import WritebackFile, create_new, disk_full_errors, fsync_dir
 
 __all__ = ["ObjectStore", "new_object_id"]
 
@@ -31,9 +31,8 @@ def new_object_id() -> str:
 
 
 def _default_opener(path: Path) -> BinaryIO:
-    # O_EXCL: a temp name is used once; 0600 before any byte is written.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    return os.fdopen(fd, "wb", buffering=0)
+    # create_new: a temp name is used once (O_EXCL); 0600 before any byte is written.
+    return os.fdopen(create_new(path), "wb", buffering=0)
 
 
 def _valid_id(name: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 __all__ = [
     "AccessEntry",
+    "AccessKind",
     "AccessReport",
     "AddProgress",
     "CheckProblem",
@@ -20,22 +21,142 @@ __all__ = [
     "GroupMember",
     "GroupRecord",
     "GroupRemoval",
+    "HistoryAction",
     "HistoryEntry",
     "HistoryReport",
     "OpenCopy",
     "OutboxMessage",
     "PendingReceipt",
+    "PendingShare",
     "QuarantineEntry",
     "ReceiptRecord",
     "ReceivedRecord",
+    "RecipientKind",
     "Retention",
     "RevokeResult",
     "ShareRecipientStatus",
     "ShareRecord",
+    "ShareStatus",
     "SyncReport",
+    "Trust",
     "UnwrittenHistory",
     "VaultInfo",
 ]
+
+
+# --- string codes -------------------------------------------------------------------------
+# StrEnums: each member *is* its text (str(), f-strings, JSON and the database all see the
+# value), so the stored text and every output stay exactly what they were as plain strings.
+
+
+class ShareStatus(enum.StrEnum):
+    """Where a share stands for one recipient (`ShareRecipientStatus`, a share I made) or
+    for me (`ReceivedRecord`, a share I received)."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    ERASED = "erased"
+    """A recipient's Strongroom confirmed it erased its copy (an "erased" receipt)."""
+    DELETED = "deleted"
+    """I deleted a received file."""
+
+
+class Trust(enum.StrEnum):
+    """How far I trust the signer of a received share (`ReceivedRecord.trust`)."""
+
+    VERIFIED = "verified"
+    """A contact whose fingerprint I compared out of band."""
+    UNVERIFIED = "unverified"
+    """A known contact, fingerprint not compared."""
+    UNKNOWN = "unknown"
+    """A valid signature by a key not in my contacts."""
+    UNSIGNED = "unsigned"
+    """A plain age file (e.g. made with `age -r`)."""
+
+
+class RecipientKind(enum.StrEnum):
+    """Who a share is addressed to: one person's key or a group key."""
+
+    PERSON = "person"
+    GROUP = "group"
+
+
+class AccessKind(enum.StrEnum):
+    """How someone has (or had) access to a file (`AccessEntry.kind`)."""
+
+    PERSON = "person"
+    GROUP = "group"
+    GROUP_MEMBER = "group member"
+    FORMER_GROUP_MEMBER = "former group member"
+
+
+class HistoryAction(enum.StrEnum):
+    """What an access-history entry records; the value is the stored `action` text."""
+
+    VAULT_CREATED = "vault-created"
+    VAULT_UNLOCKED = "vault-unlocked"
+    VAULT_LOCKED = "vault-locked"
+    UNLOCK_FAILED = "unlock-failed"
+    RECOVERY_USED = "recovery-used"
+    PASSPHRASE_CHANGED = "passphrase-changed"  # noqa: S105 (an action's name, not a secret)
+    FILE_ADDED = "file-added"
+    FILE_PREVIEWED = "file-previewed"
+    FILE_EXPORTED = "file-exported"
+    FILE_OPENED_EXTERNALLY = "file-opened-externally"
+    FILE_RENAMED = "file-renamed"
+    FILE_MOVED = "file-moved"
+    FILE_DELETED = "file-deleted"
+    FOLDER_CREATED = "folder-created"
+    FOLDER_RENAMED = "folder-renamed"
+    FOLDER_MOVED = "folder-moved"
+    FOLDER_DELETED = "folder-deleted"
+    FOLDER_EXPORTED = "folder-exported"
+    INTEGRITY_CHECK = "integrity-check"
+    RETENTION_CHANGED = "retention-changed"
+    HISTORY_PRUNED = "history-pruned"
+    CHECKPOINT_RESET = "checkpoint-reset"
+    # entries a full disk kept out of the vault (FORMAT.md §4.7, "Kept history")
+    HISTORY_DELAYED = "history-delayed"
+    HISTORY_GAP = "history-gap"
+    HEADER_REPAIRED = "header-repaired"
+    HEADER_UPGRADED = "header-upgraded"
+    # sharing (schema v2, FORMAT.md §6)
+    IDENTITY_CREATED = "identity-created"
+    IDENTITY_RENAMED = "identity-renamed"
+    IDENTITY_EXPORTED = "identity-exported"
+    CONTACT_ADDED = "contact-added"
+    CONTACT_UPDATED = "contact-updated"
+    CONTACT_RENAMED = "contact-renamed"
+    CONTACT_VERIFIED = "contact-verified"
+    CONTACT_UNVERIFIED = "contact-unverified"
+    CONTACT_REMOVED = "contact-removed"
+    GROUP_CREATED = "group-created"
+    GROUP_MEMBER_ADDED = "group-member-added"
+    GROUP_MEMBER_REMOVED = "group-member-removed"
+    GROUP_KEY_RECEIVED = "group-key-received"
+    SHARE_CREATED = "share-created"
+    SHARE_REVOKED = "share-revoked"
+    SHARE_RECEIVED = "share-received"
+    SHARE_REFUSED = "share-refused"
+    SHARE_ERASED = "share-erased"
+    # shares from unknown senders (schema v5, FORMAT.md §6.14)
+    SHARE_WAITING = "share-waiting"
+    SHARE_DROPPED = "share-dropped"
+    RECEIPT_SENT = "receipt-sent"
+    RECEIPT_RECEIVED = "receipt-received"
+    MESSAGE_REJECTED = "message-rejected"
+    EXCHANGE_SET = "exchange-set"
+    RECEIPTS_POLICY_CHANGED = "receipts-policy-changed"
+
+
+def _coerce(record: Any, **codes: type[enum.StrEnum]) -> None:
+    """Turn a frozen record's plain-text codes (as read from the database) into their
+    StrEnum; an unknown text raises ValueError."""
+    for name, kind in codes.items():
+        value = getattr(record, name)
+        if not isinstance(value, kind):
+            object.__setattr__(record, name, kind(value))
 
 
 @dataclass(frozen=True)
@@ -267,6 +388,12 @@ class GroupRecord:
     """Group-key messages of this group recorded but still waiting in the outbox (a full
     disk, a folder not reachable, no exchange folder): until they are delivered, the
     members they go to do not have the key they carry."""
+    unread: int = 0
+    """For a group I do not administer: files in the exchange folder this vault has not
+    read yet. One may carry a newer key of this group (its administrator removed a
+    member): until this vault reads it, shares I make to the group use the key I hold,
+    which the removed member still has (FORMAT.md §6.8, "Key rotations not yet
+    processed")."""
 
 
 @dataclass(frozen=True)
@@ -309,17 +436,19 @@ class ShareRecipientStatus:
 
     recipient: str
     name: str
-    kind: str
-    """"person" or "group"."""
+    kind: RecipientKind
     contact_id: int | None
     group_id: str | None
     group_epoch: int | None
-    status: str
+    status: ShareStatus
     revoked: datetime | None
     receipts: tuple[ReceiptRecord, ...]
     revocation_undelivered: bool = False
     """Revoked, but the revocation message still waits in the outbox (no exchange folder):
     until it reaches them, their Strongroom keeps the file readable."""
+
+    def __post_init__(self) -> None:
+        _coerce(self, kind=RecipientKind, status=ShareStatus)
 
 
 @dataclass(frozen=True)
@@ -380,17 +509,20 @@ class ReceivedRecord:
     sender_name: str | None
     sender_fingerprint: str | None
     sender_contact_id: int | None
-    trust: str
+    trust: Trust
     forwarded: bool
     via_group: str | None
     created: datetime | None
     received: datetime
     expires: datetime | None
     receipts_requested: bool
-    status: str
+    status: ShareStatus
     ended: datetime | None
     duplicate: bool = False
     """True when `receive` found this share already stored (nothing new was written)."""
+
+    def __post_init__(self) -> None:
+        _coerce(self, trust=Trust, status=ShareStatus)
 
 
 @dataclass(frozen=True)
@@ -435,6 +567,40 @@ class PendingReceipt:
     sender_name: str | None
     event: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class PendingShare:
+    """A share signed by someone who is not in my contacts, waiting for my decision
+    (`Vault.pending_shares`, FORMAT.md §6.14). Nothing of it is in the vault yet: only
+    what the share claims and where its file is. Everything here is the sender's claim,
+    unverified: `sender_name` is the name their card gives (may hold any characters: show
+    `sender_display`); `sender_fingerprint` is the key that signed it (the only thing
+    that identifies them). `state` is "waiting" or "refused"."""
+
+    id: int
+    share_id: str
+    sender_name: str
+    sender_display: str
+    sender_fingerprint: str
+    name: str
+    display_name: str
+    size: int
+    arrived: datetime
+    expires: datetime | None
+    path: Path
+    """Where the share file is (in the exchange folder, or where it was received from)."""
+    via_group: str | None
+    state: str = "waiting"
+
+    @property
+    def sender_words(self) -> str:
+        """The sender as every front end shows them: unknown, by fingerprint, with the
+        name they claim (escaped)."""
+        return (
+            f"Unknown sender (fingerprint {self.sender_fingerprint}), "
+            f"calling themselves '{self.sender_display}'"
+        )
 
 
 @dataclass(frozen=True)
@@ -484,6 +650,14 @@ class SyncReport:
     removed: tuple[str, ...] = ()
     """Files this vault wrote that this pass removed from the exchange folder because
     nobody needs them any more (FORMAT.md §6.12)."""
+    pending: tuple[PendingShare, ...] = ()
+    """Shares from senders not in my contacts that arrived in this pass and wait for my
+    decision (`Vault.accept_share` / `Vault.refuse_share`); nothing of them was stored."""
+    dropped: tuple[tuple[PendingShare, str], ...] = ()
+    """(share, why) of waiting shares dropped by this pass: their file is gone, their
+    sender revoked them, or they expired."""
+    waiting: int = 0
+    """How many shares from unknown senders wait for my decision after this pass."""
 
 
 @dataclass(frozen=True)
@@ -492,8 +666,7 @@ class AccessEntry:
 
     name: str
     recipient: str
-    kind: str
-    """"person", "group" or "group member"."""
+    kind: AccessKind
     share_id: str
     since: datetime
     until: datetime | None
@@ -503,6 +676,9 @@ class AccessEntry:
     revocation_undelivered: bool = False
     """Revoked, but the revocation message still waits in the outbox: they can still read
     the file until it is delivered (or saved with `Vault.save_revocations` and handed over)."""
+
+    def __post_init__(self) -> None:
+        _coerce(self, kind=AccessKind)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import SharingError
-from .records import REVOCATION_LIMITS, Contact, FileRecord, GroupRecord
+from .records import REVOCATION_LIMITS, Contact, FileRecord, GroupRecord, RecipientKind
 
 __all__ = [
     "Destination",
@@ -71,17 +71,21 @@ class PlannedRecipient:
     whose fingerprint I compared out of band (always True for a group: its members are
     listed instead); `members` are a group's current members' names."""
 
-    kind: Literal["person", "group"]
+    kind: RecipientKind
     id: int | str
     name: str
     verified: bool
     fingerprint: str | None = None
     members: tuple[str, ...] = ()
+    undelivered: int = 0
+    """A group I administer: its new key's messages still waiting in the outbox."""
+    unread: int = 0
+    """A group I am a member of: exchange files this vault has not read yet."""
 
     @property
     def trust(self) -> str:
         """ "verified", "not verified" or "group"."""
-        if self.kind == "group":
+        if self.kind == RecipientKind.GROUP:
             return "group"
         return "verified" if self.verified else "not verified"
 
@@ -116,8 +120,8 @@ Destination = ExchangeDestination | FolderDestination
 @dataclass(frozen=True)
 class PlanNote:
     """One plain-words line of the plan: a "warning" the owner should weigh before sharing
-    (a front end makes it stand out) or "info". Kinds: "group-membership", "unverified",
-    "receipts", "limits"."""
+    (a front end makes it stand out) or "info". Kinds: "group-membership",
+    "group-key-undelivered", "group-key-unread", "unverified", "receipts", "limits"."""
 
     kind: str
     text: str
@@ -138,11 +142,11 @@ class SharePlan:
 
     @property
     def people(self) -> tuple[PlannedRecipient, ...]:
-        return tuple(r for r in self.recipients if r.kind == "person")
+        return tuple(r for r in self.recipients if r.kind == RecipientKind.PERSON)
 
     @property
     def groups(self) -> tuple[PlannedRecipient, ...]:
-        return tuple(r for r in self.recipients if r.kind == "group")
+        return tuple(r for r in self.recipients if r.kind == RecipientKind.GROUP)
 
     @property
     def warnings(self) -> tuple[PlanNote, ...]:
@@ -179,14 +183,26 @@ def build_share_plan(
     recipients: list[PlannedRecipient] = []
     seen: set[tuple[str, int | str]] = set()
     for c in people:
-        if ("person", c.id) not in seen:
-            seen.add(("person", c.id))
-            recipients.append(PlannedRecipient("person", c.id, c.name, c.verified, c.fingerprint))
+        if (RecipientKind.PERSON, c.id) not in seen:
+            seen.add((RecipientKind.PERSON, c.id))
+            recipients.append(
+                PlannedRecipient(RecipientKind.PERSON, c.id, c.name, c.verified, c.fingerprint)
+            )
     for g in groups:
-        if ("group", g.id) not in seen:
-            seen.add(("group", g.id))
+        if (RecipientKind.GROUP, g.id) not in seen:
+            seen.add((RecipientKind.GROUP, g.id))
             members = tuple(m.name for m in g.members)
-            recipients.append(PlannedRecipient("group", g.id, g.name, True, members=members))
+            recipients.append(
+                PlannedRecipient(
+                    RecipientKind.GROUP,
+                    g.id,
+                    g.name,
+                    True,
+                    members=members,
+                    undelivered=g.undelivered if g.mine else 0,
+                    unread=0 if g.mine else g.unread,
+                )
+            )
     return SharePlan(
         files=tuple(files),
         recipients=tuple(recipients),
@@ -199,9 +215,36 @@ def build_share_plan(
 
 def _notes(recipients: Sequence[PlannedRecipient], receipts: bool) -> tuple[PlanNote, ...]:
     notes = []
-    if any(r.kind == "group" for r in recipients):
+    if any(r.kind == RecipientKind.GROUP for r in recipients):
         notes.append(PlanNote("group-membership", GROUP_MEMBERSHIP_TEXT, "warning"))
-    unverified = [r.name for r in recipients if r.kind == "person" and not r.verified]
+    for r in recipients:
+        # Key rotations not yet processed (FORMAT.md §6.8): nothing tells a sender whether
+        # a member applied a new group key, so the rule looks at what this vault can see.
+        if r.kind == RecipientKind.GROUP and r.undelivered:
+            notes.append(
+                PlanNote(
+                    "group-key-undelivered",
+                    f"The newest key of the group {r.name} has not been delivered to its "
+                    "members yet (it waits in the outbox): they cannot open these files "
+                    "until it is. Delivering it first ('strongroom exchange deliver', or a "
+                    "sync) avoids the wait.",
+                    "warning",
+                )
+            )
+        if r.kind == RecipientKind.GROUP and r.unread:
+            n = r.unread
+            notes.append(
+                PlanNote(
+                    "group-key-unread",
+                    f"{n} file{'' if n == 1 else 's'} in the exchange folder "
+                    f"{'has' if n == 1 else 'have'} not been read yet; one may be a new key "
+                    f"for the group {r.name} (its administrator removed someone). Shared "
+                    "now, these files use the key you have, which a removed member still "
+                    "holds. Sync first, then share.",
+                    "warning",
+                )
+            )
+    unverified = [r.name for r in recipients if r.kind == RecipientKind.PERSON and not r.verified]
     if unverified:
         notes.append(
             PlanNote(
