@@ -14,15 +14,15 @@ import sys
 from . import args as _args
 from .args import (
     EXIT_CANCELLED,
-    EXIT_DAMAGED,
+    EXIT_DAMAGED,  # noqa: F401  (re-exported: __all__ takes every name of args.__all__)
     EXIT_ERROR,
-    EXIT_IN_USE,
-    EXIT_OK,  # noqa: F401  (re-exported: __all__ takes every name of args.__all__)
+    EXIT_IN_USE,  # noqa: F401
+    EXIT_OK,  # noqa: F401
     EXIT_USAGE,
-    EXIT_WRONG_SECRET,
+    EXIT_WRONG_SECRET,  # noqa: F401
     build_parser,
 )
-from .errors import CliError, UsageError
+from .errors import CliError, UsageError, exit_code_for
 
 __all__ = [*_args.__all__, "exit_code_for", "main"]
 
@@ -33,22 +33,6 @@ def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"strongroom: {message}\n")
     sys.stderr.flush()
     return code
-
-
-def exit_code_for(exc: BaseException) -> int:
-    """The documented exit code for a vault error, by its type (EXIT_ERROR for any other
-    error); every command reports errors with it."""
-    from strongroom import vault
-
-    if isinstance(exc, vault.WrongPassphrase | vault.WrongRecoveryKey):
-        return EXIT_WRONG_SECRET
-    if isinstance(exc, vault.VaultInUse):
-        return EXIT_IN_USE
-    if isinstance(exc, vault.VaultDamaged):
-        return EXIT_DAMAGED
-    if isinstance(exc, vault.Cancelled):
-        return EXIT_CANCELLED
-    return EXIT_ERROR
 
 
 def main(argv: list[str]) -> int:
@@ -62,10 +46,8 @@ def main(argv: list[str]) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
 
-    from .commands import COMMANDS
-
     try:
-        return COMMANDS[args.command](args)
+        return args.handler(args)
     except UsageError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except CliError as exc:

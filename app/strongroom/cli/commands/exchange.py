@@ -1,0 +1,436 @@
+"""What travels between people: `receive`, `sync`, `exchange`, `quarantine`, `receipts`,
+and `ls --shared` (the files others shared with me).
+
+Names that come from other people (file names inside shares, sender names) are untrusted:
+they are always shown through `output.safe`, so a control or bidi character can never
+disguise what is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..common import Command, json_option, plural, unlocked
+from ..errors import EXIT_OK, CliError, UsageError, exit_code_for
+from ..output import (
+    emit_json,
+    human_size,
+    human_time,
+    note,
+    received_json,
+    record_json,
+    safe,
+    say,
+)
+
+if TYPE_CHECKING:
+    from strongroom.vault import ReceivedRecord, SyncReport
+
+__all__ = ["COMMANDS", "shared_ls"]
+
+
+# ----- receiving -------------------------------------------------------------------------
+
+
+def _trust_text(r: ReceivedRecord) -> str:
+    if r.trust == "verified":
+        return f"from {safe(r.sender_name)} (verified)"
+    if r.trust == "unverified":
+        return f"from {safe(r.sender_name)} (contact NOT verified)"
+    if r.trust == "unknown":
+        return (
+            f"from an UNKNOWN signer calling themself '{safe(r.sender_name)}' "
+            f"(fingerprint {r.sender_fingerprint}; not in your contacts)"
+        )
+    return "UNSIGNED (a plain age file: anyone who knows your age key could have made it)"
+
+
+def _received_line(r: ReceivedRecord) -> str:
+    exp = f", expires {human_time(r.expires)}" if r.expires else ""
+    via = ", via a group" if r.via_group else ""
+    fwd = ", forwarded" if r.forwarded else ""
+    # A name that was unsafe here is stored under a safe one: say what was sent, escaped.
+    sent = f" (sent as '{r.display_name}')" if r.display_name != r.stored_name else ""
+    return (
+        f"{safe(r.path or r.display_name)}{sent} ({human_size(r.size)}) "
+        f"{_trust_text(r)}{via}{fwd}{exp}"
+    )
+
+
+def _receive_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a share or message file, or a folder of .age files",
+    )
+    json_option(p)
+
+
+def _receive_list(paths: list[str]) -> list[str]:
+    """The files to receive: each FILE as given, and for a folder the `.age` files directly
+    in it (by name; other files, subfolders and sync engines' temporary files are left)."""
+    files: list[str] = []
+    for f in paths:
+        path = Path(f)
+        if path.is_dir():
+            found = sorted(
+                str(c)
+                for c in path.iterdir()
+                if c.suffix == ".age" and not c.name.startswith(".") and c.is_file()
+            )
+            if not found:
+                raise CliError(
+                    f"{safe(f)} is a folder with no .age files in it; give the share files "
+                    "themselves, or the folder they were saved in"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(f)
+        else:
+            raise CliError(f"{safe(f)}: no such file")
+    return files
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
+    from strongroom.vault import NotAShare, VaultError
+
+    files = _receive_list(args.files)
+    code = EXIT_OK
+    results: list[dict[str, Any]] = []
+    with unlocked(args) as vault:
+        for f in files:
+            try:
+                rec = vault.receive(f)
+            except NotAShare as exc:
+                # A message: the vault handled it with every check; the report says how.
+                rep = exc.report
+                if rep.messages or rep.replayed:
+                    note(
+                        f"{safe(f)}: message applied."
+                        if rep.messages
+                        else f"{safe(f)}: this message was already processed; ignored."
+                    )
+                    for r in rep.revoked:
+                        note(f"  Share {r.share_id} was revoked by its sender and erased here.")
+                    results.append({"file": f, "message": True, "received": None})
+                    continue
+                failed: VaultError = exc
+            except VaultError as exc:
+                failed = exc
+            else:
+                results.append({"file": f, "message": False, "received": received_json(rec)})
+                _said_received(f, rec, args.json)
+                continue
+            sys.stderr.write(f"strongroom: {safe(f)}: {failed}\n")
+            code = code if code != EXIT_OK else exit_code_for(failed)
+            results.append(
+                {
+                    "file": f,
+                    "message": isinstance(failed, NotAShare),
+                    "received": None,
+                    "error": str(failed),
+                }
+            )
+    if args.json:
+        for r in results:
+            r.setdefault("error", None)
+        emit_json({"files": results})
+    return code
+
+
+def _said_received(f: str, rec: ReceivedRecord, json: bool) -> None:
+    """One received file: what it is and who sent it (stderr); its path (stdout)."""
+    if rec.duplicate:
+        note(f"{safe(f)}: already received as {safe(rec.path)}; nothing new stored.")
+    else:
+        note(f"{safe(f)}: received {_received_line(rec)}")
+        if rec.trust in ("unknown", "unsigned"):
+            note("  Be careful: the sender of this file is not confirmed.")
+    if not json:
+        say(safe(rec.path or ""))
+
+
+def shared_ls(args: argparse.Namespace) -> int:
+    """`ls --shared`: files others shared with me (active ones), newest first."""
+    with unlocked(args) as vault:
+        records = vault.shared_with_me()
+    if getattr(args, "json", False):
+        emit_json({"items": [received_json(r) for r in records]})
+        return EXIT_OK
+    for r in records:
+        exp = f"  expires {human_time(r.expires)}" if r.expires else ""
+        who = {
+            "verified": f"from {safe(r.sender_name)} (verified)",
+            "unverified": f"from {safe(r.sender_name)} (unverified)",
+            "unknown": f"from unknown signer {r.sender_fingerprint}",
+        }.get(r.trust, "unsigned")
+        say(f"{human_size(r.size):>10}  {human_time(r.received)}  {safe(r.path)}  {who}{exp}")
+    return EXIT_OK
+
+
+# ----- sync ------------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """One pass over the exchange folder, with a plain report of what happened."""
+    with unlocked(args) as vault:
+        report = vault.sync()
+    if args.json:
+        emit_json(_sync_json(report))
+    else:
+        _print_sync(report)
+    note(
+        f"Sync: {len(report.received)} received, {len(report.revoked)} revoked, "
+        f"{len(report.expired)} expired, {plural(len(report.receipts), 'receipt')}, "
+        f"{len(report.group_keys)} group keys, {len(report.quarantined)} quarantined, "
+        f"{report.skipped} skipped (for someone else), "
+        f"{len(report.replayed)} replays ignored, {report.sent} sent, "
+        f"{plural(len(report.conflicts), 'conflict copy', 'conflict copies')} processed, "
+        f"{len(report.removed)} of my files removed."
+    )
+    return EXIT_OK
+
+
+def _sync_json(report: SyncReport) -> dict[str, Any]:
+    def problems(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+        return [{"file": n, "reason": r} for n, r in pairs]
+
+    return {
+        "received": [received_json(r) for r in report.received],
+        "revoked": [r.share_id for r in report.revoked],
+        "expired": [r.share_id for r in report.expired],
+        "receipts": [
+            record_json(x, "share=share_id", "event", "by", "item_path") for x in report.receipts
+        ],
+        "group_keys": [record_json(g, "group=id", "name") for g in report.group_keys],
+        "messages": len(report.messages),
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "replayed": len(report.replayed),
+        "duplicates": len(report.duplicates),
+        "quarantined": problems(report.quarantined),
+        "errors": problems(report.errors),
+        "conflicts": list(report.conflicts),
+        "removed": list(report.removed),
+    }
+
+
+def _shared_path(r: ReceivedRecord) -> str:
+    """The ``shared:NAME`` a received file had (also once it is erased)."""
+    from strongroom.vault import SHARED_PREFIX
+
+    return r.path or SHARED_PREFIX + r.stored_name
+
+
+def _print_sync(report: SyncReport) -> None:
+    for r in report.received:
+        say(f"received  {_received_line(r)}")
+    for r in report.revoked:
+        say(f"revoked   {safe(_shared_path(r))} (erased here; its sender revoked it)")
+    for r in report.expired:
+        say(f"expired   {safe(_shared_path(r))} (erased here)")
+    for x in report.receipts:
+        say(f"receipt   {safe(x.event)} by {safe(x.by)} for {safe(x.item_path)}")
+    for g in report.group_keys:
+        say(f"group key {safe(g.name)}")
+    for name, reason in report.quarantined:
+        say(f"quarantined  {safe(name)}: {safe(reason)}")
+    for name, reason in report.errors:
+        say(f"not read  {safe(name)}: {safe(reason)} (tried again next time)")
+    for name in report.conflicts:
+        say(f"conflict copy  {safe(name)} (a sync engine's copy; processed like the rest)")
+    for name in report.removed:
+        say(f"removed   {safe(name)} (mine, no longer needed in the exchange folder)")
+
+
+# ----- the exchange folder and its outbox -------------------------------------------------
+
+
+def _exchange_options(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = sub.add_parser("set", help="use PATH as the exchange folder")
+    q.add_argument("path", metavar="PATH")
+    sub.add_parser("unset", help="stop using an exchange folder")
+    q = sub.add_parser("show", help="show the exchange folder and queued messages")
+    json_option(q)
+    sub.add_parser("deliver", help="write the messages waiting in the outbox now")
+
+
+def _exchange_set(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.is_dir():
+        raise CliError(f"{args.path}: no such folder")
+    with unlocked(args) as vault:
+        vault.set_exchange_folder(path.resolve())
+        where = vault.exchange_folder
+    note(f"Exchange folder: {where}. Run 'strongroom sync' to process it.")
+    return EXIT_OK
+
+
+def _exchange_unset(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        vault.set_exchange_folder(None)
+    note("No exchange folder is used now; messages wait in the outbox.")
+    return EXIT_OK
+
+
+def _exchange_deliver(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        try:
+            written = vault.deliver_outbox()
+        finally:
+            waiting = vault.outbox()
+    for path in written:
+        say(str(path))
+    note(f"Delivered {plural(len(written), 'message')}; {plural(len(waiting), 'message')} waiting.")
+    _outbox_list(waiting)
+    return EXIT_OK
+
+
+def _exchange_show(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        folder = vault.exchange_folder
+        waiting = vault.outbox()
+    if args.json:
+        emit_json(
+            {
+                "path": str(folder) if folder else None,
+                "outbox": len(waiting),
+                "waiting": [record_json(m, "kind", "to=destination", "created") for m in waiting],
+            }
+        )
+        return EXIT_OK
+    say(str(folder) if folder else "(none)")
+    if waiting:
+        note(f"{plural(len(waiting), 'message')} waiting to be written at the next sync:")
+        _outbox_list(waiting)
+    return EXIT_OK
+
+
+def _outbox_list(waiting: list[Any]) -> None:
+    for m in waiting:
+        where = safe(str(m.destination)) if m.destination else "the exchange folder"
+        note(f"    {m.kind:<10} to {where}  (recorded {human_time(m.created)})")
+
+
+_EXCHANGE = {
+    "set": _exchange_set,
+    "unset": _exchange_unset,
+    "deliver": _exchange_deliver,
+    "show": _exchange_show,
+}
+
+
+def cmd_exchange(args: argparse.Namespace) -> int:
+    return _EXCHANGE[args.action](args)
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        entries = vault.quarantine()
+    if args.json:
+        emit_json(
+            {"entries": [record_json(q, "id", "file=file_name", "reason", "at") for q in entries]}
+        )
+        return EXIT_OK
+    for q in entries:
+        say(f"{human_time(q.at)}  {safe(q.file_name)}  {safe(q.reason)}")
+    return EXIT_OK
+
+
+# ----- receipts I send -------------------------------------------------------------------
+
+
+def _receipts_options(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = sub.add_parser("policy", help="show or set when receipts are sent")
+    q.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
+    q = sub.add_parser("pending", help="receipts waiting for my answer (policy ask)")
+    json_option(q)
+    for verb, text in (("send", "send pending receipts"), ("drop", "drop pending receipts")):
+        q = sub.add_parser(verb, help=text)
+        q.add_argument("ids", nargs="*", type=int, metavar="ID")
+        q.add_argument("--all", action="store_true", help="all pending receipts")
+
+
+def _receipts_policy(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        if args.policy:
+            vault.set_receipts_policy(args.policy)
+        policy = vault.receipts_policy
+    say(policy)
+    return EXIT_OK
+
+
+_PENDING_KEYS = ("id", "share_id", "file_name", "sender_name", "event", "at")
+
+
+def _receipts_pending(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        pending = vault.pending_receipts()
+    if args.json:
+        emit_json({"pending": [record_json(p, *_PENDING_KEYS) for p in pending]})
+        return EXIT_OK
+    for p in pending:
+        say(
+            f"{p.id:>5}  {p.event:<9} {safe(p.file_name)} to "
+            f"{safe(p.sender_name or 'unknown sender')}  {human_time(p.at)}"
+        )
+    return EXIT_OK
+
+
+def _receipts_answer(args: argparse.Namespace) -> int:
+    """`receipts send` and `receipts drop`: the IDs given, or every pending one."""
+    with unlocked(args) as vault:
+        pending = vault.pending_receipts()
+        if not args.all and not args.ids:
+            raise UsageError(f"receipts {args.action}: give IDs or --all")
+        known = {p.id for p in pending}
+        ids = sorted(known) if args.all else args.ids
+        for pid in ids:
+            if pid not in known:
+                raise CliError(f"no pending receipt {pid} ('strongroom receipts pending')")
+        for pid in ids:
+            vault.answer_receipt(pid, args.action == "send")
+    note(f"{'Sent' if args.action == 'send' else 'Dropped'} {plural(len(ids), 'receipt')}.")
+    return EXIT_OK
+
+
+_RECEIPTS = {
+    "policy": _receipts_policy,
+    "pending": _receipts_pending,
+    "send": _receipts_answer,
+    "drop": _receipts_answer,
+}
+
+
+def cmd_receipts(args: argparse.Namespace) -> int:
+    return _RECEIPTS[args.action](args)
+
+
+COMMANDS = (
+    Command(
+        "receive",
+        "receive shared files (and messages) saved as files",
+        _receive_options,
+        cmd_receive,
+    ),
+    Command("sync", "process the exchange folder once", json_option, cmd_sync),
+    Command(
+        "exchange",
+        "the exchange folder (a folder a sync engine shares)",
+        _exchange_options,
+        cmd_exchange,
+    ),
+    Command(
+        "quarantine", "files and messages that were refused, and why", json_option, cmd_quarantine
+    ),
+    Command(
+        "receipts", "receipts I send for files shared with me", _receipts_options, cmd_receipts
+    ),
+)
