@@ -11,20 +11,22 @@ from __future__ import annotations
 import os
 import sys
 
-from . import args as _args
-from .args import (
+from . import errors as _errors
+from .args import build_parser
+from .errors import (  # noqa: F401  (re-exported: __all__ takes every name of errors.__all__)
     EXIT_CANCELLED,
-    EXIT_DAMAGED,  # noqa: F401  (re-exported: __all__ takes every name of args.__all__)
+    EXIT_DAMAGED,
     EXIT_ERROR,
-    EXIT_IN_USE,  # noqa: F401
-    EXIT_OK,  # noqa: F401
+    EXIT_IN_USE,
+    EXIT_OK,
     EXIT_USAGE,
-    EXIT_WRONG_SECRET,  # noqa: F401
-    build_parser,
+    EXIT_WRONG_SECRET,
+    CliError,
+    UsageError,
+    exit_code_for,
 )
-from .errors import CliError, UsageError, exit_code_for
 
-__all__ = [*_args.__all__, "exit_code_for", "main"]
+__all__ = [*_errors.__all__, "build_parser", "main"]
 
 _EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat big | head` reports for other tools
 

@@ -12,26 +12,8 @@ from strongroom import __version__
 
 from .commands import contacts, exchange, files, groups, history, shares, vault
 from .common import Command
-from .errors import (
-    EXIT_CANCELLED,
-    EXIT_DAMAGED,
-    EXIT_ERROR,
-    EXIT_IN_USE,
-    EXIT_OK,
-    EXIT_USAGE,
-    EXIT_WRONG_SECRET,
-)
 
-__all__ = [
-    "EXIT_CANCELLED",
-    "EXIT_DAMAGED",
-    "EXIT_ERROR",
-    "EXIT_IN_USE",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "EXIT_WRONG_SECRET",
-    "build_parser",
-]
+__all__ = ["all_commands", "build_parser"]
 
 _EPILOG = """\
 environment:
@@ -71,7 +53,7 @@ _ORDER = (
 
 def all_commands() -> list[Command]:
     """Every command of every group, in the help's order."""
-    found = {command.name: command for group in _GROUPS for command in group.COMMANDS}
+    found = {c.name: c for group in _GROUPS for c in group.COMMANDS.commands}
     if set(found) != set(_ORDER):  # a command added to a group but not placed in _ORDER
         raise AssertionError(f"commands and _ORDER differ: {sorted(set(found) ^ set(_ORDER))}")
     return [found[name] for name in _ORDER]
@@ -98,9 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        command.options(p)
-        p.set_defaults(handler=command.run)
+        _add_command(p, command)
     return parser
+
+
+def _add_command(parser: argparse.ArgumentParser, command: Command) -> None:
+    """`command`'s options, handler and actions (each action a parser of its own)."""
+    if command.options is not None:
+        command.options(parser)
+    if command.run is not None:
+        parser.set_defaults(handler=command.run)
+    if command.actions:
+        actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+        for action in command.actions:
+            _add_command(actions.add_parser(action.name, help=action.help), action)
 
 
 def _common_options() -> argparse.ArgumentParser:

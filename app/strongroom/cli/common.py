@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_VAULT",
     "Command",
+    "CommandGroup",
     "Interrupt",
     "allow_weak_option",
     "json_option",
@@ -65,15 +66,51 @@ Handler = Callable[[argparse.Namespace], int]
 # ----- registering a command ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+Options = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass
 class Command:
-    """One sub-command as a command-group module declares it: its name and one-line help,
-    `options(parser)` adding its arguments, and `run(args) -> exit code`."""
+    """One sub-command: its name and one-line help, `options(parser)` adding its arguments,
+    and `run(args) -> exit code`; or, for a command with actions (`contacts add`, ...), the
+    actions, each a `Command` of its own."""
 
     name: str
     help: str
-    options: Callable[[argparse.ArgumentParser], None]
-    run: Handler
+    options: Options | None = None
+    run: Handler | None = None
+    actions: list[Command] = field(default_factory=list)
+
+    def action(self, name: str, help: str, options: Options | None = None) -> Callable:
+        """Decorator: register the function as this command's action `name`."""
+
+        def register(run: Handler) -> Handler:
+            self.actions.append(Command(name, help, options, run))
+            return run
+
+        return register
+
+
+class CommandGroup:
+    """The commands one command-group module registers, in the order it registers them."""
+
+    def __init__(self) -> None:
+        self.commands: list[Command] = []
+
+    def command(self, name: str, help: str, options: Options | None = None) -> Callable:
+        """Decorator: register the function as the handler of sub-command `name`."""
+
+        def register(run: Handler) -> Handler:
+            self.commands.append(Command(name, help, options, run))
+            return run
+
+        return register
+
+    def with_actions(self, name: str, help: str) -> Command:
+        """A sub-command whose work is done by actions, registered with `.action(...)`."""
+        command = Command(name, help)
+        self.commands.append(command)
+        return command
 
 
 def json_option(parser: argparse.ArgumentParser) -> None:

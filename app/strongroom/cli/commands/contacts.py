@@ -12,11 +12,14 @@ import os
 import sys
 from pathlib import Path
 
-from ..common import Command, json_option, require_confirmation, shell_quote, unlocked
+from ..common import CommandGroup, json_option, require_confirmation, shell_quote, unlocked
 from ..errors import EXIT_ERROR, EXIT_OK, CliError
 from ..output import contact_json, emit_json, note, safe, say
 
 __all__ = ["COMMANDS"]
+
+COMMANDS = CommandGroup()
+CONTACTS = COMMANDS.with_actions("contacts", "people whose contact cards I added")
 
 
 def _id_options(p: argparse.ArgumentParser) -> None:
@@ -30,6 +33,7 @@ def _id_options(p: argparse.ArgumentParser) -> None:
     json_option(p)
 
 
+@COMMANDS.command("id", "show my contact card and fingerprint (to give to others)", _id_options)
 def cmd_id(args: argparse.Namespace) -> int:
     """My card and fingerprint; optionally my X25519 key as an age identity file."""
     target = Path(args.export_age_identity) if args.export_age_identity else None
@@ -84,24 +88,6 @@ def _write_secret_file(path: Path, text: str) -> None:
         raise
 
 
-def _contacts_options(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = sub.add_parser("add", help="add a contact from a card (text, or a file; - for stdin)")
-    q.add_argument("card", metavar="CARD_OR_FILE")
-    q.add_argument("--name", help="what I call them (default: the name in their card)")
-    q = sub.add_parser("list", help="list contacts with fingerprints")
-    json_option(q)
-    q = sub.add_parser("verify", help="compare fingerprints, then mark a contact verified")
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("--yes", action="store_true", help="do not ask: the comparison was done")
-    q.add_argument("--undo", action="store_true", help="take the verified mark back")
-    q = sub.add_parser("rename", help="give a contact another name")
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("new_name", metavar="NEW_NAME")
-    q = sub.add_parser("rm", help="forget a contact")
-    q.add_argument("name", metavar="NAME")
-
-
 def _read_card(text: str) -> str:
     """CARD_OR_FILE: "-" (stdin), an existing file, or the card text itself."""
     if text == "-":
@@ -119,6 +105,12 @@ def _read_card(text: str) -> str:
     return text
 
 
+def _card_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument("card", metavar="CARD_OR_FILE")
+    q.add_argument("--name", help="what I call them (default: the name in their card)")
+
+
+@CONTACTS.action("add", "add a contact from a card (text, or a file; - for stdin)", _card_options)
 def _contacts_add(args: argparse.Namespace) -> int:
     from strongroom.vault import CardError
 
@@ -138,6 +130,7 @@ def _contacts_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@CONTACTS.action("list", "list contacts with fingerprints", json_option)
 def _contacts_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         contacts = vault.contacts()
@@ -150,6 +143,13 @@ def _contacts_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--yes", action="store_true", help="do not ask: the comparison was done")
+    q.add_argument("--undo", action="store_true", help="take the verified mark back")
+
+
+@CONTACTS.action("verify", "compare fingerprints, then mark a contact verified", _verify_options)
 def _contacts_verify(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         c = vault.contact(args.name)
@@ -172,6 +172,12 @@ def _contacts_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _rename_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("new_name", metavar="NEW_NAME")
+
+
+@CONTACTS.action("rename", "give a contact another name", _rename_options)
 def _contacts_rename(args: argparse.Namespace) -> int:
     from strongroom.vault import InvalidName
 
@@ -184,6 +190,11 @@ def _contacts_rename(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _name_option(q: argparse.ArgumentParser) -> None:
+    q.add_argument("name", metavar="NAME")
+
+
+@CONTACTS.action("rm", "forget a contact", _name_option)
 def _contacts_rm(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         c = vault.contact(args.name)
@@ -193,27 +204,3 @@ def _contacts_rm(args: argparse.Namespace) -> int:
         "files they send later will show as from an unknown signer."
     )
     return EXIT_OK
-
-
-_CONTACTS = {
-    "add": _contacts_add,
-    "list": _contacts_list,
-    "verify": _contacts_verify,
-    "rename": _contacts_rename,
-    "rm": _contacts_rm,
-}
-
-
-def cmd_contacts(args: argparse.Namespace) -> int:
-    return _CONTACTS[args.action](args)
-
-
-COMMANDS = (
-    Command(
-        "id",
-        "show my contact card and fingerprint (to give to others)",
-        _id_options,
-        cmd_id,
-    ),
-    Command("contacts", "people whose contact cards I added", _contacts_options, cmd_contacts),
-)

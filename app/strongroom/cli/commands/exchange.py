@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..common import Command, json_option, plural, unlocked
+from ..common import CommandGroup, json_option, plural, unlocked
 from ..errors import EXIT_OK, CliError, UsageError, exit_code_for
 from ..output import (
     emit_json,
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from strongroom.vault import ReceivedRecord, SyncReport
 
 __all__ = ["COMMANDS", "shared_ls"]
+
+COMMANDS = CommandGroup()
 
 
 # ----- receiving -------------------------------------------------------------------------
@@ -95,6 +97,7 @@ def _receive_list(paths: list[str]) -> list[str]:
     return files
 
 
+@COMMANDS.command("receive", "receive shared files (and messages) saved as files", _receive_options)
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
     from strongroom.vault import NotAShare, VaultError
@@ -176,6 +179,7 @@ def shared_ls(args: argparse.Namespace) -> int:
 # ----- sync ------------------------------------------------------------------------------
 
 
+@COMMANDS.command("sync", "process the exchange folder once", json_option)
 def cmd_sync(args: argparse.Namespace) -> int:
     """One pass over the exchange folder, with a plain report of what happened."""
     with unlocked(args) as vault:
@@ -251,16 +255,14 @@ def _print_sync(report: SyncReport) -> None:
 # ----- the exchange folder and its outbox -------------------------------------------------
 
 
-def _exchange_options(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = sub.add_parser("set", help="use PATH as the exchange folder")
+EXCHANGE = COMMANDS.with_actions("exchange", "the exchange folder (a folder a sync engine shares)")
+
+
+def _path_option(q: argparse.ArgumentParser) -> None:
     q.add_argument("path", metavar="PATH")
-    sub.add_parser("unset", help="stop using an exchange folder")
-    q = sub.add_parser("show", help="show the exchange folder and queued messages")
-    json_option(q)
-    sub.add_parser("deliver", help="write the messages waiting in the outbox now")
 
 
+@EXCHANGE.action("set", "use PATH as the exchange folder", _path_option)
 def _exchange_set(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_dir():
@@ -272,6 +274,7 @@ def _exchange_set(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@EXCHANGE.action("unset", "stop using an exchange folder")
 def _exchange_unset(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         vault.set_exchange_folder(None)
@@ -279,19 +282,7 @@ def _exchange_unset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _exchange_deliver(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        try:
-            written = vault.deliver_outbox()
-        finally:
-            waiting = vault.outbox()
-    for path in written:
-        say(str(path))
-    note(f"Delivered {plural(len(written), 'message')}; {plural(len(waiting), 'message')} waiting.")
-    _outbox_list(waiting)
-    return EXIT_OK
-
-
+@EXCHANGE.action("show", "show the exchange folder and queued messages", json_option)
 def _exchange_show(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         folder = vault.exchange_folder
@@ -312,24 +303,27 @@ def _exchange_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@EXCHANGE.action("deliver", "write the messages waiting in the outbox now")
+def _exchange_deliver(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        try:
+            written = vault.deliver_outbox()
+        finally:
+            waiting = vault.outbox()
+    for path in written:
+        say(str(path))
+    note(f"Delivered {plural(len(written), 'message')}; {plural(len(waiting), 'message')} waiting.")
+    _outbox_list(waiting)
+    return EXIT_OK
+
+
 def _outbox_list(waiting: list[Any]) -> None:
     for m in waiting:
         where = safe(str(m.destination)) if m.destination else "the exchange folder"
         note(f"    {m.kind:<10} to {where}  (recorded {human_time(m.created)})")
 
 
-_EXCHANGE = {
-    "set": _exchange_set,
-    "unset": _exchange_unset,
-    "deliver": _exchange_deliver,
-    "show": _exchange_show,
-}
-
-
-def cmd_exchange(args: argparse.Namespace) -> int:
-    return _EXCHANGE[args.action](args)
-
-
+@COMMANDS.command("quarantine", "files and messages that were refused, and why", json_option)
 def cmd_quarantine(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         entries = vault.quarantine()
@@ -346,18 +340,14 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 # ----- receipts I send -------------------------------------------------------------------
 
 
-def _receipts_options(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = sub.add_parser("policy", help="show or set when receipts are sent")
+RECEIPTS = COMMANDS.with_actions("receipts", "receipts I send for files shared with me")
+
+
+def _policy_option(q: argparse.ArgumentParser) -> None:
     q.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
-    q = sub.add_parser("pending", help="receipts waiting for my answer (policy ask)")
-    json_option(q)
-    for verb, text in (("send", "send pending receipts"), ("drop", "drop pending receipts")):
-        q = sub.add_parser(verb, help=text)
-        q.add_argument("ids", nargs="*", type=int, metavar="ID")
-        q.add_argument("--all", action="store_true", help="all pending receipts")
 
 
+@RECEIPTS.action("policy", "show or set when receipts are sent", _policy_option)
 def _receipts_policy(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         if args.policy:
@@ -370,6 +360,7 @@ def _receipts_policy(args: argparse.Namespace) -> int:
 _PENDING_KEYS = ("id", "share_id", "file_name", "sender_name", "event", "at")
 
 
+@RECEIPTS.action("pending", "receipts waiting for my answer (policy ask)", json_option)
 def _receipts_pending(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         pending = vault.pending_receipts()
@@ -384,7 +375,22 @@ def _receipts_pending(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _receipts_answer(args: argparse.Namespace) -> int:
+def _ids_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument("ids", nargs="*", type=int, metavar="ID")
+    q.add_argument("--all", action="store_true", help="all pending receipts")
+
+
+@RECEIPTS.action("send", "send pending receipts", _ids_options)
+def _receipts_send(args: argparse.Namespace) -> int:
+    return _answer_receipts(args)
+
+
+@RECEIPTS.action("drop", "drop pending receipts", _ids_options)
+def _receipts_drop(args: argparse.Namespace) -> int:
+    return _answer_receipts(args)
+
+
+def _answer_receipts(args: argparse.Namespace) -> int:
     """`receipts send` and `receipts drop`: the IDs given, or every pending one."""
     with unlocked(args) as vault:
         pending = vault.pending_receipts()
@@ -399,38 +405,3 @@ def _receipts_answer(args: argparse.Namespace) -> int:
             vault.answer_receipt(pid, args.action == "send")
     note(f"{'Sent' if args.action == 'send' else 'Dropped'} {plural(len(ids), 'receipt')}.")
     return EXIT_OK
-
-
-_RECEIPTS = {
-    "policy": _receipts_policy,
-    "pending": _receipts_pending,
-    "send": _receipts_answer,
-    "drop": _receipts_answer,
-}
-
-
-def cmd_receipts(args: argparse.Namespace) -> int:
-    return _RECEIPTS[args.action](args)
-
-
-COMMANDS = (
-    Command(
-        "receive",
-        "receive shared files (and messages) saved as files",
-        _receive_options,
-        cmd_receive,
-    ),
-    Command("sync", "process the exchange folder once", json_option, cmd_sync),
-    Command(
-        "exchange",
-        "the exchange folder (a folder a sync engine shares)",
-        _exchange_options,
-        cmd_exchange,
-    ),
-    Command(
-        "quarantine", "files and messages that were refused, and why", json_option, cmd_quarantine
-    ),
-    Command(
-        "receipts", "receipts I send for files shared with me", _receipts_options, cmd_receipts
-    ),
-)

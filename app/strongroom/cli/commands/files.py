@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import prompts
 from ..common import (
-    Command,
+    CommandGroup,
     Interrupt,
     describe,
     json_option,
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS"]
 
+COMMANDS = CommandGroup()
+
 
 def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders on disk")
@@ -42,6 +44,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+@COMMANDS.command("add", "encrypt files and folders into the vault", _add_options)
 def cmd_add(args: argparse.Namespace) -> int:
     """Encrypt paths into a folder: all or nothing, with progress and Ctrl-C to cancel."""
     # Check local paths before asking for the passphrase: a typo should not cost an unlock.
@@ -119,6 +122,7 @@ def _ls_options(p: argparse.ArgumentParser) -> None:
     json_option(p)
 
 
+@COMMANDS.command("ls", "list a folder", _ls_options)
 def cmd_ls(args: argparse.Namespace) -> int:
     """A folder's children (or one file), folders first."""
     if args.shared:
@@ -154,6 +158,7 @@ def _find_options(p: argparse.ArgumentParser) -> None:
     json_option(p)
 
 
+@COMMANDS.command("find", "find items by name (substring, or glob with * ? [)", _find_options)
 def cmd_find(args: argparse.Namespace) -> int:
     """Items by name, ordered by path."""
     if args.limit is not None and args.limit < 1:
@@ -173,6 +178,7 @@ def _mkdir_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--parents", action="store_true", help="create missing parents too")
 
 
+@COMMANDS.command("mkdir", "create a folder", _mkdir_options)
 def cmd_mkdir(args: argparse.Namespace) -> int:
     path = vault_item_path(args.path)
     if path == "/":
@@ -191,6 +197,7 @@ def _mv_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("dest", metavar="DEST", help="existing folder to move into, or new path")
 
 
+@COMMANDS.command("mv", "rename or move an item (like mv)", _mv_options)
 def cmd_mv(args: argparse.Namespace) -> int:
     """Like mv: into DEST if it is an existing folder, else to the new path DEST."""
     from strongroom.vault import ItemNotFound, NameCollision
@@ -229,6 +236,7 @@ def _rm_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+@COMMANDS.command("rm", "delete a file or folder (crypto-shredded; cannot be undone)", _rm_options)
 def cmd_rm(args: argparse.Namespace) -> int:
     """Delete an item; folders need -r; a person at a terminal is asked first unless -f."""
     with unlocked(args) as vault:
@@ -301,6 +309,7 @@ def _get_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing target")
 
 
+@COMMANDS.command("get", "decrypt a file or a whole folder to disk", _get_options)
 def cmd_get(args: argparse.Namespace) -> int:
     """Export to disk; into DEST if it is an existing directory (like cp)."""
     with unlocked(args) as vault:
@@ -326,6 +335,7 @@ def _item_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("item", metavar="ITEM")
 
 
+@COMMANDS.command("cat", "decrypt a file to standard output", _item_option)
 def cmd_cat(args: argparse.Namespace) -> int:
     """Stream one file to stdout; progress only when stdout is not the terminal itself."""
     from strongroom.vault import VaultDamaged
@@ -349,17 +359,3 @@ def cmd_cat(args: argparse.Namespace) -> int:
                 exc.part, f"{exc} The output written so far is incomplete.", exc.item_path
             ) from None
     return EXIT_OK
-
-
-COMMANDS = (
-    Command("add", "encrypt files and folders into the vault", _add_options, cmd_add),
-    Command("ls", "list a folder", _ls_options, cmd_ls),
-    Command("find", "find items by name (substring, or glob with * ? [)", _find_options, cmd_find),
-    Command("mkdir", "create a folder", _mkdir_options, cmd_mkdir),
-    Command("mv", "rename or move an item (like mv)", _mv_options, cmd_mv),
-    Command(
-        "rm", "delete a file or folder (crypto-shredded; cannot be undone)", _rm_options, cmd_rm
-    ),
-    Command("get", "decrypt a file or a whole folder to disk", _get_options, cmd_get),
-    Command("cat", "decrypt a file to standard output", _item_option, cmd_cat),
-)

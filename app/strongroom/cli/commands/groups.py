@@ -10,49 +10,28 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..common import Command, json_option, out_dir, plural, queued_note, shell_quote, unlocked
+from ..common import CommandGroup, json_option, out_dir, plural, queued_note, shell_quote, unlocked
 from ..errors import EXIT_OK
 from ..output import emit_json, group_json, note, safe, say
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from strongroom.vault import GroupRecord, Vault
+
+    _Change = Callable[[Vault, str, str, Path | None], GroupRecord]
 
 __all__ = ["COMMANDS"]
 
+COMMANDS = CommandGroup()
+GROUPS = COMMANDS.with_actions("groups", "groups of contacts to share with")
 
-def _groups_options(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = sub.add_parser("create", help="create a group that I administer")
+
+def _name_option(q: argparse.ArgumentParser) -> None:
     q.add_argument("name", metavar="NAME")
-    for verb, text in (
-        ("add", "add contacts to a group (sends them the group key)"),
-        ("remove", "remove contacts from a group (rotates the group key)"),
-    ):
-        q = sub.add_parser(verb, help=text)
-        q.add_argument("group", metavar="GROUP")
-        q.add_argument("members", nargs="+", metavar="NAME")
-        q.add_argument("--out", metavar="DIR", help="save the group-key messages in DIR")
-    q = sub.add_parser("list", help="list groups and members")
-    json_option(q)
 
 
-def _groups_list(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        groups = vault.groups()
-        known = {c.fingerprint: c.name for c in vault.contacts()}
-    if args.json:
-        emit_json({"groups": [group_json(g) for g in groups]})
-        return EXIT_OK
-    for g in groups:
-        admin = g.admin_fingerprint
-        if admin in known:  # a contact: by name, with the fingerprint to tell names apart
-            admin = f"{safe(known[admin])}, fingerprint {admin}"
-        role = "admin" if g.mine else f"member (admin {admin})"
-        members = ", ".join(safe(m.name) for m in g.members) or "no members"
-        say(f"{safe(g.name)}  [{role}, key epoch {g.epoch}]  {members}")
-    return EXIT_OK
-
-
+@GROUPS.action("create", "create a group that I administer", _name_option)
 def _groups_create(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         g = vault.create_group(args.name)
@@ -64,12 +43,27 @@ def _groups_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _groups_change(args: argparse.Namespace) -> int:
+def _members_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument("group", metavar="GROUP")
+    q.add_argument("members", nargs="+", metavar="NAME")
+    q.add_argument("--out", metavar="DIR", help="save the group-key messages in DIR")
+
+
+@GROUPS.action("add", "add contacts to a group (sends them the group key)", _members_options)
+def _groups_add(args: argparse.Namespace) -> int:
+    return _change_members(args, _add_member)
+
+
+@GROUPS.action("remove", "remove contacts from a group (rotates the group key)", _members_options)
+def _groups_remove(args: argparse.Namespace) -> int:
+    return _change_members(args, _remove_member)
+
+
+def _change_members(args: argparse.Namespace, change: _Change) -> int:
     """`groups add` and `groups remove`: one member after the other, each said."""
     folder = out_dir(args.out)
     with unlocked(args) as vault:
         group = vault.group(args.group)
-        change = _add_member if args.action == "add" else _remove_member
         for name in args.members:
             g = change(vault, group.id, name, folder)
     if folder is not None and not g.undelivered:
@@ -118,16 +112,19 @@ def _group_queued_note(g: GroupRecord, folder: Path | None) -> None:
         queued_note(g.undelivered, "group-key message", folder, None)
 
 
-_GROUPS = {
-    "list": _groups_list,
-    "create": _groups_create,
-    "add": _groups_change,
-    "remove": _groups_change,
-}
-
-
-def cmd_groups(args: argparse.Namespace) -> int:
-    return _GROUPS[args.action](args)
-
-
-COMMANDS = (Command("groups", "groups of contacts to share with", _groups_options, cmd_groups),)
+@GROUPS.action("list", "list groups and members", json_option)
+def _groups_list(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        groups = vault.groups()
+        known = {c.fingerprint: c.name for c in vault.contacts()}
+    if args.json:
+        emit_json({"groups": [group_json(g) for g in groups]})
+        return EXIT_OK
+    for g in groups:
+        admin = g.admin_fingerprint
+        if admin in known:  # a contact: by name, with the fingerprint to tell names apart
+            admin = f"{safe(known[admin])}, fingerprint {admin}"
+        role = "admin" if g.mine else f"member (admin {admin})"
+        members = ", ".join(safe(m.name) for m in g.members) or "no members"
+        say(f"{safe(g.name)}  [{role}, key epoch {g.epoch}]  {members}")
+    return EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..common import (
-    Command,
+    CommandGroup,
     json_option,
     parse_when,
     plural,
@@ -18,6 +18,8 @@ from ..errors import EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, UsageError
 from ..output import emit_json, entry_json, history_report_json, human_time, note, safe, say
 
 __all__ = ["COMMANDS", "RETENTION_WORDS"]
+
+COMMANDS = CommandGroup()
 
 _WHEN_HELP = "ISO date/time, or relative: 30m 12h 7d 2w"
 
@@ -53,6 +55,7 @@ _PAGE = 500
 _ROUTINE_ACTIONS = frozenset({"vault-unlocked", "vault-locked"})
 
 
+@COMMANDS.command("log", "show the access history, newest first", _log_options)
 def cmd_log(args: argparse.Namespace) -> int:
     """History entries, newest first, paged from the vault in chunks of `_PAGE`."""
     if args.limit < 0:
@@ -117,6 +120,11 @@ def _verify_log_options(p: argparse.ArgumentParser) -> None:
     json_option(p)
 
 
+@COMMANDS.command(
+    "verify-log",
+    "verify the access history has not been edited or rolled back",
+    _verify_log_options,
+)
 def cmd_verify_log(args: argparse.Namespace) -> int:
     """Verify the history chain and checkpoint; exit 5 on any problem."""
     with unlocked(args) as vault:
@@ -157,6 +165,9 @@ def _retention_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask before removing old entries")
 
 
+@COMMANDS.command(
+    "retention", "show or set how long the access history is kept", _retention_options
+)
 def cmd_retention(args: argparse.Namespace) -> int:
     """The owner's audit retention: the same vault setting as the GUI's Activity page."""
     from strongroom.vault import Retention
@@ -182,20 +193,3 @@ def cmd_retention(args: argparse.Namespace) -> int:
         vault.set_retention(new)
     note(f"History retention is now {args.period}.")
     return EXIT_OK
-
-
-COMMANDS = (
-    Command("log", "show the access history, newest first", _log_options, cmd_log),
-    Command(
-        "verify-log",
-        "verify the access history has not been edited or rolled back",
-        _verify_log_options,
-        cmd_verify_log,
-    ),
-    Command(
-        "retention",
-        "show or set how long the access history is kept",
-        _retention_options,
-        cmd_retention,
-    ),
-)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .. import prompts
 from ..common import (
-    Command,
+    CommandGroup,
     json_option,
     out_dir,
     parse_expiry,
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "print_share_plan"]
 
+COMMANDS = CommandGroup()
+
 _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
 
 
@@ -60,6 +62,7 @@ def _share_options(p: argparse.ArgumentParser) -> None:
     json_option(p)
 
 
+@COMMANDS.command("share", "share files with contacts and groups", _share_options)
 def cmd_share(args: argparse.Namespace) -> int:
     """Print the plain-words summary, confirm on a terminal, then share."""
     if not args.to and not args.group:
@@ -137,6 +140,7 @@ def _shares_options(p: argparse.ArgumentParser) -> None:
 _RECEIPT_ORDER = ["received", "opened", "exported", "erased"]
 
 
+@COMMANDS.command("shares", "shares I made, with each recipient's status", _shares_options)
 def cmd_shares(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         item = vault.item(ref(args.file)).id if args.file else None
@@ -164,6 +168,9 @@ def _revoke_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="save the revocation messages in DIR")
 
 
+@COMMANDS.command(
+    "revoke", "take back a share (from everyone, or from some recipients)", _revoke_options
+)
 def cmd_revoke(args: argparse.Namespace) -> int:
     if not _SHARE_ID.fullmatch(args.share):
         raise UsageError(f"{args.share!r} is not a share id ('strongroom shares' lists them)")
@@ -224,6 +231,9 @@ def _access_options(p: argparse.ArgumentParser) -> None:
     json_option(p)
 
 
+@COMMANDS.command(
+    "access", "who can read a file now, who could before, and its timeline", _access_options
+)
 def cmd_access(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         report = vault.access(ref(args.item))
@@ -267,21 +277,3 @@ def cmd_access(args: argparse.Namespace) -> int:
         say(f"    {human_time(h.time)}  {h.action:<22} {details}".rstrip())
     note(report.limits)
     return EXIT_OK
-
-
-COMMANDS = (
-    Command("share", "share files with contacts and groups", _share_options, cmd_share),
-    Command("shares", "shares I made, with each recipient's status", _shares_options, cmd_shares),
-    Command(
-        "revoke",
-        "take back a share (from everyone, or from some recipients)",
-        _revoke_options,
-        cmd_revoke,
-    ),
-    Command(
-        "access",
-        "who can read a file now, who could before, and its timeline",
-        _access_options,
-        cmd_access,
-    ),
-)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import prompts, session
 from ..common import (
-    Command,
+    CommandGroup,
     allow_weak_option,
     human_duration,
     json_option,
@@ -27,7 +29,12 @@ from ..errors import EXIT_DAMAGED, EXIT_OK, CliError
 from ..notices import print_unlock_report
 from ..output import check_json, emit_json, human_size, human_time, info_json, note, say
 
+if TYPE_CHECKING:
+    from strongroom.vault import Vault
+
 __all__ = ["COMMANDS"]
+
+COMMANDS = CommandGroup()
 
 
 def _init_options(p: argparse.ArgumentParser) -> None:
@@ -48,6 +55,7 @@ _RECOVERY_KEY_WARNING = (
 )
 
 
+@COMMANDS.command("init", "create a new vault and print its recovery key", _init_options)
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the vault; the recovery key goes to stdout alone, the warning to stderr."""
     path = args.path or vault_path(args)
@@ -82,22 +90,30 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _unlock(args: argparse.Namespace, how: Callable[[type[Vault]], Vault]) -> Vault:
+    """The vault opened by `how(Vault)` (a slow key derivation, shown as such on a
+    terminal), with what happened at unlock said once."""
+    from strongroom.vault import Vault
+
+    with status("Unlocking…"):
+        vault = how(Vault)
+    print_unlock_report(vault.unlock_report, command=args.command)
+    return vault
+
+
 def _passwd_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--new-passphrase-file", metavar="FILE", help="read the new one from FILE")
     allow_weak_option(p)
     kdf_options(p)
 
 
+@COMMANDS.command("passwd", "change the passphrase", _passwd_options)
 def cmd_passwd(args: argparse.Namespace) -> int:
     """Rewrap the vault key under a new passphrase (the database is not rewritten)."""
     params = kdf_params(args)
     path = vault_path(args)
     old = prompts.passphrase(getattr(args, "passphrase_file", None))
-    from strongroom.vault import Vault
-
-    with status("Unlocking…"):
-        vault = Vault.open(path, old)
-    print_unlock_report(vault.unlock_report, command=args.command)
+    vault = _unlock(args, lambda v: v.open(path, old))
     try:
         new = prompts.new_passphrase(args.new_passphrase_file)
         judge_new_passphrase(new, args, [vault.info().display_name or ""])
@@ -114,6 +130,9 @@ def _recover_options(p: argparse.ArgumentParser) -> None:
     _passwd_options(p)
 
 
+@COMMANDS.command(
+    "recover", "unlock with the recovery key and set a new passphrase", _recover_options
+)
 def cmd_recover(args: argparse.Namespace) -> int:
     """Open with the recovery key and set a new passphrase."""
     params = kdf_params(args)
@@ -121,11 +140,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     key = prompts.recovery_key(args.recovery_key_file)
     new = prompts.new_passphrase(args.new_passphrase_file)
     judge_new_passphrase(new, args)
-    from strongroom.vault import Vault
-
-    with status("Unlocking…"):
-        vault = Vault.open_with_recovery_key(path, key, new, kdf_params=params)
-    print_unlock_report(vault.unlock_report, command=args.command)
+    vault = _unlock(args, lambda v: v.open_with_recovery_key(path, key, new, kdf_params=params))
     vault.lock()
     note("New passphrase set. Your recovery key remains valid; keep it safe.")
     return EXIT_OK
@@ -136,6 +151,7 @@ def _check_options(p: argparse.ArgumentParser) -> None:
     json_option(p)
 
 
+@COMMANDS.command("check", "verify the database and objects", _check_options)
 def cmd_check(args: argparse.Namespace) -> int:
     """Integrity check; exit 5 when anything is wrong."""
     with unlocked(args) as vault:
@@ -161,6 +177,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_DAMAGED
 
 
+@COMMANDS.command("info", "show facts about the vault", json_option)
 def cmd_info(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         info = vault.info()
@@ -199,6 +216,11 @@ def _unlock_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+@COMMANDS.command(
+    "unlock",
+    "start a session: the next commands skip the passphrase (see docs/CLI.md)",
+    _unlock_options,
+)
 def cmd_unlock(args: argparse.Namespace) -> int:
     """Ask for the passphrase once and start (or restart) this vault's session."""
     timeout = parse_timeout(args.timeout) if args.timeout else session.DEFAULT_TIMEOUT
@@ -219,6 +241,7 @@ def _lock_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="end the sessions of every vault")
 
 
+@COMMANDS.command("lock", "end the unlock session now (wipes its file)", _lock_options)
 def cmd_lock(args: argparse.Namespace) -> int:
     """End this vault's session (or every session with --all) by wiping its file."""
     folder = session.session_dir()
@@ -232,24 +255,3 @@ def cmd_lock(args: argparse.Namespace) -> int:
     else:
         note(f"There was no unlock session for {vault_folder}.")
     return EXIT_OK
-
-
-COMMANDS = (
-    Command("init", "create a new vault and print its recovery key", _init_options, cmd_init),
-    Command("passwd", "change the passphrase", _passwd_options, cmd_passwd),
-    Command(
-        "recover",
-        "unlock with the recovery key and set a new passphrase",
-        _recover_options,
-        cmd_recover,
-    ),
-    Command("check", "verify the database and objects", _check_options, cmd_check),
-    Command("info", "show facts about the vault", json_option, cmd_info),
-    Command(
-        "unlock",
-        "start a session: the next commands skip the passphrase (see docs/CLI.md)",
-        _unlock_options,
-        cmd_unlock,
-    ),
-    Command("lock", "end the unlock session now (wipes its file)", _lock_options, cmd_lock),
-)
