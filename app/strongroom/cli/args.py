@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_command(parser: argparse.ArgumentParser, command: Command) -> None:
     """`command`'s options, handler and actions (each action a parser of its own)."""
-    if command.options is not None:
-        command.options(parser)
+    for option in command.options:
+        option.add_to(parser)
     if command.run is not None:
         parser.set_defaults(handler=command.run)
     if command.actions:

@@ -33,15 +33,23 @@ if TYPE_CHECKING:
     from strongroom.vault import Item, Vault
 
 __all__ = [
+    "ALLOW_WEAK",
     "ENV_VAULT",
+    "ITEM",
+    "JSON",
+    "KDF",
+    "NAME",
+    "Arg",
     "Command",
     "CommandGroup",
     "Interrupt",
-    "allow_weak_option",
-    "json_option",
+    "OneOf",
+    "arg",
+    "describe",
+    "human_duration",
     "judge_new_passphrase",
-    "kdf_options",
     "kdf_params",
+    "open_with_passphrase",
     "out_dir",
     "parse_expiry",
     "parse_timeout",
@@ -66,22 +74,67 @@ Handler = Callable[[argparse.Namespace], int]
 # ----- registering a command ---------------------------------------------------------------
 
 
-Options = Callable[[argparse.ArgumentParser], None]
+@dataclass(frozen=True)
+class Arg:
+    """One `add_argument(*names, **kwargs)`, declared next to the command that takes it."""
+
+    names: tuple[str, ...]
+    kwargs: dict[str, Any]
+
+    def add_to(self, parser: Any) -> None:
+        parser.add_argument(*self.names, **self.kwargs)
+
+
+def arg(*names: str, **kwargs: Any) -> Arg:
+    return Arg(names, kwargs)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Options of which exactly one must be given (a required mutually exclusive group)."""
+
+    args: tuple[Arg, ...]
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_mutually_exclusive_group(required=True)
+        for a in self.args:
+            a.add_to(group)
+
+
+Option = Arg | OneOf
+
+JSON = arg("--json", action="store_true", help="machine-readable output")
+ALLOW_WEAK = arg(
+    "--allow-weak",
+    action="store_true",
+    help="accept a passphrase the strength check calls weak (not recommended)",
+)
+KDF = (
+    arg(
+        "--kdf-memory",
+        type=int,
+        metavar="MIB",
+        help="Argon2id memory in MiB (default 512, minimum 8); lower only for slow machines",
+    ),
+    arg("--kdf-iterations", type=int, metavar="N", help="Argon2id passes (default 3, minimum 1)"),
+)
+NAME = arg("name", metavar="NAME")
+ITEM = arg("item", metavar="ITEM")
 
 
 @dataclass
 class Command:
-    """One sub-command: its name and one-line help, `options(parser)` adding its arguments,
-    and `run(args) -> exit code`; or, for a command with actions (`contacts add`, ...), the
-    actions, each a `Command` of its own."""
+    """One sub-command: its name and one-line help, its options, and `run(args) -> exit
+    code`; or, for a command with actions (`contacts add`, ...), the actions, each a
+    `Command` of its own."""
 
     name: str
     help: str
-    options: Options | None = None
+    options: tuple[Option, ...] = ()
     run: Handler | None = None
     actions: list[Command] = field(default_factory=list)
 
-    def action(self, name: str, help: str, options: Options | None = None) -> Callable:
+    def action(self, name: str, help: str, *options: Option) -> Callable[[Handler], Handler]:
         """Decorator: register the function as this command's action `name`."""
 
         def register(run: Handler) -> Handler:
@@ -97,7 +150,7 @@ class CommandGroup:
     def __init__(self) -> None:
         self.commands: list[Command] = []
 
-    def command(self, name: str, help: str, options: Options | None = None) -> Callable:
+    def command(self, name: str, help: str, *options: Option) -> Callable[[Handler], Handler]:
         """Decorator: register the function as the handler of sub-command `name`."""
 
         def register(run: Handler) -> Handler:
@@ -111,33 +164,6 @@ class CommandGroup:
         command = Command(name, help)
         self.commands.append(command)
         return command
-
-
-def json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def kdf_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--kdf-memory",
-        type=int,
-        metavar="MIB",
-        help="Argon2id memory in MiB (default 512, minimum 8); lower only for slow machines",
-    )
-    parser.add_argument(
-        "--kdf-iterations",
-        type=int,
-        metavar="N",
-        help="Argon2id passes (default 3, minimum 1)",
-    )
-
-
-def allow_weak_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--allow-weak",
-        action="store_true",
-        help="accept a passphrase the strength check calls weak (not recommended)",
-    )
 
 
 # ----- the vault for one command -----------------------------------------------------------

@@ -12,7 +12,15 @@ import os
 import sys
 from pathlib import Path
 
-from ..common import CommandGroup, json_option, require_confirmation, shell_quote, unlocked
+from ..common import (
+    JSON,
+    NAME,
+    CommandGroup,
+    arg,
+    require_confirmation,
+    shell_quote,
+    unlocked,
+)
 from ..errors import EXIT_ERROR, EXIT_OK, CliError
 from ..output import contact_json, emit_json, note, safe, say
 
@@ -22,18 +30,18 @@ COMMANDS = CommandGroup()
 CONTACTS = COMMANDS.with_actions("contacts", "people whose contact cards I added")
 
 
-def _id_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--card", action="store_true", help="print only the one-line card")
-    p.add_argument(
+@COMMANDS.command(
+    "id",
+    "show my contact card and fingerprint (to give to others)",
+    arg("--card", action="store_true", help="print only the one-line card"),
+    arg(
         "--export-age-identity",
         metavar="FILE",
         help="write my secret X25519 key as an age identity file (for age -d -i FILE)",
-    )
-    p.add_argument("--force", action="store_true", help="replace an existing FILE")
-    json_option(p)
-
-
-@COMMANDS.command("id", "show my contact card and fingerprint (to give to others)", _id_options)
+    ),
+    arg("--force", action="store_true", help="replace an existing FILE"),
+    JSON,
+)
 def cmd_id(args: argparse.Namespace) -> int:
     """My card and fingerprint; optionally my X25519 key as an age identity file."""
     target = Path(args.export_age_identity) if args.export_age_identity else None
@@ -105,12 +113,12 @@ def _read_card(text: str) -> str:
     return text
 
 
-def _card_options(q: argparse.ArgumentParser) -> None:
-    q.add_argument("card", metavar="CARD_OR_FILE")
-    q.add_argument("--name", help="what I call them (default: the name in their card)")
-
-
-@CONTACTS.action("add", "add a contact from a card (text, or a file; - for stdin)", _card_options)
+@CONTACTS.action(
+    "add",
+    "add a contact from a card (text, or a file; - for stdin)",
+    arg("card", metavar="CARD_OR_FILE"),
+    arg("--name", help="what I call them (default: the name in their card)"),
+)
 def _contacts_add(args: argparse.Namespace) -> int:
     from strongroom.vault import CardError
 
@@ -130,7 +138,7 @@ def _contacts_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@CONTACTS.action("list", "list contacts with fingerprints", json_option)
+@CONTACTS.action("list", "list contacts with fingerprints", JSON)
 def _contacts_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         contacts = vault.contacts()
@@ -143,13 +151,13 @@ def _contacts_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _verify_options(q: argparse.ArgumentParser) -> None:
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("--yes", action="store_true", help="do not ask: the comparison was done")
-    q.add_argument("--undo", action="store_true", help="take the verified mark back")
-
-
-@CONTACTS.action("verify", "compare fingerprints, then mark a contact verified", _verify_options)
+@CONTACTS.action(
+    "verify",
+    "compare fingerprints, then mark a contact verified",
+    arg("name", metavar="NAME"),
+    arg("--yes", action="store_true", help="do not ask: the comparison was done"),
+    arg("--undo", action="store_true", help="take the verified mark back"),
+)
 def _contacts_verify(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         c = vault.contact(args.name)
@@ -172,12 +180,12 @@ def _contacts_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _rename_options(q: argparse.ArgumentParser) -> None:
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("new_name", metavar="NEW_NAME")
-
-
-@CONTACTS.action("rename", "give a contact another name", _rename_options)
+@CONTACTS.action(
+    "rename",
+    "give a contact another name",
+    arg("name", metavar="NAME"),
+    arg("new_name", metavar="NEW_NAME"),
+)
 def _contacts_rename(args: argparse.Namespace) -> int:
     from strongroom.vault import InvalidName
 
@@ -190,11 +198,7 @@ def _contacts_rename(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _name_option(q: argparse.ArgumentParser) -> None:
-    q.add_argument("name", metavar="NAME")
-
-
-@CONTACTS.action("rm", "forget a contact", _name_option)
+@CONTACTS.action("rm", "forget a contact", NAME)
 def _contacts_rm(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         c = vault.contact(args.name)

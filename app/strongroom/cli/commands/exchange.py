@@ -13,7 +13,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..common import CommandGroup, json_option, plural, unlocked
+from ..common import (
+    JSON,
+    CommandGroup,
+    arg,
+    plural,
+    unlocked,
+)
 from ..errors import EXIT_OK, CliError, UsageError, exit_code_for
 from ..output import (
     emit_json,
@@ -62,16 +68,6 @@ def _received_line(r: ReceivedRecord) -> str:
     )
 
 
-def _receive_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "files",
-        nargs="+",
-        metavar="FILE",
-        help="a share or message file, or a folder of .age files",
-    )
-    json_option(p)
-
-
 def _receive_list(paths: list[str]) -> list[str]:
     """The files to receive: each FILE as given, and for a folder the `.age` files directly
     in it (by name; other files, subfolders and sync engines' temporary files are left)."""
@@ -97,7 +93,17 @@ def _receive_list(paths: list[str]) -> list[str]:
     return files
 
 
-@COMMANDS.command("receive", "receive shared files (and messages) saved as files", _receive_options)
+@COMMANDS.command(
+    "receive",
+    "receive shared files (and messages) saved as files",
+    arg(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a share or message file, or a folder of .age files",
+    ),
+    JSON,
+)
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
     from strongroom.vault import NotAShare, VaultError
@@ -179,7 +185,7 @@ def shared_ls(args: argparse.Namespace) -> int:
 # ----- sync ------------------------------------------------------------------------------
 
 
-@COMMANDS.command("sync", "process the exchange folder once", json_option)
+@COMMANDS.command("sync", "process the exchange folder once", JSON)
 def cmd_sync(args: argparse.Namespace) -> int:
     """One pass over the exchange folder, with a plain report of what happened."""
     with unlocked(args) as vault:
@@ -258,11 +264,7 @@ def _print_sync(report: SyncReport) -> None:
 EXCHANGE = COMMANDS.with_actions("exchange", "the exchange folder (a folder a sync engine shares)")
 
 
-def _path_option(q: argparse.ArgumentParser) -> None:
-    q.add_argument("path", metavar="PATH")
-
-
-@EXCHANGE.action("set", "use PATH as the exchange folder", _path_option)
+@EXCHANGE.action("set", "use PATH as the exchange folder", arg("path", metavar="PATH"))
 def _exchange_set(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_dir():
@@ -282,7 +284,7 @@ def _exchange_unset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@EXCHANGE.action("show", "show the exchange folder and queued messages", json_option)
+@EXCHANGE.action("show", "show the exchange folder and queued messages", JSON)
 def _exchange_show(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         folder = vault.exchange_folder
@@ -323,7 +325,7 @@ def _outbox_list(waiting: list[Any]) -> None:
         note(f"    {m.kind:<10} to {where}  (recorded {human_time(m.created)})")
 
 
-@COMMANDS.command("quarantine", "files and messages that were refused, and why", json_option)
+@COMMANDS.command("quarantine", "files and messages that were refused, and why", JSON)
 def cmd_quarantine(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         entries = vault.quarantine()
@@ -343,11 +345,11 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 RECEIPTS = COMMANDS.with_actions("receipts", "receipts I send for files shared with me")
 
 
-def _policy_option(q: argparse.ArgumentParser) -> None:
-    q.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
-
-
-@RECEIPTS.action("policy", "show or set when receipts are sent", _policy_option)
+@RECEIPTS.action(
+    "policy",
+    "show or set when receipts are sent",
+    arg("policy", nargs="?", choices=("always", "ask", "never")),
+)
 def _receipts_policy(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         if args.policy:
@@ -360,7 +362,7 @@ def _receipts_policy(args: argparse.Namespace) -> int:
 _PENDING_KEYS = ("id", "share_id", "file_name", "sender_name", "event", "at")
 
 
-@RECEIPTS.action("pending", "receipts waiting for my answer (policy ask)", json_option)
+@RECEIPTS.action("pending", "receipts waiting for my answer (policy ask)", JSON)
 def _receipts_pending(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         pending = vault.pending_receipts()
@@ -375,17 +377,18 @@ def _receipts_pending(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ids_options(q: argparse.ArgumentParser) -> None:
-    q.add_argument("ids", nargs="*", type=int, metavar="ID")
-    q.add_argument("--all", action="store_true", help="all pending receipts")
+_RECEIPT_IDS = (
+    arg("ids", nargs="*", type=int, metavar="ID"),
+    arg("--all", action="store_true", help="all pending receipts"),
+)
 
 
-@RECEIPTS.action("send", "send pending receipts", _ids_options)
+@RECEIPTS.action("send", "send pending receipts", *_RECEIPT_IDS)
 def _receipts_send(args: argparse.Namespace) -> int:
     return _answer_receipts(args)
 
 
-@RECEIPTS.action("drop", "drop pending receipts", _ids_options)
+@RECEIPTS.action("drop", "drop pending receipts", *_RECEIPT_IDS)
 def _receipts_drop(args: argparse.Namespace) -> int:
     return _answer_receipts(args)
 

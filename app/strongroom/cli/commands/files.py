@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from .. import prompts
 from ..common import (
+    ITEM,
+    JSON,
     CommandGroup,
     Interrupt,
+    arg,
     describe,
-    json_option,
     plural,
     progress_bar,
     ref,
@@ -36,15 +38,13 @@ __all__ = ["COMMANDS"]
 COMMANDS = CommandGroup()
 
 
-def _add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders on disk")
-    p.add_argument("--to", default="/", metavar="FOLDER", help="vault folder (default /)")
-    p.add_argument(
-        "-p", "--parents", action="store_true", help="create the --to folder if it is missing"
-    )
-
-
-@COMMANDS.command("add", "encrypt files and folders into the vault", _add_options)
+@COMMANDS.command(
+    "add",
+    "encrypt files and folders into the vault",
+    arg("paths", nargs="+", metavar="PATH", help="files or folders on disk"),
+    arg("--to", default="/", metavar="FOLDER", help="vault folder (default /)"),
+    arg("-p", "--parents", action="store_true", help="create the --to folder if it is missing"),
+)
 def cmd_add(args: argparse.Namespace) -> int:
     """Encrypt paths into a folder: all or nothing, with progress and Ctrl-C to cancel."""
     # Check local paths before asking for the passphrase: a typo should not cost an unlock.
@@ -116,13 +116,13 @@ def _count_files(vault: Vault, items: list[Item]) -> int:
     return count
 
 
-def _ls_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", nargs="?", default="/", metavar="FOLDER")
-    p.add_argument("--shared", action="store_true", help="list files others shared with me")
-    json_option(p)
-
-
-@COMMANDS.command("ls", "list a folder", _ls_options)
+@COMMANDS.command(
+    "ls",
+    "list a folder",
+    arg("folder", nargs="?", default="/", metavar="FOLDER"),
+    arg("--shared", action="store_true", help="list files others shared with me"),
+    JSON,
+)
 def cmd_ls(args: argparse.Namespace) -> int:
     """A folder's children (or one file), folders first."""
     if args.shared:
@@ -152,13 +152,13 @@ def _ls_line(item: Item) -> str:
     return f"{human_size(item.size):>10}  {human_time(item.modified)}  {name}"  # type: ignore[union-attr]
 
 
-def _find_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("pattern", metavar="PATTERN")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N results")
-    json_option(p)
-
-
-@COMMANDS.command("find", "find items by name (substring, or glob with * ? [)", _find_options)
+@COMMANDS.command(
+    "find",
+    "find items by name (substring, or glob with * ? [)",
+    arg("pattern", metavar="PATTERN"),
+    arg("--limit", type=int, metavar="N", help="at most N results"),
+    JSON,
+)
 def cmd_find(args: argparse.Namespace) -> int:
     """Items by name, ordered by path."""
     if args.limit is not None and args.limit < 1:
@@ -173,12 +173,12 @@ def cmd_find(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _mkdir_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("-p", "--parents", action="store_true", help="create missing parents too")
-
-
-@COMMANDS.command("mkdir", "create a folder", _mkdir_options)
+@COMMANDS.command(
+    "mkdir",
+    "create a folder",
+    arg("path", metavar="PATH"),
+    arg("-p", "--parents", action="store_true", help="create missing parents too"),
+)
 def cmd_mkdir(args: argparse.Namespace) -> int:
     path = vault_item_path(args.path)
     if path == "/":
@@ -192,12 +192,12 @@ def cmd_mkdir(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _mv_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("src", metavar="SRC")
-    p.add_argument("dest", metavar="DEST", help="existing folder to move into, or new path")
-
-
-@COMMANDS.command("mv", "rename or move an item (like mv)", _mv_options)
+@COMMANDS.command(
+    "mv",
+    "rename or move an item (like mv)",
+    arg("src", metavar="SRC"),
+    arg("dest", metavar="DEST", help="existing folder to move into, or new path"),
+)
 def cmd_mv(args: argparse.Namespace) -> int:
     """Like mv: into DEST if it is an existing folder, else to the new path DEST."""
     from strongroom.vault import ItemNotFound, NameCollision
@@ -225,18 +225,18 @@ def cmd_mv(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _rm_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("item", metavar="ITEM")
-    p.add_argument("-r", "--recursive", action="store_true", help="delete a folder")
-    p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
-    p.add_argument(
+@COMMANDS.command(
+    "rm",
+    "delete a file or folder (crypto-shredded; cannot be undone)",
+    arg("item", metavar="ITEM"),
+    arg("-r", "--recursive", action="store_true", help="delete a folder"),
+    arg("-f", "--force", action="store_true", help="do not ask for confirmation"),
+    arg(
         "--revoke",
         action="store_true",
         help="first revoke the shares of what is deleted (they stay readable otherwise)",
-    )
-
-
-@COMMANDS.command("rm", "delete a file or folder (crypto-shredded; cannot be undone)", _rm_options)
+    ),
+)
 def cmd_rm(args: argparse.Namespace) -> int:
     """Delete an item; folders need -r; a person at a terminal is asked first unless -f."""
     with unlocked(args) as vault:
@@ -303,13 +303,13 @@ def _revoke_all(vault: Vault, active: list[Any]) -> None:
         note(active[0].limits)
 
 
-def _get_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("item", metavar="ITEM")
-    p.add_argument("dest", metavar="DEST", help="target path, or existing directory")
-    p.add_argument("--force", action="store_true", help="replace an existing target")
-
-
-@COMMANDS.command("get", "decrypt a file or a whole folder to disk", _get_options)
+@COMMANDS.command(
+    "get",
+    "decrypt a file or a whole folder to disk",
+    arg("item", metavar="ITEM"),
+    arg("dest", metavar="DEST", help="target path, or existing directory"),
+    arg("--force", action="store_true", help="replace an existing target"),
+)
 def cmd_get(args: argparse.Namespace) -> int:
     """Export to disk; into DEST if it is an existing directory (like cp)."""
     with unlocked(args) as vault:
@@ -331,11 +331,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _item_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("item", metavar="ITEM")
-
-
-@COMMANDS.command("cat", "decrypt a file to standard output", _item_option)
+@COMMANDS.command("cat", "decrypt a file to standard output", ITEM)
 def cmd_cat(args: argparse.Namespace) -> int:
     """Stream one file to stdout; progress only when stdout is not the terminal itself."""
     from strongroom.vault import VaultDamaged

@@ -10,7 +10,17 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..common import CommandGroup, json_option, out_dir, plural, queued_note, shell_quote, unlocked
+from ..common import (
+    JSON,
+    NAME,
+    CommandGroup,
+    arg,
+    out_dir,
+    plural,
+    queued_note,
+    shell_quote,
+    unlocked,
+)
 from ..errors import EXIT_OK
 from ..output import emit_json, group_json, note, safe, say
 
@@ -27,11 +37,7 @@ COMMANDS = CommandGroup()
 GROUPS = COMMANDS.with_actions("groups", "groups of contacts to share with")
 
 
-def _name_option(q: argparse.ArgumentParser) -> None:
-    q.add_argument("name", metavar="NAME")
-
-
-@GROUPS.action("create", "create a group that I administer", _name_option)
+@GROUPS.action("create", "create a group that I administer", NAME)
 def _groups_create(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         g = vault.create_group(args.name)
@@ -43,18 +49,19 @@ def _groups_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _members_options(q: argparse.ArgumentParser) -> None:
-    q.add_argument("group", metavar="GROUP")
-    q.add_argument("members", nargs="+", metavar="NAME")
-    q.add_argument("--out", metavar="DIR", help="save the group-key messages in DIR")
+_MEMBERS = (
+    arg("group", metavar="GROUP"),
+    arg("members", nargs="+", metavar="NAME"),
+    arg("--out", metavar="DIR", help="save the group-key messages in DIR"),
+)
 
 
-@GROUPS.action("add", "add contacts to a group (sends them the group key)", _members_options)
+@GROUPS.action("add", "add contacts to a group (sends them the group key)", *_MEMBERS)
 def _groups_add(args: argparse.Namespace) -> int:
     return _change_members(args, _add_member)
 
 
-@GROUPS.action("remove", "remove contacts from a group (rotates the group key)", _members_options)
+@GROUPS.action("remove", "remove contacts from a group (rotates the group key)", *_MEMBERS)
 def _groups_remove(args: argparse.Namespace) -> int:
     return _change_members(args, _remove_member)
 
@@ -112,7 +119,7 @@ def _group_queued_note(g: GroupRecord, folder: Path | None) -> None:
         queued_note(g.undelivered, "group-key message", folder, None)
 
 
-@GROUPS.action("list", "list groups and members", json_option)
+@GROUPS.action("list", "list groups and members", JSON)
 def _groups_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         groups = vault.groups()

@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from ..common import (
+    JSON,
     CommandGroup,
-    json_option,
+    arg,
     parse_when,
     plural,
     ref,
@@ -24,38 +25,36 @@ COMMANDS = CommandGroup()
 _WHEN_HELP = "ISO date/time, or relative: 30m 12h 7d 2w"
 
 
-def _log_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--file", metavar="ITEM", help="only entries about this file or folder")
-    p.add_argument(
-        "--action",
-        action="append",
-        metavar="ACTION",
-        help="only this action (repeat or comma-separate for several)",
-    )
-    p.add_argument(
-        "--person",
-        metavar="CONTACT",
-        help="only entries about this contact (name or fingerprint)",
-    )
-    p.add_argument(
-        "--search",
-        metavar="TEXT",
-        help="only entries whose item, action or details contain TEXT (ignoring case)",
-    )
-    p.add_argument("--since", metavar="WHEN", help=_WHEN_HELP)
-    p.add_argument("--until", metavar="WHEN", help=_WHEN_HELP)
-    p.add_argument("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all")
-    p.add_argument(
-        "--all", action="store_true", help="also show routine vault-unlocked/vault-locked entries"
-    )
-    json_option(p)
-
-
 _PAGE = 500
 _ROUTINE_ACTIONS = frozenset({"vault-unlocked", "vault-locked"})
 
 
-@COMMANDS.command("log", "show the access history, newest first", _log_options)
+@COMMANDS.command(
+    "log",
+    "show the access history, newest first",
+    arg("--file", metavar="ITEM", help="only entries about this file or folder"),
+    arg(
+        "--action",
+        action="append",
+        metavar="ACTION",
+        help="only this action (repeat or comma-separate for several)",
+    ),
+    arg(
+        "--person",
+        metavar="CONTACT",
+        help="only entries about this contact (name or fingerprint)",
+    ),
+    arg(
+        "--search",
+        metavar="TEXT",
+        help="only entries whose item, action or details contain TEXT (ignoring case)",
+    ),
+    arg("--since", metavar="WHEN", help=_WHEN_HELP),
+    arg("--until", metavar="WHEN", help=_WHEN_HELP),
+    arg("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all"),
+    arg("--all", action="store_true", help="also show routine vault-unlocked/vault-locked entries"),
+    JSON,
+)
 def cmd_log(args: argparse.Namespace) -> int:
     """History entries, newest first, paged from the vault in chunks of `_PAGE`."""
     if args.limit < 0:
@@ -111,19 +110,15 @@ def cmd_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _verify_log_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--accept-current",
-        action="store_true",
-        help="after a deliberate restore: accept the vault's history as the new checkpoint",
-    )
-    json_option(p)
-
-
 @COMMANDS.command(
     "verify-log",
     "verify the access history has not been edited or rolled back",
-    _verify_log_options,
+    arg(
+        "--accept-current",
+        action="store_true",
+        help="after a deliberate restore: accept the vault's history as the new checkpoint",
+    ),
+    JSON,
 )
 def cmd_verify_log(args: argparse.Namespace) -> int:
     """Verify the history chain and checkpoint; exit 5 on any problem."""
@@ -154,19 +149,17 @@ _ORDER = ("30d", "1y", "unlimited")
 _SHORTENING = "shortening retention removes older history entries for good and"
 
 
-def _retention_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+@COMMANDS.command(
+    "retention",
+    "show or set how long the access history is kept",
+    arg(
         "period",
         nargs="?",
         choices=sorted(RETENTION_WORDS),
         metavar="30d|1y|forever",
         help="keep history entries this long (default: show the current setting)",
-    )
-    p.add_argument("--yes", action="store_true", help="do not ask before removing old entries")
-
-
-@COMMANDS.command(
-    "retention", "show or set how long the access history is kept", _retention_options
+    ),
+    arg("--yes", action="store_true", help="do not ask before removing old entries"),
 )
 def cmd_retention(args: argparse.Namespace) -> int:
     """The owner's audit retention: the same vault setting as the GUI's Activity page."""

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from .. import prompts
 from ..common import (
+    JSON,
     CommandGroup,
-    json_option,
+    OneOf,
+    arg,
     out_dir,
     parse_expiry,
     plural,
@@ -45,24 +47,23 @@ COMMANDS = CommandGroup()
 _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
 
 
-def _share_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("items", nargs="+", metavar="ITEM", help="files or folders in the vault")
-    p.add_argument("--to", action="extend", nargs="+", default=[], metavar="NAME", help="contacts")
-    p.add_argument(
-        "--group", action="extend", nargs="+", default=[], metavar="GROUP", help="groups"
-    )
-    p.add_argument(
-        "--expires", metavar="WHEN", help="30m 12h 7d 2w, a date (2026-12-31) or date-time"
-    )
-    p.add_argument("--receipts", action="store_true", help="ask the recipients for receipts")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", metavar="DIR", help="save the share files in DIR")
-    where.add_argument("--exchange", action="store_true", help="write into the exchange folder")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    json_option(p)
-
-
-@COMMANDS.command("share", "share files with contacts and groups", _share_options)
+@COMMANDS.command(
+    "share",
+    "share files with contacts and groups",
+    arg("items", nargs="+", metavar="ITEM", help="files or folders in the vault"),
+    arg("--to", action="extend", nargs="+", default=[], metavar="NAME", help="contacts"),
+    arg("--group", action="extend", nargs="+", default=[], metavar="GROUP", help="groups"),
+    arg("--expires", metavar="WHEN", help="30m 12h 7d 2w, a date (2026-12-31) or date-time"),
+    arg("--receipts", action="store_true", help="ask the recipients for receipts"),
+    OneOf(
+        (
+            arg("--out", metavar="DIR", help="save the share files in DIR"),
+            arg("--exchange", action="store_true", help="write into the exchange folder"),
+        )
+    ),
+    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    JSON,
+)
 def cmd_share(args: argparse.Namespace) -> int:
     """Print the plain-words summary, confirm on a terminal, then share."""
     if not args.to and not args.group:
@@ -132,15 +133,15 @@ def print_share_plan(plan: SharePlan) -> None:
         note(f"Warning: {text}" if n.level == "warning" else text)
 
 
-def _shares_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--file", metavar="ITEM", help="only shares of this file")
-    json_option(p)
-
-
 _RECEIPT_ORDER = ["received", "opened", "exported", "erased"]
 
 
-@COMMANDS.command("shares", "shares I made, with each recipient's status", _shares_options)
+@COMMANDS.command(
+    "shares",
+    "shares I made, with each recipient's status",
+    arg("--file", metavar="ITEM", help="only shares of this file"),
+    JSON,
+)
 def cmd_shares(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         item = vault.item(ref(args.file)).id if args.file else None
@@ -162,14 +163,12 @@ def cmd_shares(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _revoke_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("share", metavar="SHARE", help="share id (or its first 6+ digits)")
-    p.add_argument("--to", action="extend", nargs="+", metavar="NAME", help="only these recipients")
-    p.add_argument("--out", metavar="DIR", help="save the revocation messages in DIR")
-
-
 @COMMANDS.command(
-    "revoke", "take back a share (from everyone, or from some recipients)", _revoke_options
+    "revoke",
+    "take back a share (from everyone, or from some recipients)",
+    arg("share", metavar="SHARE", help="share id (or its first 6+ digits)"),
+    arg("--to", action="extend", nargs="+", metavar="NAME", help="only these recipients"),
+    arg("--out", metavar="DIR", help="save the revocation messages in DIR"),
 )
 def cmd_revoke(args: argparse.Namespace) -> int:
     if not _SHARE_ID.fullmatch(args.share):
@@ -226,13 +225,11 @@ def _share_file_note(result: RevokeResult) -> None:
     note(result.removal_limits)
 
 
-def _access_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("item", metavar="ITEM")
-    json_option(p)
-
-
 @COMMANDS.command(
-    "access", "who can read a file now, who could before, and its timeline", _access_options
+    "access",
+    "who can read a file now, who could before, and its timeline",
+    arg("item", metavar="ITEM"),
+    JSON,
 )
 def cmd_access(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:

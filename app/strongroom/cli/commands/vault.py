@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from .. import prompts, session
 from ..common import (
+    ALLOW_WEAK,
+    JSON,
+    KDF,
     CommandGroup,
-    allow_weak_option,
+    arg,
     human_duration,
-    json_option,
     judge_new_passphrase,
-    kdf_options,
     kdf_params,
     parse_timeout,
     plural,
@@ -37,14 +38,6 @@ __all__ = ["COMMANDS"]
 COMMANDS = CommandGroup()
 
 
-def _init_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", nargs="?", metavar="PATH", help="vault folder to create")
-    p.add_argument("--name", help="your display name in this vault")
-    p.add_argument("--new-passphrase-file", metavar="FILE", help="read the passphrase from FILE")
-    allow_weak_option(p)
-    kdf_options(p)
-
-
 _RECOVERY_KEY_WARNING = (
     "",
     "Your recovery key is below. It is shown only this once and is not stored anywhere.",
@@ -55,7 +48,15 @@ _RECOVERY_KEY_WARNING = (
 )
 
 
-@COMMANDS.command("init", "create a new vault and print its recovery key", _init_options)
+@COMMANDS.command(
+    "init",
+    "create a new vault and print its recovery key",
+    arg("path", nargs="?", metavar="PATH", help="vault folder to create"),
+    arg("--name", help="your display name in this vault"),
+    arg("--new-passphrase-file", metavar="FILE", help="read the passphrase from FILE"),
+    ALLOW_WEAK,
+    *KDF,
+)
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the vault; the recovery key goes to stdout alone, the warning to stderr."""
     path = args.path or vault_path(args)
@@ -101,13 +102,14 @@ def _unlock(args: argparse.Namespace, how: Callable[[type[Vault]], Vault]) -> Va
     return vault
 
 
-def _passwd_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--new-passphrase-file", metavar="FILE", help="read the new one from FILE")
-    allow_weak_option(p)
-    kdf_options(p)
+_NEW_PASSPHRASE = (
+    arg("--new-passphrase-file", metavar="FILE", help="read the new one from FILE"),
+    ALLOW_WEAK,
+    *KDF,
+)
 
 
-@COMMANDS.command("passwd", "change the passphrase", _passwd_options)
+@COMMANDS.command("passwd", "change the passphrase", *_NEW_PASSPHRASE)
 def cmd_passwd(args: argparse.Namespace) -> int:
     """Rewrap the vault key under a new passphrase (the database is not rewritten)."""
     params = kdf_params(args)
@@ -125,13 +127,11 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _recover_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--recovery-key-file", metavar="FILE", help="read the recovery key from FILE")
-    _passwd_options(p)
-
-
 @COMMANDS.command(
-    "recover", "unlock with the recovery key and set a new passphrase", _recover_options
+    "recover",
+    "unlock with the recovery key and set a new passphrase",
+    arg("--recovery-key-file", metavar="FILE", help="read the recovery key from FILE"),
+    *_NEW_PASSPHRASE,
 )
 def cmd_recover(args: argparse.Namespace) -> int:
     """Open with the recovery key and set a new passphrase."""
@@ -146,12 +146,12 @@ def cmd_recover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--deep", action="store_true", help="also decrypt and hash every file")
-    json_option(p)
-
-
-@COMMANDS.command("check", "verify the database and objects", _check_options)
+@COMMANDS.command(
+    "check",
+    "verify the database and objects",
+    arg("--deep", action="store_true", help="also decrypt and hash every file"),
+    JSON,
+)
 def cmd_check(args: argparse.Namespace) -> int:
     """Integrity check; exit 5 when anything is wrong."""
     with unlocked(args) as vault:
@@ -177,7 +177,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_DAMAGED
 
 
-@COMMANDS.command("info", "show facts about the vault", json_option)
+@COMMANDS.command("info", "show facts about the vault", JSON)
 def cmd_info(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         info = vault.info()
@@ -208,18 +208,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _unlock_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--timeout",
-        metavar="DURATION",
-        help="end the session after this long without a command (default 15m; max 12h)",
-    )
-
-
 @COMMANDS.command(
     "unlock",
     "start a session: the next commands skip the passphrase (see docs/CLI.md)",
-    _unlock_options,
+    arg(
+        "--timeout",
+        metavar="DURATION",
+        help="end the session after this long without a command (default 15m; max 12h)",
+    ),
 )
 def cmd_unlock(args: argparse.Namespace) -> int:
     """Ask for the passphrase once and start (or restart) this vault's session."""
@@ -237,11 +233,11 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _lock_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--all", action="store_true", help="end the sessions of every vault")
-
-
-@COMMANDS.command("lock", "end the unlock session now (wipes its file)", _lock_options)
+@COMMANDS.command(
+    "lock",
+    "end the unlock session now (wipes its file)",
+    arg("--all", action="store_true", help="end the sessions of every vault"),
+)
 def cmd_lock(args: argparse.Namespace) -> int:
     """End this vault's session (or every session with --all) by wiping its file."""
     folder = session.session_dir()
