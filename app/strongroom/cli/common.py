@@ -91,12 +91,14 @@ def arg(*names: str, **kwargs: Any) -> Arg:
 
 @dataclass(frozen=True)
 class OneOf:
-    """Options of which exactly one must be given (a required mutually exclusive group)."""
+    """Options of which at most one may be given, and with `required` exactly one (a
+    mutually exclusive group)."""
 
     args: tuple[Arg, ...]
+    required: bool = True
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_mutually_exclusive_group(required=True)
+        group = parser.add_mutually_exclusive_group(required=self.required)
         for a in self.args:
             a.add_to(group)
 

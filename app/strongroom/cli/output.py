@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # records are only needed for typing; keep `--version` import
         HistoryEntry,
         HistoryReport,
         Item,
+        PendingShare,
         ReceivedRecord,
         ShareRecord,
         VaultInfo,
@@ -42,6 +43,7 @@ __all__ = [
     "iso_utc",
     "item_json",
     "note",
+    "pending_json",
     "received_json",
     "record_json",
     "safe",
@@ -67,6 +69,8 @@ _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 def human_size(n: int) -> str:
     """1536 -> "1.5 KiB"; bytes below 1 KiB are shown exactly."""
+    if type(n) is int and -1024 < n < 1024:
+        return f"{n} B"  # what the loop below gives, without it (most files of a long `ls`)
     value = float(n)
     for unit in _UNITS:
         if abs(value) < 1024 or unit == _UNITS[-1]:
@@ -107,7 +111,8 @@ def human_time(dt: datetime) -> str:
     # time.localtime is what astimezone() consults, without building two datetimes and
     # parsing a format per call (this runs once per row of a 10,000-item `ls`, whose files
     # were often added in the same second: hence the small cache).
-    second = int(_utc(dt).timestamp() // 1)
+    # An aware time's timestamp() is its instant whatever its zone (no astimezone needed).
+    second = int((dt if dt.tzinfo is not None else _utc(dt)).timestamp() // 1)
     text = _TIME_CACHE.get(second)
     if text is None:
         t = time.localtime(second)
@@ -236,6 +241,14 @@ def received_json(r: ReceivedRecord) -> dict[str, Any]:
         r, "share_id", "item_id", "name", "display_name", "path", "size", "sha256",
         "sender_name", "sender_fingerprint", "trust", "forwarded", "via_group", "created",
         "received", "expires", "receipts_requested", "status", "duplicate",
+    )  # fmt: skip
+
+
+def pending_json(p: PendingShare) -> dict[str, Any]:
+    """A share from an unknown sender that waits for my decision."""
+    return record_json(
+        p, "id", "share_id", "name", "display_name", "size", "sender_name",
+        "sender_fingerprint", "arrived", "expires", "path", "via_group", "state",
     )  # fmt: skip
 
 

@@ -6,7 +6,7 @@
     contacts   id, contacts
     shares     share, shares, revoke, access
     groups     groups
-    exchange   receive, sync, exchange, quarantine, receipts (and ls --shared)
+    exchange   receive, pending, sync, exchange, quarantine, receipts (and ls --shared)
 
 Each module declares its commands as `COMMANDS`, a tuple of `common.Command` (name, help,
 options, handler); `strongroom.cli.args` builds the parser from them. The modules import

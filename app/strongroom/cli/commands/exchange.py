@@ -1,5 +1,5 @@
-"""What travels between people: `receive`, `sync`, `exchange`, `quarantine`, `receipts`,
-and `ls --shared` (the files others shared with me).
+"""What travels between people: `receive`, `pending` (shares from unknown senders), `sync`,
+`exchange`, `quarantine`, `receipts`, and `ls --shared` (the files others shared with me).
 
 Names that come from other people (file names inside shares, sender names) are untrusted:
 they are always shown through `output.safe`, so a control or bidi character can never
@@ -16,16 +16,20 @@ from typing import TYPE_CHECKING, Any
 from ..common import (
     JSON,
     CommandGroup,
+    OneOf,
     arg,
     plural,
+    require_confirmation,
+    shell_quote,
     unlocked,
 )
-from ..errors import EXIT_OK, CliError, UsageError, exit_code_for
+from ..errors import EXIT_ERROR, EXIT_OK, CliError, UsageError, exit_code_for
 from ..output import (
     emit_json,
     human_size,
     human_time,
     note,
+    pending_json,
     received_json,
     record_json,
     safe,
@@ -33,7 +37,7 @@ from ..output import (
 )
 
 if TYPE_CHECKING:
-    from strongroom.vault import ReceivedRecord, SyncReport
+    from strongroom.vault import PendingShare, ReceivedRecord, SyncReport, Vault
 
 __all__ = ["COMMANDS", "shared_ls"]
 
@@ -98,58 +102,103 @@ def _receive_list(paths: list[str]) -> list[str]:
     "receive shared files (and messages) saved as files",
     arg(
         "files",
-        nargs="+",
+        nargs="*",
         metavar="FILE",
         help="a share or message file, or a folder of .age files",
     ),
+    OneOf(
+        (
+            arg(
+                "--accept",
+                type=int,
+                metavar="ID",
+                help="receive a share from an unknown sender that waits ('strongroom pending')",
+            ),
+            arg("--refuse", type=int, metavar="ID", help="refuse it for good (nothing is stored)"),
+        ),
+        required=False,
+    ),
+    arg("--add-contact", metavar="NAME", help="with --accept: add its sender as a contact"),
+    arg("--yes", action="store_true", help="with --refuse: do not ask"),
     JSON,
 )
 def cmd_receive(args: argparse.Namespace) -> int:
-    """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
-    from strongroom.vault import NotAShare, VaultError
-
+    """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied.
+    With --accept/--refuse ID: decide on a share from an unknown sender that waits."""
+    if args.accept is not None or args.refuse is not None:
+        return _decide_pending(args)
+    if args.add_contact is not None:
+        raise UsageError("--add-contact goes with --accept ID")
+    if not args.files:
+        raise UsageError("give the FILEs to receive (or --accept/--refuse ID)")
     files = _receive_list(args.files)
     code = EXIT_OK
     results: list[dict[str, Any]] = []
     with unlocked(args) as vault:
         for f in files:
-            try:
-                rec = vault.receive(f)
-            except NotAShare as exc:
-                # A message: the vault handled it with every check; the report says how.
-                rep = exc.report
-                if rep.messages or rep.replayed:
-                    note(
-                        f"{safe(f)}: message applied."
-                        if rep.messages
-                        else f"{safe(f)}: this message was already processed; ignored."
-                    )
-                    for r in rep.revoked:
-                        note(f"  Share {r.share_id} was revoked by its sender and erased here.")
-                    results.append({"file": f, "message": True, "received": None})
-                    continue
-                failed: VaultError = exc
-            except VaultError as exc:
-                failed = exc
-            else:
-                results.append({"file": f, "message": False, "received": received_json(rec)})
-                _said_received(f, rec, args.json)
-                continue
-            sys.stderr.write(f"strongroom: {safe(f)}: {failed}\n")
-            code = code if code != EXIT_OK else exit_code_for(failed)
-            results.append(
-                {
-                    "file": f,
-                    "message": isinstance(failed, NotAShare),
-                    "received": None,
-                    "error": str(failed),
-                }
-            )
+            result, failed = _receive_one(vault, f, args.json)
+            results.append(result)
+            if failed is not None and code == EXIT_OK:
+                code = exit_code_for(failed)
     if args.json:
         for r in results:
             r.setdefault("error", None)
+            r.setdefault("pending", None)
         emit_json({"files": results})
     return code
+
+
+def _receive_one(vault: Vault, f: str, json: bool) -> tuple[dict[str, Any], Exception | None]:
+    """Receive one file, say what happened; its `receive --json` entry and what failed."""
+    from strongroom.vault import NotAShare, ShareFromUnknownSender, VaultError
+
+    try:
+        rec = vault.receive(f)
+    except NotAShare as exc:
+        # A message: the vault handled it with every check; the report says how.
+        rep = exc.report
+        if rep.messages or rep.replayed:
+            note(
+                f"{safe(f)}: message applied."
+                if rep.messages
+                else f"{safe(f)}: this message was already processed; ignored."
+            )
+            for r in rep.revoked:
+                note(f"  Share {r.share_id} was revoked by its sender and erased here.")
+            return {"file": f, "message": True, "received": None}, None
+        failed: VaultError = exc
+    except ShareFromUnknownSender as exc:
+        # Not received: it waits for the user's decision (or, refused, is gone).
+        p = exc.pending
+        if p is not None:
+            sys.stderr.write(
+                f"strongroom: {safe(f)}: not received — from someone who is not in "
+                f"your contacts: {_pending_line(p)}. It waits for your decision: "
+                f"'strongroom receive --accept {p.id}' or '--refuse {p.id}'.\n"
+            )
+        else:
+            sys.stderr.write(f"strongroom: {safe(f)}: {exc}\n")
+        pending = pending_json(p) if p is not None else None
+        return {
+            "file": f,
+            "message": False,
+            "received": None,
+            "pending": pending,
+            "error": str(exc),
+        }, exc
+    except VaultError as exc:
+        failed = exc
+    else:
+        _said_received(f, rec, json)
+        return {"file": f, "message": False, "received": received_json(rec)}, None
+    sys.stderr.write(f"strongroom: {safe(f)}: {failed}\n")
+    error = str(failed)
+    return {
+        "file": f,
+        "message": isinstance(failed, NotAShare),
+        "received": None,
+        "error": error,
+    }, failed
 
 
 def _said_received(f: str, rec: ReceivedRecord, json: bool) -> None:
@@ -182,6 +231,81 @@ def shared_ls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----- shares from unknown senders ------------------------------------------------------
+
+
+def _pending_line(p: PendingShare) -> str:
+    exp = f", expires {human_time(p.expires)}" if p.expires else ""
+    return (
+        # Both already escaped by the vault (display_name, sender_words): not again.
+        f"{p.display_name} ({human_size(p.size)}) from {p.sender_words} (unverified){exp}"
+    )
+
+
+def _waiting_note(count: int) -> None:
+    if count:
+        note(
+            f"{count} share{'' if count == 1 else 's'} from "
+            f"{'an unknown sender is' if count == 1 else 'unknown senders are'} waiting "
+            "for you: strongroom pending"
+        )
+
+
+@COMMANDS.command("pending", "shares from unknown senders waiting for my decision", JSON)
+def cmd_pending(args: argparse.Namespace) -> int:
+    """List the shares from unknown senders that wait for my decision."""
+    with unlocked(args) as vault:
+        waiting = vault.pending_shares()
+    if args.json:
+        emit_json({"pending": [pending_json(p) for p in waiting]})
+        return EXIT_OK
+    for p in waiting:
+        say(f"{p.id:>5}  {human_time(p.arrived)}  {_pending_line(p)}")
+    if waiting:
+        note(
+            "Senders not in your contacts: the name is their own claim; only the fingerprint "
+            "identifies them. Accept with 'strongroom receive --accept ID' (add "
+            "'--add-contact NAME' to keep them as a contact), or 'strongroom receive "
+            "--refuse ID'."
+        )
+    else:
+        note("No share from an unknown sender is waiting.")
+    return EXIT_OK
+
+
+def _decide_pending(args: argparse.Namespace) -> int:
+    """`receive --accept ID` / `receive --refuse ID`."""
+    if args.files:
+        raise UsageError("give FILEs, or --accept/--refuse ID, not both")
+    if args.add_contact is not None and args.accept is None:
+        raise UsageError("--add-contact goes with --accept")
+    with unlocked(args) as vault:
+        if args.accept is not None:
+            rec = vault.accept_share(args.accept, add_contact=args.add_contact)
+            if args.json:
+                emit_json({"received": received_json(rec)})
+            else:
+                say(safe(rec.path or ""))
+            note(f"Accepted and received {_received_line(rec)}")
+            if args.add_contact is not None:
+                note(
+                    f"Added {safe(args.add_contact)} to your contacts (not verified: "
+                    "compare fingerprints, then 'strongroom contacts verify "
+                    f"{shell_quote(args.add_contact)}')."
+                )
+            return EXIT_OK
+        waiting = {p.id: p for p in vault.pending_shares()}
+        p = waiting.get(args.refuse)
+        if p is None:
+            raise CliError(f"no share waits under {args.refuse} ('strongroom pending' lists them)")
+        if not require_confirmation(args, f"Refuse {p.display_name} for good?", "refusing a share"):
+            note("Nothing was refused.")
+            return EXIT_ERROR
+        vault.refuse_share(p.id)
+    note(f"Refused {_pending_line(p)}. Nothing was stored and it will not be offered again.")
+    return EXIT_OK
+
+
 # ----- sync ------------------------------------------------------------------------------
 
 
@@ -203,6 +327,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"{plural(len(report.conflicts), 'conflict copy', 'conflict copies')} processed, "
         f"{len(report.removed)} of my files removed."
     )
+    _waiting_note(report.waiting)
     return EXIT_OK
 
 
@@ -227,6 +352,9 @@ def _sync_json(report: SyncReport) -> dict[str, Any]:
         "errors": problems(report.errors),
         "conflicts": list(report.conflicts),
         "removed": list(report.removed),
+        "pending": [pending_json(p) for p in report.pending],
+        "dropped": [{"share": pending_json(p), "why": w} for p, w in report.dropped],
+        "waiting": report.waiting,
     }
 
 
@@ -256,6 +384,10 @@ def _print_sync(report: SyncReport) -> None:
         say(f"conflict copy  {safe(name)} (a sync engine's copy; processed like the rest)")
     for name in report.removed:
         say(f"removed   {safe(name)} (mine, no longer needed in the exchange folder)")
+    for p in report.pending:
+        say(f"waiting   {p.id}  {_pending_line(p)}")
+    for p, why in report.dropped:
+        say(f"dropped   {p.display_name} from {p.sender_words}: {safe(why)}")
 
 
 # ----- the exchange folder and its outbox -------------------------------------------------
