@@ -17,7 +17,8 @@ import pytest
 
 from cli_helpers import isolate_cli
 from strongroom import cli
-from strongroom.cli import commands, prompts
+from strongroom.cli import common, prompts
+from strongroom.cli.commands import files
 from strongroom.cli.progress import ProgressBar
 
 SECRET = "SEKRIT-passphrase ünï 7f3a"
@@ -307,11 +308,11 @@ def test_add_missing_destination_folder(run, vault, tree):
 def test_add_cancelled_commits_nothing(run, vault, tree, monkeypatch):
     """Ctrl-C during add: the vault's cancel is polled, the add is rolled back, exit 130."""
 
-    class PressedAlready(commands._Interrupt):
+    class PressedAlready(common.Interrupt):
         def __call__(self) -> bool:
             return True
 
-    monkeypatch.setattr(commands, "_Interrupt", PressedAlready)
+    monkeypatch.setattr(files, "Interrupt", PressedAlready)
     code, _, err = run(*vault["pw"], "add", tree)
     assert code == 130
     assert "Traceback" not in err
@@ -714,16 +715,14 @@ def test_log(run, vault, tree):
 
 def test_parse_when():
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-    assert commands.parse_when("7d", now) == now - timedelta(days=7)
-    assert commands.parse_when("12h", now) == now - timedelta(hours=12)
-    assert commands.parse_when("30m", now) == now - timedelta(minutes=30)
-    assert commands.parse_when("2w", now) == now - timedelta(weeks=2)
-    assert commands.parse_when("2026-11-01T10:00Z", now) == datetime(2026, 11, 1, 10, tzinfo=UTC)
-    assert commands.parse_when("2026-11-01T10:00+02:00", now) == datetime(
-        2026, 11, 1, 8, tzinfo=UTC
-    )
+    assert common.parse_when("7d", now) == now - timedelta(days=7)
+    assert common.parse_when("12h", now) == now - timedelta(hours=12)
+    assert common.parse_when("30m", now) == now - timedelta(minutes=30)
+    assert common.parse_when("2w", now) == now - timedelta(weeks=2)
+    assert common.parse_when("2026-11-01T10:00Z", now) == datetime(2026, 11, 1, 10, tzinfo=UTC)
+    assert common.parse_when("2026-11-01T10:00+02:00", now) == datetime(2026, 11, 1, 8, tzinfo=UTC)
     with pytest.raises(cli.UsageError):
-        commands.parse_when("soon", now)
+        common.parse_when("soon", now)
 
 
 def test_verify_log(run, vault):

@@ -17,7 +17,7 @@ import pytest
 
 from cli_helpers import isolate_cli
 from strongroom import cli
-from strongroom.cli.sharing import parse_expiry
+from strongroom.cli.common import parse_expiry
 from strongroom.crypto import age
 from strongroom.vault.formats import share as S
 from strongroom.vault.formats.cards import ContactCard, LocalIdentity

@@ -86,7 +86,7 @@ def test_admin_with_an_undelivered_rotation_is_warned(world: World, tmp_path: Pa
 
 def test_both_front_ends_show_the_warning(world: World, qapp, capsys) -> None:
     """The GUI's share dialog and the CLI's plan summary render the same plan note."""
-    from strongroom.cli import sharing as cli_sharing
+    from strongroom.cli.commands import shares as cli_sharing
     from strongroom.gui.seams import Services
     from strongroom.gui.sharing import ShareDialog
 
@@ -99,7 +99,7 @@ def test_both_front_ends_show_the_warning(world: World, qapp, capsys) -> None:
     )
     dialog.check("Team")
     assert "Sync first" in dialog.warning.text() and not dialog.warning.isHidden()
-    cli_sharing._summary(ben.plan_share("/f.txt", groups=["Team"], exchange=True))
+    cli_sharing.print_share_plan(ben.plan_share("/f.txt", groups=["Team"], exchange=True))
     err = capsys.readouterr().err
     assert "Warning: 1 file in the exchange folder has not been read yet" in err
     dialog.deleteLater()

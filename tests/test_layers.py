@@ -194,16 +194,6 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {
     # Each entry is one existing cycle and the helper who removes it (issue 14); the lead
     # deletes the entry when that lands. A cycle not listed here fails the test, and so does
     # an entry whose cycle is gone.
-    frozenset(
-        {
-            "strongroom.cli",
-            "strongroom.cli.args",
-            "strongroom.cli.commands",
-            "strongroom.cli.daily",
-            "strongroom.cli.session",
-            "strongroom.cli.sharing",
-        }
-    ): "clipkg: the CLI's modules import each other (issue 14: no import cycle in the CLI)",
     frozenset({"strongroom.gui.app", "strongroom.gui.main_window"}): "guipkg",
     frozenset({"strongroom.gui.history_text", "strongroom.gui.models"}): "guipkg",
 }

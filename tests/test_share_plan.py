@@ -35,7 +35,7 @@ def _pick_date(dialog, day: date) -> None:
 
 
 def test_a_date_means_the_same_instant_in_cli_and_gui(services, qtbot):
-    from strongroom.cli.sharing import parse_expiry
+    from strongroom.cli.common import parse_expiry
 
     day = date.today() + timedelta(days=30)
     dialog = _dialog(services, qtbot)
@@ -136,7 +136,7 @@ def test_vault_plan_has_resolved_files_recipients_expiry_and_notes(ann_with_a_gr
 
 
 def test_cli_and_gui_render_every_note_of_the_same_plan(ann_with_a_group, services, qtbot, capsys):
-    from strongroom.cli.sharing import _summary
+    from strongroom.cli.commands.shares import print_share_plan as _summary
 
     day = date.today() + timedelta(days=10)
     with Vault.open(ann_with_a_group, PASSPHRASE, **services.vault_kwargs()) as ann:

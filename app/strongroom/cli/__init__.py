@@ -11,20 +11,22 @@ from __future__ import annotations
 import os
 import sys
 
-from . import args as _args
-from .args import (
+from . import errors as _errors
+from .args import build_parser
+from .errors import (  # noqa: F401  (re-exported: __all__ takes every name of errors.__all__)
     EXIT_CANCELLED,
     EXIT_DAMAGED,
     EXIT_ERROR,
     EXIT_IN_USE,
-    EXIT_OK,  # noqa: F401  (re-exported: __all__ takes every name of args.__all__)
+    EXIT_OK,
     EXIT_USAGE,
     EXIT_WRONG_SECRET,
-    build_parser,
+    CliError,
+    UsageError,
+    exit_code_for,
 )
-from .errors import CliError, UsageError
 
-__all__ = [*_args.__all__, "exit_code_for", "main"]
+__all__ = [*_errors.__all__, "build_parser", "main"]
 
 _EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat big | head` reports for other tools
 
@@ -33,22 +35,6 @@ def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"strongroom: {message}\n")
     sys.stderr.flush()
     return code
-
-
-def exit_code_for(exc: BaseException) -> int:
-    """The documented exit code for a vault error, by its type (EXIT_ERROR for any other
-    error); every command reports errors with it."""
-    from strongroom import vault
-
-    if isinstance(exc, vault.WrongPassphrase | vault.WrongRecoveryKey):
-        return EXIT_WRONG_SECRET
-    if isinstance(exc, vault.VaultInUse):
-        return EXIT_IN_USE
-    if isinstance(exc, vault.VaultDamaged):
-        return EXIT_DAMAGED
-    if isinstance(exc, vault.Cancelled):
-        return EXIT_CANCELLED
-    return EXIT_ERROR
 
 
 def main(argv: list[str]) -> int:
@@ -62,10 +48,8 @@ def main(argv: list[str]) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
 
-    from .commands import COMMANDS
-
     try:
-        return COMMANDS[args.command](args)
+        return args.handler(args)
     except UsageError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except CliError as exc:

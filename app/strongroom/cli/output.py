@@ -6,32 +6,63 @@ ISO-8601 in UTC with a trailing "Z", digests are lowercase hex.
 
 from __future__ import annotations
 
+import enum
 import json
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # records are only needed for typing; keep `--version` import-light
     from strongroom.vault import (
+        AccessEntry,
         CheckReport,
+        Contact,
+        GroupRecord,
         HistoryEntry,
         HistoryReport,
         Item,
+        PendingShare,
+        ReceivedRecord,
+        ShareRecord,
         VaultInfo,
     )
 
 __all__ = [
+    "access_entry_json",
     "check_json",
+    "contact_json",
+    "emit_json",
     "entry_json",
+    "group_json",
     "history_report_json",
     "human_size",
     "human_time",
     "info_json",
     "iso_utc",
     "item_json",
+    "note",
+    "pending_json",
+    "received_json",
+    "record_json",
     "safe",
+    "say",
+    "share_json",
+    "when",
     "write_json",
 ]
+
+
+def say(text: str = "") -> None:
+    """A line of the command's result, on stdout (what a script reads)."""
+    sys.stdout.write(text + "\n")
+
+
+def note(text: str = "") -> None:
+    """Messages for the person, not for a pipe: on stderr so stdout stays parseable."""
+    sys.stderr.write(text + "\n")
+
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -98,92 +129,143 @@ def human_time(dt: datetime) -> str:
 _TIME_CACHE: dict[int, str] = {}
 
 
+def when(dt: datetime | None, never: str = "-") -> str:
+    """`human_time`, or `never` for a time that is not set."""
+    return human_time(dt) if dt is not None else never
+
+
+def _value(value: Any) -> Any:
+    """A record's field as JSON: times ISO-8601 UTC, digests hex, paths and enums as text."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_value(v) for v in value]
+    return value
+
+
+def record_json(record: Any, *keys: str) -> dict[str, Any]:
+    """The named fields of a vault record (a dataclass), in this order, as JSON values.
+
+    A key `"out=field"` writes the field under another name. Naming the keys (rather than
+    `dataclasses.asdict`) keeps the JSON contract fixed when a record gains a field.
+    """
+    out: dict[str, Any] = {}
+    for key in keys:
+        name, _, field = key.partition("=")
+        out[name] = _value(getattr(record, field or name))
+    return out
+
+
 def item_json(item: Item) -> dict[str, Any]:
     """A file or folder; file-only keys are null for folders so every item has one shape."""
-    is_file = not item.is_folder
-    return {
-        "type": "folder" if item.is_folder else "file",
-        "id": item.id,
-        "parent_id": item.parent_id,
-        "name": item.name,
-        "path": item.path,
-        "size": item.size if is_file else None,  # type: ignore[union-attr]
-        "sha256": item.sha256.hex() if is_file else None,  # type: ignore[union-attr]
-        "inline": item.inline if is_file else None,  # type: ignore[union-attr]
-        "created": iso_utc(item.created),
-        "modified": iso_utc(item.modified),
-    }
+    out = {"type": "folder" if item.is_folder else "file"}
+    out |= record_json(item, "id", "parent_id", "name", "path")
+    for key in ("size", "sha256", "inline"):
+        out[key] = None if item.is_folder else _value(getattr(item, key))
+    return out | record_json(item, "created", "modified")
 
 
 def entry_json(entry: HistoryEntry) -> dict[str, Any]:
     """One access-history entry."""
-    return {
-        "seq": entry.seq,
-        "time": iso_utc(entry.time),
-        "action": entry.action,
-        "item_id": entry.item_id,
-        "item_name": entry.item_name,
-        "details": _jsonable(entry.details),
-    }
+    out = record_json(entry, "seq", "time", "action", "item_id", "item_name")
+    out["details"] = _jsonable(entry.details)
+    return out
 
 
 def info_json(info: VaultInfo) -> dict[str, Any]:
     """`strongroom info --json`."""
-    return {
-        "path": str(info.path),
-        "vault_id": info.vault_id,
-        "display_name": info.display_name,
-        "format_version": info.format_version,
-        "schema_version": info.schema_version,
-        "created": iso_utc(info.created),
-        "file_count": info.file_count,
-        "folder_count": info.folder_count,
-        "total_size": info.total_size,
-        "object_count": info.object_count,
-        "kdf": {
-            "algorithm": "argon2id",
-            "memory_kib": info.kdf_memory_kib,
-            "iterations": info.kdf_iterations,
-            "parallelism": info.kdf_parallelism,
-        },
-        "retention": info.retention.value,
-        "history_entries": info.history_entries,
-        "sqlcipher_version": info.sqlcipher_version,
-    }
+    out = record_json(
+        info,
+        *("path", "vault_id", "display_name", "format_version", "schema_version", "created"),
+        *("file_count", "folder_count", "total_size", "object_count"),
+    )
+    out["kdf"] = {"algorithm": "argon2id"} | record_json(
+        info,
+        "memory_kib=kdf_memory_kib",
+        "iterations=kdf_iterations",
+        "parallelism=kdf_parallelism",
+    )
+    return out | record_json(info, "retention", "history_entries", "sqlcipher_version")
 
 
 def check_json(report: CheckReport) -> dict[str, Any]:
     """`strongroom check --json`."""
-    return {
-        "ok": report.ok,
-        "deep": report.deep,
-        "files_checked": report.files_checked,
-        "objects_checked": report.objects_checked,
-        "header_copies_ok": report.header_copies_ok,
-        "problems": [
-            {
-                "part": p.part,
-                "message": p.message,
-                "item_id": p.item_id,
-                "item_path": p.item_path,
-                "repaired": p.repaired,
-            }
-            for p in report.problems
-        ],
-    }
+    out = record_json(report, "ok", "deep", "files_checked", "objects_checked", "header_copies_ok")
+    out["problems"] = [
+        record_json(p, "part", "message", "item_id", "item_path", "repaired")
+        for p in report.problems
+    ]
+    return out
 
 
 def history_report_json(report: HistoryReport) -> dict[str, Any]:
     """`strongroom verify-log --json`."""
-    return {
-        "ok": report.ok,
-        "entries_checked": report.entries_checked,
-        "first_seq": report.first_seq,
-        "head_seq": report.head_seq,
-        "checkpoint_seq": report.checkpoint_seq,
-        "problems": list(report.problems),
-        "notes": list(report.notes),
-    }
+    return record_json(
+        report, "ok", "entries_checked", "first_seq", "head_seq", "checkpoint_seq"
+    ) | record_json(report, "problems", "notes")
+
+
+def contact_json(c: Contact) -> dict[str, Any]:
+    """A contact (`contacts list --json`)."""
+    return record_json(
+        c, "id", "name", "card_name", "fingerprint", "verified", "recipient", "added",
+        "card=card_text",
+    )  # fmt: skip
+
+
+def share_json(s: ShareRecord) -> dict[str, Any]:
+    """A share I made, with each recipient's status and receipts."""
+    out = record_json(
+        s, "id", "item_id", "item_path", "name", "size", "created", "expires", "receipts",
+        "delivered_to",
+    )  # fmt: skip
+    out["recipients"] = [
+        record_json(r, "name", "recipient", "kind", "contact_id", "group_id", "group_epoch",
+                    "status", "revoked")
+        | {"receipts": [record_json(x, "event", "at", "by", "by_fingerprint", "ingested")
+                        for x in r.receipts]}
+        for r in s.recipients
+    ]  # fmt: skip
+    return out
+
+
+def received_json(r: ReceivedRecord) -> dict[str, Any]:
+    """A file shared with me."""
+    return record_json(
+        r, "share_id", "item_id", "name", "display_name", "path", "size", "sha256",
+        "sender_name", "sender_fingerprint", "trust", "forwarded", "via_group", "created",
+        "received", "expires", "receipts_requested", "status", "duplicate",
+    )  # fmt: skip
+
+
+def pending_json(p: PendingShare) -> dict[str, Any]:
+    """A share from an unknown sender that waits for my decision."""
+    return record_json(
+        p, "id", "share_id", "name", "display_name", "size", "sender_name",
+        "sender_fingerprint", "arrived", "expires", "path", "via_group", "state",
+    )  # fmt: skip
+
+
+def group_json(g: GroupRecord) -> dict[str, Any]:
+    """A group with its members and former members."""
+    member = ("name", "recipient", "contact_id", "added", "removed")
+    out = record_json(g, "id", "name", "mine", "epoch", "recipient", "admin_fingerprint", "created")
+    out["members"] = [record_json(m, *member) for m in g.members]
+    out["removed"] = [record_json(m, *member) for m in g.removed]
+    return out
+
+
+def access_entry_json(e: AccessEntry) -> dict[str, Any]:
+    """Who can (or could) read a file, in `access --json`."""
+    return record_json(
+        e, "name", "recipient", "kind", "share_id", "since", "until", "why_ended", "last_receipt"
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -205,3 +287,8 @@ def _jsonable(value: Any) -> Any:
 def write_json(stream: TextIO, value: Any) -> None:
     """Pretty, key-stable, UTF-8 JSON followed by a newline."""
     stream.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def emit_json(value: Any) -> None:
+    """A command's `--json` result on stdout."""
+    write_json(sys.stdout, value)

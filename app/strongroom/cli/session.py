@@ -18,40 +18,36 @@ same user can read both (the file, and the token in /proc/PID/environ), and so c
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import hashlib
 import json
 import os
-import re
 import secrets
 import stat
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .args import EXIT_OK
-from .errors import CliError, UsageError
+from .errors import CliError
+from .output import note as _note
 
 if TYPE_CHECKING:
     from strongroom.vault import Vault
 
 __all__ = [
-    "COMMANDS",
     "DEFAULT_TIMEOUT",
     "ENV_SESSION",
     "SessionUnavailable",
-    "add_parsers",
+    "end_all_sessions",
+    "end_session",
     "open_from_session",
     "session_dir",
+    "start_session",
 ]
 
 ENV_SESSION = "STRONGROOM_SESSION"
 DEFAULT_TIMEOUT = 15 * 60  # seconds without a command before the session ends
-MAX_TIMEOUT = 12 * 60 * 60
 _FORMAT = "strongroom-session/1"
 _TOKEN_PREFIX = "srs1_"  # noqa: S105 -- a format prefix, not a secret
 _RAM_FILE_SYSTEMS = frozenset({"tmpfs", "ramfs"})
@@ -288,99 +284,39 @@ def open_from_session(path: str) -> Vault | None:
     return vault
 
 
-# ----- unlock and lock ----------------------------------------------------------------------
-
-_DURATION = re.compile(r"(\d+)\s*([smh]?)")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "": 60}
+# ----- starting and ending a session -------------------------------------------------------
 
 
-def parse_timeout(text: str) -> int:
-    """ "15m", "90s", "2h" or a bare number of minutes -> seconds (1 s .. 12 h)."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if not match:
-        raise UsageError(f"cannot read --timeout {text!r}: use e.g. 15m, 90s or 2h")
-    seconds = int(match.group(1)) * _SECONDS[match.group(2)]
-    if not 1 <= seconds <= MAX_TIMEOUT:
-        raise UsageError("--timeout must be between 1s and 12h")
-    return seconds
+def start_session(folder: Path, vault: Vault, timeout: int) -> tuple[str, Path]:
+    """Seal the unlocked `vault`'s key in its session file in `folder` (from `session_dir`),
+    ending after `timeout` idle seconds. Returns the token to export and the vault folder.
 
-
-def _note(text: str) -> None:
-    sys.stderr.write(text + "\n")
-
-
-def _human(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
-
-
-def cmd_unlock(args: argparse.Namespace) -> int:
-    """Ask for the passphrase once and start (or restart) this vault's session."""
-    from .commands import _unlocked, _vault_path
-
-    timeout = parse_timeout(args.timeout) if args.timeout else DEFAULT_TIMEOUT
-    folder = session_dir()  # refused before any prompt if there is no private place
-    _vault_path(args)  # no vault given: a usage error before the prompt
-    # One token per shell: a second vault unlocked in the same shell reuses it, so one
-    # `export` covers both.
+    One token per shell: a second vault unlocked in the same shell reuses it, so one
+    `export` covers both."""
     token = _token_bytes(os.environ.get(ENV_SESSION)) or secrets.token_bytes(32)
-    with _unlocked(args, session=False) as vault:
-        info = vault.info()
-        key = vault.vault_key_for_session()
-        vault_folder = _vault_folder(str(info.path))
-        meta = {
-            "format": _FORMAT,
-            "vault_id": info.vault_id,
-            "path": str(vault_folder),
-            "created": int(time.time()),
-            "timeout": timeout,
-        }
-        doc = _seal(token, key, meta)
-        del key
-        _write_private(_session_file(folder, vault_folder), json.dumps(doc).encode())
-    sys.stdout.write(f"export {ENV_SESSION}={_token_text(token)}\n")
-    _note(
-        f"Unlocked {vault_folder} for commands run with {ENV_SESSION} set (as printed above; "
-        f'use: eval "$(strongroom unlock)"). The session ends after {_human(timeout)} '
-        "without a command, or with 'strongroom lock'."
-    )
-    return EXIT_OK
+    info = vault.info()
+    key = vault.vault_key_for_session()
+    vault_folder = _vault_folder(str(info.path))
+    meta = {
+        "format": _FORMAT,
+        "vault_id": info.vault_id,
+        "path": str(vault_folder),
+        "created": int(time.time()),
+        "timeout": timeout,
+    }
+    doc = _seal(token, key, meta)
+    del key
+    _write_private(_session_file(folder, vault_folder), json.dumps(doc).encode())
+    return _token_text(token), vault_folder
 
 
-def cmd_lock(args: argparse.Namespace) -> int:
-    """End this vault's session (or every session with --all) by wiping its file."""
-    folder = session_dir()
-    if args.all:
-        ended = sum(_wipe(f) for f in sorted(folder.glob("session-*")))
-        _note(f"Ended {ended} unlock session{'' if ended == 1 else 's'}.")
-        return EXIT_OK
-    from .commands import _vault_path
-
-    vault_folder = _vault_folder(_vault_path(args))
-    if _wipe(_session_file(folder, vault_folder)):
-        _note(f"Locked {vault_folder}: its unlock session has ended.")
-    else:
-        _note(f"There was no unlock session for {vault_folder}.")
-    return EXIT_OK
+def end_session(folder: Path, path: str) -> tuple[bool, Path]:
+    """Wipe the session file of the vault at `path`: whether there was one, and the vault
+    folder it names."""
+    vault_folder = _vault_folder(path)
+    return _wipe(_session_file(folder, vault_folder)), vault_folder
 
 
-def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    p = command(
-        "unlock", "start a session: the next commands skip the passphrase (see docs/CLI.md)"
-    )
-    p.add_argument(
-        "--timeout",
-        metavar="DURATION",
-        help="end the session after this long without a command (default 15m; max 12h)",
-    )
-    p = command("lock", "end the unlock session now (wipes its file)")
-    p.add_argument("--all", action="store_true", help="end the sessions of every vault")
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "unlock": cmd_unlock,
-    "lock": cmd_lock,
-}
+def end_all_sessions(folder: Path) -> int:
+    """Wipe every session file in `folder`; how many there were."""
+    return sum(_wipe(f) for f in sorted(folder.glob("session-*")))

@@ -1,0 +1,16 @@
+"""The sub-commands, one module per command group (the sections of docs/CLI.md):
+
+    vault      init, passwd, recover, check, info, unlock, lock
+    files      add, ls, find, mkdir, mv, rm, get, cat
+    history    log, verify-log, retention
+    contacts   id, contacts
+    shares     share, shares, revoke, access
+    groups     groups
+    exchange   receive, pending, sync, exchange, quarantine, receipts (and ls --shared)
+
+Each module declares its commands as `COMMANDS`, a tuple of `common.Command` (name, help,
+options, handler); `strongroom.cli.args` builds the parser from them. The modules import
+only the standard library and the CLI's own light modules at import time; the vault is
+imported inside the handlers, so building the parser (for `--help`, or to find the command
+to run) stays fast.
+"""

@@ -1,0 +1,542 @@
+"""What travels between people: `receive`, `pending` (shares from unknown senders), `sync`,
+`exchange`, `quarantine`, `receipts`, and `ls --shared` (the files others shared with me).
+
+Names that come from other people (file names inside shares, sender names) are untrusted:
+they are always shown through `output.safe`, so a control or bidi character can never
+disguise what is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..common import (
+    JSON,
+    CommandGroup,
+    OneOf,
+    arg,
+    plural,
+    require_confirmation,
+    shell_quote,
+    unlocked,
+)
+from ..errors import EXIT_ERROR, EXIT_OK, CliError, UsageError, exit_code_for
+from ..output import (
+    emit_json,
+    human_size,
+    human_time,
+    note,
+    pending_json,
+    received_json,
+    record_json,
+    safe,
+    say,
+)
+
+if TYPE_CHECKING:
+    from strongroom.vault import PendingShare, ReceivedRecord, SyncReport, Vault
+
+__all__ = ["COMMANDS", "shared_ls"]
+
+COMMANDS = CommandGroup()
+
+
+# ----- receiving -------------------------------------------------------------------------
+
+
+def _trust_text(r: ReceivedRecord) -> str:
+    if r.trust == "verified":
+        return f"from {safe(r.sender_name)} (verified)"
+    if r.trust == "unverified":
+        return f"from {safe(r.sender_name)} (contact NOT verified)"
+    if r.trust == "unknown":
+        return (
+            f"from an UNKNOWN signer calling themself '{safe(r.sender_name)}' "
+            f"(fingerprint {r.sender_fingerprint}; not in your contacts)"
+        )
+    return "UNSIGNED (a plain age file: anyone who knows your age key could have made it)"
+
+
+def _received_line(r: ReceivedRecord) -> str:
+    exp = f", expires {human_time(r.expires)}" if r.expires else ""
+    via = ", via a group" if r.via_group else ""
+    fwd = ", forwarded" if r.forwarded else ""
+    # A name that was unsafe here is stored under a safe one: say what was sent, escaped.
+    sent = f" (sent as '{r.display_name}')" if r.display_name != r.stored_name else ""
+    return (
+        f"{safe(r.path or r.display_name)}{sent} ({human_size(r.size)}) "
+        f"{_trust_text(r)}{via}{fwd}{exp}"
+    )
+
+
+def _receive_list(paths: list[str]) -> list[str]:
+    """The files to receive: each FILE as given, and for a folder the `.age` files directly
+    in it (by name; other files, subfolders and sync engines' temporary files are left)."""
+    files: list[str] = []
+    for f in paths:
+        path = Path(f)
+        if path.is_dir():
+            found = sorted(
+                str(c)
+                for c in path.iterdir()
+                if c.suffix == ".age" and not c.name.startswith(".") and c.is_file()
+            )
+            if not found:
+                raise CliError(
+                    f"{safe(f)} is a folder with no .age files in it; give the share files "
+                    "themselves, or the folder they were saved in"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(f)
+        else:
+            raise CliError(f"{safe(f)}: no such file")
+    return files
+
+
+@COMMANDS.command(
+    "receive",
+    "receive shared files (and messages) saved as files",
+    arg(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="a share or message file, or a folder of .age files",
+    ),
+    OneOf(
+        (
+            arg(
+                "--accept",
+                type=int,
+                metavar="ID",
+                help="receive a share from an unknown sender that waits ('strongroom pending')",
+            ),
+            arg("--refuse", type=int, metavar="ID", help="refuse it for good (nothing is stored)"),
+        ),
+        required=False,
+    ),
+    arg("--add-contact", metavar="NAME", help="with --accept: add its sender as a contact"),
+    arg("--yes", action="store_true", help="with --refuse: do not ask"),
+    JSON,
+)
+def cmd_receive(args: argparse.Namespace) -> int:
+    """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied.
+    With --accept/--refuse ID: decide on a share from an unknown sender that waits."""
+    if args.accept is not None or args.refuse is not None:
+        return _decide_pending(args)
+    if args.add_contact is not None:
+        raise UsageError("--add-contact goes with --accept ID")
+    if not args.files:
+        raise UsageError("give the FILEs to receive (or --accept/--refuse ID)")
+    files = _receive_list(args.files)
+    code = EXIT_OK
+    results: list[dict[str, Any]] = []
+    with unlocked(args) as vault:
+        for f in files:
+            result, failed = _receive_one(vault, f, args.json)
+            results.append(result)
+            if failed is not None and code == EXIT_OK:
+                code = exit_code_for(failed)
+    if args.json:
+        for r in results:
+            r.setdefault("error", None)
+            r.setdefault("pending", None)
+        emit_json({"files": results})
+    return code
+
+
+def _receive_one(vault: Vault, f: str, json: bool) -> tuple[dict[str, Any], Exception | None]:
+    """Receive one file, say what happened; its `receive --json` entry and what failed."""
+    from strongroom.vault import NotAShare, ShareFromUnknownSender, VaultError
+
+    try:
+        rec = vault.receive(f)
+    except NotAShare as exc:
+        # A message: the vault handled it with every check; the report says how.
+        rep = exc.report
+        if rep.messages or rep.replayed:
+            note(
+                f"{safe(f)}: message applied."
+                if rep.messages
+                else f"{safe(f)}: this message was already processed; ignored."
+            )
+            for r in rep.revoked:
+                note(f"  Share {r.share_id} was revoked by its sender and erased here.")
+            return {"file": f, "message": True, "received": None}, None
+        failed: VaultError = exc
+    except ShareFromUnknownSender as exc:
+        # Not received: it waits for the user's decision (or, refused, is gone).
+        p = exc.pending
+        if p is not None:
+            sys.stderr.write(
+                f"strongroom: {safe(f)}: not received — from someone who is not in "
+                f"your contacts: {_pending_line(p)}. It waits for your decision: "
+                f"'strongroom receive --accept {p.id}' or '--refuse {p.id}'.\n"
+            )
+        else:
+            sys.stderr.write(f"strongroom: {safe(f)}: {exc}\n")
+        pending = pending_json(p) if p is not None else None
+        return {
+            "file": f,
+            "message": False,
+            "received": None,
+            "pending": pending,
+            "error": str(exc),
+        }, exc
+    except VaultError as exc:
+        failed = exc
+    else:
+        _said_received(f, rec, json)
+        return {"file": f, "message": False, "received": received_json(rec)}, None
+    sys.stderr.write(f"strongroom: {safe(f)}: {failed}\n")
+    error = str(failed)
+    return {
+        "file": f,
+        "message": isinstance(failed, NotAShare),
+        "received": None,
+        "error": error,
+    }, failed
+
+
+def _said_received(f: str, rec: ReceivedRecord, json: bool) -> None:
+    """One received file: what it is and who sent it (stderr); its path (stdout)."""
+    if rec.duplicate:
+        note(f"{safe(f)}: already received as {safe(rec.path)}; nothing new stored.")
+    else:
+        note(f"{safe(f)}: received {_received_line(rec)}")
+        if rec.trust in ("unknown", "unsigned"):
+            note("  Be careful: the sender of this file is not confirmed.")
+    if not json:
+        say(safe(rec.path or ""))
+
+
+def shared_ls(args: argparse.Namespace) -> int:
+    """`ls --shared`: files others shared with me (active ones), newest first."""
+    with unlocked(args) as vault:
+        records = vault.shared_with_me()
+    if getattr(args, "json", False):
+        emit_json({"items": [received_json(r) for r in records]})
+        return EXIT_OK
+    for r in records:
+        exp = f"  expires {human_time(r.expires)}" if r.expires else ""
+        who = {
+            "verified": f"from {safe(r.sender_name)} (verified)",
+            "unverified": f"from {safe(r.sender_name)} (unverified)",
+            "unknown": f"from unknown signer {r.sender_fingerprint}",
+        }.get(r.trust, "unsigned")
+        say(f"{human_size(r.size):>10}  {human_time(r.received)}  {safe(r.path)}  {who}{exp}")
+    return EXIT_OK
+
+
+# ----- shares from unknown senders ------------------------------------------------------
+
+
+def _pending_line(p: PendingShare) -> str:
+    exp = f", expires {human_time(p.expires)}" if p.expires else ""
+    return (
+        # Both already escaped by the vault (display_name, sender_words): not again.
+        f"{p.display_name} ({human_size(p.size)}) from {p.sender_words} (unverified){exp}"
+    )
+
+
+def _waiting_note(count: int) -> None:
+    if count:
+        note(
+            f"{count} share{'' if count == 1 else 's'} from "
+            f"{'an unknown sender is' if count == 1 else 'unknown senders are'} waiting "
+            "for you: strongroom pending"
+        )
+
+
+@COMMANDS.command("pending", "shares from unknown senders waiting for my decision", JSON)
+def cmd_pending(args: argparse.Namespace) -> int:
+    """List the shares from unknown senders that wait for my decision."""
+    with unlocked(args) as vault:
+        waiting = vault.pending_shares()
+    if args.json:
+        emit_json({"pending": [pending_json(p) for p in waiting]})
+        return EXIT_OK
+    for p in waiting:
+        say(f"{p.id:>5}  {human_time(p.arrived)}  {_pending_line(p)}")
+    if waiting:
+        note(
+            "Senders not in your contacts: the name is their own claim; only the fingerprint "
+            "identifies them. Accept with 'strongroom receive --accept ID' (add "
+            "'--add-contact NAME' to keep them as a contact), or 'strongroom receive "
+            "--refuse ID'."
+        )
+    else:
+        note("No share from an unknown sender is waiting.")
+    return EXIT_OK
+
+
+def _decide_pending(args: argparse.Namespace) -> int:
+    """`receive --accept ID` / `receive --refuse ID`."""
+    if args.files:
+        raise UsageError("give FILEs, or --accept/--refuse ID, not both")
+    if args.add_contact is not None and args.accept is None:
+        raise UsageError("--add-contact goes with --accept")
+    with unlocked(args) as vault:
+        if args.accept is not None:
+            rec = vault.accept_share(args.accept, add_contact=args.add_contact)
+            if args.json:
+                emit_json({"received": received_json(rec)})
+            else:
+                say(safe(rec.path or ""))
+            note(f"Accepted and received {_received_line(rec)}")
+            if args.add_contact is not None:
+                note(
+                    f"Added {safe(args.add_contact)} to your contacts (not verified: "
+                    "compare fingerprints, then 'strongroom contacts verify "
+                    f"{shell_quote(args.add_contact)}')."
+                )
+            return EXIT_OK
+        waiting = {p.id: p for p in vault.pending_shares()}
+        p = waiting.get(args.refuse)
+        if p is None:
+            raise CliError(f"no share waits under {args.refuse} ('strongroom pending' lists them)")
+        if not require_confirmation(args, f"Refuse {p.display_name} for good?", "refusing a share"):
+            note("Nothing was refused.")
+            return EXIT_ERROR
+        vault.refuse_share(p.id)
+    note(f"Refused {_pending_line(p)}. Nothing was stored and it will not be offered again.")
+    return EXIT_OK
+
+
+# ----- sync ------------------------------------------------------------------------------
+
+
+@COMMANDS.command("sync", "process the exchange folder once", JSON)
+def cmd_sync(args: argparse.Namespace) -> int:
+    """One pass over the exchange folder, with a plain report of what happened."""
+    with unlocked(args) as vault:
+        report = vault.sync()
+    if args.json:
+        emit_json(_sync_json(report))
+    else:
+        _print_sync(report)
+    note(
+        f"Sync: {len(report.received)} received, {len(report.revoked)} revoked, "
+        f"{len(report.expired)} expired, {plural(len(report.receipts), 'receipt')}, "
+        f"{len(report.group_keys)} group keys, {len(report.quarantined)} quarantined, "
+        f"{report.skipped} skipped (for someone else), "
+        f"{len(report.replayed)} replays ignored, {report.sent} sent, "
+        f"{plural(len(report.conflicts), 'conflict copy', 'conflict copies')} processed, "
+        f"{len(report.removed)} of my files removed."
+    )
+    _waiting_note(report.waiting)
+    return EXIT_OK
+
+
+def _sync_json(report: SyncReport) -> dict[str, Any]:
+    def problems(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+        return [{"file": n, "reason": r} for n, r in pairs]
+
+    return {
+        "received": [received_json(r) for r in report.received],
+        "revoked": [r.share_id for r in report.revoked],
+        "expired": [r.share_id for r in report.expired],
+        "receipts": [
+            record_json(x, "share=share_id", "event", "by", "item_path") for x in report.receipts
+        ],
+        "group_keys": [record_json(g, "group=id", "name") for g in report.group_keys],
+        "messages": len(report.messages),
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "replayed": len(report.replayed),
+        "duplicates": len(report.duplicates),
+        "quarantined": problems(report.quarantined),
+        "errors": problems(report.errors),
+        "conflicts": list(report.conflicts),
+        "removed": list(report.removed),
+        "pending": [pending_json(p) for p in report.pending],
+        "dropped": [{"share": pending_json(p), "why": w} for p, w in report.dropped],
+        "waiting": report.waiting,
+    }
+
+
+def _shared_path(r: ReceivedRecord) -> str:
+    """The ``shared:NAME`` a received file had (also once it is erased)."""
+    from strongroom.vault import SHARED_PREFIX
+
+    return r.path or SHARED_PREFIX + r.stored_name
+
+
+def _print_sync(report: SyncReport) -> None:
+    for r in report.received:
+        say(f"received  {_received_line(r)}")
+    for r in report.revoked:
+        say(f"revoked   {safe(_shared_path(r))} (erased here; its sender revoked it)")
+    for r in report.expired:
+        say(f"expired   {safe(_shared_path(r))} (erased here)")
+    for x in report.receipts:
+        say(f"receipt   {safe(x.event)} by {safe(x.by)} for {safe(x.item_path)}")
+    for g in report.group_keys:
+        say(f"group key {safe(g.name)}")
+    for name, reason in report.quarantined:
+        say(f"quarantined  {safe(name)}: {safe(reason)}")
+    for name, reason in report.errors:
+        say(f"not read  {safe(name)}: {safe(reason)} (tried again next time)")
+    for name in report.conflicts:
+        say(f"conflict copy  {safe(name)} (a sync engine's copy; processed like the rest)")
+    for name in report.removed:
+        say(f"removed   {safe(name)} (mine, no longer needed in the exchange folder)")
+    for p in report.pending:
+        say(f"waiting   {p.id}  {_pending_line(p)}")
+    for p, why in report.dropped:
+        say(f"dropped   {p.display_name} from {p.sender_words}: {safe(why)}")
+
+
+# ----- the exchange folder and its outbox -------------------------------------------------
+
+
+EXCHANGE = COMMANDS.with_actions("exchange", "the exchange folder (a folder a sync engine shares)")
+
+
+@EXCHANGE.action("set", "use PATH as the exchange folder", arg("path", metavar="PATH"))
+def _exchange_set(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.is_dir():
+        raise CliError(f"{args.path}: no such folder")
+    with unlocked(args) as vault:
+        vault.set_exchange_folder(path.resolve())
+        where = vault.exchange_folder
+    note(f"Exchange folder: {where}. Run 'strongroom sync' to process it.")
+    return EXIT_OK
+
+
+@EXCHANGE.action("unset", "stop using an exchange folder")
+def _exchange_unset(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        vault.set_exchange_folder(None)
+    note("No exchange folder is used now; messages wait in the outbox.")
+    return EXIT_OK
+
+
+@EXCHANGE.action("show", "show the exchange folder and queued messages", JSON)
+def _exchange_show(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        folder = vault.exchange_folder
+        waiting = vault.outbox()
+    if args.json:
+        emit_json(
+            {
+                "path": str(folder) if folder else None,
+                "outbox": len(waiting),
+                "waiting": [record_json(m, "kind", "to=destination", "created") for m in waiting],
+            }
+        )
+        return EXIT_OK
+    say(str(folder) if folder else "(none)")
+    if waiting:
+        note(f"{plural(len(waiting), 'message')} waiting to be written at the next sync:")
+        _outbox_list(waiting)
+    return EXIT_OK
+
+
+@EXCHANGE.action("deliver", "write the messages waiting in the outbox now")
+def _exchange_deliver(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        try:
+            written = vault.deliver_outbox()
+        finally:
+            waiting = vault.outbox()
+    for path in written:
+        say(str(path))
+    note(f"Delivered {plural(len(written), 'message')}; {plural(len(waiting), 'message')} waiting.")
+    _outbox_list(waiting)
+    return EXIT_OK
+
+
+def _outbox_list(waiting: list[Any]) -> None:
+    for m in waiting:
+        where = safe(str(m.destination)) if m.destination else "the exchange folder"
+        note(f"    {m.kind:<10} to {where}  (recorded {human_time(m.created)})")
+
+
+@COMMANDS.command("quarantine", "files and messages that were refused, and why", JSON)
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        entries = vault.quarantine()
+    if args.json:
+        emit_json(
+            {"entries": [record_json(q, "id", "file=file_name", "reason", "at") for q in entries]}
+        )
+        return EXIT_OK
+    for q in entries:
+        say(f"{human_time(q.at)}  {safe(q.file_name)}  {safe(q.reason)}")
+    return EXIT_OK
+
+
+# ----- receipts I send -------------------------------------------------------------------
+
+
+RECEIPTS = COMMANDS.with_actions("receipts", "receipts I send for files shared with me")
+
+
+@RECEIPTS.action(
+    "policy",
+    "show or set when receipts are sent",
+    arg("policy", nargs="?", choices=("always", "ask", "never")),
+)
+def _receipts_policy(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        if args.policy:
+            vault.set_receipts_policy(args.policy)
+        policy = vault.receipts_policy
+    say(policy)
+    return EXIT_OK
+
+
+_PENDING_KEYS = ("id", "share_id", "file_name", "sender_name", "event", "at")
+
+
+@RECEIPTS.action("pending", "receipts waiting for my answer (policy ask)", JSON)
+def _receipts_pending(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        pending = vault.pending_receipts()
+    if args.json:
+        emit_json({"pending": [record_json(p, *_PENDING_KEYS) for p in pending]})
+        return EXIT_OK
+    for p in pending:
+        say(
+            f"{p.id:>5}  {p.event:<9} {safe(p.file_name)} to "
+            f"{safe(p.sender_name or 'unknown sender')}  {human_time(p.at)}"
+        )
+    return EXIT_OK
+
+
+_RECEIPT_IDS = (
+    arg("ids", nargs="*", type=int, metavar="ID"),
+    arg("--all", action="store_true", help="all pending receipts"),
+)
+
+
+@RECEIPTS.action("send", "send pending receipts", *_RECEIPT_IDS)
+def _receipts_send(args: argparse.Namespace) -> int:
+    return _answer_receipts(args)
+
+
+@RECEIPTS.action("drop", "drop pending receipts", *_RECEIPT_IDS)
+def _receipts_drop(args: argparse.Namespace) -> int:
+    return _answer_receipts(args)
+
+
+def _answer_receipts(args: argparse.Namespace) -> int:
+    """`receipts send` and `receipts drop`: the IDs given, or every pending one."""
+    with unlocked(args) as vault:
+        pending = vault.pending_receipts()
+        if not args.all and not args.ids:
+            raise UsageError(f"receipts {args.action}: give IDs or --all")
+        known = {p.id for p in pending}
+        ids = sorted(known) if args.all else args.ids
+        for pid in ids:
+            if pid not in known:
+                raise CliError(f"no pending receipt {pid} ('strongroom receipts pending')")
+        for pid in ids:
+            vault.answer_receipt(pid, args.action == "send")
+    note(f"{'Sent' if args.action == 'send' else 'Dropped'} {plural(len(ids), 'receipt')}.")
+    return EXIT_OK

@@ -1,0 +1,188 @@
+"""The access history: `log`, `verify-log`, `retention`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..common import (
+    JSON,
+    CommandGroup,
+    arg,
+    parse_when,
+    plural,
+    ref,
+    require_confirmation,
+    unlocked,
+)
+from ..errors import EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, UsageError
+from ..output import emit_json, entry_json, history_report_json, human_time, note, safe, say
+
+__all__ = ["COMMANDS", "RETENTION_WORDS"]
+
+COMMANDS = CommandGroup()
+
+_WHEN_HELP = "ISO date/time, or relative: 30m 12h 7d 2w"
+
+
+_PAGE = 500
+_ROUTINE_ACTIONS = frozenset({"vault-unlocked", "vault-locked"})
+
+
+@COMMANDS.command(
+    "log",
+    "show the access history, newest first",
+    arg("--file", metavar="ITEM", help="only entries about this file or folder"),
+    arg(
+        "--action",
+        action="append",
+        metavar="ACTION",
+        help="only this action (repeat or comma-separate for several)",
+    ),
+    arg(
+        "--person",
+        metavar="CONTACT",
+        help="only entries about this contact (name or fingerprint)",
+    ),
+    arg(
+        "--search",
+        metavar="TEXT",
+        help="only entries whose item, action or details contain TEXT (ignoring case)",
+    ),
+    arg("--since", metavar="WHEN", help=_WHEN_HELP),
+    arg("--until", metavar="WHEN", help=_WHEN_HELP),
+    arg("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all"),
+    arg("--all", action="store_true", help="also show routine vault-unlocked/vault-locked entries"),
+    JSON,
+)
+def cmd_log(args: argparse.Namespace) -> int:
+    """History entries, newest first, paged from the vault in chunks of `_PAGE`."""
+    if args.limit < 0:
+        raise UsageError("--limit must be 0 (all) or more")
+    from strongroom.vault import QUERY_MAX
+
+    if args.search is not None and len(args.search) > QUERY_MAX:
+        raise UsageError(f"--search is limited to {QUERY_MAX} characters")
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until) if args.until else None
+    actions = None
+    if args.action:
+        actions = [a.strip() for chunk in args.action for a in chunk.split(",") if a.strip()]
+    with unlocked(args) as vault:
+        item_id: int | None = None
+        if args.file:
+            item = ref(args.file)
+            # `id:N` is taken as is, so the history of a deleted item stays reachable.
+            item_id = item if isinstance(item, int) else vault.item(item).id
+        # A contact by name or fingerprint, as elsewhere in the CLI; resolved once.
+        person = vault.contact(args.person).id if args.person else None
+        entries: list[Any] = []
+        before: int | None = None
+        # Every command opens and locks the vault, so routine unlock/lock entries would bury
+        # the rest; shown with --all or when asked for by --action. Failed unlocks stay.
+        hide = not args.all and actions is None
+        while True:
+            want = _PAGE if args.limit == 0 else min(_PAGE, args.limit - len(entries))
+            page = vault.history(
+                item=item_id,
+                actions=actions,
+                since=since,
+                until=until,
+                limit=want,
+                before_seq=before,
+                person=person,
+                query=args.search,
+            )
+            if hide:
+                entries.extend(e for e in page if e.action not in _ROUTINE_ACTIONS)
+            else:
+                entries.extend(page)
+            if len(page) < want or (args.limit and len(entries) >= args.limit):
+                break
+            before = page[-1].seq
+    if args.json:
+        emit_json({"entries": [entry_json(e) for e in entries]})
+        return EXIT_OK
+    for e in entries:
+        details = " ".join(f"{k}={safe(v)}" for k, v in sorted(e.details.items()))
+        line = f"{e.seq:>6}  {human_time(e.time)}  {e.action:<24} {safe(e.item_name)}"
+        say((line + "  " + details).rstrip() if details else line.rstrip())
+    return EXIT_OK
+
+
+@COMMANDS.command(
+    "verify-log",
+    "verify the access history has not been edited or rolled back",
+    arg(
+        "--accept-current",
+        action="store_true",
+        help="after a deliberate restore: accept the vault's history as the new checkpoint",
+    ),
+    JSON,
+)
+def cmd_verify_log(args: argparse.Namespace) -> int:
+    """Verify the history chain and checkpoint; exit 5 on any problem."""
+    with unlocked(args) as vault:
+        if args.accept_current:
+            vault.reset_history_checkpoint()
+            note("The vault's current history is now the checkpoint.")
+        report = vault.verify_history()
+    if args.json:
+        emit_json(history_report_json(report))
+    else:
+        state = "OK" if report.ok else "FAILED"
+        say(
+            f"History {state}: {plural(report.entries_checked, 'entry')} checked "
+            f"(seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq})"
+        )
+        for problem in report.problems:
+            say(f"  {problem}")
+        for n in report.notes:
+            say(f"  Note: {n}")
+    return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+# What a person types -> the vault's Retention value (the GUI's three choices).
+RETENTION_WORDS = {"30d": "30d", "1y": "1y", "forever": "unlimited"}
+_WORD_FOR = {v: k for k, v in RETENTION_WORDS.items()}
+_ORDER = ("30d", "1y", "unlimited")
+_SHORTENING = "shortening retention removes older history entries for good and"
+
+
+@COMMANDS.command(
+    "retention",
+    "show or set how long the access history is kept",
+    arg(
+        "period",
+        nargs="?",
+        choices=sorted(RETENTION_WORDS),
+        metavar="30d|1y|forever",
+        help="keep history entries this long (default: show the current setting)",
+    ),
+    arg("--yes", action="store_true", help="do not ask before removing old entries"),
+)
+def cmd_retention(args: argparse.Namespace) -> int:
+    """The owner's audit retention: the same vault setting as the GUI's Activity page."""
+    from strongroom.vault import Retention
+
+    with unlocked(args) as vault:
+        current = vault.retention
+        if args.period is None:
+            say(_WORD_FOR[current.value])
+            return EXIT_OK
+        new = Retention(RETENTION_WORDS[args.period])
+        if new == current:
+            note(f"History retention is already {args.period}.")
+            return EXIT_OK
+        # Shortening prunes at once, and pruned entries cannot be brought back.
+        question = (
+            f"Keep history for {args.period} only? Entries older than that are removed "
+            "now and cannot be brought back; the remaining history still verifies."
+        )
+        shorter = _ORDER.index(new.value) < _ORDER.index(current.value)
+        if shorter and not require_confirmation(args, question, _SHORTENING):
+            note("Retention was not changed.")
+            return EXIT_ERROR
+        vault.set_retention(new)
+    note(f"History retention is now {args.period}.")
+    return EXIT_OK
