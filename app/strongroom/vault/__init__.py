@@ -5,7 +5,7 @@ The public API is the `Vault` class plus the records and errors re-exported here
 
 from __future__ import annotations
 
-from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, ItemRef, Vault
+from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, HistoryQuery, ItemRef, Vault
 from .cards import CardError, ContactCard
 from .errors import (
     Cancelled,
@@ -127,6 +127,7 @@ __all__ = [
     "GroupRecord",
     "GroupRemoval",
     "HistoryEntry",
+    "HistoryQuery",
     "HistoryReport",
     "InvalidName",
     "Item",

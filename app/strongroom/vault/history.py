@@ -336,14 +336,16 @@ class HistoryLog:
         before_seq: int | None = None,
         person: PersonFilter | None = None,
         query: str | None = None,
+        exclude_actions: Iterable[str] = (),
     ) -> list[HistoryEntry]:
-        """Newest first; keyset paging with `before_seq`. `person`: entries whose details
-        carry its fingerprint, shares made to it and their revocations (by recipient row),
-        and the entries that name people only by name (`PERSON_NAME_KEYS`) naming one of
-        its names within that name's interval. `query`: a substring of the item name
-        (path), the action name or the details JSON text, case-insensitive for ASCII
-        letters (SQLite LIKE), wildcards taken literally; at most `QUERY_MAX` characters
-        (ValueError otherwise); empty or blank text does not filter."""
+        """Newest first; keyset paging with `before_seq`; `exclude_actions` are left out.
+        `person`: entries whose details carry its fingerprint, shares made to it and their
+        revocations (by recipient row), and the entries that name people only by name
+        (`PERSON_NAME_KEYS`) naming one of its names within that name's interval. `query`:
+        a substring of the item name (path), the action name or the details JSON text,
+        case-insensitive for ASCII letters (SQLite LIKE), wildcards taken literally; at
+        most `QUERY_MAX` characters (ValueError otherwise); empty or blank text does not
+        filter."""
         where: list[str] = []
         args: list[Any] = []
         if query is not None and query.strip():
@@ -386,6 +388,10 @@ class HistoryLog:
             acts = list(actions)
             where.append(f"action IN ({','.join('?' * len(acts))})" if acts else "0")
             args.extend(acts)
+        skip = list(exclude_actions)
+        if skip:
+            where.append(f"action NOT IN ({','.join('?' * len(skip))})")
+            args.extend(skip)
         if since is not None:
             where.append("time >= ?")
             args.append(format_time(since))
