@@ -163,6 +163,32 @@ class PersonFilter:
     names: tuple[tuple[str, int, int], ...]
 
 
+def _person_where(person: PersonFilter, args: list[Any]) -> str:
+    """The WHERE condition of `HistoryLog.query(person=...)`; its parameters go to `args`."""
+    # Shares made and revoked: by the share's recipient row (the "to" there is the
+    # name the contact had when the share was made, even in a later revocation).
+    ors = [
+        "json_extract(details, '$.fingerprint') = ?",
+        "(action IN ('share-created', 'share-revoked') AND EXISTS (SELECT 1 FROM"
+        " share_recipients r WHERE r.share_id = json_extract(details, '$.share')"
+        " AND r.kind = 'person' AND r.age = ? AND r.name = json_extract(details, '$.to')))",
+    ]
+    args.extend((person.fingerprint, person.recipient))
+    for action, keys in PERSON_NAME_KEYS.items():
+        named: list[str] = []
+        for key in keys:
+            for name, lo, hi in person.names:
+                named.append(f"(json_extract(details, '$.{key}') = ? AND seq BETWEEN ? AND ?)")
+                args.extend((name, lo, hi))
+        if not named:
+            continue
+        cond = f"action = '{action}'"
+        if action == "group-member-removed":
+            cond += " AND json_extract(details, '$.fingerprint') IS NULL"
+        ors.append(f"({cond} AND ({' OR '.join(named)}))")
+    return "(" + " OR ".join(ors) + ")"
+
+
 def canonical_details(details: dict[str, Any]) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -357,30 +383,7 @@ class HistoryLog:
             )
             args.extend([like_pattern(query)] * 3)
         if person is not None:
-            # Shares made and revoked: by the share's recipient row (the "to" there is the
-            # name the contact had when the share was made, even in a later revocation).
-            ors = [
-                "json_extract(details, '$.fingerprint') = ?",
-                "(action IN ('share-created', 'share-revoked') AND EXISTS (SELECT 1 FROM"
-                " share_recipients r WHERE r.share_id = json_extract(details, '$.share')"
-                " AND r.kind = 'person' AND r.age = ? AND r.name = json_extract(details, '$.to')))",
-            ]
-            args.extend((person.fingerprint, person.recipient))
-            for action, keys in PERSON_NAME_KEYS.items():
-                named: list[str] = []
-                for key in keys:
-                    for name, lo, hi in person.names:
-                        named.append(
-                            f"(json_extract(details, '$.{key}') = ? AND seq BETWEEN ? AND ?)"
-                        )
-                        args.extend((name, lo, hi))
-                if not named:
-                    continue
-                cond = f"action = '{action}'"
-                if action == "group-member-removed":
-                    cond += " AND json_extract(details, '$.fingerprint') IS NULL"
-                ors.append(f"({cond} AND ({' OR '.join(named)}))")
-            where.append("(" + " OR ".join(ors) + ")")
+            where.append(_person_where(person, args))
         if item_id is not None:
             where.append("item_id = ?")
             args.append(item_id)
