@@ -320,12 +320,13 @@ def _unlock_counted(
     unlock: Callable[[Header], bytes],
     slot: Callable[[Header], Any],
     kind: str,
-) -> tuple[Header, bytes]:
-    """The header copy that `unlock` opens and its vault key. A wrong passphrase or
+) -> tuple[Header, bytes, bool]:
+    """The header copy that `unlock` opens, its vault key, and whether a header without a
+    MAC may be upgraded (it is an old vault, not a stripped MAC). A wrong passphrase or
     recovery key (`kind`) is counted outside the vault, for the next unlock to report,
     and raised again."""
     try:
-        return header_copies.unlock(
+        opened, key = header_copies.unlock(
             copies, unlock, slot, functools.partial(_check_db_matches, folder)
         )
     except (WrongPassphrase, WrongRecoveryKey):
@@ -333,6 +334,7 @@ def _unlock_counted(
         if vid is not None:
             FailedUnlocks(_config_dir(opening), vid).record((opening.clock or _utcnow)(), kind)
         raise
+    return opened, key, opened.mac is None and not _header_mac_required(folder, opened, key)
 
 
 def open_vault(opening: Opening, path: StrPath, passphrase: str) -> None:
@@ -342,7 +344,7 @@ def open_vault(opening: Opening, path: StrPath, passphrase: str) -> None:
         with _taking_lock(path) as (folder, lock_fd):
             # Read under the lock: another process may have changed the passphrase.
             copies = header_copies.read_copies(folder)
-            opened, vault_key = _unlock_counted(
+            opened, vault_key, upgrade = _unlock_counted(
                 opening,
                 folder,
                 copies,
@@ -357,7 +359,6 @@ def open_vault(opening: Opening, path: StrPath, passphrase: str) -> None:
                 fresh = _same_cost(h.passphrase.kdf)
                 return h.with_passphrase(vault_key, passphrase, fresh).sealed(vault_key)
 
-            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
             plan = header_copies.plan(copies, opened, vault_key, rewrap, allow_upgrade=upgrade)
             _repair_header(folder, plan)
             finish_open(opening, folder, plan.header, vault_key, lock_fd, None, header_plan=plan)
@@ -379,7 +380,7 @@ def open_with_recovery_key(
     try:
         with _taking_lock(path) as (folder, lock_fd):
             copies = header_copies.read_copies(folder)
-            opened, vault_key = _unlock_counted(
+            opened, vault_key, upgrade = _unlock_counted(
                 opening,
                 folder,
                 copies,
@@ -387,7 +388,6 @@ def open_with_recovery_key(
                 lambda h: h.recovery,
                 "recovery-key",
             )
-            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
             plan = header_copies.plan(
                 copies, opened, vault_key, allow_upgrade=upgrade, report_outdated=False
             )
