@@ -91,11 +91,13 @@ class Extract:
             assert row.object_id is not None
             try:
                 return row.file_key, open(ctx.store.path(row.object_id), "rb")
-            except FileNotFoundError:
-                memwipe.wipe(row.file_key)
-                raise VaultDamaged(
-                    "object", f"The stored contents of {rec.path} are missing.", rec.path
-                ) from None
+            except BaseException as exc:
+                memwipe.wipe(row.file_key)  # no copy outlives a failed call either
+                if isinstance(exc, FileNotFoundError):
+                    raise VaultDamaged(
+                        "object", f"The stored contents of {rec.path} are missing.", rec.path
+                    ) from None
+                raise
 
     # ----- into memory ------------------------------------------------------------------
 
