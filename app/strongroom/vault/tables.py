@@ -31,7 +31,7 @@ __all__ = [
     "insert_file",
     "insert_folder",
     "item_row",
-    "item_rows",
+    "item_rows_by_id",
 ]
 
 _T = TypeVar("_T")
@@ -92,11 +92,6 @@ def item_row(conn: db.Connection, item_id: int) -> ItemRow | None:
     """The item with this id, or None."""
     row = conn.execute(_ITEM_SELECT + " WHERE i.id = ?", (item_id,)).fetchone()
     return None if row is None else ItemRow(*row)
-
-
-def item_rows(conn: db.Connection, *, parent_id: int) -> list[ItemRow]:
-    """The direct children of a folder, in no particular order."""
-    return list(_rows(ItemRow, conn.execute(_ITEM_SELECT + " WHERE i.parent_id = ?", (parent_id,))))
 
 
 def item_rows_by_id(conn: db.Connection, ids: list[int]) -> list[ItemRow]:
