@@ -75,7 +75,7 @@ from sharing_helpers import (  # noqa: F401  (the `world` fixture)
 )
 from strongroom.crypto import kdf
 from strongroom.vault import SyncReport, Vault, WrongPassphrase
-from strongroom.vault import api as vault_api
+from strongroom.vault import lifecycle as vault_lifecycle
 from strongroom.vault.formats import messages
 from strongroom.vault.formats.cards import LocalIdentity
 from strongroom.vault.reports import NoticeKind
@@ -219,8 +219,8 @@ class AdversarialMachine(RuleBasedStateMachine):
         shutil.copytree(tpl.pristine, self.root)
         self.exchange_dir = self.root / "exchange"
         self.clock = FakeClock(tpl.clock_end)
-        self._saved_default = vault_api._default_params
-        vault_api._default_params = lambda: kdf.Argon2idParams.new(**DEFAULT_COST)
+        self._saved_default = vault_lifecycle._default_params
+        vault_lifecycle._default_params = lambda: kdf.Argon2idParams.new(**DEFAULT_COST)
         self.vaults: dict[str, Vault | None] = dict.fromkeys(PEOPLE)
         self.recovery: dict[str, str] = dict(tpl.recovery)
         self.passphrase: dict[str, str] = dict.fromkeys(PEOPLE, PASSPHRASE)
@@ -249,7 +249,7 @@ class AdversarialMachine(RuleBasedStateMachine):
         for v in self.vaults.values():
             if v is not None:
                 v.lock()
-        vault_api._default_params = self._saved_default
+        vault_lifecycle._default_params = self._saved_default
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _open_kw(self) -> dict:

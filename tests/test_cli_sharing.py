@@ -271,6 +271,13 @@ def test_sync_receive_and_groups_remove_report_from_vault_records(
         return history(self, *args, **kwargs)
 
     monkeypatch.setattr(Vault, "history", history_without_queries)
+    query_history = Vault.query_history  # the same guard for the HistoryQuery form
+
+    def query_without_actions(self, query):
+        assert query.actions is None, "the command read the history back"
+        return query_history(self, query)
+
+    monkeypatch.setattr(Vault, "query_history", query_without_actions)
     p.create("Alice", "Bob", "Carol")
     p.introduce("Alice", "Bob", "Carol")
     p.ok("Alice", "groups", "create", "Team")

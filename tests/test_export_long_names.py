@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from cli_helpers import isolate_cli
 from strongroom import cli
-from strongroom.vault import api as vault_api
+from strongroom.vault import extract as vault_extract
 from strongroom.vault import fsutil
 from strongroom.vault.names import fit_name
 from vault_helpers import PASSPHRASE, env
@@ -47,7 +47,7 @@ def test_a_255_byte_folder_name_exports(env, tmp_path):
 
 def test_names_too_long_for_the_destination_are_shortened_with_a_note(env, tmp_path, monkeypatch):
     # A file system with a lower limit (eCryptfs allows 143 bytes): shorten, keep extension.
-    monkeypatch.setattr(vault_api, "name_max", lambda _folder: 143)
+    monkeypatch.setattr(vault_extract, "name_max", lambda _folder: 143)
     v, _ = env.create()
     v.mkdir("/", LONG_FOLDER)
     v.add_bytes("/" + LONG_FOLDER, LONG_FILE, b"inside")
@@ -104,7 +104,7 @@ def test_cli_get_of_a_255_byte_name_into_a_folder(tmp_path, monkeypatch, capsysb
     out = tmp_path / "out"
     out.mkdir()
     capsysbinary.readouterr()
-    monkeypatch.setattr(vault_api, "name_max", lambda _folder: 143)
+    monkeypatch.setattr(vault_extract, "name_max", lambda _folder: 143)
     assert cli.main(["get", *base, "/" + LONG_FILE, str(out)]) == 0
     err = capsysbinary.readouterr().err.decode()
     (written,) = list(out.iterdir())

@@ -210,9 +210,9 @@ def test_search_queries_the_whole_history(busy_vault, services, qtbot, tmp_path,
     assert page.model.rowCount() == 10  # file-00 .. file-05 are not loaded
     vault = busy_vault.session.vault
     queries = []
-    history = vault.history
+    query_history = vault.query_history  # the page asks with a HistoryQuery
     monkeypatch.setattr(
-        vault, "history", lambda **kw: (queries.append(kw.get("query")), history(**kw))[1]
+        vault, "query_history", lambda q: (queries.append(q.text), query_history(q))[1]
     )
     # Typing queries once, after the pause, in the database: an entry not loaded is found.
     for ch in "FILE-0":

@@ -519,9 +519,9 @@ def test_flipping_the_name_order_of_a_big_folder_reverses_without_sorting(qtbot,
 
 
 def test_export_says_when_a_name_was_shortened(opened, services, tmp_path, monkeypatch):
-    from strongroom.vault import api as vault_api
+    from strongroom.vault import extract as vault_extract
 
-    monkeypatch.setattr(vault_api, "name_max", lambda _folder: 143)
+    monkeypatch.setattr(vault_extract, "name_max", lambda _folder: 143)
     page = opened.files_page
     long_name = "n" * 200 + ".txt"
     src = tmp_path / "long"

@@ -140,9 +140,18 @@ def build_world(world: Path) -> None:
 def _break_fsyncs(kind: str) -> None:
     """Make the vault's directory fsyncs (`fsync_dir`) or file fsyncs (`os.fsync`) no-ops."""
     if kind == "fsync_dir":
-        from strongroom.vault import api, fsutil, header, objects, sharing
+        from strongroom.vault import (
+            api,
+            extract,
+            fsutil,
+            header,
+            ingest,
+            lifecycle,
+            objects,
+            sharing,
+        )
 
-        for mod in (fsutil, api, objects, sharing, header):
+        for mod in (fsutil, api, objects, sharing, header, ingest, extract, lifecycle):
             if hasattr(mod, "fsync_dir"):
                 mod.fsync_dir = lambda path: None
     elif kind == "fsync":

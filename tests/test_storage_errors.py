@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from strongroom.vault import DiskFull, StorageError, VaultError, WrongPassphrase, api, fsutil
+from strongroom.vault import DiskFull, StorageError, VaultError, WrongPassphrase, fsutil, ingest
 from vault_helpers import PASSPHRASE, env
 
 __all__ = ["env"]
@@ -49,7 +49,7 @@ def test_eio_on_the_object_folder_fsync_during_add_is_a_storage_error(env, tmp_p
     vault, _ = env.create()
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(100_000))  # big enough to be an object, not inline
-    monkeypatch.setattr(api, "fsync_dir", _raise(errno.EIO))
+    monkeypatch.setattr(ingest, "fsync_dir", _raise(errno.EIO))
     with pytest.raises(StorageError) as info:
         vault.add_paths([src])
     monkeypatch.undo()

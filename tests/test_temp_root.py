@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.vault import Vault, api, tempdirs
+from strongroom.vault import Vault, lifecycle, tempdirs
 from vault_helpers import PASSPHRASE, FakeClock, fast_params
 
 SHM = Path("/dev/shm")
@@ -104,4 +104,4 @@ def test_runtime_dir_in_memory_is_used_quietly(tmp_path, monkeypatch):
 
 def test_old_default_root_was_on_disk_without_runtime_dir(no_runtime_dir):
     # The regression itself, at the function the vault calls.
-    assert SHM in api._default_temp_root().path.parents
+    assert SHM in lifecycle._default_temp_root().path.parents

@@ -28,9 +28,9 @@ from strongroom.vault import (
     WrongRecoveryKey,
     header_copies,
 )
-from strongroom.vault import api as vault_api
 from strongroom.vault import header as vault_header
 from strongroom.vault import keys as vault_keys
+from strongroom.vault import lifecycle as vault_lifecycle
 from vault_helpers import PASSPHRASE, env, fast_params
 
 __all__ = ["env"]
@@ -131,14 +131,14 @@ def _unlock_decision(folder: Path, passphrase=None, recovery=None):
             copies,
             lambda h: h.unlock_with_recovery_key(raw),
             lambda h: h.recovery,
-            functools.partial(vault_api._check_db_matches, folder),
+            functools.partial(vault_lifecycle._check_db_matches, folder),
         )
     else:
         opened, key = header_copies.unlock(
             copies,
             lambda h: h.unlock_with_passphrase(passphrase),
             lambda h: h.passphrase,
-            functools.partial(vault_api._check_db_matches, folder),
+            functools.partial(vault_lifecycle._check_db_matches, folder),
         )
     return header_copies.plan(copies, opened, key), key
 
@@ -394,7 +394,7 @@ def test_lowered_cost_in_both_copies_is_wrong_passphrase_then_recover_resets_cos
     with pytest.raises(WrongPassphrase):
         _open(env)
     defaults = kdf.Argon2idParams.new(memory_kib=3 * kdf.MIN_MEMORY_KIB, iterations=1)
-    monkeypatch.setattr(vault_api, "_default_params", lambda: defaults)
+    monkeypatch.setattr(vault_lifecycle, "_default_params", lambda: defaults)
     vault = Vault.open_with_recovery_key(env.vault_path, recovery, PASSPHRASE, **_kw(env))
     try:
         assert "without the vault key" in (vault.header_warning or "")

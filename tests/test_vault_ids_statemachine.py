@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from sharing_helpers import World
-from strongroom.vault.api import ROOT_ID
+from strongroom.vault.context import ROOT_ID
 from vault_helpers import FakeClock
 
 CREATION = {"file-added", "folder-created", "share-received"}

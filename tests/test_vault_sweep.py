@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from strongroom.vault import ItemNotFound, Vault
+from strongroom.vault.ingest import Ingest
 from strongroom.vault.objects import ObjectStore
 from vault_helpers import Env, content_for, env
 
@@ -104,7 +105,7 @@ def test_abandoned_staged_object_is_swept(env: Env, monkeypatch: pytest.MonkeyPa
     def crash(*_a, **_k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Vault, "_commit_added", crash)
+    monkeypatch.setattr(Ingest, "commit_added", crash)
     monkeypatch.setattr(ObjectStore, "remove", lambda self, ids: list(ids) and None)
     src = env.root / "big.bin"
     src.write_bytes(content_for("abandoned", BIG))
@@ -159,7 +160,7 @@ def test_nothing_is_swept_after_a_rollback_warning(
     """A database copied in the middle of an add holds the staging record of an object that
     the newer database committed; opened after the newer one, it must not delete it."""
     vault, _ = env.create()
-    monkeypatch.setattr(Vault, "_commit_added", lambda *a, **k: (_ for _ in ()).throw(OSError))
+    monkeypatch.setattr(Ingest, "commit_added", lambda *a, **k: (_ for _ in ()).throw(OSError))
     monkeypatch.setattr(ObjectStore, "remove", lambda self, ids: list(ids) and None)
     src = env.root / "big.bin"
     src.write_bytes(content_for("mid-add", BIG))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import QUERY_MAX, Contact, HistoryEntry, HistoryReport, Retention, Vault
+from strongroom.vault import (
+    QUERY_MAX,
+    Contact,
+    HistoryEntry,
+    HistoryQuery,
+    HistoryReport,
+    Retention,
+    Vault,
+)
 
 from . import icons
 from .messages import ACTION_LABELS, action_label, error_message
@@ -431,24 +438,21 @@ class ActivityPage(QWidget):
             item = int(text[3:])
         actions = self.action_box.currentData()
         person = self.person_box.currentData()
-        query = self.search_text() or None
-        since = until = None
-        if self.from_check.isChecked():
-            since = datetime.combine(self.from_date.date().toPython(), time.min).astimezone()
-        if self.to_check.isChecked():
-            until = datetime.combine(self.to_date.date().toPython(), time.max).astimezone()
+        since, until = HistoryQuery.days(
+            self.from_date.date().toPython() if self.from_check.isChecked() else None,
+            self.to_date.date().toPython() if self.to_check.isChecked() else None,
+        )
+        query = HistoryQuery(
+            item=item,
+            person=person,
+            actions=(actions,) if actions else None,
+            since=since,
+            until=until,
+            text=self.search_text() or None,
+        )
 
         def fetch(before: int | None, limit: int) -> list[HistoryEntry]:
-            return vault.history(
-                item=item,
-                actions=[actions] if actions else None,
-                since=since,
-                until=until,
-                limit=limit,
-                before_seq=before,
-                person=person,
-                query=query,
-            )
+            return vault.query_history(query.page(before, limit))
 
         return fetch
 

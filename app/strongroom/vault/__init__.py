@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
     )
     from .fsutil import replace_file
     from .history import QUERY_MAX, parse_time
+    from .history_query import HistoryQuery
     from .names import clean_name
     from .passphrase_policy import WEAK_SCORE, check_passphrase, strength
     from .records import (
@@ -153,6 +154,7 @@ __all__ = [
     "GroupRemoval",
     "HistoryAction",
     "HistoryEntry",
+    "HistoryQuery",
     "HistoryReport",
     "InvalidName",
     "Item",
@@ -241,6 +243,7 @@ _LAZY: dict[str, str] = {
     "INLINE_MAX": "api",
     "ItemRef": "api",
     "Vault": "api",
+    "HistoryQuery": "history_query",
     "Cancelled": "errors",
     "ContactExists": "errors",
     "ContactNotFound": "errors",

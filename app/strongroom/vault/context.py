@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from . import db, tempdirs
 from .copies import META_KEY as COPIES_META_KEY
 from .copies import CopyBook
-from .errors import DiskFull, VaultError, VaultLocked
+from .errors import Cancelled, DiskFull, VaultError, VaultLocked
 from .events import HISTORY_APPENDED, EventHub
 from .fsutil import remove_tree
 from .header import Header
@@ -36,13 +36,41 @@ from .objects import ObjectStore, new_object_id
 from .records import HistoryEntry, UnwrittenHistory
 from .reports import UnlockReport
 
-__all__ = ["Backlog", "Clock", "VaultContext"]
+__all__ = ["Backlog", "Clock", "VaultContext", "Watch"]
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware datetime; injectable for tests."""
 
 ROOT_ID = 1
 """The id of the vault's top folder ("/")."""
+
+_P = TypeVar("_P")
+
+
+@dataclass(frozen=True)
+class Watch(Generic[_P]):
+    """A long call's progress callback and cancel test, as the facade hands them on."""
+
+    progress: Callable[[_P], None] | None = None
+    cancel: Callable[[], bool] | None = None
+
+    def check(self) -> None:
+        """`Cancelled` once the caller asked to stop."""
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
+
+    def report(self, value: _P) -> None:
+        if self.progress is not None:
+            self.progress(value)
+
+    def bytes_from(self: Watch[int], base: int = 0) -> Callable[[int], None]:
+        """A per-chunk callback: stop if cancelled, else report `base` + bytes so far."""
+
+        def on_chunk(n: int) -> None:
+            self.check()
+            self.report(base + n)
+
+        return on_chunk
 
 
 @dataclass
@@ -119,7 +147,9 @@ class VaultContext:
     - `config_dir`: where checkpoints and failed-unlock counters live (outside the vault).
     - `temp_root`/`temp_dir`: the private folder for plaintext copies; `copies`: the book of
       copies opened in other programs.
-    - `unlock_report`: notices for the owner from this unlock (filled during open).
+    - `unlock_report`: notices for the owner from this unlock (filled during open);
+      `header_warning`: what this unlock found wrong with a header copy, or None.
+    - `lock_fd`: the open file holding the vault's exclusive lock (lifecycle's).
     - `rollback_problem`: set when the history is older than this computer's checkpoint.
     """
 
@@ -140,7 +170,9 @@ class VaultContext:
         self.temp_dir: Path | None = None
         self.copies: CopyBook | None = None
         self.unlock_report = UnlockReport()
+        self.header_warning: str | None = None
         self.rollback_problem: str | None = None
+        self.lock_fd: int | None = None
 
     # ----- access -----------------------------------------------------------------------
 

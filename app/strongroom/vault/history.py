@@ -116,6 +116,32 @@ class PersonFilter:
     names: tuple[tuple[str, int, int], ...]
 
 
+def _person_where(person: PersonFilter, args: list[Any]) -> str:
+    """The WHERE condition of `HistoryLog.query(person=...)`; its parameters go to `args`."""
+    # Shares made and revoked: by the share's recipient row (the "to" there is the
+    # name the contact had when the share was made, even in a later revocation).
+    ors = [
+        "json_extract(details, '$.fingerprint') = ?",
+        "(action IN ('share-created', 'share-revoked') AND EXISTS (SELECT 1 FROM"
+        " share_recipients r WHERE r.share_id = json_extract(details, '$.share')"
+        " AND r.kind = 'person' AND r.age = ? AND r.name = json_extract(details, '$.to')))",
+    ]
+    args.extend((person.fingerprint, person.recipient))
+    for action, keys in PERSON_NAME_KEYS.items():
+        named: list[str] = []
+        for key in keys:
+            for name, lo, hi in person.names:
+                named.append(f"(json_extract(details, '$.{key}') = ? AND seq BETWEEN ? AND ?)")
+                args.extend((name, lo, hi))
+        if not named:
+            continue
+        cond = f"action = '{action}'"
+        if action == HistoryAction.GROUP_MEMBER_REMOVED:
+            cond += " AND json_extract(details, '$.fingerprint') IS NULL"
+        ors.append(f"({cond} AND ({' OR '.join(named)}))")
+    return "(" + " OR ".join(ors) + ")"
+
+
 def canonical_details(details: dict[str, Any]) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -296,14 +322,16 @@ class HistoryLog:
         before_seq: int | None = None,
         person: PersonFilter | None = None,
         query: str | None = None,
+        exclude_actions: Iterable[str] = (),
     ) -> list[HistoryEntry]:
-        """Newest first; keyset paging with `before_seq`. `person`: entries whose details
-        carry its fingerprint, shares made to it and their revocations (by recipient row),
-        and the entries that name people only by name (`PERSON_NAME_KEYS`) naming one of
-        its names within that name's interval. `query`: a substring of the item name
-        (path), the action name or the details JSON text, case-insensitive for ASCII
-        letters (SQLite LIKE), wildcards taken literally; at most `QUERY_MAX` characters
-        (ValueError otherwise); empty or blank text does not filter."""
+        """Newest first; keyset paging with `before_seq`; `exclude_actions` are left out.
+        `person`: entries whose details carry its fingerprint, shares made to it and their
+        revocations (by recipient row), and the entries that name people only by name
+        (`PERSON_NAME_KEYS`) naming one of its names within that name's interval. `query`:
+        a substring of the item name (path), the action name or the details JSON text,
+        case-insensitive for ASCII letters (SQLite LIKE), wildcards taken literally; at
+        most `QUERY_MAX` characters (ValueError otherwise); empty or blank text does not
+        filter."""
         where: list[str] = []
         args: list[Any] = []
         if query is not None and query.strip():
@@ -315,30 +343,7 @@ class HistoryLog:
             )
             args.extend([like_pattern(query)] * 3)
         if person is not None:
-            # Shares made and revoked: by the share's recipient row (the "to" there is the
-            # name the contact had when the share was made, even in a later revocation).
-            ors = [
-                "json_extract(details, '$.fingerprint') = ?",
-                "(action IN ('share-created', 'share-revoked') AND EXISTS (SELECT 1 FROM"
-                " share_recipients r WHERE r.share_id = json_extract(details, '$.share')"
-                " AND r.kind = 'person' AND r.age = ? AND r.name = json_extract(details, '$.to')))",
-            ]
-            args.extend((person.fingerprint, person.recipient))
-            for action, keys in PERSON_NAME_KEYS.items():
-                named: list[str] = []
-                for key in keys:
-                    for name, lo, hi in person.names:
-                        named.append(
-                            f"(json_extract(details, '$.{key}') = ? AND seq BETWEEN ? AND ?)"
-                        )
-                        args.extend((name, lo, hi))
-                if not named:
-                    continue
-                cond = f"action = '{action}'"
-                if action == HistoryAction.GROUP_MEMBER_REMOVED:
-                    cond += " AND json_extract(details, '$.fingerprint') IS NULL"
-                ors.append(f"({cond} AND ({' OR '.join(named)}))")
-            where.append("(" + " OR ".join(ors) + ")")
+            where.append(_person_where(person, args))
         if item_id is not None:
             where.append("item_id = ?")
             args.append(item_id)
@@ -346,6 +351,10 @@ class HistoryLog:
             acts = list(actions)
             where.append(f"action IN ({','.join('?' * len(acts))})" if acts else "0")
             args.extend(acts)
+        skip = list(exclude_actions)
+        if skip:
+            where.append(f"action NOT IN ({','.join('?' * len(skip))})")
+            args.extend(skip)
         if since is not None:
             where.append("time >= ?")
             args.append(format_time(since))

@@ -26,7 +26,6 @@ _WHEN_HELP = "ISO date/time, or relative: 30m 12h 7d 2w"
 
 
 _PAGE = 500
-_ROUTINE_ACTIONS = frozenset({"vault-unlocked", "vault-locked"})
 
 
 @COMMANDS.command(
@@ -59,7 +58,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     """History entries, newest first, paged from the vault in chunks of `_PAGE`."""
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all) or more")
-    from strongroom.vault import QUERY_MAX
+    from strongroom.vault import QUERY_MAX, HistoryQuery
 
     if args.search is not None and len(args.search) > QUERY_MAX:
         raise UsageError(f"--search is limited to {QUERY_MAX} characters")
@@ -77,29 +76,25 @@ def cmd_log(args: argparse.Namespace) -> int:
         # A contact by name or fingerprint, as elsewhere in the CLI; resolved once.
         person = vault.contact(args.person).id if args.person else None
         entries: list[Any] = []
-        before: int | None = None
         # Every command opens and locks the vault, so routine unlock/lock entries would bury
         # the rest; shown with --all or when asked for by --action. Failed unlocks stay.
-        hide = not args.all and actions is None
-        while True:
+        query: HistoryQuery | None = HistoryQuery(
+            item=item_id,
+            person=person,
+            actions=None if actions is None else tuple(actions),
+            hide_routine=not args.all and actions is None,
+            since=since,
+            until=until,
+            text=args.search,
+        )
+        while query is not None:
             want = _PAGE if args.limit == 0 else min(_PAGE, args.limit - len(entries))
-            page = vault.history(
-                item=item_id,
-                actions=actions,
-                since=since,
-                until=until,
-                limit=want,
-                before_seq=before,
-                person=person,
-                query=args.search,
-            )
-            if hide:
-                entries.extend(e for e in page if e.action not in _ROUTINE_ACTIONS)
-            else:
-                entries.extend(page)
-            if len(page) < want or (args.limit and len(entries) >= args.limit):
+            query = query.page(query.before_seq, want)
+            page = vault.query_history(query)
+            entries.extend(page)
+            if args.limit and len(entries) >= args.limit:
                 break
-            before = page[-1].seq
+            query = query.following(page)
     if args.json:
         emit_json({"entries": [entry_json(e) for e in entries]})
         return EXIT_OK

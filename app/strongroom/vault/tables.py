@@ -1,0 +1,227 @@
+"""The table layer: the SQL of the catalog tables next to typed rows read by column name.
+
+Services never read a row by position. Each query here selects an explicit column list
+that is generated from its row dataclass's fields (`_select`), so a field and the
+expression that fills it are written side by side and cannot drift apart; callers get the
+dataclass. Writes that more than one service makes (a new item with its contents) are
+written once, here.
+
+To add a table's rows (the sharing tables follow the same pattern): a frozen dataclass whose
+field names are the column names, a `_select(Row, {field: sql_expression}, "FROM …")`
+constant, and functions `fetch_…(conn, …) -> Row` / `insert_…(conn, …)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from . import db
+
+__all__ = [
+    "CheckRow",
+    "ContentRow",
+    "ItemRow",
+    "NameRow",
+    "check_rows",
+    "child_row",
+    "content_row",
+    "insert_file",
+    "insert_folder",
+    "item_row",
+    "item_rows_by_id",
+]
+
+_T = TypeVar("_T")
+
+
+def _select(row_type: type[Any], columns: Mapping[str, str], rest: str) -> str:
+    """`SELECT <expr AS field, …> <rest>` for every field of `row_type`, in field order.
+    Refuses a column map that does not name exactly the dataclass's fields."""
+    fields = [f.name for f in dataclasses.fields(row_type)]
+    if list(columns) != fields:
+        raise TypeError(f"{row_type.__name__}: columns {list(columns)} != fields {fields}")
+    return "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in columns.items()) + rest
+
+
+def _rows(row_type: type[_T], cursor: Iterable[Any]) -> Iterator[_T]:
+    # The SELECT list was built from the fields in order (`_select`): the mapping by name
+    # is made there, once; here the values are only handed over.
+    for r in cursor:
+        yield row_type(*r)
+
+
+# ----- items ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """A file or folder of the catalog, with its contents' facts when it is a file."""
+
+    id: int
+    parent_id: int | None
+    kind: str  # "file" or "folder"
+    name: str
+    created: str
+    modified: str
+    size: int | None  # files only
+    sha256: bytes | None  # files only
+    inline: int | None  # files only: 1 when the payload is inside the database
+
+
+_ITEM_SELECT = _select(
+    ItemRow,
+    {
+        "id": "i.id",
+        "parent_id": "i.parent_id",
+        "kind": "i.kind",
+        "name": "i.name",
+        "created": "i.created",
+        "modified": "i.modified",
+        "size": "c.size",
+        "sha256": "c.sha256",
+        "inline": "c.object_id IS NULL",
+    },
+    " FROM items i LEFT JOIN file_contents c ON c.item_id = i.id",
+)
+
+
+def item_row(conn: db.Connection, item_id: int) -> ItemRow | None:
+    """The item with this id, or None."""
+    row = conn.execute(_ITEM_SELECT + " WHERE i.id = ?", (item_id,)).fetchone()
+    return None if row is None else ItemRow(*row)
+
+
+def item_rows_by_id(conn: db.Connection, ids: list[int]) -> list[ItemRow]:
+    """The items with these ids (at most a few hundred per call: one SQL parameter each)."""
+    sql = _ITEM_SELECT + f" WHERE i.id IN ({','.join('?' * len(ids))})"
+    return list(_rows(ItemRow, conn.execute(sql, ids)))
+
+
+@dataclass(frozen=True, slots=True)
+class NameRow:
+    """One child of a folder by name: enough to walk a path."""
+
+    id: int
+    kind: str
+
+
+def child_row(conn: db.Connection, parent_id: int, name: str) -> NameRow | None:
+    """The child `name` of folder `parent_id`, or None."""
+    row = conn.execute(
+        _select(NameRow, {"id": "id", "kind": "kind"}, " FROM items")
+        + " WHERE parent_id = ? AND name = ?",
+        (parent_id, name),
+    ).fetchone()
+    return None if row is None else NameRow(*row)
+
+
+def insert_folder(conn: db.Connection, parent_id: int, name: str, now: str) -> int:
+    """A new empty folder; returns its id."""
+    cur = conn.execute(
+        "INSERT INTO items (parent_id, kind, name, created, modified)"
+        " VALUES (?, 'folder', ?, ?, ?)",
+        (parent_id, name, now, now),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def insert_file(
+    conn: db.Connection,
+    parent_id: int,
+    name: str,
+    now: str,
+    *,
+    size: int,
+    sha256: bytes,
+    file_key: bytes,
+    object_id: str | None,
+    inline: bytes | None,
+) -> int:
+    """A new file: its item, its contents (size, hash, file key, where the payload is) and,
+    for a small file, the payload itself (FORMAT.md §4.5); returns its id. Exactly one of
+    `object_id` and `inline` is given."""
+    cur = conn.execute(
+        "INSERT INTO items (parent_id, kind, name, created, modified) VALUES (?, 'file', ?, ?, ?)",
+        (parent_id, name, now, now),
+    )
+    iid = int(cur.lastrowid or 0)
+    conn.execute(
+        "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (iid, size, sha256, file_key, object_id),
+    )
+    if inline is not None:
+        conn.execute("INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)", (iid, inline))
+    return iid
+
+
+# ----- file contents -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRow:
+    """What decrypting a file needs. `file_key` is secret: zero it after use."""
+
+    file_key: bytes
+    object_id: str | None
+    payload: bytes | None  # the inline payload, when there is no object
+
+
+def content_row(conn: db.Connection, item_id: int) -> ContentRow | None:
+    """The contents of file `item_id`, or None when it is gone."""
+    row = conn.execute(
+        _select(
+            ContentRow,
+            {"file_key": "c.file_key", "object_id": "c.object_id", "payload": "p.payload"},
+            " FROM file_contents c LEFT JOIN inline_payloads p ON p.item_id = c.item_id",
+        )
+        + " WHERE c.item_id = ?",
+        (item_id,),
+    ).fetchone()
+    return None if row is None else ContentRow(bytes(row[0]), row[1], row[2])
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """What a structural check compares for one file (no key)."""
+
+    item_id: int
+    size: int
+    sha256: bytes
+    object_id: str | None
+    inline_len: int | None
+
+
+def check_rows(conn: db.Connection) -> list[CheckRow]:
+    """Every file's contents facts, by id."""
+    sql = _select(
+        CheckRow,
+        {
+            "item_id": "c.item_id",
+            "size": "c.size",
+            "sha256": "c.sha256",
+            "object_id": "c.object_id",
+            "inline_len": "length(p.payload)",
+        },
+        " FROM file_contents c LEFT JOIN inline_payloads p ON p.item_id = c.item_id"
+        " ORDER BY c.item_id",
+    )
+    return list(_rows(CheckRow, conn.execute(sql)))
+
+
+def object_id_of(conn: db.Connection, item_id: int) -> str | None:
+    """The object holding file `item_id`'s payload (None when inline)."""
+    (oid,) = conn.execute(
+        "SELECT object_id FROM file_contents WHERE item_id = ?", (item_id,)
+    ).fetchone()
+    return oid
+
+
+def delete_file_contents(conn: db.Connection, item_id: int) -> None:
+    """Crypto-shred: the rows holding the file key (and inline payload) go; the database's
+    `secure_delete` zeroes them."""
+    conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (item_id,))
+    conn.execute("DELETE FROM file_contents WHERE item_id = ?", (item_id,))
