@@ -111,6 +111,7 @@ class Studio:
         win = MainWindow(self.services)
         win.resize(*SIZE)
         win.show()
+        win.activateWindow()
         return win
 
     def sources(self) -> list[Path]:
@@ -184,6 +185,18 @@ def build_demo_sources(root: Path) -> list[Path]:
 def _people(s: Studio) -> tuple[Vault, Vault]:
     """Ben and Lena, each with a vault of their own (cards exchanged by the caller)."""
     return s.create_vault("ben", "Ben Okafor"), s.create_vault("lena", "Lena Berg")
+
+
+def _friends_of(s: Studio, maria: Vault) -> tuple[Vault, Vault, Path]:
+    """Ben (verified) and Lena, cards exchanged with Maria both ways; a drop folder."""
+    ben, lena = _people(s)
+    for other in (ben, lena):
+        maria.add_contact(other.my_card().to_text())
+        other.add_contact(maria.my_card().to_text())
+    maria.verify_contact("Ben Okafor")
+    drop = s.tmp / "drop"
+    drop.mkdir()
+    return ben, lena, drop
 
 
 def _set_theme(win: MainWindow, theme: str) -> None:
@@ -381,7 +394,7 @@ def main_set(s: Studio) -> None:
     _section_scenes(s, win)
     _share_scenes(s, win, vault)
     _lock_scenes(s, win, recovery)
-    win.shutdown()
+    win.close()  # shuts down; the next set's window is the active one
 
 
 # ----- set "safety" ---------------------------------------------------------------------
@@ -389,14 +402,8 @@ def main_set(s: Studio) -> None:
 
 def safety_set(s: Studio) -> None:
     maria = s.create_vault("Personal", "Maria Olsen")
-    ben, lena = _people(s)
     maria.add_paths([str(p) for p in s.sources()], "/")
-    for other in (ben, lena):
-        maria.add_contact(other.my_card().to_text())
-        other.add_contact(maria.my_card().to_text())
-    maria.verify_contact("Ben Okafor")
-    drop = s.tmp / "drop"
-    drop.mkdir()
+    ben, lena, drop = _friends_of(s, maria)
     [share] = maria.share(["/Garden plan.md"], to=["Ben Okafor", "Lena Berg"], out_dir=drop)
     ben.receive(share.path)
     lena.receive(share.path)
@@ -434,7 +441,7 @@ def safety_set(s: Studio) -> None:
     s.now[0] += 3600
     win.idle.check()
     s.save(win, "unlock-changed-copy-kept")
-    win.shutdown()
+    win.close()  # shuts down; the next set's window is the active one
 
 
 # ----- set "messages" -------------------------------------------------------------------
@@ -445,13 +452,7 @@ def _messages_history(s: Studio, maria: Vault) -> None:
     maria.read_bytes("/Garden plan.md")
     maria.export("/Documents/Taxes 2025/receipts.csv", s.tmp / "receipts.csv")
     maria.rename("/recipes.odt", "Recipes.odt")
-    ben, lena = _people(s)
-    for other in (ben, lena):
-        maria.add_contact(other.my_card().to_text())
-        other.add_contact(maria.my_card().to_text())
-    maria.verify_contact("Ben Okafor")
-    drop = s.tmp / "drop"
-    drop.mkdir()
+    ben, lena, drop = _friends_of(s, maria)
     maria.share(["/Garden plan.md"], to=["Ben Okafor"], out_dir=drop)
     [share] = maria.share(
         ["/Photos/lake-district.png"],
@@ -496,7 +497,7 @@ def messages_set(s: Studio) -> None:
     dialog.show()
     s.save(dialog, "duplicate-add")
     dialog.close()
-    win.shutdown()
+    win.close()  # shuts down; the next set's window is the active one
 
 
 SETS: dict[str, Callable[[Studio], None]] = {

@@ -5,6 +5,7 @@ its listing, selection and adding."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,17 @@ class FileActions(QObject):
     def __init__(self, page: FilesPage) -> None:
         super().__init__(page)
         self.page = page
+
+    def _change(self, work: Callable[[Any], object], title: str) -> None:
+        """A quick change of the listing (new folder, rename, move): then list again; a
+        failure is a dialog titled `title`."""
+        page = self.page
+        run_task(
+            work,
+            lambda _r: page.refresh(),
+            warn_error(page.services.dialogs, page, title),
+            quiet=True,
+        )
 
     def export_selected(self) -> Job | None:
         page = self.page
@@ -93,12 +105,7 @@ class FileActions(QObject):
         if not name or page.session is None:  # auto-lock may strike while a dialog is open
             return
         vault, parent = page.vault, page.folder.id if page.folder else "/"
-        run_task(
-            lambda _c: vault.mkdir(parent, name.strip()),
-            lambda _f: page.refresh(),
-            warn_error(page.services.dialogs, page, self.tr("New folder")),
-            quiet=True,
-        )
+        self._change(lambda _c: vault.mkdir(parent, name.strip()), self.tr("New folder"))
 
     def rename_selected(self) -> None:
         page = self.page
@@ -116,12 +123,7 @@ class FileActions(QObject):
         )
         if not name or name == item.name or page.session is None:
             return
-        run_task(
-            lambda _c: vault.rename(item, name.strip()),
-            lambda _i: page.refresh(),
-            warn_error(page.services.dialogs, page, self.tr("Rename")),
-            quiet=True,
-        )
+        self._change(lambda _c: vault.rename(item, name.strip()), self.tr("Rename"))
 
     def move_selected(self) -> None:
         page = self.page
@@ -161,12 +163,7 @@ class FileActions(QObject):
                 for item in items:
                     vault.move(item, target)
 
-            run_task(
-                work,
-                lambda _r: page.refresh(),
-                warn_error(page.services.dialogs, page, self.tr("Move")),
-                quiet=True,
-            )
+            self._change(work, self.tr("Move"))
 
         run_task(
             lambda _c: vault.walk("/"),

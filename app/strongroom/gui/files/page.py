@@ -428,11 +428,13 @@ class FilesPage(QWidget):
         self.refresh_details()
 
     def _reselect(self, ids: set[int]) -> None:
-        if not ids:
-            return
+        if ids:
+            self._select_where(lambda item: item.id in ids)
+
+    def _select_where(self, wanted: Callable[[Item], bool]) -> None:
         sel = self.table.selectionModel()
         for row, item in enumerate(self.model.items()):
-            if item.id in ids:
+            if wanted(item):
                 index = self.model.index(row, 0)
                 sel.select(
                     index,
@@ -488,15 +490,7 @@ class FilesPage(QWidget):
     def select_names(self, *names: str) -> None:
         """Select the rows with these names (used by tests and after adding)."""
         self.table.clearSelection()
-        sel = self.table.selectionModel()
-        for row, item in enumerate(self.model.items()):
-            if item.name in names:
-                index = self.model.index(row, 0)
-                sel.select(
-                    index,
-                    QItemSelectionModel.SelectionFlag.Select
-                    | QItemSelectionModel.SelectionFlag.Rows,
-                )
+        self._select_where(lambda item: item.name in names)
 
     def refresh_details(self, *_args: object) -> None:
         items = self.selected_items()
