@@ -2,7 +2,7 @@
 
 `SharingMixin` is a base class of `Vault`; every public method here is a `Vault` verb,
 thread-safe and refused once the vault is locked, like the others. The pure formats live
-in `cards.py`, `share_format.py` and `messages.py`; this module wires them to the database
+in `formats/` (`cards`, `share`, `messages`); this module wires them to the database
 (schema v2, FORMAT.md §6), the object store and the access history:
 
 - a share is the stored payload of a file, unchanged, behind a header made for its
@@ -44,16 +44,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, NamedTuple, ParamS
 from strongroom.crypto import age
 from strongroom.crypto.sign import InvalidKey, VerifyKey
 
-from . import db, exchange, messages, names, share_format
-from .cards import (
-    CardError,
-    ContactCard,
-    LocalIdentity,
-    b64url_decode,
-    b64url_encode,
-    check_display_name,
-    fingerprint_of_keys,
-)
+from . import db, exchange, names
 from .errors import (
     Cancelled,
     ContactExists,
@@ -77,6 +68,17 @@ from .errors import (
     VaultLocked,
 )
 from .events import FILES_CHANGED, SHARING_CHANGED
+from .formats import messages
+from .formats import share as share_format
+from .formats.cards import (
+    CardError,
+    ContactCard,
+    LocalIdentity,
+    b64url_decode,
+    check_display_name,
+    fingerprint_of_keys,
+)
+from .formats.encoding import b64url_encode
 from .fsutil import WritebackPacer, copy_range, disk_full_errors, fsync_dir, tmp_name
 from .history import format_time, parse_time
 from .records import (
