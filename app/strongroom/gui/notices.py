@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from strongroom.vault import UnlockReport
-from strongroom.vault.reports import NoticeKind
+from strongroom.vault import NoticeKind, UnlockReport
 
 __all__ = ["unlock_report_texts"]
 

@@ -9,8 +9,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from strongroom.vault import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, Vault
-from strongroom.vault.events import SHARING_CHANGED
+from strongroom.vault import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event, Vault
 
 __all__ = ["SessionController", "SessionPage", "VaultSession"]
 

@@ -20,8 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, Item
-from strongroom.vault.records import EXCHANGE_REMOVAL_LIMITS, REVOCATION_LIMITS, AccessReport
+from strongroom.vault import (
+    EXCHANGE_REMOVAL_LIMITS,
+    REVOCATION_LIMITS,
+    AccessReport,
+    FileRecord,
+    Item,
+)
 
 from .. import icons
 from ..messages import error_message

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault.records import Contact
+from strongroom.vault import Contact
 
 from .. import icons
 from ..messages import error_message

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QSplitter
 
-from strongroom.vault.records import Contact, GroupRecord
+from strongroom.vault import Contact, GroupRecord
 
 from .. import icons
 from ..seams import Services

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QFontDatabase
 
-from strongroom.vault.records import Contact, ReceivedRecord
+from strongroom.vault import Contact, ReceivedRecord
 
 from .. import icons
 from ..messages import human_size

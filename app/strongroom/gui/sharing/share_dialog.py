@@ -27,15 +27,16 @@ from PySide6.QtWidgets import (
 )
 
 from strongroom.vault import (
+    Contact,
     ExchangeDestination,
     FileRecord,
     FolderDestination,
+    GroupRecord,
     Item,
     SharePlan,
     build_share_plan,
     end_of_day,
 )
-from strongroom.vault.records import Contact, GroupRecord
 
 from .. import icons
 from ..seams import Services

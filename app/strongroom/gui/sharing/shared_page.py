@@ -9,8 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
-from strongroom.vault import NotAShare
-from strongroom.vault.records import ReceivedRecord, SyncReport
+from strongroom.vault import NotAShare, ReceivedRecord, SyncReport
 
 from .. import icons
 from ..seams import Services
