@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, NotAShare, Vault
+from strongroom.vault import FileRecord, NotAShare, ShareFromUnknownSender, Vault
 
 from . import heap, icons
 from .activity_page import ActivityPage
@@ -469,6 +469,13 @@ class MainWindow(QMainWindow):
             self.shared_page.reload()
             if isinstance(record, NotAShare):  # a message file: applied, say what happened
                 self.show_status(str(record))
+            elif isinstance(record, ShareFromUnknownSender):  # it waits for a decision
+                self.show_status(
+                    self.tr(
+                        "{name} is from someone who is not in your contacts: it waits for "
+                        "you under \u201cWaiting for you\u201d."
+                    ).format(name=path.name)
+                )
             elif record.duplicate:
                 self.show_status(
                     self.tr("{name} was already received.").format(name=record.display_name)

@@ -56,7 +56,9 @@ from .errors import (
     NoExchangeFolder,
     NotAShare,
     NotGroupAdmin,
+    PendingShareGone,
     ShareExpired,
+    ShareFromUnknownSender,
     ShareNotFound,
     ShareRefused,
     ShareRevoked,
@@ -93,6 +95,7 @@ from .records import (
     GroupRemoval,
     OutboxMessage,
     PendingReceipt,
+    PendingShare,
     QuarantineEntry,
     ReceiptRecord,
     ReceivedRecord,
@@ -465,7 +468,13 @@ class SharingMixin:
     # ----- receiving -------------------------------------------------------------------
 
     @_op
-    def receive(self, source: StrPath | BinaryIO, *, name: str | None = None) -> ReceivedRecord:
+    def receive(
+        self,
+        source: StrPath | BinaryIO,
+        *,
+        name: str | None = None,
+        accept_unknown: bool = False,
+    ) -> ReceivedRecord:
         """Receive a share from a file path or a binary stream.
 
         Opens it with my key or one of my group keys (`ShareNotForMe` otherwise), verifies
@@ -483,8 +492,42 @@ class SharingMixin:
         written with `out_dir`) is not a share: it is handled as `process` handles it —
         with every authority and replay check — and `NotAShare` is raised with the
         `SyncReport` of what happened, since there is no received file to return.
+
+        A share signed by someone who is not in my contacts is not received: it waits
+        for my decision (FORMAT.md §6.14) and `ShareFromUnknownSender` is raised, with
+        the `PendingShare` when it was given as a file (`accept_share` / `refuse_share`;
+        a stream cannot be come back to, so it is not kept). `accept_unknown=True` is
+        that decision taken in advance: the share is received, its history entry says it
+        was accepted from an unknown sender. A share I refused is refused again
+        (`ShareRefused`), whoever sends it under that id from the same key.
         """
-        return self._receive_source(source, name)
+        return self._receive_source(source, name, accept_unknown)
+
+    @_op
+    def pending_shares(self) -> list[PendingShare]:
+        """Shares from senders not in my contacts that wait for my decision, oldest
+        first. A waiting share whose file is gone, or that expired, is dropped first (with
+        a history entry saying why)."""
+        self._drop_gone_pending()
+        return self._pending_shares()
+
+    @_op
+    def accept_share(self, pending_id: int, *, add_contact: str | None = None) -> ReceivedRecord:
+        """Receive a waiting share (`pending_shares`) exactly as a share from a contact is
+        received — every check, the same "share-received" entry, with "accepted": "from
+        an unknown sender" — and the "received" receipt it asks for. `add_contact` also
+        adds its signer as a contact under that name (checked before anything is done).
+        If its file is gone or no longer holds that share, it is dropped and
+        `PendingShareGone` raised; if its sender revoked it or it expired,
+        `ShareRevoked` / `ShareExpired` (it is dropped too)."""
+        return self._accept_share(pending_id, add_contact)
+
+    @_op
+    def refuse_share(self, pending_id: int) -> PendingShare:
+        """Refuse a waiting share: nothing of it is stored, no receipt is sent, the
+        refusal is recorded in the history, and that share (its id, from that signer) is
+        never offered again."""
+        return self._refuse_share(pending_id)
 
     @_op
     def process(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
@@ -600,6 +643,18 @@ class SharingMixin:
                     f"{'was' if n == 1 else 'were'} erased from this vault.",
                     level="info",
                     share_ids=erased,
+                )
+        with contextlib.suppress(VaultError):
+            self._drop_gone_pending()
+            if waiting := self._waiting_count():
+                self._unlock_report.add(
+                    NoticeKind.SHARES_WAITING,
+                    f"{waiting} share{'' if waiting == 1 else 's'} from "
+                    f"{'someone who is' if waiting == 1 else 'people who are'} not in your "
+                    f"contacts {'is' if waiting == 1 else 'are'} waiting for you to accept or "
+                    "refuse (Shared with me › Waiting for you; 'strongroom pending').",
+                    level="info",
+                    waiting=waiting,
                 )
         with contextlib.suppress(VaultError):
             self._settle_share_temps()  # a share whose rename a crash cut off
@@ -1024,7 +1079,24 @@ class SharingMixin:
             ContactCard.from_text(admin_card).fingerprint,
             parse_time(created),
             undelivered=sum(1 for m in self._outbox_messages() if m.group_id == gid),
+            unread=0 if mine else self._unread_exchange_files(),
         )
+
+    def _unread_exchange_files(self) -> int:
+        """Exchange files `sync` has not handled yet (as `_sync` lists them), 0 without a
+        reachable exchange folder. Only names are compared: nothing is opened."""
+        folder = self._meta("exchange_folder")
+        if not folder:
+            return 0
+        try:
+            listing = [n for n in os.listdir(folder) if exchange.is_exchange_name(n)]
+        except OSError:
+            return 0
+        if not listing:
+            return 0
+        with db.db_errors():
+            seen = {r[0] for r in self._c.execute("SELECT name FROM exchange_files")}
+        return sum(1 for n in listing if n not in seen)
 
     def _groups(self) -> list[GroupRecord]:
         with db.db_errors():
@@ -2216,7 +2288,9 @@ class SharingMixin:
         out = [self._received_record(r) for r in rows]
         return out if include_ended else [r for r in out if r.status == "active"]
 
-    def _receive_source(self, source: StrPath | BinaryIO, name: str | None) -> ReceivedRecord:
+    def _receive_source(
+        self, source: StrPath | BinaryIO, name: str | None, accept_unknown: bool = False
+    ) -> ReceivedRecord:
         if isinstance(source, str | PathLike):
             path = Path(source)
             try:
@@ -2229,8 +2303,10 @@ class SharingMixin:
                 opened = share_format.open_share(f, [k for k, _g, _e in keyring])
                 if not opened[1].signed:
                     self._message_given_to_receive(path)
-                return self._receive_stream(f, fallback, opened)
-        return self._receive_stream(source, name or "shared file")
+                return self._receive_stream(
+                    f, fallback, opened, path=path.resolve(), accept_unknown=accept_unknown
+                )
+        return self._receive_stream(source, name or "shared file", accept_unknown=accept_unknown)
 
     def _message_given_to_receive(self, path: Path) -> None:
         """`receive` was given a file without a manifest: if it is a Strongroom message
@@ -2270,8 +2346,10 @@ class SharingMixin:
         items = [paths] if isinstance(paths, str | PathLike) else list(paths)
         for item in items:
             path = Path(item)
-            self._process_exchange_file(path, path.name, rep, follow=True)
+            self._process_exchange_file(path.resolve(), path.name, rep, follow=True)
         self._flush_outbox()
+        rep.dropped += self._drop_gone_pending()
+        rep.waiting = self._waiting_count()
         return rep.freeze(self._outbox_written)
 
     def _receive_stream(
@@ -2279,7 +2357,13 @@ class SharingMixin:
         f: BinaryIO,
         fallback_name: str,
         opened: tuple[bytes, share_format.ShareInfo] | None = None,
+        *,
+        path: Path | None = None,
+        accept_unknown: bool = False,
     ) -> ReceivedRecord:
+        """Receive one opened share. `path`: where its file is (kept for a share from an
+        unknown sender, which waits: `_hold_share`); `accept_unknown`: receive it anyway
+        (the user accepted it)."""
         keyring = self._keyring()
         if opened is None:
             opened = share_format.open_share(f, [k for k, _g, _e in keyring])
@@ -2331,6 +2415,31 @@ class SharingMixin:
                     f"This share ({share_format.safe_display_name(original)}) expired before it"
                     " arrived; nothing was stored."
                 )
+            held = self._pending_row(share_id, sender_vk)
+            if held is not None and held[-1] == "refused":
+                raise _RefusedEarlier(
+                    f"You refused this share ({share_format.safe_display_name(original)}) from "
+                    f"{self._pending_record(held).sender_words} earlier; it is not offered again."
+                )
+            unknown = self._contact_by_vk(sender_vk) is None
+            if unknown and not accept_unknown:
+                # Issue 13: a share from a key I do not know is not received on its own;
+                # nothing is decrypted or stored until I accept it (FORMAT.md §6.14).
+                pending, new = self._hold_share(info, path, via_group, held)
+                where = (
+                    "It waits for your decision ('strongroom pending')."
+                    if pending is not None
+                    else "It was not kept (it was not given as a file): receive it again "
+                    "accepting the sender."
+                )
+                raise ShareFromUnknownSender(
+                    f"{share_format.safe_display_name(original)} was shared with you by "
+                    f"someone who is not in your contacts: {_sender_words(m)}. Nothing was "
+                    f"stored. {where}",
+                    pending,
+                    already=not new,
+                )
+        accepted = m is not None and accept_unknown and self._contact_by_vk(sender_vk or "") is None
         stored_base = _stored_name(original)
         spool: _Spool | _CopySpool
         reader: BinaryIO
@@ -2433,6 +2542,14 @@ class SharingMixin:
                     details["forwarded"] = True
                 if via_group:
                     details["group"] = via_group
+                if accepted:
+                    details["accepted"] = "from an unknown sender"
+                # Accepted (or its sender became a contact): it waits no more.
+                conn.execute(
+                    "DELETE FROM pending_shares WHERE share_id = ? AND signer = ?"
+                    " AND state = 'waiting'",
+                    (share_id, signer),
+                )
                 self._history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
                 self._queue_receipt(conn, share_id, signer, "received", now)
         except BaseException:
@@ -2487,6 +2604,13 @@ class SharingMixin:
         t = format_time(now)
         who, fp = self._who(sender_vk)
         with self._write() as conn:
+            # A share waiting for my decision that was revoked or expired: it goes, and
+            # the received row below refuses it for good.
+            conn.execute(
+                "DELETE FROM pending_shares WHERE share_id = ? AND signer = ?"
+                " AND state = 'waiting'",
+                (share_id, sender_vk),
+            )
             conn.execute(
                 "INSERT OR IGNORE INTO received (share_id, signer, item_id, signed, name,"
                 " stored_name, size, sha256, sender_card, sender_vk, opened_by, group_id,"
@@ -2514,6 +2638,274 @@ class SharingMixin:
             if fp:
                 details["fingerprint"] = fp
             self._history.append(now, "share-refused", details=details)
+
+    # ----- internals: shares from unknown senders (FORMAT.md §6.14) ----------------------
+
+    _PENDING_SQL = (
+        "SELECT id, share_id, signer, sender_card, name, size, opened_by, group_id, path,"
+        " expires, arrived, state FROM pending_shares"
+    )
+
+    def _pending_row(self, share_id: str, signer: str) -> Sequence[Any] | None:
+        with db.db_errors():
+            return self._c.execute(  # type: ignore[no-any-return]
+                self._PENDING_SQL + " WHERE share_id = ? AND signer = ?", (share_id, signer)
+            ).fetchone()
+
+    @staticmethod
+    def _pending_record(row: Sequence[Any]) -> PendingShare:
+        (pid, share_id, _signer, card_text, name, size, _by, gid, path, expires, arrived, state) = (
+            row
+        )
+        card = ContactCard.from_text(card_text)
+        return PendingShare(
+            int(pid),
+            share_id,
+            card.name,
+            share_format.safe_display_name(card.name),
+            card.fingerprint,
+            name,
+            share_format.safe_display_name(name),
+            int(size),
+            parse_time(arrived),
+            parse_time(expires) if expires else None,
+            Path(path),
+            gid,
+            state,
+        )
+
+    def _pending_shares(self) -> list[PendingShare]:
+        with db.db_errors():
+            rows = self._c.execute(
+                self._PENDING_SQL + " WHERE state = 'waiting' ORDER BY arrived, id"
+            ).fetchall()
+        return [self._pending_record(r) for r in rows]
+
+    def _waiting_count(self) -> int:
+        with db.db_errors():
+            row = self._c.execute(
+                "SELECT count(*) FROM pending_shares WHERE state = 'waiting'"
+            ).fetchone()
+        return int(row[0])
+
+    def _hold_share(
+        self,
+        info: share_format.ShareInfo,
+        path: Path | None,
+        via_group: str | None,
+        held: Sequence[Any] | None,
+    ) -> tuple[PendingShare | None, bool]:
+        """Record a share from an unknown sender as waiting (only what it claims and where
+        its file is); (the waiting share, whether it is new). A share already waiting
+        keeps its entry (its file moves to `path` if the old one is gone)."""
+        m = info.manifest
+        assert m is not None
+        signer = b64url_encode(m.sender.verify_key.to_bytes())
+        if held is not None:
+            if path is not None and not os.path.lexists(held[8]):
+                with self._write() as conn:
+                    conn.execute(
+                        "UPDATE pending_shares SET path = ? WHERE id = ?", (str(path), held[0])
+                    )
+                held = self._pending_row(m.share_id, signer)
+                assert held is not None
+            return self._pending_record(held), False
+        if path is None:
+            return None, True
+        now = self._now()
+        expires = format_time(datetime.fromtimestamp(m.expires, UTC)) if m.expires else None
+        card = m.sender
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO pending_shares (share_id, signer, sender_card, name, size,"
+                " opened_by, group_id, path, expires, arrived, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
+                (
+                    m.share_id,
+                    signer,
+                    card.to_text(),
+                    m.name,
+                    m.size,
+                    str(info.opened_by),
+                    via_group,
+                    str(path),
+                    expires,
+                    format_time(now),
+                ),
+            )
+            self._history.append(
+                now,
+                "share-waiting",
+                details={
+                    "share": m.share_id,
+                    "from": f"{card.name} (not in your contacts)",
+                    "fingerprint": card.fingerprint,
+                    "name": share_format.safe_display_name(m.name),
+                    "size": m.size,
+                },
+            )
+        self._changed("received")
+        row = self._pending_row(m.share_id, signer)
+        assert row is not None
+        return self._pending_record(row), True
+
+    def _waiting_row(self, pending_id: int) -> Sequence[Any]:
+        with db.db_errors():
+            row = self._c.execute(
+                self._PENDING_SQL + " WHERE id = ? AND state = 'waiting'", (int(pending_id),)
+            ).fetchone()
+        if row is None:
+            raise ShareNotFound(
+                f"No share waits for your decision under the number {pending_id} "
+                "('strongroom pending' lists them)."
+            )
+        return row
+
+    def _drop_pending(self, row: Sequence[Any], reason: str, why: str) -> PendingShare:
+        """Take a waiting share off the list, recording `reason` ("gone", "changed",
+        "damaged") in the history; returns it."""
+        p = self._pending_record(row)
+        now = self._now()
+        with self._write() as conn:
+            conn.execute("DELETE FROM pending_shares WHERE id = ?", (p.id,))
+            self._history.append(
+                now,
+                "share-dropped",
+                details={
+                    "share": p.share_id,
+                    "reason": reason,
+                    "why": why,
+                    "from": f"{p.sender_name} (not in your contacts)",
+                    "fingerprint": p.sender_fingerprint,
+                    "name": p.display_name,
+                },
+            )
+        self._changed("received")
+        return p
+
+    def _drop_gone_pending(self) -> list[tuple[PendingShare, str]]:
+        """Drop waiting shares whose file is gone or that expired: (share, why) each."""
+        now = self._now()
+        dropped: list[tuple[PendingShare, str]] = []
+        with db.db_errors():
+            rows = self._c.execute(
+                self._PENDING_SQL + " WHERE state = 'waiting' ORDER BY id"
+            ).fetchall()
+        for row in rows:
+            p = self._pending_record(row)
+            if p.expires is not None and p.expires <= now:
+                why = "it expired before you decided; nothing was stored"
+                self._record_refusal(p.share_id, p.name, "expired", row[2], row[6])
+                dropped.append((p, why))
+            elif not os.path.lexists(p.path):
+                why = (
+                    f"its file ({p.path}) is gone — removed from the exchange folder or "
+                    "moved — so it can no longer be accepted; nothing was stored"
+                )
+                dropped.append((self._drop_pending(row, "gone", why), why))
+        return dropped
+
+    def _accept_share(self, pending_id: int, add_contact: str | None) -> ReceivedRecord:
+        row = self._waiting_row(pending_id)
+        p = self._pending_record(row)
+        signer = row[2]
+        contact_name = self._check_contact_name(add_contact) if add_contact is not None else None
+        if p.expires is not None and p.expires <= self._now():
+            self._record_refusal(p.share_id, p.name, "expired", signer, row[6])
+            raise ShareExpired(
+                f"This share ({p.display_name}) expired before you accepted it; nothing was "
+                "stored, and it was taken off the waiting list."
+            )
+        try:
+            # Never through a link: the exchange folder is anyone's to write (as in sync).
+            fd = os.open(p.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError as exc:
+            why = (
+                f"its file ({p.path}) is gone — removed from the exchange folder or moved"
+                if exc.errno == errno.ENOENT
+                else f"its file ({p.path}) cannot be read ({exc.strerror})"
+            )
+            if exc.errno not in (errno.ENOENT, errno.ELOOP):
+                raise SharingError(f"Cannot read {p.path}: {exc.strerror}.") from None
+            self._drop_pending(row, "gone", why)
+            raise PendingShareGone(
+                f"{p.display_name} cannot be accepted: {why}. It was taken off the waiting "
+                "list; nothing was stored."
+            ) from None
+        with os.fdopen(fd, "rb") as f:
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise share_format.ShareFormatError("not a regular file")
+                keyring = self._keyring()
+                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+                m = opened[1].manifest
+                if (
+                    m is None
+                    or m.share_id != p.share_id
+                    or b64url_encode(m.sender.verify_key.to_bytes()) != signer
+                ):
+                    raise share_format.ShareFormatError("it holds another share now")
+            except share_format.ShareError as exc:
+                why = f"the file at {p.path} is no longer that share ({exc})"
+                self._drop_pending(row, "changed", why)
+                raise PendingShareGone(
+                    f"{p.display_name} cannot be accepted: {why}. It was taken off the "
+                    "waiting list; nothing was stored."
+                ) from None
+            try:
+                rec = self._receive_stream(
+                    f, "shared file", opened, path=p.path, accept_unknown=True
+                )
+            except ShareRefused:
+                raise  # revoked or expired: recorded, and off the list (`_record_refusal`)
+            except share_format.ShareError as exc:
+                self._drop_pending(row, "damaged", str(exc))
+                raise
+        if contact_name is not None and self._contact_by_vk(signer) is None:
+            self._add_contact(row[3], contact_name, update=False)
+            rec = self._received_record(self._received_entry(p.share_id, signer))
+        return rec
+
+    def _refuse_share(self, pending_id: int) -> PendingShare:
+        row = self._waiting_row(pending_id)
+        p = self._pending_record(row)
+        now = self._now()
+        t = format_time(now)
+        with self._write() as conn:
+            # Kept (keyed by share id and signer, as `received` is) so that this share is
+            # never offered again; its file's place is not kept.
+            conn.execute(
+                "UPDATE pending_shares SET state = 'refused', refused = ?, path = '' WHERE id = ?",
+                (t, p.id),
+            )
+            self._history.append(
+                now,
+                "share-refused",
+                details={
+                    "share": p.share_id,
+                    "reason": "refused",
+                    "from": f"{p.sender_name} (not in your contacts)",
+                    "fingerprint": p.sender_fingerprint,
+                    "name": p.display_name,
+                },
+            )
+        self._changed("received")
+        return replace(p, state="refused", path=Path())
+
+    def _revoke_pending(
+        self, share_id: str, from_vk: str, body: dict[str, Any], rep: _Report
+    ) -> bool:
+        """A revocation from the signer of a share waiting for my decision: it is dropped
+        and refused for good (`_record_refusal`). False if none waits."""
+        row = self._pending_row(share_id, from_vk)
+        if row is None or row[-1] != "waiting":
+            return False
+        if body["scope"] == "listed" and row[6] not in body["recipients"]:
+            return True  # revokes someone else's access to it, not mine
+        p = self._pending_record(row)
+        self._record_refusal(share_id, p.name, "revoked", from_vk, row[6])
+        rep.dropped.append((p, "its sender revoked it before you decided; nothing was stored"))
+        return True
 
     # ----- internals: erasing received shares ------------------------------------------
 
@@ -2782,6 +3174,8 @@ class SharingMixin:
                 break  # no new group key: nothing that was not for me can open now
         self._flush_outbox()
         rep.removed += self._clean_exchange(folder, names, rep)
+        rep.dropped += self._drop_gone_pending()
+        rep.waiting = self._waiting_count()
         return rep.freeze(self._outbox_written)
 
     def _clean_exchange(self, folder: Path, listing: Sequence[str], rep: _Report) -> list[str]:
@@ -2982,7 +3376,16 @@ class SharingMixin:
                 if info.manifest.sender.verify_key == self._identity().verify_key:
                     return "own"
                 try:
-                    rec = self._receive_stream(f, "shared file", opened)
+                    rec = self._receive_stream(f, "shared file", opened, path=path)
+                except ShareFromUnknownSender as exc:
+                    if exc.already or exc.pending is None:
+                        rep.duplicates.append(name)  # a copy of a share already waiting
+                        return "duplicate"
+                    rep.pending.append(exc.pending)
+                    return "pending"
+                except _RefusedEarlier:
+                    rep.duplicates.append(name)  # refused for good: not offered again
+                    return "refused"
                 except (ShareRefused, share_format.ShareError) as exc:
                     return self._reject(name, str(exc), rep)
                 except OSError as exc:
@@ -3078,6 +3481,8 @@ class SharingMixin:
             others = self._c.execute(
                 "SELECT 1 FROM received WHERE share_id = ? AND signer != ?", (share_id, from_vk)
             ).fetchone()
+        if row is None and self._revoke_pending(share_id, from_vk, body, rep):
+            return
         if row is None and others is not None:
             # Authority: only the share's sender may revoke it.
             raise _Rejected(
@@ -3278,6 +3683,18 @@ def _ambiguous_share_id(share_id: str, stored_names: Sequence[str]) -> str:
     )
 
 
+def _sender_words(m: share_format.Manifest) -> str:
+    """An unknown signer in plain words: their key's fingerprint, their claimed name."""
+    return (
+        f"the key with fingerprint {m.sender.fingerprint}, calling itself "
+        f"'{share_format.safe_display_name(m.sender.name)}' (unverified)"
+    )
+
+
+class _RefusedEarlier(ShareRefused):
+    """A share I refused (from an unknown sender) arrived again: not offered again."""
+
+
 class _Rejected(Exception):
     """A well-formed message that its signer had no authority to send."""
 
@@ -3300,6 +3717,9 @@ class _Report:
         self.errors: list[tuple[str, str]] = []
         self.conflicts: list[str] = []
         self.removed: list[str] = []
+        self.pending: list[PendingShare] = []
+        self.dropped: list[tuple[PendingShare, str]] = []
+        self.waiting = 0
 
     def freeze(self, written_now: int) -> SyncReport:
         return SyncReport(
@@ -3317,6 +3737,9 @@ class _Report:
             errors=tuple(self.errors),
             conflicts=tuple(self.conflicts),
             removed=tuple(self.removed),
+            pending=tuple(self.pending),
+            dropped=tuple(self.dropped),
+            waiting=self.waiting,
         )
 
 

@@ -7,11 +7,11 @@ thread, and each page reloads itself.
 | module | owns |
 | --- | --- |
 | `common` | trust shields and labels, QR codes, the table and page frames |
-| `models` | `ContactsTableModel`, `ReceivedTableModel` |
+| `models` | `ContactsTableModel`, `ReceivedTableModel`, `PendingSharesTableModel` |
 | `share_dialog` | `ShareDialog`, rendering the vault's `SharePlan` |
 | `access_panel` | `AccessPanel` (who has access), `RevokeDialog`, revocation helpers |
 | `contacts_page` | `ContactsPage`, `AddContactDialog`, `VerifyContactDialog` |
-| `shared_page` | `SharedPage` (Shared with me), receiving, the exchange sync |
+| `shared_page` | `SharedPage` (Shared with me, Waiting for you), receiving, the exchange sync |
 | `groups_page` | `GroupsPage` |
 """
 
@@ -19,7 +19,7 @@ from .access_panel import AccessPanel, RevokeDialog, revoke_access, save_revocat
 from .common import TRUST_COLORS, TRUST_LABELS, qr_pixmap, qr_png, trust_icon
 from .contacts_page import AddContactDialog, ContactsPage, VerifyContactDialog
 from .groups_page import GroupsPage
-from .models import ContactsTableModel, ReceivedTableModel
+from .models import ContactsTableModel, PendingSharesTableModel, ReceivedTableModel
 from .share_dialog import ShareDialog
 from .shared_page import SharedPage, receive_or_apply
 
@@ -31,6 +31,7 @@ __all__ = [
     "ContactsPage",
     "ContactsTableModel",
     "GroupsPage",
+    "PendingSharesTableModel",
     "ReceivedTableModel",
     "RevokeDialog",
     "ShareDialog",

@@ -1,4 +1,5 @@
-"""Qt table models over the vault's sharing records: contacts and shares received."""
+"""Qt table models over the vault's sharing records: contacts, shares received, and shares
+waiting for my decision."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QFontDatabase
 
-from strongroom.vault import Contact, ReceivedRecord
+from strongroom.vault import Contact, PendingShare, ReceivedRecord
 
 from .. import icons
 from ..messages import human_size
@@ -143,4 +144,61 @@ class ReceivedTableModel(QAbstractTableModel):
                 "unknown": self.tr("Signed by someone who is not in your contacts."),
                 "unsigned": self.tr("Not signed: anyone could have made this file."),
             }.get(r.trust, "")
+        return None
+
+
+class PendingSharesTableModel(QAbstractTableModel):
+    """Shares from senders not in my contacts, waiting for my decision: the file name and
+    size they claim, the sender by fingerprint (their name is only their claim)."""
+
+    COL_NAME, COL_FROM, COL_SIZE, COL_ARRIVED = range(4)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[PendingShare] = []
+
+    def set_records(self, records: Sequence[PendingShare]) -> None:
+        self.beginResetModel()
+        self._rows = list(records)
+        self.endResetModel()
+
+    def record(self, row: int) -> PendingShare:
+        return self._rows[row]
+
+    def records(self) -> list[PendingShare]:
+        return list(self._rows)
+
+    def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 4
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return (self.tr("Name"), self.tr("From"), self.tr("Size"), self.tr("Arrived"))[section]
+        return None
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        p = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.COL_NAME:
+                return p.display_name
+            if col == self.COL_FROM:
+                return self.tr("Unknown sender (fingerprint {fp})").format(fp=p.sender_fingerprint)
+            if col == self.COL_SIZE:
+                return human_size(p.size)
+            if col == self.COL_ARRIVED:
+                return format_time(p.arrived)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if col == self.COL_NAME:
+                return icons.row_icon("file")
+            if col == self.COL_FROM:
+                return trust_icon("unknown")
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_FROM:
+            return self.tr(
+                "Not in your contacts. They call themselves \u201c{name}\u201d, but only the "
+                "fingerprint identifies them: compare it with the person before accepting."
+            ).format(name=p.sender_display)
         return None
