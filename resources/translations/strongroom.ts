@@ -4,7 +4,7 @@
 <context>
     <name>AccessPanel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+271"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+276"/>
         <source>Only you. Shares are made per file; sharing a folder shares each file in it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -615,7 +615,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ContactsTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/models.py" line="+47"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="+48"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1994,6 +1994,11 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+5"/>
+        <source>Received from {sender}, who is not in your contacts, after you accepted it ({size}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+4"/>
         <source>Received from {sender}, passed on by someone else ({size}).</source>
         <translation type="unfinished"></translation>
@@ -2005,11 +2010,18 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+3"/>
+        <location line="+14"/>
+        <location line="+6"/>
         <source>a file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-17"/>
+        <source>{name} from {sender} was refused by you; it will not be offered again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>{name} from {sender} was refused: its share had already ended.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2019,7 +2031,22 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
+        <source>{name} from {sender} waits for you to accept or refuse it; nothing is stored yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{name} from {sender} no longer waits: {why}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} from {sender} no longer waits.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Your copy was erased: the share ended.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2128,13 +2155,13 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location filename="../../app/strongroom/gui/main_window.py" line="+112"/>
         <location line="+218"/>
-        <location line="+163"/>
+        <location line="+170"/>
         <location line="+153"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-470"/>
+        <location line="-477"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2264,7 +2291,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
+        <source>{name} is from someone who is not in your contacts: it waits for you under “Waiting for you”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>{name} was already received.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2384,6 +2416,39 @@ With this key the vault can be opened and given a new passphrase.
     </message>
 </context>
 <context>
+    <name>PendingSharesTableModel</name>
+    <message>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="+117"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>From</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Arrived</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Unknown sender (fingerprint {fp})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Not in your contacts. They call themselves “{name}”, but only the fingerprint identifies them: compare it with the person before accepting.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PreviewWindow</name>
     <message>
         <location filename="../../app/strongroom/gui/preview.py" line="+129"/>
@@ -2429,7 +2494,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>ReceivedTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/models.py" line="+41"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="-98"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2824,7 +2889,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>ShareDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/share_dialog.py" line="+73"/>
+        <location filename="../../app/strongroom/gui/sharing/share_dialog.py" line="+74"/>
         <location line="+35"/>
         <source>Share</source>
         <translation type="unfinished"></translation>
@@ -2967,7 +3032,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>SharedPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+42"/>
+        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+61"/>
         <source>Shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2977,12 +3042,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+60"/>
         <source>Receive a share file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-46"/>
+        <location line="-47"/>
         <source>Check exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3037,7 +3102,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>Files shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3052,7 +3117,87 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+30"/>
+        <source>Waiting for you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Nothing is waiting. Files from people who are not in your contacts wait here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Sent by people who are not in your contacts. Nothing is stored, and the sender is not told, until you accept. Only the fingerprint identifies the sender: compare it with them first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Files waiting for you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Also add the sender to my contacts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Accept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Accept the selected file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refuse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refuse the selected file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+54"/>
+        <source>Add to contacts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name for the sender with fingerprint {fp} (not verified until you compare fingerprints):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Accepted and received {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Refuse this file?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refuse {name} from an unknown sender (fingerprint {fp})? Nothing is stored, the sender is not told, and this file will not be offered again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Refuse</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Refused {name}. It will not be offered again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+34"/>
         <source>an unknown sender</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3065,12 +3210,20 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+35"/>
         <source>Receive share files</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+13"/>
+        <location line="+18"/>
+        <source>%n files are from people who are not in your contacts: they wait for you under “Waiting for you”.</source>
+        <comment>one: %n file is from someone who is not in your contacts: it waits for you under “Waiting for you”.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+8"/>
         <source>Received %n files.</source>
         <comment>one: Received %n file.</comment>
         <translation type="unfinished">
@@ -3083,7 +3236,8 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-124"/>
+        <location line="+130"/>
         <source>Receiving</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3093,7 +3247,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+6"/>
+        <location line="+12"/>
         <source>%n new files.</source>
         <comment>one: %n new file.</comment>
         <translation type="unfinished">
@@ -3101,7 +3255,20 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+4"/>
+        <location line="+6"/>
+        <source>%n files from unknown senders are waiting for you.</source>
+        <comment>one: %n file from an unknown sender is waiting for you.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{name} is no longer waiting: {why}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+7"/>
         <source>%n messages applied.</source>
         <comment>one: %n message applied.</comment>
         <translation type="unfinished">
@@ -3253,7 +3420,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>UnlockReport</name>
     <message>
-        <location filename="../../app/strongroom/gui/notices.py" line="+39"/>
+        <location filename="../../app/strongroom/gui/notices.py" line="+38"/>
         <source>Unlocked after %n wrong attempts typed here.</source>
         <comment>one: Unlocked after a wrong attempt typed here.</comment>
         <translation type="unfinished"></translation>
@@ -3383,7 +3550,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>_Sidebar</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="-570"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="-577"/>
         <source>Sections</source>
         <translation type="unfinished"></translation>
     </message>
