@@ -16,7 +16,7 @@ run: system-deps $(STAMP)
 PYTEST_WORKERS ?= 2
 
 test: system-deps $(STAMP)
-	$(PY) -m ruff check app tests benchmarks
+	$(PY) -m ruff check app tests benchmarks tools
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)
@@ -53,12 +53,12 @@ test-fresh:
 	bash packaging/test-fresh.sh
 
 lint: $(STAMP)
-	$(PY) -m ruff check app tests benchmarks
-	$(PY) -m ruff format --check app tests benchmarks
+	$(PY) -m ruff check app tests benchmarks tools
+	$(PY) -m ruff format --check app tests benchmarks tools
 
 format: $(STAMP)
-	$(PY) -m ruff format app tests benchmarks
-	$(PY) -m ruff check --fix app tests benchmarks
+	$(PY) -m ruff format app tests benchmarks tools
+	$(PY) -m ruff check --fix app tests benchmarks tools
 
 # Speed checks against reference tools (age, cp) measured in the same run; ~15 min, ~4 GiB
 # of free disk. Figures go to docs/PERFORMANCE.md. Not tests: machines are noisy.

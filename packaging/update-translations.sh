@@ -8,5 +8,5 @@ set -eu
 cd "$(dirname "$0")/.."
 LUPDATE="${LUPDATE:-$(dirname "$(command -v python3)")/pyside6-lupdate}"
 [ -x "$LUPDATE" ] || LUPDATE=pyside6-lupdate
-"$LUPDATE" app/strongroom/gui/*.py -no-obsolete -locations relative \
+"$LUPDATE" app/strongroom/gui/*.py app/strongroom/gui/*/*.py -no-obsolete -locations relative \
     -ts resources/translations/strongroom.ts

@@ -333,7 +333,7 @@ def test_selected_rows_draw_their_icons_readable_on_the_highlight(opened, source
     """The blue "shared" icon vanished on the blue selection: Qt's own Selected variant only
     blends an icon with the highlight. Row icons now carry a Selected variant that reads on
     it, and the view paints that one."""
-    from strongroom.gui.models import FOLDER_COLOR, SHARED_COLOR
+    from strongroom.gui.files.models import FOLDER_COLOR, SHARED_COLOR
 
     page = opened.files_page
     page.add_paths([str(sources / "album"), str(sources / "notes.txt")])
@@ -481,7 +481,7 @@ def test_flipping_the_name_order_of_a_big_folder_reverses_without_sorting(qtbot,
     100,000 names on a worker held the GIL for ~130 ms and stalled the GUI 70-80 ms."""
     from datetime import UTC, datetime
 
-    from strongroom.gui import models
+    from strongroom.gui.files import models
     from strongroom.vault import FileRecord, FolderRecord
 
     now = datetime.now(UTC)

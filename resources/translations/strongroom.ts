@@ -4,7 +4,7 @@
 <context>
     <name>AccessPanel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+882"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+276"/>
         <source>Only you. Shares are made per file; sharing a folder shares each file in it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -64,7 +64,7 @@
 <context>
     <name>ActivityPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/activity_page.py" line="+182"/>
+        <location filename="../../app/strongroom/gui/activity_page.py" line="+183"/>
         <source>Activity</source>
         <translation type="unfinished"></translation>
     </message>
@@ -74,7 +74,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+36"/>
         <source>Any file (a vault path, or id:N)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -105,12 +105,12 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+169"/>
+        <location line="+162"/>
         <source>Anyone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-162"/>
+        <location line="-155"/>
         <source>From</source>
         <translation type="unfinished"></translation>
     </message>
@@ -146,7 +146,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+28"/>
         <source>Verify integrity</source>
         <translation type="unfinished"></translation>
     </message>
@@ -181,12 +181,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+8"/>
         <source>Access history</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+182"/>
+        <location line="+165"/>
         <source>%n entries shown</source>
         <comment>one: %n entry shown</comment>
         <translation type="unfinished">
@@ -260,7 +260,7 @@
 <context>
     <name>AddContactDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="-643"/>
+        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+48"/>
         <source>Add a contact</source>
         <translation type="unfinished"></translation>
     </message>
@@ -318,7 +318,7 @@
 <context>
     <name>Breadcrumbs</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="+192"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="+293"/>
         <source>Folder path</source>
         <translation type="unfinished"></translation>
     </message>
@@ -336,7 +336,7 @@
 <context>
     <name>ChangePassphraseDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/settings_page.py" line="+147"/>
+        <location filename="../../app/strongroom/gui/settings_page.py" line="+149"/>
         <source>Change passphrase</source>
         <translation type="unfinished"></translation>
     </message>
@@ -356,7 +356,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+8"/>
         <source>Current</source>
         <translation type="unfinished"></translation>
     </message>
@@ -382,9 +382,41 @@
     </message>
 </context>
 <context>
+    <name>ChangedCopies</name>
+    <message>
+        <location filename="../../app/strongroom/gui/changed_copies.py" line="+186"/>
+        <source>Added the changed copies to the vault as {names}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location line="+50"/>
+        <source>Changed copies</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-49"/>
+        <location line="+50"/>
+        <source>{error}
+
+The changed copies were kept; nothing was wiped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-45"/>
+        <source>Adding changed copies</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Discarded the changed copies.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ChangedCopiesDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/changed_copies.py" line="+47"/>
+        <location line="-162"/>
         <location line="+31"/>
         <source>Changed copies</source>
         <translation type="unfinished"></translation>
@@ -425,7 +457,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+14"/>
         <source>Add changed copy to the vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -463,7 +495,7 @@
 <context>
     <name>ContactsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+668"/>
+        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+54"/>
         <location line="+50"/>
         <source>Contacts</source>
         <translation type="unfinished"></translation>
@@ -583,7 +615,7 @@
 <context>
     <name>ContactsTableModel</name>
     <message>
-        <location line="-1074"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="+48"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -612,24 +644,24 @@
 <context>
     <name>CreatePage</name>
     <message>
-        <location filename="../../app/strongroom/gui/start_pages.py" line="+255"/>
+        <location filename="../../app/strongroom/gui/start_pages.py" line="+214"/>
         <source>Creating the vault</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+5"/>
-        <location line="+147"/>
+        <location line="+158"/>
         <source>Back</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-146"/>
-        <location line="+149"/>
+        <location line="-157"/>
+        <location line="+160"/>
         <source>Next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-133"/>
+        <location line="-131"/>
         <source>Vault name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -655,8 +687,8 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+14"/>
-        <location line="+11"/>
+        <location line="+13"/>
+        <location line="+10"/>
         <source>Passphrase</source>
         <translation type="unfinished"></translation>
     </message>
@@ -857,7 +889,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+34"/>
         <source>Copied. The clipboard will be cleared in one minute.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -899,7 +931,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>DetailsPane</name>
     <message>
-        <location filename="../../app/strongroom/gui/files_page.py" line="+162"/>
+        <location filename="../../app/strongroom/gui/files/details.py" line="+35"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1059,9 +1091,170 @@ With this key the vault can be opened and given a new passphrase.
     </message>
 </context>
 <context>
+    <name>FileActions</name>
+    <message>
+        <location filename="../../app/strongroom/gui/files/actions.py" line="+52"/>
+        <source>Export to folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+26"/>
+        <source>Exported %n items to {dest}.</source>
+        <comment>one: Exported %n item to {dest}.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>Exporting %n items</source>
+        <comment>one: Exporting %n item</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <location line="+2"/>
+        <location line="+5"/>
+        <source>New folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>Name of the new folder:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <location line="+6"/>
+        <source>Rename</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>New name for {name}:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <location line="+6"/>
+        <location line="+12"/>
+        <source>Move</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-18"/>
+        <source>There is no other folder to move to.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>My files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+4"/>
+        <source>Move %n items to:</source>
+        <comment>one: Move %n item to:</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>“{name}”</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>the folder “{name}” and everything in it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{n} items</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+5"/>
+        <location line="+17"/>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-20"/>
+        <source>Delete {what}? Their encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+17"/>
+        <source>Deleted %n items.</source>
+        <comment>one: Deleted %n item.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Deleting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>the exchange folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>Shared %n files; the share files are in {where}.</source>
+        <comment>one: Shared %n file; the share file is in {where}.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Share</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>Sharing %n items</source>
+        <comment>one: Sharing %n item</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Wait for the running job to finish, or use Export.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>That is too much to drag at once ({size}); use Export instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+18"/>
+        <source>Exported %n items by dragging; recorded in the history.</source>
+        <comment>one: Exported %n item by dragging; recorded in the history.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>FilesPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/files_page.py" line="+27"/>
+        <location filename="../../app/strongroom/gui/files/page.py" line="+102"/>
         <source>Search this vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1071,12 +1264,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+43"/>
         <source>Files</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+36"/>
         <source>This folder is empty</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1102,17 +1295,17 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+1"/>
-        <location line="+59"/>
+        <location line="+38"/>
         <source>Open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-58"/>
+        <location line="-37"/>
         <source>Open with the default app</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+29"/>
         <source>Add files…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1182,17 +1375,17 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+148"/>
+        <location line="+149"/>
         <source>{path} is not a folder.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+61"/>
+        <location line="+69"/>
         <source>Results for “{text}”</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+52"/>
         <source>Add files to the vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1238,7 +1431,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+31"/>
         <location line="+22"/>
         <location line="+8"/>
         <source>Nothing was added.</source>
@@ -1259,17 +1452,17 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+55"/>
         <source>Opening preview of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+23"/>
         <source>Opened {name} in another app. This is recorded in the history.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
         <source>Could not open {name}: no app is set up for this kind of file. The decrypted copy is wiped when the vault locks.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1278,173 +1471,16 @@ With this key the vault can be opened and given a new passphrase.
         <source>Decrypting {name}</source>
         <translation type="unfinished"></translation>
     </message>
-    <message>
-        <location line="+11"/>
-        <source>Export to folder</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="+28"/>
-        <source>Exported %n items to {dest}.</source>
-        <comment>one: Exported %n item to {dest}.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <location line="+6"/>
-        <source>Export</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="+2"/>
-        <source>Exporting %n items</source>
-        <comment>one: Exporting %n item</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <location line="+8"/>
-        <source>New folder</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-8"/>
-        <source>Name of the new folder:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+21"/>
-        <location line="+9"/>
-        <source>Rename</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-8"/>
-        <source>New name for {name}:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+31"/>
-        <location line="+6"/>
-        <location line="+15"/>
-        <source>Move</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-21"/>
-        <source>There is no other folder to move to.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>My files</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="+4"/>
-        <source>Move %n items to:</source>
-        <comment>one: Move %n item to:</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <location line="+32"/>
-        <source>“{name}”</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>the folder “{name}” and everything in it</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>{n} items</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <location line="+5"/>
-        <location line="+17"/>
-        <source>Delete</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-20"/>
-        <source>Delete {what}? Their encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="+17"/>
-        <source>Deleted %n items.</source>
-        <comment>one: Deleted %n item.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>Deleting</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+27"/>
-        <source>the exchange folder</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="+3"/>
-        <source>Shared %n files; the share files are in {where}.</source>
-        <comment>one: Shared %n file; the share file is in {where}.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <location line="+10"/>
-        <source>Share</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="+1"/>
-        <source>Sharing %n items</source>
-        <comment>one: Sharing %n item</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <location line="+20"/>
-        <source>Wait for the running job to finish, or use Export.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+10"/>
-        <source>That is too much to drag at once ({size}); use Export instead.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="+18"/>
-        <source>Exported %n items by dragging; recorded in the history.</source>
-        <comment>one: Exported %n item by dragging; recorded in the history.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
 </context>
 <context>
     <name>FilesTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/models.py" line="+54"/>
+        <location filename="../../app/strongroom/gui/files/models.py" line="+49"/>
         <source>Revocation not delivered yet: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+132"/>
+        <location line="+124"/>
         <source>Only you</source>
         <extracomment>`drag_exporter(items) -&gt; [paths]` makes plaintext copies for a drag to another app. The order `_items` is in now (`_sort` changes first while a sort runs).</extracomment>
         <translation type="unfinished"></translation>
@@ -1508,7 +1544,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>GroupsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+1306"/>
+        <location filename="../../app/strongroom/gui/sharing/groups_page.py" line="+22"/>
         <location line="+18"/>
         <source>Groups</source>
         <translation type="unfinished"></translation>
@@ -1958,6 +1994,11 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+5"/>
+        <source>Received from {sender}, who is not in your contacts, after you accepted it ({size}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+4"/>
         <source>Received from {sender}, passed on by someone else ({size}).</source>
         <translation type="unfinished"></translation>
@@ -1969,11 +2010,18 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+3"/>
+        <location line="+14"/>
+        <location line="+6"/>
         <source>a file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-17"/>
+        <source>{name} from {sender} was refused by you; it will not be offered again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>{name} from {sender} was refused: its share had already ended.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1983,7 +2031,22 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
+        <source>{name} from {sender} waits for you to accept or refuse it; nothing is stored yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{name} from {sender} no longer waits: {why}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} from {sender} no longer waits.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Your copy was erased: the share ended.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2046,7 +2109,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>HistoryTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/models.py" line="+183"/>
+        <location filename="../../app/strongroom/gui/models.py" line="+117"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2069,7 +2132,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>InlineMessage</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="-141"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="-244"/>
         <source>Message</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2077,7 +2140,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>JobsArea</name>
     <message>
-        <location line="+220"/>
+        <location line="+323"/>
         <source>Background jobs</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2090,15 +2153,15 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="+116"/>
-        <location line="+187"/>
-        <location line="+190"/>
-        <location line="+217"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="+112"/>
+        <location line="+218"/>
+        <location line="+170"/>
+        <location line="+153"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-570"/>
+        <location line="-477"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2128,12 +2191,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="-45"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+66"/>
         <source>Locked after a period of inactivity.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2143,7 +2206,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+26"/>
         <source>New vault…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2168,7 +2231,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+18"/>
+        <source>{name} (Ctrl+{n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>&amp;Vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2198,12 +2266,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+65"/>
+        <location line="+79"/>
         <source>The vault was locked.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+8"/>
         <source>{name} — Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2213,17 +2281,22 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+16"/>
         <source>Since you last opened this vault</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+55"/>
+        <location line="+23"/>
         <source>Unlock a vault to receive {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
+        <source>{name} is from someone who is not in your contacts: it waits for you under “Waiting for you”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>{name} was already received.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2246,7 +2319,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+14"/>
         <source>Opening preview of {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2276,36 +2349,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+74"/>
-        <source>Added the changed copies to the vault as {names}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+10"/>
-        <location line="+210"/>
-        <source>Changed copies</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-209"/>
-        <location line="+210"/>
-        <source>{error}
-
-The changed copies were kept; nothing was wiped.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-205"/>
-        <source>Adding changed copies</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+18"/>
-        <source>Discarded the changed copies.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+43"/>
+        <location line="+86"/>
         <source>{names} was changed in another app: that copy was kept, not wiped. After unlocking you can add it to the vault or discard it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2321,9 +2365,27 @@ The changed copies were kept; nothing was wiped.</source>
     </message>
 </context>
 <context>
+    <name>PassphraseEdit</name>
+    <message>
+        <location filename="../../app/strongroom/gui/widgets.py" line="-273"/>
+        <source>Hide passphrase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Show passphrase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Caps Lock seems to be on: letters are arriving as capitals.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PathOpener</name>
     <message>
-        <location filename="../../app/strongroom/gui/app.py" line="+81"/>
+        <location filename="../../app/strongroom/gui/app.py" line="+83"/>
         <source>{path} was not found.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2354,9 +2416,42 @@ The changed copies were kept; nothing was wiped.</source>
     </message>
 </context>
 <context>
+    <name>PendingSharesTableModel</name>
+    <message>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="+117"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>From</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Arrived</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Unknown sender (fingerprint {fp})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Not in your contacts. They call themselves “{name}”, but only the fingerprint identifies them: compare it with the person before accepting.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PreviewWindow</name>
     <message>
-        <location filename="../../app/strongroom/gui/preview.py" line="+57"/>
+        <location filename="../../app/strongroom/gui/preview.py" line="+129"/>
         <source>{name} — Preview</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2391,7 +2486,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2399,7 +2494,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ReceivedTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="-1429"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="-98"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2467,7 +2562,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>RetentionBox</name>
     <message>
-        <location filename="../../app/strongroom/gui/activity_page.py" line="-451"/>
+        <location filename="../../app/strongroom/gui/activity_page.py" line="-467"/>
         <source>Keep 30 days</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2490,7 +2585,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>RevokeDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+384"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-296"/>
         <source>Revoke access</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2547,7 +2642,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+34"/>
         <source>Locking</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2582,7 +2677,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="-47"/>
         <source>Access history</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2592,18 +2687,18 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+57"/>
         <source>Sharing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+155"/>
+        <location line="+149"/>
         <source>Not set</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-154"/>
+        <location line="-148"/>
         <source>Choose…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2619,12 +2714,12 @@ The changed copies were kept; nothing was wiped.</source>
     </message>
     <message>
         <location line="+5"/>
-        <location line="+174"/>
+        <location line="+173"/>
         <source>Exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-170"/>
+        <location line="-169"/>
         <source>A folder that Syncthing, Nextcloud, Dropbox or a USB stick carries between you and the people you share with. Strongroom writes shares, revocations and receipts there and checks it every minute.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2680,7 +2775,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>This vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2700,7 +2795,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+106"/>
+        <location line="+99"/>
         <source>{folder} — %n messages waiting to be delivered</source>
         <comment>one: {folder} — %n message waiting to be delivered</comment>
         <translation type="unfinished">
@@ -2708,7 +2803,7 @@ The changed copies were kept; nothing was wiped.</source>
         </translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+59"/>
         <source>Location</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2794,13 +2889,13 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ShareDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="-297"/>
-        <location line="+101"/>
+        <location filename="../../app/strongroom/gui/sharing/share_dialog.py" line="+74"/>
+        <location line="+35"/>
         <source>Share</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="-95"/>
+        <location line="-29"/>
         <source>Share {names} and %n more</source>
         <comment>one: Share {names} and %n more</comment>
         <translation type="unfinished">
@@ -2813,7 +2908,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+80"/>
         <location line="+1"/>
         <source>Search people and groups</source>
         <translation type="unfinished"></translation>
@@ -2844,7 +2939,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="-74"/>
         <location line="+23"/>
         <source>Access ends</source>
         <translation type="unfinished"></translation>
@@ -2900,12 +2995,12 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-57"/>
         <source>Summary</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+88"/>
+        <location line="+168"/>
         <source>Nobody is chosen yet. Tick the people or groups who may read these %n files.</source>
         <comment>one: Nobody is chosen yet. Tick the people or groups who may read this file.</comment>
         <translation type="unfinished">
@@ -2937,7 +3032,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>SharedPage</name>
     <message>
-        <location line="+640"/>
+        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+61"/>
         <source>Shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2947,12 +3042,12 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+60"/>
         <source>Receive a share file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-46"/>
+        <location line="-47"/>
         <source>Check exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3007,7 +3102,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>Files shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3022,7 +3117,87 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+30"/>
+        <source>Waiting for you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Nothing is waiting. Files from people who are not in your contacts wait here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Sent by people who are not in your contacts. Nothing is stored, and the sender is not told, until you accept. Only the fingerprint identifies the sender: compare it with them first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Files waiting for you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Also add the sender to my contacts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Accept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Accept the selected file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refuse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refuse the selected file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+54"/>
+        <source>Add to contacts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name for the sender with fingerprint {fp} (not verified until you compare fingerprints):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Accepted and received {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Refuse this file?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refuse {name} from an unknown sender (fingerprint {fp})? Nothing is stored, the sender is not told, and this file will not be offered again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Refuse</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Refused {name}. It will not be offered again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+34"/>
         <source>an unknown sender</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3035,12 +3210,20 @@ The changed copies were kept; nothing was wiped.</source>
         </translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+35"/>
         <source>Receive share files</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+13"/>
+        <location line="+18"/>
+        <source>%n files are from people who are not in your contacts: they wait for you under “Waiting for you”.</source>
+        <comment>one: %n file is from someone who is not in your contacts: it waits for you under “Waiting for you”.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+8"/>
         <source>Received %n files.</source>
         <comment>one: Received %n file.</comment>
         <translation type="unfinished">
@@ -3053,7 +3236,8 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-124"/>
+        <location line="+130"/>
         <source>Receiving</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3063,7 +3247,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+6"/>
+        <location line="+12"/>
         <source>%n new files.</source>
         <comment>one: %n new file.</comment>
         <translation type="unfinished">
@@ -3071,7 +3255,20 @@ The changed copies were kept; nothing was wiped.</source>
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+4"/>
+        <location line="+6"/>
+        <source>%n files from unknown senders are waiting for you.</source>
+        <comment>one: %n file from an unknown sender is waiting for you.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{name} is no longer waiting: {why}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+7"/>
         <source>%n messages applied.</source>
         <comment>one: %n message applied.</comment>
         <translation type="unfinished">
@@ -3098,7 +3295,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>StrengthMeter</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="-206"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="+30"/>
         <source>Passphrase strength</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3108,7 +3305,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Very weak</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3136,7 +3333,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>UnlockPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/start_pages.py" line="+40"/>
+        <location filename="../../app/strongroom/gui/start_pages.py" line="+39"/>
         <location line="+1"/>
         <source>Passphrase</source>
         <translation type="unfinished"></translation>
@@ -3147,19 +3344,19 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Forgot it? Use the recovery key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+35"/>
         <location line="+10"/>
-        <location line="+12"/>
         <source>Recovery key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-8"/>
-        <location line="+9"/>
+        <location line="-7"/>
+        <location line="+8"/>
         <source>New passphrase</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3184,18 +3381,18 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
-        <location line="+56"/>
+        <location line="-38"/>
+        <location line="+85"/>
         <source>Unlocking</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-51"/>
+        <location line="-80"/>
         <source>Other vault…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+44"/>
         <source>Unlock {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3223,7 +3420,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>UnlockReport</name>
     <message>
-        <location filename="../../app/strongroom/gui/notices.py" line="+39"/>
+        <location filename="../../app/strongroom/gui/notices.py" line="+38"/>
         <source>Unlocked after %n wrong attempts typed here.</source>
         <comment>one: Unlocked after a wrong attempt typed here.</comment>
         <translation type="unfinished"></translation>
@@ -3238,7 +3435,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>VerifyContactDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="-1124"/>
+        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="-281"/>
         <source>Verify {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3276,7 +3473,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>WelcomePage</name>
     <message>
-        <location filename="../../app/strongroom/gui/start_pages.py" line="-596"/>
+        <location filename="../../app/strongroom/gui/start_pages.py" line="-615"/>
         <source>Welcome to Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3325,7 +3522,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>_JobRow</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="+114"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="+124"/>
         <source>Progress of {job}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3353,7 +3550,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>_Sidebar</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="-633"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="-577"/>
         <source>Sections</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3381,13 +3578,19 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/strongroom/gui/sharing.py" line="+364"/>
-        <location line="+6"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+32"/>
+        <location line="+11"/>
+        <location line="+11"/>
         <source>Revoke access</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-9"/>
+        <source>Access is revoked in this vault, but the revocation message could not be written yet{why}. It waits in the outbox and is written at the next sync or unlock; until it reaches {name}, their Strongroom keeps the file readable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <location line="+45"/>
         <source>The revocation message was saved in {folder}. Give it to {name}: their Strongroom erases its copy when it opens the message.</source>
         <translation type="unfinished"></translation>

@@ -40,7 +40,7 @@ from .models import HistoryTableModel
 from .seams import Services
 from .session import VaultSession
 from .style import use_base_style
-from .tasks import Job, run_task
+from .tasks import Job, log_error, run_task, say_error
 from .widgets import InlineMessage, heading
 
 __all__ = ["ActivityPage", "RetentionBox", "write_history_csv"]
@@ -196,6 +196,34 @@ class ActivityPage(QWidget):
         subtitle.setWordWrap(True)
         subtitle.setStyleSheet("color: palette(placeholder-text);")
 
+        filters = self._build_filters()
+
+        actions = self._build_actions()
+
+        self.message = InlineMessage()
+        self._build_table()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 0)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addSpacing(4)
+        layout.addLayout(filters)
+        layout.addLayout(actions)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count_label)  # under the table: the rows above fit 800 px
+
+        self.verify_button.clicked.connect(self.verify)
+        self.csv_button.clicked.connect(self.export_csv)
+        self.retention_box.currentIndexChanged.connect(self._retention_picked)
+        self.setTabOrder(self.file_edit, self.action_box)
+        self.setTabOrder(self.action_box, self.person_box)
+        self.setTabOrder(self.person_box, self.search)
+        self.setTabOrder(self.search, self.table)
+
+    def _build_filters(self) -> QVBoxLayout:
+        """The filters (file, action, person, dates, search), in two rows."""
         self.file_edit = QLineEdit()
         self.file_edit.setPlaceholderText(self.tr("Any file (a vault path, or id:N)"))
         self.file_edit.setAccessibleName(self.tr("Filter by file"))
@@ -260,7 +288,10 @@ class ActivityPage(QWidget):
         second.addWidget(self.search, 2)
         filters.addLayout(first)
         filters.addLayout(second)
+        return filters
 
+    def _build_actions(self) -> QHBoxLayout:
+        """Verify, accept, CSV export and the retention choice, in one row."""
         self.verify_button = QPushButton(icons.icon("shield-check"), self.tr("Verify integrity"))
         self.verify_button.setAccessibleName(self.tr("Verify history integrity"))
         self.csv_button = QPushButton(icons.icon("csv"), self.tr("Export CSV…"))
@@ -281,8 +312,10 @@ class ActivityPage(QWidget):
         actions.addStretch()
         actions.addWidget(QLabel(self.tr("Retention")))
         actions.addWidget(self.retention_box)
+        return actions
 
-        self.message = InlineMessage()
+    def _build_table(self) -> None:
+        """The history table: fixed rows, the item column resizable."""
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName(self.tr("Access history"))
@@ -304,25 +337,6 @@ class ActivityPage(QWidget):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(HistoryTableModel.COL_ITEM, QHeaderView.ResizeMode.Interactive)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 0)
-        layout.addWidget(title)
-        layout.addWidget(subtitle)
-        layout.addSpacing(4)
-        layout.addLayout(filters)
-        layout.addLayout(actions)
-        layout.addWidget(self.message)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.count_label)  # under the table: the rows above fit 800 px
-
-        self.verify_button.clicked.connect(self.verify)
-        self.csv_button.clicked.connect(self.export_csv)
-        self.retention_box.currentIndexChanged.connect(self._retention_picked)
-        self.setTabOrder(self.file_edit, self.action_box)
-        self.setTabOrder(self.action_box, self.person_box)
-        self.setTabOrder(self.person_box, self.search)
-        self.setTabOrder(self.search, self.table)
-
     # ---- session -----------------------------------------------------------------------
     def set_session(self, session: VaultSession | None) -> None:
         self.session = session
@@ -339,7 +353,7 @@ class ActivityPage(QWidget):
         run_task(
             lambda _c: vault.retention,
             self.set_retention_value,
-            lambda _e: None,
+            log_error("reading the history retention"),
             quiet=True,
         )
         self.reload()
@@ -373,7 +387,12 @@ class ActivityPage(QWidget):
             if self.session is session:
                 self.set_people(contacts)
 
-        run_task(lambda _c: vault.contacts(), done, lambda _e: None, quiet=True)
+        run_task(
+            lambda _c: vault.contacts(),
+            done,
+            log_error("listing the people to filter by"),
+            quiet=True,
+        )
 
     def set_people(self, contacts: list[Contact], *, reload: bool = True) -> None:
         """Fill the person filter: "Anyone", then each contact by name. Keeps the chosen
@@ -420,11 +439,6 @@ class ActivityPage(QWidget):
         super().showEvent(event)
         if self._stale:
             self.reload()
-
-    def show_item(self, path: str) -> None:
-        """Show only the history of the item at vault path `path`."""
-        self.file_edit.setText(path)
-        self.reload()
 
     # ---- query -------------------------------------------------------------------------
     def current_fetch(self) -> Callable[[int | None, int], list[HistoryEntry]] | None:
@@ -535,7 +549,7 @@ class ActivityPage(QWidget):
         run_task(
             lambda _c: vault.reset_history_checkpoint(),
             done,
-            lambda e: self.message.show_message(error_message(e)),
+            say_error(self.message.show_message),
             quiet=True,
         )
 
@@ -562,6 +576,6 @@ class ActivityPage(QWidget):
         return run_task(
             lambda ctx: write_history_csv(path, fetch, ctx.cancelled),
             done,
-            lambda e: self.message.show_message(error_message(e)),
+            say_error(self.message.show_message),
             title=self.tr("Exporting history"),
         )

@@ -5,13 +5,19 @@ another app changed is the only place those edits live. It is never wiped withou
 at lock and exit this dialog lists the changed copies and offers to add them to the vault
 as new files ("NAME (edited).EXT" next to the original) or to discard them. Auto-lock does
 not ask (nobody is there): it keeps them, and they are offered at the next unlock.
+
+`ChangedCopies` is the window's side of it: finding the changed copies of the open session,
+asking, and adding or discarding them.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,11 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import OpenCopy, edited_name
+from strongroom.vault import FileRecord, OpenCopy, edited_name
 
 from . import icons
+from .messages import error_message
+from .session import VaultSession
+from .tasks import run_task, runner, say_error
 
-__all__ = ["ADD", "DISCARD", "ChangedCopiesDialog"]
+__all__ = ["ADD", "DISCARD", "ChangedCopies", "ChangedCopiesDialog"]
+
+log = logging.getLogger(__name__)
 
 ADD, DISCARD = "add", "discard"
 
@@ -92,6 +103,11 @@ class ChangedCopiesDialog(QDialog):
         )
         self.explain.setWordWrap(True)
         layout.addWidget(self.explain)
+        self._build_buttons(layout, when, n)
+        self.resize(560, self.sizeHint().height())
+
+    def _build_buttons(self, layout: QVBoxLayout, when: str, n: int) -> None:
+        """Add (the default), Discard, and the way out that `when` calls for."""
         self.buttons = QDialogButtonBox()
         self.add_button = QPushButton(
             icons.icon("add-file"), self.tr("Add changed copy to the vault")
@@ -113,8 +129,123 @@ class ChangedCopiesDialog(QDialog):
         self.discard_button.clicked.connect(lambda: self.choose(DISCARD))
         self.later_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.resize(560, self.sizeHint().height())
 
     def choose(self, choice: str) -> None:
         self.choice = choice
         self.accept()
+
+
+class ChangedCopies(QObject):
+    """The changed copies of the open session: found, asked about (at lock, at exit, after
+    an unlock), added to the vault or discarded. `status` says the outcome in a line."""
+
+    status = Signal(str)
+
+    def __init__(
+        self, window: QWidget, services: Any, current: Callable[[], VaultSession | None]
+    ) -> None:
+        """`current()` is the open session now (None while locked): a question answered
+        after the vault locked meanwhile changes nothing."""
+        super().__init__(window)
+        self.window = window
+        self.services = services
+        self.current = current
+        self.discard_at_exit = False  # the person chose Discard when quitting
+
+    def changed(self, session: VaultSession | None) -> list[OpenCopy]:
+        if session is None:
+            return []
+        try:
+            return session.vault.changed_copies()
+        except Exception:
+            log.exception("could not check the opened copies")
+            return []
+
+    def ask(self, copies: list[OpenCopy], when: str) -> str | None:
+        dialog = ChangedCopiesDialog(copies, when, self.window)
+        if not self.services.dialogs.exec_dialog(dialog):
+            return None
+        return dialog.choice
+
+    def add(
+        self,
+        session: VaultSession,
+        copies: list[OpenCopy],
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Add changed copies to the vault as new files, in the background; then `then`.
+        On failure nothing is wiped (the copies stay) and the person is told."""
+        vault = session.vault
+
+        def work(_c: object) -> list[FileRecord]:
+            return [vault.add_changed_copy(c) for c in copies]
+
+        def done(added: list[FileRecord]) -> None:
+            self.status.emit(
+                self.tr("Added the changed copies to the vault as {names}.").format(
+                    names=", ".join(f"“{r.path}”" for r in added)
+                )
+            )
+            if then is not None:
+                then()
+
+        def failed(exc: BaseException) -> None:
+            self.services.dialogs.warn(
+                self.window,
+                self.tr("Changed copies"),
+                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
+                    error=error_message(exc)
+                ),
+            )
+
+        run_task(work, done, failed, title=self.tr("Adding changed copies"), cancellable=False)
+
+    def offer_kept(self, session: VaultSession | None) -> None:
+        """After an unlock: changed copies kept by an auto-lock (or a crash) are offered."""
+        if session is None or self.current() is not session:
+            return
+        copies = self.changed(session)
+        if not copies:
+            return
+        choice = self.ask(copies, "unlock")
+        if self.current() is not session:
+            return
+        if choice == ADD:
+            self.add(session, copies)
+        elif choice == DISCARD:
+            vault = session.vault
+            run_task(
+                lambda _c: [vault.discard_copy(c) for c in copies],
+                lambda _r: self.status.emit(self.tr("Discarded the changed copies.")),
+                say_error(self.status.emit),
+                quiet=True,
+            )
+
+    def settle_before_exit(self) -> bool:
+        """Ask about copies changed in another app; False when the person stays."""
+        session = self.current()
+        copies = self.changed(session)
+        if session is None or not copies:
+            return True
+        choice = self.ask(copies, "exit")
+        if choice == DISCARD:
+            self.discard_at_exit = True
+            return True
+        if choice != ADD or self.current() is not session:
+            return choice == ADD
+        for job in runner().active_jobs:
+            job.cancel()
+        runner().wait_for_done(30_000)
+        try:
+            for copy in copies:  # at exit: here, not on a worker that quitting would end
+                session.vault.add_changed_copy(copy)
+        except Exception as exc:
+            self.services.dialogs.warn(
+                self.window,
+                self.tr("Changed copies"),
+                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
+                    error=error_message(exc)
+                ),
+            )
+            return False
+        return True

@@ -33,24 +33,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, NotAShare, OpenCopy, ShareFromUnknownSender, Vault
+from strongroom.vault import FileRecord, NotAShare, ShareFromUnknownSender, Vault
 
 from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
-from .changed_copies import ADD, DISCARD, ChangedCopiesDialog
-from .files_page import FilesPage, accept_copy
+from .changed_copies import ADD, DISCARD, ChangedCopies
+from .files import FilesPage, accept_copy, forget_file_icons
 from .focus_ring import install_focus_ring
-from .messages import error_message
-from .models import forget_file_icons
 from .notices import unlock_report_texts
 from .preview import PreviewWindow
 from .seams import Services
-from .session import VaultSession
+from .session import SessionController, VaultSession
 from .settings_page import SettingsPage, apply_theme
 from .sharing import ContactsPage, GroupsPage, SharedPage, receive_or_apply
 from .start_pages import CreatePage, UnlockPage, WelcomePage, vault_folder_of
-from .tasks import run_task, runner
+from .tasks import run_task, runner, say_error, warn_error
 from .widgets import JobsArea
 
 __all__ = ["MainWindow"]
@@ -108,12 +106,9 @@ class MainWindow(QMainWindow):
     def __init__(self, services: Services | None = None) -> None:
         super().__init__()
         self.services = services or Services()
-        self.session: VaultSession | None = None
         self.previews: list[PreviewWindow] = []
-        self.pending_shares: list[Path] = []
         self._shown_once = False
         self._retint_pending = False
-        self._discard_copies_at_exit = False
         self.setWindowTitle(self.tr("Strongroom"))
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
@@ -129,6 +124,38 @@ class MainWindow(QMainWindow):
         for page in (self.welcome, self.create_page, self.unlock_page, self.vault_view):
             self.stack.addWidget(page)
 
+        self._build_vault_view()
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.timeout.connect(lambda: self.status_label.setText(""))
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName(self.tr("Status"))
+        self.statusBar().addWidget(self.status_label, 1)
+        self.jobs = JobsArea(runner())
+        self.statusBar().addPermanentWidget(self.jobs)
+        self.jobs.message.connect(self.show_status)
+
+        self._make_idle()
+
+        self.copies = ChangedCopies(self, self.services, lambda: self.session)
+        self.copies.status.connect(self.show_status)
+        self._connect_pages()
+
+        self.tray: QSystemTrayIcon | None = None
+        if self.services.use_tray and QSystemTrayIcon.isSystemTrayAvailable():
+            self._make_tray()
+        self.show_welcome()
+        # Heavy pure-Python imports (zxcvbn's word lists, segno) happen once, on a worker,
+        # while the welcome screen idles: imported later on demand they stalled the GUI
+        # thread for 50-80 ms (GIL and import lock) right when the person typed or unlocked.
+        QTimer.singleShot(200, lambda: run_task(_warm_up, quiet=True))
+
+    def _build_vault_view(self) -> None:
+        """The open vault's view: the sidebar, the pages, and the controller of their session."""
         # vault view: sidebar + sections
         self.sidebar = _Sidebar()
         self.sections = QStackedWidget()
@@ -138,6 +165,13 @@ class MainWindow(QMainWindow):
         self.groups_page = GroupsPage(self.services)
         self.activity_page = ActivityPage(self.services)
         self.settings_page = SettingsPage(self.services)
+        # Open and lock, lazy pages, share files waiting for an unlock, the sync schedule.
+        self.controller = SessionController(self._session_pages(), self.shared_page, self)
+        self.controller.opened.connect(self._watch_session)
+        self.controller.pages_loaded.connect(
+            lambda: QTimer.singleShot(self._SETTLE_DELAY_MS, heap.settle)
+        )
+        self.controller.sync_due.connect(lambda: self.shared_page.sync(quiet=True))
         entries = [
             ("my-files", self.tr("My files"), self.files_page),
             ("inbox", self.tr("Shared with me"), self.shared_page),
@@ -153,8 +187,7 @@ class MainWindow(QMainWindow):
             self.sidebar.addItem(item)
             self.sections.addWidget(page)
         self.sidebar.retint()
-        self._pending_pages: list[Any] = []
-        self.sidebar.currentRowChanged.connect(self._load_page_now)
+        self.sidebar.currentRowChanged.connect(self.controller.load_now)
         self.sidebar.currentRowChanged.connect(self.sections.setCurrentIndex)
         self.sidebar.currentRowChanged.connect(lambda _r: self._update_toolbar())
         row = QHBoxLayout(self.vault_view)
@@ -163,19 +196,8 @@ class MainWindow(QMainWindow):
         row.addWidget(self.sidebar)
         row.addWidget(self.sections, 1)
 
-        self._make_actions()
-        self._make_menus()
-        self._make_toolbar()
-        self._status_timer = QTimer(self)
-        self._status_timer.setSingleShot(True)
-        self._status_timer.timeout.connect(lambda: self.status_label.setText(""))
-        self.status_label = QLabel()
-        self.status_label.setAccessibleName(self.tr("Status"))
-        self.statusBar().addWidget(self.status_label, 1)
-        self.jobs = JobsArea(runner())
-        self.statusBar().addPermanentWidget(self.jobs)
-        self.jobs.message.connect(self.show_status)
-
+    def _make_idle(self) -> None:
+        """Auto-lock: the idle watcher, following the settings."""
         self.idle = IdleWatcher(self.services.clock, self.services.idle_check_ms, self)
         self.idle.idle.connect(lambda: self.lock(self.tr("Locked after a period of inactivity.")))
         self.idle.system_lock.connect(
@@ -183,10 +205,11 @@ class MainWindow(QMainWindow):
         )
         self.settings_page.autolock_changed.connect(self._apply_autolock)
         self.settings_page.theme_changed.connect(self._theme_changed)
-        self.settings_page.retention_changed = self.activity_page.retention_changed
         self.activity_page.retention_changed.connect(self.settings_page.set_retention_value)
         self._apply_autolock()
 
+    def _connect_pages(self) -> None:
+        """The start pages lead to each other and to the open vault; the pages' signals."""
         self.welcome.create_requested.connect(self.show_create)
         self.welcome.open_requested.connect(self.show_unlock)
         self.create_page.cancelled.connect(self.show_welcome)
@@ -200,15 +223,6 @@ class MainWindow(QMainWindow):
         self.shared_page.export_requested.connect(self._export_received)
         self.shared_page.open_requested.connect(self._open_received)
         self.files_page.preview_ready.connect(self.show_preview)
-
-        self.tray: QSystemTrayIcon | None = None
-        if self.services.use_tray and QSystemTrayIcon.isSystemTrayAvailable():
-            self._make_tray()
-        self.show_welcome()
-        # Heavy pure-Python imports (zxcvbn's word lists, segno) happen once, on a worker,
-        # while the welcome screen idles: imported later on demand they stalled the GUI
-        # thread for 50-80 ms (GIL and import lock) right when the person typed or unlocked.
-        QTimer.singleShot(200, lambda: run_task(_warm_up, quiet=True))
 
     # ---- actions, menus, toolbar -------------------------------------------------------
     def _make_actions(self) -> None:
@@ -376,22 +390,29 @@ class MainWindow(QMainWindow):
 
     def _open_vault_dialog(self) -> None:
         if self.session is None:
-            self.welcome._choose()
+            self.welcome.choose()
+
+    @property
+    def session(self) -> VaultSession | None:
+        """The open vault's session (owned by `controller`), None while locked."""
+        return self.controller.session
+
+    @property
+    def pending_shares(self) -> list[Path]:
+        """Share files handed over while locked, received after the next unlock."""
+        return self.controller.pending_shares
+
+    @property
+    def pages_pending(self) -> bool:
+        """True while some hidden page has not been given the open session yet."""
+        return self.controller.pages_pending
+
+    def _watch_session(self, session: VaultSession) -> None:
+        session.locked.connect(lambda: self.lock(self.tr("The vault was locked.")))
 
     def open_session(self, vault: Vault) -> None:
-        self.session = VaultSession(vault)
-        self.session.locked.connect(lambda: self.lock(self.tr("The vault was locked.")))
-        # Only the Files page loads now. The hidden pages get the session one per event-loop
-        # turn once the vault view has been painted (or at once when shown): all six at once
-        # stacked their first loads, callbacks and worker GIL time on the first paint and
-        # stalled the GUI thread for 35-60 ms right after an unlock (docs/PERFORMANCE.md).
-        self._pending_pages = [p for p in self._session_pages() if p is not self.files_page]
-        self.files_page.set_session(self.session)
-        if runner().synchronous:
-            self._load_pending_pages()
-        else:
-            session = self.session
-            QTimer.singleShot(self._FIRST_PAGE_DELAY_MS, lambda: self._load_next_page(session))
+        # Only the Files page loads now, the hidden ones lazily (SessionController).
+        session = self.controller.open(vault, synchronous=runner().synchronous)
         self.sidebar.setCurrentRow(self.SECTION_FILES)
         self.stack.setCurrentWidget(self.vault_view)
         self.setWindowTitle(
@@ -402,11 +423,9 @@ class MainWindow(QMainWindow):
         self.files_page.table.setFocus()
         self.show_status(self.tr("Unlocked {path}").format(path=vault.path))
         self._unlock_notices(vault)
-        pending, self.pending_shares = self.pending_shares, []
-        for path in pending:
+        for path in self.controller.take_held_shares():
             self.receive_share_file(path)
-        session = self.session
-        QTimer.singleShot(0, lambda: self._offer_kept_copies(session))
+        QTimer.singleShot(0, lambda: self.copies.offer_kept(session))
         self.vault_opened.emit(vault)
 
     def _unlock_notices(self, vault: Vault) -> None:
@@ -420,38 +439,7 @@ class MainWindow(QMainWindow):
         if dialog:
             self.services.dialogs.warn(self, self.tr("Since you last opened this vault"), dialog)
 
-    _FIRST_PAGE_DELAY_MS = 40  # after the first paint of the vault view
     _SETTLE_DELAY_MS = 250  # after start-up, an unlock or a lock (heap.py)
-    _NEXT_PAGE_DELAY_MS = 15  # room for the previous page's callbacks and a repaint
-
-    @property
-    def pages_pending(self) -> bool:
-        """True while some hidden page has not been given the open session yet."""
-        return bool(self._pending_pages)
-
-    def _load_page(self, page: Any) -> None:
-        if page in self._pending_pages and self.session is not None:
-            self._pending_pages.remove(page)
-            page.set_session(self.session)
-            if not self._pending_pages:
-                # Everything the open vault shows is loaded: a quiet moment (heap.py).
-                QTimer.singleShot(self._SETTLE_DELAY_MS, heap.settle)
-
-    def _load_page_now(self, row: int) -> None:
-        """A page about to be shown loads at once, ahead of its turn."""
-        if 0 <= row < len(self._session_pages()):
-            self._load_page(self._session_pages()[row])
-
-    def _load_next_page(self, session: VaultSession) -> None:
-        if self.session is not session or not self._pending_pages:
-            return
-        self._load_page(self._pending_pages[0])
-        if self._pending_pages:
-            QTimer.singleShot(self._NEXT_PAGE_DELAY_MS, lambda: self._load_next_page(session))
-
-    def _load_pending_pages(self) -> None:
-        while self._pending_pages and self.session is not None:
-            self._load_page(self._pending_pages[0])
 
     def _session_pages(self) -> tuple[Any, ...]:
         return (
@@ -471,8 +459,7 @@ class MainWindow(QMainWindow):
         into Shared with me, which is shown."""
         path = Path(path)
         if self.session is None:
-            if path not in self.pending_shares:
-                self.pending_shares.append(path)
+            self.controller.hold_share(path)
             self.show_status(self.tr("Unlock a vault to receive {name}.").format(name=path.name))
             return
         vault = self.session.vault
@@ -499,8 +486,8 @@ class MainWindow(QMainWindow):
         run_task(
             lambda _c: receive_or_apply(vault, path),
             done,
-            lambda e: self.services.dialogs.warn(
-                self, self.tr("Receive {name}").format(name=path.name), error_message(e)
+            warn_error(
+                self.services.dialogs, self, self.tr("Receive {name}").format(name=path.name)
             ),
             title=self.tr("Receiving {name}").format(name=path.name),
             cancellable=False,
@@ -520,7 +507,7 @@ class MainWindow(QMainWindow):
             lambda _c: (vault.item(path), vault.read_bytes(path, record=False)),
             lambda r: self.show_preview(r[0], r[1]),
             # On the page the person is looking at ("too large to preview", damage, ...).
-            lambda e: self.shared_page.message.show_message(error_message(e)),
+            say_error(self.shared_page.message.show_message),
             title=self.tr("Opening preview of {name}").format(name=record.display_name),
             cancellable=False,
         )
@@ -538,7 +525,7 @@ class MainWindow(QMainWindow):
         run_task(
             lambda ctx: vault.export(path, target, cancel=ctx.cancelled),
             lambda p: self.show_status(self.tr("Exported to {path}.").format(path=p)),
-            lambda e: self.show_status(error_message(e)),
+            say_error(self.show_status),
             title=self.tr("Exporting {name}").format(name=record.display_name),
         )
 
@@ -556,7 +543,7 @@ class MainWindow(QMainWindow):
         run_task(
             lambda _c: vault.open_external(path),
             done,
-            lambda e: self.show_status(error_message(e)),
+            say_error(self.show_status),
             title=self.tr("Decrypting {name}").format(name=record.display_name),
             cancellable=False,
         )
@@ -588,7 +575,7 @@ class MainWindow(QMainWindow):
             run_task(
                 lambda _c: vault.record_preview(record.id),
                 lambda _r: None,
-                lambda e: self.show_status(error_message(e)),
+                say_error(self.show_status),
                 quiet=True,
             )
         return window
@@ -606,92 +593,22 @@ class MainWindow(QMainWindow):
                     log.warning("a preview window was already gone at lock")
 
     # ---- locking -----------------------------------------------------------------------
-    # ---- changed copies (edits made in another app) -------------------------------------
-    def _changed_copies(self, session: VaultSession | None) -> list[OpenCopy]:
-        if session is None:
-            return []
-        try:
-            return session.vault.changed_copies()
-        except Exception:
-            log.exception("could not check the opened copies")
-            return []
-
-    def _ask_copies(self, copies: list[OpenCopy], when: str) -> str | None:
-        dialog = ChangedCopiesDialog(copies, when, self)
-        if not self.services.dialogs.exec_dialog(dialog):
-            return None
-        return dialog.choice
-
-    def _add_copies(
-        self,
-        session: VaultSession,
-        copies: list[OpenCopy],
-        then: Callable[[], None] | None = None,
-    ) -> None:
-        """Add changed copies to the vault as new files, in the background; then `then`.
-        On failure nothing is wiped (the copies stay) and the person is told."""
-        vault = session.vault
-
-        def work(_c: object) -> list[FileRecord]:
-            return [vault.add_changed_copy(c) for c in copies]
-
-        def done(added: list[FileRecord]) -> None:
-            self.show_status(
-                self.tr("Added the changed copies to the vault as {names}.").format(
-                    names=", ".join(f"“{r.path}”" for r in added)
-                )
-            )
-            if then is not None:
-                then()
-
-        def failed(exc: BaseException) -> None:
-            self.services.dialogs.warn(
-                self,
-                self.tr("Changed copies"),
-                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
-                    error=error_message(exc)
-                ),
-            )
-
-        run_task(work, done, failed, title=self.tr("Adding changed copies"), cancellable=False)
-
-    def _offer_kept_copies(self, session: VaultSession | None) -> None:
-        """After an unlock: changed copies kept by an auto-lock (or a crash) are offered."""
-        if session is None or self.session is not session:
-            return
-        copies = self._changed_copies(session)
-        if not copies:
-            return
-        choice = self._ask_copies(copies, "unlock")
-        if self.session is not session:
-            return
-        if choice == ADD:
-            self._add_copies(session, copies)
-        elif choice == DISCARD:
-            vault = session.vault
-            run_task(
-                lambda _c: [vault.discard_copy(c) for c in copies],
-                lambda _r: self.show_status(self.tr("Discarded the changed copies.")),
-                lambda e: self.show_status(error_message(e)),
-                quiet=True,
-            )
-
     def request_lock(self) -> None:
         """Lock asked for by the person (Lock, Ctrl+L, the tray): copies changed in another
         app are never wiped without asking — add them to the vault, discard them, or
         cancel the lock."""
         session = self.session
-        copies = self._changed_copies(session)
+        copies = self.copies.changed(session)
         if session is None or not copies:
             self.lock()
             return
-        choice = self._ask_copies(copies, "lock")
+        choice = self.copies.ask(copies, "lock")
         if self.session is not session:
             return  # locked meanwhile (auto-lock keeps the copies)
         if choice == DISCARD:
             self.lock(keep_changed=False)
         elif choice == ADD:
-            self._add_copies(session, copies, then=lambda: self.lock())
+            self.copies.add(session, copies, then=lambda: self.lock())
 
     def lock(self, reason: str = "", *, keep_changed: bool = True) -> None:
         """Close every plaintext view, stop jobs, lock the vault, show the unlock screen.
@@ -702,14 +619,13 @@ class MainWindow(QMainWindow):
         a page in a bad state) is logged and the later ones still run — the vault is
         locked, its temp folder wiped and the unlock screen shown whatever happened.
         """
-        session, self.session = self.session, None
-        self._pending_pages = []
+        session = self.controller.detach()
         if session is None:
             return
         path = session.vault.path
         # Nobody was asked (auto-lock, sleep): copies changed in another app are kept, and
         # offered after the next unlock. Say so where the person will look.
-        kept = self._changed_copies(session) if keep_changed else []
+        kept = self.copies.changed(session) if keep_changed else []
         if kept:
             names = ", ".join(f"“{c.name}”" for c in kept)
             note = (
@@ -782,7 +698,7 @@ class MainWindow(QMainWindow):
         forget_file_icons()
         model = self.files_page.model
         model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, 0))
-        self.files_page._selection_changed()
+        self.files_page.refresh_details()
         self.sidebar.retint()
         self.groups_page.retint()
         self.files_page.breadcrumbs.set_path(self.files_page.folder_path)
@@ -832,11 +748,11 @@ class MainWindow(QMainWindow):
         for job in runner().active_jobs:
             job.cancel()
         runner().wait_for_done(30_000)
-        session, self.session = self.session, None
+        session = self.controller.detach()
         _guarded(self._close_previews)
         if session is not None:
             # Unless the person chose to discard them, changed copies are kept (FORMAT.md).
-            session.close(keep_changed=not self._discard_copies_at_exit)
+            session.close(keep_changed=not self.copies.discard_at_exit)
         if self.create_page.vault is not None:
             self.create_page.vault.lock()
             self.create_page.vault = None
@@ -854,37 +770,8 @@ class MainWindow(QMainWindow):
             # Start-up is over once the window is up: a quiet moment (heap.py).
             QTimer.singleShot(self._SETTLE_DELAY_MS, heap.settle)
 
-    def _settle_copies_before_exit(self) -> bool:
-        """Ask about copies changed in another app; False when the person stays."""
-        session = self.session
-        copies = self._changed_copies(session)
-        if session is None or not copies:
-            return True
-        choice = self._ask_copies(copies, "exit")
-        if choice == DISCARD:
-            self._discard_copies_at_exit = True
-            return True
-        if choice != ADD or self.session is not session:
-            return choice == ADD
-        for job in runner().active_jobs:
-            job.cancel()
-        runner().wait_for_done(30_000)
-        try:
-            for copy in copies:  # at exit: here, not on a worker that quitting would end
-                session.vault.add_changed_copy(copy)
-        except Exception as exc:
-            self.services.dialogs.warn(
-                self,
-                self.tr("Changed copies"),
-                self.tr("{error}\n\nThe changed copies were kept; nothing was wiped.").format(
-                    error=error_message(exc)
-                ),
-            )
-            return False
-        return True
-
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._settle_copies_before_exit():
+        if not self.copies.settle_before_exit():
             event.ignore()
             return
         self.shutdown()
@@ -895,6 +782,3 @@ class MainWindow(QMainWindow):
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<MainWindow {self.vault_path()}>"
-
-    def _noop(self, *_a: Any) -> None:
-        pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -34,7 +34,7 @@ from .models import format_time
 from .seams import Services
 from .session import VaultSession
 from .style import install_style
-from .tasks import run_task
+from .tasks import log_error, run_task, say_error
 from .widgets import InlineMessage, PassphraseEdit, StrengthMeter, heading
 
 __all__ = ["THEMES", "ChangePassphraseDialog", "SettingsPage", "apply_theme"]
@@ -130,9 +130,6 @@ class ElidedLabel(QLabel):
         self.setToolTip(text)
         self._elide()
 
-    def full_text(self) -> str:
-        return self._full
-
     def _elide(self) -> None:
         shown = self.fontMetrics().elidedText(
             self._full, Qt.TextElideMode.ElideMiddle, max(self.width(), 80)
@@ -206,6 +203,37 @@ class SettingsPage(QWidget):
         col.addWidget(heading(self.tr("Settings"), 6))
 
         # security
+        self._build_locking_box(col)
+
+        # history
+        box = QGroupBox(self.tr("Access history"))
+        form = _form(box)
+        self.retention_box = RetentionBox()
+        form.addRow(self.tr("Keep entries"), self.retention_box)
+        col.addWidget(box)
+
+        # sharing
+        self._build_sharing_box(col)
+
+        # appearance
+        self._build_appearance_box(col)
+
+        # vault
+        self._build_vault_box(col)
+        col.addStretch()
+
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+        self._restore_and_connect(s)
+
+    def _build_locking_box(self, col: QVBoxLayout) -> None:
+        """Locking: after idle minutes, and on sleep or screen lock."""
         box = QGroupBox(self.tr("Locking"))
         form = _form(box)
         self.autolock_check = QCheckBox(self.tr("Lock after"))
@@ -236,14 +264,8 @@ class SettingsPage(QWidget):
         form.addRow(note)
         col.addWidget(box)
 
-        # history
-        box = QGroupBox(self.tr("Access history"))
-        form = _form(box)
-        self.retention_box = RetentionBox()
-        form.addRow(self.tr("Keep entries"), self.retention_box)
-        col.addWidget(box)
-
-        # sharing
+    def _build_sharing_box(self, col: QVBoxLayout) -> None:
+        """Sharing: the exchange folder and the receipts policy."""
         box = QGroupBox(self.tr("Sharing"))
         form = _form(box)
         self.exchange_label = ElidedLabel(self.tr("Not set"))
@@ -275,7 +297,7 @@ class SettingsPage(QWidget):
         form.addRow(self.tr("Receipts senders ask for"), self.receipts_box)
         col.addWidget(box)
 
-        # appearance
+    def _build_appearance_box(self, col: QVBoxLayout) -> None:
         box = QGroupBox(self.tr("Appearance"))
         form = _form(box)
         self.theme_box = QComboBox()
@@ -287,7 +309,8 @@ class SettingsPage(QWidget):
         form.addRow(self.tr("Theme"), self.theme_box)
         col.addWidget(box)
 
-        # vault
+    def _build_vault_box(self, col: QVBoxLayout) -> None:
+        """This vault: facts, check contents, change passphrase."""
         box = QGroupBox(self.tr("This vault"))
         vcol = QVBoxLayout(box)
         self.info_form = QFormLayout()
@@ -306,16 +329,9 @@ class SettingsPage(QWidget):
         self.message = InlineMessage()
         vcol.addWidget(self.message)
         col.addWidget(box)
-        col.addStretch()
 
-        scroll = QScrollArea()
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
-
+    def _restore_and_connect(self, s: QSettings) -> None:
+        """Show the saved choices, then save each change."""
         self.autolock_check.setChecked(s.value("autolock/enabled", True, type=bool))
         self.autolock_minutes.setValue(
             int(s.value("autolock/minutes", AUTOLOCK_DEFAULT_MINUTES, type=int))
@@ -414,11 +430,16 @@ class SettingsPage(QWidget):
             self.receipts_box.setCurrentIndex(max(0, self.receipts_box.findData(policy)))
             self.receipts_box.blockSignals(False)
 
-        run_task(lambda _c: vault.info(), self._show_info, lambda _e: None, quiet=True)
+        run_task(
+            lambda _c: vault.info(),
+            self._show_info,
+            log_error("reading the vault facts"),
+            quiet=True,
+        )
         run_task(
             lambda _c: (vault.exchange_folder, vault.receipts_policy, vault.outbox_count()),
             sharing_done,
-            lambda _e: None,
+            log_error("reading the sharing settings"),
             quiet=True,
         )
 
@@ -436,7 +457,7 @@ class SettingsPage(QWidget):
         run_task(
             lambda _c: vault.set_exchange_folder(folder),
             lambda _r: self.refresh_info(),
-            lambda e: self.message.show_message(error_message(e)),
+            say_error(self.message.show_message),
             quiet=True,
         )
 
@@ -447,7 +468,7 @@ class SettingsPage(QWidget):
         run_task(
             lambda _c: vault.set_receipts_policy(policy),
             lambda _r: None,
-            lambda e: self.message.show_message(error_message(e)),
+            say_error(self.message.show_message),
             quiet=True,
         )
 
@@ -554,7 +575,7 @@ class SettingsPage(QWidget):
         run_task(
             lambda _c: vault.change_passphrase(old, new, kdf_params=kdf),
             lambda _r: self.message.show_message(self.tr("Passphrase changed."), "ok"),
-            lambda e: self.message.show_message(error_message(e)),
+            say_error(self.message.show_message),
             title=self.tr("Changing passphrase"),
             cancellable=False,
         )

@@ -203,9 +203,6 @@ class InstanceServer(QObject):
     def is_listening(self) -> bool:
         return self._server.isListening()
 
-    def full_name(self) -> str:
-        return self._server.fullServerName()
-
     def close(self) -> None:
         for sock in list(self._buffers):
             sock.abort()

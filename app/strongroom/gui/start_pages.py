@@ -27,7 +27,7 @@ from . import icons
 from .messages import error_message
 from .seams import Services
 from .tasks import run_task
-from .widgets import InlineMessage, PassphraseEdit, StrengthMeter, heading, muted
+from .widgets import FitStack, InlineMessage, PassphraseEdit, StrengthMeter, heading, muted
 
 __all__ = ["CreatePage", "UnlockPage", "WelcomePage", "vault_folder_of"]
 
@@ -86,49 +86,6 @@ class _Card(QFrame):
         outer.addStretch(2)
 
 
-class FitStack(QWidget):
-    """Pages shown one at a time, as tall as the current page (a QStackedWidget reserves
-    the height of its tallest page, which leaves holes in these short forms)."""
-
-    currentChanged = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._pages: list[QWidget] = []
-        self._current = -1
-
-    def addWidget(self, widget: QWidget) -> int:
-        self._pages.append(widget)
-        self._layout.addWidget(widget)
-        if self._current < 0:
-            self.setCurrentIndex(0)
-        else:
-            widget.hide()
-        return len(self._pages) - 1
-
-    def count(self) -> int:
-        return len(self._pages)
-
-    def widget(self, index: int) -> QWidget:
-        return self._pages[index]
-
-    def currentIndex(self) -> int:
-        return self._current
-
-    def currentWidget(self) -> QWidget | None:
-        return self._pages[self._current] if self._current >= 0 else None
-
-    def setCurrentIndex(self, index: int) -> None:
-        if index == self._current:
-            return
-        for i, page in enumerate(self._pages):
-            page.setVisible(i == index)
-        self._current = index
-        self.currentChanged.emit(index)
-
-
 def _app_badge(size: int = 72) -> QLabel:
     label = QLabel()
     label.setPixmap(icons.app_icon().pixmap(QSize(size, size)))
@@ -182,7 +139,7 @@ class WelcomePage(_Card):
         self.message = InlineMessage()
         self.body.addWidget(self.message)
         self.create_button.clicked.connect(self.create_requested)
-        self.open_button.clicked.connect(self._choose)
+        self.open_button.clicked.connect(self.choose)
         self.setTabOrder(self.create_button, self.open_button)
         self.setTabOrder(self.open_button, self.recent)
         self.refresh()
@@ -203,7 +160,7 @@ class WelcomePage(_Card):
         rows = max(1, min(len(paths), 5))
         self.recent.setFixedHeight(rows * 34 + 2 * self.recent.frameWidth() + 4)
 
-    def _choose(self) -> None:
+    def choose(self) -> None:
         path = self.services.dialogs.open_vault(self, self.services.home_dir)
         if path:
             self.request_open(path)
@@ -656,6 +613,31 @@ class UnlockPage(_Card):
         self.recovery_link.setStyleSheet("text-align: left; color: palette(link);")
         col.addWidget(self.recovery_link)
         self.modes.addWidget(page)
+        self._build_recovery_mode()
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setFixedHeight(6)
+        self.busy.setTextVisible(False)
+        self.busy.setAccessibleName(self.tr("Unlocking"))
+        self.busy.hide()
+        self.body.addWidget(self.busy)
+        self.message = InlineMessage()
+        self.body.addWidget(self.message)
+        self.back_button = QPushButton(self.tr("Other vault…"))
+        self.back_button.setFlat(True)
+        self.back_button.setStyleSheet("text-align: left;")
+        self.body.addWidget(self.back_button)
+        self.unlock_button.clicked.connect(self.unlock)
+        self.pass_edit.returnPressed.connect(self.unlock)
+        self.new_repeat_edit.returnPressed.connect(self.recover)
+        self.recovery_link.clicked.connect(lambda: self.set_recovery_mode(True))
+        self.cancel_recovery.clicked.connect(lambda: self.set_recovery_mode(False))
+        self.recover_button.clicked.connect(self.recover)
+        self.new_pass_edit.textChanged.connect(self.new_meter.update_for)
+        self.back_button.clicked.connect(self.back)
+
+    def _build_recovery_mode(self) -> None:
+        """The recovery key and a new passphrase, shown instead of the passphrase field."""
         # recovery mode
         page = QWidget()
         form = QFormLayout(page)
@@ -681,27 +663,6 @@ class UnlockPage(_Card):
         buttons.addWidget(self.recover_button)
         form.addRow(buttons)
         self.modes.addWidget(page)
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setFixedHeight(6)
-        self.busy.setTextVisible(False)
-        self.busy.setAccessibleName(self.tr("Unlocking"))
-        self.busy.hide()
-        self.body.addWidget(self.busy)
-        self.message = InlineMessage()
-        self.body.addWidget(self.message)
-        self.back_button = QPushButton(self.tr("Other vault…"))
-        self.back_button.setFlat(True)
-        self.back_button.setStyleSheet("text-align: left;")
-        self.body.addWidget(self.back_button)
-        self.unlock_button.clicked.connect(self.unlock)
-        self.pass_edit.returnPressed.connect(self.unlock)
-        self.new_repeat_edit.returnPressed.connect(self.recover)
-        self.recovery_link.clicked.connect(lambda: self.set_recovery_mode(True))
-        self.cancel_recovery.clicked.connect(lambda: self.set_recovery_mode(False))
-        self.recover_button.clicked.connect(self.recover)
-        self.new_pass_edit.textChanged.connect(self.new_meter.update_for)
-        self.back_button.clicked.connect(self.back)
 
     def set_vault(self, path: str | Path, reason: str = "") -> None:
         self.vault_path = Path(path)

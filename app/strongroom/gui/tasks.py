@@ -6,33 +6,96 @@ delivers its result, its exception or its progress reports back on the GUI threa
 `cancel=` parameter; `ctx.progress(value)` reports progress. Every call returns a `Job`
 that the jobs area shows (unless `quiet=True`) and that can be cancelled.
 
+One error policy: a task's `on_error` says the failure where the person looks —
+`say_error(show)` (the status line, a page's inline message), `warn_error(dialogs, parent,
+title)` (a dialog: a failed action the person asked for must not fade away), or
+`log_error(what)` (background work nobody asked for: a QR code, a details pane's history).
+`EXPECTED_ERRORS` lists what a person or the machine can cause; anything else is a bug and
+is logged with its traceback whichever way it is said.
+
 Tests install `SyncTaskRunner` (MusicBrainz Picard style): jobs run immediately, in order,
 on the calling thread, so a test reads results right after the action that started them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
+from strongroom.vault import VaultError
+
+from .messages import error_message
+
 __all__ = [
+    "EXPECTED_ERRORS",
     "Job",
     "SyncTaskRunner",
     "TaskContext",
     "TaskRunner",
     "ThreadTaskRunner",
+    "log_error",
     "run_task",
     "runner",
+    "say_error",
     "set_runner",
+    "warn_error",
 ]
 
 Callback = Callable[[Any], None]
+log = logging.getLogger(__name__)
+
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (VaultError, OSError)
+"""Failures a person or the machine can cause (a name taken, a wrong key, cancelled, a
+damaged file, a full disk): said in plain words (`error_message`), not logged as bugs."""
+
+
+def _log_if_unexpected(what: str, exc: BaseException) -> None:
+    if not isinstance(exc, EXPECTED_ERRORS):
+        # The type and the stack only: an exception's text may quote file contents or names.
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("%s failed with %s\n%s", what or "a task", type(exc).__name__, stack)
+
+
+def say_error(show: Callable[[str], object], what: str = "") -> Callback:
+    """`on_error` that says the failure in plain words through `show` (a status line, an
+    inline message)."""
+
+    def on_error(exc: BaseException) -> None:
+        _log_if_unexpected(what, exc)
+        show(error_message(exc))
+
+    return on_error
+
+
+def warn_error(dialogs: Any, parent: Any, title: str) -> Callback:
+    """`on_error` that says the failure in a dialog titled `title` over `parent`."""
+
+    def on_error(exc: BaseException) -> None:
+        _log_if_unexpected(title, exc)
+        dialogs.warn(parent, title, error_message(exc))
+
+    return on_error
+
+
+def log_error(what: str) -> Callback:
+    """`on_error` for background work nobody asked for: nothing is shown (the page keeps
+    what it had); an expected failure is logged briefly, anything else as a bug."""
+
+    def on_error(exc: BaseException) -> None:
+        if isinstance(exc, EXPECTED_ERRORS):
+            log.info("%s failed: %s", what, type(exc).__name__)
+        else:
+            _log_if_unexpected(what, exc)
+
+    return on_error
 
 
 class TaskContext:
@@ -103,10 +166,6 @@ class Job(QObject):
     def cancel(self) -> None:
         """Ask the task to stop at its next cancellation check."""
         self._cancel_flag.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel_flag.is_set()
 
     def execute(self) -> None:
         """Run `fn` here and now (on whatever thread calls this) and post the outcome."""

@@ -28,6 +28,7 @@ __all__ = [
     "WEAK_SCORE",  # the vault's rule (passphrase_policy), the same one the CLI applies
     "Breadcrumbs",
     "EmptyState",
+    "FitStack",
     "InlineMessage",
     "JobsArea",
     "PassphraseEdit",
@@ -418,3 +419,46 @@ class JobsArea(QWidget):
             self.rows.remove(row)
             row.hide()
             row.deleteLater()
+
+
+class FitStack(QWidget):
+    """Pages shown one at a time, as tall as the current page (a QStackedWidget reserves
+    the height of its tallest page, which leaves holes in these short forms)."""
+
+    currentChanged = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._pages: list[QWidget] = []
+        self._current = -1
+
+    def addWidget(self, widget: QWidget) -> int:
+        self._pages.append(widget)
+        self._layout.addWidget(widget)
+        if self._current < 0:
+            self.setCurrentIndex(0)
+        else:
+            widget.hide()
+        return len(self._pages) - 1
+
+    def count(self) -> int:
+        return len(self._pages)
+
+    def widget(self, index: int) -> QWidget:
+        return self._pages[index]
+
+    def currentIndex(self) -> int:
+        return self._current
+
+    def currentWidget(self) -> QWidget | None:
+        return self._pages[self._current] if self._current >= 0 else None
+
+    def setCurrentIndex(self, index: int) -> None:
+        if index == self._current:
+            return
+        for i, page in enumerate(self._pages):
+            page.setVisible(i == index)
+        self._current = index
+        self.currentChanged.emit(index)

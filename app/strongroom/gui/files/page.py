@@ -1,35 +1,22 @@
-"""My files: breadcrumbs, search, the file table with drag and drop, and the details pane."""
+"""My files: breadcrumbs, search, the file table and the details pane, with every file action."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QAction,
-    QDragEnterEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QIcon,
-    QKeySequence,
-)
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -45,38 +32,18 @@ from strongroom.vault import (
     clean_name,
 )
 
-from . import icons
-from .duplicates import KEEP_BOTH, REPLACE, DuplicateDialog
-from .messages import action_label, error_message, human_size
-from .models import FOLDER_COLOR, FilesTableModel, access_map, format_time
-from .preview import preview_kind, previewable_by_name
-from .seams import Services
-from .session import VaultSession
-from .sharing import AccessPanel, ShareDialog
-from .style import use_base_style
-from .tasks import Job, run_task, runner
-from .widgets import Breadcrumbs, EmptyState, InlineMessage, heading
-
-__all__ = ["DRAG_EXPORT_LIMIT", "FilesPage", "FilesTableView", "accept_copy"]
-
-DRAG_EXPORT_LIMIT = 256 * 1024 * 1024
-"""Drag-out decrypts on the GUI thread while the drag starts (Qt needs the files then), so
-it is limited; bigger selections use Export, which runs in the background."""
-
-
-def local_paths(urls: Sequence[QUrl]) -> list[str]:
-    return [u.toLocalFile() for u in urls if u.isLocalFile() and u.toLocalFile()]
-
-
-def accept_copy(event: QDropEvent, wanted: bool) -> bool:
-    """Accept a drag or drop as a copy (never the source's proposed move), or ignore it.
-    Returns `wanted`. Qt keeps a Move when the source does not offer Copy; then refuse."""
-    if wanted and event.possibleActions() & Qt.DropAction.CopyAction:
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        return True
-    event.ignore()
-    return False
+from .. import icons
+from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog
+from ..messages import error_message
+from ..preview import preview_kind, previewable_by_name
+from ..seams import Services
+from ..session import VaultSession
+from ..tasks import Job, log_error, run_task, say_error
+from ..widgets import Breadcrumbs, EmptyState
+from .actions import FileActions
+from .details import DetailsPane
+from .models import FilesTableModel, access_map
+from .view import FilesTableView, _DropEmptyState
 
 
 def _clean(name: str) -> str:
@@ -106,179 +73,6 @@ def _access(vault: Vault) -> dict[int, list[str]]:
         return {}
 
 
-class FilesTableView(QTableView):
-    """The file table: drops from other apps add files; drags out export copies."""
-
-    files_dropped = Signal(list)  # local paths
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-        self.setDragEnabled(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
-        self.setDefaultDropAction(Qt.DropAction.CopyAction)
-        self.setTabKeyNavigation(False)  # Tab moves on to the next control, not the next cell
-        use_base_style(self)  # no check boxes here; painting stays in C++ (style.py)
-
-    def _external(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
-        # Drops that started in this table are not additions (that would copy the vault's
-        # own exported temp files back in).
-        return event.source() is not self and bool(local_paths(event.mimeData().urls()))
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        accept_copy(event, self._external(event))
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_copy(event, self._external(event))
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        if accept_copy(event, self._external(event)):
-            self.files_dropped.emit(local_paths(event.mimeData().urls()))
-
-
-class _DropEmptyState(EmptyState):
-    files_dropped = Signal(list)
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.setAcceptDrops(True)
-
-    # Every drop into Strongroom is a copy: accepting the source's proposed Move would let
-    # a file manager delete the originals after they were encrypted.
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        accept_copy(event, bool(local_paths(event.mimeData().urls())))
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_copy(event, bool(local_paths(event.mimeData().urls())))
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = local_paths(event.mimeData().urls())
-        if accept_copy(event, bool(paths)):
-            self.files_dropped.emit(paths)
-
-
-class DetailsPane(QWidget):
-    """Facts about the selection, who has access, and this item's history."""
-
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumWidth(260)
-        self.setAccessibleName(self.tr("Details"))
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 8, 8)
-        head = QHBoxLayout()
-        self.icon = QLabel()
-        self.icon.setFixedSize(40, 40)
-        self.name = heading("", 2)
-        self.name.setWordWrap(True)
-        head.addWidget(self.icon)
-        head.addWidget(self.name, 1)
-        layout.addLayout(head)
-        self.facts = QFormLayout()
-        self.facts.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
-        self.facts.setHorizontalSpacing(12)
-        layout.addLayout(self.facts)
-        self.buttons = QHBoxLayout()
-        layout.addLayout(self.buttons)
-        # What happened to this item (a preview that cannot be shown, an open that failed),
-        # shown where the person is looking rather than in the fading status line.
-        self.message = InlineMessage()
-        layout.addWidget(self.message)
-        self.access_title = self._section(self.tr("Who has access"))
-        layout.addWidget(self.access_title)
-        self.access = AccessPanel(services)
-        layout.addWidget(self.access)
-        self.history_title = self._section(self.tr("History"))
-        layout.addWidget(self.history_title)
-        self.history = QTreeWidget()
-        self.history.setColumnCount(2)
-        self.history.setHeaderHidden(True)
-        self.history.setRootIsDecorated(False)
-        self.history.setAccessibleName(self.tr("History of this item"))
-        self.history.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        layout.addWidget(self.history, 1)
-        self.placeholder = QLabel(self.tr("Select a file or folder to see its details."))
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setStyleSheet("color: palette(placeholder-text);")
-        layout.addWidget(self.placeholder)
-        self.show_items([])
-
-    def _section(self, text: str) -> QLabel:
-        label = QLabel(text.upper())
-        label.setStyleSheet(
-            "color: palette(placeholder-text); font-weight: 600; letter-spacing: 1px;"
-            " margin-top: 10px;"
-        )
-        return label
-
-    def _clear_facts(self) -> None:
-        while self.facts.rowCount():
-            self.facts.removeRow(0)
-
-    def show_items(self, items: list[Item]) -> None:
-        self._clear_facts()
-        self.message.clear_message()
-        self.history.clear()
-        has = bool(items)
-        for w in (
-            self.icon,
-            self.name,
-            self.access_title,
-            self.access,
-            self.history_title,
-            self.history,
-        ):
-            w.setVisible(has)
-        self.placeholder.setVisible(not has)
-        if not items:
-            return
-        if len(items) > 1:
-            files = [i for i in items if isinstance(i, FileRecord)]
-            self.icon.setPixmap(icons.icon("file").pixmap(QSize(36, 36)))
-            self.name.setText(self.tr("{n} items selected").format(n=len(items)))
-            self.facts.addRow(self.tr("Files"), QLabel(str(len(files))))
-            self.facts.addRow(self.tr("Total size"), QLabel(human_size(sum(f.size for f in files))))
-            self.access.show_text(self.tr("Select one file to see who can read it."))
-            self.history.hide()
-            self.history_title.hide()
-            return
-        item = items[0]
-        pic = icons.icon("folder", FOLDER_COLOR) if item.is_folder else self._file_icon(item.name)
-        self.icon.setPixmap(pic.pixmap(QSize(36, 36)))
-        self.name.setText(item.name or self.tr("My files"))
-        rows: list[tuple[str, str]] = [(self.tr("Location"), item.path)]
-        if isinstance(item, FileRecord):
-            rows += [
-                (self.tr("Size"), human_size(item.size)),
-                (self.tr("Added"), format_time(item.created)),
-                (self.tr("Modified"), format_time(item.modified)),
-                (self.tr("SHA-256"), item.sha256.hex()[:16] + "…"),
-            ]
-        else:
-            rows += [(self.tr("Created"), format_time(item.created))]
-        for label, value in rows:
-            v = QLabel(value)
-            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            v.setWordWrap(True)
-            self.facts.addRow(label, v)
-
-    @staticmethod
-    def _file_icon(name: str) -> QIcon:
-        from .models import _kind_and_icon
-
-        return _kind_and_icon(name)[1]
-
-    def show_history(self, entries: list[HistoryEntry]) -> None:
-        self.history.clear()
-        for e in entries:
-            row = QTreeWidgetItem([format_time(e.time), action_label(e.action)])
-            row.setToolTip(1, e.item_name)
-            self.history.addTopLevelItem(row)
-        if not entries:
-            self.history.addTopLevelItem(QTreeWidgetItem([self.tr("No history yet"), ""]))
-
-
 class FilesPage(QWidget):
     """The contents of one folder of the open vault, with every file action."""
 
@@ -297,9 +91,10 @@ class FilesPage(QWidget):
         self._select_after_load: set[int] = set()
         self.active = True  # the main window says when another page is shown
 
+        self.item_actions = FileActions(self)
         self.model = FilesTableModel(self)
-        self.model.drag_exporter = self._drag_export
-        self.model.drag_failed.connect(lambda e: self.status.emit(error_message(e)))
+        self.model.drag_exporter = self.drag_export
+        self.model.drag_failed.connect(say_error(self.status.emit))
 
         self.breadcrumbs = Breadcrumbs()
         self.breadcrumbs.navigate.connect(self.open_folder)
@@ -316,6 +111,33 @@ class FilesPage(QWidget):
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._run_search)
 
+        self._build_table()
+
+        self._build_panes(services)
+
+        top = QHBoxLayout()
+        top.addWidget(self.breadcrumbs, 1)
+        top.addWidget(self.search)
+        splitter = QSplitter()
+        splitter.addWidget(self.center)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([760, 300])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 0)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+        self._make_actions()
+        self.preview_button.clicked.connect(self.preview_selected)
+        self.external_button.clicked.connect(self.open_external_selected)
+        self.setTabOrder(self.search, self.table)
+        self._update_actions()
+
+    def _build_table(self) -> None:
+        """The file table: sorting by the model, fixed rows, columns, menus, drops."""
         self.table = FilesTableView()
         # The view talks to the model directly: header clicks call `FilesTableModel.sort`,
         # one Python key sort. A QSortFilterProxyModel would call back into Python for each
@@ -351,8 +173,10 @@ class FilesPage(QWidget):
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
-        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.selectionModel().selectionChanged.connect(self.refresh_details)
 
+    def _build_panes(self, services: Services) -> None:
+        """The centre (table, empty folder, nothing found) and the details pane."""
         self.empty = _DropEmptyState(
             "add-file",
             self.tr("This folder is empty"),
@@ -368,34 +192,13 @@ class FilesPage(QWidget):
         self.center.addWidget(self.no_results)
 
         self.details = DetailsPane(services)
-        self.details.access.changed.connect(self._selection_changed)
+        self.details.access.changed.connect(self.refresh_details)
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
         self.external_button = QPushButton(icons.icon("open"), self.tr("Open"))
         self.external_button.setToolTip(self.tr("Open with the default app"))
         self.details.buttons.addWidget(self.preview_button)
         self.details.buttons.addWidget(self.external_button)
         self.details.buttons.addStretch()
-
-        top = QHBoxLayout()
-        top.addWidget(self.breadcrumbs, 1)
-        top.addWidget(self.search)
-        splitter = QSplitter()
-        splitter.addWidget(self.center)
-        splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([760, 300])
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 0)
-        layout.addLayout(top)
-        layout.addWidget(splitter, 1)
-
-        self._make_actions()
-        self.preview_button.clicked.connect(self.preview_selected)
-        self.external_button.clicked.connect(self.open_external_selected)
-        self.setTabOrder(self.search, self.table)
-        self._update_actions()
 
     # ---- actions -----------------------------------------------------------------------
     def _action(
@@ -455,7 +258,7 @@ class FilesPage(QWidget):
         self.active = active
         self._update_actions()
 
-    def _acting(self) -> bool:
+    def acting(self) -> bool:
         return self.active and self.session is not None
 
     def _update_actions(self) -> None:
@@ -622,14 +425,16 @@ class FilesPage(QWidget):
             self.center.setCurrentWidget(self.table)
         else:
             self.center.setCurrentWidget(self.no_results if show_paths else self.empty)
-        self._selection_changed()
+        self.refresh_details()
 
     def _reselect(self, ids: set[int]) -> None:
-        if not ids:
-            return
+        if ids:
+            self._select_where(lambda item: item.id in ids)
+
+    def _select_where(self, wanted: Callable[[Item], bool]) -> None:
         sel = self.table.selectionModel()
         for row, item in enumerate(self.model.items()):
-            if item.id in ids:
+            if wanted(item):
                 index = self.model.index(row, 0)
                 sel.select(
                     index,
@@ -673,7 +478,7 @@ class FilesPage(QWidget):
         run_task(
             work,
             done,
-            lambda e: self.status.emit(error_message(e)),
+            say_error(self.status.emit),
             quiet=True,
         )
 
@@ -685,17 +490,9 @@ class FilesPage(QWidget):
     def select_names(self, *names: str) -> None:
         """Select the rows with these names (used by tests and after adding)."""
         self.table.clearSelection()
-        sel = self.table.selectionModel()
-        for row, item in enumerate(self.model.items()):
-            if item.name in names:
-                index = self.model.index(row, 0)
-                sel.select(
-                    index,
-                    QItemSelectionModel.SelectionFlag.Select
-                    | QItemSelectionModel.SelectionFlag.Rows,
-                )
+        self._select_where(lambda item: item.name in names)
 
-    def _selection_changed(self, *_args: object) -> None:
+    def refresh_details(self, *_args: object) -> None:
         items = self.selected_items()
         self.details.show_items(items)
         self._update_actions()
@@ -713,7 +510,10 @@ class FilesPage(QWidget):
                 self.details.show_history(entries)
 
         run_task(
-            lambda _c: vault.history(item=item.id, limit=50), done, lambda _e: None, quiet=True
+            lambda _c: vault.history(item=item.id, limit=50),
+            done,
+            log_error("loading the history of the selected item"),
+            quiet=True,
         )
 
     # ---- adding ------------------------------------------------------------------------
@@ -868,7 +668,7 @@ class FilesPage(QWidget):
 
     # ---- item actions ------------------------------------------------------------------
     def open_selected(self) -> None:
-        if not self._acting():
+        if not self.acting():
             return
         items = self.selected_items()
         if len(items) != 1:
@@ -883,7 +683,7 @@ class FilesPage(QWidget):
             self.preview_selected(external_if_none=True)
 
     def preview_selected(self, external_if_none: bool = False) -> None:
-        if not self._acting():
+        if not self.acting():
             return
         items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
         if len(items) != 1:
@@ -900,7 +700,7 @@ class FilesPage(QWidget):
         run_task(
             lambda _c: vault.read_bytes(record, record=False),  # see show_preview
             done,
-            lambda e: self._problem(error_message(e)),
+            say_error(self._problem),
             title=self.tr("Opening preview of {name}").format(name=record.name),
             cancellable=False,
         )
@@ -913,7 +713,7 @@ class FilesPage(QWidget):
 
     def open_external_selected(self, record: FileRecord | None = None) -> None:
         if record is None:
-            if not self._acting():
+            if not self.acting():
                 return
             items = [i for i in self.selected_items() if isinstance(i, FileRecord)]
             if len(items) != 1:
@@ -939,281 +739,29 @@ class FilesPage(QWidget):
         run_task(
             lambda _c: vault.open_external(record),
             done,
-            lambda e: self._problem(error_message(e)),
+            say_error(self._problem),
             title=self.tr("Decrypting {name}").format(name=record.name),
             cancellable=False,
         )
 
     def export_selected(self) -> Job | None:
-        if not self._acting():
-            return None
-        items = self.selected_items()
-        if not items:
-            return None
-        dest = self.services.dialogs.choose_directory(
-            self, self.tr("Export to folder"), self.services.home_dir
-        )
-        if not dest or self.session is None:  # auto-lock may strike while a dialog is open
-            return None
-        vault = self.vault
-        total = sum(i.size for i in items if isinstance(i, FileRecord)) or 1
-
-        def work(ctx: Any) -> list[Any]:
-            out, base = [], 0
-            for item in items:
-                if ctx.cancelled():
-                    raise Cancelled()
-
-                def report(done: int, base: int = base) -> None:
-                    ctx.progress((base + done, total))
-
-                out.append(
-                    vault.export_with_report(
-                        item, Path(dest) / item.name, progress=report, cancel=ctx.cancelled
-                    )
-                )
-                base += item.size if isinstance(item, FileRecord) else 0
-            return out
-
-        def done(results: list[Any]) -> None:
-            text = self.tr(
-                "Exported %n items to {dest}.", "one: Exported %n item to {dest}.", len(results)
-            ).format(dest=dest)
-            # A name too long for the destination was shortened: say so, once per item.
-            notes = [r.note for r in results if r.note]
-            self.status.emit(" ".join([text, *notes]))
-
-        return run_task(
-            work,
-            done,
-            lambda e: (
-                self.status.emit(error_message(e))
-                if isinstance(e, Cancelled)
-                else self.services.dialogs.warn(self, self.tr("Export"), error_message(e))
-            ),
-            title=self.tr("Exporting %n items", "one: Exporting %n item", len(items)),
-        )
+        return self.item_actions.export_selected()
 
     def new_folder(self) -> None:
-        if self.session is None:
-            return
-        name = self.services.dialogs.get_text(
-            self, self.tr("New folder"), self.tr("Name of the new folder:"), self.tr("New folder")
-        )
-        if not name or self.session is None:  # auto-lock may strike while a dialog is open
-            return
-        vault, parent = self.vault, self.folder.id if self.folder else "/"
-        run_task(
-            lambda _c: vault.mkdir(parent, name.strip()),
-            lambda _f: self.refresh(),
-            lambda e: self.services.dialogs.warn(self, self.tr("New folder"), error_message(e)),
-            quiet=True,
-        )
+        self.item_actions.new_folder()
 
     def rename_selected(self) -> None:
-        if not self._acting():
-            return
-        items = self.selected_items()
-        if len(items) != 1:
-            return
-        item, vault = items[0], self.vault
-        name = self.services.dialogs.get_text(
-            self,
-            self.tr("Rename"),
-            self.tr("New name for {name}:").format(name=item.name),
-            item.name,
-        )
-        if not name or name == item.name or self.session is None:
-            return
-        run_task(
-            lambda _c: vault.rename(item, name.strip()),
-            lambda _i: self.refresh(),
-            lambda e: self.services.dialogs.warn(self, self.tr("Rename"), error_message(e)),
-            quiet=True,
-        )
+        self.item_actions.rename_selected()
 
     def move_selected(self) -> None:
-        if not self._acting():
-            return
-        items = self.selected_items()
-        if not items:
-            return
-        vault = self.vault
-        moving = [i.path for i in items]
-
-        def choose(all_items: list[Item]) -> None:
-            folders = ["/"] + [
-                i.path
-                for i in all_items
-                if i.is_folder
-                and not any(i.path == m or i.path.startswith(m + "/") for m in moving)
-            ]
-            folders = [f for f in folders if f != self.folder_path]
-            if not folders:
-                self.services.dialogs.inform(
-                    self, self.tr("Move"), self.tr("There is no other folder to move to.")
-                )
-                return
-            labels = [self.tr("My files") if f == "/" else f for f in folders]
-            choice = self.services.dialogs.choose_item(
-                self,
-                self.tr("Move"),
-                self.tr("Move %n items to:", "one: Move %n item to:", len(items)),
-                labels,
-            )
-            if choice is None or self.session is None:
-                return
-            target = folders[labels.index(choice)]
-
-            def work(_c: object) -> None:
-                for item in items:
-                    vault.move(item, target)
-
-            run_task(
-                work,
-                lambda _r: self.refresh(),
-                lambda e: self.services.dialogs.warn(self, self.tr("Move"), error_message(e)),
-                quiet=True,
-            )
-
-        run_task(
-            lambda _c: vault.walk("/"),
-            choose,
-            lambda e: self.status.emit(error_message(e)),
-            quiet=True,
-        )
+        self.item_actions.move_selected()
 
     def delete_selected(self) -> None:
-        if not self._acting():
-            return
-        items = self.selected_items()
-        if not items:
-            return
-        if len(items) == 1:
-            what = self.tr("“{name}”").format(name=items[0].name)
-            if items[0].is_folder:
-                what = self.tr("the folder “{name}” and everything in it").format(
-                    name=items[0].name
-                )
-        else:
-            what = self.tr("{n} items").format(n=len(items))
-        ok = self.services.dialogs.confirm(
-            self,
-            self.tr("Delete"),
-            self.tr(
-                "Delete {what}? Their encryption keys are destroyed, so the contents cannot be "
-                "recovered from this vault afterwards."
-            ).format(what=what),
-            self.tr("Delete"),
-        )
-        if not ok or self.session is None:  # auto-lock may strike while a dialog is open
-            return
-        vault = self.vault
-
-        def work(_c: object) -> int:
-            for item in items:
-                vault.delete(item)
-            return len(items)
-
-        run_task(
-            work,
-            lambda n: (
-                self.status.emit(self.tr("Deleted %n items.", "one: Deleted %n item.", n)),
-                self.refresh(),
-            ),
-            lambda e: self.services.dialogs.warn(self, self.tr("Delete"), error_message(e)),
-            title=self.tr("Deleting"),
-            cancellable=False,
-        )
+        self.item_actions.delete_selected()
 
     def share_selected(self) -> None:
-        """The share dialog for the selection; sharing runs in the background."""
-        if not self._acting():
-            return
-        items = self.selected_items()
-        if not items or self.session is None:
-            return
-        vault = self.vault
-
-        def ask(result: tuple[Any, Any, Any, Any]) -> None:
-            contacts, groups, exchange, base = result
-            if self.session is None:
-                return
-            dialog = ShareDialog(items, contacts, groups, exchange, self.services, self, plan=base)
-            if not self.services.dialogs.exec_dialog(dialog) or self.session is None:
-                return
-            plan = dialog.plan()  # the vault's plan, as the summary showed it
-            out_dir = dialog.out_dir or None
-
-            def work(ctx: Any) -> list[Any]:
-                return vault.share_as_planned(plan, cancel=ctx.cancelled)
-
-            def done(shares: list[Any]) -> None:
-                where = out_dir or self.tr("the exchange folder")
-                self.status.emit(
-                    self.tr(
-                        "Shared %n files; the share files are in {where}.",
-                        "one: Shared %n file; the share file is in {where}.",
-                        len(shares),
-                    ).format(where=where)
-                )
-                self._selection_changed()
-
-            run_task(
-                work,
-                done,
-                lambda e: self.services.dialogs.warn(self, self.tr("Share"), error_message(e)),
-                title=self.tr("Sharing %n items", "one: Sharing %n item", len(items)),
-            )
-
-        run_task(
-            lambda _c: (
-                vault.contacts(),
-                vault.groups(),
-                vault.exchange_folder,
-                vault.plan_share(items, exchange=False),  # resolves the folders' files
-            ),
-            ask,
-            lambda e: self.status.emit(error_message(e)),
-            quiet=True,
-        )
+        self.item_actions.share_selected()
 
     # ---- drag out ----------------------------------------------------------------------
-    def _drag_export(self, items: list[Item]) -> list[Path]:
-        if any(not job.quiet for job in runner().active_jobs):
-            # The vault runs one operation at a time; decrypting here would block the GUI
-            # thread until the running job ends.
-            raise ValueError(self.tr("Wait for the running job to finish, or use Export."))
-        vault = self.vault
-        total = 0
-        for item in items:
-            if isinstance(item, FileRecord):
-                total += item.size
-            else:
-                total += sum(f.size for f in vault.walk(item) if isinstance(f, FileRecord))
-        if total > DRAG_EXPORT_LIMIT:
-            raise ValueError(
-                self.tr("That is too much to drag at once ({size}); use Export instead.").format(
-                    size=human_size(total)
-                )
-            )
-        paths = []
-        for item in items:
-            if isinstance(item, FileRecord):
-                # Decrypts into the vault's private temp folder (wiped on lock, exit and next
-                # start) and records "file-opened-externally" in the access history.
-                paths.append(vault.open_external(item))
-            else:
-                # A folder goes to a fresh folder inside the same private temp folder.
-                private = vault.temp_dir
-                private.mkdir(mode=0o700, parents=True, exist_ok=True)  # made on first use
-                target = Path(tempfile.mkdtemp(dir=private)) / item.name
-                paths.append(vault.export(item, target))
-        self.status.emit(
-            self.tr(
-                "Exported %n items by dragging; recorded in the history.",
-                "one: Exported %n item by dragging; recorded in the history.",
-                len(paths),
-            )
-        )
-        return paths
+    def drag_export(self, items: list[Item]) -> list[Path]:
+        return self.item_actions.drag_export(items)

@@ -1,0 +1,310 @@
+"""The files page's item actions that ask and then run in the background: export, new folder,
+rename, move, delete, share, and drag-out (`FileActions`), so the page stays a layout with
+its listing, selection and adding."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject
+
+from strongroom.vault import Cancelled, FileRecord, Item
+
+from ..messages import error_message, human_size
+from ..sharing import ShareDialog
+from ..tasks import Job, run_task, runner, say_error, warn_error
+from .view import DRAG_EXPORT_LIMIT
+
+if TYPE_CHECKING:
+    from .page import FilesPage
+
+
+class FileActions(QObject):
+    """The files page's item actions that ask and then run in the background. Each uses only
+    the page's public side (selection, vault, services, `status`, `refresh`)."""
+
+    def __init__(self, page: FilesPage) -> None:
+        super().__init__(page)
+        self.page = page
+
+    def _change(self, work: Callable[[Any], object], title: str) -> None:
+        """A quick change of the listing (new folder, rename, move): then list again; a
+        failure is a dialog titled `title`."""
+        page = self.page
+        run_task(
+            work,
+            lambda _r: page.refresh(),
+            warn_error(page.services.dialogs, page, title),
+            quiet=True,
+        )
+
+    def export_selected(self) -> Job | None:
+        page = self.page
+        if not page.acting():
+            return None
+        items = page.selected_items()
+        if not items:
+            return None
+        dest = page.services.dialogs.choose_directory(
+            page, self.tr("Export to folder"), page.services.home_dir
+        )
+        if not dest or page.session is None:  # auto-lock may strike while a dialog is open
+            return None
+        vault = page.vault
+        total = sum(i.size for i in items if isinstance(i, FileRecord)) or 1
+
+        def work(ctx: Any) -> list[Any]:
+            out, base = [], 0
+            for item in items:
+                if ctx.cancelled():
+                    raise Cancelled()
+
+                def report(done: int, base: int = base) -> None:
+                    ctx.progress((base + done, total))
+
+                out.append(
+                    vault.export_with_report(
+                        item, Path(dest) / item.name, progress=report, cancel=ctx.cancelled
+                    )
+                )
+                base += item.size if isinstance(item, FileRecord) else 0
+            return out
+
+        def done(results: list[Any]) -> None:
+            text = self.tr(
+                "Exported %n items to {dest}.", "one: Exported %n item to {dest}.", len(results)
+            ).format(dest=dest)
+            # A name too long for the destination was shortened: say so, once per item.
+            notes = [r.note for r in results if r.note]
+            page.status.emit(" ".join([text, *notes]))
+
+        return run_task(
+            work,
+            done,
+            lambda e: (
+                page.status.emit(error_message(e))
+                if isinstance(e, Cancelled)
+                else page.services.dialogs.warn(page, self.tr("Export"), error_message(e))
+            ),
+            title=self.tr("Exporting %n items", "one: Exporting %n item", len(items)),
+        )
+
+    def new_folder(self) -> None:
+        page = self.page
+        if page.session is None:
+            return
+        name = page.services.dialogs.get_text(
+            page,
+            self.tr("New folder"),
+            self.tr("Name of the new folder:"),
+            self.tr("New folder"),
+        )
+        if not name or page.session is None:  # auto-lock may strike while a dialog is open
+            return
+        vault, parent = page.vault, page.folder.id if page.folder else "/"
+        self._change(lambda _c: vault.mkdir(parent, name.strip()), self.tr("New folder"))
+
+    def rename_selected(self) -> None:
+        page = self.page
+        if not page.acting():
+            return
+        items = page.selected_items()
+        if len(items) != 1:
+            return
+        item, vault = items[0], page.vault
+        name = page.services.dialogs.get_text(
+            page,
+            self.tr("Rename"),
+            self.tr("New name for {name}:").format(name=item.name),
+            item.name,
+        )
+        if not name or name == item.name or page.session is None:
+            return
+        self._change(lambda _c: vault.rename(item, name.strip()), self.tr("Rename"))
+
+    def move_selected(self) -> None:
+        page = self.page
+        if not page.acting():
+            return
+        items = page.selected_items()
+        if not items:
+            return
+        vault = page.vault
+        moving = [i.path for i in items]
+
+        def choose(all_items: list[Item]) -> None:
+            folders = ["/"] + [
+                i.path
+                for i in all_items
+                if i.is_folder
+                and not any(i.path == m or i.path.startswith(m + "/") for m in moving)
+            ]
+            folders = [f for f in folders if f != page.folder_path]
+            if not folders:
+                page.services.dialogs.inform(
+                    page, self.tr("Move"), self.tr("There is no other folder to move to.")
+                )
+                return
+            labels = [self.tr("My files") if f == "/" else f for f in folders]
+            choice = page.services.dialogs.choose_item(
+                page,
+                self.tr("Move"),
+                self.tr("Move %n items to:", "one: Move %n item to:", len(items)),
+                labels,
+            )
+            if choice is None or page.session is None:
+                return
+            target = folders[labels.index(choice)]
+
+            def work(_c: object) -> None:
+                for item in items:
+                    vault.move(item, target)
+
+            self._change(work, self.tr("Move"))
+
+        run_task(
+            lambda _c: vault.walk("/"),
+            choose,
+            say_error(page.status.emit),
+            quiet=True,
+        )
+
+    def delete_selected(self) -> None:
+        page = self.page
+        if not page.acting():
+            return
+        items = page.selected_items()
+        if not items:
+            return
+        if len(items) == 1:
+            what = self.tr("“{name}”").format(name=items[0].name)
+            if items[0].is_folder:
+                what = self.tr("the folder “{name}” and everything in it").format(
+                    name=items[0].name
+                )
+        else:
+            what = self.tr("{n} items").format(n=len(items))
+        ok = page.services.dialogs.confirm(
+            page,
+            self.tr("Delete"),
+            self.tr(
+                "Delete {what}? Their encryption keys are destroyed, so the contents cannot be "
+                "recovered from this vault afterwards."
+            ).format(what=what),
+            self.tr("Delete"),
+        )
+        if not ok or page.session is None:  # auto-lock may strike while a dialog is open
+            return
+        vault = page.vault
+
+        def work(_c: object) -> int:
+            for item in items:
+                vault.delete(item)
+            return len(items)
+
+        run_task(
+            work,
+            lambda n: (
+                page.status.emit(self.tr("Deleted %n items.", "one: Deleted %n item.", n)),
+                page.refresh(),
+            ),
+            warn_error(page.services.dialogs, page, self.tr("Delete")),
+            title=self.tr("Deleting"),
+            cancellable=False,
+        )
+
+    def share_selected(self) -> None:
+        """The share dialog for the selection; sharing runs in the background."""
+        page = self.page
+        if not page.acting():
+            return
+        items = page.selected_items()
+        if not items or page.session is None:
+            return
+        vault = page.vault
+
+        def ask(result: tuple[Any, Any, Any, Any]) -> None:
+            contacts, groups, exchange, base = result
+            if page.session is None:
+                return
+            dialog = ShareDialog(items, contacts, groups, exchange, page.services, page, plan=base)
+            if not page.services.dialogs.exec_dialog(dialog) or page.session is None:
+                return
+            plan = dialog.plan()  # the vault's plan, as the summary showed it
+            out_dir = dialog.out_dir or None
+
+            def work(ctx: Any) -> list[Any]:
+                return vault.share_as_planned(plan, cancel=ctx.cancelled)
+
+            def done(shares: list[Any]) -> None:
+                where = out_dir or self.tr("the exchange folder")
+                page.status.emit(
+                    self.tr(
+                        "Shared %n files; the share files are in {where}.",
+                        "one: Shared %n file; the share file is in {where}.",
+                        len(shares),
+                    ).format(where=where)
+                )
+                page.refresh_details()
+
+            run_task(
+                work,
+                done,
+                warn_error(page.services.dialogs, page, self.tr("Share")),
+                title=self.tr("Sharing %n items", "one: Sharing %n item", len(items)),
+            )
+
+        run_task(
+            lambda _c: (
+                vault.contacts(),
+                vault.groups(),
+                vault.exchange_folder,
+                vault.plan_share(items, exchange=False),  # resolves the folders' files
+            ),
+            ask,
+            say_error(page.status.emit),
+            quiet=True,
+        )
+
+    def drag_export(self, items: list[Item]) -> list[Path]:
+        page = self.page
+        if any(not job.quiet for job in runner().active_jobs):
+            # The vault runs one operation at a time; decrypting here would block the GUI
+            # thread until the running job ends.
+            raise ValueError(self.tr("Wait for the running job to finish, or use Export."))
+        vault = page.vault
+        total = 0
+        for item in items:
+            if isinstance(item, FileRecord):
+                total += item.size
+            else:
+                total += sum(f.size for f in vault.walk(item) if isinstance(f, FileRecord))
+        if total > DRAG_EXPORT_LIMIT:
+            raise ValueError(
+                self.tr("That is too much to drag at once ({size}); use Export instead.").format(
+                    size=human_size(total)
+                )
+            )
+        paths = []
+        for item in items:
+            if isinstance(item, FileRecord):
+                # Decrypts into the vault's private temp folder (wiped on lock, exit and next
+                # start) and records "file-opened-externally" in the access history.
+                paths.append(vault.open_external(item))
+            else:
+                # A folder goes to a fresh folder inside the same private temp folder.
+                private = vault.temp_dir
+                private.mkdir(mode=0o700, parents=True, exist_ok=True)  # made on first use
+                target = Path(tempfile.mkdtemp(dir=private)) / item.name
+                paths.append(vault.export(item, target))
+        page.status.emit(
+            self.tr(
+                "Exported %n items by dragging; recorded in the history.",
+                "one: Exported %n item by dragging; recorded in the history.",
+                len(paths),
+            )
+        )
+        return paths

@@ -1,0 +1,84 @@
+"""The file table view and the empty folder's drop target: drops from other apps add files,
+drags out export copies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
+
+from ..style import use_base_style
+from ..widgets import EmptyState
+
+DRAG_EXPORT_LIMIT = 256 * 1024 * 1024
+"""Drag-out decrypts on the GUI thread while the drag starts (Qt needs the files then), so
+it is limited; bigger selections use Export, which runs in the background."""
+
+
+def local_paths(urls: Sequence[QUrl]) -> list[str]:
+    return [u.toLocalFile() for u in urls if u.isLocalFile() and u.toLocalFile()]
+
+
+def accept_copy(event: QDropEvent, wanted: bool) -> bool:
+    """Accept a drag or drop as a copy (never the source's proposed move), or ignore it.
+    Returns `wanted`. Qt keeps a Move when the source does not offer Copy; then refuse."""
+    if wanted and event.possibleActions() & Qt.DropAction.CopyAction:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        return True
+    event.ignore()
+    return False
+
+
+class FilesTableView(QTableView):
+    """The file table: drops from other apps add files; drags out export copies."""
+
+    files_dropped = Signal(list)  # local paths
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setTabKeyNavigation(False)  # Tab moves on to the next control, not the next cell
+        use_base_style(self)  # no check boxes here; painting stays in C++ (style.py)
+
+    def _external(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
+        # Drops that started in this table are not additions (that would copy the vault's
+        # own exported temp files back in).
+        return event.source() is not self and bool(local_paths(event.mimeData().urls()))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        accept_copy(event, self._external(event))
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_copy(event, self._external(event))
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if accept_copy(event, self._external(event)):
+            self.files_dropped.emit(local_paths(event.mimeData().urls()))
+
+
+class _DropEmptyState(EmptyState):
+    files_dropped = Signal(list)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.setAcceptDrops(True)
+
+    # Every drop into Strongroom is a copy: accepting the source's proposed Move would let
+    # a file manager delete the originals after they were encrypted.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        accept_copy(event, bool(local_paths(event.mimeData().urls())))
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_copy(event, bool(local_paths(event.mimeData().urls())))
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = local_paths(event.mimeData().urls())
+        if accept_copy(event, bool(paths)):
+            self.files_dropped.emit(paths)
