@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sharing_helpers import PASSPHRASE, World, world_fixture  # noqa: F401
-from strongroom.vault import sharing as sharing_mod
+from strongroom.vault.sharing import streams as sharing_mod
 
 
 @pytest.fixture

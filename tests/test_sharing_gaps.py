@@ -248,7 +248,7 @@ def test_full_disk_writing_a_message_leaves_no_temp_file(world: World, tmp_path,
     stayed in the out folder, and the recipient quarantined it when given the folder)."""
     import errno
 
-    from strongroom.vault import sharing
+    from strongroom.vault.sharing import streams as sharing
 
     alice = world.person("alice")
     world.person("bob")

@@ -1,0 +1,130 @@
+"""What the sharing modules share: names, references, the `_op` guard, the sync report."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from strongroom.crypto import age
+
+from .. import db
+from ..errors import VaultLocked
+from ..records import (
+    Contact,
+    FileRecord,
+    FolderRecord,
+    GroupRecord,
+    ReceiptRecord,
+    ReceivedRecord,
+    SyncReport,
+)
+from ..reports import UnlockReport
+
+if TYPE_CHECKING:
+    from ..events import EventHub
+    from ..history import HistoryLog
+    from ..objects import ObjectStore
+
+
+SHARED_ROOT_ID = 0
+"""Item id of the hidden folder holding received files (schema v2); never listed."""
+SHARED_PREFIX = "shared:"
+"""Received files are addressed as ``shared:NAME`` (their `FileRecord.path`)."""
+RECEIPT_POLICIES = ("always", "ask", "never")
+DEFAULT_RECEIPT_POLICY = "ask"
+ContactRef = int | str | Contact
+"""A contact by id, by name (case-insensitive) or by fingerprint (digits, any spacing)."""
+GroupRef = str | GroupRecord
+"""A group by id (32 hex digits) or by name (case-insensitive)."""
+StrPath = str | PathLike[str]
+_INLINE_PAYLOAD_MAX = age.payload_length(64 * 1024)  # = api.INLINE_MAX plaintext bytes
+_HEX128 = re.compile(r"^[0-9a-f]{32}$")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _op(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
+    """As `api._op`: run under the vault mutex, refusing once the vault is locked."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._mutex:
+            if self._conn is None:
+                raise VaultLocked()
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class _Report:
+    """`SyncReport` being filled in; `sent` is what `_flush_outbox` wrote meanwhile."""
+
+    def __init__(self, written_before: int) -> None:
+        self.written_before = written_before
+        self.received: list[ReceivedRecord] = []
+        self.revoked: list[ReceivedRecord] = []
+        self.expired: list[ReceivedRecord] = []
+        self.receipts: list[ReceiptRecord] = []
+        self.group_keys: list[GroupRecord] = []
+        self.messages: list[str] = []
+        self.skipped = 0
+        self.replayed: list[str] = []
+        self.duplicates: list[str] = []
+        self.quarantined: list[tuple[str, str]] = []
+        self.errors: list[tuple[str, str]] = []
+        self.conflicts: list[str] = []
+        self.removed: list[str] = []
+
+    def freeze(self, written_now: int) -> SyncReport:
+        return SyncReport(
+            received=tuple(self.received),
+            revoked=tuple(self.revoked),
+            expired=tuple(self.expired),
+            receipts=tuple(self.receipts),
+            group_keys=tuple(self.group_keys),
+            messages=tuple(self.messages),
+            sent=written_now - self.written_before,
+            skipped=self.skipped,
+            replayed=tuple(self.replayed),
+            duplicates=tuple(self.duplicates),
+            quarantined=tuple(self.quarantined),
+            errors=tuple(self.errors),
+            conflicts=tuple(self.conflicts),
+            removed=tuple(self.removed),
+        )
+
+
+class _Rejected(Exception):
+    """A well-formed message that its signer had no authority to send."""
+
+
+class SharingHost:
+    """What the sharing mixins use of `Vault` (declared for type checkers only)."""
+
+    if TYPE_CHECKING:  # provided by Vault
+        _mutex: threading.RLock
+        _conn: db.Connection | None
+        _history: HistoryLog
+        _store: ObjectStore
+        _events: EventHub
+        _folder: Path
+        _unlock_report: UnlockReport
+
+        @property
+        def _c(self) -> db.Connection: ...
+        def _now(self) -> datetime: ...
+        def _write(self) -> contextlib.AbstractContextManager[db.Connection]: ...
+        def _get(self, ref: Any) -> FileRecord | FolderRecord: ...
+        def _get_file(self, ref: Any) -> FileRecord: ...
+        def walk(self, folder: Any = "/") -> list[FileRecord | FolderRecord]: ...
+        def _reserve_object_ids(self, count: int) -> list[str]: ...
+        @staticmethod
+        def _drop_staging(conn: db.Connection, object_ids: Iterable[str | None]) -> None: ...
+        def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None: ...

@@ -1,0 +1,334 @@
+"""Stream helpers for shares and receiving: writing, copying, hashing, spooling payloads."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import queue
+import secrets
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from .. import fsutil
+from ..fsutil import WritebackPacer, copy_range, disk_full_errors
+
+if TYPE_CHECKING:
+    from ..objects import ObjectStore
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _copy_fd(
+    src_fd: int,
+    dst_fd: int,
+    dst_off: int,
+    on_bytes: Callable[[int], None],
+    pacer: WritebackPacer | None = None,
+) -> int:
+    """Copy the whole of `src_fd` into `dst_fd` at `dst_off`: the stored payload bytes,
+    unchanged, reporting each piece to `pacer` (the file ends in an fsync)."""
+    total = 0
+    for n in copy_range(src_fd, 0, dst_fd, dst_off):
+        total += n
+        if pacer is not None:
+            pacer.wrote(n)
+        on_bytes(total)
+    return total
+
+
+def _place_new(tmp: Path, folder: Path, name: str) -> Path:
+    """Rename a finished temp file to `folder/name` without replacing anything (a taken
+    name gets a random suffix), then fsync the folder."""
+    final = folder / name
+    for _attempt in range(100):
+        try:
+            os.link(tmp, final)  # fails if `final` exists: a rename that never replaces
+        except FileExistsError:
+            stem = name.removesuffix(".age")
+            final = folder / f"{stem}-{secrets.token_hex(3)}.age"
+            continue
+        except OSError:
+            if final.exists():
+                raise
+            os.rename(tmp, final)  # no hard links here (some network/FAT folders)
+            break
+        else:
+            # Placed: a temp name that cannot be removed now is only a hidden leftover
+            # (the same file under a second name), not a failed write.
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            break
+    fsutil.fsync_dir(folder)
+    return final
+
+
+class _Worker:
+    """Runs `fn(chunk)` for each chunk on one background thread, in order.
+
+    Receiving a big share does three things to every byte: decrypt (this thread), hash
+    the plaintext and write the payload copy. hashlib and os.write release the GIL, so
+    the other two run beside the decryption on another core. The queue is bounded, so
+    memory stays constant (`depth` chunks of 64 KiB).
+    """
+
+    def __init__(self, fn: Callable[[bytes], Any], depth: int = 32) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._fn = fn
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="strongroom-receive", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is None:
+                try:
+                    self._fn(item)
+                except BaseException as exc:  # re-raised on the caller's thread
+                    self._error = exc
+
+    def put(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def close(self) -> None:
+        """Wait for every queued chunk; re-raise the first error the worker met."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+class _HashSink(io.RawIOBase):
+    """Where a received share's plaintext goes: hashed and counted, never stored."""
+
+    _BATCH = 1024 * 1024  # hand over 1 MiB at a time: few queue operations per GiB
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._worker = _Worker(self._sha.update, depth=4)
+        self._buf = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        # Copied: the decryptor reuses its output buffer for the next chunk.
+        self._buf += b
+        if len(self._buf) >= self._BATCH:
+            self._worker.put(bytes(self._buf))
+            self._buf.clear()
+        return len(memoryview(b))
+
+    def digest(self) -> bytes:
+        if self._buf:
+            self._worker.put(bytes(self._buf))
+            self._buf.clear()
+        self._worker.close()
+        return self._sha.digest()
+
+    def abort(self) -> None:
+        with contextlib.suppress(BaseException):
+            self._worker.close()
+
+
+class _TeeReader(io.RawIOBase):
+    """Reads from `src` and hands every byte read to `sink` too (payload → object)."""
+
+    def __init__(self, src: BinaryIO, sink: _Spool) -> None:
+        self._src = src
+        self._sink = sink
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        data = self._src.read(len(view)) or b""
+        n = len(data)
+        view[:n] = data
+        if n:
+            self._sink.write(data)
+        return n
+
+
+class _Spool:
+    """The received payload bytes: in memory while small (stored inline), else a temp
+    object file (created 0600, written by a `_Worker`, fsynced by `finish`)."""
+
+    def __init__(self, store: ObjectStore, limit: int) -> None:
+        self._store = store
+        self._limit = limit
+        self._buf = bytearray()
+        self._fd: int | None = None
+        self._worker: _Worker | None = None
+        self.tmp: Path | None = None
+
+    def _write_fd(self, data: bytes) -> None:
+        assert self._fd is not None
+        with disk_full_errors():
+            _write_all(self._fd, data)
+
+    def write(self, data: bytes) -> None:
+        if self._worker is not None:
+            self._worker.put(data)
+            return
+        self._buf += data
+        if len(self._buf) > self._limit:
+            self.tmp = self._store.tmp / f"{secrets.token_hex(16)}.tmp"
+            with disk_full_errors():
+                self._fd = os.open(
+                    self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+                )
+            self._worker = _Worker(self._write_fd)
+            self._worker.put(bytes(self._buf))
+            self._buf = bytearray()
+
+    def finish(self) -> tuple[bytes | None, Path | None]:
+        if self._worker is None:
+            return bytes(self._buf), None
+        self._worker.close()
+        assert self._fd is not None
+        with disk_full_errors():
+            os.fsync(self._fd)  # durable before the commit that references it
+        os.close(self._fd)
+        self._fd = None
+        return None, self.tmp
+
+    def discard(self) -> None:
+        if self._worker is not None:
+            with contextlib.suppress(BaseException):
+                self._worker.close()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
+
+
+def _regular_file_payload(f: BinaryIO) -> tuple[int, int, int] | None:
+    """(fd, payload offset, payload length) when `f` is a regular file, else None."""
+    try:
+        fd = f.fileno()
+        st = os.fstat(fd)
+        pos = f.tell()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return fd, pos, max(0, st.st_size - pos)
+
+
+class _CopySpool:
+    """A big payload in a regular file: a second thread copies it (`copy_range`, which
+    releases the GIL) into a private temp object, while this thread
+    decrypts and hashes *that copy* as it grows. Verifying the copy, not the source,
+    means the bytes checked are exactly the bytes stored, even if someone changes the
+    source file meanwhile. The copy thread also starts writeback every 64 MiB (without
+    waiting for it), so the final fsync is short."""
+
+    def __init__(self, store: ObjectStore, src_fd: int, offset: int, length: int) -> None:
+        self.tmp = store.tmp / f"{secrets.token_hex(16)}.tmp"
+        with disk_full_errors():
+            self._fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self._src_fd, self._offset, self._length = src_fd, offset, length
+        self._copied = 0
+        self._done = self._stop = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._copy, name="strongroom-copy", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        try:
+            done = 0
+            pacer = WritebackPacer(self._fd)
+            for n in copy_range(
+                self._src_fd, self._offset, self._fd, 0, self._length, kernel_unaligned=True
+            ):
+                done += n
+                with self._cond:
+                    self._copied = done
+                    self._cond.notify_all()
+                pacer.wrote(n)
+                if self._stop:
+                    break
+            # A source that ended early ends the copy: the decryptor reports truncation.
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            with disk_full_errors():
+                raise self._error
+
+    def available(self, pos: int) -> int:
+        """Wait until bytes beyond `pos` are copied; how many (0 at the end)."""
+        with self._cond:
+            while self._copied <= pos and not self._done:
+                self._cond.wait()
+            self._raise()
+            return self._copied - pos
+
+    def reader(self) -> _CopyReader:
+        return _CopyReader(self, self._fd)
+
+    def finish(self) -> tuple[bytes | None, Path | None]:
+        self._thread.join()
+        self._raise()
+        with disk_full_errors():
+            os.fsync(self._fd)  # durable before the commit that references it
+        os.close(self._fd)
+        self._fd = -1
+        return None, self.tmp
+
+    def discard(self) -> None:
+        self._stop = True
+        self._thread.join()
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
+class _CopyReader(io.RawIOBase):
+    """Reads the private copy as `_CopySpool` writes it."""
+
+    def __init__(self, spool: _CopySpool, fd: int) -> None:
+        self._spool = spool
+        self._fd = fd
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        avail = self._spool.available(self._pos)
+        if not avail:
+            return 0
+        n = os.preadv(self._fd, [view[: min(len(view), avail)]], self._pos)
+        self._pos += n
+        return n
