@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import db, share_format
 from ..errors import ContactNotFound, GroupNotFound, ItemNotFound, ShareNotFound
 from ..history import parse_time
 from ..records import AccessEntry, AccessReport, GroupRecord, ShareRecipientStatus, ShareRecord
-
-if TYPE_CHECKING:
-    pass
 from .common import SharingHost, _op
 
 

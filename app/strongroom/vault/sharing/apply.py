@@ -4,8 +4,9 @@ Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from strongroom.crypto import age
 
@@ -13,9 +14,6 @@ from .. import db, messages
 from ..cards import b64url_decode, b64url_encode
 from ..history import format_time, parse_time
 from ..records import GroupRecord, ReceiptRecord
-
-if TYPE_CHECKING:
-    pass
 from .common import SharingHost, _Rejected, _Report
 
 
@@ -192,26 +190,9 @@ class ApplyMixin(SharingHost):
             row = self._c.execute(
                 "SELECT admin_vk, mine, epoch FROM groups WHERE id = ?", (gid,)
             ).fetchone()
-        admin = self._contact_by_vk(from_vk)
         nonce: str | None = body.get("nonce")
-        if row is None:
-            if admin is None:
-                raise _Rejected("a group key from someone who is not in my contacts")
-            # Authority for a group I do not know yet: its id must be bound to the sender
-            # (issue 13). Otherwise the first contact to send a key for an id would become
-            # the administrator of the group that id names.
-            if nonce is None or gid != messages.bound_group_id(
-                msg.sender_verify_key,
-                b64url_decode(nonce, "group nonce", messages.MessageMalformed),
-            ):
-                raise _Rejected(
-                    "a group key for a group whose id is not bound to the sender (only the "
-                    "group's creator can hand out its key; forged or from an older version)"
-                )
-        else:
-            if row[1] or row[0] != from_vk:
-                # Authority: only the group's administrator hands out its keys.
-                raise _Rejected("a group key not from the group's administrator (forged)")
+        admin = self._group_key_authority(msg, from_vk, row)
+        if row is not None:
             with db.db_errors():
                 known = self._c.execute(
                     "SELECT 1 FROM group_keys WHERE group_id = ? AND epoch = ?", (gid, epoch)
@@ -242,23 +223,8 @@ class ApplyMixin(SharingHost):
                 " VALUES (?, ?, ?, ?, ?)",
                 (gid, epoch, secret, str(key.recipient), t),
             )
-            for member in body["members"] if newest else ():
-                mrow = conn.execute(
-                    "SELECT name, vk FROM contacts WHERE age = ?", (member,)
-                ).fetchone()
-                mname = mrow[0] if mrow else ("me" if member == str(me.recipient) else "a member")
-                conn.execute(
-                    "INSERT INTO group_members (group_id, age, vk, name, added, added_epoch)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, age) DO UPDATE SET"
-                    " removed = NULL, removed_epoch = NULL",
-                    (gid, member, mrow[1] if mrow else None, mname, t, epoch),
-                )
-            for gone in body["removed"] if newest else ():
-                conn.execute(
-                    "UPDATE group_members SET removed = ?, removed_epoch = ?"
-                    " WHERE group_id = ? AND age = ?",
-                    (t, epoch, gid, gone),
-                )
+            if newest:
+                _set_group_members(conn, body, epoch, t, str(me.recipient))
             self._bump_keyset(conn)
             self._history.append(
                 now,
@@ -272,3 +238,52 @@ class ApplyMixin(SharingHost):
             )
         self._changed("groups")
         return self._group_record(gid)
+
+    def _group_key_authority(
+        self, msg: messages.OpenedMessage, from_vk: str, row: Sequence[Any] | None
+    ) -> Sequence[Any] | None:
+        """Check that the sender of a group key may hand it out (`_Rejected` if not);
+        returns the sender's contact row for a group I do not know yet (`row` None)."""
+        if row is not None:
+            if row[1] or row[0] != from_vk:
+                # Authority: only the group's administrator hands out its keys.
+                raise _Rejected("a group key not from the group's administrator (forged)")
+            return None
+        admin = self._contact_by_vk(from_vk)
+        if admin is None:
+            raise _Rejected("a group key from someone who is not in my contacts")
+        # Authority for a group I do not know yet: its id must be bound to the sender
+        # (issue 13). Otherwise the first contact to send a key for an id would become
+        # the administrator of the group that id names.
+        nonce: str | None = msg.body.get("nonce")
+        if nonce is None or msg.body["group"] != messages.bound_group_id(
+            msg.sender_verify_key,
+            b64url_decode(nonce, "group nonce", messages.MessageMalformed),
+        ):
+            raise _Rejected(
+                "a group key for a group whose id is not bound to the sender (only the "
+                "group's creator can hand out its key; forged or from an older version)"
+            )
+        return admin
+
+
+def _set_group_members(
+    conn: db.Connection, body: dict[str, Any], epoch: int, t: str, my_recipient: str
+) -> None:
+    """Inside the transaction: the members and removals a newest group key lists."""
+    gid = body["group"]
+    for member in body["members"]:
+        mrow = conn.execute("SELECT name, vk FROM contacts WHERE age = ?", (member,)).fetchone()
+        mname = mrow[0] if mrow else ("me" if member == my_recipient else "a member")
+        conn.execute(
+            "INSERT INTO group_members (group_id, age, vk, name, added, added_epoch)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, age) DO UPDATE SET"
+            " removed = NULL, removed_epoch = NULL",
+            (gid, member, mrow[1] if mrow else None, mname, t, epoch),
+        )
+    for gone in body["removed"]:
+        conn.execute(
+            "UPDATE group_members SET removed = ?, removed_epoch = ?"
+            " WHERE group_id = ? AND age = ?",
+            (t, epoch, gid, gone),
+        )

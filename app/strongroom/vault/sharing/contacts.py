@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import InvalidKey, VerifyKey
@@ -24,9 +24,6 @@ from ..cards import (
 from ..errors import ContactExists, ContactNotFound, InvalidName
 from ..history import format_time, parse_time
 from ..records import Contact
-
-if TYPE_CHECKING:
-    pass
 from .common import ContactRef, SharingHost, _op
 
 

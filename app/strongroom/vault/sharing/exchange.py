@@ -10,7 +10,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import db, exchange, fsutil, messages, share_format
 from ..errors import (
@@ -23,9 +23,6 @@ from ..errors import (
 )
 from ..history import format_time, parse_time
 from ..records import QuarantineEntry, SyncReport
-
-if TYPE_CHECKING:
-    pass
 from . import streams
 from .common import SharingHost, StrPath, _op, _Report
 

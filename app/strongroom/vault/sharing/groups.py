@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from strongroom.crypto import age
 
@@ -24,9 +24,6 @@ from ..errors import (
 )
 from ..history import format_time, parse_time
 from ..records import GroupMember, GroupRecord, GroupRemoval
-
-if TYPE_CHECKING:
-    pass
 from .common import ContactRef, GroupRef, SharingHost, StrPath, _op
 
 

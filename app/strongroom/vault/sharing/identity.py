@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from strongroom.crypto import age
 
@@ -15,9 +14,6 @@ from ..cards import CardError, ContactCard, LocalIdentity, check_display_name
 from ..errors import InvalidName, VaultDamaged
 from ..events import SHARING_CHANGED
 from ..history import format_time
-
-if TYPE_CHECKING:
-    pass
 from .common import SharingHost, _op
 
 

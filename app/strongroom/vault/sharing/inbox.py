@@ -12,9 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
-
-from strongroom.crypto import age
+from typing import Any, BinaryIO, NamedTuple
 
 from .. import db, fsutil, messages, names, share_format
 from ..cards import ContactCard, b64url_encode
@@ -33,19 +31,15 @@ from ..events import FILES_CHANGED
 from ..fsutil import disk_full_errors
 from ..history import format_time, parse_time
 from ..records import ReceivedRecord, SyncReport
-
-if TYPE_CHECKING:
-    pass
 from .common import (
     _HEX128,
-    _INLINE_PAYLOAD_MAX,
     SHARED_PREFIX,
     SHARED_ROOT_ID,
     SharingHost,
     StrPath,
     _op,
 )
-from .streams import _CopySpool, _HashSink, _regular_file_payload, _Spool, _TeeReader
+from .streams import _spool_payload
 
 
 def _ambiguous_share_id(share_id: str, stored_names: Sequence[str]) -> str:
@@ -62,6 +56,27 @@ def _stored_name(original: str) -> str:
         return names.clean_name(share_format.validate_received_name(original))
     except (share_format.ShareNameError, InvalidName):
         return names.clean_name(share_format.safe_file_name(original))
+
+
+class _Incoming(NamedTuple):
+    """An opened share about to be received: what it says about itself."""
+
+    info: share_format.ShareInfo
+    share_id: str
+    original: str
+    """The file name as sent (or the fallback name of an unsigned file)."""
+    sender_vk: str | None
+    """The signer's verify key (b64url); None for an unsigned file."""
+    via_group: str | None
+    """The group whose key opened it, if not mine."""
+
+    @property
+    def manifest(self) -> share_format.Manifest | None:
+        return self.info.manifest
+
+    @property
+    def signer(self) -> str:
+        return self.sender_vk or ""
 
 
 class InboxMixin(SharingHost):
@@ -344,29 +359,54 @@ class InboxMixin(SharingHost):
             opened = share_format.open_share(f, [k for k, _g, _e in keyring])
         file_key, info = opened
         via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
-        me = self._identity()
+        inc = self._incoming(info, fallback_name, via_group)
         now = self._now()
-        now_int = int(now.timestamp())
+        duplicate = self._check_incoming(inc, int(now.timestamp()))
+        if duplicate is not None:
+            return duplicate
+        size, sha, inline, tmp = _spool_payload(self._store, f, file_key, inc.manifest)
+        object_id: str | None = None
+        try:
+            if tmp is not None:
+                object_id = self._reserve_object_ids(1)[0]  # recorded before it is in place
+                shard = self._store.install(tmp, object_id)
+                with disk_full_errors():
+                    fsutil.fsync_dir(shard)
+            self._commit_received(inc, file_key, size, sha, inline, object_id, now)
+        except BaseException:
+            if object_id is not None:
+                self._store.remove([object_id])
+            raise
+        self._flush_outbox()
+        self._events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
+        self._changed("received")
+        return self._received_record(self._received_entry(inc.share_id, inc.signer))
+
+    def _incoming(
+        self, info: share_format.ShareInfo, fallback_name: str, via_group: str | None
+    ) -> _Incoming:
+        """Who sent an opened share and under which id (my own share is refused)."""
         m = info.manifest
-        sender_vk: str | None = None
-        if m is not None:
-            if m.sender.verify_key == me.verify_key:
-                raise ShareRefused("This is your own share; the file is already in your vault.")
-            share_id = m.share_id
-            original = m.name
-            sender_vk = b64url_encode(m.sender.verify_key.to_bytes())
-        else:
+        if m is None:
             # Unsigned (plain age file): no share id, so one is derived from its stanzas,
             # which hold fresh ephemeral keys: the same file received twice is one share.
             stanza_bytes = b"".join(s.encode() for s in info.stanzas)
             share_id = hashlib.sha256(b"strongroom/v1/unsigned\n" + stanza_bytes).hexdigest()[:32]
-            original = fallback_name
+            return _Incoming(info, share_id, fallback_name, None, via_group)
+        if m.sender.verify_key == self._identity().verify_key:
+            raise ShareRefused("This is your own share; the file is already in your vault.")
+        sender_vk = b64url_encode(m.sender.verify_key.to_bytes())
+        return _Incoming(info, m.share_id, m.name, sender_vk, via_group)
+
+    def _check_incoming(self, inc: _Incoming, now_int: int) -> ReceivedRecord | None:
+        """The stored entry when this share is already here (a duplicate), None when it is
+        new; raises when it may not be stored (revoked or expired, now or before)."""
         # One entry per (signer, share id): a share someone else sent under this id is
         # another entry, never this share's duplicate or its revoked record (issue 13).
-        signer = sender_vk or ""
         with db.db_errors():
             existing = self._c.execute(
-                self._RECEIVED_SQL + " WHERE share_id = ? AND signer = ?", (share_id, signer)
+                self._RECEIVED_SQL + " WHERE share_id = ? AND signer = ?",
+                (inc.share_id, inc.signer),
             ).fetchone()
         if existing is not None:
             record = self._received_record(existing, duplicate=True)
@@ -376,132 +416,103 @@ class InboxMixin(SharingHost):
                 f"This share ({record.display_name}) was {record.status} here earlier; "
                 "it is not stored again."
             )
-        if m is not None and sender_vk is not None:
-            refusal = self._pending_revocation(share_id, sender_vk, str(info.opened_by))
-            if refusal:
-                self._record_refusal(share_id, original, "revoked", sender_vk, str(info.opened_by))
-                raise ShareRevoked(
-                    f"The sender revoked this share ({share_format.safe_display_name(original)})"
-                    " before it arrived; nothing was stored."
-                )
-            if m.expired(now_int):
-                self._record_refusal(share_id, original, "expired", sender_vk, str(info.opened_by))
-                raise ShareExpired(
-                    f"This share ({share_format.safe_display_name(original)}) expired before it"
-                    " arrived; nothing was stored."
-                )
-        stored_base = _stored_name(original)
-        spool: _Spool | _CopySpool
-        reader: BinaryIO
-        source = _regular_file_payload(f)
-        if source is not None and source[2] > _INLINE_PAYLOAD_MAX:
-            spool = _CopySpool(self._store, *source)
-            reader = spool.reader()  # type: ignore[assignment]
-        else:
-            spool = _Spool(self._store, _INLINE_PAYLOAD_MAX)
-            reader = _TeeReader(f, spool)  # type: ignore[assignment]
-        sink = _HashSink()
-        try:
-            try:
-                size = age.decrypt_payload(reader, sink, file_key)
-            except age.AgeError as exc:
-                raise share_format.ShareFormatError(
-                    f"The shared file is damaged or incomplete (truncated?): {exc}."
-                ) from None
-            except OSError as exc:
-                if isinstance(exc, VaultError):
-                    raise
-                raise SharingError(f"Cannot store the shared file: {exc.strerror}.") from None
-            sha = sink.digest()
-            if m is not None:
-                share_format.verify_plaintext(m, size, sha)
-            inline, tmp = spool.finish()
-        except BaseException:
-            sink.abort()
-            spool.discard()
-            raise
-        object_id: str | None = None
-        try:
-            if tmp is not None:
-                object_id = self._reserve_object_ids(1)[0]  # recorded before it is in place
-                shard = self._store.install(tmp, object_id)
-                with disk_full_errors():
-                    fsutil.fsync_dir(shard)
-            trust_name, fp = ("", None)
-            if m is not None and sender_vk is not None:
-                trust_name, fp = self._who(sender_vk, str(m.sender.recipient))
-                if trust_name.startswith("unknown sender"):
-                    trust_name = f"{m.sender.name} (not in your contacts)"
-            with self._write() as conn:
-                stored = self._unique_shared_name(stored_base)
-                t = format_time(now)
-                cur = conn.execute(
-                    "INSERT INTO items (parent_id, kind, name, created, modified)"
-                    " VALUES (?, 'file', ?, ?, ?)",
-                    (SHARED_ROOT_ID, stored, t, t),
-                )
-                iid = int(cur.lastrowid or 0)
+        m, sender_vk, original = inc.manifest, inc.sender_vk, inc.original
+        if m is None or sender_vk is None:
+            return None
+        opened_by = str(inc.info.opened_by)
+        if self._pending_revocation(inc.share_id, sender_vk, opened_by):
+            self._record_refusal(inc.share_id, original, "revoked", sender_vk, opened_by)
+            raise ShareRevoked(
+                f"The sender revoked this share ({share_format.safe_display_name(original)})"
+                " before it arrived; nothing was stored."
+            )
+        if m.expired(now_int):
+            self._record_refusal(inc.share_id, original, "expired", sender_vk, opened_by)
+            raise ShareExpired(
+                f"This share ({share_format.safe_display_name(original)}) expired before it"
+                " arrived; nothing was stored."
+            )
+        return None
+
+    def _commit_received(
+        self,
+        inc: _Incoming,
+        file_key: bytes,
+        size: int,
+        sha: bytes,
+        inline: bytes | None,
+        object_id: str | None,
+        now: datetime,
+    ) -> None:
+        """Record a received file (its payload already stored) in one transaction."""
+        m, info, share_id = inc.manifest, inc.info, inc.share_id
+        trust_name, fp = ("", None)
+        if m is not None and inc.sender_vk is not None:
+            trust_name, fp = self._who(inc.sender_vk, str(m.sender.recipient))
+            if trust_name.startswith("unknown sender"):
+                trust_name = f"{m.sender.name} (not in your contacts)"
+        with self._write() as conn:
+            stored = self._unique_shared_name(_stored_name(inc.original))
+            t = format_time(now)
+            cur = conn.execute(
+                "INSERT INTO items (parent_id, kind, name, created, modified)"
+                " VALUES (?, 'file', ?, ?, ?)",
+                (SHARED_ROOT_ID, stored, t, t),
+            )
+            iid = int(cur.lastrowid or 0)
+            conn.execute(
+                "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (iid, size, sha, file_key, object_id),
+            )
+            if inline is not None:
                 conn.execute(
-                    "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (iid, size, sha, file_key, object_id),
+                    "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
+                    (iid, inline),
                 )
-                if inline is not None:
-                    conn.execute(
-                        "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
-                        (iid, inline),
-                    )
-                self._drop_staging(conn, [object_id])
-                expires_text = None
-                if m is not None and m.expires is not None:
-                    expires_text = format_time(datetime.fromtimestamp(m.expires, UTC))
-                conn.execute(
-                    "INSERT INTO received (share_id, signer, item_id, signed, name, stored_name,"
-                    " size, sha256, sender_card, sender_vk, opened_by, group_id, forwarded,"
-                    " created, received, expires, receipts, status) VALUES"
-                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
-                    (
-                        share_id,
-                        signer,
-                        iid,
-                        int(m is not None),
-                        original,
-                        stored,
-                        size,
-                        sha,
-                        m.sender.to_text() if m else None,
-                        sender_vk,
-                        str(info.opened_by),
-                        via_group,
-                        int(info.forwarded),
-                        format_time(datetime.fromtimestamp(m.created, UTC)) if m else None,
-                        t,
-                        expires_text,
-                        int(bool(m and m.receipts)),
-                    ),
-                )
-                details: dict[str, Any] = {
-                    "share": share_id,
-                    "from": trust_name if m is not None else "unsigned",
-                    "name": share_format.safe_display_name(original),
-                    "size": size,
-                }
-                if fp:
-                    details["fingerprint"] = fp
-                if info.forwarded:
-                    details["forwarded"] = True
-                if via_group:
-                    details["group"] = via_group
-                self._history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
-                self._queue_receipt(conn, share_id, signer, "received", now)
-        except BaseException:
-            if object_id is not None:
-                self._store.remove([object_id])
-            raise
-        self._flush_outbox()
-        self._events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
-        self._changed("received")
-        return self._received_record(self._received_entry(share_id, signer))
+            self._drop_staging(conn, [object_id])
+            expires_text = None
+            if m is not None and m.expires is not None:
+                expires_text = format_time(datetime.fromtimestamp(m.expires, UTC))
+            conn.execute(
+                "INSERT INTO received (share_id, signer, item_id, signed, name, stored_name,"
+                " size, sha256, sender_card, sender_vk, opened_by, group_id, forwarded,"
+                " created, received, expires, receipts, status) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+                (
+                    share_id,
+                    inc.signer,
+                    iid,
+                    int(m is not None),
+                    inc.original,
+                    stored,
+                    size,
+                    sha,
+                    m.sender.to_text() if m else None,
+                    inc.sender_vk,
+                    str(info.opened_by),
+                    inc.via_group,
+                    int(info.forwarded),
+                    format_time(datetime.fromtimestamp(m.created, UTC)) if m else None,
+                    t,
+                    expires_text,
+                    int(bool(m and m.receipts)),
+                ),
+            )
+            details: dict[str, Any] = {
+                "share": share_id,
+                "from": trust_name if m is not None else "unsigned",
+                "name": share_format.safe_display_name(inc.original),
+                "size": size,
+            }
+            if fp:
+                details["fingerprint"] = fp
+            if info.forwarded:
+                details["forwarded"] = True
+            if inc.via_group:
+                details["group"] = inc.via_group
+            self._history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
+            self._queue_receipt(conn, share_id, inc.signer, "received", now)
 
     def _unique_shared_name(self, base: str) -> str:
         with db.db_errors():

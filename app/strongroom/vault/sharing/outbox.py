@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from strongroom.crypto import age
 
@@ -18,9 +18,6 @@ from ..errors import DiskFull, SharingError, VaultError
 from ..fsutil import disk_full_errors, tmp_name
 from ..history import format_time, parse_time
 from ..records import OutboxMessage
-
-if TYPE_CHECKING:
-    pass
 from . import streams
 from .common import SharingHost, StrPath, _op, _Report
 

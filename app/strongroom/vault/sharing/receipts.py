@@ -6,16 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from .. import db, share_format
 from ..cards import ContactCard, b64url_encode
 from ..errors import ShareNotFound, VaultLocked
 from ..history import format_time
 from ..records import FileRecord, PendingReceipt
-
-if TYPE_CHECKING:
-    pass
 from .common import (
     DEFAULT_RECEIPT_POLICY,
     RECEIPT_POLICIES,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from strongroom.crypto import age
 
@@ -46,12 +46,25 @@ from ..share_plan import (
     SharePlan,
     build_share_plan,
 )
-
-if TYPE_CHECKING:
-    pass
 from . import streams
 from .common import _HEX128, SHARED_ROOT_ID, ContactRef, GroupRef, SharingHost, StrPath, _op
 from .streams import _copy_fd
+
+_RecipientRow = tuple[str, str, str, str | None, int | None, str | None, int | None]
+"""A share_recipients row to insert: age, kind, name, vk, contact id, group id, epoch."""
+
+
+def _expiry_instant(now: datetime, expires: datetime | timedelta | None) -> int | None:
+    """A share's expiry as a Unix time (a duration counts from `now`), checked."""
+    if expires is None:
+        return None
+    when = now + expires if isinstance(expires, timedelta) else expires
+    if when.tzinfo is None:
+        raise SharingError("The expiry time must include a time zone.")
+    exp_int = int(when.timestamp())
+    if exp_int <= int(now.timestamp()):
+        raise SharingError("The expiry time must be in the future.")
+    return exp_int
 
 
 class SharesMixin(SharingHost):
@@ -161,6 +174,18 @@ class SharesMixin(SharingHost):
         """
         return self._revoke(share_id, recipients, out_dir)
 
+    def _files_of(self, items: Iterable[Any]) -> list[FileRecord]:
+        """The files `items` names (a folder means every file in it)."""
+        refs = [items] if isinstance(items, str | int | FileRecord | FolderRecord) else list(items)
+        files: list[FileRecord] = []
+        for ref in refs:
+            rec = self._get(ref)
+            if isinstance(rec, FolderRecord):
+                files.extend(i for i in self.walk(rec) if isinstance(i, FileRecord))
+            else:
+                files.append(rec)
+        return files
+
     def _plan_share(
         self,
         items: Iterable[Any],
@@ -171,14 +196,7 @@ class SharesMixin(SharingHost):
         out_dir: StrPath | None,
         exchange: bool | None,
     ) -> SharePlan:
-        refs = [items] if isinstance(items, str | int | FileRecord | FolderRecord) else list(items)
-        files: list[FileRecord] = []
-        for ref in refs:
-            rec = self._get(ref)
-            if isinstance(rec, FolderRecord):
-                files.extend(i for i in self.walk(rec) if isinstance(i, FileRecord))
-            else:
-                files.append(rec)
+        files = self._files_of(items)
         people = [self._contact(c) for c in ([to] if isinstance(to, str | int | Contact) else to)]
         group_refs = [groups] if isinstance(groups, str | GroupRecord) else groups
         group_records = [self._group_record(self._group_id(g)) for g in group_refs]
@@ -212,14 +230,7 @@ class SharesMixin(SharingHost):
         progress: Callable[[int], None] | None,
         cancel: Callable[[], bool] | None,
     ) -> list[ShareRecord]:
-        refs = [items] if isinstance(items, str | int | FileRecord | FolderRecord) else list(items)
-        files: list[FileRecord] = []
-        for ref in refs:
-            rec = self._get(ref)
-            if isinstance(rec, FolderRecord):
-                files.extend(i for i in self.walk(rec) if isinstance(i, FileRecord))
-            else:
-                files.append(rec)
+        files = self._files_of(items)
         if not files:
             raise SharingError("There is no file to share.")
         for rec in files:
@@ -227,8 +238,45 @@ class SharesMixin(SharingHost):
                 raise SharingError(
                     f"{rec.path} was shared with you; only its owner can share it further."
                 )
+        recips, rows = self._share_recipients(to, groups)
+        now = self._now()
+        exp_int = _expiry_instant(now, expires)
+        use_exchange = out_dir is None if exchange is None else exchange
+        dest = self._share_dest(out_dir, use_exchange)
+        card = self._identity().card()
+        total = 0
+        results: list[ShareRecord] = []
+        for rec in files:
+            manifest = share_format.Manifest.new(
+                card,
+                rec.name,
+                rec.size,
+                rec.sha256,
+                recips,
+                expires=exp_int,
+                receipts=bool(receipts),
+                now=int(now.timestamp()),
+            )
+            base = total
+
+            def on_bytes(n: int, _b: int = base) -> None:
+                if cancel is not None and cancel():
+                    raise Cancelled()
+                if progress is not None:
+                    progress(_b + n)
+
+            final = self._share_one(rec, manifest, rows, now, dest, use_exchange, on_bytes)
+            total += rec.size
+            results.append(self._share_record(manifest.share_id, final))
+        self._changed("shares")
+        return results
+
+    def _share_recipients(
+        self, to: Iterable[ContactRef], groups: Iterable[GroupRef]
+    ) -> tuple[list[share_format.ManifestRecipient], list[_RecipientRow]]:
+        """The manifest recipients of a share (each key once) and their rows to record."""
         recips: list[share_format.ManifestRecipient] = []
-        rows: list[tuple[str, str, str, str | None, int | None, str | None, int | None]] = []
+        rows: list[_RecipientRow] = []
         seen: set[str] = set()
         for ref in [to] if isinstance(to, str | int | Contact) else to:
             crow = self._contact_row(ref)
@@ -258,89 +306,71 @@ class SharesMixin(SharingHost):
             rows.append((gage, "group", grow[1], None, None, gid, int(grow[5])))
         if not recips:
             raise SharingError("Choose at least one contact or group to share with.")
-        now = self._now()
-        created = int(now.timestamp())
-        exp_int: int | None = None
-        if expires is not None:
-            when = now + expires if isinstance(expires, timedelta) else expires
-            if when.tzinfo is None:
-                raise SharingError("The expiry time must include a time zone.")
-            exp_int = int(when.timestamp())
-            if exp_int <= created:
-                raise SharingError("The expiry time must be in the future.")
-        use_exchange = out_dir is None if exchange is None else exchange
+        return recips, rows
+
+    def _share_dest(self, out_dir: StrPath | None, use_exchange: bool) -> Path:
+        """The folder a share's file goes to, checked now."""
         if use_exchange:
             dest = self.exchange_folder
             if dest is None:
                 raise NoExchangeFolder()
             if not dest.is_dir():
                 raise SharingError(f"The exchange folder {dest} is not reachable.")
-        else:
-            if out_dir is None:
-                raise SharingError("Choose a folder to save the share in.")
-            dest = Path(out_dir)
-            if not dest.is_dir():
-                raise SharingError(f"The folder {dest} does not exist.")
-        ident = self._identity()
-        card = ident.card()
-        total = 0
-        results: list[ShareRecord] = []
-        for rec in files:
-            with db.db_errors():
-                key_row = self._c.execute(
-                    "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
-                    " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
-                    (rec.id,),
-                ).fetchone()
-            if key_row is None:
-                raise ItemNotFound(f"{rec.path} is no longer in the vault.")
-            file_key, object_id, inline = bytes(key_row[0]), key_row[1], key_row[2]
-            manifest = share_format.Manifest.new(
-                card,
-                rec.name,
-                rec.size,
-                rec.sha256,
-                recips,
-                expires=exp_int,
-                receipts=bool(receipts),
-                now=created,
-            )
-            header = share_format.build_share_header(
-                file_key, [r.recipient for r in recips], manifest, ident.signing_key
-            )
-            name = (
-                messages.new_message_filename()
-                if use_exchange
-                else share_format.safe_file_name(rec.name + ".age")
-            )
-            base = total
+            return dest
+        if out_dir is None:
+            raise SharingError("Choose a folder to save the share in.")
+        dest = Path(out_dir)
+        if not dest.is_dir():
+            raise SharingError(f"The folder {dest} does not exist.")
+        return dest
 
-            def on_bytes(n: int, _b: int = base) -> None:
-                if cancel is not None and cancel():
-                    raise Cancelled()
-                if progress is not None:
-                    progress(_b + n)
-
-            tmp = self._write_share_temp(dest, name, header, object_id, inline, on_bytes)
-            try:
-                final_name = self._record_share(
-                    rec, manifest, rows, now, exp_int, dest, name, use_exchange
-                )
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            # Committed: from here the file is never deleted for a failure. If the rename
-            # fails, the complete, fsynced file waits under its temp name and the next sync
-            # or open puts it in place (`_settle_share_temps`), as after a crash here.
-            try:
-                final = streams._place_new(tmp, dest, final_name)
-            except OSError:
-                final = dest / final_name
-            total += rec.size
-            results.append(self._share_record(manifest.share_id, final))
-        self._changed("shares")
-        return results
+    def _share_one(
+        self,
+        rec: FileRecord,
+        manifest: share_format.Manifest,
+        rows: Sequence[_RecipientRow],
+        now: datetime,
+        dest: Path,
+        use_exchange: bool,
+        on_bytes: Callable[[int], None],
+    ) -> Path:
+        """Write, record and place one file's share; returns where its file is."""
+        with db.db_errors():
+            key_row = self._c.execute(
+                "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
+                " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
+                (rec.id,),
+            ).fetchone()
+        if key_row is None:
+            raise ItemNotFound(f"{rec.path} is no longer in the vault.")
+        file_key, object_id, inline = bytes(key_row[0]), key_row[1], key_row[2]
+        header = share_format.build_share_header(
+            file_key,
+            [r.recipient for r in manifest.recipients],
+            manifest,
+            self._identity().signing_key,
+        )
+        name = (
+            messages.new_message_filename()
+            if use_exchange
+            else share_format.safe_file_name(rec.name + ".age")
+        )
+        tmp = self._write_share_temp(dest, name, header, object_id, inline, on_bytes)
+        try:
+            final_name = self._record_share(
+                rec, manifest, rows, now, manifest.expires, dest, name, use_exchange
+            )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        # Committed: from here the file is never deleted for a failure. If the rename
+        # fails, the complete, fsynced file waits under its temp name and the next sync
+        # or open puts it in place (`_settle_share_temps`), as after a crash here.
+        try:
+            return streams._place_new(tmp, dest, final_name)
+        except OSError:
+            return dest / final_name
 
     def _write_share_temp(
         self,
@@ -398,7 +428,7 @@ class SharesMixin(SharingHost):
         self,
         rec: FileRecord,
         manifest: share_format.Manifest,
-        rows: Sequence[tuple[str, str, str, str | None, int | None, str | None, int | None]],
+        rows: Sequence[_RecipientRow],
         now: datetime,
         exp_int: int | None,
         dest: Path,

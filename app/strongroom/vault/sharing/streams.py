@@ -14,8 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .. import fsutil
+from strongroom.crypto import age
+
+from .. import fsutil, share_format
+from ..errors import SharingError, VaultError
 from ..fsutil import WritebackPacer, copy_range, disk_full_errors
+from .common import _INLINE_PAYLOAD_MAX
 
 if TYPE_CHECKING:
     from ..objects import ObjectStore
@@ -332,3 +336,42 @@ class _CopyReader(io.RawIOBase):
         n = os.preadv(self._fd, [view[: min(len(view), avail)]], self._pos)
         self._pos += n
         return n
+
+
+def _spool_payload(
+    store: ObjectStore, f: BinaryIO, file_key: bytes, m: share_format.Manifest | None
+) -> tuple[int, bytes, bytes | None, Path | None]:
+    """Decrypt a share's payload into a hashing sink while its bytes are kept as they are
+    (in memory when small, else in a temp object): (size, sha256, inline bytes or None,
+    temp path or None). The plaintext is checked against the manifest; nothing is left
+    behind on failure."""
+    spool: _Spool | _CopySpool
+    reader: BinaryIO
+    source = _regular_file_payload(f)
+    if source is not None and source[2] > _INLINE_PAYLOAD_MAX:
+        spool = _CopySpool(store, *source)
+        reader = spool.reader()  # type: ignore[assignment]
+    else:
+        spool = _Spool(store, _INLINE_PAYLOAD_MAX)
+        reader = _TeeReader(f, spool)  # type: ignore[assignment]
+    sink = _HashSink()
+    try:
+        try:
+            size = age.decrypt_payload(reader, sink, file_key)
+        except age.AgeError as exc:
+            raise share_format.ShareFormatError(
+                f"The shared file is damaged or incomplete (truncated?): {exc}."
+            ) from None
+        except OSError as exc:
+            if isinstance(exc, VaultError):
+                raise
+            raise SharingError(f"Cannot store the shared file: {exc.strerror}.") from None
+        sha = sink.digest()
+        if m is not None:
+            share_format.verify_plaintext(m, size, sha)
+        inline, tmp = spool.finish()
+    except BaseException:
+        sink.abort()
+        spool.discard()
+        raise
+    return size, sha, inline, tmp
