@@ -642,48 +642,57 @@ def _receive_list(paths: list[str]) -> list[str]:
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
     from strongroom.cli import exit_code_for
-    from strongroom.vault import NotAShare, VaultError
+    from strongroom.vault import HandledMessage, VaultError
 
     files = _receive_list(args.files)
     code = EXIT_OK
     results: list[dict[str, Any]] = []
     with _unlocked(args) as vault:
         for f in files:
+            failed: VaultError | HandledMessage
             try:
                 rec = vault.receive(f)
-            except NotAShare as exc:
-                # A message: the vault handled it with every check; the report says how.
-                rep = exc.report
-                if rep.messages or rep.replayed:
-                    _note(
-                        f"{_safe(f)}: message applied."
-                        if rep.messages
-                        else f"{_safe(f)}: this message was already processed; ignored."
-                    )
-                    for r in rep.revoked:
-                        _note(f"  Share {r.share_id} was revoked by its sender and erased here.")
-                    results.append({"file": f, "message": True, "received": None})
-                    continue
-                failed: VaultError = exc
             except VaultError as exc:
                 failed = exc
             else:
-                results.append({"file": f, "message": False, "received": _received_json(rec)})
-                if rec.duplicate:
-                    _note(f"{_safe(f)}: already received as {_safe(rec.path)}; nothing new stored.")
+                if isinstance(rec, HandledMessage):
+                    # A message: the vault handled it with every check; the report says how.
+                    rep = rec.report
+                    if rep.messages or rep.replayed:
+                        _note(
+                            f"{_safe(f)}: message applied."
+                            if rep.messages
+                            else f"{_safe(f)}: this message was already processed; ignored."
+                        )
+                        for r in rep.revoked:
+                            _note(
+                                f"  Share {r.share_id} was revoked by its sender and erased here."
+                            )
+                        results.append({"file": f, "message": True, "received": None})
+                        continue
+                    failed = rec
                 else:
-                    _note(f"{_safe(f)}: received {_received_line(rec)}")
-                    if rec.trust in ("unknown", "unsigned"):
-                        _note("  Be careful: the sender of this file is not confirmed.")
-                if not args.json:
-                    _print(_safe(rec.path or ""))
-                continue
+                    results.append({"file": f, "message": False, "received": _received_json(rec)})
+                    if rec.duplicate:
+                        _note(
+                            f"{_safe(f)}: already received as {_safe(rec.path)};"
+                            " nothing new stored."
+                        )
+                    else:
+                        _note(f"{_safe(f)}: received {_received_line(rec)}")
+                        if rec.trust in ("unknown", "unsigned"):
+                            _note("  Be careful: the sender of this file is not confirmed.")
+                    if not args.json:
+                        _print(_safe(rec.path or ""))
+                    continue
             sys.stderr.write(f"strongroom: {_safe(f)}: {failed}\n")
-            code = code if code != EXIT_OK else exit_code_for(failed)
+            if code == EXIT_OK:
+                # A message that was refused or not for me is not an error type: exit 1.
+                code = EXIT_ERROR if isinstance(failed, HandledMessage) else exit_code_for(failed)
             results.append(
                 {
                     "file": f,
-                    "message": isinstance(failed, NotAShare),
+                    "message": isinstance(failed, HandledMessage),
                     "received": None,
                     "error": str(failed),
                 }

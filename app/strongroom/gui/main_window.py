@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, NotAShare, OpenCopy, Vault
+from strongroom.vault import FileRecord, HandledMessage, OpenCopy, Vault
 
 from . import heap, icons
 from .activity_page import ActivityPage
@@ -48,7 +48,7 @@ from .preview import PreviewWindow
 from .seams import Services
 from .session import VaultSession
 from .settings_page import SettingsPage, apply_theme
-from .sharing import ContactsPage, GroupsPage, SharedPage, receive_or_apply
+from .sharing import ContactsPage, GroupsPage, SharedPage
 from .start_pages import CreatePage, UnlockPage, WelcomePage, vault_folder_of
 from .tasks import run_task, runner
 from .widgets import JobsArea
@@ -480,7 +480,7 @@ class MainWindow(QMainWindow):
         def done(record: Any) -> None:
             self.show_section(self.SECTION_SHARED)
             self.shared_page.reload()
-            if isinstance(record, NotAShare):  # a message file: applied, say what happened
+            if isinstance(record, HandledMessage):  # a message file: applied, say what happened
                 self.show_status(str(record))
             elif record.duplicate:
                 self.show_status(
@@ -490,7 +490,7 @@ class MainWindow(QMainWindow):
                 self._received_new(1)
 
         run_task(
-            lambda _c: receive_or_apply(vault, path),
+            lambda _c: vault.receive(path),
             done,
             lambda e: self.services.dialogs.warn(
                 self, self.tr("Receive {name}").format(name=path.name), error_message(e)

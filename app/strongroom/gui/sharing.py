@@ -44,8 +44,9 @@ from strongroom.vault import (
     ExchangeDestination,
     FileRecord,
     FolderDestination,
+    HandledMessage,
     Item,
-    NotAShare,
+    ReceiveResult,
     SharePlan,
     build_share_plan,
     end_of_day,
@@ -156,16 +157,6 @@ def _table(model: QAbstractTableModel, name: str) -> QTableView:
 
 
 # ----- models ------------------------------------------------------------------------------
-
-
-def receive_or_apply(vault: Any, path: str | Path) -> ReceivedRecord | NotAShare:
-    """Receive a share file. A Strongroom message file (revocation, receipt, group key) is
-    applied by the vault instead and comes back as its `NotAShare`, whose text says what
-    happened in plain words: information for the user, not an error."""
-    try:
-        return vault.receive(path)
-    except NotAShare as exc:
-        return exc
 
 
 class ContactsTableModel(QAbstractTableModel):
@@ -1458,12 +1449,15 @@ class SharedPage(_Page):
             return
         vault = self.session.vault
 
-        def work(_c: object) -> list[ReceivedRecord | NotAShare]:
-            return [receive_or_apply(vault, p) for p in paths]
+        def work(_c: object) -> list[ReceiveResult]:
+            # A message file (revocation, receipt, group key) is applied by the vault and
+            # comes back as a `HandledMessage` whose text says what happened: information
+            # for the user, not an error.
+            return [vault.receive(p) for p in paths]
 
-        def done(results: list[ReceivedRecord | NotAShare]) -> None:
-            new = [r for r in results if not isinstance(r, NotAShare) and not r.duplicate]
-            notes = [str(r) for r in results if isinstance(r, NotAShare)]
+        def done(results: list[ReceiveResult]) -> None:
+            new = [r for r in results if isinstance(r, ReceivedRecord) and not r.duplicate]
+            notes = [str(r) for r in results if isinstance(r, HandledMessage)]
             if new:
                 text = self.tr("Received %n files.", "one: Received %n file.", len(new))
             elif notes:

@@ -90,7 +90,7 @@ from .share_plan import (
     build_share_plan,
     end_of_day,
 )
-from .sharing import RECEIPT_POLICIES, SHARED_PREFIX
+from .sharing import RECEIPT_POLICIES, SHARED_PREFIX, HandledMessage, ReceiveResult
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
@@ -126,6 +126,7 @@ __all__ = [
     "GroupNotFound",
     "GroupRecord",
     "GroupRemoval",
+    "HandledMessage",
     "HistoryEntry",
     "HistoryReport",
     "InvalidName",
@@ -149,6 +150,7 @@ __all__ = [
     "PreviewTooLarge",
     "QuarantineEntry",
     "ReceiptRecord",
+    "ReceiveResult",
     "ReceivedRecord",
     "Retention",
     "RevokeResult",

@@ -34,7 +34,7 @@ from .contacts import ContactsMixin
 from .exchange import ExchangeMixin
 from .groups import GroupsMixin
 from .identity import IdentityMixin, create_identity
-from .inbox import InboxMixin
+from .inbox import HandledMessage, InboxMixin, ReceiveResult
 from .outbox import OutboxMixin
 from .receipts import ReceiptsMixin
 from .shares import SharesMixin
@@ -46,6 +46,8 @@ __all__ = [
     "SHARED_ROOT_ID",
     "ContactRef",
     "GroupRef",
+    "HandledMessage",
+    "ReceiveResult",
     "SharingMixin",
     "create_identity",
 ]

@@ -9,6 +9,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
@@ -19,7 +20,6 @@ from ..cards import ContactCard, b64url_encode
 from ..errors import (
     InvalidName,
     ItemNotFound,
-    NotAShare,
     ShareExpired,
     ShareNotFound,
     ShareRefused,
@@ -58,6 +58,32 @@ def _stored_name(original: str) -> str:
         return names.clean_name(share_format.safe_file_name(original))
 
 
+@dataclass(frozen=True)
+class HandledMessage:
+    """What `receive` did with a Strongroom message (a revocation, receipt or group key)
+    it was given instead of a shared file. No file was stored; the message was handled as
+    `process` handles one — applied, ignored as a replay, skipped, or refused
+    (quarantined) with a reason — and `report` says which. `str()` is that outcome in
+    plain words, for the user."""
+
+    path: Path
+    """The message file."""
+    text: str
+    report: SyncReport
+
+    @property
+    def applied(self) -> bool:
+        """True when the message took effect now (not a replay, not refused)."""
+        return bool(self.report.messages)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+ReceiveResult = ReceivedRecord | HandledMessage
+"""What `receive` returns: the received file, or what was done with a message."""
+
+
 class _Incoming(NamedTuple):
     """An opened share about to be received: what it says about itself."""
 
@@ -83,7 +109,7 @@ class InboxMixin(SharingHost):
     """Receiving shares (a file or a stream), the received files, and erasing them."""
 
     @_op
-    def receive(self, source: StrPath | BinaryIO, *, name: str | None = None) -> ReceivedRecord:
+    def receive(self, source: StrPath | BinaryIO, *, name: str | None = None) -> ReceiveResult:
         """Receive a share from a file path or a binary stream.
 
         Opens it with my key or one of my group keys (`ShareNotForMe` otherwise), verifies
@@ -99,8 +125,8 @@ class InboxMixin(SharingHost):
 
         A file path holding a Strongroom message (a revocation, receipt or group key, e.g.
         written with `out_dir`) is not a share: it is handled as `process` handles it —
-        with every authority and replay check — and `NotAShare` is raised with the
-        `SyncReport` of what happened, since there is no received file to return.
+        with every authority and replay check — and a `HandledMessage` is returned instead
+        of a `ReceivedRecord`: what happened, in plain words and as a `SyncReport`.
         """
         return self._receive_source(source, name)
 
@@ -290,7 +316,7 @@ class InboxMixin(SharingHost):
         out = [self._received_record(r) for r in rows]
         return out if include_ended else [r for r in out if r.status == "active"]
 
-    def _receive_source(self, source: StrPath | BinaryIO, name: str | None) -> ReceivedRecord:
+    def _receive_source(self, source: StrPath | BinaryIO, name: str | None) -> ReceiveResult:
         if isinstance(source, str | PathLike):
             path = Path(source)
             try:
@@ -301,25 +327,25 @@ class InboxMixin(SharingHost):
                 fallback = name or path.name.removesuffix(".age") or "shared file"
                 keyring = self._keyring()
                 opened = share_format.open_share(f, [k for k, _g, _e in keyring])
-                if not opened[1].signed:
-                    self._message_given_to_receive(path)
+                if not opened[1].signed and (handled := self._message_given_to_receive(path)):
+                    return handled
                 return self._receive_stream(f, fallback, opened)
         return self._receive_stream(source, name or "shared file")
 
-    def _message_given_to_receive(self, path: Path) -> None:
+    def _message_given_to_receive(self, path: Path) -> HandledMessage | None:
         """`receive` was given a file without a manifest: if it is a Strongroom message
-        (not a plain age file), handle it as `process` does and raise `NotAShare`."""
+        (not a plain age file), handle it as `process` does and say what happened."""
         try:
             if path.stat().st_size > messages.MAX_MESSAGE_SIZE:
-                return
+                return None
             data = path.read_bytes()
         except OSError:
-            return
+            return None
         keyring = self._keyring()
         try:
             messages.open_message(data, [k for k, _g, _e in keyring])
         except (messages.NotForMe, messages.MessageMalformed):
-            return  # not a message: a plain age file, received as unsigned
+            return None  # not a message: a plain age file, received as unsigned
         except messages.MessageError:
             pass  # a message, but a bad one: process() quarantines it with the reason
         report = self._process_paths(path)
@@ -333,7 +359,8 @@ class InboxMixin(SharingHost):
             outcome = f"it could not be read: {report.errors[0][1]}"
         else:
             outcome = "it was applied"
-        raise NotAShare(
+        return HandledMessage(
+            path,
             f"{path.name} is a Strongroom message (a revocation, receipt or group key), "
             f"not a shared file; {outcome}.",
             report,
