@@ -22,10 +22,9 @@ import re
 import secrets
 import shutil
 import stat
-import threading
 import unicodedata
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from os import PathLike
@@ -37,6 +36,7 @@ import platformdirs
 from strongroom.crypto import age, kdf, memwipe
 
 from . import db, header_copies, keys, names, tempdirs
+from .context import VaultContext
 from .copies import META_KEY as _COPIES_KEY
 from .copies import CopyBook, edited_name
 from .errors import (
@@ -56,7 +56,7 @@ from .errors import (
     WrongPassphrase,
     WrongRecoveryKey,
 )
-from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, Event, EventHub
+from .events import FILES_CHANGED, LOCKED, Event
 from .exports import ExportResult, ShortenedName
 from .fsutil import (
     WritebackFile,
@@ -71,13 +71,12 @@ from .history import (
     FailedUnlocks,
     HistoryLog,
     KeptHistory,
-    PendingEntry,
     PersonFilter,
     format_time,
     parse_time,
 )
 from .ids import reused_id_problems
-from .objects import ObjectStore, new_object_id
+from .objects import ObjectStore
 from .records import (
     AddProgress,
     CheckProblem,
@@ -163,8 +162,8 @@ def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Va
 
     @functools.wraps(method)
     def wrapper(self: Vault, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._mutex:
-            if self._conn is None:
+        with self._ctx.mutex:
+            if self._ctx.conn is None:
                 raise VaultLocked()
             return method(self, *args, **kwargs)
 
@@ -357,28 +356,46 @@ class Vault(SharingMixin):
     from `strongroom.vault.sharing.SharingMixin`.
     """
 
-    _conn: db.Connection | None
-
     def __init__(self) -> None:  # use the classmethods
-        self._mutex = threading.RLock()
-        self._conn = None
+        self._ctx = VaultContext()
         self._lock_fd: int | None = None
-        self._events = EventHub()
         self._folder_cache: dict[int, tuple[int | None, str]] | None = None
-        self._rollback_problem: str | None = None
-        # History entries not yet written (the disk was full); see `unwritten_history`.
-        self._pending: list[PendingEntry] = []
-        self._kept: KeptHistory | None = None
-        self._kept_files: list[Path] = []  # kept batches loaded into _pending at open
-        self._kept_prefix = 0  # _pending[:_kept_prefix] came from those batches
-        self._unwritten: UnwrittenHistory | None = None  # set by lock() when not written
-        # The failed-unlock count taken into _pending at open: cleared once it is written
-        # or kept, so that it is never entered twice.
-        self._failed_unlocks: tuple[FailedUnlocks, dict[str, Any]] | None = None
-        self._unlock_report = UnlockReport()
         self._header_warning: str | None = None
-        self._header_authenticated = True
-        self._copies: CopyBook | None = None
+
+    # ----- transitional: private names the sharing mixin and white-box tests still use ---
+    # `SharingMixin` (until the vault/sharing/ package replaces it) and a few tests reach
+    # these; new code takes a `VaultContext` instead. Each is a plain alias of the context.
+
+    _conn = property(lambda self: self._ctx.conn, lambda self, v: setattr(self._ctx, "conn", v))
+    _c = property(lambda self: self._ctx.connection)
+    _mutex = property(lambda self: self._ctx.mutex)
+    _history = property(lambda self: self._ctx.history)
+    _store = property(lambda self: self._ctx.store)
+    _events = property(lambda self: self._ctx.events)
+    _folder = property(lambda self: self._ctx.folder)
+    _vault_key = property(lambda self: self._ctx.vault_key)
+    _kept = property(lambda self: self._ctx.backlog.kept)
+    _unlock_report = property(
+        lambda self: self._ctx.unlock_report,
+        lambda self, v: setattr(self._ctx, "unlock_report", v),
+    )
+    _temp_root = property(
+        lambda self: self._ctx.temp_root, lambda self, v: setattr(self._ctx, "temp_root", v)
+    )
+
+    def _now(self) -> datetime:
+        return self._ctx.now()
+
+    def _write(self) -> contextlib.AbstractContextManager[db.Connection]:
+        return self._ctx.write()
+
+    def _reserve_object_ids(self, count: int) -> list[str]:
+        return self._ctx.reserve_object_ids(count)
+
+    _drop_staging = staticmethod(VaultContext.drop_staging)
+
+    def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None:
+        self._ctx.note_unlinking(conn, object_ids)
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -686,9 +703,9 @@ class Vault(SharingMixin):
         `open_with_vault_key`. Whoever holds it can open the vault without the passphrase,
         and it does not change when the passphrase does: keep it only wrapped, only in
         memory or a private RAM-backed place, and only for a limited time."""
-        with self._mutex:
-            self._require_open()
-            return bytes(memoryview(self._vault_key))  # a copy: ours is zeroed at lock
+        with self._ctx.mutex:
+            self._ctx.require_open()
+            return bytes(memoryview(self._ctx.vault_key))  # a copy: ours is zeroed at lock
 
     @classmethod
     def _finish_open(
@@ -708,28 +725,28 @@ class Vault(SharingMixin):
         the Vault object exists (while reading the header); the rest are added here."""
         self = cls()
         if report is not None:
-            self._unlock_report = report
-        self._folder = folder
-        self._header = header
+            self._ctx.unlock_report = report
+        self._ctx.folder = folder
+        self._ctx.header = header
         if header_plan is not None:
-            self._header_authenticated = header_plan.authenticated
+            self._ctx.header_authenticated = header_plan.authenticated
             self._header_warning = " ".join(header_plan.notes) or None
             if self._header_warning:
-                self._unlock_report.add(NoticeKind.HEADER, self._header_warning)
+                self._ctx.unlock_report.add(NoticeKind.HEADER, self._header_warning)
         # Our own mutable copy, zeroed at lock (`memwipe`); the caller's object is theirs.
-        self._vault_key = bytearray(vault_key)
+        self._ctx.vault_key = bytearray(vault_key)
         self._lock_fd = lock_fd
-        self._clock = clock
-        self._config_dir = Path(config_dir) if config_dir else _default_config_dir()
+        self._ctx.clock = clock
+        self._ctx.config_dir = Path(config_dir) if config_dir else _default_config_dir()
         if temp_root:
             # The caller's choice (tests, the GUI's seam): no notice, but say where it is.
             root = tempdirs.TempRoot(Path(temp_root), tempdirs.on_ram_fs(Path(temp_root)))
         else:
             root = _default_temp_root()
-        self._temp_root = root
-        self._temp_dir = root.path / header.vault_id_hex
-        self._copies = CopyBook(self._temp_dir)
-        self._store = ObjectStore(folder / OBJECTS_NAME)
+        self._ctx.temp_root = root
+        self._ctx.temp_dir = root.path / header.vault_id_hex
+        self._ctx.copies = CopyBook(self._ctx.temp_dir)
+        self._ctx.store = ObjectStore(folder / OBJECTS_NAME)
         db_path = folder / DB_NAME
         if not db_path.is_file():
             raise VaultDamaged("database", "The vault database (vault.db) is missing.")
@@ -746,52 +763,56 @@ class Vault(SharingMixin):
                 raise VaultDamaged(
                     "header", "The vault header does not belong to this vault's database."
                 )
-            self._conn = conn
-            self._history = HistoryLog(
+            self._ctx.conn = conn
+            self._ctx.history = HistoryLog(
                 conn,
                 keys.history_key(vault_key, header.vault_id),
                 header.vault_id_hex,
-                self._config_dir,
+                self._ctx.config_dir,
             )
             self._sweep()
             # Copies another program changed (kept at the last lock, or left by a crash)
             # stay for the owner to decide on; everything else is wiped.
-            self._copies.load(self._meta(_COPIES_KEY))
-            self._copies.wipe(keep_changed=True)
-            fails = FailedUnlocks(self._config_dir, header.vault_id_hex)
+            self._ctx.copies.load(self._ctx.meta(_COPIES_KEY))
+            self._ctx.copies.wipe(keep_changed=True)
+            fails = FailedUnlocks(self._ctx.config_dir, header.vault_id_hex)
             failed = fails.read()
-            now = self._now()
+            now = self._ctx.now()
             kept_key = keys.kept_history_key(vault_key, header.vault_id)
             # The AEAD keeps its own (OpenSSL, cleansed on free) copy; ours is zeroed now.
-            self._kept = KeptHistory(self._config_dir, header.vault_id_hex, kept_key)
+            self._ctx.backlog.kept = KeptHistory(
+                self._ctx.config_dir, header.vault_id_hex, kept_key
+            )
             memwipe.wipe(kept_key)
             self._take_kept(now)
             for action, details in header_plan.events if header_plan else ():
-                self._pending.append((now, action, None, "", details))
+                self._ctx.backlog.pending.append((now, action, None, "", details))
             if failed:
-                self._pending.append((now, "unlock-failed", None, "", failed))
-                self._failed_unlocks = (fails, failed)
-                self._unlock_report.add(
+                self._ctx.backlog.pending.append((now, "unlock-failed", None, "", failed))
+                self._ctx.backlog.failed_unlocks = (fails, failed)
+                self._ctx.unlock_report.add(
                     NoticeKind.FAILED_UNLOCKS, _failed_unlocks_text(failed), **failed
                 )
             if how == "recovery-used":
-                self._pending.append((now, "recovery-used", None, "", {}))
-                self._pending.append((now, "passphrase-changed", None, "", {"by": "recovery"}))
-            self._pending.append(
+                self._ctx.backlog.pending.append((now, "recovery-used", None, "", {}))
+                self._ctx.backlog.pending.append(
+                    (now, "passphrase-changed", None, "", {"by": "recovery"})
+                )
+            self._ctx.backlog.pending.append(
                 (now, "vault-unlocked", None, "", {"with": "session"} if how == "session" else {})
             )
             try:
-                with self._write() as wconn:
-                    if self._header_authenticated:
+                with self._ctx.write() as wconn:
+                    if self._ctx.header_authenticated:
                         # From now on a header without a MAC is a downgrade, not an old vault.
                         wconn.execute(
                             "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                             (_MIN_HEADER_VERSION, str(FORMAT_VERSION)),
                         )
                     removed = self._prune(now)
-                    self._store_copies(wconn)
+                    self._ctx.store_copies(wconn)
                 if removed:
-                    self._unlock_report.add(
+                    self._ctx.unlock_report.add(
                         NoticeKind.HISTORY_PRUNED,
                         _pruned_text(removed, self._retention()),
                         level="info",
@@ -801,21 +822,21 @@ class Vault(SharingMixin):
                 # A full disk must not lock the owner out: open anyway; the entries above stay
                 # pending, are written with the next write that fits, and are kept outside
                 # the vault at lock if none does (`unwritten_history` says which).
-                self._unlock_report.add(
+                self._ctx.unlock_report.add(
                     NoticeKind.DISK_FULL,
                     "The disk is full. You can read your files, but what you do is not "
                     "written into the access history until there is free space again: it is "
                     "kept on this computer meanwhile. Free some space on the disk.",
                 )
-            if self._rollback_problem:
-                self._unlock_report.add(
+            if self._ctx.rollback_problem:
+                self._ctx.unlock_report.add(
                     NoticeKind.ROLLBACK,
                     "The access history is older than the last state this computer saw: "
-                    + self._rollback_problem,
+                    + self._ctx.rollback_problem,
                 )
             self._sharing_on_open()
         except BaseException:
-            self._conn = None
+            self._ctx.conn = None
             conn.close()
             raise
         _open_vaults.add(self)
@@ -835,9 +856,9 @@ class Vault(SharingMixin):
         `vault.strongroom` first: a crash leaves each copy old or new, never a mix, and the
         old or the new passphrase opens the vault (FORMAT.md §4.2).
         """
-        with self._mutex:
-            self._require_open()
-            if not self._header_authenticated:
+        with self._ctx.mutex:
+            self._ctx.require_open()
+            if not self._ctx.header_authenticated:
                 # Sealing this header would vouch for a recovery slot someone else wrote.
                 raise VaultDamaged(
                     "header",
@@ -846,36 +867,38 @@ class Vault(SharingMixin):
                 )
             # The header this session opened and authenticated, not a re-read: the disk
             # copies may have been damaged since, and this rewrite also repairs them.
-            current = self._header
+            current = self._ctx.header
             try:
                 key = current.unlock_with_passphrase(old_passphrase)
             except WrongPassphrase:
-                FailedUnlocks(self._config_dir, self.vault_id).record(self._now(), "passphrase")
+                FailedUnlocks(self._ctx.config_dir, self.vault_id).record(
+                    self._ctx.now(), "passphrase"
+                )
                 raise
-            if key != self._vault_key:
+            if key != self._ctx.vault_key:
                 raise VaultDamaged("header", "The vault header changed while the vault was open.")
             # The cost comes from the authenticated header (or the caller), never from disk.
             params = kdf_params or _same_cost(current.passphrase.kdf)
-            new = current.with_passphrase(self._vault_key, new_passphrase, params)
-            new = new.sealed(self._vault_key)
+            new = current.with_passphrase(self._ctx.vault_key, new_passphrase, params)
+            new = new.sealed(self._ctx.vault_key)
             try:
-                header_copies.write_copies(self._folder, new)
+                header_copies.write_copies(self._ctx.folder, new)
             except BaseException as exc:
                 # A failed write (disk full) must leave the old passphrase in both copies, as
                 # the error says; a crash instead leaves the case FORMAT.md §4.2 walks through.
                 try:
-                    header_copies.write_copies(self._folder, current)
+                    header_copies.write_copies(self._ctx.folder, current)
                 except Exception:
-                    copies = header_copies.read_copies(self._folder)
+                    copies = header_copies.read_copies(self._ctx.folder)
                     if isinstance(exc, DiskFull | StorageError) and any(
                         c.header == new for c in copies
                     ):
                         raise _header_half_written(exc) from exc
                 raise
-            self._header = new
+            self._ctx.header = new
             # The new passphrase is in both copies now: a full disk must not turn that into
             # "nothing was changed". The entry then waits like a read's (`_log_read`).
-            self._log_read(("passphrase-changed", None, "", None))
+            self._ctx.log_read(("passphrase-changed", None, "", None))
 
     def lock(self, *, keep_changed: bool = True) -> None:
         """Close the database, drop key material, wipe the private temp folder, release the
@@ -885,36 +908,38 @@ class Vault(SharingMixin):
         edits live: with `keep_changed` (the default) they are kept, listed in the vault,
         and offered again by `changed_copies()` after the next open; `keep_changed=False`
         wipes them too (the owner chose to discard them)."""
-        with self._mutex:
-            conn = self._conn
+        with self._ctx.mutex:
+            conn = self._ctx.conn
             if conn is None:
                 return
             try:
                 with contextlib.suppress(Exception):
-                    assert self._copies is not None
-                    self._copies.wipe(keep_changed=keep_changed)
+                    assert self._ctx.copies is not None
+                    self._ctx.copies.wipe(keep_changed=keep_changed)
                 # Locking must always succeed, even on a damaged, read-only or full disk.
                 try:
-                    with self._write() as wconn:
-                        self._history.append(self._now(), "vault-locked")
-                        self._store_copies(wconn)
+                    with self._ctx.write() as wconn:
+                        self._ctx.history.append(self._ctx.now(), "vault-locked")
+                        self._ctx.store_copies(wconn)
                 except DiskFull:
-                    self._pending.append((self._now(), "vault-locked", None, "", {}))
+                    self._ctx.backlog.pending.append(
+                        (self._ctx.now(), "vault-locked", None, "", {})
+                    )
                     with contextlib.suppress(Exception):
-                        self._keep_unwritten()
+                        self._ctx.backlog.keep()
                 except Exception:
                     with contextlib.suppress(Exception):
-                        self._keep_unwritten()
+                        self._ctx.backlog.keep()
             finally:
-                self._conn = None
+                self._ctx.conn = None
                 with contextlib.suppress(Exception):
                     conn.close()
-                self._wipe_temp()
+                self._ctx.wipe_temp()
                 self._drop_keys()
                 _release_lock(self._lock_fd)
                 self._lock_fd = None
                 _open_vaults.discard(self)
-        self._events.emit(LOCKED)
+        self._ctx.events.emit(LOCKED)
 
     def _drop_keys(self) -> None:
         """Zero and drop every key this object holds (README, "Security notes"): the vault
@@ -922,21 +947,21 @@ class Vault(SharingMixin):
         open (Python's) and at close (SQLCipher's, `cipher_memory_security`). File keys,
         identity and group secrets are never held between calls: each is read from the
         database when needed and zeroed after use where it passes through this code."""
-        memwipe.wipe(self._vault_key)
-        self._vault_key = bytearray()
-        history = getattr(self, "_history", None)
+        memwipe.wipe(self._ctx.vault_key)
+        self._ctx.vault_key = bytearray()
+        history = self._ctx.history
         if history is not None:
             history.forget_key()
-        self._history = None  # type: ignore[assignment]
-        self._kept = None
+        self._ctx.history = None  # type: ignore[assignment]
+        self._ctx.backlog.kept = None
 
     def __del__(self) -> None:
         # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
         with contextlib.suppress(Exception):
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-                self._wipe_temp()
+            if self._ctx.conn is not None:
+                self._ctx.conn.close()
+                self._ctx.conn = None
+                self._ctx.wipe_temp()
             _release_lock(self._lock_fd)
             self._lock_fd = None
 
@@ -948,17 +973,17 @@ class Vault(SharingMixin):
 
     @property
     def is_locked(self) -> bool:
-        return self._conn is None
+        return self._ctx.conn is None
 
     @property
     def path(self) -> Path:
         """The vault folder."""
-        return self._folder
+        return self._ctx.folder
 
     @property
     def vault_id(self) -> str:
         """32 lowercase hex characters, fixed at creation."""
-        return self._header.vault_id_hex
+        return self._ctx.header.vault_id_hex
 
     @property
     def header_warning(self) -> str | None:
@@ -972,7 +997,7 @@ class Vault(SharingMixin):
         """Set when this session found the history older than the checkpoint this computer
         saved (the vault was restored from an older copy, or committed changes were lost
         from a damaged database); a front end should show it at unlock. `None` otherwise."""
-        return self._rollback_problem
+        return self._ctx.rollback_problem
 
     @property
     def unwritten_history(self) -> UnwrittenHistory | None:
@@ -981,9 +1006,9 @@ class Vault(SharingMixin):
         still happens (the owner must not be locked out of their files) but its entry
         cannot be written: a front end shows this once, plainly. Still answers after
         `lock()`, which keeps them outside the vault (`UnwrittenHistory.kept`)."""
-        if self._unwritten is not None:
-            return self._unwritten
-        new = self._pending[self._kept_prefix :]
+        if self._ctx.backlog.unwritten is not None:
+            return self._ctx.backlog.unwritten
+        new = self._ctx.backlog.pending[self._ctx.backlog.kept_prefix :]
         if not new:
             return None
         return UnwrittenHistory(tuple(HistoryEntry(0, *p) for p in new), "memory")
@@ -994,18 +1019,18 @@ class Vault(SharingMixin):
         the last open, a rolled-back history, pruned history, expired received files), each
         notice with a kind and plain words. Fixed once `open` returns; front ends render it
         once, right after unlocking."""
-        return self._unlock_report
+        return self._ctx.unlock_report
 
     @property
     def temp_dir(self) -> Path:
         """The private folder for `open_external` copies (wiped on lock, exit, next open)."""
-        return self._temp_dir
+        return self._ctx.temp_dir
 
     @property
     def temp_in_memory(self) -> bool:
         """True when `temp_dir` is on a RAM file system (tmpfs), so wiped copies are gone;
         False when they are on disk, where their blocks may survive the wipe."""
-        return self._temp_root.in_memory
+        return self._ctx.temp_root.in_memory
 
     @property
     def temp_notice(self) -> str | None:
@@ -1013,17 +1038,17 @@ class Vault(SharingMixin):
         on disk (the default temp folder could not be in memory); None otherwise. Said at
         the point of decision (the GUI adds it when it opens a file in another app), not at
         every unlock: the command line makes no such copies."""
-        return self._temp_root.note
+        return self._ctx.temp_root.note
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Receive events (`files-changed`, `history-appended`, `locked`); returns an
         unsubscribe function."""
-        return self._events.subscribe(callback)
+        return self._ctx.events.subscribe(callback)
 
     @_op
     def info(self) -> VaultInfo:
         """Facts about the vault: counts, sizes, KDF cost, versions."""
-        conn = self._c
+        conn = self._ctx.connection
         with db.db_errors():
             files, total = conn.execute(
                 "SELECT count(*), coalesce(sum(c.size), 0) FROM file_contents c"
@@ -1040,9 +1065,9 @@ class Vault(SharingMixin):
             ).fetchone()[0]
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             version = conn.execute("PRAGMA cipher_version").fetchone()[0]
-        p = self._header.passphrase.kdf
+        p = self._ctx.header.passphrase.kdf
         return VaultInfo(
-            path=self._folder,
+            path=self._ctx.folder,
             vault_id=self.vault_id,
             display_name=meta.get("display_name", ""),
             format_version=FORMAT_VERSION,
@@ -1056,109 +1081,33 @@ class Vault(SharingMixin):
             kdf_iterations=p.iterations,
             kdf_parallelism=p.parallelism,
             retention=Retention(meta.get("retention", Retention.UNLIMITED.value)),
-            history_entries=self._history.count(),
+            history_entries=self._ctx.history.count(),
             sqlcipher_version=str(version),
         )
 
     # ----- internals -------------------------------------------------------------------
 
-    @property
-    def _c(self) -> db.Connection:
-        if self._conn is None:
-            raise VaultLocked()
-        return self._conn
-
-    def _require_open(self) -> None:
-        if self._conn is None:
-            raise VaultLocked()
-
-    def _now(self) -> datetime:
-        return self._clock()
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[db.Connection]:
-        """One transaction; after it commits, refresh the outside checkpoint and announce.
-
-        History entries that could not be written earlier (disk full at open) go first.
-        """
-        with db.transaction(self._c) as conn:
-            for when, action, item_id, item_name, details in self._pending:
-                self._history.append(when, action, item_id, item_name, details)
-            yield conn
-        self._pending.clear()
-        self._kept_prefix = 0
-        self._failed_unlocks_taken()
-        if self._kept_files:  # now in the history: the copies outside are done with
-            KeptHistory.remove(self._kept_files)
-            self._kept_files = []
-        try:
-            problem = self._history.save_checkpoint(self._now())
-        except (OSError, VaultError):
-            # The change is committed: a full disk or an I/O error while refreshing the
-            # checkpoint outside the vault must not report it as "nothing was changed"
-            # (and skip what the caller does after the commit). The checkpoint only trails
-            # the history until the next write refreshes it.
-            problem = None
-        if problem is not None:
-            self._rollback_problem = problem
-        self._events.emit(HISTORY_APPENDED, head_seq=self._history.head()[0])
-
-    def _log_read(self, *entries: tuple[str, int | None, str, dict[str, Any] | None]) -> None:
-        """Record (action, item_id, item_name, details) entries for something that only
-        read the vault. On a full disk the read has happened all the same, so it must not
-        fail: the entries wait in `_pending` (written first by the next write that fits,
-        or kept outside at lock) and `unwritten_history` makes the missing record visible."""
-        now = self._now()
-        rows: list[PendingEntry] = [(now, a, iid, name, d or {}) for a, iid, name, d in entries]
-        try:
-            with self._write():
-                for row in rows:
-                    self._history.append(*row[:4], row[4])
-        except DiskFull:
-            self._pending.extend(rows)
-
     def _take_kept(self, now: datetime) -> None:
         """At open: queue the entries earlier sessions kept outside the vault (disk full at
         their lock) ahead of this unlock's, each batch behind a "history-delayed" entry, or
         a "history-gap" entry for a batch that was lost or does not authenticate."""
-        assert self._kept is not None
-        batches = self._kept.load(now)
+        assert self._ctx.backlog.kept is not None
+        batches = self._ctx.backlog.kept.load(now)
         if not batches:
             return
-        written = self._history.kept_batches_written()
+        written = self._ctx.history.kept_batches_written()
         for b in batches:
-            self._kept_files.append(b.path)
+            self._ctx.backlog.kept_files.append(b.path)
             if b.batch in written:
                 continue  # written already (a crash came before the file was removed)
             if b.problem is None:
                 details = {"batch": b.batch, "count": len(b.entries), "reason": "disk-full"}
-                self._pending.append((b.time, "history-delayed", None, "", details))
-                self._pending.extend(b.entries)
+                self._ctx.backlog.pending.append((b.time, "history-delayed", None, "", details))
+                self._ctx.backlog.pending.extend(b.entries)
             else:
                 details = {"batch": b.batch, "reason": b.problem}
-                self._pending.append((b.time, "history-gap", None, "", details))
-        self._kept_prefix = len(self._pending)
-
-    def _keep_unwritten(self) -> None:
-        """At lock on a full disk: keep this session's unwritten entries outside the vault
-        (the batches loaded at open are still in their own files)."""
-        new = self._pending[self._kept_prefix :]
-        if not new or self._kept is None:
-            return
-        kept = self._kept.keep(new)
-        if kept == "outside":
-            self._failed_unlocks_taken()
-        self._unwritten = UnwrittenHistory(tuple(HistoryEntry(0, *p) for p in new), kept)
-
-    def _failed_unlocks_taken(self) -> None:
-        """The failed-unlock count read at open is now in the history (or kept with its
-        batch): delete it, unless a failure was counted since (then it stays for later)."""
-        if self._failed_unlocks is None:
-            return
-        fails, seen = self._failed_unlocks
-        self._failed_unlocks = None
-        if fails.read() == seen:
-            fails.clear()
+                self._ctx.backlog.pending.append((b.time, "history-gap", None, "", details))
+        self._ctx.backlog.kept_prefix = len(self._ctx.backlog.pending)
 
     def _sweep(self) -> None:
         """Remove leftovers of interrupted writes: header temp files, `objects/tmp/`, and
@@ -1171,105 +1120,45 @@ class Vault(SharingMixin):
         own records may name objects that the newer database committed.
         """
         temp_prefixes = tuple(f".{name}.tmp-" for name in header_copies.COPY_NAMES)
-        for entry in os.scandir(self._folder):
+        for entry in os.scandir(self._ctx.folder):
             if entry.name.startswith(temp_prefixes):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
-        self._store.create_dirs()
-        self._store.sweep_temp()
-        cp, problem = self._history.load_checkpoint()
+        self._ctx.store.create_dirs()
+        self._ctx.store.sweep_temp()
+        cp, problem = self._ctx.history.load_checkpoint()
         if problem is None and cp is not None:
-            problem = self._history.checkpoint_problem(cp)
+            problem = self._ctx.history.checkpoint_problem(cp)
         if problem is not None:
-            self._rollback_problem = problem  # shown at unlock; the sweep waits for it
+            self._ctx.rollback_problem = problem  # shown at unlock; the sweep waits for it
             return
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT s.object_id, c.item_id FROM staged_objects s"
                 " LEFT JOIN file_contents c ON c.object_id = s.object_id"
             ).fetchall()
         if not rows:
             return
-        self._store.remove(oid for oid, item in rows if item is None)
+        self._ctx.store.remove(oid for oid, item in rows if item is None)
         # Committed adds already dropped their rows; what is left is done with now. On a
         # full disk the rows stay, and the next open tries again.
-        with contextlib.suppress(DiskFull), db.transaction(self._c) as conn:
+        with contextlib.suppress(DiskFull), db.transaction(self._ctx.connection) as conn:
             conn.executemany(
                 "DELETE FROM staged_objects WHERE object_id = ?", [(r[0],) for r in rows]
             )
-
-    def _reserve_object_ids(self, count: int) -> list[str]:
-        """`count` new object ids, recorded as staged (committed) before any object is put
-        in place under them, so that the sweep at open may remove them if the commit that
-        references them never comes. The referencing commit drops the records
-        (`_drop_staging`)."""
-        ids = [new_object_id() for _ in range(count)]
-        if ids:
-            at = format_time(self._now())
-            with self._mutex:
-                with db.transaction(self._c) as conn:
-                    conn.executemany(
-                        "INSERT INTO staged_objects (object_id, state, at) VALUES (?, 'staged', ?)",
-                        [(i, at) for i in ids],
-                    )
-        return ids
-
-    @staticmethod
-    def _drop_staging(conn: db.Connection, object_ids: Iterable[str | None]) -> None:
-        """Inside the commit that references these objects: they are no longer staged."""
-        conn.executemany(
-            "DELETE FROM staged_objects WHERE object_id = ?",
-            [(i,) for i in object_ids if i is not None],
-        )
-
-    def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None:
-        """Inside the commit that drops these objects' rows: record them, so that the sweep
-        at open removes any that a crash kept from being unlinked after the commit."""
-        at = format_time(self._now())
-        conn.executemany(
-            "INSERT OR REPLACE INTO staged_objects (object_id, state, at) VALUES (?, 'deleted', ?)",
-            [(i, at) for i in object_ids],
-        )
-
-    def _wipe_temp(self) -> None:
-        copies = self._copies
-        if copies is not None and copies.dump() is not None:
-            copies.wipe(keep_changed=True)  # changed copies stay (see `lock`)
-        else:
-            remove_tree(self._temp_dir)
-
-    def _store_copies(self, conn: db.Connection) -> None:
-        assert self._copies is not None
-        text = self._copies.dump()
-        if text is None:
-            conn.execute("DELETE FROM meta WHERE key = ?", (_COPIES_KEY,))
-        else:
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_COPIES_KEY, text)
-            )
-
-    def _make_temp_dir(self) -> Path:
-        root = self._temp_dir.parent
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        st = os.lstat(root)
-        # Security: plaintext goes here; refuse a directory someone else owns or can read.
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-            raise VaultError(f"The private temporary folder {root} is not owned by you.")
-        if st.st_mode & 0o077:
-            os.chmod(root, 0o700)
-        self._temp_dir.mkdir(exist_ok=True, mode=0o700)
-        return self._temp_dir
 
     def _prune(self, now: datetime) -> int:
         """Apply the retention setting; returns how many history entries were removed."""
         days = _RETENTION_DAYS[self._retention()]
         if days is None:
             return 0
-        return self._history.prune_before(now - timedelta(days=days), now)
+        return self._ctx.history.prune_before(now - timedelta(days=days), now)
 
     def _retention(self) -> Retention:
         with db.db_errors():
-            row = self._c.execute("SELECT value FROM meta WHERE key = 'retention'").fetchone()
+            row = self._ctx.connection.execute(
+                "SELECT value FROM meta WHERE key = 'retention'"
+            ).fetchone()
         try:
             return Retention(row[0]) if row else Retention.UNLIMITED
         except ValueError:
@@ -1280,7 +1169,7 @@ class Vault(SharingMixin):
     def _folders(self) -> dict[int, tuple[int | None, str]]:
         if self._folder_cache is None:
             with db.db_errors():
-                rows = self._c.execute(
+                rows = self._ctx.connection.execute(
                     "SELECT id, parent_id, name FROM items WHERE kind = 'folder'"
                 ).fetchall()
             self._folder_cache = {r[0]: (r[1], r[2]) for r in rows}
@@ -1336,7 +1225,9 @@ class Vault(SharingMixin):
             raise TypeError("item reference must be an id, a path or a record")
         if isinstance(ref, int):
             with db.db_errors():
-                row = self._c.execute(self._ITEM_SQL + " WHERE i.id = ?", (ref,)).fetchone()
+                row = self._ctx.connection.execute(
+                    self._ITEM_SQL + " WHERE i.id = ?", (ref,)
+                ).fetchone()
             if row is None:
                 raise ItemNotFound(f"No item with id {ref} in the vault.")
             return self._record(row)
@@ -1349,13 +1240,15 @@ class Vault(SharingMixin):
         iid = ROOT_ID
         with db.db_errors():
             for i, part in enumerate(parts):
-                row = self._c.execute(
+                row = self._ctx.connection.execute(
                     "SELECT id, kind FROM items WHERE parent_id = ? AND name = ?", (iid, part)
                 ).fetchone()
                 if row is None or (row[1] != "folder" and i < len(parts) - 1):
                     raise ItemNotFound(f"{ref!r} is not in the vault.")
                 iid = row[0]
-            row = self._c.execute(self._ITEM_SQL + " WHERE i.id = ?", (iid,)).fetchone()
+            row = self._ctx.connection.execute(
+                self._ITEM_SQL + " WHERE i.id = ?", (iid,)
+            ).fetchone()
         return self._record(row)
 
     def _get_folder(self, ref: ItemRef) -> FolderRecord:
@@ -1376,7 +1269,7 @@ class Vault(SharingMixin):
     def _name_taken(self, parent_id: int, name: str) -> bool:
         with db.db_errors():
             return (
-                self._c.execute(
+                self._ctx.connection.execute(
                     "SELECT 1 FROM items WHERE parent_id = ? AND name = ?", (parent_id, name)
                 ).fetchone()
                 is not None
@@ -1401,7 +1294,7 @@ class Vault(SharingMixin):
     def _descendants(self, folder_id: int) -> list[tuple[int, str, int]]:
         """(id, kind, depth) of everything below a folder."""
         with db.db_errors():
-            return self._c.execute(
+            return self._ctx.connection.execute(
                 "WITH RECURSIVE sub(id, kind, depth) AS ("
                 " SELECT id, kind, 1 FROM items WHERE parent_id = ?"
                 " UNION ALL SELECT i.id, i.kind, sub.depth + 1 FROM items i"
@@ -1423,7 +1316,9 @@ class Vault(SharingMixin):
         case ("apple" before "Zebra"), then by the exact name when only case differs."""
         parent = self._get_folder(folder)
         with db.db_errors():
-            rows = self._c.execute(self._ITEM_SQL + " WHERE i.parent_id = ?", (parent.id,))
+            rows = self._ctx.connection.execute(
+                self._ITEM_SQL + " WHERE i.parent_id = ?", (parent.id,)
+            )
             records = [self._record(r, parent.path) for r in rows]
         # Sorted here, not in SQL: cheaper than SQLite's temp b-tree for large folders.
         # Names are NFC already (names.clean_name), so casefold() alone compares them.
@@ -1464,7 +1359,7 @@ class Vault(SharingMixin):
         with db.db_errors():
             ids = [
                 iid
-                for iid, name in self._c.execute(
+                for iid, name in self._ctx.connection.execute(
                     "SELECT id, name FROM items WHERE id > ? AND parent_id != ?",
                     (ROOT_ID, SHARED_ROOT_ID),
                 )
@@ -1474,7 +1369,7 @@ class Vault(SharingMixin):
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             with db.db_errors():
-                rows = self._c.execute(
+                rows = self._ctx.connection.execute(
                     self._ITEM_SQL + f" WHERE i.id IN ({','.join('?' * len(chunk))})", chunk
                 ).fetchall()
             records.extend(self._record(r) for r in rows)
@@ -1491,8 +1386,8 @@ class Vault(SharingMixin):
             if exist_ok and isinstance(existing, FolderRecord):
                 return existing
             raise NameCollision(f"{existing.path} already exists.")
-        with self._write() as conn:
-            now = format_time(self._now())
+        with self._ctx.write() as conn:
+            now = format_time(self._ctx.now())
             cur = conn.execute(
                 "INSERT INTO items (parent_id, kind, name, created, modified)"
                 " VALUES (?, 'folder', ?, ?, ?)",
@@ -1500,10 +1395,10 @@ class Vault(SharingMixin):
             )
             new_id = int(cur.lastrowid or 0)
             self._folders()[new_id] = (parent.id, name)
-            self._history.append(
-                self._now(), "folder-created", new_id, names.join(parent.path, name)
+            self._ctx.history.append(
+                self._ctx.now(), "folder-created", new_id, names.join(parent.path, name)
             )
-        self._events.emit(FILES_CHANGED, folders=[parent.id])
+        self._ctx.events.emit(FILES_CHANGED, folders=[parent.id])
         return self._get_folder(new_id)
 
     @_op
@@ -1536,9 +1431,9 @@ class Vault(SharingMixin):
                 raise VaultError(f"Cannot read {src}: {exc.strerror}.") from None
             resolved = src.resolve()
             if (
-                resolved == self._folder
-                or self._folder in resolved.parents
-                or (resolved in self._folder.parents)
+                resolved == self._ctx.folder
+                or self._ctx.folder in resolved.parents
+                or (resolved in self._ctx.folder.parents)
             ):
                 # Reading the vault's own files while writing them would never end well.
                 raise VaultError(f"{src} is or contains this vault; it cannot be added to it.")
@@ -1606,24 +1501,24 @@ class Vault(SharingMixin):
         raises `VaultLocked`, if `dest_folder` is deleted or moved `ItemNotFound`, and if a
         top-level name is taken `NameCollision` — with nothing added, as above.
         """
-        self._require_open()  # fail fast; checked again under the mutex
+        self._ctx.require_open()  # fail fast; checked again under the mutex
         # reads only the sources: no mutex needed
         folders, files = self._plan(paths, on_skip, as_names)
         tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
-        with self._mutex:
+        with self._ctx.mutex:
             dest = self._add_target(dest_folder, tops)
         bytes_total = sum(f.size for f in files)
         staged: list[_Staged] = []
         done_bytes = 0
         # One commit records the object ids of every file planned as an object (FORMAT.md
         # §4.6 staging records); a file that grew meanwhile records its own in `_stage`.
-        reserved = self._reserve_object_ids(sum(1 for f in files if f.size > INLINE_MAX))
+        reserved = self._ctx.reserve_object_ids(sum(1 for f in files if f.size > INLINE_MAX))
         pool = list(reserved)
 
         def check_cancel() -> None:
             if cancel is not None and cancel():
                 raise Cancelled()
-            if self._conn is None:
+            if self._ctx.conn is None:
                 raise VaultLocked()  # locked by another thread: stop encrypting for nothing
 
         # The mutex is NOT held while sources are read and encrypted (seconds to minutes):
@@ -1645,12 +1540,12 @@ class Vault(SharingMixin):
                 done_bytes += staged[-1].size
             check_cancel()
         except BaseException:
-            self._store.remove(s.object_id for s in staged if s.object_id is not None)
+            self._ctx.store.remove(s.object_id for s in staged if s.object_id is not None)
             raise
         added = self._commit_staged(dest, tops, folders, staged, reserved)
         if progress is not None:
             progress(AddProgress(done_bytes, bytes_total, len(files), len(files), ""))
-        self._events.emit(FILES_CHANGED, folders=[dest.id])
+        self._ctx.events.emit(FILES_CHANGED, folders=[dest.id])
         return added
 
     def _add_target(
@@ -1658,7 +1553,7 @@ class Vault(SharingMixin):
     ) -> FolderRecord:
         """Under the mutex: the folder `ref` to add into, none of the names `tops` taken in
         it; with `expect_id` (at commit) it must still be that folder, at that path."""
-        self._require_open()
+        self._ctx.require_open()
         dest = self._get_folder(ref)
         if expect_id is not None and dest.id != expect_id:
             raise ItemNotFound(f"{ref!r} is not in the vault.")  # moved; another took its path
@@ -1687,16 +1582,16 @@ class Vault(SharingMixin):
             with disk_full_errors("the added files"):
                 # One directory fsync per shard per batch instead of one per file: the renames
                 # become durable here, before the commit that references the objects.
-                for d in {self._store.path(o).parent for o in object_ids}:
+                for d in {self._ctx.store.path(o).parent for o in object_ids}:
                     fsync_dir(d)
-            with self._mutex:
+            with self._ctx.mutex:
                 dest = self._add_target(dest.path, tops, expect_id=dest.id)
                 top_ids = self._commit_added(dest, folders, staged, reserved)
                 committed = True
                 return [self._get(i) for i in top_ids]
         finally:
             if not committed:
-                self._store.remove(object_ids)
+                self._ctx.store.remove(object_ids)
 
     def _stage_file(
         self, plan: _PlanFile, on_chunk: Callable[[int], None], pool: list[str]
@@ -1734,16 +1629,16 @@ class Vault(SharingMixin):
             return _Staged(plan, file_key, size, sha.digest(), None, out.getvalue())
         reader = _SourceReader(head, rest, str(plan.src))
         try:
-            tmp, size = self._store.write_temp(reader, file_key, on_chunk, sha.update)  # type: ignore[arg-type]
+            tmp, size = self._ctx.store.write_temp(reader, file_key, on_chunk, sha.update)  # type: ignore[arg-type]
         except OSError as exc:  # ENOSPC is already DiskFull; source errors are VaultError
             raise VaultError(f"Cannot write to the vault folder: {exc.strerror}.") from None
         try:
             # Recorded as staged before it is put in place (ids reserved by the caller).
-            object_id = pool.pop() if pool else self._reserve_object_ids(1)[0]
-            self._store.install(tmp, object_id)
+            object_id = pool.pop() if pool else self._ctx.reserve_object_ids(1)[0]
+            self._ctx.store.install(tmp, object_id)
         except BaseException:
             # Only this add's own temp file: others may be staging into objects/tmp/ now.
-            self._store.discard_temp([tmp])
+            self._ctx.store.discard_temp([tmp])
             raise
         return _Staged(plan, file_key, size, sha.digest(), object_id, None)
 
@@ -1754,12 +1649,12 @@ class Vault(SharingMixin):
         staged: list[_Staged],
         reserved: Sequence[str] = (),
     ) -> list[int]:
-        now_dt = self._now()
+        now_dt = self._ctx.now()
         now = format_time(now_dt)
         ids: dict[tuple[str, ...], int] = {}
         top_ids: list[int] = []
         new_folders: dict[int, tuple[int | None, str]] = {}
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             for rel in folders:
                 parent_id = ids[rel[:-1]] if len(rel) > 1 else dest.id
                 cur = conn.execute(
@@ -1771,7 +1666,7 @@ class Vault(SharingMixin):
                 new_folders[ids[rel]] = (parent_id, rel[-1])
                 if len(rel) == 1:
                     top_ids.append(ids[rel])
-                self._history.append(
+                self._ctx.history.append(
                     now_dt, "folder-created", ids[rel], names.join(dest.path, "/".join(rel))
                 )
             for s in staged:
@@ -1795,28 +1690,28 @@ class Vault(SharingMixin):
                     )
                 if len(rel) == 1:
                     top_ids.append(iid)
-                self._history.append(
+                self._ctx.history.append(
                     now_dt,
                     "file-added",
                     iid,
                     names.join(dest.path, "/".join(rel)),
                     {"size": s.size},
                 )
-            self._drop_staging(conn, {*reserved, *(s.object_id for s in staged)})
+            self._ctx.drop_staging(conn, {*reserved, *(s.object_id for s in staged)})
         self._folders().update(new_folders)
         return top_ids
 
     def add_bytes(self, dest_folder: ItemRef, name: str, data: bytes) -> FileRecord:
         """Store `data` as a new file `name` in `dest_folder` (one transaction; encrypted
         without holding the mutex, like `add_paths`)."""
-        self._require_open()
+        self._ctx.require_open()
         name = names.clean_name(name)
-        with self._mutex:
+        with self._ctx.mutex:
             dest = self._add_target(dest_folder, [name])
         data = bytes(data)
         staged = self._stage(_PlanFile((name,), Path(), len(data)), data, None, None)
         (added,) = self._commit_staged(dest, [name], [], [staged])
-        self._events.emit(FILES_CHANGED, folders=[dest.id])
+        self._ctx.events.emit(FILES_CHANGED, folders=[dest.id])
         return added  # type: ignore[return-value]
 
     @_op
@@ -1837,20 +1732,20 @@ class Vault(SharingMixin):
             )
         new_path = names.join(self._folder_path(rec.parent_id), new_name)
         kind = "folder" if isinstance(rec, FolderRecord) else "file"
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "UPDATE items SET name = ?, modified = ? WHERE id = ?",
-                (new_name, format_time(self._now()), rec.id),
+                (new_name, format_time(self._ctx.now()), rec.id),
             )
-            self._history.append(
-                self._now(),
+            self._ctx.history.append(
+                self._ctx.now(),
                 f"{kind}-renamed",
                 rec.id,
                 new_path,
                 {"from": rec.path, "to": new_path},
             )
         self._folder_cache = None
-        self._events.emit(FILES_CHANGED, folders=[rec.parent_id])
+        self._ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id])
         return self._get(rec.id)
 
     @_op
@@ -1880,16 +1775,20 @@ class Vault(SharingMixin):
         if self._name_taken(dest.id, name):
             raise NameCollision(f"{new_path} already exists.")
         kind = "folder" if isinstance(rec, FolderRecord) else "file"
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "UPDATE items SET parent_id = ?, name = ?, modified = ? WHERE id = ?",
-                (dest.id, name, format_time(self._now()), rec.id),
+                (dest.id, name, format_time(self._ctx.now()), rec.id),
             )
-            self._history.append(
-                self._now(), f"{kind}-moved", rec.id, new_path, {"from": rec.path, "to": new_path}
+            self._ctx.history.append(
+                self._ctx.now(),
+                f"{kind}-moved",
+                rec.id,
+                new_path,
+                {"from": rec.path, "to": new_path},
             )
         self._folder_cache = None
-        self._events.emit(FILES_CHANGED, folders=[rec.parent_id, dest.id])
+        self._ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id, dest.id])
         return self._get(rec.id)
 
     @_op
@@ -1910,8 +1809,8 @@ class Vault(SharingMixin):
             victims += self._descendants(rec.id)
         file_ids = [v[0] for v in victims if v[1] == "file"]
         object_ids: list[str] = []
-        with self._write() as conn:
-            now = self._now()
+        with self._ctx.write() as conn:
+            now = self._ctx.now()
             for iid in file_ids:
                 row = conn.execute(self._ITEM_SQL + " WHERE i.id = ?", (iid,)).fetchone()
                 file_rec = self._record(row)
@@ -1920,29 +1819,29 @@ class Vault(SharingMixin):
                 ).fetchone()[0]
                 if oid is not None:
                     object_ids.append(oid)
-                self._history.append(
+                self._ctx.history.append(
                     now, "file-deleted", iid, file_rec.path, {"size": getattr(file_rec, "size", 0)}
                 )
                 # Crypto-shred: the row holding the file key goes; secure_delete zeroes it.
                 conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
             if isinstance(rec, FolderRecord):
-                self._history.append(
+                self._ctx.history.append(
                     now, "folder-deleted", rec.id, rec.path, {"files": len(file_ids)}
                 )
             for iid, _kind, _depth in sorted(victims, key=lambda v: -v[2]):
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
-            self._note_unlinking(conn, object_ids)
+            self._ctx.note_unlinking(conn, object_ids)
             received = rec.parent_id == SHARED_ROOT_ID
             if received:
                 self._received_deleted(conn, rec.id, now)
         # The WAL still holds old page images with the keys until it is checkpointed;
         # TRUNCATE copies the zeroed pages into vault.db and empties the WAL.
         with contextlib.suppress(VaultError), db.db_errors():
-            self._c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        self._store.remove(object_ids)
+            self._ctx.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._ctx.store.remove(object_ids)
         self._folder_cache = None
-        self._events.emit(FILES_CHANGED, folders=[rec.parent_id])
+        self._ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id])
         if received:
             self._flush_outbox()  # the "erased" receipt, if one was asked for
             self._changed("received")
@@ -1954,7 +1853,7 @@ class Vault(SharingMixin):
     ) -> int:
         """Decrypt `rec`'s contents into `dst`; every failure names the file."""
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
                 " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
                 (rec.id,),
@@ -1966,7 +1865,7 @@ class Vault(SharingMixin):
             if inline is not None:
                 n = age.decrypt_payload(io.BytesIO(inline), dst, file_key, progress=progress)
             else:
-                with open(self._store.path(object_id), "rb") as src:
+                with open(self._ctx.store.path(object_id), "rb") as src:
                     n = age.decrypt_payload(src, dst, file_key, progress=progress)
         except FileNotFoundError:
             raise VaultDamaged(
@@ -2002,7 +1901,7 @@ class Vault(SharingMixin):
         buf = io.BytesIO()
         self._decrypt_into(rec, buf, None)
         if record:
-            self._log_read(("file-previewed", rec.id, rec.path, None))
+            self._ctx.log_read(("file-previewed", rec.id, rec.path, None))
             self._note_access([rec], "opened")
         return buf.getvalue()
 
@@ -2011,7 +1910,7 @@ class Vault(SharingMixin):
         """Record that `item`'s contents (read with `read_bytes(record=False)`) were shown:
         a "file-previewed" entry, and an "opened" receipt if its sender asked for one."""
         rec = self._get_file(item)
-        self._log_read(("file-previewed", rec.id, rec.path, None))
+        self._ctx.log_read(("file-previewed", rec.id, rec.path, None))
         self._note_access([rec], "opened")
 
     @_op
@@ -2043,11 +1942,11 @@ class Vault(SharingMixin):
         except BaseException:
             # Some plaintext may already have left through the stream: record that too.
             with contextlib.suppress(Exception):
-                self._log_read(
+                self._ctx.log_read(
                     ("file-exported", rec.id, rec.path, {"to": "stream", "complete": False})
                 )
             raise
-        self._log_read(("file-exported", rec.id, rec.path, {"to": "stream"}))
+        self._ctx.log_read(("file-exported", rec.id, rec.path, {"to": "stream"}))
         self._note_access([rec], "exported")
         return n
 
@@ -2149,7 +2048,7 @@ class Vault(SharingMixin):
         except BaseException:
             remove_tree(tmp)
             raise
-        self._log_read(*(("file-exported", f.id, f.path, {"to": str(dest)}) for f in exported))
+        self._ctx.log_read(*(("file-exported", f.id, f.path, {"to": str(dest)}) for f in exported))
         self._note_access(exported, "exported")
         return ExportResult(dest, tuple(shortened))
 
@@ -2193,21 +2092,23 @@ class Vault(SharingMixin):
         Recorded in the history as "file-opened-externally".
         """
         rec = self._get_file(item)
-        folder = self._make_temp_dir() / secrets.token_hex(8)
+        folder = self._ctx.make_temp_dir() / secrets.token_hex(8)
         folder.mkdir(mode=0o700)
         target = folder / names.fit_name(rec.name, name_max(folder))
         with disk_full_errors("the temporary copy to open"):
             self._export_file(rec, target, None)
-        assert self._copies is not None
-        self._copies.add(target, rec.id, rec.path, rec.sha256)
+        assert self._ctx.copies is not None
+        self._ctx.copies.add(target, rec.id, rec.path, rec.sha256)
         try:
-            with self._write() as conn:
-                self._history.append(self._now(), "file-opened-externally", rec.id, rec.path)
-                self._store_copies(conn)
+            with self._ctx.write() as conn:
+                self._ctx.history.append(
+                    self._ctx.now(), "file-opened-externally", rec.id, rec.path
+                )
+                self._ctx.store_copies(conn)
         except DiskFull:
             # A read must work on a full disk: the entry waits (`unwritten_history`); the
             # copy is still known in memory and wiped or kept at lock as any other.
-            self._log_read(("file-opened-externally", rec.id, rec.path, None))
+            self._ctx.log_read(("file-opened-externally", rec.id, rec.path, None))
         self._note_access([rec], "opened")
         return target
 
@@ -2215,8 +2116,8 @@ class Vault(SharingMixin):
         """Copies made by `open_external` (in this session, or kept from an earlier one)
         whose contents another program changed. Does not wait for a running operation;
         [] once locked."""
-        copies = self._copies
-        if copies is None or self._conn is None:
+        copies = self._ctx.copies
+        if copies is None or self._ctx.conn is None:
             return []
         return copies.changed()
 
@@ -2224,8 +2125,8 @@ class Vault(SharingMixin):
         """Add a changed copy to the vault as a new file next to the one it was opened
         from (in the top folder if that is gone), named "NAME (edited).EXT" (or
         "(edited 2)", …), then wipe the copy. Its original is left as it was."""
-        self._require_open()
-        with self._mutex:
+        self._ctx.require_open()
+        with self._ctx.mutex:
             try:
                 parent_id = self._get_file(copy.file_id).parent_id
                 if parent_id is None or parent_id == SHARED_ROOT_ID:
@@ -2236,7 +2137,7 @@ class Vault(SharingMixin):
             while self._name_taken(parent_id, edited_name(copy.name, n)):
                 n += 1
             name = edited_name(copy.name, n)
-            staging = self._make_temp_dir() / ("add-" + secrets.token_hex(8))
+            staging = self._ctx.make_temp_dir() / ("add-" + secrets.token_hex(8))
             staging.mkdir(mode=0o700)
         try:
             link = staging / name
@@ -2247,24 +2148,24 @@ class Vault(SharingMixin):
             (added,) = self.add_paths([link], parent_id)
         finally:
             remove_tree(staging)
-        assert self._copies is not None
-        self._copies.forget(copy)
-        with self._mutex:
-            if self._conn is not None:
-                with self._write() as conn:
-                    self._store_copies(conn)
+        assert self._ctx.copies is not None
+        self._ctx.copies.forget(copy)
+        with self._ctx.mutex:
+            if self._ctx.conn is not None:
+                with self._ctx.write() as conn:
+                    self._ctx.store_copies(conn)
         assert isinstance(added, FileRecord)
         return added
 
     def discard_copy(self, copy: OpenCopy) -> None:
         """Wipe a copy (changed or not) and forget it."""
-        self._require_open()
-        assert self._copies is not None
-        self._copies.forget(copy)
-        with self._mutex:
-            if self._conn is not None:
-                with self._write() as conn:
-                    self._store_copies(conn)
+        self._ctx.require_open()
+        assert self._ctx.copies is not None
+        self._ctx.copies.forget(copy)
+        with self._ctx.mutex:
+            if self._ctx.conn is not None:
+                with self._ctx.write() as conn:
+                    self._ctx.store_copies(conn)
 
     @_op
     def check(
@@ -2278,7 +2179,7 @@ class Vault(SharingMixin):
         "integrity-check"."""
         problems: list[CheckProblem] = []
         files_checked = objects_checked = 0
-        conn = self._c
+        conn = self._ctx.connection
         try:
             with db.db_errors():
                 bad = conn.execute("PRAGMA cipher_integrity_check").fetchall()
@@ -2312,7 +2213,7 @@ class Vault(SharingMixin):
                     if object_id is not None:
                         objects_checked += 1
                         try:
-                            actual = os.stat(self._store.path(object_id)).st_size
+                            actual = os.stat(self._ctx.store.path(object_id)).st_size
                         except FileNotFoundError:
                             problem("The stored contents of {} are missing.")
                             continue
@@ -2345,7 +2246,7 @@ class Vault(SharingMixin):
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
         copies, repairs = header_copies.check_copies(
-            self._folder, self._header, self._vault_key, self._header_authenticated
+            self._ctx.folder, self._ctx.header, self._ctx.vault_key, self._ctx.header_authenticated
         )
         for copy in copies:
             if copy.problem is not None:
@@ -2354,7 +2255,7 @@ class Vault(SharingMixin):
         with contextlib.suppress(VaultError):
             details = {"deep": deep, "ok": not problems, "problems": len(problems)}
             entries = [(action, None, "", d) for action, d in repairs]
-            self._log_read(*entries, ("integrity-check", None, "", details))
+            self._ctx.log_read(*entries, ("integrity-check", None, "", details))
         return CheckReport(deep, files_checked, objects_checked, tuple(problems), header_ok)
 
     # ----- access history --------------------------------------------------------------
@@ -2393,9 +2294,9 @@ class Vault(SharingMixin):
         who: PersonFilter | None = None
         if person is not None:
             c = self._contact(person)
-            names = self._history.person_names(c.fingerprint, c.name)
+            names = self._ctx.history.person_names(c.fingerprint, c.name)
             who = PersonFilter(c.fingerprint, c.recipient, tuple(names))
-        return self._history.query(
+        return self._ctx.history.query(
             item_id=item_id,
             actions=actions,
             since=since,
@@ -2411,17 +2312,17 @@ class Vault(SharingMixin):
         """Recompute the history MAC chain and compare its head with the checkpoint kept
         outside the vault. Finds edited, removed, reordered or truncated entries and a vault
         folder restored from an older copy."""
-        checked, first, head, problems = self._history.verify_chain()
-        cp, cp_problem = self._history.load_checkpoint()
+        checked, first, head, problems = self._ctx.history.verify_chain()
+        cp, cp_problem = self._ctx.history.load_checkpoint()
         if cp_problem:
             problems.append(cp_problem)
         if cp is not None:
-            rollback = self._history.checkpoint_problem(cp)
+            rollback = self._ctx.history.checkpoint_problem(cp)
             if rollback:
                 problems.append(rollback)
-        elif self._rollback_problem and self._rollback_problem not in problems:
-            problems.append(self._rollback_problem)
-        notes = self._history.kept_notes()
+        elif self._ctx.rollback_problem and self._ctx.rollback_problem not in problems:
+            problems.append(self._ctx.rollback_problem)
+        notes = self._ctx.history.kept_notes()
         unwritten = self.unwritten_history
         if unwritten is not None:
             n = len(unwritten.entries)
@@ -2439,15 +2340,15 @@ class Vault(SharingMixin):
     def reset_history_checkpoint(self) -> None:
         """Accept the vault's current history head as the checkpoint (after the user has
         acknowledged a reported rollback, e.g. a deliberately restored backup)."""
-        with db.transaction(self._c):
-            self._history.append(self._now(), "checkpoint-reset")
-        self._history.save_checkpoint(self._now(), force=True)
-        self._rollback_problem = None
+        with db.transaction(self._ctx.connection):
+            self._ctx.history.append(self._ctx.now(), "checkpoint-reset")
+        self._ctx.history.save_checkpoint(self._ctx.now(), force=True)
+        self._ctx.rollback_problem = None
 
     @property
     def retention(self) -> Retention:
-        with self._mutex:
-            self._require_open()
+        with self._ctx.mutex:
+            self._ctx.require_open()
             return self._retention()
 
     @_op
@@ -2455,13 +2356,13 @@ class Vault(SharingMixin):
         """Change history retention and prune at once; pruning leaves a MAC'd base marker
         so the remaining chain still verifies."""
         retention = Retention(retention)
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('retention', ?)",
                 (retention.value,),
             )
-            now = self._now()
-            self._history.append(now, "retention-changed", details={"to": retention.value})
+            now = self._ctx.now()
+            self._ctx.history.append(now, "retention-changed", details={"to": retention.value})
             self._prune(now)
 
 
