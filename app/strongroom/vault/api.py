@@ -92,7 +92,7 @@ from .records import (
     VaultInfo,
 )
 from .reports import NoticeKind, UnlockReport
-from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, ContactRef, SharingMixin, create_identity
+from .sharing import SHARED_PREFIX, SHARED_ROOT_ID, ContactRef, SharingVerbs, create_identity
 
 __all__ = [
     "DB_NAME",
@@ -349,11 +349,11 @@ class _Staged:
     inline: bytes | None
 
 
-class Vault(SharingMixin):
+class Vault(SharingVerbs):
     """An unlocked vault. Obtain one with `create`, `open` or `open_with_recovery_key`.
 
     Sharing verbs (identity, contacts, groups, shares, receipts, exchange folder) come
-    from `strongroom.vault.sharing.SharingMixin`.
+    from `strongroom.vault.sharing.SharingVerbs`, which delegates to the `Sharing` service.
     """
 
     def __init__(self) -> None:  # use the classmethods

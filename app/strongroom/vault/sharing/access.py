@@ -1,6 +1,6 @@
 """Who has access to a file: derived from shares, groups, revocations and receipts.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,14 @@ from .. import db, share_format
 from ..errors import ContactNotFound, GroupNotFound, ItemNotFound, ShareNotFound
 from ..history import parse_time
 from ..records import AccessEntry, AccessReport, GroupRecord, ShareRecipientStatus, ShareRecord
-from .common import SharingHost, _op
+from .common import SharingPart, _op
 
 
-class AccessMixin(SharingHost):
+class Access(SharingPart):
     """Who has access to a file: derived from shares, groups, revocations and receipts."""
 
     @_op
     def access(self, item: Any) -> AccessReport:
-        """Who can read `item` now, who could before (and why that ended), and its whole
-        sharing timeline; derived from shares, groups, revocations, expiries and receipts.
-        A deleted file can be given by its id: deleting my copy does not take back the
-        shares. `limits` says what revocation cannot undo."""
         return self._access(item)
 
     def _match_recipient(self, rec: ShareRecord, ref: Any) -> ShareRecipientStatus:
@@ -32,13 +28,13 @@ class AccessMixin(SharingHost):
                 return r
         if isinstance(ref, GroupRecord) or (isinstance(ref, str) and not ref.startswith("age1")):
             with contextlib.suppress(GroupNotFound, TypeError):
-                gid = self._group_id(ref)
+                gid = self._s.groups._group_id(ref)
                 for r in rec.recipients:
                     if r.group_id == gid:
                         return r
         if not isinstance(ref, GroupRecord):
             with contextlib.suppress(ContactNotFound, TypeError):
-                crow = self._contact_row(ref)
+                crow = self._s.contacts._contact_row(ref)
                 for r in rec.recipients:
                     if r.kind == "person" and (r.contact_id == crow[0] or r.recipient == crow[3]):
                         return r
@@ -49,20 +45,20 @@ class AccessMixin(SharingHost):
 
     def _access(self, item: Any) -> AccessReport:
         try:
-            rec = self._get(item)
+            rec = self._catalog._get(item)
             item_id, item_path = rec.id, rec.path
         except ItemNotFound:
             # A deleted file, by id: its shares (and what they let others keep) remain.
             if not isinstance(item, int) or isinstance(item, bool):
                 raise
-            rows = self._share_rows("WHERE item_id = ? ORDER BY created DESC", (item,))
+            rows = self._s.shares._share_rows("WHERE item_id = ? ORDER BY created DESC", (item,))
             if not rows:
                 raise
             item_id, item_path = item, rows[0][2]
-        now = self._now()
+        now = self._ctx.now()
         can: list[AccessEntry] = []
         could: list[AccessEntry] = []
-        for sh in self._shares(item_id):
+        for sh in self._s.shares._shares(item_id):
             expired = sh.expires is not None and sh.expires <= now
             for r in sh.recipients:
                 last = r.receipts[-1].event if r.receipts else None
@@ -96,7 +92,7 @@ class AccessMixin(SharingHost):
                         pending,
                     )
                     (could if why else can).append(e)
-        timeline = self._history.query(item_id=item_id, limit=100_000)
+        timeline = self._ctx.history.query(item_id=item_id, limit=100_000)
         timeline.reverse()
         return AccessReport(item_id, item_path, tuple(can), tuple(could), tuple(timeline))
 
@@ -105,7 +101,7 @@ class AccessMixin(SharingHost):
     ) -> list[tuple[str, str, datetime, datetime | None]]:
         """Members who hold the group key of `epoch` (added by then, not removed before)."""
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT name, age, vk, added, removed FROM group_members WHERE group_id = ?"
                 " AND added_epoch <= ? AND (removed_epoch IS NULL OR removed_epoch > ?)"
                 " ORDER BY name",
@@ -114,7 +110,7 @@ class AccessMixin(SharingHost):
         out = []
         for name, age_text, vk, added, removed in rows:
             if vk:
-                crow = self._contact_by_vk(vk)
+                crow = self._s.contacts._contact_by_vk(vk)
                 if crow is not None:
                     name = crow[1]
             out.append(

@@ -1,6 +1,6 @@
 """Applying incoming messages (revocations, receipts, group keys) with authority checks.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from .. import db, messages
 from ..cards import b64url_decode, b64url_encode
 from ..history import format_time, parse_time
 from ..records import GroupRecord, ReceiptRecord
-from .common import SharingHost, _Rejected, _Report
+from .common import SharingPart, _Rejected, _Report
 
 
-class ApplyMixin(SharingHost):
+class MessageApplier(SharingPart):
     """Applying incoming messages (revocations, receipts, group keys) with authority checks."""
 
     def _process_message(
@@ -27,19 +27,19 @@ class ApplyMixin(SharingHost):
         rep: _Report,
         keyring: list[tuple[age.X25519Identity, str | None, int | None]] | None = None,
     ) -> str:
-        keyring = self._keyring() if keyring is None else keyring
+        keyring = self._s.identity._keyring() if keyring is None else keyring
         try:
             msg = messages.open_message(data, [k for k, _g, _e in keyring])
         except messages.NotForMe:
             rep.skipped += 1
             return "not-for-me"
         except messages.MessageError as exc:
-            return self._reject(name, str(exc), rep)
-        me = self._identity()
+            return self._s.exchange._reject(name, str(exc), rep)
+        me = self._s.identity._identity()
         if msg.sender_verify_key == me.verify_key:
             return "own"
         with db.db_errors():
-            seen = self._c.execute(
+            seen = self._ctx.connection.execute(
                 "SELECT 1 FROM messages_seen WHERE id = ?", (msg.message_id,)
             ).fetchone()
         if seen:
@@ -57,16 +57,16 @@ class ApplyMixin(SharingHost):
                     rep.group_keys.append(group)
         except _Rejected as exc:
             self._mark_seen(msg, from_vk)
-            return self._reject(name, str(exc), rep, kind=msg.kind)
+            return self._s.exchange._reject(name, str(exc), rep, kind=msg.kind)
         self._mark_seen(msg, from_vk)
         rep.messages.append(name)
         return "applied"
 
     def _mark_seen(self, msg: messages.OpenedMessage, from_vk: str) -> None:
-        with db.transaction(self._c) as conn:
+        with db.transaction(self._ctx.connection) as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO messages_seen (id, kind, from_vk, seen) VALUES (?, ?, ?, ?)",
-                (msg.message_id, msg.kind, from_vk, format_time(self._now())),
+                (msg.message_id, msg.kind, from_vk, format_time(self._ctx.now())),
             )
 
     def _apply_revocation(self, msg: messages.OpenedMessage, from_vk: str, rep: _Report) -> None:
@@ -75,12 +75,12 @@ class ApplyMixin(SharingHost):
         with db.db_errors():
             # Only the entry its signer sent: a revocation never touches a share that
             # another signer sent under the same id (issue 13).
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT sender_vk, opened_by, status FROM received"
                 " WHERE share_id = ? AND signer = ?",
                 (share_id, from_vk),
             ).fetchone()
-            others = self._c.execute(
+            others = self._ctx.connection.execute(
                 "SELECT 1 FROM received WHERE share_id = ? AND signer != ?", (share_id, from_vk)
             ).fetchone()
         if row is None and others is not None:
@@ -91,7 +91,7 @@ class ApplyMixin(SharingHost):
         if row is None:
             # The revocation overtook its share (sync engines do not keep order): remember
             # it, bound to the signer, so the share is refused if it arrives later.
-            with db.transaction(self._c) as conn:
+            with db.transaction(self._ctx.connection) as conn:
                 conn.execute(
                     "INSERT OR REPLACE INTO pending_revocations VALUES (?, ?, ?, ?, ?)",
                     (
@@ -99,7 +99,7 @@ class ApplyMixin(SharingHost):
                         from_vk,
                         body["scope"],
                         ",".join(body["recipients"]),
-                        format_time(self._now()),
+                        format_time(self._ctx.now()),
                     ),
                 )
             return
@@ -110,21 +110,23 @@ class ApplyMixin(SharingHost):
             )
         if body["scope"] == "listed" and row[1] not in body["recipients"]:
             return  # revokes someone else's access to this share, not mine
-        who, _fp = self._who(from_vk)
-        if self._erase_received(share_id, from_vk, "revoked", {"by": who}):
-            rep.revoked.append(self._received_record(self._received_entry(share_id, from_vk)))
-            self._flush_outbox()
+        who, _fp = self._s.contacts._who(from_vk)
+        if self._s.inbox._erase_received(share_id, from_vk, "revoked", {"by": who}):
+            rep.revoked.append(
+                self._s.inbox._received_record(self._s.inbox._received_entry(share_id, from_vk))
+            )
+            self._s.outbox._flush_outbox()
 
     def _apply_receipt(self, msg: messages.OpenedMessage, from_vk: str) -> ReceiptRecord:
         body = msg.body
         share_id = body["share"]
         with db.db_errors():
-            share = self._c.execute(
+            share = self._ctx.connection.execute(
                 "SELECT item_id, item_path FROM shares WHERE id = ?", (share_id,)
             ).fetchone()
             if share is None:
                 raise _Rejected("a receipt for a share I did not make")
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT age, kind, name, vk, group_id, group_epoch FROM share_recipients"
                 " WHERE share_id = ?",
                 (share_id,),
@@ -132,27 +134,31 @@ class ApplyMixin(SharingHost):
         match: tuple[str, str, str] | None = None  # (name, recipient age, fingerprint)
         for age_text, kind, rname, vk, gid, gepoch in rows:
             if kind == "person" and vk == from_vk:
-                match = (rname, age_text, self._who(vk, age_text)[1] or "")
+                match = (rname, age_text, self._s.contacts._who(vk, age_text)[1] or "")
                 break
             if kind == "group" and gid is not None:
                 # Only a member who held the epoch key the share was made to (as `access`
                 # counts them): not one removed before it, nor one added after it.
                 with db.db_errors():
-                    member = self._c.execute(
+                    member = self._ctx.connection.execute(
                         "SELECT name, age FROM group_members WHERE group_id = ? AND vk = ?"
                         " AND added_epoch <= ? AND (removed_epoch IS NULL OR removed_epoch > ?)",
                         (gid, from_vk, gepoch, gepoch),
                     ).fetchone()
                 if member is not None:
-                    match = (member[0], age_text, self._who(from_vk, member[1])[1] or "")
+                    match = (
+                        member[0],
+                        age_text,
+                        self._s.contacts._who(from_vk, member[1])[1] or "",
+                    )
                     break
         if match is None:
             # Authority: only a recipient of the share may report on it.
             raise _Rejected("a receipt from someone who is not a recipient of that share")
         name, recipient, fp = match
-        now = self._now()
+        now = self._ctx.now()
         at = format_time(datetime.fromtimestamp(body["at"], UTC))
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "INSERT INTO share_receipts (share_id, event, at, by_age, from_vk, from_name,"
                 " ingested) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -163,7 +169,7 @@ class ApplyMixin(SharingHost):
                     "UPDATE share_recipients SET erased = ? WHERE share_id = ? AND vk = ?",
                     (at, share_id, from_vk),
                 )
-            self._history.append(
+            self._ctx.history.append(
                 now,
                 "receipt-received",
                 share[0],
@@ -176,37 +182,37 @@ class ApplyMixin(SharingHost):
                     "at": at,
                 },
             )
-        self._changed("shares")
+        self._s.identity._changed("shares")
         return ReceiptRecord(body["event"], parse_time(at), name, fp, now, share_id, share[1])
 
     def _apply_group_key(self, msg: messages.OpenedMessage, from_vk: str) -> GroupRecord | None:
         """Accept a group key; returns the group after it, or None for a stale epoch."""
         body = msg.body
         gid, gname, epoch = body["group"], body["name"], int(body["epoch"])
-        me = self._identity()
+        me = self._s.identity._identity()
         if str(me.recipient) not in body["members"]:
             raise _Rejected("a group key that does not list me as a member")
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT admin_vk, mine, epoch FROM groups WHERE id = ?", (gid,)
             ).fetchone()
         nonce: str | None = body.get("nonce")
         admin = self._group_key_authority(msg, from_vk, row)
         if row is not None:
             with db.db_errors():
-                known = self._c.execute(
+                known = self._ctx.connection.execute(
                     "SELECT 1 FROM group_keys WHERE group_id = ? AND epoch = ?", (gid, epoch)
                 ).fetchone()
             if known:
                 return None  # an epoch I already hold: stale, nothing to learn
         secret = b64url_decode(body["secret"], "group secret", messages.MessageMalformed)
         key = age.X25519Identity(secret)
-        now = self._now()
+        now = self._ctx.now()
         t = format_time(now)
         # Sync engines do not keep order: an older epoch's key arriving after a newer one
         # is still kept (shares to that epoch need it), but does not roll the group back.
         newest = row is None or epoch > int(row[2])
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             if row is None:
                 assert admin is not None
                 conn.execute(
@@ -225,19 +231,19 @@ class ApplyMixin(SharingHost):
             )
             if newest:
                 _set_group_members(conn, body, epoch, t, str(me.recipient))
-            self._bump_keyset(conn)
-            self._history.append(
+            self._s.identity._bump_keyset(conn)
+            self._ctx.history.append(
                 now,
                 "group-key-received",
                 details={
                     "group": gid,
                     "name": gname,
                     "epoch": epoch,
-                    "from": self._who(from_vk)[0],
+                    "from": self._s.contacts._who(from_vk)[0],
                 },
             )
-        self._changed("groups")
-        return self._group_record(gid)
+        self._s.identity._changed("groups")
+        return self._s.groups._group_record(gid)
 
     def _group_key_authority(
         self, msg: messages.OpenedMessage, from_vk: str, row: Sequence[Any] | None
@@ -249,7 +255,7 @@ class ApplyMixin(SharingHost):
                 # Authority: only the group's administrator hands out its keys.
                 raise _Rejected("a group key not from the group's administrator (forged)")
             return None
-        admin = self._contact_by_vk(from_vk)
+        admin = self._s.contacts._contact_by_vk(from_vk)
         if admin is None:
             raise _Rejected("a group key from someone who is not in my contacts")
         # Authority for a group I do not know yet: its id must be bound to the sender

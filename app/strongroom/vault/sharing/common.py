@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
-import threading
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable
 from os import PathLike
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from strongroom.crypto import age
 
-from .. import db
 from ..errors import VaultLocked
 from ..records import (
     Contact,
@@ -25,12 +20,10 @@ from ..records import (
     ReceivedRecord,
     SyncReport,
 )
-from ..reports import UnlockReport
 
 if TYPE_CHECKING:
-    from ..events import EventHub
-    from ..history import HistoryLog
-    from ..objects import ObjectStore
+    from ..context import VaultContext
+    from .service import Sharing
 
 
 SHARED_ROOT_ID = 0
@@ -55,8 +48,8 @@ def _op(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any,
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._mutex:
-            if self._conn is None:
+        with self._ctx.mutex:
+            if self._ctx.conn is None:
                 raise VaultLocked()
             return method(self, *args, **kwargs)
 
@@ -105,26 +98,20 @@ class _Rejected(Exception):
     """A well-formed message that its signer had no authority to send."""
 
 
-class SharingHost:
-    """What the sharing mixins use of `Vault` (declared for type checkers only)."""
+class Catalog(Protocol):
+    """The file lookups sharing needs from the vault's catalog (items and folders)."""
 
-    if TYPE_CHECKING:  # provided by Vault
-        _mutex: threading.RLock
-        _conn: db.Connection | None
-        _history: HistoryLog
-        _store: ObjectStore
-        _events: EventHub
-        _folder: Path
-        _unlock_report: UnlockReport
+    def _get(self, ref: Any) -> FileRecord | FolderRecord: ...
+    def _get_file(self, ref: Any) -> FileRecord: ...
+    def walk(self, folder: Any = "/") -> list[FileRecord | FolderRecord]: ...
 
-        @property
-        def _c(self) -> db.Connection: ...
-        def _now(self) -> datetime: ...
-        def _write(self) -> contextlib.AbstractContextManager[db.Connection]: ...
-        def _get(self, ref: Any) -> FileRecord | FolderRecord: ...
-        def _get_file(self, ref: Any) -> FileRecord: ...
-        def walk(self, folder: Any = "/") -> list[FileRecord | FolderRecord]: ...
-        def _reserve_object_ids(self, count: int) -> list[str]: ...
-        @staticmethod
-        def _drop_staging(conn: db.Connection, object_ids: Iterable[str | None]) -> None: ...
-        def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None: ...
+
+class SharingPart:
+    """One part of the sharing service (`Sharing`): it works on the vault through the
+    narrow `VaultContext` and the `Catalog`, and reaches the other parts through the
+    service (`self._s.contacts`, `self._s.outbox`, ...), never through `Vault`."""
+
+    def __init__(self, ctx: VaultContext, catalog: Catalog, service: Sharing) -> None:
+        self._ctx = ctx
+        self._catalog = catalog
+        self._s = service

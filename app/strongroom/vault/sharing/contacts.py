@@ -1,6 +1,6 @@
 """Contacts: adding cards, naming, verifying and forgetting the people I share with.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -24,50 +24,34 @@ from ..cards import (
 from ..errors import ContactExists, ContactNotFound, InvalidName
 from ..history import format_time, parse_time
 from ..records import Contact
-from .common import ContactRef, SharingHost, _op
+from .common import ContactRef, SharingPart, _op
 
 
-class ContactsMixin(SharingHost):
+class Contacts(SharingPart):
     """Contacts: adding cards, naming, verifying and forgetting the people I share with."""
 
     @_op
     def add_contact(self, card: str, name: str | None = None, *, update: bool = False) -> Contact:
-        """Add a contact from a card's one-line text or a card file's text.
-
-        The card's self-signature must verify (`CardError` otherwise). `name` is what I
-        call them (default: the name in their card). A card with the same keys as an
-        existing contact raises `ContactExists` unless `update`, which replaces the stored
-        card (the verified mark is kept only if the keys are unchanged — they are, since
-        contacts are matched by key). My own card is refused. The new contact is
-        unverified until `verify_contact`.
-        """
         return self._add_contact(card, name, update)
 
     @_op
     def contacts(self) -> list[Contact]:
-        """Every contact, by name."""
         return self._contacts()
 
     @_op
     def contact(self, ref: ContactRef) -> Contact:
-        """One contact by id, name or fingerprint; raises `ContactNotFound`."""
         return self._contact(ref)
 
     @_op
     def rename_contact(self, ref: ContactRef, name: str) -> Contact:
-        """Give a contact another name (display-name rules; unique, case-insensitively)."""
         return self._rename_contact(ref, name)
 
     @_op
     def verify_contact(self, ref: ContactRef, verified: bool = True) -> Contact:
-        """Mark a contact verified after both people compared its fingerprint out of band
-        (read aloud, in person, over a call); `verified=False` takes the mark back."""
         return self._verify_contact(ref, verified)
 
     @_op
     def remove_contact(self, ref: ContactRef) -> None:
-        """Forget a contact. Shares already made to them stay (and can still be revoked);
-        shares they send later show as from an "unknown" signer."""
         self._remove_contact(ref)
 
     _CONTACT_SQL = "SELECT id, name, card, age, vk, verified, added FROM contacts"
@@ -97,7 +81,7 @@ class ContactsMixin(SharingHost):
 
     def _contacts(self) -> list[Contact]:
         with db.db_errors():
-            rows = self._c.execute(self._CONTACT_SQL).fetchall()
+            rows = self._ctx.connection.execute(self._CONTACT_SQL).fetchall()
         out = [self._contact_from_row(r) for r in rows]
         out.sort(key=lambda c: (c.name.casefold(), c.id))
         return out
@@ -107,13 +91,15 @@ class ContactsMixin(SharingHost):
             ref = ref.id
         with db.db_errors():
             if isinstance(ref, int) and not isinstance(ref, bool):
-                row = self._c.execute(self._CONTACT_SQL + " WHERE id = ?", (ref,)).fetchone()
+                row = self._ctx.connection.execute(
+                    self._CONTACT_SQL + " WHERE id = ?", (ref,)
+                ).fetchone()
                 if row is None:
                     raise ContactNotFound(f"No contact with id {ref}.")
                 return row
             if not isinstance(ref, str):
                 raise TypeError("a contact is given by id, name or fingerprint")
-            rows = self._c.execute(self._CONTACT_SQL).fetchall()
+            rows = self._ctx.connection.execute(self._CONTACT_SQL).fetchall()
         digits = ref.replace(" ", "")
         if digits.isdigit() and len(digits) == 25:
             for row in rows:
@@ -130,7 +116,9 @@ class ContactsMixin(SharingHost):
 
     def _contact_by_vk(self, vk: str) -> Sequence[Any] | None:
         with db.db_errors():
-            return self._c.execute(self._CONTACT_SQL + " WHERE vk = ?", (vk,)).fetchone()
+            return self._ctx.connection.execute(
+                self._CONTACT_SQL + " WHERE vk = ?", (vk,)
+            ).fetchone()
 
     def _check_contact_name(self, name: str, except_id: int | None = None) -> str:
         try:
@@ -144,13 +132,13 @@ class ContactsMixin(SharingHost):
 
     def _add_contact(self, text: str, name: str | None, update: bool) -> Contact:
         card = self._parse_card(text)
-        me = self._identity()
+        me = self._s.identity._identity()
         if card.verify_key == me.verify_key or card.recipient == me.recipient:
             raise ContactExists("That is your own contact card.")
         vk = b64url_encode(card.verify_key.to_bytes())
         existing = self._contact_by_vk(vk)
         with db.db_errors():
-            same_age = self._c.execute(
+            same_age = self._ctx.connection.execute(
                 "SELECT name FROM contacts WHERE age = ? AND vk != ?", (str(card.recipient), vk)
             ).fetchone()
         if same_age is not None:
@@ -159,7 +147,7 @@ class ContactsMixin(SharingHost):
                 f"Your contact {same_age[0]!r} already uses this card's encryption key; "
                 "the card was not added."
             )
-        now = self._now()
+        now = self._ctx.now()
         if existing is not None:
             if not update:
                 raise ContactExists(
@@ -175,63 +163,63 @@ class ContactsMixin(SharingHost):
             details: dict[str, Any] = {"contact": new_name, "fingerprint": card.fingerprint}
             if dropped:
                 details["verification_dropped"] = True
-            with self._write() as conn:
+            with self._ctx.write() as conn:
                 conn.execute(
                     "UPDATE contacts SET name = ?, card = ?, age = ?,"
                     " verified = CASE WHEN ? THEN 0 ELSE verified END WHERE id = ?",
                     (new_name, card.to_text(), str(card.recipient), int(dropped), cid),
                 )
-                self._history.append(now, "contact-updated", details=details)
+                self._ctx.history.append(now, "contact-updated", details=details)
         else:
             new_name = self._check_contact_name(name or card.name)
-            with self._write() as conn:
+            with self._ctx.write() as conn:
                 cur = conn.execute(
                     "INSERT INTO contacts (name, card, age, vk, verified, added)"
                     " VALUES (?, ?, ?, ?, 0, ?)",
                     (new_name, card.to_text(), str(card.recipient), vk, format_time(now)),
                 )
                 cid = int(cur.lastrowid or 0)
-                self._history.append(
+                self._ctx.history.append(
                     now,
                     "contact-added",
                     details={"contact": new_name, "fingerprint": card.fingerprint},
                 )
-        self._changed("contacts")
+        self._s.identity._changed("contacts")
         return self._contact(cid)
 
     def _rename_contact(self, ref: ContactRef, name: str) -> Contact:
         c = self._contact(ref)
         name = self._check_contact_name(name, c.id)
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute("UPDATE contacts SET name = ? WHERE id = ?", (name, c.id))
-            self._history.append(
-                self._now(), "contact-renamed", details={"from": c.name, "to": name}
+            self._ctx.history.append(
+                self._ctx.now(), "contact-renamed", details={"from": c.name, "to": name}
             )
-        self._changed("contacts")
+        self._s.identity._changed("contacts")
         return self._contact(c.id)
 
     def _verify_contact(self, ref: ContactRef, verified: bool) -> Contact:
         c = self._contact(ref)
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute("UPDATE contacts SET verified = ? WHERE id = ?", (int(verified), c.id))
-            self._history.append(
-                self._now(),
+            self._ctx.history.append(
+                self._ctx.now(),
                 "contact-verified" if verified else "contact-unverified",
                 details={"contact": c.name, "fingerprint": c.fingerprint},
             )
-        self._changed("contacts")
+        self._s.identity._changed("contacts")
         return self._contact(c.id)
 
     def _remove_contact(self, ref: ContactRef) -> None:
         c = self._contact(ref)
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute("DELETE FROM contacts WHERE id = ?", (c.id,))
-            self._history.append(
-                self._now(),
+            self._ctx.history.append(
+                self._ctx.now(),
                 "contact-removed",
                 details={"contact": c.name, "fingerprint": c.fingerprint},
             )
-        self._changed("contacts")
+        self._s.identity._changed("contacts")
 
     def _who(self, vk: str, age_text: str | None = None) -> tuple[str, str | None]:
         """(name, fingerprint) for a verify key: my contact's name, else "unknown"."""

@@ -1,6 +1,6 @@
 """The exchange folder: `sync`, cleaning what I wrote there, and reading each new file once.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -19,46 +19,37 @@ from ..errors import (
     ShareRefused,
     SharingError,
     StorageError,
+    VaultError,
     VaultLocked,
 )
 from ..history import format_time, parse_time
 from ..records import QuarantineEntry, SyncReport
+from ..reports import NoticeKind
 from . import streams
-from .common import SharingHost, StrPath, _op, _Report
+from .common import SharingPart, StrPath, _op, _Report
 
 
-class ExchangeMixin(SharingHost):
+class Exchange(SharingPart):
     """The exchange folder: `sync`, cleaning what I wrote there, and reading each new file once."""
 
     @property
     def exchange_folder(self) -> Path | None:
-        """The exchange folder, or None."""
-        with self._mutex:
-            if self._conn is None:
+        with self._ctx.mutex:
+            if self._ctx.conn is None:
                 raise VaultLocked()
-            value = self._meta("exchange_folder")
+            value = self._s.identity._meta("exchange_folder")
             return Path(value) if value else None
 
     @_op
     def set_exchange_folder(self, path: StrPath | None) -> None:
-        """Use `path` (an existing folder, typically one a sync engine replicates) as the
-        exchange folder; None stops using one. Queued outgoing messages are written there
-        at the next `sync`."""
         self._set_exchange_folder(path)
 
     @_op
     def sync(self) -> SyncReport:
-        """Process the exchange folder once: write queued outgoing messages; read each new
-        file exactly once — shares are received, messages applied (revocations, receipts,
-        group keys), files for someone else skipped, replays ignored, malformed or forged
-        ones quarantined with a reason (never an exception for bad input) — and erase
-        expired shares. Files for someone else are looked at again only after I gain a
-        group key."""
         return self._sync()
 
     @_op
     def quarantine(self) -> list[QuarantineEntry]:
-        """Refused exchange files and messages with the reason, newest first."""
         return self._quarantine()
 
     def _set_exchange_folder(self, path: StrPath | None) -> None:
@@ -68,17 +59,17 @@ class ExchangeMixin(SharingHost):
             if not folder.is_dir():
                 raise SharingError(f"The folder {folder} does not exist.")
             folder = folder.resolve()
-            if folder == self._folder or self._folder in folder.parents:
+            if folder == self._ctx.folder or self._ctx.folder in folder.parents:
                 raise SharingError("The exchange folder cannot be inside the vault.")
             value = str(folder)
-        with self._write() as conn:
-            self._set_meta(conn, "exchange_folder", value)
-            self._history.append(self._now(), "exchange-set", details={"to": value or ""})
-        self._changed("exchange")
+        with self._ctx.write() as conn:
+            self._s.identity._set_meta(conn, "exchange_folder", value)
+            self._ctx.history.append(self._ctx.now(), "exchange-set", details={"to": value or ""})
+        self._s.identity._changed("exchange")
 
     def _quarantine(self) -> list[QuarantineEntry]:
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT id, name, reason, at FROM quarantine ORDER BY id DESC"
             ).fetchall()
         return [QuarantineEntry(int(i), n, r, parse_time(a)) for i, n, r, a in rows]
@@ -89,20 +80,22 @@ class ExchangeMixin(SharingHost):
             raise NoExchangeFolder()
         if not folder.is_dir():
             raise SharingError(f"The exchange folder {folder} is not reachable.")
-        rep = self._new_report()
-        self._flush_outbox()
+        rep = self._s.outbox._new_report()
+        self._s.outbox._flush_outbox()
         self._settle_share_temps()
         rep.expired += [
-            self._received_record(self._received_entry(*key))
-            for key in self._expire_received(self._now())
+            self._s.inbox._received_record(self._s.inbox._received_entry(*key))
+            for key in self._s.inbox._expire_received(self._ctx.now())
         ]
         with db.db_errors():
             seen = {
                 n: (st, int(ks))
-                for n, st, ks in self._c.execute("SELECT name, status, keyset FROM exchange_files")
+                for n, st, ks in self._ctx.connection.execute(
+                    "SELECT name, status, keyset FROM exchange_files"
+                )
             }
         while True:
-            keyset = self._keyset()
+            keyset = self._s.identity._keyset()
             try:
                 # Exchange files and sync engines' conflict copies of them (processed like
                 # any other: a copy is a duplicate or a replay); temporary files are not.
@@ -115,20 +108,20 @@ class ExchangeMixin(SharingHost):
                 if n not in seen or (seen[n][0] == "not-for-me" and seen[n][1] < keyset)
             ]
             for name in todo:
-                ks = self._keyset()
+                ks = self._s.identity._keyset()
                 # A file that was not for me is tried only with the keys gained since: a
                 # hostile file costs its decryption attempts once per key, not per sync.
-                since = self._keys_since(seen[name][1]) if name in seen else None
+                since = self._s.identity._keys_since(seen[name][1]) if name in seen else None
                 status = self._process_exchange_file(folder / name, name, rep, since=since)
                 if status is None:
                     continue  # unreadable now (still syncing?): try again next time
                 if exchange.conflict_original(name) is not None:
                     rep.conflicts.append(name)
                 try:
-                    with db.transaction(self._c) as conn:
+                    with db.transaction(self._ctx.connection) as conn:
                         conn.execute(
                             "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
-                            (name, status, ks, format_time(self._now())),
+                            (name, status, ks, format_time(self._ctx.now())),
                         )
                 except (DiskFull, StorageError):
                     # The file was handled (and what it brought is saved); only its status
@@ -138,11 +131,11 @@ class ExchangeMixin(SharingHost):
                          "looked at again at the next sync")
                     )  # fmt: skip
                 seen[name] = (status, ks)
-            if self._keyset() == keyset:
+            if self._s.identity._keyset() == keyset:
                 break  # no new group key: nothing that was not for me can open now
-        self._flush_outbox()
+        self._s.outbox._flush_outbox()
         rep.removed += self._clean_exchange(folder, names, rep)
-        return rep.freeze(self._outbox_written)
+        return rep.freeze(self._s.outbox._outbox_written)
 
     def _clean_exchange(self, folder: Path, listing: Sequence[str], rep: _Report) -> list[str]:
         """Remove the files I wrote into `folder` that nobody needs any more (FORMAT.md
@@ -150,19 +143,19 @@ class ExchangeMixin(SharingHost):
         `exchange.MESSAGE_KEEP` after I wrote it, and a file of mine a sync engine brought
         back after I removed it. Only names recorded as written by me (`sent`), and a sync
         engine's conflict copies of my share files that I verify as mine, are ever removed."""
-        now = self._now()
+        now = self._ctx.now()
         prefix = str(folder) + os.sep
         with db.db_errors():
             mine = {
                 n: (st, seen)
-                for n, st, seen in self._c.execute(
+                for n, st, seen in self._ctx.connection.execute(
                     "SELECT name, status, seen FROM exchange_files"
                     " WHERE status IN ('sent', 'removed')"
                 )
             }
             share_files = {
                 d[len(prefix) :]: sid
-                for sid, d in self._c.execute(
+                for sid, d in self._ctx.connection.execute(
                     "SELECT id, delivered FROM shares WHERE substr(delivered, 1, ?) = ?",
                     (len(prefix), prefix),
                 )
@@ -179,7 +172,7 @@ class ExchangeMixin(SharingHost):
             if sid is None:
                 if seen <= cutoff:
                     due.append(name)  # a message, kept long enough (never a replay: §6.5)
-            elif not self._share_file_needed_by(sid, now):
+            elif not self._s.shares._share_file_needed_by(sid, now):
                 due.append(name)
         gone = set(due) | {n for n, (st, _s) in mine.items() if st == "removed"}
         for name in sorted(present):
@@ -203,9 +196,9 @@ class ExchangeMixin(SharingHost):
         (a revoked recipient must not find it in a synced folder). Only a temp file that
         verifies as that share, made by me (`_is_my_share_file`), is touched. Returns the
         files placed."""
-        now = format_time(self._now())
+        now = format_time(self._ctx.now())
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT s.id, s.delivered, (s.expires IS NULL OR s.expires > ?) AND EXISTS"
                 " (SELECT 1 FROM share_recipients r WHERE r.share_id = s.id"
                 " AND r.revoked IS NULL) FROM shares s",
@@ -239,7 +232,7 @@ class ExchangeMixin(SharingHost):
         """True if `path` holds share `share_id` as I made it: its header was made with the
         shared file's key (header MAC) and its manifest is that share's, signed by me."""
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT c.file_key FROM shares s JOIN file_contents c ON c.item_id = s.item_id"
                 " WHERE s.id = ?",
                 (share_id,),
@@ -261,7 +254,7 @@ class ExchangeMixin(SharingHost):
         return (
             manifest is not None
             and manifest.share_id == share_id
-            and manifest.sender.verify_key == self._identity().verify_key
+            and manifest.sender.verify_key == self._s.identity._identity().verify_key
         )
 
     def _remove_own_files(self, folder: Path, names: Sequence[str]) -> list[str]:
@@ -282,8 +275,8 @@ class ExchangeMixin(SharingHost):
             raise SharingError(f"Cannot remove a file from {folder}: {exc.strerror}.") from None
         finally:
             if done:
-                with db.transaction(self._c) as conn:
-                    t = format_time(self._now())
+                with db.transaction(self._ctx.connection) as conn:
+                    t = format_time(self._ctx.now())
                     for name in done:
                         conn.execute(
                             "UPDATE exchange_files SET status = 'removed', seen = ? WHERE name = ?",
@@ -303,7 +296,7 @@ class ExchangeMixin(SharingHost):
         """Handle one exchange file; returns its status, or None to retry later. Bad
         input is quarantined, never raised. `since`: a file already found not for me is
         tried only with the group keys added after that group_keys rowid."""
-        keyring = self._keyring(since)
+        keyring = self._s.identity._keyring(since)
         if not keyring:
             rep.skipped += 1
             return "not-for-me"  # no key gained since: nothing to try
@@ -339,10 +332,10 @@ class ExchangeMixin(SharingHost):
             info = opened[1]
             if info.signed:
                 assert info.manifest is not None
-                if info.manifest.sender.verify_key == self._identity().verify_key:
+                if info.manifest.sender.verify_key == self._s.identity._identity().verify_key:
                     return "own"
                 try:
-                    rec = self._receive_stream(f, "shared file", opened)
+                    rec = self._s.inbox._receive_stream(f, "shared file", opened)
                 except (ShareRefused, share_format.ShareError) as exc:
                     return self._reject(name, str(exc), rep)
                 except OSError as exc:
@@ -360,17 +353,68 @@ class ExchangeMixin(SharingHost):
             except OSError as exc:
                 rep.errors.append((name, exc.strerror or "unreadable"))
                 return None
-        return self._process_message(data, name, rep, keyring)
+        return self._s.applier._process_message(data, name, rep, keyring)
 
     def _reject(self, name: str, reason: str, rep: _Report, **details: Any) -> str:
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "INSERT INTO quarantine (name, reason, at) VALUES (?, ?, ?)",
-                (name, reason, format_time(self._now())),
+                (name, reason, format_time(self._ctx.now())),
             )
-            self._history.append(
-                self._now(), "message-rejected", details={"file": name, "reason": reason, **details}
+            self._ctx.history.append(
+                self._ctx.now(),
+                "message-rejected",
+                details={"file": name, "reason": reason, **details},
             )
         rep.quarantined.append((name, reason))
-        self._changed("quarantine")
+        self._s.identity._changed("quarantine")
         return "quarantined"
+
+    def _sharing_on_open(self) -> None:
+        """At open: make an identity for a vault migrated from schema 1, erase expired
+        received shares, deliver what waits in the outbox. Never blocks an open (a full
+        disk is retried later)."""
+        with contextlib.suppress(VaultError):
+            self._s.identity._identity()
+            if erased := self._s.inbox._expire_received(self._ctx.now()):
+                n = len(erased)
+                self._ctx.unlock_report.add(
+                    NoticeKind.RECEIVED_EXPIRED,
+                    f"{n} file{'' if n == 1 else 's'} shared with you expired and "
+                    f"{'was' if n == 1 else 'were'} erased from this vault.",
+                    level="info",
+                    share_ids=erased,
+                )
+        with contextlib.suppress(VaultError):
+            self._settle_share_temps()  # a share whose rename a crash cut off
+        with contextlib.suppress(VaultError):
+            # Messages a full disk or a crash kept from being written after their change
+            # was committed (revocations, group keys): delivered now where they go.
+            written, error = self._s.outbox._deliver_outbox()
+            if written:
+                n = len(written)
+                self._ctx.unlock_report.add(
+                    NoticeKind.OUTBOX,
+                    f"{n} message{'' if n == 1 else 's'} recorded earlier (a revocation, "
+                    "group key or receipt) could not be delivered then and "
+                    f"{'was' if n == 1 else 'were'} written now: "
+                    + ", ".join(str(p) for p in written.values()),
+                    level="info",
+                    paths=[str(p) for p in written.values()],
+                )
+            waiting = [
+                m
+                for m in self._s.outbox._outbox_messages()
+                if m.kind in ("revocation", "group-key")
+            ]
+            if waiting:
+                n = len(waiting)
+                self._ctx.unlock_report.add(
+                    NoticeKind.OUTBOX,
+                    f"{n} revocation or group-key message{'' if n == 1 else 's'} "
+                    f"{'is' if n == 1 else 'are'} recorded but not delivered yet "
+                    f"({self._s.outbox._why_queued(error)}): until delivered, the change does not "
+                    "reach the people it is for. 'sync' or 'exchange deliver' retries.",
+                    level="info",
+                    waiting=n,
+                )

@@ -1,6 +1,6 @@
 """Groups: groups I administer (members, key rotation) and groups whose key I hold.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -24,47 +24,34 @@ from ..errors import (
 )
 from ..history import format_time, parse_time
 from ..records import GroupMember, GroupRecord, GroupRemoval
-from .common import ContactRef, GroupRef, SharingHost, StrPath, _op
+from .common import ContactRef, GroupRef, SharingPart, StrPath, _op
 
 
-class GroupsMixin(SharingHost):
+class Groups(SharingPart):
     """Groups: groups I administer (members, key rotation) and groups whose key I hold."""
 
     @_op
     def create_group(self, name: str) -> GroupRecord:
-        """Create a group that I administer, with a fresh X25519 group key (epoch 1) and no
-        members yet. Shares to the group are addressed to its key."""
         return self._create_group(name)
 
     @_op
     def groups(self) -> list[GroupRecord]:
-        """Groups I administer and groups whose key I received as a member, by name."""
         return self._groups()
 
     @_op
     def group(self, ref: GroupRef) -> GroupRecord:
-        """One group by id or name; raises `GroupNotFound`."""
         return self._group_record(self._group_id(ref))
 
     @_op
     def add_group_member(
         self, group: GroupRef, contact: ContactRef, *, out_dir: StrPath | None = None
     ) -> GroupRecord:
-        """Add a contact to a group I administer: sends them the current group key in a
-        signed "group-key" message (to `out_dir`, else the exchange folder, else the
-        outbox). Nothing is re-encrypted: the new member can read the shares already made
-        to the group's current key."""
         return self._add_group_member(group, contact, out_dir)
 
     @_op
     def remove_group_member(
         self, group: GroupRef, contact: ContactRef, *, out_dir: StrPath | None = None
     ) -> GroupRemoval:
-        """Remove a member: rotates the group key (new epoch) and sends it to the remaining
-        members, so the removed member cannot read later shares. Returns the group after
-        it and the shares the removed member could already read (also in the history):
-        they keep those until the shares are revoked, and nothing erases what they
-        already saved (`GroupRemoval.limits`)."""
         return self._remove_group_member(group, contact, out_dir)
 
     def _group_id(self, ref: GroupRef) -> str:
@@ -73,7 +60,7 @@ class GroupsMixin(SharingHost):
         if not isinstance(ref, str):
             raise TypeError("a group is given by id or name")
         with db.db_errors():
-            rows = self._c.execute("SELECT id, name FROM groups").fetchall()
+            rows = self._ctx.connection.execute("SELECT id, name FROM groups").fetchall()
         for gid, _name in rows:
             if gid == ref:
                 return gid
@@ -87,7 +74,7 @@ class GroupsMixin(SharingHost):
 
     def _group_row(self, gid: str) -> Sequence[Any]:
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT id, name, admin_vk, admin_card, mine, epoch, created FROM groups"
                 " WHERE id = ?",
                 (gid,),
@@ -98,7 +85,7 @@ class GroupsMixin(SharingHost):
 
     def _group_key(self, gid: str, epoch: int) -> tuple[bytes, str]:
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT secret, age FROM group_keys WHERE group_id = ? AND epoch = ?", (gid, epoch)
             ).fetchone()
         if row is None:
@@ -107,7 +94,7 @@ class GroupsMixin(SharingHost):
 
     def _group_has_members(self, gid: str) -> bool:
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT 1 FROM group_members WHERE group_id = ? AND removed IS NULL LIMIT 1",
                 (gid,),
             ).fetchone()
@@ -117,7 +104,7 @@ class GroupsMixin(SharingHost):
         _id, name, _admin_vk, admin_card, mine, epoch, created = self._group_row(gid)
         _secret, recipient = self._group_key(gid, epoch)
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT age, vk, name, added, removed FROM group_members WHERE group_id = ?"
                 " ORDER BY name, age",
                 (gid,),
@@ -126,7 +113,7 @@ class GroupsMixin(SharingHost):
         for age_text, vk, mname, added, gone in rows:
             cid = None
             if vk:
-                crow = self._contact_by_vk(vk)
+                crow = self._s.contacts._contact_by_vk(vk)
                 if crow is not None:
                     cid, mname = int(crow[0]), crow[1]
             member = GroupMember(
@@ -143,12 +130,12 @@ class GroupsMixin(SharingHost):
             tuple(removed),
             ContactCard.from_text(admin_card).fingerprint,
             parse_time(created),
-            undelivered=sum(1 for m in self._outbox_messages() if m.group_id == gid),
+            undelivered=sum(1 for m in self._s.outbox._outbox_messages() if m.group_id == gid),
         )
 
     def _groups(self) -> list[GroupRecord]:
         with db.db_errors():
-            ids = [r[0] for r in self._c.execute("SELECT id FROM groups").fetchall()]
+            ids = [r[0] for r in self._ctx.connection.execute("SELECT id FROM groups").fetchall()]
         out = [self._group_record(g) for g in ids]
         out.sort(key=lambda g: (g.name.casefold(), g.id))
         return out
@@ -158,13 +145,13 @@ class GroupsMixin(SharingHost):
             name = check_display_name(unicodedata.normalize("NFC", name), "group name")
         except ValueError as exc:
             raise InvalidName(f"That group name cannot be used: {exc}.") from None
-        ident = self._identity()
+        ident = self._s.identity._identity()
         # The id is bound to me (issue 13): no contact can hand out "its" key first.
         nonce = secrets.token_bytes(messages.GROUP_NONCE_SIZE)
         gid = messages.bound_group_id(ident.verify_key, nonce)
         key = age.X25519Identity.generate()
-        now = self._now()
-        with self._write() as conn:
+        now = self._ctx.now()
+        with self._ctx.write() as conn:
             conn.execute(
                 "INSERT INTO groups (id, name, admin_vk, admin_card, mine, epoch, created,"
                 " nonce) VALUES (?, ?, ?, ?, 1, 1, ?, ?)",
@@ -182,9 +169,9 @@ class GroupsMixin(SharingHost):
                 " VALUES (?, 1, ?, ?, ?)",
                 (gid, key.secret_bytes(), str(key.recipient), format_time(now)),
             )
-            self._bump_keyset(conn)
-            self._history.append(now, "group-created", details={"group": gid, "name": name})
-        self._changed("groups")
+            self._s.identity._bump_keyset(conn)
+            self._ctx.history.append(now, "group-created", details={"group": gid, "name": name})
+        self._s.identity._changed("groups")
         return self._group_record(gid)
 
     def _my_group(self, group: GroupRef) -> Sequence[Any]:
@@ -199,11 +186,13 @@ class GroupsMixin(SharingHost):
         with db.db_errors():
             members = sorted(
                 r[0]
-                for r in self._c.execute(
+                for r in self._ctx.connection.execute(
                     "SELECT age FROM group_members WHERE group_id = ? AND removed IS NULL", (gid,)
                 )
             )
-            nonce = self._c.execute("SELECT nonce FROM groups WHERE id = ?", (gid,)).fetchone()
+            nonce = self._ctx.connection.execute(
+                "SELECT nonce FROM groups WHERE id = ?", (gid,)
+            ).fetchone()
         body: dict[str, Any] = {
             "group": gid,
             "name": name,
@@ -221,17 +210,19 @@ class GroupsMixin(SharingHost):
     ) -> GroupRecord:
         gid, gname, *_rest = row = self._my_group(group)
         epoch = int(row[5])
-        c = self._contact(contact)
-        crow = self._contact_row(c.id)
+        c = self._s.contacts._contact(contact)
+        crow = self._s.contacts._contact_row(c.id)
         with db.db_errors():
-            current = self._c.execute(
+            current = self._ctx.connection.execute(
                 "SELECT removed FROM group_members WHERE group_id = ? AND age = ?",
                 (gid, c.recipient),
             ).fetchone()
         if current is not None and current[0] is None:
             raise ContactExists(f"{c.name} is already a member of {gname!r}.")
         with db.db_errors():
-            bound = self._c.execute("SELECT nonce FROM groups WHERE id = ?", (gid,)).fetchone()
+            bound = self._ctx.connection.execute(
+                "SELECT nonce FROM groups WHERE id = ?", (gid,)
+            ).fetchone()
         if current is None and (bound is None or bound[0] is None):
             # A member who never held its key would refuse it: nothing proves who made it.
             raise UnboundGroup(
@@ -239,11 +230,11 @@ class GroupsMixin(SharingHost):
                 "was bound to its creator, so a new member cannot check that its key comes "
                 "from you. Create a new group for new members."
             )
-        dest = self._message_dest(out_dir)
+        dest = self._s.outbox._message_dest(out_dir)
         secret, _ = self._group_key(gid, epoch)
-        now = self._now()
+        now = self._ctx.now()
         queued: list[int] = []
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO group_members"
                 " (group_id, age, vk, name, added, added_epoch, removed, removed_epoch)"
@@ -252,9 +243,11 @@ class GroupsMixin(SharingHost):
             )
             body = self._group_key_body(gid, gname, epoch, secret, [])
             queued.append(
-                self._seal(conn, "group-key", body, [c.recipient], dest, f"{gid} {c.recipient}")
+                self._s.outbox._seal(
+                    conn, "group-key", body, [c.recipient], dest, f"{gid} {c.recipient}"
+                )
             )
-            self._history.append(
+            self._ctx.history.append(
                 now,
                 "group-member-added",
                 details={
@@ -265,8 +258,8 @@ class GroupsMixin(SharingHost):
                     "epoch": epoch,
                 },
             )
-        self._deliver(queued)
-        self._changed("groups")
+        self._s.outbox._deliver(queued)
+        self._s.identity._changed("groups")
         return self._group_record(gid)
 
     def _remove_group_member(
@@ -275,13 +268,13 @@ class GroupsMixin(SharingHost):
         row = self._my_group(group)
         gid, gname, epoch = row[0], row[1], int(row[5])
         recipient, mname, fp, added_epoch = self._find_member(gid, contact)
-        dest = self._message_dest(out_dir)
-        now = self._now()
+        dest = self._s.outbox._message_dest(out_dir)
+        now = self._ctx.now()
         new_epoch = epoch + 1
         key = age.X25519Identity.generate()
         # Shares to this group the member could already read: their key epochs were held.
         with db.db_errors():
-            readable = self._c.execute(
+            readable = self._ctx.connection.execute(
                 "SELECT s.id, s.item_id, s.item_path, s.name, s.expires, r.group_epoch"
                 " FROM share_recipients r JOIN shares s ON s.id = r.share_id"
                 " WHERE r.kind = 'group' AND r.group_id = ? AND r.revoked IS NULL"
@@ -292,7 +285,7 @@ class GroupsMixin(SharingHost):
         readable = [r for r in readable if r[4] is None or r[4] > now_text]
         could = [{"share": r[0], "file": r[2]} for r in readable]
         queued: list[int] = []
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "UPDATE group_members SET removed = ?, removed_epoch = ?"
                 " WHERE group_id = ? AND age = ?",
@@ -304,12 +297,12 @@ class GroupsMixin(SharingHost):
                 (gid, new_epoch, key.secret_bytes(), str(key.recipient), now_text),
             )
             conn.execute("UPDATE groups SET epoch = ? WHERE id = ?", (new_epoch, gid))
-            self._bump_keyset(conn)
+            self._s.identity._bump_keyset(conn)
             body = self._group_key_body(gid, gname, new_epoch, key.secret_bytes(), [recipient])
             # One message per remaining member: none learns who else got the update.
             for member in body["members"]:
                 queued.append(
-                    self._seal(conn, "group-key", body, [member], dest, f"{gid} {member}")
+                    self._s.outbox._seal(conn, "group-key", body, [member], dest, f"{gid} {member}")
                 )
             details = {
                 "group": gid,
@@ -319,9 +312,9 @@ class GroupsMixin(SharingHost):
                 "epoch": new_epoch,
                 "could_read": could,
             }
-            self._history.append(now, "group-member-removed", details=details)
+            self._ctx.history.append(now, "group-member-removed", details=details)
             for share_id, item_id, item_path, *_x in readable:
-                self._history.append(
+                self._ctx.history.append(
                     now,
                     "group-member-removed",
                     item_id,
@@ -335,13 +328,13 @@ class GroupsMixin(SharingHost):
                         "epoch": new_epoch,
                     },
                 )
-        self._deliver(queued)
-        self._changed("groups")
+        self._s.outbox._deliver(queued)
+        self._s.identity._changed("groups")
         return GroupRemoval(self._group_record(gid), mname, tuple((r[0], r[2]) for r in readable))
 
     def _find_member(self, gid: str, contact: ContactRef) -> tuple[str, str, str | None, int]:
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT age, vk, name, added_epoch FROM group_members"
                 " WHERE group_id = ? AND removed IS NULL",
                 (gid,),
@@ -350,7 +343,7 @@ class GroupsMixin(SharingHost):
         if isinstance(contact, str) and contact.startswith("age1"):
             target = (contact, None)
         else:
-            c = self._contact(contact)
+            c = self._s.contacts._contact(contact)
             target = (c.recipient, c.fingerprint)
         for age_text, _vk, name, added_epoch in rows:
             if age_text == target[0]:

@@ -1,6 +1,6 @@
 """My identity (keys, card) and the vault settings the sharing parts keep in `meta`.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..cards import CardError, ContactCard, LocalIdentity, check_display_name
 from ..errors import InvalidName, VaultDamaged
 from ..events import SHARING_CHANGED
 from ..history import format_time
-from .common import SharingHost, _op
+from .common import SharingPart, _op
 
 
 def create_identity(conn: db.Connection, display_name: str, now: datetime) -> LocalIdentity:
@@ -46,59 +46,54 @@ def _usable_display_name(text: str) -> str:
         return "Strongroom user"
 
 
-class IdentityMixin(SharingHost):
+class Identity(SharingPart):
     """My identity (keys, card) and the vault settings the sharing parts keep in `meta`."""
 
     @_op
     def my_card(self) -> ContactCard:
-        """My contact card (self-signed): `.to_text()` is the one line to paste in a chat,
-        `.to_file_text()` the file form, `.fingerprint` the 25 digits to compare aloud."""
         return self._identity().card()
 
     @_op
     def my_fingerprint(self) -> str:
-        """My fingerprint: 25 digits in five groups; the same string my contacts see."""
         return self._identity().fingerprint
 
     @_op
     def my_recipient(self) -> str:
-        """My age X25519 recipient (``age1…``): anyone can ``age -r`` a file to it."""
         return str(self._identity().recipient)
 
     @_op
     def rename_identity(self, name: str) -> ContactCard:
-        """Change the display name on my card (keys and fingerprint stay the same);
-        returns the new card, which contacts must add again to see the new name."""
         return self._rename_identity(name)
 
     @_op
     def export_age_identity(self) -> str:
-        """My X25519 secret key as the text of an age identity file (for
-        ``age -d -i FILE``). SECRET: whoever holds it can read every share sent to me.
-        Recorded in the history as "identity-exported"."""
         text = self._identity().age_identity_text()
-        with self._write():
-            self._history.append(self._now(), "identity-exported")
+        with self._ctx.write():
+            self._ctx.history.append(self._ctx.now(), "identity-exported")
         return text
 
     def _meta(self, key: str) -> str | None:
         with db.db_errors():
-            row = self._c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            row = self._ctx.connection.execute(
+                "SELECT value FROM meta WHERE key = ?", (key,)
+            ).fetchone()
         return row[0] if row else None
 
     def _identity(self) -> LocalIdentity:
         """My identity, from the database (made now for a vault that has none)."""
         with db.db_errors():
-            row = self._c.execute("SELECT secret FROM identity WHERE id = 1").fetchone()
+            row = self._ctx.connection.execute(
+                "SELECT secret FROM identity WHERE id = 1"
+            ).fetchone()
         if row is not None:
             try:
                 return LocalIdentity.from_secret_bytes(bytes(row[0]))
             except CardError:
                 raise VaultDamaged("database", "The vault's identity is damaged.") from None
-        now = self._now()
-        with self._write() as conn:
+        now = self._ctx.now()
+        with self._ctx.write() as conn:
             ident = create_identity(conn, self._meta("display_name") or "", now)
-            self._history.append(
+            self._ctx.history.append(
                 now, "identity-created", details={"fingerprint": ident.fingerprint}
             )
         return ident
@@ -109,10 +104,10 @@ class IdentityMixin(SharingHost):
             new = ident.renamed(name)
         except CardError as exc:
             raise InvalidName(f"That name cannot be used: {exc}.") from None
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute("UPDATE identity SET secret = ? WHERE id = 1", (new.to_secret_bytes(),))
-            self._history.append(
-                self._now(), "identity-renamed", details={"from": ident.name, "to": new.name}
+            self._ctx.history.append(
+                self._ctx.now(), "identity-renamed", details={"from": ident.name, "to": new.name}
             )
         self._changed("contacts")
         return new.card()
@@ -155,7 +150,7 @@ class IdentityMixin(SharingHost):
         if newer_than is None:
             out.append((self._identity().x25519, None, None))
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT group_id, epoch, secret FROM group_keys WHERE rowid > ?"
                 " ORDER BY group_id, epoch DESC",
                 (newer_than or 0,),
@@ -164,4 +159,4 @@ class IdentityMixin(SharingHost):
         return out
 
     def _changed(self, what: str) -> None:
-        self._events.emit(SHARING_CHANGED, what=what)
+        self._ctx.events.emit(SHARING_CHANGED, what=what)

@@ -1,6 +1,6 @@
 """Receiving shares (a file or a stream), the received files, and erasing them.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from .common import (
     _HEX128,
     SHARED_PREFIX,
     SHARED_ROOT_ID,
-    SharingHost,
+    SharingPart,
     StrPath,
     _op,
 )
@@ -105,49 +105,23 @@ class _Incoming(NamedTuple):
         return self.sender_vk or ""
 
 
-class InboxMixin(SharingHost):
+class Inbox(SharingPart):
     """Receiving shares (a file or a stream), the received files, and erasing them."""
 
     @_op
     def receive(self, source: StrPath | BinaryIO, *, name: str | None = None) -> ReceiveResult:
-        """Receive a share from a file path or a binary stream.
-
-        Opens it with my key or one of my group keys (`ShareNotForMe` otherwise), verifies
-        the manifest signature and classifies the signer against my contacts (verified,
-        unverified, unknown — kept with its fingerprint — or unsigned for a plain
-        ``age -r`` file), decrypts the payload only into a hashing sink to check the
-        plaintext size and SHA-256 (`ShareHashMismatch`), and stores the payload bytes as
-        they are (no plaintext on disk, no re-encryption). The name is checked
-        (`validate_received_name`); an unsafe one is stored under a safe replacement and
-        shown escaped. A share already stored is returned again (`duplicate=True`); one
-        that is expired, or that its sender revoked, is refused (`ShareExpired`,
-        `ShareRevoked`). `name` names an unsigned file (default: the file's name).
-
-        A file path holding a Strongroom message (a revocation, receipt or group key, e.g.
-        written with `out_dir`) is not a share: it is handled as `process` handles it —
-        with every authority and replay check — and a `HandledMessage` is returned instead
-        of a `ReceivedRecord`: what happened, in plain words and as a `SyncReport`.
-        """
         return self._receive_source(source, name)
 
     @_op
     def process(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
-        """Process files delivered by hand (saved from mail or chat, a USB stick, an
-        `out_dir`): shares are received and messages (revocations, receipts, group keys)
-        applied, with every check `sync` makes — replays ignored, files for someone else
-        skipped, bad ones quarantined with a reason; bad input never raises. (A plain
-        ``age -r`` file is not a Strongroom message: use `receive` for it.)"""
         return self._process_paths(paths)
 
     @_op
     def shared_with_me(self, *, include_ended: bool = False) -> list[ReceivedRecord]:
-        """Files others shared with me, newest first, with sender, trust and expiry;
-        `include_ended` also lists revoked, expired and deleted ones."""
         return self._shared_with_me(include_ended)
 
     @_op
     def received(self, ref: str) -> ReceivedRecord:
-        """One received share by share id or ``shared:NAME``; raises `ShareNotFound`."""
         return self._received_record(self._received_row(ref))
 
     def _received_deleted(self, conn: db.Connection, item_id: int, now: datetime) -> None:
@@ -164,14 +138,14 @@ class InboxMixin(SharingHost):
             "UPDATE received SET status = 'deleted', ended = ? WHERE share_id = ? AND signer = ?",
             (format_time(now), row[0], row[1]),
         )
-        self._queue_receipt(conn, row[0], row[1], "erased", now)
+        self._s.receipts._queue_receipt(conn, row[0], row[1], "erased", now)
 
     def _resolve_shared_ref(self, ref: str) -> int | None:
         """The item id of a received file addressed as ``shared:NAME`` or share id."""
         if ref.startswith(SHARED_PREFIX) and len(ref) > len(SHARED_PREFIX):
             name = unicodedata.normalize("NFC", ref[len(SHARED_PREFIX) :])
             with db.db_errors():
-                row = self._c.execute(
+                row = self._ctx.connection.execute(
                     "SELECT id FROM items WHERE parent_id = ? AND name = ?",
                     (SHARED_ROOT_ID, name),
                 ).fetchone()
@@ -180,7 +154,7 @@ class InboxMixin(SharingHost):
             return int(row[0])
         if _HEX128.match(ref):
             with db.db_errors():
-                rows = self._c.execute(
+                rows = self._ctx.connection.execute(
                     "SELECT item_id, status, stored_name FROM received WHERE share_id = ?", (ref,)
                 ).fetchall()
             if len(rows) > 1:
@@ -204,13 +178,15 @@ class InboxMixin(SharingHost):
         with db.db_errors():
             if ref.startswith(SHARED_PREFIX):
                 item = self._resolve_shared_ref(ref)
-                row = self._c.execute(self._RECEIVED_SQL + " WHERE item_id = ?", (item,)).fetchone()
+                row = self._ctx.connection.execute(
+                    self._RECEIVED_SQL + " WHERE item_id = ?", (item,)
+                ).fetchone()
             else:
-                rows = self._c.execute(
+                rows = self._ctx.connection.execute(
                     self._RECEIVED_SQL + " WHERE share_id = ?", (ref,)
                 ).fetchall()
                 if not rows and len(ref) >= 6 and re.fullmatch(r"[0-9a-f]+", ref):
-                    rows = self._c.execute(
+                    rows = self._ctx.connection.execute(
                         self._RECEIVED_SQL + " WHERE substr(share_id, 1, ?) = ?", (len(ref), ref)
                     ).fetchall()
                     if len({r[0] for r in rows}) > 1:
@@ -227,7 +203,7 @@ class InboxMixin(SharingHost):
     def _received_entry(self, share_id: str, signer: str) -> Sequence[Any]:
         """The received entry of `share_id` from `signer` (its verify key, "" if unsigned)."""
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 self._RECEIVED_SQL + " WHERE share_id = ? AND signer = ?", (share_id, signer)
             ).fetchone()
         if row is None:
@@ -262,14 +238,14 @@ class InboxMixin(SharingHost):
         if signed and card_text:
             card = ContactCard.from_text(card_text)
             fp = card.fingerprint
-            crow = self._contact_by_vk(vk)
+            crow = self._s.contacts._contact_by_vk(vk)
             if crow is not None:
                 cid, sender_name = int(crow[0]), crow[1]
                 trust = "verified" if crow[5] else "unverified"
             else:
                 sender_name, trust = card.name, "unknown"
         elif signed and vk:  # refused on arrival: only the signer's key was kept
-            crow = self._contact_by_vk(vk)
+            crow = self._s.contacts._contact_by_vk(vk)
             if crow is not None:
                 cid, sender_name = int(crow[0]), crow[1]
                 fp = ContactCard.from_text(crow[2]).fingerprint
@@ -279,7 +255,9 @@ class InboxMixin(SharingHost):
         alive = status == "active" and item_id is not None
         if alive:
             with db.db_errors():
-                exists = self._c.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone()
+                exists = self._ctx.connection.execute(
+                    "SELECT 1 FROM items WHERE id = ?", (item_id,)
+                ).fetchone()
             if exists is None:
                 status, alive = "deleted", False
         return ReceivedRecord(
@@ -308,7 +286,7 @@ class InboxMixin(SharingHost):
 
     def _shared_with_me(self, include_ended: bool) -> list[ReceivedRecord]:
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 self._RECEIVED_SQL
                 + ("" if include_ended else " WHERE status = 'active'")
                 + " ORDER BY received DESC, share_id"
@@ -325,7 +303,7 @@ class InboxMixin(SharingHost):
                 raise SharingError(f"Cannot read {path}: {exc.strerror}.") from None
             with f:
                 fallback = name or path.name.removesuffix(".age") or "shared file"
-                keyring = self._keyring()
+                keyring = self._s.identity._keyring()
                 opened = share_format.open_share(f, [k for k, _g, _e in keyring])
                 if not opened[1].signed and (handled := self._message_given_to_receive(path)):
                     return handled
@@ -341,7 +319,7 @@ class InboxMixin(SharingHost):
             data = path.read_bytes()
         except OSError:
             return None
-        keyring = self._keyring()
+        keyring = self._s.identity._keyring()
         try:
             messages.open_message(data, [k for k, _g, _e in keyring])
         except (messages.NotForMe, messages.MessageMalformed):
@@ -367,13 +345,13 @@ class InboxMixin(SharingHost):
         )
 
     def _process_paths(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
-        rep = self._new_report()
+        rep = self._s.outbox._new_report()
         items = [paths] if isinstance(paths, str | PathLike) else list(paths)
         for item in items:
             path = Path(item)
-            self._process_exchange_file(path, path.name, rep, follow=True)
-        self._flush_outbox()
-        return rep.freeze(self._outbox_written)
+            self._s.exchange._process_exchange_file(path, path.name, rep, follow=True)
+        self._s.outbox._flush_outbox()
+        return rep.freeze(self._s.outbox._outbox_written)
 
     def _receive_stream(
         self,
@@ -381,32 +359,32 @@ class InboxMixin(SharingHost):
         fallback_name: str,
         opened: tuple[bytes, share_format.ShareInfo] | None = None,
     ) -> ReceivedRecord:
-        keyring = self._keyring()
+        keyring = self._s.identity._keyring()
         if opened is None:
             opened = share_format.open_share(f, [k for k, _g, _e in keyring])
         file_key, info = opened
         via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
         inc = self._incoming(info, fallback_name, via_group)
-        now = self._now()
+        now = self._ctx.now()
         duplicate = self._check_incoming(inc, int(now.timestamp()))
         if duplicate is not None:
             return duplicate
-        size, sha, inline, tmp = _spool_payload(self._store, f, file_key, inc.manifest)
+        size, sha, inline, tmp = _spool_payload(self._ctx.store, f, file_key, inc.manifest)
         object_id: str | None = None
         try:
             if tmp is not None:
-                object_id = self._reserve_object_ids(1)[0]  # recorded before it is in place
-                shard = self._store.install(tmp, object_id)
+                object_id = self._ctx.reserve_object_ids(1)[0]  # recorded before it is in place
+                shard = self._ctx.store.install(tmp, object_id)
                 with disk_full_errors():
                     fsutil.fsync_dir(shard)
             self._commit_received(inc, file_key, size, sha, inline, object_id, now)
         except BaseException:
             if object_id is not None:
-                self._store.remove([object_id])
+                self._ctx.store.remove([object_id])
             raise
-        self._flush_outbox()
-        self._events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
-        self._changed("received")
+        self._s.outbox._flush_outbox()
+        self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
+        self._s.identity._changed("received")
         return self._received_record(self._received_entry(inc.share_id, inc.signer))
 
     def _incoming(
@@ -420,7 +398,7 @@ class InboxMixin(SharingHost):
             stanza_bytes = b"".join(s.encode() for s in info.stanzas)
             share_id = hashlib.sha256(b"strongroom/v1/unsigned\n" + stanza_bytes).hexdigest()[:32]
             return _Incoming(info, share_id, fallback_name, None, via_group)
-        if m.sender.verify_key == self._identity().verify_key:
+        if m.sender.verify_key == self._s.identity._identity().verify_key:
             raise ShareRefused("This is your own share; the file is already in your vault.")
         sender_vk = b64url_encode(m.sender.verify_key.to_bytes())
         return _Incoming(info, m.share_id, m.name, sender_vk, via_group)
@@ -431,7 +409,7 @@ class InboxMixin(SharingHost):
         # One entry per (signer, share id): a share someone else sent under this id is
         # another entry, never this share's duplicate or its revoked record (issue 13).
         with db.db_errors():
-            existing = self._c.execute(
+            existing = self._ctx.connection.execute(
                 self._RECEIVED_SQL + " WHERE share_id = ? AND signer = ?",
                 (inc.share_id, inc.signer),
             ).fetchone()
@@ -475,10 +453,10 @@ class InboxMixin(SharingHost):
         m, info, share_id = inc.manifest, inc.info, inc.share_id
         trust_name, fp = ("", None)
         if m is not None and inc.sender_vk is not None:
-            trust_name, fp = self._who(inc.sender_vk, str(m.sender.recipient))
+            trust_name, fp = self._s.contacts._who(inc.sender_vk, str(m.sender.recipient))
             if trust_name.startswith("unknown sender"):
                 trust_name = f"{m.sender.name} (not in your contacts)"
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             stored = self._unique_shared_name(_stored_name(inc.original))
             t = format_time(now)
             cur = conn.execute(
@@ -497,7 +475,7 @@ class InboxMixin(SharingHost):
                     "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
                     (iid, inline),
                 )
-            self._drop_staging(conn, [object_id])
+            self._ctx.drop_staging(conn, [object_id])
             expires_text = None
             if m is not None and m.expires is not None:
                 expires_text = format_time(datetime.fromtimestamp(m.expires, UTC))
@@ -538,14 +516,14 @@ class InboxMixin(SharingHost):
                 details["forwarded"] = True
             if inc.via_group:
                 details["group"] = inc.via_group
-            self._history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
-            self._queue_receipt(conn, share_id, inc.signer, "received", now)
+            self._ctx.history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
+            self._s.receipts._queue_receipt(conn, share_id, inc.signer, "received", now)
 
     def _unique_shared_name(self, base: str) -> str:
         with db.db_errors():
             taken = {
                 r[0]
-                for r in self._c.execute(
+                for r in self._ctx.connection.execute(
                     "SELECT name FROM items WHERE parent_id = ?", (SHARED_ROOT_ID,)
                 )
             }
@@ -567,7 +545,7 @@ class InboxMixin(SharingHost):
 
     def _pending_revocation(self, share_id: str, sender_vk: str, opened_by: str) -> bool:
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT scope, recipients FROM pending_revocations"
                 " WHERE share_id = ? AND from_vk = ?",
                 (share_id, sender_vk),
@@ -580,10 +558,10 @@ class InboxMixin(SharingHost):
         self, share_id: str, name: str, status: str, sender_vk: str, opened_by: str
     ) -> None:
         """Remember a refused share (so a replay is refused too) and record why."""
-        now = self._now()
+        now = self._ctx.now()
         t = format_time(now)
-        who, fp = self._who(sender_vk)
-        with self._write() as conn:
+        who, fp = self._s.contacts._who(sender_vk)
+        with self._ctx.write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO received (share_id, signer, item_id, signed, name,"
                 " stored_name, size, sha256, sender_card, sender_vk, opened_by, group_id,"
@@ -610,7 +588,7 @@ class InboxMixin(SharingHost):
             }
             if fp:
                 details["fingerprint"] = fp
-            self._history.append(now, "share-refused", details=details)
+            self._ctx.history.append(now, "share-refused", details=details)
 
     def _erase_received(
         self, share_id: str, signer: str, reason: str, details: dict[str, Any]
@@ -618,7 +596,7 @@ class InboxMixin(SharingHost):
         """Crypto-shred the received share `share_id` from `signer` (file key first, then
         the object); keep its record with `reason` as status. False if it was not active."""
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT item_id, stored_name, status FROM received"
                 " WHERE share_id = ? AND signer = ?",
                 (share_id, signer),
@@ -627,8 +605,8 @@ class InboxMixin(SharingHost):
             return False
         iid, stored = row[0], row[1]
         object_ids: list[str] = []
-        now = self._now()
-        with self._write() as conn:
+        now = self._ctx.now()
+        with self._ctx.write() as conn:
             if iid is not None:
                 obj = conn.execute(
                     "SELECT object_id FROM file_contents WHERE item_id = ?", (iid,)
@@ -639,25 +617,25 @@ class InboxMixin(SharingHost):
                 conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
-                self._note_unlinking(conn, object_ids)
+                self._ctx.note_unlinking(conn, object_ids)
             conn.execute(
                 "UPDATE received SET status = ?, ended = ? WHERE share_id = ? AND signer = ?",
                 (reason, format_time(now), share_id, signer),
             )
-            self._history.append(
+            self._ctx.history.append(
                 now,
                 "share-erased",
                 iid,
                 SHARED_PREFIX + stored,
                 {"share": share_id, "reason": reason, **details},
             )
-            self._queue_receipt(conn, share_id, signer, "erased", now)
+            self._s.receipts._queue_receipt(conn, share_id, signer, "erased", now)
         # As in Vault.delete: move the zeroed pages out of the WAL before unlinking.
         with contextlib.suppress(VaultError), db.db_errors():
-            self._c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        self._store.remove(object_ids)
-        self._events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
-        self._changed("received")
+            self._ctx.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._ctx.store.remove(object_ids)
+        self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
+        self._s.identity._changed("received")
         return True
 
     def _expire_received(self, now: datetime) -> list[tuple[str, str]]:
@@ -665,7 +643,7 @@ class InboxMixin(SharingHost):
         with db.db_errors():
             ids = [
                 (r[0], r[1])
-                for r in self._c.execute(
+                for r in self._ctx.connection.execute(
                     "SELECT share_id, signer FROM received WHERE status = 'active'"
                     " AND expires IS NOT NULL AND expires <= ?",
                     (format_time(now),),
@@ -673,5 +651,5 @@ class InboxMixin(SharingHost):
             ]
         erased = [k for k in ids if self._erase_received(*k, "expired", {})]
         if erased:
-            self._flush_outbox()
+            self._s.outbox._flush_outbox()
         return erased

@@ -1,6 +1,6 @@
 """Outgoing messages: sealed inside the change that needs them, then delivered durably.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..fsutil import disk_full_errors, tmp_name
 from ..history import format_time, parse_time
 from ..records import OutboxMessage
 from . import streams
-from .common import SharingHost, StrPath, _op, _Report
+from .common import SharingPart, StrPath, _op, _Report
 
 _OUTBOX_TO = "\tto:"
 """In an outbox row's `kind`: what follows is the folder the message goes to (absolute;
@@ -43,14 +43,13 @@ class _Delivery(NamedTuple):
     """Why they wait, in plain words (None when all were written)."""
 
 
-class OutboxMixin(SharingHost):
+class Outbox(SharingPart):
     """Outgoing messages: sealed inside the change that needs them, then delivered durably."""
 
     @_op
     def outbox_count(self) -> int:
-        """Outgoing messages waiting for an exchange folder."""
         with db.db_errors():
-            return int(self._c.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            return int(self._ctx.connection.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     @_op
     def save_revocations(
@@ -59,10 +58,6 @@ class OutboxMixin(SharingHost):
         share_id: str | None = None,
         recipients: Iterable[str] | None = None,
     ) -> list[Path]:
-        """Write revocations still waiting in the outbox (of `share_id`, to `recipients` —
-        ``age1…`` keys — or all) into `out_dir`, as `revoke(out_dir=…)` writes them, and
-        take them out of the outbox: they are handed over by hand from there. Returns the
-        message files written."""
         return self._save_revocations(out_dir, share_id, recipients)
 
     def _message_dest(self, out_dir: StrPath | None) -> Path | None:
@@ -93,16 +88,16 @@ class OutboxMixin(SharingHost):
         data = messages.seal_message(
             kind,
             body,
-            self._identity().signing_key,
+            self._s.identity._identity().signing_key,
             [age.parse_recipient(r) for r in recipients],
-            now=int(self._now().timestamp()),
+            now=int(self._ctx.now().timestamp()),
         )
         text = f"{kind} {outbox_tag}" if outbox_tag else kind
         if dest is not None:
             text += _OUTBOX_TO + str(dest)
         cur = conn.execute(
             "INSERT INTO outbox (kind, data, created) VALUES (?, ?, ?)",
-            (text, data, format_time(self._now())),
+            (text, data, format_time(self._ctx.now())),
         )
         return int(cur.lastrowid)
 
@@ -127,7 +122,7 @@ class OutboxMixin(SharingHost):
             return "The disk is full."
         if error is not None:
             return str(error)
-        folder = self.exchange_folder
+        folder = self._s.exchange.exchange_folder
         if folder is None:
             return "No exchange folder is set."
         return "The folder it goes to cannot be reached now."
@@ -173,9 +168,11 @@ class OutboxMixin(SharingHost):
         exchange folder — and only then take it out of the outbox. A message whose
         folder is not reachable (or with no exchange folder set) waits. Returns the file
         written per outbox id, and the first write error (the rest was still tried)."""
-        exchange_dir = self.exchange_folder
+        exchange_dir = self._s.exchange.exchange_folder
         with db.db_errors():
-            rows = self._c.execute("SELECT id, kind, data FROM outbox ORDER BY id").fetchall()
+            rows = self._ctx.connection.execute(
+                "SELECT id, kind, data FROM outbox ORDER BY id"
+            ).fetchall()
         written: dict[int, Path] = {}
         sent: list[tuple[int, str]] = []
         error: VaultError | None = None
@@ -197,8 +194,8 @@ class OutboxMixin(SharingHost):
                     sent.append((int(oid), path.name))
         finally:
             if written:
-                with db.transaction(self._c) as conn:
-                    now = format_time(self._now())
+                with db.transaction(self._ctx.connection) as conn:
+                    now = format_time(self._ctx.now())
                     for oid in written:
                         conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
                     for _oid, name in sent:
@@ -211,12 +208,13 @@ class OutboxMixin(SharingHost):
 
     @_op
     def outbox(self) -> list[OutboxMessage]:
-        """Messages recorded but not delivered yet, oldest first, with where each goes."""
         return self._outbox_messages()
 
     def _outbox_messages(self) -> list[OutboxMessage]:
         with db.db_errors():
-            rows = self._c.execute("SELECT id, kind, created FROM outbox ORDER BY id").fetchall()
+            rows = self._ctx.connection.execute(
+                "SELECT id, kind, created FROM outbox ORDER BY id"
+            ).fetchall()
         out = []
         for oid, kind, created in rows:
             parts, to = _outbox_parts(str(kind))
@@ -230,10 +228,6 @@ class OutboxMixin(SharingHost):
 
     @_op
     def deliver_outbox(self) -> list[Path]:
-        """Deliver the messages waiting in the outbox now (as `sync` does first, without
-        reading the exchange folder); returns the files written. Raises the first write
-        error (`DiskFull`, `SharingError`) after trying them all; what could not be
-        written stays queued."""
         written, error = self._deliver_outbox()
         if error is not None:
             raise error
@@ -242,7 +236,7 @@ class OutboxMixin(SharingHost):
     def _undelivered_revocations(self, share_id: str | None = None) -> set[tuple[str, str]]:
         """(share id, recipient) of each revocation still waiting in the outbox."""
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT kind FROM outbox WHERE kind LIKE 'revocation %'"
             ).fetchall()
         out = set()
@@ -257,10 +251,10 @@ class OutboxMixin(SharingHost):
     ) -> list[Path]:
         dest = self._message_dest(out_dir)
         assert dest is not None
-        sid = self._find_share_id(share_id) if share_id is not None else None
+        sid = self._s.shares._find_share_id(share_id) if share_id is not None else None
         wanted = None if recipients is None else set(recipients)
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT id, kind, data FROM outbox WHERE kind LIKE 'revocation %' ORDER BY id"
             ).fetchall()
         chosen = []
@@ -276,9 +270,9 @@ class OutboxMixin(SharingHost):
             for oid, data in chosen:
                 # The same writer as the outbox's: a new random name, durably.
                 paths.append(self._write_new_file(dest, messages.new_message_filename(), [data]))
-                with db.transaction(self._c) as conn:
+                with db.transaction(self._ctx.connection) as conn:
                     conn.execute("DELETE FROM outbox WHERE id = ?", (oid,))
         finally:
             if paths:
-                self._changed("shares")
+                self._s.identity._changed("shares")
         return paths

@@ -1,6 +1,6 @@
 """Making shares and revoking them, and reading back the shares I made.
 
-Part of `SharingMixin` (see `strongroom.vault.sharing`)."""
+A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ from ..share_plan import (
     build_share_plan,
 )
 from . import streams
-from .common import _HEX128, SHARED_ROOT_ID, ContactRef, GroupRef, SharingHost, StrPath, _op
+from .common import _HEX128, SHARED_ROOT_ID, ContactRef, GroupRef, SharingPart, StrPath, _op
 from .streams import _copy_fd
 
 _RecipientRow = tuple[str, str, str, str | None, int | None, str | None, int | None]
@@ -67,7 +67,7 @@ def _expiry_instant(now: datetime, expires: datetime | timedelta | None) -> int 
     return exp_int
 
 
-class SharesMixin(SharingHost):
+class Shares(SharingPart):
     """Making shares and revoking them, and reading back the shares I made."""
 
     @_op
@@ -84,20 +84,6 @@ class SharesMixin(SharingHost):
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> list[ShareRecord]:
-        """Share files (a folder means every file in it) with contacts and/or groups.
-
-        One age file per shared file: an X25519 stanza per recipient (a person, or a
-        group's current key), the signed manifest stanza, then the file's stored payload
-        bytes unchanged — no re-encryption. Written under a temp name, fsynced, recorded,
-        then renamed (and the folder fsynced: see `_write_share_temp`) into
-        `out_dir`, or the exchange folder when `out_dir` is None (`NoExchangeFolder` if
-        none is set). `expires` (a time, or a duration from now) and `receipts` are
-        honoured by the recipients' Strongroom. Recorded as "share-created" per
-        recipient; returns one `ShareRecord` per file.
-
-        Revocation (`revoke`) can later stop access and erase cooperating copies; it
-        cannot erase a copy someone already saved outside Strongroom (`REVOCATION_LIMITS`).
-        """
         return self._share(
             items, to, groups, expires, receipts, out_dir, exchange, progress, cancel
         )
@@ -114,13 +100,6 @@ class SharesMixin(SharingHost):
         out_dir: StrPath | None = None,
         exchange: bool | None = None,
     ) -> SharePlan:
-        """What `share` with these arguments would do, decided without doing it: the
-        files (a folder means every file in it), the recipients with their trust, the exact
-        expiry instant (a `date` means that whole day, local time: `share_plan.end_of_day`),
-        the destination and the plain-words notes every front end shows. `exchange=False`
-        without `out_dir` plans a folder still to be chosen. Raises `NoExchangeFolder` when
-        the exchange folder is asked for and none is set; an unknown item, contact or
-        group raises as `share` does. Carry it out with `share_as_planned`."""
         return self._plan_share(items, to, groups, expires, receipts, out_dir, exchange)
 
     @_op
@@ -131,7 +110,6 @@ class SharesMixin(SharingHost):
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> list[ShareRecord]:
-        """Share exactly as `plan` says (see `share` for what is written and recorded)."""
         dest = plan.destination
         if dest.path is None:
             raise SharingError("Choose a folder to save the share in.")
@@ -149,9 +127,6 @@ class SharesMixin(SharingHost):
 
     @_op
     def shares(self, file: Any | None = None) -> list[ShareRecord]:
-        """Shares I made (of `file`, or all), newest first, with each recipient's status
-        now: active, revoked, expired, or erased (confirmed by an "erased" receipt), and
-        the receipts they sent."""
         return self._shares(file)
 
     @_op
@@ -162,16 +137,6 @@ class SharesMixin(SharingHost):
         *,
         out_dir: StrPath | None = None,
     ) -> RevokeResult:
-        """Revoke a share for some recipients (contacts, groups or ``age1…`` keys) or, with
-        None, for all: one signed revocation message per recipient (to `out_dir`, else the
-        exchange folder, else the outbox until one is set). Their Strongroom erases its
-        copy (file key and object) and, if receipts were asked for, confirms with an
-        "erased" receipt. Recorded as "share-revoked" per recipient.
-
-        Limits, in plain words (also in `RevokeResult.limits`): revocation cannot erase a
-        copy someone already saved or exported outside Strongroom, and a modified client
-        can ignore it.
-        """
         return self._revoke(share_id, recipients, out_dir)
 
     def _files_of(self, items: Iterable[Any]) -> list[FileRecord]:
@@ -179,9 +144,9 @@ class SharesMixin(SharingHost):
         refs = [items] if isinstance(items, str | int | FileRecord | FolderRecord) else list(items)
         files: list[FileRecord] = []
         for ref in refs:
-            rec = self._get(ref)
+            rec = self._catalog._get(ref)
             if isinstance(rec, FolderRecord):
-                files.extend(i for i in self.walk(rec) if isinstance(i, FileRecord))
+                files.extend(i for i in self._catalog.walk(rec) if isinstance(i, FileRecord))
             else:
                 files.append(rec)
         return files
@@ -197,12 +162,17 @@ class SharesMixin(SharingHost):
         exchange: bool | None,
     ) -> SharePlan:
         files = self._files_of(items)
-        people = [self._contact(c) for c in ([to] if isinstance(to, str | int | Contact) else to)]
+        people = [
+            self._s.contacts._contact(c)
+            for c in ([to] if isinstance(to, str | int | Contact) else to)
+        ]
         group_refs = [groups] if isinstance(groups, str | GroupRecord) else groups
-        group_records = [self._group_record(self._group_id(g)) for g in group_refs]
+        group_records = [
+            self._s.groups._group_record(self._s.groups._group_id(g)) for g in group_refs
+        ]
         destination: Destination
         if out_dir is None if exchange is None else exchange:
-            folder = self.exchange_folder
+            folder = self._s.exchange.exchange_folder
             if folder is None:
                 raise NoExchangeFolder()
             destination = ExchangeDestination(folder)
@@ -215,7 +185,7 @@ class SharesMixin(SharingHost):
             expires=expires,
             receipts=receipts,
             destination=destination,
-            now=self._now(),
+            now=self._ctx.now(),
         )
 
     def _share(
@@ -239,11 +209,11 @@ class SharesMixin(SharingHost):
                     f"{rec.path} was shared with you; only its owner can share it further."
                 )
         recips, rows = self._share_recipients(to, groups)
-        now = self._now()
+        now = self._ctx.now()
         exp_int = _expiry_instant(now, expires)
         use_exchange = out_dir is None if exchange is None else exchange
         dest = self._share_dest(out_dir, use_exchange)
-        card = self._identity().card()
+        card = self._s.identity._identity().card()
         total = 0
         results: list[ShareRecord] = []
         for rec in files:
@@ -268,7 +238,7 @@ class SharesMixin(SharingHost):
             final = self._share_one(rec, manifest, rows, now, dest, use_exchange, on_bytes)
             total += rec.size
             results.append(self._share_record(manifest.share_id, final))
-        self._changed("shares")
+        self._s.identity._changed("shares")
         return results
 
     def _share_recipients(
@@ -279,7 +249,7 @@ class SharesMixin(SharingHost):
         rows: list[_RecipientRow] = []
         seen: set[str] = set()
         for ref in [to] if isinstance(to, str | int | Contact) else to:
-            crow = self._contact_row(ref)
+            crow = self._s.contacts._contact_row(ref)
             card = ContactCard.from_text(crow[2])
             if crow[3] in seen:
                 continue
@@ -287,16 +257,16 @@ class SharesMixin(SharingHost):
             recips.append(share_format.ManifestRecipient(card.recipient, crow[1], card.verify_key))
             rows.append((crow[3], "person", crow[1], crow[4], int(crow[0]), None, None))
         for gref in [groups] if isinstance(groups, str | GroupRecord) else groups:
-            gid = self._group_id(gref)
-            grow = self._group_row(gid)
-            if grow[4] and not self._group_has_members(gid):
+            gid = self._s.groups._group_id(gref)
+            grow = self._s.groups._group_row(gid)
+            if grow[4] and not self._s.groups._group_has_members(gid):
                 # A group I administer with nobody in it: the share would reach no one but
                 # would still be recorded as given, which is not what the owner means.
                 raise SharingError(
                     f"The group {grow[1]!r} has no members yet, so nobody could read this "
                     "share. Add people to the group first, or share with them directly."
                 )
-            _secret, gage = self._group_key(gid, int(grow[5]))
+            _secret, gage = self._s.groups._group_key(gid, int(grow[5]))
             if gage in seen:
                 continue
             seen.add(gage)
@@ -311,7 +281,7 @@ class SharesMixin(SharingHost):
     def _share_dest(self, out_dir: StrPath | None, use_exchange: bool) -> Path:
         """The folder a share's file goes to, checked now."""
         if use_exchange:
-            dest = self.exchange_folder
+            dest = self._s.exchange.exchange_folder
             if dest is None:
                 raise NoExchangeFolder()
             if not dest.is_dir():
@@ -336,7 +306,7 @@ class SharesMixin(SharingHost):
     ) -> Path:
         """Write, record and place one file's share; returns where its file is."""
         with db.db_errors():
-            key_row = self._c.execute(
+            key_row = self._ctx.connection.execute(
                 "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
                 " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
                 (rec.id,),
@@ -348,7 +318,7 @@ class SharesMixin(SharingHost):
             file_key,
             [r.recipient for r in manifest.recipients],
             manifest,
-            self._identity().signing_key,
+            self._s.identity._identity().signing_key,
         )
         name = (
             messages.new_message_filename()
@@ -402,7 +372,7 @@ class SharesMixin(SharingHost):
                     else:
                         assert object_id is not None
                         try:
-                            src = open(self._store.path(object_id), "rb")
+                            src = open(self._ctx.store.path(object_id), "rb")
                         except FileNotFoundError:
                             raise VaultDamaged(
                                 "object", "The stored contents of the file are missing."
@@ -448,7 +418,7 @@ class SharesMixin(SharingHost):
         expires_text = (
             format_time(datetime.fromtimestamp(exp_int, UTC)) if exp_int is not None else None
         )
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             conn.execute(
                 "INSERT INTO shares (id, item_id, item_path, name, size, sha256, created,"
                 " expires, receipts, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -482,7 +452,7 @@ class SharesMixin(SharingHost):
                     details["epoch"] = gep
                 if expires_text is not None:
                     details["expires"] = expires_text
-                self._history.append(now, "share-created", rec.id, rec.path, details)
+                self._ctx.history.append(now, "share-created", rec.id, rec.path, details)
             if use_exchange:
                 conn.execute(
                     "INSERT OR REPLACE INTO exchange_files VALUES (?, 'sent', 0, ?)",
@@ -497,7 +467,7 @@ class SharesMixin(SharingHost):
             " FROM shares " + where
         )
         with db.db_errors():
-            return self._c.execute(sql, args).fetchall()
+            return self._ctx.connection.execute(sql, args).fetchall()
 
     def _share_record(self, share_id: str, path: Path | None = None) -> ShareRecord:
         rows = self._share_rows("WHERE id = ?", (share_id,))
@@ -507,16 +477,16 @@ class SharesMixin(SharingHost):
 
     def _share_record_from(self, row: Sequence[Any], path: Path | None) -> ShareRecord:
         sid, item_id, item_path, name, size, created, expires, receipts, delivered = row
-        undelivered = self._undelivered_revocations(sid)
-        now_text = format_time(self._now())
+        undelivered = self._s.outbox._undelivered_revocations(sid)
+        now_text = format_time(self._ctx.now())
         expired = expires is not None and expires <= now_text
         with db.db_errors():
-            rrows = self._c.execute(
+            rrows = self._ctx.connection.execute(
                 "SELECT age, kind, name, vk, contact_id, group_id, group_epoch, revoked, erased"
                 " FROM share_recipients WHERE share_id = ? ORDER BY kind DESC, name",
                 (sid,),
             ).fetchall()
-            receipts_rows = self._c.execute(
+            receipts_rows = self._ctx.connection.execute(
                 "SELECT event, at, by_age, from_vk, from_name, ingested FROM share_receipts"
                 " WHERE share_id = ? ORDER BY id",
                 (sid,),
@@ -528,7 +498,7 @@ class SharesMixin(SharingHost):
                     ev,
                     parse_time(at),
                     fname,
-                    self._who(fvk, by)[1] or "",
+                    self._s.contacts._who(fvk, by)[1] or "",
                     parse_time(ing),
                     sid,
                     item_path,
@@ -578,7 +548,7 @@ class SharesMixin(SharingHost):
         else:
             item_id = file if isinstance(file, int) and not isinstance(file, bool) else None
             if item_id is None:
-                item_id = self._get(file).id
+                item_id = self._catalog._get(file).id
             rows = self._share_rows("WHERE item_id = ? ORDER BY created DESC, id", (item_id,))
         return [self._share_record_from(r, None) for r in rows]
 
@@ -587,11 +557,13 @@ class SharesMixin(SharingHost):
             raise ShareNotFound("No share id given.")
         with db.db_errors():
             if _HEX128.match(share_id):
-                row = self._c.execute("SELECT id FROM shares WHERE id = ?", (share_id,)).fetchone()
+                row = self._ctx.connection.execute(
+                    "SELECT id FROM shares WHERE id = ?", (share_id,)
+                ).fetchone()
                 if row:
                     return row[0]
             elif len(share_id) >= 6 and re.fullmatch(r"[0-9a-f]+", share_id):
-                rows = self._c.execute(
+                rows = self._ctx.connection.execute(
                     "SELECT id FROM shares WHERE substr(id, 1, ?) = ?", (len(share_id), share_id)
                 ).fetchall()
                 if len(rows) == 1:
@@ -619,16 +591,18 @@ class SharesMixin(SharingHost):
             )
             targets = []
             for ref in refs:
-                target = self._match_recipient(rec, ref)
+                target = self._s.access._match_recipient(rec, ref)
                 if target.revoked is None and target not in targets:
                     targets.append(target)
-        dest = self._message_dest(out_dir)
+        dest = self._s.outbox._message_dest(out_dir)
         if not targets:
             # Nothing new to revoke; what an earlier revoke left queued is retried now.
             waiting = [
-                m for m in self._outbox_messages() if m.kind == "revocation" and m.share_id == sid
+                m
+                for m in self._s.outbox._outbox_messages()
+                if m.kind == "revocation" and m.share_id == sid
             ]
-            done = self._deliver([m.id for m in waiting])
+            done = self._s.outbox._deliver([m.id for m in waiting])
             dests = {m.destination for m in waiting}
             to_folder = {m.id for m in waiting if m.destination is not None}
             return RevokeResult(
@@ -640,9 +614,9 @@ class SharesMixin(SharingHost):
                 not_delivered=done.not_delivered,
             )
         revoking_all = len(targets) == len(active)
-        now = self._now()
+        now = self._ctx.now()
         queued: list[int] = []
-        with self._write() as conn:
+        with self._ctx.write() as conn:
             for t in targets:
                 # One message per recipient: no recipient learns who else was revoked.
                 body = {
@@ -651,7 +625,7 @@ class SharesMixin(SharingHost):
                     "recipients": [] if revoking_all else [t.recipient],
                 }
                 queued.append(
-                    self._seal(
+                    self._s.outbox._seal(
                         conn, "revocation", body, [t.recipient], dest, f"{sid} {t.recipient}"
                     )
                 )
@@ -659,16 +633,16 @@ class SharesMixin(SharingHost):
                     "UPDATE share_recipients SET revoked = ? WHERE share_id = ? AND age = ?",
                     (format_time(now), sid, t.recipient),
                 )
-                self._history.append(
+                self._ctx.history.append(
                     now,
                     "share-revoked",
                     rec.item_id,
                     rec.item_path,
                     {"share": sid, "to": t.name, "kind": t.kind},
                 )
-        done = self._deliver(queued)
+        done = self._s.outbox._deliver(queued)
         share_file, removed, kept_for = self._end_share_file(sid, Path(rec.delivered_to))
-        self._changed("shares")
+        self._s.identity._changed("shares")
         return RevokeResult(
             sid,
             tuple(t.name for t in targets),
@@ -688,12 +662,12 @@ class SharesMixin(SharingHost):
         needs it any more (FORMAT.md §6.12). Returns (the file, or None if it was saved by
         hand; whether it is gone; who it stays for)."""
         with db.db_errors():
-            row = self._c.execute(
+            row = self._ctx.connection.execute(
                 "SELECT status FROM exchange_files WHERE name = ?", (path.name,)
             ).fetchone()
         if row is None or row[0] not in ("sent", "removed"):
             return None, False, ()  # saved to a folder by hand: the owner's file, not ours
-        kept_for = tuple(self._share_file_needed_by(share_id, self._now()))
+        kept_for = tuple(self._share_file_needed_by(share_id, self._ctx.now()))
         if kept_for:
             return path, False, kept_for
         if row[0] == "removed":
@@ -701,7 +675,7 @@ class SharesMixin(SharingHost):
         if not path.parent.is_dir():
             return path, False, ()  # the exchange folder is not reachable: `sync` removes it
         try:
-            self._remove_own_files(path.parent, [path.name])
+            self._s.exchange._remove_own_files(path.parent, [path.name])
         except (SharingError, DiskFull, StorageError):
             # The revocation is committed and sent: `sync` retries (and a file already
             # unlinked whose removal could not be recorded counts as removed then).
@@ -713,7 +687,7 @@ class SharesMixin(SharingHost):
         expired, and (a person) no receipt from them yet. A group's members are not known
         one by one, so a group recipient needs the file until it is revoked or expires."""
         with db.db_errors():
-            rows = self._c.execute(
+            rows = self._ctx.connection.execute(
                 "SELECT r.name FROM share_recipients r JOIN shares s ON s.id = r.share_id"
                 " WHERE r.share_id = ? AND r.revoked IS NULL"
                 " AND (s.expires IS NULL OR s.expires > ?)"
