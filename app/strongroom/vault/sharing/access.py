@@ -20,6 +20,10 @@ class Access(SharingPart):
 
     @_op
     def access(self, item: Any) -> AccessReport:
+        """Who can read `item` now, who could before (and why that ended), and its whole
+        sharing timeline; derived from shares, groups, revocations, expiries and receipts.
+        A deleted file can be given by its id: deleting my copy does not take back the
+        shares. `limits` says what revocation cannot undo."""
         return self._access(item)
 
     def _match_recipient(self, rec: ShareRecord, ref: Any) -> ShareRecipientStatus:

@@ -32,26 +32,42 @@ class Contacts(SharingPart):
 
     @_op
     def add_contact(self, card: str, name: str | None = None, *, update: bool = False) -> Contact:
+        """Add a contact from a card's one-line text or a card file's text.
+
+        The card's self-signature must verify (`CardError` otherwise). `name` is what I
+        call them (default: the name in their card). A card with the same keys as an
+        existing contact raises `ContactExists` unless `update`, which replaces the stored
+        card (the verified mark is kept only if the keys are unchanged — they are, since
+        contacts are matched by key). My own card is refused. The new contact is
+        unverified until `verify_contact`.
+        """
         return self._add_contact(card, name, update)
 
     @_op
     def contacts(self) -> list[Contact]:
+        """Every contact, by name."""
         return self._contacts()
 
     @_op
     def contact(self, ref: ContactRef) -> Contact:
+        """One contact by id, name or fingerprint; raises `ContactNotFound`."""
         return self._contact(ref)
 
     @_op
     def rename_contact(self, ref: ContactRef, name: str) -> Contact:
+        """Give a contact another name (display-name rules; unique, case-insensitively)."""
         return self._rename_contact(ref, name)
 
     @_op
     def verify_contact(self, ref: ContactRef, verified: bool = True) -> Contact:
+        """Mark a contact verified after both people compared its fingerprint out of band
+        (read aloud, in person, over a call); `verified=False` takes the mark back."""
         return self._verify_contact(ref, verified)
 
     @_op
     def remove_contact(self, ref: ContactRef) -> None:
+        """Forget a contact. Shares already made to them stay (and can still be revoked);
+        shares they send later show as from an "unknown" signer."""
         self._remove_contact(ref)
 
     _CONTACT_SQL = "SELECT id, name, card, age, vk, verified, added FROM contacts"

@@ -34,6 +34,7 @@ class Exchange(SharingPart):
 
     @property
     def exchange_folder(self) -> Path | None:
+        """The exchange folder, or None."""
         with self._ctx.mutex:
             if self._ctx.conn is None:
                 raise VaultLocked()
@@ -42,14 +43,24 @@ class Exchange(SharingPart):
 
     @_op
     def set_exchange_folder(self, path: StrPath | None) -> None:
+        """Use `path` (an existing folder, typically one a sync engine replicates) as the
+        exchange folder; None stops using one. Queued outgoing messages are written there
+        at the next `sync`."""
         self._set_exchange_folder(path)
 
     @_op
     def sync(self) -> SyncReport:
+        """Process the exchange folder once: write queued outgoing messages; read each new
+        file exactly once — shares are received, messages applied (revocations, receipts,
+        group keys), files for someone else skipped, replays ignored, malformed or forged
+        ones quarantined with a reason (never an exception for bad input) — and erase
+        expired shares. Files for someone else are looked at again only after I gain a
+        group key."""
         return self._sync()
 
     @_op
     def quarantine(self) -> list[QuarantineEntry]:
+        """Refused exchange files and messages with the reason, newest first."""
         return self._quarantine()
 
     def _set_exchange_folder(self, path: StrPath | None) -> None:

@@ -32,26 +32,39 @@ class Groups(SharingPart):
 
     @_op
     def create_group(self, name: str) -> GroupRecord:
+        """Create a group that I administer, with a fresh X25519 group key (epoch 1) and no
+        members yet. Shares to the group are addressed to its key."""
         return self._create_group(name)
 
     @_op
     def groups(self) -> list[GroupRecord]:
+        """Groups I administer and groups whose key I received as a member, by name."""
         return self._groups()
 
     @_op
     def group(self, ref: GroupRef) -> GroupRecord:
+        """One group by id or name; raises `GroupNotFound`."""
         return self._group_record(self._group_id(ref))
 
     @_op
     def add_group_member(
         self, group: GroupRef, contact: ContactRef, *, out_dir: StrPath | None = None
     ) -> GroupRecord:
+        """Add a contact to a group I administer: sends them the current group key in a
+        signed "group-key" message (to `out_dir`, else the exchange folder, else the
+        outbox). Nothing is re-encrypted: the new member can read the shares already made
+        to the group's current key."""
         return self._add_group_member(group, contact, out_dir)
 
     @_op
     def remove_group_member(
         self, group: GroupRef, contact: ContactRef, *, out_dir: StrPath | None = None
     ) -> GroupRemoval:
+        """Remove a member: rotates the group key (new epoch) and sends it to the remaining
+        members, so the removed member cannot read later shares. Returns the group after
+        it and the shares the removed member could already read (also in the history):
+        they keep those until the shares are revoked, and nothing erases what they
+        already saved (`GroupRemoval.limits`)."""
         return self._remove_group_member(group, contact, out_dir)
 
     def _group_id(self, ref: GroupRef) -> str:

@@ -51,22 +51,31 @@ class Identity(SharingPart):
 
     @_op
     def my_card(self) -> ContactCard:
+        """My contact card (self-signed): `.to_text()` is the one line to paste in a chat,
+        `.to_file_text()` the file form, `.fingerprint` the 25 digits to compare aloud."""
         return self._identity().card()
 
     @_op
     def my_fingerprint(self) -> str:
+        """My fingerprint: 25 digits in five groups; the same string my contacts see."""
         return self._identity().fingerprint
 
     @_op
     def my_recipient(self) -> str:
+        """My age X25519 recipient (``age1…``): anyone can ``age -r`` a file to it."""
         return str(self._identity().recipient)
 
     @_op
     def rename_identity(self, name: str) -> ContactCard:
+        """Change the display name on my card (keys and fingerprint stay the same);
+        returns the new card, which contacts must add again to see the new name."""
         return self._rename_identity(name)
 
     @_op
     def export_age_identity(self) -> str:
+        """My X25519 secret key as the text of an age identity file (for
+        ``age -d -i FILE``). SECRET: whoever holds it can read every share sent to me.
+        Recorded in the history as "identity-exported"."""
         text = self._identity().age_identity_text()
         with self._ctx.write():
             self._ctx.history.append(self._ctx.now(), "identity-exported")

@@ -110,18 +110,44 @@ class Inbox(SharingPart):
 
     @_op
     def receive(self, source: StrPath | BinaryIO, *, name: str | None = None) -> ReceiveResult:
+        """Receive a share from a file path or a binary stream.
+
+        Opens it with my key or one of my group keys (`ShareNotForMe` otherwise), verifies
+        the manifest signature and classifies the signer against my contacts (verified,
+        unverified, unknown — kept with its fingerprint — or unsigned for a plain
+        ``age -r`` file), decrypts the payload only into a hashing sink to check the
+        plaintext size and SHA-256 (`ShareHashMismatch`), and stores the payload bytes as
+        they are (no plaintext on disk, no re-encryption). The name is checked
+        (`validate_received_name`); an unsafe one is stored under a safe replacement and
+        shown escaped. A share already stored is returned again (`duplicate=True`); one
+        that is expired, or that its sender revoked, is refused (`ShareExpired`,
+        `ShareRevoked`). `name` names an unsigned file (default: the file's name).
+
+        A file path holding a Strongroom message (a revocation, receipt or group key, e.g.
+        written with `out_dir`) is not a share: it is handled as `process` handles it —
+        with every authority and replay check — and a `HandledMessage` is returned instead
+        of a `ReceivedRecord`: what happened, in plain words and as a `SyncReport`.
+        """
         return self._receive_source(source, name)
 
     @_op
     def process(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
+        """Process files delivered by hand (saved from mail or chat, a USB stick, an
+        `out_dir`): shares are received and messages (revocations, receipts, group keys)
+        applied, with every check `sync` makes — replays ignored, files for someone else
+        skipped, bad ones quarantined with a reason; bad input never raises. (A plain
+        ``age -r`` file is not a Strongroom message: use `receive` for it.)"""
         return self._process_paths(paths)
 
     @_op
     def shared_with_me(self, *, include_ended: bool = False) -> list[ReceivedRecord]:
+        """Files others shared with me, newest first, with sender, trust and expiry;
+        `include_ended` also lists revoked, expired and deleted ones."""
         return self._shared_with_me(include_ended)
 
     @_op
     def received(self, ref: str) -> ReceivedRecord:
+        """One received share by share id or ``shared:NAME``; raises `ShareNotFound`."""
         return self._received_record(self._received_row(ref))
 
     def _received_deleted(self, conn: db.Connection, item_id: int, now: datetime) -> None:

@@ -48,6 +48,7 @@ class Outbox(SharingPart):
 
     @_op
     def outbox_count(self) -> int:
+        """Outgoing messages waiting for an exchange folder."""
         with db.db_errors():
             return int(self._ctx.connection.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
@@ -58,6 +59,10 @@ class Outbox(SharingPart):
         share_id: str | None = None,
         recipients: Iterable[str] | None = None,
     ) -> list[Path]:
+        """Write revocations still waiting in the outbox (of `share_id`, to `recipients` —
+        ``age1…`` keys — or all) into `out_dir`, as `revoke(out_dir=…)` writes them, and
+        take them out of the outbox: they are handed over by hand from there. Returns the
+        message files written."""
         return self._save_revocations(out_dir, share_id, recipients)
 
     def _message_dest(self, out_dir: StrPath | None) -> Path | None:
@@ -208,6 +213,7 @@ class Outbox(SharingPart):
 
     @_op
     def outbox(self) -> list[OutboxMessage]:
+        """Messages recorded but not delivered yet, oldest first, with where each goes."""
         return self._outbox_messages()
 
     def _outbox_messages(self) -> list[OutboxMessage]:
@@ -228,6 +234,10 @@ class Outbox(SharingPart):
 
     @_op
     def deliver_outbox(self) -> list[Path]:
+        """Deliver the messages waiting in the outbox now (as `sync` does first, without
+        reading the exchange folder); returns the files written. Raises the first write
+        error (`DiskFull`, `SharingError`) after trying them all; what could not be
+        written stays queued."""
         written, error = self._deliver_outbox()
         if error is not None:
             raise error

@@ -27,6 +27,8 @@ class Receipts(SharingPart):
 
     @property
     def receipts_policy(self) -> str:
+        """When I send receipts a sender asked for: "always", "ask" (queued for me:
+        `pending_receipts`) or "never". Default "ask"."""
         with self._ctx.mutex:
             if self._ctx.conn is None:
                 raise VaultLocked()
@@ -34,14 +36,17 @@ class Receipts(SharingPart):
 
     @_op
     def set_receipts_policy(self, policy: str) -> None:
+        """Set the receipts policy: "always", "ask" or "never"."""
         self._set_receipts_policy(policy)
 
     @_op
     def pending_receipts(self) -> list[PendingReceipt]:
+        """Receipts waiting for my decision (policy "ask"), oldest first."""
         return self._pending_receipts()
 
     @_op
     def answer_receipt(self, pending_id: int, send: bool) -> None:
+        """Send (`send=True`) or drop a pending receipt."""
         self._answer_receipt(pending_id, send)
 
     def _note_access(self, records: Sequence[FileRecord], event: str) -> None:

@@ -84,6 +84,20 @@ class Shares(SharingPart):
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> list[ShareRecord]:
+        """Share files (a folder means every file in it) with contacts and/or groups.
+
+        One age file per shared file: an X25519 stanza per recipient (a person, or a
+        group's current key), the signed manifest stanza, then the file's stored payload
+        bytes unchanged — no re-encryption. Written under a temp name, fsynced, recorded,
+        then renamed (and the folder fsynced: see `_write_share_temp`) into
+        `out_dir`, or the exchange folder when `out_dir` is None (`NoExchangeFolder` if
+        none is set). `expires` (a time, or a duration from now) and `receipts` are
+        honoured by the recipients' Strongroom. Recorded as "share-created" per
+        recipient; returns one `ShareRecord` per file.
+
+        Revocation (`revoke`) can later stop access and erase cooperating copies; it
+        cannot erase a copy someone already saved outside Strongroom (`REVOCATION_LIMITS`).
+        """
         return self._share(
             items, to, groups, expires, receipts, out_dir, exchange, progress, cancel
         )
@@ -100,6 +114,13 @@ class Shares(SharingPart):
         out_dir: StrPath | None = None,
         exchange: bool | None = None,
     ) -> SharePlan:
+        """What `share` with these arguments would do, decided without doing it: the
+        files (a folder means every file in it), the recipients with their trust, the exact
+        expiry instant (a `date` means that whole day, local time: `share_plan.end_of_day`),
+        the destination and the plain-words notes every front end shows. `exchange=False`
+        without `out_dir` plans a folder still to be chosen. Raises `NoExchangeFolder` when
+        the exchange folder is asked for and none is set; an unknown item, contact or
+        group raises as `share` does. Carry it out with `share_as_planned`."""
         return self._plan_share(items, to, groups, expires, receipts, out_dir, exchange)
 
     @_op
@@ -110,6 +131,7 @@ class Shares(SharingPart):
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> list[ShareRecord]:
+        """Share exactly as `plan` says (see `share` for what is written and recorded)."""
         dest = plan.destination
         if dest.path is None:
             raise SharingError("Choose a folder to save the share in.")
@@ -127,6 +149,9 @@ class Shares(SharingPart):
 
     @_op
     def shares(self, file: Any | None = None) -> list[ShareRecord]:
+        """Shares I made (of `file`, or all), newest first, with each recipient's status
+        now: active, revoked, expired, or erased (confirmed by an "erased" receipt), and
+        the receipts they sent."""
         return self._shares(file)
 
     @_op
@@ -137,6 +162,16 @@ class Shares(SharingPart):
         *,
         out_dir: StrPath | None = None,
     ) -> RevokeResult:
+        """Revoke a share for some recipients (contacts, groups or ``age1…`` keys) or, with
+        None, for all: one signed revocation message per recipient (to `out_dir`, else the
+        exchange folder, else the outbox until one is set). Their Strongroom erases its
+        copy (file key and object) and, if receipts were asked for, confirms with an
+        "erased" receipt. Recorded as "share-revoked" per recipient.
+
+        Limits, in plain words (also in `RevokeResult.limits`): revocation cannot erase a
+        copy someone already saved or exported outside Strongroom, and a modified client
+        can ignore it.
+        """
         return self._revoke(share_id, recipients, out_dir)
 
     def _files_of(self, items: Iterable[Any]) -> list[FileRecord]:
