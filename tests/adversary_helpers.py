@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.crypto import age
-from strongroom.vault import messages, share_format
-from strongroom.vault.cards import LocalIdentity, b64url_encode, random_hex_id
-from strongroom.vault.share_format import Manifest, ManifestRecipient
+from strongroom.vault.formats import messages
+from strongroom.vault.formats import share as share_format
+from strongroom.vault.formats.cards import LocalIdentity
+from strongroom.vault.formats.encoding import b64url_encode, random_hex_id
+from strongroom.vault.formats.share import Manifest, ManifestRecipient
 
 ShareKey = tuple[str, str]
 """A share as the model knows it: (signer's fingerprint, share id)."""

@@ -73,9 +73,10 @@ from sharing_helpers import (  # noqa: F401  (the `world` fixture)
     world_fixture,
 )
 from strongroom.crypto import kdf
-from strongroom.vault import Vault, WrongPassphrase, messages
+from strongroom.vault import Vault, WrongPassphrase
 from strongroom.vault import api as vault_api
-from strongroom.vault.cards import LocalIdentity
+from strongroom.vault.formats import messages
+from strongroom.vault.formats.cards import LocalIdentity
 from strongroom.vault.reports import NoticeKind
 from vault_helpers import FakeClock
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import SigningKey
-from strongroom.vault import cards as C
-from strongroom.vault.cards import CardError, ContactCard, LocalIdentity
+from strongroom.vault.formats import cards as C
+from strongroom.vault.formats.cards import CardError, ContactCard, LocalIdentity
 
 X_SECRET = bytes(range(32))
 ED_SEED = bytes(range(32, 64))

@@ -19,8 +19,8 @@ from cli_helpers import isolate_cli
 from strongroom import cli
 from strongroom.cli.sharing import parse_expiry
 from strongroom.crypto import age
-from strongroom.vault import share_format as S
-from strongroom.vault.cards import ContactCard, LocalIdentity
+from strongroom.vault.formats import share as S
+from strongroom.vault.formats.cards import ContactCard, LocalIdentity
 
 SECRET = "share-cli passphrase 5e1f"
 FAST_KDF = ["--kdf-memory", "8", "--kdf-iterations", "1"]

@@ -18,10 +18,10 @@ from sharing_helpers import (
     World,
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
-from strongroom.vault import share_format
 from strongroom.vault.errors import ShareRevoked
 from strongroom.vault.exchange import conflict_original, is_exchange_name
-from strongroom.vault.messages import new_message_filename
+from strongroom.vault.formats import share as share_format
+from strongroom.vault.formats.messages import new_message_filename
 from vault_helpers import FakeClock
 
 

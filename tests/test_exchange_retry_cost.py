@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from sharing_helpers import World, world_fixture
-from strongroom.vault import share_format
+from strongroom.vault.formats import share as share_format
 
 __all__ = ["world_fixture"]
 

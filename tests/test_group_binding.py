@@ -14,9 +14,9 @@ from sharing_helpers import (
     World,
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
-from strongroom.vault import messages as M
-from strongroom.vault.cards import b64url_encode
-from strongroom.vault.messages import new_message_filename
+from strongroom.vault.formats import messages as M
+from strongroom.vault.formats.encoding import b64url_encode
+from strongroom.vault.formats.messages import new_message_filename
 
 
 def _forged_key(world: World, mallory, bob, gid: str, nonce: str | None) -> None:
@@ -75,7 +75,7 @@ def test_group_id_is_derived_from_creator_and_nonce(world: World) -> None:
     alice = world.person("Alice")
     team = alice.create_group("Team")
     nonce = alice._c.execute("SELECT nonce FROM groups WHERE id = ?", (team.id,)).fetchone()[0]
-    from strongroom.vault.cards import b64url_decode
+    from strongroom.vault.formats.encoding import b64url_decode
 
     vk = alice._identity().verify_key.to_bytes()
     raw = b64url_decode(nonce, "nonce", ValueError)

@@ -20,7 +20,7 @@ import pytest
 from memscan_helpers import find_in_process
 from strongroom.crypto import age
 from strongroom.vault import keys
-from strongroom.vault.cards import LocalIdentity
+from strongroom.vault.formats.cards import LocalIdentity
 from strongroom.vault.header import read_header
 from vault_helpers import PASSPHRASE, Env, FakeClock, open_raw_db
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import SigningKey
-from strongroom.vault import messages as M
-from strongroom.vault.cards import LocalIdentity
-from strongroom.vault.messages import (
+from strongroom.vault.formats import messages as M
+from strongroom.vault.formats.cards import LocalIdentity
+from strongroom.vault.formats.messages import (
     MessageForged,
     MessageMalformed,
     MessageMisaddressed,

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import SigningKey
-from strongroom.vault import share_format as S
-from strongroom.vault.cards import LocalIdentity
-from strongroom.vault.share_format import (
+from strongroom.vault.formats import share as S
+from strongroom.vault.formats.cards import LocalIdentity
+from strongroom.vault.formats.share import (
     Manifest,
     ManifestRecipient,
     ShareFormatError,

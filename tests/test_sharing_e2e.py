@@ -15,7 +15,7 @@ from sharing_helpers import (
 )
 from strongroom.vault import ContactNotFound, ItemNotFound, db
 from strongroom.vault.errors import ShareExpired, ShareRevoked
-from strongroom.vault.messages import new_message_filename
+from strongroom.vault.formats.messages import new_message_filename
 
 BIG = 300_000  # > 64 KiB: stored as an object file, not inline
 
@@ -234,7 +234,7 @@ def test_forged_revocation_is_ignored_and_recorded(world: World) -> None:
     bob.sync()
     carol.sync()
     # Carol knows the share id and signs a "revocation" for Bob with her own key.
-    from strongroom.vault import messages as M
+    from strongroom.vault.formats import messages as M
 
     forged = M.seal_message(
         "revocation",
@@ -375,8 +375,8 @@ def test_delivery_by_hand_without_an_exchange_folder(world: World, tmp_path) -> 
 
 
 def test_group_keys_only_from_the_admin_and_receipts_only_from_recipients(world: World) -> None:
-    from strongroom.vault import messages as M
-    from strongroom.vault.cards import b64url_encode
+    from strongroom.vault.formats import messages as M
+    from strongroom.vault.formats.encoding import b64url_encode
 
     alice, bob, carol = world.person("Alice"), world.person("Bob"), world.person("Carol")
     world.introduce("Alice", "Bob", "Carol")

@@ -21,7 +21,7 @@ from strongroom.vault import (
     ReceivedRecord,
     messages,
 )
-from strongroom.vault.messages import new_message_filename
+from strongroom.vault.formats.messages import new_message_filename
 
 BIG = 300_000  # > 64 KiB: stored as an object file, not inline
 

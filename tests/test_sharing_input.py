@@ -18,9 +18,9 @@ from sharing_helpers import (
 from strongroom.crypto import age
 from strongroom.crypto.sign import SigningKey
 from strongroom.vault import ItemNotFound
-from strongroom.vault import share_format as S
-from strongroom.vault.cards import CardError, LocalIdentity
-from strongroom.vault.messages import new_message_filename
+from strongroom.vault.formats import share as S
+from strongroom.vault.formats.cards import CardError, LocalIdentity
+from strongroom.vault.formats.messages import new_message_filename
 
 AGE = "/usr/bin/age"
 

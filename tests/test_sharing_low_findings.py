@@ -8,9 +8,9 @@ from sharing_helpers import (
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
 from strongroom.crypto import age
-from strongroom.vault import messages as M
-from strongroom.vault.cards import ContactCard
-from strongroom.vault.messages import new_message_filename
+from strongroom.vault.formats import messages as M
+from strongroom.vault.formats.cards import ContactCard
+from strongroom.vault.formats.messages import new_message_filename
 
 
 def _receipt(world: World, sender, to, share_id: str) -> None:

@@ -15,8 +15,8 @@ from sharing_helpers import (
     World,
     world_fixture,  # noqa: F401  (the `world` fixture)
 )
-from strongroom.vault import share_format
 from strongroom.vault.errors import ShareNotFound
+from strongroom.vault.formats import share as share_format
 
 
 def _squat(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path):

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import SigningKey
-from strongroom.vault import cards, header, messages, share_format
+from strongroom.vault import header
 from strongroom.vault.errors import VaultError
+from strongroom.vault.formats import cards, messages
+from strongroom.vault.formats import share as share_format
 
 # Fixed test keys (never used for anything real).
 IDENTITY = age.X25519Identity(hashlib.sha256(b"strongroom fuzz identity").digest())

@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fuzz.harnesses import CARD, FILE_KEY, HARNESSES, IDENTITY, SIGNING
 from strongroom.crypto import age, kdf
-from strongroom.vault import cards, header, messages, share_format
+from strongroom.vault import header
+from strongroom.vault.formats import cards, messages
+from strongroom.vault.formats import share as share_format
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "fuzz"
 

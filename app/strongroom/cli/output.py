@@ -55,7 +55,7 @@ def safe(name: object) -> str:
     text = "" if name is None else str(name)
     if text.isascii() and text.isprintable() and "\\" not in text:
         return text  # the common case, unchanged by safe_display_name; fast for a long `ls`
-    from strongroom.vault.share_format import safe_display_name
+    from strongroom.vault import safe_display_name
 
     return safe_display_name(text)
 

@@ -6,7 +6,6 @@ The public API is the `Vault` class plus the records and errors re-exported here
 from __future__ import annotations
 
 from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, ItemRef, Vault
-from .cards import CardError, ContactCard
 from .errors import (
     Cancelled,
     ContactExists,
@@ -39,7 +38,17 @@ from .errors import (
 )
 from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
 from .exports import ExportResult, ShortenedName
-from .messages import MessageError
+from .formats.cards import CardError, ContactCard
+from .formats.messages import MessageError
+from .formats.share import (
+    ShareError,
+    ShareFormatError,
+    ShareHashMismatch,
+    ShareNotForMe,
+    ShareSignatureError,
+    ShareTooLarge,
+    safe_display_name,
+)
 from .records import (
     EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
@@ -72,15 +81,6 @@ from .records import (
     VaultInfo,
 )
 from .reports import Notice, NoticeKind, UnlockReport
-from .share_format import (
-    ShareError,
-    ShareFormatError,
-    ShareHashMismatch,
-    ShareNotForMe,
-    ShareSignatureError,
-    ShareTooLarge,
-    safe_display_name,
-)
 from .share_plan import (
     ExchangeDestination,
     FolderDestination,

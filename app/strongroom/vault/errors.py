@@ -189,8 +189,8 @@ class PreviewTooLarge(VaultError):
 class SharingError(VaultError):
     """Base class of the vault's sharing errors (contacts, groups, shares, exchange).
 
-    Format-level failures of received bytes are `strongroom.vault.share_format.ShareError`
-    and `strongroom.vault.messages.MessageError` subclasses, also `VaultError`s.
+    Format-level failures of received bytes are `strongroom.vault.formats.share.ShareError`
+    and `strongroom.vault.formats.messages.MessageError` subclasses, also `VaultError`s.
     """
 
 

@@ -8,8 +8,9 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from .. import db, share_format
+from .. import db
 from ..errors import ContactNotFound, GroupNotFound, ItemNotFound, ShareNotFound
+from ..formats import share as share_format
 from ..history import parse_time
 from ..records import AccessEntry, AccessReport, GroupRecord, ShareRecipientStatus, ShareRecord
 from .common import SharingPart, _op

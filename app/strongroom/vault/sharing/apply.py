@@ -10,8 +10,10 @@ from typing import Any
 
 from strongroom.crypto import age
 
-from .. import db, messages
-from ..cards import b64url_decode, b64url_encode
+from .. import db
+from ..formats import messages
+from ..formats.cards import b64url_decode
+from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
 from ..records import GroupRecord, ReceiptRecord
 from .common import SharingPart, _Rejected, _Report

@@ -12,16 +12,17 @@ from typing import Any
 from strongroom.crypto import age
 from strongroom.crypto.sign import InvalidKey, VerifyKey
 
-from .. import db, share_format
-from ..cards import (
+from .. import db
+from ..errors import ContactExists, ContactNotFound, InvalidName
+from ..formats import share as share_format
+from ..formats.cards import (
     CardError,
     ContactCard,
     b64url_decode,
-    b64url_encode,
     check_display_name,
     fingerprint_of_keys,
 )
-from ..errors import ContactExists, ContactNotFound, InvalidName
+from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
 from ..records import Contact
 from .common import ContactRef, SharingPart, _op

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import db, exchange, fsutil, messages, share_format
+from .. import db, exchange, fsutil
 from ..errors import (
     DiskFull,
     NoExchangeFolder,
@@ -22,6 +22,8 @@ from ..errors import (
     VaultError,
     VaultLocked,
 )
+from ..formats import messages
+from ..formats import share as share_format
 from ..history import format_time, parse_time
 from ..records import QuarantineEntry, SyncReport
 from ..reports import NoticeKind

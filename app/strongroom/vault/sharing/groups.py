@@ -11,8 +11,7 @@ from typing import Any
 
 from strongroom.crypto import age
 
-from .. import db, messages, share_format
-from ..cards import ContactCard, b64url_encode, check_display_name
+from .. import db
 from ..errors import (
     ContactExists,
     ContactNotFound,
@@ -22,6 +21,10 @@ from ..errors import (
     UnboundGroup,
     VaultDamaged,
 )
+from ..formats import messages
+from ..formats import share as share_format
+from ..formats.cards import ContactCard, check_display_name
+from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
 from ..records import GroupMember, GroupRecord, GroupRemoval
 from .common import ContactRef, GroupRef, SharingPart, StrPath, _op

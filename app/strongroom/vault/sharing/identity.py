@@ -10,9 +10,9 @@ from datetime import datetime
 from strongroom.crypto import age
 
 from .. import db
-from ..cards import CardError, ContactCard, LocalIdentity, check_display_name
 from ..errors import InvalidName, VaultDamaged
 from ..events import SHARING_CHANGED
+from ..formats.cards import CardError, ContactCard, LocalIdentity, check_display_name
 from ..history import format_time
 from .common import SharingPart, _op
 

@@ -15,8 +15,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from .. import db, fsutil, messages, names, share_format
-from ..cards import ContactCard, b64url_encode
+from .. import db, fsutil, names
 from ..errors import (
     InvalidName,
     ItemNotFound,
@@ -28,6 +27,10 @@ from ..errors import (
     VaultError,
 )
 from ..events import FILES_CHANGED
+from ..formats import messages
+from ..formats import share as share_format
+from ..formats.cards import ContactCard
+from ..formats.encoding import b64url_encode
 from ..fsutil import disk_full_errors
 from ..history import format_time, parse_time
 from ..records import ReceivedRecord, SyncReport

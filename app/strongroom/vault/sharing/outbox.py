@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 
 from strongroom.crypto import age
 
-from .. import db, messages
+from .. import db
 from ..errors import DiskFull, SharingError, VaultError
+from ..formats import messages
 from ..fsutil import disk_full_errors, tmp_name
 from ..history import format_time, parse_time
 from ..records import OutboxMessage

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from .. import db, share_format
-from ..cards import ContactCard, b64url_encode
+from .. import db
 from ..errors import ShareNotFound, VaultLocked
+from ..formats import share as share_format
+from ..formats.cards import ContactCard
+from ..formats.encoding import b64url_encode
 from ..history import format_time
 from ..records import FileRecord, PendingReceipt
 from .common import (

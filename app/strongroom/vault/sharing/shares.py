@@ -14,8 +14,7 @@ from typing import Any
 
 from strongroom.crypto import age
 
-from .. import db, fsutil, messages, share_format
-from ..cards import ContactCard
+from .. import db, fsutil
 from ..errors import (
     Cancelled,
     DiskFull,
@@ -27,6 +26,9 @@ from ..errors import (
     VaultDamaged,
     VaultError,
 )
+from ..formats import messages
+from ..formats import share as share_format
+from ..formats.cards import ContactCard
 from ..fsutil import WritebackPacer, disk_full_errors, tmp_name
 from ..history import format_time, parse_time
 from ..records import (

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from strongroom.crypto import age
 
-from .. import fsutil, share_format
+from .. import fsutil
 from ..errors import SharingError, VaultError
+from ..formats import share as share_format
 from ..fsutil import WritebackPacer, copy_range, disk_full_errors
 from .common import _INLINE_PAYLOAD_MAX
 

@@ -31,18 +31,18 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import SIGNATURE_SIZE, BadSignature, SigningKey, VerifyKey
-from strongroom.vault.cards import (
-    BIDI_CONTROLS,
-    CardError,
-    ContactCard,
+from strongroom.vault.errors import VaultError
+from strongroom.vault.formats.cards import BIDI_CONTROLS, CardError, ContactCard, check_display_name
+from strongroom.vault.formats.encoding import (
+    b64std_encode,
     b64url_decode,
     b64url_encode,
-    check_display_name,
     decode_canonical,
     encode_canonical,
+    hex_id,
+    non_negative_int,
     random_hex_id,
 )
-from strongroom.vault.errors import VaultError
 from strongroom.vault.fsutil import COPY_BUFFER  # the one buffer `copy_payload` reuses
 
 __all__ = [
@@ -86,7 +86,6 @@ _MANIFEST_INFO = b"strongroom/v1/manifest"
 _SALT_SIZE = 16
 _ZERO_NONCE = bytes(12)
 _TAG_SIZE = 16
-_HEX128 = re.compile(r"^[0-9a-f]{32}$")
 _HEX256 = re.compile(r"^[0-9a-f]{64}$")
 _B64STD = re.compile(r"^[A-Za-z0-9+/]*$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -211,15 +210,11 @@ def safe_file_name(name: str, fallback: str = "shared file") -> str:
 
 
 def _hex_id(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _HEX128.match(value):
-        raise ShareFormatError(f"{what} must be 32 lowercase hex digits")
-    return value
+    return hex_id(value, what, ShareFormatError)
 
 
 def _int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**53 - 1:
-        raise ShareFormatError(f"{what} must be a non-negative integer")
-    return value
+    return non_negative_int(value, what, ShareFormatError)
 
 
 @dataclass(frozen=True)
@@ -446,10 +441,6 @@ def _manifest_key(file_key: bytes, salt: bytes) -> bytes:
     )
 
 
-def _b64std(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii").rstrip("=")
-
-
 def manifest_stanza(file_key: bytes, manifest_bytes: bytes, signature: bytes) -> age.Stanza:
     """The ``strongroom.app/manifest`` stanza for already signed manifest bytes.
 
@@ -463,7 +454,7 @@ def manifest_stanza(file_key: bytes, manifest_bytes: bytes, signature: bytes) ->
     body = ChaCha20Poly1305(_manifest_key(file_key, salt)).encrypt(
         _ZERO_NONCE, signature + manifest_bytes, None
     )
-    return age.Stanza(MANIFEST_STANZA_TYPE, (MANIFEST_VERSION_ARG, _b64std(salt)), body)
+    return age.Stanza(MANIFEST_STANZA_TYPE, (MANIFEST_VERSION_ARG, b64std_encode(salt)), body)
 
 
 def build_share_header(
@@ -597,7 +588,7 @@ def _parse_salt(text: str) -> bytes:
     if not _B64STD.match(text) or len(text) % 4 == 1:
         raise ShareFormatError("manifest stanza salt is not base64")
     salt = base64.b64decode(text + "=" * (-len(text) % 4))
-    if _b64std(salt) != text or len(salt) != _SALT_SIZE:
+    if b64std_encode(salt) != text or len(salt) != _SALT_SIZE:
         raise ShareFormatError("manifest stanza salt is not 16 bytes in canonical base64")
     return salt
 

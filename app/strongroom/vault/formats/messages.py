@@ -25,15 +25,17 @@ from typing import Any
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import SIGNATURE_SIZE, BadSignature, InvalidKey, SigningKey, VerifyKey
-from strongroom.vault.cards import (
+from strongroom.vault.errors import VaultError
+from strongroom.vault.formats.cards import check_display_name
+from strongroom.vault.formats.encoding import (
     b64url_decode,
     b64url_encode,
-    check_display_name,
     decode_canonical,
     encode_canonical,
+    hex_id,
+    non_negative_int,
     random_hex_id,
 )
-from strongroom.vault.errors import VaultError
 
 __all__ = [
     "GROUP_NONCE_SIZE",
@@ -68,10 +70,8 @@ MAX_RECIPIENTS = 1024
 GROUP_NONCE_SIZE = 16
 _GROUP_ID_LABEL = b"strongroom/v1/group-id\n"
 
-_HEX128 = re.compile(r"^[0-9a-f]{32}$")
 _FILENAME = re.compile(r"^sr-[a-z2-7]{26}\.age$")
 _ENVELOPE_KEYS = frozenset({"v", "kind", "id", "created", "from", "to", "body"})
-_MAX_INT = 2**53 - 1
 
 
 def bound_group_id(creator: VerifyKey, nonce: bytes) -> str:
@@ -110,15 +110,11 @@ class MessageMisaddressed(MessageError):
 
 
 def _hex_id(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _HEX128.match(value):
-        raise MessageMalformed(f"{what} must be 32 lowercase hex digits")
-    return value
+    return hex_id(value, what, MessageMalformed)
 
 
 def _time(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_INT:
-        raise MessageMalformed(f"{what} must be a non-negative integer")
-    return value
+    return non_negative_int(value, what, MessageMalformed)
 
 
 def _recipient(value: object, what: str) -> str:

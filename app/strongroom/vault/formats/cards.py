@@ -6,15 +6,12 @@ being pasted into a chat. A *fingerprint* is 25 decimal digits derived from the 
 keys only, so renaming a contact never changes it. ``docs/FORMAT.md`` §5 is the byte-level
 specification; this module is its reference implementation.
 
-Also home to the canonical JSON used by every sharing format (cards, share manifests,
-messages): one byte string per value, so signatures are over exactly what is parsed.
+The canonical JSON and base64url it is written in live in `encoding`, shared with share
+manifests and messages.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import re
 import struct
 import time
@@ -28,6 +25,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from strongroom.crypto import age
 from strongroom.crypto.sign import BadSignature, InvalidKey, SigningKey, VerifyKey
 from strongroom.vault.errors import VaultError
+from strongroom.vault.formats import encoding
+from strongroom.vault.formats.encoding import (
+    b64url_encode,
+    decode_canonical,
+    encode_canonical,
+    non_negative_int,
+)
 
 __all__ = [
     "BIDI_CONTROLS",
@@ -41,14 +45,10 @@ __all__ = [
     "ContactCard",
     "LocalIdentity",
     "b64url_decode",
-    "b64url_encode",
     "check_display_name",
     "check_recipient_usable",
-    "decode_canonical",
-    "encode_canonical",
     "fingerprint",
     "fingerprint_of_keys",
-    "random_hex_id",
 ]
 
 CARD_PREFIX = "strongroom-card:v1:"
@@ -65,8 +65,6 @@ FINGERPRINT_DIGITS = 25
 
 _FINGERPRINT_LABEL = b"strongroom/v1/fingerprint\x00"
 _IDENTITY_VERSION = 1
-_MAX_SAFE_INT = 2**53 - 1  # largest integer every JSON implementation round-trips exactly
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _CARD_PREFIX_ANY = re.compile(r"^strongroom-card:v([0-9]+):")
 
 # Characters that reorder or hide text (Unicode bidi controls). Shown in a name they can
@@ -80,86 +78,12 @@ class CardError(VaultError):
     """A contact card (or identity blob) is malformed, too long, or its signature is bad."""
 
 
-# --- small encodings --------------------------------------------------------------------
-
-
-def b64url_encode(data: bytes) -> str:
-    """Unpadded base64url (RFC 4648 §5)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def b64url_decode(text: str, what: str, error: type[Exception] = CardError) -> bytes:
-    """Decode canonical unpadded base64url; anything else raises ``error``."""
-    if not isinstance(text, str) or not _B64URL.match(text) or len(text) % 4 == 1:
-        raise error(f"{what}: invalid base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    # Non-zero trailing bits decode fine but would give one value two encodings.
-    if b64url_encode(data) != text:
-        raise error(f"{what}: non-canonical base64url")
-    return data
+    """`encoding.b64url_decode`, raising `CardError` unless told otherwise."""
+    return encoding.b64url_decode(text, what, error)
 
 
-def encode_canonical(obj: dict[str, Any]) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace, UTF-8, ints and bools only (no floats,
-    no null). Raises ValueError for values outside that subset."""
-    _check_canonical_value(obj)
-    text = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text.encode("utf-8")  # lone surrogates fail here: not valid UTF-8
-
-
-def _check_canonical_value(value: Any) -> None:
-    if isinstance(value, bool | str):
-        return
-    if isinstance(value, int):
-        if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
-            raise ValueError("integer out of the canonical range")
-        return
-    if isinstance(value, list):
-        for item in value:
-            _check_canonical_value(item)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError("object keys must be strings")
-            _check_canonical_value(item)
-        return
-    raise ValueError(f"{type(value).__name__} is not allowed in canonical JSON")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise ValueError("duplicate key")
-    return obj
-
-
-def _reject(token: str) -> Any:
-    raise ValueError(f"{token} is not allowed")
-
-
-def decode_canonical(data: bytes, what: str, error: type[Exception]) -> dict[str, Any]:
-    """Parse canonical JSON (an object) strictly: the bytes must be exactly what
-    ``encode_canonical`` makes of the parsed value, or ``error`` is raised."""
-    try:
-        text = data.decode("utf-8")
-        obj = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_float=_reject,
-            parse_constant=_reject,
-        )
-        if not isinstance(obj, dict):
-            raise ValueError("not a JSON object")
-        again = encode_canonical(obj)
-    # RecursionError: deeply nested arrays are attacker-chosen; refuse, never crash.
-    except (ValueError, RecursionError, UnicodeError) as exc:
-        raise error(f"{what} is not valid canonical JSON ({exc.__class__.__name__})") from None
-    # Re-encoding and comparing is what makes the encoding canonical: whitespace, key
-    # order, escapes and number spellings all have exactly one accepted form.
-    if again != data:
-        raise error(f"{what} is not in canonical form")
-    return obj
+# --- display names and keys -----------------------------------------------------------
 
 
 def check_display_name(name: object, what: str = "name") -> str:
@@ -196,9 +120,7 @@ def check_recipient_usable(recipient: age.X25519Recipient, error: type[Exception
 
 
 def _check_time(value: object, what: str, error: type[Exception]) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_SAFE_INT:
-        raise error(f"{what} must be a non-negative integer number of seconds")
-    return value
+    return non_negative_int(value, what, error, "number of seconds")
 
 
 # --- fingerprint ------------------------------------------------------------------------
@@ -438,8 +360,3 @@ class LocalIdentity:
 
 def _utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def random_hex_id() -> str:
-    """A random 128-bit identifier as 32 lowercase hex digits."""
-    return os.urandom(16).hex()
