@@ -546,6 +546,15 @@ class AdversarialMachine(RuleBasedStateMachine):
                 vm.received.add(s.key)
         report = v.sync()
         _count("syncs")
+        # A share from a signer who is not a contact waits for the person's decision (schema
+        # 5, FORMAT.md §6.14): only Mallory's can, and this person accepts each one at once,
+        # so the model's "received at this sync" still holds for them.
+        for waiting in v.pending_shares():
+            assert waiting.sender_fingerprint == self.mallory.fingerprint, (
+                f"{person}: a contact's share waits as from an unknown sender: {waiting}"
+            )
+            v.accept_share(waiting.id)
+            _count("shares from an unknown sender accepted")
         _count("expected refusals seen", len(expect_quarantined))
         _count("expected replays seen", len(expect_replayed))
         _count("quarantined", len(report.quarantined))

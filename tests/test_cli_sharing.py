@@ -300,7 +300,7 @@ def test_sync_receive_and_groups_remove_report_from_vault_records(
     (msg,) = list(msgs.iterdir())
     out, err = p.ok("Bob", "receive", msg, "--json")
     assert json.loads(out)["files"] == [
-        {"file": str(msg), "message": True, "received": None, "error": None}
+        {"file": str(msg), "message": True, "received": None, "pending": None, "error": None}
     ]
     assert f"Share {share_id} was revoked by its sender and erased here" in err
     _, err = p.ok("Bob", "receive", msg)
@@ -463,7 +463,11 @@ def test_bad_inputs_have_clear_messages_and_exit_codes(p: People, tmp_path) -> N
         "sneaky.age",
         _crafted_share(p.card("Bob"), "invoice\u202efdp.exe", stranger),
     )
-    out, err = p.ok("Bob", "receive", sneaky)
+    code, out, err = p("Bob", "receive", sneaky)  # waits: not in Bob's contacts (schema 5)
+    assert code == 1 and "\u202e" not in out + err and "Unknown sender" in err
+    out, err = p.ok("Bob", "pending")
+    assert "\u202e" not in out + err and "invoice\\u{202E}fdp.exe" in out
+    out, err = p.ok("Bob", "receive", "--accept", "1")
     assert "\u202e" not in out + err and "UNKNOWN signer" in err
     out, _ = p.ok("Bob", "ls", "--shared")
     assert "\u202e" not in out and stranger.fingerprint in out

@@ -115,10 +115,44 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
         {"share": SHARE_ID, "from": "Ana", "name": "a.txt", "size": 12, "fingerprint": FP},
         {"share": SHARE_ID, "from": "unsigned", "name": "a.txt", "size": 12, "forwarded": True},
         {"share": SHARE_ID, "from": "Ana", "name": "a.txt", "size": 12, "group": GROUP_ID},
+        {
+            "share": SHARE_ID,
+            "from": "Ana (not in your contacts)",
+            "name": "a.txt",
+            "size": 12,
+            "fingerprint": FP,
+            "accepted": "from an unknown sender",
+        },
     ],
     "share-refused": [
         {"share": SHARE_ID, "reason": "revoked", "from": "Ana", "name": "a.txt"},
         {"share": SHARE_ID, "reason": "expired", "from": f"unknown sender {FP}", "name": "a"},
+        {
+            "share": SHARE_ID,
+            "reason": "refused",
+            "from": "Ana (not in your contacts)",
+            "fingerprint": FP,
+            "name": "a.txt",
+        },
+    ],
+    "share-waiting": [
+        {
+            "share": SHARE_ID,
+            "from": "Ana (not in your contacts)",
+            "fingerprint": FP,
+            "name": "a.txt",
+            "size": 12,
+        },
+    ],
+    "share-dropped": [
+        {
+            "share": SHARE_ID,
+            "reason": "gone",
+            "why": "its file (/x/sr-a.age) is gone",
+            "from": "Ana (not in your contacts)",
+            "fingerprint": FP,
+            "name": "a.txt",
+        },
     ],
     "share-erased": [
         {"share": SHARE_ID, "reason": "revoked", "by": "Ana"},

@@ -140,6 +140,11 @@ def test_receiving_in_the_gui_from_a_share_file(window, services, tmp_path):
     assert page.model.rowCount() == 0
     services.dialogs.expect("choose_files", [str(share.path)])
     page.receive_button.click()
+    # Ben never added Ann: the file waits for his decision (schema 5), then he accepts it.
+    assert page.model.rowCount() == 0 and page.waiting_model.rowCount() == 1
+    assert "Waiting for you" in page.message.text()
+    page.accept_button.click()
+    assert page.waiting_model.rowCount() == 0
     assert page.model.rowCount() == 1
     record = page.model.record(0)
     assert record.trust == "unknown"  # Ben never added Ann
@@ -227,8 +232,12 @@ def test_share_file_opened_from_the_desktop_waits_for_unlock(window, services, t
     assert "Unlock a vault" in window.status_label.text()
     window.open_session(ben)
     assert window.sections.currentWidget() is window.shared_page
-    assert window.shared_page.model.rowCount() == 1
+    # Ben never added Ann: it waits for his decision (schema 5), and the status says so.
+    assert window.shared_page.waiting_model.rowCount() == 1
+    assert "Waiting for you" in window.status_label.text()
     assert window.pending_shares == []
+    window.shared_page.accept_button.click()
+    assert window.shared_page.model.rowCount() == 1
 
 
 def test_receiving_a_revocation_file_applies_it_and_says_so(window, services, tmp_path):
@@ -256,6 +265,7 @@ def test_receiving_a_revocation_file_applies_it_and_says_so(window, services, tm
 def test_sync_summary_names_conflict_copies(two, services):
     window, ann, ben, exchange = two
     ann.set_exchange_folder(exchange)
+    ann.add_contact(ben.my_card().to_text())  # from a stranger it would wait (schema 5)
     ben.add_bytes("/", "c.txt", SECRET)
     [share] = ben.share(["/c.txt"], to=["Ann"])
     stem = share.path.name.removesuffix(".age")

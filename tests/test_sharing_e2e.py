@@ -330,6 +330,7 @@ def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
         "share_receipts", "shares", "received", "pending_revocations", "messages_seen",
         "exchange_files", "quarantine", "outbox", "pending_receipts", "receipts_sent",
         "staged_objects",  # schema 4
+        "pending_shares",  # schema 5
     ]  # fmt: skip
     conn.execute("BEGIN")
     for table in tables:

@@ -17,7 +17,7 @@ from sharing_helpers import (
 )
 from strongroom.crypto import age
 from strongroom.crypto.sign import SigningKey
-from strongroom.vault import ItemNotFound
+from strongroom.vault import ItemNotFound, ShareFromUnknownSender
 from strongroom.vault.formats import share as S
 from strongroom.vault.formats.cards import CardError, LocalIdentity
 from strongroom.vault.formats.messages import new_message_filename
@@ -140,7 +140,10 @@ def test_signature_by_another_contact_than_claimed(pair, world: World) -> None:
     rec = bob.receive(io.BytesIO(ok))
     assert (rec.sender_name, rec.trust) == ("Mallory", "unverified")
     stranger = LocalIdentity.generate("Alice")  # an unknown key using Alice's name
-    rec = bob.receive(io.BytesIO(craft_share(stranger, bob._identity(), b"x", name="s.txt")))
+    raw = craft_share(stranger, bob._identity(), b"x", name="s.txt")
+    with pytest.raises(ShareFromUnknownSender, match="not in your contacts"):
+        bob.receive(io.BytesIO(raw))  # an unknown signer waits for a decision (schema 5)
+    rec = bob.receive(io.BytesIO(raw), accept_unknown=True)
     assert rec.trust == "unknown" and rec.sender_fingerprint == stranger.fingerprint
     assert rec.sender_fingerprint != alice.my_fingerprint()
 

@@ -20,11 +20,11 @@ def _gui_paths(args: list[str]) -> list[str] | None:
     """`args` as paths for the GUI, or None when they are a CLI command line.
 
     A CLI command name always wins, so a file that happens to be called `ls` in the current
-    folder does not turn `strongroom ls` into a GUI launch.
+    folder does not turn `strongroom ls` into a GUI launch. The parser (whose command names
+    that needs) is built only when every argument is a path: a command line is told apart
+    without it, and the CLI builds its own (start-up time of every command).
     """
-    from strongroom.cli.args import build_parser
-
-    if args[0].startswith("-") or args[0] in _cli_commands(build_parser()):
+    if args[0].startswith("-"):
         return None
     paths = []
     for arg in args:
@@ -37,6 +37,10 @@ def _gui_paths(args: list[str]) -> list[str] | None:
         if not (os.path.exists(arg) or arg.endswith(_OPENABLE_SUFFIXES)):
             return None
         paths.append(arg)
+    from strongroom.cli.args import build_parser
+
+    if args[0] in _cli_commands(build_parser()):
+        return None
     return paths
 
 

@@ -381,8 +381,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
             {"folder": output.item_json(target), "items": [output.item_json(i) for i in items]},
         )
         return EXIT_OK
-    for item in items:
-        _print(_ls_line(item))
+    # One write for the whole listing (10,000 lines: not 10,000 calls into the text layer).
+    sys.stdout.write("".join([_ls_line(item) + "\n" for item in items]))
     return EXIT_OK
 
 

@@ -38,6 +38,8 @@ _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 def human_size(n: int) -> str:
     """1536 -> "1.5 KiB"; bytes below 1 KiB are shown exactly."""
+    if type(n) is int and -1024 < n < 1024:
+        return f"{n} B"  # what the loop below gives, without it (most files of a long `ls`)
     value = float(n)
     for unit in _UNITS:
         if abs(value) < 1024 or unit == _UNITS[-1]:
@@ -78,7 +80,8 @@ def human_time(dt: datetime) -> str:
     # time.localtime is what astimezone() consults, without building two datetimes and
     # parsing a format per call (this runs once per row of a 10,000-item `ls`, whose files
     # were often added in the same second: hence the small cache).
-    second = int(_utc(dt).timestamp() // 1)
+    # An aware time's timestamp() is its instant whatever its zone (no astimezone needed).
+    second = int((dt if dt.tzinfo is not None else _utc(dt)).timestamp() // 1)
     text = _TIME_CACHE.get(second)
     if text is None:
         t = time.localtime(second)

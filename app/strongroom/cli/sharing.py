@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         AccessEntry,
         Contact,
         GroupRecord,
+        PendingShare,
         ReceivedRecord,
         RevokeResult,
         SharePlan,
@@ -192,10 +193,27 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     p = command("receive", "receive shared files (and messages) saved as files")
     p.add_argument(
         "files",
-        nargs="+",
+        nargs="*",
         metavar="FILE",
         help="a share or message file, or a folder of .age files",
     )
+    decide = p.add_mutually_exclusive_group()
+    decide.add_argument(
+        "--accept",
+        type=int,
+        metavar="ID",
+        help="receive a share from an unknown sender that waits ('strongroom pending')",
+    )
+    decide.add_argument(
+        "--refuse", type=int, metavar="ID", help="refuse it for good (nothing is stored)"
+    )
+    p.add_argument(
+        "--add-contact", metavar="NAME", help="with --accept: add its sender as a contact"
+    )
+    p.add_argument("--yes", action="store_true", help="with --refuse: do not ask")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("pending", "shares from unknown senders waiting for my decision")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = command("sync", "process the exchange folder once")
@@ -639,11 +657,107 @@ def _receive_list(paths: list[str]) -> list[str]:
     return files
 
 
+def _pending_json(p: PendingShare) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "share_id": p.share_id,
+        "name": p.name,
+        "display_name": p.display_name,
+        "size": p.size,
+        "sender_name": p.sender_name,
+        "sender_fingerprint": p.sender_fingerprint,
+        "arrived": output.iso_utc(p.arrived),
+        "expires": output.iso_utc(p.expires),
+        "path": str(p.path),
+        "via_group": p.via_group,
+        "state": p.state,
+    }
+
+
+def _pending_line(p: PendingShare) -> str:
+    exp = f", expires {output.human_time(p.expires)}" if p.expires else ""
+    return (
+        # Both already escaped by the vault (display_name, sender_words): not again.
+        f"{p.display_name} ({output.human_size(p.size)}) from {p.sender_words} (unverified){exp}"
+    )
+
+
+def _waiting_note(count: int) -> None:
+    if count:
+        _note(
+            f"{count} share{'' if count == 1 else 's'} from "
+            f"{'an unknown sender is' if count == 1 else 'unknown senders are'} waiting "
+            "for you: strongroom pending"
+        )
+
+
+def cmd_pending(args: argparse.Namespace) -> int:
+    """List the shares from unknown senders that wait for my decision."""
+    with _unlocked(args) as vault:
+        waiting = vault.pending_shares()
+    if args.json:
+        output.write_json(sys.stdout, {"pending": [_pending_json(p) for p in waiting]})
+        return EXIT_OK
+    for p in waiting:
+        _print(f"{p.id:>5}  {output.human_time(p.arrived)}  {_pending_line(p)}")
+    if waiting:
+        _note(
+            "Senders not in your contacts: the name is their own claim; only the fingerprint "
+            "identifies them. Accept with 'strongroom receive --accept ID' (add "
+            "'--add-contact NAME' to keep them as a contact), or 'strongroom receive "
+            "--refuse ID'."
+        )
+    else:
+        _note("No share from an unknown sender is waiting.")
+    return EXIT_OK
+
+
+def _decide_pending(args: argparse.Namespace) -> int:
+    """`receive --accept ID` / `receive --refuse ID`."""
+    if args.files:
+        raise UsageError("give FILEs, or --accept/--refuse ID, not both")
+    if args.add_contact is not None and args.accept is None:
+        raise UsageError("--add-contact goes with --accept")
+    with _unlocked(args) as vault:
+        if args.accept is not None:
+            rec = vault.accept_share(args.accept, add_contact=args.add_contact)
+            if args.json:
+                output.write_json(sys.stdout, {"received": _received_json(rec)})
+            else:
+                _print(_safe(rec.path or ""))
+            _note(f"Accepted and received {_received_line(rec)}")
+            if args.add_contact is not None:
+                _note(
+                    f"Added {_safe(args.add_contact)} to your contacts (not verified: "
+                    "compare fingerprints, then 'strongroom contacts verify "
+                    f"{_q(args.add_contact)}')."
+                )
+            return EXIT_OK
+        waiting = {p.id: p for p in vault.pending_shares()}
+        p = waiting.get(args.refuse)
+        if p is None:
+            raise CliError(f"no share waits under {args.refuse} ('strongroom pending' lists them)")
+        if not _require_confirmation(
+            args, f"Refuse {p.display_name} for good?", "refusing a share"
+        ):
+            _note("Nothing was refused.")
+            return EXIT_ERROR
+        vault.refuse_share(p.id)
+    _note(f"Refused {_pending_line(p)}. Nothing was stored and it will not be offered again.")
+    return EXIT_OK
+
+
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive each FILE; a Strongroom message (revocation, receipt, group key) is applied."""
     from strongroom.cli import exit_code_for
-    from strongroom.vault import HandledMessage, VaultError
+    from strongroom.vault import HandledMessage, ShareFromUnknownSender, VaultError
 
+    if args.accept is not None or args.refuse is not None:
+        return _decide_pending(args)
+    if args.add_contact is not None:
+        raise UsageError("--add-contact goes with --accept ID")
+    if not args.files:
+        raise UsageError("give the FILEs to receive (or --accept/--refuse ID)")
     files = _receive_list(args.files)
     code = EXIT_OK
     results: list[dict[str, Any]] = []
@@ -652,6 +766,28 @@ def cmd_receive(args: argparse.Namespace) -> int:
             failed: VaultError | HandledMessage
             try:
                 rec = vault.receive(f)
+            except ShareFromUnknownSender as exc:
+                # Not received: it waits for the user's decision (or, refused, is gone).
+                p = exc.pending
+                if p is not None:
+                    sys.stderr.write(
+                        f"strongroom: {_safe(f)}: not received — from someone who is not in "
+                        f"your contacts: {_pending_line(p)}. It waits for your decision: "
+                        f"'strongroom receive --accept {p.id}' or '--refuse {p.id}'.\n"
+                    )
+                else:
+                    sys.stderr.write(f"strongroom: {_safe(f)}: {exc}\n")
+                code = code if code != EXIT_OK else exit_code_for(exc)
+                results.append(
+                    {
+                        "file": f,
+                        "message": False,
+                        "received": None,
+                        "pending": _pending_json(p) if p is not None else None,
+                        "error": str(exc),
+                    }
+                )
+                continue
             except VaultError as exc:
                 failed = exc
             else:
@@ -700,6 +836,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
     if args.json:
         for r in results:
             r.setdefault("error", None)
+            r.setdefault("pending", None)
         output.write_json(sys.stdout, {"files": results})
     return code
 
@@ -750,6 +887,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 "errors": [{"file": n, "reason": r} for n, r in report.errors],
                 "conflicts": list(report.conflicts),
                 "removed": list(report.removed),
+                "pending": [_pending_json(p) for p in report.pending],
+                "dropped": [{"share": _pending_json(p), "why": w} for p, w in report.dropped],
+                "waiting": report.waiting,
             },
         )
     else:
@@ -771,6 +911,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             _print(f"conflict copy  {_safe(name)} (a sync engine's copy; processed like the rest)")
         for name in report.removed:
             _print(f"removed   {_safe(name)} (mine, no longer needed in the exchange folder)")
+        for p in report.pending:
+            _print(f"waiting   {p.id}  {_pending_line(p)}")
+        for p, why in report.dropped:
+            _print(f"dropped   {p.display_name} from {p.sender_words}: {_safe(why)}")
     _note(
         f"Sync: {len(report.received)} received, {len(report.revoked)} revoked, "
         f"{len(report.expired)} expired, {_n(len(report.receipts), 'receipt')}, "
@@ -780,6 +924,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"{_n(len(report.conflicts), 'conflict copy', 'conflict copies')} processed, "
         f"{len(report.removed)} of my files removed."
     )
+    _waiting_note(report.waiting)
     return EXIT_OK
 
 
@@ -1139,6 +1284,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "contacts": cmd_contacts,
     "share": cmd_share,
     "receive": cmd_receive,
+    "pending": cmd_pending,
     "sync": cmd_sync,
     "shares": cmd_shares,
     "revoke": cmd_revoke,

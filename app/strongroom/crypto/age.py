@@ -22,13 +22,11 @@ import hmac
 import mmap
 import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -38,6 +36,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from strongroom.crypto import bech32
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "CHUNK_SIZE",
@@ -683,6 +684,10 @@ def _stream_blocks(
         flight.popleft()
         free.append(f.block)
 
+    # Imported here: only payloads of more than one block need threads, and concurrent.futures
+    # (with logging) is ~5 ms of every CLI command's start-up otherwise.
+    from concurrent.futures import ThreadPoolExecutor
+
     with contextlib.ExitStack() as stack:
         coder = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="age-payload"))
         tapper = None
@@ -1027,6 +1032,8 @@ def decrypt_to_path(
     progress: Progress | None = None,
 ) -> Header:
     """Decrypt to ``path`` all or nothing: a temporary file is renamed only on success."""
+    import tempfile
+
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".strongroom-", suffix=".part")

@@ -25,8 +25,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from dataclasses import dataclass
-
-from argon2.low_level import Type, hash_secret_raw
+from typing import Any
 
 __all__ = [
     "DEFAULT_ITERATIONS",
@@ -141,6 +140,15 @@ def _passphrase_bytes(passphrase: str | bytes) -> bytes:
     raise TypeError("passphrase must be str or bytes")
 
 
+def hash_secret_raw(**kwargs: Any) -> bytes:
+    """argon2-cffi's `hash_secret_raw`, imported on first use: a command that reopens a
+    vault with an unlock session derives no key and so does not load argon2 at all (the
+    CLI's session `ls`, docs/PERFORMANCE.md). Also the seam tests replace."""
+    from argon2.low_level import hash_secret_raw as argon2_hash_secret_raw
+
+    return argon2_hash_secret_raw(**kwargs)
+
+
 def derive(passphrase: str | bytes, params: Argon2idParams) -> bytes:
     """Return the 32-byte Argon2id key for `passphrase` under `params`.
 
@@ -151,6 +159,8 @@ def derive(passphrase: str | bytes, params: Argon2idParams) -> bytes:
     # Security: validate before hashing; the params may come from an untrusted file.
     params.check_bounds()
     secret = _passphrase_bytes(passphrase)
+    from argon2.low_level import Type
+
     return hash_secret_raw(
         secret=secret,
         salt=params.salt,

@@ -17,12 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
+
+# cryptography's `serialization` package (the raw Encoding/Format enums used below) pulls in
+# its SSH, PEM and RSA/DSA/EC loaders: ~15 ms at start-up for two enum values, so it is
+# imported where the bytes are taken, not here.
 
 __all__ = [
     "KEY_SIZE",
@@ -115,6 +113,8 @@ class VerifyKey:
     __slots__ = ("_key", "_raw")
 
     def __init__(self, key: Ed25519PublicKey) -> None:
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         self._key = key
         self._raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -183,6 +183,12 @@ class SigningKey:
 
     def to_bytes(self) -> bytes:
         """Return the 32-byte seed. Secret: store it only encrypted."""
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
+
         return self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
 
     @property

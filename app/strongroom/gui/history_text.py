@@ -309,6 +309,11 @@ class HistorySentences(QObject):
             return self.tr("Received from {sender} through a group ({size}).").format(
                 sender=sender, size=size_text
             )
+        if d.get("accepted"):
+            return self.tr(
+                "Received from {sender}, who is not in your contacts, after you accepted it "
+                "({size})."
+            ).format(sender=sender, size=size_text)
         if d.get("forwarded"):
             return self.tr("Received from {sender}, passed on by someone else ({size}).").format(
                 sender=sender, size=size_text
@@ -317,6 +322,10 @@ class HistorySentences(QObject):
 
     def _share_refused(self, d: Details) -> str:
         name = _text(d.get("name")) or self.tr("a file")
+        if d.get("reason") == "refused":
+            return self.tr(
+                "{name} from {sender} was refused by you; it will not be offered again."
+            ).format(name=name, sender=self._sender(d))
         if d.get("reason") == "expired":
             return self.tr("{name} from {sender} was refused: its share had already ended.").format(
                 name=name, sender=self._sender(d)
@@ -324,6 +333,23 @@ class HistorySentences(QObject):
         return self.tr(
             "{name} from {sender} was refused: access had already been taken back."
         ).format(name=name, sender=self._sender(d))
+
+    def _share_waiting(self, d: Details) -> str:
+        name = _text(d.get("name")) or self.tr("a file")
+        return self.tr(
+            "{name} from {sender} waits for you to accept or refuse it; nothing is stored yet."
+        ).format(name=name, sender=self._sender(d))
+
+    def _share_dropped(self, d: Details) -> str:
+        name = _text(d.get("name")) or self.tr("a file")
+        why = _text(d.get("why"))
+        if why:
+            return self.tr("{name} from {sender} no longer waits: {why}.").format(
+                name=name, sender=self._sender(d), why=why.rstrip(".")
+            )
+        return self.tr("{name} from {sender} no longer waits.").format(
+            name=name, sender=self._sender(d)
+        )
 
     def _share_erased(self, d: Details) -> str:
         if d.get("reason") == "expired":
@@ -419,6 +445,8 @@ DESCRIBERS: dict[str, str] = {
     "share-received": "_share_received",
     "share-refused": "_share_refused",
     "share-erased": "_share_erased",
+    "share-waiting": "_share_waiting",
+    "share-dropped": "_share_dropped",
     "receipt-sent": "_receipt_sent",
     "receipt-received": "_receipt_received",
     "message-rejected": "_message_rejected",

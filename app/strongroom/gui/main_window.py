@@ -33,7 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, HandledMessage, OpenCopy, Vault
+from strongroom.vault import (
+    FileRecord,
+    HandledMessage,
+    OpenCopy,
+    ShareFromUnknownSender,
+    Vault,
+)
 
 from . import heap, icons
 from .activity_page import ActivityPage
@@ -48,7 +54,7 @@ from .preview import PreviewWindow
 from .seams import Services
 from .session import VaultSession
 from .settings_page import SettingsPage, apply_theme
-from .sharing import ContactsPage, GroupsPage, SharedPage
+from .sharing import ContactsPage, GroupsPage, SharedPage, receive_or_apply
 from .start_pages import CreatePage, UnlockPage, WelcomePage, vault_folder_of
 from .tasks import run_task, runner
 from .widgets import JobsArea
@@ -482,6 +488,13 @@ class MainWindow(QMainWindow):
             self.shared_page.reload()
             if isinstance(record, HandledMessage):  # a message file: applied, say what happened
                 self.show_status(str(record))
+            elif isinstance(record, ShareFromUnknownSender):  # it waits for a decision
+                self.show_status(
+                    self.tr(
+                        "{name} is from someone who is not in your contacts: it waits for "
+                        "you under \u201cWaiting for you\u201d."
+                    ).format(name=path.name)
+                )
             elif record.duplicate:
                 self.show_status(
                     self.tr("{name} was already received.").format(name=record.display_name)
@@ -490,7 +503,7 @@ class MainWindow(QMainWindow):
                 self._received_new(1)
 
         run_task(
-            lambda _c: vault.receive(path),
+            lambda _c: receive_or_apply(vault, path),
             done,
             lambda e: self.services.dialogs.warn(
                 self, self.tr("Receive {name}").format(name=path.name), error_message(e)

@@ -129,6 +129,8 @@ ACTION_LABELS: dict[str, str] = {
     "share-received": _N("Share received"),
     "share-refused": _N("Share refused"),
     "share-erased": _N("Received copy erased"),
+    "share-waiting": _N("Share waiting for you"),
+    "share-dropped": _N("Waiting share dropped"),
     "receipt-sent": _N("Receipt sent"),
     "receipt-received": _N("Receipt received"),
     "message-rejected": _N("Message rejected"),

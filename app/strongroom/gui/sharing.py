@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -47,6 +48,7 @@ from strongroom.vault import (
     HandledMessage,
     Item,
     ReceiveResult,
+    ShareFromUnknownSender,
     SharePlan,
     build_share_plan,
     end_of_day,
@@ -57,6 +59,7 @@ from strongroom.vault.records import (
     AccessReport,
     Contact,
     GroupRecord,
+    PendingShare,
     ReceivedRecord,
     SyncReport,
 )
@@ -76,6 +79,7 @@ __all__ = [
     "ContactsPage",
     "ContactsTableModel",
     "GroupsPage",
+    "PendingSharesTableModel",
     "ReceivedTableModel",
     "RevokeDialog",
     "ShareDialog",
@@ -157,6 +161,17 @@ def _table(model: QAbstractTableModel, name: str) -> QTableView:
 
 
 # ----- models ------------------------------------------------------------------------------
+
+
+def receive_or_apply(vault: Any, path: str | Path) -> ReceiveResult | ShareFromUnknownSender:
+    """Receive a share file. A Strongroom message file (revocation, receipt, group key) is
+    applied by the vault instead and comes back as a `HandledMessage`, whose text says what
+    happened in plain words; a share from someone not in my contacts waits for my decision
+    and comes back as its `ShareFromUnknownSender`: information for the user, not errors."""
+    try:
+        return vault.receive(path)  # type: ignore[no-any-return]
+    except ShareFromUnknownSender as exc:
+        return exc
 
 
 class ContactsTableModel(QAbstractTableModel):
@@ -290,6 +305,63 @@ class ReceivedTableModel(QAbstractTableModel):
 
 
 # ----- dialogs -----------------------------------------------------------------------------
+
+
+class PendingSharesTableModel(QAbstractTableModel):
+    """Shares from senders not in my contacts, waiting for my decision: the file name and
+    size they claim, the sender by fingerprint (their name is only their claim)."""
+
+    COL_NAME, COL_FROM, COL_SIZE, COL_ARRIVED = range(4)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[PendingShare] = []
+
+    def set_records(self, records: Sequence[PendingShare]) -> None:
+        self.beginResetModel()
+        self._rows = list(records)
+        self.endResetModel()
+
+    def record(self, row: int) -> PendingShare:
+        return self._rows[row]
+
+    def records(self) -> list[PendingShare]:
+        return list(self._rows)
+
+    def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 4
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return (self.tr("Name"), self.tr("From"), self.tr("Size"), self.tr("Arrived"))[section]
+        return None
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        p = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.COL_NAME:
+                return p.display_name
+            if col == self.COL_FROM:
+                return self.tr("Unknown sender (fingerprint {fp})").format(fp=p.sender_fingerprint)
+            if col == self.COL_SIZE:
+                return human_size(p.size)
+            if col == self.COL_ARRIVED:
+                return format_time(p.arrived)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if col == self.COL_NAME:
+                return icons.row_icon("file")
+            if col == self.COL_FROM:
+                return trust_icon("unknown")
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_FROM:
+            return self.tr(
+                "Not in your contacts. They call themselves \u201c{name}\u201d, but only the "
+                "fingerprint identifies them: compare it with the person before accepting."
+            ).format(name=p.sender_display)
+        return None
 
 
 class AddContactDialog(QDialog):
@@ -1347,6 +1419,7 @@ class SharedPage(_Page):
         self.send_receipts_button.clicked.connect(lambda: self.answer_receipts(True))
         self.drop_receipts_button.clicked.connect(lambda: self.answer_receipts(False))
         self.body.addWidget(self.receipts_banner)
+        self._build_waiting()
         self.model = ReceivedTableModel(self)
         self.table = _table(self.model, self.tr("Files shared with me"))
         for col, width in ((0, 240), (1, 160), (2, 150), (3, 90), (4, 140)):
@@ -1378,6 +1451,160 @@ class SharedPage(_Page):
     export_requested = Signal(object)
     open_requested = Signal(object)
 
+    def _build_waiting(self) -> None:
+        """ "Waiting for you": shares from senders not in my contacts (FORMAT.md §6.14)."""
+        self.waiting_box = QFrame()
+        self.waiting_box.setObjectName("waiting")
+        self.waiting_box.setStyleSheet(
+            "#waiting { background: palette(base); border: 1px solid palette(mid);"
+            " border-radius: 6px; }"
+        )
+        box = QVBoxLayout(self.waiting_box)
+        box.setContentsMargins(10, 8, 10, 8)
+        self.waiting_title = heading(self.tr("Waiting for you"), 2)
+        box.addWidget(self.waiting_title)
+        self.waiting_empty = muted(
+            self.tr("Nothing is waiting. Files from people who are not in your contacts wait here.")
+        )
+        box.addWidget(self.waiting_empty)
+        self.waiting_text = muted(
+            self.tr(
+                "Sent by people who are not in your contacts. Nothing is stored, and the "
+                "sender is not told, until you accept. Only the fingerprint identifies the "
+                "sender: compare it with them first."
+            )
+        )
+        box.addWidget(self.waiting_text)
+        self.waiting_model = PendingSharesTableModel(self)
+        self.waiting_table = _table(self.waiting_model, self.tr("Files waiting for you"))
+        # The sender's whole fingerprint must show (it is what identifies them): their
+        # column takes the room left; name, size and time fit their text.
+        header = self.waiting_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        m = PendingSharesTableModel
+        header.setSectionResizeMode(m.COL_FROM, QHeaderView.ResizeMode.Stretch)
+        for col in (m.COL_SIZE, m.COL_ARRIVED):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.waiting_table.setColumnWidth(m.COL_NAME, 150)
+        self.waiting_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.waiting_table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        box.addWidget(self.waiting_table)
+        row = QHBoxLayout()
+        self.add_contact_check = QCheckBox(self.tr("Also add the sender to my contacts"))
+        self.accept_button = QPushButton(icons.icon("inbox"), self.tr("Accept"))
+        self.accept_button.setAccessibleName(self.tr("Accept the selected file"))
+        self.refuse_button = QPushButton(self.tr("Refuse…"))
+        self.refuse_button.setAccessibleName(self.tr("Refuse the selected file"))
+        row.addWidget(self.add_contact_check)
+        row.addStretch()
+        row.addWidget(self.accept_button)
+        row.addWidget(self.refuse_button)
+        box.addLayout(row)
+        self.body.addWidget(self.waiting_box)
+        self.accept_button.clicked.connect(self.accept_waiting)
+        self.refuse_button.clicked.connect(self.refuse_waiting)
+        self.waiting_table.selectionModel().selectionChanged.connect(
+            lambda *_a: self._update_waiting()
+        )
+        self._show_waiting([])
+
+    def _show_waiting(self, records: Sequence[PendingShare]) -> None:
+        selected = self.selected_waiting()
+        self.waiting_model.set_records(records)
+        some = bool(records)
+        self.waiting_empty.setVisible(not some)
+        for w in (self.waiting_text, self.waiting_table, self.add_contact_check):
+            w.setVisible(some)
+        self.accept_button.setVisible(some)
+        self.refuse_button.setVisible(some)
+        # As tall as its rows (up to four, then it scrolls): no empty band under one row.
+        view = self.waiting_table
+        rows = max(1, min(len(records), 4))
+        view.setFixedHeight(
+            view.horizontalHeader().sizeHint().height()
+            + rows * view.verticalHeader().defaultSectionSize()
+            + 2 * view.frameWidth()
+        )
+        ids = [p.id for p in records]
+        if some:
+            keep = ids.index(selected.id) if selected is not None and selected.id in ids else 0
+            self.waiting_table.selectRow(keep)
+        self._update_waiting()
+
+    def selected_waiting(self) -> PendingShare | None:
+        rows = self.waiting_table.selectionModel().selectedRows()
+        return self.waiting_model.record(rows[0].row()) if rows else None
+
+    def _update_waiting(self) -> None:
+        ok = self.selected_waiting() is not None
+        self.accept_button.setEnabled(ok)
+        self.refuse_button.setEnabled(ok)
+
+    def accept_waiting(self) -> None:
+        p = self.selected_waiting()
+        if self.session is None or p is None:
+            return
+        name: str | None = None
+        if self.add_contact_check.isChecked():
+            name = self.services.dialogs.get_text(
+                self,
+                self.tr("Add to contacts"),
+                self.tr(
+                    "Name for the sender with fingerprint {fp} (not verified until you "
+                    "compare fingerprints):"
+                ).format(fp=p.sender_fingerprint),
+                p.sender_name,
+            )
+            if name is None:
+                return
+        vault = self.session.vault
+
+        def done(rec: ReceivedRecord) -> None:
+            self.message.show_message(
+                self.tr("Accepted and received {name}.").format(name=rec.display_name), "ok"
+            )
+            self.reload()
+            self.received_new.emit(1)
+
+        def failed(exc: BaseException) -> None:
+            self._fail(exc)
+            self.reload()  # a share that could not be accepted may have been dropped
+
+        run_task(
+            lambda _c: vault.accept_share(p.id, add_contact=name),
+            done,
+            failed,
+            title=self.tr("Receiving"),
+            cancellable=False,
+        )
+
+    def refuse_waiting(self) -> None:
+        p = self.selected_waiting()
+        if self.session is None or p is None:
+            return
+        if not self.services.dialogs.confirm(
+            self,
+            self.tr("Refuse this file?"),
+            self.tr(
+                "Refuse {name} from an unknown sender (fingerprint {fp})? Nothing is stored, "
+                "the sender is not told, and this file will not be offered again."
+            ).format(name=p.display_name, fp=p.sender_fingerprint),
+            self.tr("Refuse"),
+        ):
+            return
+        vault = self.session.vault
+
+        def done(_r: PendingShare) -> None:
+            self.message.show_message(
+                self.tr("Refused {name}. It will not be offered again.").format(
+                    name=p.display_name
+                ),
+                "info",
+            )
+            self.reload()
+
+        run_task(lambda _c: vault.refuse_share(p.id), done, self._fail, quiet=True)
+
     def selected(self) -> ReceivedRecord | None:
         rows = self.table.selectionModel().selectedRows()
         return self.model.record(rows[0].row()) if rows else None
@@ -1399,11 +1626,13 @@ class SharedPage(_Page):
     def reload(self) -> None:
         if self.session is None:
             self.model.set_records([])
+            self._show_waiting([])
             return
         vault = self.session.vault
 
-        def done(result: tuple[list[ReceivedRecord], list[Any]]) -> None:
-            rows, pending = result
+        def done(result: tuple[list[ReceivedRecord], list[Any], list[PendingShare]]) -> None:
+            rows, pending, waiting = result
+            self._show_waiting(waiting)
             self.model.set_records(rows)
             self._show_empty(not rows)
             self._update_buttons()
@@ -1422,7 +1651,11 @@ class SharedPage(_Page):
             self.receipts_banner.setVisible(bool(pending))
 
         run_task(
-            lambda _c: (vault.shared_with_me(include_ended=True), vault.pending_receipts()),
+            lambda _c: (
+                vault.shared_with_me(include_ended=True),
+                vault.pending_receipts(),
+                vault.pending_shares(),
+            ),
             done,
             self._fail,
             quiet=True,
@@ -1449,15 +1682,25 @@ class SharedPage(_Page):
             return
         vault = self.session.vault
 
-        def work(_c: object) -> list[ReceiveResult]:
-            # A message file (revocation, receipt, group key) is applied by the vault and
-            # comes back as a `HandledMessage` whose text says what happened: information
-            # for the user, not an error.
-            return [vault.receive(p) for p in paths]
+        Result = ReceiveResult | ShareFromUnknownSender
 
-        def done(results: list[ReceiveResult]) -> None:
+        def work(_c: object) -> list[Result]:
+            return [receive_or_apply(vault, p) for p in paths]
+
+        def done(results: list[Result]) -> None:
             new = [r for r in results if isinstance(r, ReceivedRecord) and not r.duplicate]
             notes = [str(r) for r in results if isinstance(r, HandledMessage)]
+            waiting = [r for r in results if isinstance(r, ShareFromUnknownSender)]
+            if waiting:
+                notes.append(
+                    self.tr(
+                        "%n files are from people who are not in your contacts: they wait "
+                        "for you under \u201cWaiting for you\u201d.",
+                        "one: %n file is from someone who is not in your contacts: it waits "
+                        "for you under \u201cWaiting for you\u201d.",
+                        len(waiting),
+                    )
+                )
             if new:
                 text = self.tr("Received %n files.", "one: Received %n file.", len(new))
             elif notes:
@@ -1490,8 +1733,30 @@ class SharedPage(_Page):
                 return
             if report.received:
                 self.received_new.emit(len(report.received))
-            if not quiet or report.received or report.quarantined:
+            if (
+                not quiet
+                or report.received
+                or report.quarantined
+                or report.pending
+                or report.dropped
+            ):
                 parts = [self.tr("%n new files.", "one: %n new file.", len(report.received))]
+                if report.waiting and not report.received:
+                    parts = []  # "0 new files." before "1 file … is waiting" reads oddly
+                if report.waiting:
+                    parts.append(
+                        self.tr(
+                            "%n files from unknown senders are waiting for you.",
+                            "one: %n file from an unknown sender is waiting for you.",
+                            report.waiting,
+                        )
+                    )
+                for p, why in report.dropped:
+                    parts.append(
+                        self.tr("{name} is no longer waiting: {why}.").format(
+                            name=p.display_name, why=why
+                        )
+                    )
                 if report.messages:
                     parts.append(
                         self.tr(

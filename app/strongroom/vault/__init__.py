@@ -1,96 +1,108 @@
 """The vault domain: folder, database, objects, history, sharing. No Qt.
 
 The public API is the `Vault` class plus the records and errors re-exported here.
+
+Names are imported on first use (PEP 562 `__getattr__`), so a command that needs only
+`Vault` and a listing does not pay for sharing, share plans or contact cards at start-up
+(the CLI's unlock-session `ls`, docs/PERFORMANCE.md). `_LAZY` says which module defines
+each name; tests/test_cli_fast.py checks it against `__all__`.
 """
 
 from __future__ import annotations
 
-from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, ItemRef, Vault
-from .errors import (
-    Cancelled,
-    ContactExists,
-    ContactNotFound,
-    DiskFull,
-    ExportTargetExists,
-    GroupNotFound,
-    InvalidName,
-    ItemNotFound,
-    NameCollision,
-    NewerFormat,
-    NoExchangeFolder,
-    NotAShare,
-    NotAVault,
-    NotGroupAdmin,
-    PreviewTooLarge,
-    ShareExpired,
-    ShareNotFound,
-    ShareRefused,
-    ShareRevoked,
-    SharingError,
-    StorageError,
-    UnboundGroup,
-    VaultDamaged,
-    VaultError,
-    VaultInUse,
-    VaultLocked,
-    WrongPassphrase,
-    WrongRecoveryKey,
-)
-from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
-from .exports import ExportResult, ShortenedName
-from .formats.cards import CardError, ContactCard
-from .formats.messages import MessageError
-from .formats.share import (
-    ShareError,
-    ShareFormatError,
-    ShareHashMismatch,
-    ShareNotForMe,
-    ShareSignatureError,
-    ShareTooLarge,
-    safe_display_name,
-)
-from .records import (
-    EXCHANGE_REMOVAL_LIMITS,
-    REVOCATION_LIMITS,
-    AccessEntry,
-    AccessReport,
-    AddProgress,
-    CheckProblem,
-    CheckReport,
-    Contact,
-    FileRecord,
-    FolderRecord,
-    GroupMember,
-    GroupRecord,
-    GroupRemoval,
-    HistoryEntry,
-    HistoryReport,
-    Item,
-    OpenCopy,
-    OutboxMessage,
-    PendingReceipt,
-    QuarantineEntry,
-    ReceiptRecord,
-    ReceivedRecord,
-    Retention,
-    RevokeResult,
-    ShareRecipientStatus,
-    ShareRecord,
-    SyncReport,
-    UnwrittenHistory,
-    VaultInfo,
-)
-from .reports import Notice, NoticeKind, UnlockReport
-from .share_plan import (
-    ExchangeDestination,
-    FolderDestination,
-    PlannedRecipient,
-    PlanNote,
-    SharePlan,
-    build_share_plan,
-    end_of_day,
-)
-from .sharing import RECEIPT_POLICIES, SHARED_PREFIX, HandledMessage, ReceiveResult
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
+    from .api import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, ItemRef, Vault
+    from .errors import (
+        Cancelled,
+        ContactExists,
+        ContactNotFound,
+        DiskFull,
+        ExportTargetExists,
+        GroupNotFound,
+        InvalidName,
+        ItemNotFound,
+        NameCollision,
+        NewerFormat,
+        NoExchangeFolder,
+        NotAShare,
+        NotAVault,
+        NotGroupAdmin,
+        PendingShareGone,
+        PreviewTooLarge,
+        ShareExpired,
+        ShareFromUnknownSender,
+        ShareNotFound,
+        ShareRefused,
+        ShareRevoked,
+        SharingError,
+        StorageError,
+        UnboundGroup,
+        VaultDamaged,
+        VaultError,
+        VaultInUse,
+        VaultLocked,
+        WrongPassphrase,
+        WrongRecoveryKey,
+    )
+    from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
+    from .exports import ExportResult, ShortenedName
+    from .formats.cards import CardError, ContactCard
+    from .formats.messages import MessageError
+    from .formats.share import (
+        ShareError,
+        ShareFormatError,
+        ShareHashMismatch,
+        ShareNotForMe,
+        ShareSignatureError,
+        ShareTooLarge,
+        safe_display_name,
+    )
+    from .records import (
+        EXCHANGE_REMOVAL_LIMITS,
+        REVOCATION_LIMITS,
+        AccessEntry,
+        AccessReport,
+        AddProgress,
+        CheckProblem,
+        CheckReport,
+        Contact,
+        FileRecord,
+        FolderRecord,
+        GroupMember,
+        GroupRecord,
+        GroupRemoval,
+        HistoryEntry,
+        HistoryReport,
+        Item,
+        OpenCopy,
+        OutboxMessage,
+        PendingReceipt,
+        PendingShare,
+        QuarantineEntry,
+        ReceiptRecord,
+        ReceivedRecord,
+        Retention,
+        RevokeResult,
+        ShareRecipientStatus,
+        ShareRecord,
+        SyncReport,
+        UnwrittenHistory,
+        VaultInfo,
+    )
+    from .reports import Notice, NoticeKind, UnlockReport
+    from .share_plan import (
+        ExchangeDestination,
+        FolderDestination,
+        PlannedRecipient,
+        PlanNote,
+        SharePlan,
+        build_share_plan,
+        end_of_day,
+    )
+    from .sharing import RECEIPT_POLICIES, SHARED_PREFIX, HandledMessage, ReceiveResult
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
@@ -145,6 +157,8 @@ __all__ = [
     "OpenCopy",
     "OutboxMessage",
     "PendingReceipt",
+    "PendingShare",
+    "PendingShareGone",
     "PlanNote",
     "PlannedRecipient",
     "PreviewTooLarge",
@@ -157,6 +171,7 @@ __all__ = [
     "ShareError",
     "ShareExpired",
     "ShareFormatError",
+    "ShareFromUnknownSender",
     "ShareHashMismatch",
     "ShareNotForMe",
     "ShareNotFound",
@@ -186,3 +201,114 @@ __all__ = [
     "end_of_day",
     "safe_display_name",
 ]
+
+_LAZY: dict[str, str] = {
+    "DEFAULT_PREVIEW_LIMIT": "api",
+    "INLINE_MAX": "api",
+    "ItemRef": "api",
+    "Vault": "api",
+    "Cancelled": "errors",
+    "ContactExists": "errors",
+    "ContactNotFound": "errors",
+    "DiskFull": "errors",
+    "ExportTargetExists": "errors",
+    "GroupNotFound": "errors",
+    "InvalidName": "errors",
+    "ItemNotFound": "errors",
+    "NameCollision": "errors",
+    "NewerFormat": "errors",
+    "NoExchangeFolder": "errors",
+    "NotAShare": "errors",
+    "NotAVault": "errors",
+    "NotGroupAdmin": "errors",
+    "PendingShareGone": "errors",
+    "PreviewTooLarge": "errors",
+    "ShareExpired": "errors",
+    "ShareFromUnknownSender": "errors",
+    "ShareNotFound": "errors",
+    "ShareRefused": "errors",
+    "ShareRevoked": "errors",
+    "SharingError": "errors",
+    "StorageError": "errors",
+    "UnboundGroup": "errors",
+    "VaultDamaged": "errors",
+    "VaultError": "errors",
+    "VaultInUse": "errors",
+    "VaultLocked": "errors",
+    "WrongPassphrase": "errors",
+    "WrongRecoveryKey": "errors",
+    "FILES_CHANGED": "events",
+    "HISTORY_APPENDED": "events",
+    "LOCKED": "events",
+    "SHARING_CHANGED": "events",
+    "Event": "events",
+    "ExportResult": "exports",
+    "ShortenedName": "exports",
+    "CardError": "formats.cards",
+    "ContactCard": "formats.cards",
+    "MessageError": "formats.messages",
+    "ShareError": "formats.share",
+    "ShareFormatError": "formats.share",
+    "ShareHashMismatch": "formats.share",
+    "ShareNotForMe": "formats.share",
+    "ShareSignatureError": "formats.share",
+    "ShareTooLarge": "formats.share",
+    "safe_display_name": "formats.share",
+    "EXCHANGE_REMOVAL_LIMITS": "records",
+    "REVOCATION_LIMITS": "records",
+    "AccessEntry": "records",
+    "AccessReport": "records",
+    "AddProgress": "records",
+    "CheckProblem": "records",
+    "CheckReport": "records",
+    "Contact": "records",
+    "FileRecord": "records",
+    "FolderRecord": "records",
+    "GroupMember": "records",
+    "GroupRecord": "records",
+    "GroupRemoval": "records",
+    "HistoryEntry": "records",
+    "HistoryReport": "records",
+    "Item": "records",
+    "OpenCopy": "records",
+    "OutboxMessage": "records",
+    "PendingReceipt": "records",
+    "PendingShare": "records",
+    "QuarantineEntry": "records",
+    "ReceiptRecord": "records",
+    "ReceivedRecord": "records",
+    "Retention": "records",
+    "RevokeResult": "records",
+    "ShareRecipientStatus": "records",
+    "ShareRecord": "records",
+    "SyncReport": "records",
+    "UnwrittenHistory": "records",
+    "VaultInfo": "records",
+    "Notice": "reports",
+    "NoticeKind": "reports",
+    "UnlockReport": "reports",
+    "ExchangeDestination": "share_plan",
+    "FolderDestination": "share_plan",
+    "PlannedRecipient": "share_plan",
+    "PlanNote": "share_plan",
+    "SharePlan": "share_plan",
+    "build_share_plan": "share_plan",
+    "end_of_day": "share_plan",
+    "RECEIPT_POLICIES": "sharing",
+    "SHARED_PREFIX": "sharing",
+    "HandledMessage": "sharing",
+    "ReceiveResult": "sharing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain global
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

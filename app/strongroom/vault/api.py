@@ -35,7 +35,7 @@ import platformdirs
 
 from strongroom.crypto import age, kdf, memwipe
 
-from . import db, header_copies, keys, names, tempdirs
+from . import db, header_copies, keys, listing, names, tempdirs
 from .context import VaultContext
 from .copies import META_KEY as _COPIES_KEY
 from .copies import CopyBook, edited_name
@@ -1316,14 +1316,9 @@ class Vault(SharingVerbs):
         case ("apple" before "Zebra"), then by the exact name when only case differs."""
         parent = self._get_folder(folder)
         with db.db_errors():
-            rows = self._ctx.connection.execute(
-                self._ITEM_SQL + " WHERE i.parent_id = ?", (parent.id,)
-            )
-            records = [self._record(r, parent.path) for r in rows]
-        # Sorted here, not in SQL: cheaper than SQLite's temp b-tree for large folders.
-        # Names are NFC already (names.clean_name), so casefold() alone compares them.
-        records.sort(key=lambda r: (not r.is_folder, r.name.casefold(), r.name))
-        return records
+            rows = self._ctx.connection.execute(listing.CHILDREN_SQL, (parent.id,)).fetchall()
+        # The lean path (listing.py): the same records as `_record` builds, per row cheaper.
+        return listing.children(rows, parent.id, names.join(parent.path, ""), self._folder_path)
 
     @_op
     def walk(self, folder: ItemRef = "/") -> list[Item]:

@@ -17,7 +17,7 @@ from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
 
 __all__ = ["SCHEMA_VERSION", "connect", "db_errors", "migrate", "transaction"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 Connection = sqlcipher3.Connection
 
@@ -201,6 +201,32 @@ _V4_STATEMENTS: list[str] = [
             state TEXT NOT NULL CHECK (state IN ('staged', 'deleted')),
             at TEXT NOT NULL
         ) WITHOUT ROWID""",
+]
+
+# Schema 5 (FORMAT.md §6.14): a share signed by someone who is not in my contacts waits
+# for my decision instead of being received (issue 13). Nothing of it is decrypted or
+# copied into the vault: the row records what the share claims (signer's card, file name,
+# size) and where its file is. Accepting receives it as any share (and deletes the row);
+# refusing keeps the row as 'refused', keyed like `received` by (share id, signer), so the
+# same share from the same signer is never offered again, and another signer's share under
+# that id is never blocked by it.
+_V5_STATEMENTS: list[str] = [
+    """CREATE TABLE pending_shares (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            share_id TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            sender_card TEXT NOT NULL,
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            opened_by TEXT NOT NULL,
+            group_id TEXT,
+            path TEXT NOT NULL,
+            expires TEXT,
+            arrived TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('waiting', 'refused')),
+            refused TEXT,
+            UNIQUE (share_id, signer)
+        )""",
 ]
 
 # Each migration takes the schema from version N-1 to N inside one transaction.
@@ -405,6 +431,7 @@ _MIGRATIONS: dict[int, list[str]] = {
     ],
     3: _v3_statements(),
     4: _V4_STATEMENTS,
+    5: _V5_STATEMENTS,
 }
 # Migrations that rebuild tables: foreign keys must be off while the old table is dropped
 # (SQLite ignores the pragma inside a transaction, so it is set around it); before the

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .records import SyncReport
+    from .records import PendingShare, SyncReport
 
 __all__ = [
     "Cancelled",
@@ -26,8 +26,10 @@ __all__ = [
     "NotAShare",
     "NotAVault",
     "NotGroupAdmin",
+    "PendingShareGone",
     "PreviewTooLarge",
     "ShareExpired",
+    "ShareFromUnknownSender",
     "ShareNotFound",
     "ShareRefused",
     "ShareRevoked",
@@ -229,6 +231,26 @@ class ShareExpired(ShareRefused):
 
 class ShareRevoked(ShareRefused):
     """The share was revoked by its sender (or erased here earlier); nothing was stored."""
+
+
+class ShareFromUnknownSender(SharingError):
+    """A share signed by someone who is not in my contacts: nothing was stored. It waits
+    for my decision (`pending`, when it was given as a file: `Vault.accept_share` /
+    `Vault.refuse_share`); a share given as a stream is not kept (receive it again with
+    `accept_unknown=True`)."""
+
+    def __init__(
+        self, message: str, pending: PendingShare | None, *, already: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.pending = pending
+        self.already = already
+        """True when it was already waiting (the same share received again)."""
+
+
+class PendingShareGone(SharingError):
+    """The file of a share waiting for my decision is gone, changed, revoked or expired;
+    it was dropped from the waiting list (the message says why)."""
 
 
 class NotAShare(SharingError):

@@ -7,7 +7,6 @@ broken listener can never break a vault operation that has already committed.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ LOCKED = "locked"
 SHARING_CHANGED = "sharing-changed"
 """Contacts, groups, shares, received files or receipts changed; payload {"what": str}
 with "contacts", "groups", "shares", "received", "receipts" or "quarantine"."""
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,4 +61,8 @@ class EventHub:
             try:
                 callback(event)
             except Exception:
-                _log.exception("event listener failed for %s", name)
+                # logging is imported only when there is something to log (~10 ms of
+                # start-up for every command otherwise).
+                import logging
+
+                logging.getLogger(__name__).exception("event listener failed for %s", name)

@@ -260,12 +260,19 @@ def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
     return start
 
 
-_sync_file_range = _load_sync_file_range() if hasattr(os, "copy_file_range") else None
+# Looked up on the first big write, not at import: ctypes.util.find_library runs
+# `ldconfig -p` in a child process, which every command (a session `ls` too) would pay.
+_sync_file_range: Callable[[int, int, int], None] | None = None
+_sync_file_range_loaded = not hasattr(os, "copy_file_range")
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:
     """Ask the kernel to start writing a range (length 0: to the end) to disk now, without
     waiting (Linux); a hint only — the fsync that follows is what makes it durable."""
+    global _sync_file_range, _sync_file_range_loaded
+    if not _sync_file_range_loaded:
+        _sync_file_range = _load_sync_file_range()
+        _sync_file_range_loaded = True
     if _sync_file_range is not None:
         _sync_file_range(fd, offset, length)
 

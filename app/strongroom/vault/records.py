@@ -25,6 +25,7 @@ __all__ = [
     "OpenCopy",
     "OutboxMessage",
     "PendingReceipt",
+    "PendingShare",
     "QuarantineEntry",
     "ReceiptRecord",
     "ReceivedRecord",
@@ -267,6 +268,12 @@ class GroupRecord:
     """Group-key messages of this group recorded but still waiting in the outbox (a full
     disk, a folder not reachable, no exchange folder): until they are delivered, the
     members they go to do not have the key they carry."""
+    unread: int = 0
+    """For a group I do not administer: files in the exchange folder this vault has not
+    read yet. One may carry a newer key of this group (its administrator removed a
+    member): until this vault reads it, shares I make to the group use the key I hold,
+    which the removed member still has (FORMAT.md §6.8, "Key rotations not yet
+    processed")."""
 
 
 @dataclass(frozen=True)
@@ -438,6 +445,40 @@ class PendingReceipt:
 
 
 @dataclass(frozen=True)
+class PendingShare:
+    """A share signed by someone who is not in my contacts, waiting for my decision
+    (`Vault.pending_shares`, FORMAT.md §6.14). Nothing of it is in the vault yet: only
+    what the share claims and where its file is. Everything here is the sender's claim,
+    unverified: `sender_name` is the name their card gives (may hold any characters: show
+    `sender_display`); `sender_fingerprint` is the key that signed it (the only thing
+    that identifies them). `state` is "waiting" or "refused"."""
+
+    id: int
+    share_id: str
+    sender_name: str
+    sender_display: str
+    sender_fingerprint: str
+    name: str
+    display_name: str
+    size: int
+    arrived: datetime
+    expires: datetime | None
+    path: Path
+    """Where the share file is (in the exchange folder, or where it was received from)."""
+    via_group: str | None
+    state: str = "waiting"
+
+    @property
+    def sender_words(self) -> str:
+        """The sender as every front end shows them: unknown, by fingerprint, with the
+        name they claim (escaped)."""
+        return (
+            f"Unknown sender (fingerprint {self.sender_fingerprint}), "
+            f"calling themselves '{self.sender_display}'"
+        )
+
+
+@dataclass(frozen=True)
 class QuarantineEntry:
     """An exchange-folder file (or message) that was refused, and why."""
 
@@ -484,6 +525,14 @@ class SyncReport:
     removed: tuple[str, ...] = ()
     """Files this vault wrote that this pass removed from the exchange folder because
     nobody needs them any more (FORMAT.md §6.12)."""
+    pending: tuple[PendingShare, ...] = ()
+    """Shares from senders not in my contacts that arrived in this pass and wait for my
+    decision (`Vault.accept_share` / `Vault.refuse_share`); nothing of them was stored."""
+    dropped: tuple[tuple[PendingShare, str], ...] = ()
+    """(share, why) of waiting shares dropped by this pass: their file is gone, their
+    sender revoked them, or they expired."""
+    waiting: int = 0
+    """How many shares from unknown senders wait for my decision after this pass."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class NoticeKind(enum.StrEnum):
     HEADER = "header"  # a header copy was damaged or changed without the key (repaired?)
     DISK_FULL = "disk-full"  # history entries wait: the disk is full (reading still works)
     OUTBOX = "outbox"  # messages recorded earlier were delivered now, or still wait
+    SHARES_WAITING = "shares-waiting"  # shares from unknown senders wait for a decision
 
 
 @dataclass(frozen=True)

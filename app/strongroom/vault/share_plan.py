@@ -77,6 +77,10 @@ class PlannedRecipient:
     verified: bool
     fingerprint: str | None = None
     members: tuple[str, ...] = ()
+    undelivered: int = 0
+    """A group I administer: its new key's messages still waiting in the outbox."""
+    unread: int = 0
+    """A group I am a member of: exchange files this vault has not read yet."""
 
     @property
     def trust(self) -> str:
@@ -116,8 +120,8 @@ Destination = ExchangeDestination | FolderDestination
 @dataclass(frozen=True)
 class PlanNote:
     """One plain-words line of the plan: a "warning" the owner should weigh before sharing
-    (a front end makes it stand out) or "info". Kinds: "group-membership", "unverified",
-    "receipts", "limits"."""
+    (a front end makes it stand out) or "info". Kinds: "group-membership",
+    "group-key-undelivered", "group-key-unread", "unverified", "receipts", "limits"."""
 
     kind: str
     text: str
@@ -186,7 +190,17 @@ def build_share_plan(
         if ("group", g.id) not in seen:
             seen.add(("group", g.id))
             members = tuple(m.name for m in g.members)
-            recipients.append(PlannedRecipient("group", g.id, g.name, True, members=members))
+            recipients.append(
+                PlannedRecipient(
+                    "group",
+                    g.id,
+                    g.name,
+                    True,
+                    members=members,
+                    undelivered=g.undelivered if g.mine else 0,
+                    unread=0 if g.mine else g.unread,
+                )
+            )
     return SharePlan(
         files=tuple(files),
         recipients=tuple(recipients),
@@ -201,6 +215,33 @@ def _notes(recipients: Sequence[PlannedRecipient], receipts: bool) -> tuple[Plan
     notes = []
     if any(r.kind == "group" for r in recipients):
         notes.append(PlanNote("group-membership", GROUP_MEMBERSHIP_TEXT, "warning"))
+    for r in recipients:
+        # Key rotations not yet processed (FORMAT.md §6.8): nothing tells a sender whether
+        # a member applied a new group key, so the rule looks at what this vault can see.
+        if r.kind == "group" and r.undelivered:
+            notes.append(
+                PlanNote(
+                    "group-key-undelivered",
+                    f"The newest key of the group {r.name} has not been delivered to its "
+                    "members yet (it waits in the outbox): they cannot open these files "
+                    "until it is. Delivering it first ('strongroom exchange deliver', or a "
+                    "sync) avoids the wait.",
+                    "warning",
+                )
+            )
+        if r.kind == "group" and r.unread:
+            n = r.unread
+            notes.append(
+                PlanNote(
+                    "group-key-unread",
+                    f"{n} file{'' if n == 1 else 's'} in the exchange folder "
+                    f"{'has' if n == 1 else 'have'} not been read yet; one may be a new key "
+                    f"for the group {r.name} (its administrator removed someone). Shared "
+                    "now, these files use the key you have, which a removed member still "
+                    "holds. Sync first, then share.",
+                    "warning",
+                )
+            )
     unverified = [r.name for r in recipients if r.kind == "person" and not r.verified]
     if unverified:
         notes.append(

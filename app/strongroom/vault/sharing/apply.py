@@ -85,6 +85,8 @@ class MessageApplier(SharingPart):
             others = self._ctx.connection.execute(
                 "SELECT 1 FROM received WHERE share_id = ? AND signer != ?", (share_id, from_vk)
             ).fetchone()
+        if row is None and self._s.pending._revoke_pending(share_id, from_vk, body, rep):
+            return
         if row is None and others is not None:
             # Authority: only the share's sender may revoke it.
             raise _Rejected(

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from strongroom.crypto import age
 
-from ..errors import VaultLocked
+from ..errors import ShareRefused, VaultLocked
 from ..records import (
     Contact,
     FileRecord,
     FolderRecord,
     GroupRecord,
+    PendingShare,
     ReceiptRecord,
     ReceivedRecord,
     SyncReport,
@@ -74,6 +75,9 @@ class _Report:
         self.errors: list[tuple[str, str]] = []
         self.conflicts: list[str] = []
         self.removed: list[str] = []
+        self.pending: list[PendingShare] = []
+        self.dropped: list[tuple[PendingShare, str]] = []
+        self.waiting = 0
 
     def freeze(self, written_now: int) -> SyncReport:
         return SyncReport(
@@ -91,7 +95,14 @@ class _Report:
             errors=tuple(self.errors),
             conflicts=tuple(self.conflicts),
             removed=tuple(self.removed),
+            pending=tuple(self.pending),
+            dropped=tuple(self.dropped),
+            waiting=self.waiting,
         )
+
+
+class _RefusedEarlier(ShareRefused):
+    """A share I refused (from an unknown sender) arrived again: not offered again."""
 
 
 class _Rejected(Exception):

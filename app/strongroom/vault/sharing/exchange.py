@@ -16,6 +16,7 @@ from .. import db, exchange, fsutil
 from ..errors import (
     DiskFull,
     NoExchangeFolder,
+    ShareFromUnknownSender,
     ShareRefused,
     SharingError,
     StorageError,
@@ -28,7 +29,7 @@ from ..history import format_time, parse_time
 from ..records import QuarantineEntry, SyncReport
 from ..reports import NoticeKind
 from . import streams
-from .common import SharingPart, StrPath, _op, _Report
+from .common import SharingPart, StrPath, _op, _RefusedEarlier, _Report
 
 
 class Exchange(SharingPart):
@@ -148,6 +149,8 @@ class Exchange(SharingPart):
                 break  # no new group key: nothing that was not for me can open now
         self._s.outbox._flush_outbox()
         rep.removed += self._clean_exchange(folder, names, rep)
+        rep.dropped += self._s.pending._drop_gone_pending()
+        rep.waiting = self._s.pending._waiting_count()
         return rep.freeze(self._s.outbox._outbox_written)
 
     def _clean_exchange(self, folder: Path, listing: Sequence[str], rep: _Report) -> list[str]:
@@ -348,7 +351,16 @@ class Exchange(SharingPart):
                 if info.manifest.sender.verify_key == self._s.identity._identity().verify_key:
                     return "own"
                 try:
-                    rec = self._s.inbox._receive_stream(f, "shared file", opened)
+                    rec = self._s.inbox._receive_stream(f, "shared file", opened, path=path)
+                except ShareFromUnknownSender as exc:
+                    if exc.already or exc.pending is None:
+                        rep.duplicates.append(name)  # a copy of a share already waiting
+                        return "duplicate"
+                    rep.pending.append(exc.pending)
+                    return "pending"
+                except _RefusedEarlier:
+                    rep.duplicates.append(name)  # refused for good: not offered again
+                    return "refused"
                 except (ShareRefused, share_format.ShareError) as exc:
                     return self._reject(name, str(exc), rep)
                 except OSError as exc:
@@ -397,6 +409,18 @@ class Exchange(SharingPart):
                     f"{'was' if n == 1 else 'were'} erased from this vault.",
                     level="info",
                     share_ids=erased,
+                )
+        with contextlib.suppress(VaultError):
+            self._s.pending._drop_gone_pending()
+            if waiting := self._s.pending._waiting_count():
+                self._ctx.unlock_report.add(
+                    NoticeKind.SHARES_WAITING,
+                    f"{waiting} share{'' if waiting == 1 else 's'} from "
+                    f"{'someone who is' if waiting == 1 else 'people who are'} not in your "
+                    f"contacts {'is' if waiting == 1 else 'are'} waiting for you to accept or "
+                    "refuse (Shared with me › Waiting for you; 'strongroom pending').",
+                    level="info",
+                    waiting=waiting,
                 )
         with contextlib.suppress(VaultError):
             self._settle_share_temps()  # a share whose rename a crash cut off

@@ -4,6 +4,7 @@ A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import unicodedata
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from typing import Any
 
 from strongroom.crypto import age
 
-from .. import db
+from .. import db, exchange
 from ..errors import (
     ContactExists,
     ContactNotFound,
@@ -147,7 +148,24 @@ class Groups(SharingPart):
             ContactCard.from_text(admin_card).fingerprint,
             parse_time(created),
             undelivered=sum(1 for m in self._s.outbox._outbox_messages() if m.group_id == gid),
+            unread=0 if mine else self._unread_exchange_files(),
         )
+
+    def _unread_exchange_files(self) -> int:
+        """Exchange files `sync` has not handled yet (as `_sync` lists them), 0 without a
+        reachable exchange folder. Only names are compared: nothing is opened."""
+        folder = self._s.identity._meta("exchange_folder")
+        if not folder:
+            return 0
+        try:
+            listing = [n for n in os.listdir(folder) if exchange.is_exchange_name(n)]
+        except OSError:
+            return 0
+        if not listing:
+            return 0
+        with db.db_errors():
+            seen = {r[0] for r in self._ctx.connection.execute("SELECT name FROM exchange_files")}
+        return sum(1 for n in listing if n not in seen)
 
     def _groups(self) -> list[GroupRecord]:
         with db.db_errors():

@@ -41,6 +41,7 @@ from .common import (
     SharingPart,
     StrPath,
     _op,
+    _RefusedEarlier,
 )
 from .streams import _spool_payload
 
@@ -112,7 +113,13 @@ class Inbox(SharingPart):
     """Receiving shares (a file or a stream), the received files, and erasing them."""
 
     @_op
-    def receive(self, source: StrPath | BinaryIO, *, name: str | None = None) -> ReceiveResult:
+    def receive(
+        self,
+        source: StrPath | BinaryIO,
+        *,
+        name: str | None = None,
+        accept_unknown: bool = False,
+    ) -> ReceiveResult:
         """Receive a share from a file path or a binary stream.
 
         Opens it with my key or one of my group keys (`ShareNotForMe` otherwise), verifies
@@ -130,8 +137,16 @@ class Inbox(SharingPart):
         written with `out_dir`) is not a share: it is handled as `process` handles it —
         with every authority and replay check — and a `HandledMessage` is returned instead
         of a `ReceivedRecord`: what happened, in plain words and as a `SyncReport`.
+
+        A share signed by someone who is not in my contacts is not received: it waits
+        for my decision (FORMAT.md §6.14) and `ShareFromUnknownSender` is raised, with
+        the `PendingShare` when it was given as a file (`accept_share` / `refuse_share`;
+        a stream cannot be come back to, so it is not kept). `accept_unknown=True` is
+        that decision taken in advance: the share is received, its history entry says it
+        was accepted from an unknown sender. A share I refused is refused again
+        (`ShareRefused`), whoever sends it under that id from the same key.
         """
-        return self._receive_source(source, name)
+        return self._receive_source(source, name, accept_unknown)
 
     @_op
     def process(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
@@ -323,7 +338,9 @@ class Inbox(SharingPart):
         out = [self._received_record(r) for r in rows]
         return out if include_ended else [r for r in out if r.status == "active"]
 
-    def _receive_source(self, source: StrPath | BinaryIO, name: str | None) -> ReceiveResult:
+    def _receive_source(
+        self, source: StrPath | BinaryIO, name: str | None, accept_unknown: bool = False
+    ) -> ReceiveResult:
         if isinstance(source, str | PathLike):
             path = Path(source)
             try:
@@ -336,8 +353,10 @@ class Inbox(SharingPart):
                 opened = share_format.open_share(f, [k for k, _g, _e in keyring])
                 if not opened[1].signed and (handled := self._message_given_to_receive(path)):
                     return handled
-                return self._receive_stream(f, fallback, opened)
-        return self._receive_stream(source, name or "shared file")
+                return self._receive_stream(
+                    f, fallback, opened, path=path.resolve(), accept_unknown=accept_unknown
+                )
+        return self._receive_stream(source, name or "shared file", accept_unknown=accept_unknown)
 
     def _message_given_to_receive(self, path: Path) -> HandledMessage | None:
         """`receive` was given a file without a manifest: if it is a Strongroom message
@@ -378,8 +397,10 @@ class Inbox(SharingPart):
         items = [paths] if isinstance(paths, str | PathLike) else list(paths)
         for item in items:
             path = Path(item)
-            self._s.exchange._process_exchange_file(path, path.name, rep, follow=True)
+            self._s.exchange._process_exchange_file(path.resolve(), path.name, rep, follow=True)
         self._s.outbox._flush_outbox()
+        rep.dropped += self._s.pending._drop_gone_pending()
+        rep.waiting = self._s.pending._waiting_count()
         return rep.freeze(self._s.outbox._outbox_written)
 
     def _receive_stream(
@@ -387,7 +408,13 @@ class Inbox(SharingPart):
         f: BinaryIO,
         fallback_name: str,
         opened: tuple[bytes, share_format.ShareInfo] | None = None,
+        *,
+        path: Path | None = None,
+        accept_unknown: bool = False,
     ) -> ReceivedRecord:
+        """Receive one opened share. `path`: where its file is (kept for a share from an
+        unknown sender, which waits: `PendingShares._hold_share`); `accept_unknown`:
+        receive it anyway (the user accepted it)."""
         keyring = self._s.identity._keyring()
         if opened is None:
             opened = share_format.open_share(f, [k for k, _g, _e in keyring])
@@ -395,9 +422,14 @@ class Inbox(SharingPart):
         via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
         inc = self._incoming(info, fallback_name, via_group)
         now = self._ctx.now()
-        duplicate = self._check_incoming(inc, int(now.timestamp()))
+        duplicate = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
         if duplicate is not None:
             return duplicate
+        accepted = (
+            inc.sender_vk is not None
+            and accept_unknown
+            and self._s.contacts._contact_by_vk(inc.sender_vk) is None
+        )
         size, sha, inline, tmp = _spool_payload(self._ctx.store, f, file_key, inc.manifest)
         object_id: str | None = None
         try:
@@ -406,7 +438,8 @@ class Inbox(SharingPart):
                 shard = self._ctx.store.install(tmp, object_id)
                 with disk_full_errors():
                     fsutil.fsync_dir(shard)
-            self._commit_received(inc, file_key, size, sha, inline, object_id, now)
+            details = self._received_details(inc, size, accepted)
+            self._commit_received(inc, file_key, size, sha, inline, object_id, now, details)
         except BaseException:
             if object_id is not None:
                 self._ctx.store.remove([object_id])
@@ -432,9 +465,12 @@ class Inbox(SharingPart):
         sender_vk = b64url_encode(m.sender.verify_key.to_bytes())
         return _Incoming(info, m.share_id, m.name, sender_vk, via_group)
 
-    def _check_incoming(self, inc: _Incoming, now_int: int) -> ReceivedRecord | None:
+    def _check_incoming(
+        self, inc: _Incoming, now_int: int, path: Path | None, accept_unknown: bool
+    ) -> ReceivedRecord | None:
         """The stored entry when this share is already here (a duplicate), None when it is
-        new; raises when it may not be stored (revoked or expired, now or before)."""
+        new; raises when it may not be stored (revoked or expired, now or before, or
+        refused), or must wait for my decision (from an unknown sender)."""
         # One entry per (signer, share id): a share someone else sent under this id is
         # another entry, never this share's duplicate or its revoked record (issue 13).
         with db.db_errors():
@@ -466,7 +502,42 @@ class Inbox(SharingPart):
                 f"This share ({share_format.safe_display_name(original)}) expired before it"
                 " arrived; nothing was stored."
             )
+        held = self._s.pending._pending_row(inc.share_id, sender_vk)
+        if held is not None and held[-1] == "refused":
+            raise _RefusedEarlier(
+                f"You refused this share ({share_format.safe_display_name(original)}) from "
+                f"{self._s.pending._pending_record(held).sender_words} earlier; it is not "
+                "offered again."
+            )
+        if self._s.contacts._contact_by_vk(sender_vk) is None and not accept_unknown:
+            # Issue 13: a share from a key I do not know is not received on its own;
+            # nothing is decrypted or stored until I accept it (FORMAT.md §6.14).
+            self._s.pending._wait_for_decision(inc.info, path, inc.via_group, held)
         return None
+
+    def _received_details(self, inc: _Incoming, size: int, accepted: bool) -> dict[str, Any]:
+        """The "share-received" history entry's details."""
+        m = inc.manifest
+        trust_name, fp = ("", None)
+        if m is not None and inc.sender_vk is not None:
+            trust_name, fp = self._s.contacts._who(inc.sender_vk, str(m.sender.recipient))
+            if trust_name.startswith("unknown sender"):
+                trust_name = f"{m.sender.name} (not in your contacts)"
+        details: dict[str, Any] = {
+            "share": inc.share_id,
+            "from": trust_name if m is not None else "unsigned",
+            "name": share_format.safe_display_name(inc.original),
+            "size": size,
+        }
+        if fp:
+            details["fingerprint"] = fp
+        if inc.info.forwarded:
+            details["forwarded"] = True
+        if inc.via_group:
+            details["group"] = inc.via_group
+        if accepted:
+            details["accepted"] = "from an unknown sender"
+        return details
 
     def _commit_received(
         self,
@@ -477,14 +548,10 @@ class Inbox(SharingPart):
         inline: bytes | None,
         object_id: str | None,
         now: datetime,
+        details: dict[str, Any],
     ) -> None:
         """Record a received file (its payload already stored) in one transaction."""
         m, info, share_id = inc.manifest, inc.info, inc.share_id
-        trust_name, fp = ("", None)
-        if m is not None and inc.sender_vk is not None:
-            trust_name, fp = self._s.contacts._who(inc.sender_vk, str(m.sender.recipient))
-            if trust_name.startswith("unknown sender"):
-                trust_name = f"{m.sender.name} (not in your contacts)"
         with self._ctx.write() as conn:
             stored = self._unique_shared_name(_stored_name(inc.original))
             t = format_time(now)
@@ -533,18 +600,12 @@ class Inbox(SharingPart):
                     int(bool(m and m.receipts)),
                 ),
             )
-            details: dict[str, Any] = {
-                "share": share_id,
-                "from": trust_name if m is not None else "unsigned",
-                "name": share_format.safe_display_name(inc.original),
-                "size": size,
-            }
-            if fp:
-                details["fingerprint"] = fp
-            if info.forwarded:
-                details["forwarded"] = True
-            if inc.via_group:
-                details["group"] = inc.via_group
+            # Accepted (or its sender became a contact): it waits no more.
+            conn.execute(
+                "DELETE FROM pending_shares WHERE share_id = ? AND signer = ?"
+                " AND state = 'waiting'",
+                (share_id, inc.signer),
+            )
             self._ctx.history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
             self._s.receipts._queue_receipt(conn, share_id, inc.signer, "received", now)
 
@@ -591,6 +652,13 @@ class Inbox(SharingPart):
         t = format_time(now)
         who, fp = self._s.contacts._who(sender_vk)
         with self._ctx.write() as conn:
+            # A share waiting for my decision that was revoked or expired: it goes, and
+            # the received row below refuses it for good.
+            conn.execute(
+                "DELETE FROM pending_shares WHERE share_id = ? AND signer = ?"
+                " AND state = 'waiting'",
+                (share_id, sender_vk),
+            )
             conn.execute(
                 "INSERT OR IGNORE INTO received (share_id, signer, item_id, signed, name,"
                 " stored_name, size, sha256, sender_card, sender_vk, opened_by, group_id,"

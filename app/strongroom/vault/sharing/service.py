@@ -18,6 +18,7 @@ from .groups import Groups
 from .identity import Identity
 from .inbox import Inbox
 from .outbox import Outbox
+from .pending import PendingShares
 from .receipts import Receipts
 from .shares import Shares
 
@@ -40,6 +41,8 @@ class Sharing:
         """Who has access to a file."""
         self.inbox = Inbox(ctx, catalog, self)
         """Receiving shares; the received files."""
+        self.pending = PendingShares(ctx, catalog, self)
+        """Shares from senders not in my contacts, waiting for my decision."""
         self.receipts = Receipts(ctx, catalog, self)
         self.outbox = Outbox(ctx, catalog, self)
         """Outgoing messages, sealed with their change and delivered after it."""

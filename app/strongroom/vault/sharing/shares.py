@@ -633,23 +633,7 @@ class Shares(SharingPart):
                     targets.append(target)
         dest = self._s.outbox._message_dest(out_dir)
         if not targets:
-            # Nothing new to revoke; what an earlier revoke left queued is retried now.
-            waiting = [
-                m
-                for m in self._s.outbox._outbox_messages()
-                if m.kind == "revocation" and m.share_id == sid
-            ]
-            done = self._s.outbox._deliver([m.id for m in waiting])
-            dests = {m.destination for m in waiting}
-            to_folder = {m.id for m in waiting if m.destination is not None}
-            return RevokeResult(
-                sid,
-                (),
-                tuple(path for oid, path in done.written.items() if oid in to_folder),
-                done.queued,
-                destination=dests.pop() if len(dests) == 1 else None,
-                not_delivered=done.not_delivered,
-            )
+            return self._retry_revocations(sid)
         revoking_all = len(targets) == len(active)
         now = self._ctx.now()
         queued: list[int] = []
@@ -690,6 +674,25 @@ class Shares(SharingPart):
             share_file=share_file,
             share_file_removed=removed,
             share_file_kept_for=kept_for,
+        )
+
+    def _retry_revocations(self, sid: str) -> RevokeResult:
+        """Nothing new to revoke: what an earlier revoke left queued is retried now."""
+        waiting = [
+            m
+            for m in self._s.outbox._outbox_messages()
+            if m.kind == "revocation" and m.share_id == sid
+        ]
+        done = self._s.outbox._deliver([m.id for m in waiting])
+        dests = {m.destination for m in waiting}
+        to_folder = {m.id for m in waiting if m.destination is not None}
+        return RevokeResult(
+            sid,
+            (),
+            tuple(path for oid, path in done.written.items() if oid in to_folder),
+            done.queued,
+            destination=dests.pop() if len(dests) == 1 else None,
+            not_delivered=done.not_delivered,
         )
 
     def _end_share_file(

@@ -19,6 +19,7 @@ from .groups import Groups
 from .identity import Identity
 from .inbox import Inbox
 from .outbox import Outbox
+from .pending import PendingShares
 from .receipts import Receipts
 from .service import Sharing
 from .shares import Shares
@@ -103,6 +104,10 @@ class SharingVerbs:
     received = _verb("inbox", Inbox.received)
     _received_deleted = _verb("inbox", Inbox._received_deleted)
     _resolve_shared_ref = _verb("inbox", Inbox._resolve_shared_ref)
+
+    pending_shares = _verb("pending", PendingShares.pending_shares)
+    accept_share = _verb("pending", PendingShares.accept_share)
+    refuse_share = _verb("pending", PendingShares.refuse_share)
 
     receipts_policy = _read_only("receipts", Receipts.receipts_policy)
     set_receipts_policy = _verb("receipts", Receipts.set_receipts_policy)
