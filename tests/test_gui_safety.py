@@ -301,7 +301,7 @@ def test_a_revocation_saved_to_a_full_disk_is_said_and_kept(
     "nothing was changed"), the message waits in the outbox, and it is written later."""
     import errno
 
-    from strongroom.vault import sharing as sharing_mod
+    from strongroom.vault.sharing import streams as sharing_mod
 
     window, ann, ben, _share = shared_note
     page = window.files_page

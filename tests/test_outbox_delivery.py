@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sharing_helpers import PASSPHRASE, World, world_fixture  # noqa: F401
-from strongroom.vault import sharing as sharing_mod
+from strongroom.vault.sharing import streams as sharing_mod
 
 
 @pytest.fixture
@@ -141,14 +141,14 @@ _KILL_SCRIPT = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     from strongroom.vault import Vault
-    from strongroom.vault import sharing
+    from strongroom.vault.sharing.outbox import Outbox
 
     def die(*_a, **_k):
         os.kill(os.getpid(), signal.SIGKILL)
 
     vault = Vault.open(Path(sys.argv[1]), sys.argv[2], config_dir=Path(sys.argv[3]),
                        temp_root=Path(sys.argv[4]))
-    sharing.SharingMixin._write_new_file = die  # killed between the commit and the write
+    Outbox._write_new_file = die  # killed between the commit and the write
     vault.revoke(sys.argv[5], out_dir=sys.argv[6])
     """
 )

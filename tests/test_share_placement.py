@@ -5,7 +5,7 @@ nobody may read it any more."""
 from __future__ import annotations
 
 from sharing_helpers import World, world_fixture  # noqa: F401
-from strongroom.vault import sharing
+from strongroom.vault.sharing import streams as sharing
 
 
 def _share_cut_before_rename(world: World, monkeypatch):

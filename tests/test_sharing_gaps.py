@@ -1,10 +1,11 @@
 """The sharing API gaps the CLI needed closed: typed `SyncReport` fields, an exact `sent`
-count, `NotAShare` from `receive`, `GroupRemoval`, the "erased" receipt on delete, and
+count, a `HandledMessage` from `receive`, `GroupRemoval`, the "erased" receipt on delete, and
 `info()` counts that agree on leaving received files out."""
 
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,10 +16,9 @@ from sharing_helpers import (
 )
 from strongroom.vault import (
     GroupRecord,
-    NotAShare,
+    HandledMessage,
     ReceiptRecord,
     ReceivedRecord,
-    SharingError,
 )
 from strongroom.vault.formats import messages
 from strongroom.vault.formats.messages import new_message_filename
@@ -121,7 +121,7 @@ def test_process_counts_receipts_written_while_receiving(world: World, tmp_path)
     assert report.sent == 1 == _new_files(world, before)
 
 
-def test_receive_applies_a_message_and_raises_not_a_share(world: World, tmp_path) -> None:
+def test_receive_applies_a_message_and_returns_what_happened(world: World, tmp_path) -> None:
     alice, bob, carol = world.person("Alice"), world.person("Bob"), world.person("Carol")
     world.introduce("Alice", "Bob", "Carol")
     alice.add_bytes("/", "m.txt", b"message me")
@@ -131,22 +131,23 @@ def test_receive_applies_a_message_and_raises_not_a_share(world: World, tmp_path
     bob.receive(share.path)
     (message,) = alice.revoke(share.id, out_dir=hand).messages
 
-    with pytest.raises(NotAShare) as caught:
-        bob.receive(message)
-    assert isinstance(caught.value, SharingError)
-    text = str(caught.value)
+    handled = bob.receive(message)  # a message is not an error: no exception (issue 14)
+    assert isinstance(handled, HandledMessage) and not isinstance(handled, ReceivedRecord)
+    assert handled.applied and handled.path == message
+    text = str(handled)
     assert text == (
         f"{message.name} is a Strongroom message (a revocation, receipt or group key), "
         "not a shared file; it was applied."
     )
     assert "()" not in text  # plain words, no API names
-    assert caught.value.report.messages == (message.name,)
-    assert [r.share_id for r in caught.value.report.revoked] == [share.id]
+    assert handled.report.messages == (message.name,)
+    assert [r.share_id for r in handled.report.revoked] == [share.id]
     assert bob.shared_with_me() == []
 
-    with pytest.raises(NotAShare, match="applied before, so nothing changed") as caught:
-        bob.receive(message)
-    assert caught.value.report.replayed == (message.name,)
+    again = bob.receive(message)
+    assert isinstance(again, HandledMessage) and not again.applied
+    assert "applied before, so nothing changed" in str(again)
+    assert again.report.replayed == (message.name,)
 
     # A forged message is refused with its reason, and quarantined like in the exchange.
     alice.add_bytes("/", "n.txt", b"n")
@@ -161,8 +162,9 @@ def test_receive_applies_a_message_and_raises_not_a_share(world: World, tmp_path
             [bob._identity().recipient],
         )
     )
-    with pytest.raises(NotAShare, match=r"it was refused: .*not signed by the share's sender"):
-        bob.receive(forged)
+    refused = bob.receive(forged)
+    assert isinstance(refused, HandledMessage) and not refused.applied
+    assert re.search(r"it was refused: .*not signed by the share's sender", str(refused))
     assert bob.quarantine()[0].file_name == forged.name
     assert bob.read_bytes("shared:n.txt") == b"n"
 
@@ -248,7 +250,7 @@ def test_full_disk_writing_a_message_leaves_no_temp_file(world: World, tmp_path,
     stayed in the out folder, and the recipient quarantined it when given the folder)."""
     import errno
 
-    from strongroom.vault import sharing
+    from strongroom.vault.sharing import streams as sharing
 
     alice = world.person("alice")
     world.person("bob")

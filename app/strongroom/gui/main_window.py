@@ -33,7 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, NotAShare, ShareFromUnknownSender, Vault
+from strongroom.vault import (
+    FileRecord,
+    HandledMessage,
+    ShareFromUnknownSender,
+    Vault,
+)
 
 from . import heap, icons
 from .activity_page import ActivityPage
@@ -467,7 +472,7 @@ class MainWindow(QMainWindow):
         def done(record: Any) -> None:
             self.show_section(self.SECTION_SHARED)
             self.shared_page.reload()
-            if isinstance(record, NotAShare):  # a message file: applied, say what happened
+            if isinstance(record, HandledMessage):  # a message file: applied, say what happened
                 self.show_status(str(record))
             elif isinstance(record, ShareFromUnknownSender):  # it waits for a decision
                 self.show_status(

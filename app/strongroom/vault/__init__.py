@@ -113,7 +113,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         build_share_plan,
         end_of_day,
     )
-    from .sharing import RECEIPT_POLICIES, SHARED_PREFIX
+    from .sharing import RECEIPT_POLICIES, SHARED_PREFIX, HandledMessage, ReceiveResult
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
@@ -152,6 +152,7 @@ __all__ = [
     "GroupNotFound",
     "GroupRecord",
     "GroupRemoval",
+    "HandledMessage",
     "HistoryAction",
     "HistoryEntry",
     "HistoryQuery",
@@ -179,6 +180,7 @@ __all__ = [
     "PreviewTooLarge",
     "QuarantineEntry",
     "ReceiptRecord",
+    "ReceiveResult",
     "ReceivedRecord",
     "RecipientKind",
     "Retention",
@@ -333,6 +335,8 @@ _LAZY: dict[str, str] = {
     "end_of_day": "share_plan",
     "RECEIPT_POLICIES": "sharing",
     "SHARED_PREFIX": "sharing",
+    "HandledMessage": "sharing",
+    "ReceiveResult": "sharing",
 }
 
 

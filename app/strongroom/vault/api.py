@@ -14,7 +14,8 @@ the vault's `VaultContext` (vault/context.py):
 - extract.py — read, export, open copies in other programs, the temp folder;
 - integrity.py — check, history verification and checkpoint, retention, info;
 - history_query.py — `HistoryQuery`, the history filters every front end uses;
-- sharing.py — identity, contacts, groups, shares, receipts, exchange (`SharingMixin`).
+- sharing/ — identity, contacts, groups, shares, receipts, exchange (the `Sharing` service;
+  `SharingVerbs` gives `Vault` its sharing verbs).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from .records import (
     VaultInfo,
 )
 from .reports import UnlockReport
-from .sharing import ContactRef, SharingMixin
+from .sharing import ContactRef, SharingVerbs
 
 __all__ = [
     "DB_NAME",
@@ -98,11 +99,11 @@ def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Va
     return wrapper
 
 
-class Vault(SharingMixin):
+class Vault(SharingVerbs):
     """An unlocked vault. Obtain one with `create`, `open` or `open_with_recovery_key`.
 
     Sharing verbs (identity, contacts, groups, shares, receipts, exchange folder) come
-    from `strongroom.vault.sharing.SharingMixin`.
+    from `strongroom.vault.sharing.SharingVerbs`, which delegates to the `Sharing` service.
     """
 
     def __init__(self) -> None:  # use the classmethods
@@ -112,9 +113,8 @@ class Vault(SharingMixin):
         self._extract = Extract(self._ctx, self._catalog, self._ingest, self)
         self._integrity = Integrity(self._ctx, self._catalog, self._extract)
 
-    # ----- transitional: private names the sharing mixin and white-box tests still use ---
-    # `SharingMixin` (until the vault/sharing/ package replaces it) and a few tests reach
-    # these; new code takes a `VaultContext` instead. Each is a plain alias of the context.
+    # ----- transitional: private names a few white-box tests still use -----------------
+    # New code takes a `VaultContext` instead. Each is a plain alias of the context.
 
     _conn = property(lambda self: self._ctx.conn, lambda self, v: setattr(self._ctx, "conn", v))
     _c = property(lambda self: self._ctx.connection)

@@ -254,10 +254,9 @@ class PendingShareGone(SharingError):
 
 
 class NotAShare(SharingError):
-    """`receive` was given a Strongroom message (a revocation, receipt or group key), not
-    a shared file. No file was stored; the message itself was handled as `process`
-    handles one — applied, ignored as a replay, or refused (quarantined) with a reason —
-    and `report` says which (`report.messages` is non-empty when it was applied)."""
+    """A Strongroom message (a revocation, receipt or group key) where a shared file was
+    expected; `report` says what was done with it. `Vault.receive` no longer raises it: it
+    returns a `HandledMessage` (issue 14); kept for callers that still catch it."""
 
     def __init__(self, message: str, report: SyncReport) -> None:
         super().__init__(message)

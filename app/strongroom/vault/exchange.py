@@ -1,6 +1,7 @@
 """Exchange-folder names and the clean-up rule's constants (FORMAT.md §6.4, §6.12).
 
-Pure: no database, no file system. `SharingMixin` applies these rules.
+Pure: no database, no file system. `vault.sharing` (its exchange and applier parts)
+applies these rules.
 
 Sync engines make two kinds of extra files next to ours:
 

@@ -37,7 +37,7 @@ from ..output import (
 )
 
 if TYPE_CHECKING:
-    from strongroom.vault import PendingShare, ReceivedRecord, SyncReport, Vault
+    from strongroom.vault import HandledMessage, PendingShare, ReceivedRecord, SyncReport, Vault
 
 __all__ = ["COMMANDS", "shared_ls"]
 
@@ -139,7 +139,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
             result, failed = _receive_one(vault, f, args.json)
             results.append(result)
             if failed is not None and code == EXIT_OK:
-                code = exit_code_for(failed)
+                code = exit_code_for(failed) if isinstance(failed, Exception) else EXIT_ERROR
     if args.json:
         for r in results:
             r.setdefault("error", None)
@@ -148,25 +148,16 @@ def cmd_receive(args: argparse.Namespace) -> int:
     return code
 
 
-def _receive_one(vault: Vault, f: str, json: bool) -> tuple[dict[str, Any], Exception | None]:
-    """Receive one file, say what happened; its `receive --json` entry and what failed."""
-    from strongroom.vault import NotAShare, ShareFromUnknownSender, VaultError
+def _receive_one(
+    vault: Vault, f: str, json: bool
+) -> tuple[dict[str, Any], Exception | HandledMessage | None]:
+    """Receive one file, say what happened; its `receive --json` entry and what failed
+    (a message that was refused or not for me is not an error type: it exits 1)."""
+    from strongroom.vault import HandledMessage, ShareFromUnknownSender, VaultError
 
+    failed: VaultError | HandledMessage
     try:
         rec = vault.receive(f)
-    except NotAShare as exc:
-        # A message: the vault handled it with every check; the report says how.
-        rep = exc.report
-        if rep.messages or rep.replayed:
-            note(
-                f"{safe(f)}: message applied."
-                if rep.messages
-                else f"{safe(f)}: this message was already processed; ignored."
-            )
-            for r in rep.revoked:
-                note(f"  Share {r.share_id} was revoked by its sender and erased here.")
-            return {"file": f, "message": True, "received": None}, None
-        failed: VaultError = exc
     except ShareFromUnknownSender as exc:
         # Not received: it waits for the user's decision (or, refused, is gone).
         p = exc.pending
@@ -189,13 +180,26 @@ def _receive_one(vault: Vault, f: str, json: bool) -> tuple[dict[str, Any], Exce
     except VaultError as exc:
         failed = exc
     else:
-        _said_received(f, rec, json)
-        return {"file": f, "message": False, "received": received_json(rec)}, None
+        if not isinstance(rec, HandledMessage):
+            _said_received(f, rec, json)
+            return {"file": f, "message": False, "received": received_json(rec)}, None
+        # A message: the vault handled it with every check; the report says how.
+        rep = rec.report
+        if rep.messages or rep.replayed:
+            note(
+                f"{safe(f)}: message applied."
+                if rep.messages
+                else f"{safe(f)}: this message was already processed; ignored."
+            )
+            for r in rep.revoked:
+                note(f"  Share {r.share_id} was revoked by its sender and erased here.")
+            return {"file": f, "message": True, "received": None}, None
+        failed = rec
     sys.stderr.write(f"strongroom: {safe(f)}: {failed}\n")
     error = str(failed)
     return {
         "file": f,
-        "message": isinstance(failed, NotAShare),
+        "message": isinstance(failed, HandledMessage),
         "received": None,
         "error": error,
     }, failed

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from strongroom.vault import (
-    NotAShare,
+    HandledMessage,
     PendingShare,
     ReceivedRecord,
+    ReceiveResult,
     ShareFromUnknownSender,
     SyncReport,
 )
@@ -35,16 +36,14 @@ from .common import _empty_state, _Page, _table
 from .models import PendingSharesTableModel, ReceivedTableModel
 
 
-def receive_or_apply(
-    vault: Any, path: str | Path
-) -> ReceivedRecord | NotAShare | ShareFromUnknownSender:
+def receive_or_apply(vault: Any, path: str | Path) -> ReceiveResult | ShareFromUnknownSender:
     """Receive a share file. A Strongroom message file (revocation, receipt, group key) is
-    applied by the vault instead and comes back as its `NotAShare`, whose text says what
+    applied by the vault instead and comes back as a `HandledMessage`, whose text says what
     happened in plain words; a share from someone not in my contacts waits for my decision
     and comes back as its `ShareFromUnknownSender`: information for the user, not errors."""
     try:
-        return vault.receive(path)
-    except (NotAShare, ShareFromUnknownSender) as exc:
+        return vault.receive(path)  # type: ignore[no-any-return]
+    except ShareFromUnknownSender as exc:
         return exc
 
 
@@ -359,14 +358,14 @@ class SharedPage(_Page):
             return
         vault = self.session.vault
 
-        Result = ReceivedRecord | NotAShare | ShareFromUnknownSender
+        Result = ReceiveResult | ShareFromUnknownSender
 
         def work(_c: object) -> list[Result]:
             return [receive_or_apply(vault, p) for p in paths]
 
         def done(results: list[Result]) -> None:
             new = [r for r in results if isinstance(r, ReceivedRecord) and not r.duplicate]
-            notes = [str(r) for r in results if isinstance(r, NotAShare)]
+            notes = [str(r) for r in results if isinstance(r, HandledMessage)]
             waiting = [r for r in results if isinstance(r, ShareFromUnknownSender)]
             if waiting:
                 notes.append(

@@ -1,0 +1,128 @@
+"""What the sharing modules share: names, references, the `_op` guard, the sync report."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from os import PathLike
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from strongroom.crypto import age
+
+from ..errors import ShareRefused, VaultLocked
+from ..records import (
+    Contact,
+    FileRecord,
+    FolderRecord,
+    GroupRecord,
+    PendingShare,
+    ReceiptRecord,
+    ReceivedRecord,
+    SyncReport,
+)
+
+if TYPE_CHECKING:
+    from ..context import VaultContext
+    from .service import Sharing
+
+
+SHARED_ROOT_ID = 0
+"""Item id of the hidden folder holding received files (schema v2); never listed."""
+SHARED_PREFIX = "shared:"
+"""Received files are addressed as ``shared:NAME`` (their `FileRecord.path`)."""
+RECEIPT_POLICIES = ("always", "ask", "never")
+DEFAULT_RECEIPT_POLICY = "ask"
+ContactRef = int | str | Contact
+"""A contact by id, by name (case-insensitive) or by fingerprint (digits, any spacing)."""
+GroupRef = str | GroupRecord
+"""A group by id (32 hex digits) or by name (case-insensitive)."""
+StrPath = str | PathLike[str]
+_INLINE_PAYLOAD_MAX = age.payload_length(64 * 1024)  # = api.INLINE_MAX plaintext bytes
+_HEX128 = re.compile(r"^[0-9a-f]{32}$")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _op(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
+    """As `api._op`: run under the vault mutex, refusing once the vault is locked."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._ctx.mutex:
+            if self._ctx.conn is None:
+                raise VaultLocked()
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class _Report:
+    """`SyncReport` being filled in; `sent` is what `_flush_outbox` wrote meanwhile."""
+
+    def __init__(self, written_before: int) -> None:
+        self.written_before = written_before
+        self.received: list[ReceivedRecord] = []
+        self.revoked: list[ReceivedRecord] = []
+        self.expired: list[ReceivedRecord] = []
+        self.receipts: list[ReceiptRecord] = []
+        self.group_keys: list[GroupRecord] = []
+        self.messages: list[str] = []
+        self.skipped = 0
+        self.replayed: list[str] = []
+        self.duplicates: list[str] = []
+        self.quarantined: list[tuple[str, str]] = []
+        self.errors: list[tuple[str, str]] = []
+        self.conflicts: list[str] = []
+        self.removed: list[str] = []
+        self.pending: list[PendingShare] = []
+        self.dropped: list[tuple[PendingShare, str]] = []
+        self.waiting = 0
+
+    def freeze(self, written_now: int) -> SyncReport:
+        return SyncReport(
+            received=tuple(self.received),
+            revoked=tuple(self.revoked),
+            expired=tuple(self.expired),
+            receipts=tuple(self.receipts),
+            group_keys=tuple(self.group_keys),
+            messages=tuple(self.messages),
+            sent=written_now - self.written_before,
+            skipped=self.skipped,
+            replayed=tuple(self.replayed),
+            duplicates=tuple(self.duplicates),
+            quarantined=tuple(self.quarantined),
+            errors=tuple(self.errors),
+            conflicts=tuple(self.conflicts),
+            removed=tuple(self.removed),
+            pending=tuple(self.pending),
+            dropped=tuple(self.dropped),
+            waiting=self.waiting,
+        )
+
+
+class _RefusedEarlier(ShareRefused):
+    """A share I refused (from an unknown sender) arrived again: not offered again."""
+
+
+class _Rejected(Exception):
+    """A well-formed message that its signer had no authority to send."""
+
+
+class Catalog(Protocol):
+    """The file lookups sharing needs from the vault's catalog (items and folders)."""
+
+    def _get(self, ref: Any) -> FileRecord | FolderRecord: ...
+    def _get_file(self, ref: Any) -> FileRecord: ...
+    def walk(self, folder: Any = "/") -> list[FileRecord | FolderRecord]: ...
+
+
+class SharingPart:
+    """One part of the sharing service (`Sharing`): it works on the vault through the
+    narrow `VaultContext` and the `Catalog`, and reaches the other parts through the
+    service (`self._s.contacts`, `self._s.outbox`, ...), never through `Vault`."""
+
+    def __init__(self, ctx: VaultContext, catalog: Catalog, service: Sharing) -> None:
+        self._ctx = ctx
+        self._catalog = catalog
+        self._s = service
