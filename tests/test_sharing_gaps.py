@@ -19,8 +19,8 @@ from strongroom.vault import (
     ReceiptRecord,
     ReceivedRecord,
     SharingError,
-    messages,
 )
+from strongroom.vault.formats import messages
 from strongroom.vault.formats.messages import new_message_filename
 
 BIG = 300_000  # > 64 KiB: stored as an object file, not inline
