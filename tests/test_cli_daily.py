@@ -197,6 +197,9 @@ def test_receive_a_folder_takes_the_age_files_in_it(tmp_path, run, vault, bob):
     code, _, err = run("share", "/f.txt", "--to", "Bob", "--out", out_dir, "--yes")
     assert code == 0, err
     (out_dir / "notes.txt").write_text("not a share")  # not .age: left alone
+    # Bob knows me (a share from someone not in his contacts would wait: FORMAT.md §6.14).
+    my_card = run("id", "--card")[1].strip()
+    assert run("--vault", bob, "contacts", "add", my_card)[0] == 0
     code, out, err = run("--vault", bob, "receive", out_dir)
     assert code == 0, err
     assert "f.txt" in out

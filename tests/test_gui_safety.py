@@ -213,6 +213,7 @@ def shared_note(window, services, tmp_path):
     ann, _ = make_vault(services, "Ann", display_name="Ann")
     ben, _ = make_vault(services, "Ben", display_name="Ben")
     ann.add_contact(ben.my_card().to_text())
+    ben.add_contact(ann.my_card().to_text())  # else Ann's share waits for Ben (schema 5)
     ann.add_bytes("/", "note.txt", b"the plans\n")
     out = tmp_path / "out"
     out.mkdir()
