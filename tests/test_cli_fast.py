@@ -13,7 +13,7 @@ import os
 import random
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,8 @@ FAST_KDF = ["--kdf-memory", "8", "--kdf-iterations", "1"]
 # What a session `ls` must not load: the GUI; the key derivation (a session skips it); the
 # passphrase-strength rule; CSV history export; cryptography's key-file loaders (SSH, PEM);
 # thread pools and logging (only big payloads and listener errors need them); and the
-# `ldconfig` child process that ctypes.util.find_library runs.
+# `ldconfig` child process that ctypes.util.find_library runs; the sharing parts an open does
+# not use (each imported on first use: vault/sharing/service.py, verbs.py).
 NOT_FOR_A_SESSION_LS = (
     "PySide6",
     "shiboken6",
@@ -46,6 +47,13 @@ NOT_FOR_A_SESSION_LS = (
     "logging",
     "ctypes.util",
     "subprocess",
+    "strongroom.vault.sharing.shares",
+    "strongroom.vault.sharing.access",
+    "strongroom.vault.sharing.apply",
+    "strongroom.vault.sharing.contacts",
+    "strongroom.vault.sharing.groups",
+    "strongroom.vault.sharing.receipts",
+    "strongroom.vault.share_plan",
 )
 
 
@@ -171,6 +179,20 @@ def test_every_public_vault_name_resolves_to_its_module():
     assert names.join("/a", "b") == "/a/b"
 
 
+def test_every_public_sharing_name_resolves_to_its_module():
+    import importlib
+
+    import strongroom.vault.sharing as pkg
+
+    assert set(pkg._LAZY) == set(pkg.__all__)
+    for name in pkg.__all__:
+        module = importlib.import_module(pkg._LAZY[name], pkg.__name__)
+        assert getattr(pkg, name) is getattr(module, name), name
+    assert set(pkg.__all__) <= set(dir(pkg))
+    with pytest.raises(AttributeError):
+        pkg.NoSuchName
+
+
 def test_a_command_line_builds_the_parser_once(tmp_path, run, monkeypatch):
     import strongroom.__main__ as entry
     from strongroom.cli import args
@@ -178,9 +200,9 @@ def test_a_command_line_builds_the_parser_once(tmp_path, run, monkeypatch):
     built = []
     real = args.build_parser
 
-    def counting():
+    def counting(*argv):
         built.append(1)
-        return real()
+        return real(*argv)
 
     monkeypatch.setattr(args, "build_parser", counting)
     monkeypatch.setattr(cli, "build_parser", counting)
@@ -192,6 +214,91 @@ def test_a_command_line_builds_the_parser_once(tmp_path, run, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert entry._gui_paths(["ls"]) is None
     assert entry._gui_paths([str(tmp_path / "ls")]) == [str(tmp_path / "ls")]
+
+
+def _subcommands(parser) -> list[str]:
+    import argparse
+
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(sub.choices)
+
+
+def test_a_command_line_builds_only_its_commands_sub_parser():
+    from strongroom.cli import args
+
+    everything = _subcommands(args.build_parser())
+    assert len(everything) > 25 and "ls" in everything
+    for argv, only in [
+        (["ls", "/big"], ["ls"]),
+        (["--vault", "v", "ls"], ["ls"]),
+        (["--vault=v", "--passphrase-file", "-", "contacts", "list"], ["contacts"]),
+        (["--", "ls"], ["ls"]),
+        # The full parser answers these: help, version, no or an unknown command, an
+        # abbreviated option.
+        (["--help"], everything),
+        (["--version"], everything),
+        (["--vault", "v"], everything),
+        (["lss"], everything),
+        (["--vau", "v", "ls"], everything),
+    ]:
+        assert _subcommands(args.build_parser(argv)) == only, argv
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ls", "/big", "--json"],
+        ["--vault", "v", "ls"],
+        ["--vault=v", "ls", "--passphrase-file", "pw"],
+        ["--passphrase-file", "-", "--vault", "v", "find", "x*", "--limit", "3"],
+        ["contacts", "list"],
+        ["ls", "--", "-odd"],
+    ],
+)
+def test_the_one_sub_parser_reads_a_command_line_as_the_full_parser_does(argv):
+    from strongroom.cli import args
+
+    assert args.build_parser(argv).parse_args(argv) == args.build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize(
+    "argv", [["ls", "--bogus"], ["--vault"], ["lss"], ["ls", "--help"], ["contacts"]]
+)
+def test_the_one_sub_parser_gives_the_full_parsers_help_and_errors(argv, capsys):
+    from strongroom.cli import args
+
+    said = []
+    for parser in (args.build_parser(argv), args.build_parser()):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args(argv)
+        said.append((exc.value.code, *capsys.readouterr()))
+    assert said[0] == said[1]
+
+
+def test_sharing_verbs_made_on_first_use_keep_their_signature_and_docs(env):  # noqa: F811
+    import inspect
+
+    from strongroom.vault.sharing.receipts import Receipts
+    from strongroom.vault.sharing.shares import Shares
+
+    assert inspect.signature(Vault.share) == inspect.signature(Shares.share)
+    assert Vault.share.__doc__ == Shares.share.__doc__ and Vault.share.__name__ == "share"
+    assert isinstance(Vault.receipts_policy, property)
+    assert Vault.receipts_policy.__doc__ == Receipts.receipts_policy.__doc__
+    # Once read, the real verb is in place.
+    assert isinstance(inspect.getattr_static(Vault, "receipts_policy"), property)
+    vault, _ = env.create()
+    try:
+        assert vault.contacts() == []
+        assert vault._sharing.contacts is vault._sharing.contacts  # made once, kept
+        with pytest.raises(AttributeError):
+            vault.exchange_folder = "x"  # type: ignore[misc]  (read-only, as before)
+        vault.groups = lambda: ["replaced"]  # type: ignore[method-assign]  (tests do this)
+        assert vault.groups() == ["replaced"]
+        with pytest.raises(AttributeError):
+            vault._sharing.no_such_part
+    finally:
+        vault.lock()
 
 
 # ----- Vault.list -------------------------------------------------------------------------
@@ -289,3 +396,28 @@ def test_parse_time_reads_what_format_time_writes():
     for bad in ("2026-12-07T04:07:01+01:00:0Z", "2026-12-07T04:07:01.123456", "x" * 26 + "Z"):
         with pytest.raises(ValueError):
             parse_time(bad)
+
+
+def test_ls_text_is_each_items_ls_line():
+    """`ls` formats a listing in one pass with the size and time columns cached: the text
+    is what formatting each item on its own gives."""
+    from strongroom.cli.commands.files import _ls_line, _ls_text
+
+    rng = random.Random(3)
+    base = datetime(2026, 3, 29, 0, 59, 58, tzinfo=UTC)  # around a DST change
+    times = [base + timedelta(seconds=rng.randrange(0, 7200)) for _ in range(5)]
+    times.append(times[0].astimezone(timezone(timedelta(hours=5))))  # same instant
+    names = ["a.txt", "evil\x1b[2J", "back\\slash", "Äpfel", "\u202etxt.exe", "tab\tname", " "]
+    items: list[object] = []
+    for i in range(300):
+        name = f"{rng.choice(names)}-{i}"
+        when = rng.choice(times)
+        if i % 7 == 0:
+            items.append(FolderRecord(i, 1, name, f"/f/{name}", when, when))
+        else:
+            size = rng.choice([0, 1, 1023, 1024, 1536, 10**6, 5 * 2**40, rng.randrange(10**9)])
+            items.append(
+                FileRecord(i, 1, name, f"/f/{name}", size, b"\0" * 32, when, when, i % 2 == 0)
+            )
+    assert _ls_text(items) == "".join(_ls_line(item) + "\n" for item in items)
+    assert _ls_text([]) == ""

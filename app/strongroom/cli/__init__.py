@@ -39,7 +39,7 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: list[str]) -> int:
     """Run `strongroom ARGV...` and return the exit code."""
-    parser = build_parser()
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)

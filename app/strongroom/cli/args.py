@@ -7,6 +7,7 @@ sets `args.handler`."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from strongroom import __version__
 
@@ -60,8 +61,13 @@ def all_commands() -> list[Command]:
     return [found[name] for name in _ORDER]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser. Vault and passphrase options are accepted before or after COMMAND."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. Vault and passphrase options are accepted before or after COMMAND.
+
+    Given the command line `argv` that names a known command, only that command's
+    sub-parser is built (what parsing `argv` reads: the same result, help and errors),
+    instead of all ~60 (a 10,000-item `ls` after `unlock` should take well under 0.3 s);
+    otherwise (no command, an unknown one, `--help`) the full parser."""
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog="strongroom",
@@ -72,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"strongroom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in all_commands():
+    commands = all_commands()
+    named = _command_word(argv) if argv is not None else None
+    if named is not None and any(c.name == named for c in commands):
+        commands = [c for c in commands if c.name == named]
+    for command in commands:
         p = sub.add_parser(
             command.name,
             help=command.help,
@@ -83,6 +93,29 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _add_command(p, command)
     return parser
+
+
+# The options of the top-level parser that take a value (as the next argument).
+_VALUE_OPTIONS = ("--vault", "--passphrase-file")
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command `argv` names, as argparse reads it: the first argument that is not an
+    option or an option's value; None if there is none, or after `--help`/`--version`
+    (which the full parser answers), or if an abbreviated option might take a value."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            return argv[i + 1] if i + 1 < len(argv) else None
+        if word == "-" or not word.startswith("-"):
+            return word
+        name = word.split("=", 1)[0]
+        if name in _VALUE_OPTIONS:
+            i += 1 if "=" in word else 2
+            continue
+        return None  # -h, --help, --version, or anything argparse must judge itself
+    return None
 
 
 def _add_command(parser: argparse.ArgumentParser, command: Command) -> None:

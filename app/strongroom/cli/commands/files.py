@@ -141,8 +141,35 @@ def cmd_ls(args: argparse.Namespace) -> int:
         emit_json({"folder": item_json(target), "items": [item_json(i) for i in items]})
         return EXIT_OK
     # One write for the whole listing (10,000 lines: not 10,000 calls into the text layer).
-    sys.stdout.write("".join([_ls_line(item) + "\n" for item in items]))
+    sys.stdout.write(_ls_text(items))
     return EXIT_OK
+
+
+def _ls_text(items: list[Item]) -> str:
+    """`_ls_line` of each item, one per line: the same text, with the size and time columns
+    formatted once per distinct value (a folder's files were often added in one batch, and
+    the vault hands out one datetime per distinct timestamp)."""
+    times: dict[object, str] = {}
+    sizes: dict[object, str] = {}
+    lines = []
+    append = lines.append
+    for item in items:
+        name = item.name
+        if not (name.isascii() and name.isprintable() and "\\" not in name):
+            name = safe(name)
+        modified = item.modified
+        when = times.get(modified)
+        if when is None:
+            when = times[modified] = human_time(modified)
+        if item.is_folder:
+            append(f"{'-':>10}  {when}  {name}/\n")
+            continue
+        size = item.size  # type: ignore[union-attr]
+        shown = sizes.get(size)
+        if shown is None:
+            shown = sizes[size] = f"{human_size(size):>10}"
+        append(f"{shown}  {when}  {name}\n")
+    return "".join(lines)
 
 
 def _ls_line(item: Item) -> str:

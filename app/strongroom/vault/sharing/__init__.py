@@ -25,12 +25,40 @@ they cannot erase a copy someone already saved outside Strongroom (`REVOCATION_L
 
 from __future__ import annotations
 
-from ..records import REVOCATION_LIMITS
-from .common import RECEIPT_POLICIES, SHARED_PREFIX, SHARED_ROOT_ID, Catalog, ContactRef, GroupRef
-from .identity import create_identity
-from .inbox import HandledMessage, ReceiveResult
-from .service import Sharing
-from .verbs import SharingVerbs
+from typing import TYPE_CHECKING
+
+# Each public name is imported from its module on first use (PEP 562), like the names of
+# `strongroom.vault`: importing `sharing.common` for two constants (the catalog does) does not
+# load every part, and an open for a listing loads only the parts it uses (service.py).
+_LAZY = {
+    "RECEIPT_POLICIES": ".common",
+    "REVOCATION_LIMITS": "..records",
+    "SHARED_PREFIX": ".common",
+    "SHARED_ROOT_ID": ".common",
+    "Catalog": ".common",
+    "ContactRef": ".common",
+    "GroupRef": ".common",
+    "HandledMessage": ".inbox",
+    "ReceiveResult": ".inbox",
+    "Sharing": ".service",
+    "SharingVerbs": ".verbs",
+    "create_identity": ".identity",
+}
+
+if TYPE_CHECKING:
+    from ..records import REVOCATION_LIMITS
+    from .common import (
+        RECEIPT_POLICIES,
+        SHARED_PREFIX,
+        SHARED_ROOT_ID,
+        Catalog,
+        ContactRef,
+        GroupRef,
+    )
+    from .identity import create_identity
+    from .inbox import HandledMessage, ReceiveResult
+    from .service import Sharing
+    from .verbs import SharingVerbs
 
 __all__ = [
     "RECEIPT_POLICIES",
@@ -46,3 +74,18 @@ __all__ = [
     "SharingVerbs",
     "create_identity",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

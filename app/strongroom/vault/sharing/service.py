@@ -8,45 +8,79 @@ through this service, never through `Vault`. `Vault` keeps thin delegating verbs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .access import Access
-from .apply import MessageApplier
-from .contacts import Contacts
-from .exchange import Exchange
-from .groups import Groups
-from .identity import Identity
-from .inbox import Inbox
-from .outbox import Outbox
-from .pending import PendingShares
-from .receipts import Receipts
-from .shares import Shares
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..context import VaultContext
+    from .access import Access
+    from .apply import MessageApplier
     from .common import Catalog
+    from .contacts import Contacts
+    from .exchange import Exchange
+    from .groups import Groups
+    from .identity import Identity
+    from .inbox import Inbox
+    from .outbox import Outbox
+    from .pending import PendingShares
+    from .receipts import Receipts
+    from .shares import Shares
+
+# Each part's module and class: a part is made (and its module imported) on first use, so
+# an open for a listing does not load the share, access and receipt modules.
+_PARTS = {
+    "identity": (".identity", "Identity"),
+    "contacts": (".contacts", "Contacts"),
+    "groups": (".groups", "Groups"),
+    "shares": (".shares", "Shares"),
+    "access": (".access", "Access"),
+    "inbox": (".inbox", "Inbox"),
+    "pending": (".pending", "PendingShares"),
+    "receipts": (".receipts", "Receipts"),
+    "outbox": (".outbox", "Outbox"),
+    "exchange": (".exchange", "Exchange"),
+    "applier": (".apply", "MessageApplier"),
+}
 
 
 class Sharing:
-    """The parts of sharing, wired to one vault (see the module docstring)."""
+    """The parts of sharing, wired to one vault (see the module docstring). Each part is
+    made on first use, under the vault mutex (so two threads never make two), and kept."""
+
+    if TYPE_CHECKING:
+        identity: Identity
+        """My identity (keys, card) and the sharing settings kept in `meta`."""
+        contacts: Contacts
+        groups: Groups
+        shares: Shares
+        """Making, listing and revoking shares."""
+        access: Access
+        """Who has access to a file."""
+        inbox: Inbox
+        """Receiving shares; the received files."""
+        pending: PendingShares
+        """Shares from senders not in my contacts, waiting for my decision."""
+        receipts: Receipts
+        outbox: Outbox
+        """Outgoing messages, sealed with their change and delivered after it."""
+        exchange: Exchange
+        """The exchange folder: `sync`, and each incoming file read once."""
+        applier: MessageApplier
+        """Incoming revocations, receipts and group keys, with their authority checks."""
 
     def __init__(self, ctx: VaultContext, catalog: Catalog) -> None:
-        self.identity = Identity(ctx, catalog, self)
-        """My identity (keys, card) and the sharing settings kept in `meta`."""
-        self.contacts = Contacts(ctx, catalog, self)
-        self.groups = Groups(ctx, catalog, self)
-        self.shares = Shares(ctx, catalog, self)
-        """Making, listing and revoking shares."""
-        self.access = Access(ctx, catalog, self)
-        """Who has access to a file."""
-        self.inbox = Inbox(ctx, catalog, self)
-        """Receiving shares; the received files."""
-        self.pending = PendingShares(ctx, catalog, self)
-        """Shares from senders not in my contacts, waiting for my decision."""
-        self.receipts = Receipts(ctx, catalog, self)
-        self.outbox = Outbox(ctx, catalog, self)
-        """Outgoing messages, sealed with their change and delivered after it."""
-        self.exchange = Exchange(ctx, catalog, self)
-        """The exchange folder: `sync`, and each incoming file read once."""
-        self.applier = MessageApplier(ctx, catalog, self)
-        """Incoming revocations, receipts and group keys, with their authority checks."""
+        self._ctx = ctx
+        self._catalog = catalog
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a part not made yet (a made one is an instance attribute).
+        found = _PARTS.get(name)
+        if found is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        module, cls = found
+        part_class = getattr(importlib.import_module(module, __package__), cls)
+        with self._ctx.mutex:
+            part = self.__dict__.get(name)
+            if part is None:
+                part = self.__dict__[name] = part_class(self._ctx, self._catalog, self)
+        return part

@@ -9,21 +9,12 @@ the vault's `VaultContext` (`_ctx`) to make the service once, and keeps it in th
 from __future__ import annotations
 
 import functools
+import importlib
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from .access import Access
-from .contacts import Contacts
-from .exchange import Exchange
-from .groups import Groups
-from .identity import Identity
-from .inbox import Inbox
-from .outbox import Outbox
-from .pending import PendingShares
-from .receipts import Receipts
-from .service import Sharing
-from .shares import Shares
+from .service import _PARTS, Sharing
 
 if TYPE_CHECKING:
     from ..context import VaultContext
@@ -53,6 +44,37 @@ def _read_only(part: str, prop: property) -> property:
     return property(lambda self: getattr(getattr(self._sharing, part), name), doc=prop.__doc__)
 
 
+class _Lazy:
+    """A verb (or read-only property) of `SharingVerbs` whose part module is imported on
+    first use: reading it from the class or an instance imports the part, puts the real
+    verb (`_verb`/`_read_only`) in its place on `SharingVerbs` and returns that, so a
+    listing does not load the sharing modules while every verb keeps the part method's
+    name, signature and docstring."""
+
+    def __init__(self, part: str, name: str, *, read_only: bool = False) -> None:
+        self.part, self.name, self.read_only = part, name, read_only
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.owner, self.attr = owner, attr
+
+    def resolve(self) -> Any:
+        module, cls = _PARTS[self.part]
+        part_class = getattr(importlib.import_module(module, __package__), cls)
+        found = getattr(part_class, self.name)
+        real = _read_only(self.part, found) if self.read_only else _verb(self.part, found)
+        setattr(self.owner, self.attr, real)
+        return real
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self.resolve().__get__(instance, owner)
+
+    def __set__(self, instance: object, value: object) -> None:
+        # As with the real one in place: a verb can be replaced on an instance (tests
+        # do), a read-only property refuses.
+        self.resolve()
+        setattr(instance, self.attr, value)
+
+
 class SharingVerbs:
     """The sharing verbs of `Vault` (see the module docstring)."""
 
@@ -71,61 +93,61 @@ class SharingVerbs:
                 found = self.__dict__.setdefault("_sharing_service", service)
         return found
 
-    my_card = _verb("identity", Identity.my_card)
-    my_fingerprint = _verb("identity", Identity.my_fingerprint)
-    my_recipient = _verb("identity", Identity.my_recipient)
-    rename_identity = _verb("identity", Identity.rename_identity)
-    export_age_identity = _verb("identity", Identity.export_age_identity)
-    _identity = _verb("identity", Identity._identity)
-    _changed = _verb("identity", Identity._changed)
+    my_card = _Lazy("identity", "my_card")
+    my_fingerprint = _Lazy("identity", "my_fingerprint")
+    my_recipient = _Lazy("identity", "my_recipient")
+    rename_identity = _Lazy("identity", "rename_identity")
+    export_age_identity = _Lazy("identity", "export_age_identity")
+    _identity = _Lazy("identity", "_identity")
+    _changed = _Lazy("identity", "_changed")
 
-    add_contact = _verb("contacts", Contacts.add_contact)
-    contacts = _verb("contacts", Contacts.contacts)
-    contact = _verb("contacts", Contacts.contact)
-    rename_contact = _verb("contacts", Contacts.rename_contact)
-    verify_contact = _verb("contacts", Contacts.verify_contact)
-    remove_contact = _verb("contacts", Contacts.remove_contact)
-    _contact = _verb("contacts", Contacts._contact)
+    add_contact = _Lazy("contacts", "add_contact")
+    contacts = _Lazy("contacts", "contacts")
+    contact = _Lazy("contacts", "contact")
+    rename_contact = _Lazy("contacts", "rename_contact")
+    verify_contact = _Lazy("contacts", "verify_contact")
+    remove_contact = _Lazy("contacts", "remove_contact")
+    _contact = _Lazy("contacts", "_contact")
 
-    create_group = _verb("groups", Groups.create_group)
-    groups = _verb("groups", Groups.groups)
-    group = _verb("groups", Groups.group)
-    add_group_member = _verb("groups", Groups.add_group_member)
-    remove_group_member = _verb("groups", Groups.remove_group_member)
+    create_group = _Lazy("groups", "create_group")
+    groups = _Lazy("groups", "groups")
+    group = _Lazy("groups", "group")
+    add_group_member = _Lazy("groups", "add_group_member")
+    remove_group_member = _Lazy("groups", "remove_group_member")
 
-    share = _verb("shares", Shares.share)
-    plan_share = _verb("shares", Shares.plan_share)
-    share_as_planned = _verb("shares", Shares.share_as_planned)
-    shares = _verb("shares", Shares.shares)
-    revoke = _verb("shares", Shares.revoke)
+    share = _Lazy("shares", "share")
+    plan_share = _Lazy("shares", "plan_share")
+    share_as_planned = _Lazy("shares", "share_as_planned")
+    shares = _Lazy("shares", "shares")
+    revoke = _Lazy("shares", "revoke")
 
-    access = _verb("access", Access.access)
+    access = _Lazy("access", "access")
 
-    receive = _verb("inbox", Inbox.receive)
-    process = _verb("inbox", Inbox.process)
-    shared_with_me = _verb("inbox", Inbox.shared_with_me)
-    received = _verb("inbox", Inbox.received)
-    _received_deleted = _verb("inbox", Inbox._received_deleted)
-    _resolve_shared_ref = _verb("inbox", Inbox._resolve_shared_ref)
+    receive = _Lazy("inbox", "receive")
+    process = _Lazy("inbox", "process")
+    shared_with_me = _Lazy("inbox", "shared_with_me")
+    received = _Lazy("inbox", "received")
+    _received_deleted = _Lazy("inbox", "_received_deleted")
+    _resolve_shared_ref = _Lazy("inbox", "_resolve_shared_ref")
 
-    pending_shares = _verb("pending", PendingShares.pending_shares)
-    accept_share = _verb("pending", PendingShares.accept_share)
-    refuse_share = _verb("pending", PendingShares.refuse_share)
+    pending_shares = _Lazy("pending", "pending_shares")
+    accept_share = _Lazy("pending", "accept_share")
+    refuse_share = _Lazy("pending", "refuse_share")
 
-    receipts_policy = _read_only("receipts", Receipts.receipts_policy)
-    set_receipts_policy = _verb("receipts", Receipts.set_receipts_policy)
-    pending_receipts = _verb("receipts", Receipts.pending_receipts)
-    answer_receipt = _verb("receipts", Receipts.answer_receipt)
-    _note_access = _verb("receipts", Receipts._note_access)
+    receipts_policy = _Lazy("receipts", "receipts_policy", read_only=True)
+    set_receipts_policy = _Lazy("receipts", "set_receipts_policy")
+    pending_receipts = _Lazy("receipts", "pending_receipts")
+    answer_receipt = _Lazy("receipts", "answer_receipt")
+    _note_access = _Lazy("receipts", "_note_access")
 
-    outbox_count = _verb("outbox", Outbox.outbox_count)
-    save_revocations = _verb("outbox", Outbox.save_revocations)
-    _flush_outbox = _verb("outbox", Outbox._flush_outbox)
-    outbox = _verb("outbox", Outbox.outbox)
-    deliver_outbox = _verb("outbox", Outbox.deliver_outbox)
+    outbox_count = _Lazy("outbox", "outbox_count")
+    save_revocations = _Lazy("outbox", "save_revocations")
+    _flush_outbox = _Lazy("outbox", "_flush_outbox")
+    outbox = _Lazy("outbox", "outbox")
+    deliver_outbox = _Lazy("outbox", "deliver_outbox")
 
-    exchange_folder = _read_only("exchange", Exchange.exchange_folder)
-    set_exchange_folder = _verb("exchange", Exchange.set_exchange_folder)
-    sync = _verb("exchange", Exchange.sync)
-    quarantine = _verb("exchange", Exchange.quarantine)
-    _sharing_on_open = _verb("exchange", Exchange._sharing_on_open)
+    exchange_folder = _Lazy("exchange", "exchange_folder", read_only=True)
+    set_exchange_folder = _Lazy("exchange", "set_exchange_folder")
+    sync = _Lazy("exchange", "sync")
+    quarantine = _Lazy("exchange", "quarantine")
+    _sharing_on_open = _Lazy("exchange", "_sharing_on_open")
