@@ -99,6 +99,7 @@ class SharingVerbs:
     access = _verb("access", Access.access)
 
     receive = _verb("inbox", Inbox.receive)
+    is_share_for_me = _verb("inbox", Inbox.is_share_for_me)
     process = _verb("inbox", Inbox.process)
     shared_with_me = _verb("inbox", Inbox.shared_with_me)
     received = _verb("inbox", Inbox.received)
