@@ -175,6 +175,12 @@ class FilesPage(QWidget):
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
+        # In a narrow window the name and Access stay; the details pane has the rest.
+        self.table.optional_columns = [
+            FilesTableModel.COL_KIND,
+            FilesTableModel.COL_MODIFIED,
+            FilesTableModel.COL_SIZE,
+        ]
         self.table.selectionModel().selectionChanged.connect(self.refresh_details)
 
     def _build_panes(self, services: Services) -> None:
