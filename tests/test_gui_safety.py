@@ -247,7 +247,9 @@ def test_an_undelivered_revocation_is_said_and_can_be_saved(shared_note, service
     assert "Revocation not delivered yet" in text
     assert "Only you" not in text
     col = page.model.index(page.model.row_of(page.selected_items()[0].id), page.model.COL_ACCESS)
-    assert "Revocation not delivered yet" in page.model.data(col)
+    # The cell says it short (the column is narrow); its tooltip says it in full.
+    assert page.model.data(col) == "Revoking: Ben"
+    assert "Revocation not delivered yet: Ben" in page.model.data(col, Qt.ItemDataRole.ToolTipRole)
 
     # Save it from Who has access, hand it to Ben: then it is no longer pending.
     hand = tmp_path / "hand"

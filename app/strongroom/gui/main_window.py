@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
         self.shared_page.export_requested.connect(self._export_received)
         self.shared_page.open_requested.connect(self._open_received)
         self.files_page.preview_ready.connect(self.show_preview)
+        self.files_page.shares_dropped.connect(self._receive_dropped_shares)
 
     # ---- actions, menus, toolbar -------------------------------------------------------
     def _make_actions(self) -> None:
@@ -721,6 +722,11 @@ class MainWindow(QMainWindow):
         if all(p.is_file() and _looks_like_share(p) for p in paths):
             return paths
         return []
+
+    def _receive_dropped_shares(self, paths: list[str]) -> None:
+        """Shares dropped on My files: received as if dropped on the window."""
+        for path in paths:
+            self.receive_share_file(path)
 
     def _vault_drop(self, event: QDropEvent) -> bool:
         urls = event.mimeData().urls()

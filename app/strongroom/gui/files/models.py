@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QCoreApplication,
     QMimeData,
     QMimeDatabase,
     QMimeType,
@@ -27,36 +26,45 @@ from ..messages import human_size
 from ..models import Index, format_time
 from ..tasks import run_task
 
-__all__ = ["FOLDER_COLOR", "SHARED_COLOR", "FilesTableModel", "access_map", "forget_file_icons"]
+__all__ = [
+    "FOLDER_COLOR",
+    "SHARED_COLOR",
+    "FilesTableModel",
+    "Undelivered",
+    "access_map",
+    "forget_file_icons",
+]
 
 _mime_db = QMimeDatabase()
 _kind_cache: dict[str, tuple[str, QIcon]] = {}
 
 
+class Undelivered(str):
+    """A name in `access_map` whose access was revoked here, the revocation not delivered
+    yet (they can still read the file)."""
+
+    __slots__ = ()
+
+
 def access_map(shares: Sequence[Any]) -> dict[int, list[str]]:
     """Item id -> names of the people and groups whose access to it is active now, from
     `Vault.shares()` records; one revoked whose revocation is not delivered yet (they can
-    still read it) is listed with that said."""
+    still read it) is listed first, as an `Undelivered` name."""
     out: dict[int, list[str]] = {}
     for share in shares:
         for r in share.recipients:
             if r.status == "active":
-                name, first = r.name, False
+                name: str = r.name
             elif getattr(r, "revocation_undelivered", False):
                 # Revoked here, but the message waits in the outbox: they can still read it.
-                # Listed first, so a narrow column still shows it.
-                name, first = (
-                    QCoreApplication.translate(
-                        "FilesTableModel", "Revocation not delivered yet: {name}"
-                    ).format(name=r.name),
-                    True,
-                )
+                name = Undelivered(r.name)
             else:
                 continue
             names = out.setdefault(share.item_id, [])
-            if name in names:
+            if any(n == name and type(n) is type(name) for n in names):
                 continue
-            if first:
+            if isinstance(name, Undelivered):
+                # Listed first, so a narrow column still shows it.
                 names.insert(0, name)
             else:
                 names.append(name)
@@ -171,9 +179,30 @@ class FilesTableModel(QAbstractTableModel):
         names = self._access.get(item_id)
         if not names:
             return self.tr("Only you")
+        first = names[0]
+        if isinstance(first, Undelivered):
+            # Short, so a narrow column shows it; the tooltip and Who has access say it all.
+            first = self.tr("Revoking: {name}").format(name=first)
         if len(names) == 1:
-            return names[0]
-        return self.tr("{name} +{n}").format(name=names[0], n=len(names) - 1)
+            return first
+        return self.tr("{name} +{n}").format(name=first, n=len(names) - 1)
+
+    def _access_tip(self, item_id: int) -> str:
+        names = self._access.get(item_id)
+        if not names:
+            return self.tr("Encrypted; nobody else has access.")
+        readers = [n for n in names if not isinstance(n, Undelivered)]
+        lines = [self.tr("You and {names} can read it.").format(names=", ".join(readers))]
+        if not readers:
+            lines = []
+        lines += [
+            self.tr(
+                "Revocation not delivered yet: {name}. They can still read it until it is."
+            ).format(name=n)
+            for n in names
+            if isinstance(n, Undelivered)
+        ]
+        return "\n".join(lines)
 
     def set_items(
         self, items: Sequence[Item], *, show_paths: bool = False, presorted: bool = False
@@ -275,10 +304,7 @@ class FilesTableModel(QAbstractTableModel):
             if col == self.COL_NAME:
                 return self._items[index.row()].path
             if col == self.COL_ACCESS:
-                names = self._access.get(self._items[index.row()].id)
-                if names:
-                    return self.tr("You and {names} can read it.").format(names=", ".join(names))
-                return self.tr("Encrypted; nobody else has access.")
+                return self._access_tip(self._items[index.row()].id)
             return None
         if role == _ACCESSIBLE and index.column() == self.COL_NAME:
             item = self._items[index.row()]

@@ -77,6 +77,7 @@ class FilesPage(QWidget):
     """The contents of one folder of the open vault, with every file action."""
 
     status = Signal(str)
+    shares_dropped = Signal(list)  # dropped share files for me: the window receives them
     preview_ready = Signal(object, bytes)  # FileRecord, plaintext (kept in memory only)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
@@ -89,6 +90,7 @@ class FilesPage(QWidget):
         self._load_generation = 0
         self._details_generation = 0
         self._select_after_load: set[int] = set()
+        self._add_note = ""  # ends the next "Added" status (a drop that also had shares)
         self.active = True  # the main window says when another page is shown
 
         self.item_actions = FileActions(self)
@@ -160,7 +162,7 @@ class FilesPage(QWidget):
         self.table.customContextMenuRequested.connect(self._context_menu)
         # `activated`: double-click or Enter, as the platform defines it.
         self.table.activated.connect(lambda _i: self.open_selected())
-        self.table.files_dropped.connect(self.add_paths)
+        self.table.files_dropped.connect(self.drop_paths)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -173,6 +175,12 @@ class FilesPage(QWidget):
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
+        # In a narrow window the name and Access stay; the details pane has the rest.
+        self.table.optional_columns = [
+            FilesTableModel.COL_KIND,
+            FilesTableModel.COL_MODIFIED,
+            FilesTableModel.COL_SIZE,
+        ]
         self.table.selectionModel().selectionChanged.connect(self.refresh_details)
 
     def _build_panes(self, services: Services) -> None:
@@ -182,7 +190,7 @@ class FilesPage(QWidget):
             self.tr("This folder is empty"),
             self.tr("Drop files or folders here to encrypt them into the vault, or use Add files."),
         )
-        self.empty.files_dropped.connect(self.add_paths)
+        self.empty.files_dropped.connect(self.drop_paths)
         self.no_results = EmptyState(
             "search", self.tr("Nothing found"), self.tr("No file or folder name matches.")
         )
@@ -531,10 +539,42 @@ class FilesPage(QWidget):
         if path:
             self.add_paths([path])
 
-    def add_paths(self, paths: list[str]) -> Job | None:
+    def drop_paths(self, paths: list[str]) -> None:
+        """Files dropped from another app: the ones that are Strongroom shares (or messages)
+        for me go to `shares_dropped`, to be received as a share file opened from the
+        desktop is; the rest — a plain `.age` file included — are added here."""
+        if self.session is None or not paths:
+            return
+        vault = self.vault
+
+        def sort(shares: list[str]) -> None:
+            if self.session is None or self.vault is not vault:
+                return
+            rest = [p for p in paths if p not in shares]
+            if shares:
+                self.shares_dropped.emit(shares)
+            note = ""
+            if shares and rest:
+                note = self.tr(
+                    "%n dropped files are shares for you: they went to Shared with me.",
+                    "one: %n dropped file is a share for you: it went to Shared with me.",
+                    len(shares),
+                )
+            self.add_paths(rest, note=note)
+
+        run_task(
+            lambda _c: [p for p in paths if vault.is_share_for_me(p)],
+            sort,
+            self._add_failed,
+            quiet=True,
+        )
+
+    def add_paths(self, paths: list[str], *, note: str = "") -> Job | None:
         """Encrypt `paths` into the current folder in the background (all or nothing).
         Names already in the folder are asked about first: Replace, Keep both or Skip.
+        `note` ends the status line that says what was added.
         Returns the adding job (None when nothing is added or a question is pending)."""
+        self._add_note = note
         if self.session is None or not paths:
             return None
         vault, dest = self.vault, self.folder.id if self.folder else "/"
@@ -604,7 +644,7 @@ class FilesPage(QWidget):
                 text += " " + self.tr("The new “{old}” was added as “{free}”.").format(
                     old=old, free=free
                 )
-            self.status.emit(text)
+            self.status.emit(" ".join(filter(None, [text, self._add_note])))
             self._select_after_load = {i.id for i in items}  # the new items, once listed
             self.refresh()
 

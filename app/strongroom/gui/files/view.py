@@ -46,6 +46,45 @@ class FilesTableView(QTableView):
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setTabKeyNavigation(False)  # Tab moves on to the next control, not the next cell
         use_base_style(self)  # no check boxes here; painting stays in C++ (style.py)
+        #: Columns hidden, in this order, while the name (stretched) would get less than
+        #: `name_min` pixels: a narrow window (800x600) keeps the name and Access readable.
+        #: (The details pane shows what they say.)
+        self.optional_columns: list[int] = []
+        self.name_min = 170
+        self._widths: dict[int, int] = {}
+
+    def fit_columns(self) -> None:
+        """Hide the optional columns the viewport has no room for; show them again when
+        it has."""
+        header = self.horizontalHeader()
+        if self.model() is None or not self.optional_columns:
+            return
+        for col in self.optional_columns:
+            if not header.isSectionHidden(col):
+                self._widths[col] = header.sectionSize(col)
+        stretch = [
+            c
+            for c in range(header.count())
+            if header.sectionResizeMode(c) == header.ResizeMode.Stretch
+        ]
+        others = [c for c in range(header.count()) if c not in stretch]
+        fixed = {
+            c: self._widths.get(c, header.sectionSize(c))
+            for c in others
+            if c in self.optional_columns or not header.isSectionHidden(c)
+        }
+        room = self.viewport().width() - self.name_min
+        hidden: set[int] = set()
+        for col in self.optional_columns:
+            if sum(w for c, w in fixed.items() if c not in hidden) <= room:
+                break
+            hidden.add(col)
+        for col in self.optional_columns:
+            header.setSectionHidden(col, col in hidden)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def _external(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
         # Drops that started in this table are not additions (that would copy the vault's

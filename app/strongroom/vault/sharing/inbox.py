@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,6 +46,8 @@ from .common import (
     _RefusedEarlier,
 )
 from .streams import _spool_payload
+
+_AGE_MAGIC = b"age-encryption.org/v1\n"
 
 
 def _ambiguous_share_id(share_id: str, stored_names: Sequence[str]) -> str:
@@ -147,6 +151,46 @@ class Inbox(SharingPart):
         (`ShareRefused`), whoever sends it under that id from the same key.
         """
         return self._receive_source(source, name, accept_unknown)
+
+    @_op
+    def is_share_for_me(self, path: StrPath) -> bool:
+        """Whether the file at `path` is something `receive` takes as Strongroom's: a share
+        (an age file whose header carries a signed manifest, opened with my key or one of
+        my group keys) or a Strongroom message (revocation, receipt, group key) addressed
+        to me. Cheap: only the share's header is read (and a message, at most
+        `messages.MAX_MESSAGE_SIZE` bytes). A plain age file — even one addressed to me —
+        an age file for someone else, a folder or an unreadable path is not (False); a
+        share for me whose manifest is damaged or forged is (`receive` says why)."""
+        try:
+            with open(path, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    return False
+                if not f.read(len(_AGE_MAGIC)).startswith(_AGE_MAGIC):
+                    return False  # (armored age files are refused as shares anyway)
+                f.seek(0)
+                keys = [k for k, _g, _e in self._s.identity._keyring()]
+                try:
+                    _key, info = share_format.open_share(f, keys)
+                except (share_format.ShareSignatureError, share_format.ShareNameError):
+                    return True  # a share for me, a bad one: receiving it says why
+                except share_format.ShareError:
+                    return False
+                if info.signed:
+                    return True
+                size = os.fstat(f.fileno()).st_size
+                if size > messages.MAX_MESSAGE_SIZE:
+                    return False
+                f.seek(0)
+                data = f.read(messages.MAX_MESSAGE_SIZE + 1)
+        except OSError:
+            return False
+        try:
+            messages.open_message(data, keys)
+        except (messages.NotForMe, messages.MessageMalformed):
+            return False  # a plain age file
+        except messages.MessageError:
+            return True  # a message for me, a bad one: receiving it says why
+        return True
 
     @_op
     def process(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:

@@ -124,6 +124,7 @@ class SharingVerbs:
     access = _Lazy("access", "access")
 
     receive = _Lazy("inbox", "receive")
+    is_share_for_me = _Lazy("inbox", "is_share_for_me")
     process = _Lazy("inbox", "process")
     shared_with_me = _Lazy("inbox", "shared_with_me")
     received = _Lazy("inbox", "received")
