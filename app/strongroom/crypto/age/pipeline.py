@@ -99,7 +99,7 @@ def _stream_blocks(
         _write_all(dst, out[:o])
         return
     assert nxt is not None
-    _Pipeline(src, dst, in_size, out_size, work, on_block, tap).run(cur, n, nxt, m)
+    _Pipeline(src, dst, work, on_block, tap).run((cur, n), (nxt, m), in_size, out_size)
 
 
 class _Pipeline:
@@ -109,21 +109,29 @@ class _Pipeline:
         self,
         src: BinaryIO,
         dst: BinaryIO,
-        in_size: int,
-        out_size: int,
         work: _BlockWork,
         on_block: Callable[[int, int], None],
         tap: Callable[[memoryview], None] | None,
     ) -> None:
-        self.src, self.dst, self.in_size = src, dst, in_size
+        self.src, self.dst = src, dst
         self.work, self.on_block, self.tap = work, on_block, tap
         self.depth = PIPELINE_DEPTH
-        self.free = [_fresh_buffer(in_size) for _ in range(self.depth - 1)]
-        self.outs = [_fresh_buffer(out_size) for _ in range(self.depth)]
+        self.in_size = 0
+        self.free: list[memoryview] = []  # input buffers not in flight
+        self.outs: list[memoryview] = []  # output buffers, used in turn
         self.flight: deque[_InFlight] = deque()
 
-    def run(self, cur: memoryview, n: int, nxt: memoryview, m: int) -> None:
-        """Stream from the first two blocks, already read (``m`` > 0), to the end."""
+    def run(
+        self,
+        first: tuple[memoryview, int],
+        second: tuple[memoryview, int],
+        in_size: int,
+        out_size: int,
+    ) -> None:
+        """Stream from the first two blocks, already read (the second not empty), to the end."""
+        self.in_size = in_size
+        self.free = [_fresh_buffer(in_size) for _ in range(self.depth - 1)]
+        self.outs = [_fresh_buffer(out_size) for _ in range(self.depth)]
         # Imported here: only payloads of more than one block need threads, and
         # concurrent.futures (with logging) is ~5 ms of every CLI command's start-up otherwise.
         from concurrent.futures import ThreadPoolExecutor
@@ -136,7 +144,7 @@ class _Pipeline:
             # Leaving the executors waits for running jobs, so no buffer is dropped or reused
             # while a worker still uses it; on an error, queued jobs are cancelled first.
             try:
-                self._feed(coder, tapper, cur, n, nxt, m)
+                self._feed(coder, tapper, first, second)
                 while self.flight:
                     self._retire()
             except BaseException:
@@ -150,12 +158,11 @@ class _Pipeline:
         self,
         coder: ThreadPoolExecutor,
         tapper: ThreadPoolExecutor | None,
-        cur: memoryview,
-        n: int,
-        nxt: memoryview,
-        m: int,
+        first: tuple[memoryview, int],
+        second: tuple[memoryview, int],
     ) -> None:
         """Submit every block in order, reading one ahead; retire blocks to stay in depth."""
+        (cur, n), (nxt, m) = first, second
         k = 0
         while True:
             final = m == 0
