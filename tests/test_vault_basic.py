@@ -618,3 +618,22 @@ def test_vault_cannot_swallow_itself(env):
         with pytest.raises(VaultError, match="cannot be added"):
             vault.add_paths([path])
     assert vault.list() == []
+
+
+def test_a_vault_nobody_holds_is_closed_at_once(env):
+    """Dropping the last reference closes the vault and releases its lock right away, not
+    at the next cyclic garbage collection: the services reach back to the vault through a
+    weak proxy, so they make no reference cycle (a regression of the services split)."""
+    import gc
+
+    vault, _ = env.create()
+    vault.lock()
+    vault = env.open()
+    vault.contacts()  # makes the sharing service too
+    vault.list("/")
+    gc.disable()
+    try:
+        del vault
+        env.open().lock()  # VaultInUse if the first one were still alive
+    finally:
+        gc.enable()

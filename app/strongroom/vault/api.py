@@ -108,9 +108,13 @@ class Vault(SharingVerbs):
 
     def __init__(self) -> None:  # use the classmethods
         self._ctx = VaultContext()
-        self._catalog = Catalog(self._ctx, self)
+        # The services reach back to the vault (sharing hooks) through a weak proxy: no
+        # reference cycle, so a vault nobody holds any more is closed (`__del__`, its lock
+        # released) at once, as before the services, not at the next cyclic collection.
+        me = weakref.proxy(self)
+        self._catalog = Catalog(self._ctx, me)
         self._ingest = Ingest(self._ctx, self._catalog)
-        self._extract = Extract(self._ctx, self._catalog, self._ingest, self)
+        self._extract = Extract(self._ctx, self._catalog, self._ingest, me)
         self._integrity = Integrity(self._ctx, self._catalog, self._extract)
 
     # ----- transitional: private names a few white-box tests still use -----------------

@@ -9,6 +9,7 @@ the vault's `VaultContext` (`_ctx`) to make the service once, and keeps it in th
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -65,7 +66,9 @@ class SharingVerbs:
         found = self.__dict__.get("_sharing_service")
         if found is None:
             with self._ctx.mutex:
-                found = self.__dict__.setdefault("_sharing_service", Sharing(self._ctx, self))
+                # a weak proxy: no reference cycle through the service (see `Vault.__init__`)
+                service = Sharing(self._ctx, weakref.proxy(self))
+                found = self.__dict__.setdefault("_sharing_service", service)
         return found
 
     my_card = _verb("identity", Identity.my_card)
