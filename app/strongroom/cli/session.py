@@ -50,7 +50,6 @@ ENV_SESSION = "STRONGROOM_SESSION"
 DEFAULT_TIMEOUT = 15 * 60  # seconds without a command before the session ends
 _FORMAT = "strongroom-session/1"
 _TOKEN_PREFIX = "srs1_"  # noqa: S105 -- a format prefix, not a secret
-_RAM_FILE_SYSTEMS = frozenset({"tmpfs", "ramfs"})
 
 
 class SessionUnavailable(CliError):
@@ -60,30 +59,12 @@ class SessionUnavailable(CliError):
 # ----- where sessions live --------------------------------------------------------------
 
 
-def _mount_type(path: Path) -> str | None:
-    """The file-system type of the mount holding `path` (Linux /proc/self/mounts), or None
-    when it cannot be told."""
-    try:
-        lines = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    best, kind = "", None
-    target = str(path.resolve())
-    for line in lines.splitlines():
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        mount = parts[1].replace("\\040", " ")
-        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
-        if inside and len(mount) >= len(best):
-            best, kind = mount, parts[2]
-    return kind
-
-
 def _on_ram_fs(path: Path) -> bool:
     """True when `path` is on a RAM-backed file system, so the session never reaches a disk
     (swap aside). A seam for tests, whose temporary folders may be on disk."""
-    return _mount_type(path) in _RAM_FILE_SYSTEMS
+    from strongroom.vault import on_ram_fs  # the vault's check, also for its temp folder
+
+    return on_ram_fs(path)
 
 
 def _check_private(path: Path, what: str) -> None:

@@ -114,6 +114,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         end_of_day,
     )
     from .sharing import RECEIPT_POLICIES, SHARED_PREFIX, HandledMessage, ReceiveResult
+    from .tempdirs import on_ram_fs
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
@@ -221,6 +222,7 @@ __all__ = [
     "clean_name",
     "edited_name",
     "end_of_day",
+    "on_ram_fs",
     "parse_time",
     "replace_file",
     "safe_display_name",
@@ -230,6 +232,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "edited_name": "copies",
     "replace_file": "fsutil",
+    "on_ram_fs": "tempdirs",
     "QUERY_MAX": "history",
     "parse_time": "history",
     "clean_name": "names",

@@ -319,6 +319,34 @@ def _parse(data: bytes) -> Header:
     """Order matters: magic, then checksum, then version, so that a bit flip in the version
     digit reads as damage rather than as "made by a newer Strongroom".
     """
+    body_bytes, mac = _unframe(data)
+    body = _fields(_load_body(body_bytes), {"kdf", "slots", "vault_id"}, "the body")
+    params = _kdf_params(body["kdf"])
+    slots = _fields(body["slots"], {"passphrase", "recovery"}, "slots")
+    ps = _fields(slots["passphrase"], {"nonce", "wrapped"}, "the passphrase slot")
+    rs = _fields(slots["recovery"], {"nonce", "salt", "wrapped"}, "the recovery slot")
+    vid = body["vault_id"]
+    if not isinstance(vid, str) or not _HEX32.fullmatch(vid):
+        raise _damaged("vault_id is not 32 lowercase hex digits")
+    return Header(
+        vault_id=bytes.fromhex(vid),
+        passphrase=PassphraseSlot(
+            params,
+            _unb64(ps["nonce"], NONCE_SIZE, "the passphrase slot nonce"),
+            _unb64(ps["wrapped"], WRAPPED_SIZE, "the passphrase slot key"),
+        ),
+        recovery=RecoverySlot(
+            _unb64(rs["salt"], RECOVERY_SALT_SIZE, "the recovery slot salt"),
+            _unb64(rs["nonce"], NONCE_SIZE, "the recovery slot nonce"),
+            _unb64(rs["wrapped"], WRAPPED_SIZE, "the recovery slot key"),
+        ),
+        mac=mac,
+    )
+
+
+def _unframe(data: bytes) -> tuple[bytes, bytes | None]:
+    """Check the first line, the checksum, the version and (version 2) the MAC line; return
+    the body line (with its newline) and the MAC, if any."""
     if len(data) > MAX_HEADER_SIZE:
         raise _damaged("it is too large")
     first_nl = data.find(b"\n")
@@ -348,7 +376,11 @@ def _parse(data: bytes) -> Header:
         if mm is None or mac_start <= first_nl + 1:
             raise _damaged("the authentication line is missing")
         mac, body_end = bytes.fromhex(mm.group(1).decode()), mac_start
-    body_bytes = data[first_nl + 1 : body_end]
+    return data[first_nl + 1 : body_end], mac
+
+
+def _load_body(body_bytes: bytes) -> Any:
+    """The body line as JSON: one line, no duplicate field, in canonical form."""
     if body_bytes.count(b"\n") != 1 or not body_bytes.endswith(b"\n"):
         raise _damaged("the body is not one line")
     try:
@@ -359,8 +391,12 @@ def _parse(data: bytes) -> Header:
         raise _damaged("the body is not valid JSON") from None
     if _canonical(body) + b"\n" != body_bytes:
         raise _damaged("the body is not in canonical form")
-    body = _fields(body, {"kdf", "slots", "vault_id"}, "the body")
-    k = _fields(body["kdf"], {"iterations", "memory_kib", "parallelism", "salt"}, "kdf")
+    return body
+
+
+def _kdf_params(kdf_field: Any) -> kdf.Argon2idParams:
+    """The body's ``kdf`` object as Argon2id parameters, within the cost bounds."""
+    k = _fields(kdf_field, {"iterations", "memory_kib", "parallelism", "salt"}, "kdf")
     for name in ("iterations", "memory_kib", "parallelism"):
         if type(k[name]) is not int:
             raise _damaged(f"kdf.{name} is not an integer")
@@ -379,26 +415,7 @@ def _parse(data: bytes) -> Header:
         params.check_bounds()
     except kdf.KdfParamsError as exc:
         raise _damaged(f"its key-derivation settings are out of bounds ({exc})") from None
-    slots = _fields(body["slots"], {"passphrase", "recovery"}, "slots")
-    ps = _fields(slots["passphrase"], {"nonce", "wrapped"}, "the passphrase slot")
-    rs = _fields(slots["recovery"], {"nonce", "salt", "wrapped"}, "the recovery slot")
-    vid = body["vault_id"]
-    if not isinstance(vid, str) or not _HEX32.fullmatch(vid):
-        raise _damaged("vault_id is not 32 lowercase hex digits")
-    return Header(
-        vault_id=bytes.fromhex(vid),
-        passphrase=PassphraseSlot(
-            params,
-            _unb64(ps["nonce"], NONCE_SIZE, "the passphrase slot nonce"),
-            _unb64(ps["wrapped"], WRAPPED_SIZE, "the passphrase slot key"),
-        ),
-        recovery=RecoverySlot(
-            _unb64(rs["salt"], RECOVERY_SALT_SIZE, "the recovery slot salt"),
-            _unb64(rs["nonce"], NONCE_SIZE, "the recovery slot nonce"),
-            _unb64(rs["wrapped"], WRAPPED_SIZE, "the recovery slot key"),
-        ),
-        mac=mac,
-    )
+    return params
 
 
 def read_header(path: Path) -> Header:

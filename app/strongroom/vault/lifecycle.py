@@ -313,26 +313,33 @@ def create(
     return keys.format_recovery_key(recovery)
 
 
+@dataclass(frozen=True)
+class _Secret:
+    """What a user unlocks with: how it opens a header copy, the slot it opens, and its
+    name in the failed-unlock count ("passphrase" or "recovery-key")."""
+
+    unlock: Callable[[Header], bytes]
+    slot: Callable[[Header], Any]
+    kind: str
+
+
 def _unlock_counted(
-    opening: Opening,
-    folder: Path,
-    copies: tuple[header_copies.Copy, ...],
-    unlock: Callable[[Header], bytes],
-    slot: Callable[[Header], Any],
-    kind: str,
+    opening: Opening, folder: Path, copies: tuple[header_copies.Copy, ...], secret: _Secret
 ) -> tuple[Header, bytes, bool]:
-    """The header copy that `unlock` opens, its vault key, and whether a header without a
+    """The header copy that `secret` opens, its vault key, and whether a header without a
     MAC may be upgraded (it is an old vault, not a stripped MAC). A wrong passphrase or
-    recovery key (`kind`) is counted outside the vault, for the next unlock to report,
-    and raised again."""
+    recovery key is counted outside the vault, for the next unlock to report, and raised
+    again."""
     try:
         opened, key = header_copies.unlock(
-            copies, unlock, slot, functools.partial(_check_db_matches, folder)
+            copies, secret.unlock, secret.slot, functools.partial(_check_db_matches, folder)
         )
     except (WrongPassphrase, WrongRecoveryKey):
         vid = header_copies.vault_id_hex(copies)
         if vid is not None:
-            FailedUnlocks(_config_dir(opening), vid).record((opening.clock or _utcnow)(), kind)
+            FailedUnlocks(_config_dir(opening), vid).record(
+                (opening.clock or _utcnow)(), secret.kind
+            )
         raise
     return opened, key, opened.mac is None and not _header_mac_required(folder, opened, key)
 
@@ -344,14 +351,10 @@ def open_vault(opening: Opening, path: StrPath, passphrase: str) -> None:
         with _taking_lock(path) as (folder, lock_fd):
             # Read under the lock: another process may have changed the passphrase.
             copies = header_copies.read_copies(folder)
-            opened, vault_key, upgrade = _unlock_counted(
-                opening,
-                folder,
-                copies,
-                lambda h: h.unlock_with_passphrase(passphrase),
-                lambda h: h.passphrase,
-                "passphrase",
+            secret = _Secret(
+                lambda h: h.unlock_with_passphrase(passphrase), lambda h: h.passphrase, "passphrase"
             )
+            opened, vault_key, upgrade = _unlock_counted(opening, folder, copies, secret)
 
             def rewrap(h: Header) -> Header:
                 # Only reached for a tampered copy next to an authentic older one: keep the
@@ -380,14 +383,10 @@ def open_with_recovery_key(
     try:
         with _taking_lock(path) as (folder, lock_fd):
             copies = header_copies.read_copies(folder)
-            opened, vault_key, upgrade = _unlock_counted(
-                opening,
-                folder,
-                copies,
-                lambda h: h.unlock_with_recovery_key(raw),
-                lambda h: h.recovery,
-                "recovery-key",
+            secret = _Secret(
+                lambda h: h.unlock_with_recovery_key(raw), lambda h: h.recovery, "recovery-key"
             )
+            opened, vault_key, upgrade = _unlock_counted(opening, folder, copies, secret)
             plan = header_copies.plan(
                 copies, opened, vault_key, allow_upgrade=upgrade, report_outdated=False
             )

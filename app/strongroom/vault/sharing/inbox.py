@@ -17,7 +17,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from .. import db, fsutil, names
+from .. import db, fsutil, names, tables
 from ..errors import (
     InvalidName,
     ItemNotFound,
@@ -599,22 +599,17 @@ class Inbox(SharingPart):
         with self._ctx.write() as conn:
             stored = self._unique_shared_name(_stored_name(inc.original))
             t = format_time(now)
-            cur = conn.execute(
-                "INSERT INTO items (parent_id, kind, name, created, modified)"
-                " VALUES (?, 'file', ?, ?, ?)",
-                (SHARED_ROOT_ID, stored, t, t),
+            iid = tables.insert_file(
+                conn,
+                SHARED_ROOT_ID,
+                stored,
+                t,
+                size=size,
+                sha256=sha,
+                file_key=file_key,
+                object_id=object_id,
+                inline=inline,
             )
-            iid = int(cur.lastrowid or 0)
-            conn.execute(
-                "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (iid, size, sha, file_key, object_id),
-            )
-            if inline is not None:
-                conn.execute(
-                    "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)",
-                    (iid, inline),
-                )
             self._ctx.drop_staging(conn, [object_id])
             expires_text = None
             if m is not None and m.expires is not None:
