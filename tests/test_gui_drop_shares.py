@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -106,3 +107,6 @@ def test_vault_tells_a_share_for_me_from_other_age_files(services, tmp_path):
     assert not ben.is_share_for_me(keep)
     assert not ben.is_share_for_me(tmp_path)  # a folder
     assert not ben.is_share_for_me(tmp_path / "missing.age")
+    fifo = tmp_path / "pipe.age"
+    os.mkfifo(fifo)
+    assert not ben.is_share_for_me(fifo)  # not opened for a blocking read

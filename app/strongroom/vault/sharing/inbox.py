@@ -162,7 +162,9 @@ class Inbox(SharingPart):
         an age file for someone else, a folder or an unreadable path is not (False); a
         share for me whose manifest is damaged or forged is (`receive` says why)."""
         try:
-            with open(path, "rb") as f:
+            # Non-blocking: a dropped FIFO must not hang the check.
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as f:
                 if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                     return False
                 if not f.read(len(_AGE_MAGIC)).startswith(_AGE_MAGIC):
