@@ -30,6 +30,37 @@ class FileActions(QObject):
         super().__init__(page)
         self.page = page
 
+    def drop_paths(self, paths: list[str]) -> None:
+        """Files dropped from another app: the ones that are Strongroom shares (or messages)
+        for me go to the page's `shares_dropped`, to be received as a share file opened
+        from the desktop is; the rest — a plain `.age` file included — are added."""
+        page = self.page
+        if page.session is None or not paths:
+            return
+        vault = page.vault
+
+        def sort(shares: list[str]) -> None:
+            if page.session is None or page.vault is not vault:
+                return
+            rest = [p for p in paths if p not in shares]
+            if shares:
+                page.shares_dropped.emit(shares)
+            note = ""
+            if shares and rest:
+                note = self.tr(
+                    "%n dropped files are shares for you: they went to Shared with me.",
+                    "one: %n dropped file is a share for you: it went to Shared with me.",
+                    len(shares),
+                )
+            page.add_paths(rest, note=note)
+
+        run_task(
+            lambda _c: [p for p in paths if vault.is_share_for_me(p)],
+            sort,
+            page.add_failed,
+            quiet=True,
+        )
+
     def _change(self, work: Callable[[Any], object], title: str) -> None:
         """A quick change of the listing (new folder, rename, move): then list again; a
         failure is a dialog titled `title`."""

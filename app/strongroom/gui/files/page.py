@@ -162,7 +162,7 @@ class FilesPage(QWidget):
         self.table.customContextMenuRequested.connect(self._context_menu)
         # `activated`: double-click or Enter, as the platform defines it.
         self.table.activated.connect(lambda _i: self.open_selected())
-        self.table.files_dropped.connect(self.drop_paths)
+        self.table.files_dropped.connect(self.item_actions.drop_paths)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -190,7 +190,7 @@ class FilesPage(QWidget):
             self.tr("This folder is empty"),
             self.tr("Drop files or folders here to encrypt them into the vault, or use Add files."),
         )
-        self.empty.files_dropped.connect(self.drop_paths)
+        self.empty.files_dropped.connect(self.item_actions.drop_paths)
         self.no_results = EmptyState(
             "search", self.tr("Nothing found"), self.tr("No file or folder name matches.")
         )
@@ -539,36 +539,6 @@ class FilesPage(QWidget):
         if path:
             self.add_paths([path])
 
-    def drop_paths(self, paths: list[str]) -> None:
-        """Files dropped from another app: the ones that are Strongroom shares (or messages)
-        for me go to `shares_dropped`, to be received as a share file opened from the
-        desktop is; the rest — a plain `.age` file included — are added here."""
-        if self.session is None or not paths:
-            return
-        vault = self.vault
-
-        def sort(shares: list[str]) -> None:
-            if self.session is None or self.vault is not vault:
-                return
-            rest = [p for p in paths if p not in shares]
-            if shares:
-                self.shares_dropped.emit(shares)
-            note = ""
-            if shares and rest:
-                note = self.tr(
-                    "%n dropped files are shares for you: they went to Shared with me.",
-                    "one: %n dropped file is a share for you: it went to Shared with me.",
-                    len(shares),
-                )
-            self.add_paths(rest, note=note)
-
-        run_task(
-            lambda _c: [p for p in paths if vault.is_share_for_me(p)],
-            sort,
-            self._add_failed,
-            quiet=True,
-        )
-
     def add_paths(self, paths: list[str], *, note: str = "") -> Job | None:
         """Encrypt `paths` into the current folder in the background (all or nothing).
         Names already in the folder are asked about first: Replace, Keep both or Skip.
@@ -586,12 +556,12 @@ class FilesPage(QWidget):
         run_task(
             lambda _c: {item.name: item for item in vault.list(dest)},
             lambda existing: self._add_or_ask(vault, dest, paths, existing),
-            self._add_failed,
+            self.add_failed,
             quiet=True,
         )
         return None
 
-    def _add_failed(self, exc: BaseException) -> None:
+    def add_failed(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
             self.status.emit(self.tr("Adding was cancelled. Nothing was changed."))
         else:  # a dialog: a failed add must not fade away with the status line
@@ -704,7 +674,7 @@ class FilesPage(QWidget):
         if not sources and not replace:
             self.status.emit(self.tr("Nothing was added."))
             return None
-        return self._start_add(vault, dest, sources, as_names, replace, kept, self._add_failed)
+        return self._start_add(vault, dest, sources, as_names, replace, kept, self.add_failed)
 
     # ---- item actions ------------------------------------------------------------------
     def open_selected(self) -> None:
