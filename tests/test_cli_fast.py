@@ -162,10 +162,21 @@ def test_importing_the_vault_package_loads_no_submodule_until_asked():
 
 
 def test_every_public_vault_name_resolves_to_its_module():
+    import ast
     import importlib
 
     import strongroom.vault as pkg
 
+    # The names static scanners see (the TYPE_CHECKING imports) are the ones `_LAZY` resolves.
+    tree = ast.parse(Path(pkg.__file__).read_text(encoding="utf-8"))
+    guarded = next(n for n in tree.body if isinstance(n, ast.If))
+    imported = {
+        alias.name: node.module
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported == pkg._LAZY
     assert set(pkg._LAZY) == set(pkg.__all__)
     for name in pkg.__all__:
         module = importlib.import_module(f"strongroom.vault.{pkg._LAZY[name]}")

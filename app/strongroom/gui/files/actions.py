@@ -42,7 +42,8 @@ class FileActions(QObject):
         def sort(shares: list[str]) -> None:
             if page.session is None or page.vault is not vault:
                 return
-            rest = [p for p in paths if p not in shares]
+            taken = set(shares)
+            rest = [p for p in paths if p not in taken]
             if shares:
                 page.shares_dropped.emit(shares)
             note = ""
