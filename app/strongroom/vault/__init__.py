@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         VaultError,
         VaultInUse,
         VaultLocked,
+        VersionNotFound,
         WrongPassphrase,
         WrongRecoveryKey,
     )
@@ -102,6 +103,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         Trust,
         UnwrittenHistory,
         VaultInfo,
+        VersionRecord,
     )
     from .reports import Notice, NoticeKind, UnlockReport
     from .share_plan import (
@@ -215,6 +217,8 @@ __all__ = [
     "VaultInUse",
     "VaultInfo",
     "VaultLocked",
+    "VersionNotFound",
+    "VersionRecord",
     "WrongPassphrase",
     "WrongRecoveryKey",
     "build_share_plan",
@@ -326,6 +330,8 @@ _LAZY: dict[str, str] = {
     "SyncReport": "records",
     "UnwrittenHistory": "records",
     "VaultInfo": "records",
+    "VersionNotFound": "errors",
+    "VersionRecord": "records",
     "Notice": "reports",
     "NoticeKind": "reports",
     "UnlockReport": "reports",

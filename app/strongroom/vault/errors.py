@@ -39,6 +39,7 @@ __all__ = [
     "VaultError",
     "VaultInUse",
     "VaultLocked",
+    "VersionNotFound",
     "WrongPassphrase",
     "WrongRecoveryKey",
 ]
@@ -172,6 +173,11 @@ class ExportTargetExists(VaultError):
 
 class ItemNotFound(VaultError):
     """No file or folder with that id or path exists in the vault."""
+
+
+class VersionNotFound(ItemNotFound):
+    """The file has no version with that number (never made, or pruned by the versions
+    policy)."""
 
 
 class Cancelled(VaultError):
