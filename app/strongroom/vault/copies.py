@@ -10,6 +10,7 @@ database (`meta.open_copies`, FORMAT.md), so a crash does not forget them either
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -141,6 +142,34 @@ class CopyBook:
         with self._lock:
             entries = list(self._entries)
         return [e.copy(self.temp_dir) for e in entries if self._changed(e)]
+
+    def _entry(self, path: Path) -> _Entry | None:
+        with self._lock:
+            for e in self._entries:
+                if self.temp_dir / e.folder / e.name == path:
+                    return e
+        return None
+
+    def copy_at(self, path: Path) -> OpenCopy | None:
+        """The copy listed at `path`, or None."""
+        e = self._entry(path)
+        return None if e is None else e.copy(self.temp_dir)
+
+    def baseline(self, path: Path) -> tuple[tuple[int, int], bytes] | None:
+        """(size, mtime) and SHA-256 of the copy at `path` as last stored (or as opened);
+        None when no copy is listed there."""
+        e = self._entry(path)
+        return None if e is None else ((e.size, e.mtime_ns), bytes.fromhex(e.sha256))
+
+    def saved(self, path: Path, size: int, mtime_ns: int, sha256: bytes) -> None:
+        """The copy at `path` was stored with this state: it is unchanged again from now."""
+        with self._lock:
+            self._entries = [
+                dataclasses.replace(e, size=size, mtime_ns=mtime_ns, sha256=sha256.hex())
+                if self.temp_dir / e.folder / e.name == path
+                else e
+                for e in self._entries
+            ]
 
     def forget(self, copy: OpenCopy) -> None:
         """Drop `copy` from the list and remove its private folder."""

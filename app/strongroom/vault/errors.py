@@ -15,6 +15,7 @@ __all__ = [
     "Cancelled",
     "ContactExists",
     "ContactNotFound",
+    "CopyStillChanging",
     "DiskFull",
     "ExportTargetExists",
     "GroupNotFound",
@@ -172,6 +173,11 @@ class ExportTargetExists(VaultError):
 
 class ItemNotFound(VaultError):
     """No file or folder with that id or path exists in the vault."""
+
+
+class CopyStillChanging(VaultError):
+    """A copy opened for editing changed while it was being read: the other app is still
+    writing it. Nothing was stored; try again in a moment."""
 
 
 class Cancelled(VaultError):

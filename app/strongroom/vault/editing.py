@@ -1,0 +1,372 @@
+"""Edit in place: a copy opened for editing in another program is watched, and a change
+that program has finished writing is stored as a new version of the same item.
+
+Watching is a poller on one vault thread (`EditWatcher`), not inotify (`watchdog`) nor the
+GUI's `QFileSystemWatcher`:
+- editors save in two ways, truncate-and-write (same inode) and write-a-temp-file-then-
+  rename-over (a new inode). A file watch loses its file at the rename; looking the copy up
+  by its path at each pass sees both the same way;
+- the debounce needs a timer on the file's state anyway (a quiet interval);
+- the command line needs no watcher (it stores when the editor exits), and the vault may
+  not import Qt: one poller serves every front end, with no new dependency;
+- one `lstat` per open copy every `interval` seconds costs nothing measurable, and a test
+  drives `poll()` with its own clock, deterministically.
+
+A half-written file is never stored (`EditWatcher.poll`): a change is stored once its
+signature (size, mtime, inode) has stayed the same for `quiet` seconds and its SHA-256 is
+the same at both ends of a second quiet interval; what is stored is a private snapshot
+taken then (`take_snapshot`), checked against that hash, so bytes the editor writes during
+the store are not mixed in (they are the next change).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog, ItemRef
+from .context import VaultContext, Watch
+from .errors import CopyStillChanging, ItemNotFound
+from .events import EDITING_CHANGED
+from .extract import Extract
+from .fsutil import new_file, write_all
+from .records import FileRecord, OpenCopy
+
+__all__ = ["EditWatcher", "Editing", "Signature", "Snapshot", "signature", "take_snapshot"]
+
+
+def _log() -> Any:
+    # logging is imported only when there is something to log (start-up cost, events.py).
+    import logging
+
+    return logging.getLogger(__name__)
+
+
+Signature = tuple[int, int, int]
+"""What a stat tells of a file's contents: size, mtime (ns), inode."""
+
+_CHUNK = 1 << 20
+
+
+def signature(path: Path) -> Signature | None:
+    """The copy's signature, or None while it is not a regular file (an editor saving by
+    rename may have moved it away for a moment)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def file_sha256(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").digest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A private copy of an edited copy, taken while that one did not change."""
+
+    path: Path
+    sha256: bytes
+    sig: Signature
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def take_snapshot(src: Path, folder: Path) -> Snapshot | None:
+    """Copy `src` into a new file in `folder` (private, 0600), hashing it on the way; None
+    when `src` changed while it was copied (or is gone): the editor is still writing."""
+    before = signature(src)
+    if before is None:
+        return None
+    target = folder / ("snapshot-" + secrets.token_hex(8))
+    digest = hashlib.sha256()
+    try:
+        # O_NOFOLLOW: the copy's name in our private folder must not lead elsewhere.
+        fd_in = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd_in).st_ino != before[2]:
+            return None  # replaced between the stat and the open
+        with new_file(target, sync=False) as fd_out:
+            while chunk := os.read(fd_in, _CHUNK):
+                digest.update(chunk)
+                write_all(fd_out, chunk)
+    finally:
+        os.close(fd_in)
+    if signature(src) != before:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        return None
+    return Snapshot(target, digest.digest(), before)
+
+
+@dataclass
+class _Pending:
+    """A change seen on one copy, waiting to settle."""
+
+    sig: Signature
+    since: float
+    sha256: bytes | None = None  # its hash once the signature had been quiet
+    failed: bool = False  # storing it failed: wait for the next change (or `save_copy`)
+
+
+class EditWatcher:
+    """Watches copies opened for editing; `save(copy, snapshot)` stores a settled change.
+
+    `baseline(copy)` is the (size, mtime) and SHA-256 of the copy's last stored state (None
+    once the copy is gone from the book). `save` runs on the watcher's thread (or the
+    caller's, with `poll()`) and raises to say it failed; the watcher then waits for the
+    next change of that copy. `clock` is monotonic seconds (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        baseline: Callable[[OpenCopy], tuple[tuple[int, int], bytes] | None],
+        save: Callable[[OpenCopy, Snapshot], None],
+        staging: Callable[[], Path],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        quiet: float = 1.0,
+        interval: float = 0.5,
+    ) -> None:
+        self._baseline = baseline
+        self._save = save
+        self._staging = staging
+        self.clock = clock
+        self.quiet = quiet
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._copies: dict[Path, OpenCopy] = {}
+        self._pending: dict[Path, _Pending] = {}
+        self._clean: dict[Path, Signature] = {}  # touched, but the same bytes as stored
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._poll_lock = threading.Lock()  # one pass at a time (thread and `poll()`)
+
+    # ---- which copies ----------------------------------------------------------------
+    def watch(self, copy: OpenCopy) -> None:
+        with self._lock:
+            self._copies[copy.path] = copy
+
+    def unwatch(self, copy: OpenCopy) -> None:
+        with self._lock:
+            self._copies.pop(copy.path, None)
+            self._pending.pop(copy.path, None)
+            self._clean.pop(copy.path, None)
+
+    def watched(self) -> list[OpenCopy]:
+        with self._lock:
+            return list(self._copies.values())
+
+    @property
+    def stopping(self) -> bool:
+        """True once `stop` was called: a store in progress should give up (`Cancelled`)."""
+        return self._stop.is_set()
+
+    # ---- the thread ------------------------------------------------------------------
+    def start(self) -> None:
+        """Poll every `interval` seconds on a daemon thread (idempotent)."""
+        with self._lock:
+            if self._thread is not None or self._stop.is_set():
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="strongroom-edit-watcher", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling and wait for a pass in progress to end (a store in progress sees
+        `stopping` and gives up, leaving the stored version as it was)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self._lock:
+            self._copies.clear()
+            self._pending.clear()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+            except Exception:
+                _log().exception("the edit watcher's pass failed")
+
+    # ---- one pass --------------------------------------------------------------------
+    def poll(self) -> list[OpenCopy]:
+        """Look at each watched copy once; store the changes that have settled. Returns
+        the copies stored in this pass."""
+        stored = []
+        with self._poll_lock:
+            for copy in self.watched():
+                if self._stop.is_set():
+                    break
+                if self._poll_one(copy):
+                    stored.append(copy)
+        return stored
+
+    def _poll_one(self, copy: OpenCopy) -> bool:
+        base = self._baseline(copy)
+        sig = signature(copy.path)
+        if base is None or sig is None:  # forgotten, or mid-rename: look again later
+            return False
+        (size, mtime_ns), saved_sha = base
+        now = self.clock()
+        p = self._pending.get(copy.path)
+        if p is None and (sig[:2] == (size, mtime_ns) or self._clean.get(copy.path) == sig):
+            return False  # nothing since the last store (or the open)
+        if p is None or p.sig != sig:
+            # A new change, or the editor is still writing: the quiet interval restarts.
+            self._pending[copy.path] = _Pending(sig, now)
+            return False
+        if p.failed or now - p.since < self.quiet:
+            return False
+        if p.sha256 is None:
+            # Quiet for one interval: note its hash, and wait one more with the same hash.
+            try:
+                digest = file_sha256(copy.path)
+            except OSError:
+                return False
+            if signature(copy.path) != sig:
+                self._pending[copy.path] = _Pending(sig, now)
+                return False
+            if digest == saved_sha:  # touched, or changed and changed back: nothing to store
+                self._pending.pop(copy.path, None)
+                self._clean[copy.path] = sig
+                return False
+            p.sha256, p.since = digest, now
+            return False
+        snap = take_snapshot(copy.path, self._staging())
+        if snap is None or snap.sig != sig or snap.sha256 != p.sha256:
+            if snap is not None:
+                snap.remove()
+            self._pending[copy.path] = _Pending(sig, now)
+            return False
+        try:
+            self._save(copy, snap)
+        except Exception:
+            _log().info("storing an edited copy failed", exc_info=True)
+            p.failed = True
+            return False
+        finally:
+            snap.remove()
+        self._pending.pop(copy.path, None)
+        return True
+
+    def forget_pending(self, copy: OpenCopy) -> None:
+        """The change was stored (or dropped) by someone else: start from the new state."""
+        with self._lock:
+            self._pending.pop(copy.path, None)
+
+
+class Editing:
+    """The edit-in-place service of one vault, over its `VaultContext` (verbs documented
+    on `Vault`): copies opened for editing, their watcher, and storing their changes."""
+
+    def __init__(self, ctx: VaultContext, catalog: Catalog, extract: Extract, vault: Any) -> None:
+        """`vault`: the facade (a weak proxy), whose `store_version` stores each change."""
+        self._ctx = ctx
+        self._catalog = catalog
+        self._extract = extract
+        self._vault = vault
+        self.watcher = EditWatcher(self._baseline, self._store_settled, self._staging)
+
+    def open_for_editing(self, item: ItemRef, *, watch: bool) -> OpenCopy:
+        ctx = self._ctx
+        path = self._extract.open_external(item)
+        assert ctx.copies is not None
+        copy = ctx.copies.copy_at(path)
+        assert copy is not None
+        if watch:
+            self.watcher.watch(copy)
+            self.watcher.start()
+            ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="opened")
+        return copy
+
+    def save_copy(self, copy: OpenCopy, watch: Watch[int]) -> FileRecord | None:
+        """Store `copy` now if it differs from what was last stored (None if not)."""
+        self._ctx.require_open()
+        base = self._baseline(copy)
+        if base is None:
+            raise ItemNotFound(f"{copy.name} is not a copy open for editing any more.")
+        snap = take_snapshot(copy.path, self._staging())
+        if snap is None:
+            if signature(copy.path) is None:
+                raise ItemNotFound(f"The copy of {copy.name} is gone: nothing to store.")
+            raise CopyStillChanging(
+                f"{copy.name} is still being written by another app: try again in a moment."
+            )
+        try:
+            if snap.sha256 == base[1]:
+                return None
+            return self._store(copy, snap, watch)
+        finally:
+            snap.remove()
+
+    def finish_editing(self, copy: OpenCopy, *, save: bool) -> FileRecord | None:
+        """Stop watching `copy`; with `save`, store its last change first; then wipe it.
+        If storing fails the copy stays (watched no more, listed by `changed_copies`)."""
+        self.watcher.unwatch(copy)
+        stored = self.save_copy(copy, Watch()) if save else None
+        self._extract.discard_copy(copy)
+        self._ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="ended")
+        return stored
+
+    def stop(self) -> None:
+        """At lock: stop watching (a store in progress gives up: `Cancelled`)."""
+        self.watcher.stop()
+
+    # ---- the watcher's seams -----------------------------------------------------------
+    def _baseline(self, copy: OpenCopy) -> tuple[tuple[int, int], bytes] | None:
+        copies = self._ctx.copies
+        return None if copies is None else copies.baseline(copy.path)
+
+    def _staging(self) -> Path:
+        return self._ctx.make_temp_dir()
+
+    def _store_settled(self, copy: OpenCopy, snap: Snapshot) -> None:
+        try:
+            self._store(copy, snap, Watch(cancel=lambda: self.watcher.stopping))
+        except Exception as exc:
+            self._ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="failed", error=str(exc))
+            raise
+
+    def _store(self, copy: OpenCopy, snap: Snapshot, watch: Watch[int]) -> FileRecord:
+        """Store the snapshot `snap` of `copy` as the new version of its item, then take
+        its state as the copy's new baseline (saved in the book of copies)."""
+        ctx = self._ctx
+        with ctx.mutex:
+            ctx.require_open()
+            rec = self._catalog.get_file(copy.file_id)
+        stored = store_new_version(self._vault, rec, snap.path, watch)
+        assert ctx.copies is not None
+        ctx.copies.saved(copy.path, snap.sig[0], snap.sig[1], snap.sha256)
+        with ctx.mutex:
+            if ctx.conn is not None:
+                with ctx.write() as conn:
+                    ctx.store_copies(conn)
+        self.watcher.forget_pending(copy)
+        ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="saved", path=stored.path)
+        return stored
+
+
+def store_new_version(vault: Any, rec: FileRecord, staged: Path, watch: Watch[int]) -> FileRecord:
+    """The one step that stores an edit: `Vault.store_version` (schema 6, branch
+    `versions`), which records one "edited" history entry and keeps the id and shares."""
+    raise NotImplementedError("storing a new version needs Vault.store_version (schema 6)")
