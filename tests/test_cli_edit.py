@@ -88,9 +88,7 @@ def test_edit_stores_the_change_as_a_new_version(tmp_path, run, vault, monkeypat
 
 def test_edit_by_rename_and_visual_wins(tmp_path, run, vault, monkeypatch):
     """An editor that writes a new file and renames it over the copy; VISUAL before EDITOR."""
-    editor = _editor(
-        tmp_path, "rename", 'printf "replaced\\n" > "$1.tmp~" && mv "$1.tmp~" "$1"\n'
-    )
+    editor = _editor(tmp_path, "rename", 'printf "replaced\\n" > "$1.tmp~" && mv "$1.tmp~" "$1"\n')
     monkeypatch.setenv("VISUAL", f"{editor} ")
     monkeypatch.setenv("EDITOR", "/nonexistent/editor")
     code, _out, err = run("edit", "/notes.txt")
