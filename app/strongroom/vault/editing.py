@@ -40,6 +40,7 @@ from .events import EDITING_CHANGED
 from .extract import Extract
 from .fsutil import new_file, write_all
 from .records import FileRecord, OpenCopy
+from .sharing import SHARED_ROOT_ID
 
 __all__ = ["EditWatcher", "Editing", "Signature", "Snapshot", "signature", "take_snapshot"]
 
@@ -321,12 +322,29 @@ class Editing:
 
     def finish_editing(self, copy: OpenCopy, *, save: bool) -> FileRecord | None:
         """Stop watching `copy`; with `save`, store its last change first; then wipe it.
-        If storing fails the copy stays (watched no more, listed by `changed_copies`)."""
+        A change to an item that is gone, or that was shared with me (only its owner
+        changes it), is added as a new file instead (`Extract.add_changed_copy`). If
+        storing fails the copy stays (watched no more, listed by `changed_copies`)."""
         self.watcher.unwatch(copy)
-        stored = self.save_copy(copy, Watch()) if save else None
+        stored = None
+        if save and not self._has_own_item(copy):
+            if copy in self._extract.changed_copies():
+                stored = self._extract.add_changed_copy(copy)  # and wiped
+        elif save:
+            stored = self.save_copy(copy, Watch())
         self._extract.discard_copy(copy)
         self._ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="ended")
         return stored
+
+    def _has_own_item(self, copy: OpenCopy) -> bool:
+        """True while the copy's item is still one of my files (not deleted, not shared
+        with me)."""
+        with self._ctx.mutex:
+            try:
+                rec = self._catalog.get_file(copy.file_id)
+            except ItemNotFound:
+                return False
+        return rec.parent_id != SHARED_ROOT_ID
 
     def stop(self) -> None:
         """At lock: stop watching (a store in progress gives up: `Cancelled`)."""

@@ -57,7 +57,7 @@ def _run_editor(command: list[str], path: Path) -> int:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         try:
-            proc = subprocess.Popen([*command, str(path)], env=env)  # noqa: S603 -- the user's editor
+            proc = subprocess.Popen([*command, str(path)], env=env)
         except OSError as exc:
             raise CliError(
                 f"The editor {safe(command[0])} could not be started: {exc.strerror}. "
@@ -98,6 +98,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
             ) from None
     if stored is None:
         note(f"No changes to {safe(item.path)}: nothing was stored.")
+    elif stored.id != item.id:  # shared with me: theirs to change
+        note(
+            f"{safe(item.path)} was shared with you and cannot be changed here; your "
+            f"changes were added as a new file: {safe(stored.path)}"
+        )
     else:
         note(f"Stored your changes to {safe(stored.path)} as a new version.")
     return EXIT_OK
