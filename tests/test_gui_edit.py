@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from gui_helpers import *  # noqa: F403
-from gui_helpers import PASSPHRASE, make_vault
+from gui_helpers import PASSPHRASE
 from strongroom.vault.editing import EditWatcher
-
-NOTE = "meet at noon\n"
 
 
 class Clock:
@@ -28,17 +26,6 @@ class Clock:
 def held(monkeypatch):
     """The watcher's thread is held still: the test drives `poll()` on its own clock."""
     monkeypatch.setattr(EditWatcher, "start", lambda self: None)
-
-
-@pytest.fixture
-def note_open(window, services, tmp_path):
-    vault, _ = make_vault(services)
-    src = tmp_path / "notes.txt"
-    src.write_text(NOTE, encoding="utf-8")
-    vault.add_paths([src], "/")
-    window.open_session(vault)
-    window.files_page.select_names("notes.txt")
-    return window, vault
 
 
 def _open(window, services) -> Path:

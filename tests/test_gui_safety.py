@@ -15,10 +15,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from gui_helpers import *  # noqa: F403
-from gui_helpers import PASSPHRASE, make_vault
+from gui_helpers import NOTE, PASSPHRASE, make_vault
 from strongroom.vault.editing import EditWatcher
-
-NOTE = "meet at noon\n"
 
 
 @pytest.fixture(autouse=True)
@@ -26,18 +24,6 @@ def _watcher_held(monkeypatch):
     """These tests are about changes not stored yet: the edit watcher's thread is held
     still (tests/test_gui_edit.py drives it)."""
     monkeypatch.setattr(EditWatcher, "start", lambda self: None)
-
-
-@pytest.fixture
-def note_open(window, services, tmp_path):
-    """The window with a vault holding /notes.txt open on My files, the note selected."""
-    vault, _ = make_vault(services)
-    src = tmp_path / "notes.txt"
-    src.write_text(NOTE, encoding="utf-8")
-    vault.add_paths([src], "/")
-    window.open_session(vault)
-    window.files_page.select_names("notes.txt")
-    return window, vault
 
 
 def _temp_files(services) -> list[Path]:
