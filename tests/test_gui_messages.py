@@ -173,6 +173,19 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "exchange-set": [{"to": "/home/ana/Sync/strongroom"}, {"to": ""}],
     "receipts-policy-changed": [{"to": "never"}],
+    "file-edited": [{"size": 12, "version": 2}],
+    "version-restored": [{"size": 12, "version": 3, "from": 1}],
+    "version-pruned": [{"size": 12, "version": 1, "reason": "policy"}],
+    "version-policy-changed": [
+        {"keep": "all"},
+        {"keep": "last", "count": 5},
+        {"keep": "days", "days": 30},
+    ],
+    "file-trashed": [{"from": "/docs", "size": 12}],
+    "folder-trashed": [{"from": "/docs", "files": 3}],
+    "file-untrashed": [{"to": "/docs/a.txt"}],
+    "folder-untrashed": [{"to": "/docs/b (2)"}],
+    "trash-policy-changed": [{"days": 30}, {"days": None}],
 }
 
 RAW = re.compile(

@@ -3,11 +3,11 @@ fsynced (tests/crashfs.py, whose docstring states the durability model).
 
 A world of four vaults (alice, bob, carol, dave), their config and temp folders and one
 exchange folder is built once on the crash file system. For each operation — add, delete,
-move, passwd, share, receive, revoke, group-add, group-remove — a victim process opens the
-vault on a fresh copy of that world and performs it. Crash point N: the N-th mutating
-request the file system sees (write, truncate, create, mkdir, unlink, rmdir, rename, link,
-symlink, fsync, fsyncdir) is held, the victim is SIGKILLed, and everything not fsynced is
-dropped. Then the survivors are checked:
+move, version (a new version of a file), passwd, share, receive, revoke, group-add,
+group-remove — a victim process opens the vault on a fresh copy of that world and performs
+it. Crash point N: the N-th mutating request the file system sees (write, truncate, create,
+mkdir, unlink, rmdir, rename, link, symlink, fsync, fsyncdir) is held, the victim is
+SIGKILLed, and everything not fsynced is dropped. Then the survivors are checked:
 
 - every vault opens, `check(deep=True)` and `verify_history()` pass, no file is quarantined;
 - a change the victim saw returned is there; one in flight is either all there or absent;
@@ -198,6 +198,8 @@ def _run_op(vault, world: Path, op: str, info: dict) -> None:
         vault.delete("/doc1")
     elif op == "move":
         vault.move("/doc2", "/folder")
+    elif op == "version":
+        vault.store_version("/doc2", world / "src" / NEW_FILE[0])
     elif op == "passwd":
         vault.change_passphrase(PW, PW2)
     elif op == "share":
@@ -449,6 +451,8 @@ def _check_op_state(alice, bob, op: str, committed: bool, info: dict) -> list[st
         del expected["/doc1"]
     elif op == "move" and (committed or "/doc2" not in files):
         expected["/folder/doc2"] = expected.pop("/doc2")
+    elif op == "version" and (committed or files.get("/doc2") != expected["/doc2"]):
+        expected["/doc2"] = content(NEW_FILE[0], NEW_FILE[1])
     if files != expected:
         got = {p: len(b) for p, b in files.items()}
         want = {p: len(b) for p, b in expected.items()}
@@ -480,6 +484,8 @@ def _applied(v: dict, op: str, info: dict, opened_with: dict[str, str]) -> bool:
         return "/doc1" not in _files(alice)
     if op == "move":
         return "/folder/doc2" in _files(alice)
+    if op == "version":
+        return len(alice.versions("/doc2")) == 2
     if op == "passwd":
         return opened_with.get("alice") == PW2
     if op == "share":
@@ -609,6 +615,7 @@ OPS = [
         "add",
         "delete",
         "move",
+        "version",
         "passwd",
         "share",
         "receive",

@@ -331,10 +331,13 @@ def test_vault_from_schema_1_gets_an_identity_at_open(world: World) -> None:
         "exchange_files", "quarantine", "outbox", "pending_receipts", "receipts_sent",
         "staged_objects",  # schema 4
         "pending_shares",  # schema 5
+        "file_versions", "trash",  # schema 6
     ]  # fmt: skip
     conn.execute("BEGIN")
     for table in tables:
         conn.execute(f"DROP TABLE {table}")
+    for column in ("version", "stored", "source", "sender_vk", "sender_name"):  # schema 6
+        conn.execute(f"ALTER TABLE file_contents DROP COLUMN {column}")
     conn.execute("DELETE FROM items WHERE id = 0")
     conn.execute("DELETE FROM meta WHERE key IN ('exchange_folder', 'receipts_policy')")
     conn.execute("UPDATE schema_version SET version = 1")

@@ -530,7 +530,7 @@ def test_info(env):
     assert (info.file_count, info.folder_count, info.object_count) == (2, 1, 1)
     assert info.total_size == 70_005
     assert info.sqlcipher_version.startswith("4.")
-    assert info.format_version == 2 and info.schema_version == 5
+    assert info.format_version == 2 and info.schema_version == 6
 
 
 def test_threads_share_one_vault(env):

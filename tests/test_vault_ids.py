@@ -166,7 +166,7 @@ def test_every_integer_keyed_table_uses_autoincrement(env) -> None:  # noqa: F81
     ).fetchall()
     vault.lock()
     singletons = {"identity", "history_base"}  # one row, id fixed to 1
-    by_item = {"file_contents", "inline_payloads"}  # keyed by their item
+    by_item = {"file_contents", "inline_payloads", "trash"}  # keyed by their item
     explicit = {"history"}  # seq = head + 1; pruning always keeps the newest entry
     for name, sql in rows:
         compact = " ".join(sql.split()).lower()

@@ -149,6 +149,53 @@ class HistorySentences(QObject):
             return self.tr("Deleted ({size}); its key was destroyed.").format(size=human_size(size))
         return self.tr("Deleted; its key was destroyed.")
 
+    def _file_edited(self, d: Details) -> str:
+        return self.tr("Version {n} stored; the earlier one is kept.").format(
+            n=_count(d.get("version"))
+        )
+
+    def _version_restored(self, d: Details) -> str:
+        return self.tr("Version {old} restored as version {n}.").format(
+            old=_count(d.get("from")), n=_count(d.get("version"))
+        )
+
+    def _version_pruned(self, d: Details) -> str:
+        return self.tr(
+            "Version {n} erased, as the versions setting asks; its key was destroyed."
+        ).format(n=_count(d.get("version")))
+
+    def _version_policy_changed(self, d: Details) -> str:
+        keep = _text(d.get("keep"))
+        if keep == "last":
+            return self.tr(
+                "Earlier versions: the last %n are kept.",
+                "one: Earlier versions: the last one is kept.",
+                _count(d.get("count")),
+            )
+        if keep == "days":
+            return self.tr(
+                "Earlier versions are kept for %n days.",
+                "one: Earlier versions are kept for %n day.",
+                _count(d.get("days")),
+            )
+        return self.tr("Every earlier version is kept.")
+
+    def _trashed(self, d: Details) -> str:
+        return self.tr("Moved to the trash; it can be restored until the trash is emptied.")
+
+    def _untrashed(self, d: Details) -> str:
+        return self.tr("Restored from the trash to {to}.").format(to=_text(d.get("to")))
+
+    def _trash_policy_changed(self, d: Details) -> str:
+        days = d.get("days")
+        if days is None:
+            return self.tr("The trash is now emptied only when you empty it.")
+        return self.tr(
+            "The trash now keeps items for %n days.",
+            "one: The trash now keeps items for %n day.",
+            _count(days),
+        )
+
     def _folder_created(self, d: Details) -> str:
         return self.tr("Folder created.")
 
@@ -427,6 +474,15 @@ DESCRIBERS: dict[str, str] = {
     "history-gap": "_history_gap",
     "header-repaired": "_header_repaired",
     "header-upgraded": "_header_upgraded",
+    "file-edited": "_file_edited",
+    "version-restored": "_version_restored",
+    "version-pruned": "_version_pruned",
+    "version-policy-changed": "_version_policy_changed",
+    "file-trashed": "_trashed",
+    "folder-trashed": "_trashed",
+    "file-untrashed": "_untrashed",
+    "folder-untrashed": "_untrashed",
+    "trash-policy-changed": "_trash_policy_changed",
     "identity-created": "_identity_created",
     "identity-renamed": "_identity_renamed",
     "identity-exported": "_identity_exported",

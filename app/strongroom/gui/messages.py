@@ -110,6 +110,16 @@ ACTION_LABELS: dict[str, str] = {
     "history-gap": _N("History gap (disk was full)"),
     "header-repaired": _N("Vault header repaired"),
     "header-upgraded": _N("Vault header upgraded"),
+    # versions and trash (schema 6)
+    "file-edited": _N("New version"),
+    "version-restored": _N("Version restored"),
+    "version-pruned": _N("Old version erased"),
+    "version-policy-changed": _N("Versions setting changed"),
+    "file-trashed": _N("Moved to the trash"),
+    "folder-trashed": _N("Folder moved to the trash"),
+    "file-untrashed": _N("Restored from the trash"),
+    "folder-untrashed": _N("Folder restored from the trash"),
+    "trash-policy-changed": _N("Trash setting changed"),
     # sharing (schema v2); recorded by vaults that already share
     "identity-created": _N("Identity created"),
     "identity-renamed": _N("Identity renamed"),

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         VaultError,
         VaultInUse,
         VaultLocked,
+        VersionNotFound,
         WrongPassphrase,
         WrongRecoveryKey,
     )
@@ -110,6 +111,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         Trust,
         UnwrittenHistory,
         VaultInfo,
+        VersionRecord,
     )
     from .reports import Notice, NoticeKind, UnlockReport
     from .share_plan import (
@@ -225,6 +227,8 @@ __all__ = [
     "VaultInUse",
     "VaultInfo",
     "VaultLocked",
+    "VersionNotFound",
+    "VersionRecord",
     "WrongPassphrase",
     "WrongRecoveryKey",
     "build_share_plan",
@@ -338,6 +342,8 @@ _LAZY: dict[str, str] = {
     "SyncReport": "records",
     "UnwrittenHistory": "records",
     "VaultInfo": "records",
+    "VersionNotFound": "errors",
+    "VersionRecord": "records",
     "Notice": "reports",
     "NoticeKind": "reports",
     "UnlockReport": "reports",

@@ -22,27 +22,27 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import BinaryIO, Concatenate, ParamSpec, TypeVar
+from typing import BinaryIO
 
 from strongroom.crypto import kdf
 
 from . import db, lifecycle
 from .catalog import Catalog, ItemRef
 from .context import Clock, VaultContext, Watch
+from .context import op as _op
 from .editing import Editing
-from .errors import VaultLocked
 from .events import Event
 from .exports import ExportResult
 from .extract import DEFAULT_PREVIEW_LIMIT, Extract
 from .history_query import HistoryQuery, run_query
 from .ingest import INLINE_MAX, Ingest
 from .integrity import Integrity
+from .keeping import KeepingVerbs
 from .lifecycle import DB_NAME, HEADER_NAME, LOCK_NAME
 from .records import (
     AddProgress,
@@ -59,6 +59,7 @@ from .records import (
 )
 from .reports import UnlockReport
 from .sharing import ContactRef, SharingVerbs
+from .versions import Versions
 
 __all__ = [
     "DB_NAME",
@@ -73,9 +74,6 @@ __all__ = [
 
 StrPath = str | PathLike[str]
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
 _open_vaults: weakref.WeakSet[Vault] = weakref.WeakSet()
 
 
@@ -87,20 +85,7 @@ def _lock_all_at_exit() -> None:
             vault.lock()
 
 
-def _op(method: Callable[Concatenate[Vault, _P], _R]) -> Callable[Concatenate[Vault, _P], _R]:
-    """Run a public method under the vault mutex, refusing once the vault is locked."""
-
-    @functools.wraps(method)
-    def wrapper(self: Vault, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._ctx.mutex:
-            if self._ctx.conn is None:
-                raise VaultLocked()
-            return method(self, *args, **kwargs)
-
-    return wrapper
-
-
-class Vault(SharingVerbs):
+class Vault(SharingVerbs, KeepingVerbs):
     """An unlocked vault. Obtain one with `create`, `open` or `open_with_recovery_key`.
 
     Sharing verbs (identity, contacts, groups, shares, receipts, exchange folder) come
@@ -117,6 +102,7 @@ class Vault(SharingVerbs):
         self._ingest = Ingest(self._ctx, self._catalog)
         self._extract = Extract(self._ctx, self._catalog, self._ingest, me)
         self._integrity = Integrity(self._ctx, self._catalog, self._extract)
+        self._versions = Versions(self._ctx, self._catalog, self._ingest)
         self._editing = Editing(self._ctx, self._catalog, self._extract, me)
 
     # ----- transitional: private names a few white-box tests still use -----------------
@@ -554,8 +540,10 @@ class Vault(SharingVerbs):
         *,
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        version: int | None = None,
     ) -> int:
-        """Decrypt one file to the binary stream `dst` (e.g. stdout); returns its size.
+        """Decrypt one file (its current version, or its `version`: `VersionNotFound` if
+        it has none such) to the binary stream `dst` (e.g. stdout); returns its size.
 
         Streams in constant memory. Each 64 KiB chunk is authenticated before it is
         written, but a damaged later chunk is found after earlier ones went out: a stream
@@ -566,7 +554,7 @@ class Vault(SharingVerbs):
         up, to read its key and to record the export); if the vault is locked meanwhile
         this raises `VaultLocked` after the bytes already written.
         """
-        return self._extract.export_stream(item, dst, Watch(progress, cancel))
+        return self._extract.export_stream(item, dst, Watch(progress, cancel), version)
 
     def export(
         self,
@@ -576,9 +564,11 @@ class Vault(SharingVerbs):
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        version: int | None = None,
     ) -> Path:
         """Decrypt a file or a whole folder to `dest_path` on disk, atomically; returns
         where it was written (see `export_with_report` for names that had to be shortened).
+        With `version`, a file's earlier version (`VersionNotFound` if it has none such).
 
         The result is built under a hidden temporary name in the destination's directory,
         fsynced and renamed into place, so `dest_path` is either absent (or its old version)
@@ -591,7 +581,7 @@ class Vault(SharingVerbs):
         `ItemNotFound` — and nothing is left at `dest_path`.
         """
         return self.export_with_report(
-            item, dest_path, overwrite=overwrite, progress=progress, cancel=cancel
+            item, dest_path, overwrite=overwrite, progress=progress, cancel=cancel, version=version
         ).path
 
     def export_with_report(
@@ -602,11 +592,14 @@ class Vault(SharingVerbs):
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        version: int | None = None,
     ) -> ExportResult:
         """`export`, saying which names were shortened: a name longer than the destination
         file system allows (255 bytes on most, fewer on some) is written shortened, its
         extension kept (`names.fit_name`), and `ExportResult.note` says so in plain words."""
-        return self._extract.export_with_report(item, dest_path, overwrite, Watch(progress, cancel))
+        return self._extract.export_with_report(
+            item, dest_path, overwrite, Watch(progress, cancel), version
+        )
 
     @_op
     def open_external(self, item: ItemRef) -> Path:

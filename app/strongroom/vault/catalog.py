@@ -318,9 +318,7 @@ class Catalog:
                 row = tables.item_row(conn, iid)
                 assert row is not None
                 file_rec = self.record(row)
-                oid = tables.object_id_of(conn, iid)
-                if oid is not None:
-                    object_ids.append(oid)
+                object_ids += tables.object_ids_of(conn, iid)  # every version's
                 details = {"size": getattr(file_rec, "size", 0)}
                 ctx.history.append(now, "file-deleted", iid, file_rec.path, details)
                 tables.delete_file_contents(conn, iid)  # crypto-shred: the file key goes

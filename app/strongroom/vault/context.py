@@ -15,6 +15,7 @@ stages outside it (add's encrypt step).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import threading
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from . import db, tempdirs
 from .copies import META_KEY as COPIES_META_KEY
@@ -36,7 +37,7 @@ from .objects import ObjectStore, new_object_id
 from .records import HistoryEntry, UnwrittenHistory
 from .reports import UnlockReport
 
-__all__ = ["Backlog", "Clock", "VaultContext", "Watch"]
+__all__ = ["Backlog", "Clock", "VaultContext", "Watch", "op"]
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware datetime; injectable for tests."""
@@ -313,3 +314,26 @@ class VaultContext:
 
 def _never() -> datetime:
     raise VaultLocked()
+
+
+class _HasContext(Protocol):
+    _ctx: VaultContext
+
+
+_S = TypeVar("_S", bound=_HasContext)
+_A = ParamSpec("_A")
+_R = TypeVar("_R")
+
+
+def op(method: Callable[Concatenate[_S, _A], _R]) -> Callable[Concatenate[_S, _A], _R]:
+    """Run a public method of `Vault` under the vault mutex, refusing once the vault is
+    locked."""
+
+    @functools.wraps(method)
+    def wrapper(self: _S, *args: _A.args, **kwargs: _A.kwargs) -> _R:
+        with self._ctx.mutex:
+            if self._ctx.conn is None:
+                raise VaultLocked()
+            return method(self, *args, **kwargs)
+
+    return wrapper

@@ -17,7 +17,7 @@ from .errors import DiskFull, NewerFormat, VaultDamaged, VaultError
 
 __all__ = ["SCHEMA_VERSION", "connect", "db_errors", "migrate", "transaction"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 Connection = sqlcipher3.Connection
 
@@ -229,6 +229,57 @@ _V5_STATEMENTS: list[str] = [
         )""",
 ]
 
+# Schema 6 (FORMAT.md §4.11, issue 15): versions and the trash.
+# - `file_contents` stays the one row per file that everything reads (its current version)
+#   and learns which version that is and where it came from: `version` (numbered from 1,
+#   the oldest; never renumbered, so "version 3" always names the same contents), `stored`
+#   (when that version was stored), `source` ('you', or 'received': an update someone sent)
+#   and the sender's verify key and name for a received one.
+# - `file_versions` holds the earlier versions, each with its own file key and payload (an
+#   object, or inline), so pruning one crypto-shreds exactly that version.
+# - `trash` holds the items deleted to the trash: the top item of a deleted subtree, with
+#   where it was. While in the trash its `items.parent_id` is NULL (so no listing, path or
+#   name check reaches it, and the UNIQUE (parent_id, name) rule cannot clash: SQLite's
+#   NULLs are distinct); what is below a trashed folder stays below it.
+_V6_STATEMENTS: list[str] = [
+    "ALTER TABLE file_contents ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE file_contents ADD COLUMN stored TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE file_contents ADD COLUMN source TEXT NOT NULL DEFAULT 'you'"
+    " CHECK (source IN ('you', 'received'))",
+    "ALTER TABLE file_contents ADD COLUMN sender_vk TEXT",
+    "ALTER TABLE file_contents ADD COLUMN sender_name TEXT",
+    # Every file's one version so far was stored when the file was added (or received).
+    "UPDATE file_contents SET stored = coalesce("
+    "(SELECT i.created FROM items i WHERE i.id = file_contents.item_id), '')",
+    "UPDATE file_contents SET source = 'received', sender_vk = ("
+    "SELECT r.sender_vk FROM received r WHERE r.item_id = file_contents.item_id"
+    " ORDER BY r.received DESC LIMIT 1)"
+    " WHERE item_id IN (SELECT item_id FROM received WHERE item_id IS NOT NULL)",
+    """CREATE TABLE file_versions (
+            item_id INTEGER NOT NULL REFERENCES items (id),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            size INTEGER NOT NULL CHECK (size >= 0),
+            sha256 BLOB NOT NULL CHECK (length(sha256) = 32),
+            file_key BLOB NOT NULL CHECK (length(file_key) = 16),
+            object_id TEXT UNIQUE,
+            payload BLOB,
+            stored TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('you', 'received')),
+            sender_vk TEXT,
+            sender_name TEXT,
+            PRIMARY KEY (item_id, version),
+            CHECK ((object_id IS NULL) != (payload IS NULL))
+        )""",
+    """CREATE TABLE trash (
+            item_id INTEGER PRIMARY KEY REFERENCES items (id),
+            trashed TEXT NOT NULL,
+            parent_id INTEGER,
+            name TEXT NOT NULL,
+            path TEXT NOT NULL
+        )""",
+    "CREATE INDEX trash_by_time ON trash (trashed)",
+]
+
 # Each migration takes the schema from version N-1 to N inside one transaction.
 _MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -432,6 +483,7 @@ _MIGRATIONS: dict[int, list[str]] = {
     3: _v3_statements(),
     4: _V4_STATEMENTS,
     5: _V5_STATEMENTS,
+    6: _V6_STATEMENTS,
 }
 # Migrations that rebuild tables: foreign keys must be off while the old table is dropped
 # (SQLite ignores the pragma inside a transaction, so it is set around it); before the

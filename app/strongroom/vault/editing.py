@@ -387,4 +387,4 @@ class Editing:
 def store_new_version(vault: Any, rec: FileRecord, staged: Path, watch: Watch[int]) -> FileRecord:
     """The one step that stores an edit: `Vault.store_version` (schema 6, branch
     `versions`), which records one "edited" history entry and keeps the id and shares."""
-    raise NotImplementedError("storing a new version needs Vault.store_version (schema 6)")
+    return vault.store_version(rec.id, staged, progress=watch.progress, cancel=watch.cancel)

@@ -40,6 +40,7 @@ __all__ = [
     "VaultError",
     "VaultInUse",
     "VaultLocked",
+    "VersionNotFound",
     "WrongPassphrase",
     "WrongRecoveryKey",
 ]
@@ -173,6 +174,11 @@ class ExportTargetExists(VaultError):
 
 class ItemNotFound(VaultError):
     """No file or folder with that id or path exists in the vault."""
+
+
+class VersionNotFound(ItemNotFound):
+    """The file has no version with that number (never made, or pruned by the versions
+    policy)."""
 
 
 class CopyStillChanging(VaultError):

@@ -28,6 +28,7 @@ from .errors import (
     PreviewTooLarge,
     VaultDamaged,
     VaultError,
+    VersionNotFound,
 )
 from .exports import ExportResult, ShortenedName
 from .fsutil import (
@@ -63,13 +64,18 @@ class Extract:
         self._sharing = sharing
 
     def decrypt_into(
-        self, rec: FileRecord, dst: BinaryIO, progress: Callable[[int], None] | None
+        self,
+        rec: FileRecord,
+        dst: BinaryIO,
+        progress: Callable[[int], None] | None,
+        version: tuple[int, int] | None = None,
     ) -> int:
-        """Decrypt `rec`'s contents into `dst`; every failure names the file.
+        """Decrypt `rec`'s contents (its current version, or `version`: (number, size)) into
+        `dst`; every failure names the file.
 
         Only the look-up of its key and the opening of its payload take the vault mutex;
         the decryption itself does not (an export streams outside it)."""
-        file_key, src = self._open_payload(rec)
+        file_key, src = self._open_payload(rec, None if version is None else version[0])
         try:
             with src:
                 n = age.decrypt_payload(src, dst, file_key, progress=progress)
@@ -79,19 +85,23 @@ class Extract:
             ) from None
         finally:
             memwipe.wipe(file_key)  # read for this call only; no copy outlives it
-        if n != rec.size:
+        if n != (rec.size if version is None else version[1]):
             raise VaultDamaged(
                 "object", f"The stored contents of {rec.path} have the wrong size.", rec.path
             )
         return n
 
-    def _open_payload(self, rec: FileRecord) -> tuple[bytes, BinaryIO]:
-        """Under the mutex: `rec`'s file key and its payload, opened. Once open, the
-        payload stays readable even if the file is deleted meanwhile (POSIX unlink)."""
+    def _open_payload(self, rec: FileRecord, version: int | None) -> tuple[bytes, BinaryIO]:
+        """Under the mutex: `rec`'s file key and its payload (current, or of `version`),
+        opened. Once open, the payload stays readable even if the file is deleted meanwhile
+        (POSIX unlink)."""
         ctx = self._ctx
         with ctx.mutex:
             with db.db_errors():
-                row = tables.content_row(ctx.connection, rec.id)
+                if version is None:
+                    row = tables.content_row(ctx.connection, rec.id)
+                else:
+                    row = tables.version_content(ctx.connection, rec.id, version)
             if row is None:
                 raise ItemNotFound(f"{rec.path} is no longer in the vault.")
             if row.payload is not None:
@@ -132,57 +142,89 @@ class Extract:
     # (seconds to minutes for a large file: every other call would wait), then re-check and
     # record under it. The facade does not hold the mutex around these.
 
-    def export_stream(self, item: ItemRef, dst: BinaryIO, watch: Watch[int]) -> int:
+    def export_stream(
+        self, item: ItemRef, dst: BinaryIO, watch: Watch[int], version: int | None = None
+    ) -> int:
         ctx = self._ctx
         with ctx.mutex:
             ctx.require_open()
             rec = self._catalog.get_file(item)
+            earlier = self.version_of(rec, version)
+        details: dict[str, object] = {"to": "stream"}
+        if version is not None:
+            details["version"] = version
         try:
-            n = self.decrypt_into(rec, dst, watch.bytes_from())
+            n = self.decrypt_into(rec, dst, watch.bytes_from(), earlier)
         except BaseException:
             # Some plaintext may already have left through the stream: record that too.
             with contextlib.suppress(Exception), ctx.mutex:
                 ctx.require_open()
-                ctx.log_read(
-                    ("file-exported", rec.id, rec.path, {"to": "stream", "complete": False})
-                )
+                ctx.log_read(("file-exported", rec.id, rec.path, {**details, "complete": False}))
             raise
         with ctx.mutex:
             ctx.require_open()
-            ctx.log_read(("file-exported", rec.id, rec.path, {"to": "stream"}))
+            ctx.log_read(("file-exported", rec.id, rec.path, details))
             self._sharing._note_access([rec], "exported")
         return n
 
+    def version_of(self, rec: FileRecord, number: int | None) -> tuple[int, int] | None:
+        """Under the mutex: (number, size) of `rec`'s earlier version `number`, for
+        `decrypt_into`; None for its current version (or `number` None).
+        `VersionNotFound` if it has no such version."""
+        if number is None:
+            return None
+        with db.db_errors():
+            rows = tables.version_rows(self._ctx.connection, rec.id)
+        for r in rows:
+            if r.version == number:
+                return None if r.current else (r.version, r.size)
+        raise VersionNotFound(f"{rec.path} has no version {number}.")
+
     def export_file(
-        self, rec: FileRecord, target: Path, progress: Callable[[int], None] | None
+        self,
+        rec: FileRecord,
+        target: Path,
+        progress: Callable[[int], None] | None,
+        version: tuple[int, int] | None = None,
     ) -> None:
-        """Write `rec` to `target` (which must not exist) with fsync; removed on failure."""
+        """Write `rec` (or its earlier `version`) to `target` (which must not exist) with
+        fsync; removed on failure."""
         with new_file(target) as fd, os.fdopen(fd, "wb", buffering=0, closefd=False) as out:
-            self.decrypt_into(rec, WritebackFile(out), progress)  # type: ignore[arg-type]
+            self.decrypt_into(rec, WritebackFile(out), progress, version)  # type: ignore[arg-type]
 
     def export_with_report(
-        self, item: ItemRef, dest_path: StrPath, overwrite: bool, watch: Watch[int]
+        self,
+        item: ItemRef,
+        dest_path: StrPath,
+        overwrite: bool,
+        watch: Watch[int],
+        version: int | None = None,
     ) -> ExportResult:
         ctx = self._ctx
         with ctx.mutex:  # plan
             ctx.require_open()
             rec = self._catalog.get(item)
             below = self._catalog.walk(rec) if isinstance(rec, FolderRecord) else []
+            if version is not None and not isinstance(rec, FileRecord):
+                raise ItemNotFound(f"{rec.path} is a folder: only a file has versions.")
+            earlier = self.version_of(rec, version) if isinstance(rec, FileRecord) else None
+        to: dict[str, object] = {"to": None}
+        if version is not None:
+            to["version"] = version
         dest, limit, shortened = _export_target(rec, Path(dest_path).absolute(), overwrite)
         tmp = dest.parent / tmp_name(dest.name)
         try:
             with disk_full_errors(f"the exported copy at {dest}"):
                 if isinstance(rec, FileRecord):  # stream, without the mutex
-                    self.export_file(rec, tmp, watch.bytes_from())
+                    self.export_file(rec, tmp, watch.bytes_from(), earlier)
                     exported = [rec]
                 else:
                     exported = _export_tree(self, below, tmp, limit, shortened, watch)
                 with ctx.mutex:  # re-check and commit
                     self._still_there(exported)
                     _place(tmp, dest, overwrite)
-                    ctx.log_read(
-                        *(("file-exported", f.id, f.path, {"to": str(dest)}) for f in exported)
-                    )
+                    to["to"] = str(dest)
+                    ctx.log_read(*(("file-exported", f.id, f.path, dict(to)) for f in exported))
                     self._sharing._note_access(exported, "exported")
         except BaseException:
             remove_tree(tmp)

@@ -46,6 +46,8 @@ ORDER BY i.id, h.seq
 # Shares recorded for an item id whose current item is not the file that was shared: other
 # contents, a folder now, or made before the current item existed (by history order; by
 # the recorded times only when history no longer has both entries, since a clock can jump).
+# Other contents count only while the file is at its version 1: a file with newer versions
+# (schema 6) has other contents than the version that was shared, rightly.
 _FOREIGN_SHARES = f"""
 WITH {_BORN}, made AS (
     SELECT json_extract(details, '$.share') AS share_id, min(seq) AS seq FROM history
@@ -56,7 +58,7 @@ FROM shares s JOIN items i ON i.id = s.item_id
 LEFT JOIN file_contents c ON c.item_id = i.id
 LEFT JOIN born b ON b.item_id = i.id
 LEFT JOIN made m ON m.share_id = s.id
-WHERE c.sha256 IS NULL OR c.sha256 != s.sha256
+WHERE c.sha256 IS NULL OR (c.version = 1 AND c.sha256 != s.sha256)
     OR (CASE WHEN b.seq IS NOT NULL AND m.seq IS NOT NULL THEN m.seq < b.seq
         ELSE s.created < i.created END)
 ORDER BY s.item_id, s.created
@@ -68,7 +70,7 @@ SELECT r.share_id, r.item_id, r.stored_name
 FROM received r JOIN items i ON i.id = r.item_id
 LEFT JOIN file_contents c ON c.item_id = i.id
 WHERE i.parent_id IS NOT 0 OR i.name != r.stored_name OR c.sha256 IS NULL
-    OR c.sha256 != r.sha256
+    OR (c.version = 1 AND c.sha256 != r.sha256)
 ORDER BY r.item_id
 """
 

@@ -97,13 +97,14 @@ class Integrity:
         with db.db_errors():
             rows = tables.check_rows(conn)
         for row in rows:
-            files_checked += 1
+            files_checked += row.version is None  # earlier versions are not more files
 
-            def problem(message: str, _iid: int = row.item_id) -> None:
+            def problem(message: str, _row: tables.CheckRow = row) -> None:
                 # Paths are looked up only for problems: a clean check of 100k files
                 # must not pay one path query per file.
-                path = self._catalog.get_file(_iid).path
-                problems.append(CheckProblem("object", message.format(path), _iid, path))
+                path = self._catalog.get_file(_row.item_id).path
+                what = path if _row.version is None else f"version {_row.version} of {path}"
+                problems.append(CheckProblem("object", message.format(what), _row.item_id, path))
 
             want = age.payload_length(row.size)
             if row.object_id is not None:
@@ -140,7 +141,8 @@ class Integrity:
                 progress(done + n)
 
         try:
-            self._extract.decrypt_into(rec, sink, on_chunk)  # type: ignore[arg-type]
+            version = None if row.version is None else (row.version, row.size)
+            self._extract.decrypt_into(rec, sink, on_chunk, version)  # type: ignore[arg-type]
         except BaseException as exc:
             sink.abort()
             if not isinstance(exc, VaultDamaged):
@@ -267,8 +269,10 @@ def sweep(ctx: VaultContext) -> None:
         return
     with db.db_errors():
         rows = ctx.connection.execute(
-            "SELECT s.object_id, c.item_id FROM staged_objects s"
+            # Referenced by a file's current version or by an earlier one (schema 6).
+            "SELECT s.object_id, coalesce(c.item_id, v.item_id) FROM staged_objects s"
             " LEFT JOIN file_contents c ON c.object_id = s.object_id"
+            " LEFT JOIN file_versions v ON v.object_id = s.object_id"
         ).fetchall()
     if not rows:
         return

@@ -41,6 +41,7 @@ __all__ = [
     "Trust",
     "UnwrittenHistory",
     "VaultInfo",
+    "VersionRecord",
 ]
 
 
@@ -121,6 +122,16 @@ class HistoryAction(enum.StrEnum):
     HISTORY_GAP = "history-gap"
     HEADER_REPAIRED = "header-repaired"
     HEADER_UPGRADED = "header-upgraded"
+    # versions and trash (schema 6, FORMAT.md §4.11)
+    FILE_EDITED = "file-edited"
+    VERSION_RESTORED = "version-restored"
+    VERSION_PRUNED = "version-pruned"
+    VERSION_POLICY_CHANGED = "version-policy-changed"
+    FILE_TRASHED = "file-trashed"
+    FOLDER_TRASHED = "folder-trashed"
+    FILE_UNTRASHED = "file-untrashed"
+    FOLDER_UNTRASHED = "folder-untrashed"
+    TRASH_POLICY_CHANGED = "trash-policy-changed"
     # sharing (schema v2, FORMAT.md §6)
     IDENTITY_CREATED = "identity-created"
     IDENTITY_RENAMED = "identity-renamed"
@@ -196,6 +207,25 @@ class FileRecord:
 
 
 Item = FileRecord | FolderRecord
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One version of a file (FORMAT.md §4.11). Versions are numbered from 1, the oldest;
+    a number always names the same contents (pruning never renumbers). The `current`
+    version is what the file shows, reads, exports and shares."""
+
+    item_id: int
+    number: int
+    size: int
+    sha256: bytes
+    stored: datetime
+    """When this version was stored."""
+    by: str
+    """"you", or "received": an update someone sent (`sender_name`, `sender_vk`)."""
+    sender_name: str | None
+    sender_vk: str | None
+    current: bool
 
 
 @dataclass(frozen=True)

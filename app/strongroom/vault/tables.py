@@ -139,19 +139,23 @@ def insert_file(
     file_key: bytes,
     object_id: str | None,
     inline: bytes | None,
+    source: str = "you",
+    sender_vk: str | None = None,
+    sender_name: str | None = None,
 ) -> int:
     """A new file: its item, its contents (size, hash, file key, where the payload is) and,
     for a small file, the payload itself (FORMAT.md §4.5); returns its id. Exactly one of
-    `object_id` and `inline` is given."""
+    `object_id` and `inline` is given. Its contents are its version 1, stored by `source`
+    ("you", or "received" from the sender `sender_vk`/`sender_name`; FORMAT.md §4.11)."""
     cur = conn.execute(
         "INSERT INTO items (parent_id, kind, name, created, modified) VALUES (?, 'file', ?, ?, ?)",
         (parent_id, name, now, now),
     )
     iid = int(cur.lastrowid or 0)
     conn.execute(
-        "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (iid, size, sha256, file_key, object_id),
+        "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id, version, stored,"
+        " source, sender_vk, sender_name) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        (iid, size, sha256, file_key, object_id, now, source, sender_vk, sender_name),
     )
     if inline is not None:
         conn.execute("INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)", (iid, inline))
@@ -193,11 +197,12 @@ class CheckRow:
     sha256: bytes
     object_id: str | None
     inline_len: int | None
+    version: int | None  # an earlier version's number; None for the current contents
 
 
 def check_rows(conn: db.Connection) -> list[CheckRow]:
-    """Every file's contents facts, by id."""
-    sql = _select(
+    """Every file's contents facts (its current and its earlier versions), by id."""
+    current = _select(
         CheckRow,
         {
             "item_id": "c.item_id",
@@ -205,23 +210,157 @@ def check_rows(conn: db.Connection) -> list[CheckRow]:
             "sha256": "c.sha256",
             "object_id": "c.object_id",
             "inline_len": "length(p.payload)",
+            "version": "NULL",
         },
-        " FROM file_contents c LEFT JOIN inline_payloads p ON p.item_id = c.item_id"
-        " ORDER BY c.item_id",
+        " FROM file_contents c LEFT JOIN inline_payloads p ON p.item_id = c.item_id",
     )
+    earlier = _select(
+        CheckRow,
+        {
+            "item_id": "item_id",
+            "size": "size",
+            "sha256": "sha256",
+            "object_id": "object_id",
+            "inline_len": "length(payload)",
+            "version": "version",
+        },
+        " FROM file_versions",
+    )
+    sql = f"{current} UNION ALL {earlier} ORDER BY item_id, version"
     return list(_rows(CheckRow, conn.execute(sql)))
 
 
-def object_id_of(conn: db.Connection, item_id: int) -> str | None:
-    """The object holding file `item_id`'s payload (None when inline)."""
-    (oid,) = conn.execute(
-        "SELECT object_id FROM file_contents WHERE item_id = ?", (item_id,)
-    ).fetchone()
-    return oid
+def object_ids_of(conn: db.Connection, item_id: int) -> list[str]:
+    """The objects holding file `item_id`'s payloads: its current version's and its earlier
+    versions' (inline ones have none)."""
+    rows = conn.execute(
+        "SELECT object_id FROM file_contents WHERE item_id = ? AND object_id IS NOT NULL"
+        " UNION ALL SELECT object_id FROM file_versions WHERE item_id = ?"
+        " AND object_id IS NOT NULL",
+        (item_id, item_id),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def delete_file_contents(conn: db.Connection, item_id: int) -> None:
-    """Crypto-shred: the rows holding the file key (and inline payload) go; the database's
-    `secure_delete` zeroes them."""
+    """Crypto-shred: the rows holding the file keys (and inline payloads) of every version
+    go; the database's `secure_delete` zeroes them."""
+    conn.execute("DELETE FROM file_versions WHERE item_id = ?", (item_id,))
     conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (item_id,))
     conn.execute("DELETE FROM file_contents WHERE item_id = ?", (item_id,))
+
+
+# ----- versions (schema 6, FORMAT.md §4.11) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One version of a file (no key): its current contents or an earlier version."""
+
+    version: int
+    size: int
+    sha256: bytes
+    stored: str
+    source: str  # "you" or "received"
+    sender_vk: str | None
+    sender_name: str | None
+    current: int  # 1 for the version `file_contents` holds
+
+
+_VERSION_FIELDS = ("version", "size", "sha256", "stored", "source", "sender_vk", "sender_name")
+
+
+def version_rows(conn: db.Connection, item_id: int) -> list[VersionRow]:
+    """Every version of file `item_id`, oldest first ([] when it is gone)."""
+    columns = {f: f for f in _VERSION_FIELDS}
+    sql = (
+        _select(VersionRow, {**columns, "current": "1"}, " FROM file_contents WHERE item_id = ?")
+        + " UNION ALL "
+        + _select(VersionRow, {**columns, "current": "0"}, " FROM file_versions WHERE item_id = ?")
+        + " ORDER BY version"
+    )
+    return list(_rows(VersionRow, conn.execute(sql, (item_id, item_id))))
+
+
+def version_content(conn: db.Connection, item_id: int, version: int) -> ContentRow | None:
+    """What decrypting version `version` of file `item_id` needs, or None when there is no
+    such version. `file_key` is secret: zero it after use."""
+    row = conn.execute(
+        "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
+        " LEFT JOIN inline_payloads p ON p.item_id = c.item_id"
+        " WHERE c.item_id = ? AND c.version = ?"
+        " UNION ALL SELECT file_key, object_id, payload FROM file_versions"
+        " WHERE item_id = ? AND version = ?",
+        (item_id, version, item_id, version),
+    ).fetchone()
+    return None if row is None else ContentRow(bytes(row[0]), row[1], row[2])
+
+
+def push_version(
+    conn: db.Connection,
+    item_id: int,
+    *,
+    size: int,
+    sha256: bytes,
+    file_key: bytes,
+    object_id: str | None,
+    inline: bytes | None,
+    stored: str,
+    source: str = "you",
+    sender_vk: str | None = None,
+    sender_name: str | None = None,
+) -> int:
+    """Make new contents the current version of file `item_id` and keep the current one as
+    an earlier version (its key and payload move to `file_versions`); returns the new
+    version's number. Exactly one of `object_id` and `inline` is given."""
+    conn.execute(
+        "INSERT INTO file_versions (item_id, version, size, sha256, file_key, object_id,"
+        " payload, stored, source, sender_vk, sender_name)"
+        " SELECT c.item_id, c.version, c.size, c.sha256, c.file_key, c.object_id, p.payload,"
+        " c.stored, c.source, c.sender_vk, c.sender_name FROM file_contents c"
+        " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
+        (item_id,),
+    )
+    conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (item_id,))
+    (number,) = conn.execute(
+        "SELECT max(version) + 1 FROM file_versions WHERE item_id = ?", (item_id,)
+    ).fetchone()
+    conn.execute(
+        "UPDATE file_contents SET size = ?, sha256 = ?, file_key = ?, object_id = ?,"
+        " version = ?, stored = ?, source = ?, sender_vk = ?, sender_name = ?"
+        " WHERE item_id = ?",
+        (
+            size,
+            sha256,
+            file_key,
+            object_id,
+            number,
+            stored,
+            source,
+            sender_vk,
+            sender_name,
+            item_id,
+        ),
+    )
+    if inline is not None:
+        conn.execute(
+            "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)", (item_id, inline)
+        )
+    return int(number)
+
+
+def drop_versions(conn: db.Connection, item_id: int, versions: Iterable[int]) -> list[str]:
+    """Crypto-shred earlier versions of file `item_id` (never the current one): their rows
+    (keys, inline payloads) go, zeroed by `secure_delete`; returns their objects' ids, for
+    the caller to record and unlink after the commit."""
+    object_ids: list[str] = []
+    for v in versions:
+        row = conn.execute(
+            "SELECT object_id FROM file_versions WHERE item_id = ? AND version = ?", (item_id, v)
+        ).fetchone()
+        if row is None:
+            continue
+        if row[0] is not None:
+            object_ids.append(row[0])
+        conn.execute("DELETE FROM file_versions WHERE item_id = ? AND version = ?", (item_id, v))
+    return object_ids

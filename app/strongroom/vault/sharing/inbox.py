@@ -611,6 +611,9 @@ class Inbox(SharingPart):
                 file_key=file_key,
                 object_id=object_id,
                 inline=inline,
+                source="received",
+                sender_vk=inc.sender_vk,
+                sender_name=None if m is None else m.sender.name,
             )
             self._ctx.drop_staging(conn, [object_id])
             expires_text = None
@@ -746,14 +749,9 @@ class Inbox(SharingPart):
         now = self._ctx.now()
         with self._ctx.write() as conn:
             if iid is not None:
-                obj = conn.execute(
-                    "SELECT object_id FROM file_contents WHERE item_id = ?", (iid,)
-                ).fetchone()
-                if obj is not None and obj[0] is not None:
-                    object_ids.append(obj[0])
-                # Crypto-shred: the file key row goes; secure_delete zeroes its page.
-                conn.execute("DELETE FROM inline_payloads WHERE item_id = ?", (iid,))
-                conn.execute("DELETE FROM file_contents WHERE item_id = ?", (iid,))
+                object_ids += tables.object_ids_of(conn, iid)  # every version's
+                # Crypto-shred: the file key rows go; secure_delete zeroes their pages.
+                tables.delete_file_contents(conn, iid)
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
                 self._ctx.note_unlinking(conn, object_ids)
             conn.execute(

@@ -1,0 +1,193 @@
+"""The versions service: a file's versions (FORMAT.md §4.11) — storing new contents as a
+new version of the same item, listing, restoring and exporting versions, and the version
+policy applied at unlock.
+
+Storing a version takes add's shape (ingest.py): look the file up under the mutex, encrypt
+the new contents WITHOUT it (seconds to minutes for a large file), then re-check and commit
+under it in one transaction. Until that commit the file's current version is untouched; a
+crash before it leaves only a staged object, which the sweep at open removes (FORMAT.md
+§4.6). Each version has its own file key and payload, so pruning one crypto-shreds exactly
+that version.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from os import PathLike
+from pathlib import Path
+from typing import BinaryIO
+
+from . import db, tables
+from .catalog import Catalog, ItemRef
+from .context import VaultContext, Watch
+from .errors import ItemNotFound, VaultError, VaultLocked
+from .events import FILES_CHANGED
+from .fsutil import disk_full_errors, fsync_dir
+from .history import format_time, parse_time
+from .ingest import INLINE_MAX, Ingest, PlanFile, Staged
+from .records import FileRecord, VersionRecord
+from .sharing import SHARED_ROOT_ID
+
+__all__ = ["Versions"]
+
+StrPath = str | PathLike[str]
+
+
+def _read_head(f: BinaryIO) -> bytes:
+    """Up to INLINE_MAX + 1 bytes from `f`: enough to tell an inline file from an object.
+    Loops, since a pipe or socket may return fewer bytes than asked for."""
+    head = bytearray()
+    while len(head) <= INLINE_MAX:
+        try:
+            chunk = f.read(INLINE_MAX + 1 - len(head))
+        except OSError as exc:
+            raise VaultError(f"Cannot read the new contents: {exc.strerror}.") from None
+        if not chunk:
+            break
+        head += chunk
+    return bytes(head)
+
+
+class Versions:
+    """Versions of the files of one vault, over its `VaultContext`."""
+
+    def __init__(self, ctx: VaultContext, catalog: Catalog, ingest: Ingest) -> None:
+        self._ctx = ctx
+        self._catalog = catalog
+        self._ingest = ingest
+
+    # ----- storing a new version --------------------------------------------------------
+
+    def store_version(
+        self,
+        item: ItemRef,
+        source: StrPath | BinaryIO,
+        watch: Watch[int],
+        *,
+        action: str = "file-edited",
+        details: dict[str, object] | None = None,
+    ) -> FileRecord:
+        """Store `source` (a file's path, or a binary stream read to its end) as the new
+        current version of file `item`; see `Vault.store_version`."""
+        ctx = self._ctx
+        with ctx.mutex:  # plan
+            ctx.require_open()
+            rec = self._catalog.get_file(item)
+            if rec.parent_id == SHARED_ROOT_ID:
+                raise VaultError(
+                    f"{rec.path} was shared with you: it cannot be changed here. "
+                    "Export a copy to change it."
+                )
+        staged = self._stage(rec, source, watch)  # outside the mutex
+        return self._commit(rec, staged, action, details or {})
+
+    def _stage(self, rec: FileRecord, source: StrPath | BinaryIO, watch: Watch[int]) -> Staged:
+        ctx = self._ctx
+
+        def on_chunk(n: int) -> None:
+            watch.check()
+            if ctx.conn is None:
+                raise VaultLocked()  # locked by another thread: stop encrypting for nothing
+            watch.report(n)
+
+        if isinstance(source, str | PathLike):
+            src = Path(source)
+            try:
+                # O_NOFOLLOW: never store what a swapped-in link points to.
+                fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as exc:
+                raise VaultError(f"Cannot read {src}: {exc.strerror}.") from None
+            with os.fdopen(fd, "rb", buffering=0) as f:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise VaultError(f"{src} is not a regular file.")
+                plan = PlanFile((rec.name,), src, os.fstat(fd).st_size)
+                return self._ingest.stage(plan, _read_head(f), f, on_chunk)  # type: ignore[arg-type]
+        plan = PlanFile((rec.name,), Path(getattr(source, "name", "") or ""), 0)
+        return self._ingest.stage(plan, _read_head(source), source, on_chunk)
+
+    def _commit(
+        self, rec: FileRecord, staged: Staged, action: str, details: dict[str, object]
+    ) -> FileRecord:
+        """Make the staged object durable, then, under the mutex, check that the file is
+        still there and commit the new version in one transaction. On any error before the
+        commit the staged object is removed; the current version never changed."""
+        ctx = self._ctx
+        store = ctx.store
+        object_ids = [staged.object_id] if staged.object_id is not None else []
+        committed = False
+        try:
+            with disk_full_errors("the new version"):
+                for d in {store.path(o).parent for o in object_ids}:
+                    fsync_dir(d)  # the rename is durable before the commit names it
+            with ctx.mutex:
+                ctx.require_open()
+                conn = ctx.connection
+                with db.db_errors():
+                    row = tables.item_row(conn, rec.id)
+                if row is None or row.kind != "file":
+                    raise ItemNotFound(f"{rec.path} was deleted while its new version was stored.")
+                fresh = self._catalog.get_file(rec.id)  # ItemNotFound once in the trash
+                if (row.size, bytes(row.sha256 or b"")) == (staged.size, staged.sha256):
+                    return fresh  # the same contents: nothing new to keep (object removed below)
+                self._write_version(fresh, staged, action, details)
+                committed = True
+        finally:
+            if not committed:
+                store.remove(object_ids)
+        ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id])
+        return self._catalog.get_file(rec.id)
+
+    def _write_version(
+        self, rec: FileRecord, s: Staged, action: str, details: dict[str, object]
+    ) -> int:
+        """The one transaction of a new version: the version, the item's modified time,
+        one history entry."""
+        ctx = self._ctx
+        when = ctx.now()
+        stamp = format_time(when)
+        with ctx.write() as conn:
+            number = tables.push_version(
+                conn,
+                rec.id,
+                size=s.size,
+                sha256=s.sha256,
+                file_key=s.file_key,
+                object_id=s.object_id,
+                inline=s.inline,
+                stored=stamp,
+            )
+            conn.execute("UPDATE items SET modified = ? WHERE id = ?", (stamp, rec.id))
+            entry = {"size": s.size, "version": number, **details}
+            ctx.history.append(when, action, rec.id, rec.path, entry)
+            ctx.drop_staging(conn, [s.object_id])
+        return number
+
+    # ----- looking at versions ----------------------------------------------------------
+
+    def versions(self, item: ItemRef) -> list[VersionRecord]:
+        rec = self._catalog.get_file(item)
+        conn = self._ctx.connection
+        with db.db_errors():
+            rows = tables.version_rows(conn, rec.id)
+            names: dict[int, str | None] = {}
+            for r in rows:
+                if r.source == "received" and r.sender_name is None and r.sender_vk:
+                    found = conn.execute(
+                        "SELECT name FROM contacts WHERE vk = ?", (r.sender_vk,)
+                    ).fetchone()
+                    names[r.version] = found[0] if found else None
+        return [
+            VersionRecord(
+                item_id=rec.id,
+                number=r.version,
+                size=r.size,
+                sha256=bytes(r.sha256),
+                stored=parse_time(r.stored) if r.stored else rec.created,
+                by=r.source,
+                sender_name=names.get(r.version, r.sender_name),
+                sender_vk=r.sender_vk,
+                current=bool(r.current),
+            )
+            for r in rows
+        ]
