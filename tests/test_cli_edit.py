@@ -70,7 +70,9 @@ def test_edit_stores_the_change_as_a_new_version(tmp_path, cli_run, vault, monke
     assert copy.name == "notes.txt"
     assert not copy.exists() and not copy.parent.exists()  # wiped
     # The editor saw none of the vault's secrets.
-    assert (tmp_path / "append.env").read_text(encoding="utf-8") == ""
+    seen = (tmp_path / "append.env").read_text(encoding="utf-8")
+    assert "STRONGROOM_VAULT=" in seen  # (it did see the environment)
+    assert "PASSPHRASE" not in seen and SECRET not in seen
     code, out, _ = cli_run("log")
     assert out.count("edited") == 1, out
 
