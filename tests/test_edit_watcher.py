@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.vault.editing import EditWatcher, Snapshot
+from strongroom.vault import CopyStillChanging
+from strongroom.vault.editing import CheckedCopy, EditWatcher
 from strongroom.vault.records import OpenCopy
 
 
@@ -33,11 +34,11 @@ class Book:
     def baseline(self, _copy: OpenCopy):
         return self.state
 
-    def save(self, _copy: OpenCopy, snap: Snapshot) -> None:
-        data = snap.path.read_bytes()
-        assert hashlib.sha256(data).digest() == snap.sha256
+    def save(self, copy: OpenCopy, sig, sha256: bytes) -> None:
+        with CheckedCopy(copy.path, copy.name, sig, sha256) as source:
+            data = source.read()
         self.stored.append(data)
-        self.state = (snap.sig[:2], snap.sha256)
+        self.state = (sig[:2], sha256)
 
 
 @pytest.fixture
@@ -46,14 +47,12 @@ def setup(tmp_path: Path):
     folder.mkdir()
     path = folder / "notes.txt"
     path.write_bytes(b"first\n")
-    staging = tmp_path / "staging"
-    staging.mkdir()
     book = Book(path)
     clock = Clock()
-    watcher = EditWatcher(book.baseline, book.save, lambda: staging, clock=clock, quiet=1.0)
+    watcher = EditWatcher(book.baseline, book.save, clock=clock, quiet=1.0)
     copy = OpenCopy(path, 1, "notes.txt", "/notes.txt")
     watcher.watch(copy)
-    return watcher, book, clock, path, staging
+    return watcher, book, clock, path, folder
 
 
 def _later_mtime(path: Path, step: int) -> None:
@@ -83,7 +82,7 @@ def test_unchanged_copy_is_never_stored(setup):
 def test_truncate_and_write_with_a_half_written_moment(setup):
     """The editor truncates, writes half, pauses (shorter than the quiet interval), writes
     the rest: only the finished file is stored, once."""
-    watcher, book, clock, path, staging = setup
+    watcher, book, clock, path, folder = setup
     final = b"the whole new text, " * 1000
     with open(path, "r+b") as f:
         f.truncate(0)
@@ -99,7 +98,7 @@ def test_truncate_and_write_with_a_half_written_moment(setup):
     assert _passes(watcher, clock, 3.0) == 1
     assert book.stored == [final]
     assert _passes(watcher, clock, 10) == 0  # stored once
-    assert list(staging.iterdir()) == []  # the snapshot was removed
+    assert list(folder.iterdir()) == [path]  # no second plaintext copy was made
 
 
 def test_a_writer_pausing_longer_than_quiet_but_changing_again_is_not_stored_half(setup):
@@ -147,8 +146,8 @@ def test_a_failed_store_waits_for_the_next_change(setup):
     watcher, book, clock, path, _ = setup
     calls = []
 
-    def failing(copy, snap):
-        calls.append(snap.sha256)
+    def failing(copy, sig, sha256):
+        calls.append(sha256)
         raise OSError("disk full")
 
     watcher._save = failing
@@ -174,3 +173,33 @@ def test_stop_ends_the_thread(setup):
     assert watcher.watched() == []
     watcher.start()  # after stop: never again
     assert watcher._thread is thread
+
+
+def test_checked_copy_refuses_a_file_written_while_it_is_read(tmp_path):
+    """Truncate-and-write while the store reads: the end of the read says so, and the
+    store (which reads through it) is abandoned before its commit."""
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"a" * (3 << 20))
+    st = path.stat()
+    sig = (st.st_size, st.st_mtime_ns, st.st_ino)
+    sha = hashlib.sha256(path.read_bytes()).digest()
+    with CheckedCopy(path, "big.bin", sig, sha) as source:
+        source.read(1 << 20)
+        with open(path, "r+b") as editor:  # same inode, rewritten meanwhile
+            editor.write(b"b" * (1 << 20))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+        with pytest.raises(CopyStillChanging, match="still being written"):
+            while source.read(1 << 20):
+                pass
+    # Unchanged stat but other bytes than the ones hashed: refused too.
+    path.write_bytes(b"c" * 10)
+    st = path.stat()
+    sig = (st.st_size, st.st_mtime_ns, st.st_ino)
+    with CheckedCopy(path, "big.bin", sig, sha) as source, pytest.raises(CopyStillChanging):
+        source.read()
+    # Replaced (another inode) between the debounce and the open: refused at once.
+    tmp = tmp_path / "new"
+    tmp.write_bytes(b"c" * 10)
+    os.replace(tmp, path)
+    with pytest.raises(CopyStillChanging):
+        CheckedCopy(path, "big.bin", sig, None)

@@ -271,3 +271,36 @@ def test_sigkill_while_storing_a_version_leaves_the_old_one(env):  # noqa: F811
     [kept] = vault.changed_copies()
     assert vault.save_copy(kept) is not None
     assert len(vault.read_bytes(rec, max_size=10**7)) == 8 << 20
+
+
+def test_a_copy_written_while_it_is_being_stored_is_not_stored(env, monkeypatch):  # noqa: F811
+    """The other app writes the copy again while the store reads it: that store is
+    abandoned before its commit (the current version stays) and the finished file is
+    stored afterwards."""
+    from strongroom.vault import CopyStillChanging
+    from strongroom.vault.editing import CheckedCopy
+
+    vault, _ = env.create()
+    rec = vault.add_bytes("/", "big.bin", b"old\n")
+    copy = vault.open_for_editing(rec, watch=False)
+    copy.path.write_bytes(b"x" * (4 << 20))
+    read = CheckedCopy.readinto
+    seen = [0]
+
+    def editor_writes_meanwhile(self, b):
+        n = read(self, b)
+        seen[0] += n
+        if seen[0] >= 1 << 20 and seen[0] - n < 1 << 20:  # once, a quarter of the way in
+            with open(copy.path, "r+b") as f:
+                f.truncate(1 << 20)
+        return n
+
+    monkeypatch.setattr(CheckedCopy, "readinto", editor_writes_meanwhile)
+    with pytest.raises(CopyStillChanging):
+        vault.save_copy(copy)
+    monkeypatch.undo()
+    assert vault.read_bytes(rec) == b"old\n" and len(vault.versions(rec)) == 1
+    assert _edits(vault, rec) == [] and vault.check().ok
+    assert not any((vault.path / "objects" / "tmp").iterdir())  # the half store removed
+    assert vault.save_copy(copy) is not None  # finished now: stored
+    assert vault.read_bytes(rec, max_size=10**7) == b"x" * (1 << 20)

@@ -64,6 +64,7 @@ class CopyBook:
     def __init__(self, temp_dir: Path) -> None:
         self.temp_dir = temp_dir
         self._entries: list[_Entry] = []
+        self._index: dict[Path, _Entry] | None = None  # by path; rebuilt after a change
         self._lock = threading.Lock()
 
     # ---- persistence (meta.open_copies) ---------------------------------------------
@@ -87,6 +88,7 @@ class CopyBook:
         entries = [e for e in entries if _plain(e.folder) and _plain(e.name)]
         with self._lock:
             self._entries = entries
+            self._index = None
 
     def dump(self) -> str | None:
         with self._lock:
@@ -121,6 +123,7 @@ class CopyBook:
         )
         with self._lock:
             self._entries.append(entry)
+            self._index = None
 
     def _changed(self, e: _Entry) -> bool:
         path = self.temp_dir / e.folder / e.name
@@ -144,11 +147,11 @@ class CopyBook:
         return [e.copy(self.temp_dir) for e in entries if self._changed(e)]
 
     def _entry(self, path: Path) -> _Entry | None:
+        # By a dict: the edit watcher asks for every open copy at each pass.
         with self._lock:
-            for e in self._entries:
-                if self.temp_dir / e.folder / e.name == path:
-                    return e
-        return None
+            if self._index is None:
+                self._index = {self.temp_dir / e.folder / e.name: e for e in self._entries}
+            return self._index.get(path)
 
     def copy_at(self, path: Path) -> OpenCopy | None:
         """The copy listed at `path`, or None."""
@@ -170,6 +173,7 @@ class CopyBook:
                 else e
                 for e in self._entries
             ]
+            self._index = None
 
     def forget(self, copy: OpenCopy) -> None:
         """Drop `copy` from the list and remove its private folder."""
@@ -177,6 +181,7 @@ class CopyBook:
             self._entries = [
                 e for e in self._entries if self.temp_dir / e.folder / e.name != copy.path
             ]
+            self._index = None
         if copy.path.parent.parent == self.temp_dir:
             remove_tree(copy.path.parent)
 
@@ -196,6 +201,7 @@ class CopyBook:
                         remove_tree(child)
         with self._lock:
             self._entries = kept
+            self._index = None
         return [e.copy(self.temp_dir) for e in kept]
 
 

@@ -14,17 +14,17 @@ GUI's `QFileSystemWatcher`:
 
 A half-written file is never stored (`EditWatcher.poll`): a change is stored once its
 signature (size, mtime, inode) has stayed the same for `quiet` seconds and its SHA-256 is
-the same at both ends of a second quiet interval; what is stored is a private snapshot
-taken then (`take_snapshot`), checked against that hash, so bytes the editor writes during
-the store are not mixed in (they are the next change).
+the same at both ends of a second quiet interval. The store then reads the copy once, as a
+stream (`CheckedCopy`, no second plaintext copy on disk): if, by the end of that read, the
+file changed (size, mtime, inode) or its bytes are not the ones hashed, the store is
+abandoned before its commit (`CopyStillChanging`) and the current version stays.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import io
 import os
-import secrets
 import stat
 import threading
 import time
@@ -38,11 +38,10 @@ from .context import VaultContext, Watch
 from .errors import CopyStillChanging, ItemNotFound
 from .events import EDITING_CHANGED
 from .extract import Extract
-from .fsutil import new_file, write_all
 from .records import FileRecord, OpenCopy
 from .sharing import SHARED_ROOT_ID
 
-__all__ = ["EditWatcher", "Editing", "Signature", "Snapshot", "signature", "take_snapshot"]
+__all__ = ["CheckedCopy", "EditWatcher", "Editing", "Signature", "signature"]
 
 
 def _log() -> Any:
@@ -71,50 +70,74 @@ def signature(path: Path) -> Signature | None:
 
 
 def file_sha256(path: Path) -> bytes:
-    with open(path, "rb") as f:
+    # O_NOFOLLOW: the copy's name in our private folder must not lead elsewhere.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
         return hashlib.file_digest(f, "sha256").digest()
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A private copy of an edited copy, taken while that one did not change."""
-
-    path: Path
-    sha256: bytes
-    sig: Signature
-
-    def remove(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+def _sig(st: os.stat_result) -> Signature:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def take_snapshot(src: Path, folder: Path) -> Snapshot | None:
-    """Copy `src` into a new file in `folder` (private, 0600), hashing it on the way; None
-    when `src` changed while it was copied (or is gone): the editor is still writing."""
-    before = signature(src)
-    if before is None:
-        return None
-    target = folder / ("snapshot-" + secrets.token_hex(8))
-    digest = hashlib.sha256()
-    try:
-        # O_NOFOLLOW: the copy's name in our private folder must not lead elsewhere.
-        fd_in = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        if os.fstat(fd_in).st_ino != before[2]:
-            return None  # replaced between the stat and the open
-        with new_file(target, sync=False) as fd_out:
-            while chunk := os.read(fd_in, _CHUNK):
-                digest.update(chunk)
-                write_all(fd_out, chunk)
-    finally:
-        os.close(fd_in)
-    if signature(src) != before:
-        with contextlib.suppress(OSError):
-            os.unlink(target)
-        return None
-    return Snapshot(target, digest.digest(), before)
+class CheckedCopy(io.RawIOBase):
+    """A copy opened for editing, read once to be stored, hashed on the way.
+
+    At the end of the read (and at the open), `CopyStillChanging` if the file is not the
+    one expected (`sig`, when given), changed while it was read (size, mtime or inode), or
+    its bytes do not hash to `sha256` (when given): raised inside the store, it abandons
+    the store before its commit, so a file still being written is never stored."""
+
+    def __init__(
+        self, path: Path, name: str, sig: Signature | None = None, sha256: bytes | None = None
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self._expected = sha256
+        self._digest = hashlib.sha256()
+        self._done = False
+        try:
+            # O_NOFOLLOW: the copy's name in our private folder must not lead elsewhere.
+            self._fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise ItemNotFound(f"The copy of {name} cannot be read: {exc.strerror}.") from None
+        st = os.fstat(self._fd)
+        self.sig = _sig(st)
+        if not stat.S_ISREG(st.st_mode) or (sig is not None and self.sig != sig):
+            os.close(self._fd)
+            raise self._changing()
+
+    def _changing(self) -> CopyStillChanging:
+        return CopyStillChanging(
+            f"{self.name} is still being written by another app: nothing was stored. It "
+            "will be stored once the app has finished (or try again in a moment)."
+        )
+
+    @property
+    def sha256(self) -> bytes:
+        """The hash of everything read (complete once the end was reached)."""
+        return self._digest.digest()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        n = os.readv(self._fd, [view])
+        if n:
+            self._digest.update(view[:n])
+        elif not self._done:
+            self._done = True
+            if _sig(os.fstat(self._fd)) != self.sig:
+                raise self._changing()
+            if self._expected is not None and self._digest.digest() != self._expected:
+                raise self._changing()
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
 
 
 @dataclass
@@ -128,19 +151,21 @@ class _Pending:
 
 
 class EditWatcher:
-    """Watches copies opened for editing; `save(copy, snapshot)` stores a settled change.
+    """Watches copies opened for editing; `save(copy, sig, sha256)` stores a settled
+    change (the copy as it was seen: that signature and hash, `CheckedCopy`).
 
     `baseline(copy)` is the (size, mtime) and SHA-256 of the copy's last stored state (None
     once the copy is gone from the book). `save` runs on the watcher's thread (or the
-    caller's, with `poll()`) and raises to say it failed; the watcher then waits for the
-    next change of that copy. `clock` is monotonic seconds (tests pass their own).
+    caller's, with `poll()`). If it raises `CopyStillChanging` the change has not settled
+    after all and is watched again; any other error means storing failed, and the watcher
+    waits for the next change of that copy. `clock` is monotonic seconds (tests pass
+    their own).
     """
 
     def __init__(
         self,
         baseline: Callable[[OpenCopy], tuple[tuple[int, int], bytes] | None],
-        save: Callable[[OpenCopy, Snapshot], None],
-        staging: Callable[[], Path],
+        save: Callable[[OpenCopy, Signature, bytes], None],
         *,
         clock: Callable[[], float] = time.monotonic,
         quiet: float = 1.0,
@@ -148,7 +173,6 @@ class EditWatcher:
     ) -> None:
         self._baseline = baseline
         self._save = save
-        self._staging = staging
         self.clock = clock
         self.quiet = quiet
         self.interval = interval
@@ -253,20 +277,15 @@ class EditWatcher:
                 return False
             p.sha256, p.since = digest, now
             return False
-        snap = take_snapshot(copy.path, self._staging())
-        if snap is None or snap.sig != sig or snap.sha256 != p.sha256:
-            if snap is not None:
-                snap.remove()
-            self._pending[copy.path] = _Pending(sig, now)
-            return False
         try:
-            self._save(copy, snap)
+            self._save(copy, sig, p.sha256)
+        except CopyStillChanging:
+            self._pending[copy.path] = _Pending(sig, now)  # not settled after all
+            return False
         except Exception:
             _log().info("storing an edited copy failed", exc_info=True)
             p.failed = True
             return False
-        finally:
-            snap.remove()
         self._pending.pop(copy.path, None)
         return True
 
@@ -286,7 +305,7 @@ class Editing:
         self._catalog = catalog
         self._extract = extract
         self._vault = vault
-        self.watcher = EditWatcher(self._baseline, self._store_settled, self._staging)
+        self.watcher = EditWatcher(self._baseline, self._store_settled)
 
     def open_for_editing(self, item: ItemRef, *, watch: bool) -> OpenCopy:
         ctx = self._ctx
@@ -306,19 +325,14 @@ class Editing:
         base = self._baseline(copy)
         if base is None:
             raise ItemNotFound(f"{copy.name} is not a copy open for editing any more.")
-        snap = take_snapshot(copy.path, self._staging())
-        if snap is None:
-            if signature(copy.path) is None:
-                raise ItemNotFound(f"The copy of {copy.name} is gone: nothing to store.")
-            raise CopyStillChanging(
-                f"{copy.name} is still being written by another app: try again in a moment."
-            )
-        try:
-            if snap.sha256 == base[1]:
-                return None
-            return self._store(copy, snap, watch)
-        finally:
-            snap.remove()
+        sig = signature(copy.path)
+        if sig is None:
+            raise ItemNotFound(f"The copy of {copy.name} is gone: nothing to store.")
+        if sig[:2] == base[0]:
+            return None  # not touched since the last store (or the open)
+        # One read: stored only if the copy keeps this signature to the end of the read
+        # (`CheckedCopy`). Bytes equal to the current version store nothing (store_version).
+        return self._store(copy, sig, None, watch)
 
     def finish_editing(self, copy: OpenCopy, *, save: bool) -> FileRecord | None:
         """Stop watching `copy`; with `save`, store its last change first; then wipe it.
@@ -355,36 +369,46 @@ class Editing:
         copies = self._ctx.copies
         return None if copies is None else copies.baseline(copy.path)
 
-    def _staging(self) -> Path:
-        return self._ctx.make_temp_dir()
-
-    def _store_settled(self, copy: OpenCopy, snap: Snapshot) -> None:
+    def _store_settled(self, copy: OpenCopy, sig: Signature, sha256: bytes) -> None:
         try:
-            self._store(copy, snap, Watch(cancel=lambda: self.watcher.stopping))
+            self._store(copy, sig, sha256, Watch(cancel=lambda: self.watcher.stopping))
+        except CopyStillChanging:
+            raise  # not settled after all: the watcher watches on, nothing to say
         except Exception as exc:
             self._ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="failed", error=str(exc))
             raise
 
-    def _store(self, copy: OpenCopy, snap: Snapshot, watch: Watch[int]) -> FileRecord:
-        """Store the snapshot `snap` of `copy` as the new version of its item, then take
-        its state as the copy's new baseline (saved in the book of copies)."""
+    def _store(
+        self, copy: OpenCopy, sig: Signature, sha256: bytes | None, watch: Watch[int]
+    ) -> FileRecord | None:
+        """Store `copy` — read once, and only if it still has signature `sig` (and hash
+        `sha256`, if given) by the end of the read (`CheckedCopy`) — as the new version of
+        its item, then take that state as the copy's new baseline (in the book of copies).
+        None when its bytes are the current version's (nothing stored)."""
         ctx = self._ctx
         with ctx.mutex:
             ctx.require_open()
             rec = self._catalog.get_file(copy.file_id)
-        stored = store_new_version(self._vault, rec, snap.path, watch)
+        with CheckedCopy(copy.path, copy.name, sig, sha256) as source:
+            stored = store_new_version(self._vault, rec, source, watch)
+            sha256 = source.sha256
         assert ctx.copies is not None
-        ctx.copies.saved(copy.path, snap.sig[0], snap.sig[1], snap.sha256)
+        ctx.copies.saved(copy.path, sig[0], sig[1], sha256)
         with ctx.mutex:
             if ctx.conn is not None:
                 with ctx.write() as conn:
                     ctx.store_copies(conn)
         self.watcher.forget_pending(copy)
+        if stored.sha256 == rec.sha256:
+            return None  # the same bytes as the current version: nothing was stored
         ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="saved", path=stored.path)
         return stored
 
 
-def store_new_version(vault: Any, rec: FileRecord, staged: Path, watch: Watch[int]) -> FileRecord:
-    """The one step that stores an edit: `Vault.store_version` (schema 6, branch
-    `versions`), which records one "edited" history entry and keeps the id and shares."""
-    return vault.store_version(rec.id, staged, progress=watch.progress, cancel=watch.cancel)
+def store_new_version(
+    vault: Any, rec: FileRecord, source: CheckedCopy, watch: Watch[int]
+) -> FileRecord:
+    """The one step that stores an edit: `Vault.store_version`, which records one
+    "file-edited" history entry and keeps the id and the shares list. All or nothing: an
+    error from `source` (`CopyStillChanging`) abandons it before its commit."""
+    return vault.store_version(rec.id, source, progress=watch.progress, cancel=watch.cancel)
