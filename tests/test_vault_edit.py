@@ -304,3 +304,27 @@ def test_a_copy_written_while_it_is_being_stored_is_not_stored(env, monkeypatch)
     assert not any((vault.path / "objects" / "tmp").iterdir())  # the half store removed
     assert vault.save_copy(copy) is not None  # finished now: stored
     assert vault.read_bytes(rec, max_size=10**7) == b"x" * (1 << 20)
+
+
+def test_a_file_deleted_while_edited_keeps_the_change_as_a_new_file(env):  # noqa: F811
+    vault, _ = env.create()
+    rec = vault.add_bytes("/", "notes.txt", b"first\n")
+    failed = []
+    vault.subscribe(
+        lambda e: (
+            e.name == EDITING_CHANGED
+            and e.payload["what"] == "failed"
+            and failed.append(e.payload["error"])
+        )
+    )
+    clock = _drive(vault)
+    copy = vault.open_for_editing(rec)
+    vault.delete(rec)
+    copy.path.write_bytes(b"kept\n")
+    assert _settle(vault, clock) == 0  # nothing to store it into
+    assert len(failed) == 1 and "notes.txt" in failed[0]
+    assert vault.changed_copies() == [copy]  # never wiped unasked
+    stored = vault.finish_editing(copy)
+    assert stored is not None and stored.path == "/notes (edited).txt"
+    assert vault.read_bytes(stored) == b"kept\n"
+    assert not copy.path.exists()
