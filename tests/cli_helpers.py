@@ -21,3 +21,16 @@ def isolate_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     (tmp_path / "run").mkdir(mode=0o700)
     monkeypatch.setattr(prompts, "interactive", lambda: False)
+
+
+@pytest.fixture
+def cli_run(capsysbinary):
+    """cli_run(*argv) -> (exit code, stdout, stderr): `strongroom` run in-process."""
+    from strongroom import cli
+
+    def _run(*argv: object) -> tuple[int, str, str]:
+        code = cli.main([str(a) for a in argv])
+        out, err = capsysbinary.readouterr()
+        return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+    return _run

@@ -22,6 +22,7 @@ __all__ = [
     "FakeClock",
     "ScriptedDialogs",
     "make_vault",
+    "note_open",
     "services",
     "sync_runner",
     "threaded_runner",
@@ -193,3 +194,19 @@ def window(qtbot, services, sync_runner):
     win.show()
     yield win
     win.shutdown()
+
+
+NOTE = "meet at noon\n"
+
+
+@pytest.fixture
+def note_open(window, services, tmp_path):
+    """The window with a vault holding /notes.txt (`NOTE`) open on My files, the note
+    selected."""
+    vault, _ = make_vault(services)
+    src = tmp_path / "notes.txt"
+    src.write_text(NOTE, encoding="utf-8")
+    vault.add_paths([src], "/")
+    window.open_session(vault)
+    window.files_page.select_names("notes.txt")
+    return window, vault

@@ -15,21 +15,15 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from gui_helpers import *  # noqa: F403
-from gui_helpers import PASSPHRASE, make_vault
+from gui_helpers import NOTE, PASSPHRASE, make_vault
+from strongroom.vault.editing import EditWatcher
 
-NOTE = "meet at noon\n"
 
-
-@pytest.fixture
-def note_open(window, services, tmp_path):
-    """The window with a vault holding /notes.txt open on My files, the note selected."""
-    vault, _ = make_vault(services)
-    src = tmp_path / "notes.txt"
-    src.write_text(NOTE, encoding="utf-8")
-    vault.add_paths([src], "/")
-    window.open_session(vault)
-    window.files_page.select_names("notes.txt")
-    return window, vault
+@pytest.fixture(autouse=True)
+def _watcher_held(monkeypatch):
+    """These tests are about changes not stored yet: the edit watcher's thread is held
+    still (tests/test_gui_edit.py drives it)."""
+    monkeypatch.setattr(EditWatcher, "start", lambda self: None)
 
 
 def _temp_files(services) -> list[Path]:
@@ -353,25 +347,26 @@ def _reopen(window, services, vault):
     return again
 
 
-def test_lock_asks_about_a_changed_copy_and_adds_it(qtbot, note_open, services):
+def test_lock_asks_about_a_changed_copy_and_stores_it(qtbot, note_open, services):
     window, vault = note_open
     copy = _open_and_edit(window, services)
     asked = []
 
-    def add(dialog):
+    def save(dialog):
         asked.append([c.path for c in dialog.copies])
-        dialog.choose("add")
+        dialog.choose("save")
         return True
 
-    services.dialogs.expect("exec_dialog", add)
+    services.dialogs.expect("exec_dialog", save)
     window.act_lock.trigger()
     assert asked == [[copy]], "Lock asked about the changed copy"
     assert window.stack.currentWidget() is window.unlock_page
     qtbot.waitUntil(lambda: vault.is_locked)
     assert _temp_files(services) == []
     again = _reopen(window, services, vault)
-    assert again.read_bytes("/notes (edited).txt") == b"meet at one\n"
-    assert again.read_bytes("/notes.txt") == NOTE.encode()
+    assert again.read_bytes("/notes.txt") == b"meet at one\n"  # stored as a new version
+    assert [v.size for v in again.versions("/notes.txt")] == [len(NOTE), 12]
+    assert [i.name for i in again.list("/")] == ["notes.txt"]
 
 
 def test_lock_can_discard_or_be_cancelled(qtbot, note_open, services):
@@ -393,6 +388,9 @@ def test_autolock_keeps_a_changed_copy_and_asks_after_unlock(qtbot, note_open, s
     copy = _open_and_edit(window, services)
     services.clock.advance(11 * 60)  # ten minutes in the other editor
     window.idle.check()
+    assert window.session is not None, "auto-lock waits while a file is being edited"
+    services.clock.advance(60 * 60)  # past the wait set in Settings (60 more minutes)
+    window.idle.check()
     assert window.stack.currentWidget() is window.unlock_page
     qtbot.waitUntil(lambda: vault.is_locked)
     assert copy.read_text(encoding="utf-8") == "meet at one\n", "auto-lock kept the edit"
@@ -401,16 +399,16 @@ def test_autolock_keeps_a_changed_copy_and_asks_after_unlock(qtbot, note_open, s
 
     asked = []
 
-    def add(dialog):
+    def save(dialog):
         asked.append(dialog.copies)
-        dialog.choose("add")
+        dialog.choose("save")
         return True
 
-    services.dialogs.expect("exec_dialog", add)
+    services.dialogs.expect("exec_dialog", save)
     again = _reopen(window, services, vault)
     qtbot.waitUntil(lambda: bool(asked))
-    qtbot.waitUntil(lambda: "notes (edited).txt" in [i.name for i in again.list("/")])
-    assert again.read_bytes("/notes (edited).txt") == b"meet at one\n"
+    qtbot.waitUntil(lambda: len(again.versions("/notes.txt")) == 2)
+    assert again.read_bytes("/notes.txt") == b"meet at one\n"
     assert not copy.exists()
 
 
@@ -420,12 +418,12 @@ def test_quitting_asks_about_a_changed_copy(qtbot, note_open, services):
     services.dialogs.expect("exec_dialog", lambda d: False)  # Don't quit
     assert not window.close()
     assert window.session is not None and copy.exists()
-    services.dialogs.expect("exec_dialog", lambda d: (d.choose("add"), True)[1])
+    services.dialogs.expect("exec_dialog", lambda d: (d.choose("save"), True)[1])
     assert window.close()
     assert vault.is_locked
     assert _temp_files(services) == []
     again = type(vault).open(vault.path, PASSPHRASE, **services.vault_kwargs())
-    assert again.read_bytes("/notes (edited).txt") == b"meet at one\n"
+    assert again.read_bytes("/notes.txt") == b"meet at one\n"
     again.lock()
 
 
@@ -446,7 +444,7 @@ def test_lock_while_a_dialog_is_open_then_it_closes(qtbot, note_open, services):
     page.act_open_external.trigger()
 
     def locked_meanwhile(dialog):
-        services.clock.advance(11 * 60)
+        services.clock.advance(71 * 60)  # past the wait for the file open for editing
         window.idle.check()  # auto-lock while the dialog is up
         QTest.keyClick(dialog, Qt.Key.Key_Escape)
         return True  # even an "accepted" answer must not act on the locked vault
@@ -465,7 +463,7 @@ def test_autolock_while_the_changed_copy_question_is_open(qtbot, note_open, serv
     copy = _open_and_edit(window, services)
 
     def locked_meanwhile(dialog):
-        services.clock.advance(11 * 60)
+        services.clock.advance(71 * 60)  # past the wait for the file open for editing
         window.idle.check()
         dialog.choose("discard")  # answered after the lock: must not wipe the kept copy
         return True

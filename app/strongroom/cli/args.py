@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from strongroom import __version__
 
-from .commands import contacts, exchange, files, groups, history, keeping, shares, vault
+from .commands import contacts, edit, exchange, files, groups, history, keeping, shares, vault
 from .common import Command
 
 __all__ = ["all_commands", "build_parser"]
@@ -39,7 +39,7 @@ See docs/CLI.md for details.
 """
 
 
-_GROUPS = (vault, files, history, contacts, shares, groups, exchange, keeping)
+_GROUPS = (vault, files, history, contacts, shares, groups, exchange, keeping, edit)
 
 # The order `strongroom --help` lists the commands in (the order they were added over time,
 # which the help text keeps).
@@ -51,6 +51,7 @@ _ORDER = (
     *("exchange", "quarantine", "receipts"),
     *("retention", "unlock", "lock"),
     *("versions", "restore", "versions-policy", "trash"),
+    *("edit",),
 )
 
 

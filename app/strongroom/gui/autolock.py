@@ -39,6 +39,7 @@ class IdleWatcher(QObject):
 
     idle = Signal()
     system_lock = Signal(str)  # reason
+    held = Signal(str)  # auto-lock waits (`hold`): the status line's words
 
     def __init__(
         self,
@@ -51,6 +52,10 @@ class IdleWatcher(QObject):
         self.minutes = 10
         self.enabled = True
         self.lock_on_system = True
+        # While `hold()` names something (a file open for editing in another app), the idle
+        # lock waits, up to `hold_minutes` more.
+        self.hold: Callable[[], str | None] = lambda: None
+        self.hold_minutes = 60
         self.active = False  # only counts while a vault is open
         self.last_activity = clock()
         self.timer = QTimer(self)
@@ -82,7 +87,18 @@ class IdleWatcher(QObject):
 
     @Slot()
     def check(self) -> None:
-        if self.active and self.enabled and self.idle_seconds() >= self.minutes * 60:
+        idle = self.idle_seconds()
+        if self.active and self.enabled and idle >= self.minutes * 60:
+            waiting = self.hold()
+            limit = (self.minutes + self.hold_minutes) * 60
+            if waiting and idle < limit:
+                left = max(1, round((limit - idle) / 60))
+                self.held.emit(
+                    self.tr(
+                        "Auto-lock is waiting: {what}. It locks in {n} min at the latest."
+                    ).format(what=waiting, n=left)
+                )
+                return
             self.stop()
             self.idle.emit()
 

@@ -1,13 +1,16 @@
-"""The question asked before a changed copy (from "Open with default app") is wiped.
+"""The question asked before a copy with unstored changes (from "Open with default app")
+is wiped.
 
-Strongroom cannot save edits made in another app back into the vault yet, so a copy that
-another app changed is the only place those edits live. It is never wiped without asking:
-at lock and exit this dialog lists the changed copies and offers to add them to the vault
-as new files ("NAME (edited).EXT" next to the original) or to discard them. Auto-lock does
-not ask (nobody is there): it keeps them, and they are offered at the next unlock.
+Changes saved in another app are stored as new versions once that app has finished writing
+(gui/editing.py, vault/editing.py). A change not stored yet — saved a moment ago, or one
+that could not be stored — lives only in the copy, so the copy is never wiped without
+asking: at lock and exit this dialog lists those copies and offers to store them (as a new
+version of the file; as a new file "NAME (edited).EXT" if the file was deleted or shared
+with me) or to discard them. Auto-lock does not ask (nobody is there): it keeps them, and
+they are offered at the next unlock.
 
 `ChangedCopies` is the window's side of it: finding the changed copies of the open session,
-asking, and adding or discarding them.
+asking, and storing or discarding them.
 """
 
 from __future__ import annotations
@@ -27,22 +30,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, OpenCopy, edited_name
+from strongroom.vault import FileRecord, OpenCopy
 
 from . import icons
 from .messages import error_message
 from .session import VaultSession
 from .tasks import run_task, runner, say_error
 
-__all__ = ["ADD", "DISCARD", "ChangedCopies", "ChangedCopiesDialog"]
+__all__ = ["DISCARD", "SAVE", "ChangedCopies", "ChangedCopiesDialog"]
 
 log = logging.getLogger(__name__)
 
-ADD, DISCARD = "add", "discard"
+SAVE, DISCARD = "save", "discard"
 
 
 class ChangedCopiesDialog(QDialog):
-    """Lists changed copies; `choice` is ADD, DISCARD or None (cancel / decide later)."""
+    """Lists changed copies; `choice` is SAVE, DISCARD or None (cancel / decide later)."""
 
     def __init__(
         self,
@@ -60,27 +63,30 @@ class ChangedCopiesDialog(QDialog):
         if when == "unlock":
             first = (
                 self.tr(
-                    "A file you opened in another app was changed, and kept when the vault locked:"
+                    "A file you opened in another app has changes that were not stored before "
+                    "the vault locked; its copy was kept:"
                 )
                 if n == 1
                 else self.tr(
-                    "{n} files you opened in another app were changed, and kept when the vault "
-                    "locked:"
+                    "{n} files you opened in another app have changes that were not stored "
+                    "before the vault locked; their copies were kept:"
                 ).format(n=n)
             )
         else:
             first = (
-                self.tr("A file you opened in another app was changed there:")
+                self.tr("A file you opened in another app has changes not stored yet:")
                 if n == 1
-                else self.tr("{n} files you opened in another app were changed there:").format(n=n)
+                else self.tr(
+                    "{n} files you opened in another app have changes not stored yet:"
+                ).format(n=n)
             )
         self.text = QLabel(first)
         self.text.setWordWrap(True)
         layout.addWidget(self.text)
         self.list = QLabel(
             "".join(
-                self.tr("<li><b>{path}</b> — to be added as “{name}”</li>").format(
-                    path=html.escape(copy.vault_path), name=html.escape(edited_name(copy.name))
+                self.tr("<li><b>{path}</b> — to be stored as a new version</li>").format(
+                    path=html.escape(copy.vault_path)
                 )
                 for copy in self.copies
             ).join(("<ul style='margin-left: -20px'>", "</ul>"))
@@ -90,15 +96,15 @@ class ChangedCopiesDialog(QDialog):
         layout.addWidget(self.list)
         self.explain = QLabel(
             self.tr(
-                "Strongroom cannot save edits back into the original file yet. Add the "
-                "changed copy to the vault as a new file next to the original, or discard "
-                "it: it is plaintext on this computer and is wiped either way."
+                "Store the changes as a new version of the file (the earlier version is "
+                "kept), or discard them: the copy is plaintext on this computer and is wiped "
+                "either way. If the file was deleted meanwhile, it is added as a new file."
             )
             if n == 1
             else self.tr(
-                "Strongroom cannot save edits back into the original files yet. Add the "
-                "changed copies to the vault as new files next to the originals, or discard "
-                "them: they are plaintext on this computer and are wiped either way."
+                "Store the changes as new versions of the files (the earlier versions are "
+                "kept), or discard them: the copies are plaintext on this computer and are "
+                "wiped either way. A file deleted meanwhile is added as a new file."
             )
         )
         self.explain.setWordWrap(True)
@@ -107,13 +113,9 @@ class ChangedCopiesDialog(QDialog):
         self.resize(560, self.sizeHint().height())
 
     def _build_buttons(self, layout: QVBoxLayout, when: str, n: int) -> None:
-        """Add (the default), Discard, and the way out that `when` calls for."""
+        """Save (the default), Discard, and the way out that `when` calls for."""
         self.buttons = QDialogButtonBox()
-        self.add_button = QPushButton(
-            icons.icon("add-file"), self.tr("Add changed copy to the vault")
-        )
-        if n > 1:
-            self.add_button.setText(self.tr("Add changed copies to the vault"))
+        self.save_button = QPushButton(icons.icon("add-file"), self.tr("Store the changes"))
         self.discard_button = QPushButton(self.tr("Discard changes"))
         later = {
             "lock": self.tr("Cancel lock"),
@@ -121,11 +123,11 @@ class ChangedCopiesDialog(QDialog):
             "unlock": self.tr("Decide later"),
         }.get(when, self.tr("Cancel"))
         self.later_button = QPushButton(later)
-        self.buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.discard_button, QDialogButtonBox.ButtonRole.DestructiveRole)
         self.buttons.addButton(self.later_button, QDialogButtonBox.ButtonRole.RejectRole)
-        self.add_button.setDefault(True)
-        self.add_button.clicked.connect(lambda: self.choose(ADD))
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(lambda: self.choose(SAVE))
         self.discard_button.clicked.connect(lambda: self.choose(DISCARD))
         self.later_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -137,7 +139,7 @@ class ChangedCopiesDialog(QDialog):
 
 class ChangedCopies(QObject):
     """The changed copies of the open session: found, asked about (at lock, at exit, after
-    an unlock), added to the vault or discarded. `status` says the outcome in a line."""
+    an unlock), stored or discarded. `status` says the outcome in a line."""
 
     status = Signal(str)
 
@@ -167,22 +169,22 @@ class ChangedCopies(QObject):
             return None
         return dialog.choice
 
-    def add(
+    def save(
         self,
         session: VaultSession,
         copies: list[OpenCopy],
         then: Callable[[], None] | None = None,
     ) -> None:
-        """Add changed copies to the vault as new files, in the background; then `then`.
-        On failure nothing is wiped (the copies stay) and the person is told."""
+        """Store changed copies (`Vault.finish_editing`), in the background; then `then`.
+        On failure nothing more is wiped (the copies stay) and the person is told."""
         vault = session.vault
 
         def work(_c: object) -> list[FileRecord]:
-            return [vault.add_changed_copy(c) for c in copies]
+            return [r for c in copies if (r := vault.finish_editing(c)) is not None]
 
         def done(added: list[FileRecord]) -> None:
             self.status.emit(
-                self.tr("Added the changed copies to the vault as {names}.").format(
+                self.tr("Stored the changes to {names}.").format(
                     names=", ".join(f"“{r.path}”" for r in added)
                 )
             )
@@ -198,7 +200,7 @@ class ChangedCopies(QObject):
                 ),
             )
 
-        run_task(work, done, failed, title=self.tr("Adding changed copies"), cancellable=False)
+        run_task(work, done, failed, title=self.tr("Storing changes"), cancellable=False)
 
     def offer_kept(self, session: VaultSession | None) -> None:
         """After an unlock: changed copies kept by an auto-lock (or a crash) are offered."""
@@ -210,8 +212,8 @@ class ChangedCopies(QObject):
         choice = self.ask(copies, "unlock")
         if self.current() is not session:
             return
-        if choice == ADD:
-            self.add(session, copies)
+        if choice == SAVE:
+            self.save(session, copies)
         elif choice == DISCARD:
             vault = session.vault
             run_task(
@@ -231,14 +233,14 @@ class ChangedCopies(QObject):
         if choice == DISCARD:
             self.discard_at_exit = True
             return True
-        if choice != ADD or self.current() is not session:
-            return choice == ADD
+        if choice != SAVE or self.current() is not session:
+            return choice == SAVE
         for job in runner().active_jobs:
             job.cancel()
         runner().wait_for_done(30_000)
         try:
             for copy in copies:  # at exit: here, not on a worker that quitting would end
-                session.vault.add_changed_copy(copy)
+                session.vault.finish_editing(copy)
         except Exception as exc:
             self.services.dialogs.warn(
                 self.window,

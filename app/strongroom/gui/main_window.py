@@ -43,7 +43,8 @@ from strongroom.vault import (
 from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
-from .changed_copies import ADD, DISCARD, ChangedCopies
+from .changed_copies import DISCARD, SAVE, ChangedCopies
+from .editing import EditingCopies
 from .files import FilesPage, accept_copy, forget_file_icons
 from .focus_ring import install_focus_ring
 from .notices import unlock_report_texts
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
 
         self.copies = ChangedCopies(self, self.services, lambda: self.session)
         self.copies.status.connect(self.show_status)
+        self.editing = EditingCopies(self)
         self._connect_pages()
 
         self.tray: QSystemTrayIcon | None = None
@@ -600,9 +602,8 @@ class MainWindow(QMainWindow):
 
     # ---- locking -----------------------------------------------------------------------
     def request_lock(self) -> None:
-        """Lock asked for by the person (Lock, Ctrl+L, the tray): copies changed in another
-        app are never wiped without asking — add them to the vault, discard them, or
-        cancel the lock."""
+        """Lock asked for by the person (Lock, Ctrl+L, the tray): copies with changes not
+        stored yet are never wiped without asking — store them, discard them, or cancel."""
         session = self.session
         copies = self.copies.changed(session)
         if session is None or not copies:
@@ -613,8 +614,8 @@ class MainWindow(QMainWindow):
             return  # locked meanwhile (auto-lock keeps the copies)
         if choice == DISCARD:
             self.lock(keep_changed=False)
-        elif choice == ADD:
-            self.copies.add(session, copies, then=lambda: self.lock())
+        elif choice == SAVE:
+            self.copies.save(session, copies, then=lambda: self.lock())
 
     def lock(self, reason: str = "", *, keep_changed: bool = True) -> None:
         """Close every plaintext view, stop jobs, lock the vault, show the unlock screen.
@@ -636,13 +637,13 @@ class MainWindow(QMainWindow):
             names = ", ".join(f"“{c.name}”" for c in kept)
             note = (
                 self.tr(
-                    "{names} was changed in another app: that copy was kept, not wiped. After "
-                    "unlocking you can add it to the vault or discard it."
+                    "{names} has changes not stored yet: that copy was kept, not wiped. After "
+                    "unlocking you can store the changes or discard them."
                 )
                 if len(kept) == 1
                 else self.tr(
-                    "{names} were changed in another app: those copies were kept, not wiped. "
-                    "After unlocking you can add them to the vault or discard them."
+                    "{names} have changes not stored yet: those copies were kept, not wiped. "
+                    "After unlocking you can store the changes or discard them."
                 )
             ).format(names=names)
             reason = f"{reason} {note}" if reason else note

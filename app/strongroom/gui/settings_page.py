@@ -41,6 +41,7 @@ __all__ = ["THEMES", "ChangePassphraseDialog", "SettingsPage", "apply_theme"]
 
 THEMES = ("system", "light", "dark")
 AUTOLOCK_DEFAULT_MINUTES = 10
+EDIT_WAIT_DEFAULT_MINUTES = 60
 
 
 def _dark_palette() -> QPalette:
@@ -247,6 +248,17 @@ class SettingsPage(QWidget):
         row.addWidget(self.autolock_minutes)
         row.addStretch()
         form.addRow(row)
+        self.edit_wait_minutes = QSpinBox()
+        self.edit_wait_minutes.setRange(0, 480)
+        self.edit_wait_minutes.setSuffix(self.tr(" more minutes"))
+        self.edit_wait_minutes.setAccessibleName(
+            self.tr("Minutes auto-lock waits while a file is open for editing")
+        )
+        wait_row = QHBoxLayout()
+        wait_row.addWidget(QLabel(self.tr("While a file is open for editing, wait up to")))
+        wait_row.addWidget(self.edit_wait_minutes)
+        wait_row.addStretch()
+        form.addRow(wait_row)
         self.system_lock_check = QCheckBox(
             self.tr("Lock when the computer sleeps or the screen locks")
         )
@@ -256,7 +268,8 @@ class SettingsPage(QWidget):
                 "Idle means no keyboard or mouse use in Strongroom. Sleep and screen lock are "
                 "detected on Linux desktops with logind or a freedesktop screensaver; "
                 "elsewhere the idle timer covers them. Locking closes every preview and "
-                "wipes files opened in other apps."
+                "wipes files opened in other apps; while one is open for editing, the idle "
+                "lock waits the extra minutes set here."
             )
         )
         note.setWordWrap(True)
@@ -337,12 +350,16 @@ class SettingsPage(QWidget):
             int(s.value("autolock/minutes", AUTOLOCK_DEFAULT_MINUTES, type=int))
         )
         self.system_lock_check.setChecked(s.value("autolock/on_system", True, type=bool))
+        self.edit_wait_minutes.setValue(
+            int(s.value("autolock/edit_wait_minutes", EDIT_WAIT_DEFAULT_MINUTES, type=int))
+        )
         theme = str(s.value("appearance/theme", "system"))
         self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(theme)))
 
         self.autolock_check.toggled.connect(self._save_autolock)
         self.autolock_minutes.valueChanged.connect(self._save_autolock)
         self.system_lock_check.toggled.connect(self._save_autolock)
+        self.edit_wait_minutes.valueChanged.connect(self._save_autolock)
         self.autolock_check.toggled.connect(self.autolock_minutes.setEnabled)
         self.autolock_minutes.setEnabled(self.autolock_check.isChecked())
         self.theme_box.currentIndexChanged.connect(self._theme_picked)
@@ -363,6 +380,10 @@ class SettingsPage(QWidget):
         return self.autolock_minutes.value()
 
     @property
+    def autolock_edit_wait_value(self) -> int:
+        return self.edit_wait_minutes.value()
+
+    @property
     def lock_on_system(self) -> bool:
         return self.system_lock_check.isChecked()
 
@@ -375,6 +396,7 @@ class SettingsPage(QWidget):
         s.setValue("autolock/enabled", self.autolock_enabled)
         s.setValue("autolock/minutes", self.autolock_minutes_value)
         s.setValue("autolock/on_system", self.lock_on_system)
+        s.setValue("autolock/edit_wait_minutes", self.autolock_edit_wait_value)
         self.autolock_changed.emit()
 
     def _theme_picked(self, *_args: Any) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         Cancelled,
         ContactExists,
         ContactNotFound,
+        CopyStillChanging,
         DiskFull,
         ExportTargetExists,
         GroupNotFound,
@@ -49,7 +50,14 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         WrongPassphrase,
         WrongRecoveryKey,
     )
-    from .events import FILES_CHANGED, HISTORY_APPENDED, LOCKED, SHARING_CHANGED, Event
+    from .events import (
+        EDITING_CHANGED,
+        FILES_CHANGED,
+        HISTORY_APPENDED,
+        LOCKED,
+        SHARING_CHANGED,
+        Event,
+    )
     from .exports import ExportResult, ShortenedName
     from .formats.cards import CardError, ContactCard
     from .formats.messages import MessageError
@@ -121,6 +129,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
+    "EDITING_CHANGED",
     "EXCHANGE_REMOVAL_LIMITS",
     "FILES_CHANGED",
     "HISTORY_APPENDED",
@@ -144,6 +153,7 @@ __all__ = [
     "ContactCard",
     "ContactExists",
     "ContactNotFound",
+    "CopyStillChanging",
     "DiskFull",
     "Event",
     "ExchangeDestination",
@@ -258,6 +268,7 @@ _LAZY: dict[str, str] = {
     "Vault": "api",
     "HistoryQuery": "history_query",
     "Cancelled": "errors",
+    "CopyStillChanging": "errors",
     "ContactExists": "errors",
     "ContactNotFound": "errors",
     "DiskFull": "errors",
@@ -287,6 +298,7 @@ _LAZY: dict[str, str] = {
     "VaultLocked": "errors",
     "WrongPassphrase": "errors",
     "WrongRecoveryKey": "errors",
+    "EDITING_CHANGED": "events",
     "FILES_CHANGED": "events",
     "HISTORY_APPENDED": "events",
     "LOCKED": "events",

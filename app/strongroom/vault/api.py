@@ -37,6 +37,7 @@ from . import db, lifecycle
 from .catalog import Catalog, ItemRef
 from .context import Clock, VaultContext, Watch
 from .context import op as _op
+from .editing import Editing
 from .events import Event
 from .exports import ExportResult
 from .extract import DEFAULT_PREVIEW_LIMIT, Extract
@@ -106,6 +107,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         self._integrity = Integrity(self._ctx, self._catalog, self._extract)
         self._versions = Versions(self._ctx, self._catalog, self._ingest, self._extract)
         self._trash = Trash(self._ctx, self._catalog)
+        self._editing = Editing(self._ctx, self._catalog, self._extract, me)
 
     # ----- transitional: private names a few white-box tests still use -----------------
     # New code takes a `VaultContext` instead. Each is a plain alias of the context.
@@ -319,7 +321,9 @@ class Vault(SharingVerbs, KeepingVerbs):
         Copies from `open_external` that another program changed are the only place those
         edits live: with `keep_changed` (the default) they are kept, listed in the vault,
         and offered again by `changed_copies()` after the next open; `keep_changed=False`
-        wipes them too (the owner chose to discard them)."""
+        wipes them too (the owner chose to discard them). Copies open for editing are
+        watched no more: a change not stored yet is such a changed copy."""
+        self._editing.stop()  # first, outside the mutex: a store in progress gives up
         lifecycle.lock(self._ctx, keep_changed=keep_changed)
         _open_vaults.discard(self)
 
@@ -327,6 +331,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
         # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
         with contextlib.suppress(Exception):
+            self._editing.watcher.stop()
             lifecycle.abandon(self._ctx)
 
     def __enter__(self) -> Vault:
@@ -603,10 +608,39 @@ class Vault(SharingVerbs, KeepingVerbs):
         """
         return self._extract.open_external(item)
 
+    @_op
+    def open_for_editing(self, item: ItemRef, *, watch: bool = True) -> OpenCopy:
+        """`open_external`, for editing: the copy's changes come back as new versions.
+
+        With `watch`, the copy is watched (`editing_copies`) and each change the other
+        program has finished writing is stored as a new version of the item (one "edited"
+        history entry, same id, same shares), announced as `EDITING_CHANGED`; a
+        half-written file is never stored (vault/editing.py). Without it, the caller says
+        when with `save_copy` (the command line, when the editor exits)."""
+        return self._editing.open_for_editing(item, watch=watch)
+
+    def editing_copies(self) -> list[OpenCopy]:
+        """The copies being watched for edits (in this session); [] once locked."""
+        return [] if self.is_locked else self._editing.watcher.watched()
+
+    def save_copy(
+        self, copy: OpenCopy, *, cancel: Callable[[], bool] | None = None
+    ) -> FileRecord | None:
+        """Store `copy` as a new version of its item now, if it differs from what was last
+        stored (None if it does not). `CopyStillChanging` if another program is writing
+        it this very moment (nothing stored), `ItemNotFound` if its item is gone."""
+        return self._editing.save_copy(copy, Watch(None, cancel))
+
+    def finish_editing(self, copy: OpenCopy, *, save: bool = True) -> FileRecord | None:
+        """The editing of `copy` ended: stop watching it, store its last change (with
+        `save`; otherwise it is dropped) and wipe it. Returns the new version, if any. If
+        storing fails the copy is kept, not wiped (`changed_copies`)."""
+        return self._editing.finish_editing(copy, save=save)
+
     def changed_copies(self) -> list[OpenCopy]:
         """Copies made by `open_external` (in this session, or kept from an earlier one)
-        whose contents another program changed. Does not wait for a running operation;
-        [] once locked."""
+        whose contents another program changed since they were made or last stored
+        (`save_copy`). Does not wait for a running operation; [] once locked."""
         return self._extract.changed_copies()
 
     def add_changed_copy(self, copy: OpenCopy) -> FileRecord:

@@ -10,6 +10,7 @@ database (`meta.open_copies`, FORMAT.md), so a crash does not forget them either
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -63,6 +64,7 @@ class CopyBook:
     def __init__(self, temp_dir: Path) -> None:
         self.temp_dir = temp_dir
         self._entries: list[_Entry] = []
+        self._index: dict[Path, _Entry] | None = None  # by path; rebuilt after a change
         self._lock = threading.Lock()
 
     # ---- persistence (meta.open_copies) ---------------------------------------------
@@ -86,6 +88,7 @@ class CopyBook:
         entries = [e for e in entries if _plain(e.folder) and _plain(e.name)]
         with self._lock:
             self._entries = entries
+            self._index = None
 
     def dump(self) -> str | None:
         with self._lock:
@@ -120,6 +123,7 @@ class CopyBook:
         )
         with self._lock:
             self._entries.append(entry)
+            self._index = None
 
     def _changed(self, e: _Entry) -> bool:
         path = self.temp_dir / e.folder / e.name
@@ -142,12 +146,42 @@ class CopyBook:
             entries = list(self._entries)
         return [e.copy(self.temp_dir) for e in entries if self._changed(e)]
 
+    def _entry(self, path: Path) -> _Entry | None:
+        # By a dict: the edit watcher asks for every open copy at each pass.
+        with self._lock:
+            if self._index is None:
+                self._index = {self.temp_dir / e.folder / e.name: e for e in self._entries}
+            return self._index.get(path)
+
+    def copy_at(self, path: Path) -> OpenCopy | None:
+        """The copy listed at `path`, or None."""
+        e = self._entry(path)
+        return None if e is None else e.copy(self.temp_dir)
+
+    def baseline(self, path: Path) -> tuple[tuple[int, int], bytes] | None:
+        """(size, mtime) and SHA-256 of the copy at `path` as last stored (or as opened);
+        None when no copy is listed there."""
+        e = self._entry(path)
+        return None if e is None else ((e.size, e.mtime_ns), bytes.fromhex(e.sha256))
+
+    def saved(self, path: Path, size: int, mtime_ns: int, sha256: bytes) -> None:
+        """The copy at `path` was stored with this state: it is unchanged again from now."""
+        with self._lock:
+            self._entries = [
+                dataclasses.replace(e, size=size, mtime_ns=mtime_ns, sha256=sha256.hex())
+                if self.temp_dir / e.folder / e.name == path
+                else e
+                for e in self._entries
+            ]
+            self._index = None
+
     def forget(self, copy: OpenCopy) -> None:
         """Drop `copy` from the list and remove its private folder."""
         with self._lock:
             self._entries = [
                 e for e in self._entries if self.temp_dir / e.folder / e.name != copy.path
             ]
+            self._index = None
         if copy.path.parent.parent == self.temp_dir:
             remove_tree(copy.path.parent)
 
@@ -167,6 +201,7 @@ class CopyBook:
                         remove_tree(child)
         with self._lock:
             self._entries = kept
+            self._index = None
         return [e.copy(self.temp_dir) for e in kept]
 
 

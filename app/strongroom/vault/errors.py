@@ -15,6 +15,7 @@ __all__ = [
     "Cancelled",
     "ContactExists",
     "ContactNotFound",
+    "CopyStillChanging",
     "DiskFull",
     "ExportTargetExists",
     "GroupNotFound",
@@ -178,6 +179,11 @@ class ItemNotFound(VaultError):
 class VersionNotFound(ItemNotFound):
     """The file has no version with that number (never made, or pruned by the versions
     policy)."""
+
+
+class CopyStillChanging(VaultError):
+    """A copy opened for editing changed while it was being read: the other app is still
+    writing it. Nothing was stored; try again in a moment."""
 
 
 class Cancelled(VaultError):

@@ -12,12 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FILES_CHANGED", "HISTORY_APPENDED", "LOCKED", "SHARING_CHANGED", "Event", "EventHub"]
+__all__ = [
+    "EDITING_CHANGED",
+    "FILES_CHANGED",
+    "HISTORY_APPENDED",
+    "LOCKED",
+    "SHARING_CHANGED",
+    "Event",
+    "EventHub",
+]
 
 FILES_CHANGED = "files-changed"
 """Files or folders changed; payload {"folders": [folder ids whose listing changed]}."""
 HISTORY_APPENDED = "history-appended"
 """New history entries; payload {"head_seq": int}."""
+EDITING_CHANGED = "editing-changed"
+"""A copy opened for editing was opened, stored as a new version, failed to store, or is
+no longer edited; payload {"file": item id, "what": "opened" | "saved" | "failed" |
+"ended"}, plus "path" (the item's path) with "saved" and "error" (plain words) with
+"failed"."""
 LOCKED = "locked"
 """The vault was locked; payload {}."""
 SHARING_CHANGED = "sharing-changed"

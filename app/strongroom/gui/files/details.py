@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -29,8 +30,12 @@ from .models import FOLDER_COLOR
 class DetailsPane(QWidget):
     """Facts about the selection, who has access, and this item's history."""
 
+    done_editing = Signal(int)  # file id: "Done editing" was clicked (gui/editing.py)
+
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.editing: set[int] = set()  # files being edited in another app
+        self.shown_id: int | None = None  # the one item shown, if one
         self.setMinimumWidth(260)
         self.setAccessibleName(self.tr("Details"))
         layout = QVBoxLayout(self)
@@ -49,6 +54,18 @@ class DetailsPane(QWidget):
         layout.addLayout(self.facts)
         self.buttons = QHBoxLayout()
         layout.addLayout(self.buttons)
+        self.editing_note = QLabel(
+            self.tr(
+                "Being edited in another app. Each change you save there is stored as a new "
+                "version; the copy is wiped when you are done, or at lock."
+            )
+        )
+        self.editing_note.setWordWrap(True)
+        self.done_button = QPushButton(self.tr("Done editing"))
+        self.done_button.setToolTip(self.tr("Store the last changes, then wipe the copy"))
+        self.done_button.clicked.connect(self._done_clicked)
+        layout.addWidget(self.editing_note)
+        layout.addWidget(self.done_button)
         # What happened to this item (a preview that cannot be shown, an open that failed),
         # shown where the person is looking rather than in the fading status line.
         self.message = InlineMessage()
@@ -100,6 +117,10 @@ class DetailsPane(QWidget):
         ):
             w.setVisible(has)
         self.placeholder.setVisible(not has)
+        self.shown_id = items[0].id if len(items) == 1 else None
+        editing = self.shown_id in self.editing
+        self.editing_note.setVisible(editing)
+        self.done_button.setVisible(editing)
         if not items:
             return
         if len(items) > 1:
@@ -131,6 +152,10 @@ class DetailsPane(QWidget):
             v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             v.setWordWrap(True)
             self.facts.addRow(label, v)
+
+    def _done_clicked(self) -> None:
+        if self.shown_id is not None:
+            self.done_editing.emit(self.shown_id)
 
     @staticmethod
     def _file_icon(name: str) -> QIcon:

@@ -157,6 +157,7 @@ class FilesTableModel(QAbstractTableModel):
         self._texts: dict[int, tuple[str, str, str, str, str]] = {}
         self._sort_generation = 0
         self._access: dict[int, list[str]] = {}
+        self._editing: set[int] = set()  # files being edited in another app (editing.py)
         self._sort_pending: tuple[int, Qt.SortOrder, int] | None = None
         self._show_paths = False
         self._sort: tuple[int, Qt.SortOrder] = (self.COL_NAME, Qt.SortOrder.AscendingOrder)
@@ -174,6 +175,16 @@ class FilesTableModel(QAbstractTableModel):
                 self.index(len(self._items) - 1, self.COL_ACCESS),
             )
             self.dataChanged.emit(top, bottom)
+
+    def set_editing(self, ids: set[int]) -> None:
+        """The files being edited in another app: their Modified column says so."""
+        if ids == self._editing:
+            return
+        self._editing = set(ids)
+        self._texts = {}
+        if self._items:
+            last = len(self._items) - 1
+            self.dataChanged.emit(self.index(0, 0), self.index(last, self.COLUMN_COUNT - 1))
 
     def _access_text(self, item_id: int) -> str:
         names = self._access.get(item_id)
@@ -276,7 +287,10 @@ class FilesTableModel(QAbstractTableModel):
             else:
                 size, kind = human_size(item.size), _kind_and_icon(item.name)[0]
             name = item.path if self._show_paths else item.name
-            texts = (name, size, kind, format_time(item.modified), self._access_text(item.id))
+            modified = format_time(item.modified)
+            if item.id in self._editing:
+                modified = self.tr("Being edited in another app")
+            texts = (name, size, kind, modified, self._access_text(item.id))
             self._texts[row] = texts
         return texts
 
@@ -303,12 +317,18 @@ class FilesTableModel(QAbstractTableModel):
             col = index.column()
             if col == self.COL_NAME:
                 return self._items[index.row()].path
+            if col == self.COL_MODIFIED and self._items[index.row()].id in self._editing:
+                return self.tr(
+                    "Open in another app: each change saved there is stored as a new version."
+                )
             if col == self.COL_ACCESS:
                 return self._access_tip(self._items[index.row()].id)
             return None
         if role == _ACCESSIBLE and index.column() == self.COL_NAME:
             item = self._items[index.row()]
             kind = self.tr("folder") if item.is_folder else self.tr("file")
+            if item.id in self._editing:
+                kind = self.tr("file, being edited in another app")
             return f"{item.name}, {kind}"
         if role == self.ITEM_ROLE:
             return self._items[index.row()]

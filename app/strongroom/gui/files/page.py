@@ -735,7 +735,8 @@ class FilesPage(QWidget):
         def done(path: Path) -> None:
             if self.services.dialogs.open_url(QUrl.fromLocalFile(str(path))):
                 text = self.tr(
-                    "Opened {name} in another app. This is recorded in the history."
+                    "Opened {name} in another app: changes saved there are stored as new "
+                    "versions. This is recorded in the history."
                 ).format(name=record.name)
                 # No in-memory temp folder here: the copy is on disk; say so each time.
                 self.status.emit(" ".join(filter(None, [text, vault.temp_notice])))
@@ -748,7 +749,7 @@ class FilesPage(QWidget):
                 )
 
         run_task(
-            lambda _c: vault.open_external(record),
+            lambda _c: vault.open_for_editing(record).path,  # watched: edit in place
             done,
             say_error(self._problem),
             title=self.tr("Decrypting {name}").format(name=record.name),
