@@ -369,6 +369,9 @@ class Exchange(SharingPart):
                 if rec.duplicate:
                     rep.duplicates.append(name)
                     return "duplicate"
+                if rec.updated:
+                    rep.updated.append(rec)
+                    return "received"
                 rep.received.append(rec)
                 return "received"
             # Not a share (no manifest stanza): a message (FORMAT.md §5.8).

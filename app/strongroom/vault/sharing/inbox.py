@@ -45,6 +45,7 @@ from .common import (
     _op,
     _RefusedEarlier,
 )
+from .received_updates import record_applied
 from .streams import _spool_payload
 
 _AGE_MAGIC = b"age-encryption.org/v1\n"
@@ -469,6 +470,10 @@ class Inbox(SharingPart):
         inc = self._incoming(info, fallback_name, via_group)
         now = self._ctx.now()
         duplicate = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
+        if duplicate is not None and inc.manifest is not None and inc.manifest.version:
+            # A new version of a file this sender shared with me (FORMAT.md §6.15).
+            updates = self._s.received_updates
+            return updates._receive_update(f, file_key, inc.manifest, inc.signer, duplicate)
         if duplicate is not None:
             return duplicate
         accepted = (
@@ -651,6 +656,8 @@ class Inbox(SharingPart):
                 (share_id, inc.signer),
             )
             self._ctx.history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
+            if m is not None and m.version is not None:  # an update came first: §6.15
+                record_applied(conn, share_id, inc.signer, m.version)
             self._s.receipts._queue_receipt(conn, share_id, inc.signer, "received", now)
 
     def _unique_shared_name(self, base: str) -> str:
