@@ -19,7 +19,7 @@ import pytest
 
 from sharing_helpers import World, world_fixture  # noqa: F401  (the `world` fixture)
 from strongroom.crypto import age
-from strongroom.vault import SharingError, ShareUpdateRefused
+from strongroom.vault import ShareUpdateRefused, SharingError
 from strongroom.vault.formats import share as share_format
 
 BIG = 300_000  # > 64 KiB: an object file, not inline
@@ -104,9 +104,9 @@ def test_update_reaches_bob_not_revoked_carol_and_plain_age(world: World, tmp_pa
 
 
 def test_plan_says_why_not_expired_erased_pending_and_current(world: World) -> None:
-    alice, bob, carol = _three(world)
+    alice, _bob, carol = _three(world)
     doc = alice.add_bytes("/", "a.txt", b"one")
-    (short,) = alice.share([doc], to=["Bob"], expires=timedelta(hours=1))
+    (_short,) = alice.share([doc], to=["Bob"], expires=timedelta(hours=1))
     (kept,) = alice.share([doc], to=["Carol"], receipts=True)
     plan = alice.plan_send_update(doc.id)
     assert {t.skip for t in plan.targets} == {"current"}  # nothing new yet
@@ -134,7 +134,7 @@ def test_plan_says_why_not_expired_erased_pending_and_current(world: World) -> N
 
 
 def test_stale_plan_is_refused(world: World) -> None:
-    alice, bob, _carol = _three(world)
+    alice, _bob, _carol = _three(world)
     doc = alice.add_bytes("/", "a.txt", b"one")
     (share,) = alice.share([doc], to=["Bob", "Carol"])
     alice.store_version(doc.id, _stream(b"two"))
@@ -254,3 +254,19 @@ def test_manifest_version_round_trips_and_is_checked(world: World) -> None:
 
 def _stream(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
+
+
+def test_update_file_stays_for_a_recipient_whose_receipt_predates_it(world: World) -> None:
+    # Bob's "received" receipt is for the first version: Alice's sync must not take it
+    # as "Bob has the new file too" and remove the update before Bob reads it.
+    alice, bob, _carol = _three(world)
+    doc = alice.add_bytes("/", "a.bin", b"v1")
+    (share,) = alice.share([doc], to=["Bob"], receipts=True)
+    bob.sync()
+    alice.sync()
+    assert not share.path.exists()  # Bob confirmed it: removed, as before
+    alice.store_version(doc.id, _stream(b"v2"))
+    (update,) = alice.send_update(alice.plan_send_update(doc.id)).files
+    alice.sync()
+    assert update.exists()
+    assert bob.sync().updated and bob.read_bytes(share.id) == b"v2"
