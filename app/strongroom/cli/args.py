@@ -46,7 +46,7 @@ _GROUPS = (vault, files, history, contacts, shares, groups, exchange)
 _ORDER = (
     *("init", "add", "ls", "find", "mkdir", "mv", "rm", "get", "cat", "passwd", "recover"),
     *("check", "log", "verify-log", "info"),
-    *("id", "contacts", "share", "receive", "pending", "sync", "shares", "revoke", "groups"),
+    *("id", "contacts", "share", "send-update", "receive", "pending", "sync", "shares", "revoke", "groups"),
     *("access",),
     *("exchange", "quarantine", "receipts"),
     *("retention", "unlock", "lock"),
