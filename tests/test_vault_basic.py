@@ -308,7 +308,7 @@ def test_find(env):
     assert vault.find("nothing") == []
 
 
-def test_delete_crypto_shreds(env):
+def test_erase_crypto_shreds(env):
     vault, _ = env.create()
     big = vault.add_bytes("/", "big", os.urandom(200_000))
     obj_files = [p for p in (env.vault_path / "objects").rglob("*") if p.is_file()]
@@ -316,8 +316,8 @@ def test_delete_crypto_shreds(env):
     vault.makedirs("/d/e")
     vault.add_bytes("/d/e", "small", b"s")
     vault.add_bytes("/d", "big2", os.urandom(100_000))
-    vault.delete(big)
-    vault.delete("/d")
+    vault.erase(big)
+    vault.erase("/d")
     assert [p for p in (env.vault_path / "objects").rglob("*") if p.is_file()] == []
     assert vault.list() == []
     assert (

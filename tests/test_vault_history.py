@@ -27,7 +27,7 @@ def _busy_vault(env):
     vault.read_bytes(f)
     vault.move(f, "/a")
     vault.add_bytes("/", "x", b"x")
-    vault.delete("/x")
+    vault.erase("/x")
     return vault, f
 
 

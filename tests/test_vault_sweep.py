@@ -143,7 +143,7 @@ def test_object_of_a_deleted_file_left_by_a_crash_is_swept(
     doc = vault.add_bytes("/", "doc.bin", content_for("doc", BIG))
     (oid,) = _objects(env.vault_path)
     monkeypatch.setattr(ObjectStore, "remove", lambda self, ids: list(ids) and None)
-    vault.delete(doc)  # committed; the unlink after the commit "did not happen"
+    vault.erase(doc)  # committed; the unlink after the commit "did not happen"
     monkeypatch.undo()
     assert _objects(env.vault_path) == {oid}
     vault.lock()

@@ -119,7 +119,12 @@ def test_store_version_keeps_shares_and_delete_erases_every_version(env, tmp_pat
     assert [v.number for v in vault.versions(rec)] == [1, 2, 3]
     oids = _referenced(vault)
     assert len(oids) == 2
-    vault.delete(rec)
+    vault.delete(rec)  # to the trash: every version comes back with it
+    assert _objects(env.vault_path) == oids
+    back = vault.restore_from_trash(rec.id).item
+    assert (back.id, back.path) == (rec.id, rec.path)
+    assert [v.number for v in vault.versions(rec)] == [1, 2, 3]
+    vault.erase(rec)
     assert not _objects(env.vault_path)
     for table in ("file_contents", "file_versions", "inline_payloads"):
         assert vault._c.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
@@ -273,3 +278,75 @@ def test_sigkill_while_a_version_is_stored_leaves_the_old_one(env, tmp_path, mod
 
 def test_passphrase_constant_is_the_childs():
     assert PASSPHRASE == "correct horse battery staple"
+
+
+# ----- restore, policy -------------------------------------------------------------------
+
+
+def test_restore_version_makes_a_new_current_version(env):
+    vault, _ = env.create()
+    one, two = content_for("1", 150_000), b"two"
+    rec = vault.add_bytes("/", "a.bin", one)
+    vault.store_version(rec, io.BytesIO(two))
+    got = vault.restore_version(rec, 1)
+    assert (got.id, got.size) == (rec.id, len(one))
+    assert vault.read_bytes(rec, max_size=1 << 20) == one
+    vs = vault.versions(rec)
+    assert [(v.number, v.size, v.current) for v in vs] == [
+        (1, len(one), False),
+        (2, 3, False),
+        (3, len(one), True),
+    ]
+    assert vs[0].sha256 == vs[2].sha256
+    (entry,) = vault.history(item=rec.id, actions=["version-restored"])
+    assert entry.details == {"size": len(one), "version": 3, "from": 1}
+    # Restored under a key and object of its own: erasing version 1 leaves version 3.
+    keys = vault._c.execute(
+        "SELECT file_key FROM file_contents UNION ALL SELECT file_key FROM file_versions"
+    ).fetchall()
+    assert len({bytes(k[0]) for k in keys}) == 3
+    with pytest.raises(VersionNotFound):
+        vault.restore_version(rec, 9)
+    assert vault.restore_version(rec, 3).size == len(one)  # the current one: nothing new
+    assert len(vault.versions(rec)) == 3
+    assert vault.check(deep=True).ok
+    assert _objects(env.vault_path) == _referenced(vault)
+    vault.lock()
+
+
+def test_version_policy_prunes_on_set_and_on_unlock(env):
+    from strongroom.vault import VersionPolicy
+
+    vault, _ = env.create()
+    assert vault.version_policy == VersionPolicy()
+    rec = vault.add_bytes("/", "a.bin", content_for("v1", 100_000))
+    for i in range(2, 6):
+        env.clock.advance(days=1)
+        vault.store_version(rec, io.BytesIO(content_for(f"v{i}", 100_000 + i)))
+    assert [v.number for v in vault.versions(rec)] == [1, 2, 3, 4, 5]
+    assert vault.set_version_policy(VersionPolicy("last", count=3)) == 2
+    assert [v.number for v in vault.versions(rec)] == [3, 4, 5]
+    pruned = vault.history(item=rec.id, actions=["version-pruned"])
+    assert sorted(e.details["version"] for e in pruned) == [1, 2]
+    assert _objects(env.vault_path) == _referenced(vault)
+    assert vault._c.execute("SELECT count(*) FROM file_versions").fetchone() == (2,)
+    out = io.BytesIO()
+    vault.export_stream(rec, out, version=3)
+    assert out.getvalue() == content_for("v3", 100_003)
+    # Days: versions replaced more than 2 days ago go, at the next unlock.
+    vault.set_version_policy(VersionPolicy("days", days=2))
+    assert [v.number for v in vault.versions(rec)] == [3, 4, 5]  # 4 replaced 1 day ago
+    vault.lock()
+    env.clock.advance(days=2)
+    vault = env.open()
+    assert [v.number for v in vault.versions(rec)] == [5]
+    notice = vault.unlock_report.of_kind("versions-pruned")
+    assert notice is not None and notice.details["pruned"] == 2
+    assert _objects(env.vault_path) == _referenced(vault)
+    assert vault.verify_history().ok
+    assert vault.check(deep=True).ok
+    with pytest.raises(ValueError):
+        VersionPolicy("last", count=0)
+    assert VersionPolicy.from_text("days:7") == VersionPolicy("days", days=7)
+    assert VersionPolicy.from_text("something newer") == VersionPolicy()
+    vault.lock()

@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
     from .fsutil import replace_file
     from .history import QUERY_MAX, parse_time
     from .history_query import HistoryQuery
+    from .keeping import TrashEntry, TrashRestore, VersionPolicy
     from .names import clean_name
     from .passphrase_policy import WEAK_SCORE, check_passphrase, strength
     from .records import (
@@ -210,6 +211,8 @@ __all__ = [
     "ShortenedName",
     "StorageError",
     "SyncReport",
+    "TrashEntry",
+    "TrashRestore",
     "Trust",
     "UnboundGroup",
     "UnlockReport",
@@ -224,6 +227,7 @@ __all__ = [
     "VaultInfo",
     "VaultLocked",
     "VersionNotFound",
+    "VersionPolicy",
     "VersionRecord",
     "WrongPassphrase",
     "WrongRecoveryKey",
@@ -339,6 +343,9 @@ _LAZY: dict[str, str] = {
     "VaultInfo": "records",
     "VersionNotFound": "errors",
     "VersionRecord": "records",
+    "TrashEntry": "keeping",
+    "TrashRestore": "keeping",
+    "VersionPolicy": "keeping",
     "Notice": "reports",
     "NoticeKind": "reports",
     "UnlockReport": "reports",

@@ -9,10 +9,12 @@ addressed by id (int), by vault path ("/docs/a.txt") or by a record.
 the vault's `VaultContext` (vault/context.py):
 
 - lifecycle.py — create, open, recover, unlock session, change passphrase, lock;
-- catalog.py — items and folders: look up, list, walk, find, mkdir, rename, move, delete;
+- catalog.py — items and folders: look up, list, walk, find, mkdir, rename, move, erase;
 - ingest.py — add: plan, stage outside the mutex, re-check and commit;
 - extract.py — read, export, open copies in other programs, the temp folder;
 - integrity.py — check, history verification and checkpoint, retention, info;
+- versions.py, trash.py — versions, the version policy, the trash (`KeepingVerbs`, keeping.py,
+  gives `Vault` their verbs);
 - history_query.py — `HistoryQuery`, the history filters every front end uses;
 - sharing/ — identity, contacts, groups, shares, receipts, exchange (the `Sharing` service;
   `SharingVerbs` gives `Vault` its sharing verbs).
@@ -58,6 +60,7 @@ from .records import (
 )
 from .reports import UnlockReport
 from .sharing import ContactRef, SharingVerbs
+from .trash import Trash
 from .versions import Versions
 
 __all__ = [
@@ -101,7 +104,8 @@ class Vault(SharingVerbs, KeepingVerbs):
         self._ingest = Ingest(self._ctx, self._catalog)
         self._extract = Extract(self._ctx, self._catalog, self._ingest, me)
         self._integrity = Integrity(self._ctx, self._catalog, self._extract)
-        self._versions = Versions(self._ctx, self._catalog, self._ingest)
+        self._versions = Versions(self._ctx, self._catalog, self._ingest, self._extract)
+        self._trash = Trash(self._ctx, self._catalog)
 
     # ----- transitional: private names a few white-box tests still use -----------------
     # New code takes a `VaultContext` instead. Each is a plain alias of the context.
@@ -129,6 +133,12 @@ class Vault(SharingVerbs, KeepingVerbs):
         lambda self: self._catalog.folder_cache,
         lambda self, v: setattr(self._catalog, "folder_cache", v),
     )
+
+    def _on_open(self) -> None:
+        """What runs once the database is open: the versions policy and the trash period,
+        then sharing's start-up."""
+        self._keeping_on_open()
+        self._sharing_on_open()
 
     def _get(self, ref: ItemRef) -> Item:
         return self._catalog.get(ref)
@@ -175,7 +185,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         """
         vault = cls()
         recovery = lifecycle.create(
-            lifecycle.Opening(vault._ctx, vault._sharing_on_open, clock, config_dir, temp_root),
+            lifecycle.Opening(vault._ctx, vault._on_open, clock, config_dir, temp_root),
             path,
             passphrase,
             kdf_params=kdf_params,
@@ -206,7 +216,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         """
         vault = cls()
         lifecycle.open_vault(
-            lifecycle.Opening(vault._ctx, vault._sharing_on_open, clock, config_dir, temp_root),
+            lifecycle.Opening(vault._ctx, vault._on_open, clock, config_dir, temp_root),
             path,
             passphrase,
         )
@@ -236,7 +246,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         """
         vault = cls()
         lifecycle.open_with_recovery_key(
-            lifecycle.Opening(vault._ctx, vault._sharing_on_open, clock, config_dir, temp_root),
+            lifecycle.Opening(vault._ctx, vault._on_open, clock, config_dir, temp_root),
             path,
             recovery_key,
             new_passphrase,
@@ -267,7 +277,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         """
         vault = cls()
         lifecycle.open_with_vault_key(
-            lifecycle.Opening(vault._ctx, vault._sharing_on_open, clock, config_dir, temp_root),
+            lifecycle.Opening(vault._ctx, vault._on_open, clock, config_dir, temp_root),
             path,
             vault_key,
             expect_vault_id=expect_vault_id,
@@ -497,18 +507,6 @@ class Vault(SharingVerbs, KeepingVerbs):
         nothing at all when the name is unchanged). Raises `NameCollision`, `InvalidName`.
         """
         return self._catalog.move(item, dest_folder, new_name=new_name)
-
-    @_op
-    def delete(self, item: ItemRef) -> None:
-        """Delete a file or a folder with everything in it, crypto-shredding each file.
-
-        The file keys are deleted from the database and the deletion committed (with
-        `secure_delete` and a WAL checkpoint, so the key bytes are overwritten), and only
-        then are the objects removed. The root folder cannot be deleted. Deleting a
-        received file (``shared:NAME``) ends its share here as "deleted" and sends the
-        "erased" receipt its sender asked for, if my receipts policy allows.
-        """
-        self._catalog.delete(item)
 
     @_op
     def read_bytes(

@@ -4,7 +4,6 @@ with the vault mutex held (the facade takes it)."""
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import re
 import unicodedata
@@ -44,6 +43,8 @@ class Catalog:
         self._sharing = sharing
         # folder id -> (parent id, name); None until first needed, dropped on rename/move.
         self.folder_cache: dict[int, tuple[int | None, str]] | None = None
+        # trashed item id -> its path when it was trashed; loaded with `folder_cache`.
+        self.trash_paths: dict[int, str] = {}
 
     # ----- looking up -------------------------------------------------------------------
 
@@ -54,10 +55,13 @@ class Catalog:
                 rows = self._ctx.connection.execute(
                     "SELECT id, parent_id, name FROM items WHERE kind = 'folder'"
                 ).fetchall()
+                trash = self._ctx.connection.execute("SELECT item_id, path FROM trash").fetchall()
             self.folder_cache = {iid: (parent, name) for iid, parent, name in rows}
+            self.trash_paths = dict(trash)
         return self.folder_cache
 
     def folder_path(self, folder_id: int) -> str:
+        """A folder's path; for a folder in the trash, where it was (FORMAT.md §4.11)."""
         if folder_id == SHARED_ROOT_ID:
             return SHARED_PREFIX
         folders = self.folders()
@@ -66,12 +70,27 @@ class Catalog:
         seen = 0
         while fid is not None and fid != ROOT_ID:
             parent, name = folders[fid]
+            if parent is None and fid in self.trash_paths:  # the top of a trashed subtree
+                return "/".join([self.trash_paths[fid], *reversed(parts)])
             parts.append(name)
             fid = parent
             seen += 1
             if seen > 10_000:
                 raise VaultDamaged("database", "The folder structure in the vault has a cycle.")
         return "/" + "/".join(reversed(parts))
+
+    def trash_top(self, item_id: int, parent_id: int | None) -> int | None:
+        """The trashed item whose subtree holds item `item_id` (itself, or a trashed folder
+        above it); None when it is not in the trash."""
+        folders = self.folders()
+        if parent_id is None:
+            return item_id if item_id in self.trash_paths else None
+        fid: int | None = parent_id
+        while fid is not None and fid not in (ROOT_ID, SHARED_ROOT_ID):
+            if fid in self.trash_paths:
+                return fid
+            fid = folders[fid][0]
+        return None
 
     def record(self, row: tables.ItemRow, parent_path: str | None = None) -> Item:
         """The public record of an item row (`parent_path` saves a lookup when known)."""
@@ -85,15 +104,21 @@ class Catalog:
                 parse_time(row.created),
                 parse_time(row.modified),
             )
-        assert row.parent_id is not None and row.sha256 is not None and row.size is not None
-        if parent_path is None:
-            parent_path = self.folder_path(row.parent_id)
-        shared = row.parent_id == SHARED_ROOT_ID
+        assert row.sha256 is not None and row.size is not None
+        if row.parent_id is None:  # a file at the top of the trash: where it was
+            self.folders()
+            path, parent_id = self.trash_paths.get(row.id, "/" + row.name), ROOT_ID
+        else:
+            if parent_path is None:
+                parent_path = self.folder_path(row.parent_id)
+            parent_id = row.parent_id
+            shared = row.parent_id == SHARED_ROOT_ID
+            path = SHARED_PREFIX + row.name if shared else names.join(parent_path, row.name)
         return FileRecord(
             row.id,
-            row.parent_id,
+            parent_id,
             row.name,
-            SHARED_PREFIX + row.name if shared else names.join(parent_path, row.name),
+            path,
             row.size,
             bytes(row.sha256),
             parse_time(row.created),
@@ -101,8 +126,9 @@ class Catalog:
             bool(row.inline),
         )
 
-    def get(self, ref: ItemRef) -> Item:
-        """The item `ref` names; `ItemNotFound` otherwise."""
+    def get(self, ref: ItemRef, *, trashed: bool = False) -> Item:
+        """The item `ref` names; `ItemNotFound` otherwise, and for an item in the trash
+        unless `trashed` (no path reaches those: only an id does)."""
         if isinstance(ref, FileRecord | FolderRecord):
             ref = ref.id
         if isinstance(ref, str) and (shared := self._sharing._resolve_shared_ref(ref)) is not None:
@@ -114,7 +140,10 @@ class Catalog:
                 row = tables.item_row(self._ctx.connection, ref)
             if row is None:
                 raise ItemNotFound(f"No item with id {ref} in the vault.")
-            return self.record(row)
+            found = self.record(row)
+            if not trashed and self.trash_top(row.id, row.parent_id) is not None:
+                raise ItemNotFound(f"{found.path} is in the trash.")
+            return found
         if not isinstance(ref, str):
             raise TypeError("item reference must be an id, a path or a record")
         try:
@@ -147,6 +176,13 @@ class Catalog:
         if not isinstance(item, FileRecord):
             raise ItemNotFound(f"{item.path} is a folder, not a file.")
         return item
+
+    def path_of(self, item_id: int) -> str:
+        """The path of item `item_id` (where it was, for one in the trash); "" if gone."""
+        try:
+            return self.get(item_id, trashed=True).path
+        except ItemNotFound:
+            return ""
 
     def name_taken(self, parent_id: int, name: str) -> bool:
         with db.db_errors():
@@ -212,11 +248,11 @@ class Catalog:
         with db.db_errors():
             ids = [
                 iid
-                for iid, name in self._ctx.connection.execute(
-                    "SELECT id, name FROM items WHERE id > ? AND parent_id != ?",
+                for iid, name, parent in self._ctx.connection.execute(
+                    "SELECT id, name, parent_id FROM items WHERE id > ? AND parent_id != ?",
                     (ROOT_ID, SHARED_ROOT_ID),
                 )
-                if match(name)
+                if match(name) and self.trash_top(iid, parent) is None
             ]
         records: list[Item] = []
         for chunk_start in range(0, len(ids), 500):
@@ -301,9 +337,11 @@ class Catalog:
         ctx.events.emit(FILES_CHANGED, folders=list(dict.fromkeys([rec.parent_id, parent_id])))
         return self.get(rec.id)
 
-    def delete(self, item: ItemRef) -> None:
+    def erase(self, item: ItemRef, *, trashed: bool = False) -> None:
+        """Crypto-shred a file or folder (every version of every file) at once; with
+        `trashed`, an item in the trash (by id) too. See `Vault.erase`."""
         ctx = self._ctx
-        rec = self.get(item)
+        rec = self.get(item, trashed=trashed)
         if rec.id in (ROOT_ID, SHARED_ROOT_ID):
             raise VaultError("The top folder of the vault cannot be deleted.")
         victims: list[tuple[int, str, int]] = [(rec.id, "folder" if rec.is_folder else "file", 0)]
@@ -325,15 +363,13 @@ class Catalog:
             if isinstance(rec, FolderRecord):
                 details = {"files": len(file_ids)}
                 ctx.history.append(now, "folder-deleted", rec.id, rec.path, details)
+            conn.execute("DELETE FROM trash WHERE item_id = ?", (rec.id,))
             for iid, _kind, _depth in sorted(victims, key=lambda v: -v[2]):
                 conn.execute("DELETE FROM items WHERE id = ?", (iid,))
             ctx.note_unlinking(conn, object_ids)
             if received:
                 self._sharing._received_deleted(conn, rec.id, now)
-        # The WAL still holds old page images with the keys until it is checkpointed;
-        # TRUNCATE copies the zeroed pages into vault.db and empties the WAL.
-        with contextlib.suppress(VaultError), db.db_errors():
-            ctx.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        ctx.shred_wal()  # the old page images with the keys leave the WAL
         ctx.store.remove(object_ids)
         self.folder_cache = None
         ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id])

@@ -285,6 +285,13 @@ class VaultContext:
             [(i, at) for i in object_ids],
         )
 
+    def shred_wal(self) -> None:
+        """After a commit that deleted keys (`secure_delete` zeroed their pages in the
+        WAL's new page images): the WAL still holds the old images, keys included, until
+        it is checkpointed; TRUNCATE copies the zeroed pages into vault.db and empties it."""
+        with contextlib.suppress(VaultError), db.db_errors():
+            self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     # ----- the private temp folder ------------------------------------------------------
 
     def make_temp_dir(self) -> Path:

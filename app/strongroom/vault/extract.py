@@ -237,7 +237,8 @@ class Extract:
         conn = self._ctx.connection
         with db.db_errors():
             for f in files:
-                if tables.item_row(conn, f.id) is None:
+                row = tables.item_row(conn, f.id)
+                if row is None or self._catalog.trash_top(row.id, row.parent_id) is not None:
                     raise ItemNotFound(f"{f.path} was deleted while it was being exported.")
 
     # ----- copies opened in other programs ----------------------------------------------

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+from datetime import datetime, timedelta
 from os import PathLike
 from pathlib import Path
 from typing import BinaryIO
@@ -21,11 +23,13 @@ from typing import BinaryIO
 from . import db, tables
 from .catalog import Catalog, ItemRef
 from .context import VaultContext, Watch
-from .errors import ItemNotFound, VaultError, VaultLocked
+from .errors import ItemNotFound, VaultError, VaultLocked, VersionNotFound
 from .events import FILES_CHANGED
+from .extract import Extract
 from .fsutil import disk_full_errors, fsync_dir
 from .history import format_time, parse_time
 from .ingest import INLINE_MAX, Ingest, PlanFile, Staged
+from .keeping import VersionPolicy
 from .records import FileRecord, VersionRecord
 from .sharing import SHARED_ROOT_ID
 
@@ -52,10 +56,13 @@ def _read_head(f: BinaryIO) -> bytes:
 class Versions:
     """Versions of the files of one vault, over its `VaultContext`."""
 
-    def __init__(self, ctx: VaultContext, catalog: Catalog, ingest: Ingest) -> None:
+    def __init__(
+        self, ctx: VaultContext, catalog: Catalog, ingest: Ingest, extract: Extract
+    ) -> None:
         self._ctx = ctx
         self._catalog = catalog
         self._ingest = ingest
+        self._extract = extract
 
     # ----- storing a new version --------------------------------------------------------
 
@@ -103,7 +110,8 @@ class Versions:
                     raise VaultError(f"{src} is not a regular file.")
                 plan = PlanFile((rec.name,), src, os.fstat(fd).st_size)
                 return self._ingest.stage(plan, _read_head(f), f, on_chunk)  # type: ignore[arg-type]
-        plan = PlanFile((rec.name,), Path(getattr(source, "name", "") or ""), 0)
+        name = getattr(source, "name", "")  # a file object's path; an int for an fd
+        plan = PlanFile((rec.name,), Path(name if isinstance(name, str) else ""), 0)
         return self._ingest.stage(plan, _read_head(source), source, on_chunk)
 
     def _commit(
@@ -191,3 +199,109 @@ class Versions:
             )
             for r in rows
         ]
+
+    # ----- restoring an earlier version -------------------------------------------------
+
+    def restore_version(self, item: ItemRef, number: int, watch: Watch[int]) -> FileRecord:
+        """Store version `number` of `item` again as a new current version; see
+        `Vault.restore_version`."""
+        ctx = self._ctx
+        with ctx.mutex:
+            ctx.require_open()
+            rec = self._catalog.get_file(item)
+            found = [v for v in self.versions(rec) if v.number == number]
+            if not found:
+                raise VersionNotFound(f"{rec.path} has no version {number}.")
+            if found[0].current:
+                return rec  # already what the file shows: nothing to store
+            version = (number, found[0].size)
+        # Decrypted into a pipe by a thread and encrypted from it under a new key: the
+        # plaintext never touches the disk, and the restored version is a version of its
+        # own (erasing either never touches the other).
+        read_fd, write_fd = os.pipe()
+        failure: list[BaseException] = []
+
+        def decrypt() -> None:
+            try:
+                with os.fdopen(write_fd, "wb") as sink:
+                    self._extract.decrypt_into(rec, sink, None, version)  # type: ignore[arg-type]
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=decrypt, name="strongroom-restore", daemon=True)
+        worker.start()
+        try:
+            with os.fdopen(read_fd, "rb") as source:
+                staged = self._stage(rec, source, watch)
+        finally:
+            worker.join()
+        if failure:
+            ctx.store.remove([staged.object_id] if staged.object_id else [])
+            raise failure[0]
+        return self._commit(rec, staged, "version-restored", {"from": number})
+
+    # ----- the version policy -----------------------------------------------------------
+
+    def policy(self) -> VersionPolicy:
+        return VersionPolicy.from_text(self._ctx.meta("versions"))
+
+    def set_policy(self, policy: VersionPolicy) -> int:
+        ctx = self._ctx
+        with ctx.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('versions', ?)",
+                (policy.to_text(),),
+            )
+            ctx.history.append(ctx.now(), "version-policy-changed", details=policy.details())
+        return self.prune(ctx.now())
+
+    def prune(self, now: datetime) -> int:
+        """Apply the version policy: erase (crypto-shred) the earlier versions it no longer
+        keeps, each with a "version-pruned" entry; returns how many. The current version of
+        a file is never pruned."""
+        ctx = self._ctx
+        policy = self.policy()
+        if policy.keep == "all":
+            return 0
+        conn = ctx.connection
+        with db.db_errors():
+            rows = conn.execute(
+                "SELECT v.item_id, v.version, v.size, (SELECT min(n.stored) FROM ("
+                " SELECT stored, version FROM file_versions WHERE item_id = v.item_id"
+                " UNION ALL SELECT stored, version FROM file_contents WHERE item_id = v.item_id"
+                ") n WHERE n.version > v.version) AS replaced"
+                " FROM file_versions v ORDER BY v.item_id, v.version DESC"
+            ).fetchall()
+        doomed = _doomed(rows, policy, now)
+        if not doomed:
+            return 0
+        object_ids: list[str] = []
+        with ctx.write() as conn:
+            for item_id, number, size in doomed:
+                object_ids += tables.drop_versions(conn, item_id, [number])
+                details = {"size": size, "version": number, "reason": "policy"}
+                path = self._catalog.path_of(item_id)
+                ctx.history.append(now, "version-pruned", item_id, path, details)
+            ctx.note_unlinking(conn, object_ids)
+        ctx.shred_wal()
+        ctx.store.remove(object_ids)
+        return len(doomed)
+
+
+def _doomed(
+    rows: list[tuple[int, int, int, str]], policy: VersionPolicy, now: datetime
+) -> list[tuple[int, int, int]]:
+    """(item id, version, size) of the earlier versions `policy` no longer keeps; `rows`
+    are every earlier version, newest first per item, with when it was replaced."""
+    out: list[tuple[int, int, int]] = []
+    kept: dict[int, int] = {}
+    cutoff = now - timedelta(days=policy.days or 0)
+    for item_id, number, size, replaced in rows:
+        if policy.keep == "last":
+            # `count` versions in all, the current one included.
+            kept[item_id] = kept.get(item_id, 1) + 1
+            if kept[item_id] > (policy.count or 1):
+                out.append((item_id, number, size))
+        elif policy.keep == "days" and replaced and parse_time(replaced) < cutoff:
+            out.append((item_id, number, size))
+    return out

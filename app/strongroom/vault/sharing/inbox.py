@@ -4,7 +4,6 @@ A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -26,7 +25,6 @@ from ..errors import (
     ShareRefused,
     ShareRevoked,
     SharingError,
-    VaultError,
 )
 from ..events import FILES_CHANGED
 from ..formats import messages
@@ -773,9 +771,7 @@ class Inbox(SharingPart):
                 {"share": share_id, "reason": reason, **details},
             )
             self._s.receipts._queue_receipt(conn, share_id, signer, "erased", now)
-        # As in Vault.delete: move the zeroed pages out of the WAL before unlinking.
-        with contextlib.suppress(VaultError), db.db_errors():
-            self._ctx.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._ctx.shred_wal()  # as in Vault.delete: the zeroed pages leave the WAL first
         self._ctx.store.remove(object_ids)
         self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
         self._s.identity._changed("received")
