@@ -325,7 +325,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     else:
         _print_sync(report)
     note(
-        f"Sync: {len(report.received)} received, {len(report.updated)} new versions, "
+        f"Sync: {len(report.received)} received, {plural(len(report.updated), 'new version')}, "
         f"{len(report.revoked)} revoked, "
         f"{len(report.expired)} expired, {plural(len(report.receipts), 'receipt')}, "
         f"{len(report.group_keys)} group keys, {len(report.quarantined)} quarantined, "
