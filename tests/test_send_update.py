@@ -270,3 +270,27 @@ def test_update_file_stays_for_a_recipient_whose_receipt_predates_it(world: Worl
     alice.sync()
     assert update.exists()
     assert bob.sync().updated and bob.read_bytes(share.id) == b"v2"
+
+
+def test_group_update_uses_the_current_key_so_a_removed_member_cannot_read_it(
+    world: World,
+) -> None:
+    alice, bob, carol = _three(world)
+    alice.create_group("Team")
+    alice.add_group_member("Team", "Bob")
+    alice.add_group_member("Team", "Carol")
+    doc = alice.add_bytes("/", "a.bin", b"v1")
+    (share,) = alice.share([doc], groups=["Team"])
+    world.sync_all()
+    assert carol.read_bytes(share.id) == b"v1"
+    alice.remove_group_member("Team", "Carol")  # a new epoch key, sent to Bob only
+    alice.store_version(doc.id, _stream(b"v2"))
+    plan = alice.plan_send_update(doc.id)
+    assert [(t.name, t.kind, t.skip) for t in plan.targets] == [("Team", "group", None)]
+    alice.send_update(plan)
+    world.sync_all()
+    assert bob.read_bytes(share.id) == b"v2"
+    assert [v.number for v in bob.versions(bob.received(share.id).path)] == [1, 2]
+    # Carol keeps what she could already read (only revocation ends that), nothing newer.
+    assert carol.read_bytes(share.id) == b"v1"
+    assert [v.number for v in carol.versions(carol.received(share.id).path)] == [1]
