@@ -45,6 +45,13 @@ __all__ = ["COMMANDS", "print_share_plan", "print_update_plan"]
 COMMANDS = CommandGroup()
 
 _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
+_WHERE = OneOf(
+    (
+        arg("--out", metavar="DIR", help="save the share files in DIR"),
+        arg("--exchange", action="store_true", help="write into the exchange folder"),
+    )
+)
+"""Where share files go (`share`, `send-update`): exactly one of the two."""
 
 
 @COMMANDS.command(
@@ -55,12 +62,7 @@ _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
     arg("--group", action="extend", nargs="+", default=[], metavar="GROUP", help="groups"),
     arg("--expires", metavar="WHEN", help="30m 12h 7d 2w, a date (2026-12-31) or date-time"),
     arg("--receipts", action="store_true", help="ask the recipients for receipts"),
-    OneOf(
-        (
-            arg("--out", metavar="DIR", help="save the share files in DIR"),
-            arg("--exchange", action="store_true", help="write into the exchange folder"),
-        )
-    ),
+    _WHERE,
     arg("--yes", action="store_true", help="do not ask for confirmation"),
     JSON,
 )
@@ -137,12 +139,7 @@ def print_share_plan(plan: SharePlan) -> None:
     "send-update",
     "send a file's current version to everyone who still has access",
     arg("item", metavar="ITEM", help="a file in the vault that you shared"),
-    OneOf(
-        (
-            arg("--out", metavar="DIR", help="save the new share files in DIR"),
-            arg("--exchange", action="store_true", help="write into the exchange folder"),
-        )
-    ),
+    _WHERE,
     arg("--yes", action="store_true", help="do not ask for confirmation"),
     JSON,
 )

@@ -22,15 +22,14 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from .. import db, fsutil, tables
+from .. import db, tables
 from ..errors import ShareExpired, ShareUpdateRefused
 from ..events import FILES_CHANGED
 from ..formats import share as share_format
-from ..fsutil import disk_full_errors
 from ..history import format_time
 from ..records import ReceivedRecord
 from .common import SHARED_PREFIX, SHARED_ROOT_ID, SharingPart
-from .streams import _spool_payload
+from .streams import _stored_payload
 
 _META = "received-version:"
 
@@ -87,22 +86,11 @@ class ReceivedUpdates(SharingPart):
         now = self._ctx.now()
         if manifest.expired(int(now.timestamp())):
             raise ShareExpired(f"This new version of {shown} arrived after the share ended.")
-        size, sha, inline, tmp = _spool_payload(self._ctx.store, f, file_key, manifest)
-        object_id: str | None = None
-        try:
-            if tmp is not None:
-                object_id = self._ctx.reserve_object_ids(1)[0]  # recorded before it is in place
-                shard = self._ctx.store.install(tmp, object_id)
-                with disk_full_errors():
-                    fsutil.fsync_dir(shard)
+        with _stored_payload(self._ctx, f, file_key, manifest) as (size, sha, inline, object_id):
             number = self._commit_update(
                 held, manifest, signer, file_key, size, sha, inline, object_id, now
             )
-        except BaseException:
-            if object_id is not None:
-                self._ctx.store.remove([object_id])
-            raise
-        if number is None:
+        if number is None:  # the same contents: the object is not needed
             if object_id is not None:
                 self._ctx.store.remove([object_id])
             return held
