@@ -3,6 +3,7 @@ Who has access with revoke, groups."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,43 @@ def test_sync_summary_names_conflict_copies(two, services):
     assert page.model.rowCount() == 1
     assert "1 new file." in page.message.text()
     assert "1 sync conflict copy processed" in page.message.text()
+
+
+def test_send_the_new_version_to_everyone_who_has_access(two, services, tmp_path):
+    # Issue 15: the access panel's "Send the new version…" shows the vault's plan (who
+    # gets it, who does not and why) and sends only after the person agrees.
+    window, ann, ben, exchange = two
+    ann.set_exchange_folder(exchange)
+    ann.add_contact(ben.my_card().to_text())
+    cy, _ = make_vault(services, "Cy", display_name="Cy")
+    ann.add_contact(cy.my_card().to_text())
+    doc = ann.add_bytes("/", "plans.txt", SECRET)
+    (share,) = ann.share([doc], to=["Ben", "Cy"])
+    ben.sync()
+    ann.revoke(share.id, ["Cy"])
+    ann.store_version(doc.id, io.BytesIO(b"the plans, version two\n"))
+    fp = window.files_page
+    fp.refresh()
+    fp.select_names("plans.txt")
+    panel = fp.details.access
+    assert panel.update_button is not None
+
+    def cancel(dialog):
+        assert "Version 2 of /plans.txt goes to Ben." in dialog.summary.text()
+        assert "Not to Cy: access revoked" in dialog.skipped.text()
+        assert dialog.send_button.isEnabled()
+        return False
+
+    services.dialogs.expect("exec_dialog", cancel)
+    panel.update_button.click()
+    assert ann.history(actions=["share-update-sent"]) == []  # cancelled: nothing sent
+
+    services.dialogs.expect("exec_dialog", lambda _d: True)
+    services.dialogs.expect("inform", None)
+    panel.update_button.click()
+    assert [e.details["to"] for e in ann.history(actions=["share-update-sent"])] == ["Ben"]
+    informed = [a for m, a in services.dialogs.asked if m == "inform"]
+    assert "Version 2 was sent to Ben." in informed[-1][1]
+    assert ben.sync().updated
+    assert ben.read_bytes(share.id) == b"the plans, version two\n"
+    cy.lock()

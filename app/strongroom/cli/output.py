@@ -240,7 +240,7 @@ def received_json(r: ReceivedRecord) -> dict[str, Any]:
     return record_json(
         r, "share_id", "item_id", "name", "display_name", "path", "size", "sha256",
         "sender_name", "sender_fingerprint", "trust", "forwarded", "via_group", "created",
-        "received", "expires", "receipts_requested", "status", "duplicate",
+        "received", "expires", "receipts_requested", "status", "duplicate", "updated",
     )  # fmt: skip
 
 

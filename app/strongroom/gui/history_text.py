@@ -406,6 +406,15 @@ class HistorySentences(QObject):
             return self.tr("Your copy was erased: {who} took access back.").format(who=by)
         return self.tr("Your copy was erased: access was taken back.")
 
+    def _share_update_sent(self, d: Details) -> str:
+        who = _text(d.get("to")) or self.tr("someone")
+        return self.tr("Version {n} sent to {who}.").format(n=d.get("version", "?"), who=who)
+
+    def _share_update_received(self, d: Details) -> str:
+        return self.tr("{sender} sent a new version; kept as version {n}.").format(
+            sender=self._sender(d), n=d.get("version", "?")
+        )
+
     def _receipt_sent(self, d: Details) -> str:
         who = _text(d.get("to")) or self.tr("The sender")
         texts = _RECEIPT_EVENTS.get(_text(d.get("event")))
@@ -501,6 +510,8 @@ DESCRIBERS: dict[str, str] = {
     "share-received": "_share_received",
     "share-refused": "_share_refused",
     "share-erased": "_share_erased",
+    "share-update-sent": "_share_update_sent",
+    "share-update-received": "_share_update_received",
     "share-waiting": "_share_waiting",
     "share-dropped": "_share_dropped",
     "receipt-sent": "_receipt_sent",

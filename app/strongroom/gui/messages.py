@@ -139,6 +139,8 @@ ACTION_LABELS: dict[str, str] = {
     "share-received": _N("Share received"),
     "share-refused": _N("Share refused"),
     "share-erased": _N("Received copy erased"),
+    "share-update-sent": _N("New version sent"),
+    "share-update-received": _N("New version received"),
     "share-waiting": _N("Share waiting for you"),
     "share-dropped": _N("Waiting share dropped"),
     "receipt-sent": _N("Receipt sent"),

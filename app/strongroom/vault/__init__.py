@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         ShareNotFound,
         ShareRefused,
         ShareRevoked,
+        ShareUpdateRefused,
         SharingError,
         StorageError,
         UnboundGroup,
@@ -126,6 +127,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
     )
     from .sharing import RECEIPT_POLICIES, SHARED_PREFIX, HandledMessage, ReceiveResult
     from .tempdirs import on_ram_fs
+    from .update_plan import UpdatePlan, UpdateResult, UpdateTarget
 
 __all__ = [
     "DEFAULT_PREVIEW_LIMIT",
@@ -214,6 +216,7 @@ __all__ = [
     "ShareSignatureError",
     "ShareStatus",
     "ShareTooLarge",
+    "ShareUpdateRefused",
     "SharingError",
     "ShortenedName",
     "StorageError",
@@ -224,6 +227,9 @@ __all__ = [
     "UnboundGroup",
     "UnlockReport",
     "UnwrittenHistory",
+    "UpdatePlan",
+    "UpdateResult",
+    "UpdateTarget",
     "Vault",
     "VaultDamaged",
     "VaultError",
@@ -289,6 +295,7 @@ _LAZY: dict[str, str] = {
     "ShareNotFound": "errors",
     "ShareRefused": "errors",
     "ShareRevoked": "errors",
+    "ShareUpdateRefused": "errors",
     "SharingError": "errors",
     "StorageError": "errors",
     "UnboundGroup": "errors",
@@ -361,6 +368,9 @@ _LAZY: dict[str, str] = {
     "SharePlan": "share_plan",
     "build_share_plan": "share_plan",
     "end_of_day": "share_plan",
+    "UpdatePlan": "update_plan",
+    "UpdateResult": "update_plan",
+    "UpdateTarget": "update_plan",
     "RECEIPT_POLICIES": "sharing",
     "SHARED_PREFIX": "sharing",
     "HandledMessage": "sharing",

@@ -34,6 +34,7 @@ __all__ = [
     "ShareNotFound",
     "ShareRefused",
     "ShareRevoked",
+    "ShareUpdateRefused",
     "SharingError",
     "StorageError",
     "VaultDamaged",
@@ -243,6 +244,11 @@ class ShareExpired(ShareRefused):
 
 class ShareRevoked(ShareRefused):
     """The share was revoked by its sender (or erased here earlier); nothing was stored."""
+
+
+class ShareUpdateRefused(ShareRefused):
+    """A new version of a received file was not stored: it is older than the version I
+    have from that sender (a replay, or delivered out of order), or its share ended."""
 
 
 class ShareFromUnknownSender(SharingError):

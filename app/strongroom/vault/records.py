@@ -151,6 +151,9 @@ class HistoryAction(enum.StrEnum):
     SHARE_RECEIVED = "share-received"
     SHARE_REFUSED = "share-refused"
     SHARE_ERASED = "share-erased"
+    # new versions sent to everyone with access (issue 15, FORMAT.md §6.15)
+    SHARE_UPDATE_SENT = "share-update-sent"
+    SHARE_UPDATE_RECEIVED = "share-update-received"
     # shares from unknown senders (schema v5, FORMAT.md §6.14)
     SHARE_WAITING = "share-waiting"
     SHARE_DROPPED = "share-dropped"
@@ -550,6 +553,8 @@ class ReceivedRecord:
     ended: datetime | None
     duplicate: bool = False
     """True when `receive` found this share already stored (nothing new was written)."""
+    updated: bool = False
+    """True when `receive` stored a new version its sender sent of this file (§6.15)."""
 
     def __post_init__(self) -> None:
         _coerce(self, trust=Trust, status=ShareStatus)
@@ -651,6 +656,9 @@ class SyncReport:
 
     received: tuple[ReceivedRecord, ...] = ()
     """Shares stored by this pass."""
+    updated: tuple[ReceivedRecord, ...] = ()
+    """Received files whose sender sent a new version, stored by this pass as a new
+    version of the same file (FORMAT.md §6.15)."""
     revoked: tuple[ReceivedRecord, ...] = ()
     """Received shares erased because their sender revoked them (status "revoked")."""
     expired: tuple[ReceivedRecord, ...] = ()

@@ -209,6 +209,8 @@ def _said_received(f: str, rec: ReceivedRecord, json: bool) -> None:
     """One received file: what it is and who sent it (stderr); its path (stdout)."""
     if rec.duplicate:
         note(f"{safe(f)}: already received as {safe(rec.path)}; nothing new stored.")
+    elif rec.updated:
+        note(f"{safe(f)}: a new version of {_received_line(rec)}; the earlier one is kept.")
     else:
         note(f"{safe(f)}: received {_received_line(rec)}")
         if rec.trust in ("unknown", "unsigned"):
@@ -323,7 +325,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     else:
         _print_sync(report)
     note(
-        f"Sync: {len(report.received)} received, {len(report.revoked)} revoked, "
+        f"Sync: {len(report.received)} received, {plural(len(report.updated), 'new version')}, "
+        f"{len(report.revoked)} revoked, "
         f"{len(report.expired)} expired, {plural(len(report.receipts), 'receipt')}, "
         f"{len(report.group_keys)} group keys, {len(report.quarantined)} quarantined, "
         f"{report.skipped} skipped (for someone else), "
@@ -341,6 +344,7 @@ def _sync_json(report: SyncReport) -> dict[str, Any]:
 
     return {
         "received": [received_json(r) for r in report.received],
+        "updated": [received_json(r) for r in report.updated],
         "revoked": [r.share_id for r in report.revoked],
         "expired": [r.share_id for r in report.expired],
         "receipts": [
@@ -372,6 +376,8 @@ def _shared_path(r: ReceivedRecord) -> str:
 def _print_sync(report: SyncReport) -> None:
     for r in report.received:
         say(f"received  {_received_line(r)}")
+    for r in report.updated:
+        say(f"updated   {_received_line(r)} (a new version; the earlier one is kept)")
     for r in report.revoked:
         say(f"revoked   {safe(_shared_path(r))} (erased here; its sender revoked it)")
     for r in report.expired:

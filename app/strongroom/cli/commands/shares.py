@@ -1,4 +1,4 @@
-"""Shares I make: `share`, `shares`, `revoke`, `access`.
+"""Shares I make: `share`, `send-update`, `shares`, `revoke`, `access`.
 
 Names that come from other people are untrusted: they are always shown through
 `output.safe`, so a control or bidi character can never disguise what is printed.
@@ -38,13 +38,20 @@ from ..output import (
 )
 
 if TYPE_CHECKING:
-    from strongroom.vault import RevokeResult, SharePlan
+    from strongroom.vault import RevokeResult, SharePlan, UpdatePlan
 
-__all__ = ["COMMANDS", "print_share_plan"]
+__all__ = ["COMMANDS", "print_share_plan", "print_update_plan"]
 
 COMMANDS = CommandGroup()
 
 _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
+_WHERE = OneOf(
+    (
+        arg("--out", metavar="DIR", help="save the share files in DIR"),
+        arg("--exchange", action="store_true", help="write into the exchange folder"),
+    )
+)
+"""Where share files go (`share`, `send-update`): exactly one of the two."""
 
 
 @COMMANDS.command(
@@ -55,12 +62,7 @@ _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
     arg("--group", action="extend", nargs="+", default=[], metavar="GROUP", help="groups"),
     arg("--expires", metavar="WHEN", help="30m 12h 7d 2w, a date (2026-12-31) or date-time"),
     arg("--receipts", action="store_true", help="ask the recipients for receipts"),
-    OneOf(
-        (
-            arg("--out", metavar="DIR", help="save the share files in DIR"),
-            arg("--exchange", action="store_true", help="write into the exchange folder"),
-        )
-    ),
+    _WHERE,
     arg("--yes", action="store_true", help="do not ask for confirmation"),
     JSON,
 )
@@ -131,6 +133,62 @@ def print_share_plan(plan: SharePlan) -> None:
         hint = _NOTE_HINTS.get(n.kind)
         text = f"{n.text} {hint}" if hint else n.text
         note(f"Warning: {text}" if n.level == "warning" else text)
+
+
+@COMMANDS.command(
+    "send-update",
+    "send a file's current version to everyone who still has access",
+    arg("item", metavar="ITEM", help="a file in the vault that you shared"),
+    _WHERE,
+    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    JSON,
+)
+def cmd_send_update(args: argparse.Namespace) -> int:
+    """Print the vault's plan (who gets it, who does not and why), confirm, then send."""
+    folder = out_dir(args.out)
+    with unlocked(args) as vault:
+        plan = vault.plan_send_update(
+            ref(args.item), out_dir=folder, exchange=True if args.exchange else None
+        )
+        print_update_plan(plan)
+        if not plan.share_ids:
+            note("Nothing was sent.")
+            return EXIT_OK
+        if prompts.interactive() and not args.yes:
+            if not prompts.confirm("Send it now?"):
+                note("Nothing was sent.")
+                return EXIT_ERROR
+        result = vault.send_update(plan)
+    if args.json:
+        emit_json(
+            {
+                "version": plan.version,
+                "files": [
+                    {"share": sid, "file": str(path)}
+                    for sid, path in zip(plan.share_ids, result.files, strict=True)
+                ],
+                "sent_to": list(result.sent_to),
+                "skipped": [{"name": t.name, "why": t.skip} for t in plan.skipped],
+            }
+        )
+    else:
+        for sid, path in zip(plan.share_ids, result.files, strict=True):
+            say(f"{sid}  {safe(path)}")
+    note(f"Sent version {plan.version} to {', '.join(safe(n) for n in result.sent_to)}.")
+    return EXIT_OK
+
+
+def print_update_plan(plan: UpdatePlan) -> None:
+    """The vault's `UpdatePlan` in plain words on stderr (the GUI shows the same plan)."""
+    note(
+        f"{safe(plan.summary)} ({human_size(plan.size)}; "
+        f"the share files are written {plan.destination.words})"
+    )
+    for t in plan.skipped:
+        kind = "group " if t.kind == "group" else ""
+        note(f"    not to {kind}{safe(t.name)}: {t.why}")
+    if plan.share_ids:
+        note(plan.limits)
 
 
 _RECEIPT_ORDER = ["received", "opened", "exported", "erased"]

@@ -10,6 +10,7 @@ thread, and each page reloads itself.
 | `models` | `ContactsTableModel`, `ReceivedTableModel`, `PendingSharesTableModel` |
 | `share_dialog` | `ShareDialog`, rendering the vault's `SharePlan` |
 | `access_panel` | `AccessPanel` (who has access), `RevokeDialog`, revocation helpers |
+| `send_update` | `SendUpdateDialog`, `send_new_version`: the new version to everyone with access |
 | `contacts_page` | `ContactsPage`, `AddContactDialog`, `VerifyContactDialog` |
 | `shared_page` | `SharedPage` (Shared with me, Waiting for you), receiving, the exchange sync |
 | `groups_page` | `GroupsPage` |

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import (
     EXCHANGE_REMOVAL_LIMITS,
     REVOCATION_LIMITS,
+    SHARED_PREFIX,
     AccessReport,
     FileRecord,
     Item,
@@ -35,6 +36,7 @@ from ..seams import Services
 from ..session import VaultSession
 from ..tasks import Job, run_task, warn_error
 from ..widgets import muted
+from .send_update import send_new_version
 
 
 class RevokeDialog(QDialog):
@@ -245,6 +247,7 @@ class AccessPanel(QWidget):
         self._layout.setSpacing(4)
         self.revoke_buttons: dict[str, QPushButton] = {}
         self.save_buttons: dict[str, QPushButton] = {}
+        self.update_button: QPushButton | None = None
         self._generation = 0
 
     def _clear(self) -> None:
@@ -256,6 +259,7 @@ class AccessPanel(QWidget):
                 w.deleteLater()
         self.revoke_buttons = {}
         self.save_buttons = {}
+        self.update_button = None
 
     def show_text(self, text: str) -> None:
         self._clear()
@@ -345,6 +349,12 @@ class AccessPanel(QWidget):
                 line.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
                 self.save_buttons[entry.name] = button
             self._layout.addWidget(row)
+        if report.can_read and not report.item_path.startswith(SHARED_PREFIX):
+            self.update_button = QPushButton(
+                self.tr("Send the new version to everyone who has access…")
+            )
+            self.update_button.clicked.connect(self._send_update)
+            self._layout.addWidget(self.update_button, 0, Qt.AlignmentFlag.AlignLeft)
         ended = [e for e in report.could_read if not e.revocation_undelivered]
         if ended:
             text = "; ".join(f"{e.name} ({e.why_ended or self.tr('ended')})" for e in ended[:5])
@@ -356,6 +366,12 @@ class AccessPanel(QWidget):
         revoke_access(
             self, self.services, self.session, share_id, recipient, name, self.changed.emit
         )
+
+    def _send_update(self) -> None:
+        if self.session is not None and self.report is not None:
+            send_new_version(
+                self, self.services, self.session, self.report.item_id, self.changed.emit
+            )
 
     def _save(self, share_id: str, recipient: str, name: str) -> None:
         if self.session is None:

@@ -287,6 +287,10 @@ class Manifest:
     created: int
     expires: int | None = None
     receipts: bool = False
+    version: int | None = None
+    """Set only in an update (FORMAT.md §5.5): the sender's version number of the file
+    carried, re-sent under the same share id; a recipient applies an update only when
+    this is above the last one it applied from that sender under that id."""
 
     def __post_init__(self) -> None:
         _hex_id(self.share_id, "share id")
@@ -310,6 +314,8 @@ class Manifest:
             raise ShareFormatError("expiry must be after the creation time")
         if not isinstance(self.receipts, bool):
             raise ShareFormatError("receipts must be true or false")
+        if self.version is not None and _int(self.version, "version") < 1:
+            raise ShareFormatError("an update's version is at least 1")
 
     @classmethod
     def new(
@@ -354,6 +360,8 @@ class Manifest:
         }
         if self.expires is not None:
             obj["expires"] = self.expires
+        if self.version is not None:
+            obj["version"] = self.version
         data = encode_canonical(obj)
         if len(data) > MAX_MANIFEST_SIZE:
             raise ShareTooLarge(f"the manifest is larger than {MAX_MANIFEST_SIZE} bytes")
@@ -371,7 +379,7 @@ class Manifest:
         obj = decode_canonical(data, "share manifest", ShareFormatError)
         required = {"v", "share", "sender", "name", "size", "sha256", "recipients"}
         required |= {"created", "receipts"}
-        if not required <= set(obj) <= required | {"expires"}:
+        if not required <= set(obj) <= required | {"expires", "version"}:
             raise ShareFormatError("share manifest has missing or unexpected fields")
         if obj["v"] != 1 or isinstance(obj["v"], bool):
             raise ShareFormatError("unsupported share manifest version")
@@ -395,6 +403,7 @@ class Manifest:
             created=obj["created"],
             expires=obj.get("expires"),
             receipts=obj["receipts"],
+            version=obj.get("version"),
         )
 
 

@@ -63,6 +63,7 @@ class _Report:
     def __init__(self, written_before: int) -> None:
         self.written_before = written_before
         self.received: list[ReceivedRecord] = []
+        self.updated: list[ReceivedRecord] = []
         self.revoked: list[ReceivedRecord] = []
         self.expired: list[ReceivedRecord] = []
         self.receipts: list[ReceiptRecord] = []
@@ -82,6 +83,7 @@ class _Report:
     def freeze(self, written_now: int) -> SyncReport:
         return SyncReport(
             received=tuple(self.received),
+            updated=tuple(self.updated),
             revoked=tuple(self.revoked),
             expired=tuple(self.expired),
             receipts=tuple(self.receipts),

@@ -369,7 +369,7 @@ class Exchange(SharingPart):
                 if rec.duplicate:
                     rep.duplicates.append(name)
                     return "duplicate"
-                rep.received.append(rec)
+                (rep.updated if rec.updated else rep.received).append(rec)  # §6.15
                 return "received"
             # Not a share (no manifest stanza): a message (FORMAT.md §5.8).
             try:

@@ -16,7 +16,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from .. import db, fsutil, names, tables
+from .. import db, names, tables
 from ..errors import (
     InvalidName,
     ItemNotFound,
@@ -31,7 +31,6 @@ from ..formats import messages
 from ..formats import share as share_format
 from ..formats.cards import ContactCard
 from ..formats.encoding import b64url_encode
-from ..fsutil import disk_full_errors
 from ..history import format_time, parse_time
 from ..records import ReceivedRecord, SyncReport
 from .common import (
@@ -43,7 +42,8 @@ from .common import (
     _op,
     _RefusedEarlier,
 )
-from .streams import _spool_payload
+from .received_updates import record_applied
+from .streams import _stored_payload
 
 _AGE_MAGIC = b"age-encryption.org/v1\n"
 
@@ -467,6 +467,10 @@ class Inbox(SharingPart):
         inc = self._incoming(info, fallback_name, via_group)
         now = self._ctx.now()
         duplicate = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
+        if duplicate is not None and inc.manifest is not None and inc.manifest.version:
+            # A new version of a file this sender shared with me (FORMAT.md §6.15).
+            updates = self._s.received_updates
+            return updates._receive_update(f, file_key, inc.manifest, inc.signer, duplicate)
         if duplicate is not None:
             return duplicate
         accepted = (
@@ -474,20 +478,9 @@ class Inbox(SharingPart):
             and accept_unknown
             and self._s.contacts._contact_by_vk(inc.sender_vk) is None
         )
-        size, sha, inline, tmp = _spool_payload(self._ctx.store, f, file_key, inc.manifest)
-        object_id: str | None = None
-        try:
-            if tmp is not None:
-                object_id = self._ctx.reserve_object_ids(1)[0]  # recorded before it is in place
-                shard = self._ctx.store.install(tmp, object_id)
-                with disk_full_errors():
-                    fsutil.fsync_dir(shard)
+        with _stored_payload(self._ctx, f, file_key, inc.manifest) as (size, sha, inline, oid):
             details = self._received_details(inc, size, accepted)
-            self._commit_received(inc, file_key, size, sha, inline, object_id, now, details)
-        except BaseException:
-            if object_id is not None:
-                self._ctx.store.remove([object_id])
-            raise
+            self._commit_received(inc, file_key, size, sha, inline, oid, now, details)
         self._s.outbox._flush_outbox()
         self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
         self._s.identity._changed("received")
@@ -649,6 +642,8 @@ class Inbox(SharingPart):
                 (share_id, inc.signer),
             )
             self._ctx.history.append(now, "share-received", iid, SHARED_PREFIX + stored, details)
+            if m is not None and m.version is not None:  # an update came first: §6.15
+                record_applied(conn, share_id, inc.signer, m.version)
             self._s.receipts._queue_receipt(conn, share_id, inc.signer, "received", now)
 
     def _unique_shared_name(self, base: str) -> str:

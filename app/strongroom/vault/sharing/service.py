@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from .outbox import Outbox
     from .pending import PendingShares
     from .receipts import Receipts
+    from .received_updates import ReceivedUpdates
     from .shares import Shares
+    from .updates import ShareUpdates
 
 # Each part's module and class: a part is made (and its module imported) on first use, so
 # an open for a listing does not load the share, access and receipt modules.
@@ -33,8 +35,10 @@ _PARTS = {
     "contacts": (".contacts", "Contacts"),
     "groups": (".groups", "Groups"),
     "shares": (".shares", "Shares"),
+    "updates": (".updates", "ShareUpdates"),
     "access": (".access", "Access"),
     "inbox": (".inbox", "Inbox"),
+    "received_updates": (".received_updates", "ReceivedUpdates"),
     "pending": (".pending", "PendingShares"),
     "receipts": (".receipts", "Receipts"),
     "outbox": (".outbox", "Outbox"),
@@ -54,10 +58,14 @@ class Sharing:
         groups: Groups
         shares: Shares
         """Making, listing and revoking shares."""
+        updates: ShareUpdates
+        """Sending a file's new version to the recipients of its shares."""
         access: Access
         """Who has access to a file."""
         inbox: Inbox
         """Receiving shares; the received files."""
+        received_updates: ReceivedUpdates
+        """New versions of received files, from their senders."""
         pending: PendingShares
         """Shares from senders not in my contacts, waiting for my decision."""
         receipts: Receipts

@@ -722,15 +722,23 @@ class Shares(SharingPart):
     def _share_file_needed_by(self, share_id: str, now: datetime) -> list[str]:
         """Names of the recipients who may still need the share's file: not revoked, not
         expired, and (a person) no receipt from them yet. A group's members are not known
-        one by one, so a group recipient needs the file until it is revoked or expires."""
+        one by one, so a group recipient needs the file until it is revoked or expires.
+        Only a receipt that came after the file was written counts: a file carrying a new
+        version (FORMAT.md §6.15) is not confirmed by the receipt for the first one."""
         with db.db_errors():
+            conn = self._ctx.connection
+            row = conn.execute("SELECT delivered FROM shares WHERE id = ?", (share_id,)).fetchone()
+            name = Path(row[0]).name if row is not None else ""
+            written = conn.execute(
+                "SELECT seen FROM exchange_files WHERE name = ? AND status = 'sent'", (name,)
+            ).fetchone()
             rows = self._ctx.connection.execute(
                 "SELECT r.name FROM share_recipients r JOIN shares s ON s.id = r.share_id"
                 " WHERE r.share_id = ? AND r.revoked IS NULL"
                 " AND (s.expires IS NULL OR s.expires > ?)"
                 " AND NOT (r.kind = 'person' AND EXISTS (SELECT 1 FROM share_receipts x"
-                " WHERE x.share_id = r.share_id AND x.by_age = r.age))"
+                " WHERE x.share_id = r.share_id AND x.by_age = r.age AND x.ingested >= ?))"
                 " ORDER BY r.name",
-                (share_id, format_time(now)),
+                (share_id, format_time(now), written[0] if written else ""),
             ).fetchall()
         return [r[0] for r in rows]

@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -23,6 +23,7 @@ from ..streams import HashSink, Worker
 from .common import _INLINE_PAYLOAD_MAX
 
 if TYPE_CHECKING:
+    from ..context import VaultContext
     from ..objects import ObjectStore
 
 
@@ -293,3 +294,26 @@ def _spool_payload(
         spool.discard()
         raise
     return size, sha, inline, tmp
+
+
+@contextlib.contextmanager
+def _stored_payload(
+    ctx: VaultContext, f: BinaryIO, file_key: bytes, m: share_format.Manifest | None
+) -> Iterator[tuple[int, bytes, bytes | None, str | None]]:
+    """An opened share's payload, checked against `m` (`_spool_payload`) and kept as it is:
+    (size, sha256, inline bytes or None, object id or None). An object is durable under an
+    id recorded as staged before it is in place (FORMAT.md §4.6); the body commits it (and
+    drops the staging record) or raises, and then the object is removed."""
+    size, sha, inline, tmp = _spool_payload(ctx.store, f, file_key, m)
+    object_id: str | None = None
+    try:
+        if tmp is not None:
+            object_id = ctx.reserve_object_ids(1)[0]  # recorded before it is in place
+            shard = ctx.store.install(tmp, object_id)
+            with disk_full_errors():
+                fsutil.fsync_dir(shard)
+        yield size, sha, inline, object_id
+    except BaseException:
+        if object_id is not None:
+            ctx.store.remove([object_id])
+        raise

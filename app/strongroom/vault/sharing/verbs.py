@@ -120,6 +120,8 @@ class SharingVerbs:
     share_as_planned = _Lazy("shares", "share_as_planned")
     shares = _Lazy("shares", "shares")
     revoke = _Lazy("shares", "revoke")
+    plan_send_update = _Lazy("updates", "plan_send_update")
+    send_update = _Lazy("updates", "send_update")
 
     access = _Lazy("access", "access")
 
