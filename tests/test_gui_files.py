@@ -135,13 +135,14 @@ def test_rename_move_delete_with_confirmation(opened, services, sources):
 
     page.open_folder("/Archive")
     page.select_names("minutes.txt")
+    # Delete permanently asks first (Delete itself moves to the Trash: test_gui_versions_trash).
     services.dialogs.expect("confirm", False)
-    page.act_delete.trigger()
+    page.act_erase.trigger()
     assert names(page) == ["minutes.txt"], "declined: nothing deleted"
     _title, text = services.dialogs.asked[-1][1]
     assert "cannot be recovered" in text
     services.dialogs.expect("confirm", True)
-    page.act_delete.trigger()
+    page.act_erase.trigger()
     assert names(page) == []
     assert page.center.currentWidget() is page.empty
 
@@ -166,7 +167,7 @@ def test_new_folder_search_and_context_menu(opened, services, sources):
     page.select_names("Letters")
     page._context_menu(page.table.visualRect(page.model.index(0, 0)).center())
     texts = [a.text() for a in page._menu.actions() if a.text()]
-    assert "Rename…" in texts and "Delete…" in texts
+    assert "Rename…" in texts and "Move to Trash" in texts and "Delete permanently…" in texts
     page._menu.close()
 
 

@@ -62,24 +62,16 @@ def test_duplicate_add_keep_both(clash, services):
     assert "report (2).txt" in window.status_label.text()
 
 
-def test_duplicate_add_replace_asks_then_replaces(clash, services):
+def test_duplicate_add_replace_stores_a_new_version(clash, services):
     window, paths = clash
     services.dialogs.expect("exec_dialog", _answer("replace"))
-    services.dialogs.expect("confirm", True)
     window.files_page.add_paths(paths)
-    _title, text = services.dialogs.asked[-1][1]
-    assert "report.txt" in text and "cannot be brought back" in text
+    assert not [a for a in services.dialogs.asked if a[0] == "confirm"], "nothing is lost"
     assert names(window.files_page) == ["notes.txt", "report.txt"]
     assert _content(window, "/report.txt") == b"new"
-
-
-def test_duplicate_add_replace_refused_adds_nothing(clash, services):
-    window, paths = clash
-    services.dialogs.expect("exec_dialog", _answer("replace"))
-    services.dialogs.expect("confirm", False)
-    window.files_page.add_paths(paths)
-    assert names(window.files_page) == ["report.txt"]
-    assert _content(window, "/report.txt") == b"old"
+    vault = window.session.vault
+    assert [v.number for v in vault.versions("/report.txt")] == [1, 2]
+    assert vault.read_bytes("/report.txt", record=False) == b"new"
 
 
 def test_duplicate_add_skip_adds_the_others(clash, services):

@@ -128,7 +128,7 @@ def test_file_actions_do_nothing_on_other_pages(qtbot, note_open, services):
     QApplication.processEvents()
     window.contacts_page.select_name("Ben")
     assert page.selected_items(), "the hidden selection is still there"
-    for act in (page.act_delete, page.act_share, page.act_export, page.act_rename):
+    for act in (page.act_delete, page.act_erase, page.act_share, page.act_export, page.act_rename):
         assert not act.isEnabled(), act.text()
     # The Delete key and a direct trigger (a stale toolbar button) ask nothing.
     QTest.keyClick(window.contacts_page.table, Qt.Key.Key_Delete)

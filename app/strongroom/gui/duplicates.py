@@ -40,13 +40,13 @@ class DuplicateDialog(QDialog):
         )
         if is_folder:
             replace_text = self.tr(
-                "Replace deletes the folder in the vault, with everything in it, and adds the "
-                "new one."
+                "Replace moves the folder in the vault, with everything in it, to the Trash and "
+                "adds the new one."
             )
         else:
             replace_text = self.tr(
-                "Replace deletes the file in the vault (it cannot be brought back) and adds "
-                "the new one under the same name."
+                "Replace stores the new one as the next version of the file in the vault: "
+                "same name, same shares, the current contents kept as an earlier version."
             )
         self.explanation = muted(
             self.tr("{replace} Keep both adds the new one as “{free}”. Skip leaves it out.").format(
@@ -69,7 +69,7 @@ class DuplicateDialog(QDialog):
         for choice, text in (
             (SKIP, self.tr("Skip")),
             (KEEP_BOTH, self.tr("Keep both")),
-            (REPLACE, self.tr("Replace…")),
+            (REPLACE, self.tr("Replace as new version") if not is_folder else self.tr("Replace")),
         ):
             button = QPushButton(text)
             button.clicked.connect(lambda _c=False, ch=choice: self.choose(ch))

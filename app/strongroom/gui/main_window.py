@@ -45,7 +45,7 @@ from .activity_page import ActivityPage
 from .autolock import IdleWatcher
 from .changed_copies import DISCARD, SAVE, ChangedCopies
 from .editing import EditingCopies
-from .files import FilesPage, accept_copy, forget_file_icons
+from .files import FilesPage, TrashPage, accept_copy, forget_file_icons
 from .focus_ring import install_focus_ring
 from .notices import unlock_report_texts
 from .preview import PreviewWindow
@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
     """One window for everything; the central stack switches between the screens."""
 
     SECTION_FILES, SECTION_SHARED, SECTION_CONTACTS, SECTION_GROUPS = range(4)
-    SECTION_ACTIVITY, SECTION_SETTINGS = 4, 5
+    SECTION_ACTIVITY, SECTION_TRASH, SECTION_SETTINGS = 4, 5, 6
 
     vault_opened = Signal(object)
     vault_locked = Signal(str)
@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.contacts_page = ContactsPage(self.services)
         self.groups_page = GroupsPage(self.services)
         self.activity_page = ActivityPage(self.services)
+        self.trash_page = TrashPage(self.services)
         self.settings_page = SettingsPage(self.services)
         # Open and lock, lazy pages, share files waiting for an unlock, the sync schedule.
         self.controller = SessionController(self._session_pages(), self.shared_page, self)
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
             ("contacts", self.tr("Contacts"), self.contacts_page),
             ("group", self.tr("Groups"), self.groups_page),
             ("activity", self.tr("Activity"), self.activity_page),
+            ("delete", self.tr("Trash"), self.trash_page),
             ("settings", self.tr("Settings"), self.settings_page),
         ]
         for icon_name, label, page in entries:
@@ -295,10 +297,11 @@ class MainWindow(QMainWindow):
             fp.act_rename,
             fp.act_move,
             fp.act_delete,
+            fp.act_erase,
         ):
             m.addSeparator() if act is None else m.addAction(act)
         m = bar.addMenu(self.tr("&Edit"))
-        for act in (fp.act_select_all, fp.act_find):
+        for act in (fp.act_undo_delete, fp.act_select_all, fp.act_find):
             m.addAction(act)
         m = bar.addMenu(self.tr("&View"))
         for act in (fp.act_refresh, fp.act_up):
@@ -456,6 +459,7 @@ class MainWindow(QMainWindow):
             self.contacts_page,
             self.groups_page,
             self.activity_page,
+            self.trash_page,
             self.settings_page,
         )
 

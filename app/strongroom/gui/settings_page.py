@@ -29,6 +29,7 @@ from strongroom.vault import CheckReport, Retention, VaultInfo
 from . import icons
 from .activity_page import RetentionBox, change_retention
 from .colors import tune_palette
+from .keeping_box import KeepingBox
 from .messages import error_message, human_size
 from .models import format_time
 from .seams import Services
@@ -212,6 +213,8 @@ class SettingsPage(QWidget):
         self.retention_box = RetentionBox()
         form.addRow(self.tr("Keep entries"), self.retention_box)
         col.addWidget(box)
+        self.keeping_box = KeepingBox(services, self.status.emit)
+        col.addWidget(self.keeping_box)
 
         # sharing
         self._build_sharing_box(col)
@@ -407,6 +410,7 @@ class SettingsPage(QWidget):
     def set_session(self, session: VaultSession | None) -> None:
         self.session = session
         self.message.clear_message()
+        self.keeping_box.set_session(session)
         if session is None:
             while self.info_form.rowCount():
                 self.info_form.removeRow(0)

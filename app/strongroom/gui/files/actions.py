@@ -15,7 +15,7 @@ from strongroom.vault import Cancelled, FileRecord, Item
 
 from ..messages import error_message, human_size
 from ..sharing import ShareDialog
-from ..tasks import Job, run_task, runner, say_error, warn_error
+from ..tasks import Job, log_error, run_task, runner, say_error, warn_error
 from .view import DRAG_EXPORT_LIMIT
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class FileActions(QObject):
     def __init__(self, page: FilesPage) -> None:
         super().__init__(page)
         self.page = page
+        self.last_trashed: list[int] = []  # what the last Delete moved to the Trash (Undo)
 
     def drop_paths(self, paths: list[str]) -> None:
         """Files dropped from another app: the ones that are Strongroom shares (or messages)
@@ -205,6 +206,69 @@ class FileActions(QObject):
         )
 
     def delete_selected(self) -> None:
+        """Move the selection to the Trash: nothing is erased, so nothing is asked; the
+        status line says how to get it back (the Trash page, or Undo)."""
+        page = self.page
+        if not page.acting():
+            return
+        items = page.selected_items()
+        if not items or page.session is None:
+            return
+        vault = page.vault
+
+        def work(_c: object) -> list[int]:
+            for item in items:
+                vault.delete(item)
+            return [item.id for item in items]
+
+        def done(ids: list[int]) -> None:
+            self.last_trashed = ids
+            page.status.emit(
+                self.tr(
+                    "Moved %n items to the Trash. Restore them from the Trash page (Ctrl+Z "
+                    "undoes this).",
+                    "one: Moved “{name}” to the Trash. Restore it from the Trash page "
+                    "(Ctrl+Z undoes this).",
+                    len(ids),
+                ).format(name=items[0].name)
+            )
+            page.refresh()
+
+        run_task(
+            work,
+            done,
+            warn_error(page.services.dialogs, page, self.tr("Move to Trash")),
+            title=self.tr("Moving to the Trash"),
+            cancellable=False,
+        )
+
+    def undo_delete(self) -> None:
+        """Put back what the last Delete moved to the Trash (where it was)."""
+        page = self.page
+        ids, self.last_trashed = self.last_trashed, []
+        if not ids or page.session is None:
+            return
+        vault = page.vault
+
+        def work(_c: object) -> list[Any]:
+            return [vault.restore_from_trash(item_id) for item_id in ids]
+
+        run_task(
+            work,
+            lambda restored: (
+                page.status.emit(
+                    self.tr("Put back %n items.", "one: Put back “{name}”.", len(restored)).format(
+                        name=restored[0].item.name if restored else ""
+                    )
+                ),
+                page.refresh(),
+            ),
+            warn_error(page.services.dialogs, page, self.tr("Undo")),
+            quiet=True,
+        )
+
+    def erase_selected(self) -> None:
+        """Delete permanently: crypto-shred at once, without the Trash, after one question."""
         page = self.page
         if not page.acting():
             return
@@ -221,12 +285,13 @@ class FileActions(QObject):
             what = self.tr("{n} items").format(n=len(items))
         ok = page.services.dialogs.confirm(
             page,
-            self.tr("Delete"),
+            self.tr("Delete permanently"),
             self.tr(
-                "Delete {what}? Their encryption keys are destroyed, so the contents cannot be "
-                "recovered from this vault afterwards."
+                "Delete {what} permanently, with every version? Their encryption keys are "
+                "destroyed, so the contents cannot be recovered from this vault afterwards. "
+                "They do not go to the Trash."
             ).format(what=what),
-            self.tr("Delete"),
+            self.tr("Delete permanently"),
         )
         if not ok or page.session is None:  # auto-lock may strike while a dialog is open
             return
@@ -234,20 +299,94 @@ class FileActions(QObject):
 
         def work(_c: object) -> int:
             for item in items:
-                # What the dialog says (keys destroyed): the GUI has no trash view yet, so
-                # it erases at once as before issue 15; `Vault.delete` would trash it.
                 vault.erase(item)
             return len(items)
 
         run_task(
             work,
             lambda n: (
-                page.status.emit(self.tr("Deleted %n items.", "one: Deleted %n item.", n)),
+                page.status.emit(
+                    self.tr("Erased %n items for good.", "one: Erased %n item for good.", n)
+                ),
                 page.refresh(),
             ),
-            warn_error(page.services.dialogs, page, self.tr("Delete")),
-            title=self.tr("Deleting"),
+            warn_error(page.services.dialogs, page, self.tr("Delete permanently")),
+            title=self.tr("Erasing"),
             cancellable=False,
+        )
+
+    # ---- versions (the details pane's Versions section) ------------------------------
+    def load_versions(self, item: FileRecord) -> None:
+        """Show `item`'s versions in the details pane, unless the selection moved on."""
+        page = self.page
+        vault, generation = page.vault, page.details_generation
+
+        def done(versions: list[Any]) -> None:
+            if generation == page.details_generation and page.vault is vault:
+                page.details.show_versions(item.id, versions)
+
+        run_task(
+            lambda _c: vault.versions(item.id),
+            done,
+            log_error("loading the versions of the selected file"),
+            quiet=True,
+        )
+
+    def restore_version(self, item_id: int, number: int) -> None:
+        """Make version `number` current again, as a new version (nothing is overwritten)."""
+        page = self.page
+        if page.session is None:
+            return
+        vault = page.vault
+        run_task(
+            lambda ctx: vault.restore_version(item_id, number, progress=ctx.progress),
+            lambda record: (
+                page.status.emit(
+                    self.tr(
+                        "Version {n} of “{name}” is current again (stored as a new version; "
+                        "nothing was overwritten)."
+                    ).format(n=number, name=record.name)
+                ),
+                page.refresh(),
+            ),
+            warn_error(page.services.dialogs, page, self.tr("Restore version")),
+            title=self.tr("Restoring version {n}").format(n=number),
+        )
+
+    def export_version(self, item_id: int, number: int) -> Job | None:
+        """Decrypt version `number` of a file to a folder the person picks, named
+        "NAME (version N).EXT" so it never takes the current file's place."""
+        page = self.page
+        if page.session is None:
+            return None
+        item = next((i for i in page.selected_items() if i.id == item_id), None)
+        if item is None:
+            return None
+        dest = page.services.dialogs.choose_directory(
+            page, self.tr("Export version {n} to folder").format(n=number), page.services.home_dir
+        )
+        if not dest or page.session is None:
+            return None
+        vault = page.vault
+        stem, dot, ext = item.name.rpartition(".")
+        name = (
+            f"{stem} (version {number}).{ext}"
+            if dot and stem
+            else f"{item.name} (version {number})"
+        )
+        return run_task(
+            lambda ctx: vault.export(
+                item_id,
+                Path(dest) / name,
+                version=number,
+                progress=ctx.progress,
+                cancel=ctx.cancelled,
+            ),
+            lambda path: page.status.emit(
+                self.tr("Exported version {n} to {path}.").format(n=number, path=path)
+            ),
+            warn_error(page.services.dialogs, page, self.tr("Export version")),
+            title=self.tr("Exporting version {n}").format(n=number),
         )
 
     def share_selected(self) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, HistoryEntry, Item
+from strongroom.vault import FileRecord, HistoryEntry, Item, VersionRecord
 
 from .. import icons
 from ..messages import action_label, human_size
@@ -25,6 +25,7 @@ from ..seams import Services
 from ..sharing import AccessPanel
 from ..widgets import InlineMessage, heading
 from .models import FOLDER_COLOR
+from .versions import VersionsSection
 
 
 class DetailsPane(QWidget):
@@ -74,6 +75,10 @@ class DetailsPane(QWidget):
         layout.addWidget(self.access_title)
         self.access = AccessPanel(services)
         layout.addWidget(self.access)
+        self.versions_title = self._section(self.tr("Versions"))
+        layout.addWidget(self.versions_title)
+        self.versions = VersionsSection()
+        layout.addWidget(self.versions)
         self.history_title = self._section(self.tr("History"))
         layout.addWidget(self.history_title)
         self.history = QTreeWidget()
@@ -106,6 +111,7 @@ class DetailsPane(QWidget):
         self._clear_facts()
         self.message.clear_message()
         self.history.clear()
+        self._show_version_section(False)  # until `show_versions` has one file's versions
         has = bool(items)
         for w in (
             self.icon,
@@ -156,6 +162,16 @@ class DetailsPane(QWidget):
     def _done_clicked(self) -> None:
         if self.shown_id is not None:
             self.done_editing.emit(self.shown_id)
+
+    def _show_version_section(self, visible: bool) -> None:
+        self.versions_title.setVisible(visible)
+        self.versions.setVisible(visible)
+
+    def show_versions(self, item_id: int, versions: list[VersionRecord]) -> None:
+        """The selected file's versions (hidden for a folder or a selection of several)."""
+        self.versions.show_versions(item_id, versions)
+        self.versions_title.setText(self.tr("Versions ({n})").format(n=len(versions)).upper())
+        self._show_version_section(bool(versions))
 
     @staticmethod
     def _file_icon(name: str) -> QIcon:

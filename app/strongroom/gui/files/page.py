@@ -88,7 +88,7 @@ class FilesPage(QWidget):
         self.folder_path = "/"
         self.search_text = ""
         self._load_generation = 0
-        self._details_generation = 0
+        self.details_generation = 0
         self._select_after_load: set[int] = set()
         self._add_note = ""  # ends the next "Added" status (a drop that also had shares)
         self.active = True  # the main window says when another page is shown
@@ -201,6 +201,8 @@ class FilesPage(QWidget):
 
         self.details = DetailsPane(services)
         self.details.access.changed.connect(self.refresh_details)
+        self.details.versions.restore_requested.connect(self.item_actions.restore_version)
+        self.details.versions.export_requested.connect(self.item_actions.export_version)
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
         self.external_button = QPushButton(icons.icon("open"), self.tr("Open"))
         self.external_button.setToolTip(self.tr("Open with the default app"))
@@ -250,7 +252,15 @@ class FilesPage(QWidget):
         )
         self.act_rename = self._action(self.tr("Rename…"), "rename", self.rename_selected, "F2")
         self.act_move = self._action(self.tr("Move to…"), "move", self.move_selected, "Ctrl+M")
-        self.act_delete = self._action(self.tr("Delete…"), "delete", self.delete_selected, S.Delete)
+        self.act_delete = self._action(
+            self.tr("Move to Trash"), "delete", self.delete_selected, S.Delete
+        )
+        self.act_erase = self._action(
+            self.tr("Delete permanently…"), None, self.item_actions.erase_selected, "Shift+Del"
+        )
+        self.act_undo_delete = self._action(
+            self.tr("Undo Move to Trash"), None, self.item_actions.undo_delete, S.Undo
+        )
         self.act_find = self._action(self.tr("Find"), "search", self.focus_search, S.Find)
         self.act_select_all = self._action(
             self.tr("Select all"), None, self.table.selectAll, S.SelectAll
@@ -292,6 +302,8 @@ class FilesPage(QWidget):
         self.act_rename.setEnabled(len(items) == 1)
         self.act_move.setEnabled(bool(items))
         self.act_delete.setEnabled(bool(items))
+        self.act_erase.setEnabled(bool(items))
+        self.act_undo_delete.setEnabled(bool(self.item_actions.last_trashed))
         self.preview_button.setVisible(len(files) == 1 and len(items) == 1)
         self.external_button.setVisible(len(files) == 1 and len(items) == 1)
 
@@ -313,6 +325,7 @@ class FilesPage(QWidget):
                 self.act_move,
                 None,
                 self.act_delete,
+                self.act_erase,
             ):
                 if act is None:
                     menu.addSeparator()
@@ -344,7 +357,7 @@ class FilesPage(QWidget):
         self.session = session
         # Results of reads still in flight belong to the previous session: drop them.
         self._load_generation += 1
-        self._details_generation += 1
+        self.details_generation += 1
         self.search.clear()
         self.search_text = ""
         self.folder = None
@@ -507,14 +520,16 @@ class FilesPage(QWidget):
         if len(items) == 1 and self.session is not None:
             self._load_item_history(items[0])
             self.details.access.load(self.session, items[0])
+            if isinstance(items[0], FileRecord):
+                self.item_actions.load_versions(items[0])
 
     def _load_item_history(self, item: Item) -> None:
         vault = self.vault
-        self._details_generation += 1
-        generation = self._details_generation
+        self.details_generation += 1
+        generation = self.details_generation
 
         def done(entries: list[HistoryEntry]) -> None:
-            if generation == self._details_generation:
+            if generation == self.details_generation:
                 self.details.show_history(entries)
 
         run_task(
@@ -596,8 +611,21 @@ class FilesPage(QWidget):
                     paths, dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=as_names
                 )
             for src, old in replace:
-                # The new one is in the vault before the old one goes: a failure on the
-                # way never leaves neither.
+                if isinstance(old, FileRecord) and Path(src).is_file():
+                    # A file replaces a file as its new version: same item, same shares,
+                    # the old contents kept as the previous version.
+                    size = Path(src).stat().st_size or 1
+                    added.append(
+                        vault.store_version(
+                            old.id,
+                            src,
+                            progress=lambda n, size=size: ctx.progress((n, size)),
+                            cancel=ctx.cancelled,
+                        )
+                    )
+                    continue
+                # The new one is in the vault before the old one goes to the Trash: a
+                # failure on the way never leaves neither.
                 temp = vault.free_name(dest, old.name)
                 (new,) = vault.add_paths(
                     [src], dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=[temp]
@@ -625,7 +653,8 @@ class FilesPage(QWidget):
         self, vault: Vault, dest: int | str, paths: list[str], existing: dict[str, Item]
     ) -> Job | None:
         """Add `paths`; for each name already in the folder ask first (Replace, Keep both,
-        Skip, or the same for all), and for Replace confirm once."""
+        Skip, or the same for all). Replace loses nothing: a file becomes the new version of
+        the one in the vault, a folder sends the old one to the Trash."""
         if self.session is None or self.vault is not vault:
             return None
         clashes = [p for p in paths if _clean(Path(p).name) in existing]
@@ -653,20 +682,6 @@ class FilesPage(QWidget):
                 taken.add(free)
             elif choice == REPLACE:
                 replace.append((src, old))
-        if replace and not self.services.dialogs.confirm(
-            self,
-            self.tr("Replace"),
-            self.tr(
-                "Replace %n items? The ones in the vault are deleted and their keys "
-                "destroyed, so they cannot be brought back: {names}.",
-                "one: Replace “{names}”? The one in the vault is deleted and its key "
-                "destroyed, so it cannot be brought back.",
-                len(replace),
-            ).format(names=", ".join(old.name for _s, old in replace)),
-            self.tr("Replace"),
-        ):
-            self.status.emit(self.tr("Nothing was added."))
-            return None
         if self.session is None or self.vault is not vault:  # locked while a dialog was open
             return None
         sources = plain + [src for src, _f in keep]

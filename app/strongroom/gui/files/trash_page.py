@@ -1,0 +1,318 @@
+"""The Trash page: what Delete moved there, put back where it was (or elsewhere), or erased
+for good — one item, or the whole Trash (issue 15). Emptied automatically after the period
+set in Settings, at unlock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from strongroom.vault import Item, TrashEntry, TrashRestore
+
+from .. import icons
+from ..messages import human_size
+from ..models import format_time
+from ..seams import Services
+from ..session import VaultSession
+from ..tasks import log_error, run_task, warn_error
+from ..widgets import EmptyState, heading, muted
+from .models import FOLDER_COLOR
+
+__all__ = ["TrashPage"]
+
+
+class TrashPage(QWidget):
+    """The Trash: each item deleted to it (a file with its versions, or a folder with
+    everything in it), where it was and when it was deleted; Restore, Restore to…,
+    Delete permanently and Empty Trash."""
+
+    status = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.session: VaultSession | None = None
+        self.entries: list[TrashEntry] = []
+        self.days: int | None = 30
+        body = QVBoxLayout(self)
+        body.setContentsMargins(16, 12, 16, 8)
+        body.addWidget(heading(self.tr("Trash"), 6))
+        self.period = muted("")
+        body.addWidget(self.period)
+        bar = QHBoxLayout()
+        self.restore_button = QPushButton(icons.icon("refresh"), self.tr("Restore"))
+        self.restore_button.setToolTip(self.tr("Put back where it was"))
+        self.restore_to_button = QPushButton(icons.icon("move"), self.tr("Restore to…"))
+        self.erase_button = QPushButton(icons.icon("delete"), self.tr("Delete permanently…"))
+        self.empty_button = QPushButton(self.tr("Empty Trash…"))
+        for b in (self.restore_button, self.restore_to_button, self.erase_button):
+            bar.addWidget(b)
+        bar.addStretch()
+        bar.addWidget(self.empty_button)
+        body.addLayout(bar)
+        self.list = QTreeWidget()
+        self.list.setColumnCount(4)
+        self.list.setHeaderLabels(
+            [self.tr("Name"), self.tr("Was in"), self.tr("Deleted"), self.tr("Size")]
+        )
+        self.list.setRootIsDecorated(False)
+        self.list.setAlternatingRowColors(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.setAccessibleName(self.tr("Items in the Trash"))
+        header = self.list.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.empty = EmptyState(
+            "delete",
+            self.tr("The Trash is empty"),
+            self.tr(
+                "Files and folders you delete come here first, with all their versions, so "
+                "you can put them back. Delete permanently erases at once."
+            ),
+        )
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.list)
+        self.stack.addWidget(self.empty)
+        body.addWidget(self.stack, 1)
+        self.note = QLabel(
+            self.tr(
+                "Shares of a file in the Trash stay readable by their recipients until you "
+                "revoke them."
+            )
+        )
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: palette(placeholder-text);")
+        body.addWidget(self.note)
+        self.restore_button.clicked.connect(lambda _c=False: self.restore_selected())
+        self.restore_to_button.clicked.connect(lambda _c=False: self.restore_selected_to())
+        self.erase_button.clicked.connect(lambda _c=False: self.erase_selected())
+        self.empty_button.clicked.connect(lambda _c=False: self.empty_trash())
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.list.itemDoubleClicked.connect(lambda *_a: self.restore_selected())
+        self.list.addAction(self._shortcut(QKeySequence.StandardKey.Delete, self.erase_selected))
+        self._show(None)
+
+    def _shortcut(self, keys: Any, slot: Any) -> QAction:
+        action = QAction(self.list)
+        action.setShortcut(keys)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.triggered.connect(lambda _c=False: slot())
+        return action
+
+    # ---- the session and loading -----------------------------------------------------
+    def set_session(self, session: VaultSession | None) -> None:
+        self.session = session
+        if session is not None:
+            # Delete, restore and erase all change a folder's listing: the Trash with it.
+            session.files_changed.connect(lambda _folders: self.reload())
+        self.reload()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.reload()  # the period may have changed in Settings, the Trash at unlock
+
+    def reload(self) -> None:
+        session = self.session
+        if session is None:
+            self._show(None)
+            return
+        vault = session.vault
+
+        def done(result: tuple[list[TrashEntry], int | None]) -> None:
+            if self.session is session:
+                self._show(result)
+
+        run_task(
+            lambda _c: (vault.trash(), vault.trash_days),
+            done,
+            log_error("loading the Trash"),
+            quiet=True,
+        )
+
+    def _show(self, result: tuple[list[TrashEntry], int | None] | None) -> None:
+        keep = {e.id for e in self.selected()}
+        self.entries, self.days = result if result is not None else ([], self.days)
+        self.list.clear()
+        for e in self.entries:
+            was = e.path.rpartition("/")[0] or "/"
+            size = human_size(e.size)
+            if e.kind == "folder":
+                size = self.tr("%n files, {size}", "one: %n file, {size}", e.files).format(
+                    size=size
+                )
+            row = QTreeWidgetItem(
+                [e.name, self.tr("My files") if was == "/" else was, format_time(e.trashed), size]
+            )
+            folder = e.kind == "folder"
+            row.setIcon(0, icons.icon("folder", FOLDER_COLOR) if folder else icons.icon("file"))
+            row.setToolTip(0, e.path)
+            row.setData(0, Qt.ItemDataRole.UserRole, e.id)
+            self.list.addTopLevelItem(row)
+            row.setSelected(e.id in keep)
+        self.stack.setCurrentIndex(0 if self.entries else 1)
+        if self.days is None:
+            self.period.setText(self.tr("Deleted items stay here until you empty the Trash."))
+        else:
+            self.period.setText(
+                self.tr(
+                    "Deleted items stay here for %n days, then are erased for good when you "
+                    "unlock. Change this in Settings.",
+                    "one: Deleted items stay here for %n day, then are erased for good when "
+                    "you unlock. Change this in Settings.",
+                    self.days,
+                )
+            )
+        self._update_buttons()
+
+    def selected(self) -> list[TrashEntry]:
+        ids = {row.data(0, Qt.ItemDataRole.UserRole) for row in self.list.selectedItems()}
+        return [e for e in self.entries if e.id in ids]
+
+    def select_names(self, *names: str) -> None:
+        """Select the rows with these names (used by tests)."""
+        for index in range(self.list.topLevelItemCount()):
+            row = self.list.topLevelItem(index)
+            row.setSelected(row.text(0) in names)
+
+    def _update_buttons(self) -> None:
+        chosen = bool(self.selected()) and self.session is not None
+        for b in (self.restore_button, self.restore_to_button, self.erase_button):
+            b.setEnabled(chosen)
+        self.empty_button.setEnabled(bool(self.entries) and self.session is not None)
+
+    # ---- actions -----------------------------------------------------------------------
+    def restore_selected(self, to: Item | str | None = None) -> None:
+        """Put the selection back where it was (or into folder `to`)."""
+        chosen = self.selected()
+        if not chosen or self.session is None:
+            return
+        vault = self.session.vault
+
+        def work(_c: object) -> list[TrashRestore]:
+            return [vault.restore_from_trash(e.id, to=to) for e in chosen]
+
+        run_task(work, self._restored, warn_error(self.services.dialogs, self, self.tr("Restore")))
+
+    def _restored(self, done: list[TrashRestore]) -> None:
+        moved = [r for r in done if r.moved]
+        text = self.tr("Restored %n items.", "one: Restored “{name}”.", len(done)).format(
+            name=done[0].item.name if done else ""
+        )
+        for r in moved:  # its folder was gone or its name taken: say where it went
+            text += " " + self.tr("“{was}” is now at {path}.").format(was=r.was, path=r.item.path)
+        self.status.emit(text)
+        self.reload()
+
+    def restore_selected_to(self) -> None:
+        """Ask for a folder, then restore the selection into it."""
+        if not self.selected() or self.session is None:
+            return
+        vault = self.session.vault
+
+        def choose(all_items: list[Item]) -> None:
+            folders = ["/"] + [i.path for i in all_items if i.is_folder]
+            labels = [self.tr("My files") if f == "/" else f for f in folders]
+            choice = self.services.dialogs.choose_item(
+                self, self.tr("Restore to"), self.tr("Restore into:"), labels
+            )
+            if choice is not None and self.session is not None:
+                self.restore_selected(folders[labels.index(choice)])
+
+        run_task(
+            lambda _c: vault.walk("/"),
+            choose,
+            warn_error(self.services.dialogs, self, self.tr("Restore to")),
+            quiet=True,
+        )
+
+    def erase_selected(self) -> None:
+        chosen = self.selected()
+        if not chosen or self.session is None:
+            return
+        what = (
+            self.tr("“{name}”").format(name=chosen[0].name)
+            if len(chosen) == 1
+            else self.tr("{n} items").format(n=len(chosen))
+        )
+        if not self.services.dialogs.confirm(
+            self,
+            self.tr("Delete permanently"),
+            self.tr(
+                "Delete {what} permanently, with every version? The encryption keys are "
+                "destroyed, so the contents cannot be recovered from this vault afterwards."
+            ).format(what=what),
+            self.tr("Delete permanently"),
+        ):
+            return
+        if self.session is None:  # auto-lock may strike while a dialog is open
+            return
+        vault = self.session.vault
+
+        def work(_c: object) -> int:
+            for e in chosen:
+                vault.erase(e.id)
+            return len(chosen)
+
+        run_task(
+            work,
+            lambda n: (
+                self.status.emit(
+                    self.tr("Erased %n items for good.", "one: Erased %n item for good.", n)
+                ),
+                self.reload(),
+            ),
+            warn_error(self.services.dialogs, self, self.tr("Delete permanently")),
+            title=self.tr("Erasing"),
+            cancellable=False,
+        )
+
+    def empty_trash(self) -> None:
+        if not self.entries or self.session is None:
+            return
+        if not self.services.dialogs.confirm(
+            self,
+            self.tr("Empty Trash"),
+            self.tr(
+                "Erase the %n items in the Trash permanently? Their encryption keys are "
+                "destroyed, so they cannot be recovered from this vault afterwards.",
+                "one: Erase the item in the Trash permanently? Its encryption key is "
+                "destroyed, so it cannot be recovered from this vault afterwards.",
+                len(self.entries),
+            ),
+            self.tr("Empty Trash"),
+        ):
+            return
+        if self.session is None:
+            return
+        vault = self.session.vault
+        run_task(
+            lambda _c: vault.empty_trash(),
+            lambda n: (
+                self.status.emit(
+                    self.tr(
+                        "Emptied the Trash: %n items erased for good.",
+                        "one: Emptied the Trash: %n item erased for good.",
+                        n,
+                    )
+                ),
+                self.reload(),
+            ),
+            warn_error(self.services.dialogs, self, self.tr("Empty Trash")),
+            title=self.tr("Emptying the Trash"),
+            cancellable=False,
+        )

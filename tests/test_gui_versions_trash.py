@@ -1,0 +1,299 @@
+"""Issue 15 in the GUI: the details pane's Versions section (Restore, Export), the Trash page
+(Delete moves there; Restore, Restore to, Delete permanently, Empty Trash, Undo), the
+duplicate-add choice that stores a new version, and Settings' Versions and Trash box —
+walked across pages as a person would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from gui_helpers import *  # noqa: F403
+from gui_helpers import make_vault
+from strongroom.vault import ItemNotFound, VersionPolicy
+
+
+@pytest.fixture
+def opened(window, services):
+    vault, _ = make_vault(services)
+    window.open_session(vault)
+    return window
+
+
+def names(page) -> list[str]:
+    return [i.name for i in page.model.items()]
+
+
+def trash_names(window) -> list[str]:
+    page = window.trash_page
+    return [page.list.topLevelItem(i).text(0) for i in range(page.list.topLevelItemCount())]
+
+
+def _versions_shown(window) -> list[str]:
+    section = window.files_page.details.versions
+    return [section.list.topLevelItem(i).text(0) for i in range(section.list.topLevelItemCount())]
+
+
+def _object_files(vault) -> set[Path]:
+    return {p for p in (Path(vault.path) / "objects").rglob("*") if p.is_file()}
+
+
+# ---- versions ---------------------------------------------------------------------------
+
+
+def test_versions_section_lists_restores_and_exports(opened, services, tmp_path):
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    vault.add_bytes("/", "plan.txt", b"first draft")
+    src = tmp_path / "plan.txt"
+    src.write_bytes(b"second draft")
+    vault.store_version("/plan.txt", src)
+    page.refresh()
+    page.select_names("plan.txt")
+    details = page.details
+    assert details.versions.isVisibleTo(details)
+    assert _versions_shown(window) == ["Version 2 (current)", "Version 1"]
+    # The current version cannot be "restored" (it would store nothing).
+    assert not details.versions.restore_button.isEnabled()
+    details.versions.select_version(1)
+    assert details.versions.restore_button.isEnabled()
+
+    details.versions.restore_button.click()
+    assert vault.read_bytes("/plan.txt", record=False) == b"first draft"
+    assert [v.number for v in vault.versions("/plan.txt")] == [1, 2, 3], "nothing overwritten"
+    assert "current again" in window.status_label.text()
+    page.select_names("plan.txt")
+    assert _versions_shown(window)[0] == "Version 3 (current)"
+
+    out = tmp_path / "out"
+    out.mkdir()
+    details.versions.select_version(2)
+    services.dialogs.expect("choose_directory", str(out))
+    details.versions.export_button.click()
+    assert (out / "plan (version 2).txt").read_bytes() == b"second draft"
+
+
+def test_versions_section_hidden_for_folders_and_several(opened):
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    vault.mkdir("/", "Letters")
+    vault.add_bytes("/", "a.txt", b"a")
+    page.refresh()
+    page.select_names("Letters")
+    assert not page.details.versions.isVisibleTo(page.details)
+    page.select_names("Letters", "a.txt")
+    assert not page.details.versions.isVisibleTo(page.details)
+    page.select_names("a.txt")
+    assert page.details.versions.isVisibleTo(page.details)
+    assert _versions_shown(window) == ["Version 1 (current)"]
+
+
+# ---- duplicate add: Replace stores a new version -------------------------------------------
+
+
+def test_duplicate_add_replace_is_a_new_version_with_the_same_shares(opened, services, tmp_path):
+    window, vault = opened, opened.session.vault
+    vault.add_bytes("/", "report.txt", b"old")
+    before = vault.item("/report.txt")
+    src = tmp_path / "report.txt"
+    src.write_bytes(b"new")
+    window.files_page.refresh()
+
+    def replace(dialog):
+        assert "next version" in dialog.explanation.text()
+        dialog.buttons["replace"].click()
+        return True
+
+    services.dialogs.expect("exec_dialog", replace)
+    window.files_page.add_paths([str(src)])
+    assert not [a for a in services.dialogs.asked if a[0] == "confirm"], "nothing to confirm"
+    after = vault.item("/report.txt")
+    assert after.id == before.id, "the same item: same id, history and shares"
+    assert vault.read_bytes("/report.txt", record=False) == b"new"
+    assert [v.number for v in vault.versions(after.id)] == [1, 2]
+    assert vault.read_bytes("/report.txt", record=False) == b"new"
+    assert names(window.files_page) == ["report.txt"]
+
+
+def test_duplicate_add_replace_folder_sends_the_old_one_to_the_trash(opened, services, tmp_path):
+    window, vault = opened, opened.session.vault
+    vault.mkdir("/", "Photos")
+    vault.add_bytes("/Photos", "old.jpg", b"old")
+    new = tmp_path / "Photos"
+    new.mkdir()
+    (new / "new.jpg").write_bytes(b"new")
+    window.files_page.refresh()
+    services.dialogs.expect("exec_dialog", lambda d: (d.buttons["replace"].click(), True)[1])
+    window.files_page.add_paths([str(new)])
+    assert [i.name for i in vault.list("/Photos")] == ["new.jpg"]
+    assert [e.name for e in vault.trash()] == ["Photos"], "the old folder is in the Trash"
+
+
+# ---- the trash ----------------------------------------------------------------------------
+
+
+def test_delete_moves_to_trash_and_restore_puts_it_back(opened, services):
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    vault.mkdir("/", "Letters")
+    vault.add_bytes("/Letters", "to-ann.txt", b"dear Ann")
+    before = vault.item("/Letters/to-ann.txt")
+    page.open_folder("/Letters")
+    page.select_names("to-ann.txt")
+    page.act_delete.trigger()
+    assert not [a for a in services.dialogs.asked if a[0] == "confirm"], "no question"
+    assert names(page) == []
+    assert "Trash" in window.status_label.text()
+
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    assert trash_names(window) == ["to-ann.txt"]
+    assert window.trash_page.list.topLevelItem(0).text(1) == "/Letters"
+    window.trash_page.select_names("to-ann.txt")
+    window.trash_page.restore_button.click()
+    assert trash_names(window) == []
+    assert window.trash_page.stack.currentWidget() is window.trash_page.empty
+    after = vault.item("/Letters/to-ann.txt")
+    assert after.id == before.id
+    assert vault.read_bytes(after, record=False) == b"dear Ann"
+
+    window.show_section(window.SECTION_FILES)
+    QApplication.processEvents()
+    assert names(page) == ["to-ann.txt"], "My files shows it again"
+
+
+def test_undo_puts_back_what_delete_moved(opened):
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    vault.add_bytes("/", "a.txt", b"a")
+    vault.add_bytes("/", "b.txt", b"b")
+    page.refresh()
+    assert not page.act_undo_delete.isEnabled()
+    page.select_names("a.txt", "b.txt")
+    page.act_delete.trigger()
+    assert names(page) == []
+    assert page.act_undo_delete.isEnabled()
+    page.act_undo_delete.trigger()
+    assert names(page) == ["a.txt", "b.txt"]
+    assert vault.trash() == []
+    assert not page.act_undo_delete.isEnabled()
+
+
+def test_restore_to_another_folder_and_when_the_name_is_taken(opened, services):
+    window, vault = opened, opened.session.vault
+    vault.mkdir("/", "Archive")
+    vault.add_bytes("/", "notes.txt", b"old notes")
+    vault.delete("/notes.txt")
+    vault.add_bytes("/", "notes.txt", b"new notes")  # the name is taken meanwhile
+    vault.add_bytes("/", "other.txt", b"other")
+    vault.delete("/other.txt")
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    trash = window.trash_page
+    trash.select_names("notes.txt")
+    trash.restore_button.click()
+    assert vault.read_bytes("/notes (2).txt", record=False) == b"old notes"
+    assert "/notes (2).txt" in window.status_label.text(), "says where it went"
+
+    trash.select_names("other.txt")
+    services.dialogs.expect("choose_item", "/Archive")
+    trash.restore_to_button.click()
+    assert vault.read_bytes("/Archive/other.txt", record=False) == b"other"
+    assert trash_names(window) == []
+
+
+def test_delete_permanently_and_empty_trash_erase_keys_and_objects(opened, services):
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    big = b"x" * 200_000  # stored as an object file, not inline
+    vault.add_bytes("/", "one.bin", big)
+    vault.add_bytes("/", "two.bin", big)
+    vault.add_bytes("/", "three.bin", big)
+    ids = {n: vault.item(f"/{n}").id for n in ("one.bin", "two.bin", "three.bin")}
+    objects_before = _object_files(vault)
+    assert len(objects_before) == 3
+    page.refresh()
+
+    # Delete permanently from My files: asks, then erases at once (not to the Trash).
+    page.select_names("one.bin")
+    services.dialogs.expect("confirm", False)
+    page.act_erase.trigger()
+    assert names(page) == ["one.bin", "three.bin", "two.bin"], "declined: nothing erased"
+    services.dialogs.expect("confirm", True)
+    page.act_erase.trigger()
+    _title, text = services.dialogs.asked[-1][1]
+    assert "cannot be recovered" in text
+    assert vault.trash() == []
+    assert len(_object_files(vault)) == 2
+
+    # Delete the others to the Trash, then empty it.
+    page.select_names("two.bin", "three.bin")
+    page.act_delete.trigger()
+    assert len(_object_files(vault)) == 2, "the Trash erases nothing"
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    assert sorted(trash_names(window)) == ["three.bin", "two.bin"]
+    services.dialogs.expect("confirm", True)
+    window.trash_page.empty_button.click()
+    assert trash_names(window) == []
+    assert _object_files(vault) == set(), "no object file left"
+    keys = vault._ctx.conn.execute(
+        "SELECT count(*) FROM file_contents WHERE item_id IN (?, ?, ?)", tuple(ids.values())
+    ).fetchone()[0]
+    assert keys == 0, "no key row left"
+    for item_id in ids.values():
+        with pytest.raises(ItemNotFound):
+            vault.item(item_id)
+
+
+def test_trash_page_delete_key_erases_after_asking(opened, services):
+    window, vault = opened, opened.session.vault
+    vault.add_bytes("/", "a.txt", b"a")
+    vault.delete("/a.txt")
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    window.trash_page.select_names("a.txt")
+    services.dialogs.expect("confirm", True)
+    window.trash_page.erase_button.click()
+    assert trash_names(window) == []
+    assert vault.trash() == []
+
+
+# ---- settings -----------------------------------------------------------------------------
+
+
+def test_settings_version_policy_and_trash_period(opened, services, tmp_path):
+    window, vault = opened, opened.session.vault
+    vault.add_bytes("/", "plan.txt", b"v1")
+    for n in range(2, 8):
+        src = tmp_path / "plan.txt"
+        src.write_bytes(b"v%d" % n)
+        vault.store_version("/plan.txt", src)
+    assert len(vault.versions("/plan.txt")) == 7
+    window.show_section(window.SECTION_SETTINGS)
+    box = window.settings_page.keeping_box
+    assert box.versions_box.currentData() == VersionPolicy()
+    assert box.trash_box.currentData() == 30
+
+    index = box.versions_box.findText("Keep the last 5 versions")
+    box.versions_box.setCurrentIndex(index)
+    services.dialogs.expect("confirm", False)
+    box.versions_box.activated.emit(index)
+    assert len(vault.versions("/plan.txt")) == 7, "declined: nothing erased"
+    assert box.versions_box.currentData() == VersionPolicy(), "the box shows the old value"
+
+    box.versions_box.setCurrentIndex(index)
+    services.dialogs.expect("confirm", True)
+    box.versions_box.activated.emit(index)
+    assert [v.number for v in vault.versions("/plan.txt")] == [3, 4, 5, 6, 7]
+    assert "2 earlier versions erased" in window.status_label.text()
+
+    index = box.trash_box.findData(None)
+    box.trash_box.setCurrentIndex(index)
+    box.trash_box.activated.emit(index)  # keeping longer erases nothing: no question
+    assert vault.trash_days is None
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    assert "until you empty" in window.trash_page.period.text()
