@@ -106,6 +106,8 @@ ACTION_LABELS: dict[str, str] = {
     "retention-changed": _N("Retention changed"),
     "history-pruned": _N("History pruned"),
     "checkpoint-reset": _N("History checkpoint accepted"),
+    "vault-backed-up": _N("Backed up"),
+    "backup-made": _N("Backup made"),
     "history-delayed": _N("History written late (disk was full)"),
     "history-gap": _N("History gap (disk was full)"),
     "header-repaired": _N("Vault header repaired"),

@@ -33,6 +33,7 @@ from typing import BinaryIO, Concatenate, ParamSpec, TypeVar
 from strongroom.crypto import kdf
 
 from . import db, lifecycle
+from .backup import Backups
 from .catalog import Catalog, ItemRef
 from .context import Clock, VaultContext, Watch
 from .errors import VaultLocked
@@ -45,6 +46,8 @@ from .integrity import Integrity
 from .lifecycle import DB_NAME, HEADER_NAME, LOCK_NAME
 from .records import (
     AddProgress,
+    BackupProgress,
+    BackupReport,
     CheckReport,
     FileRecord,
     FolderRecord,
@@ -116,6 +119,7 @@ class Vault(SharingVerbs):
         self._ingest = Ingest(self._ctx, self._catalog)
         self._extract = Extract(self._ctx, self._catalog, self._ingest, me)
         self._integrity = Integrity(self._ctx, self._catalog, self._extract)
+        self._backups = Backups(self._ctx)
 
     # ----- transitional: private names a few white-box tests still use -----------------
     # New code takes a `VaultContext` instead. Each is a plain alias of the context.
@@ -627,6 +631,35 @@ class Vault(SharingVerbs):
     def discard_copy(self, copy: OpenCopy) -> None:
         """Wipe a copy (changed or not) and forget it."""
         self._extract.discard_copy(copy)
+
+    def backup(
+        self,
+        dest: StrPath,
+        *,
+        progress: Callable[[BackupProgress], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> BackupReport:
+        """Write a consistent copy of the whole vault to the folder `dest` while it stays
+        open (FORMAT.md §4.11): a vault folder of its own that opens with the same
+        passphrase (as it was at the backup) and recovery key. Nothing is decrypted.
+
+        `dest` may be new, an empty folder, or a backup of this vault made earlier: then
+        only the objects it lacks are copied, and objects the vault no longer holds (files
+        deleted since) are removed from it — a backup is one point in time, not an archive
+        of every state (back up to another folder to keep several). Anything else is
+        refused with `BackupTargetError` (its `reason` says why) before anything there is
+        changed. A full disk raises `DiskFull`, other disk failures `StorageError`.
+
+        A crash or error leaves an earlier backup at `dest` whole (it still opens as
+        before), and a first backup marked incomplete (`BackupIncomplete` on open; backing
+        up again completes it). Other calls run while the objects are copied; a file
+        deleted meanwhile keeps its stored object until the copy is done. Recorded in the
+        history as "vault-backed-up"; the copy's own history ends with "backup-made", which
+        makes every later open of it say that it is a backup and from when, until its owner
+        accepts it as current (`reset_history_checkpoint`). If the vault is locked
+        meanwhile this raises `VaultLocked` (after a complete backup, then unrecorded).
+        """
+        return self._backups.backup(Path(dest), Watch(progress, cancel))
 
     @_op
     def check(
