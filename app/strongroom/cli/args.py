@@ -49,7 +49,7 @@ _ORDER = (
     *("id", "contacts", "share", "receive", "pending", "sync", "shares", "revoke", "groups"),
     *("access",),
     *("exchange", "quarantine", "receipts"),
-    *("retention", "unlock", "lock"),
+    *("retention", "unlock", "lock", "backup"),
 )
 
 
