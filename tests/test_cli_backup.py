@@ -3,9 +3,9 @@ saying it is a backup; refusals and a full disk in plain words with exit 1."""
 
 from __future__ import annotations
 
-import errno
 import os
 
+from diskfull_helpers import backup_copy_fails
 from test_cli import _isolated, pwfile, run, tree, vault
 
 __all__ = ["_isolated", "pwfile", "run", "tree", "vault"]
@@ -36,23 +36,16 @@ def test_backup_refuses_a_folder_with_other_files(run, vault, tmp_path):
     dest = tmp_path / "full-of-things"
     dest.mkdir()
     (dest / "photo.jpg").write_bytes(b"\xff\xd8")
-    code, out, err = run(*vault["pw"], "backup", dest)
+    code, _out, err = run(*vault["pw"], "backup", dest)
     assert code == 1
     assert "is not empty and is not a backup of this vault" in err
     assert sorted(os.listdir(dest)) == ["photo.jpg"]
 
 
 def test_backup_on_a_full_disk_says_so(run, vault, tree, tmp_path, monkeypatch):
-    from strongroom.vault import backup as backup_module
-
     assert run(*vault["pw"], "add", tree)[0] == 0
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        yield 0
-
-    monkeypatch.setattr(backup_module, "copy_range", full)
-    code, out, err = run(*vault["pw"], "backup", tmp_path / "backup")
+    backup_copy_fails(monkeypatch)
+    code, _out, err = run(*vault["pw"], "backup", tmp_path / "backup")
     assert code == 1
     assert "is full, so the backup was not finished" in err
     assert "marked incomplete" in err

@@ -4,13 +4,13 @@ any other folder, and that opens saying it is a backup (FORMAT.md §4.11)."""
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 from pathlib import Path
 
 import pytest
 
+from diskfull_helpers import backup_copy_fails
 from strongroom.vault import (
     BackupIncomplete,
     BackupTargetError,
@@ -362,18 +362,11 @@ def test_interrupted_incremental_backup_leaves_the_old_one_whole(env, filled):
 
 
 def test_full_disk_while_copying_objects_is_disk_full(env, filled, monkeypatch):
-    from strongroom.vault import backup as backup_module
-
     vault, _ = filled
     dest = env.root / "backup"
     vault.backup(dest)
     vault.add_bytes("/", "new.bin", content_for("new", BIG))
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        yield 0  # a generator, like copy_range
-
-    monkeypatch.setattr(backup_module, "copy_range", full)
+    backup_copy_fails(monkeypatch)
     with pytest.raises(DiskFull) as info:
         vault.backup(dest)
     assert "still complete" in str(info.value)
