@@ -153,7 +153,7 @@ def _problems(world: World, case: str, dest: Path, finished: bool) -> list[str]:
             if not report.ok:
                 return [f"check: {p.part}: {p.message}" for p in report.problems]
             files = _listing(copy)
-    except Exception as exc:  # noqa: BLE001 - any failure to open is a finding
+    except Exception as exc:
         return [f"does not open: {type(exc).__name__}: {exc}"]
     if finished and files != world.new:
         return ["a finished backup does not hold the vault as it is"]
@@ -194,7 +194,7 @@ def test_harness_fails_without_the_object_sync(world):
         i + 1 for i, entry in enumerate(log) if entry.startswith("rename") and "objects" in entry
     ]
     found = []
-    for point in renames[-1:] + [len(log)]:
+    for point in [*renames[-1:], len(log)]:
         dest, finished, _ = _crash(world, "fresh", point + 1, break_sync=True)
         found += _problems(world, "fresh", dest, finished)
     assert found, "no cut found the missing sync"

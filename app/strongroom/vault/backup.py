@@ -159,7 +159,6 @@ class Backups:
         with self._ctx.store.holding():
             snap = self._snapshot(target)
             try:
-                self._mark(snap)
                 copied, nbytes, missing = self._copy_objects(target, snap, present, watch)
             except BaseException:
                 for path in (snap.tmp_db, *_sidecars(snap.tmp_db)):
@@ -195,7 +194,7 @@ class Backups:
         """Copy the database under the vault mutex into a temporary file in the backup
         folder, keyed like the vault's (SQLCipher refuses a backup between an encrypted
         and a plain database; with the same raw key it re-encrypts each page under the
-        copy's own salt). Holds the store before letting go of the mutex."""
+        copy's own salt), then mark the copy as a backup (`_mark`)."""
         ctx = self._ctx
         tmp_db = target.path / tmp_name(DB_NAME)
         db_key = self._db_key()
@@ -209,7 +208,10 @@ class Backups:
                 with db.db_errors(tmp_db):
                     ctx.connection.backup(copy)
                 snap = _Snapshot(tmp_db, ctx.now(), ctx.header, ctx.history.head()[0])
+                history_key = keys.history_key(ctx.vault_key, ctx.header.vault_id)
+                source = str(ctx.folder)
             snap.objects = referenced_objects(copy)
+            _mark(copy, snap, history_key, source)
         except BaseException:
             copy.close()
             for path in (tmp_db, *_sidecars(tmp_db)):
@@ -217,43 +219,11 @@ class Backups:
                     path.unlink()
             raise
         copy.close()
-        return snap
-
-    def _mark(self, snap: _Snapshot) -> None:
-        """Make the copy a backup (FORMAT.md §4.11): a MAC-chained "backup-made" entry in
-        its own history, which the open recognises; and drop its records of staged or
-        deleted objects, which name objects the backup does not hold."""
-        ctx = self._ctx
-        with ctx.mutex:
-            ctx.require_open()
-            history_key = keys.history_key(ctx.vault_key, ctx.header.vault_id)
-            db_key = keys.db_key(ctx.vault_key, ctx.header.vault_id)
-            source = str(ctx.folder)
-        try:
-            conn = db.connect(snap.tmp_db, db_key)
-        finally:
-            memwipe.wipe(db_key)
-        try:
-            # The config dir is never used: a backup's log saves no checkpoint.
-            log = HistoryLog(conn, history_key, snap.header.vault_id_hex, Path())
-            with db.transaction(conn):
-                conn.execute("DELETE FROM staged_objects")
-                details = {
-                    "from": source,
-                    "objects": len(snap.objects),
-                    "source_seq": snap.head_seq,
-                }
-                log.append(snap.made, "backup-made", details=details)
-            log.forget_key()
-            with db.db_errors(snap.tmp_db):
-                # Everything into the file itself: the copy moves without a log beside it.
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            conn.close()
-        for path in _sidecars(snap.tmp_db):
+        for path in _sidecars(tmp_db):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        sync_files(snap.tmp_db.parent, [snap.tmp_db])
+        sync_files(target.path, [tmp_db])
+        return snap
 
     def _copy_objects(
         self, target: _Target, snap: _Snapshot, present: set[str], watch: Watch[BackupProgress]
@@ -307,9 +277,32 @@ def _install(target: _Target, batch: list[tuple[str, Path]]) -> None:
     if not batch:
         return
     sync_files(target.path, [tmp for _, tmp in batch])
-    dirs = {target.store.install(tmp, oid) for oid, tmp in batch}
-    for d in dirs:
-        fsync_dir(d)
+    dirs: set[Path] = set()
+    for oid, tmp in batch:
+        final = target.store.path(oid)
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(tmp, final)
+        dirs.add(final.parent)
+    # The new shard folders and the renames: one syncfs, not an fsync per folder.
+    sync_files(target.path, [target.store.root, *sorted(dirs)])
+
+
+def _mark(copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str) -> None:
+    """Make the copy a backup (FORMAT.md §4.11): a MAC-chained "backup-made" entry in its
+    own history, which the open recognises; and drop its records of staged or deleted
+    objects, which name objects the backup does not hold."""
+    # The config dir is never used: a backup's log saves no checkpoint.
+    log = HistoryLog(copy, history_key, snap.header.vault_id_hex, Path())
+    try:
+        with db.transaction(copy):
+            copy.execute("DELETE FROM staged_objects")
+            details = {"from": source, "objects": len(snap.objects), "source_seq": snap.head_seq}
+            log.append(snap.made, "backup-made", details=details)
+    finally:
+        log.forget_key()
+    with db.db_errors(snap.tmp_db):
+        # Everything into the file itself: the copy moves without a log beside it.
+        copy.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def _sidecars(db_path: Path) -> list[Path]:

@@ -293,15 +293,18 @@ def remove_tree(path: Path) -> None:
 
 
 def _libc_function(name: str) -> Any:
-    """A function of the C library by name (ctypes), or None where there is none."""
-    try:
-        import ctypes
-        import ctypes.util
+    """A function of the C library by name (ctypes), or None where there is none. Looked up
+    in the running program first: `ctypes.util.find_library` runs `ldconfig -p` in a child
+    process (a quarter of a second)."""
+    import ctypes
+    import ctypes.util
 
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        return getattr(libc, name)
-    except (OSError, AttributeError):
-        return None
+    for lib in (None, ctypes.util.find_library("c")):
+        try:
+            return getattr(ctypes.CDLL(lib, use_errno=True), name)
+        except (OSError, AttributeError, TypeError):
+            continue
+    return None
 
 
 def _load_sync_file_range() -> Callable[[int, int, int], None] | None:
@@ -371,10 +374,10 @@ def _mount_type(path: Path) -> str | None:
 
 
 def sync_files(folder: Path, paths: Iterable[Path]) -> None:
-    """Make the data of `paths` (files in `folder`'s file system) durable: one `syncfs` of
-    that file system where it can be trusted to (Linux, a local kernel file system: one
-    journal commit for the lot, where an fsync per file costs one each), else an fsync of
-    each file."""
+    """Make `paths` (files, or directories for the names in them, on `folder`'s file system)
+    durable: one `syncfs` of that file system where it can be trusted to (Linux, a local
+    kernel file system: one journal commit for the lot, where an fsync per file or folder
+    costs one each), else an fsync of each."""
     global _syncfs, _syncfs_loaded
     if not _syncfs_loaded:
         _syncfs = _libc_function("syncfs")
