@@ -106,7 +106,9 @@ def main(argv: list[str]) -> int:
                 if name == "backup":
                     t = _timed(lambda d=dest: vault.backup(d))
                 elif name == "cp -r":
-                    t = _timed(lambda d=dest: subprocess.run(["cp", "-r", vault_path, d], check=True))
+                    t = _timed(
+                        lambda d=dest: subprocess.run(["cp", "-r", vault_path, d], check=True)
+                    )
                 else:
                     t = _timed(
                         lambda d=dest: (
@@ -143,7 +145,9 @@ def main(argv: list[str]) -> int:
             f"backup throughput = {ratio:.2f}x cp -r ({verdict}, target >= {TARGET_RATIO}x); "
             f"{ratio_sync:.2f}x cp -r + sync"
         )
-        print(f"incremental, nothing new: {nothing_new:.2f} s; one new 64 MiB file: {one_new:.2f} s")
+        print(
+            f"incremental, nothing new: {nothing_new:.2f} s; one new 64 MiB file: {one_new:.2f} s"
+        )
         return 0 if ratio >= TARGET_RATIO else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
