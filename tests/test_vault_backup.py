@@ -376,3 +376,49 @@ def test_full_disk_while_copying_objects_is_disk_full(env, filled, monkeypatch):
     vault.lock()
     with _open(env, dest) as copy:
         assert copy.check(deep=True).ok
+
+
+def test_a_backup_restored_after_its_retention_period_is_still_named(env, filled):
+    """Retention prunes at open; the backup's "backup-made" entry is never pruned, so a
+    backup opened long after it was made still says it is one."""
+    from strongroom.vault import Retention
+
+    vault, _ = filled
+    vault.set_retention(Retention.DAYS_30)
+    dest = env.root / "backup"
+    report = vault.backup(dest)
+    vault.lock()
+    env.clock.advance(days=90)
+    for _ in range(2):
+        with _open(env, dest) as copy:
+            notice = copy.unlock_report.of_kind(NoticeKind.BACKUP)
+            assert notice is not None
+            assert f"{report.made:%Y-%m-%d %H:%M} UTC" in notice.text
+            assert copy.verify_history().entries_checked >= 1
+
+
+def test_real_full_disk_is_disk_full_and_the_next_backup_completes(env, filled, tmp_path):
+    """A real, small file system (tmpfs; root only) fills up during the object copy."""
+    from test_diskfull_tmpfs import _tmpfs
+
+    vault, _ = filled
+    vault.add_bytes("/", "huge.bin", os.urandom(900_000))
+    with _tmpfs(tmp_path / "small", "768k") as small:
+        dest = small / "backup"
+        with pytest.raises(DiskFull) as info:
+            vault.backup(dest)
+        assert f"The disk holding {dest} is full" in str(info.value)
+        assert "marked incomplete" in str(info.value)
+        assert (dest / "BACKUP-INCOMPLETE.txt").exists()
+        assert not list((dest / "objects" / "tmp").iterdir())
+        with pytest.raises(BackupIncomplete):
+            _open(env, dest)
+        vault.delete("/huge.bin")  # space enough now: the next backup completes it
+        report = vault.backup(dest)
+        assert not (dest / "BACKUP-INCOMPLETE.txt").exists()
+        want = _listing(vault)
+        vault.lock()
+        with _open(env, dest) as copy:
+            assert _listing(copy) == want
+            assert copy.check(deep=True).ok
+        assert report.objects == 2

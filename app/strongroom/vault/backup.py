@@ -250,25 +250,30 @@ class Backups:
         batch: list[tuple[str, Path]] = []
         batch_bytes = 0
         watch.report(BackupProgress(0, total, 0, len(todo)))
-        for n, (oid, size) in enumerate(todo, 1):
-            tmp = target.store.tmp / f"{oid}.tmp"
-            src_fd = os.open(src_store.path(oid), os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                with new_file(tmp, sync=False) as dst_fd:
-                    for step in copy_range(src_fd, 0, dst_fd, 0):
-                        done += step
-                        watch.check()
-                        watch.report(BackupProgress(done, total, n - 1, len(todo)))
-                    start_writeback(dst_fd, 0, 0)
-            finally:
-                os.close(src_fd)
-            batch.append((oid, tmp))
-            batch_bytes += size
-            if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-                _install(target, batch)
-                batch, batch_bytes = [], 0
-            watch.report(BackupProgress(done, total, n, len(todo)))
-        _install(target, batch)
+        try:
+            for n, (oid, size) in enumerate(todo, 1):
+                tmp = target.store.tmp / f"{oid}.tmp"
+                src_fd = os.open(src_store.path(oid), os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    with new_file(tmp, sync=False) as dst_fd:
+                        for step in copy_range(src_fd, 0, dst_fd, 0):
+                            done += step
+                            watch.check()
+                            watch.report(BackupProgress(done, total, n - 1, len(todo)))
+                        start_writeback(dst_fd, 0, 0)
+                finally:
+                    os.close(src_fd)
+                batch.append((oid, tmp))
+                batch_bytes += size
+                if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+                    _install(target, batch)
+                    batch, batch_bytes = [], 0
+                watch.report(BackupProgress(done, total, n, len(todo)))
+            _install(target, batch)
+        except BaseException:
+            # Copies not in place yet: gone now (on a full disk, their space is back).
+            target.store.discard_temp(tmp for _, tmp in batch)
+            raise
         return len(todo), done, missing
 
 
