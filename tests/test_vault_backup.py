@@ -422,3 +422,25 @@ def test_real_full_disk_is_disk_full_and_the_next_backup_completes(env, filled, 
             assert _listing(copy) == want
             assert copy.check(deep=True).ok
         assert report.objects == 2
+
+
+def test_add_that_commits_while_the_backup_copies_is_not_in_it(env, filled):
+    """The other interleaving: the backup has taken its snapshot and is copying objects
+    when a whole add (encrypt, place the object, commit) runs and commits."""
+    vault, _ = filled
+    src = env.root / "late.bin"
+    src.write_bytes(content_for("late", 500_000))
+    added = []
+
+    def progress(p):
+        if not added:
+            t = threading.Thread(target=lambda: added.append(vault.add_paths([src])))
+            t.start()
+            t.join(10)
+
+    vault.backup(env.root / "backup", progress=progress)
+    assert added and vault.item("/late.bin").size == 500_000
+    vault.lock()
+    with _open(env, env.root / "backup") as copy:
+        assert copy.check(deep=True).ok
+        assert "/late.bin" not in [i.path for i in copy.walk("/")]
