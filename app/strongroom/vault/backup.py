@@ -400,6 +400,8 @@ def _check_backup_db(dest: Path, vault_id: str, db_key: Callable[[], bytes]) -> 
     key = db_key()
     try:
         conn = db.connect(dest / DB_NAME, key)
+    except DiskFull:
+        raise
     except VaultError:
         raise _damaged(dest) from None
     finally:
