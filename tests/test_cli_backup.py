@@ -29,7 +29,7 @@ def test_backup_then_check_deep_and_ls_on_the_backup(run, vault, tree, tmp_path)
 
     code, out, err = run(*pw, "backup", dest)  # again: nothing new to copy
     assert code == 0, err
-    assert "Updated the backup" in err and "0 copied" in err
+    assert "Updated the backup" in err and "0 copied (0 B), 0 removed" in err
 
 
 def test_backup_refuses_a_folder_with_other_files(run, vault, tmp_path):

@@ -200,7 +200,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     how = "Updated the backup" if report.incremental else "Backed up the vault"
     summary = (
         f"{how} at {report.path}: {plural(report.objects, 'stored file')}, "
-        f"{plural(report.copied, 'copied')} ({human_size(report.bytes_copied)})"
+        f"{report.copied} copied ({human_size(report.bytes_copied)})"
     )
     if report.incremental:
         summary += f", {report.removed} removed (deleted from the vault since)"
