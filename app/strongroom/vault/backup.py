@@ -256,7 +256,7 @@ class Backups:
                 src_fd = os.open(src_store.path(oid), os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     with new_file(tmp, sync=False) as dst_fd:
-                        for step in copy_range(src_fd, 0, dst_fd, 0):
+                        for step in copy_range(src_fd, 0, dst_fd, 0, size):
                             done += step
                             watch.check()
                             watch.report(BackupProgress(done, total, n - 1, len(todo)))
@@ -285,9 +285,10 @@ def _install(target: _Target, batch: list[tuple[str, Path]]) -> None:
     dirs: set[Path] = set()
     for oid, tmp in batch:
         final = target.store.path(oid)
-        final.parent.mkdir(mode=0o700, exist_ok=True)
+        if final.parent not in dirs:
+            final.parent.mkdir(mode=0o700, exist_ok=True)
+            dirs.add(final.parent)
         os.replace(tmp, final)
-        dirs.add(final.parent)
     # The new shard folders and the renames: one syncfs, not an fsync per folder.
     sync_files(target.path, [target.store.root, *sorted(dirs)])
 
