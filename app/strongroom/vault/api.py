@@ -368,7 +368,9 @@ class Vault(SharingVerbs):
     def rollback_warning(self) -> str | None:
         """Set when this session found the history older than the checkpoint this computer
         saved (the vault was restored from an older copy, or committed changes were lost
-        from a damaged database); a front end should show it at unlock. `None` otherwise."""
+        from a damaged database), or when this vault is a backup not accepted as current
+        ("This is a backup from <date>…", FORMAT.md §4.11); a front end should show it at
+        unlock. `None` otherwise."""
         return self._ctx.rollback_problem
 
     @property
@@ -732,7 +734,9 @@ class Vault(SharingVerbs):
     @_op
     def reset_history_checkpoint(self) -> None:
         """Accept the vault's current history head as the checkpoint (after the user has
-        acknowledged a reported rollback, e.g. a deliberately restored backup)."""
+        acknowledged a reported rollback, e.g. a deliberately restored backup). For a vault
+        that is a backup (FORMAT.md §4.11) this makes it the current vault: its opens stop
+        saying it is a backup."""
         self._integrity.reset_history_checkpoint()
 
     @property
