@@ -444,3 +444,20 @@ def test_add_that_commits_while_the_backup_copies_is_not_in_it(env, filled):
     with _open(env, env.root / "backup") as copy:
         assert copy.check(deep=True).ok
         assert "/late.bin" not in [i.path for i in copy.walk("/")]
+
+
+def test_opening_a_backup_leaves_the_vaults_failed_unlock_count_to_the_vault(env, filled):
+    """Failed attempts are counted outside the vault by vault id: a backup (same id)
+    opened first must not take them, or the vault would never report them."""
+    from strongroom.vault import WrongPassphrase
+
+    vault, _ = filled
+    dest = env.root / "backup"
+    vault.backup(dest)
+    vault.lock()
+    with pytest.raises(WrongPassphrase):
+        env.open("not the passphrase")
+    with _open(env, dest) as copy:
+        assert copy.unlock_report.of_kind(NoticeKind.FAILED_UNLOCKS) is None
+    with env.open() as original:
+        assert original.unlock_report.of_kind(NoticeKind.FAILED_UNLOCKS) is not None

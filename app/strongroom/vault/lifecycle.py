@@ -541,14 +541,19 @@ def _queue_unlock_entries(
     """Queue what this unlock records: kept batches of earlier sessions, header repairs,
     failed attempts since the last open, a recovery, and the unlock itself."""
     header = ctx.header
+    # What this computer keeps for the vault id (failed attempts, entries kept on a full
+    # disk) belongs to the vault, not to a backup of it opened here (FORMAT.md §4.11): a
+    # backup that took them would hide them from the vault.
+    backup = ctx.history.backup_point() is not None
     fails = FailedUnlocks(ctx.config_dir, header.vault_id_hex)
-    failed = fails.read()
+    failed = None if backup else fails.read()
     now = ctx.now()
     kept_key = keys.kept_history_key(vault_key, header.vault_id)
     # The AEAD keeps its own (OpenSSL, cleansed on free) copy; ours is zeroed now.
     ctx.backlog.kept = KeptHistory(ctx.config_dir, header.vault_id_hex, kept_key)
     memwipe.wipe(kept_key)
-    _take_kept(ctx, now)
+    if not backup:
+        _take_kept(ctx, now)
     pending = ctx.backlog.pending
     for action, details in header_plan.events if header_plan else ():
         pending.append((now, action, None, "", details))
