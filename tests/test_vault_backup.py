@@ -1,6 +1,6 @@
 """Issue 15, backups: `Vault.backup` writes a consistent copy of the open vault that is itself
 a vault (same passphrase, same recovery key), incremental into an earlier backup, refusing
-any other folder, and that opens saying it is a backup (FORMAT.md §4.11)."""
+any other folder, and that opens saying it is a backup (FORMAT.md §4.12)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ def _objects(folder: Path) -> dict[str, int]:
     for p in (folder / "objects").glob("??/*"):
         out[p.name] = p.stat().st_ino
     return out
+
+
+def _erase(vault: Vault, path: str) -> None:
+    """Delete for good, at once (crypto-shred): `delete` does that until the trash (branch
+    `versions`, issue 15) makes it a move to the trash and `erase` the shredding."""
+    getattr(vault, "erase", vault.delete)(path)
 
 
 def _fill(env: Env, vault: Vault, spec: dict[str, int]) -> None:
@@ -177,7 +183,7 @@ def test_incremental_backup_copies_only_new_objects_and_drops_deleted_ones(env, 
     vault.backup(dest)
     before = _objects(dest)
     vault.add_bytes("/", "new.bin", content_for("new", BIG))
-    vault.delete("/b.bin")
+    _erase(vault, "/b.bin")
     report = vault.backup(dest)
     assert report.incremental
     assert (report.copied, report.removed, report.objects) == (1, 1, 2)
@@ -243,7 +249,7 @@ def test_delete_during_the_copy_keeps_the_snapshot_objects(env, filled):
 
     def delete():
         try:
-            vault.delete("/b.bin")
+            _erase(vault, "/b.bin")
         except BaseException as exc:
             errors.append(exc)
         deleted.set()
@@ -413,7 +419,7 @@ def test_real_full_disk_is_disk_full_and_the_next_backup_completes(env, filled, 
         assert not list((dest / "objects" / "tmp").iterdir())
         with pytest.raises(BackupIncomplete):
             _open(env, dest)
-        vault.delete("/huge.bin")  # space enough now: the next backup completes it
+        _erase(vault, "/huge.bin")  # space enough now: the next backup completes it
         report = vault.backup(dest)
         assert not (dest / "BACKUP-INCOMPLETE.txt").exists()
         want = _listing(vault)

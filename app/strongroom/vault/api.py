@@ -369,7 +369,7 @@ class Vault(SharingVerbs):
         """Set when this session found the history older than the checkpoint this computer
         saved (the vault was restored from an older copy, or committed changes were lost
         from a damaged database), or when this vault is a backup not accepted as current
-        ("This is a backup from <date>…", FORMAT.md §4.11); a front end should show it at
+        ("This is a backup from <date>…", FORMAT.md §4.12); a front end should show it at
         unlock. `None` otherwise."""
         return self._ctx.rollback_problem
 
@@ -642,7 +642,7 @@ class Vault(SharingVerbs):
         cancel: Callable[[], bool] | None = None,
     ) -> BackupReport:
         """Write a consistent copy of the whole vault to the folder `dest` while it stays
-        open (FORMAT.md §4.11): a vault folder of its own that opens with the same
+        open (FORMAT.md §4.12): a vault folder of its own that opens with the same
         passphrase (as it was at the backup) and recovery key. Nothing is decrypted.
 
         `dest` may be new, an empty folder, or a backup of this vault made earlier: then
@@ -735,7 +735,7 @@ class Vault(SharingVerbs):
     def reset_history_checkpoint(self) -> None:
         """Accept the vault's current history head as the checkpoint (after the user has
         acknowledged a reported rollback, e.g. a deliberately restored backup). For a vault
-        that is a backup (FORMAT.md §4.11) this makes it the current vault: its opens stop
+        that is a backup (FORMAT.md §4.12) this makes it the current vault: its opens stop
         saying it is a backup."""
         self._integrity.reset_history_checkpoint()
 

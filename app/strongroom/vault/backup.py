@@ -1,4 +1,4 @@
-"""Backups (FORMAT.md §4.11): a consistent copy of the whole vault, written while it is open,
+"""Backups (FORMAT.md §4.12): a consistent copy of the whole vault, written while it is open,
 as a folder that is itself a vault (same passphrase, same recovery key). Nothing is
 decrypted: the database is copied page by page through SQLite's online backup API into a
 database keyed with the same key, the objects byte for byte (they are encrypted already),
@@ -294,7 +294,7 @@ def _install(target: _Target, batch: list[tuple[str, Path]]) -> None:
 
 
 def _mark(copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str) -> None:
-    """Make the copy a backup (FORMAT.md §4.11): a MAC-chained "backup-made" entry in its
+    """Make the copy a backup (FORMAT.md §4.12): a MAC-chained "backup-made" entry in its
     own history, which the open recognises; and drop its records of staged or deleted
     objects, which name objects the backup does not hold."""
     # The config dir is never used: a backup's log saves no checkpoint.

@@ -1,4 +1,4 @@
-"""What makes a vault database a backup (FORMAT.md §4.11): its "backup-made" history entry,
+"""What makes a vault database a backup (FORMAT.md §4.12): its "backup-made" history entry,
 and the plain words an open says about it."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["BackupPoint", "backup_text"]
 
 @dataclass(frozen=True)
 class BackupPoint:
-    """The "backup-made" entry that makes a database a backup (FORMAT.md §4.11): written
+    """The "backup-made" entry that makes a database a backup (FORMAT.md §4.12): written
     into the copy's own history, MAC-chained, by `Vault.backup`."""
 
     seq: int

@@ -177,7 +177,7 @@ class BackupTargetError(VaultError):
 
 class BackupIncomplete(VaultError):
     """The folder is a backup whose writing was interrupted (it holds the marker file
-    FORMAT.md §4.11 names); backing up to it again completes it."""
+    FORMAT.md §4.12 names); backing up to it again completes it."""
 
     def __init__(self, folder: object) -> None:
         super().__init__(

@@ -548,7 +548,7 @@ class HistoryLog:
     def backup_point(self) -> BackupPoint | None:
         """The newest "backup-made" entry when no "checkpoint-reset" (the owner accepting
         this state) follows it and its MAC verifies: this database is then a backup that
-        was not accepted as the current vault (FORMAT.md §4.11). None otherwise."""
+        was not accepted as the current vault (FORMAT.md §4.12). None otherwise."""
         with db_errors():
             row = self._conn.execute(
                 "SELECT seq, time, action, item_id, item_name, details, mac FROM history"

@@ -71,7 +71,7 @@ DB_NAME = "vault.db"
 LOCK_NAME = ".lock"
 OBJECTS_NAME = "objects"
 INCOMPLETE_BACKUP_NAME = "BACKUP-INCOMPLETE.txt"
-"""In a backup folder while it is first written (FORMAT.md §4.11): such a folder does not
+"""In a backup folder while it is first written (FORMAT.md §4.12): such a folder does not
 open (`BackupIncomplete`); the next backup to it completes it and removes the file."""
 
 # meta key (FORMAT.md §4.5): the lowest header format version this vault accepts; written
@@ -542,7 +542,7 @@ def _queue_unlock_entries(
     failed attempts since the last open, a recovery, and the unlock itself."""
     header = ctx.header
     # What this computer keeps for the vault id (failed attempts, entries kept on a full
-    # disk) belongs to the vault, not to a backup of it opened here (FORMAT.md §4.11): a
+    # disk) belongs to the vault, not to a backup of it opened here (FORMAT.md §4.12): a
     # backup that took them would hide them from the vault.
     backup = ctx.history.backup_point() is not None
     fails = FailedUnlocks(ctx.config_dir, header.vault_id_hex)

@@ -118,7 +118,7 @@ class HistoryAction(enum.StrEnum):
     RETENTION_CHANGED = "retention-changed"
     HISTORY_PRUNED = "history-pruned"
     CHECKPOINT_RESET = "checkpoint-reset"
-    # backups (FORMAT.md §4.11): in the vault backed up, and in the backup's own copy
+    # backups (FORMAT.md §4.12): in the vault backed up, and in the backup's own copy
     VAULT_BACKED_UP = "vault-backed-up"
     BACKUP_MADE = "backup-made"
     # entries a full disk kept out of the vault (FORMAT.md §4.7, "Kept history")
