@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 import sqlcipher3
 
-__all__ = ["FullDatabase", "full_db"]
+__all__ = ["FullDatabase", "backup_copy_fails", "full_db"]
 
 
 class FullDatabase:
@@ -43,3 +46,15 @@ def full_db(monkeypatch):
     real = db.connect
     monkeypatch.setattr(db, "connect", lambda *a, **kw: FullDatabase(real(*a, **kw), full))
     return full
+
+
+def backup_copy_fails(monkeypatch, code: int = errno.ENOSPC) -> None:
+    """Every object copy of `Vault.backup` fails with `OSError(code)` (ENOSPC: as on a full
+    disk), after the backup folder was prepared and the database copied."""
+    from strongroom.vault import backup
+
+    def copy_range(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+        yield 0  # a generator, like fsutil.copy_range
+
+    monkeypatch.setattr(backup, "copy_range", copy_range)

@@ -62,6 +62,17 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "retention-changed": [{"to": "30d"}, {"to": "unlimited"}],
     "history-pruned": [{"through_seq": 120, "removed": 119}],
     "checkpoint-reset": [{}],
+    "vault-backed-up": [
+        {
+            "to": "/media/usb/vault-backup",
+            "objects": 3,
+            "copied": 1,
+            "removed": 0,
+            "bytes": 1024,
+            "incremental": True,
+        }
+    ],
+    "backup-made": [{"from": "/home/ben/My.strongroom", "objects": 3, "source_seq": 40}],
     "history-delayed": [{"batch": SHARE_ID, "count": 4, "reason": "disk-full"}],
     "history-gap": [{"batch": SHARE_ID, "reason": "does not authenticate"}],
     "header-repaired": [{"copy": "vault.strongroom.bak", "reason": "damaged"}],

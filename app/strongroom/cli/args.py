@@ -63,6 +63,7 @@ _ORDER = (
     *("retention", "unlock", "lock"),
     *("versions", "restore", "versions-policy", "trash"),
     *("edit",),
+    *("backup",),
 )
 
 

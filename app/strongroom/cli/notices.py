@@ -12,9 +12,16 @@ if TYPE_CHECKING:
 __all__ = ["print_unlock_report"]
 
 # Front-end hints for kinds the CLI can act on; every other notice is printed as it is.
-_HINTS = {"rollback": "run 'strongroom verify-log' for details."}
+_HINTS = {
+    "rollback": "run 'strongroom verify-log' for details.",
+    "backup": "to make it the current vault, 'strongroom verify-log --accept-current'.",
+}
 # Commands that report a notice of this kind themselves, in full.
-_SAID_BY = {"rollback": {"verify-log"}, "shares-waiting": {"pending", "sync"}}
+_SAID_BY = {
+    "rollback": {"verify-log"},
+    "backup": {"verify-log"},
+    "shares-waiting": {"pending", "sync"},
+}
 # Kinds every command reports itself: a full disk is said once, after the command, naming
 # the history entries that could not be written (commands.py), not twice.
 _SAID_AFTER_EVERY_COMMAND = {"disk-full"}

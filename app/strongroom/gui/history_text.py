@@ -229,6 +229,23 @@ class HistorySentences(QObject):
     def _checkpoint_reset(self, d: Details) -> str:
         return self.tr("This history was accepted as correct (after restoring a backup).")
 
+    def _vault_backed_up(self, d: Details) -> str:
+        n = _count(d.get("objects"))
+        to = _text(d.get("to"))
+        if to:
+            return self.tr(
+                "Backed up to {path} (%n stored files).",
+                "one: Backed up to {path} (%n stored file).",
+                n,
+            ).format(path=to)
+        return self.tr("The vault was backed up.")
+
+    def _backup_made(self, d: Details) -> str:
+        source = _text(d.get("from"))
+        if source:
+            return self.tr("This copy was made as a backup of {path}.").format(path=source)
+        return self.tr("This copy was made as a backup.")
+
     def _history_delayed(self, d: Details) -> str:
         return self.tr(
             "%n entries were written late: the disk was full when they happened.",
@@ -479,6 +496,8 @@ DESCRIBERS: dict[str, str] = {
     "retention-changed": "_retention_changed",
     "history-pruned": "_history_pruned",
     "checkpoint-reset": "_checkpoint_reset",
+    "vault-backed-up": "_vault_backed_up",
+    "backup-made": "_backup_made",
     "history-delayed": "_history_delayed",
     "history-gap": "_history_gap",
     "header-repaired": "_header_repaired",

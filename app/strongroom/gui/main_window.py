@@ -43,6 +43,7 @@ from strongroom.vault import (
 from . import heap, icons
 from .activity_page import ActivityPage
 from .autolock import IdleWatcher
+from .backup_action import BackupAction
 from .changed_copies import DISCARD, SAVE, ChangedCopies
 from .editing import EditingCopies
 from .files import FilesPage, TrashPage, accept_copy, forget_file_icons
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self._build_vault_view()
 
         self._make_actions()
+        self.backup_action = BackupAction(self)  # Vault › Back up… (gui/backup_action.py)
         self._make_menus()
         self._make_toolbar()
         self._status_timer = QTimer(self)
@@ -278,6 +280,7 @@ class MainWindow(QMainWindow):
             self.act_new_vault,
             self.act_open_vault,
             None,
+            self.backup_action.action,
             self.act_lock,
             None,
             self.act_quit,
@@ -369,6 +372,7 @@ class MainWindow(QMainWindow):
         in_vault = self.session is not None
         self.toolbar.setVisible(in_vault)
         self.act_lock.setEnabled(in_vault)
+        self.backup_action.action.setEnabled(in_vault)
         for a in self.file_menus:
             a.setVisible(in_vault)
         files_shown = in_vault and self.sections.currentWidget() is self.files_page

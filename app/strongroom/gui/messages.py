@@ -31,6 +31,8 @@ def error_message(exc: BaseException) -> str:
         return _tr(
             "Part of the vault is damaged ({part}){detail}. Nothing damaged was shown."
         ).format(part=exc.part, detail=detail)
+    if isinstance(exc, v.BackupTargetError | v.BackupIncomplete):
+        return str(exc)  # the vault's words name the folder and what to do
     if isinstance(exc, v.DiskFull | v.StorageError) and getattr(exc, "saved", False) is not False:
         # The change was saved (or may have been) and only what followed failed: the
         # vault's own words say what (and what happens next); never "nothing was changed".
@@ -106,6 +108,8 @@ ACTION_LABELS: dict[str, str] = {
     "retention-changed": _N("Retention changed"),
     "history-pruned": _N("History pruned"),
     "checkpoint-reset": _N("History checkpoint accepted"),
+    "vault-backed-up": _N("Backed up"),
+    "backup-made": _N("Backup made"),
     "history-delayed": _N("History written late (disk was full)"),
     "history-gap": _N("History gap (disk was full)"),
     "header-repaired": _N("Vault header repaired"),

@@ -17,6 +17,7 @@ def _tr(text: str) -> str:
 # Front-end hints for kinds the GUI can act on; every other notice is shown as it is.
 _HINTS = {
     "rollback": "If you restored a backup on purpose, accept it under Activity › Verify integrity.",
+    "backup": "To make it your current vault, accept it under Activity › Verify integrity.",
 }
 
 

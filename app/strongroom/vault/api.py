@@ -34,6 +34,7 @@ from typing import BinaryIO
 from strongroom.crypto import kdf
 
 from . import db, lifecycle
+from .backup import Backups
 from .catalog import Catalog, ItemRef
 from .context import Clock, VaultContext, Watch
 from .context import op as _op
@@ -48,6 +49,8 @@ from .keeping import KeepingVerbs
 from .lifecycle import DB_NAME, HEADER_NAME, LOCK_NAME
 from .records import (
     AddProgress,
+    BackupProgress,
+    BackupReport,
     CheckReport,
     FileRecord,
     FolderRecord,
@@ -108,6 +111,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         self._versions = Versions(self._ctx, self._catalog, self._ingest, self._extract)
         self._trash = Trash(self._ctx, self._catalog)
         self._editing = Editing(self._ctx, self._catalog, self._extract, me)
+        self._backups = Backups(self._ctx)
 
     # ----- transitional: private names a few white-box tests still use -----------------
     # New code takes a `VaultContext` instead. Each is a plain alias of the context.
@@ -365,7 +369,9 @@ class Vault(SharingVerbs, KeepingVerbs):
     def rollback_warning(self) -> str | None:
         """Set when this session found the history older than the checkpoint this computer
         saved (the vault was restored from an older copy, or committed changes were lost
-        from a damaged database); a front end should show it at unlock. `None` otherwise."""
+        from a damaged database), or when this vault is a backup not accepted as current
+        ("This is a backup from <date>…", FORMAT.md §4.12); a front end should show it at
+        unlock. `None` otherwise."""
         return self._ctx.rollback_problem
 
     @property
@@ -653,6 +659,35 @@ class Vault(SharingVerbs, KeepingVerbs):
         """Wipe a copy (changed or not) and forget it."""
         self._extract.discard_copy(copy)
 
+    def backup(
+        self,
+        dest: StrPath,
+        *,
+        progress: Callable[[BackupProgress], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> BackupReport:
+        """Write a consistent copy of the whole vault to the folder `dest` while it stays
+        open (FORMAT.md §4.12): a vault folder of its own that opens with the same
+        passphrase (as it was at the backup) and recovery key. Nothing is decrypted.
+
+        `dest` may be new, an empty folder, or a backup of this vault made earlier: then
+        only the objects it lacks are copied, and objects the vault no longer holds (files
+        deleted since) are removed from it — a backup is one point in time, not an archive
+        of every state (back up to another folder to keep several). Anything else is
+        refused with `BackupTargetError` (its `reason` says why) before anything there is
+        changed. A full disk raises `DiskFull`, other disk failures `StorageError`.
+
+        A crash or error leaves an earlier backup at `dest` whole (it still opens as
+        before), and a first backup marked incomplete (`BackupIncomplete` on open; backing
+        up again completes it). Other calls run while the objects are copied; a file
+        deleted meanwhile keeps its stored object until the copy is done. Recorded in the
+        history as "vault-backed-up"; the copy's own history ends with "backup-made", which
+        makes every later open of it say that it is a backup and from when, until its owner
+        accepts it as current (`reset_history_checkpoint`). If the vault is locked
+        meanwhile this raises `VaultLocked` (after a complete backup, then unrecorded).
+        """
+        return self._backups.backup(Path(dest), Watch(progress, cancel))
+
     @_op
     def check(
         self, *, deep: bool = False, progress: Callable[[int], None] | None = None
@@ -724,7 +759,9 @@ class Vault(SharingVerbs, KeepingVerbs):
     @_op
     def reset_history_checkpoint(self) -> None:
         """Accept the vault's current history head as the checkpoint (after the user has
-        acknowledged a reported rollback, e.g. a deliberately restored backup)."""
+        acknowledged a reported rollback, e.g. a deliberately restored backup). For a vault
+        that is a backup (FORMAT.md §4.12) this makes it the current vault: its opens stop
+        saying it is a backup."""
         self._integrity.reset_history_checkpoint()
 
     @property

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from .records import PendingShare, SyncReport
 
 __all__ = [
+    "BackupIncomplete",
+    "BackupTargetError",
     "Cancelled",
     "ContactExists",
     "ContactNotFound",
@@ -159,6 +161,32 @@ class StorageError(VaultError):
         super().__init__(message)
         self.what = what
         self.saved = saved
+
+
+class BackupTargetError(VaultError):
+    """`Vault.backup` cannot write to the folder it was given; nothing there was changed
+    (except where `reason` is "not-writable" or the disk failed part way: then an earlier
+    backup there is still whole, and a new one is marked incomplete). `reason` is one of
+    "not-a-folder", "no-parent", "the-vault" (the vault itself or a folder inside it),
+    "not-empty" (other files, not a backup), "other-vault" (a backup of another vault),
+    "not-a-backup" (a copy of this vault that is not a backup, e.g. one in use), "damaged"
+    (a backup of this vault that does not open), "in-use" (open elsewhere) or
+    "not-writable"."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class BackupIncomplete(VaultError):
+    """The folder is a backup whose writing was interrupted (it holds the marker file
+    FORMAT.md §4.12 names); backing up to it again completes it."""
+
+    def __init__(self, folder: object) -> None:
+        super().__init__(
+            f"{folder} is a backup that was interrupted before it was complete, so it cannot "
+            "be opened. Back up to this folder again to complete it (or delete the folder)."
+        )
 
 
 class NameCollision(VaultError):

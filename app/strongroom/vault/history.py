@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from strongroom.crypto import memwipe
 
+from .backup_point import BackupPoint, backup_text
 from .db import Connection, db_errors
 from .errors import VaultError
 from .fsutil import atomic_write, create_new
@@ -249,6 +250,12 @@ class HistoryLog:
             last, count = row
             if not count:
                 return 0
+            point = self.backup_point()
+            if point is not None and last >= point.seq:
+                # An unaccepted backup stays recognisable: never prune its "backup-made".
+                last = point.seq - 1
+                if last <= self._base()[0]:
+                    return 0
             head_seq, _ = self.head()
             if last >= head_seq:
                 last = head_seq - 1  # always keep the newest entry so the head stays put
@@ -538,13 +545,59 @@ class HistoryLog:
             )
         return None
 
+    def backup_point(self) -> BackupPoint | None:
+        """The newest "backup-made" entry when no "checkpoint-reset" (the owner accepting
+        this state) follows it and its MAC verifies: this database is then a backup that
+        was not accepted as the current vault (FORMAT.md §4.12). None otherwise."""
+        with db_errors():
+            row = self._conn.execute(
+                "SELECT seq, time, action, item_id, item_name, details, mac FROM history"
+                " WHERE action = 'backup-made' ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            seq, t, action, item_id, name, d, mac = row
+            if self._conn.execute(
+                "SELECT 1 FROM history WHERE action = 'checkpoint-reset' AND seq > ? LIMIT 1",
+                (seq,),
+            ).fetchone():
+                return None
+            base_seq, base_prev = self._base()
+            prev_row = self._conn.execute(
+                "SELECT mac FROM history WHERE seq = ?", (seq - 1,)
+            ).fetchone()
+        prev = bytes(prev_row[0]) if prev_row else base_prev if seq - 1 == base_seq else None
+        # Only the vault-key holder writes this entry: one that fails its MAC is ignored,
+        # and the vault is then judged as any older copy (the rollback check).
+        if prev is None or not hmac.compare_digest(
+            _mac(self._key, prev + row_bytes(seq, t, action, item_id, name, d)), bytes(mac)
+        ):
+            return None
+        try:
+            details = json.loads(d)
+            return BackupPoint(seq, t, str(details["from"]), int(details["source_seq"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def rollback_check(self) -> str | None:
+        """Why this vault is not the state this computer last saw, or None: the history is
+        older than the checkpoint (a rollback), the checkpoint is unreadable, or the vault
+        is a backup not yet accepted as current (said as such, whatever the checkpoint)."""
+        cp, problem = self.load_checkpoint()
+        if problem is None and cp is not None:
+            problem = self.checkpoint_problem(cp)
+        point = self.backup_point()
+        if point is None:
+            return problem
+        newer = cp if cp is not None and problem is not None else None
+        return backup_text(point, newer)
+
     def save_checkpoint(self, now: datetime, *, force: bool = False) -> str | None:
         """Record the current head outside the vault, unless the stored checkpoint shows a
-        rollback (then it is kept as evidence and the problem is returned)."""
+        rollback or this vault is an unaccepted backup (then the checkpoint is kept as
+        evidence and the problem is returned)."""
         if not force:
-            cp, problem = self.load_checkpoint()
-            if problem is None and cp is not None:
-                problem = self.checkpoint_problem(cp)
+            problem = self.rollback_check()
             if problem is not None:
                 return problem
         seq, mac = self.head()

@@ -160,14 +160,18 @@ class Integrity:
         history = ctx.history
         checked, first, head, problems = history.verify_chain()
         cp, cp_problem = history.load_checkpoint()
-        if cp_problem:
-            problems.append(cp_problem)
-        if cp is not None:
-            rollback = history.checkpoint_problem(cp)
-            if rollback:
-                problems.append(rollback)
-        elif ctx.rollback_problem and ctx.rollback_problem not in problems:
-            problems.append(ctx.rollback_problem)
+        if history.backup_point() is not None:
+            # A backup not yet accepted: said as such (history.backup_text), not as a rollback.
+            problems.append(history.rollback_check() or "")
+        else:
+            if cp_problem:
+                problems.append(cp_problem)
+            if cp is not None:
+                rollback = history.checkpoint_problem(cp)
+                if rollback:
+                    problems.append(rollback)
+            elif ctx.rollback_problem and ctx.rollback_problem not in problems:
+                problems.append(ctx.rollback_problem)
         notes = history.kept_notes()
         if unwritten_count:
             n = unwritten_count
@@ -262,9 +266,7 @@ def sweep(ctx: VaultContext) -> None:
                 os.unlink(entry.path)
     ctx.store.create_dirs()
     ctx.store.sweep_temp()
-    cp, problem = ctx.history.load_checkpoint()
-    if problem is None and cp is not None:
-        problem = ctx.history.checkpoint_problem(cp)
+    problem = ctx.history.rollback_check()
     if problem is not None:
         ctx.rollback_problem = problem  # shown at unlock; the sweep waits for it
         return

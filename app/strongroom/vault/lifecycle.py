@@ -32,6 +32,7 @@ from .context import ROOT_ID, Clock, VaultContext
 from .copies import META_KEY as COPIES_META_KEY
 from .copies import CopyBook
 from .errors import (
+    BackupIncomplete,
     DiskFull,
     NotAVault,
     StorageError,
@@ -69,6 +70,9 @@ HEADER_NAME = "vault.strongroom"
 DB_NAME = "vault.db"
 LOCK_NAME = ".lock"
 OBJECTS_NAME = "objects"
+INCOMPLETE_BACKUP_NAME = "BACKUP-INCOMPLETE.txt"
+"""In a backup folder while it is first written (FORMAT.md §4.12): such a folder does not
+open (`BackupIncomplete`); the next backup to it completes it and removes the file."""
 
 # meta key (FORMAT.md §4.5): the lowest header format version this vault accepts; written
 # once its header carries a MAC, so stripping the MAC (a "version 1" header) is not an upgrade.
@@ -155,7 +159,10 @@ def _header_half_written(exc: DiskFull | StorageError) -> DiskFull | StorageErro
 
 
 def _first_look(folder: Path) -> None:
-    """`NotAVault` for a folder with neither a header copy nor a database (before locking)."""
+    """`NotAVault` for a folder with neither a header copy nor a database, `BackupIncomplete`
+    for a backup whose writing was interrupted (before locking)."""
+    if (folder / INCOMPLETE_BACKUP_NAME).exists():
+        raise BackupIncomplete(folder)
     header_copies.first_look(folder, (folder / DB_NAME).exists())
 
 
@@ -485,7 +492,9 @@ def finish_open(
         ctx.copies.wipe(keep_changed=True)
         now = _queue_unlock_entries(ctx, vault_key, how, header_plan)
         _first_write(ctx, now)
-        if ctx.rollback_problem:
+        if ctx.rollback_problem and ctx.history.backup_point() is not None:
+            ctx.unlock_report.add(NoticeKind.BACKUP, ctx.rollback_problem)
+        elif ctx.rollback_problem:
             ctx.unlock_report.add(
                 NoticeKind.ROLLBACK,
                 "The access history is older than the last state this computer saw: "
@@ -532,14 +541,19 @@ def _queue_unlock_entries(
     """Queue what this unlock records: kept batches of earlier sessions, header repairs,
     failed attempts since the last open, a recovery, and the unlock itself."""
     header = ctx.header
+    # What this computer keeps for the vault id (failed attempts, entries kept on a full
+    # disk) belongs to the vault, not to a backup of it opened here (FORMAT.md §4.12): a
+    # backup that took them would hide them from the vault.
+    backup = ctx.history.backup_point() is not None
     fails = FailedUnlocks(ctx.config_dir, header.vault_id_hex)
-    failed = fails.read()
+    failed = None if backup else fails.read()
     now = ctx.now()
     kept_key = keys.kept_history_key(vault_key, header.vault_id)
     # The AEAD keeps its own (OpenSSL, cleansed on free) copy; ours is zeroed now.
     ctx.backlog.kept = KeptHistory(ctx.config_dir, header.vault_id_hex, kept_key)
     memwipe.wipe(kept_key)
-    _take_kept(ctx, now)
+    if not backup:
+        _take_kept(ctx, now)
     pending = ctx.backlog.pending
     for action, details in header_plan.events if header_plan else ():
         pending.append((now, action, None, "", details))

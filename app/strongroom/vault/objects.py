@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,6 +47,9 @@ class ObjectStore:
         self.root = root
         self.tmp = root / "tmp"
         self.opener: Opener = opener or _default_opener
+        self._holds = 0
+        self._deferred: set[str] = set()
+        self._hold_lock = threading.Lock()
 
     def create_dirs(self) -> None:
         self.root.mkdir(mode=0o700, exist_ok=True)
@@ -100,8 +104,37 @@ class ObjectStore:
             os.replace(tmp, final)
         return final.parent
 
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """While held, `remove` only notes what to remove and does it when the last hold
+        ends: a backup copies the objects of a database snapshot after it let go of the
+        vault mutex, and a delete committed meanwhile must not unlink them under it. Every
+        caller of `remove` recorded the objects in `staged_objects` first (FORMAT.md §4.6),
+        so a crash while they wait leaves them to the sweep at the next open."""
+        with self._hold_lock:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._hold_lock:
+                self._holds -= 1
+                due: set[str] = set()
+                if not self._holds:
+                    due, self._deferred = self._deferred, set()
+            if due:
+                self._unlink(due)
+
     def remove(self, object_ids: Iterable[str]) -> None:
-        """Remove objects (missing ones are fine) and fsync their directories."""
+        """Remove objects (missing ones are fine) and fsync their directories; while a
+        backup holds the store (`holding`), later."""
+        ids = list(object_ids)
+        with self._hold_lock:
+            if self._holds:
+                self._deferred.update(ids)
+                return
+        self._unlink(ids)
+
+    def _unlink(self, object_ids: Iterable[str]) -> None:
         dirs: set[Path] = set()
         for object_id in object_ids:
             path = self.path(object_id)

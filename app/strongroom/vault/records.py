@@ -13,6 +13,8 @@ __all__ = [
     "AccessKind",
     "AccessReport",
     "AddProgress",
+    "BackupProgress",
+    "BackupReport",
     "CheckProblem",
     "CheckReport",
     "Contact",
@@ -117,6 +119,9 @@ class HistoryAction(enum.StrEnum):
     RETENTION_CHANGED = "retention-changed"
     HISTORY_PRUNED = "history-pruned"
     CHECKPOINT_RESET = "checkpoint-reset"
+    # backups (FORMAT.md §4.12): in the vault backed up, and in the backup's own copy
+    VAULT_BACKED_UP = "vault-backed-up"
+    BACKUP_MADE = "backup-made"
     # entries a full disk kept out of the vault (FORMAT.md §4.7, "Kept history")
     HISTORY_DELAYED = "history-delayed"
     HISTORY_GAP = "history-gap"
@@ -241,6 +246,36 @@ class AddProgress:
     files_total: int
     current: str
     """Vault path of the file being added."""
+
+
+@dataclass(frozen=True)
+class BackupProgress:
+    """Progress of `Vault.backup`: bytes and objects copied so far, of those to copy."""
+
+    bytes_done: int
+    bytes_total: int
+    objects_done: int
+    objects_total: int
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """What `Vault.backup` wrote. `objects` is how many stored objects the backup holds,
+    `copied` how many of them this run copied (`bytes_copied` bytes), `removed` how many
+    objects of an earlier backup at `path` were removed because the vault no longer has
+    them; `incremental` is True when `path` already held a backup of this vault. `missing`
+    counts objects the vault's own database names but its folder lacks (a damaged vault:
+    `check` says which files); the backup is otherwise complete. `made` is the moment the
+    snapshot was taken (the time the backup says it is from)."""
+
+    path: Path
+    made: datetime
+    objects: int
+    copied: int
+    removed: int
+    bytes_copied: int
+    incremental: bool
+    missing: int = 0
 
 
 @dataclass(frozen=True)

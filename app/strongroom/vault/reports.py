@@ -31,6 +31,7 @@ class NoticeKind(enum.StrEnum):
 
     FAILED_UNLOCKS = "failed-unlocks"  # wrong passphrases or recovery keys since last open
     ROLLBACK = "rollback"  # the history is older than this computer's checkpoint
+    BACKUP = "backup"  # this vault is a backup not yet accepted as the current state
     HISTORY_PRUNED = "history-pruned"  # retention removed old access-history entries
     RECEIVED_EXPIRED = "received-expired"  # files shared with me expired and were erased
     HEADER = "header"  # a header copy was damaged or changed without the key (repaired?)

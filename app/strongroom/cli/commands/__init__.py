@@ -1,6 +1,6 @@
 """The sub-commands, one module per command group (the sections of docs/CLI.md):
 
-    vault      init, passwd, recover, check, info, unlock, lock
+    vault      init, passwd, recover, check, backup, info, unlock, lock
     files      add, ls, find, mkdir, mv, rm, get, cat
     history    log, verify-log, retention
     contacts   id, contacts

@@ -1,5 +1,5 @@
-"""The vault itself: `init`, `passwd`, `recover`, `check`, `info`, and the unlock session
-(`unlock`, `lock`; the session files are `strongroom.cli.session`'s)."""
+"""The vault itself: `init`, `passwd`, `recover`, `check`, `backup`, `info`, and the unlock
+session (`unlock`, `lock`; the session files are `strongroom.cli.session`'s)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..common import (
     JSON,
     KDF,
     CommandGroup,
+    Interrupt,
     arg,
     human_duration,
     judge_new_passphrase,
@@ -175,6 +176,46 @@ def cmd_check(args: argparse.Namespace) -> int:
             where = f" [{p.item_path}]" if p.item_path else ""
             say(f"  {p.part}{where}: {p.message}")
     return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+@COMMANDS.command(
+    "backup",
+    "write a consistent copy of the vault to a folder (a backup)",
+    arg(
+        "dest",
+        metavar="DEST",
+        help="the backup folder: new, empty, or an earlier backup of this vault",
+    ),
+)
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Back the vault up to DEST while it stays usable; Ctrl-C stops (DEST stays whole or
+    marked incomplete, docs/CLI.md)."""
+    with unlocked(args) as vault:
+        with progress_bar("Backing up", 0) as bar, Interrupt() as interrupt:
+            report = vault.backup(
+                args.dest,
+                progress=lambda p: bar.update(p.bytes_done, p.bytes_total),
+                cancel=interrupt,
+            )
+    how = "Updated the backup" if report.incremental else "Backed up the vault"
+    summary = (
+        f"{how} at {report.path}: {plural(report.objects, 'stored file')}, "
+        f"{report.copied} copied ({human_size(report.bytes_copied)})"
+    )
+    if report.incremental:
+        summary += f", {report.removed} removed (deleted from the vault since)"
+    note(summary + ".")
+    note(
+        f"It opens with this vault's recovery key, and with the passphrase as it is now; "
+        f"opening it says it is a backup from {human_time(report.made)}."
+    )
+    if report.missing:
+        note(
+            f"warning: the vault itself lacks {plural(report.missing, 'stored file')}, so the "
+            "backup lacks them too; 'strongroom check' names the files."
+        )
+        return EXIT_DAMAGED
+    return EXIT_OK
 
 
 @COMMANDS.command("info", "show facts about the vault", JSON)

@@ -1,0 +1,44 @@
+"""What makes a vault database a backup (FORMAT.md §4.12): its "backup-made" history entry,
+and the plain words an open says about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .history import Checkpoint
+
+__all__ = ["BackupPoint", "backup_text"]
+
+
+@dataclass(frozen=True)
+class BackupPoint:
+    """The "backup-made" entry that makes a database a backup (FORMAT.md §4.12): written
+    into the copy's own history, MAC-chained, by `Vault.backup`."""
+
+    seq: int
+    time: str
+    source: str
+    source_seq: int
+
+
+def _when(time: str) -> str:
+    """A history timestamp (FORMAT.md §4.7, UTC) as people read it."""
+    return datetime.fromisoformat(time).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def backup_text(point: BackupPoint, newer: Checkpoint | None) -> str:
+    """Plain words for a vault that is a backup not yet accepted as current; `newer` is
+    this computer's checkpoint when it saw a later state than the backup."""
+    text = f"This is a backup from {_when(point.time)} (made from {point.source})."
+    if newer is not None:
+        text += (
+            f" This computer saw the vault as it was on {_when(newer.time)}, later than the "
+            "backup: what changed after the backup is not in it."
+        )
+    return text + (
+        " If you restored this backup yourself, accept it as the current state; if you did "
+        "not, someone replaced your vault with an older backup."
+    )
