@@ -33,7 +33,8 @@ def trash_names(window) -> list[str]:
 
 def _versions_shown(window) -> list[str]:
     section = window.files_page.details.versions
-    return [section.list.topLevelItem(i).text(0) for i in range(section.list.topLevelItemCount())]
+    rows = range(section.list.topLevelItemCount())
+    return [section.list.topLevelItem(i).text(0).split("\n")[0] for i in rows]
 
 
 def _object_files(vault) -> set[Path]:

@@ -37,15 +37,17 @@ class VersionsSection(QWidget):
         self.versions: list[VersionRecord] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        # One column of two-line rows ("Version 3 (current)" / "date · size · who"): the
+        # details pane is narrow, and columns side by side needed a horizontal scroll bar.
         self.list = QTreeWidget()
-        self.list.setColumnCount(4)
+        self.list.setColumnCount(1)
         self.list.setHeaderHidden(True)
         self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setAccessibleName(self.tr("Versions of this file"))
-        header = self.list.header()
-        for column in range(3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.list.setMaximumHeight(140)
+        self.list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.list)
         row = QHBoxLayout()
         self.restore_button = QPushButton(icons.icon("refresh"), self.tr("Restore"))
@@ -72,14 +74,25 @@ class VersionsSection(QWidget):
             number = self.tr("Version {n}").format(n=v.number)
             if v.current:
                 number = self.tr("{version} (current)").format(version=number)
-            by = self.tr("You") if v.by == "you" else (v.sender_name or self.tr("Received"))
-            row = QTreeWidgetItem([number, format_time(v.stored), human_size(v.size), by])
+            by = self.tr("you") if v.by == "you" else (v.sender_name or self.tr("received"))
+            facts = self.tr("{when} · {size} · {who}").format(
+                when=format_time(v.stored), size=human_size(v.size), who=by
+            )
+            row = QTreeWidgetItem([f"{number}\n{facts}"])
             row.setData(0, Qt.ItemDataRole.UserRole, v.number)
-            if v.by != "you":
-                row.setToolTip(3, self.tr("An update sent by {who}").format(who=by))
+            row.setToolTip(
+                0,
+                self.tr("Stored by you")
+                if v.by == "you"
+                else self.tr("An update sent by {who}").format(who=by),
+            )
             self.list.addTopLevelItem(row)
         if self.versions:
             self.list.setCurrentItem(self.list.topLevelItem(0))
+            # As tall as its rows, up to four: no empty box under one version.
+            rows = min(len(self.versions), 4)
+            height = self.list.sizeHintForRow(0) * rows + 2 * self.list.frameWidth() + 2
+            self.list.setFixedHeight(height)
         self._update_buttons()
 
     def selected(self) -> VersionRecord | None:
