@@ -687,6 +687,7 @@ def lock(ctx: VaultContext, *, keep_changed: bool = True) -> None:
                     ctx.backlog.keep()
         finally:
             ctx.conn = None
+            ctx.listings.clear()
             with contextlib.suppress(Exception):
                 conn.close()
             ctx.wipe_temp()
