@@ -40,7 +40,14 @@ def stale_folders(vault: Vault, folders: list[str]) -> list[str]:
             cached[f] = vault.list(f)
         except ItemNotFound:  # gone (deleted, moved away): nothing to compare
             continue
-    return [f for f, items in cached.items() if items != fresh(vault, f)]
+    stale = []
+    for f, items in cached.items():
+        try:
+            if items != fresh(vault, f):
+                stale.append(f)
+        except ItemNotFound:  # listed from the cache, but no longer there
+            stale.append(f)
+    return stale
 
 
 @pytest.fixture
@@ -178,7 +185,7 @@ def _shared_root_dropped(vault: Vault, action: Callable[[], object]) -> bool:
 
     cache = vault._ctx.listings
     cache.bind(vault._c)
-    cache.store(SHARED_ROOT_ID, [])
+    cache.store(SHARED_ROOT_ID, "shared:", [])
     assert cache.get(SHARED_ROOT_ID) == []
     action()
     return cache.get(SHARED_ROOT_ID) is None
@@ -198,3 +205,51 @@ def test_receive_and_erase_drop_the_received_listing(world, tmp_path):
     assert _shared_root_dropped(bob, bob.sync)  # a revocation erases the received file
     assert _shared_root_dropped(bob, lambda: bob.delete("shared:gone.txt"))
     assert bob.shared_with_me() == []
+
+
+def test_a_repeat_list_does_not_wait_for_a_commit(tree):
+    """A commit holds the vault mutex through its fsync; an unchanged folder's listing is
+    answered without it (by path, id or record), a changed or new one waits."""
+    import threading
+
+    a = tree.list("/a")
+    top = tree.list("/")
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with tree._mutex:
+            holding.set()
+            done.wait(10)
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert holding.wait(5)
+    try:
+        got: dict[str, object] = {}
+        t = threading.Thread(
+            target=lambda: got.update(
+                path=tree.list("/a"),
+                id=tree.list(a[0].parent_id),
+                record=tree.list(top[0]),
+            ),
+            daemon=True,
+        )
+        t.start()
+        t.join(5)
+        assert not t.is_alive(), "list waited for the mutex"
+        assert got["path"] == got["id"] == got["record"] == a
+        waiting = threading.Thread(target=lambda: tree.list("/c"), daemon=True)
+        waiting.start()
+        waiting.join(0.2)
+        assert waiting.is_alive()  # never listed: it waits for the mutex, as before
+    finally:
+        done.set()
+
+
+def test_list_after_lock_raises(env):
+    from strongroom.vault import VaultLocked
+
+    vault, _ = env.create()
+    vault.list("/")
+    vault.lock()
+    with pytest.raises(VaultLocked):
+        vault.list("/")

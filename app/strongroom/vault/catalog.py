@@ -191,7 +191,7 @@ class Catalog:
             rows = conn.execute(listing.CHILDREN_SQL, (parent.id,)).fetchall()
         # The lean path (listing.py): the same records as `record` builds, per row cheaper.
         records = listing.children(rows, parent.id, names.join(parent.path, ""), self.folder_path)
-        cache.store(parent.id, records)
+        cache.store(parent.id, parent.path, records)
         return records
 
     def walk(self, folder: ItemRef = "/") -> list[Item]:

@@ -67,6 +67,9 @@ class ListingCache:
     def __init__(self) -> None:
         self._conn: db.Connection | None = None
         self._folders: OrderedDict[int, tuple[Item, ...]] = OrderedDict()
+        # path -> folder id, as listed; a path whose folder was deleted or moved maps to
+        # an id with no listing (a miss), and a rename or move clears it (`_changed`).
+        self._paths: dict[str, int] = {}
         self.invalidations = 0
         """How many times an entry or the whole cache was dropped (for tests)."""
 
@@ -88,7 +91,26 @@ class ListingCache:
         self._folders.move_to_end(folder_id)
         return list(found)
 
-    def store(self, folder_id: int, listing: list[Item]) -> None:
+    def peek(self, ref: object) -> list[Item] | None:
+        """Without the vault mutex: the listing of folder `ref` (its id, its path as it was
+        listed, or its record) if it is here, else None (then list under the mutex).
+
+        A commit holds the mutex through its fsync, which on a busy disk takes tens of
+        milliseconds or more; a repeat list need not wait for it. This reads only what
+        was committed: a change in progress drops its folders' entries from inside its
+        own statements, before they commit, and from then on this answers None. Single
+        dict reads, atomic under the GIL; `lock` empties the cache before it closes."""
+        if isinstance(ref, str):
+            folder_id = self._paths.get(ref)
+        elif isinstance(ref, int):
+            folder_id = ref
+        else:
+            folder_id = getattr(ref, "id", None)
+        found = self._folders.get(folder_id)  # type: ignore[arg-type]
+        return None if found is None else list(found)
+
+    def store(self, folder_id: int, path: str, listing: list[Item]) -> None:
+        """Keep `listing` of folder `folder_id` at `path` (not inside a transaction)."""
         assert self._conn is not None
         if self._conn.in_transaction:
             return  # it may show rows that are rolled back (module docstring)
@@ -96,10 +118,14 @@ class ListingCache:
         self._folders.move_to_end(folder_id)
         while len(self._folders) > MAX_FOLDERS:
             self._folders.popitem(last=False)
+        if len(self._paths) > 4 * MAX_FOLDERS:
+            self._paths.clear()  # stale paths only cost a miss; keep the map small
+        self._paths[path] = folder_id
 
     def clear(self) -> None:
         """Drop everything (at lock, and when a folder's path changed)."""
         self._folders.clear()
+        self._paths.clear()
         self.invalidations += 1
 
     def _changed(self, old_parent: int | None, new_parent: int | None, path_moved: int) -> None:
@@ -107,6 +133,7 @@ class ListingCache:
         # never raise (an exception here would fail the statement that changed the row).
         if path_moved:
             self._folders.clear()
+            self._paths.clear()
         else:
             self._folders.pop(old_parent, None)  # type: ignore[arg-type]
             self._folders.pop(new_parent, None)  # type: ignore[arg-type]
