@@ -23,6 +23,7 @@ from sharing_helpers import World, world_fixture
 from strongroom.vault import (
     ItemNotFound,
     ShareChanged,
+    ShareRefused,
     ShareRevoked,
     Vault,
     VaultLocked,
@@ -331,4 +332,24 @@ def test_sender_removed_while_received(world, tmp_path, monkeypatch):
     assert isinstance(p.error, ShareFromUnknownSender), p.error
     assert bob.shared_with_me() == []
     assert [s.name for s in bob.pending_shares()] == ["big.bin"]
+    assert not [o for o in (bob.path / "objects").rglob("*") if o.is_file()]
+
+
+def test_list_answers_while_a_waiting_share_is_accepted(world, tmp_path, monkeypatch):
+    """Accepting a share from an unknown sender receives it as `receive` does."""
+    alice, bob = world.person("alice"), world.person("bob")
+    bob_card = bob.my_card().to_text()
+    cid = alice.add_contact(bob_card).id  # bob does not know alice: her share waits
+    src = tmp_path / "big.bin"
+    src.write_bytes(content_for("big", BIG))
+    alice.add_paths([src], "/")
+    alice.share(["/big.bin"], to=[cid])
+    bob.sync()
+    (waiting,) = bob.pending_shares()
+    p = pause_spooling(monkeypatch).run(lambda: bob.accept_share(waiting.id))
+    assert in_thread(lambda: bob.list("/")) == []
+    in_thread(lambda: bob.refuse_share(waiting.id))  # refused meanwhile: that wins
+    p.release()
+    assert isinstance(p.error, ShareRefused), p.error
+    assert bob.shared_with_me() == []
     assert not [o for o in (bob.path / "objects").rglob("*") if o.is_file()]
