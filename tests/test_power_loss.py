@@ -508,8 +508,8 @@ def _applied(v: dict, op: str, info: dict, opened_with: dict[str, str]) -> bool:
         return "/doc1" not in _files(alice)
     if op == "move":
         return "/folder/doc2" in _files(alice)
-    if op == "share-deleted":
-        return "/doc2" not in _files(alice)
+    if op == "share-deleted":  # its change is the share, which must never be recorded
+        return any(s.item_path == "/doc2" and s.id != info["s2"] for s in alice.shares())
     if op == "passwd":
         return opened_with.get("alice") == PW2
     if op == "share":
