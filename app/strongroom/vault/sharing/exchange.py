@@ -10,7 +10,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import db, exchange, fsutil
 from ..errors import (
@@ -375,34 +375,8 @@ class Exchange(SharingPart):
             except OSError as exc:
                 rep.errors.append((name, exc.strerror or "unreadable"))
                 return None
-            info = opened[1]
-            if info.signed:
-                assert info.manifest is not None
-                with self._ctx.mutex:
-                    mine = self._s.identity._identity().verify_key
-                if info.manifest.sender.verify_key == mine:
-                    return "own"
-                try:
-                    rec = self._s.inbox._receive_stream(f, "shared file", opened, path=path)
-                except ShareFromUnknownSender as exc:
-                    if exc.already or exc.pending is None:
-                        rep.duplicates.append(name)  # a copy of a share already waiting
-                        return "duplicate"
-                    rep.pending.append(exc.pending)
-                    return "pending"
-                except _RefusedEarlier:
-                    rep.duplicates.append(name)  # refused for good: not offered again
-                    return "refused"
-                except (ShareRefused, share_format.ShareError) as exc:
-                    return self._reject(name, str(exc), rep)
-                except OSError as exc:
-                    rep.errors.append((name, exc.strerror or "unreadable"))
-                    return None
-                if rec.duplicate:
-                    rep.duplicates.append(name)
-                    return "duplicate"
-                rep.received.append(rec)
-                return "received"
+            if opened[1].signed:
+                return self._take_share(f, opened, path, name, rep)
             # Not a share (no manifest stanza): a message (FORMAT.md §5.8).
             try:
                 f.seek(0)
@@ -413,6 +387,44 @@ class Exchange(SharingPart):
         with self._ctx.mutex:
             self._ctx.require_open()
             return self._s.applier._process_message(data, name, rep, keyring)
+
+    def _take_share(
+        self,
+        f: BinaryIO,
+        opened: tuple[bytes, share_format.ShareInfo],
+        path: Path,
+        name: str,
+        rep: _Report,
+    ) -> str | None:
+        """A signed share found in the exchange folder (or handed over): received, unless
+        it is my own, waits for my decision, or is refused (quarantined with the reason)."""
+        info = opened[1]
+        assert info.manifest is not None
+        with self._ctx.mutex:
+            mine = self._s.identity._identity().verify_key
+        if info.manifest.sender.verify_key == mine:
+            return "own"
+        try:
+            rec = self._s.inbox._receive_stream(f, "shared file", opened, path=path)
+        except ShareFromUnknownSender as exc:
+            if exc.already or exc.pending is None:
+                rep.duplicates.append(name)  # a copy of a share already waiting
+                return "duplicate"
+            rep.pending.append(exc.pending)
+            return "pending"
+        except _RefusedEarlier:
+            rep.duplicates.append(name)  # refused for good: not offered again
+            return "refused"
+        except (ShareRefused, share_format.ShareError) as exc:
+            return self._reject(name, str(exc), rep)
+        except OSError as exc:
+            rep.errors.append((name, exc.strerror or "unreadable"))
+            return None
+        if rec.duplicate:
+            rep.duplicates.append(name)
+            return "duplicate"
+        rep.received.append(rec)
+        return "received"
 
     def _reject(self, name: str, reason: str, rep: _Report, **details: Any) -> str:
         with self._ctx.mutex, self._ctx.write() as conn:

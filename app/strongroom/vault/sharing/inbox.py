@@ -118,7 +118,10 @@ class Inbox(SharingPart):
         a stream cannot be come back to, so it is not kept). `accept_unknown=True` is
         that decision taken in advance: the share is received, its history entry says it
         was accepted from an unknown sender. A share I refused is refused again
-        (`ShareRefused`), whoever sends it under that id from the same key.
+        (`ShareRefused`), whoever sends it under that id from the same key. Other calls
+        run while its payload is checked and stored; what changed meanwhile is decided as
+        if it arrived now (received by another call: `duplicate=True`; revoked, expired,
+        refused, its sender no longer a contact: as above, nothing stored).
         """
         self._ctx.require_open()  # the mutex is taken by steps (`_receive_stream`)
         return self._receive_source(source, name, accept_unknown)
@@ -437,12 +440,10 @@ class Inbox(SharingPart):
     ) -> ReceivedRecord:
         """Receive one opened share. `path`: where its file is (kept for a share from an
         unknown sender, which waits: `PendingShares._hold_share`); `accept_unknown`:
-        receive it anyway (the user accepted it).
-
-        Add's shape (ingest.py): checked under the vault mutex, the payload decrypted,
-        hashed and stored without it (seconds for a big share: every other call, the
-        GUI's listing too, would wait), then checked again and committed under it. A
-        caller that holds the mutex (`accept_share`) keeps it held throughout."""
+        receive it anyway (the user accepted it). Add's shape (ingest.py): checked under
+        the vault mutex, the payload decrypted, hashed and stored without it (seconds for
+        a big share, which every other call would wait for), checked again and committed
+        under it; a caller that holds the mutex keeps it held throughout."""
         ctx = self._ctx
         with ctx.mutex:
             ctx.require_open()

@@ -100,6 +100,12 @@ class Shares(SharingPart):
 
         Revocation (`revoke`) can later stop access and erase cooperating copies; it
         cannot erase a copy someone already saved outside Strongroom (`REVOCATION_LIMITS`).
+
+        Other calls run while a share's file is written. If meanwhile its file is deleted
+        (`ItemNotFound`), moved, renamed or replaced, a recipient is removed from my
+        contacts or a group changes its key (`ShareChanged`), or the vault is locked
+        (`VaultLocked`), that file's share is neither recorded nor left in the folder;
+        files shared before it in the same call stay shared.
         """
         return self._share(
             items, to, groups, expires, receipts, out_dir, exchange, progress, cancel
@@ -407,9 +413,10 @@ class Shares(SharingPart):
         """Under the mutex, after the share's file was written: the file is still there,
         at the same path, with the same contents, and every recipient is still what the
         share was written for (`ItemNotFound`, `ShareChanged`: nothing is recorded)."""
-        now_rec = self._catalog._get(rec.id) if self._item_exists(rec.id) else None
-        if now_rec is None:
-            raise ItemNotFound(f"{rec.path} was deleted while it was being shared.")
+        try:
+            now_rec = self._catalog._get(rec.id)
+        except ItemNotFound:
+            raise ItemNotFound(f"{rec.path} was deleted while it was being shared.") from None
         if now_rec.path != rec.path:
             raise ShareChanged(
                 f"{rec.path} was moved or renamed to {now_rec.path} while it was being shared;"
@@ -444,10 +451,6 @@ class Shares(SharingPart):
                     f"The group {rname!r} changed (a member left, or it was deleted) while the"
                     " share was being written; nothing was shared."
                 )
-
-    def _item_exists(self, item_id: int) -> bool:
-        with db.db_errors():
-            return tables.item_row(self._ctx.connection, item_id) is not None
 
     def _record_share(
         self,
