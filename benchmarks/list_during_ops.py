@@ -186,6 +186,9 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--ops", default=",".join(OPERATIONS), help="comma-separated")
+    parser.add_argument(
+        "--control-s", type=float, default=10.0, help="seconds of listing with no operation"
+    )
     args = parser.parse_args()
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     unknown = [o for o in ops if o not in OPERATIONS]
@@ -197,6 +200,14 @@ def main() -> int:
         bench = setup(Path(tmp), args.size_mib, args.entries)
         idle = idle_list(bench)
         print(f"idle list of {args.entries} entries: median {idle * 1000:.1f} ms")
+        # The same lister with no operation running: what the machine alone costs (a busy
+        # machine delays any thread now and then; an operation is not to blame for that).
+        quiet = [measure(bench, lambda _b: time.sleep(args.control_s))[0] for _ in range(args.runs)]
+        print(
+            f"{'none':<8} worst list {statistics.median(quiet) * 1000:7.1f} ms (runs "
+            f"{min(quiet) * 1000:.1f}–{max(quiet) * 1000:.1f}), {args.control_s:.0f} s with no"
+            " operation (the machine's own delays)"
+        )
         failed = False
         for name in ops:
             worsts, seconds, medians = [], [], []
