@@ -245,6 +245,12 @@ def test_a_repeat_list_does_not_wait_for_a_commit(tree):
         done.set()
 
 
+def test_a_bool_is_not_a_folder_id(tree):
+    tree.list(1)
+    with pytest.raises(TypeError):
+        tree.list(True)
+
+
 def test_list_after_lock_raises(env):
     from strongroom.vault import VaultLocked
 

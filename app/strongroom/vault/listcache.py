@@ -102,7 +102,7 @@ class ListingCache:
         dict reads, atomic under the GIL; `lock` empties the cache before it closes."""
         if isinstance(ref, str):
             folder_id = self._paths.get(ref)
-        elif isinstance(ref, int):
+        elif isinstance(ref, int) and not isinstance(ref, bool):
             folder_id = ref
         else:
             folder_id = getattr(ref, "id", None)
