@@ -28,6 +28,7 @@ from strongroom.vault import (
     Vault,
     VaultLocked,
 )
+from test_vault_concurrency import in_thread
 from vault_helpers import content_for
 
 __all__ = ["world_fixture"]
@@ -72,27 +73,6 @@ class Paused:
         return self.result
 
 
-def in_thread(fn: Callable[[], Any]) -> Any:
-    """Run `fn` on another thread; fail if it does not finish within WAIT seconds (it
-    would wait for the vault mutex held by a stream)."""
-    out: dict[str, Any] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            out["value"] = fn()
-        except BaseException as exc:
-            out["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, daemon=True).start()
-    assert done.wait(WAIT), "the call waited for the stream (the vault mutex was held)"
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
-
-
 def pause_spooling(monkeypatch: pytest.MonkeyPatch) -> Paused:
     """Receiving: the payload spooler of the first receive waits in the `Paused` hook."""
     real = inbox_module._spool_payload
@@ -116,10 +96,19 @@ def _alice_bob(world: World, tmp_path: Path) -> tuple[Vault, Vault, int, Path]:
     return alice, bob, cid, src
 
 
-def _no_share_left(alice: Vault, folder: Path) -> None:
-    assert alice.shares() == []
-    assert [p.name for p in folder.iterdir()] == []  # no share file, no temp file
-    assert not [e for e in alice.history(limit=50) if e.action == "share-created"]
+def _paused_receive(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Vault, Vault, Any, Paused]:
+    """alice shares the big file with bob into a folder; bob's receive of it is paused."""
+    alice, bob, cid, _ = _alice_bob(world, tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (share,) = alice.share(["/big.bin"], to=[cid], out_dir=out)
+    return alice, bob, share, pause_spooling(monkeypatch).run(lambda: bob.receive(share.path))
+
+
+def _objects(vault: Vault) -> list[Path]:
+    return [o for o in (vault.path / "objects").rglob("*") if o.is_file()]
 
 
 # ----- (1) a listing answers while a stream runs --------------------------------------------
@@ -140,11 +129,7 @@ def test_list_answers_while_a_share_streams(world, tmp_path):
 
 
 def test_list_answers_while_a_receive_streams(world, tmp_path, monkeypatch):
-    alice, bob, cid, _ = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    (share,) = alice.share(["/big.bin"], to=[cid], out_dir=out)
-    p = pause_spooling(monkeypatch).run(lambda: bob.receive(share.path))
+    _alice, bob, _share, p = _paused_receive(world, tmp_path, monkeypatch)
     assert in_thread(lambda: bob.list("/")) == []
     assert in_thread(bob.shared_with_me) == []
     rec = p.release()
@@ -183,114 +168,80 @@ def _paused_share(alice: Vault, out: Path, **kw: Any) -> Paused:
     return p.run(lambda: alice.share(["/big.bin"], out_dir=out, progress=p.hook, **kw))
 
 
-def test_file_deleted_while_shared(world, tmp_path):
-    alice, _bob, cid, _ = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    p = _paused_share(alice, out, to=[cid])
-    in_thread(lambda: alice.delete("/big.bin"))
-    p.release()
-    assert isinstance(p.error, ItemNotFound), p.error
-    assert "deleted while it was being shared" in str(p.error)
-    _no_share_left(alice, out)
-
-
-@pytest.mark.parametrize("how", ["moved", "renamed", "replaced"])
-def test_file_moved_renamed_or_replaced_while_shared(world, tmp_path, how):
-    alice, _bob, cid, src = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    alice.mkdir("/", "elsewhere")
-    p = _paused_share(alice, out, to=[cid])
-    if how == "moved":
-        in_thread(lambda: alice.move("/big.bin", "/elsewhere"))
-    elif how == "renamed":
-        in_thread(lambda: alice.rename("/big.bin", "other.bin"))
-    else:  # another file now at the same path (deleted, then added again)
-        in_thread(lambda: alice.delete("/big.bin"))
-        in_thread(lambda: alice.add_paths([src], "/"))
-    p.release()
-    if how == "replaced":  # a new item under the old path: the planned one is gone
-        assert isinstance(p.error, ItemNotFound), p.error
-    else:
-        assert isinstance(p.error, ShareChanged), p.error
-        assert "nothing was shared" in str(p.error)
-    _no_share_left(alice, out)
-
-
-def test_contents_replaced_in_place_while_shared(world, tmp_path):
+def _rekey(alice: Vault) -> None:
     """The same item with another file key (as an update in place would leave it)."""
-    alice, _bob, cid, _ = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    p = _paused_share(alice, out, to=[cid])
     item = alice.item("/big.bin").id
-
-    def swap_key() -> None:
-        with alice._mutex, alice._write() as conn:  # white-box: no public verb does it yet
-            conn.execute(
-                "UPDATE file_contents SET file_key = ? WHERE item_id = ?", (bytes(16), item)
-            )
-
-    in_thread(swap_key)
-    p.release()
-    assert isinstance(p.error, ShareChanged), p.error
-    assert "replaced" in str(p.error)
-    _no_share_left(alice, out)
+    with alice._mutex, alice._write() as conn:  # white-box: no public verb does it yet
+        conn.execute("UPDATE file_contents SET file_key = ? WHERE item_id = ?", (bytes(16), item))
 
 
-def test_contact_removed_while_shared(world, tmp_path):
-    alice, _bob, cid, _ = _alice_bob(world, tmp_path)
+# name -> (what happens while the share's file is written, the error, words in it)
+SHARE_RACES: dict[str, tuple[Callable[[Vault, int, Path], Any], type, str]] = {
+    "deleted": (
+        lambda a, c, s: a.delete("/big.bin"),
+        ItemNotFound,
+        "/big.bin was deleted while it was being shared",
+    ),
+    "moved": (
+        lambda a, c, s: a.move("/big.bin", "/elsewhere"),
+        ShareChanged,
+        "moved or renamed to /elsewhere/big.bin while it was being shared; nothing was shared",
+    ),
+    "renamed": (lambda a, c, s: a.rename("/big.bin", "other.bin"), ShareChanged, "to /other.bin"),
+    # another file at the same path (deleted, then added again): the planned one is gone
+    "replaced": (
+        lambda a, c, s: (a.delete("/big.bin"), a.add_paths([s], "/")),
+        ItemNotFound,
+        "was deleted",
+    ),
+    "rekeyed": (lambda a, c, s: _rekey(a), ShareChanged, "was replaced while it was being"),
+    "contact-removed": (
+        lambda a, c, s: a.remove_contact(c),
+        ShareChanged,
+        "bob was removed from your contacts while the share was being written",
+    ),
+    # bob leaves: the group gets a new key he does not have, while the share being written
+    # is sealed to the old one, which he still holds
+    "group-rotated": (
+        lambda a, c, s: a.remove_group_member(a.groups()[0].id, c, out_dir=s.parent),
+        ShareChanged,
+        "The group 'team' changed",
+    ),
+    "locked": (lambda a, c, s: a.lock(), VaultLocked, ""),
+}
+
+
+@pytest.mark.parametrize("race", SHARE_RACES)
+def test_what_changed_while_a_share_was_written(world, tmp_path, race):
+    meanwhile, error, words = SHARE_RACES[race]
+    alice, _bob, cid, src = _alice_bob(world, tmp_path)
+    alice.mkdir("/", "elsewhere")
+    to: dict[str, Any] = {"to": [cid]}
+    if race == "group-rotated":
+        world.person("carol")
+        world.introduce("alice", "carol", verify=True)
+        group = alice.create_group("team")
+        alice.add_group_member(group.id, cid)
+        alice.add_group_member(group.id, next(c.id for c in alice.contacts() if c.name == "carol"))
+        to = {"groups": [group.id]}
     out = tmp_path / "out"
     out.mkdir()
-    p = _paused_share(alice, out, to=[cid])
-    in_thread(lambda: alice.remove_contact(cid))
+    p = _paused_share(alice, out, **to)
+    in_thread(lambda: meanwhile(alice, cid, src))
     p.release()
-    assert isinstance(p.error, ShareChanged), p.error
-    assert "bob was removed from your contacts" in str(p.error)
-    _no_share_left(alice, out)
-
-
-def test_group_rotated_while_shared(world, tmp_path):
-    alice, _bob, cid, _ = _alice_bob(world, tmp_path)
-    world.person("carol")
-    world.introduce("alice", "carol", verify=True)
-    carol = next(c.id for c in alice.contacts() if c.name == "carol")
-    group = alice.create_group("team")
-    alice.add_group_member(group.id, cid)
-    alice.add_group_member(group.id, carol)
-    out = tmp_path / "out"
-    out.mkdir()
-    p = _paused_share(alice, out, groups=[group.id])
-    # bob leaves: the group gets a new key he does not have; the share being written is
-    # sealed to the old one, which he still holds.
-    in_thread(lambda: alice.remove_group_member(group.id, cid, out_dir=tmp_path))
-    p.release()
-    assert isinstance(p.error, ShareChanged), p.error
-    assert "The group 'team' changed" in str(p.error)
-    _no_share_left(alice, out)
-
-
-def test_vault_locked_while_shared(world, tmp_path):
-    alice, _bob, cid, _ = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    p = _paused_share(alice, out, to=[cid])
-    in_thread(alice.lock)
-    p.release()
-    assert isinstance(p.error, VaultLocked), p.error
-    assert [x.name for x in out.iterdir()] == []
+    assert isinstance(p.error, error), p.error
+    assert words in str(p.error)
+    assert [x.name for x in out.iterdir()] == []  # no share file, no temp file
+    if race != "locked":
+        assert alice.shares() == []
+        assert not [e for e in alice.history(limit=50) if e.action == "share-created"]
 
 
 # ----- (2) what changed while a receive streamed -------------------------------------------
 
 
 def test_share_revoked_while_received(world, tmp_path, monkeypatch):
-    alice, bob, cid, _ = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    (share,) = alice.share(["/big.bin"], to=[cid], out_dir=out)
-    p = pause_spooling(monkeypatch).run(lambda: bob.receive(share.path))
+    alice, bob, share, p = _paused_receive(world, tmp_path, monkeypatch)
     alice.revoke(share.id)  # the revocation goes to the exchange folder
     in_thread(bob.sync)  # ... and reaches bob while his receive streams
     p.release()
@@ -298,15 +249,11 @@ def test_share_revoked_while_received(world, tmp_path, monkeypatch):
     assert bob.shared_with_me() == []
     assert [r.status for r in bob.shared_with_me(include_ended=True)] == ["revoked"]
     assert bob.check(deep=True).ok
-    assert not [o for o in (bob.path / "objects").rglob("*") if o.is_file()]
+    assert _objects(bob) == []
 
 
 def test_same_share_received_twice_at_once(world, tmp_path, monkeypatch):
-    alice, bob, cid, _ = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    (share,) = alice.share(["/big.bin"], to=[cid], out_dir=out)
-    p = pause_spooling(monkeypatch).run(lambda: bob.receive(share.path))
+    _alice, bob, share, p = _paused_receive(world, tmp_path, monkeypatch)
     other = in_thread(lambda: bob.receive(share.path))  # not paused: it finishes first
     assert not other.duplicate
     first = p.release()
@@ -314,7 +261,7 @@ def test_same_share_received_twice_at_once(world, tmp_path, monkeypatch):
     assert first.duplicate and first.share_id == other.share_id
     assert len(bob.shared_with_me()) == 1
     assert bob.check(deep=True).ok
-    assert len([o for o in (bob.path / "objects").rglob("*") if o.is_file()]) == 1
+    assert len(_objects(bob)) == 1
 
 
 def test_sender_removed_while_received(world, tmp_path, monkeypatch):
@@ -322,17 +269,13 @@ def test_sender_removed_while_received(world, tmp_path, monkeypatch):
     arrived now (nothing stored)."""
     from strongroom.vault import ShareFromUnknownSender
 
-    alice, bob, cid, _ = _alice_bob(world, tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    (share,) = alice.share(["/big.bin"], to=[cid], out_dir=out)
-    p = pause_spooling(monkeypatch).run(lambda: bob.receive(share.path))
+    _alice, bob, _share, p = _paused_receive(world, tmp_path, monkeypatch)
     in_thread(lambda: bob.remove_contact(next(c.id for c in bob.contacts())))
     p.release()
     assert isinstance(p.error, ShareFromUnknownSender), p.error
     assert bob.shared_with_me() == []
     assert [s.name for s in bob.pending_shares()] == ["big.bin"]
-    assert not [o for o in (bob.path / "objects").rglob("*") if o.is_file()]
+    assert _objects(bob) == []
 
 
 def test_list_answers_while_a_waiting_share_is_accepted(world, tmp_path, monkeypatch):
@@ -352,4 +295,4 @@ def test_list_answers_while_a_waiting_share_is_accepted(world, tmp_path, monkeyp
     p.release()
     assert isinstance(p.error, ShareRefused), p.error
     assert bob.shared_with_me() == []
-    assert not [o for o in (bob.path / "objects").rglob("*") if o.is_file()]
+    assert _objects(bob) == []
