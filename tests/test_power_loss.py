@@ -3,11 +3,12 @@ fsynced (tests/crashfs.py, whose docstring states the durability model).
 
 A world of four vaults (alice, bob, carol, dave), their config and temp folders and one
 exchange folder is built once on the crash file system. For each operation — add, delete,
-move, version (a new version of a file), passwd, share, receive, revoke, group-add,
-group-remove — a victim process opens the vault on a fresh copy of that world and performs
-it. Crash point N: the N-th mutating request the file system sees (write, truncate, create,
-mkdir, unlink, rmdir, rename, link, symlink, fsync, fsyncdir) is held, the victim is
-SIGKILLed, and everything not fsynced is dropped. Then the survivors are checked:
+move, version (a new version of a file), passwd, share, share-deleted (the file deleted while
+its share is written, which issue 14 moved outside the vault mutex), receive, revoke,
+group-add, group-remove — a victim process opens the vault on a fresh copy of that world
+and performs it. Crash point N: the N-th mutating request the file system sees (write,
+truncate, create, mkdir, unlink, rmdir, rename, link, symlink, fsync, fsyncdir) is held, the
+victim is SIGKILLed, and everything not fsynced is dropped. Then the survivors are checked:
 
 - every vault opens, `check(deep=True)` and `verify_history()` pass, no file is quarantined;
 - a change the victim saw returned is there; one in flight is either all there or absent;
@@ -71,6 +72,7 @@ MARKER = "op-begins"
 OTHERS = {
     "receive": ("bob",),
     "share": ("carol",),
+    "share-deleted": ("carol",),
     "revoke": ("bob",),
     "revoke-out": ("bob",),
     "group-add": ("bob", "carol", "dave"),
@@ -204,6 +206,8 @@ def _run_op(vault, world: Path, op: str, info: dict) -> None:
         vault.change_passphrase(PW, PW2)
     elif op == "share":
         vault.share(["/doc3"], to=[ids["carol"]])
+    elif op == "share-deleted":
+        _share_deleted_meanwhile(vault, ids["carol"])
     elif op == "receive":
         report = vault.sync()  # sync reports a file it could not take instead of raising
         if info["s2"] not in {r.share_id for r in report.received}:
@@ -220,6 +224,25 @@ def _run_op(vault, world: Path, op: str, info: dict) -> None:
         vault.remove_group_member(info["group"], ids["bob"], out_dir=world / "outdir")
     else:
         raise ValueError(op)
+
+
+def _share_deleted_meanwhile(vault, carol: int) -> None:
+    """Issue 14: a share's file is written without the vault mutex; here its file is
+    deleted (committed) while that happens. The share must fail and leave nothing."""
+    from strongroom.vault import ItemNotFound
+
+    deleted: list[bool] = []
+
+    def delete_once(_n: int) -> None:
+        if not deleted:
+            deleted.append(True)
+            vault.delete("/doc2")
+
+    try:
+        vault.share(["/doc2"], to=[carol], progress=delete_once)
+    except ItemNotFound:
+        return
+    raise RuntimeError("the share of a file deleted meanwhile was recorded")
 
 
 class _Victim:
@@ -453,6 +476,8 @@ def _check_op_state(alice, bob, op: str, committed: bool, info: dict) -> list[st
         expected["/folder/doc2"] = expected.pop("/doc2")
     elif op == "version" and (committed or files.get("/doc2") != expected["/doc2"]):
         expected["/doc2"] = content(NEW_FILE[0], NEW_FILE[1])
+    elif op == "share-deleted" and (committed or "/doc2" not in files):
+        del expected["/doc2"]
     if files != expected:
         got = {p: len(b) for p, b in files.items()}
         want = {p: len(b) for p, b in expected.items()}
@@ -460,6 +485,9 @@ def _check_op_state(alice, bob, op: str, committed: bool, info: dict) -> list[st
     if op == "share" and committed:
         if not any(s.item_path == "/doc3" for s in alice.shares()):
             problems.append("share returned, but alice has no record of it")
+    elif op == "share-deleted":
+        if [s.id for s in alice.shares() if s.item_path == "/doc2" and s.id != info["s2"]]:
+            problems.append("a share of /doc2, deleted while it was written, is recorded")
     elif op == "receive" and committed and bob is not None:
         if info["s2"] not in {r.share_id for r in bob.shared_with_me()}:
             problems.append("bob's sync returned, but the received share is gone")
@@ -486,6 +514,8 @@ def _applied(v: dict, op: str, info: dict, opened_with: dict[str, str]) -> bool:
         return "/folder/doc2" in _files(alice)
     if op == "version":
         return len(alice.versions("/doc2")) == 2
+    if op == "share-deleted":  # its change is the share, which must never be recorded
+        return any(s.item_path == "/doc2" and s.id != info["s2"] for s in alice.shares())
     if op == "passwd":
         return opened_with.get("alice") == PW2
     if op == "share":
@@ -547,6 +577,8 @@ def _check_delivery(v: dict, op: str, info: dict) -> list[str]:
                     problems.append(f"share {share.id} recorded but carol never received it")
                 elif v["carol"].read_bytes(got[0].path) != content("/doc3", FILES["/doc3"]):
                     problems.append("carol received doc3 with other contents")
+    if op == "share-deleted" and [r for r in v["carol"].shared_with_me() if r.name == "doc2"]:
+        problems.append("carol received /doc2, deleted while its share was written")
     if op.startswith("revoke") and _status(alice, info["s1"], "bob") == "revoked":
         bob = {r.share_id: r.status for r in v["bob"].shared_with_me(include_ended=True)}
         if bob.get(info["s1"]) == "active":
@@ -618,6 +650,7 @@ OPS = [
         "version",
         "passwd",
         "share",
+        "share-deleted",
         "receive",
         "revoke",
         "revoke-out",
@@ -758,6 +791,7 @@ KNOWN_IO: dict[str, str] = {}  # as KNOWN, for I/O errors: none now
             "move",
             "passwd",
             "share",
+            "share-deleted",
             "receive",
             "revoke",
             "revoke-out",

@@ -1,6 +1,6 @@
 """Take the README screenshots from the real app (a development tool, not part of the app).
 
-    PYTHONPATH=app python tools/screenshots.py [--set main|safety|messages|all] [OUT_DIR]
+    PYTHONPATH=app python tools/screenshots.py [--set main|safety|messages|keeping|all] [OUT_DIR]
 
 Each set builds demo vaults in a temporary folder (cheap Argon2id, so it runs in seconds),
 drives the real `MainWindow` through its screens and saves `QWidget.grab()` images into
@@ -500,10 +500,36 @@ def messages_set(s: Studio) -> None:
     win.close()  # shuts down; the next set's window is the active one
 
 
+# ----- set "keeping" --------------------------------------------------------------------
+
+
+def keeping_set(s: Studio) -> None:
+    """Issue 15: a file's versions in the details pane, and the Trash page."""
+    maria = s.create_vault("Keeping", "Maria Olsen")
+    maria.add_paths([str(p) for p in s.sources()], "/")
+    plan = s.tmp / "src" / "Garden plan.md"
+    for line in ("- Beans up the trellis\n", "- A bench under the apple tree\n"):
+        plan.write_text(plan.read_text(encoding="utf-8") + line, encoding="utf-8")
+        maria.store_version("/Garden plan.md", plan)
+    maria.delete("/recipes.odt")
+    maria.delete("/Documents/Letters")
+    win = s.window()
+    win.open_session(maria)
+    fp = win.files_page
+    fp.select_names("Garden plan.md")
+    fp.details.versions.select_version(2)
+    s.save(win, "files-versions")
+    win.show_section(win.SECTION_TRASH)
+    win.trash_page.select_names("Letters")
+    s.save(win, "trash")
+    win.close()
+
+
 SETS: dict[str, Callable[[Studio], None]] = {
     "main": main_set,
     "safety": safety_set,
     "messages": messages_set,
+    "keeping": keeping_set,
 }
 
 

@@ -438,10 +438,18 @@ class Vault(SharingVerbs, KeepingVerbs):
         """The current record of an item. Raises `ItemNotFound`."""
         return self._catalog.get(ref)
 
-    @_op
     def list(self, folder: ItemRef = "/") -> list[Item]:
         """The folder's direct children: folders first, then files, each by name ignoring
         case ("apple" before "Zebra"), then by the exact name when only case differs."""
+        # A folder listed before and unchanged since is answered without waiting for the
+        # vault mutex, which a commit holds through its fsync (listcache.py, `peek`).
+        found = self._ctx.listings.peek(folder)
+        if found is not None:
+            return found
+        return self._list(folder)
+
+    @_op
+    def _list(self, folder: ItemRef) -> list[Item]:
         return self._catalog.list(folder)
 
     @_op

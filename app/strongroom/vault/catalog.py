@@ -217,10 +217,18 @@ class Catalog:
 
     def list(self, folder: ItemRef = "/") -> list[Item]:
         parent = self.get_folder(folder)
+        conn = self._ctx.connection
+        cache = self._ctx.listings
+        cache.bind(conn)
+        found = cache.get(parent.id)
+        if found is not None:
+            return found  # unchanged since it was listed (listcache.py)
         with db.db_errors():
-            rows = self._ctx.connection.execute(listing.CHILDREN_SQL, (parent.id,)).fetchall()
+            rows = conn.execute(listing.CHILDREN_SQL, (parent.id,)).fetchall()
         # The lean path (listing.py): the same records as `record` builds, per row cheaper.
-        return listing.children(rows, parent.id, names.join(parent.path, ""), self.folder_path)
+        records = listing.children(rows, parent.id, names.join(parent.path, ""), self.folder_path)
+        cache.store(parent.id, parent.path, records)
+        return records
 
     def walk(self, folder: ItemRef = "/") -> list[Item]:
         top = self.get_folder(folder)

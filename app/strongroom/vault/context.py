@@ -33,6 +33,7 @@ from .events import HISTORY_APPENDED, EventHub
 from .fsutil import remove_tree
 from .header import Header
 from .history import FailedUnlocks, HistoryLog, KeptHistory, PendingEntry, format_time
+from .listcache import ListingCache
 from .objects import ObjectStore, new_object_id
 from .records import HistoryEntry, UnwrittenHistory
 from .reports import UnlockReport
@@ -143,6 +144,7 @@ class VaultContext:
       waiting to be written.
     - `store`: the object store (`objects/`).
     - `events`: the hub that announces changes to front ends.
+    - `listings`: folder listings kept until that folder changes (listcache.py).
     - `folder`: the vault folder; `header`/`header_authenticated`: the header this session
       opened; `vault_key`: our own copy of the key, zeroed at lock.
     - `config_dir`: where checkpoints and failed-unlock counters live (outside the vault).
@@ -158,6 +160,7 @@ class VaultContext:
         self.mutex = threading.RLock()
         self.conn: db.Connection | None = None
         self.events = EventHub()
+        self.listings = ListingCache()
         self.clock: Clock = _never
         self.history: HistoryLog = None  # type: ignore[assignment]  # set at open
         self.backlog = Backlog()

@@ -31,6 +31,7 @@ __all__ = [
     "NotGroupAdmin",
     "PendingShareGone",
     "PreviewTooLarge",
+    "ShareChanged",
     "ShareExpired",
     "ShareFromUnknownSender",
     "ShareNotFound",
@@ -256,6 +257,13 @@ class NotGroupAdmin(SharingError):
 class UnboundGroup(SharingError):
     """A group made before schema 4: its id is not bound to its creator, so a new member
     cannot verify who created it (and would refuse its key). Create a new group."""
+
+
+class ShareChanged(SharingError):
+    """What a share was being made of changed while its file was written (the file was
+    moved, renamed or replaced, a recipient was removed from my contacts, a group changed
+    its key or was deleted): nothing of that file's share was recorded or left behind.
+    Sharing again uses what is there now."""
 
 
 class ShareNotFound(SharingError):

@@ -700,6 +700,7 @@ def lock(ctx: VaultContext, *, keep_changed: bool = True) -> None:
                 with contextlib.suppress(Exception):
                     ctx.backlog.keep()
         finally:
+            ctx.listings.clear()  # first: `Vault.list` reads it without the mutex
             ctx.conn = None
             with contextlib.suppress(Exception):
                 conn.close()
@@ -776,6 +777,7 @@ def abandon(ctx: VaultContext) -> None:
     """A vault dropped without `lock`: at least close the database, wipe the plaintext
     temp files and give back the OS lock."""
     if ctx.conn is not None:
+        ctx.listings.clear()
         ctx.conn.close()
         ctx.conn = None
         ctx.wipe_temp()

@@ -10,7 +10,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import db, exchange, fsutil
 from ..errors import (
@@ -51,7 +51,6 @@ class Exchange(SharingPart):
         at the next `sync`."""
         self._set_exchange_folder(path)
 
-    @_op
     def sync(self) -> SyncReport:
         """Process the exchange folder once: write queued outgoing messages; read each new
         file exactly once — shares are received, messages applied (revocations, receipts,
@@ -59,6 +58,7 @@ class Exchange(SharingPart):
         ones quarantined with a reason (never an exception for bad input) — and erase
         expired shares. Files for someone else are looked at again only after I gain a
         group key."""
+        self._ctx.require_open()  # the mutex is taken by steps (`_sync`)
         return self._sync()
 
     @_op
@@ -89,69 +89,96 @@ class Exchange(SharingPart):
         return [QuarantineEntry(int(i), n, r, parse_time(a)) for i, n, r, a in rows]
 
     def _sync(self) -> SyncReport:
-        folder = self.exchange_folder
-        if folder is None:
-            raise NoExchangeFolder()
-        if not folder.is_dir():
-            raise SharingError(f"The exchange folder {folder} is not reachable.")
-        rep = self._s.outbox._new_report()
-        self._s.outbox._flush_outbox()
-        self._settle_share_temps()
-        rep.expired += [
-            self._s.inbox._received_record(self._s.inbox._received_entry(*key))
-            for key in self._s.inbox._expire_received(self._ctx.now())
-        ]
-        with db.db_errors():
-            seen = {
-                n: (st, int(ks))
-                for n, st, ks in self._ctx.connection.execute(
-                    "SELECT name, status, keyset FROM exchange_files"
-                )
-            }
+        # Add's shape (ingest.py): each step under the vault mutex, except a received
+        # share's payload, which streams without it (`Inbox._receive_stream`): a sync that
+        # brings a big share must not stop every other call (the GUI's listing) meanwhile.
+        ctx = self._ctx
+        with ctx.mutex:
+            folder = self.exchange_folder
+            if folder is None:
+                raise NoExchangeFolder()
+            if not folder.is_dir():
+                raise SharingError(f"The exchange folder {folder} is not reachable.")
+            rep = self._s.outbox._new_report()
+            self._s.outbox._flush_outbox()
+            self._settle_share_temps()
+            rep.expired += [
+                self._s.inbox._received_record(self._s.inbox._received_entry(*key))
+                for key in self._s.inbox._expire_received(ctx.now())
+            ]
+        seen: dict[str, tuple[str, int]] = {}
         while True:
-            keyset = self._s.identity._keyset()
+            with ctx.mutex:
+                ctx.require_open()
+                keyset = self._s.identity._keyset()
+                seen.update(self._exchange_seen())
             try:
                 # Exchange files and sync engines' conflict copies of them (processed like
                 # any other: a copy is a duplicate or a replay); temporary files are not.
                 names = sorted(n for n in os.listdir(folder) if exchange.is_exchange_name(n))
             except OSError as exc:
                 raise SharingError(f"Cannot read the exchange folder: {exc.strerror}.") from None
-            todo = [
-                n
-                for n in names
-                if n not in seen or (seen[n][0] == "not-for-me" and seen[n][1] < keyset)
-            ]
-            for name in todo:
-                ks = self._s.identity._keyset()
-                # A file that was not for me is tried only with the keys gained since: a
-                # hostile file costs its decryption attempts once per key, not per sync.
-                since = self._s.identity._keys_since(seen[name][1]) if name in seen else None
+            for name in names:
+                with ctx.mutex:
+                    ctx.require_open()
+                    # Looked up again: another call may have recorded it since (a share or
+                    # message I wrote there, another sync that read it).
+                    seen.update(self._exchange_seen(name))
+                    old = seen.get(name)
+                    if old is not None and not (old[0] == "not-for-me" and old[1] < keyset):
+                        continue
+                    ks = self._s.identity._keyset()
+                    # A file that was not for me is tried only with the keys gained since: a
+                    # hostile file costs its decryption attempts once per key, not per sync.
+                    since = self._s.identity._keys_since(seen[name][1]) if name in seen else None
+                # Takes the mutex itself, except while a share's payload streams.
                 status = self._process_exchange_file(folder / name, name, rep, since=since)
                 if status is None:
                     continue  # unreadable now (still syncing?): try again next time
                 if exchange.conflict_original(name) is not None:
                     rep.conflicts.append(name)
-                try:
-                    with db.transaction(self._ctx.connection) as conn:
-                        conn.execute(
-                            "INSERT OR REPLACE INTO exchange_files VALUES (?, ?, ?, ?)",
-                            (name, status, ks, format_time(self._ctx.now())),
-                        )
-                except (DiskFull, StorageError):
-                    # The file was handled (and what it brought is saved); only its status
-                    # is not recorded: it is looked at again next time, a duplicate then.
-                    rep.errors.append(
-                        (name, "the disk could not record that it was processed; it is "
-                         "looked at again at the next sync")
-                    )  # fmt: skip
+                with ctx.mutex:
+                    self._record_seen(name, status, ks, rep)
                 seen[name] = (status, ks)
-            if self._s.identity._keyset() == keyset:
-                break  # no new group key: nothing that was not for me can open now
-        self._s.outbox._flush_outbox()
-        rep.removed += self._clean_exchange(folder, names, rep)
-        rep.dropped += self._s.pending._drop_gone_pending()
-        rep.waiting = self._s.pending._waiting_count()
-        return rep.freeze(self._s.outbox._outbox_written)
+            with ctx.mutex:
+                if self._s.identity._keyset() == keyset:
+                    break  # no new group key: nothing that was not for me can open now
+        with ctx.mutex:
+            ctx.require_open()
+            self._s.outbox._flush_outbox()
+            rep.removed += self._clean_exchange(folder, names, rep)
+            rep.dropped += self._s.pending._drop_gone_pending()
+            rep.waiting = self._s.pending._waiting_count()
+            return rep.freeze(self._s.outbox._outbox_written)
+
+    def _exchange_seen(self, name: str | None = None) -> dict[str, tuple[str, int]]:
+        """The exchange files read or written before (of `name`, or all): their status and
+        the keyset they were read with."""
+        sql = "SELECT name, status, keyset FROM exchange_files"
+        with db.db_errors():
+            rows = self._ctx.connection.execute(
+                sql if name is None else sql + " WHERE name = ?", () if name is None else (name,)
+            ).fetchall()
+        return {n: (st, int(ks)) for n, st, ks in rows}
+
+    def _record_seen(self, name: str, status: str, keyset: int, rep: _Report) -> None:
+        """Record that exchange file `name` was handled (never over a file I wrote there,
+        which another call may have recorded meanwhile: `_clean_exchange` needs that)."""
+        try:
+            with db.transaction(self._ctx.connection) as conn:
+                conn.execute(
+                    "INSERT INTO exchange_files VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE"
+                    " SET status = excluded.status, keyset = excluded.keyset, seen = excluded.seen"
+                    " WHERE status NOT IN ('sent', 'removed')",
+                    (name, status, keyset, format_time(self._ctx.now())),
+                )
+        except (DiskFull, StorageError):
+            # The file was handled (and what it brought is saved); only its status
+            # is not recorded: it is looked at again next time, a duplicate then.
+            rep.errors.append(
+                (name, "the disk could not record that it was processed; it is "
+                 "looked at again at the next sync")
+            )  # fmt: skip
 
     def _clean_exchange(self, folder: Path, listing: Sequence[str], rep: _Report) -> list[str]:
         """Remove the files I wrote into `folder` that nobody needs any more (FORMAT.md
@@ -311,8 +338,11 @@ class Exchange(SharingPart):
     ) -> str | None:
         """Handle one exchange file; returns its status, or None to retry later. Bad
         input is quarantined, never raised. `since`: a file already found not for me is
-        tried only with the group keys added after that group_keys rowid."""
-        keyring = self._s.identity._keyring(since)
+        tried only with the group keys added after that group_keys rowid. Takes the vault
+        mutex for each step, except while a share's payload streams (`_receive_stream`)."""
+        with self._ctx.mutex:
+            self._ctx.require_open()
+            keyring = self._s.identity._keyring(since)
         if not keyring:
             rep.skipped += 1
             return "not-for-me"  # no key gained since: nothing to try
@@ -345,32 +375,8 @@ class Exchange(SharingPart):
             except OSError as exc:
                 rep.errors.append((name, exc.strerror or "unreadable"))
                 return None
-            info = opened[1]
-            if info.signed:
-                assert info.manifest is not None
-                if info.manifest.sender.verify_key == self._s.identity._identity().verify_key:
-                    return "own"
-                try:
-                    rec = self._s.inbox._receive_stream(f, "shared file", opened, path=path)
-                except ShareFromUnknownSender as exc:
-                    if exc.already or exc.pending is None:
-                        rep.duplicates.append(name)  # a copy of a share already waiting
-                        return "duplicate"
-                    rep.pending.append(exc.pending)
-                    return "pending"
-                except _RefusedEarlier:
-                    rep.duplicates.append(name)  # refused for good: not offered again
-                    return "refused"
-                except (ShareRefused, share_format.ShareError) as exc:
-                    return self._reject(name, str(exc), rep)
-                except OSError as exc:
-                    rep.errors.append((name, exc.strerror or "unreadable"))
-                    return None
-                if rec.duplicate:
-                    rep.duplicates.append(name)
-                    return "duplicate"
-                (rep.updated if rec.updated else rep.received).append(rec)  # §6.15
-                return "received"
+            if opened[1].signed:
+                return self._take_share(f, opened, path, name, rep)
             # Not a share (no manifest stanza): a message (FORMAT.md §5.8).
             try:
                 f.seek(0)
@@ -378,10 +384,50 @@ class Exchange(SharingPart):
             except OSError as exc:
                 rep.errors.append((name, exc.strerror or "unreadable"))
                 return None
-        return self._s.applier._process_message(data, name, rep, keyring)
+        with self._ctx.mutex:
+            self._ctx.require_open()
+            return self._s.applier._process_message(data, name, rep, keyring)
+
+    def _take_share(
+        self,
+        f: BinaryIO,
+        opened: tuple[bytes, share_format.ShareInfo],
+        path: Path,
+        name: str,
+        rep: _Report,
+    ) -> str | None:
+        """A signed share found in the exchange folder (or handed over): received, unless
+        it is my own, waits for my decision, or is refused (quarantined with the reason)."""
+        info = opened[1]
+        assert info.manifest is not None
+        with self._ctx.mutex:
+            mine = self._s.identity._identity().verify_key
+        if info.manifest.sender.verify_key == mine:
+            return "own"
+        try:
+            rec = self._s.inbox._receive_stream(f, "shared file", opened, path=path)
+        except ShareFromUnknownSender as exc:
+            if exc.already or exc.pending is None:
+                rep.duplicates.append(name)  # a copy of a share already waiting
+                return "duplicate"
+            rep.pending.append(exc.pending)
+            return "pending"
+        except _RefusedEarlier:
+            rep.duplicates.append(name)  # refused for good: not offered again
+            return "refused"
+        except (ShareRefused, share_format.ShareError) as exc:
+            return self._reject(name, str(exc), rep)
+        except OSError as exc:
+            rep.errors.append((name, exc.strerror or "unreadable"))
+            return None
+        if rec.duplicate:
+            rep.duplicates.append(name)
+            return "duplicate"
+        (rep.updated if rec.updated else rep.received).append(rec)  # §6.15
+        return "received"
 
     def _reject(self, name: str, reason: str, rep: _Report, **details: Any) -> str:
-        with self._ctx.write() as conn:
+        with self._ctx.mutex, self._ctx.write() as conn:
             conn.execute(
                 "INSERT INTO quarantine (name, reason, at) VALUES (?, ?, ?)",
                 (name, reason, format_time(self._ctx.now())),

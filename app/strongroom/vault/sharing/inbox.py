@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
-from .. import db, names, tables
+from .. import db, fsutil, names, tables
 from ..errors import (
-    InvalidName,
     ItemNotFound,
     ShareExpired,
     ShareNotFound,
@@ -31,6 +30,7 @@ from ..formats import messages
 from ..formats import share as share_format
 from ..formats.cards import ContactCard
 from ..formats.encoding import b64url_encode
+from ..fsutil import disk_full_errors
 from ..history import format_time, parse_time
 from ..records import ReceivedRecord, SyncReport
 from .common import (
@@ -42,8 +42,9 @@ from .common import (
     _op,
     _RefusedEarlier,
 )
+from .incoming import _Incoming, _stored_name
 from .received_updates import record_applied
-from .streams import _stored_payload
+from .streams import _spool_payload
 
 _AGE_MAGIC = b"age-encryption.org/v1\n"
 
@@ -54,14 +55,6 @@ def _ambiguous_share_id(share_id: str, stored_names: Sequence[str]) -> str:
         f"Several senders shared a file with you under the id {share_id}; "
         f"name the file instead ({shown})."
     )
-
-
-def _stored_name(original: str) -> str:
-    """The name a received file gets here: as sent if safe, else a safe replacement."""
-    try:
-        return names.clean_name(share_format.validate_received_name(original))
-    except (share_format.ShareNameError, InvalidName):
-        return names.clean_name(share_format.safe_file_name(original))
 
 
 @dataclass(frozen=True)
@@ -90,31 +83,9 @@ ReceiveResult = ReceivedRecord | HandledMessage
 """What `receive` returns: the received file, or what was done with a message."""
 
 
-class _Incoming(NamedTuple):
-    """An opened share about to be received: what it says about itself."""
-
-    info: share_format.ShareInfo
-    share_id: str
-    original: str
-    """The file name as sent (or the fallback name of an unsigned file)."""
-    sender_vk: str | None
-    """The signer's verify key (b64url); None for an unsigned file."""
-    via_group: str | None
-    """The group whose key opened it, if not mine."""
-
-    @property
-    def manifest(self) -> share_format.Manifest | None:
-        return self.info.manifest
-
-    @property
-    def signer(self) -> str:
-        return self.sender_vk or ""
-
-
 class Inbox(SharingPart):
     """Receiving shares (a file or a stream), the received files, and erasing them."""
 
-    @_op
     def receive(
         self,
         source: StrPath | BinaryIO,
@@ -146,8 +117,12 @@ class Inbox(SharingPart):
         a stream cannot be come back to, so it is not kept). `accept_unknown=True` is
         that decision taken in advance: the share is received, its history entry says it
         was accepted from an unknown sender. A share I refused is refused again
-        (`ShareRefused`), whoever sends it under that id from the same key.
+        (`ShareRefused`), whoever sends it under that id from the same key. Other calls
+        run while its payload is checked and stored; what changed meanwhile is decided as
+        if it arrived now (received by another call: `duplicate=True`; revoked, expired,
+        refused, its sender no longer a contact: as above, nothing stored).
         """
+        self._ctx.require_open()  # the mutex is taken by steps (`_receive_stream`)
         return self._receive_source(source, name, accept_unknown)
 
     @_op
@@ -192,13 +167,13 @@ class Inbox(SharingPart):
             return True  # a message for me, a bad one: receiving it says why
         return True
 
-    @_op
     def process(self, paths: StrPath | Iterable[StrPath]) -> SyncReport:
         """Process files delivered by hand (saved from mail or chat, a USB stick, an
         `out_dir`): shares are received and messages (revocations, receipts, group keys)
         applied, with every check `sync` makes — replays ignored, files for someone else
         skipped, bad ones quarantined with a reason; bad input never raises. (A plain
         ``age -r`` file is not a Strongroom message: use `receive` for it.)"""
+        self._ctx.require_open()  # the mutex is taken by steps, not while a share streams
         return self._process_paths(paths)
 
     @_op
@@ -393,10 +368,14 @@ class Inbox(SharingPart):
                 raise SharingError(f"Cannot read {path}: {exc.strerror}.") from None
             with f:
                 fallback = name or path.name.removesuffix(".age") or "shared file"
-                keyring = self._s.identity._keyring()
+                with self._ctx.mutex:
+                    self._ctx.require_open()
+                    keyring = self._s.identity._keyring()
                 opened = share_format.open_share(f, [k for k, _g, _e in keyring])
-                if not opened[1].signed and (handled := self._message_given_to_receive(path)):
-                    return handled
+                if not opened[1].signed:
+                    with self._ctx.mutex:
+                        if handled := self._message_given_to_receive(path):
+                            return handled
                 return self._receive_stream(
                     f, fallback, opened, path=path.resolve(), accept_unknown=accept_unknown
                 )
@@ -442,10 +421,12 @@ class Inbox(SharingPart):
         for item in items:
             path = Path(item)
             self._s.exchange._process_exchange_file(path.resolve(), path.name, rep, follow=True)
-        self._s.outbox._flush_outbox()
-        rep.dropped += self._s.pending._drop_gone_pending()
-        rep.waiting = self._s.pending._waiting_count()
-        return rep.freeze(self._s.outbox._outbox_written)
+        with self._ctx.mutex:
+            self._ctx.require_open()
+            self._s.outbox._flush_outbox()
+            rep.dropped += self._s.pending._drop_gone_pending()
+            rep.waiting = self._s.pending._waiting_count()
+            return rep.freeze(self._s.outbox._outbox_written)
 
     def _receive_stream(
         self,
@@ -458,33 +439,72 @@ class Inbox(SharingPart):
     ) -> ReceivedRecord:
         """Receive one opened share. `path`: where its file is (kept for a share from an
         unknown sender, which waits: `PendingShares._hold_share`); `accept_unknown`:
-        receive it anyway (the user accepted it)."""
-        keyring = self._s.identity._keyring()
-        if opened is None:
+        receive it anyway (the user accepted it). Add's shape (ingest.py): checked under
+        the vault mutex, the payload decrypted, hashed and stored without it (seconds for
+        a big share, which every other call would wait for), checked again and committed
+        under it; a caller that holds the mutex keeps it held throughout."""
+        ctx = self._ctx
+        with ctx.mutex:
+            ctx.require_open()
+            keyring = self._s.identity._keyring()
+        if opened is None:  # reading a stream's header may wait for its writer
             opened = share_format.open_share(f, [k for k, _g, _e in keyring])
         file_key, info = opened
-        via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
-        inc = self._incoming(info, fallback_name, via_group)
-        now = self._ctx.now()
-        duplicate = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
-        if duplicate is not None and inc.manifest is not None and inc.manifest.version:
-            # A new version of a file this sender shared with me (FORMAT.md §6.15).
-            updates = self._s.received_updates
-            return updates._receive_update(f, file_key, inc.manifest, inc.signer, duplicate)
-        if duplicate is not None:
-            return duplicate
-        accepted = (
-            inc.sender_vk is not None
-            and accept_unknown
-            and self._s.contacts._contact_by_vk(inc.sender_vk) is None
-        )
-        with _stored_payload(self._ctx, f, file_key, inc.manifest) as (size, sha, inline, oid):
-            details = self._received_details(inc, size, accepted)
-            self._commit_received(inc, file_key, size, sha, inline, oid, now, details)
-        self._s.outbox._flush_outbox()
-        self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
-        self._s.identity._changed("received")
-        return self._received_record(self._received_entry(inc.share_id, inc.signer))
+        with ctx.mutex:
+            ctx.require_open()
+            via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
+            inc = self._incoming(info, fallback_name, via_group)
+            now = ctx.now()
+            duplicate = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
+            if duplicate is not None and inc.manifest is not None and inc.manifest.version:
+                # A new version of a file this sender shared with me (FORMAT.md §6.15). It
+                # is stored under the mutex, as every receive was before issue 14's
+                # locking shape: updates are rare and the size of the file they replace.
+                updates = self._s.received_updates
+                return updates._receive_update(f, file_key, inc.manifest, inc.signer, duplicate)
+            if duplicate is not None:
+                return duplicate
+            accepted = (
+                inc.sender_vk is not None
+                and accept_unknown
+                and self._s.contacts._contact_by_vk(inc.sender_vk) is None
+            )
+        size, sha, inline, tmp = _spool_payload(ctx.store, f, file_key, inc.manifest)
+        object_id: str | None = None
+        again: ReceivedRecord | None = None
+        try:
+            if tmp is not None:
+                object_id = ctx.reserve_object_ids(1)[0]  # recorded before it is in place
+                shard = ctx.store.install(tmp, object_id)
+                with disk_full_errors():
+                    fsutil.fsync_dir(shard)
+            with ctx.mutex:
+                ctx.require_open()
+                # What may have changed while the payload streamed: the same share received
+                # by another call (then that one is the answer), its sender's revocation
+                # arrived, it expired, its sender left my contacts (it waits for my
+                # decision then): each is handled as if the share arrived now.
+                now = ctx.now()
+                again = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
+                if again is None:
+                    details = self._received_details(inc, size, accepted)
+                    self._commit_received(inc, file_key, size, sha, inline, object_id, now, details)
+        except BaseException:
+            if object_id is not None:
+                ctx.store.remove([object_id])
+            elif tmp is not None:
+                ctx.store.discard_temp([tmp])
+            raise
+        if again is not None:
+            if object_id is not None:
+                ctx.store.remove([object_id])  # the copy another call stored is the one kept
+            return again
+        with ctx.mutex:
+            ctx.require_open()
+            self._s.outbox._flush_outbox()
+            ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
+            self._s.identity._changed("received")
+            return self._received_record(self._received_entry(inc.share_id, inc.signer))
 
     def _incoming(
         self, info: share_format.ShareInfo, fallback_name: str, via_group: str | None

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 from .. import db
 from ..errors import (
@@ -49,7 +49,6 @@ class PendingShares(SharingPart):
         self._drop_gone_pending()
         return self._pending_shares()
 
-    @_op
     def accept_share(self, pending_id: int, *, add_contact: str | None = None) -> ReceivedRecord:
         """Receive a waiting share (`pending_shares`) exactly as a share from a contact is
         received — every check, the same "share-received" entry, with "accepted": "from
@@ -232,12 +231,46 @@ class PendingShares(SharingPart):
         return dropped
 
     def _accept_share(self, pending_id: int, add_contact: str | None) -> ReceivedRecord:
-        row = self._waiting_row(pending_id)
-        p = self._pending_record(row)
+        # As `receive` (`Inbox._receive_stream`): checked and opened under the vault mutex,
+        # the payload streamed without it, re-checked (refused or revoked meanwhile) and
+        # committed under it.
+        ctx = self._ctx
+        with ctx.mutex:
+            ctx.require_open()
+            row = self._waiting_row(pending_id)
+            p = self._pending_record(row)
+            contact_name = (
+                self._s.contacts._check_contact_name(add_contact)
+                if add_contact is not None
+                else None
+            )
+            f, opened = self._open_waiting(row, p)
         signer = row[2]
-        contact_name = (
-            self._s.contacts._check_contact_name(add_contact) if add_contact is not None else None
-        )
+        with f:
+            try:
+                rec = self._s.inbox._receive_stream(
+                    f, "shared file", opened, path=p.path, accept_unknown=True
+                )
+            except ShareRefused:
+                raise  # revoked or expired: recorded, and off the list (`_record_refusal`)
+            except share_format.ShareError as exc:
+                with ctx.mutex:
+                    self._drop_pending(row, "damaged", str(exc))
+                raise
+        with ctx.mutex:
+            ctx.require_open()
+            if contact_name is not None and self._s.contacts._contact_by_vk(signer) is None:
+                self._s.contacts._add_contact(row[3], contact_name, update=False)
+                entry = self._s.inbox._received_entry(p.share_id, signer)
+                rec = self._s.inbox._received_record(entry)
+        return rec
+
+    def _open_waiting(
+        self, row: Sequence[Any], p: PendingShare
+    ) -> tuple[BinaryIO, tuple[bytes, share_format.ShareInfo]]:
+        """Under the mutex: the waiting share's file, opened, and its header, checked to
+        still be that share (dropped from the list with the reason otherwise)."""
+        signer = row[2]
         if p.expires is not None and p.expires <= self._ctx.now():
             self._s.inbox._record_refusal(p.share_id, p.name, "expired", signer, row[6])
             raise ShareExpired(
@@ -260,39 +293,31 @@ class PendingShares(SharingPart):
                 f"{p.display_name} cannot be accepted: {why}. It was taken off the waiting "
                 "list; nothing was stored."
             ) from None
-        with os.fdopen(fd, "rb") as f:
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise share_format.ShareFormatError("not a regular file")
-                keyring = self._s.identity._keyring()
-                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
-                m = opened[1].manifest
-                if (
-                    m is None
-                    or m.share_id != p.share_id
-                    or b64url_encode(m.sender.verify_key.to_bytes()) != signer
-                ):
-                    raise share_format.ShareFormatError("it holds another share now")
-            except share_format.ShareError as exc:
-                why = f"the file at {p.path} is no longer that share ({exc})"
-                self._drop_pending(row, "changed", why)
-                raise PendingShareGone(
-                    f"{p.display_name} cannot be accepted: {why}. It was taken off the "
-                    "waiting list; nothing was stored."
-                ) from None
-            try:
-                rec = self._s.inbox._receive_stream(
-                    f, "shared file", opened, path=p.path, accept_unknown=True
-                )
-            except ShareRefused:
-                raise  # revoked or expired: recorded, and off the list (`_record_refusal`)
-            except share_format.ShareError as exc:
-                self._drop_pending(row, "damaged", str(exc))
-                raise
-        if contact_name is not None and self._s.contacts._contact_by_vk(signer) is None:
-            self._s.contacts._add_contact(row[3], contact_name, update=False)
-            rec = self._s.inbox._received_record(self._s.inbox._received_entry(p.share_id, signer))
-        return rec
+        f = os.fdopen(fd, "rb")
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise share_format.ShareFormatError("not a regular file")
+            keyring = self._s.identity._keyring()
+            opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+            m = opened[1].manifest
+            if (
+                m is None
+                or m.share_id != p.share_id
+                or b64url_encode(m.sender.verify_key.to_bytes()) != signer
+            ):
+                raise share_format.ShareFormatError("it holds another share now")
+        except share_format.ShareError as exc:
+            f.close()
+            why = f"the file at {p.path} is no longer that share ({exc})"
+            self._drop_pending(row, "changed", why)
+            raise PendingShareGone(
+                f"{p.display_name} cannot be accepted: {why}. It was taken off the "
+                "waiting list; nothing was stored."
+            ) from None
+        except BaseException:
+            f.close()
+            raise
+        return f, opened
 
     def _refuse_share(self, pending_id: int) -> PendingShare:
         row = self._waiting_row(pending_id)

@@ -5,31 +5,34 @@ A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from strongroom.crypto import age
 
-from .. import db, fsutil
+from .. import db, tables
 from ..errors import (
     Cancelled,
+    ContactNotFound,
     DiskFull,
+    GroupNotFound,
     ItemNotFound,
     NoExchangeFolder,
+    ShareChanged,
     ShareNotFound,
     SharingError,
     StorageError,
     VaultDamaged,
-    VaultError,
 )
 from ..formats import messages
 from ..formats import share as share_format
 from ..formats.cards import ContactCard
-from ..fsutil import WritebackPacer, disk_full_errors, new_file, tmp_name
 from ..history import format_time, parse_time
 from ..records import (
     Contact,
@@ -50,7 +53,6 @@ from ..share_plan import (
 )
 from . import streams
 from .common import _HEX128, SHARED_ROOT_ID, ContactRef, GroupRef, SharingPart, StrPath, _op
-from .streams import _copy_fd
 
 _RecipientRow = tuple[str, str, str, str | None, int | None, str | None, int | None]
 """A share_recipients row to insert: age, kind, name, vk, contact id, group id, epoch."""
@@ -72,7 +74,6 @@ def _expiry_instant(now: datetime, expires: datetime | timedelta | None) -> int 
 class Shares(SharingPart):
     """Making shares and revoking them, and reading back the shares I made."""
 
-    @_op
     def share(
         self,
         items: Iterable[Any],
@@ -99,6 +100,12 @@ class Shares(SharingPart):
 
         Revocation (`revoke`) can later stop access and erase cooperating copies; it
         cannot erase a copy someone already saved outside Strongroom (`REVOCATION_LIMITS`).
+
+        Other calls run while a share's file is written. If meanwhile its file is deleted
+        (`ItemNotFound`), moved, renamed or replaced, a recipient is removed from my
+        contacts or a group changes its key (`ShareChanged`), or the vault is locked
+        (`VaultLocked`), that file's share is neither recorded nor left in the folder;
+        files shared before it in the same call stay shared.
         """
         return self._share(
             items, to, groups, expires, receipts, out_dir, exchange, progress, cancel
@@ -125,7 +132,6 @@ class Shares(SharingPart):
         group raises as `share` does. Carry it out with `share_as_planned`."""
         return self._plan_share(items, to, groups, expires, receipts, out_dir, exchange)
 
-    @_op
     def share_as_planned(
         self,
         plan: SharePlan,
@@ -237,20 +243,26 @@ class Shares(SharingPart):
         progress: Callable[[int], None] | None,
         cancel: Callable[[], bool] | None,
     ) -> list[ShareRecord]:
-        files = self._files_of(items)
-        if not files:
-            raise SharingError("There is no file to share.")
-        for rec in files:
-            if rec.parent_id == SHARED_ROOT_ID:
-                raise SharingError(
-                    f"{rec.path} was shared with you; only its owner can share it further."
-                )
-        recips, rows = self._share_recipients(to, groups)
-        now = self._ctx.now()
-        exp_int = _expiry_instant(now, expires)
-        use_exchange = out_dir is None if exchange is None else exchange
-        dest = self._share_dest(out_dir, use_exchange)
-        card = self._s.identity._identity().card()
+        # Add's shape (ingest.py): plan under the vault mutex, write each file's share
+        # outside it (seconds for a big file: every other call, the GUI's listing too,
+        # would wait), then re-check and record it under the mutex (`_share_one`).
+        ctx = self._ctx
+        with ctx.mutex:
+            ctx.require_open()
+            files = self._files_of(items)
+            if not files:
+                raise SharingError("There is no file to share.")
+            for rec in files:
+                if rec.parent_id == SHARED_ROOT_ID:
+                    raise SharingError(
+                        f"{rec.path} was shared with you; only its owner can share it further."
+                    )
+            recips, rows = self._share_recipients(to, groups)
+            now = ctx.now()
+            exp_int = _expiry_instant(now, expires)
+            use_exchange = out_dir is None if exchange is None else exchange
+            dest = self._share_dest(out_dir, use_exchange)
+            card = self._s.identity._identity().card()
         total = 0
         results: list[ShareRecord] = []
         for rec in files:
@@ -272,9 +284,8 @@ class Shares(SharingPart):
                 if progress is not None:
                     progress(_b + n)
 
-            final = self._share_one(rec, manifest, rows, now, dest, use_exchange, on_bytes)
+            results.append(self._share_one(rec, manifest, rows, now, dest, use_exchange, on_bytes))
             total += rec.size
-            results.append(self._share_record(manifest.share_id, final))
         self._s.identity._changed("shares")
         return results
 
@@ -340,93 +351,106 @@ class Shares(SharingPart):
         dest: Path,
         use_exchange: bool,
         on_bytes: Callable[[int], None],
-    ) -> Path:
-        """Write, record and place one file's share; returns where its file is."""
-        with db.db_errors():
-            key_row = self._ctx.connection.execute(
-                "SELECT c.file_key, c.object_id, p.payload FROM file_contents c"
-                " LEFT JOIN inline_payloads p ON p.item_id = c.item_id WHERE c.item_id = ?",
-                (rec.id,),
-            ).fetchone()
-        if key_row is None:
-            raise ItemNotFound(f"{rec.path} is no longer in the vault.")
-        file_key, object_id, inline = bytes(key_row[0]), key_row[1], key_row[2]
-        header = share_format.build_share_header(
-            file_key,
-            [r.recipient for r in manifest.recipients],
-            manifest,
-            self._s.identity._identity().signing_key,
-        )
+    ) -> ShareRecord:
+        """Write one file's share (outside the mutex), then re-check, record and place it."""
+        ctx = self._ctx
+        with ctx.mutex:
+            ctx.require_open()
+            file_key, payload = self._open_payload(rec)
+            header = share_format.build_share_header(
+                file_key,
+                [r.recipient for r in manifest.recipients],
+                manifest,
+                self._s.identity._identity().signing_key,
+            )
         name = (
             messages.new_message_filename()
             if use_exchange
             else share_format.safe_file_name(rec.name + ".age")
         )
-        tmp = self._write_share_temp(dest, name, header, object_id, inline, on_bytes)
+        with payload:  # open: a delete meanwhile unlinks the object, we still read it
+            tmp = streams._write_share_temp(dest, name, header, payload, on_bytes)
         try:
-            final_name = self._record_share(
-                rec, manifest, rows, now, manifest.expires, dest, name, use_exchange
-            )
+            with ctx.mutex:
+                ctx.require_open()
+                self._still_as_planned(rec, file_key, rows)
+                final_name = self._record_share(
+                    rec, manifest, rows, now, manifest.expires, dest, name, use_exchange
+                )
+                record = self._share_record(manifest.share_id)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         # Committed: from here the file is never deleted for a failure. If the rename
         # fails, the complete, fsynced file waits under its temp name and the next sync
-        # or open puts it in place (`_settle_share_temps`), as after a crash here.
-        try:
-            return streams._place_new(tmp, dest, final_name)
-        except OSError:
-            return dest / final_name
+        # or open puts it in place (`_settle_share_temps`), as after a crash here. Under
+        # the mutex, so that a sync's `_settle_share_temps` never races this rename.
+        with ctx.mutex:
+            try:
+                final = streams._place_new(tmp, dest, final_name)
+            except OSError:
+                final = dest / final_name
+        return replace(record, path=final)
 
-    def _write_share_temp(
-        self,
-        dest: Path,
-        name: str,
-        header: bytes,
-        object_id: str | None,
-        inline: bytes | None,
-        on_bytes: Callable[[int], None],
-    ) -> Path:
-        """Header + stored payload bytes into a temp file in `dest`, fsynced before this
-        returns: the share is recorded (and its file renamed into place, the folder
-        fsynced) only once its bytes are on the disk, so a power cut can never leave a
-        share that counts as delivered while its file is short or empty under its final
-        name (which every recipient would quarantine for good). The kernel's writeback is
-        started as the copy goes (`WritebackPacer`), so the final fsync waits for little
-        (FORMAT.md §6.2; docs/PERFORMANCE.md has the cost against `cp` + `sync`)."""
-        tmp = dest / tmp_name(name)
+    def _open_payload(self, rec: FileRecord) -> tuple[bytes, BinaryIO]:
+        """Under the mutex: `rec`'s file key and its stored payload, opened for reading."""
+        with db.db_errors():
+            row = tables.content_row(self._ctx.connection, rec.id)
+        if row is None:
+            raise ItemNotFound(f"{rec.path} is no longer in the vault.")
+        if row.payload is not None:
+            return row.file_key, io.BytesIO(bytes(row.payload))
+        assert row.object_id is not None
         try:
-            with disk_full_errors():
-                # new_file fsyncs: durable before the commit that records it as delivered.
-                with new_file(tmp) as fd:
-                    streams._write_all(fd, header)
-                    pacer = WritebackPacer(fd)
-                    pacer.wrote(len(header))
-                    if inline is not None:
-                        streams._write_all(fd, bytes(inline))
-                        on_bytes(len(inline))
-                    else:
-                        assert object_id is not None
-                        try:
-                            src = open(self._ctx.store.path(object_id), "rb")
-                        except FileNotFoundError:
-                            raise VaultDamaged(
-                                "object", "The stored contents of the file are missing."
-                            ) from None
-                        with src:
-                            _copy_fd(src.fileno(), fd, len(header), on_bytes, pacer)
-                # Its name too: a crash between the commit and the rename then still finds
-                # the complete file, and the next open or sync puts it in place
-                # (`_settle_share_temps`) instead of a recorded share with no bytes anywhere.
-                fsutil.fsync_dir(dest)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError) and not isinstance(exc, VaultError):
-                raise SharingError(f"Cannot write to {dest}: {exc.strerror}.") from None
-            raise
-        return tmp
+            return row.file_key, open(self._ctx.store.path(row.object_id), "rb")
+        except FileNotFoundError:
+            raise VaultDamaged("object", "The stored contents of the file are missing.") from None
+
+    def _still_as_planned(
+        self, rec: FileRecord, file_key: bytes, rows: Sequence[_RecipientRow]
+    ) -> None:
+        """Under the mutex, after the share's file was written: the file is still there,
+        at the same path, with the same contents, and every recipient is still what the
+        share was written for (`ItemNotFound`, `ShareChanged`: nothing is recorded)."""
+        try:
+            now_rec = self._catalog._get(rec.id)
+        except ItemNotFound:
+            raise ItemNotFound(f"{rec.path} was deleted while it was being shared.") from None
+        if now_rec.path != rec.path:
+            raise ShareChanged(
+                f"{rec.path} was moved or renamed to {now_rec.path} while it was being shared;"
+                " nothing was shared."
+            )
+        with db.db_errors():
+            row = tables.content_row(self._ctx.connection, rec.id)
+        if row is None or row.file_key != file_key:
+            raise ShareChanged(
+                f"{rec.path} was replaced while it was being shared; nothing was shared."
+            )
+        for age_text, kind, rname, _vk, cid, gid, epoch in rows:
+            if kind == "person":
+                assert cid is not None
+                try:
+                    gone = self._s.contacts._contact_row(cid)[3] != age_text
+                except ContactNotFound:
+                    gone = True
+                if gone:
+                    raise ShareChanged(
+                        f"{rname} was removed from your contacts while the share was being"
+                        " written; nothing was shared."
+                    )
+                continue
+            assert gid is not None
+            try:
+                changed = int(self._s.groups._group_row(gid)[5]) != epoch
+            except GroupNotFound:
+                changed = True
+            if changed:
+                raise ShareChanged(
+                    f"The group {rname!r} changed (a member left, or it was deleted) while the"
+                    " share was being written; nothing was shared."
+                )
 
     def _record_share(
         self,

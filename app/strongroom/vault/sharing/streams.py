@@ -17,7 +17,7 @@ from strongroom.crypto import age
 from .. import fsutil
 from ..errors import SharingError, VaultError
 from ..formats import share as share_format
-from ..fsutil import WritebackPacer, copy_range, create_new, disk_full_errors
+from ..fsutil import WritebackPacer, copy_range, create_new, disk_full_errors, new_file, tmp_name
 from ..fsutil import write_all as _write_all  # the seam the disk-full tests fill
 from ..streams import HashSink, Worker
 from .common import _INLINE_PAYLOAD_MAX
@@ -69,6 +69,47 @@ def _place_new(tmp: Path, folder: Path, name: str) -> Path:
             break
     fsutil.fsync_dir(folder)
     return final
+
+
+def _write_share_temp(
+    dest: Path,
+    name: str,
+    header: bytes,
+    payload: BinaryIO,
+    on_bytes: Callable[[int], None],
+) -> Path:
+    """Header + stored payload bytes into a temp file in `dest`, fsynced before this
+    returns: the share is recorded (and its file renamed into place, the folder
+    fsynced) only once its bytes are on the disk, so a power cut can never leave a
+    share that counts as delivered while its file is short or empty under its final
+    name (which every recipient would quarantine for good). The kernel's writeback is
+    started as the copy goes (`WritebackPacer`), so the final fsync waits for little
+    (FORMAT.md §6.2; docs/PERFORMANCE.md has the cost against `cp` + `sync`)."""
+    tmp = dest / tmp_name(name)
+    try:
+        with disk_full_errors():
+            # new_file fsyncs: durable before the commit that records it as delivered.
+            with new_file(tmp) as fd:
+                _write_all(fd, header)
+                pacer = WritebackPacer(fd)
+                pacer.wrote(len(header))
+                if isinstance(payload, io.BytesIO):  # an inline payload
+                    data = payload.getvalue()
+                    _write_all(fd, data)
+                    on_bytes(len(data))
+                else:
+                    _copy_fd(payload.fileno(), fd, len(header), on_bytes, pacer)
+            # Its name too: a crash between the commit and the rename then still finds
+            # the complete file, and the next open or sync puts it in place
+            # (`_settle_share_temps`) instead of a recorded share with no bytes anywhere.
+            fsutil.fsync_dir(dest)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, VaultError):
+            raise SharingError(f"Cannot write to {dest}: {exc.strerror}.") from None
+        raise
+    return tmp
 
 
 class _TeeReader(io.RawIOBase):
