@@ -138,6 +138,85 @@ def test_session_ls_loads_only_what_a_listing_needs(session_vault):
     assert _unwanted(modules) == [], "a session ls loaded these"
 
 
+# What a session `ls` prints, byte for byte (the listing's order, the size and time columns,
+# escaped names, folders marked with "/"): pinned before the session path was made leaner.
+# The time column is checked against the JSON listing (UTC) in a fixed +05:45 zone.
+PINNED_FILES = {  # name on disk: size
+    "b.txt": 0,
+    "A.txt": 1023,
+    "c.txt": 1024,
+    "\u00c4pfel.txt": 1536,
+    "zebra.bin": 70 * 1024 + 1,  # stored as an object, not inline
+    "evil\x1b[2J.txt": 5,
+    "back\\slash": 7,
+    "\u202etxt.exe": 9,
+    "tab\tname": 11,
+    "apple": 3,
+}
+PINNED_LS = [  # (size column, name column) in the order `ls /pinned` prints them
+    ("         -", "sub/"),
+    ("         -", "Sub2/"),
+    ("    1023 B", "A.txt"),
+    ("       3 B", "apple"),
+    ("       0 B", "b.txt"),
+    ("       7 B", "back\\\\slash"),
+    ("   1.0 KiB", "c.txt"),
+    ("       5 B", "evil\\u{001B}[2J.txt"),
+    ("      11 B", "tab\\u{0009}name"),
+    ("  70.0 KiB", "zebra.bin"),
+    ("   1.5 KiB", "\u00c4pfel.txt"),
+    ("       9 B", "\\u{202E}txt.exe"),
+]
+
+
+def _pinned_tree(root: Path) -> Path:
+    src = root / "pinned"
+    (src / "sub").mkdir(parents=True)
+    (src / "Sub2").mkdir()
+    (src / "sub" / "inner.txt").write_text("x")
+    for name, size in PINNED_FILES.items():
+        (src / name).write_bytes(b"x" * size)
+    return src
+
+
+def test_session_ls_prints_exactly_this(session_vault, tmp_path, run):
+    import json
+
+    pw = ["--passphrase-file", tmp_path / "pw.txt"]
+    code, _, err = run(*pw, "add", _pinned_tree(tmp_path / "t"))
+    assert code == 0, err
+    # The times each line must show: the JSON listing's UTC times, in UTC+05:45.
+    zone = timezone(timedelta(hours=5, minutes=45))
+    shown = {}
+    for folder in ("/pinned", "/pinned/sub"):
+        code, out, err = run(*pw, "ls", folder, "--json")
+        assert code == 0, err
+        for i in json.loads(out)["items"]:
+            utc = datetime.fromisoformat(i["modified"].replace("Z", "+00:00"))
+            shown[i["name"]] = utc.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    raw = {  # the printed name column back to the stored name
+        "sub/": "sub",
+        "Sub2/": "Sub2",
+        "back\\\\slash": "back\\slash",
+        "evil\\u{001B}[2J.txt": "evil\x1b[2J.txt",
+        "tab\\u{0009}name": "tab\tname",
+        "\\u{202E}txt.exe": "\u202etxt.exe",
+    }
+    expected = "".join(
+        f"{size}  {shown[raw.get(name, name)]}  {name}\n" for size, name in PINNED_LS
+    )
+    child_env = {**session_vault, "TZ": "XST-05:45"}  # POSIX TZ: UTC+05:45, no tzdata needed
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned"])
+    assert rc == 0
+    assert text == expected
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned/sub"])
+    assert (rc, text) == (0, f"       1 B  {shown['inner.txt']}  inner.txt\n")
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned/Sub2"])
+    assert (rc, text) == (0, "")
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned/A.txt"])
+    assert (rc, text) == (0, f"    1023 B  {shown['A.txt']}  A.txt\n")
+
+
 def test_the_import_guard_can_fail():
     found = _unwanted(["json", "argon2.low_level", "strongroom.gui.app", "loggingx", "logging"])
     assert found == ["argon2.low_level", "strongroom.gui.app", "logging"]
