@@ -54,6 +54,17 @@ NOT_FOR_A_SESSION_LS = (
     "strongroom.vault.sharing.groups",
     "strongroom.vault.sharing.receipts",
     "strongroom.vault.share_plan",
+    # Sharing's start-up at open, skipped when one query finds nothing for it to do
+    # (`Sharing.on_open`): my identity's keys, the inbox, the share and message formats.
+    "strongroom.vault.sharing.identity",
+    "strongroom.vault.sharing.inbox",
+    "strongroom.vault.sharing.pending",
+    "strongroom.vault.sharing.outbox",
+    "strongroom.vault.sharing.exchange",
+    "strongroom.vault.formats.cards",
+    "strongroom.vault.formats.share",
+    "strongroom.vault.formats.messages",
+    "cryptography.hazmat.backends.openssl",
 )
 
 
@@ -389,6 +400,67 @@ def test_sharing_verbs_made_on_first_use_keep_their_signature_and_docs(env):  # 
             vault._sharing.no_such_part
     finally:
         vault.lock()
+
+
+def test_sharing_start_up_at_open_runs_exactly_when_it_has_something_to_do(
+    env,  # noqa: F811
+    monkeypatch,
+):
+    """`Sharing.on_open` runs `Exchange._sharing_on_open` when one of its steps has work
+    (each row below), and skips it (no part module loaded) when none has."""
+    from strongroom.vault.history import format_time
+    from strongroom.vault.sharing.exchange import Exchange
+
+    started = []
+    monkeypatch.setattr(Exchange, "_sharing_on_open", lambda self: started.append(1))
+    past = format_time(env.clock() - timedelta(days=1))
+    future = format_time(env.clock() + timedelta(days=1))
+    received = (
+        "INSERT INTO received (share_id, signer, signed, name, stored_name, size, sha256,"
+        " opened_by, forwarded, received, expires, receipts, status)"
+        " VALUES (?, '', 0, 'n', 'n', 0, x'00', 'me', 0, ?, ?, 0, ?)"
+    )
+    cases = [
+        ("nothing", None, False),
+        ("a share that expires later", (received, ("a" * 32, past, future, "active")), False),
+        ("a share that expired, revoked", (received, ("b" * 32, past, past, "revoked")), False),
+        ("a share that expired", (received, ("c" * 32, past, past, "active")), True),
+        ("no identity", ("DELETE FROM identity", ()), True),
+        (
+            "a share waiting for me",
+            (
+                "INSERT INTO pending_shares (share_id, signer, sender_card, name, size,"
+                " opened_by, path, arrived, state) VALUES ('d', 's', 'c', 'n', 0, 'me',"
+                " '/nowhere', ?, 'waiting')",
+                (past,),
+            ),
+            True,
+        ),
+        (
+            "a share I made",
+            (
+                "INSERT INTO shares (id, item_id, item_path, name, size, sha256, created,"
+                " receipts, delivered) VALUES ('e', 1, '/x', 'x', 0, x'00', ?, 0, '/nowhere')",
+                (past,),
+            ),
+            True,
+        ),
+        (
+            "a message in the outbox",
+            ("INSERT INTO outbox (kind, data, created) VALUES ('receipt', x'00', ?)", (past,)),
+            True,
+        ),
+    ]
+    for i, (what, change, runs) in enumerate(cases):
+        case = dataclasses.replace(env, vault_path=env.root / f"case{i}.strongroom")
+        vault, _ = case.create()
+        if change is not None:
+            with vault._ctx.write() as conn:
+                conn.execute(*change)
+        vault.lock()
+        started.clear()
+        case.open().lock()
+        assert started == ([1] if runs else []), what
 
 
 # ----- Vault.list -------------------------------------------------------------------------

@@ -105,7 +105,11 @@ class Catalog:
         """The item `ref` names; `ItemNotFound` otherwise."""
         if isinstance(ref, FileRecord | FolderRecord):
             ref = ref.id
-        if isinstance(ref, str) and (shared := self._sharing._resolve_shared_ref(ref)) is not None:
+        if (
+            isinstance(ref, str)
+            and not ref.startswith("/")  # a vault path: never "shared:NAME" or a share id
+            and (shared := self._sharing._resolve_shared_ref(ref)) is not None
+        ):
             ref = shared  # "shared:NAME" or a share id: a file someone shared with me
         if isinstance(ref, bool):
             raise TypeError("item reference must be an id, a path or a record")

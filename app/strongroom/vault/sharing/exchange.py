@@ -398,7 +398,8 @@ class Exchange(SharingPart):
     def _sharing_on_open(self) -> None:
         """At open: make an identity for a vault migrated from schema 1, erase expired
         received shares, deliver what waits in the outbox. Never blocks an open (a full
-        disk is retried later)."""
+        disk is retried later). Called by `Sharing.on_open` only when its query finds
+        something to do: a new step here needs its condition there."""
         with contextlib.suppress(VaultError):
             self._s.identity._identity()
             if erased := self._s.inbox._expire_received(self._ctx.now()):
