@@ -9,6 +9,7 @@ and that being fast changed nothing a caller can see.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 
 from cli_helpers import isolate_cli
 from strongroom import cli
-from strongroom.vault import FileRecord, FolderRecord, Vault
+from strongroom.vault import FileRecord, FolderRecord, ItemNotFound, ListingRow, Vault
 from strongroom.vault.history import format_time, parse_time
 from vault_helpers import env  # noqa: F401  (fixture)
 
@@ -191,8 +192,6 @@ def _pinned_tree(root: Path) -> Path:
 
 
 def test_session_ls_prints_exactly_this(session_vault, tmp_path, run):
-    import json
-
     pw = ["--passphrase-file", tmp_path / "pw.txt"]
     code, _, err = run(*pw, "add", _pinned_tree(tmp_path / "t"))
     assert code == 0, err
@@ -509,6 +508,45 @@ def test_list_gives_the_records_item_gives_in_the_documented_order(env, n):  # n
         vault.lock()
 
 
+@pytest.mark.parametrize("n", [0, 40])
+def test_list_rows_are_the_listed_records_in_their_order(env, n):  # noqa: F811
+    vault, folder = _list_vault(env, n)
+    try:
+        for path in (folder, "/", f"{folder}/sub", f"{folder}/Sub2"):
+            rows = vault.list_rows(path)
+            assert rows == [
+                ListingRow(r.name, r.is_folder, getattr(r, "size", None), r.modified)
+                for r in vault.list(path)
+            ]
+            assert all(type(row) is ListingRow for row in rows)
+            assert all(type(row.is_folder) is bool for row in rows)
+        assert vault.list_rows(vault.item(folder)) == vault.list_rows(folder)
+        with pytest.raises(ItemNotFound):
+            vault.list_rows(f"{folder}/zebra")  # a file, like list
+    finally:
+        vault.lock()
+
+
+def test_ls_prints_from_rows_and_json_from_records(run, session_vault, tmp_path, monkeypatch):
+    """`ls` builds no record per child for its lines (`Vault.list_rows`); `ls --json`,
+    whose items carry every field, still lists the records."""
+    pw = ["--passphrase-file", tmp_path / "pw.txt"]
+    real_list = Vault.list
+
+    def no_records(self, *a, **kw):
+        raise AssertionError("ls built the records")
+
+    monkeypatch.setattr(Vault, "list", no_records)
+    code, out, err = run(*pw, "ls", "/docs")
+    assert code == 0, err
+    assert [line.split()[-1] for line in out.splitlines()] == ["A.txt", "b.txt", "c.txt"]
+    monkeypatch.setattr(Vault, "list", real_list)
+    monkeypatch.setattr(Vault, "list_rows", no_records)
+    code, out, err = run(*pw, "ls", "/docs", "--json")
+    assert code == 0, err
+    assert [i["name"] for i in json.loads(out)["items"]] == ["A.txt", "b.txt", "c.txt"]
+
+
 def test_a_listing_runs_the_same_few_queries_for_any_folder_size(env):  # noqa: F811
     vault, folder = _list_vault(env, 60)
     try:
@@ -516,14 +554,15 @@ def test_a_listing_runs_the_same_few_queries_for_any_folder_size(env):  # noqa: 
         counts = []
         for path in (folder, f"{folder}/sub", f"{folder}/Sub2"):  # 65, 1 and 0 children
             record = vault.item(path)
-            statements: list[str] = []
-            vault._c.set_trace_callback(statements.append)
-            try:
-                vault.list(record)
-            finally:
-                vault._c.set_trace_callback(None)
-            counts.append(len(statements))
-        assert counts == [2, 2, 2], counts  # the folder by id, then its children
+            for verb in (vault.list, vault.list_rows):
+                statements: list[str] = []
+                vault._c.set_trace_callback(statements.append)
+                try:
+                    verb(record)
+                finally:
+                    vault._c.set_trace_callback(None)
+                counts.append(len(statements))
+        assert counts == [2] * 6, counts  # the folder by id, then its children
     finally:
         vault.lock()
 

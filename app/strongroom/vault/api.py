@@ -51,6 +51,7 @@ from .records import (
     HistoryEntry,
     HistoryReport,
     Item,
+    ListingRow,
     OpenCopy,
     Retention,
     UnwrittenHistory,
@@ -436,6 +437,13 @@ class Vault(SharingVerbs):
         """The folder's direct children: folders first, then files, each by name ignoring
         case ("apple" before "Zebra"), then by the exact name when only case differs."""
         return self._catalog.list(folder)
+
+    @_op
+    def list_rows(self, folder: ItemRef = "/") -> list[ListingRow]:
+        """The folder's direct children as `list` gives them, in the same order, but each
+        only as its name, whether it is a folder, its size and its modification time: for
+        a front end that prints a long listing (a row costs a fraction of a record)."""
+        return self._catalog.list_rows(folder)
 
     @_op
     def walk(self, folder: ItemRef = "/") -> list[Item]:

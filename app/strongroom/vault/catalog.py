@@ -16,7 +16,7 @@ from .context import ROOT_ID, VaultContext
 from .errors import InvalidName, ItemNotFound, NameCollision, VaultDamaged, VaultError
 from .events import FILES_CHANGED
 from .history import format_time, parse_time
-from .records import FileRecord, FolderRecord, Item
+from .records import FileRecord, FolderRecord, Item, ListingRow
 from .sharing import SHARED_PREFIX, SHARED_ROOT_ID
 
 __all__ = ["Catalog", "ItemRef", "SharingHooks", "names_casefold"]
@@ -189,6 +189,12 @@ class Catalog:
             rows = self._ctx.connection.execute(listing.CHILDREN_SQL, (parent.id,)).fetchall()
         # The lean path (listing.py): the same records as `record` builds, per row cheaper.
         return listing.children(rows, parent.id, names.join(parent.path, ""), self.folder_path)
+
+    def list_rows(self, folder: ItemRef = "/") -> list[ListingRow]:
+        parent = self.get_folder(folder)
+        with db.db_errors():
+            found = self._ctx.connection.execute(listing.ROWS_SQL, (parent.id,)).fetchall()
+        return listing.rows(found)
 
     def walk(self, folder: ItemRef = "/") -> list[Item]:
         top = self.get_folder(folder)

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "AccessEntry",
@@ -24,6 +24,7 @@ __all__ = [
     "HistoryAction",
     "HistoryEntry",
     "HistoryReport",
+    "ListingRow",
     "OpenCopy",
     "OutboxMessage",
     "PendingReceipt",
@@ -196,6 +197,17 @@ class FileRecord:
 
 
 Item = FileRecord | FolderRecord
+
+
+class ListingRow(NamedTuple):
+    """One child of a folder as `Vault.list_rows` gives it: what a front end prints for a
+    long listing, without the full record (`Vault.list` gives those, in the same order)."""
+
+    name: str
+    is_folder: bool
+    size: int | None
+    """Plaintext bytes of a file; None for a folder."""
+    modified: datetime
 
 
 @dataclass(frozen=True)
