@@ -66,6 +66,10 @@ NOT_FOR_A_SESSION_LS = (
     "strongroom.vault.formats.share",
     "strongroom.vault.formats.messages",
     "cryptography.hazmat.backends.openssl",
+    # The records of sharing (their dataclasses: vault/share_records.py) and sharing's
+    # common part (the catalog takes the shared folder's id from vault/context.py).
+    "strongroom.vault.share_records",
+    "strongroom.vault.sharing.common",
 )
 
 

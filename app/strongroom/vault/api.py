@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import BinaryIO, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Concatenate, ParamSpec, TypeVar
 
 from strongroom.crypto import kdf
 
@@ -58,7 +58,10 @@ from .records import (
     VaultInfo,
 )
 from .reports import UnlockReport
-from .sharing import ContactRef, SharingVerbs
+from .sharing import SharingVerbs
+
+if TYPE_CHECKING:
+    from .sharing import ContactRef
 
 __all__ = [
     "DB_NAME",

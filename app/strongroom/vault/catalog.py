@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Protocol
 
 from . import db, listing, names, tables
-from .context import ROOT_ID, VaultContext
+from .context import ROOT_ID, SHARED_PREFIX, SHARED_ROOT_ID, VaultContext
 from .errors import InvalidName, ItemNotFound, NameCollision, VaultDamaged, VaultError
 from .events import FILES_CHANGED
 from .history import format_time, parse_time
 from .records import FileRecord, FolderRecord, Item, ListingRow
-from .sharing import SHARED_PREFIX, SHARED_ROOT_ID
 
 __all__ = ["Catalog", "ItemRef", "SharingHooks", "names_casefold"]
 

@@ -43,6 +43,10 @@ Clock = Callable[[], datetime]
 
 ROOT_ID = 1
 """The id of the vault's top folder ("/")."""
+SHARED_ROOT_ID = 0
+"""Item id of the hidden folder holding received files (schema v2); never listed."""
+SHARED_PREFIX = "shared:"
+"""Received files are addressed as ``shared:NAME`` (their `FileRecord.path`)."""
 
 _P = TypeVar("_P")
 

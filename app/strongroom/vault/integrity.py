@@ -14,14 +14,13 @@ from strongroom.crypto import age
 
 from . import db, header_copies, tables
 from .catalog import Catalog
-from .context import ROOT_ID, VaultContext
+from .context import ROOT_ID, SHARED_ROOT_ID, VaultContext
 from .errors import DiskFull, VaultDamaged, VaultError
 from .extract import Extract
 from .header import FORMAT_VERSION
 from .history import parse_time
 from .ids import reused_id_problems
 from .records import CheckProblem, CheckReport, HistoryReport, Retention, VaultInfo
-from .sharing import SHARED_ROOT_ID
 from .streams import HashSink
 
 __all__ = ["Integrity", "prune", "retention", "sweep"]

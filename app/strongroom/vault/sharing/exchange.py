@@ -26,8 +26,8 @@ from ..errors import (
 from ..formats import messages
 from ..formats import share as share_format
 from ..history import format_time, parse_time
-from ..records import QuarantineEntry, SyncReport
 from ..reports import NoticeKind
+from ..share_records import QuarantineEntry, SyncReport
 from . import streams
 from .common import SharingPart, StrPath, _op, _RefusedEarlier, _Report
 
