@@ -70,6 +70,14 @@ NOT_FOR_A_SESSION_LS = (
     # common part (the catalog takes the shared folder's id from vault/context.py).
     "strongroom.vault.share_records",
     "strongroom.vault.sharing.common",
+    # The services an open and a listing do not use, made on first use (`Vault._ingest`,
+    # `_extract`, `_integrity`), and what only they (and `check`) need: the age format.
+    "strongroom.vault.ingest",
+    "strongroom.vault.extract",
+    "strongroom.vault.exports",
+    "strongroom.vault.ids",
+    "strongroom.vault.streams",
+    "strongroom.crypto.age",
 )
 
 
@@ -464,6 +472,19 @@ def test_sharing_start_up_at_open_runs_exactly_when_it_has_something_to_do(
         started.clear()
         case.open().lock()
         assert started == ([1] if runs else []), what
+
+
+def test_vault_services_are_made_on_first_use_and_kept(env):  # noqa: F811
+    vault, _ = env.create()
+    try:
+        assert not {"_ingest", "_extract", "_integrity"} & set(vars(vault))
+        assert vault.info().file_count == 0  # the integrity service, and extract for it
+        assert {"_ingest", "_extract", "_integrity"} <= set(vars(vault))
+        assert vault._integrity is vault._integrity and vault._extract is vault._extract
+        added = vault.add_bytes("/", "a.txt", b"abc")
+        assert vault.read_bytes(added) == b"abc"
+    finally:
+        vault.lock()
 
 
 # ----- Vault.list -------------------------------------------------------------------------

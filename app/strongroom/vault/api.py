@@ -34,14 +34,10 @@ from strongroom.crypto import kdf
 
 from . import db, lifecycle
 from .catalog import Catalog, ItemRef
-from .context import Clock, VaultContext, Watch
+from .context import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, Clock, VaultContext, Watch
 from .errors import VaultLocked
 from .events import Event
-from .exports import ExportResult
-from .extract import DEFAULT_PREVIEW_LIMIT, Extract
 from .history_query import HistoryQuery, run_query
-from .ingest import INLINE_MAX, Ingest
-from .integrity import Integrity
 from .lifecycle import DB_NAME, HEADER_NAME, LOCK_NAME
 from .records import (
     AddProgress,
@@ -61,6 +57,10 @@ from .reports import UnlockReport
 from .sharing import SharingVerbs
 
 if TYPE_CHECKING:
+    from .exports import ExportResult
+    from .extract import Extract
+    from .ingest import Ingest
+    from .integrity import Integrity
     from .sharing import ContactRef
 
 __all__ = [
@@ -115,11 +115,28 @@ class Vault(SharingVerbs):
         # The services reach back to the vault (sharing hooks) through a weak proxy: no
         # reference cycle, so a vault nobody holds any more is closed (`__del__`, its lock
         # released) at once, as before the services, not at the next cyclic collection.
-        me = weakref.proxy(self)
-        self._catalog = Catalog(self._ctx, me)
-        self._ingest = Ingest(self._ctx, self._catalog)
-        self._extract = Extract(self._ctx, self._catalog, self._ingest, me)
-        self._integrity = Integrity(self._ctx, self._catalog, self._extract)
+        self._catalog = Catalog(self._ctx, weakref.proxy(self))
+
+    # The other services (and their modules) are made on first use: an open and a listing
+    # need none of them. cached_property makes each once, under its lock.
+
+    @functools.cached_property
+    def _ingest(self) -> Ingest:
+        from .ingest import Ingest
+
+        return Ingest(self._ctx, self._catalog)
+
+    @functools.cached_property
+    def _extract(self) -> Extract:
+        from .extract import Extract
+
+        return Extract(self._ctx, self._catalog, self._ingest, weakref.proxy(self))
+
+    @functools.cached_property
+    def _integrity(self) -> Integrity:
+        from .integrity import Integrity
+
+        return Integrity(self._ctx, self._catalog, self._extract)
 
     # ----- transitional: private names a few white-box tests still use -----------------
     # New code takes a `VaultContext` instead. Each is a plain alias of the context.
