@@ -9,6 +9,7 @@ and that being fast changed nothing a caller can see.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 
 from cli_helpers import isolate_cli
 from strongroom import cli
-from strongroom.vault import FileRecord, FolderRecord, Vault
+from strongroom.vault import FileRecord, FolderRecord, ItemNotFound, ListingRow, Vault
 from strongroom.vault.history import format_time, parse_time
 from vault_helpers import env  # noqa: F401  (fixture)
 
@@ -54,6 +55,29 @@ NOT_FOR_A_SESSION_LS = (
     "strongroom.vault.sharing.groups",
     "strongroom.vault.sharing.receipts",
     "strongroom.vault.share_plan",
+    # Sharing's start-up at open, skipped when one query finds nothing for it to do
+    # (`Sharing.on_open`): my identity's keys, the inbox, the share and message formats.
+    "strongroom.vault.sharing.identity",
+    "strongroom.vault.sharing.inbox",
+    "strongroom.vault.sharing.pending",
+    "strongroom.vault.sharing.outbox",
+    "strongroom.vault.sharing.exchange",
+    "strongroom.vault.formats.cards",
+    "strongroom.vault.formats.share",
+    "strongroom.vault.formats.messages",
+    "cryptography.hazmat.backends.openssl",
+    # The records of sharing (their dataclasses: vault/share_records.py) and sharing's
+    # common part (the catalog takes the shared folder's id from vault/context.py).
+    "strongroom.vault.share_records",
+    "strongroom.vault.sharing.common",
+    # The services an open and a listing do not use, made on first use (`Vault._ingest`,
+    # `_extract`, `_integrity`), and what only they (and `check`) need: the age format.
+    "strongroom.vault.ingest",
+    "strongroom.vault.extract",
+    "strongroom.vault.exports",
+    "strongroom.vault.ids",
+    "strongroom.vault.streams",
+    "strongroom.crypto.age",
 )
 
 
@@ -136,6 +160,83 @@ def test_session_ls_loads_only_what_a_listing_needs(session_vault):
     assert [line.split()[-1] for line in text.splitlines()] == ["A.txt", "b.txt", "c.txt"]
     assert "strongroom.vault.api" in modules  # the real vault was opened (with the session)
     assert _unwanted(modules) == [], "a session ls loaded these"
+
+
+# What a session `ls` prints, byte for byte (the listing's order, the size and time columns,
+# escaped names, folders marked with "/"): pinned before the session path was made leaner.
+# The time column is checked against the JSON listing (UTC) in a fixed +05:45 zone.
+PINNED_FILES = {  # name on disk: size
+    "b.txt": 0,
+    "A.txt": 1023,
+    "c.txt": 1024,
+    "\u00c4pfel.txt": 1536,
+    "zebra.bin": 70 * 1024 + 1,  # stored as an object, not inline
+    "evil\x1b[2J.txt": 5,
+    "back\\slash": 7,
+    "\u202etxt.exe": 9,
+    "tab\tname": 11,
+    "apple": 3,
+}
+PINNED_LS = [  # (size column, name column) in the order `ls /pinned` prints them
+    ("         -", "sub/"),
+    ("         -", "Sub2/"),
+    ("    1023 B", "A.txt"),
+    ("       3 B", "apple"),
+    ("       0 B", "b.txt"),
+    ("       7 B", "back\\\\slash"),
+    ("   1.0 KiB", "c.txt"),
+    ("       5 B", "evil\\u{001B}[2J.txt"),
+    ("      11 B", "tab\\u{0009}name"),
+    ("  70.0 KiB", "zebra.bin"),
+    ("   1.5 KiB", "\u00c4pfel.txt"),
+    ("       9 B", "\\u{202E}txt.exe"),
+]
+
+
+def _pinned_tree(root: Path) -> Path:
+    src = root / "pinned"
+    (src / "sub").mkdir(parents=True)
+    (src / "Sub2").mkdir()
+    (src / "sub" / "inner.txt").write_text("x")
+    for name, size in PINNED_FILES.items():
+        (src / name).write_bytes(b"x" * size)
+    return src
+
+
+def test_session_ls_prints_exactly_this(session_vault, tmp_path, run):
+    pw = ["--passphrase-file", tmp_path / "pw.txt"]
+    code, _, err = run(*pw, "add", _pinned_tree(tmp_path / "t"))
+    assert code == 0, err
+    # The times each line must show: the JSON listing's UTC times, in UTC+05:45.
+    zone = timezone(timedelta(hours=5, minutes=45))
+    shown = {}
+    for folder in ("/pinned", "/pinned/sub"):
+        code, out, err = run(*pw, "ls", folder, "--json")
+        assert code == 0, err
+        for i in json.loads(out)["items"]:
+            utc = datetime.fromisoformat(i["modified"].replace("Z", "+00:00"))
+            shown[i["name"]] = utc.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    raw = {  # the printed name column back to the stored name
+        "sub/": "sub",
+        "Sub2/": "Sub2",
+        "back\\\\slash": "back\\slash",
+        "evil\\u{001B}[2J.txt": "evil\x1b[2J.txt",
+        "tab\\u{0009}name": "tab\tname",
+        "\\u{202E}txt.exe": "\u202etxt.exe",
+    }
+    expected = "".join(
+        f"{size}  {shown[raw.get(name, name)]}  {name}\n" for size, name in PINNED_LS
+    )
+    child_env = {**session_vault, "TZ": "XST-05:45"}  # POSIX TZ: UTC+05:45, no tzdata needed
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned"])
+    assert rc == 0
+    assert text == expected
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned/sub"])
+    assert (rc, text) == (0, f"       1 B  {shown['inner.txt']}  inner.txt\n")
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned/Sub2"])
+    assert (rc, text) == (0, "")
+    rc, text, _ = _run_in_child(child_env, ["ls", "/pinned/A.txt"])
+    assert (rc, text) == (0, f"    1023 B  {shown['A.txt']}  A.txt\n")
 
 
 def test_the_import_guard_can_fail():
@@ -312,6 +413,80 @@ def test_sharing_verbs_made_on_first_use_keep_their_signature_and_docs(env):  # 
         vault.lock()
 
 
+def test_sharing_start_up_at_open_runs_exactly_when_it_has_something_to_do(
+    env,  # noqa: F811
+    monkeypatch,
+):
+    """`Sharing.on_open` runs `Exchange._sharing_on_open` when one of its steps has work
+    (each row below), and skips it (no part module loaded) when none has."""
+    from strongroom.vault.history import format_time
+    from strongroom.vault.sharing.exchange import Exchange
+
+    started = []
+    monkeypatch.setattr(Exchange, "_sharing_on_open", lambda self: started.append(1))
+    past = format_time(env.clock() - timedelta(days=1))
+    future = format_time(env.clock() + timedelta(days=1))
+    received = (
+        "INSERT INTO received (share_id, signer, signed, name, stored_name, size, sha256,"
+        " opened_by, forwarded, received, expires, receipts, status)"
+        " VALUES (?, '', 0, 'n', 'n', 0, x'00', 'me', 0, ?, ?, 0, ?)"
+    )
+    cases = [
+        ("nothing", None, False),
+        ("a share that expires later", (received, ("a" * 32, past, future, "active")), False),
+        ("a share that expired, revoked", (received, ("b" * 32, past, past, "revoked")), False),
+        ("a share that expired", (received, ("c" * 32, past, past, "active")), True),
+        ("no identity", ("DELETE FROM identity", ()), True),
+        (
+            "a share waiting for me",
+            (
+                "INSERT INTO pending_shares (share_id, signer, sender_card, name, size,"
+                " opened_by, path, arrived, state) VALUES ('d', 's', 'c', 'n', 0, 'me',"
+                " '/nowhere', ?, 'waiting')",
+                (past,),
+            ),
+            True,
+        ),
+        (
+            "a share I made",
+            (
+                "INSERT INTO shares (id, item_id, item_path, name, size, sha256, created,"
+                " receipts, delivered) VALUES ('e', 1, '/x', 'x', 0, x'00', ?, 0, '/nowhere')",
+                (past,),
+            ),
+            True,
+        ),
+        (
+            "a message in the outbox",
+            ("INSERT INTO outbox (kind, data, created) VALUES ('receipt', x'00', ?)", (past,)),
+            True,
+        ),
+    ]
+    for i, (what, change, runs) in enumerate(cases):
+        case = dataclasses.replace(env, vault_path=env.root / f"case{i}.strongroom")
+        vault, _ = case.create()
+        if change is not None:
+            with vault._ctx.write() as conn:
+                conn.execute(*change)
+        vault.lock()
+        started.clear()
+        case.open().lock()
+        assert started == ([1] if runs else []), what
+
+
+def test_vault_services_are_made_on_first_use_and_kept(env):  # noqa: F811
+    vault, _ = env.create()
+    try:
+        assert not {"_ingest", "_extract", "_integrity"} & set(vars(vault))
+        assert vault.info().file_count == 0  # the integrity service, and extract for it
+        assert {"_ingest", "_extract", "_integrity"} <= set(vars(vault))
+        assert vault._integrity is vault._integrity and vault._extract is vault._extract
+        added = vault.add_bytes("/", "a.txt", b"abc")
+        assert vault.read_bytes(added) == b"abc"
+    finally:
+        vault.lock()
+
+
 # ----- Vault.list -------------------------------------------------------------------------
 
 
@@ -358,6 +533,45 @@ def test_list_gives_the_records_item_gives_in_the_documented_order(env, n):  # n
         vault.lock()
 
 
+@pytest.mark.parametrize("n", [0, 40])
+def test_list_rows_are_the_listed_records_in_their_order(env, n):  # noqa: F811
+    vault, folder = _list_vault(env, n)
+    try:
+        for path in (folder, "/", f"{folder}/sub", f"{folder}/Sub2"):
+            rows = vault.list_rows(path)
+            assert rows == [
+                ListingRow(r.name, r.is_folder, getattr(r, "size", None), r.modified)
+                for r in vault.list(path)
+            ]
+            assert all(type(row) is ListingRow for row in rows)
+            assert all(type(row.is_folder) is bool for row in rows)
+        assert vault.list_rows(vault.item(folder)) == vault.list_rows(folder)
+        with pytest.raises(ItemNotFound):
+            vault.list_rows(f"{folder}/zebra")  # a file, like list
+    finally:
+        vault.lock()
+
+
+def test_ls_prints_from_rows_and_json_from_records(run, session_vault, tmp_path, monkeypatch):
+    """`ls` builds no record per child for its lines (`Vault.list_rows`); `ls --json`,
+    whose items carry every field, still lists the records."""
+    pw = ["--passphrase-file", tmp_path / "pw.txt"]
+    real_list = Vault.list
+
+    def no_records(self, *a, **kw):
+        raise AssertionError("ls built the records")
+
+    monkeypatch.setattr(Vault, "list", no_records)
+    code, out, err = run(*pw, "ls", "/docs")
+    assert code == 0, err
+    assert [line.split()[-1] for line in out.splitlines()] == ["A.txt", "b.txt", "c.txt"]
+    monkeypatch.setattr(Vault, "list", real_list)
+    monkeypatch.setattr(Vault, "list_rows", no_records)
+    code, out, err = run(*pw, "ls", "/docs", "--json")
+    assert code == 0, err
+    assert [i["name"] for i in json.loads(out)["items"]] == ["A.txt", "b.txt", "c.txt"]
+
+
 def test_a_listing_runs_the_same_few_queries_for_any_folder_size(env):  # noqa: F811
     vault, folder = _list_vault(env, 60)
     try:
@@ -365,14 +579,15 @@ def test_a_listing_runs_the_same_few_queries_for_any_folder_size(env):  # noqa: 
         counts = []
         for path in (folder, f"{folder}/sub", f"{folder}/Sub2"):  # 65, 1 and 0 children
             record = vault.item(path)
-            statements: list[str] = []
-            vault._c.set_trace_callback(statements.append)
-            try:
-                vault.list(record)
-            finally:
-                vault._c.set_trace_callback(None)
-            counts.append(len(statements))
-        assert counts == [2, 2, 2], counts  # the folder by id, then its children
+            for verb in (vault.list, vault.list_rows):
+                statements: list[str] = []
+                vault._c.set_trace_callback(statements.append)
+                try:
+                    verb(record)
+                finally:
+                    vault._c.set_trace_callback(None)
+                counts.append(len(statements))
+        assert counts == [2] * 6, counts  # the folder by id, then its children
     finally:
         vault.lock()
 

@@ -24,27 +24,22 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from strongroom.crypto import kdf
 
 from . import db, lifecycle
-from .backup import Backups
 from .catalog import Catalog, ItemRef
-from .context import Clock, VaultContext, Watch
+from .context import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, Clock, VaultContext, Watch
 from .context import op as _op
-from .editing import Editing
 from .events import Event
-from .exports import ExportResult
-from .extract import DEFAULT_PREVIEW_LIMIT, Extract
 from .history_query import HistoryQuery, run_query
-from .ingest import INLINE_MAX, Ingest
-from .integrity import Integrity
 from .keeping import KeepingVerbs
 from .lifecycle import DB_NAME, HEADER_NAME, LOCK_NAME
 from .records import (
@@ -57,15 +52,25 @@ from .records import (
     HistoryEntry,
     HistoryReport,
     Item,
+    ListingRow,
     OpenCopy,
     Retention,
     UnwrittenHistory,
     VaultInfo,
 )
 from .reports import UnlockReport
-from .sharing import ContactRef, SharingVerbs
-from .trash import Trash
-from .versions import Versions
+from .sharing import SharingVerbs
+
+if TYPE_CHECKING:
+    from .backup import Backups
+    from .editing import Editing
+    from .exports import ExportResult
+    from .extract import Extract
+    from .ingest import Ingest
+    from .integrity import Integrity
+    from .sharing import ContactRef
+    from .trash import Trash
+    from .versions import Versions
 
 __all__ = [
     "DB_NAME",
@@ -103,15 +108,52 @@ class Vault(SharingVerbs, KeepingVerbs):
         # The services reach back to the vault (sharing hooks) through a weak proxy: no
         # reference cycle, so a vault nobody holds any more is closed (`__del__`, its lock
         # released) at once, as before the services, not at the next cyclic collection.
-        me = weakref.proxy(self)
-        self._catalog = Catalog(self._ctx, me)
-        self._ingest = Ingest(self._ctx, self._catalog)
-        self._extract = Extract(self._ctx, self._catalog, self._ingest, me)
-        self._integrity = Integrity(self._ctx, self._catalog, self._extract)
-        self._versions = Versions(self._ctx, self._catalog, self._ingest, self._extract)
-        self._trash = Trash(self._ctx, self._catalog)
-        self._editing = Editing(self._ctx, self._catalog, self._extract, me)
-        self._backups = Backups(self._ctx)
+        self._catalog = Catalog(self._ctx, weakref.proxy(self))
+
+    # The other services (and their modules) are made on first use: an open and a listing
+    # need none of them. cached_property makes each once, under its lock.
+
+    @functools.cached_property
+    def _ingest(self) -> Ingest:
+        from .ingest import Ingest
+
+        return Ingest(self._ctx, self._catalog)
+
+    @functools.cached_property
+    def _extract(self) -> Extract:
+        from .extract import Extract
+
+        return Extract(self._ctx, self._catalog, self._ingest, weakref.proxy(self))
+
+    @functools.cached_property
+    def _integrity(self) -> Integrity:
+        from .integrity import Integrity
+
+        return Integrity(self._ctx, self._catalog, self._extract)
+
+    @functools.cached_property
+    def _versions(self) -> Versions:
+        from .versions import Versions
+
+        return Versions(self._ctx, self._catalog, self._ingest, self._extract)
+
+    @functools.cached_property
+    def _trash(self) -> Trash:
+        from .trash import Trash
+
+        return Trash(self._ctx, self._catalog)
+
+    @functools.cached_property
+    def _editing(self) -> Editing:
+        from .editing import Editing
+
+        return Editing(self._ctx, self._catalog, self._extract, weakref.proxy(self))
+
+    @functools.cached_property
+    def _backups(self) -> Backups:
+        from .backup import Backups
+
+        return Backups(self._ctx)
 
     # ----- transitional: private names a few white-box tests still use -----------------
     # New code takes a `VaultContext` instead. Each is a plain alias of the context.
@@ -327,15 +369,16 @@ class Vault(SharingVerbs, KeepingVerbs):
         and offered again by `changed_copies()` after the next open; `keep_changed=False`
         wipes them too (the owner chose to discard them). Copies open for editing are
         watched no more: a change not stored yet is such a changed copy."""
-        self._editing.stop()  # first, outside the mutex: a store in progress gives up
+        if "_editing" in self.__dict__:  # made on first use (nothing to stop otherwise)
+            self._editing.stop()  # first, outside the mutex: a store in progress gives up
         lifecycle.lock(self._ctx, keep_changed=keep_changed)
         _open_vaults.discard(self)
 
     def __del__(self) -> None:
         # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
-        # Dropped without lock(): at least give back the OS lock and the plaintext temp files.
         with contextlib.suppress(Exception):
-            self._editing.watcher.stop()
+            if "_editing" in self.__dict__:
+                self._editing.watcher.stop()
             lifecycle.abandon(self._ctx)
 
     def __enter__(self) -> Vault:
@@ -451,6 +494,13 @@ class Vault(SharingVerbs, KeepingVerbs):
     @_op
     def _list(self, folder: ItemRef) -> list[Item]:
         return self._catalog.list(folder)
+
+    @_op
+    def list_rows(self, folder: ItemRef = "/") -> list[ListingRow]:
+        """The folder's direct children as `list` gives them, in the same order, but each
+        only as its name, whether it is a folder, its size and its modification time: for
+        a front end that prints a long listing (a row costs a fraction of a record)."""
+        return self._catalog.list_rows(folder)
 
     @_op
     def walk(self, folder: ItemRef = "/") -> list[Item]:

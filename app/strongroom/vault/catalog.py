@@ -11,12 +11,11 @@ from datetime import datetime
 from typing import Protocol
 
 from . import db, listing, names, tables
-from .context import ROOT_ID, VaultContext
+from .context import ROOT_ID, SHARED_PREFIX, SHARED_ROOT_ID, VaultContext
 from .errors import InvalidName, ItemNotFound, NameCollision, VaultDamaged, VaultError
 from .events import FILES_CHANGED
 from .history import format_time, parse_time
-from .records import FileRecord, FolderRecord, Item
-from .sharing import SHARED_PREFIX, SHARED_ROOT_ID
+from .records import FileRecord, FolderRecord, Item, ListingRow
 
 __all__ = ["Catalog", "ItemRef", "SharingHooks", "names_casefold"]
 
@@ -131,7 +130,11 @@ class Catalog:
         unless `trashed` (no path reaches those: only an id does)."""
         if isinstance(ref, FileRecord | FolderRecord):
             ref = ref.id
-        if isinstance(ref, str) and (shared := self._sharing._resolve_shared_ref(ref)) is not None:
+        if (
+            isinstance(ref, str)
+            and not ref.startswith("/")  # a vault path: never "shared:NAME" or a share id
+            and (shared := self._sharing._resolve_shared_ref(ref)) is not None
+        ):
             ref = shared  # "shared:NAME" or a share id: a file someone shared with me
         if isinstance(ref, bool):
             raise TypeError("item reference must be an id, a path or a record")
@@ -229,6 +232,12 @@ class Catalog:
         records = listing.children(rows, parent.id, names.join(parent.path, ""), self.folder_path)
         cache.store(parent.id, parent.path, records)
         return records
+
+    def list_rows(self, folder: ItemRef = "/") -> list[ListingRow]:
+        parent = self.get_folder(folder)
+        with db.db_errors():
+            found = self._ctx.connection.execute(listing.ROWS_SQL, (parent.id,)).fetchall()
+        return listing.rows(found)
 
     def walk(self, folder: ItemRef = "/") -> list[Item]:
         top = self.get_folder(folder)

@@ -45,6 +45,14 @@ Clock = Callable[[], datetime]
 
 ROOT_ID = 1
 """The id of the vault's top folder ("/")."""
+SHARED_ROOT_ID = 0
+"""Item id of the hidden folder holding received files (schema v2); never listed."""
+SHARED_PREFIX = "shared:"
+"""Received files are addressed as ``shared:NAME`` (their `FileRecord.path`)."""
+INLINE_MAX = 64 * 1024
+"""Files up to this many plaintext bytes are stored inside the database (FORMAT.md §4.5)."""
+DEFAULT_PREVIEW_LIMIT = 16 * 1024 * 1024
+"""Default bound on `read_bytes`: previews are rendered from memory, so they are capped."""
 
 _P = TypeVar("_P")
 

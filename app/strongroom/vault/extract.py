@@ -19,7 +19,7 @@ from strongroom.crypto import age, memwipe
 
 from . import db, names, tables
 from .catalog import Catalog, ItemRef, SharingHooks
-from .context import ROOT_ID, VaultContext, Watch
+from .context import DEFAULT_PREVIEW_LIMIT, ROOT_ID, SHARED_ROOT_ID, VaultContext, Watch
 from .copies import edited_name
 from .errors import (
     DiskFull,
@@ -42,14 +42,10 @@ from .fsutil import (
 )
 from .ingest import Ingest
 from .records import FileRecord, FolderRecord, OpenCopy
-from .sharing import SHARED_ROOT_ID
 
 __all__ = ["DEFAULT_PREVIEW_LIMIT", "Extract"]
 
 StrPath = str | PathLike[str]
-
-DEFAULT_PREVIEW_LIMIT = 16 * 1024 * 1024
-"""Default bound on `read_bytes`: previews are rendered from memory, so they are capped."""
 
 
 class Extract:

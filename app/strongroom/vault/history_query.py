@@ -12,11 +12,15 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from .catalog import Catalog, ItemRef
 from .context import VaultContext
 from .history import PersonFilter
-from .records import Contact, HistoryEntry
+from .records import HistoryEntry
+
+if TYPE_CHECKING:
+    from .share_records import Contact
 
 __all__ = ["ROUTINE_ACTIONS", "HistoryQuery"]
 

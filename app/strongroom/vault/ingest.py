@@ -26,7 +26,7 @@ from strongroom.crypto import age
 
 from . import names, tables
 from .catalog import Catalog, ItemRef
-from .context import VaultContext, Watch
+from .context import INLINE_MAX, VaultContext, Watch
 from .errors import ItemNotFound, NameCollision, VaultError, VaultLocked
 from .events import FILES_CHANGED
 from .fsutil import disk_full_errors, fsync_dir
@@ -36,9 +36,6 @@ from .records import AddProgress, FileRecord, FolderRecord, Item
 __all__ = ["INLINE_MAX", "Ingest"]
 
 StrPath = str | PathLike[str]
-
-INLINE_MAX = 64 * 1024
-"""Files up to this many plaintext bytes are stored inside the database (FORMAT.md §4.5)."""
 
 
 class _SourceReader(io.RawIOBase):

@@ -9,20 +9,18 @@ import contextlib
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
-
-from strongroom.crypto import age
+from typing import TYPE_CHECKING
 
 from . import db, header_copies, tables
 from .catalog import Catalog
-from .context import ROOT_ID, VaultContext
+from .context import ROOT_ID, SHARED_ROOT_ID, VaultContext
 from .errors import DiskFull, VaultDamaged, VaultError
-from .extract import Extract
 from .header import FORMAT_VERSION
 from .history import parse_time
-from .ids import reused_id_problems
 from .records import CheckProblem, CheckReport, FileRecord, HistoryReport, Retention, VaultInfo
-from .sharing import SHARED_ROOT_ID
-from .streams import HashSink
+
+if TYPE_CHECKING:
+    from .extract import Extract
 
 __all__ = ["Integrity", "prune", "retention", "sweep"]
 
@@ -49,6 +47,8 @@ class Integrity:
                 files_checked, objects_checked = self._check_files(conn, deep, progress, problems)
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
+            from .ids import reused_id_problems  # check only: an open needs sweep and prune
+
             try:
                 problems += reused_id_problems(conn, self._catalog.path_of)
             except VaultDamaged as exc:
@@ -92,6 +92,8 @@ class Integrity:
     ) -> tuple[int, int]:
         """Every file's stored size (and with `deep` its contents); returns the counts of
         files and objects checked, adding what is wrong to `problems`."""
+        from strongroom.crypto.age import payload_length  # check only: not for an open
+
         files_checked = objects_checked = 0
         done = 0
         with db.db_errors():
@@ -106,7 +108,7 @@ class Integrity:
                 what = path if _row.version is None else f"version {_row.version} of {path}"
                 problems.append(CheckProblem("object", message.format(what), _row.item_id, path))
 
-            want = age.payload_length(row.size)
+            want = payload_length(row.size)
             if row.object_id is not None:
                 objects_checked += 1
                 try:
@@ -133,6 +135,8 @@ class Integrity:
         problem: Callable[[str], None],
     ) -> None:
         """Deep check of one file: its contents authenticate and match their SHA-256."""
+        from .streams import HashSink  # check only, like the age format below
+
         rec = self._catalog.get(row.item_id, trashed=True)  # files in the trash too
         assert isinstance(rec, FileRecord)
         sink = HashSink()

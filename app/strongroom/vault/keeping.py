@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from os import PathLike
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from . import db, tables
 from .context import Watch, op
 from .errors import VaultError
 from .reports import NoticeKind
@@ -243,8 +244,14 @@ class KeepingVerbs:
         at the next one)."""
         ctx = self._ctx
         now = ctx.now()
+        # Most opens have nothing to do here: then neither service (nor its modules, which
+        # bring in adding and extracting) is made — a session `ls` stays lean (cli_session).
+        prune_versions, trash_empty = False, True
+        with contextlib.suppress(VaultError), db.db_errors():
+            prune_versions = ctx.meta("versions") not in (None, "all")
+            trash_empty = tables.trash_is_empty(ctx.connection)
         with contextlib.suppress(VaultError):
-            if pruned := self._versions.prune(now):
+            if prune_versions and (pruned := self._versions.prune(now)):
                 ctx.unlock_report.add(
                     NoticeKind.VERSIONS_PRUNED,
                     f"{pruned} earlier version{'' if pruned == 1 else 's'} of files "
@@ -253,7 +260,7 @@ class KeepingVerbs:
                     pruned=pruned,
                 )
         with contextlib.suppress(VaultError):
-            if emptied := self._trash.empty_expired(now):
+            if not trash_empty and (emptied := self._trash.empty_expired(now)):
                 ctx.unlock_report.add(
                     NoticeKind.TRASH_EMPTIED,
                     f"{emptied} item{'' if emptied == 1 else 's'} in the trash "

@@ -49,7 +49,6 @@ from .history import FailedUnlocks, HistoryLog, KeptHistory, format_time
 from .objects import ObjectStore
 from .records import Retention
 from .reports import NoticeKind
-from .sharing import create_identity
 
 __all__ = [
     "DB_NAME",
@@ -299,6 +298,8 @@ def create(
                     )
                     hist.append(now, "vault-created", details={"format": FORMAT_VERSION})
                     # My sharing identity is part of the vault from its first commit.
+                    from .sharing import create_identity  # keys and cards: not for an open
+
                     create_identity(conn, meta["display_name"], now)
             finally:
                 conn.close()

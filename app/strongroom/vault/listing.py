@@ -16,9 +16,9 @@ from operator import itemgetter
 from typing import Any
 
 from .history import parse_time
-from .records import FileRecord, FolderRecord, Item
+from .records import FileRecord, FolderRecord, Item, ListingRow
 
-__all__ = ["CHILDREN_SQL", "children"]
+__all__ = ["CHILDREN_SQL", "ROWS_SQL", "children", "rows"]
 
 CHILDREN_SQL = (
     "SELECT i.id, i.kind, i.name, i.created, i.modified,"
@@ -89,6 +89,29 @@ def children(
     # Sorted here, not in SQL: cheaper than SQLite's temp b-tree for large folders. Names
     # are NFC already (names.clean_name), so casefold() alone compares them. Names are
     # unique in a folder; the key leaves the record out of the comparison all the same.
+    folders.sort(key=_BY_NAME)
+    files.sort(key=_BY_NAME)
+    return [f[2] for f in folders] + [f[2] for f in files]
+
+
+ROWS_SQL = (
+    "SELECT i.name, i.kind = 'folder', c.size, i.modified FROM items i"
+    " LEFT JOIN file_contents c ON c.item_id = i.id WHERE i.parent_id = ?"
+)
+"""A folder's direct children as `rows` reads them: `ListingRow`'s fields, in its order."""
+
+_new_row = tuple.__new__
+
+
+def rows(found: Iterable[tuple[Any, ...]]) -> list[ListingRow]:
+    """The `ListingRow`s of `found` (from `ROWS_SQL`) in `children`'s order. The lean path
+    of a long listing (the CLI's `ls`): one tuple per child, no record, no path."""
+    folders: list[tuple[str, str, ListingRow]] = []
+    files: list[tuple[str, str, ListingRow]] = []
+    parse = parse_time
+    for name, is_folder, size, modified in found:
+        row = _new_row(ListingRow, (name, bool(is_folder), size, parse(modified)))
+        (folders if is_folder else files).append((name.casefold(), name, row))
     folders.sort(key=_BY_NAME)
     files.sort(key=_BY_NAME)
     return [f[2] for f in folders] + [f[2] for f in files]

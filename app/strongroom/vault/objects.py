@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from strongroom.crypto import age
-
 from .fsutil import WritebackFile, create_new, disk_full_errors, fsync_dir
 
 __all__ = ["ObjectStore", "new_object_id"]
@@ -72,6 +70,8 @@ class ObjectStore:
         `tap` sees the plaintext (see `age.encrypt_payload`). The temp file is removed
         again on any error.
         """
+        from strongroom.crypto import age  # only a write needs the format (not an open)
+
         tmp = self.tmp / f"{secrets.token_hex(16)}.tmp"
         try:
             with disk_full_errors("an encrypted file in the vault"):

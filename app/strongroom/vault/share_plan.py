@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import SharingError
-from .records import REVOCATION_LIMITS, Contact, FileRecord, GroupRecord, RecipientKind
+from .records import FileRecord, RecipientKind
+from .share_records import REVOCATION_LIMITS, Contact, GroupRecord
 
 __all__ = [
     "Destination",

@@ -364,3 +364,8 @@ def drop_versions(conn: db.Connection, item_id: int, versions: Iterable[int]) ->
             object_ids.append(row[0])
         conn.execute("DELETE FROM file_versions WHERE item_id = ? AND version = ?", (item_id, v))
     return object_ids
+
+
+def trash_is_empty(conn: db.Connection) -> bool:
+    """True when nothing is in the trash (an open then skips the trash's service)."""
+    return conn.execute("SELECT 1 FROM trash LIMIT 1").fetchone() is None

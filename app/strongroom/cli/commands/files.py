@@ -33,7 +33,9 @@ from ..errors import EXIT_ERROR, EXIT_OK, CliError, UsageError
 from ..output import emit_json, human_size, human_time, item_json, note, safe, say
 
 if TYPE_CHECKING:
-    from strongroom.vault import Item, Vault
+    from collections.abc import Sequence
+
+    from strongroom.vault import Item, ListingRow, Vault
 
 __all__ = ["COMMANDS"]
 
@@ -198,13 +200,16 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
         return shared_ls(args)
     folder = ref(args.folder)
+    items: Sequence[Item | ListingRow]
     with unlocked(args) as vault:
         target = vault.item(folder)
-        if target.is_folder:
-            items = vault.list(target)
-        else:  # like ls: a file lists itself; "folder" in JSON stays a folder, its parent
-            items = [target]
+        if not target.is_folder:  # like ls: a file lists itself; "folder" in JSON stays a
+            items = [target]  # folder, its parent
             target = vault.item(target.parent_id)
+        elif args.json:
+            items = vault.list(target)
+        else:  # the lines need only a row of each child, not its record
+            items = vault.list_rows(target)
     if args.json:
         emit_json({"folder": item_json(target), "items": [item_json(i) for i in items]})
         return EXIT_OK
@@ -213,7 +218,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ls_text(items: list[Item]) -> str:
+def _ls_text(items: Sequence[Item | ListingRow]) -> str:
     """`_ls_line` of each item, one per line: the same text, with the size and time columns
     formatted once per distinct value (a folder's files were often added in one batch, and
     the vault hands out one datetime per distinct timestamp)."""

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 # load every part, and an open for a listing loads only the parts it uses (service.py).
 _LAZY = {
     "RECEIPT_POLICIES": ".common",
-    "REVOCATION_LIMITS": "..records",
+    "REVOCATION_LIMITS": "..share_records",
     "SHARED_PREFIX": ".common",
     "SHARED_ROOT_ID": ".common",
     "Catalog": ".common",
@@ -46,7 +46,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from ..records import REVOCATION_LIMITS
+    from ..share_records import REVOCATION_LIMITS
     from .common import (
         RECEIPT_POLICIES,
         SHARED_PREFIX,

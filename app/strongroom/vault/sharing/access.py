@@ -12,7 +12,13 @@ from .. import db
 from ..errors import ContactNotFound, GroupNotFound, ItemNotFound, ShareNotFound
 from ..formats import share as share_format
 from ..history import parse_time
-from ..records import AccessEntry, AccessReport, GroupRecord, ShareRecipientStatus, ShareRecord
+from ..share_records import (
+    AccessEntry,
+    AccessReport,
+    GroupRecord,
+    ShareRecipientStatus,
+    ShareRecord,
+)
 from .common import SharingPart, _op
 
 

@@ -15,7 +15,7 @@ from ..formats import messages
 from ..formats.cards import b64url_decode
 from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
-from ..records import GroupRecord, ReceiptRecord
+from ..share_records import GroupRecord, ReceiptRecord
 from .common import SharingPart, _Rejected, _Report
 
 

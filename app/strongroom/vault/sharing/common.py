@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from strongroom.crypto import age
 
+from ..context import SHARED_PREFIX, SHARED_ROOT_ID  # noqa: F401  (their address in sharing)
 from ..errors import ShareRefused, VaultLocked
-from ..records import (
+from ..records import FileRecord, FolderRecord
+from ..share_records import (
     Contact,
-    FileRecord,
-    FolderRecord,
     GroupRecord,
     PendingShare,
     ReceiptRecord,
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from .service import Sharing
 
 
-SHARED_ROOT_ID = 0
-"""Item id of the hidden folder holding received files (schema v2); never listed."""
-SHARED_PREFIX = "shared:"
-"""Received files are addressed as ``shared:NAME`` (their `FileRecord.path`)."""
 RECEIPT_POLICIES = ("always", "ask", "never")
 DEFAULT_RECEIPT_POLICY = "ask"
 ContactRef = int | str | Contact

@@ -24,7 +24,7 @@ from ..formats.cards import (
 )
 from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
-from ..records import Contact
+from ..share_records import Contact
 from .common import ContactRef, SharingPart, _op
 
 

@@ -26,8 +26,8 @@ from ..errors import (
 from ..formats import messages
 from ..formats import share as share_format
 from ..history import format_time, parse_time
-from ..records import QuarantineEntry, SyncReport
 from ..reports import NoticeKind
+from ..share_records import QuarantineEntry, SyncReport
 from . import streams
 from .common import SharingPart, StrPath, _op, _RefusedEarlier, _Report
 
@@ -444,7 +444,8 @@ class Exchange(SharingPart):
     def _sharing_on_open(self) -> None:
         """At open: make an identity for a vault migrated from schema 1, erase expired
         received shares, deliver what waits in the outbox. Never blocks an open (a full
-        disk is retried later)."""
+        disk is retried later). Called by `Sharing.on_open` only when its query finds
+        something to do: a new step here needs its condition there."""
         with contextlib.suppress(VaultError):
             self._s.identity._identity()
             if erased := self._s.inbox._expire_received(self._ctx.now()):

@@ -27,7 +27,7 @@ from ..formats import share as share_format
 from ..formats.cards import ContactCard, check_display_name
 from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
-from ..records import GroupMember, GroupRecord, GroupRemoval
+from ..share_records import GroupMember, GroupRecord, GroupRemoval
 from .common import ContactRef, GroupRef, SharingPart, StrPath, _op
 
 

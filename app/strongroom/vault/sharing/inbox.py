@@ -32,7 +32,7 @@ from ..formats.cards import ContactCard
 from ..formats.encoding import b64url_encode
 from ..fsutil import disk_full_errors
 from ..history import format_time, parse_time
-from ..records import ReceivedRecord, SyncReport
+from ..share_records import ReceivedRecord, SyncReport
 from .common import (
     _HEX128,
     SHARED_PREFIX,

@@ -18,7 +18,7 @@ from ..errors import DiskFull, SharingError, VaultError
 from ..formats import messages
 from ..fsutil import disk_full_errors, new_file, tmp_name
 from ..history import format_time, parse_time
-from ..records import OutboxMessage
+from ..share_records import OutboxMessage
 from . import streams
 from .common import SharingPart, StrPath, _op, _Report
 

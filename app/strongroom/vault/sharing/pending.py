@@ -26,7 +26,7 @@ from ..formats import share as share_format
 from ..formats.cards import ContactCard
 from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
-from ..records import PendingShare, ReceivedRecord
+from ..share_records import PendingShare, ReceivedRecord
 from .common import SharingPart, _op, _Report
 
 

@@ -13,7 +13,8 @@ from ..formats import share as share_format
 from ..formats.cards import ContactCard
 from ..formats.encoding import b64url_encode
 from ..history import format_time
-from ..records import FileRecord, PendingReceipt
+from ..records import FileRecord
+from ..share_records import PendingReceipt
 from .common import (
     DEFAULT_RECEIPT_POLICY,
     RECEIPT_POLICIES,

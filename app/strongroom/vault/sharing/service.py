@@ -11,6 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .. import db
+from ..errors import VaultError
+from ..history import format_time
+
 if TYPE_CHECKING:
     from ..context import VaultContext
     from .access import Access
@@ -27,6 +31,18 @@ if TYPE_CHECKING:
     from .received_updates import ReceivedUpdates
     from .shares import Shares
     from .updates import ShareUpdates
+
+# Whether sharing's start-up at open (`Exchange._sharing_on_open`) has anything to do, in one
+# query: each line is the condition under which one of its steps does something (make a
+# missing identity; erase expired received shares, after checking the identity parses;
+# drop or report shares waiting for my decision; settle the temp files of my shares; deliver
+# and report the outbox). A step added there needs its condition here.
+_START_UP_SQL = """SELECT NOT EXISTS (SELECT 1 FROM identity WHERE id = 1)
+    OR EXISTS (SELECT 1 FROM received WHERE status = 'active'
+               AND expires IS NOT NULL AND expires <= ?)
+    OR EXISTS (SELECT 1 FROM pending_shares WHERE state = 'waiting')
+    OR EXISTS (SELECT 1 FROM shares)
+    OR EXISTS (SELECT 1 FROM outbox)"""
 
 # Each part's module and class: a part is made (and its module imported) on first use, so
 # an open for a listing does not load the share, access and receipt modules.
@@ -79,6 +95,21 @@ class Sharing:
     def __init__(self, ctx: VaultContext, catalog: Catalog) -> None:
         self._ctx = ctx
         self._catalog = catalog
+
+    def on_open(self) -> None:
+        """Sharing's start-up when a vault opens (`Exchange._sharing_on_open`), skipped
+        when `_START_UP_SQL` finds nothing for it to do: then it would change nothing
+        and report nothing, and an open for a listing loads no sharing module (the
+        identity's keys, the share and message formats)."""
+        try:
+            with db.db_errors():
+                (needed,) = self._ctx.connection.execute(
+                    _START_UP_SQL, (format_time(self._ctx.now()),)
+                ).fetchone()
+        except VaultError:
+            needed = True  # the start-up itself says what is wrong (and never blocks an open)
+        if needed:
+            self.exchange._sharing_on_open()
 
     def __getattr__(self, name: str) -> Any:
         # Called only for a part not made yet (a made one is an instance attribute).

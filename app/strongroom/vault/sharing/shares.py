@@ -34,22 +34,21 @@ from ..formats import messages
 from ..formats import share as share_format
 from ..formats.cards import ContactCard
 from ..history import format_time, parse_time
-from ..records import (
-    Contact,
-    FileRecord,
-    FolderRecord,
-    GroupRecord,
-    ReceiptRecord,
-    RevokeResult,
-    ShareRecipientStatus,
-    ShareRecord,
-)
+from ..records import FileRecord, FolderRecord
 from ..share_plan import (
     Destination,
     ExchangeDestination,
     FolderDestination,
     SharePlan,
     build_share_plan,
+)
+from ..share_records import (
+    Contact,
+    GroupRecord,
+    ReceiptRecord,
+    RevokeResult,
+    ShareRecipientStatus,
+    ShareRecord,
 )
 from . import streams
 from .common import _HEX128, SHARED_ROOT_ID, ContactRef, GroupRef, SharingPart, StrPath, _op

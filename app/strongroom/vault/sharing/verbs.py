@@ -153,4 +153,8 @@ class SharingVerbs:
     set_exchange_folder = _Lazy("exchange", "set_exchange_folder")
     sync = _Lazy("exchange", "sync")
     quarantine = _Lazy("exchange", "quarantine")
-    _sharing_on_open = _Lazy("exchange", "_sharing_on_open")
+
+    def _sharing_on_open(self) -> None:
+        """Sharing's start-up at open (`Sharing.on_open`): not a `_Lazy` verb, so that an
+        open with nothing to start loads no part module."""
+        self._sharing.on_open()
