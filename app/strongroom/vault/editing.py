@@ -34,12 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, ItemRef
-from .context import VaultContext, Watch
+from .context import SHARED_ROOT_ID, VaultContext, Watch
 from .errors import CopyStillChanging, ItemNotFound
 from .events import EDITING_CHANGED
 from .extract import Extract
 from .records import FileRecord, OpenCopy
-from .sharing import SHARED_ROOT_ID
 
 __all__ = ["CheckedCopy", "EditWatcher", "Editing", "Signature", "signature"]
 

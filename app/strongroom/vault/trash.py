@@ -15,13 +15,12 @@ from datetime import datetime, timedelta
 
 from . import db, names
 from .catalog import Catalog, ItemRef
-from .context import ROOT_ID, VaultContext
+from .context import ROOT_ID, SHARED_ROOT_ID, VaultContext
 from .errors import ItemNotFound, VaultError
 from .events import FILES_CHANGED
 from .history import format_time, parse_time
 from .keeping import TrashEntry, TrashRestore
 from .records import FileRecord, FolderRecord
-from .sharing import SHARED_ROOT_ID
 
 __all__ = ["DEFAULT_TRASH_DAYS", "Trash"]
 

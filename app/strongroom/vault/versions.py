@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from . import db, tables
 from .catalog import Catalog, ItemRef
-from .context import VaultContext, Watch
+from .context import SHARED_ROOT_ID, VaultContext, Watch
 from .errors import ItemNotFound, VaultError, VaultLocked, VersionNotFound
 from .events import FILES_CHANGED
 from .extract import Extract
@@ -31,7 +31,6 @@ from .history import format_time, parse_time
 from .ingest import INLINE_MAX, Ingest, PlanFile, Staged
 from .keeping import VersionPolicy
 from .records import FileRecord, VersionRecord
-from .sharing import SHARED_ROOT_ID
 
 __all__ = ["Versions"]
 

@@ -27,7 +27,7 @@ from ..errors import ShareExpired, ShareUpdateRefused
 from ..events import FILES_CHANGED
 from ..formats import share as share_format
 from ..history import format_time
-from ..records import ReceivedRecord
+from ..share_records import ReceivedRecord
 from .common import SHARED_PREFIX, SHARED_ROOT_ID, SharingPart
 from .streams import _stored_payload
 
