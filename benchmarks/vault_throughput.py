@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Vault throughput: big-file add/export against `age` and `cp`, many small files, a large
-vault's open/list/search times, and the peak memory of add/export.
+"""Vault throughput: big-file add/export/new version against `age` and `cp`, many small
+files, a large vault's open/list/search times, and the peak memory of add/export.
 
 Run from the repository root with the project's virtualenv:
 
@@ -58,7 +58,8 @@ PASSPHRASE = "benchmark passphrase"
 
 
 def child_main(argv: list[str]) -> int:
-    """`--child add VAULT FILE CONFIG` or `--child export VAULT DEST CONFIG`: time one op."""
+    """`--child add VAULT FILE CONFIG`, `--child version VAULT FILE CONFIG` (a new version of
+    the vault's one file) or `--child export VAULT DEST CONFIG`: time one op."""
     op, vault_path, path, config = argv
     from strongroom.vault import Vault
 
@@ -68,6 +69,15 @@ def child_main(argv: list[str]) -> int:
         start, cpu0 = time.perf_counter(), time.process_time()
         vault.add_paths([path])
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    elif op == "version":
+        # Issue 15: storing a new version of the file `add` stored (a different file of the
+        # same size) must cost no more than adding it.
+        vault = Vault.open(vault_path, PASSPHRASE, **cfg)
+        (item,) = vault.list("/")
+        start, cpu0 = time.perf_counter(), time.process_time()
+        vault.store_version(item, path)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
+        assert [v.number for v in vault.versions(item)] == [1, 2], "no new version stored"
     elif op == "export":
         vault = Vault.open(vault_path, PASSPHRASE, **cfg)
         (item,) = vault.list("/")
@@ -227,6 +237,8 @@ def bench_big_file(work: Path, size: int, with_age: bool, rounds: int) -> dict[s
     global _ballast
     src = work / f"big-{size}.bin"
     make_random_file(src, size)
+    src2 = work / f"big-{size}-v2.bin"  # the new version: other bytes, the same size
+    make_random_file(src2, size)
     _ballast = Ballast(work / "ballast.bin", size + size // 8)
     me = [sys.executable, str(Path(__file__).resolve()), "--child"]
     key = work / "age-key.txt"
@@ -282,22 +294,31 @@ def bench_big_file(work: Path, size: int, with_age: bool, rounds: int) -> dict[s
         record("vault_export", child["seconds"], child["cpu"], peak)
         if n == 0:
             assert filecmp.cmp(src, out_file, shallow=False), "vault round trip differs"
+        warm(src2)
+        _, peak, out, _ = run_measured([*me, "version", str(vault), str(src2), str(conf)])
+        child = json.loads(out)
+        record("vault_version", child["seconds"], child["cpu"], peak)
         for done in (dst, work / "age.enc", work / "age.dec", out_file):
             done.unlink(missing_ok=True)
         shutil.rmtree(vault)
     src.unlink()
+    src2.unlink()
     _ballast.free()
     _ballast = None
     res: dict[str, Any] = {"size": size, "rounds": rounds, "samples": samples}
     res.update({k: statistics.median(v) for k, v in samples.items()})
     if with_age:
         # Ratios per round, then the median: each round's contenders ran back to back.
-        for ours, theirs in (("vault_add", "age_enc"), ("vault_export", "age_dec")):
+        contests = (("vault_add", "age_enc"), ("vault_export", "age_dec"))
+        contests += (("vault_version", "age_enc"),)
+        for ours, theirs in contests:
             for kind in ("", "_cpu"):
                 pairs = zip(
                     samples[f"{ours}{kind}_mbps"], samples[f"{theirs}{kind}_mbps"], strict=True
                 )
-                res[f"{ours}{kind}_ratio"] = statistics.median(a / b for a, b in pairs)
+                ratios = [a / b for a, b in pairs]
+                res[f"{ours}{kind}_ratio"] = statistics.median(ratios)
+                res[f"{ours}{kind}_ratio_range"] = (min(ratios), max(ratios))
     res.update({k: max(v) for k, v in rss.items()})
     return res
 
@@ -418,15 +439,17 @@ def report(results: dict[str, Any]) -> list[str]:
         lines.append("                       wall MB/s   CPU MB/s")
         rows = [("cp", "cp"), ("age -e", "age_enc"), ("age -d", "age_dec")]
         rows += [("vault add", "vault_add"), ("vault export", "vault_export")]
+        rows += [("vault version", "vault_version")]
         for label, key in rows:
             if f"{key}_mbps" not in big:
                 continue
             line = f"    {label:<16} {big[f'{key}_mbps']:9.1f} {big[f'{key}_cpu_mbps']:10.1f}"
             if f"{key}_ratio" in big:
                 wall, cpu = big[f"{key}_ratio"], big[f"{key}_cpu_ratio"]
+                low, high = big.get(f"{key}_ratio_range", (wall, wall))
                 line += (
-                    f"   vs age: {wall:.2f} wall, {cpu:.2f} CPU (target >= {TARGET_RATIO})  "
-                    f"{verdict(wall >= TARGET_RATIO)}"
+                    f"   vs age: {wall:.2f} wall ({low:.2f}-{high:.2f}), {cpu:.2f} CPU "
+                    f"(target >= {TARGET_RATIO})  {verdict(wall >= TARGET_RATIO)}"
                 )
             lines.append(line)
     small = results.get("small")

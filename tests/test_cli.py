@@ -446,20 +446,23 @@ def test_rm(run, vault, tree):
     assert json.loads(out)["items"] == []
 
 
-def test_rm_asks_on_a_terminal(run, vault, tree, monkeypatch):
+def test_rm_asks_on_a_terminal_before_erasing(run, vault, tree, monkeypatch):
     run(*vault["pw"], "add", tree)
     monkeypatch.setattr(prompts, "interactive", lambda: True)
     monkeypatch.setattr(sys, "stdin", _Lines("n\n"))
-    code, _, err = run(*vault["pw"], "rm", "-r", "/docs")
+    code, _, err = run(*vault["pw"], "rm", "-r", "--now", "/docs")
     assert code == 1
-    assert "Delete /docs (folder) with 3 files?" in err
+    assert "Erase /docs (folder) with 3 files for good? This cannot be undone." in err
     assert "Nothing was deleted" in err
     monkeypatch.setattr(sys, "stdin", _Lines("y\n"))
-    assert run(*vault["pw"], "rm", "-r", "/docs")[0] == 0
-    # -f never asks (stdin would say no).
+    assert run(*vault["pw"], "rm", "-r", "--now", "/docs")[0] == 0
+    # -f never asks (stdin would say no); to the trash never asks: it can be undone.
     run(*vault["pw"], "add", tree)
     monkeypatch.setattr(sys, "stdin", _Lines("n\n"))
-    assert run(*vault["pw"], "rm", "-rf", "/docs")[0] == 0
+    assert run(*vault["pw"], "rm", "-rf", "--now", "/docs")[0] == 0
+    run(*vault["pw"], "add", tree)
+    code, _, err = run(*vault["pw"], "rm", "-r", "/docs")
+    assert code == 0 and "Moved /docs to the trash" in err
     code, out, _ = run(*vault["pw"], "ls", "--json")
     assert json.loads(out)["items"] == []
 

@@ -1,11 +1,14 @@
-"""Issue 11 item 1, as a state machine: random sequences of add / mkdir / delete / move /
-share / revoke / receive in Alice's vault (receiving from Bob's), checked against a model
-that remembers every item ever made. Invariants: an id is never given out twice, and every
-item's history, shares and access list mention only that item."""
+"""Issue 11 item 1, as a state machine: random sequences of add / mkdir / delete (to the
+trash) / restore from the trash / empty the trash / erase / new version / move / share /
+revoke / receive in Alice's vault (receiving from Bob's), checked against a model that
+remembers every item ever made. Invariants: an id is never given out twice, and every
+item's history, shares and access list mention only that item (issue 15: also across the
+trash and new versions)."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ class Known:
     paths: set[str] = field(default_factory=set)
     shares: set[str] = field(default_factory=set)
     alive: bool = True
+    trashed: bool = False  # the top of what was moved to the trash
 
 
 class VaultIds(RuleBasedStateMachine):
@@ -74,8 +78,35 @@ class VaultIds(RuleBasedStateMachine):
             iid = self.known[iid].parent
         return "/" + "/".join(reversed(parts))
 
+    def _in_trash(self, iid: int) -> bool:
+        while iid not in (ROOT_ID, 0):
+            if self.known[iid].trashed:
+                return True
+            iid = self.known[iid].parent
+        return False
+
     def _live(self, *kinds: str) -> list[int]:
-        return sorted(i for i, k in self.known.items() if k.alive and k.kind in kinds)
+        """Items that exist and are not in the trash."""
+        return sorted(
+            i
+            for i, k in self.known.items()
+            if k.alive and k.kind in kinds and not self._in_trash(i)
+        )
+
+    def _trashed(self) -> list[int]:
+        return sorted(i for i, k in self.known.items() if k.alive and k.trashed)
+
+    def _below(self, iid: int) -> set[int]:
+        """`iid` and everything inside it."""
+        found = {iid}
+        changed = True
+        while changed:
+            changed = False
+            for j, k in self.known.items():
+                if k.alive and k.kind != "received" and k.parent in found and j not in found:
+                    found.add(j)
+                    changed = True
+        return found
 
     def _folders(self) -> list[int]:
         return [ROOT_ID, *self._live("folder")]
@@ -85,7 +116,11 @@ class VaultIds(RuleBasedStateMachine):
 
     def _taken(self, parent: int, name: str) -> bool:
         return any(
-            k.alive and k.parent == parent and k.name == name and k.kind != "received"
+            k.alive
+            and k.parent == parent
+            and k.name == name
+            and k.kind != "received"
+            and not k.trashed
             for k in self.known.values()
         )
 
@@ -96,7 +131,7 @@ class VaultIds(RuleBasedStateMachine):
 
     def _refresh_paths(self) -> None:
         for iid, k in self.known.items():
-            if k.alive:
+            if k.alive and not self._in_trash(iid):
                 k.paths.add(self._path(iid))
 
     def _content(self) -> bytes:
@@ -127,16 +162,51 @@ class VaultIds(RuleBasedStateMachine):
     def delete(self, which: int) -> None:
         iid = self._pick(self._live("file", "folder", "received"), which)
         self.alice.delete(iid)
-        doomed = {iid}
-        changed = True
-        while changed:  # everything inside a deleted folder goes too
-            changed = False
-            for j, k in self.known.items():
-                if k.alive and k.kind != "received" and k.parent in doomed and j not in doomed:
-                    doomed.add(j)
-                    changed = True
-        for j in doomed:
+        if self.known[iid].kind == "received":
+            self.known[iid].alive = False  # erased at once, never trashed
+        else:
+            self.known[iid].trashed = True
+
+    @precondition(lambda self: self._live("file", "folder", "received"))
+    @rule(which=st.integers(0, 99))
+    def erase(self, which: int) -> None:
+        iid = self._pick(self._live("file", "folder", "received"), which)
+        self.alice.erase(iid)
+        for j in self._below(iid):
             self.known[j].alive = False
+
+    @precondition(lambda self: self._trashed())
+    @rule(which=st.integers(0, 99), where=st.integers(0, 99), elsewhere=st.booleans())
+    def restore(self, which: int, where: int, elsewhere: bool) -> None:
+        iid = self._pick(self._trashed(), which)
+        to = self._pick(self._folders(), where) if elsewhere else None
+        result = self.alice.restore_from_trash(iid, to=to)
+        k = self.known[iid]
+        assert result.item.id == iid
+        k.trashed = False
+        k.parent, k.name = result.item.parent_id, result.item.name
+        if to is not None:
+            assert k.parent == to
+        self._refresh_paths()
+        assert result.item.path == self._path(iid)
+
+    @precondition(lambda self: self._trashed())
+    @rule()
+    def empty_trash(self) -> None:
+        tops = self._trashed()
+        assert self.alice.empty_trash() == len(tops)
+        for top in tops:
+            for j in self._below(top):
+                self.known[j].alive = False
+
+    @precondition(lambda self: self._live("file"))
+    @rule(which=st.integers(0, 99))
+    def new_version(self, which: int) -> None:
+        iid = self._pick(self._live("file"), which)
+        data = self._content()
+        rec = self.alice.store_version(iid, io.BytesIO(data))
+        assert rec.id == iid
+        self.known[iid].sha256 = hashlib.sha256(data).digest()
 
     @precondition(lambda self: self._live("file", "folder"))
     @rule(which=st.integers(0, 99), where=st.integers(0, 99))
@@ -205,12 +275,12 @@ class VaultIds(RuleBasedStateMachine):
             if k.kind == "folder":
                 continue
             assert {s.id for s in self.alice.shares(iid)} == k.shares, iid
-            if not k.alive and not k.shares:
-                continue  # access() knows a deleted file only through its shares
+            if (not k.alive or self._in_trash(iid)) and not k.shares:
+                continue  # access() knows a deleted (or trashed) file only by its shares
             access = self.alice.access(iid)
             for entry in (*access.can_read, *access.could_read):
                 assert self.share_item[entry.share_id] == iid, (iid, entry)
-            if k.alive:
+            if k.alive and not self._in_trash(iid):
                 rec = self.alice.item(iid)
                 assert rec.path == self._path(iid) and rec.sha256 == k.sha256, (iid, rec, k)
 

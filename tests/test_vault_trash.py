@@ -60,6 +60,8 @@ def test_delete_moves_to_the_trash_and_restore_brings_back_the_same_item(world):
     # Nothing was erased; shares stay as they were, and Bob still reads his copy.
     assert _objects(alice) == objects_before
     assert alice.shares() == shares_before
+    report = alice.check(deep=True)  # what is in the trash is checked too
+    assert report.ok and report.files_checked == 2, report.problems
     assert bob.read_bytes(bob.shared_with_me()[0].path) == b"a second version"
     (h,) = alice.history(item=docs.id, actions=["folder-trashed"])
     assert h.details == {"from": "/", "files": 2}

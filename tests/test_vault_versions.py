@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sharing_helpers import world_fixture  # noqa: F401  (the `world` fixture)
 from strongroom.vault import (
     INLINE_MAX,
     Cancelled,
@@ -350,3 +351,32 @@ def test_version_policy_prunes_on_set_and_on_unlock(env):
     assert VersionPolicy.from_text("days:7") == VersionPolicy("days", days=7)
     assert VersionPolicy.from_text("something newer") == VersionPolicy()
     vault.lock()
+
+
+def test_a_received_file_gets_versions_only_from_its_sender(world):
+    """The seam for "send the new version" (a later change): a file shared with me cannot be
+    changed by me, but an update its sender sent is stored as its new version, "received"."""
+    from strongroom.vault.context import Watch
+
+    alice, bob = world.person("Alice"), world.person("Bob")
+    world.introduce("Alice", "Bob")
+    alice.share([alice.add_bytes("/", "plan.txt", b"plan v1")], to=["Bob"])
+    world.sync_all()
+    (got,) = bob.shared_with_me()
+    (v1,) = bob.versions(got.path)
+    assert (v1.by, v1.sender_name) == ("received", "Alice")
+    with pytest.raises(VaultError, match="shared with you"):
+        bob.store_version(got.path, io.BytesIO(b"mine"))
+    vk = v1.sender_vk
+    assert vk is not None
+    bob._versions.store_version(got.path, io.BytesIO(b"plan v2"), Watch(), sender=(vk, "Alice"))
+    assert bob.read_bytes(got.path) == b"plan v2"
+    old, new = bob.versions(got.path)
+    assert (old.number, new.number, new.by, new.sender_name, new.sender_vk) == (
+        1,
+        2,
+        "received",
+        "Alice",
+        vk,
+    )
+    assert bob.check(deep=True).ok

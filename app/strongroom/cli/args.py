@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from strongroom import __version__
 
-from .commands import contacts, edit, exchange, files, groups, history, shares, vault
+from .commands import contacts, edit, exchange, files, groups, history, keeping, shares, vault
 from .common import Command
 
 __all__ = ["all_commands", "build_parser"]
@@ -39,7 +39,7 @@ See docs/CLI.md for details.
 """
 
 
-_GROUPS = (vault, files, history, contacts, shares, groups, exchange, edit)
+_GROUPS = (vault, files, history, contacts, shares, groups, exchange, keeping, edit)
 
 # The order `strongroom --help` lists the commands in (the order they were added over time,
 # which the help text keeps).
@@ -50,6 +50,7 @@ _ORDER = (
     *("access",),
     *("exchange", "quarantine", "receipts"),
     *("retention", "unlock", "lock"),
+    *("versions", "restore", "versions-policy", "trash"),
     *("edit",),
 )
 
@@ -126,7 +127,10 @@ def _add_command(parser: argparse.ArgumentParser, command: Command) -> None:
     if command.run is not None:
         parser.set_defaults(handler=command.run)
     if command.actions:
-        actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+        # A command that also runs by itself (`trash` lists) does not need an action.
+        actions = parser.add_subparsers(
+            dest="action", metavar="ACTION", required=command.run is None
+        )
         for action in command.actions:
             _add_command(actions.add_parser(action.name, help=action.help), action)
 

@@ -20,7 +20,7 @@ from .extract import Extract
 from .header import FORMAT_VERSION
 from .history import parse_time
 from .ids import reused_id_problems
-from .records import CheckProblem, CheckReport, HistoryReport, Retention, VaultInfo
+from .records import CheckProblem, CheckReport, FileRecord, HistoryReport, Retention, VaultInfo
 from .sharing import SHARED_ROOT_ID
 from .streams import HashSink
 
@@ -50,7 +50,7 @@ class Integrity:
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
             try:
-                problems += reused_id_problems(conn, lambda iid: self._catalog.get(iid).path)
+                problems += reused_id_problems(conn, self._catalog.path_of)
             except VaultDamaged as exc:
                 problems.append(CheckProblem("database", str(exc)))
         copies, repairs = header_copies.check_copies(
@@ -102,7 +102,7 @@ class Integrity:
             def problem(message: str, _row: tables.CheckRow = row) -> None:
                 # Paths are looked up only for problems: a clean check of 100k files
                 # must not pay one path query per file.
-                path = self._catalog.get_file(_row.item_id).path
+                path = self._catalog.path_of(_row.item_id)  # in the trash too
                 what = path if _row.version is None else f"version {_row.version} of {path}"
                 problems.append(CheckProblem("object", message.format(what), _row.item_id, path))
 
@@ -133,7 +133,8 @@ class Integrity:
         problem: Callable[[str], None],
     ) -> None:
         """Deep check of one file: its contents authenticate and match their SHA-256."""
-        rec = self._catalog.get_file(row.item_id)
+        rec = self._catalog.get(row.item_id, trashed=True)  # files in the trash too
+        assert isinstance(rec, FileRecord)
         sink = HashSink()
 
         def on_chunk(n: int) -> None:

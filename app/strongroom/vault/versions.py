@@ -74,20 +74,23 @@ class Versions:
         *,
         action: str = "file-edited",
         details: dict[str, object] | None = None,
+        sender: tuple[str, str] | None = None,
     ) -> FileRecord:
         """Store `source` (a file's path, or a binary stream read to its end) as the new
-        current version of file `item`; see `Vault.store_version`."""
+        current version of file `item`; see `Vault.store_version`. With `sender` (verify
+        key, name) it is an update that person sent (source "received"): the only way a
+        file shared with me gets a new version."""
         ctx = self._ctx
         with ctx.mutex:  # plan
             ctx.require_open()
             rec = self._catalog.get_file(item)
-            if rec.parent_id == SHARED_ROOT_ID:
+            if rec.parent_id == SHARED_ROOT_ID and sender is None:
                 raise VaultError(
                     f"{rec.path} was shared with you: it cannot be changed here. "
                     "Export a copy to change it."
                 )
         staged = self._stage(rec, source, watch)  # outside the mutex
-        return self._commit(rec, staged, action, details or {})
+        return self._commit(rec, staged, action, details or {}, sender)
 
     def _stage(self, rec: FileRecord, source: StrPath | BinaryIO, watch: Watch[int]) -> Staged:
         ctx = self._ctx
@@ -115,7 +118,12 @@ class Versions:
         return self._ingest.stage(plan, _read_head(source), source, on_chunk)
 
     def _commit(
-        self, rec: FileRecord, staged: Staged, action: str, details: dict[str, object]
+        self,
+        rec: FileRecord,
+        staged: Staged,
+        action: str,
+        details: dict[str, object],
+        sender: tuple[str, str] | None = None,
     ) -> FileRecord:
         """Make the staged object durable, then, under the mutex, check that the file is
         still there and commit the new version in one transaction. On any error before the
@@ -138,7 +146,7 @@ class Versions:
                 fresh = self._catalog.get_file(rec.id)  # ItemNotFound once in the trash
                 if (row.size, bytes(row.sha256 or b"")) == (staged.size, staged.sha256):
                     return fresh  # the same contents: nothing new to keep (object removed below)
-                self._write_version(fresh, staged, action, details)
+                self._write_version(fresh, staged, action, details, sender)
                 committed = True
         finally:
             if not committed:
@@ -147,7 +155,12 @@ class Versions:
         return self._catalog.get_file(rec.id)
 
     def _write_version(
-        self, rec: FileRecord, s: Staged, action: str, details: dict[str, object]
+        self,
+        rec: FileRecord,
+        s: Staged,
+        action: str,
+        details: dict[str, object],
+        sender: tuple[str, str] | None,
     ) -> int:
         """The one transaction of a new version: the version, the item's modified time,
         one history entry."""
@@ -164,6 +177,9 @@ class Versions:
                 object_id=s.object_id,
                 inline=s.inline,
                 stored=stamp,
+                source="you" if sender is None else "received",
+                sender_vk=None if sender is None else sender[0],
+                sender_name=None if sender is None else sender[1],
             )
             conn.execute("UPDATE items SET modified = ? WHERE id = ?", (stamp, rec.id))
             entry = {"size": s.size, "version": number, **details}

@@ -7,6 +7,7 @@
     shares     share, shares, revoke, access
     groups     groups
     exchange   receive, pending, sync, exchange, quarantine, receipts (and ls --shared)
+    keeping    versions, restore, versions-policy, trash
 
 Each module declares its commands as `COMMANDS`, a tuple of `common.Command` (name, help,
 options, handler); `strongroom.cli.args` builds the parser from them. The modules import

@@ -19,11 +19,13 @@ from ..common import (
     JSON,
     CommandGroup,
     Interrupt,
+    OneOf,
     arg,
     describe,
     plural,
     progress_bar,
     ref,
+    shell_quote,
     unlocked,
     vault_item_path,
 )
@@ -44,9 +46,26 @@ COMMANDS = CommandGroup()
     arg("paths", nargs="+", metavar="PATH", help="files or folders on disk"),
     arg("--to", default="/", metavar="FOLDER", help="vault folder (default /)"),
     arg("-p", "--parents", action="store_true", help="create the --to folder if it is missing"),
+    OneOf(
+        (
+            arg(
+                "--update",
+                action="store_true",
+                help="a file whose name exists: store it as a new version of that file",
+            ),
+            arg(
+                "--keep-both",
+                action="store_true",
+                help='a name that exists: add under a free name, e.g. "name (2).ext"',
+            ),
+        ),
+        required=False,
+    ),
 )
 def cmd_add(args: argparse.Namespace) -> int:
     """Encrypt paths into a folder: all or nothing, with progress and Ctrl-C to cancel."""
+    from strongroom.vault import NameCollision
+
     # Check local paths before asking for the passphrase: a typo should not cost an unlock.
     for p in args.paths:
         if not os.path.lexists(p):
@@ -55,6 +74,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     skipped: list[tuple[Path, str]] = []
     with unlocked(args) as vault:
         dest = _add_destination(vault, dest, args)
+        paths, as_names = _add_names(vault, dest, args)
+        if not paths:
+            return EXIT_OK
         last: list[Any] = []
         with progress_bar("Adding", 0) as bar:
 
@@ -63,13 +85,20 @@ def cmd_add(args: argparse.Namespace) -> int:
                 bar.update(p.bytes_done, p.bytes_total)
 
             with Interrupt() as interrupt:
-                added = vault.add_paths(
-                    args.paths,
-                    dest,
-                    progress=progress,
-                    cancel=interrupt,
-                    on_skip=lambda path, why: skipped.append((path, why)),
-                )
+                try:
+                    added = vault.add_paths(
+                        paths,
+                        dest,
+                        progress=progress,
+                        cancel=interrupt,
+                        on_skip=lambda path, why: skipped.append((path, why)),
+                        as_names=as_names,
+                    )
+                except NameCollision as exc:
+                    raise NameCollision(
+                        f"{exc} Add --update to store it as a new version of the file, or "
+                        "--keep-both to add it under a free name."
+                    ) from None
         files = last[0].files_total if last else _count_files(vault, added)
         size = last[0].bytes_total if last else None
         for item in added:
@@ -83,6 +112,45 @@ def cmd_add(args: argparse.Namespace) -> int:
             for path, why in skipped:
                 note(f"    {safe(path)}: {why}")
     return EXIT_OK
+
+
+def _add_names(vault: Vault, dest: int | str, args: argparse.Namespace) -> tuple[list[str], Any]:
+    """`add --update` / `--keep-both`: the paths still to add and their names in the vault.
+    With --update, a file whose name is taken by a file is stored as a new version of it
+    here (and left out of the add); with --keep-both, a taken name becomes a free one."""
+    from strongroom.vault import NameCollision, clean_name
+
+    if not (args.update or args.keep_both):
+        return list(args.paths), None
+    folder = vault.item(dest)
+    taken = {i.name: i for i in vault.list(folder)}
+    paths: list[str] = []
+    as_names: list[str | None] = []
+    for p in args.paths:
+        name = clean_name(
+            Path(p).resolve().name if Path(p).name in ("", ".", "..") else Path(p).name
+        )
+        existing = taken.get(name)
+        if existing is None:
+            paths.append(p)
+            as_names.append(None)
+        elif args.keep_both:
+            free = vault.free_name(folder, name)
+            paths.append(p)
+            as_names.append(free)
+            note(f"{safe(existing.path)} exists: adding {safe(p)} as {safe(free)}.")
+        elif existing.is_folder or os.path.isdir(p):
+            raise NameCollision(
+                f"{safe(existing.path)} exists and --update stores new versions of files "
+                "only; use --keep-both to add this folder under a free name."
+            )
+        else:
+            with progress_bar("Storing", os.path.getsize(p)) as bar, Interrupt() as interrupt:
+                vault.store_version(existing, p, progress=bar.update, cancel=interrupt)
+            current = vault.versions(existing)[-1]
+            say(safe(existing.path))
+            note(f"Stored {safe(p)} as version {current.number} of {safe(existing.path)}.")
+    return paths, as_names
 
 
 def _add_destination(vault: Vault, dest: int | str, args: argparse.Namespace) -> int | str:
@@ -254,10 +322,15 @@ def cmd_mv(args: argparse.Namespace) -> int:
 
 @COMMANDS.command(
     "rm",
-    "delete a file or folder (crypto-shredded; cannot be undone)",
+    "move a file or folder to the trash (with --now: crypto-shred it at once)",
     arg("item", metavar="ITEM"),
     arg("-r", "--recursive", action="store_true", help="delete a folder"),
     arg("-f", "--force", action="store_true", help="do not ask for confirmation"),
+    arg(
+        "--now",
+        action="store_true",
+        help="erase at once instead of moving to the trash (cannot be undone)",
+    ),
     arg(
         "--revoke",
         action="store_true",
@@ -265,7 +338,8 @@ def cmd_mv(args: argparse.Namespace) -> int:
     ),
 )
 def cmd_rm(args: argparse.Namespace) -> int:
-    """Delete an item; folders need -r; a person at a terminal is asked first unless -f."""
+    """Delete an item (to the trash, or with --now for good); folders need -r; a person at a
+    terminal is asked first before anything is erased, unless -f."""
     with unlocked(args) as vault:
         item = vault.item(ref(args.item))
         if item.parent_id is None:
@@ -275,17 +349,27 @@ def cmd_rm(args: argparse.Namespace) -> int:
         active = _active_shares(vault, item)
         if active and not args.revoke:
             _note_shares_stay(active)
-        if not args.force and prompts.interactive():
+        # A file shared with me is erased at once (never kept in my trash).
+        erase = args.now or item.path.startswith("shared:")
+        if erase and not args.force and prompts.interactive():
             what = describe(item)
             if item.is_folder:
                 count = sum(1 for i in vault.walk(item) if not i.is_folder)
                 what += f" with {plural(count, 'file')}"
-            if not prompts.confirm(f"Delete {what}? This cannot be undone."):
+            if not prompts.confirm(f"Erase {what} for good? This cannot be undone."):
                 note("Nothing was deleted.")
                 return EXIT_ERROR
         if active and args.revoke:
             _revoke_all(vault, active)
-        vault.delete(item)
+        if args.now:
+            vault.erase(item)
+        else:
+            vault.delete(item)
+    if not erase:
+        note(
+            f"Moved {safe(item.path)} to the trash; to bring it back: "
+            f"strongroom trash restore {shell_quote(item.path)}"
+        )
     return EXIT_OK
 
 
@@ -336,6 +420,7 @@ def _revoke_all(vault: Vault, active: list[Any]) -> None:
     arg("item", metavar="ITEM"),
     arg("dest", metavar="DEST", help="target path, or existing directory"),
     arg("--force", action="store_true", help="replace an existing target"),
+    arg("--version", type=int, metavar="N", help="an earlier version of the file"),
 )
 def cmd_get(args: argparse.Namespace) -> int:
     """Export to disk; into DEST if it is an existing directory (like cp)."""
@@ -345,12 +430,19 @@ def cmd_get(args: argparse.Namespace) -> int:
         if dest.is_dir() and not dest.is_symlink():
             dest = dest / (item.name or "vault")
         if item.is_folder:
+            if args.version is not None:
+                raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
             total = sum(i.size for i in vault.walk(item) if not i.is_folder)  # type: ignore[union-attr]
         else:
-            total = item.size  # type: ignore[union-attr]
+            total = _version_size(vault, item, args.version)
         with progress_bar("Exporting", total) as bar, Interrupt() as interrupt:
             result = vault.export_with_report(
-                item, dest, overwrite=args.force, progress=bar.update, cancel=interrupt
+                item,
+                dest,
+                overwrite=args.force,
+                progress=bar.update,
+                cancel=interrupt,
+                version=args.version,
             )
     note(f"Exported {safe(item.path)} to {safe(result.path)}")
     if result.note:
@@ -358,7 +450,19 @@ def cmd_get(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@COMMANDS.command("cat", "decrypt a file to standard output", ITEM)
+def _version_size(vault: Vault, item: Any, number: int | None) -> int:
+    """The size of `item`'s version `number` (its current size for None)."""
+    if number is None:
+        return int(item.size)
+    return next((v.size for v in vault.versions(item) if v.number == number), 0)
+
+
+@COMMANDS.command(
+    "cat",
+    "decrypt a file to standard output",
+    ITEM,
+    arg("--version", type=int, metavar="N", help="an earlier version of the file"),
+)
 def cmd_cat(args: argparse.Namespace) -> int:
     """Stream one file to stdout; progress only when stdout is not the terminal itself."""
     from strongroom.vault import VaultDamaged
@@ -370,10 +474,13 @@ def cmd_cat(args: argparse.Namespace) -> int:
         show = not sys.stdout.isatty()
         out = sys.stdout.buffer
         try:
-            with progress_bar("Decrypting", item.size, enabled=None if show else False) as bar:
+            size = _version_size(vault, item, args.version)
+            with progress_bar("Decrypting", size, enabled=None if show else False) as bar:
                 sys.stdout.flush()
                 with Interrupt() as interrupt:
-                    vault.export_stream(item, out, progress=bar.update, cancel=interrupt)
+                    vault.export_stream(
+                        item, out, progress=bar.update, cancel=interrupt, version=args.version
+                    )
                 out.flush()
         except VaultDamaged as exc:
             # Chunks before the damaged one were authentic and already went out; whoever

@@ -234,7 +234,9 @@ class FileActions(QObject):
 
         def work(_c: object) -> int:
             for item in items:
-                vault.delete(item)
+                # What the dialog says (keys destroyed): the GUI has no trash view yet, so
+                # it erases at once as before issue 15; `Vault.delete` would trash it.
+                vault.erase(item)
             return len(items)
 
         run_task(

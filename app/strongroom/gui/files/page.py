@@ -602,7 +602,8 @@ class FilesPage(QWidget):
                 (new,) = vault.add_paths(
                     [src], dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=[temp]
                 )
-                vault.delete(old.id)
+                # Erased as before issue 15 until the GUI offers a new version and a trash.
+                vault.erase(old.id)
                 added.append(vault.rename(new, old.name))
             return added
 

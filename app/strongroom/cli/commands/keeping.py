@@ -1,0 +1,236 @@
+"""What the vault keeps for the owner to get back: `versions`, `restore`, `versions-policy`
+and `trash` (list, restore, empty, keep). The decisions (what a restore does, what the
+policy prunes) are the vault's; these commands ask and render."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from ..common import (
+    ITEM,
+    JSON,
+    CommandGroup,
+    Interrupt,
+    arg,
+    plural,
+    progress_bar,
+    ref,
+    require_confirmation,
+    unlocked,
+)
+from ..errors import EXIT_ERROR, EXIT_OK, UsageError
+from ..output import emit_json, human_size, human_time, note, record_json, safe, say
+
+__all__ = ["COMMANDS", "parse_policy", "policy_words"]
+
+COMMANDS = CommandGroup()
+
+
+def _version_line(v: Any) -> str:
+    who = "you" if v.by == "you" else f"received from {safe(v.sender_name or 'someone')}"
+    mark = "  (current)" if v.current else ""
+    return f"{v.number:>4}  {human_size(v.size):>10}  {human_time(v.stored)}  {who}{mark}"
+
+
+@COMMANDS.command("versions", "list a file's versions (1 is the oldest kept)", ITEM, JSON)
+def cmd_versions(args: argparse.Namespace) -> int:
+    """Every kept version of a file, oldest first; the last one is current."""
+    with unlocked(args) as vault:
+        item = vault.item(ref(args.item))
+        if item.is_folder:
+            raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
+        versions = vault.versions(item)
+    if args.json:
+        fields = ("number", "size", "sha256", "stored", "by", "sender_name", "current")
+        emit_json({"item": item.path, "versions": [record_json(v, *fields) for v in versions]})
+        return EXIT_OK
+    for v in versions:
+        say(_version_line(v))
+    return EXIT_OK
+
+
+@COMMANDS.command(
+    "restore",
+    "make an earlier version of a file current again (as a new version)",
+    ITEM,
+    arg("--version", type=int, required=True, metavar="N", help="the version to restore"),
+)
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Store version N again as the newest version; nothing is overwritten."""
+    with unlocked(args) as vault:
+        item = vault.item(ref(args.item))
+        if item.is_folder:
+            raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
+        size = next((v.size for v in vault.versions(item) if v.number == args.version), 0)
+        with progress_bar("Restoring", size) as bar, Interrupt() as interrupt:
+            vault.restore_version(item, args.version, progress=bar.update, cancel=interrupt)
+        current = vault.versions(item)[-1]
+    if current.number == args.version:
+        note(f"Version {args.version} of {safe(item.path)} is already the current one.")
+    else:
+        note(
+            f"Restored version {args.version} of {safe(item.path)} as version "
+            f"{current.number}; the earlier versions are kept."
+        )
+    return EXIT_OK
+
+
+# ----- the versions policy ----------------------------------------------------------------
+
+_POLICY = re.compile(r"all|last:([1-9][0-9]*)|([1-9][0-9]*)d")
+
+
+def parse_policy(text: str) -> Any:
+    """`all`, `last:N` or `Nd` as a `VersionPolicy`; a usage error otherwise."""
+    from strongroom.vault import VersionPolicy
+
+    match = _POLICY.fullmatch(text.strip().lower())
+    if match is None:
+        raise UsageError(f"{safe(text)}: a versions policy is all, last:N or Nd (e.g. 90d)")
+    if match.group(1):
+        return VersionPolicy("last", count=int(match.group(1)))
+    if match.group(2):
+        return VersionPolicy("days", days=int(match.group(2)))
+    return VersionPolicy()
+
+
+def policy_words(policy: Any) -> str:
+    """A policy in the words `parse_policy` reads, and what it means."""
+    if policy.keep == "last":
+        return f"last:{policy.count} (the {policy.count} newest versions of each file are kept)"
+    if policy.keep == "days":
+        return f"{policy.days}d (earlier versions are kept {policy.days} days after replaced)"
+    return "all (every earlier version is kept)"
+
+
+@COMMANDS.command(
+    "versions-policy",
+    "show or set which earlier versions of files are kept",
+    arg(
+        "policy",
+        nargs="?",
+        metavar="all|last:N|Nd",
+        help="keep every version, the N newest, or those replaced less than N days ago",
+    ),
+    arg("--yes", action="store_true", help="do not ask before erasing old versions"),
+)
+def cmd_versions_policy(args: argparse.Namespace) -> int:
+    """The owner's versions setting, applied now and at every unlock."""
+    new = parse_policy(args.policy) if args.policy is not None else None
+    with unlocked(args) as vault:
+        current = vault.version_policy
+        if new is None:
+            say(policy_words(current))
+            return EXIT_OK
+        if new == current:
+            note(f"The versions policy is already {policy_words(new)}.")
+            return EXIT_OK
+        question = (
+            f"Keep {policy_words(new)}? Earlier versions it does not keep are erased now "
+            "and cannot be brought back."
+        )
+        if new.keep != "all" and not require_confirmation(
+            args, question, "a versions policy that erases old versions"
+        ):
+            note("The versions policy was not changed.")
+            return EXIT_ERROR
+        pruned = vault.set_version_policy(new)
+    note(f"The versions policy is now {policy_words(new)}.")
+    if pruned:
+        note(f"Erased {plural(pruned, 'earlier version')}.")
+    return EXIT_OK
+
+
+# ----- the trash --------------------------------------------------------------------------
+
+TRASH = COMMANDS.with_actions("trash", "list the trash, restore from it, empty it")
+
+
+def _trash_list(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        entries = vault.trash()
+        days = vault.trash_days
+    if getattr(args, "json", False):
+        fields = ("id", "kind", "name", "path", "trashed", "files", "size")
+        emit_json({"days": days, "items": [record_json(e, *fields) for e in entries]})
+        return EXIT_OK
+    for e in entries:
+        what = f"{plural(e.files, 'file')}" if e.kind == "folder" else human_size(e.size)
+        name = safe(e.path) + ("/" if e.kind == "folder" else "")
+        say(f"id:{e.id:<6}  {human_time(e.trashed)}  {what:>10}  {name}")
+    kept = f"{days} days" if days is not None else "until emptied"
+    note(f"{plural(len(entries), 'item')} in the trash (kept {kept}).")
+    return EXIT_OK
+
+
+TRASH.run = _trash_list
+TRASH.options = (JSON,)
+TRASH.action("list", "what is in the trash, most recently deleted first", JSON)(_trash_list)
+
+
+@TRASH.action(
+    "restore",
+    "put an item back where it was (or elsewhere, if that place is gone or taken)",
+    arg("item", metavar="ITEM", help="the path it had, or id:N"),
+    arg("--to", metavar="FOLDER", help="restore into this folder instead"),
+)
+def cmd_trash_restore(args: argparse.Namespace) -> int:
+    target = ref(args.item)
+    with unlocked(args) as vault:
+        result = vault.restore_from_trash(target, to=None if args.to is None else ref(args.to))
+    if result.moved:
+        note(
+            f"Restored {safe(result.was)} as {safe(result.item.path)} "
+            "(its place was gone or taken)."
+        )
+    else:
+        note(f"Restored {safe(result.item.path)}.")
+    say(safe(result.item.path))
+    return EXIT_OK
+
+
+@TRASH.action(
+    "empty",
+    "erase everything in the trash now (crypto-shredded; cannot be undone)",
+    arg("--yes", action="store_true", help="do not ask for confirmation"),
+)
+def cmd_trash_empty(args: argparse.Namespace) -> int:
+    with unlocked(args) as vault:
+        entries = vault.trash()
+        if not entries:
+            note("The trash is empty.")
+            return EXIT_OK
+        files = sum(e.files for e in entries)
+        question = f"Erase {plural(len(entries), 'item')} ({plural(files, 'file')}) for good?"
+        if not require_confirmation(args, question, "emptying the trash"):
+            note("Nothing was erased.")
+            return EXIT_ERROR
+        erased = vault.empty_trash()
+    note(f"Erased {plural(erased, 'item')} from the trash.")
+    return EXIT_OK
+
+
+@TRASH.action(
+    "keep",
+    "show or set how long the trash keeps items before erasing them",
+    arg("period", nargs="?", metavar="Nd|forever", help="e.g. 30d; forever: until emptied"),
+)
+def cmd_trash_keep(args: argparse.Namespace) -> int:
+    days: int | None = None
+    if args.period is not None:
+        match = re.fullmatch(r"([1-9][0-9]*)d", args.period.strip().lower())
+        if args.period.strip().lower() != "forever" and match is None:
+            raise UsageError(f"{safe(args.period)}: a period is Nd (e.g. 30d) or forever")
+        days = int(match.group(1)) if match else None
+    with unlocked(args) as vault:
+        if args.period is None:
+            current = vault.trash_days
+            say(f"{current}d" if current is not None else "forever")
+            return EXIT_OK
+        erased = vault.set_trash_days(days)
+    note(f"The trash now keeps items {f'{days} days' if days else 'until emptied'}.")
+    if erased:
+        note(f"Erased {plural(erased, 'item')} older than that.")
+    return EXIT_OK
