@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject
 
 from strongroom.vault import Cancelled, FileRecord, Item
 
-from ..messages import error_message, human_size
+from ..error_text import error_message
+from ..formatting import human_size
 from ..sharing import ShareDialog
 from ..tasks import Job, run_task, runner, say_error, warn_error
 from .view import DRAG_EXPORT_LIMIT

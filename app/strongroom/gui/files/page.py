@@ -34,7 +34,7 @@ from strongroom.vault import (
 
 from .. import icons
 from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog
-from ..messages import error_message
+from ..error_text import error_message
 from ..preview import preview_kind, previewable_by_name
 from ..seams import Services
 from ..session import VaultSession
