@@ -366,11 +366,11 @@ def test_a_listing_runs_the_same_few_queries_for_any_folder_size(env):  # noqa: 
         for path in (folder, f"{folder}/sub", f"{folder}/Sub2"):  # 65, 1 and 0 children
             record = vault.item(path)
             statements: list[str] = []
-            vault._c.set_trace_callback(statements.append)
+            vault._ctx.connection.set_trace_callback(statements.append)
             try:
                 vault.list(record)
             finally:
-                vault._c.set_trace_callback(None)
+                vault._ctx.connection.set_trace_callback(None)
             counts.append(len(statements))
         assert counts == [2, 2, 2], counts  # the folder by id, then its children
     finally:
