@@ -74,11 +74,13 @@ class FileActions(QObject):
             quiet=True,
         )
 
+    def _selection(self) -> list[Item]:
+        """The selected items, or none while the page may not act (not shown, or locked)."""
+        return self.page.selected_items() if self.page.acting() else []
+
     def export_selected(self) -> Job | None:
         page = self.page
-        if not page.acting():
-            return None
-        items = page.selected_items()
+        items = self._selection()
         if not items:
             return None
         dest = page.services.dialogs.choose_directory(
@@ -142,9 +144,7 @@ class FileActions(QObject):
 
     def rename_selected(self) -> None:
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if len(items) != 1:
             return
         item, vault = items[0], page.vault
@@ -160,9 +160,7 @@ class FileActions(QObject):
 
     def move_selected(self) -> None:
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if not items:
             return
         vault = page.vault
@@ -207,9 +205,7 @@ class FileActions(QObject):
 
     def delete_selected(self) -> None:
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if not items:
             return
         if len(items) == 1:
@@ -252,9 +248,7 @@ class FileActions(QObject):
     def share_selected(self) -> None:
         """The share dialog for the selection; sharing runs in the background."""
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if not items or page.session is None:
             return
         vault = page.vault
