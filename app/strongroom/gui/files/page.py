@@ -175,6 +175,7 @@ class FilesPage(QWidget):
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
+        self.table.content_columns = [FilesTableModel.COL_ACCESS]  # as wide as what it says
         # In a narrow window the name and Access stay; the details pane has the rest.
         self.table.optional_columns = [
             FilesTableModel.COL_KIND,
