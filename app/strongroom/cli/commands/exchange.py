@@ -364,21 +364,18 @@ def _sync_json(report: SyncReport) -> dict[str, Any]:
     }
 
 
-def _shared_path(r: ReceivedRecord) -> str:
-    """The ``shared:NAME`` a received file had (also once it is erased)."""
+def _erased_path(r: ReceivedRecord) -> str:
+    """The ``shared:NAME`` a received file had (it is erased now), safe to print."""
     from strongroom.vault import SHARED_PREFIX
 
-    return r.path or SHARED_PREFIX + r.stored_name
+    return safe(r.path or SHARED_PREFIX + r.stored_name)
 
 
 # What `sync` prints, one line per entry of each of the report's lists, in this order.
 _SYNC_LINES: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("received", lambda r: f"received  {_received_line(r)}"),
-    (
-        "revoked",
-        lambda r: f"revoked   {safe(_shared_path(r))} (erased here; its sender revoked it)",
-    ),
-    ("expired", lambda r: f"expired   {safe(_shared_path(r))} (erased here)"),
+    ("revoked", lambda r: f"revoked   {_erased_path(r)} (erased here; its sender revoked it)"),
+    ("expired", lambda r: f"expired   {_erased_path(r)} (erased here)"),
     ("receipts", lambda x: f"receipt   {safe(x.event)} by {safe(x.by)} for {safe(x.item_path)}"),
     ("group_keys", lambda g: f"group key {safe(g.name)}"),
     ("quarantined", lambda q: f"quarantined  {safe(q[0])}: {safe(q[1])}"),
