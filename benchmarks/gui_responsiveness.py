@@ -327,9 +327,9 @@ def main() -> int:
     done = 0
     while done < n_history:
         n = min(batch, n_history - done)
-        with v._mutex, v._write():  # benchmark fixture: see the module docstring
+        with v._ctx.mutex, v._ctx.write():  # benchmark fixture: see the module docstring
             for _ in range(n):
-                v._history.append(now, "file-previewed", item.id, item.path)
+                v._ctx.history.append(now, "file-previewed", item.id, item.path)
         done += n
     print(f"(wrote {n_history:,} history entries in {time.perf_counter() - t:.0f} s)")
     win.show_section(win.SECTION_ACTIVITY)

@@ -120,7 +120,7 @@ def bench(work: Path, size: int, repeat: int) -> int:
     (item,) = alice.add_paths([src])
     src.unlink()
     want = item.sha256.hex()
-    object_id = alice._c.execute(
+    object_id = alice._ctx.connection.execute(
         "SELECT object_id FROM file_contents WHERE item_id = ?", (item.id,)
     ).fetchone()[0]
     obj = alice.path / "objects" / object_id[:2] / object_id

@@ -82,7 +82,7 @@ def world_fixture(tmp_path: Path) -> Iterator[World]:
 
 def stored_payload(vault: Vault, item_id: int) -> bytes:
     """The stored age payload of a file (object file or inline row), read raw."""
-    conn = vault._c  # white-box: compare stored bytes across vaults
+    conn = vault._ctx.connection  # white-box: compare stored bytes across vaults
     object_id, inline = conn.execute(
         "SELECT c.object_id, p.payload FROM file_contents c LEFT JOIN inline_payloads p"
         " ON p.item_id = c.item_id WHERE c.item_id = ?",

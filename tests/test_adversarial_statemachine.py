@@ -190,7 +190,7 @@ def _template(mallory_is_contact: bool) -> _Template:
 
     groups = {
         (g, int(e)): age.X25519Identity(bytes(sec))
-        for g, e, sec in vaults["Alice"]._c.execute(
+        for g, e, sec in vaults["Alice"]._ctx.connection.execute(
             "SELECT group_id, epoch, secret FROM group_keys"
         )
     }
@@ -289,7 +289,7 @@ class AdversarialMachine(RuleBasedStateMachine):
         assert alice is not None
         from strongroom.crypto import age
 
-        for gid, ep, secret in alice._c.execute(  # white-box: the model's keyring
+        for gid, ep, secret in alice._ctx.connection.execute(  # white-box: the model's keyring
             "SELECT group_id, epoch, secret FROM group_keys"
         ):
             self.ring.groups[(gid, int(ep))] = age.X25519Identity(bytes(secret))

@@ -581,11 +581,11 @@ def test_a_listing_runs_the_same_few_queries_for_any_folder_size(env):  # noqa: 
             record = vault.item(path)
             for verb in (vault.list, vault.list_rows):
                 statements: list[str] = []
-                vault._c.set_trace_callback(statements.append)
+                vault._ctx.connection.set_trace_callback(statements.append)
                 try:
                     verb(record)
                 finally:
-                    vault._c.set_trace_callback(None)
+                    vault._ctx.connection.set_trace_callback(None)
                 counts.append(len(statements))
         assert counts == [2] * 6, counts  # the folder by id, then its children
     finally:

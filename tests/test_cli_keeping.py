@@ -126,7 +126,7 @@ def test_rm_trash_restore_and_empty(run, vault, tmp_path):  # noqa: F811
         marks = ",".join("?" * len(ids))
         for table in ("file_contents", "file_versions", "inline_payloads", "items", "trash"):
             column = "id" if table == "items" else "item_id"
-            (n,) = v._c.execute(
+            (n,) = v._ctx.connection.execute(
                 f"SELECT count(*) FROM {table} WHERE {column} IN ({marks})",
                 sorted(ids),
             ).fetchone()

@@ -261,7 +261,7 @@ def test_sync_receive_and_groups_remove_report_from_vault_records(
     p: People, tmp_path, monkeypatch
 ) -> None:
     """What `sync`, `receive` and `groups remove` print comes from the records the vault
-    returns (SyncReport, NotAShare, GroupRemoval), not from reading the history back."""
+    returns (SyncReport, HandledMessage, GroupRemoval), not from reading the history back."""
     from strongroom.vault import Vault
 
     history = Vault.history
@@ -328,12 +328,12 @@ def test_rm_of_a_received_file_sends_the_erased_receipt(p: People, tmp_path) -> 
 
 
 def test_exit_code_for_is_the_public_mapping() -> None:
-    from strongroom.vault import Cancelled, NotAShare, SyncReport, VaultDamaged, WrongPassphrase
+    from strongroom.vault import Cancelled, ShareNotFound, VaultDamaged, WrongPassphrase
 
     assert cli.exit_code_for(WrongPassphrase()) == cli.EXIT_WRONG_SECRET
     assert cli.exit_code_for(VaultDamaged("object", "x")) == cli.EXIT_DAMAGED
     assert cli.exit_code_for(Cancelled()) == cli.EXIT_CANCELLED
-    assert cli.exit_code_for(NotAShare("m", SyncReport())) == cli.EXIT_ERROR
+    assert cli.exit_code_for(ShareNotFound("m")) == cli.EXIT_ERROR  # any other vault error
     assert "exit_code_for" in cli.__all__
 
 

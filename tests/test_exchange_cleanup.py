@@ -361,7 +361,7 @@ def test_open_own_share_needs_the_file_key_that_made_it(world: World) -> None:
     alice, _bob = _pair(world)
     doc = alice.add_bytes("/", "k.txt", b"key")
     (share,) = alice.share("/k.txt", to="Bob")
-    (file_key,) = alice._c.execute(  # white-box: the sender's own file key
+    (file_key,) = alice._ctx.connection.execute(  # white-box: the sender's own file key
         "SELECT file_key FROM file_contents WHERE item_id = ?", (doc.id,)
     ).fetchone()
     with share.path.open("rb") as f:

@@ -44,12 +44,12 @@ def test_contact_cannot_pre_empt_a_group_id(world: World) -> None:
     alice.add_group_member(team, "Mallory")
     (got,) = mallory.sync().group_keys
     assert got.id == team.id
-    row = mallory._c.execute("PRAGMA table_info(groups)").fetchall()
+    row = mallory._ctx.connection.execute("PRAGMA table_info(groups)").fetchall()
     has_nonce = any(r[1] == "nonce" for r in row)
     nonce = None
     if has_nonce:
         sql = "SELECT nonce FROM groups WHERE id = ?"
-        nonce = mallory._c.execute(sql, (team.id,)).fetchone()[0]
+        nonce = mallory._ctx.connection.execute(sql, (team.id,)).fetchone()[0]
     # Before Alice adds Bob, Mallory sends Bob "the key" of that group id, twice: as the
     # old format had it, and with the real group's nonce.
     _forged_key(world, mallory, bob, team.id, None)
@@ -74,7 +74,9 @@ def test_group_id_is_derived_from_creator_and_nonce(world: World) -> None:
 
     alice = world.person("Alice")
     team = alice.create_group("Team")
-    nonce = alice._c.execute("SELECT nonce FROM groups WHERE id = ?", (team.id,)).fetchone()[0]
+    nonce = alice._ctx.connection.execute(
+        "SELECT nonce FROM groups WHERE id = ?", (team.id,)
+    ).fetchone()[0]
     from strongroom.vault.formats.encoding import b64url_decode
 
     vk = alice._identity().verify_key.to_bytes()
@@ -100,7 +102,7 @@ def test_group_made_before_schema_4_keeps_its_recorded_admin(world: World) -> No
     alice.add_group_member(team, "Carol")
     world.sync_all()
     for v in (alice, bob, carol):  # as migration 4 leaves a group made before it
-        v._c.execute("UPDATE groups SET nonce = NULL")
+        v._ctx.connection.execute("UPDATE groups SET nonce = NULL")
     removal = alice.remove_group_member(team, "Carol")
     (rotated,) = bob.sync().group_keys
     assert rotated.epoch == removal.group.epoch == 2

@@ -76,3 +76,85 @@ def test_undelivered_revocation_is_readable_in_the_access_column(revoked_note, s
     if shot:
         name = "default" if size is None else f"{size[0]}x{size[1]}"
         window.grab().save(str(Path(shot) / f"access-{name}.png"))
+
+
+# ---- issue 14: the Access column is sized to what it shows --------------------------------
+
+LONG = "Benedikt Alexander Montgomery-Smith"
+
+
+def _needed(table, text: str) -> int:
+    """Text + icon + margins, as the test above measures a cell."""
+    icon = table.iconSize().width()
+    return table.fontMetrics().horizontalAdvance(text) + icon + 16
+
+
+def test_access_column_fits_its_content_in_the_window(window, services, qtbot):
+    """A long name in the Access column is shown whole (the column was a fixed 130 px and
+    cut it), and a folder where only "Only you" shows gets a column that narrow again."""
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name=LONG)
+    ann.add_contact(ben.my_card().to_text())
+    ann.add_bytes("/", "plan.txt", b"plan\n")
+    ann.mkdir("/", "private")
+    ann.add_bytes("/private", "mine.txt", b"mine\n")
+    ann.share(["/plan.txt"], to=[LONG], out_dir=services.home_dir)
+    ben.lock()
+    window.open_session(ann)
+    page, table = window.files_page, window.files_page.table
+    col = page.model.COL_ACCESS
+    qtbot.waitUntil(lambda: table.columnWidth(col) >= _needed(table, LONG))
+    assert not table.isColumnHidden(col)
+    wide = table.columnWidth(col)
+    page.open_folder("/private")
+    qtbot.waitUntil(lambda: table.columnWidth(col) < wide)
+    only_you = page.model.data(page.model.index(0, col))
+    assert only_you == "Only you"
+    assert _needed(table, only_you) <= table.columnWidth(col) < _needed(table, LONG)
+
+
+def test_access_column_reads_only_the_rows_in_view(qtbot):
+    """ResizeToContents would read up to 1,000 rows on every change of a 100,000-row
+    folder; the fit reads the rows in view: a long name far below does not widen the
+    column, and the model is asked for a few screens' worth of Access cells at most."""
+    from datetime import UTC, datetime
+
+    from strongroom.gui.files import FilesTableModel, FilesTableView
+    from strongroom.vault import FileRecord
+
+    asked: list[int] = []
+
+    class Counting(FilesTableModel):
+        def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+            if index.column() == self.COL_ACCESS:
+                asked.append(index.row())
+            return super().data(index, role)
+
+    now = datetime.now(UTC)
+    n = 100_000
+    model = Counting()
+    model.set_items(
+        [
+            FileRecord(i, 1, f"f{i:06d}", f"/f{i:06d}", 1, b"x" * 32, now, now, True)
+            for i in range(n)
+        ]
+    )
+    view = FilesTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.content_columns = [model.COL_ACCESS]
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    asked.clear()
+    model.set_access({2: ["Ben Short-Name Example"], n - 1: [LONG + " and more words"]})
+    qtbot.waitUntil(
+        lambda: view.columnWidth(model.COL_ACCESS) >= _needed(view, "Ben Short-Name Example")
+    )
+    assert view.columnWidth(model.COL_ACCESS) < _needed(view, LONG + " and more words")
+    assert asked and max(asked) < 200 and len(asked) < 2_000, (len(asked), max(asked))
+    # Scrolling to the end brings the long name into view: the column grows to show it.
+    view.scrollToBottom()
+    qtbot.waitUntil(
+        lambda: view.columnWidth(model.COL_ACCESS) >= _needed(view, LONG + " and more words")
+    )

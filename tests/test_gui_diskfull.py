@@ -34,7 +34,7 @@ def test_gui_unlocks_and_previews_on_a_full_disk(window, services, full_db):
 def test_error_message_for_disk_errors_in_plain_words():
     """EIO under a vault write (StorageError) has its own plain words; an error after the
     change was saved (or may have been) never says "Nothing was changed"."""
-    from strongroom.gui.messages import error_message
+    from strongroom.gui.error_text import error_message
     from strongroom.vault import DiskFull, StorageError
 
     text = error_message(StorageError("the vault header (vault.strongroom)"))

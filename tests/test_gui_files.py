@@ -543,7 +543,7 @@ def test_open_in_another_app_says_when_the_copy_is_on_disk(opened, services, sou
     from strongroom.vault import tempdirs
 
     vault = opened.session.vault
-    vault._temp_root = tempdirs.TempRoot(vault.temp_dir.parent, False, "COPIES ARE ON DISK")
+    vault._ctx.temp_root = tempdirs.TempRoot(vault.temp_dir.parent, False, "COPIES ARE ON DISK")
     page = opened.files_page
     page.add_paths([str(sources / "notes.txt")])
     page.select_names("notes.txt")

@@ -355,7 +355,7 @@ def test_translation_template_is_shipped():
 )
 def test_times_use_the_locale(qapp, language, country, pattern):
     """Dates and times in lists and details read the locale's way (order, separators)."""
-    from strongroom.gui.models import format_time
+    from strongroom.gui.formatting import format_time
 
     old = QLocale()
     QLocale.setDefault(QLocale(language, country))

@@ -147,7 +147,9 @@ def test_sqlcipher_zeroes_the_memory_it_frees(tmp_path: Path):
     env = Env(tmp_path, tmp_path / "V.strongroom", tmp_path / "c", tmp_path / "r", FakeClock())
     v, _ = env.create()
     try:
-        assert str(v._c.execute("PRAGMA cipher_memory_security").fetchone()[0]) == "1"
+        assert str(v._ctx.connection.execute("PRAGMA cipher_memory_security").fetchone()[0]) == "1"
     finally:
         v.lock()
-    assert v._vault_key == bytearray() and v._history is None and v._kept is None
+    assert (
+        v._ctx.vault_key == bytearray() and v._ctx.history is None and v._ctx.backlog.kept is None
+    )

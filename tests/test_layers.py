@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PKG = Path(__file__).resolve().parents[1] / "app" / "strongroom"
 
 
@@ -190,14 +192,6 @@ def test_front_end_checker_catches_internals(tmp_path, monkeypatch):
 # is what the layering forbids (the CLI's cycle, issue 14, exists only through lazy imports).
 # `if TYPE_CHECKING:` imports never run and are not counted.
 
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    # Each entry is one existing cycle and the helper who removes it (issue 14); the lead
-    # deletes the entry when that lands. A cycle not listed here fails the test, and so does
-    # an entry whose cycle is gone.
-    frozenset({"strongroom.gui.app", "strongroom.gui.main_window"}): "guipkg",
-    frozenset({"strongroom.gui.history_text", "strongroom.gui.models"}): "guipkg",
-}
-
 
 def _cycles() -> list[frozenset[str]]:
     """The strongly connected components (Tarjan) of more than one module."""
@@ -237,11 +231,7 @@ def _cycles() -> list[frozenset[str]]:
 
 
 def test_no_import_cycles():
-    cycles = _cycles()
-    new = [sorted(c) for c in cycles if c not in KNOWN_CYCLES]
-    gone = [owner for c, owner in KNOWN_CYCLES.items() if c not in cycles]
-    assert new == [], "import cycles (modules that import each other)"
-    assert gone == [], "these cycles are gone: remove their KNOWN_CYCLES entries"
+    assert [sorted(c) for c in _cycles()] == [], "import cycles (modules that import each other)"
 
 
 def test_cycle_checker_catches_a_cycle(tmp_path, monkeypatch):
@@ -256,3 +246,5 @@ def test_cycle_checker_catches_a_cycle(tmp_path, monkeypatch):
     (fake / "vault" / "d.py").write_text("from .c import y\n")  # c -> d only for typing
     monkeypatch.setattr(sys.modules[__name__], "PKG", fake)
     assert _cycles() == [frozenset({"strongroom.vault.a", "strongroom.vault.b"})]
+    with pytest.raises(AssertionError, match="import cycles"):
+        test_no_import_cycles()  # the test itself fails on that tree

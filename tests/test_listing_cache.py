@@ -97,7 +97,7 @@ LATER = format_time(datetime(2030, 1, 1, tzinfo=UTC))
 
 
 def _raw(vault: Vault, sql: str, *args: object) -> None:
-    with vault._mutex, vault._write() as conn:
+    with vault._ctx.mutex, vault._ctx.write() as conn:
         conn.execute(sql, args)
 
 
@@ -131,8 +131,8 @@ def test_writers_are_caught_only_by_the_triggers(env, tmp_path, monkeypatch):
 
 def test_a_list_inside_a_transaction_is_not_kept(tree):
     """Rows it shows may still be rolled back."""
-    with tree._mutex:
-        with pytest.raises(RuntimeError), tree._write() as conn:
+    with tree._ctx.mutex:
+        with pytest.raises(RuntimeError), tree._ctx.write() as conn:
             conn.execute("UPDATE items SET name = 'zz.txt' WHERE name = 'x.txt'")
             assert "zz.txt" in [i.name for i in tree.list("/a")]
             raise RuntimeError("roll back")
@@ -184,7 +184,7 @@ def _shared_root_dropped(vault: Vault, action: Callable[[], object]) -> bool:
     from strongroom.vault.sharing import SHARED_ROOT_ID
 
     cache = vault._ctx.listings
-    cache.bind(vault._c)
+    cache.bind(vault._ctx.connection)
     cache.store(SHARED_ROOT_ID, "shared:", [])
     assert cache.get(SHARED_ROOT_ID) == []
     action()
@@ -217,7 +217,7 @@ def test_a_repeat_list_does_not_wait_for_a_commit(tree):
     holding, done = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with tree._mutex:
+        with tree._ctx.mutex:
             holding.set()
             done.wait(10)
 

@@ -171,7 +171,7 @@ def _paused_share(alice: Vault, out: Path, **kw: Any) -> Paused:
 def _rekey(alice: Vault) -> None:
     """The same item with another file key (as an update in place would leave it)."""
     item = alice.item("/big.bin").id
-    with alice._mutex, alice._write() as conn:  # white-box: no public verb does it yet
+    with alice._ctx.mutex, alice._ctx.write() as conn:  # white-box: no public verb does it yet
         conn.execute("UPDATE file_contents SET file_key = ? WHERE item_id = ?", (bytes(16), item))
 
 

@@ -73,7 +73,7 @@ def test_share_receive_open_receipts_revoke_and_erased_receipt(world: World, tmp
     assert ended.status == "revoked" and ended.path is None
     objects_after = {p.name for p in (bob.path / "objects").rglob("*") if p.is_file()}
     assert len(objects_before - objects_after) == 1  # the object is gone
-    assert bob._c.execute("SELECT count(*) FROM file_contents").fetchone()[0] == 0
+    assert bob._ctx.connection.execute("SELECT count(*) FROM file_contents").fetchone()[0] == 0
     assert bob.history(actions=["share-erased"])[0].details["reason"] == "revoked"
 
     alice.sync()

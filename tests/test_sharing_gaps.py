@@ -169,6 +169,19 @@ def test_receive_applies_a_message_and_returns_what_happened(world: World, tmp_p
     assert bob.read_bytes("shared:n.txt") == b"n"
 
 
+def test_receive_refuses_a_file_that_is_no_share_by_its_own_type(world: World, tmp_path) -> None:
+    """Only a file that is neither a share nor a message is an error, `ShareFormatError`;
+    `NotAShare` (once raised for an applied message) is gone from the API (issue 14)."""
+    import strongroom.vault as vault_api
+
+    bob = world.person("Bob")
+    junk = tmp_path / "notes.age"
+    junk.write_bytes(b"age-encryption.org/v1\n-> not really\n")
+    with pytest.raises(vault_api.ShareFormatError, match="not a valid share"):
+        bob.receive(junk)
+    assert not hasattr(vault_api, "NotAShare") and "NotAShare" not in vault_api.__all__
+
+
 def test_remove_group_member_returns_what_they_could_read(world: World) -> None:
     alice, _bob, _carol = world.person("Alice"), world.person("Bob"), world.person("Carol")
     world.introduce("Alice", "Bob", "Carol")

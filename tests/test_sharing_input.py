@@ -364,7 +364,7 @@ def test_a_share_file_is_durable_before_the_share_is_recorded(
             events.append(("fsync", path, os.fstat(fd).st_size))
         real_fsync(fd)
 
-    real_append = alice._history.append
+    real_append = alice._ctx.history.append
 
     def append(when, action, *args, **kwargs):
         if action == "share-created":
@@ -372,7 +372,7 @@ def test_a_share_file_is_durable_before_the_share_is_recorded(
         return real_append(when, action, *args, **kwargs)
 
     monkeypatch.setattr(os, "fsync", spy)
-    monkeypatch.setattr(alice._history, "append", append)
+    monkeypatch.setattr(alice._ctx.history, "append", append)
     (share,) = alice.share(doc, to="Bob", out_dir=out if to_folder else None)
     kinds = [e[0] for e in events]
     assert "recorded" in kinds, events

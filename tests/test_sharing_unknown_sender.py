@@ -91,8 +91,10 @@ def test_share_from_unknown_sender_waits_and_nothing_is_stored(two: Two) -> None
     assert p.path.parent == two.exchange and p.path.exists()
     assert ben.pending_shares() == [p]
     # Nothing decrypted into the vault: no item in "shared", no object, no file key.
-    assert ben._c.execute("SELECT count(*) FROM items WHERE parent_id = 0").fetchone() == (0,)
-    assert ben._c.execute("SELECT count(*) FROM file_contents").fetchone() == (0,)
+    assert ben._ctx.connection.execute(
+        "SELECT count(*) FROM items WHERE parent_id = 0"
+    ).fetchone() == (0,)
+    assert ben._ctx.connection.execute("SELECT count(*) FROM file_contents").fetchone() == (0,)
     assert not [f for f in (ben.path / "objects").rglob("*") if f.is_file()]
     (waiting,) = _actions(ben, "share-waiting")
     assert waiting["fingerprint"] == ann.my_fingerprint() and waiting["name"] == "plan.txt"

@@ -49,7 +49,7 @@ def test_records_carry_enums_that_print_and_store_as_before(world: World):
         '{"trust": "verified", "kind": "person"}'
     )
     assert f"{got.status}|{r.kind}" == "active|person"
-    stored = alice._c.execute("SELECT DISTINCT typeof(action) FROM history").fetchall()
+    stored = alice._ctx.connection.execute("SELECT DISTINCT typeof(action) FROM history").fetchall()
     assert stored == [("text",)]
 
     alice.revoke(share.id)

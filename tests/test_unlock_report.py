@@ -112,7 +112,7 @@ def test_both_front_ends_render_every_notice_of_one_report(window, services, cap
     cli_shown = {t for t in texts if t in err}
 
     vault, _ = make_vault(services)
-    vault._unlock_report = report
+    vault._ctx.unlock_report = report
     window.open_session(vault)
     warned = " ".join(a[1] for m, a in services.dialogs.asked if m == "warn")
     status = window.status_label.text()

@@ -80,13 +80,13 @@ def test_a_copy_left_by_a_crash_is_kept_at_the_next_open(env):  # noqa: F811
     vault.add_bytes("/", "a.txt", b"a")
     copy = vault.open_external("/a.txt")
     _edit(copy, "edited, then the app was killed")
-    vault._conn.close()  # a crash: no lock
-    vault._conn = None
+    vault._ctx.conn.close()  # a crash: no lock
+    vault._ctx.conn = None
     import fcntl
 
-    fcntl.flock(vault._lock_fd, fcntl.LOCK_UN)
-    os.close(vault._lock_fd)
-    vault._lock_fd = None
+    fcntl.flock(vault._ctx.lock_fd, fcntl.LOCK_UN)
+    os.close(vault._ctx.lock_fd)
+    vault._ctx.lock_fd = None
     vault = env.open()
     assert [c.path for c in vault.changed_copies()] == [copy]
     assert copy.exists()

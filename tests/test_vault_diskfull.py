@@ -59,7 +59,7 @@ def test_injected_enospc_during_add_changes_nothing(env, tmp_path, budget):
     objects_before = _object_files(env.vault_path)
     write_tree(tmp_path / "in", {"a.txt": 10, "b.bin": 80_000, "c.bin": 200_000, "d.txt": 5})
     free = [budget]
-    vault._store.opener = lambda p: _FullAfter(p, free)
+    vault._ctx.store.opener = lambda p: _FullAfter(p, free)
     with pytest.raises(DiskFull) as info:
         vault.add_paths([tmp_path / "in"])
     assert "full" in str(info.value).lower()
@@ -67,7 +67,7 @@ def test_injected_enospc_during_add_changes_nothing(env, tmp_path, budget):
     assert _object_files(env.vault_path) == objects_before
     assert list((env.vault_path / "objects" / "tmp").iterdir()) == []
     assert vault.check(deep=True).ok
-    vault._store.opener = type(vault._store)(env.vault_path / "objects").opener
+    vault._ctx.store.opener = type(vault._ctx.store)(env.vault_path / "objects").opener
     vault.add_paths([tmp_path / "in"])  # space again: it works
     assert len(vault.list("/in")) == 4
     vault.lock()

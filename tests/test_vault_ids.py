@@ -161,7 +161,7 @@ def test_pending_receipt_number_not_reused(world: World) -> None:
 def test_every_integer_keyed_table_uses_autoincrement(env) -> None:  # noqa: F811
     """The audit, kept true: a new table with an integer id must not reuse ids either."""
     vault, _ = env.create()
-    rows = vault._c.execute(
+    rows = vault._ctx.connection.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     ).fetchall()
     vault.lock()
@@ -182,7 +182,7 @@ def test_every_integer_keyed_table_uses_autoincrement(env) -> None:  # noqa: F81
 def _give_id(vault, new_id: int, old_id: int) -> None:
     """White-box: move item `new_id` (and its rows) to `old_id`, as schema 2 would have
     numbered it."""
-    conn = vault._c
+    conn = vault._ctx.connection
     conn.execute("PRAGMA foreign_keys = OFF")
     try:
         conn.execute("BEGIN")
@@ -196,7 +196,7 @@ def _give_id(vault, new_id: int, old_id: int) -> None:
         conn.execute("COMMIT")
     finally:
         conn.execute("PRAGMA foreign_keys = ON")
-    vault._folder_cache = None
+    vault._catalog.folder_cache = None
 
 
 def test_check_reports_reused_contact_and_received_ids(world: World) -> None:
@@ -218,7 +218,9 @@ def test_check_reports_reused_contact_and_received_ids(world: World) -> None:
     # after the received one was deleted takes its item id.
     alice.remove_contact("Bob")
     new_carol = alice.add_contact(carol.my_card().to_text())
-    alice._c.execute("UPDATE contacts SET id = ? WHERE id = ?", (old_bob.id, new_carol.id))
+    alice._ctx.connection.execute(
+        "UPDATE contacts SET id = ? WHERE id = ?", (old_bob.id, new_carol.id)
+    )
     alice.delete(received.path)
     new = alice.add_bytes("/", "new.txt", b"new\n")
     assert received.item_id is not None

@@ -62,7 +62,7 @@ def test_fixture_is_schema_2() -> None:
 def test_migrates_to_3_with_data_intact(copy: Path) -> None:
     vault = _open(copy)
     try:
-        assert db.schema_version(vault._c) == db.SCHEMA_VERSION
+        assert db.schema_version(vault._ctx.connection) == db.SCHEMA_VERSION
         assert {(i.path, i.id) for i in vault.walk("/")} == EXPECTED_ITEMS
         assert vault.read_bytes("/Letters/shopping.txt") == b"Remember the milk.\n"
         assert vault.read_bytes("/holiday.txt") == b"Holiday plans\n"
@@ -77,17 +77,21 @@ def test_migrates_to_3_with_data_intact(copy: Path) -> None:
         report = vault.verify_history()
         assert report.ok, report.problems
         assert report.entries_checked >= 19
-        sql = dict(vault._c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        sql = dict(
+            vault._ctx.connection.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+            )
+        )
         for table in V3_TABLES:
             assert "AUTOINCREMENT" in sql[table], table
-        assert not vault._c.execute("PRAGMA foreign_key_check").fetchall()
-        assert vault._c.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert not vault._ctx.connection.execute("PRAGMA foreign_key_check").fetchall()
+        assert vault._ctx.connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
         with pytest.raises(sqlcipher3.IntegrityError):  # and enforced on the rebuilt tables
-            vault._c.execute(
+            vault._ctx.connection.execute(
                 "INSERT INTO items (parent_id, kind, name, created, modified)"
                 " VALUES (9999, 'file', 'x', '', '')"
             )
-        seq = dict(vault._c.execute("SELECT name, seq FROM sqlite_sequence"))
+        seq = dict(vault._ctx.connection.execute("SELECT name, seq FROM sqlite_sequence"))
         assert seq["items"] == 7 and seq["contacts"] == 1
         # Deep check: contents intact; the only problems are schema 2's reused id 7.
         check = vault.check(deep=True)
@@ -166,7 +170,7 @@ def test_failed_migration_changes_nothing(copy: Path, monkeypatch: pytest.Monkey
     monkeypatch.undo()
     vault = _open(copy)
     try:
-        assert db.schema_version(vault._c) == db.SCHEMA_VERSION
+        assert db.schema_version(vault._ctx.connection) == db.SCHEMA_VERSION
     finally:
         vault.lock()
 

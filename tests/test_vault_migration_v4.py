@@ -71,28 +71,40 @@ def test_received_keyed_by_signer_after_migration(schema3: Path) -> None:
     vault = _open(schema3)
     try:
         assert stray.exists()
-        assert vault._c.execute("SELECT count(*) FROM staged_objects").fetchone() == (0,)
-        assert db.schema_version(vault._c) == db.SCHEMA_VERSION >= 4
+        assert vault._ctx.connection.execute("SELECT count(*) FROM staged_objects").fetchone() == (
+            0,
+        )
+        assert db.schema_version(vault._ctx.connection) == db.SCHEMA_VERSION >= 4
         (got,) = vault.shared_with_me()
         assert (got.path, got.sender_name) == ("shared:from-bob.txt", "Bob")
         assert vault.read_bytes("shared:from-bob.txt") == b"Hello Alice, here is the plan.\n"
         assert vault.received(got.share_id).path == got.path
-        bob_vk = vault._c.execute("SELECT vk FROM contacts WHERE name = 'Bob'").fetchone()[0]
-        rows = vault._c.execute("SELECT share_id, signer, sender_vk FROM received").fetchall()
+        bob_vk = vault._ctx.connection.execute(
+            "SELECT vk FROM contacts WHERE name = 'Bob'"
+        ).fetchone()[0]
+        rows = vault._ctx.connection.execute(
+            "SELECT share_id, signer, sender_vk FROM received"
+        ).fetchall()
         assert rows == [(got.share_id, bob_vk, bob_vk)]
         (pending,) = vault.pending_receipts()
         assert (pending.id, pending.share_id, pending.event) == (7, got.share_id, "erased")
-        sent = vault._c.execute("SELECT share_id, signer, event FROM receipts_sent").fetchall()
+        sent = vault._ctx.connection.execute(
+            "SELECT share_id, signer, event FROM receipts_sent"
+        ).fetchall()
         assert (got.share_id, bob_vk, "opened") in sent
         # A pending-receipt id given out before is not given out again.
-        seq = vault._c.execute(
+        seq = vault._ctx.connection.execute(
             "SELECT seq FROM sqlite_sequence WHERE name = 'pending_receipts'"
         ).fetchall()
         assert seq == [(9,)]
-        sql = dict(vault._c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        sql = dict(
+            vault._ctx.connection.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+            )
+        )
         assert "PRIMARY KEY (share_id, signer)" in sql["received"]
         assert not [n for n in sql if n.endswith("_v4")]
-        assert "nonce" in [r[1] for r in vault._c.execute("PRAGMA table_info(groups)")]
+        assert "nonce" in [r[1] for r in vault._ctx.connection.execute("PRAGMA table_info(groups)")]
         # Only the fixture's known reused id (schema 2, see its README), nothing else.
         assert {p.part for p in vault.check().problems} == {"reused-id"}
         assert vault.verify_history().ok

@@ -51,12 +51,16 @@ def test_schema4_vault_migrates_to_5_and_holds_unknown_shares(schema4: Path) -> 
         temp_root=schema4.parent / "run",
     )
     try:
-        assert db.schema_version(vault._c) == db.SCHEMA_VERSION >= 5
+        assert db.schema_version(vault._ctx.connection) == db.SCHEMA_VERSION >= 5
         (got,) = vault.shared_with_me()  # what schema 4 held comes through
         assert (got.path, got.sender_name) == ("shared:from-bob.txt", "Bob")
         assert vault.read_bytes("shared:from-bob.txt") == b"Hello Alice, here is the plan.\n"
         assert vault.pending_shares() == []
-        sql = dict(vault._c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        sql = dict(
+            vault._ctx.connection.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+            )
+        )
         assert "UNIQUE (share_id, signer)" in sql["pending_shares"]
         # A stranger's share given as a file now waits instead of being received.
         stranger = LocalIdentity.generate("Stranger")

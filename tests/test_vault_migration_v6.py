@@ -49,7 +49,7 @@ def schema5(tmp_path: Path) -> Path:
 def test_schema5_vault_migrates_to_6_and_keeps_everything(schema5: Path) -> None:
     vault = _open(schema5)
     try:
-        assert db.schema_version(vault._c) == 6 == db.SCHEMA_VERSION
+        assert db.schema_version(vault._ctx.connection) == 6 == db.SCHEMA_VERSION
         assert [i.path for i in vault.walk("/")] == [
             "/Reports",
             "/Reports/big.bin",

@@ -46,7 +46,7 @@ def _restore_db(vault_path: Path, aside: Path) -> None:
 
 
 def _staged_rows(vault: Vault) -> list[str]:
-    return [r[0] for r in vault._c.execute("SELECT object_id FROM staged_objects")]
+    return [r[0] for r in vault._ctx.connection.execute("SELECT object_id FROM staged_objects")]
 
 
 def test_older_db_does_not_delete_newer_objects(env: Env) -> None:

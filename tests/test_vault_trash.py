@@ -24,7 +24,7 @@ def _key_rows(vault, ids: set[int]) -> int:
     marks = ",".join("?" * len(ids))
     n = 0
     for table in ("file_contents", "file_versions", "inline_payloads"):
-        (k,) = vault._c.execute(
+        (k,) = vault._ctx.connection.execute(
             f"SELECT count(*) FROM {table} WHERE item_id IN ({marks})",
             sorted(ids),
         ).fetchone()
@@ -126,7 +126,7 @@ def test_empty_trash_erases_keys_and_objects(env):
     gone = {folder.id, vault.item("/f/g").id, big.id, small.id}
     doomed_objects = _objects(vault) - {
         r[0]
-        for r in vault._c.execute(
+        for r in vault._ctx.connection.execute(
             "SELECT object_id FROM file_contents WHERE item_id = ?", (keep.id,)
         )
     }
@@ -136,11 +136,11 @@ def test_empty_trash_erases_keys_and_objects(env):
     assert vault.empty_trash() == 1
     assert vault.trash() == []
     assert _key_rows(vault, gone) == 0
-    assert vault._c.execute(
+    assert vault._ctx.connection.execute(
         f"SELECT count(*) FROM items WHERE id IN ({','.join('?' * len(gone))})",
         sorted(gone),
     ).fetchone() == (0,)
-    assert vault._c.execute("SELECT count(*) FROM trash").fetchone() == (0,)
+    assert vault._ctx.connection.execute("SELECT count(*) FROM trash").fetchone() == (0,)
     assert not (_objects(vault) & doomed_objects)
     for oid in doomed_objects:
         assert not (vault.path / "objects" / oid[:2] / oid).exists()
@@ -203,4 +203,4 @@ def test_files_shared_with_me_never_go_to_the_trash(world):
     alice.revoke(s_b.id)  # the owner's right wins: erased, not trashed
     world.sync_all()
     assert bob.trash() == []
-    assert bob._c.execute("SELECT count(*) FROM file_contents").fetchone() == (0,)
+    assert bob._ctx.connection.execute("SELECT count(*) FROM file_contents").fetchone() == (0,)

@@ -38,7 +38,7 @@ def _objects(vault_path: Path) -> set[str]:
 
 
 def _referenced(vault) -> set[str]:
-    rows = vault._c.execute(
+    rows = vault._ctx.connection.execute(
         "SELECT object_id FROM file_contents WHERE object_id IS NOT NULL"
         " UNION SELECT object_id FROM file_versions WHERE object_id IS NOT NULL"
     ).fetchall()
@@ -128,7 +128,7 @@ def test_store_version_keeps_shares_and_delete_erases_every_version(env, tmp_pat
     vault.erase(rec)
     assert not _objects(env.vault_path)
     for table in ("file_contents", "file_versions", "inline_payloads"):
-        assert vault._c.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        assert vault._ctx.connection.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
     with pytest.raises(ItemNotFound):
         vault.versions(rec.id)
     vault.lock()
@@ -302,7 +302,7 @@ def test_restore_version_makes_a_new_current_version(env):
     (entry,) = vault.history(item=rec.id, actions=["version-restored"])
     assert entry.details == {"size": len(one), "version": 3, "from": 1}
     # Restored under a key and object of its own: erasing version 1 leaves version 3.
-    keys = vault._c.execute(
+    keys = vault._ctx.connection.execute(
         "SELECT file_key FROM file_contents UNION ALL SELECT file_key FROM file_versions"
     ).fetchall()
     assert len({bytes(k[0]) for k in keys}) == 3
@@ -330,7 +330,7 @@ def test_version_policy_prunes_on_set_and_on_unlock(env):
     pruned = vault.history(item=rec.id, actions=["version-pruned"])
     assert sorted(e.details["version"] for e in pruned) == [1, 2]
     assert _objects(env.vault_path) == _referenced(vault)
-    assert vault._c.execute("SELECT count(*) FROM file_versions").fetchone() == (2,)
+    assert vault._ctx.connection.execute("SELECT count(*) FROM file_versions").fetchone() == (2,)
     out = io.BytesIO()
     vault.export_stream(rec, out, version=3)
     assert out.getvalue() == content_for("v3", 100_003)

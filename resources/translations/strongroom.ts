@@ -64,7 +64,7 @@
 <context>
     <name>ActivityPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/activity_page.py" line="+183"/>
+        <location filename="../../app/strongroom/gui/activity_page.py" line="+190"/>
         <source>Activity</source>
         <translation type="unfinished"></translation>
     </message>
@@ -186,7 +186,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+165"/>
+        <location line="+162"/>
         <source>%n entries shown</source>
         <comment>one: %n entry shown</comment>
         <translation type="unfinished">
@@ -384,7 +384,7 @@
 <context>
     <name>ChangedCopies</name>
     <message>
-        <location filename="../../app/strongroom/gui/changed_copies.py" line="+186"/>
+        <location filename="../../app/strongroom/gui/changed_copies.py" line="+185"/>
         <source>Added the changed copies to the vault as {names}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -615,7 +615,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ContactsTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/models.py" line="+48"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="+47"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -931,7 +931,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>DetailsPane</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/details.py" line="+35"/>
+        <location filename="../../app/strongroom/gui/files/details.py" line="+34"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1091,9 +1091,130 @@ With this key the vault can be opened and given a new passphrase.
     </message>
 </context>
 <context>
-    <name>FileActions</name>
+    <name>ErrorText</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/actions.py" line="+52"/>
+        <location filename="../../app/strongroom/gui/error_text.py" line="+18"/>
+        <source>That passphrase does not open this vault. Check it and try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>That recovery key does not belong to this vault, or it has a typo.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>This vault is already open in another Strongroom window or program.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>This is not a Strongroom vault.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This vault was made by a newer Strongroom. Update the app to open it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The disk is full. Nothing was changed; free some space and try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cancelled. Nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Something with that name is already in this folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>That name cannot be used. Names cannot be empty or contain &apos;/&apos;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>A file with that name already exists there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>That item is no longer in the vault.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This file is too large to preview. Open it with another app or export it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>This is not a complete contact card, or it was changed on the way. Ask them to send it again, and paste all of it: it starts with “strongroom-card:” and has no spaces or line breaks in the middle.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The vault is locked. Unlock it to continue.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Part of the vault is damaged ({part}){detail}. Nothing damaged was shown.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The disk reported an error while writing {what}. Nothing was changed. The disk may be failing or was removed: check it, then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The vault reported a problem.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Strongroom is not allowed to read or write there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>A file or folder was not found: {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The system reported a problem: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>This part of the vault is not available in this build yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Something went wrong: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FileActions</name>
+    <message numerus="yes">
+        <location filename="../../app/strongroom/gui/files/actions.py" line="+53"/>
+        <source>%n dropped files are shares for you: they went to Shared with me.</source>
+        <comment>one: %n dropped file is a share for you: it went to Shared with me.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+34"/>
         <source>Export to folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1131,7 +1252,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+16"/>
         <location line="+6"/>
         <source>Rename</source>
         <translation type="unfinished"></translation>
@@ -1142,7 +1263,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+25"/>
         <location line="+6"/>
         <location line="+12"/>
         <source>Move</source>
@@ -1167,7 +1288,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+26"/>
         <source>“{name}”</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1207,7 +1328,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+26"/>
         <source>the exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1254,7 +1375,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>FilesPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/page.py" line="+102"/>
+        <location filename="../../app/strongroom/gui/files/page.py" line="+104"/>
         <source>Search this vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1269,7 +1390,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+43"/>
         <source>This folder is empty</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1395,7 +1516,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+31"/>
         <source>Adding files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1475,14 +1596,14 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>FilesTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/models.py" line="+49"/>
-        <source>Revocation not delivered yet: {name}</source>
+        <location filename="../../app/strongroom/gui/files/models.py" line="+181"/>
+        <source>Only you</source>
+        <extracomment>`drag_exporter(items) -&gt; [paths]` makes plaintext copies for a drag to another app. The order `_items` is in now (`_sort` changes first while a sort runs).</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+124"/>
-        <source>Only you</source>
-        <extracomment>`drag_exporter(items) -&gt; [paths]` makes plaintext copies for a drag to another app. The order `_items` is in now (`_sort` changes first while a sort runs).</extracomment>
+        <location line="+4"/>
+        <source>Revoking: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1491,7 +1612,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+12"/>
+        <source>Revocation not delivered yet: {name}. They can still read it until it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+62"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1521,23 +1647,291 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="-80"/>
         <source>You and {names} can read it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-2"/>
         <source>Encrypted; nobody else has access.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+118"/>
         <source>folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+0"/>
         <source>file</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Formatting</name>
+    <message>
+        <location filename="../../app/strongroom/gui/formatting.py" line="+35"/>
+        <source>Vault created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Vault unlocked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Vault locked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Failed unlock attempt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unlocked with recovery key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Passphrase changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Previewed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Exported</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Opened in another app</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Renamed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Moved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder renamed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder moved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder exported</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Integrity checked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Retention changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>History pruned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>History checkpoint accepted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>History written late (disk was full)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>History gap (disk was full)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Vault header repaired</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Vault header upgraded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Identity created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Identity renamed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Identity exported</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contact added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contact updated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contact renamed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contact verified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contact unverified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contact removed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Group created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Group member added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Group member removed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Group key received</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Access revoked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Share received</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Share refused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Received copy erased</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Share waiting for you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Waiting share dropped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Receipt sent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Receipt received</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Message rejected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Exchange folder set</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Receipts policy changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>1 byte</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{n} bytes</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1660,7 +2054,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>HistorySentences</name>
     <message>
-        <location filename="../../app/strongroom/gui/history_text.py" line="+83"/>
+        <location filename="../../app/strongroom/gui/history_text.py" line="+81"/>
         <source>A new vault was created here.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2109,7 +2503,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>HistoryTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/models.py" line="+117"/>
+        <location filename="../../app/strongroom/gui/models.py" line="+89"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2153,15 +2547,15 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="+112"/>
-        <location line="+218"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="+117"/>
+        <location line="+219"/>
         <location line="+170"/>
         <location line="+153"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-477"/>
+        <location line="-478"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2206,7 +2600,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+27"/>
         <source>New vault…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2385,7 +2779,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>PathOpener</name>
     <message>
-        <location filename="../../app/strongroom/gui/app.py" line="+83"/>
+        <location filename="../../app/strongroom/gui/app.py" line="+70"/>
         <source>{path} was not found.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2562,7 +2956,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>RetentionBox</name>
     <message>
-        <location filename="../../app/strongroom/gui/activity_page.py" line="-467"/>
+        <location filename="../../app/strongroom/gui/activity_page.py" line="-464"/>
         <source>Keep 30 days</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3032,7 +3426,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>SharedPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+61"/>
+        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+75"/>
         <source>Shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3550,7 +3944,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>_Sidebar</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="-577"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="-578"/>
         <source>Sections</source>
         <translation type="unfinished"></translation>
     </message>

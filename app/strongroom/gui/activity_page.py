@@ -35,7 +35,8 @@ from strongroom.vault import (
 )
 
 from . import icons
-from .messages import ACTION_LABELS, action_label, error_message
+from .error_text import error_message
+from .formatting import ACTION_LABELS, action_label
 from .models import HistoryTableModel
 from .seams import Services
 from .session import VaultSession

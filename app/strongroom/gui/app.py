@@ -17,6 +17,7 @@ from .i18n import install_translators
 from .main_window import MainWindow
 from .seams import Services
 from .settings_page import apply_theme
+from .sharing import looks_like_share
 from .single_instance import InstanceNotResponding, InstanceServer, send_to_running
 from .start_pages import vault_folder_of
 from .style import install_style
@@ -40,20 +41,6 @@ def create_app(argv: list[str] | None = None) -> QApplication:
         _TRANSLATORS.extend(install_translators(app))
     install_style(app)  # check boxes and radio buttons visible in every theme
     return app
-
-
-_AGE_MAGICS = (b"age-encryption.org/v1\n", b"-----BEGIN AGE ENCRYPTED FILE-----")
-
-
-def _looks_like_share(path: Path) -> bool:
-    if path.suffix.lower() == ".age":
-        return True
-    try:
-        with path.open("rb") as f:
-            head = f.read(40)
-    except OSError:
-        return False
-    return head.startswith(_AGE_MAGICS)
 
 
 class PathOpener(QObject):
@@ -81,7 +68,7 @@ class PathOpener(QObject):
                 notes += self._open_vault(path)
             elif not path.exists():
                 notes.append(self.tr("{path} was not found.").format(path=path))
-            elif _looks_like_share(path):
+            elif looks_like_share(path):
                 shares.append(path)
             else:
                 notes.append(

@@ -10,7 +10,8 @@ from PySide6.QtGui import QAction
 
 from strongroom.vault import Cancelled, DiskFull
 
-from .messages import error_message, human_size
+from .error_text import error_message
+from .formatting import human_size
 from .tasks import Job, run_task
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import FileRecord, OpenCopy
 
 from . import icons
-from .messages import error_message
+from .error_text import error_message
 from .session import VaultSession
 from .tasks import run_task, runner, say_error
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from strongroom.vault import EDITING_CHANGED, Event, FileRecord, OpenCopy
 
-from .messages import error_message
+from .error_text import error_message
 from .session import VaultSession
 from .tasks import run_task
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject
 
 from strongroom.vault import parse_time
 
-from .messages import human_size
+from .formatting import format_time, human_size
 
 __all__ = ["DESCRIBERS", "describe"]
 
@@ -35,8 +35,6 @@ def _text(value: object) -> str:
 
 def _when(value: object) -> str:
     """A recorded UTC time as the person's local date and time."""
-    from .models import format_time
-
     if isinstance(value, datetime):
         return format_time(value)
     try:

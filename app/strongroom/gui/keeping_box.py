@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QWidget
 
 from strongroom.vault import VersionPolicy
 
-from .messages import error_message
+from .error_text import error_message
 from .seams import Services
 from .session import VaultSession
 from .tasks import run_task, say_error

@@ -53,7 +53,7 @@ from .preview import PreviewWindow
 from .seams import Services
 from .session import SessionController, VaultSession
 from .settings_page import SettingsPage, apply_theme
-from .sharing import ContactsPage, GroupsPage, SharedPage, receive_or_apply
+from .sharing import ContactsPage, GroupsPage, SharedPage, looks_like_share, receive_or_apply
 from .start_pages import CreatePage, UnlockPage, WelcomePage, vault_folder_of
 from .tasks import run_task, runner, say_error, warn_error
 from .widgets import JobsArea
@@ -722,13 +722,11 @@ class MainWindow(QMainWindow):
     def _dropped_shares(self, event: QDropEvent) -> list[Path]:
         """With a vault open: the dropped files if every one is a share or message file
         (`.age` or age's header), else nothing. (The file table adds files instead.)"""
-        from .app import _looks_like_share  # (app.py imports this module)
-
         urls = event.mimeData().urls()
         paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
         if self.session is None or not paths or len(paths) != len(urls):
             return []
-        if all(p.is_file() and _looks_like_share(p) for p in paths):
+        if all(p.is_file() and looks_like_share(p) for p in paths):
             return paths
         return []
 

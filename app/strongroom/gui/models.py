@@ -1,55 +1,27 @@
-"""Qt table models shared by several pages: the access history, loaded a page at a time, and the
-locale's date and time. Records stay plain dataclasses in `strongroom.vault`; models only
-present them (Vorta style: `*TableModel` with `COL_*` constants). The file table's model is
-`files/models.py`."""
+"""Qt table models shared by several pages: the access history, loaded a page at a time.
+Records stay plain dataclasses in `strongroom.vault`; models only present them (Vorta style:
+`*TableModel` with `COL_*` constants; dates, sizes and labels written by `formatting`). The
+file table's model is `files/models.py`."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QDateTime,
-    QLocale,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from strongroom.vault import HistoryEntry
 
 from . import heap
+from .formatting import action_label, format_time
 from .history_text import describe
-from .messages import action_label
 from .tasks import run_task
 
-__all__ = ["HistoryTableModel", "Index", "format_time"]
+__all__ = ["HistoryTableModel", "Index"]
 
 Index = QModelIndex | QPersistentModelIndex
 _DISPLAY = Qt.ItemDataRole.DisplayRole.value
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
-
-
-def format_time(value: datetime) -> str:
-    """A local date and time in the user's locale, short form, with the year in full:
-    "07.12.2026 17:28", "12/7/2026 5:28 PM"."""
-    locale = QLocale()
-    return locale.toString(QDateTime(value.astimezone()), _time_format(locale.name()))
-
-
-@functools.lru_cache(maxsize=8)
-def _time_format(locale_name: str) -> str:
-    # Once per locale: listings format a time for every row.
-    locale = QLocale(locale_name)
-    if locale.language() == QLocale.Language.C:
-        # The "C" locale's short format is bare digits ("7 12 2026"): say it the ISO way.
-        return "yyyy-MM-dd HH:mm"
-    fmt = locale.dateTimeFormat(QLocale.FormatType.ShortFormat)
-    return fmt if "yyyy" in fmt else fmt.replace("yy", "yyyy")
 
 
 class HistoryTableModel(QAbstractTableModel):

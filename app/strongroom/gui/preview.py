@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import FileRecord
 
 from . import icons
-from .messages import human_size
+from .formatting import human_size
 from .widgets import EmptyState
 
 __all__ = ["PreviewWindow", "decode_image", "image_format", "preview_kind", "previewable_by_name"]

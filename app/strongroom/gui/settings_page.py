@@ -30,8 +30,8 @@ from . import icons
 from .activity_page import RetentionBox, change_retention
 from .colors import tune_palette
 from .keeping_box import KeepingBox
-from .messages import error_message, human_size
-from .models import format_time
+from .error_text import error_message
+from .formatting import format_time, human_size
 from .seams import Services
 from .session import VaultSession
 from .style import install_style

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import Vault, WrongPassphrase, WrongRecoveryKey
 
 from . import icons
-from .messages import error_message
+from .error_text import error_message
 from .seams import Services
 from .tasks import run_task
 from .widgets import FitStack, InlineMessage, PassphraseEdit, StrengthMeter, heading, muted

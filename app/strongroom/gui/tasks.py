@@ -32,7 +32,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 
 from strongroom.vault import VaultError
 
-from .messages import error_message
+from .error_text import error_message
 
 __all__ = [
     "EXPECTED_ERRORS",

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 from strongroom.vault import WEAK_SCORE, AddProgress, check_passphrase, strength
 
 from . import colors, icons
-from .messages import error_message, human_size
+from .error_text import error_message
+from .formatting import human_size
 from .tasks import Job, TaskRunner
 
 __all__ = [

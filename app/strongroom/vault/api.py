@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from strongroom.crypto import kdf
 
-from . import db, lifecycle
+from . import lifecycle
 from .catalog import Catalog, ItemRef
 from .context import DEFAULT_PREVIEW_LIMIT, INLINE_MAX, Clock, VaultContext, Watch
 from .context import op as _op
@@ -155,33 +155,6 @@ class Vault(SharingVerbs, KeepingVerbs):
 
         return Backups(self._ctx)
 
-    # ----- transitional: private names a few white-box tests still use -----------------
-    # New code takes a `VaultContext` instead. Each is a plain alias of the context.
-
-    _conn = property(lambda self: self._ctx.conn, lambda self, v: setattr(self._ctx, "conn", v))
-    _c = property(lambda self: self._ctx.connection)
-    _mutex = property(lambda self: self._ctx.mutex)
-    _history = property(lambda self: self._ctx.history)
-    _store = property(lambda self: self._ctx.store)
-    _events = property(lambda self: self._ctx.events)
-    _folder = property(lambda self: self._ctx.folder)
-    _vault_key = property(lambda self: self._ctx.vault_key)
-    _kept = property(lambda self: self._ctx.backlog.kept)
-    _unlock_report = property(
-        lambda self: self._ctx.unlock_report,
-        lambda self, v: setattr(self._ctx, "unlock_report", v),
-    )
-    _temp_root = property(
-        lambda self: self._ctx.temp_root, lambda self, v: setattr(self._ctx, "temp_root", v)
-    )
-    _lock_fd = property(
-        lambda self: self._ctx.lock_fd, lambda self, v: setattr(self._ctx, "lock_fd", v)
-    )
-    _folder_cache = property(
-        lambda self: self._catalog.folder_cache,
-        lambda self, v: setattr(self._catalog, "folder_cache", v),
-    )
-
     def _on_open(self) -> None:
         """What runs once the database is open: the versions policy and the trash period,
         then sharing's start-up."""
@@ -189,24 +162,9 @@ class Vault(SharingVerbs, KeepingVerbs):
         self._sharing_on_open()
 
     def _get(self, ref: ItemRef) -> Item:
+        # The sharing service's catalog lookup (`sharing.common.Catalog`): it is given this
+        # vault (a weak proxy) as its catalog.
         return self._catalog.get(ref)
-
-    def _get_file(self, ref: ItemRef) -> FileRecord:
-        return self._catalog.get_file(ref)
-
-    def _now(self) -> datetime:
-        return self._ctx.now()
-
-    def _write(self) -> contextlib.AbstractContextManager[db.Connection]:
-        return self._ctx.write()
-
-    def _reserve_object_ids(self, count: int) -> list[str]:
-        return self._ctx.reserve_object_ids(count)
-
-    _drop_staging = staticmethod(VaultContext.drop_staging)
-
-    def _note_unlinking(self, conn: db.Connection, object_ids: Iterable[str]) -> None:
-        self._ctx.note_unlinking(conn, object_ids)
 
     @classmethod
     def create(

@@ -123,14 +123,7 @@ def _v3_statements() -> list[str]:
 # entry that cannot block or stand in for the real one. `signer` is the verified sender's
 # verify key (FORMAT.md §6.1 text form), "" for an unsigned (plain age) file. The receipts I
 # owe or sent are keyed the same way. These three tables have no foreign keys either way.
-_V4_RECEIVED_COLUMNS = (
-    "share_id, item_id, signed, name, stored_name, size, sha256, sender_card, sender_vk,"
-    " opened_by, group_id, forwarded, created, received, expires, receipts, status, ended"
-)
-_V4_STATEMENTS: list[str] = [
-    """CREATE TABLE received_v4 (
-            share_id TEXT NOT NULL,
-            signer TEXT NOT NULL,
+_RECEIVED_FIELDS = """\
             item_id INTEGER,
             signed INTEGER NOT NULL,
             name TEXT NOT NULL,
@@ -147,7 +140,18 @@ _V4_STATEMENTS: list[str] = [
             expires TEXT,
             receipts INTEGER NOT NULL,
             status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired', 'deleted')),
-            ended TEXT,
+            ended TEXT"""
+"""The columns of `received` after its key, as created in schema 2 and again, keyed by
+(share id, signer), in schema 4: one text, so the two cannot drift."""
+_V4_RECEIVED_COLUMNS = (
+    "share_id, item_id, signed, name, stored_name, size, sha256, sender_card, sender_vk,"
+    " opened_by, group_id, forwarded, created, received, expires, receipts, status, ended"
+)
+_V4_STATEMENTS: list[str] = [
+    f"""CREATE TABLE received_v4 (
+            share_id TEXT NOT NULL,
+            signer TEXT NOT NULL,
+{_RECEIVED_FIELDS},
             PRIMARY KEY (share_id, signer)
         )""",
     f"INSERT INTO received_v4 (signer, {_V4_RECEIVED_COLUMNS})"  # noqa: S608 - constants
@@ -409,25 +413,9 @@ _MIGRATIONS: dict[int, list[str]] = {
             ingested TEXT NOT NULL
         )""",
         "CREATE INDEX share_receipts_by_share ON share_receipts (share_id, id)",
-        """CREATE TABLE received (
+        f"""CREATE TABLE received (
             share_id TEXT PRIMARY KEY,
-            item_id INTEGER,
-            signed INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            stored_name TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            sha256 BLOB NOT NULL,
-            sender_card TEXT,
-            sender_vk TEXT,
-            opened_by TEXT NOT NULL,
-            group_id TEXT,
-            forwarded INTEGER NOT NULL,
-            created TEXT,
-            received TEXT NOT NULL,
-            expires TEXT,
-            receipts INTEGER NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired', 'deleted')),
-            ended TEXT
+{_RECEIVED_FIELDS}
         )""",
         "CREATE INDEX received_by_item ON received (item_id)",
         """CREATE TABLE pending_revocations (

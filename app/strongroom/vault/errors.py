@@ -26,7 +26,6 @@ __all__ = [
     "NameCollision",
     "NewerFormat",
     "NoExchangeFolder",
-    "NotAShare",
     "NotAVault",
     "NotGroupAdmin",
     "PendingShareGone",
@@ -305,16 +304,6 @@ class ShareFromUnknownSender(SharingError):
 class PendingShareGone(SharingError):
     """The file of a share waiting for my decision is gone, changed, revoked or expired;
     it was dropped from the waiting list (the message says why)."""
-
-
-class NotAShare(SharingError):
-    """A Strongroom message (a revocation, receipt or group key) where a shared file was
-    expected; `report` says what was done with it. `Vault.receive` no longer raises it: it
-    returns a `HandledMessage` (issue 14); kept for callers that still catch it."""
-
-    def __init__(self, message: str, report: SyncReport) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 class NoExchangeFolder(SharingError):

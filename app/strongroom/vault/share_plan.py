@@ -17,7 +17,6 @@ share dialog's "On a date…" (`end_of_day`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -164,9 +163,6 @@ class SharePlan:
         else:
             end = local.strftime("%Y-%m-%d %H:%M")
         return f"until {end} (local time), or until you revoke it"
-
-    def with_destination(self, destination: Destination) -> SharePlan:
-        return dataclasses.replace(self, destination=destination)
 
 
 def build_share_plan(

@@ -37,6 +37,8 @@ from ..output import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from strongroom.vault import HandledMessage, PendingShare, ReceivedRecord, SyncReport, Vault
 
 __all__ = ["COMMANDS", "shared_ls"]
@@ -366,38 +368,40 @@ def _sync_json(report: SyncReport) -> dict[str, Any]:
     }
 
 
-def _shared_path(r: ReceivedRecord) -> str:
-    """The ``shared:NAME`` a received file had (also once it is erased)."""
+def _erased_path(r: ReceivedRecord) -> str:
+    """The ``shared:NAME`` a received file had (it is erased now), safe to print."""
     from strongroom.vault import SHARED_PREFIX
 
-    return r.path or SHARED_PREFIX + r.stored_name
+    return safe(r.path or SHARED_PREFIX + r.stored_name)
+
+
+# What `sync` prints, one line per entry of each of the report's lists, in this order.
+_SYNC_LINES: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("received", lambda r: f"received  {_received_line(r)}"),
+    (
+        "updated",
+        lambda r: f"updated   {_received_line(r)} (a new version; the earlier one is kept)",
+    ),
+    ("revoked", lambda r: f"revoked   {_erased_path(r)} (erased here; its sender revoked it)"),
+    ("expired", lambda r: f"expired   {_erased_path(r)} (erased here)"),
+    ("receipts", lambda x: f"receipt   {safe(x.event)} by {safe(x.by)} for {safe(x.item_path)}"),
+    ("group_keys", lambda g: f"group key {safe(g.name)}"),
+    ("quarantined", lambda q: f"quarantined  {safe(q[0])}: {safe(q[1])}"),
+    ("errors", lambda e: f"not read  {safe(e[0])}: {safe(e[1])} (tried again next time)"),
+    (
+        "conflicts",
+        lambda n: f"conflict copy  {safe(n)} (a sync engine's copy; processed like the rest)",
+    ),
+    ("removed", lambda n: f"removed   {safe(n)} (mine, no longer needed in the exchange folder)"),
+    ("pending", lambda p: f"waiting   {p.id}  {_pending_line(p)}"),
+    ("dropped", lambda d: f"dropped   {d[0].display_name} from {d[0].sender_words}: {safe(d[1])}"),
+)
 
 
 def _print_sync(report: SyncReport) -> None:
-    for r in report.received:
-        say(f"received  {_received_line(r)}")
-    for r in report.updated:
-        say(f"updated   {_received_line(r)} (a new version; the earlier one is kept)")
-    for r in report.revoked:
-        say(f"revoked   {safe(_shared_path(r))} (erased here; its sender revoked it)")
-    for r in report.expired:
-        say(f"expired   {safe(_shared_path(r))} (erased here)")
-    for x in report.receipts:
-        say(f"receipt   {safe(x.event)} by {safe(x.by)} for {safe(x.item_path)}")
-    for g in report.group_keys:
-        say(f"group key {safe(g.name)}")
-    for name, reason in report.quarantined:
-        say(f"quarantined  {safe(name)}: {safe(reason)}")
-    for name, reason in report.errors:
-        say(f"not read  {safe(name)}: {safe(reason)} (tried again next time)")
-    for name in report.conflicts:
-        say(f"conflict copy  {safe(name)} (a sync engine's copy; processed like the rest)")
-    for name in report.removed:
-        say(f"removed   {safe(name)} (mine, no longer needed in the exchange folder)")
-    for p in report.pending:
-        say(f"waiting   {p.id}  {_pending_line(p)}")
-    for p, why in report.dropped:
-        say(f"dropped   {p.display_name} from {p.sender_words}: {safe(why)}")
+    for field, line in _SYNC_LINES:
+        for entry in getattr(report, field):
+            say(line(entry))
 
 
 # ----- the exchange folder and its outbox -------------------------------------------------

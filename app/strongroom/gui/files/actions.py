@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject
 
 from strongroom.vault import Cancelled, FileRecord, Item
 
-from ..messages import error_message, human_size
+from ..error_text import error_message
+from ..formatting import human_size
 from ..sharing import ShareDialog
 from ..tasks import Job, log_error, run_task, runner, say_error, warn_error
 from .view import DRAG_EXPORT_LIMIT
@@ -74,11 +75,13 @@ class FileActions(QObject):
             quiet=True,
         )
 
+    def _selection(self) -> list[Item]:
+        """The selected items, or none while the page may not act (not shown, or locked)."""
+        return self.page.selected_items() if self.page.acting() else []
+
     def export_selected(self) -> Job | None:
         page = self.page
-        if not page.acting():
-            return None
-        items = page.selected_items()
+        items = self._selection()
         if not items:
             return None
         dest = page.services.dialogs.choose_directory(
@@ -142,9 +145,7 @@ class FileActions(QObject):
 
     def rename_selected(self) -> None:
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if len(items) != 1:
             return
         item, vault = items[0], page.vault
@@ -160,9 +161,7 @@ class FileActions(QObject):
 
     def move_selected(self) -> None:
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if not items:
             return
         vault = page.vault
@@ -270,9 +269,7 @@ class FileActions(QObject):
     def erase_selected(self) -> None:
         """Delete permanently: crypto-shred at once, without the Trash, after one question."""
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if not items:
             return
         if len(items) == 1:
@@ -392,9 +389,7 @@ class FileActions(QObject):
     def share_selected(self) -> None:
         """The share dialog for the selection; sharing runs in the background."""
         page = self.page
-        if not page.acting():
-            return
-        items = page.selected_items()
+        items = self._selection()
         if not items or page.session is None:
             return
         vault = page.vault

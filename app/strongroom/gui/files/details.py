@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import FileRecord, HistoryEntry, Item, VersionRecord
 
 from .. import icons
-from ..messages import action_label, human_size
-from ..models import format_time
+from ..formatting import action_label, format_time, human_size
 from ..seams import Services
 from ..sharing import AccessPanel
 from ..widgets import InlineMessage, heading

@@ -22,8 +22,8 @@ from PySide6.QtGui import QIcon
 from strongroom.vault import Item
 
 from .. import heap, icons
-from ..messages import human_size
-from ..models import Index, format_time
+from ..formatting import format_time, human_size
+from ..models import Index
 from ..tasks import run_task
 
 __all__ = [

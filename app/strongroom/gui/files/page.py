@@ -34,7 +34,7 @@ from strongroom.vault import (
 
 from .. import icons
 from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog
-from ..messages import error_message
+from ..error_text import error_message
 from ..preview import preview_kind, previewable_by_name
 from ..seams import Services
 from ..session import VaultSession
@@ -175,6 +175,7 @@ class FilesPage(QWidget):
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
+        self.table.content_columns = [FilesTableModel.COL_ACCESS]  # as wide as what it says
         # In a narrow window the name and Access stay; the details pane has the rest.
         self.table.optional_columns = [
             FilesTableModel.COL_KIND,

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import Item, TrashEntry, TrashRestore
 
 from .. import icons
-from ..messages import human_size
+from ..formatting import human_size
 from ..models import format_time
 from ..seams import Services
 from ..session import VaultSession

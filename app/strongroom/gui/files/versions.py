@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import VersionRecord
 
 from .. import icons
-from ..messages import human_size
+from ..formatting import human_size
 from ..models import format_time
 
 __all__ = ["VersionsSection"]

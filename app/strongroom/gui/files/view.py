@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
 
@@ -52,6 +52,65 @@ class FilesTableView(QTableView):
         self.optional_columns: list[int] = []
         self.name_min = 170
         self._widths: dict[int, int] = {}
+        #: Columns sized to what they show, like ResizeToContents, but measured on the rows
+        #: in view only (ResizeToContents reads up to 1,000 rows on every change of a
+        #: 100,000-row folder): exactly after the rows or their texts change, and growing
+        #: (never shrinking, so nothing jumps) as scrolling brings other rows into view.
+        self.content_columns: list[int] = []
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(self._fit_now)
+        self._fit_grow_only = True
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self._schedule_fit())
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        super().setModel(model)
+        if model is None:
+            return
+        for signal in (model.modelReset, model.layoutChanged, model.rowsInserted):
+            signal.connect(lambda *_a: self._schedule_fit(exact=True))
+        model.dataChanged.connect(self._data_changed)
+
+    def _data_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles: Any) -> None:
+        if any(top.column() <= c <= bottom.column() for c in self.content_columns):
+            self._schedule_fit(exact=True)
+
+    def _schedule_fit(self, *, exact: bool = False) -> None:
+        # Once per pass of the event loop, however many changes came (a refresh is a reset,
+        # then the access map's dataChanged).
+        if exact:
+            self._fit_grow_only = False
+        if self.content_columns:
+            self._fit_timer.start()
+
+    def _fit_now(self) -> None:
+        grow_only, self._fit_grow_only = self._fit_grow_only, True
+        self.fit_contents(grow_only=grow_only)
+
+    def fit_contents(self, *, grow_only: bool = False) -> None:
+        """Size `content_columns` to their header and the cells of the rows in view (at
+        most 200 rows: a view not shown yet has no rows "in view"), keeping at least
+        `name_min` pixels for the stretched name."""
+        model = self.model()
+        if model is None:
+            return
+        header = self.horizontalHeader()
+        first = max(self.rowAt(0), 0)
+        last = self.rowAt(self.viewport().height() - 1)
+        last = min(model.rowCount() - 1 if last < 0 else last, first + 199)
+        widest = max(130, self.viewport().width() - self.name_min)
+        changed = False
+        for col in self.content_columns:
+            width = header.sectionSizeHint(col)
+            for row in range(first, last + 1):
+                width = max(width, self.sizeHintForIndex(model.index(row, col)).width())
+            width = min(width + 8, widest)  # a little air before the next column
+            if grow_only:
+                width = max(width, header.sectionSize(col))
+            if width != header.sectionSize(col):
+                header.resizeSection(col, width)
+                changed = True
+        if changed:
+            self.fit_columns()
 
     def fit_columns(self) -> None:
         """Hide the optional columns the viewport has no room for; show them again when
@@ -85,6 +144,7 @@ class FilesTableView(QTableView):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self.fit_columns()
+        self._schedule_fit()  # a taller view shows more rows
 
     def _external(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
         # Drops that started in this table are not additions (that would copy the vault's

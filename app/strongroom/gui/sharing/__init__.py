@@ -22,7 +22,7 @@ from .contacts_page import AddContactDialog, ContactsPage, VerifyContactDialog
 from .groups_page import GroupsPage
 from .models import ContactsTableModel, PendingSharesTableModel, ReceivedTableModel
 from .share_dialog import ShareDialog
-from .shared_page import SharedPage, receive_or_apply
+from .shared_page import SharedPage, looks_like_share, receive_or_apply
 
 __all__ = [
     "TRUST_COLORS",
@@ -38,6 +38,7 @@ __all__ = [
     "ShareDialog",
     "SharedPage",
     "VerifyContactDialog",
+    "looks_like_share",
     "qr_pixmap",
     "qr_png",
     "receive_or_apply",

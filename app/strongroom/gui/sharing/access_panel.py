@@ -30,8 +30,8 @@ from strongroom.vault import (
 )
 
 from .. import icons
-from ..messages import error_message
-from ..models import format_time
+from ..error_text import error_message
+from ..formatting import format_time
 from ..seams import Services
 from ..session import VaultSession
 from ..tasks import Job, run_task, warn_error

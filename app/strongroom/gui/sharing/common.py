@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import icons
-from ..messages import error_message
+from ..error_text import error_message
 from ..seams import Services
 from ..session import VaultSession
 from ..style import use_base_style

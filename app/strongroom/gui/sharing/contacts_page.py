@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import Contact
 
 from .. import icons
-from ..messages import error_message
+from ..error_text import error_message
 from ..seams import Services
 from ..tasks import log_error, run_task
 from ..widgets import InlineMessage, heading, muted

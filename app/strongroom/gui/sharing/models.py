@@ -12,8 +12,7 @@ from PySide6.QtGui import QFontDatabase
 from strongroom.vault import Contact, PendingShare, ReceivedRecord
 
 from .. import icons
-from ..messages import human_size
-from ..models import format_time
+from ..formatting import format_time, human_size
 from .common import TRUST_LABELS, trust_icon
 
 

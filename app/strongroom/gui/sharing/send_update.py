@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from strongroom.vault import UpdatePlan, UpdateResult
 
-from ..messages import error_message
+from ..error_text import error_message
 from ..seams import Services
 from ..session import VaultSession
 from ..tasks import Job, run_task

@@ -35,6 +35,21 @@ from ..widgets import heading, muted
 from .common import _empty_state, _Page, _table
 from .models import PendingSharesTableModel, ReceivedTableModel
 
+_AGE_MAGICS = (b"age-encryption.org/v1\n", b"-----BEGIN AGE ENCRYPTED FILE-----")
+
+
+def looks_like_share(path: Path) -> bool:
+    """Whether `path` looks like a share or message file, without a vault: named `.age`,
+    or starting as an age file (binary or armored) does. Cheap: at most 40 bytes read."""
+    if path.suffix.lower() == ".age":
+        return True
+    try:
+        with path.open("rb") as f:
+            head = f.read(40)
+    except OSError:
+        return False
+    return head.startswith(_AGE_MAGICS)
+
 
 def receive_or_apply(vault: Any, path: str | Path) -> ReceiveResult | ShareFromUnknownSender:
     """Receive a share file. A Strongroom message file (revocation, receipt, group key) is

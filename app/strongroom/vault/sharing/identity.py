@@ -10,7 +10,7 @@ from datetime import datetime
 from strongroom.crypto import age
 
 from .. import db
-from ..errors import InvalidName, VaultDamaged
+from ..errors import VaultDamaged
 from ..events import SHARING_CHANGED
 from ..formats.cards import CardError, ContactCard, LocalIdentity, check_display_name
 from ..history import format_time
@@ -66,12 +66,6 @@ class Identity(SharingPart):
         return str(self._identity().recipient)
 
     @_op
-    def rename_identity(self, name: str) -> ContactCard:
-        """Change the display name on my card (keys and fingerprint stay the same);
-        returns the new card, which contacts must add again to see the new name."""
-        return self._rename_identity(name)
-
-    @_op
     def export_age_identity(self) -> str:
         """My X25519 secret key as the text of an age identity file (for
         ``age -d -i FILE``). SECRET: whoever holds it can read every share sent to me.
@@ -106,20 +100,6 @@ class Identity(SharingPart):
                 now, "identity-created", details={"fingerprint": ident.fingerprint}
             )
         return ident
-
-    def _rename_identity(self, name: str) -> ContactCard:
-        ident = self._identity()
-        try:
-            new = ident.renamed(name)
-        except CardError as exc:
-            raise InvalidName(f"That name cannot be used: {exc}.") from None
-        with self._ctx.write() as conn:
-            conn.execute("UPDATE identity SET secret = ? WHERE id = 1", (new.to_secret_bytes(),))
-            self._ctx.history.append(
-                self._ctx.now(), "identity-renamed", details={"from": ident.name, "to": new.name}
-            )
-        self._changed("contacts")
-        return new.card()
 
     def _set_meta(self, conn: db.Connection, key: str, value: str | None) -> None:
         if value is None:

@@ -96,7 +96,6 @@ class SharingVerbs:
     my_card = _Lazy("identity", "my_card")
     my_fingerprint = _Lazy("identity", "my_fingerprint")
     my_recipient = _Lazy("identity", "my_recipient")
-    rename_identity = _Lazy("identity", "rename_identity")
     export_age_identity = _Lazy("identity", "export_age_identity")
     _identity = _Lazy("identity", "_identity")
     _changed = _Lazy("identity", "_changed")
