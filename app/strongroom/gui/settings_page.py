@@ -29,9 +29,9 @@ from strongroom.vault import CheckReport, Retention, VaultInfo
 from . import icons
 from .activity_page import RetentionBox, change_retention
 from .colors import tune_palette
-from .keeping_box import KeepingBox
 from .error_text import error_message
 from .formatting import format_time, human_size
+from .keeping_box import KeepingBox
 from .seams import Services
 from .session import VaultSession
 from .style import install_style

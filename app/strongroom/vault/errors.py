@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .share_records import PendingShare, SyncReport
+    from .share_records import PendingShare
 
 __all__ = [
     "BackupIncomplete",
