@@ -63,15 +63,10 @@ class FileActions(QObject):
         )
 
     def _change(self, work: Callable[[Any], object], title: str) -> None:
-        """A quick change of the listing (new folder, rename, move): then list again; a
-        failure is a dialog titled `title`."""
+        """A quick change of the listing (new folder, rename, move; the vault's
+        files-changed event lists the folder again); a failure is a dialog titled `title`."""
         page = self.page
-        run_task(
-            work,
-            lambda _r: page.refresh(),
-            warn_error(page.services.dialogs, page, title),
-            quiet=True,
-        )
+        run_task(work, None, warn_error(page.services.dialogs, page, title), quiet=True)
 
     def export_selected(self) -> Job | None:
         page = self.page
@@ -239,10 +234,7 @@ class FileActions(QObject):
 
         run_task(
             work,
-            lambda n: (
-                page.status.emit(self.tr("Deleted %n items.", "one: Deleted %n item.", n)),
-                page.refresh(),
-            ),
+            lambda n: page.status.emit(self.tr("Deleted %n items.", "one: Deleted %n item.", n)),
             warn_error(page.services.dialogs, page, self.tr("Delete")),
             title=self.tr("Deleting"),
             cancellable=False,
@@ -279,8 +271,7 @@ class FileActions(QObject):
                         "one: Shared %n file; the share file is in {where}.",
                         len(shares),
                     ).format(where=where)
-                )
-                page.refresh_details()
+                )  # the Access column and Who has access follow the vault's share event
 
             run_task(
                 work,
