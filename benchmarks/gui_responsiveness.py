@@ -214,14 +214,18 @@ def main() -> int:
 
         def gc_watch(phase: str, info: dict) -> None:
             # Collections long enough to show as a stall: which generation, which thread.
+            # CPU time as well as wall time: on a loaded machine a thread holding the GIL
+            # may also wait for a core.
             if phase == "start":
-                gc_start[threading.get_ident()] = time.perf_counter()
+                gc_start[threading.get_ident()] = (time.perf_counter(), time.thread_time())
                 return
-            took = time.perf_counter() - gc_start.pop(threading.get_ident(), time.perf_counter())
+            wall, cpu = gc_start.pop(threading.get_ident(), (0.0, 0.0))
+            took, cpu = time.perf_counter() - wall, time.thread_time() - cpu
             if took > 0.02:
                 where = threading.current_thread().name
                 print(
-                    f"--- gc gen {info['generation']} took {took * 1000:.0f} ms on {where}",
+                    f"--- gc gen {info['generation']} took {took * 1000:.0f} ms "
+                    f"({cpu * 1000:.0f} ms CPU) on {where}",
                     flush=True,
                 )
 

@@ -21,7 +21,7 @@ class _Calls:
     def __init__(self, vault) -> None:
         self.counts: Counter[str] = Counter()
         self.events: list[object] = []
-        for name in ("list", "shares"):
+        for name in ("list", "shares", "contacts", "groups", "my_card", "shared_with_me"):
             verb = getattr(vault, name)
 
             def counted(*args, _verb=verb, _name=name, **kwargs):
@@ -136,6 +136,22 @@ def test_sharing_updates_the_access_cell_without_listing_again(ann, services, tm
     row = page.model.row_of(vault.item("/note.txt").id)
     assert changed == [(row, row)], "only that file's Access cell is redrawn"
     assert "Ben" in page.details.access.revoke_buttons  # Who has access followed the event
+    ben.lock()
+
+
+def test_sharing_pages_reload_only_for_what_they_show(ann, services, tmp_path):
+    _window, vault, calls = ann
+    ben = _ben_contact(services, vault)
+    counts, _events = calls.take()
+    # A new contact: Contacts (my card and contacts), Groups and Shared with me (trust).
+    assert counts["my_card"] == 1 and counts["groups"] == 1 and counts["shared_with_me"] == 1
+    vault.add_bytes("/", "note.txt", b"the plans")
+    calls.take()
+    vault.share(["/note.txt"], to=["Ben"], out_dir=tmp_path)
+    counts, _events = calls.take()
+    assert counts["shares"] == 1, "the Access column's cache reads the shared file's shares"
+    reads = {k: counts[k] for k in ("contacts", "groups", "my_card", "shared_with_me", "list")}
+    assert reads == dict.fromkeys(reads, 0), "a share of mine changes none of those pages"
     ben.lock()
 
 
