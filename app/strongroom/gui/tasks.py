@@ -293,7 +293,7 @@ class ThreadTaskRunner(TaskRunner):
     """Runs jobs on a private QThreadPool."""
 
     GIL_SWITCH_INTERVAL = 0.002
-    SETTLE_INTERVAL_MS = 1000
+    SETTLE_INTERVAL_MS = 250
 
     def __init__(self, max_threads: int = 4) -> None:
         super().__init__()
@@ -305,17 +305,19 @@ class ThreadTaskRunner(TaskRunner):
         # stalls in benchmarks/gui_responsiveness.py.
         sys.setswitchinterval(min(sys.getswitchinterval(), self.GIL_SWITCH_INTERVAL))
         # While a job in the jobs area runs, what is alive is left out of later cycle
-        # collections once a second (heap.settle). Adding a folder of 100,000 files keeps
-        # 100,000 plans and staged files alive for a minute; every full collection walked
-        # all of them with the GIL held, on the worker: 38-72 ms, growing with the folder
-        # (benchmarks/gui_responsiveness.py --folder-add --trace-stalls). They are still
-        # freed by reference counting when the job ends.
+        # collections (heap.settle) at its start and four times a second. Adding a folder
+        # of 100,000 files keeps 100,000 plans and staged files alive for a minute; every
+        # full collection walked all of them with the GIL held, on the worker: 38-72 ms,
+        # growing with the folder (benchmarks/gui_responsiveness.py --folder-add
+        # --trace-stalls). They are still freed by reference counting when the job ends;
+        # only a garbage cycle made meanwhile waits for the next lock (heap.release).
         self._settle = QTimer(self)
         self._settle.setInterval(self.SETTLE_INTERVAL_MS)
         self._settle.timeout.connect(self._settle_if_busy)
 
     def _dispatch(self, job: Job) -> None:
         if not job.quiet and not self._settle.isActive():
+            heap.settle()
             self._settle.start()
         self.pool.start(_Runnable(job))
 
