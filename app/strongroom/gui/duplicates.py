@@ -11,11 +11,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from strongroom.vault import VaultError, clean_name
+
 from .widgets import heading, muted
 
-__all__ = ["KEEP_BOTH", "REPLACE", "SKIP", "DuplicateDialog"]
+__all__ = ["KEEP_BOTH", "REPLACE", "SKIP", "DuplicateDialog", "free_name", "vault_name"]
 
 REPLACE, KEEP_BOTH, SKIP = "replace", "keep-both", "skip"
+
+
+def vault_name(name: str) -> str:
+    """A source's name as the vault stores it (NFC), or itself if the vault would refuse it."""
+    try:
+        return clean_name(name)
+    except VaultError:
+        return name
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """ "NAME (2).EXT", "NAME (3).EXT", … — the first not in `taken` (as Vault.free_name)."""
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    n = 2
+    while f"{stem} ({n}){dot}{ext}" in taken:
+        n += 1
+    return f"{stem} ({n}){dot}{ext}"
 
 
 class DuplicateDialog(QDialog):

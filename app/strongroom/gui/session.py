@@ -26,6 +26,7 @@ class VaultSession(QObject):
     history_appended = Signal(int)  # new head seq
     locked = Signal()
     sharing_changed = Signal(str)  # "contacts", "groups", "shares", "received", …
+    access_changed = Signal(object)  # item ids whose access changed, or None: any item's
     _event = Signal(object)
 
     def __init__(self, vault: Vault) -> None:
@@ -43,7 +44,11 @@ class VaultSession(QObject):
         elif event.name == LOCKED:
             self.locked.emit()
         elif event.name == SHARING_CHANGED:
-            self.sharing_changed.emit(str(event.payload.get("what", "")))
+            what = str(event.payload.get("what", ""))
+            self.sharing_changed.emit(what)
+            if what == "shares":
+                items = event.payload.get("items")
+                self.access_changed.emit(None if items is None else [int(i) for i in items])
 
     def close(self, *, keep_changed: bool = True) -> None:
         """Stop listening and lock the vault (idempotent). Copies changed in another app

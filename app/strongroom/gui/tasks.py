@@ -10,8 +10,10 @@ One error policy: a task's `on_error` says the failure where the person looks â€
 `say_error(show)` (the status line, a page's inline message), `warn_error(dialogs, parent,
 title)` (a dialog: a failed action the person asked for must not fade away), or
 `log_error(what)` (background work nobody asked for: a QR code, a details pane's history).
-`EXPECTED_ERRORS` lists what a person or the machine can cause; anything else is a bug and
-is logged with its traceback whichever way it is said.
+A task in the jobs area without one has its failure said there; a quiet one without one
+(nothing else would show it) has it logged, as `log_error` does. `expected` (by default
+`EXPECTED_ERRORS`) lists what a person or the machine can cause; anything else is a bug,
+and `Job` logs it with its traceback before `on_error` says it, whichever way that is.
 
 Tests install `SyncTaskRunner` (MusicBrainz Picard style): jobs run immediately, in order,
 on the calling thread, so a test reads results right after the action that started them.
@@ -28,10 +30,11 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 
 from strongroom.vault import VaultError
 
+from . import heap
 from .error_text import error_message
 
 __all__ = [
@@ -57,8 +60,20 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (VaultError, OSError)
 damaged file, a full disk): said in plain words (`error_message`), not logged as bugs."""
 
 
-def _log_if_unexpected(what: str, exc: BaseException) -> None:
-    if not isinstance(exc, EXPECTED_ERRORS):
+_JUDGED = "_strongroom_judged"  # set on an exception once a job's policy looked at it
+
+
+def _log_if_unexpected(
+    what: str, exc: BaseException, expected: tuple[type[BaseException], ...] = EXPECTED_ERRORS
+) -> None:
+    """Log `exc` as a bug unless it is `expected` or its job's policy already judged it."""
+    if getattr(exc, _JUDGED, False):
+        return
+    try:
+        setattr(exc, _JUDGED, True)
+    except AttributeError:
+        pass  # an exception type with __slots__: judged again by a helper, at worst twice
+    if not isinstance(exc, expected):
         # The type and the stack only: an exception's text may quote file contents or names.
         stack = "".join(traceback.format_tb(exc.__traceback__))
         log.error("%s failed with %s\n%s", what or "a task", type(exc).__name__, stack)
@@ -146,9 +161,11 @@ class Job(QObject):
         title: str,
         quiet: bool,
         cancellable: bool,
+        expected: tuple[type[BaseException], ...] = EXPECTED_ERRORS,
     ) -> None:
         super().__init__()
         self.fn = fn
+        self.expected = expected
         self.title = title
         self.quiet = quiet
         self.cancellable = cancellable
@@ -197,6 +214,8 @@ class Job(QObject):
     def _deliver_error(self, exc: BaseException) -> None:
         self.is_finished = True
         self.error = exc
+        # A bug is logged here, whatever `on_error` does (a handler of its own included).
+        _log_if_unexpected(self.title or getattr(self.fn, "__qualname__", ""), exc, self.expected)
         try:
             if self._on_error is not None:
                 self._on_error(exc)
@@ -274,6 +293,7 @@ class ThreadTaskRunner(TaskRunner):
     """Runs jobs on a private QThreadPool."""
 
     GIL_SWITCH_INTERVAL = 0.002
+    SETTLE_INTERVAL_MS = 250
 
     def __init__(self, max_threads: int = 4) -> None:
         super().__init__()
@@ -284,9 +304,28 @@ class ThreadTaskRunner(TaskRunner):
         # default 5 ms, stacked over a few busy workers on two cores, showed up as 100 ms
         # stalls in benchmarks/gui_responsiveness.py.
         sys.setswitchinterval(min(sys.getswitchinterval(), self.GIL_SWITCH_INTERVAL))
+        # While a job in the jobs area runs, what is alive is left out of later cycle
+        # collections (heap.settle) at its start and four times a second. Adding a folder
+        # of 100,000 files keeps 100,000 plans and staged files alive for a minute; every
+        # full collection walked all of them with the GIL held, on the worker: 38-72 ms,
+        # growing with the folder (benchmarks/gui_responsiveness.py --folder-add
+        # --trace-stalls). They are still freed by reference counting when the job ends;
+        # only a garbage cycle made meanwhile waits for the next lock (heap.release).
+        self._settle = QTimer(self)
+        self._settle.setInterval(self.SETTLE_INTERVAL_MS)
+        self._settle.timeout.connect(self._settle_if_busy)
 
     def _dispatch(self, job: Job) -> None:
+        if not job.quiet and not self._settle.isActive():
+            heap.settle()
+            self._settle.start()
         self.pool.start(_Runnable(job))
+
+    def _settle_if_busy(self) -> None:
+        if any(not job.quiet for job in self.active_jobs):
+            heap.settle()
+        else:
+            self._settle.stop()
 
     def wait_for_done(self, msecs: int = -1) -> bool:
         return self.pool.waitForDone(msecs)
@@ -328,11 +367,16 @@ def run_task(
     title: str = "",
     quiet: bool = False,
     cancellable: bool = True,
+    expected: tuple[type[BaseException], ...] = EXPECTED_ERRORS,
 ) -> Job:
     """Run `fn(ctx)` in the background; callbacks run later on the GUI thread.
 
     `quiet` jobs (quick reads) are not shown in the jobs area. Exceptions from `fn` go to
-    `on_error`; if there is none they still finish the job, and the jobs area shows them.
+    `on_error` (the module's error policy); a job in the jobs area without one has its
+    failure said there, a quiet one has it logged. An exception not of an `expected` type
+    is a bug, logged with its traceback first.
     """
-    job = Job(fn, on_done, on_error, on_progress, title, quiet, cancellable)
+    if quiet and on_error is None:
+        on_error = log_error(title or getattr(fn, "__qualname__", "a quiet task"))
+    job = Job(fn, on_done, on_error, on_progress, title, quiet, cancellable, expected)
     return runner().start(job)

@@ -35,7 +35,10 @@ LOCKED = "locked"
 """The vault was locked; payload {}."""
 SHARING_CHANGED = "sharing-changed"
 """Contacts, groups, shares, received files or receipts changed; payload {"what": str}
-with "contacts", "groups", "shares", "received", "receipts" or "quarantine"."""
+with "contacts", "groups", "shares", "received", "receipts", "exchange" or "quarantine".
+A "shares" event (someone gained or lost access to my files: a share, a revocation, an
+"erased" receipt, a revocation message delivered) also has {"items": [item ids]} when it
+knows which files; without "items", any file's access may have changed."""
 
 
 @dataclass(frozen=True)

@@ -65,15 +65,10 @@ class FileActions(QObject):
         )
 
     def _change(self, work: Callable[[Any], object], title: str) -> None:
-        """A quick change of the listing (new folder, rename, move): then list again; a
-        failure is a dialog titled `title`."""
+        """A quick change of the listing (new folder, rename, move; the vault's
+        files-changed event lists the folder again); a failure is a dialog titled `title`."""
         page = self.page
-        run_task(
-            work,
-            lambda _r: page.refresh(),
-            warn_error(page.services.dialogs, page, title),
-            quiet=True,
-        )
+        run_task(work, None, warn_error(page.services.dialogs, page, title), quiet=True)
 
     def _selection(self) -> list[Item]:
         """The selected items, or none while the page may not act (not shown, or locked)."""
@@ -231,7 +226,7 @@ class FileActions(QObject):
                     len(ids),
                 ).format(name=items[0].name)
             )
-            page.refresh()
+            page.update_actions()  # Undo is possible now (the listing follows the event)
 
         run_task(
             work,
@@ -260,7 +255,7 @@ class FileActions(QObject):
                         name=restored[0].item.name if restored else ""
                     )
                 ),
-                page.refresh(),
+                page.update_actions(),
             ),
             warn_error(page.services.dialogs, page, self.tr("Undo")),
             quiet=True,
@@ -301,11 +296,8 @@ class FileActions(QObject):
 
         run_task(
             work,
-            lambda n: (
-                page.status.emit(
-                    self.tr("Erased %n items for good.", "one: Erased %n item for good.", n)
-                ),
-                page.refresh(),
+            lambda n: page.status.emit(
+                self.tr("Erased %n items for good.", "one: Erased %n item for good.", n)
             ),
             warn_error(page.services.dialogs, page, self.tr("Delete permanently")),
             title=self.tr("Erasing"),
@@ -344,7 +336,7 @@ class FileActions(QObject):
                         "nothing was overwritten)."
                     ).format(n=number, name=record.name)
                 ),
-                page.refresh(),
+                page.refresh_details(),  # the file's row stays selected: its versions anew
             ),
             warn_error(page.services.dialogs, page, self.tr("Restore version")),
             title=self.tr("Restoring version {n}").format(n=number),
@@ -415,8 +407,7 @@ class FileActions(QObject):
                         "one: Shared %n file; the share file is in {where}.",
                         len(shares),
                     ).format(where=where)
-                )
-                page.refresh_details()
+                )  # the Access column and Who has access follow the vault's share event
 
             run_task(
                 work,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,16 +165,32 @@ class FilesTableModel(QAbstractTableModel):
         self._sorted_as: tuple[int, Qt.SortOrder] | None = None
 
     # ---- content ----------------------------------------------------------------------
-    def set_access(self, access: dict[int, list[str]]) -> None:
-        """Who else can read each file now (item id -> names), for the Access column."""
+    def set_access(
+        self, access: dict[int, list[str]], changed: Collection[int] | None = None
+    ) -> None:
+        """Who else can read each file now (item id -> names), for the Access column;
+        `changed`: the ids whose entry changed (None: any), whose cells alone are redrawn."""
         self._access = access
-        self._texts = {}
-        if self._items:
+        if not self._items:
+            return
+        if changed is None or len(changed) > self.ACCESS_CELLS_ONE_BY_ONE:
+            self._texts = {}
             top, bottom = (
                 self.index(0, self.COL_ACCESS),
                 self.index(len(self._items) - 1, self.COL_ACCESS),
             )
             self.dataChanged.emit(top, bottom)
+            return
+        for item_id in changed:
+            row = self.row_of(item_id)
+            if row >= 0:
+                self._texts.pop(row, None)
+                cell = self.index(row, self.COL_ACCESS)
+                self.dataChanged.emit(cell, cell)
+
+    ACCESS_CELLS_ONE_BY_ONE = 50
+    """Up to this many changed ids, their rows are looked up (a scan each) and redrawn one
+    by one; more, and the whole column is."""
 
     def set_editing(self, ids: set[int]) -> None:
         """The files being edited in another app: their Modified column says so."""
@@ -421,7 +437,11 @@ class FilesTableModel(QAbstractTableModel):
             self._texts = {}
             self.layoutChanged.emit()
 
-        run_task(lambda _c: sorter(list(items)), done, quiet=True)
+        def failed(exc: BaseException) -> None:
+            if generation == self._sort_generation:
+                self._sort_pending = None  # the rows stay in their last order
+
+        run_task(lambda _c: sorter(list(items)), done, failed, quiet=True)
 
     # ---- drag out ----------------------------------------------------------------------
     def supportedDragActions(self) -> Qt.DropAction:

@@ -28,49 +28,21 @@ from strongroom.vault import (
     HistoryEntry,
     Item,
     Vault,
-    VaultError,
-    clean_name,
 )
 
 from .. import icons
-from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog
+from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog, free_name, vault_name
 from ..error_text import error_message
 from ..preview import preview_kind, previewable_by_name
 from ..seams import Services
 from ..session import VaultSession
 from ..tasks import Job, log_error, run_task, say_error
 from ..widgets import Breadcrumbs, EmptyState
+from .access import AccessCache
 from .actions import FileActions
 from .details import DetailsPane
-from .models import FilesTableModel, access_map
+from .models import FilesTableModel
 from .view import FilesTableView, _DropEmptyState
-
-
-def _clean(name: str) -> str:
-    """A source's name as the vault stores it (NFC), or itself if the vault would refuse it."""
-    try:
-        return clean_name(name)
-    except VaultError:
-        return name
-
-
-def _free_name(name: str, taken: set[str]) -> str:
-    """ "NAME (2).EXT", "NAME (3).EXT", … — the first not in `taken` (as Vault.free_name)."""
-    stem, dot, ext = name.rpartition(".")
-    if not stem:
-        stem, dot, ext = name, "", ""
-    n = 2
-    while f"{stem} ({n}){dot}{ext}" in taken:
-        n += 1
-    return f"{stem} ({n}){dot}{ext}"
-
-
-def _access(vault: Vault) -> dict[int, list[str]]:
-    """Who else can read what, for the Access column (empty if sharing is unavailable)."""
-    try:
-        return access_map(vault.shares())
-    except (VaultError, AttributeError):
-        return {}
 
 
 class FilesPage(QWidget):
@@ -90,6 +62,8 @@ class FilesPage(QWidget):
         self._load_generation = 0
         self.details_generation = 0
         self._select_after_load: set[int] = set()
+        self._listing: int | None = None  # the running listing's generation
+        self._changed_meanwhile = False  # ... and the folder changed since it started
         self._add_note = ""  # ends the next "Added" status (a drop that also had shares)
         self.active = True  # the main window says when another page is shown
 
@@ -97,6 +71,8 @@ class FilesPage(QWidget):
         self.model = FilesTableModel(self)
         self.model.drag_exporter = self.drag_export
         self.model.drag_failed.connect(say_error(self.status.emit))
+        self.access = AccessCache(self)
+        self.access.changed.connect(self._access_changed)
 
         self.breadcrumbs = Breadcrumbs()
         self.breadcrumbs.navigate.connect(self.open_folder)
@@ -136,7 +112,7 @@ class FilesPage(QWidget):
         self.preview_button.clicked.connect(self.preview_selected)
         self.external_button.clicked.connect(self.open_external_selected)
         self.setTabOrder(self.search, self.table)
-        self._update_actions()
+        self.update_actions()
 
     def _build_table(self) -> None:
         """The file table: sorting by the model, fixed rows, columns, menus, drops."""
@@ -201,7 +177,6 @@ class FilesPage(QWidget):
         self.center.addWidget(self.no_results)
 
         self.details = DetailsPane(services)
-        self.details.access.changed.connect(self.refresh_details)
         self.details.versions.restore_requested.connect(self.item_actions.restore_version)
         self.details.versions.export_requested.connect(self.item_actions.export_version)
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
@@ -275,12 +250,12 @@ class FilesPage(QWidget):
         shortcuts: Delete, Ctrl+E, …) enabled, so they never act on this page's hidden
         selection while another page is shown."""
         self.active = active
-        self._update_actions()
+        self.update_actions()
 
     def acting(self) -> bool:
         return self.active and self.session is not None
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
         if not self.active:
             for act in self.actions():
                 act.setEnabled(False)
@@ -362,23 +337,39 @@ class FilesPage(QWidget):
         self.search.clear()
         self.search_text = ""
         self.folder = None
+        self._listing, self._changed_meanwhile = None, False
         self.model.set_items([])
         self.details.show_items([])
+        self.access.set_session(session)  # shares and revocations: the Access column
         if session is not None:
             session.files_changed.connect(self._files_changed)
-            # Shares and revocations change the Access column.
-            session.sharing_changed.connect(lambda _what: self.refresh())
+            session.history_appended.connect(self._history_appended)
             self.open_folder("/")
-        self._update_actions()
+        self.update_actions()
 
     def _files_changed(self, folder_ids: list[int]) -> None:
-        if (
-            self.search_text
-            or self.folder is None
-            or not folder_ids
-            or self.folder.id in folder_ids
-        ):
+        """The vault changed these folders' listings: list the one shown again, once."""
+        shown = self.folder.id if self.folder is not None else None
+        if folder_ids and shown is not None and shown not in folder_ids and not self.search_text:
+            return  # another folder changed
+        if self._listing == self._load_generation:
+            self._changed_meanwhile = True  # listed again when the running one ends
+        else:
             self.refresh()
+
+    def _access_changed(self, item_ids: set[int] | None) -> None:
+        """Who can read some files changed: their Access cells and, if the selected file is
+        one of them, Who has access; nothing is listed again."""
+        self.model.set_access(self.access.map, item_ids)
+        items = self.selected_items()
+        if len(items) == 1 and self.session and (item_ids is None or items[0].id in item_ids):
+            self.details.access.load(self.session, items[0])
+
+    def _history_appended(self, _head: int) -> None:
+        """New history entries: the selected item's own history, if one is shown."""
+        items = self.selected_items()
+        if len(items) == 1 and self.session is not None:
+            self._load_item_history(items[0])
 
     # ---- navigation --------------------------------------------------------------------
     def open_folder(self, path: str) -> None:
@@ -408,38 +399,51 @@ class FilesPage(QWidget):
         selected = {i.id for i in self.selected_items()}
 
         sort = self.model.sorter(show_paths=False)
+        self._listing = generation
 
-        def work(_ctx: object) -> tuple[Item, list[Item], dict[int, list[str]]]:
+        def work(_ctx: object) -> tuple[Item, list[Item]]:
             folder = vault.item(path)
             children = vault.list(folder)
-            return folder, sort(children) if sort else children, _access(vault)
+            return folder, sort(children) if sort else children
 
-        def done(result: tuple[Item, list[Item], dict[int, list[str]]]) -> None:
+        def done(result: tuple[Item, list[Item]]) -> None:
             if generation != self._load_generation:
                 return
-            folder, children, access = result
-            self.model.set_access(access)
+            self._loaded()
+            folder, children = result
             if not isinstance(folder, FolderRecord):
                 self.status.emit(self.tr("{path} is not a folder.").format(path=path))
                 return
             self.folder, self.folder_path = folder, folder.path
             self.breadcrumbs.set_path(folder.path)
             self._show(children, show_paths=False, presorted=sort is not None)
-            added, self._select_after_load = self._select_after_load, set()
-            if added:  # after an add: select what was added instead
-                self.table.clearSelection()
-            self._reselect(added or selected)
-            rows = [r for r, i in enumerate(self.model.items()) if i.id in added]
-            if rows:
-                self.table.scrollTo(self.model.index(rows[0], 0))
+            if not self._select_added():
+                self._reselect(selected)
 
         def failed(exc: BaseException) -> None:
             if generation == self._load_generation:
+                self._loaded()
                 self.status.emit(error_message(exc))
                 if path != "/":
                     self._load("/")
 
         run_task(work, done, failed, quiet=True)
+
+    def _loaded(self) -> None:
+        """The running listing ended: list again if the folder changed meanwhile."""
+        if self._changed_meanwhile:
+            QTimer.singleShot(0, self.refresh)
+        self._listing, self._changed_meanwhile = None, False
+
+    def _select_added(self) -> bool:
+        """After an add: select what was added (instead of the selection), and show it."""
+        added, self._select_after_load = self._select_after_load, set()
+        rows = [r for r, i in enumerate(self.model.items()) if i.id in added]
+        if rows:
+            self.table.clearSelection()
+            self._reselect(added)
+            self.table.scrollTo(self.model.index(rows[0], 0))
+        return bool(added)
 
     def _show(self, items: list[Item], *, show_paths: bool, presorted: bool = False) -> None:
         self.model.set_items(items, show_paths=show_paths, presorted=presorted)
@@ -517,7 +521,7 @@ class FilesPage(QWidget):
     def refresh_details(self, *_args: object) -> None:
         items = self.selected_items()
         self.details.show_items(items)
-        self._update_actions()
+        self.update_actions()
         if len(items) == 1 and self.session is not None:
             self._load_item_history(items[0])
             self.details.access.load(self.session, items[0])
@@ -645,8 +649,10 @@ class FilesPage(QWidget):
                     old=old, free=free
                 )
             self.status.emit(" ".join(filter(None, [text, self._add_note])))
-            self._select_after_load = {i.id for i in items}  # the new items, once listed
-            self.refresh()
+            # Selected once the listing that the vault's files-changed event started is shown.
+            self._select_after_load = {i.id for i in items}
+            if self._listing != self._load_generation:  # ... which it is already
+                self._select_added()
 
         return run_task(work, done, failed, title=title)
 
@@ -658,15 +664,15 @@ class FilesPage(QWidget):
         the one in the vault, a folder sends the old one to the Trash."""
         if self.session is None or self.vault is not vault:
             return None
-        clashes = [p for p in paths if _clean(Path(p).name) in existing]
+        clashes = [p for p in paths if vault_name(Path(p).name) in existing]
         plain = [p for p in paths if p not in clashes]
         keep: list[tuple[str, str]] = []
         replace: list[tuple[str, Item]] = []
         same_for_all: str | None = None
         taken = set(existing)
         for index, src in enumerate(clashes):
-            old = existing[_clean(Path(src).name)]
-            free = _free_name(old.name, taken)
+            old = existing[vault_name(Path(src).name)]
+            free = free_name(old.name, taken)
             choice = same_for_all
             if choice is None:
                 dialog = DuplicateDialog(

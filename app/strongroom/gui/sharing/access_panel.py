@@ -287,12 +287,16 @@ class AccessPanel(QWidget):
             if generation == self._generation:
                 self.show_report(report)
 
-        run_task(
-            lambda _c: vault.access(item),
-            done,
-            lambda _e: self.show_text(self.tr("Only you.")),
-            quiet=True,
-        )
+        def failed(exc: BaseException) -> None:
+            # Said, not "Only you.": that could hide people who can still read it.
+            if generation == self._generation:
+                self.show_text(
+                    self.tr("Could not read who has access: {reason}").format(
+                        reason=error_message(exc)
+                    )
+                )
+
+        run_task(lambda _c: vault.access(item), done, failed, quiet=True)
 
     def show_report(self, report: AccessReport) -> None:
         self.report = report

@@ -107,6 +107,9 @@ def _empty_state(icon_name: str, title: str, text: str, action: str) -> EmptySta
 
 class _Page(QWidget):
     status = Signal(str)
+    #: The `sharing_changed` parts ("contacts", "groups", "shares", …) this page shows;
+    #: it reloads on those only (None: on every sharing change).
+    RELOAD_ON: frozenset[str] | None = None
 
     def __init__(self, services: Services, title: str, subtitle: str) -> None:
         super().__init__()
@@ -122,11 +125,15 @@ class _Page(QWidget):
         self.session = session
         self.message.clear_message()
         if session is not None:
-            session.sharing_changed.connect(lambda _what: self.reload())
+            session.sharing_changed.connect(self._sharing_changed)
         self.reload()
 
     def reload(self) -> None:
         raise NotImplementedError
+
+    def _sharing_changed(self, what: str) -> None:
+        if self.RELOAD_ON is None or what in self.RELOAD_ON:
+            self.reload()
 
     def _fail(self, exc: BaseException) -> None:
         self.message.show_message(error_message(exc))

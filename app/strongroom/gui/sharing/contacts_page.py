@@ -149,6 +149,8 @@ class VerifyContactDialog(QDialog):
 class ContactsPage(_Page):
     """My card (fingerprint, QR code, copy/export) and the people I can share with."""
 
+    RELOAD_ON = frozenset({"contacts"})  # my card's name is changed with them
+
     def __init__(self, services: Services) -> None:
         super().__init__(
             services,

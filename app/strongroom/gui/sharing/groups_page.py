@@ -16,6 +16,8 @@ from .common import _empty_state, _Page
 class GroupsPage(_Page):
     """Groups I administer (create, add and remove members) and groups I belong to."""
 
+    RELOAD_ON = frozenset({"groups", "contacts"})  # members are contacts
+
     def __init__(self, services: Services) -> None:
         super().__init__(
             services,

@@ -68,6 +68,8 @@ class SharedPage(_Page):
     new files."""
 
     received_new = Signal(int)
+    # Not "shares" (mine, to others) nor "groups": a sender's trust is a contact's.
+    RELOAD_ON = frozenset({"received", "receipts", "quarantine", "exchange", "contacts"})
 
     def __init__(self, services: Services) -> None:
         super().__init__(

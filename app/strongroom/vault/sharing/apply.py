@@ -186,7 +186,7 @@ class MessageApplier(SharingPart):
                     "at": at,
                 },
             )
-        self._s.identity._changed("shares")
+        self._s.identity._changed("shares", [int(share[0])])
         return ReceiptRecord(body["event"], parse_time(at), name, fp, now, share_id, share[1])
 
     def _apply_group_key(self, msg: messages.OpenedMessage, from_vk: str) -> GroupRecord | None:

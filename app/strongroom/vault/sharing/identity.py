@@ -5,6 +5,7 @@ A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 
 from strongroom.crypto import age
@@ -147,5 +148,9 @@ class Identity(SharingPart):
         out += [(age.X25519Identity(bytes(sec)), gid, int(ep)) for gid, ep, sec in rows]
         return out
 
-    def _changed(self, what: str) -> None:
-        self._ctx.events.emit(SHARING_CHANGED, what=what)
+    def _changed(self, what: str, items: Iterable[int] | None = None) -> None:
+        """Announce a change; `items`: the files whose access changed, when known."""
+        if items is None:
+            self._ctx.events.emit(SHARING_CHANGED, what=what)
+        else:
+            self._ctx.events.emit(SHARING_CHANGED, what=what, items=list(dict.fromkeys(items)))

@@ -176,10 +176,11 @@ class Outbox(SharingPart):
             ).fetchall()
         written: dict[int, Path] = {}
         sent: list[tuple[int, str]] = []
+        revocations = False  # one written: a file's Access no longer says "Revoking"
         error: VaultError | None = None
         try:
             for oid, kind, data in rows:
-                to = _outbox_parts(str(kind))[1]
+                parts, to = _outbox_parts(str(kind))
                 folder = to if to is not None else exchange_dir
                 if folder is None or not folder.is_dir():
                     continue
@@ -191,6 +192,7 @@ class Outbox(SharingPart):
                     error = error or exc
                     continue
                 written[int(oid)] = path
+                revocations = revocations or parts[0] == "revocation"
                 if to is None:
                     sent.append((int(oid), path.name))
         finally:
@@ -205,6 +207,8 @@ class Outbox(SharingPart):
                             (name, now),
                         )
                 self._outbox_written += len(sent)
+            if revocations:
+                self._s.identity._changed("shares")
         return written, error
 
     @_op

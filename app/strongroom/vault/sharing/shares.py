@@ -285,7 +285,7 @@ class Shares(SharingPart):
 
             results.append(self._share_one(rec, manifest, rows, now, dest, use_exchange, on_bytes))
             total += rec.size
-        self._s.identity._changed("shares")
+        self._s.identity._changed("shares", [rec.id for rec in files])
         return results
 
     def _share_recipients(
@@ -683,7 +683,7 @@ class Shares(SharingPart):
                 )
         done = self._s.outbox._deliver(queued)
         share_file, removed, kept_for = self._end_share_file(sid, Path(rec.delivered_to))
-        self._s.identity._changed("shares")
+        self._s.identity._changed("shares", [rec.item_id])
         return RevokeResult(
             sid,
             tuple(t.name for t in targets),
