@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMenu,
@@ -54,6 +53,7 @@ from .seams import Services
 from .session import SessionController, VaultSession
 from .settings_page import SettingsPage, apply_theme
 from .sharing import ContactsPage, GroupsPage, SharedPage, looks_like_share, receive_or_apply
+from .sidebar import Sidebar
 from .start_pages import CreatePage, UnlockPage, WelcomePage, vault_folder_of
 from .tasks import run_task, runner, say_error, warn_error
 from .widgets import JobsArea
@@ -76,29 +76,6 @@ def _warm_up(_ctx: object) -> None:
     from zxcvbn import zxcvbn
 
     zxcvbn("warm up the matchers")  # first call builds its ranked dictionaries
-
-
-class _Sidebar(QListWidget):
-    def __init__(self) -> None:
-        super().__init__()
-        self.setAccessibleName(self.tr("Sections"))
-        self.setIconSize(QSize(20, 20))
-        self.setFixedWidth(200)
-        self.setFrameShape(QListWidget.Shape.NoFrame)
-        self.setSpacing(1)
-        self.setStyleSheet(
-            "QListWidget { background: palette(window); padding-top: 8px; }"
-            "QListWidget::item { padding: 7px 10px; border-radius: 6px; margin: 0 8px; }"
-            "QListWidget::item:selected { background: palette(highlight);"
-            " color: palette(highlighted-text); }"
-        )
-
-    def retint(self) -> None:
-        """(Re)draw each section's icon (named by the item's UserRole) for the current palette;
-        the selected section's icon takes the highlighted-text colour, like its label."""
-        for row in range(self.count()):
-            item = self.item(row)
-            item.setIcon(icons.row_icon(str(item.data(Qt.ItemDataRole.UserRole))))
 
 
 class MainWindow(QMainWindow):
@@ -166,7 +143,7 @@ class MainWindow(QMainWindow):
     def _build_vault_view(self) -> None:
         """The open vault's view: the sidebar, the pages, and the controller of their session."""
         # vault view: sidebar + sections
-        self.sidebar = _Sidebar()
+        self.sidebar = Sidebar()
         self.sections = QStackedWidget()
         self.files_page = FilesPage(self.services)
         self.shared_page = SharedPage(self.services)

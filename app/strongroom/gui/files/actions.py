@@ -304,6 +304,35 @@ class FileActions(QObject):
             cancellable=False,
         )
 
+    def replace_items(
+        self, vault: Any, dest: int | str, replace: list[tuple[str, Item]], ctx: Any
+    ) -> list[Item]:
+        """On a worker: each (source, item) a duplicate add chose to Replace. A file replaces
+        a file as its new version (same item, same shares, the old contents kept as the
+        previous version); anything else is added under a free name, the old item goes to
+        the Trash, and the new one takes its name — so a failure on the way never leaves
+        neither."""
+        added: list[Item] = []
+        for src, old in replace:
+            if isinstance(old, FileRecord) and Path(src).is_file():
+                size = Path(src).stat().st_size or 1
+                added.append(
+                    vault.store_version(
+                        old.id,
+                        src,
+                        progress=lambda n, size=size: ctx.progress((n, size)),
+                        cancel=ctx.cancelled,
+                    )
+                )
+                continue
+            temp = vault.free_name(dest, old.name)
+            (new,) = vault.add_paths(
+                [src], dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=[temp]
+            )
+            vault.delete(old.id)
+            added.append(vault.rename(new, old.name))
+        return added
+
     # ---- versions (the details pane's Versions section) ------------------------------
     def load_versions(self, item: FileRecord) -> None:
         """Show `item`'s versions in the details pane, unless the selection moved on."""

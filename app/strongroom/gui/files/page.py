@@ -615,29 +615,7 @@ class FilesPage(QWidget):
                 added += vault.add_paths(
                     paths, dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=as_names
                 )
-            for src, old in replace:
-                if isinstance(old, FileRecord) and Path(src).is_file():
-                    # A file replaces a file as its new version: same item, same shares,
-                    # the old contents kept as the previous version.
-                    size = Path(src).stat().st_size or 1
-                    added.append(
-                        vault.store_version(
-                            old.id,
-                            src,
-                            progress=lambda n, size=size: ctx.progress((n, size)),
-                            cancel=ctx.cancelled,
-                        )
-                    )
-                    continue
-                # The new one is in the vault before the old one goes to the Trash: a
-                # failure on the way never leaves neither.
-                temp = vault.free_name(dest, old.name)
-                (new,) = vault.add_paths(
-                    [src], dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=[temp]
-                )
-                # Erased as before issue 15 until the GUI offers a new version and a trash.
-                vault.erase(old.id)
-                added.append(vault.rename(new, old.name))
+            added += self.item_actions.replace_items(vault, dest, replace, ctx)
             return added
 
         def done(items: list[Item]) -> None:
