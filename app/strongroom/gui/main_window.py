@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
             act.setProperty(icons.ICON_PROPERTY, name)
         for act in (self.act_new_vault, self.act_open_vault, self.act_lock, self.act_quit):
             self.addAction(act)
-        # Ctrl+1 ... Ctrl+6: the sidebar's sections, in order.
+        # Ctrl+1 ... Ctrl+7: the sidebar's sections, in order.
         self.section_actions: list[QAction] = []
         for row in range(self.sidebar.count()):
             act = QAction(self.sidebar.item(row).text(), self)
