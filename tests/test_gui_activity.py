@@ -129,7 +129,7 @@ def test_history_model_pages_with_before_seq(qtbot, sync_runner):
 def test_filter_by_id_reaches_deleted_items(busy_vault):
     vault = busy_vault.session.vault
     record = vault.item("/file-04.txt")
-    vault.delete(record)
+    vault.erase(record)  # erased for good (Vault.delete would move it to the trash)
     page = busy_vault.activity_page
     page.file_edit.setText(f"id:{record.id}")
     page.reload()
