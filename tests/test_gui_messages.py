@@ -185,6 +185,10 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "exchange-set": [{"to": "/home/ana/Sync/strongroom"}, {"to": ""}],
     "receipts-policy-changed": [{"to": "never"}],
     "file-edited": [{"size": 12, "version": 2}],
+    "share-update-sent": [{"share": "abc", "to": "Ben Okafor", "kind": "contact", "version": 2}],
+    "share-update-received": [
+        {"share": "abc", "from": "Ana", "size": 12, "version": 2, "fingerprint": "AB12"}
+    ],
     "version-restored": [{"size": 12, "version": 3, "from": 1}],
     "version-pruned": [{"size": 12, "version": 1, "reason": "policy"}],
     "version-policy-changed": [

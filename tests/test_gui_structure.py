@@ -62,7 +62,7 @@ def test_screenshot_generator_is_a_development_tool():
         spec.loader.exec_module(shots)
     finally:
         del sys.modules["shots"]
-    assert set(shots.SETS) == {"main", "safety", "messages"}
+    assert set(shots.SETS) == {"main", "safety", "messages", "keeping"}
 
 
 def test_error_policy_says_expected_errors_and_logs_bugs(caplog):

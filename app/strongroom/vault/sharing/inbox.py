@@ -4,7 +4,6 @@ A part of the sharing service (`strongroom.vault.sharing.Sharing`)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -29,7 +28,6 @@ from ..events import FILES_CHANGED
 from ..formats import messages
 from ..formats import share as share_format
 from ..formats.cards import ContactCard
-from ..formats.encoding import b64url_encode
 from ..fsutil import disk_full_errors
 from ..history import format_time, parse_time
 from ..share_records import ReceivedRecord, SyncReport
@@ -511,16 +509,9 @@ class Inbox(SharingPart):
     ) -> _Incoming:
         """Who sent an opened share and under which id (my own share is refused)."""
         m = info.manifest
-        if m is None:
-            # Unsigned (plain age file): no share id, so one is derived from its stanzas,
-            # which hold fresh ephemeral keys: the same file received twice is one share.
-            stanza_bytes = b"".join(s.encode() for s in info.stanzas)
-            share_id = hashlib.sha256(b"strongroom/v1/unsigned\n" + stanza_bytes).hexdigest()[:32]
-            return _Incoming(info, share_id, fallback_name, None, via_group)
-        if m.sender.verify_key == self._s.identity._identity().verify_key:
+        if m is not None and m.sender.verify_key == self._s.identity._identity().verify_key:
             raise ShareRefused("This is your own share; the file is already in your vault.")
-        sender_vk = b64url_encode(m.sender.verify_key.to_bytes())
-        return _Incoming(info, m.share_id, m.name, sender_vk, via_group)
+        return _Incoming.of(info, fallback_name, via_group)
 
     def _check_incoming(
         self, inc: _Incoming, now_int: int, path: Path | None, accept_unknown: bool

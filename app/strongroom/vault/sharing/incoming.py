@@ -3,11 +3,13 @@ file gets here. Pure: no database (the inbox decides what to do with it)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import NamedTuple
 
 from .. import names
 from ..errors import InvalidName
 from ..formats import share as share_format
+from ..formats.encoding import b64url_encode
 
 
 def _stored_name(original: str) -> str:
@@ -29,6 +31,21 @@ class _Incoming(NamedTuple):
     """The signer's verify key (b64url); None for an unsigned file."""
     via_group: str | None
     """The group whose key opened it, if not mine."""
+
+    @classmethod
+    def of(
+        cls, info: share_format.ShareInfo, fallback_name: str, via_group: str | None
+    ) -> _Incoming:
+        """What an opened share says about itself: its id and signer. An unsigned one (a
+        plain age file) has no share id, so one is derived from its stanzas, which hold
+        fresh ephemeral keys: the same file received twice is one share."""
+        m = info.manifest
+        if m is None:
+            stanza_bytes = b"".join(s.encode() for s in info.stanzas)
+            share_id = hashlib.sha256(b"strongroom/v1/unsigned\n" + stanza_bytes).hexdigest()[:32]
+            return cls(info, share_id, fallback_name, None, via_group)
+        sender_vk = b64url_encode(m.sender.verify_key.to_bytes())
+        return cls(info, m.share_id, m.name, sender_vk, via_group)
 
     @property
     def manifest(self) -> share_format.Manifest | None:

@@ -27,6 +27,7 @@ from ..formats import messages
 from ..formats import share as share_format
 from ..formats.encoding import b64url_decode
 from ..history import format_time, parse_time
+from ..records import FileRecord
 from ..share_plan import Destination, ExchangeDestination, FolderDestination
 from ..update_plan import UpdatePlan, UpdateResult, UpdateTarget
 from . import streams
@@ -114,7 +115,9 @@ class ShareUpdates(SharingPart):
     # ----- the plan ---------------------------------------------------------------------
 
     def _plan(self, item: Any, out_dir: StrPath | None, exchange: bool | None) -> UpdatePlan:
-        rec = self._catalog._get_file(item)
+        rec = self._catalog._get(item)
+        if not isinstance(rec, FileRecord):
+            raise ItemNotFound(f"{rec.path} is a folder, not a file.")
         if rec.parent_id == SHARED_ROOT_ID:
             raise SharingError(
                 f"{rec.path} was shared with you; only its owner can send new versions."
