@@ -13,10 +13,11 @@ version of it.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import VerifyKey
@@ -73,6 +74,13 @@ class ShareUpdates(SharingPart):
             self._ctx.require_open()
             self._same_plan(plan)
             jobs, object_id, inline = self._jobs(plan, use_exchange)
+            # Opened under the mutex, like a share's (shares.py): a version stored or an
+            # erase meanwhile cannot pull the stored payload away while it streams.
+            payload: BinaryIO = (
+                io.BytesIO(bytes(inline))
+                if inline is not None
+                else open(self._ctx.store.path(object_id), "rb")
+            )
         temps: list[Path] = []
         try:
             for i, (_sid, _m, header, name) in enumerate(jobs):  # stream, outside the mutex
@@ -84,11 +92,8 @@ class ShareUpdates(SharingPart):
                     if progress is not None:
                         progress(_b + n)
 
-                temps.append(
-                    self._s.shares._write_share_temp(
-                        dest, name, header, object_id, inline, on_bytes
-                    )
-                )
+                payload.seek(0)
+                temps.append(streams._write_share_temp(dest, name, header, payload, on_bytes))
             with self._ctx.mutex:  # commit: nothing changed meanwhile, then one transaction
                 self._ctx.require_open()
                 self._same_plan(plan)
@@ -98,6 +103,8 @@ class ShareUpdates(SharingPart):
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             raise
+        finally:
+            payload.close()
         files = []
         for tmp, name in zip(temps, names, strict=True):
             try:
