@@ -41,6 +41,8 @@ class KeepingBox(QGroupBox):
         self.policy = VersionPolicy()
         self.trash_days: int | None = 30
         form = QFormLayout(self)
+        # The boxes as wide as their choices, like the other settings' (not the whole row).
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.versions_box = QComboBox()
         self.versions_box.setAccessibleName(self.tr("Earlier versions of files to keep"))
         form.addRow(self.tr("Earlier versions"), self.versions_box)
