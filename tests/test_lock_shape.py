@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-import strongroom.vault.sharing.inbox as inbox_module
+import strongroom.vault.sharing.streams as streams_module
 from sharing_helpers import World, world_fixture
 from strongroom.vault import (
     ItemNotFound,
@@ -74,15 +74,16 @@ class Paused:
 
 
 def pause_spooling(monkeypatch: pytest.MonkeyPatch) -> Paused:
-    """Receiving: the payload spooler of the first receive waits in the `Paused` hook."""
-    real = inbox_module._spool_payload
+    """Receiving: the payload spooler of the first receive (`streams._stored_payload`
+    spools through it) waits in the `Paused` hook."""
+    real = streams_module._spool_payload
     paused = Paused()
 
     def spool(*args: Any, **kwargs: Any) -> Any:
         paused.hook()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(inbox_module, "_spool_payload", spool)
+    monkeypatch.setattr(streams_module, "_spool_payload", spool)
     return paused
 
 

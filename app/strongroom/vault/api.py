@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
+import importlib
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from strongroom.crypto import kdf
 
@@ -96,6 +97,35 @@ def _lock_all_at_exit() -> None:
             vault.lock()
 
 
+class _Service:
+    """A service of `Vault` made on first use, its module imported then, and kept in the
+    vault's `__dict__` (so later reads skip this descriptor). It is given the context, the
+    catalog (unless `ctx_only`) and then each named dependency: another service of the
+    vault, or "vault" for the vault itself as a weak proxy (no reference cycle)."""
+
+    _lock = threading.RLock()  # two threads asking at once get one service
+
+    def __init__(self, module: str, name: str, *needs: str, ctx_only: bool = False) -> None:
+        self.module, self.name, self.needs, self.ctx_only = module, name, needs, ctx_only
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.attr = attr
+
+    def __get__(self, vault: Vault | None, owner: type | None = None) -> Any:
+        if vault is None:
+            return self
+        with self._lock:
+            if self.attr in vault.__dict__:
+                return vault.__dict__[self.attr]
+            cls = getattr(importlib.import_module(f".{self.module}", __package__), self.name)
+            args: list[Any] = [vault._ctx] if self.ctx_only else [vault._ctx, vault._catalog]
+            args += [
+                weakref.proxy(vault) if n == "vault" else getattr(vault, n) for n in self.needs
+            ]
+            service = vault.__dict__[self.attr] = cls(*args)
+            return service
+
+
 class Vault(SharingVerbs, KeepingVerbs):
     """An unlocked vault. Obtain one with `create`, `open` or `open_with_recovery_key`.
 
@@ -111,49 +141,14 @@ class Vault(SharingVerbs, KeepingVerbs):
         self._catalog = Catalog(self._ctx, weakref.proxy(self))
 
     # The other services (and their modules) are made on first use: an open and a listing
-    # need none of them. cached_property makes each once, under its lock.
-
-    @functools.cached_property
-    def _ingest(self) -> Ingest:
-        from .ingest import Ingest
-
-        return Ingest(self._ctx, self._catalog)
-
-    @functools.cached_property
-    def _extract(self) -> Extract:
-        from .extract import Extract
-
-        return Extract(self._ctx, self._catalog, self._ingest, weakref.proxy(self))
-
-    @functools.cached_property
-    def _integrity(self) -> Integrity:
-        from .integrity import Integrity
-
-        return Integrity(self._ctx, self._catalog, self._extract)
-
-    @functools.cached_property
-    def _versions(self) -> Versions:
-        from .versions import Versions
-
-        return Versions(self._ctx, self._catalog, self._ingest, self._extract)
-
-    @functools.cached_property
-    def _trash(self) -> Trash:
-        from .trash import Trash
-
-        return Trash(self._ctx, self._catalog)
-
-    @functools.cached_property
-    def _editing(self) -> Editing:
-        from .editing import Editing
-
-        return Editing(self._ctx, self._catalog, self._extract, weakref.proxy(self))
-
-    @functools.cached_property
-    def _backups(self) -> Backups:
-        from .backup import Backups
-
-        return Backups(self._ctx)
+    # need none of them (`_Service`, below the class).
+    _ingest: Ingest = _Service("ingest", "Ingest")  # type: ignore[assignment]
+    _extract: Extract = _Service("extract", "Extract", "_ingest", "vault")  # type: ignore[assignment]
+    _integrity: Integrity = _Service("integrity", "Integrity", "_extract")  # type: ignore[assignment]
+    _versions: Versions = _Service("versions", "Versions", "_ingest", "_extract")  # type: ignore[assignment]
+    _trash: Trash = _Service("trash", "Trash")  # type: ignore[assignment]
+    _editing: Editing = _Service("editing", "Editing", "_extract", "vault")  # type: ignore[assignment]
+    _backups: Backups = _Service("backup", "Backups", ctx_only=True)  # type: ignore[assignment]
 
     def _on_open(self) -> None:
         """What runs once the database is open: the versions policy and the trash period,

@@ -15,7 +15,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .. import db, fsutil, names, tables
+from .. import db, names, tables
 from ..errors import (
     ItemNotFound,
     ShareExpired,
@@ -28,7 +28,6 @@ from ..events import FILES_CHANGED
 from ..formats import messages
 from ..formats import share as share_format
 from ..formats.cards import ContactCard
-from ..fsutil import disk_full_errors
 from ..history import format_time, parse_time
 from ..share_records import ReceivedRecord, SyncReport
 from .common import (
@@ -42,7 +41,7 @@ from .common import (
 )
 from .incoming import _Incoming, _stored_name
 from .received_updates import record_applied
-from .streams import _spool_payload
+from .streams import _stored_payload
 
 _AGE_MAGIC = b"age-encryption.org/v1\n"
 
@@ -467,32 +466,20 @@ class Inbox(SharingPart):
                 and accept_unknown
                 and self._s.contacts._contact_by_vk(inc.sender_vk) is None
             )
-        size, sha, inline, tmp = _spool_payload(ctx.store, f, file_key, inc.manifest)
-        object_id: str | None = None
         again: ReceivedRecord | None = None
-        try:
-            if tmp is not None:
-                object_id = ctx.reserve_object_ids(1)[0]  # recorded before it is in place
-                shard = ctx.store.install(tmp, object_id)
-                with disk_full_errors():
-                    fsutil.fsync_dir(shard)
+        # Decrypted, hashed and stored without the mutex (an object removed again if what
+        # follows raises); then, under it, what may have changed while the payload
+        # streamed: the same share received by another call (then that one is the answer),
+        # its sender's revocation arrived, it expired, its sender left my contacts (it
+        # waits for my decision then): each is handled as if the share arrived now.
+        with _stored_payload(ctx, f, file_key, inc.manifest) as (size, sha, inline, object_id):
             with ctx.mutex:
                 ctx.require_open()
-                # What may have changed while the payload streamed: the same share received
-                # by another call (then that one is the answer), its sender's revocation
-                # arrived, it expired, its sender left my contacts (it waits for my
-                # decision then): each is handled as if the share arrived now.
                 now = ctx.now()
                 again = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
                 if again is None:
                     details = self._received_details(inc, size, accepted)
                     self._commit_received(inc, file_key, size, sha, inline, object_id, now, details)
-        except BaseException:
-            if object_id is not None:
-                ctx.store.remove([object_id])
-            elif tmp is not None:
-                ctx.store.discard_temp([tmp])
-            raise
         if again is not None:
             if object_id is not None:
                 ctx.store.remove([object_id])  # the copy another call stored is the one kept

@@ -357,4 +357,6 @@ def _stored_payload(
     except BaseException:
         if object_id is not None:
             ctx.store.remove([object_id])
+        elif tmp is not None:  # not in place yet: only its temporary file to drop
+            ctx.store.discard_temp([tmp])
         raise
