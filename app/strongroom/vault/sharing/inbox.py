@@ -41,7 +41,7 @@ from .common import (
 )
 from .incoming import _Incoming, _stored_name
 from .received_updates import record_applied
-from .streams import _stored_payload
+from .streams import StoredPayload, _stored_payload
 
 _AGE_MAGIC = b"age-encryption.org/v1\n"
 
@@ -472,17 +472,17 @@ class Inbox(SharingPart):
         # streamed: the same share received by another call (then that one is the answer),
         # its sender's revocation arrived, it expired, its sender left my contacts (it
         # waits for my decision then): each is handled as if the share arrived now.
-        with _stored_payload(ctx, f, file_key, inc.manifest) as (size, sha, inline, object_id):
+        with _stored_payload(ctx, f, file_key, inc.manifest) as p:
             with ctx.mutex:
                 ctx.require_open()
                 now = ctx.now()
                 again = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)
                 if again is None:
-                    details = self._received_details(inc, size, accepted)
-                    self._commit_received(inc, file_key, size, sha, inline, object_id, now, details)
+                    details = self._received_details(inc, p.size, accepted)
+                    self._commit_received(inc, p, now, details)
         if again is not None:
-            if object_id is not None:
-                ctx.store.remove([object_id])  # the copy another call stored is the one kept
+            if p.object_id is not None:
+                ctx.store.remove([p.object_id])  # the copy another call stored is the one kept
             return again
         with ctx.mutex:
             ctx.require_open()
@@ -575,15 +575,7 @@ class Inbox(SharingPart):
         return details
 
     def _commit_received(
-        self,
-        inc: _Incoming,
-        file_key: bytes,
-        size: int,
-        sha: bytes,
-        inline: bytes | None,
-        object_id: str | None,
-        now: datetime,
-        details: dict[str, Any],
+        self, inc: _Incoming, p: StoredPayload, now: datetime, details: dict[str, Any]
     ) -> None:
         """Record a received file (its payload already stored) in one transaction."""
         m, info, share_id = inc.manifest, inc.info, inc.share_id
@@ -595,16 +587,16 @@ class Inbox(SharingPart):
                 SHARED_ROOT_ID,
                 stored,
                 t,
-                size=size,
-                sha256=sha,
-                file_key=file_key,
-                object_id=object_id,
-                inline=inline,
+                size=p.size,
+                sha256=p.sha256,
+                file_key=p.file_key,
+                object_id=p.object_id,
+                inline=p.inline,
                 source="received",
                 sender_vk=inc.sender_vk,
                 sender_name=None if m is None else m.sender.name,
             )
-            self._ctx.drop_staging(conn, [object_id])
+            self._ctx.drop_staging(conn, [p.object_id])
             expires_text = None
             if m is not None and m.expires is not None:
                 expires_text = format_time(datetime.fromtimestamp(m.expires, UTC))
@@ -620,8 +612,8 @@ class Inbox(SharingPart):
                     int(m is not None),
                     inc.original,
                     stored,
-                    size,
-                    sha,
+                    p.size,
+                    p.sha256,
                     m.sender.to_text() if m else None,
                     inc.sender_vk,
                     str(info.opened_by),

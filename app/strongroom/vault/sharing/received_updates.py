@@ -29,7 +29,7 @@ from ..formats import share as share_format
 from ..history import format_time
 from ..share_records import ReceivedRecord
 from .common import SHARED_PREFIX, SHARED_ROOT_ID, SharingPart
-from .streams import _stored_payload
+from .streams import StoredPayload, _stored_payload
 
 _META = "received-version:"
 
@@ -86,13 +86,11 @@ class ReceivedUpdates(SharingPart):
         now = self._ctx.now()
         if manifest.expired(int(now.timestamp())):
             raise ShareExpired(f"This new version of {shown} arrived after the share ended.")
-        with _stored_payload(self._ctx, f, file_key, manifest) as (size, sha, inline, object_id):
-            number = self._commit_update(
-                held, manifest, signer, file_key, size, sha, inline, object_id, now
-            )
+        with _stored_payload(self._ctx, f, file_key, manifest) as p:
+            number = self._commit_update(held, manifest, signer, p, now)
         if number is None:  # the same contents: the object is not needed
-            if object_id is not None:
-                self._ctx.store.remove([object_id])
+            if p.object_id is not None:
+                self._ctx.store.remove([p.object_id])
             return held
         self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
         self._s.identity._changed("received")
@@ -104,11 +102,7 @@ class ReceivedUpdates(SharingPart):
         held: ReceivedRecord,
         m: share_format.Manifest,
         signer: str,
-        file_key: bytes,
-        size: int,
-        sha: bytes,
-        inline: bytes | None,
-        object_id: str | None,
+        p: StoredPayload,
         now: datetime,
     ) -> int | None:
         """One transaction: checked again (the entry still active, this version still
@@ -134,16 +128,16 @@ class ReceivedUpdates(SharingPart):
             if self._applied(sid, signer) >= m.version:
                 raise ShareUpdateRefused("A newer version of this file arrived meanwhile.")
             record_applied(conn, sid, signer, m.version)
-            if bytes(current[0]) == sha:
+            if bytes(current[0]) == p.sha256:
                 return None
             number = tables.push_version(
                 conn,
                 held.item_id,
-                size=size,
-                sha256=sha,
-                file_key=file_key,
-                object_id=object_id,
-                inline=inline,
+                size=p.size,
+                sha256=p.sha256,
+                file_key=p.file_key,
+                object_id=p.object_id,
+                inline=p.inline,
                 stored=stamp,
                 source="received",
                 sender_vk=signer,
@@ -153,11 +147,17 @@ class ReceivedUpdates(SharingPart):
             conn.execute(
                 "UPDATE received SET size = ?, sha256 = ?, created = ?"
                 " WHERE share_id = ? AND signer = ?",
-                (size, sha, format_time(datetime.fromtimestamp(m.created, UTC)), sid, signer),
+                (
+                    p.size,
+                    p.sha256,
+                    format_time(datetime.fromtimestamp(m.created, UTC)),
+                    sid,
+                    signer,
+                ),
             )
-            self._ctx.drop_staging(conn, [object_id])
+            self._ctx.drop_staging(conn, [p.object_id])
             who, fp = self._s.contacts._who(signer, str(m.sender.recipient))
-            details = {"share": sid, "from": who, "size": size, "version": number}
+            details = {"share": sid, "from": who, "size": p.size, "version": number}
             if fp:
                 details["fingerprint"] = fp
             self._ctx.history.append(

@@ -10,7 +10,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from strongroom.crypto import age
 
@@ -337,12 +337,23 @@ def _spool_payload(
     return size, sha, inline, tmp
 
 
+class StoredPayload(NamedTuple):
+    """A received payload as stored: its file key, plaintext size and SHA-256, and where
+    its encrypted bytes are (inline bytes, or an object id)."""
+
+    file_key: bytes
+    size: int
+    sha256: bytes
+    inline: bytes | None
+    object_id: str | None
+
+
 @contextlib.contextmanager
 def _stored_payload(
     ctx: VaultContext, f: BinaryIO, file_key: bytes, m: share_format.Manifest | None
-) -> Iterator[tuple[int, bytes, bytes | None, str | None]]:
+) -> Iterator[StoredPayload]:
     """An opened share's payload, checked against `m` (`_spool_payload`) and kept as it is:
-    (size, sha256, inline bytes or None, object id or None). An object is durable under an
+    a `StoredPayload`. An object is durable under an
     id recorded as staged before it is in place (FORMAT.md §4.6); the body commits it (and
     drops the staging record) or raises, and then the object is removed."""
     size, sha, inline, tmp = _spool_payload(ctx.store, f, file_key, m)
@@ -353,7 +364,7 @@ def _stored_payload(
             shard = ctx.store.install(tmp, object_id)
             with disk_full_errors():
                 fsutil.fsync_dir(shard)
-        yield size, sha, inline, object_id
+        yield StoredPayload(file_key, size, sha, inline, object_id)
     except BaseException:
         if object_id is not None:
             ctx.store.remove([object_id])
