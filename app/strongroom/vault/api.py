@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib
 import threading
 import weakref
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec
 
 from strongroom.crypto import kdf
 
@@ -95,6 +96,20 @@ def _lock_all_at_exit() -> None:
     for vault in list(_open_vaults):
         with contextlib.suppress(Exception):
             vault.lock()
+
+
+_P = ParamSpec("_P")
+
+
+def _path_only(report: Callable[_P, ExportResult]) -> Callable[_P, Path]:
+    """`report` (an export that says which names it shortened), giving only the path."""
+
+    @functools.wraps(report)
+    def export(*args: _P.args, **kwargs: _P.kwargs) -> Path:
+        return report(*args, **kwargs).path
+
+    export.__name__ = export.__qualname__ = "export"
+    return export
 
 
 class _Service:
@@ -571,34 +586,6 @@ class Vault(SharingVerbs, KeepingVerbs):
         """
         return self._extract.export_stream(item, dst, Watch(progress, cancel), version)
 
-    def export(
-        self,
-        item: ItemRef,
-        dest_path: StrPath,
-        *,
-        overwrite: bool = False,
-        progress: Callable[[int], None] | None = None,
-        cancel: Callable[[], bool] | None = None,
-        version: int | None = None,
-    ) -> Path:
-        """Decrypt a file or a whole folder to `dest_path` on disk, atomically; returns
-        where it was written (see `export_with_report` for names that had to be shortened).
-        With `version`, a file's earlier version (`VersionNotFound` if it has none such).
-
-        The result is built under a hidden temporary name in the destination's directory,
-        fsynced and renamed into place, so `dest_path` is either absent (or its old version)
-        or complete. Raises `ExportTargetExists` unless `overwrite`. Exported files are
-        created 0600. Each file is recorded in the history as "file-exported".
-
-        Like `add_paths`, other calls run while the files are decrypted; the export is put
-        in place only after checking again under the vault mutex: if meanwhile the vault
-        is locked this raises `VaultLocked`, if an exported file is deleted
-        `ItemNotFound` — and nothing is left at `dest_path`.
-        """
-        return self.export_with_report(
-            item, dest_path, overwrite=overwrite, progress=progress, cancel=cancel, version=version
-        ).path
-
     def export_with_report(
         self,
         item: ItemRef,
@@ -615,6 +602,23 @@ class Vault(SharingVerbs, KeepingVerbs):
         return self._extract.export_with_report(
             item, dest_path, overwrite, Watch(progress, cancel), version
         )
+
+    # One parameter list for both: `export` is `export_with_report` giving only the path.
+    export = _path_only(export_with_report)
+    export.__doc__ = """Decrypt a file or a whole folder to `dest_path` on disk, atomically; returns
+        where it was written (see `export_with_report` for names that had to be shortened).
+        With `version`, a file's earlier version (`VersionNotFound` if it has none such).
+
+        The result is built under a hidden temporary name in the destination's directory,
+        fsynced and renamed into place, so `dest_path` is either absent (or its old version)
+        or complete. Raises `ExportTargetExists` unless `overwrite`. Exported files are
+        created 0600. Each file is recorded in the history as "file-exported".
+
+        Like `add_paths`, other calls run while the files are decrypted; the export is put
+        in place only after checking again under the vault mutex: if meanwhile the vault
+        is locked this raises `VaultLocked`, if an exported file is deleted
+        `ItemNotFound` — and nothing is left at `dest_path`.
+        """
 
     @_op
     def open_external(self, item: ItemRef) -> Path:

@@ -16,7 +16,7 @@ thread, and each page reloads itself.
 | `groups_page` | `GroupsPage` |
 """
 
-from .access_panel import AccessPanel, RevokeDialog, revoke_access, save_revocation
+from .access_panel import AccessPanel, RevokeDialog
 from .common import TRUST_COLORS, TRUST_LABELS, qr_pixmap, qr_png, trust_icon
 from .contacts_page import AddContactDialog, ContactsPage, VerifyContactDialog
 from .groups_page import GroupsPage
@@ -42,7 +42,5 @@ __all__ = [
     "qr_pixmap",
     "qr_png",
     "receive_or_apply",
-    "revoke_access",
-    "save_revocation",
     "trust_icon",
 ]

@@ -4,7 +4,6 @@ the revocation helpers."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,104 +131,6 @@ class RevokeDialog(QDialog):
             if not self.out_dir:
                 return
         self.accept()
-
-
-def revoke_access(
-    widget: QWidget,
-    services: Services,
-    session: VaultSession,
-    share_id: str,
-    recipient: str,
-    name: str,
-    on_done: Callable[[], None],
-) -> Job | None:
-    """Ask (with what revocation can and cannot undo, and where the message goes), then
-    revoke in the background."""
-    vault = session.vault
-
-    def fail(exc: BaseException) -> None:
-        services.dialogs.warn(widget, widget.tr("Revoke access"), error_message(exc))
-
-    def done(result: Any, expected_wait: bool = False) -> None:
-        if result.queued and not expected_wait:
-            # Recorded, but its message could not be written (a full disk, a folder gone):
-            # it waits in the outbox, and until it is delivered they can still read it.
-            # (With no exchange folder and no folder chosen, waiting is what the dialog
-            # already said would happen.)
-            why = f" ({result.not_delivered})" if result.not_delivered else ""
-            services.dialogs.warn(
-                widget,
-                widget.tr("Revoke access"),
-                widget.tr(
-                    "Access is revoked in this vault, but the revocation message could not "
-                    "be written yet{why}. It waits in the outbox and is written at the next "
-                    "sync or unlock; until it reaches {name}, their Strongroom keeps the "
-                    "file readable."
-                ).format(why=why, name=name),
-            )
-        elif result.messages:
-            services.dialogs.inform(
-                widget,
-                widget.tr("Revoke access"),
-                widget.tr(
-                    "The revocation message was saved in {folder}. Give it to {name}: their "
-                    "Strongroom erases its copy when it opens the message."
-                ).format(folder=result.messages[0].parent, name=name),
-            )
-        on_done()
-
-    def ask(exchange: Path | None) -> None:
-        dialog = RevokeDialog(name, exchange, services, widget)
-        if not services.dialogs.exec_dialog(dialog):
-            return
-        out_dir = dialog.chosen_dir()
-        run_task(
-            lambda _c: vault.revoke(share_id, [recipient], out_dir=out_dir),
-            lambda result: done(result, out_dir is None and exchange is None),
-            fail,
-            title=widget.tr("Revoking access"),
-            cancellable=False,
-        )
-
-    return run_task(lambda _c: vault.exchange_folder, ask, fail, quiet=True)
-
-
-def save_revocation(
-    widget: QWidget,
-    services: Services,
-    session: VaultSession,
-    share_id: str,
-    recipient: str,
-    name: str,
-    on_done: Callable[[], None],
-) -> Job | None:
-    """Save a revocation waiting in the outbox to a folder the person chooses."""
-    folder = services.dialogs.choose_directory(
-        widget, widget.tr("Save the revocation message in"), services.home_dir
-    )
-    if not folder:
-        return None
-    vault = session.vault
-
-    def done(paths: list[Path]) -> None:
-        if paths:
-            services.dialogs.inform(
-                widget,
-                widget.tr("Revocation saved"),
-                widget.tr(
-                    "The revocation message was saved in {folder}. Give it to {name}: their "
-                    "Strongroom erases its copy when it opens the message."
-                ).format(folder=folder, name=name),
-            )
-        on_done()
-
-    return run_task(
-        lambda _c: vault.save_revocations(folder, share_id, [recipient]),
-        done,
-        warn_error(services.dialogs, widget, widget.tr("Save revocation")),
-        title=widget.tr("Saving the revocation message"),
-        cancellable=False,
-    )
 
 
 class AccessPanel(QWidget):
@@ -364,12 +265,59 @@ class AccessPanel(QWidget):
             text = "; ".join(f"{e.name} ({e.why_ended or self.tr('ended')})" for e in ended[:5])
             self._layout.addWidget(muted(self.tr("No longer: {who}").format(who=text)))
 
-    def _revoke(self, share_id: str, recipient: str, name: str) -> None:
-        if self.session is None:
-            return
-        revoke_access(
-            self, self.services, self.session, share_id, recipient, name, self.changed.emit
-        )
+    def _revoke(self, share_id: str, recipient: str, name: str) -> Job | None:
+        """Ask (with what revocation can and cannot undo, and where the message goes), then
+        revoke in the background."""
+        session = self.session
+        if session is None:
+            return None
+        vault = session.vault
+
+        def fail(exc: BaseException) -> None:
+            self.services.dialogs.warn(self, self.tr("Revoke access"), error_message(exc))
+
+        def done(result: Any, expected_wait: bool = False) -> None:
+            if result.queued and not expected_wait:
+                # Recorded, but its message could not be written (a full disk, a folder gone):
+                # it waits in the outbox, and until it is delivered they can still read it.
+                # (With no exchange folder and no folder chosen, waiting is what the dialog
+                # already said would happen.)
+                why = f" ({result.not_delivered})" if result.not_delivered else ""
+                self.services.dialogs.warn(
+                    self,
+                    self.tr("Revoke access"),
+                    self.tr(
+                        "Access is revoked in this vault, but the revocation message could not "
+                        "be written yet{why}. It waits in the outbox and is written at the next "
+                        "sync or unlock; until it reaches {name}, their Strongroom keeps the "
+                        "file readable."
+                    ).format(why=why, name=name),
+                )
+            elif result.messages:
+                self.services.dialogs.inform(
+                    self,
+                    self.tr("Revoke access"),
+                    self.tr(
+                        "The revocation message was saved in {folder}. Give it to {name}: their "
+                        "Strongroom erases its copy when it opens the message."
+                    ).format(folder=result.messages[0].parent, name=name),
+                )
+            self.changed.emit()
+
+        def ask(exchange: Path | None) -> None:
+            dialog = RevokeDialog(name, exchange, self.services, self)
+            if not self.services.dialogs.exec_dialog(dialog):
+                return
+            out_dir = dialog.chosen_dir()
+            run_task(
+                lambda _c: vault.revoke(share_id, [recipient], out_dir=out_dir),
+                lambda result: done(result, out_dir is None and exchange is None),
+                fail,
+                title=self.tr("Revoking access"),
+                cancellable=False,
+            )
+
+        return run_task(lambda _c: vault.exchange_folder, ask, fail, quiet=True)
 
     def _send_update(self) -> None:
         if self.session is not None and self.report is not None:
@@ -377,9 +325,34 @@ class AccessPanel(QWidget):
                 self, self.services, self.session, self.report.item_id, self.changed.emit
             )
 
-    def _save(self, share_id: str, recipient: str, name: str) -> None:
-        if self.session is None:
-            return
-        save_revocation(
-            self, self.services, self.session, share_id, recipient, name, self.changed.emit
+    def _save(self, share_id: str, recipient: str, name: str) -> Job | None:
+        """Save a revocation waiting in the outbox to a folder the person chooses."""
+        session = self.session
+        if session is None:
+            return None
+        folder = self.services.dialogs.choose_directory(
+            self, self.tr("Save the revocation message in"), self.services.home_dir
+        )
+        if not folder:
+            return None
+        vault = session.vault
+
+        def done(paths: list[Path]) -> None:
+            if paths:
+                self.services.dialogs.inform(
+                    self,
+                    self.tr("Revocation saved"),
+                    self.tr(
+                        "The revocation message was saved in {folder}. Give it to {name}: their "
+                        "Strongroom erases its copy when it opens the message."
+                    ).format(folder=folder, name=name),
+                )
+            self.changed.emit()
+
+        return run_task(
+            lambda _c: vault.save_revocations(folder, share_id, [recipient]),
+            done,
+            warn_error(self.services.dialogs, self, self.tr("Save revocation")),
+            title=self.tr("Saving the revocation message"),
+            cancellable=False,
         )
