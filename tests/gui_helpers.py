@@ -22,7 +22,9 @@ __all__ = [
     "FakeClock",
     "ScriptedDialogs",
     "make_vault",
+    "names",
     "note_open",
+    "opened",
     "services",
     "sync_runner",
     "threaded_runner",
@@ -194,6 +196,19 @@ def window(qtbot, services, sync_runner):
     win.show()
     yield win
     win.shutdown()
+
+
+@pytest.fixture
+def opened(window, services):
+    """The window with a fresh vault open on My files."""
+    vault, _ = make_vault(services)
+    window.open_session(vault)
+    return window
+
+
+def names(page) -> list[str]:
+    """The names My files (or any page with a files `model`) shows, in order."""
+    return [i.name for i in page.model.items()]
 
 
 NOTE = "meet at noon\n"

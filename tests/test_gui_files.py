@@ -20,20 +20,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle
 
 from gui_helpers import *  # noqa: F403
-from gui_helpers import make_vault
+from gui_helpers import make_vault, names
 from strongroom.gui.icons import contrast_ratio
-
-
-@pytest.fixture
-def opened(window, services):
-    """The window with a fresh vault open on My files."""
-    vault, _ = make_vault(services)
-    window.open_session(vault)
-    return window
-
-
-def names(page) -> list[str]:
-    return [i.name for i in page.model.items()]
 
 
 def _drop_urls(widget, paths: list[Path]) -> bool:

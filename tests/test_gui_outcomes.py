@@ -8,19 +8,8 @@ import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from gui_helpers import *  # noqa: F403
-from gui_helpers import make_vault
+from gui_helpers import make_vault, names
 from strongroom.vault import PreviewTooLarge
-
-
-@pytest.fixture
-def opened(window, services):
-    vault, _ = make_vault(services)
-    window.open_session(vault)
-    return window
-
-
-def names(page) -> list[str]:
-    return [i.name for i in page.model.items()]
 
 
 def _content(window, path: str) -> bytes:
