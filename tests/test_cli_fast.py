@@ -48,6 +48,12 @@ NOT_FOR_A_SESSION_LS = (
     "logging",
     "ctypes.util",
     "subprocess",
+    # Only the named command's module (cli/args.py, _GROUPS): ls is in cli.commands.files.
+    *(
+        f"strongroom.cli.commands.{group}"
+        for group in ("vault", "history", "contacts", "shares", "groups", "exchange", "keeping")
+    ),
+    "strongroom.cli.commands.edit",
     "strongroom.vault.sharing.shares",
     "strongroom.vault.sharing.access",
     "strongroom.vault.sharing.apply",

@@ -7,11 +7,12 @@ sets `args.handler`."""
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Sequence
+from types import ModuleType
 
 from strongroom import __version__
 
-from .commands import contacts, edit, exchange, files, groups, history, keeping, shares, vault
 from .common import Command
 
 __all__ = ["all_commands", "build_parser"]
@@ -39,7 +40,21 @@ See docs/CLI.md for details.
 """
 
 
-_GROUPS = (vault, files, history, contacts, shares, groups, exchange, keeping, edit)
+# Each command-group module (`strongroom.cli.commands.NAME`) and the commands it registers.
+# A command line that names a command imports only that command's module (what a session
+# `ls` loads is part of its start-up time); `all_commands` imports them all and checks that
+# each registers exactly the commands listed here.
+_GROUPS = {
+    "vault": ("init", "passwd", "recover", "check", "backup", "info", "unlock", "lock"),
+    "files": ("add", "ls", "find", "mkdir", "mv", "rm", "get", "cat"),
+    "history": ("log", "verify-log", "retention"),
+    "contacts": ("contacts", "id"),
+    "shares": ("share", "send-update", "shares", "revoke", "access"),
+    "groups": ("groups",),
+    "exchange": ("receive", "pending", "sync", "exchange", "quarantine", "receipts"),
+    "keeping": ("versions", "restore", "versions-policy", "trash"),
+    "edit": ("edit",),
+}
 
 # The order `strongroom --help` lists the commands in (the order they were added over time,
 # which the help text keeps).
@@ -67,12 +82,36 @@ _ORDER = (
 )
 
 
+def _group(name: str) -> ModuleType:
+    return importlib.import_module(f"strongroom.cli.commands.{name}")
+
+
+def _commands_of(group: str) -> list[Command]:
+    """The commands `group`'s module registers; AssertionError if they are not the ones
+    `_GROUPS` lists for it (a command added to a module but not to the table)."""
+    commands = _group(group).COMMANDS.commands
+    names = tuple(c.name for c in commands)
+    if sorted(names) != sorted(_GROUPS[group]):
+        raise AssertionError(
+            f"cli.commands.{group} registers {names}, _GROUPS says {_GROUPS[group]}"
+        )
+    return commands
+
+
 def all_commands() -> list[Command]:
     """Every command of every group, in the help's order."""
-    found = {c.name: c for group in _GROUPS for c in group.COMMANDS.commands}
+    found = {c.name: c for group in _GROUPS for c in _commands_of(group)}
     if set(found) != set(_ORDER):  # a command added to a group but not placed in _ORDER
         raise AssertionError(f"commands and _ORDER differ: {sorted(set(found) ^ set(_ORDER))}")
     return [found[name] for name in _ORDER]
+
+
+def _named_command(name: str) -> Command | None:
+    """The command called `name`, importing only its group's module; None if unknown."""
+    for group, names in _GROUPS.items():
+        if name in names:
+            return next(c for c in _commands_of(group) if c.name == name)
+    return None
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -92,11 +131,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"strongroom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands = all_commands()
     named = _command_word(argv) if argv is not None else None
-    if named is not None and any(c.name == named for c in commands):
-        commands = [c for c in commands if c.name == named]
-    for command in commands:
+    only = _named_command(named) if named is not None else None
+    for command in [only] if only is not None else all_commands():
         p = sub.add_parser(
             command.name,
             help=command.help,
