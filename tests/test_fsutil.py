@@ -265,3 +265,34 @@ def test_write_all_finishes_partial_writes():
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_writeback_thread_starts_every_range_in_order_and_closes_its_descriptors(
+    tmp_path, monkeypatch
+):
+    import threading
+
+    started: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(
+        fsutil,
+        "start_writeback",
+        lambda fd, off, n: started.append((threading.current_thread().name, off, n)),
+    )
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"x" * 100)
+    before = len(os.listdir("/proc/self/fd"))
+    with open(path, "rb+") as f, fsutil.WritebackThread(depth=2) as writeback:
+        for i in range(10):
+            writeback.start(f.fileno(), i * 10, 10)
+    assert started == [("strongroom-writeback", i * 10, 10) for i in range(10)]
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert not any(t.name == "strongroom-writeback" for t in threading.enumerate())
+
+
+def test_writeback_thread_is_nothing_without_sync_file_range(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(fsutil, "_writeback_function", lambda: None)
+    with open(tmp_path / "f", "wb") as f, fsutil.WritebackThread() as writeback:
+        writeback.start(f.fileno(), 0, 0)
+        assert not any(t.name == "strongroom-writeback" for t in threading.enumerate())

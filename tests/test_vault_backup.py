@@ -4,6 +4,7 @@ any other folder, and that opens saying it is a backup (FORMAT.md §4.12)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from pathlib import Path
@@ -467,3 +468,30 @@ def test_opening_a_backup_leaves_the_vaults_failed_unlock_count_to_the_vault(env
         assert copy.unlock_report.of_kind(NoticeKind.FAILED_UNLOCKS) is None
     with env.open() as original:
         assert original.unlock_report.of_kind(NoticeKind.FAILED_UNLOCKS) is not None
+
+
+def test_the_disk_writes_the_copies_on_a_thread_of_its_own(env, filled, monkeypatch):
+    """The copies' writeback is started off the copying thread (fsutil.WritebackThread):
+    in the copying thread, waiting for room in the disk's queue put the disk's time after
+    the copy's. Every byte of every copied object is asked for once, in order."""
+    from strongroom.vault import fsutil
+
+    vault, _ = filled
+    started: list[tuple[str, str, int, int]] = []
+
+    def record(fd: int, offset: int, length: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        started.append((threading.current_thread().name, name, offset, length))
+
+    monkeypatch.setattr(fsutil, "start_writeback", record)
+    report = vault.backup(env.root / "backup")
+    assert report.copied == 2
+    assert {thread for thread, *_ in started} == {"strongroom-writeback"}
+    per_file: dict[str, list[tuple[int, int]]] = {}
+    for _thread, name, offset, length in started:
+        per_file.setdefault(name, []).append((offset, length))
+    assert len(per_file) == 2
+    for ranges in per_file.values():  # from the start, one range after the other
+        assert ranges[0][0] == 0
+        assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(ranges))
+    assert sum(n for *_, n in started) == report.bytes_copied

@@ -33,11 +33,12 @@ from . import db, header_copies, keys
 from .context import VaultContext, Watch
 from .errors import BackupTargetError, DiskFull, VaultError, VaultInUse
 from .fsutil import (
+    WritebackPacer,
+    WritebackThread,
     atomic_write,
     copy_range,
     fsync_dir,
     new_file,
-    start_writeback,
     storage_error,
     sync_files,
     tmp_name,
@@ -251,24 +252,28 @@ class Backups:
         batch_bytes = 0
         watch.report(BackupProgress(0, total, 0, len(todo)))
         try:
-            for n, (oid, size) in enumerate(todo, 1):
-                tmp = target.store.tmp / f"{oid}.tmp"
-                src_fd = os.open(src_store.path(oid), os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    with new_file(tmp, sync=False) as dst_fd:
-                        for step in copy_range(src_fd, 0, dst_fd, 0, size):
-                            done += step
-                            watch.check()
-                            watch.report(BackupProgress(done, total, n - 1, len(todo)))
-                        start_writeback(dst_fd, 0, 0)
-                finally:
-                    os.close(src_fd)
-                batch.append((oid, tmp))
-                batch_bytes += size
-                if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-                    _install(target, batch)
-                    batch, batch_bytes = [], 0
-                watch.report(BackupProgress(done, total, n, len(todo)))
+            # The disk writes the copies while the next ones are made (WritebackThread).
+            with WritebackThread() as writeback:
+                for n, (oid, size) in enumerate(todo, 1):
+                    tmp = target.store.tmp / f"{oid}.tmp"
+                    src_fd = os.open(src_store.path(oid), os.O_RDONLY | os.O_CLOEXEC)
+                    try:
+                        with new_file(tmp, sync=False) as dst_fd:
+                            pacer = WritebackPacer(dst_fd, start=writeback.start)
+                            for step in copy_range(src_fd, 0, dst_fd, 0, size):
+                                done += step
+                                pacer.wrote(step)
+                                watch.check()
+                                watch.report(BackupProgress(done, total, n - 1, len(todo)))
+                            pacer.finish()
+                    finally:
+                        os.close(src_fd)
+                    batch.append((oid, tmp))
+                    batch_bytes += size
+                    if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+                        _install(target, batch)
+                        batch, batch_bytes = [], 0
+                    watch.report(BackupProgress(done, total, n, len(todo)))
             _install(target, batch)
         except BaseException:
             # Copies not in place yet: gone now (on a full disk, their space is back).

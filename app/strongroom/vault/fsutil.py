@@ -23,6 +23,7 @@ __all__ = [
     "WRITEBACK_EVERY",
     "WritebackFile",
     "WritebackPacer",
+    "WritebackThread",
     "atomic_write",
     "copy_range",
     "create_new",
@@ -328,15 +329,70 @@ _sync_file_range: Callable[[int, int, int], None] | None = None
 _sync_file_range_loaded = not hasattr(os, "copy_file_range")
 
 
-def start_writeback(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start writing a range (length 0: to the end) to disk now, without
-    waiting (Linux); a hint only — the fsync that follows is what makes it durable."""
+def _writeback_function() -> Callable[[int, int, int], None] | None:
     global _sync_file_range, _sync_file_range_loaded
     if not _sync_file_range_loaded:
         _sync_file_range = _load_sync_file_range()
         _sync_file_range_loaded = True
-    if _sync_file_range is not None:
-        _sync_file_range(fd, offset, length)
+    return _sync_file_range
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a range (length 0: to the end) to disk now (Linux);
+    a hint only — the fsync that follows is what makes it durable. It does not wait for the
+    disk, but it does wait for room in the disk's queue: a fast writer can spend as long in
+    here as the disk takes (`WritebackThread` moves that wait off the writing thread)."""
+    start = _writeback_function()
+    if start is not None:
+        start(fd, offset, length)
+
+
+class WritebackThread:
+    """`start_writeback` on a thread of its own, for a writer that is faster than the disk.
+
+    Copying a 1 GiB vault with the kernel's `copy_file_range` took 0.76 s and starting the
+    writeback of each copied file in the same thread another 0.62 s, spent waiting for room
+    in the disk's queue: the disk's time after the copy's, as `cp -r && sync` has it. Here
+    the copy goes on while the disk writes. `start` hands over a duplicate of the file
+    descriptor (closed once its writeback is started) and blocks only when `depth` requests
+    wait. Nothing when the system has no `sync_file_range` (a hint only, as above)."""
+
+    def __init__(self, depth: int = 16) -> None:
+        self._queue: Any = None
+        self._thread: Any = None
+        if _writeback_function() is None:
+            return
+        import queue
+        import threading
+
+        self._queue = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="strongroom-writeback", daemon=True)
+        self._thread.start()
+
+    def start(self, fd: int, offset: int, length: int) -> None:
+        if self._queue is not None:
+            self._queue.put((os.dup(fd), offset, length))
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            fd, offset, length = job
+            try:
+                start_writeback(fd, offset, length)
+            finally:
+                os.close(fd)
+
+    def close(self) -> None:
+        """Wait until every writeback asked for is started (their descriptors closed)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> WritebackThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 _syncfs: Any = None
@@ -402,15 +458,30 @@ class WritebackPacer:
     `offset` on), so the disk works while the data is produced and the final fsync has
     little left. Every big write that ends in an fsync reports its progress here."""
 
-    def __init__(self, fd: int, offset: int = 0) -> None:
+    def __init__(
+        self,
+        fd: int,
+        offset: int = 0,
+        start: Callable[[int, int, int], None] | None = None,
+    ) -> None:
         self._fd = fd
         self._done = self._started = offset
+        self._start = start  # a WritebackThread's start; None: start_writeback here
 
     def wrote(self, n: int) -> None:
         self._done += n
         if self._done - self._started >= WRITEBACK_EVERY:
-            start_writeback(self._fd, self._started, self._done - self._started)
-            self._started = self._done
+            self._start_range()
+
+    def finish(self) -> None:
+        """Start the writeback of what is left (written since the last start)."""
+        if self._done > self._started:
+            self._start_range()
+
+    def _start_range(self) -> None:
+        start = self._start or start_writeback
+        start(self._fd, self._started, self._done - self._started)
+        self._started = self._done
 
 
 class WritebackFile(io.RawIOBase):
