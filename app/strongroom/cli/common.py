@@ -39,6 +39,9 @@ __all__ = [
     "JSON",
     "KDF",
     "NAME",
+    "PATH",
+    "VERSION",
+    "YES",
     "Arg",
     "Command",
     "CommandGroup",
@@ -46,6 +49,7 @@ __all__ = [
     "OneOf",
     "arg",
     "describe",
+    "flag",
     "human_duration",
     "judge_new_passphrase",
     "kdf_params",
@@ -89,6 +93,11 @@ def arg(*names: str, **kwargs: Any) -> Arg:
     return Arg(names, kwargs)
 
 
+def flag(*names: str, help: str) -> Arg:
+    """An option that is either given or not (`store_true`)."""
+    return Arg(names, {"action": "store_true", "help": help})
+
+
 @dataclass(frozen=True)
 class OneOf:
     """Options of which at most one may be given, and with `required` exactly one (a
@@ -105,10 +114,9 @@ class OneOf:
 
 Option = Arg | OneOf
 
-JSON = arg("--json", action="store_true", help="machine-readable output")
-ALLOW_WEAK = arg(
+JSON = flag("--json", help="machine-readable output")
+ALLOW_WEAK = flag(
     "--allow-weak",
-    action="store_true",
     help="accept a passphrase the strength check calls weak (not recommended)",
 )
 KDF = (
@@ -122,6 +130,9 @@ KDF = (
 )
 NAME = arg("name", metavar="NAME")
 ITEM = arg("item", metavar="ITEM")
+PATH = arg("path", metavar="PATH")
+YES = flag("--yes", help="do not ask for confirmation")
+VERSION = arg("--version", type=int, metavar="N", help="an earlier version of the file")
 
 
 @dataclass

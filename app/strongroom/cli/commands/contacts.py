@@ -16,6 +16,7 @@ from ..common import (
     NAME,
     CommandGroup,
     arg,
+    flag,
     require_confirmation,
     shell_quote,
     unlocked,
@@ -32,13 +33,13 @@ CONTACTS = COMMANDS.with_actions("contacts", "people whose contact cards I added
 @COMMANDS.command(
     "id",
     "show my contact card and fingerprint (to give to others)",
-    arg("--card", action="store_true", help="print only the one-line card"),
+    flag("--card", help="print only the one-line card"),
     arg(
         "--export-age-identity",
         metavar="FILE",
         help="write my secret X25519 key as an age identity file (for age -d -i FILE)",
     ),
-    arg("--force", action="store_true", help="replace an existing FILE"),
+    flag("--force", help="replace an existing FILE"),
     JSON,
 )
 def cmd_id(args: argparse.Namespace) -> int:
@@ -145,9 +146,9 @@ def _contacts_list(args: argparse.Namespace) -> int:
 @CONTACTS.action(
     "verify",
     "compare fingerprints, then mark a contact verified",
-    arg("name", metavar="NAME"),
-    arg("--yes", action="store_true", help="do not ask: the comparison was done"),
-    arg("--undo", action="store_true", help="take the verified mark back"),
+    NAME,
+    flag("--yes", help="do not ask: the comparison was done"),
+    flag("--undo", help="take the verified mark back"),
 )
 def _contacts_verify(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
@@ -174,7 +175,7 @@ def _contacts_verify(args: argparse.Namespace) -> int:
 @CONTACTS.action(
     "rename",
     "give a contact another name",
-    arg("name", metavar="NAME"),
+    NAME,
     arg("new_name", metavar="NEW_NAME"),
 )
 def _contacts_rename(args: argparse.Namespace) -> int:

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..common import (
     JSON,
+    PATH,
     CommandGroup,
     OneOf,
     arg,
+    flag,
     plural,
     require_confirmation,
     shell_quote,
@@ -121,7 +123,7 @@ def _receive_list(paths: list[str]) -> list[str]:
         required=False,
     ),
     arg("--add-contact", metavar="NAME", help="with --accept: add its sender as a contact"),
-    arg("--yes", action="store_true", help="with --refuse: do not ask"),
+    flag("--yes", help="with --refuse: do not ask"),
     JSON,
 )
 def cmd_receive(args: argparse.Namespace) -> int:
@@ -410,7 +412,7 @@ def _print_sync(report: SyncReport) -> None:
 EXCHANGE = COMMANDS.with_actions("exchange", "the exchange folder (a folder a sync engine shares)")
 
 
-@EXCHANGE.action("set", "use PATH as the exchange folder", arg("path", metavar="PATH"))
+@EXCHANGE.action("set", "use PATH as the exchange folder", PATH)
 def _exchange_set(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_dir():
@@ -525,7 +527,7 @@ def _receipts_pending(args: argparse.Namespace) -> int:
 
 _RECEIPT_IDS = (
     arg("ids", nargs="*", type=int, metavar="ID"),
-    arg("--all", action="store_true", help="all pending receipts"),
+    flag("--all", help="all pending receipts"),
 )
 
 

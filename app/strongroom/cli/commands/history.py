@@ -9,6 +9,7 @@ from ..common import (
     JSON,
     CommandGroup,
     arg,
+    flag,
     parse_when,
     plural,
     ref,
@@ -51,7 +52,7 @@ _PAGE = 500
     arg("--since", metavar="WHEN", help=_WHEN_HELP),
     arg("--until", metavar="WHEN", help=_WHEN_HELP),
     arg("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all"),
-    arg("--all", action="store_true", help="also show routine vault-unlocked/vault-locked entries"),
+    flag("--all", help="also show routine vault-unlocked/vault-locked entries"),
     JSON,
 )
 def cmd_log(args: argparse.Namespace) -> int:
@@ -108,9 +109,8 @@ def cmd_log(args: argparse.Namespace) -> int:
 @COMMANDS.command(
     "verify-log",
     "verify the access history has not been edited or rolled back",
-    arg(
+    flag(
         "--accept-current",
-        action="store_true",
         help="after a deliberate restore: accept the vault's history as the new checkpoint",
     ),
     JSON,
@@ -154,7 +154,7 @@ _SHORTENING = "shortening retention removes older history entries for good and"
         metavar="30d|1y|forever",
         help="keep history entries this long (default: show the current setting)",
     ),
-    arg("--yes", action="store_true", help="do not ask before removing old entries"),
+    flag("--yes", help="do not ask before removing old entries"),
 )
 def cmd_retention(args: argparse.Namespace) -> int:
     """The owner's audit retention: the same vault setting as the GUI's Activity page."""

@@ -11,9 +11,11 @@ from typing import Any
 from ..common import (
     ITEM,
     JSON,
+    YES,
     CommandGroup,
     Interrupt,
     arg,
+    flag,
     plural,
     progress_bar,
     ref,
@@ -114,7 +116,7 @@ def policy_words(policy: Any) -> str:
         metavar="all|last:N|Nd",
         help="keep every version, the N newest, or those replaced less than N days ago",
     ),
-    arg("--yes", action="store_true", help="do not ask before erasing old versions"),
+    flag("--yes", help="do not ask before erasing old versions"),
 )
 def cmd_versions_policy(args: argparse.Namespace) -> int:
     """The owner's versions setting, applied now and at every unlock."""
@@ -194,7 +196,7 @@ def cmd_trash_restore(args: argparse.Namespace) -> int:
 @TRASH.action(
     "empty",
     "erase everything in the trash now (crypto-shredded; cannot be undone)",
-    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    YES,
 )
 def cmd_trash_empty(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:

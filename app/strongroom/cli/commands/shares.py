@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 
 from .. import prompts
 from ..common import (
+    ITEM,
     JSON,
+    YES,
     CommandGroup,
     OneOf,
     arg,
+    flag,
     out_dir,
     parse_expiry,
     plural,
@@ -48,7 +51,7 @@ _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
 _WHERE = OneOf(
     (
         arg("--out", metavar="DIR", help="save the share files in DIR"),
-        arg("--exchange", action="store_true", help="write into the exchange folder"),
+        flag("--exchange", help="write into the exchange folder"),
     )
 )
 """Where share files go (`share`, `send-update`): exactly one of the two."""
@@ -61,9 +64,9 @@ _WHERE = OneOf(
     arg("--to", action="extend", nargs="+", default=[], metavar="NAME", help="contacts"),
     arg("--group", action="extend", nargs="+", default=[], metavar="GROUP", help="groups"),
     arg("--expires", metavar="WHEN", help="30m 12h 7d 2w, a date (2026-12-31) or date-time"),
-    arg("--receipts", action="store_true", help="ask the recipients for receipts"),
+    flag("--receipts", help="ask the recipients for receipts"),
     _WHERE,
-    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    YES,
     JSON,
 )
 def cmd_share(args: argparse.Namespace) -> int:
@@ -140,7 +143,7 @@ def print_share_plan(plan: SharePlan) -> None:
     "send a file's current version to everyone who still has access",
     arg("item", metavar="ITEM", help="a file in the vault that you shared"),
     _WHERE,
-    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    YES,
     JSON,
 )
 def cmd_send_update(args: argparse.Namespace) -> int:
@@ -286,7 +289,7 @@ def _share_file_note(result: RevokeResult) -> None:
 @COMMANDS.command(
     "access",
     "who can read a file now, who could before, and its timeline",
-    arg("item", metavar="ITEM"),
+    ITEM,
     JSON,
 )
 def cmd_access(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from ..common import (
     CommandGroup,
     Interrupt,
     arg,
+    flag,
     human_duration,
     judge_new_passphrase,
     kdf_params,
@@ -150,7 +151,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 @COMMANDS.command(
     "check",
     "verify the database and objects",
-    arg("--deep", action="store_true", help="also decrypt and hash every file"),
+    flag("--deep", help="also decrypt and hash every file"),
     JSON,
 )
 def cmd_check(args: argparse.Namespace) -> int:
@@ -277,7 +278,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 @COMMANDS.command(
     "lock",
     "end the unlock session now (wipes its file)",
-    arg("--all", action="store_true", help="end the sessions of every vault"),
+    flag("--all", help="end the sessions of every vault"),
 )
 def cmd_lock(args: argparse.Namespace) -> int:
     """End this vault's session (or every session with --all) by wiping its file."""
