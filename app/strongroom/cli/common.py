@@ -48,6 +48,7 @@ __all__ = [
     "Interrupt",
     "OneOf",
     "arg",
+    "confirm_at_terminal",
     "describe",
     "flag",
     "human_duration",
@@ -424,14 +425,33 @@ def shell_quote(name: str) -> str:
     return shown if re.fullmatch(r"[\w.@+-]+", shown) else "'" + shown.replace("'", "'\\''") + "'"
 
 
-def require_confirmation(args: argparse.Namespace, question: str, what: str) -> bool:
+def require_confirmation(
+    args: argparse.Namespace, question: str, what: str, *, refused: str
+) -> bool:
     """True to go ahead: `--yes`, or a person at a terminal said yes. Without a terminal
-    and without `--yes` it is a usage error, never a silent yes."""
+    and without `--yes` it is a usage error, never a silent yes. A no is said with
+    `refused` (that nothing was done); the caller then exits 1."""
     if getattr(args, "yes", False):
         return True
     if not prompts.interactive():
         raise UsageError(f"{what} needs confirmation: run it on a terminal, or add --yes")
-    return prompts.confirm(question)
+    return _answered(question, refused)
+
+
+def confirm_at_terminal(args: argparse.Namespace, question: str, *, refused: str) -> bool:
+    """True to go ahead: `--yes`, no terminal to ask at (a script asked for exactly this),
+    or a person at the terminal said yes. A no is said with `refused`; the caller then
+    exits 1."""
+    if args.yes or not prompts.interactive():
+        return True
+    return _answered(question, refused)
+
+
+def _answered(question: str, refused: str) -> bool:
+    if prompts.confirm(question):
+        return True
+    note(refused)
+    return False
 
 
 def queued_note(count: int, what: str, dest: Path | None, why: str | None) -> None:

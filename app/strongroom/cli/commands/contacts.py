@@ -164,8 +164,9 @@ def _contacts_verify(args: argparse.Namespace) -> int:
         note(f"    {mine}")
         note("Compare both out of band: in person, or on a call where you know their voice.")
         question = f"Does {safe(c.name)} read out exactly the same {c.fingerprint[:5]}…?"
-        if not require_confirmation(args, question, "contacts verify"):
-            note("Not marked verified.")
+        if not require_confirmation(
+            args, question, "contacts verify", refused="Not marked verified."
+        ):
             return EXIT_ERROR
         vault.verify_contact(c.id, True)
     note(f"{safe(c.name)} is now verified.")

@@ -308,8 +308,10 @@ def _decide_pending(args: argparse.Namespace) -> int:
         p = waiting.get(args.refuse)
         if p is None:
             raise CliError(f"no share waits under {args.refuse} ('strongroom pending' lists them)")
-        if not require_confirmation(args, f"Refuse {p.display_name} for good?", "refusing a share"):
-            note("Nothing was refused.")
+        question = f"Refuse {p.display_name} for good?"
+        if not require_confirmation(
+            args, question, "refusing a share", refused="Nothing was refused."
+        ):
             return EXIT_ERROR
         vault.refuse_share(p.id)
     note(f"Refused {_pending_line(p)}. Nothing was stored and it will not be offered again.")

@@ -175,8 +175,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
             "now and cannot be brought back; the remaining history still verifies."
         )
         shorter = _ORDER.index(new.value) < _ORDER.index(current.value)
-        if shorter and not require_confirmation(args, question, _SHORTENING):
-            note("Retention was not changed.")
+        refused = "Retention was not changed."
+        if shorter and not require_confirmation(args, question, _SHORTENING, refused=refused):
             return EXIT_ERROR
         vault.set_retention(new)
     note(f"History retention is now {args.period}.")

@@ -133,10 +133,9 @@ def cmd_versions_policy(args: argparse.Namespace) -> int:
             f"Keep {policy_words(new)}? Earlier versions it does not keep are erased now "
             "and cannot be brought back."
         )
-        if new.keep != "all" and not require_confirmation(
-            args, question, "a versions policy that erases old versions"
-        ):
-            note("The versions policy was not changed.")
+        erases = "a versions policy that erases old versions"
+        refused = "The versions policy was not changed."
+        if new.keep != "all" and not require_confirmation(args, question, erases, refused=refused):
             return EXIT_ERROR
         pruned = vault.set_version_policy(new)
     note(f"The versions policy is now {policy_words(new)}.")
@@ -206,8 +205,9 @@ def cmd_trash_empty(args: argparse.Namespace) -> int:
             return EXIT_OK
         files = sum(e.files for e in entries)
         question = f"Erase {plural(len(entries), 'item')} ({plural(files, 'file')}) for good?"
-        if not require_confirmation(args, question, "emptying the trash"):
-            note("Nothing was erased.")
+        if not require_confirmation(
+            args, question, "emptying the trash", refused="Nothing was erased."
+        ):
             return EXIT_ERROR
         erased = vault.empty_trash()
     note(f"Erased {plural(erased, 'item')} from the trash.")

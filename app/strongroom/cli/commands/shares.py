@@ -10,7 +10,6 @@ import argparse
 import re
 from typing import TYPE_CHECKING
 
-from .. import prompts
 from ..common import (
     ITEM,
     JSON,
@@ -18,6 +17,7 @@ from ..common import (
     CommandGroup,
     OneOf,
     arg,
+    confirm_at_terminal,
     flag,
     out_dir,
     parse_expiry,
@@ -96,10 +96,8 @@ def cmd_share(args: argparse.Namespace) -> int:
         if not plan.files:
             raise CliError("there is no file to share (the folders are empty)")
         print_share_plan(plan)
-        if prompts.interactive() and not args.yes:
-            if not prompts.confirm("Share now?"):
-                note("Nothing was shared.")
-                return EXIT_ERROR
+        if not confirm_at_terminal(args, "Share now?", refused="Nothing was shared."):
+            return EXIT_ERROR
         shares = vault.share_as_planned(plan)
     if args.json:
         emit_json({"shares": [share_json(s) for s in shares]})
@@ -157,10 +155,8 @@ def cmd_send_update(args: argparse.Namespace) -> int:
         if not plan.share_ids:
             note("Nothing was sent.")
             return EXIT_OK
-        if prompts.interactive() and not args.yes:
-            if not prompts.confirm("Send it now?"):
-                note("Nothing was sent.")
-                return EXIT_ERROR
+        if not confirm_at_terminal(args, "Send it now?", refused="Nothing was sent."):
+            return EXIT_ERROR
         result = vault.send_update(plan)
     if args.json:
         emit_json(
