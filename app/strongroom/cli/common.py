@@ -14,18 +14,18 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import output, prompts
 from .errors import UsageError
 from .notices import print_unlock_report
-from .output import note, safe
+from .output import emit_json, note, safe, say
 from .progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ __all__ = [
     "ref",
     "require_confirmation",
     "shell_quote",
+    "show",
+    "show_list",
     "status",
     "unlocked",
     "vault_item_path",
@@ -268,6 +270,34 @@ def status(text: str) -> Iterator[None]:
         if tty:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+# ----- the result ---------------------------------------------------------------------------
+
+R = TypeVar("R")
+
+
+def show(args: argparse.Namespace, as_json: Callable[[], object], lines: Iterable[str]) -> None:
+    """A command's result on stdout: with `--json` the document `as_json()`, otherwise
+    `lines`, one a line (a generator is formatted only when printed)."""
+    if getattr(args, "json", False):
+        emit_json(as_json())
+        return
+    for line in lines:
+        say(line)
+
+
+def show_list(
+    args: argparse.Namespace,
+    key: str,
+    records: Sequence[R],
+    to_json: Callable[[R], object],
+    line: Callable[[R], str],
+    **first: object,
+) -> None:
+    """A list of records as `show` gives it: `{**first, key: [to_json(r), ...]}` with
+    `--json`, otherwise `line(r)` of each record."""
+    show(args, lambda: {**first, key: [to_json(r) for r in records]}, map(line, records))
 
 
 # ----- items and local paths ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..common import (
     JSON,
@@ -19,10 +20,14 @@ from ..common import (
     flag,
     require_confirmation,
     shell_quote,
+    show_list,
     unlocked,
 )
 from ..errors import EXIT_ERROR, EXIT_OK, CliError
 from ..output import contact_json, emit_json, note, safe, say
+
+if TYPE_CHECKING:
+    from strongroom.vault import Contact
 
 __all__ = ["COMMANDS"]
 
@@ -134,13 +139,13 @@ def _contacts_add(args: argparse.Namespace) -> int:
 def _contacts_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         contacts = vault.contacts()
-    if args.json:
-        emit_json({"contacts": [contact_json(c) for c in contacts]})
-        return EXIT_OK
-    for c in contacts:
-        mark = "verified  " if c.verified else "unverified"
-        say(f"{mark}  {c.fingerprint}  {safe(c.name)}")
+    show_list(args, "contacts", contacts, contact_json, _contact_line)
     return EXIT_OK
+
+
+def _contact_line(c: Contact) -> str:
+    mark = "verified  " if c.verified else "unverified"
+    return f"{mark}  {c.fingerprint}  {safe(c.name)}"
 
 
 @CONTACTS.action(

@@ -29,6 +29,7 @@ from ..common import (
     progress_bar,
     ref,
     shell_quote,
+    show_list,
     unlocked,
     vault_item_path,
 )
@@ -266,12 +267,12 @@ def cmd_find(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     with unlocked(args) as vault:
         items = vault.find(args.pattern, limit=args.limit)
-    if args.json:
-        emit_json({"pattern": args.pattern, "items": [item_json(i) for i in items]})
-        return EXIT_OK
-    for item in items:
-        say(safe(item.path) + ("/" if item.is_folder else ""))
+    show_list(args, "items", items, item_json, _found_line, pattern=args.pattern)
     return EXIT_OK
+
+
+def _found_line(item: Item) -> str:
+    return safe(item.path) + ("/" if item.is_folder else "")
 
 
 @COMMANDS.command(

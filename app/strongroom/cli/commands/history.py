@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..common import (
     JSON,
@@ -14,10 +14,17 @@ from ..common import (
     plural,
     ref,
     require_confirmation,
+    show,
+    show_list,
     unlocked,
 )
 from ..errors import EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, UsageError
-from ..output import emit_json, entry_json, history_report_json, human_time, note, safe, say
+from ..output import entry_json, history_report_json, human_time, note, safe, say
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from strongroom.vault import HistoryEntry, HistoryReport
 
 __all__ = ["COMMANDS", "RETENTION_WORDS"]
 
@@ -96,14 +103,14 @@ def cmd_log(args: argparse.Namespace) -> int:
             if args.limit and len(entries) >= args.limit:
                 break
             query = query.following(page)
-    if args.json:
-        emit_json({"entries": [entry_json(e) for e in entries]})
-        return EXIT_OK
-    for e in entries:
-        details = " ".join(f"{k}={safe(v)}" for k, v in sorted(e.details.items()))
-        line = f"{e.seq:>6}  {human_time(e.time)}  {e.action:<24} {safe(e.item_name)}"
-        say((line + "  " + details).rstrip() if details else line.rstrip())
+    show_list(args, "entries", entries, entry_json, _entry_line)
     return EXIT_OK
+
+
+def _entry_line(e: HistoryEntry) -> str:
+    details = " ".join(f"{k}={safe(v)}" for k, v in sorted(e.details.items()))
+    line = f"{e.seq:>6}  {human_time(e.time)}  {e.action:<24} {safe(e.item_name)}"
+    return (line + "  " + details).rstrip() if details else line.rstrip()
 
 
 @COMMANDS.command(
@@ -122,19 +129,18 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
             vault.reset_history_checkpoint()
             note("The vault's current history is now the checkpoint.")
         report = vault.verify_history()
-    if args.json:
-        emit_json(history_report_json(report))
-    else:
-        state = "OK" if report.ok else "FAILED"
-        say(
-            f"History {state}: {plural(report.entries_checked, 'entry')} checked "
-            f"(seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq})"
-        )
-        for problem in report.problems:
-            say(f"  {problem}")
-        for n in report.notes:
-            say(f"  Note: {n}")
+    show(args, lambda: history_report_json(report), _verify_lines(report))
     return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+def _verify_lines(report: HistoryReport) -> Iterator[str]:
+    state = "OK" if report.ok else "FAILED"
+    yield (
+        f"History {state}: {plural(report.entries_checked, 'entry')} checked "
+        f"(seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq})"
+    )
+    yield from (f"  {problem}" for problem in report.problems)
+    yield from (f"  Note: {n}" for n in report.notes)
 
 
 # What a person types -> the vault's Retention value (the GUI's three choices).

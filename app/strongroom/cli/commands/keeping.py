@@ -20,10 +20,11 @@ from ..common import (
     progress_bar,
     ref,
     require_confirmation,
+    show_list,
     unlocked,
 )
 from ..errors import EXIT_ERROR, EXIT_OK, UsageError
-from ..output import emit_json, human_size, human_time, note, record_json, safe, say
+from ..output import fields_json, human_size, human_time, note, safe, say
 
 __all__ = ["COMMANDS", "parse_policy", "policy_words"]
 
@@ -36,6 +37,9 @@ def _version_line(v: Any) -> str:
     return f"{v.number:>4}  {human_size(v.size):>10}  {human_time(v.stored)}  {who}{mark}"
 
 
+_VERSION_JSON = fields_json("number", "size", "sha256", "stored", "by", "sender_name", "current")
+
+
 @COMMANDS.command("versions", "list a file's versions (1 is the oldest kept)", ITEM, JSON)
 def cmd_versions(args: argparse.Namespace) -> int:
     """Every kept version of a file, oldest first; the last one is current."""
@@ -44,12 +48,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
         if item.is_folder:
             raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
         versions = vault.versions(item)
-    if args.json:
-        fields = ("number", "size", "sha256", "stored", "by", "sender_name", "current")
-        emit_json({"item": item.path, "versions": [record_json(v, *fields) for v in versions]})
-        return EXIT_OK
-    for v in versions:
-        say(_version_line(v))
+    show_list(args, "versions", versions, _VERSION_JSON, _version_line, item=item.path)
     return EXIT_OK
 
 
@@ -153,17 +152,18 @@ def _trash_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         entries = vault.trash()
         days = vault.trash_days
-    if getattr(args, "json", False):
-        fields = ("id", "kind", "name", "path", "trashed", "files", "size")
-        emit_json({"days": days, "items": [record_json(e, *fields) for e in entries]})
-        return EXIT_OK
-    for e in entries:
-        what = f"{plural(e.files, 'file')}" if e.kind == "folder" else human_size(e.size)
-        name = safe(e.path) + ("/" if e.kind == "folder" else "")
-        say(f"id:{e.id:<6}  {human_time(e.trashed)}  {what:>10}  {name}")
-    kept = f"{days} days" if days is not None else "until emptied"
-    note(f"{plural(len(entries), 'item')} in the trash (kept {kept}).")
+    to_json = fields_json("id", "kind", "name", "path", "trashed", "files", "size")
+    show_list(args, "items", entries, to_json, _trash_line, days=days)
+    if not getattr(args, "json", False):
+        kept = f"{days} days" if days is not None else "until emptied"
+        note(f"{plural(len(entries), 'item')} in the trash (kept {kept}).")
     return EXIT_OK
+
+
+def _trash_line(e: Any) -> str:
+    what = f"{plural(e.files, 'file')}" if e.kind == "folder" else human_size(e.size)
+    name = safe(e.path) + ("/" if e.kind == "folder" else "")
+    return f"id:{e.id:<6}  {human_time(e.trashed)}  {what:>10}  {name}"
 
 
 TRASH.run = _trash_list
