@@ -8,6 +8,7 @@ the parser for `--help`, `--version` or a usage error stays fast.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import posixpath
 import re
@@ -23,7 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import output, prompts
-from .errors import UsageError
+from .errors import EXIT_DAMAGED, EXIT_OK, UsageError
 from .notices import print_unlock_report
 from .output import emit_json, note, safe, say
 from .progress import ProgressBar
@@ -54,6 +55,7 @@ __all__ = [
     "human_duration",
     "judge_new_passphrase",
     "kdf_params",
+    "lists",
     "open_with_passphrase",
     "out_dir",
     "parse_expiry",
@@ -67,6 +69,8 @@ __all__ = [
     "shell_quote",
     "show",
     "show_list",
+    "show_verdict",
+    "shows",
     "status",
     "unlocked",
     "vault_item_path",
@@ -275,6 +279,7 @@ def status(text: str) -> Iterator[None]:
 # ----- the result ---------------------------------------------------------------------------
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def show(args: argparse.Namespace, as_json: Callable[[], object], lines: Iterable[str]) -> None:
@@ -285,6 +290,15 @@ def show(args: argparse.Namespace, as_json: Callable[[], object], lines: Iterabl
         return
     for line in lines:
         say(line)
+
+
+def show_verdict(
+    args: argparse.Namespace, ok: bool, as_json: Callable[[], object], lines: Iterable[str]
+) -> int:
+    """The result of a check (`check`, `verify-log`), shown as `show` does; the exit code
+    says whether it found a problem (5, "damaged"), for scripts."""
+    show(args, as_json, lines)
+    return EXIT_OK if ok else EXIT_DAMAGED
 
 
 def show_list(
@@ -298,6 +312,37 @@ def show_list(
     """A list of records as `show` gives it: `{**first, key: [to_json(r), ...]}` with
     `--json`, otherwise `line(r)` of each record."""
     show(args, lambda: {**first, key: [to_json(r) for r in records]}, map(line, records))
+
+
+def shows(
+    as_json: Callable[[T], object], text: Callable[[T], Iterable[str]]
+) -> Callable[[Callable[[Vault, argparse.Namespace], T]], Handler]:
+    """Decorator for a command that reads one thing from the unlocked vault and shows it:
+    the function reads it, `read(vault, args)`; the command shows it as `show` does
+    (`as_json(it)` with `--json`, otherwise the lines `text(it)`) and exits 0."""
+
+    def command(read: Callable[[Vault, argparse.Namespace], T]) -> Handler:
+        @functools.wraps(read)
+        def run(args: argparse.Namespace) -> int:
+            with unlocked(args) as vault:
+                it = read(vault, args)
+            show(args, lambda: as_json(it), text(it))
+            return EXIT_OK
+
+        return run
+
+    return command
+
+
+def lists(
+    key: str, to_json: Callable[[R], object], line: Callable[[R], str]
+) -> Callable[[Callable[[Vault, argparse.Namespace], Sequence[R]]], Handler]:
+    """`shows` for a command that lists records: `{key: [to_json(r), ...]}` with `--json`,
+    otherwise `line(r)` of each record."""
+    return shows(
+        lambda records: {key: [to_json(r) for r in records]},
+        lambda records: map(line, records),
+    )
 
 
 # ----- items and local paths ---------------------------------------------------------------

@@ -1,9 +1,5 @@
 """Who I am and who I know: `id` (my contact card) and `contacts` (add, list, verify,
-rename, rm).
-
-Names that come from other people (in contact cards) are untrusted: they are always shown
-through `output.safe`, so a control or bidi character can never disguise what is printed.
-"""
+rename, rm); the names in contact cards are other people's (see the package's rule)."""
 
 from __future__ import annotations
 
@@ -18,16 +14,16 @@ from ..common import (
     CommandGroup,
     arg,
     flag,
+    lists,
     require_confirmation,
     shell_quote,
-    show_list,
     unlocked,
 )
 from ..errors import EXIT_ERROR, EXIT_OK, CliError
 from ..output import contact_json, emit_json, note, safe, say
 
 if TYPE_CHECKING:
-    from strongroom.vault import Contact
+    from strongroom.vault import Contact, Vault
 
 __all__ = ["COMMANDS"]
 
@@ -135,17 +131,15 @@ def _contacts_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@CONTACTS.action("list", "list contacts with fingerprints", JSON)
-def _contacts_list(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        contacts = vault.contacts()
-    show_list(args, "contacts", contacts, contact_json, _contact_line)
-    return EXIT_OK
-
-
 def _contact_line(c: Contact) -> str:
     mark = "verified  " if c.verified else "unverified"
     return f"{mark}  {c.fingerprint}  {safe(c.name)}"
+
+
+@CONTACTS.action("list", "list contacts with fingerprints", JSON)
+@lists("contacts", contact_json, _contact_line)
+def _contacts_list(vault: Vault, args: argparse.Namespace) -> list[Contact]:
+    return vault.contacts()
 
 
 @CONTACTS.action(

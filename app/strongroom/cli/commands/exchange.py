@@ -1,10 +1,6 @@
 """What travels between people: `receive`, `pending` (shares from unknown senders), `sync`,
 `exchange`, `quarantine`, `receipts`, and `ls --shared` (the files others shared with me).
-
-Names that come from other people (file names inside shares, sender names) are untrusted:
-they are always shown through `output.safe`, so a control or bidi character can never
-disguise what is printed.
-"""
+File names inside shares and sender names are other people's (see the package's rule)."""
 
 from __future__ import annotations
 
@@ -20,6 +16,7 @@ from ..common import (
     OneOf,
     arg,
     flag,
+    lists,
     plural,
     require_confirmation,
     shell_quote,
@@ -226,14 +223,6 @@ def _said_received(f: str, rec: ReceivedRecord, json: bool) -> None:
         say(safe(rec.path or ""))
 
 
-def shared_ls(args: argparse.Namespace) -> int:
-    """`ls --shared`: files others shared with me (active ones), newest first."""
-    with unlocked(args) as vault:
-        records = vault.shared_with_me()
-    show_list(args, "items", records, received_json, _shared_line)
-    return EXIT_OK
-
-
 def _shared_line(r: ReceivedRecord) -> str:
     exp = f"  expires {human_time(r.expires)}" if r.expires else ""
     who = {
@@ -242,6 +231,12 @@ def _shared_line(r: ReceivedRecord) -> str:
         "unknown": f"from unknown signer {r.sender_fingerprint}",
     }.get(r.trust, "unsigned")
     return f"{human_size(r.size):>10}  {human_time(r.received)}  {safe(r.path)}  {who}{exp}"
+
+
+@lists("items", received_json, _shared_line)
+def shared_ls(vault: Vault, args: argparse.Namespace) -> list[ReceivedRecord]:
+    """`ls --shared`: files others shared with me (active ones), newest first."""
+    return vault.shared_with_me()
 
 
 # ----- shares from unknown senders ------------------------------------------------------
@@ -470,17 +465,14 @@ def _outbox_list(waiting: list[Any]) -> None:
         note(f"    {m.kind:<10} to {where}  (recorded {human_time(m.created)})")
 
 
-@COMMANDS.command("quarantine", "files and messages that were refused, and why", JSON)
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        entries = vault.quarantine()
-    to_json = fields_json("id", "file=file_name", "reason", "at")
-    show_list(args, "entries", entries, to_json, _quarantine_line)
-    return EXIT_OK
-
-
 def _quarantine_line(q: Any) -> str:
     return f"{human_time(q.at)}  {safe(q.file_name)}  {safe(q.reason)}"
+
+
+@COMMANDS.command("quarantine", "files and messages that were refused, and why", JSON)
+@lists("entries", fields_json("id", "file=file_name", "reason", "at"), _quarantine_line)
+def cmd_quarantine(vault: Vault, args: argparse.Namespace) -> list[Any]:
+    return vault.quarantine()
 
 
 # ----- receipts I send -------------------------------------------------------------------
@@ -506,19 +498,17 @@ def _receipts_policy(args: argparse.Namespace) -> int:
 _PENDING_JSON = fields_json("id", "share_id", "file_name", "sender_name", "event", "at")
 
 
-@RECEIPTS.action("pending", "receipts waiting for my answer (policy ask)", JSON)
-def _receipts_pending(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        pending = vault.pending_receipts()
-    show_list(args, "pending", pending, _PENDING_JSON, _receipt_line)
-    return EXIT_OK
-
-
 def _receipt_line(p: Any) -> str:
     return (
         f"{p.id:>5}  {p.event:<9} {safe(p.file_name)} to "
         f"{safe(p.sender_name or 'unknown sender')}  {human_time(p.at)}"
     )
+
+
+@RECEIPTS.action("pending", "receipts waiting for my answer (policy ask)", JSON)
+@lists("pending", _PENDING_JSON, _receipt_line)
+def _receipts_pending(vault: Vault, args: argparse.Namespace) -> list[Any]:
+    return vault.pending_receipts()
 
 
 _RECEIPT_IDS = (

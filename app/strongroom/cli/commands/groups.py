@@ -1,8 +1,4 @@
-"""Groups of contacts to share with: `groups create`, `add`, `remove`, `list`.
-
-Names that come from other people are untrusted: they are always shown through
-`output.safe`, so a control or bidi character can never disguise what is printed.
-"""
+"""Groups of contacts to share with: `groups create`, `add`, `remove`, `list`."""
 
 from __future__ import annotations
 

@@ -14,11 +14,11 @@ from ..common import (
     plural,
     ref,
     require_confirmation,
-    show,
     show_list,
+    show_verdict,
     unlocked,
 )
-from ..errors import EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, UsageError
+from ..errors import EXIT_ERROR, EXIT_OK, UsageError
 from ..output import entry_json, history_report_json, human_time, note, safe, say
 
 if TYPE_CHECKING:
@@ -129,8 +129,7 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
             vault.reset_history_checkpoint()
             note("The vault's current history is now the checkpoint.")
         report = vault.verify_history()
-    show(args, lambda: history_report_json(report), _verify_lines(report))
-    return EXIT_OK if report.ok else EXIT_DAMAGED
+    return show_verdict(args, report.ok, lambda: history_report_json(report), _verify_lines(report))
 
 
 def _verify_lines(report: HistoryReport) -> Iterator[str]:

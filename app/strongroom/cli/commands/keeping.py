@@ -137,9 +137,15 @@ def cmd_versions_policy(args: argparse.Namespace) -> int:
         if new.keep != "all" and not require_confirmation(args, question, erases, refused=refused):
             return EXIT_ERROR
         pruned = vault.set_version_policy(new)
-    note(f"The versions policy is now {policy_words(new)}.")
-    if pruned:
-        note(f"Erased {plural(pruned, 'earlier version')}.")
+    return _changed(f"The versions policy is now {policy_words(new)}.", pruned, "earlier version")
+
+
+def _changed(now: str, erased: int, noun: str, which: str = "") -> int:
+    """A keeping setting was changed: say what it is now, and what it erased at once
+    ("Erased 3 items older than that.")."""
+    note(now)
+    if erased:
+        note(f"Erased {plural(erased, noun)}{which}.")
     return EXIT_OK
 
 
@@ -232,7 +238,5 @@ def cmd_trash_keep(args: argparse.Namespace) -> int:
             say(f"{current}d" if current is not None else "forever")
             return EXIT_OK
         erased = vault.set_trash_days(days)
-    note(f"The trash now keeps items {f'{days} days' if days else 'until emptied'}.")
-    if erased:
-        note(f"Erased {plural(erased, 'item')} older than that.")
-    return EXIT_OK
+    kept = f"{days} days" if days else "until emptied"
+    return _changed(f"The trash now keeps items {kept}.", erased, "item", " older than that")

@@ -1,8 +1,4 @@
-"""Shares I make: `share`, `send-update`, `shares`, `revoke`, `access`.
-
-Names that come from other people are untrusted: they are always shown through
-`output.safe`, so a control or bidi character can never disguise what is printed.
-"""
+"""Shares I make: `share`, `send-update`, `shares`, `revoke`, `access`."""
 
 from __future__ import annotations
 
@@ -19,6 +15,7 @@ from ..common import (
     arg,
     confirm_at_terminal,
     flag,
+    lists,
     out_dir,
     parse_expiry,
     plural,
@@ -51,6 +48,7 @@ if TYPE_CHECKING:
         ShareRecord,
         UpdatePlan,
         UpdateResult,
+        Vault,
     )
 
 __all__ = ["COMMANDS", "print_share_plan", "print_update_plan"]
@@ -201,20 +199,6 @@ def print_update_plan(plan: UpdatePlan) -> None:
 _RECEIPT_ORDER = ["received", "opened", "exported", "erased"]
 
 
-@COMMANDS.command(
-    "shares",
-    "shares I made, with each recipient's status",
-    arg("--file", metavar="ITEM", help="only shares of this file"),
-    JSON,
-)
-def cmd_shares(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        item = vault.item(ref(args.file)).id if args.file else None
-        shares = vault.shares(item)
-    show_list(args, "shares", shares, share_json, _share_lines)
-    return EXIT_OK
-
-
 def _share_lines(s: ShareRecord) -> str:
     """A share, and under it a line for each recipient with its status and receipts."""
     exp = f", expires {human_time(s.expires)}" if s.expires else ""
@@ -226,6 +210,17 @@ def _share_lines(s: ShareRecord) -> str:
         last = f"  receipts: {', '.join(events)}" if events else ""
         lines.append(f"    {r.status:<8} {kind}{safe(r.name)}{last}")
     return "\n".join(lines)
+
+
+@COMMANDS.command(
+    "shares",
+    "shares I made, with each recipient's status",
+    arg("--file", metavar="ITEM", help="only shares of this file"),
+    JSON,
+)
+@lists("shares", share_json, _share_lines)
+def cmd_shares(vault: Vault, args: argparse.Namespace) -> list[ShareRecord]:
+    return vault.shares(vault.item(ref(args.file)).id if args.file else None)
 
 
 @COMMANDS.command(

@@ -24,7 +24,8 @@ from ..common import (
     parse_timeout,
     plural,
     progress_bar,
-    show,
+    show_verdict,
+    shows,
     status,
     unlocked,
     vault_path,
@@ -161,8 +162,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         total = vault.info().total_size if args.deep else 0
         with progress_bar("Checking", total, enabled=None if args.deep else False) as bar:
             report = vault.check(deep=args.deep, progress=bar.update if args.deep else None)
-    show(args, lambda: check_json(report), _check_lines(report))
-    return EXIT_OK if report.ok else EXIT_DAMAGED
+    return show_verdict(args, report.ok, lambda: check_json(report), _check_lines(report))
 
 
 def _check_lines(report: CheckReport) -> Iterator[str]:
@@ -220,14 +220,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@COMMANDS.command("info", "show facts about the vault", JSON)
-def cmd_info(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        info = vault.info()
-    show(args, lambda: info_json(info), _info_lines(info))
-    return EXIT_OK
-
-
 def _info_lines(info: VaultInfo) -> Iterator[str]:
     """`info`'s text: a label and its value a line."""
     rows = [
@@ -250,6 +242,12 @@ def _info_lines(info: VaultInfo) -> Iterator[str]:
         ("SQLCipher", info.sqlcipher_version),
     ]
     return (f"{label + ':':<16}{value}" for label, value in rows)
+
+
+@COMMANDS.command("info", "show facts about the vault", JSON)
+@shows(info_json, _info_lines)
+def cmd_info(vault: Vault, args: argparse.Namespace) -> VaultInfo:
+    return vault.info()
 
 
 @COMMANDS.command(
