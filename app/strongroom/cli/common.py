@@ -51,6 +51,7 @@ __all__ = [
     "arg",
     "confirm_at_terminal",
     "describe",
+    "file_item",
     "flag",
     "human_duration",
     "judge_new_passphrase",
@@ -363,6 +364,15 @@ def ref(text: str) -> int | str:
     if text.startswith("shared:") or re.fullmatch(r"[0-9a-f]{32}", text):
         return text  # a file shared with me: the vault resolves shared:NAME and share ids
     return vault_item_path(text)
+
+
+def file_item(vault: Vault, text: str, why: str) -> Item:
+    """The file an ITEM argument names; a folder is a usage error that says `why` a file
+    is needed ("only files have versions")."""
+    item = vault.item(ref(text))
+    if item.is_folder:
+        raise UsageError(f"{safe(item.path)} is a folder; {why}")
+    return item
 
 
 def describe(item: Item) -> str:

@@ -24,6 +24,7 @@ from ..common import (
     OneOf,
     arg,
     describe,
+    file_item,
     flag,
     plural,
     progress_bar,
@@ -462,20 +463,13 @@ def _version_size(vault: Vault, item: Any, number: int | None) -> int:
     return next((v.size for v in vault.versions(item) if v.number == number), 0)
 
 
-@COMMANDS.command(
-    "cat",
-    "decrypt a file to standard output",
-    ITEM,
-    VERSION,
-)
+@COMMANDS.command("cat", "decrypt a file to standard output", ITEM, VERSION)
 def cmd_cat(args: argparse.Namespace) -> int:
     """Stream one file to stdout; progress only when stdout is not the terminal itself."""
     from strongroom.vault import VaultDamaged
 
     with unlocked(args) as vault:
-        item = vault.item(ref(args.item))
-        if item.is_folder:
-            raise UsageError(f"{item.path} is a folder; use get to export it")
+        item = file_item(vault, args.item, "use get to export it")
         show = not sys.stdout.isatty()
         out = sys.stdout.buffer
         try:

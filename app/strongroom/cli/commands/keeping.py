@@ -15,6 +15,7 @@ from ..common import (
     CommandGroup,
     Interrupt,
     arg,
+    file_item,
     flag,
     plural,
     progress_bar,
@@ -37,6 +38,7 @@ def _version_line(v: Any) -> str:
     return f"{v.number:>4}  {human_size(v.size):>10}  {human_time(v.stored)}  {who}{mark}"
 
 
+_ONLY_FILES = "only files have versions"
 _VERSION_JSON = fields_json("number", "size", "sha256", "stored", "by", "sender_name", "current")
 
 
@@ -44,9 +46,7 @@ _VERSION_JSON = fields_json("number", "size", "sha256", "stored", "by", "sender_
 def cmd_versions(args: argparse.Namespace) -> int:
     """Every kept version of a file, oldest first; the last one is current."""
     with unlocked(args) as vault:
-        item = vault.item(ref(args.item))
-        if item.is_folder:
-            raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
+        item = file_item(vault, args.item, _ONLY_FILES)
         versions = vault.versions(item)
     show_list(args, "versions", versions, _VERSION_JSON, _version_line, item=item.path)
     return EXIT_OK
@@ -61,9 +61,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     """Store version N again as the newest version; nothing is overwritten."""
     with unlocked(args) as vault:
-        item = vault.item(ref(args.item))
-        if item.is_folder:
-            raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
+        item = file_item(vault, args.item, _ONLY_FILES)
         size = next((v.size for v in vault.versions(item) if v.number == args.version), 0)
         with progress_bar("Restoring", size) as bar, Interrupt() as interrupt:
             vault.restore_version(item, args.version, progress=bar.update, cancel=interrupt)
