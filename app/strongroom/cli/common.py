@@ -1,5 +1,6 @@
-"""What every command group shares: how a command registers itself, the unlocked vault for
-one command, item references, plurals, durations, progress with Ctrl-C, and confirmations.
+"""What every command group shares: how a command registers itself and the options several
+take, the unlocked vault for one command, how a result is printed (`--json` or text), item
+references, plurals, durations, progress with Ctrl-C, and confirmations.
 
 Like the rest of the CLI this imports the vault lazily (inside functions), so that building
 the parser for `--help`, `--version` or a usage error stays fast.
