@@ -8,21 +8,8 @@ from __future__ import annotations
 import json
 import sys
 
-import pytest
-
-from cli_helpers import isolate_cli
 from strongroom.cli import prompts
-from test_cli_sharing import People, _file
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    isolate_cli(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def p(tmp_path, capsysbinary) -> People:
-    return People(tmp_path, capsysbinary)
+from test_cli_sharing import People, _file, _isolated, p  # noqa: F401  (fixtures)
 
 
 class _No:
@@ -46,15 +33,16 @@ def _at_a_terminal(monkeypatch) -> _No:
     return terminal
 
 
-def _refused(p: People, who: str, *argv: object, said: str, asked: _No) -> None:
-    before = asked.asked
-    code, _, err = p(who, *argv)
+def _refused(people: People, terminal: _No, said: str, who: str, *argv: object) -> None:
+    """`who` runs `argv` at the terminal, is asked once, says no: exit 1, `said` said last."""
+    before = terminal.asked
+    code, _, err = people(who, *argv)
     assert code == 1, err
-    assert asked.asked == before + 1  # asked once, on stderr, then said no
+    assert terminal.asked == before + 1
     assert err.rstrip().endswith(said), err
 
 
-def test_a_no_at_a_terminal_is_said_and_changes_nothing(p: People, tmp_path, monkeypatch):
+def test_a_no_at_a_terminal_is_said_and_changes_nothing(p, tmp_path, monkeypatch):  # noqa: F811
     p.create("Alice", "Bob")
     p.ok("Alice", "contacts", "add", p.card("Bob"))  # Bob never adds Alice
     p.ok("Alice", "add", _file(tmp_path, "plan.txt", b"the plan\n"))
@@ -66,38 +54,22 @@ def test_a_no_at_a_terminal_is_said_and_changes_nothing(p: People, tmp_path, mon
     p.ok("Alice", "rm", "/old.txt")  # to the trash
     no = _at_a_terminal(monkeypatch)
 
-    _refused(p, "Alice", "contacts", "verify", "Bob", said="Not marked verified.", asked=no)
-    assert not json.loads(p.ok("Alice", "contacts", "list", "--json")[0])["contacts"][0]["verified"]
+    _refused(p, no, "Not marked verified.", "Alice", "contacts", "verify", "Bob")
+    (bob,) = json.loads(p.ok("Alice", "contacts", "list", "--json")[0])["contacts"]
+    assert not bob["verified"]
     shares = p.shares("Alice")
     _refused(
-        p,
-        "Alice",
-        "share",
-        "/plan.txt",
-        "--to",
-        "Bob",
-        "--exchange",
-        said="Nothing was shared.",
-        asked=no,
+        p, no, "Nothing was shared.", "Alice", "share", "/plan.txt", "--to", "Bob", "--exchange"
     )
     assert p.shares("Alice") == shares
-    _refused(
-        p, "Alice", "send-update", "/plan.txt", "--exchange", said="Nothing was sent.", asked=no
-    )
-    _refused(p, "Alice", "retention", "30d", said="Retention was not changed.", asked=no)
+    _refused(p, no, "Nothing was sent.", "Alice", "send-update", "/plan.txt", "--exchange")
+    _refused(p, no, "Retention was not changed.", "Alice", "retention", "30d")
     assert p.ok("Alice", "retention")[0].strip() == "forever"
-    _refused(
-        p,
-        "Alice",
-        "versions-policy",
-        "last:1",
-        said="The versions policy was not changed.",
-        asked=no,
-    )
+    _refused(p, no, "The versions policy was not changed.", "Alice", "versions-policy", "last:1")
     assert p.ok("Alice", "versions", "/plan.txt")[0].count("\n") == 2
-    _refused(p, "Alice", "trash", "empty", said="Nothing was erased.", asked=no)
+    _refused(p, no, "Nothing was erased.", "Alice", "trash", "empty")
     assert json.loads(p.ok("Alice", "trash", "--json")[0])["items"]
-    _refused(p, "Bob", "receive", "--refuse", waiting["id"], said="Nothing was refused.", asked=no)
+    _refused(p, no, "Nothing was refused.", "Bob", "receive", "--refuse", waiting["id"])
     assert json.loads(p.ok("Bob", "pending", "--json")[0])["pending"] == [waiting]
 
     # --yes answers for the person: nothing is asked.

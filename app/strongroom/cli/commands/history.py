@@ -133,11 +133,10 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
 
 
 def _verify_lines(report: HistoryReport) -> Iterator[str]:
-    state = "OK" if report.ok else "FAILED"
-    yield (
-        f"History {state}: {plural(report.entries_checked, 'entry')} checked "
-        f"(seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq})"
-    )
+    """The verdict, how much of the chain was checked, then each problem and note."""
+    span = f"seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq}"
+    checked = plural(report.entries_checked, "entry")
+    yield f"History {'OK' if report.ok else 'FAILED'}: {checked} checked ({span})"
     yield from (f"  {problem}" for problem in report.problems)
     yield from (f"  Note: {n}" for n in report.notes)
 

@@ -166,12 +166,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check_lines(report: CheckReport) -> Iterator[str]:
-    kind = "Deep check" if report.deep else "Check"
-    yield (
-        f"{kind}: {plural(report.files_checked, 'file')}, "
-        f"{plural(report.objects_checked, 'object')}, "
-        f"{plural(len(report.problems), 'problem')}"
+    """What was checked and what was found: "Check: 3 files, 3 objects, 0 problems"."""
+    counts = (
+        plural(report.files_checked, "file"),
+        plural(report.objects_checked, "object"),
+        plural(len(report.problems), "problem"),
     )
+    yield f"{'Deep check' if report.deep else 'Check'}: {', '.join(counts)}"
     yield f"Header: {report.header_copies_ok} of 2 copies authenticated" + (
         " (the recovery slot is intact)" if report.header_copies_ok else ""
     )
