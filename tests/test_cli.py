@@ -1043,3 +1043,13 @@ def test_progress_bar_silent_when_not_a_terminal():
     bar.update(5)
     bar.close()
     assert stream.text == ""
+
+
+def test_cat_of_a_folder_names_it_escaped(run, vault):
+    """The usage error names the folder through `output.safe`, like every other message: a
+    bidi control in its name cannot reorder what the terminal shows."""
+    assert run(*vault["pw"], "mkdir", "/evil\u202etxt.exe")[0] == 0
+    code, out, err = run(*vault["pw"], "cat", "/evil\u202etxt.exe")
+    assert code == 2 and out == ""
+    assert "\u202e" not in err
+    assert err == "strongroom: /evil\\u{202E}txt.exe is a folder; use get to export it\n"

@@ -145,3 +145,27 @@ def test_rm_trash_restore_and_empty(run, vault, tmp_path):  # noqa: F811
     assert run(*pw, "trash", "keep", "soon")[0] == 2
     code, out, _ = run(*pw, "log", "--json", "--action", "file-deleted,folder-deleted")
     assert {e["item_name"] for e in json.loads(out)["entries"]} >= {"/docs", "/a (2).txt"}
+
+
+def test_trash_keep_says_what_it_erased_at_once(run, vault, tmp_path):  # noqa: F811
+    """Shortening the trash period erases what is older at once, and says how many."""
+    pw = vault["pw"]
+    assert run(*pw, "trash", "keep", "forever")[0] == 0  # the next unlock erases nothing
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(name)
+        assert run(*pw, "add", tmp_path / name)[0] == 0
+        assert run(*pw, "rm", "/" + name)[0] == 0
+    v = Vault.open(vault["path"], SECRET)
+    try:  # two of them were deleted long ago
+        with v._ctx.write() as conn:
+            conn.execute(
+                "UPDATE trash SET trashed = '2001-01-01T00:00:00.000000Z' WHERE name != 'c.txt'"
+            )
+    finally:
+        v.lock()
+    code, _, err = run(*pw, "trash", "keep", "7d")
+    assert code == 0, err
+    assert err.endswith("The trash now keeps items 7 days.\nErased 2 items older than that.\n")
+    code, _, err = run(*pw, "trash", "keep", "forever")
+    assert err.endswith("The trash now keeps items until emptied.\n")
+    assert [e["name"] for e in json.loads(run(*pw, "trash", "--json")[1])["items"]] == ["c.txt"]

@@ -1,5 +1,6 @@
-"""What every command group shares: how a command registers itself, the unlocked vault for
-one command, item references, plurals, durations, progress with Ctrl-C, and confirmations.
+"""What every command group shares: how a command registers itself and the options several
+take, the unlocked vault for one command, how a result is printed (`--json` or text), item
+references, plurals, durations, progress with Ctrl-C, and confirmations.
 
 Like the rest of the CLI this imports the vault lazily (inside functions), so that building
 the parser for `--help`, `--version` or a usage error stays fast.
@@ -8,24 +9,25 @@ the parser for `--help`, `--version` or a usage error stays fast.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import posixpath
 import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import output, prompts
-from .errors import UsageError
+from .errors import EXIT_DAMAGED, EXIT_OK, UsageError
 from .notices import print_unlock_report
-from .output import note, safe
+from .output import emit_json, note, safe, say
 from .progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -39,16 +41,23 @@ __all__ = [
     "JSON",
     "KDF",
     "NAME",
+    "PATH",
+    "VERSION",
+    "YES",
     "Arg",
     "Command",
     "CommandGroup",
     "Interrupt",
     "OneOf",
     "arg",
+    "confirm_at_terminal",
     "describe",
+    "file_item",
+    "flag",
     "human_duration",
     "judge_new_passphrase",
     "kdf_params",
+    "lists",
     "open_with_passphrase",
     "out_dir",
     "parse_expiry",
@@ -60,6 +69,10 @@ __all__ = [
     "ref",
     "require_confirmation",
     "shell_quote",
+    "show",
+    "show_list",
+    "show_verdict",
+    "shows",
     "status",
     "unlocked",
     "vault_item_path",
@@ -89,6 +102,11 @@ def arg(*names: str, **kwargs: Any) -> Arg:
     return Arg(names, kwargs)
 
 
+def flag(*names: str, help: str) -> Arg:
+    """An option that is either given or not (`store_true`)."""
+    return Arg(names, {"action": "store_true", "help": help})
+
+
 @dataclass(frozen=True)
 class OneOf:
     """Options of which at most one may be given, and with `required` exactly one (a
@@ -105,10 +123,9 @@ class OneOf:
 
 Option = Arg | OneOf
 
-JSON = arg("--json", action="store_true", help="machine-readable output")
-ALLOW_WEAK = arg(
+JSON = flag("--json", help="machine-readable output")
+ALLOW_WEAK = flag(
     "--allow-weak",
-    action="store_true",
     help="accept a passphrase the strength check calls weak (not recommended)",
 )
 KDF = (
@@ -122,6 +139,9 @@ KDF = (
 )
 NAME = arg("name", metavar="NAME")
 ITEM = arg("item", metavar="ITEM")
+PATH = arg("path", metavar="PATH")
+YES = flag("--yes", help="do not ask for confirmation")
+VERSION = arg("--version", type=int, metavar="N", help="an earlier version of the file")
 
 
 @dataclass
@@ -258,6 +278,75 @@ def status(text: str) -> Iterator[None]:
             sys.stderr.flush()
 
 
+# ----- the result ---------------------------------------------------------------------------
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+def show(args: argparse.Namespace, as_json: Callable[[], object], lines: Iterable[str]) -> None:
+    """A command's result on stdout: with `--json` the document `as_json()`, otherwise
+    `lines`, one a line (a generator is formatted only when printed)."""
+    if getattr(args, "json", False):
+        emit_json(as_json())
+        return
+    for line in lines:
+        say(line)
+
+
+def show_verdict(
+    args: argparse.Namespace, ok: bool, as_json: Callable[[], object], lines: Iterable[str]
+) -> int:
+    """The result of a check (`check`, `verify-log`), shown as `show` does; the exit code
+    says whether it found a problem (5, "damaged"), for scripts."""
+    show(args, as_json, lines)
+    return EXIT_OK if ok else EXIT_DAMAGED
+
+
+def show_list(
+    args: argparse.Namespace,
+    key: str,
+    records: Sequence[R],
+    to_json: Callable[[R], object],
+    line: Callable[[R], str],
+    **first: object,
+) -> None:
+    """A list of records as `show` gives it: `{**first, key: [to_json(r), ...]}` with
+    `--json`, otherwise `line(r)` of each record."""
+    show(args, lambda: {**first, key: [to_json(r) for r in records]}, map(line, records))
+
+
+def shows(
+    as_json: Callable[[T], object], text: Callable[[T], Iterable[str]]
+) -> Callable[[Callable[[Vault, argparse.Namespace], T]], Handler]:
+    """Decorator for a command that reads one thing from the unlocked vault and shows it:
+    the function reads it, `read(vault, args)`; the command shows it as `show` does
+    (`as_json(it)` with `--json`, otherwise the lines `text(it)`) and exits 0."""
+
+    def command(read: Callable[[Vault, argparse.Namespace], T]) -> Handler:
+        @functools.wraps(read)
+        def run(args: argparse.Namespace) -> int:
+            with unlocked(args) as vault:
+                it = read(vault, args)
+            show(args, lambda: as_json(it), text(it))
+            return EXIT_OK
+
+        return run
+
+    return command
+
+
+def lists(
+    key: str, to_json: Callable[[R], object], line: Callable[[R], str]
+) -> Callable[[Callable[[Vault, argparse.Namespace], Sequence[R]]], Handler]:
+    """`shows` for a command that lists records: `{key: [to_json(r), ...]}` with `--json`,
+    otherwise `line(r)` of each record."""
+    return shows(
+        lambda records: {key: [to_json(r) for r in records]},
+        lambda records: map(line, records),
+    )
+
+
 # ----- items and local paths ---------------------------------------------------------------
 
 
@@ -276,6 +365,15 @@ def ref(text: str) -> int | str:
     if text.startswith("shared:") or re.fullmatch(r"[0-9a-f]{32}", text):
         return text  # a file shared with me: the vault resolves shared:NAME and share ids
     return vault_item_path(text)
+
+
+def file_item(vault: Vault, text: str, why: str) -> Item:
+    """The file an ITEM argument names; a folder is a usage error that says `why` a file
+    is needed ("only files have versions")."""
+    item = vault.item(ref(text))
+    if item.is_folder:
+        raise UsageError(f"{safe(item.path)} is a folder; {why}")
+    return item
 
 
 def describe(item: Item) -> str:
@@ -413,14 +511,33 @@ def shell_quote(name: str) -> str:
     return shown if re.fullmatch(r"[\w.@+-]+", shown) else "'" + shown.replace("'", "'\\''") + "'"
 
 
-def require_confirmation(args: argparse.Namespace, question: str, what: str) -> bool:
+def require_confirmation(
+    args: argparse.Namespace, question: str, what: str, *, refused: str
+) -> bool:
     """True to go ahead: `--yes`, or a person at a terminal said yes. Without a terminal
-    and without `--yes` it is a usage error, never a silent yes."""
+    and without `--yes` it is a usage error, never a silent yes. A no is said with
+    `refused` (that nothing was done); the caller then exits 1."""
     if getattr(args, "yes", False):
         return True
     if not prompts.interactive():
         raise UsageError(f"{what} needs confirmation: run it on a terminal, or add --yes")
-    return prompts.confirm(question)
+    return _answered(question, refused)
+
+
+def confirm_at_terminal(args: argparse.Namespace, question: str, *, refused: str) -> bool:
+    """True to go ahead: `--yes`, no terminal to ask at (a script asked for exactly this),
+    or a person at the terminal said yes. A no is said with `refused`; the caller then
+    exits 1."""
+    if args.yes or not prompts.interactive():
+        return True
+    return _answered(question, refused)
+
+
+def _answered(question: str, refused: str) -> bool:
+    if prompts.confirm(question):
+        return True
+    note(refused)
+    return False
 
 
 def queued_note(count: int, what: str, dest: Path | None, why: str | None) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # records are only needed for typing; keep `--version` import-light
+    from collections.abc import Callable
+
     from strongroom.vault import (
         AccessEntry,
         CheckReport,
@@ -35,6 +37,7 @@ __all__ = [
     "contact_json",
     "emit_json",
     "entry_json",
+    "fields_json",
     "group_json",
     "history_report_json",
     "human_size",
@@ -160,6 +163,11 @@ def record_json(record: Any, *keys: str) -> dict[str, Any]:
         name, _, field = key.partition("=")
         out[name] = _value(getattr(record, field or name))
     return out
+
+
+def fields_json(*keys: str) -> Callable[[Any], dict[str, Any]]:
+    """`record_json` with these keys, as a function of the record (for a list of records)."""
+    return lambda record: record_json(record, *keys)
 
 
 def item_json(item: Item) -> dict[str, Any]:

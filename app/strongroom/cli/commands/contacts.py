@@ -1,27 +1,29 @@
 """Who I am and who I know: `id` (my contact card) and `contacts` (add, list, verify,
-rename, rm).
-
-Names that come from other people (in contact cards) are untrusted: they are always shown
-through `output.safe`, so a control or bidi character can never disguise what is printed.
-"""
+rename, rm); the names in contact cards are other people's (see the package's rule)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..common import (
     JSON,
     NAME,
     CommandGroup,
     arg,
+    flag,
+    lists,
     require_confirmation,
     shell_quote,
     unlocked,
 )
 from ..errors import EXIT_ERROR, EXIT_OK, CliError
 from ..output import contact_json, emit_json, note, safe, say
+
+if TYPE_CHECKING:
+    from strongroom.vault import Contact, Vault
 
 __all__ = ["COMMANDS"]
 
@@ -32,13 +34,13 @@ CONTACTS = COMMANDS.with_actions("contacts", "people whose contact cards I added
 @COMMANDS.command(
     "id",
     "show my contact card and fingerprint (to give to others)",
-    arg("--card", action="store_true", help="print only the one-line card"),
+    flag("--card", help="print only the one-line card"),
     arg(
         "--export-age-identity",
         metavar="FILE",
         help="write my secret X25519 key as an age identity file (for age -d -i FILE)",
     ),
-    arg("--force", action="store_true", help="replace an existing FILE"),
+    flag("--force", help="replace an existing FILE"),
     JSON,
 )
 def cmd_id(args: argparse.Namespace) -> int:
@@ -129,25 +131,23 @@ def _contacts_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _contact_line(c: Contact) -> str:
+    mark = "verified  " if c.verified else "unverified"
+    return f"{mark}  {c.fingerprint}  {safe(c.name)}"
+
+
 @CONTACTS.action("list", "list contacts with fingerprints", JSON)
-def _contacts_list(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        contacts = vault.contacts()
-    if args.json:
-        emit_json({"contacts": [contact_json(c) for c in contacts]})
-        return EXIT_OK
-    for c in contacts:
-        mark = "verified  " if c.verified else "unverified"
-        say(f"{mark}  {c.fingerprint}  {safe(c.name)}")
-    return EXIT_OK
+@lists("contacts", contact_json, _contact_line)
+def _contacts_list(vault: Vault, args: argparse.Namespace) -> list[Contact]:
+    return vault.contacts()
 
 
 @CONTACTS.action(
     "verify",
     "compare fingerprints, then mark a contact verified",
-    arg("name", metavar="NAME"),
-    arg("--yes", action="store_true", help="do not ask: the comparison was done"),
-    arg("--undo", action="store_true", help="take the verified mark back"),
+    NAME,
+    flag("--yes", help="do not ask: the comparison was done"),
+    flag("--undo", help="take the verified mark back"),
 )
 def _contacts_verify(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
@@ -163,8 +163,9 @@ def _contacts_verify(args: argparse.Namespace) -> int:
         note(f"    {mine}")
         note("Compare both out of band: in person, or on a call where you know their voice.")
         question = f"Does {safe(c.name)} read out exactly the same {c.fingerprint[:5]}…?"
-        if not require_confirmation(args, question, "contacts verify"):
-            note("Not marked verified.")
+        if not require_confirmation(
+            args, question, "contacts verify", refused="Not marked verified."
+        ):
             return EXIT_ERROR
         vault.verify_contact(c.id, True)
     note(f"{safe(c.name)} is now verified.")
@@ -174,7 +175,7 @@ def _contacts_verify(args: argparse.Namespace) -> int:
 @CONTACTS.action(
     "rename",
     "give a contact another name",
-    arg("name", metavar="NAME"),
+    NAME,
     arg("new_name", metavar="NEW_NAME"),
 )
 def _contacts_rename(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import shlex
 import signal
 from typing import TYPE_CHECKING
 
-from ..common import ITEM, CommandGroup, ref, unlocked
+from ..common import ITEM, CommandGroup, file_item, unlocked
 from ..errors import EXIT_OK, CliError, UsageError
 from ..output import note, safe
 
@@ -77,9 +77,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
     command = editor_command(os.environ)  # before the passphrase: a missing editor is cheap
     with unlocked(args) as vault:
-        item = vault.item(ref(args.item))
-        if item.is_folder:
-            raise UsageError(f"{safe(item.path)} is a folder; only a file can be edited")
+        item = file_item(vault, args.item, "only a file can be edited")
         copy = vault.open_for_editing(item, watch=False)
         status = _run_editor(command, copy.path)
         if status != 0:

@@ -1,10 +1,6 @@
 """What travels between people: `receive`, `pending` (shares from unknown senders), `sync`,
 `exchange`, `quarantine`, `receipts`, and `ls --shared` (the files others shared with me).
-
-Names that come from other people (file names inside shares, sender names) are untrusted:
-they are always shown through `output.safe`, so a control or bidi character can never
-disguise what is printed.
-"""
+File names inside shares and sender names are other people's (see the package's rule)."""
 
 from __future__ import annotations
 
@@ -15,17 +11,23 @@ from typing import TYPE_CHECKING, Any
 
 from ..common import (
     JSON,
+    PATH,
     CommandGroup,
     OneOf,
     arg,
+    flag,
+    lists,
     plural,
     require_confirmation,
     shell_quote,
+    show,
+    show_list,
     unlocked,
 )
 from ..errors import EXIT_ERROR, EXIT_OK, CliError, UsageError, exit_code_for
 from ..output import (
     emit_json,
+    fields_json,
     human_size,
     human_time,
     note,
@@ -37,7 +39,7 @@ from ..output import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from strongroom.vault import HandledMessage, PendingShare, ReceivedRecord, SyncReport, Vault
 
@@ -121,7 +123,7 @@ def _receive_list(paths: list[str]) -> list[str]:
         required=False,
     ),
     arg("--add-contact", metavar="NAME", help="with --accept: add its sender as a contact"),
-    arg("--yes", action="store_true", help="with --refuse: do not ask"),
+    flag("--yes", help="with --refuse: do not ask"),
     JSON,
 )
 def cmd_receive(args: argparse.Namespace) -> int:
@@ -221,22 +223,20 @@ def _said_received(f: str, rec: ReceivedRecord, json: bool) -> None:
         say(safe(rec.path or ""))
 
 
-def shared_ls(args: argparse.Namespace) -> int:
+def _shared_line(r: ReceivedRecord) -> str:
+    exp = f"  expires {human_time(r.expires)}" if r.expires else ""
+    who = {
+        "verified": f"from {safe(r.sender_name)} (verified)",
+        "unverified": f"from {safe(r.sender_name)} (unverified)",
+        "unknown": f"from unknown signer {r.sender_fingerprint}",
+    }.get(r.trust, "unsigned")
+    return f"{human_size(r.size):>10}  {human_time(r.received)}  {safe(r.path)}  {who}{exp}"
+
+
+@lists("items", received_json, _shared_line)
+def shared_ls(vault: Vault, args: argparse.Namespace) -> list[ReceivedRecord]:
     """`ls --shared`: files others shared with me (active ones), newest first."""
-    with unlocked(args) as vault:
-        records = vault.shared_with_me()
-    if getattr(args, "json", False):
-        emit_json({"items": [received_json(r) for r in records]})
-        return EXIT_OK
-    for r in records:
-        exp = f"  expires {human_time(r.expires)}" if r.expires else ""
-        who = {
-            "verified": f"from {safe(r.sender_name)} (verified)",
-            "unverified": f"from {safe(r.sender_name)} (unverified)",
-            "unknown": f"from unknown signer {r.sender_fingerprint}",
-        }.get(r.trust, "unsigned")
-        say(f"{human_size(r.size):>10}  {human_time(r.received)}  {safe(r.path)}  {who}{exp}")
-    return EXIT_OK
+    return vault.shared_with_me()
 
 
 # ----- shares from unknown senders ------------------------------------------------------
@@ -248,6 +248,10 @@ def _pending_line(p: PendingShare) -> str:
         # Both already escaped by the vault (display_name, sender_words): not again.
         f"{p.display_name} ({human_size(p.size)}) from {p.sender_words} (unverified){exp}"
     )
+
+
+def _waiting_line(p: PendingShare) -> str:
+    return f"{p.id:>5}  {human_time(p.arrived)}  {_pending_line(p)}"
 
 
 def _waiting_note(count: int) -> None:
@@ -264,11 +268,9 @@ def cmd_pending(args: argparse.Namespace) -> int:
     """List the shares from unknown senders that wait for my decision."""
     with unlocked(args) as vault:
         waiting = vault.pending_shares()
+    show_list(args, "pending", waiting, pending_json, _waiting_line)
     if args.json:
-        emit_json({"pending": [pending_json(p) for p in waiting]})
         return EXIT_OK
-    for p in waiting:
-        say(f"{p.id:>5}  {human_time(p.arrived)}  {_pending_line(p)}")
     if waiting:
         note(
             "Senders not in your contacts: the name is their own claim; only the fingerprint "
@@ -290,10 +292,7 @@ def _decide_pending(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         if args.accept is not None:
             rec = vault.accept_share(args.accept, add_contact=args.add_contact)
-            if args.json:
-                emit_json({"received": received_json(rec)})
-            else:
-                say(safe(rec.path or ""))
+            show(args, lambda: {"received": received_json(rec)}, [safe(rec.path or "")])
             note(f"Accepted and received {_received_line(rec)}")
             if args.add_contact is not None:
                 note(
@@ -306,8 +305,10 @@ def _decide_pending(args: argparse.Namespace) -> int:
         p = waiting.get(args.refuse)
         if p is None:
             raise CliError(f"no share waits under {args.refuse} ('strongroom pending' lists them)")
-        if not require_confirmation(args, f"Refuse {p.display_name} for good?", "refusing a share"):
-            note("Nothing was refused.")
+        question = f"Refuse {p.display_name} for good?"
+        if not require_confirmation(
+            args, question, "refusing a share", refused="Nothing was refused."
+        ):
             return EXIT_ERROR
         vault.refuse_share(p.id)
     note(f"Refused {_pending_line(p)}. Nothing was stored and it will not be offered again.")
@@ -322,10 +323,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     """One pass over the exchange folder, with a plain report of what happened."""
     with unlocked(args) as vault:
         report = vault.sync()
-    if args.json:
-        emit_json(_sync_json(report))
-    else:
-        _print_sync(report)
+    show(args, lambda: _sync_json(report), _sync_lines(report))
     note(
         f"Sync: {len(report.received)} received, {plural(len(report.updated), 'new version')}, "
         f"{len(report.revoked)} revoked, "
@@ -398,10 +396,9 @@ _SYNC_LINES: tuple[tuple[str, Callable[[Any], str]], ...] = (
 )
 
 
-def _print_sync(report: SyncReport) -> None:
+def _sync_lines(report: SyncReport) -> Iterator[str]:
     for field, line in _SYNC_LINES:
-        for entry in getattr(report, field):
-            say(line(entry))
+        yield from map(line, getattr(report, field))
 
 
 # ----- the exchange folder and its outbox -------------------------------------------------
@@ -410,7 +407,7 @@ def _print_sync(report: SyncReport) -> None:
 EXCHANGE = COMMANDS.with_actions("exchange", "the exchange folder (a folder a sync engine shares)")
 
 
-@EXCHANGE.action("set", "use PATH as the exchange folder", arg("path", metavar="PATH"))
+@EXCHANGE.action("set", "use PATH as the exchange folder", PATH)
 def _exchange_set(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_dir():
@@ -435,17 +432,9 @@ def _exchange_show(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         folder = vault.exchange_folder
         waiting = vault.outbox()
-    if args.json:
-        emit_json(
-            {
-                "path": str(folder) if folder else None,
-                "outbox": len(waiting),
-                "waiting": [record_json(m, "kind", "to=destination", "created") for m in waiting],
-            }
-        )
-        return EXIT_OK
-    say(str(folder) if folder else "(none)")
-    if waiting:
+    path = str(folder) if folder else None
+    show(args, lambda: _outbox_json(path, waiting), [path or "(none)"])
+    if waiting and not args.json:
         note(f"{plural(len(waiting), 'message')} waiting to be written at the next sync:")
         _outbox_list(waiting)
     return EXIT_OK
@@ -465,24 +454,25 @@ def _exchange_deliver(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _outbox_json(path: str | None, waiting: list[Any]) -> dict[str, Any]:
+    to_json = fields_json("kind", "to=destination", "created")
+    return {"path": path, "outbox": len(waiting), "waiting": [to_json(m) for m in waiting]}
+
+
 def _outbox_list(waiting: list[Any]) -> None:
     for m in waiting:
         where = safe(str(m.destination)) if m.destination else "the exchange folder"
         note(f"    {m.kind:<10} to {where}  (recorded {human_time(m.created)})")
 
 
+def _quarantine_line(q: Any) -> str:
+    return f"{human_time(q.at)}  {safe(q.file_name)}  {safe(q.reason)}"
+
+
 @COMMANDS.command("quarantine", "files and messages that were refused, and why", JSON)
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        entries = vault.quarantine()
-    if args.json:
-        emit_json(
-            {"entries": [record_json(q, "id", "file=file_name", "reason", "at") for q in entries]}
-        )
-        return EXIT_OK
-    for q in entries:
-        say(f"{human_time(q.at)}  {safe(q.file_name)}  {safe(q.reason)}")
-    return EXIT_OK
+@lists("entries", fields_json("id", "file=file_name", "reason", "at"), _quarantine_line)
+def cmd_quarantine(vault: Vault, args: argparse.Namespace) -> list[Any]:
+    return vault.quarantine()
 
 
 # ----- receipts I send -------------------------------------------------------------------
@@ -505,27 +495,25 @@ def _receipts_policy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_PENDING_KEYS = ("id", "share_id", "file_name", "sender_name", "event", "at")
+_PENDING_JSON = fields_json("id", "share_id", "file_name", "sender_name", "event", "at")
+
+
+def _receipt_line(p: Any) -> str:
+    return (
+        f"{p.id:>5}  {p.event:<9} {safe(p.file_name)} to "
+        f"{safe(p.sender_name or 'unknown sender')}  {human_time(p.at)}"
+    )
 
 
 @RECEIPTS.action("pending", "receipts waiting for my answer (policy ask)", JSON)
-def _receipts_pending(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        pending = vault.pending_receipts()
-    if args.json:
-        emit_json({"pending": [record_json(p, *_PENDING_KEYS) for p in pending]})
-        return EXIT_OK
-    for p in pending:
-        say(
-            f"{p.id:>5}  {p.event:<9} {safe(p.file_name)} to "
-            f"{safe(p.sender_name or 'unknown sender')}  {human_time(p.at)}"
-        )
-    return EXIT_OK
+@lists("pending", _PENDING_JSON, _receipt_line)
+def _receipts_pending(vault: Vault, args: argparse.Namespace) -> list[Any]:
+    return vault.pending_receipts()
 
 
 _RECEIPT_IDS = (
     arg("ids", nargs="*", type=int, metavar="ID"),
-    arg("--all", action="store_true", help="all pending receipts"),
+    flag("--all", help="all pending receipts"),
 )
 
 

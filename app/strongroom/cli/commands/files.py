@@ -17,15 +17,20 @@ from .. import prompts
 from ..common import (
     ITEM,
     JSON,
+    PATH,
+    VERSION,
     CommandGroup,
     Interrupt,
     OneOf,
     arg,
     describe,
+    file_item,
+    flag,
     plural,
     progress_bar,
     ref,
     shell_quote,
+    show_list,
     unlocked,
     vault_item_path,
 )
@@ -47,17 +52,15 @@ COMMANDS = CommandGroup()
     "encrypt files and folders into the vault",
     arg("paths", nargs="+", metavar="PATH", help="files or folders on disk"),
     arg("--to", default="/", metavar="FOLDER", help="vault folder (default /)"),
-    arg("-p", "--parents", action="store_true", help="create the --to folder if it is missing"),
+    flag("-p", "--parents", help="create the --to folder if it is missing"),
     OneOf(
         (
-            arg(
+            flag(
                 "--update",
-                action="store_true",
                 help="a file whose name exists: store it as a new version of that file",
             ),
-            arg(
+            flag(
                 "--keep-both",
-                action="store_true",
                 help='a name that exists: add under a free name, e.g. "name (2).ext"',
             ),
         ),
@@ -190,7 +193,7 @@ def _count_files(vault: Vault, items: list[Item]) -> int:
     "ls",
     "list a folder",
     arg("folder", nargs="?", default="/", metavar="FOLDER"),
-    arg("--shared", action="store_true", help="list files others shared with me"),
+    flag("--shared", help="list files others shared with me"),
     JSON,
 )
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -265,19 +268,19 @@ def cmd_find(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     with unlocked(args) as vault:
         items = vault.find(args.pattern, limit=args.limit)
-    if args.json:
-        emit_json({"pattern": args.pattern, "items": [item_json(i) for i in items]})
-        return EXIT_OK
-    for item in items:
-        say(safe(item.path) + ("/" if item.is_folder else ""))
+    show_list(args, "items", items, item_json, _found_line, pattern=args.pattern)
     return EXIT_OK
+
+
+def _found_line(item: Item) -> str:
+    return safe(item.path) + ("/" if item.is_folder else "")
 
 
 @COMMANDS.command(
     "mkdir",
     "create a folder",
-    arg("path", metavar="PATH"),
-    arg("-p", "--parents", action="store_true", help="create missing parents too"),
+    PATH,
+    flag("-p", "--parents", help="create missing parents too"),
 )
 def cmd_mkdir(args: argparse.Namespace) -> int:
     path = vault_item_path(args.path)
@@ -328,17 +331,15 @@ def cmd_mv(args: argparse.Namespace) -> int:
 @COMMANDS.command(
     "rm",
     "move a file or folder to the trash (with --now: crypto-shred it at once)",
-    arg("item", metavar="ITEM"),
-    arg("-r", "--recursive", action="store_true", help="delete a folder"),
-    arg("-f", "--force", action="store_true", help="do not ask for confirmation"),
-    arg(
+    ITEM,
+    flag("-r", "--recursive", help="delete a folder"),
+    flag("-f", "--force", help="do not ask for confirmation"),
+    flag(
         "--now",
-        action="store_true",
         help="erase at once instead of moving to the trash (cannot be undone)",
     ),
-    arg(
+    flag(
         "--revoke",
-        action="store_true",
         help="first revoke the shares of what is deleted (they stay readable otherwise)",
     ),
 )
@@ -422,10 +423,10 @@ def _revoke_all(vault: Vault, active: list[Any]) -> None:
 @COMMANDS.command(
     "get",
     "decrypt a file or a whole folder to disk",
-    arg("item", metavar="ITEM"),
+    ITEM,
     arg("dest", metavar="DEST", help="target path, or existing directory"),
-    arg("--force", action="store_true", help="replace an existing target"),
-    arg("--version", type=int, metavar="N", help="an earlier version of the file"),
+    flag("--force", help="replace an existing target"),
+    VERSION,
 )
 def cmd_get(args: argparse.Namespace) -> int:
     """Export to disk; into DEST if it is an existing directory (like cp)."""
@@ -462,20 +463,13 @@ def _version_size(vault: Vault, item: Any, number: int | None) -> int:
     return next((v.size for v in vault.versions(item) if v.number == number), 0)
 
 
-@COMMANDS.command(
-    "cat",
-    "decrypt a file to standard output",
-    ITEM,
-    arg("--version", type=int, metavar="N", help="an earlier version of the file"),
-)
+@COMMANDS.command("cat", "decrypt a file to standard output", ITEM, VERSION)
 def cmd_cat(args: argparse.Namespace) -> int:
     """Stream one file to stdout; progress only when stdout is not the terminal itself."""
     from strongroom.vault import VaultDamaged
 
     with unlocked(args) as vault:
-        item = vault.item(ref(args.item))
-        if item.is_folder:
-            raise UsageError(f"{item.path} is a folder; use get to export it")
+        item = file_item(vault, args.item, "use get to export it")
         show = not sys.stdout.isatty()
         out = sys.stdout.buffer
         try:

@@ -1,8 +1,4 @@
-"""Groups of contacts to share with: `groups create`, `add`, `remove`, `list`.
-
-Names that come from other people are untrusted: they are always shown through
-`output.safe`, so a control or bidi character can never disguise what is printed.
-"""
+"""Groups of contacts to share with: `groups create`, `add`, `remove`, `list`."""
 
 from __future__ import annotations
 
@@ -19,10 +15,11 @@ from ..common import (
     plural,
     queued_note,
     shell_quote,
+    show_list,
     unlocked,
 )
 from ..errors import EXIT_OK
-from ..output import emit_json, group_json, note, safe, say
+from ..output import group_json, note, safe, say
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,14 +121,16 @@ def _groups_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         groups = vault.groups()
         known = {c.fingerprint: c.name for c in vault.contacts()}
-    if args.json:
-        emit_json({"groups": [group_json(g) for g in groups]})
-        return EXIT_OK
-    for g in groups:
-        admin = g.admin_fingerprint
-        if admin in known:  # a contact: by name, with the fingerprint to tell names apart
-            admin = f"{safe(known[admin])}, fingerprint {admin}"
-        role = "admin" if g.mine else f"member (admin {admin})"
-        members = ", ".join(safe(m.name) for m in g.members) or "no members"
-        say(f"{safe(g.name)}  [{role}, key epoch {g.epoch}]  {members}")
+    show_list(args, "groups", groups, group_json, lambda g: _group_line(g, known))
     return EXIT_OK
+
+
+def _group_line(g: GroupRecord, known: dict[str, str]) -> str:
+    """A group: its name, my role (and its admin, by contact name when `known`: fingerprint
+    -> name), its key epoch and members."""
+    admin = g.admin_fingerprint
+    if admin in known:  # a contact: by name, with the fingerprint to tell names apart
+        admin = f"{safe(known[admin])}, fingerprint {admin}"
+    role = "admin" if g.mine else f"member (admin {admin})"
+    members = ", ".join(safe(m.name) for m in g.members) or "no members"
+    return f"{safe(g.name)}  [{role}, key epoch {g.epoch}]  {members}"

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..common import (
     JSON,
     CommandGroup,
     arg,
+    flag,
     parse_when,
     plural,
     ref,
     require_confirmation,
+    show_list,
+    show_verdict,
     unlocked,
 )
-from ..errors import EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, UsageError
-from ..output import emit_json, entry_json, history_report_json, human_time, note, safe, say
+from ..errors import EXIT_ERROR, EXIT_OK, UsageError
+from ..output import entry_json, history_report_json, human_time, note, safe, say
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from strongroom.vault import HistoryEntry, HistoryReport
 
 __all__ = ["COMMANDS", "RETENTION_WORDS"]
 
@@ -51,7 +59,7 @@ _PAGE = 500
     arg("--since", metavar="WHEN", help=_WHEN_HELP),
     arg("--until", metavar="WHEN", help=_WHEN_HELP),
     arg("--limit", type=int, default=100, metavar="N", help="default 100; 0 = all"),
-    arg("--all", action="store_true", help="also show routine vault-unlocked/vault-locked entries"),
+    flag("--all", help="also show routine vault-unlocked/vault-locked entries"),
     JSON,
 )
 def cmd_log(args: argparse.Namespace) -> int:
@@ -95,22 +103,21 @@ def cmd_log(args: argparse.Namespace) -> int:
             if args.limit and len(entries) >= args.limit:
                 break
             query = query.following(page)
-    if args.json:
-        emit_json({"entries": [entry_json(e) for e in entries]})
-        return EXIT_OK
-    for e in entries:
-        details = " ".join(f"{k}={safe(v)}" for k, v in sorted(e.details.items()))
-        line = f"{e.seq:>6}  {human_time(e.time)}  {e.action:<24} {safe(e.item_name)}"
-        say((line + "  " + details).rstrip() if details else line.rstrip())
+    show_list(args, "entries", entries, entry_json, _entry_line)
     return EXIT_OK
+
+
+def _entry_line(e: HistoryEntry) -> str:
+    details = " ".join(f"{k}={safe(v)}" for k, v in sorted(e.details.items()))
+    line = f"{e.seq:>6}  {human_time(e.time)}  {e.action:<24} {safe(e.item_name)}"
+    return (line + "  " + details).rstrip() if details else line.rstrip()
 
 
 @COMMANDS.command(
     "verify-log",
     "verify the access history has not been edited or rolled back",
-    arg(
+    flag(
         "--accept-current",
-        action="store_true",
         help="after a deliberate restore: accept the vault's history as the new checkpoint",
     ),
     JSON,
@@ -122,19 +129,16 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
             vault.reset_history_checkpoint()
             note("The vault's current history is now the checkpoint.")
         report = vault.verify_history()
-    if args.json:
-        emit_json(history_report_json(report))
-    else:
-        state = "OK" if report.ok else "FAILED"
-        say(
-            f"History {state}: {plural(report.entries_checked, 'entry')} checked "
-            f"(seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq})"
-        )
-        for problem in report.problems:
-            say(f"  {problem}")
-        for n in report.notes:
-            say(f"  Note: {n}")
-    return EXIT_OK if report.ok else EXIT_DAMAGED
+    return show_verdict(args, report.ok, lambda: history_report_json(report), _verify_lines(report))
+
+
+def _verify_lines(report: HistoryReport) -> Iterator[str]:
+    """The verdict, how much of the chain was checked, then each problem and note."""
+    span = f"seq {report.first_seq}..{report.head_seq}, checkpoint {report.checkpoint_seq}"
+    checked = plural(report.entries_checked, "entry")
+    yield f"History {'OK' if report.ok else 'FAILED'}: {checked} checked ({span})"
+    yield from (f"  {problem}" for problem in report.problems)
+    yield from (f"  Note: {n}" for n in report.notes)
 
 
 # What a person types -> the vault's Retention value (the GUI's three choices).
@@ -154,7 +158,7 @@ _SHORTENING = "shortening retention removes older history entries for good and"
         metavar="30d|1y|forever",
         help="keep history entries this long (default: show the current setting)",
     ),
-    arg("--yes", action="store_true", help="do not ask before removing old entries"),
+    flag("--yes", help="do not ask before removing old entries"),
 )
 def cmd_retention(args: argparse.Namespace) -> int:
     """The owner's audit retention: the same vault setting as the GUI's Activity page."""
@@ -175,8 +179,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
             "now and cannot be brought back; the remaining history still verifies."
         )
         shorter = _ORDER.index(new.value) < _ORDER.index(current.value)
-        if shorter and not require_confirmation(args, question, _SHORTENING):
-            note("Retention was not changed.")
+        refused = "Retention was not changed."
+        if shorter and not require_confirmation(args, question, _SHORTENING, refused=refused):
             return EXIT_ERROR
         vault.set_retention(new)
     note(f"History retention is now {args.period}.")

@@ -11,17 +11,21 @@ from typing import Any
 from ..common import (
     ITEM,
     JSON,
+    YES,
     CommandGroup,
     Interrupt,
     arg,
+    file_item,
+    flag,
     plural,
     progress_bar,
     ref,
     require_confirmation,
+    show_list,
     unlocked,
 )
 from ..errors import EXIT_ERROR, EXIT_OK, UsageError
-from ..output import emit_json, human_size, human_time, note, record_json, safe, say
+from ..output import fields_json, human_size, human_time, note, safe, say
 
 __all__ = ["COMMANDS", "parse_policy", "policy_words"]
 
@@ -34,20 +38,17 @@ def _version_line(v: Any) -> str:
     return f"{v.number:>4}  {human_size(v.size):>10}  {human_time(v.stored)}  {who}{mark}"
 
 
+_ONLY_FILES = "only files have versions"
+_VERSION_JSON = fields_json("number", "size", "sha256", "stored", "by", "sender_name", "current")
+
+
 @COMMANDS.command("versions", "list a file's versions (1 is the oldest kept)", ITEM, JSON)
 def cmd_versions(args: argparse.Namespace) -> int:
     """Every kept version of a file, oldest first; the last one is current."""
     with unlocked(args) as vault:
-        item = vault.item(ref(args.item))
-        if item.is_folder:
-            raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
+        item = file_item(vault, args.item, _ONLY_FILES)
         versions = vault.versions(item)
-    if args.json:
-        fields = ("number", "size", "sha256", "stored", "by", "sender_name", "current")
-        emit_json({"item": item.path, "versions": [record_json(v, *fields) for v in versions]})
-        return EXIT_OK
-    for v in versions:
-        say(_version_line(v))
+    show_list(args, "versions", versions, _VERSION_JSON, _version_line, item=item.path)
     return EXIT_OK
 
 
@@ -60,9 +61,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     """Store version N again as the newest version; nothing is overwritten."""
     with unlocked(args) as vault:
-        item = vault.item(ref(args.item))
-        if item.is_folder:
-            raise UsageError(f"{safe(item.path)} is a folder; only files have versions")
+        item = file_item(vault, args.item, _ONLY_FILES)
         size = next((v.size for v in vault.versions(item) if v.number == args.version), 0)
         with progress_bar("Restoring", size) as bar, Interrupt() as interrupt:
             vault.restore_version(item, args.version, progress=bar.update, cancel=interrupt)
@@ -114,7 +113,7 @@ def policy_words(policy: Any) -> str:
         metavar="all|last:N|Nd",
         help="keep every version, the N newest, or those replaced less than N days ago",
     ),
-    arg("--yes", action="store_true", help="do not ask before erasing old versions"),
+    flag("--yes", help="do not ask before erasing old versions"),
 )
 def cmd_versions_policy(args: argparse.Namespace) -> int:
     """The owner's versions setting, applied now and at every unlock."""
@@ -131,15 +130,20 @@ def cmd_versions_policy(args: argparse.Namespace) -> int:
             f"Keep {policy_words(new)}? Earlier versions it does not keep are erased now "
             "and cannot be brought back."
         )
-        if new.keep != "all" and not require_confirmation(
-            args, question, "a versions policy that erases old versions"
-        ):
-            note("The versions policy was not changed.")
+        erases = "a versions policy that erases old versions"
+        refused = "The versions policy was not changed."
+        if new.keep != "all" and not require_confirmation(args, question, erases, refused=refused):
             return EXIT_ERROR
         pruned = vault.set_version_policy(new)
-    note(f"The versions policy is now {policy_words(new)}.")
-    if pruned:
-        note(f"Erased {plural(pruned, 'earlier version')}.")
+    return _changed(f"The versions policy is now {policy_words(new)}.", pruned, "earlier version")
+
+
+def _changed(now: str, erased: int, noun: str, which: str = "") -> int:
+    """A keeping setting was changed: say what it is now, and what it erased at once
+    ("Erased 3 items older than that.")."""
+    note(now)
+    if erased:
+        note(f"Erased {plural(erased, noun)}{which}.")
     return EXIT_OK
 
 
@@ -152,17 +156,18 @@ def _trash_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         entries = vault.trash()
         days = vault.trash_days
-    if getattr(args, "json", False):
-        fields = ("id", "kind", "name", "path", "trashed", "files", "size")
-        emit_json({"days": days, "items": [record_json(e, *fields) for e in entries]})
-        return EXIT_OK
-    for e in entries:
-        what = f"{plural(e.files, 'file')}" if e.kind == "folder" else human_size(e.size)
-        name = safe(e.path) + ("/" if e.kind == "folder" else "")
-        say(f"id:{e.id:<6}  {human_time(e.trashed)}  {what:>10}  {name}")
-    kept = f"{days} days" if days is not None else "until emptied"
-    note(f"{plural(len(entries), 'item')} in the trash (kept {kept}).")
+    to_json = fields_json("id", "kind", "name", "path", "trashed", "files", "size")
+    show_list(args, "items", entries, to_json, _trash_line, days=days)
+    if not getattr(args, "json", False):
+        kept = f"{days} days" if days is not None else "until emptied"
+        note(f"{plural(len(entries), 'item')} in the trash (kept {kept}).")
     return EXIT_OK
+
+
+def _trash_line(e: Any) -> str:
+    what = f"{plural(e.files, 'file')}" if e.kind == "folder" else human_size(e.size)
+    name = safe(e.path) + ("/" if e.kind == "folder" else "")
+    return f"id:{e.id:<6}  {human_time(e.trashed)}  {what:>10}  {name}"
 
 
 TRASH.run = _trash_list
@@ -194,7 +199,7 @@ def cmd_trash_restore(args: argparse.Namespace) -> int:
 @TRASH.action(
     "empty",
     "erase everything in the trash now (crypto-shredded; cannot be undone)",
-    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    YES,
 )
 def cmd_trash_empty(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
@@ -204,8 +209,9 @@ def cmd_trash_empty(args: argparse.Namespace) -> int:
             return EXIT_OK
         files = sum(e.files for e in entries)
         question = f"Erase {plural(len(entries), 'item')} ({plural(files, 'file')}) for good?"
-        if not require_confirmation(args, question, "emptying the trash"):
-            note("Nothing was erased.")
+        if not require_confirmation(
+            args, question, "emptying the trash", refused="Nothing was erased."
+        ):
             return EXIT_ERROR
         erased = vault.empty_trash()
     note(f"Erased {plural(erased, 'item')} from the trash.")
@@ -230,7 +236,5 @@ def cmd_trash_keep(args: argparse.Namespace) -> int:
             say(f"{current}d" if current is not None else "forever")
             return EXIT_OK
         erased = vault.set_trash_days(days)
-    note(f"The trash now keeps items {f'{days} days' if days else 'until emptied'}.")
-    if erased:
-        note(f"Erased {plural(erased, 'item')} older than that.")
-    return EXIT_OK
+    kept = f"{days} days" if days else "until emptied"
+    return _changed(f"The trash now keeps items {kept}.", erased, "item", " older than that")

@@ -1,32 +1,33 @@
-"""Shares I make: `share`, `send-update`, `shares`, `revoke`, `access`.
-
-Names that come from other people are untrusted: they are always shown through
-`output.safe`, so a control or bidi character can never disguise what is printed.
-"""
+"""Shares I make: `share`, `send-update`, `shares`, `revoke`, `access`."""
 
 from __future__ import annotations
 
 import argparse
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .. import prompts
 from ..common import (
+    ITEM,
     JSON,
+    YES,
     CommandGroup,
     OneOf,
     arg,
+    confirm_at_terminal,
+    flag,
+    lists,
     out_dir,
     parse_expiry,
     plural,
     queued_note,
     ref,
+    show,
+    show_list,
     unlocked,
 )
 from ..errors import EXIT_ERROR, EXIT_OK, CliError, UsageError
 from ..output import (
     access_entry_json,
-    emit_json,
     entry_json,
     human_size,
     human_time,
@@ -38,7 +39,17 @@ from ..output import (
 )
 
 if TYPE_CHECKING:
-    from strongroom.vault import RevokeResult, SharePlan, UpdatePlan
+    from collections.abc import Iterator
+
+    from strongroom.vault import (
+        AccessReport,
+        RevokeResult,
+        SharePlan,
+        ShareRecord,
+        UpdatePlan,
+        UpdateResult,
+        Vault,
+    )
 
 __all__ = ["COMMANDS", "print_share_plan", "print_update_plan"]
 
@@ -48,7 +59,7 @@ _SHARE_ID = re.compile(r"[0-9a-f]{6,32}")
 _WHERE = OneOf(
     (
         arg("--out", metavar="DIR", help="save the share files in DIR"),
-        arg("--exchange", action="store_true", help="write into the exchange folder"),
+        flag("--exchange", help="write into the exchange folder"),
     )
 )
 """Where share files go (`share`, `send-update`): exactly one of the two."""
@@ -61,9 +72,9 @@ _WHERE = OneOf(
     arg("--to", action="extend", nargs="+", default=[], metavar="NAME", help="contacts"),
     arg("--group", action="extend", nargs="+", default=[], metavar="GROUP", help="groups"),
     arg("--expires", metavar="WHEN", help="30m 12h 7d 2w, a date (2026-12-31) or date-time"),
-    arg("--receipts", action="store_true", help="ask the recipients for receipts"),
+    flag("--receipts", help="ask the recipients for receipts"),
     _WHERE,
-    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    YES,
     JSON,
 )
 def cmd_share(args: argparse.Namespace) -> int:
@@ -93,18 +104,17 @@ def cmd_share(args: argparse.Namespace) -> int:
         if not plan.files:
             raise CliError("there is no file to share (the folders are empty)")
         print_share_plan(plan)
-        if prompts.interactive() and not args.yes:
-            if not prompts.confirm("Share now?"):
-                note("Nothing was shared.")
-                return EXIT_ERROR
+        if not confirm_at_terminal(args, "Share now?", refused="Nothing was shared."):
+            return EXIT_ERROR
         shares = vault.share_as_planned(plan)
-    if args.json:
-        emit_json({"shares": [share_json(s) for s in shares]})
-    else:
-        for s in shares:
-            say(f"{s.id}  {safe(s.item_path)}  {safe(s.path)}")
+    show_list(args, "shares", shares, share_json, _made_line)
     note(f"Shared {plural(len(shares), 'file')}. 'strongroom shares' shows them and their status.")
     return EXIT_OK
+
+
+def _made_line(s: ShareRecord) -> str:
+    """A share just made: its id, the file and the share file written."""
+    return f"{s.id}  {safe(s.item_path)}  {safe(s.path)}"
 
 
 # Front-end hints for plan notes the CLI can act on.
@@ -140,7 +150,7 @@ def print_share_plan(plan: SharePlan) -> None:
     "send a file's current version to everyone who still has access",
     arg("item", metavar="ITEM", help="a file in the vault that you shared"),
     _WHERE,
-    arg("--yes", action="store_true", help="do not ask for confirmation"),
+    YES,
     JSON,
 )
 def cmd_send_update(args: argparse.Namespace) -> int:
@@ -154,28 +164,23 @@ def cmd_send_update(args: argparse.Namespace) -> int:
         if not plan.share_ids:
             note("Nothing was sent.")
             return EXIT_OK
-        if prompts.interactive() and not args.yes:
-            if not prompts.confirm("Send it now?"):
-                note("Nothing was sent.")
-                return EXIT_ERROR
+        if not confirm_at_terminal(args, "Send it now?", refused="Nothing was sent."):
+            return EXIT_ERROR
         result = vault.send_update(plan)
-    if args.json:
-        emit_json(
-            {
-                "version": plan.version,
-                "files": [
-                    {"share": sid, "file": str(path)}
-                    for sid, path in zip(plan.share_ids, result.files, strict=True)
-                ],
-                "sent_to": list(result.sent_to),
-                "skipped": [{"name": t.name, "why": t.skip} for t in plan.skipped],
-            }
-        )
-    else:
-        for sid, path in zip(plan.share_ids, result.files, strict=True):
-            say(f"{sid}  {safe(path)}")
+    files = zip(plan.share_ids, result.files, strict=True)
+    show(args, lambda: _update_json(plan, result), (f"{sid}  {safe(p)}" for sid, p in files))
     note(f"Sent version {plan.version} to {', '.join(safe(n) for n in result.sent_to)}.")
     return EXIT_OK
+
+
+def _update_json(plan: UpdatePlan, result: UpdateResult) -> dict[str, Any]:
+    files = zip(plan.share_ids, result.files, strict=True)
+    return {
+        "version": plan.version,
+        "files": [{"share": sid, "file": str(path)} for sid, path in files],
+        "sent_to": list(result.sent_to),
+        "skipped": [{"name": t.name, "why": t.skip} for t in plan.skipped],
+    }
 
 
 def print_update_plan(plan: UpdatePlan) -> None:
@@ -194,31 +199,28 @@ def print_update_plan(plan: UpdatePlan) -> None:
 _RECEIPT_ORDER = ["received", "opened", "exported", "erased"]
 
 
+def _share_lines(s: ShareRecord) -> str:
+    """A share, and under it a line for each recipient with its status and receipts."""
+    exp = f", expires {human_time(s.expires)}" if s.expires else ""
+    rc = ", receipts asked" if s.receipts else ""
+    lines = [f"{s.id}  {safe(s.item_path)}  shared {human_time(s.created)}{exp}{rc}"]
+    for r in s.recipients:
+        kind = "group " if r.kind == "group" else ""
+        events = sorted({x.event for x in r.receipts}, key=lambda e: [*_RECEIPT_ORDER, e].index(e))
+        last = f"  receipts: {', '.join(events)}" if events else ""
+        lines.append(f"    {r.status:<8} {kind}{safe(r.name)}{last}")
+    return "\n".join(lines)
+
+
 @COMMANDS.command(
     "shares",
     "shares I made, with each recipient's status",
     arg("--file", metavar="ITEM", help="only shares of this file"),
     JSON,
 )
-def cmd_shares(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        item = vault.item(ref(args.file)).id if args.file else None
-        shares = vault.shares(item)
-    if args.json:
-        emit_json({"shares": [share_json(s) for s in shares]})
-        return EXIT_OK
-    for s in shares:
-        exp = f", expires {human_time(s.expires)}" if s.expires else ""
-        rc = ", receipts asked" if s.receipts else ""
-        say(f"{s.id}  {safe(s.item_path)}  shared {human_time(s.created)}{exp}{rc}")
-        for r in s.recipients:
-            kind = "group " if r.kind == "group" else ""
-            events = sorted(
-                {x.event for x in r.receipts}, key=lambda e: [*_RECEIPT_ORDER, e].index(e)
-            )
-            last = f"  receipts: {', '.join(events)}" if events else ""
-            say(f"    {r.status:<8} {kind}{safe(r.name)}{last}")
-    return EXIT_OK
+@lists("shares", share_json, _share_lines)
+def cmd_shares(vault: Vault, args: argparse.Namespace) -> list[ShareRecord]:
+    return vault.shares(vault.item(ref(args.file)).id if args.file else None)
 
 
 @COMMANDS.command(
@@ -286,49 +288,53 @@ def _share_file_note(result: RevokeResult) -> None:
 @COMMANDS.command(
     "access",
     "who can read a file now, who could before, and its timeline",
-    arg("item", metavar="ITEM"),
+    ITEM,
     JSON,
 )
 def cmd_access(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         report = vault.access(ref(args.item))
-    if args.json:
-        emit_json(
-            {
-                "item_id": report.item_id,
-                "item_path": report.item_path,
-                "can_read": [access_entry_json(e) for e in report.can_read],
-                "could_read": [access_entry_json(e) for e in report.could_read],
-                "timeline": [entry_json(e) for e in report.timeline],
-                "limits": report.limits,
-            }
-        )
-        return EXIT_OK
-    say(safe(report.item_path))
-    say("Can read now:")
+    show(args, lambda: _access_json(report), _access_lines(report))
+    if not args.json:
+        note(report.limits)
+    return EXIT_OK
+
+
+def _access_json(report: AccessReport) -> dict[str, Any]:
+    return {
+        "item_id": report.item_id,
+        "item_path": report.item_path,
+        "can_read": [access_entry_json(e) for e in report.can_read],
+        "could_read": [access_entry_json(e) for e in report.could_read],
+        "timeline": [entry_json(e) for e in report.timeline],
+        "limits": report.limits,
+    }
+
+
+def _access_lines(report: AccessReport) -> Iterator[str]:
+    yield safe(report.item_path)
+    yield "Can read now:"
     if not report.can_read:
-        say("    nobody but you")
+        yield "    nobody but you"
     for e in report.can_read:
         exp = f" until {human_time(e.until)}" if e.until else ""
         last = f", last receipt: {e.last_receipt}" if e.last_receipt else ""
-        say(
+        yield (
             f"    {safe(e.name)} ({e.kind}) since {human_time(e.since)}{exp}"
             f" [share {e.share_id[:8]}]{last}"
         )
-    say("Could read before:")
+    yield "Could read before:"
     if not report.could_read:
-        say("    nobody")
+        yield "    nobody"
     for e in report.could_read:
         last = f", last receipt: {e.last_receipt}" if e.last_receipt else ""
-        say(
+        yield (
             f"    {safe(e.name)} ({e.kind}) {human_time(e.since)} – "
             f"{when(e.until)} ({e.why_ended}) [share {e.share_id[:8]}]{last}"
         )
-    say("Timeline:")
+    yield "Timeline:"
     for h in report.timeline:
         details = " ".join(
             f"{k}={safe(str(v))}" for k, v in sorted(h.details.items()) if k != "share"
         )
-        say(f"    {human_time(h.time)}  {h.action:<22} {details}".rstrip())
-    note(report.limits)
-    return EXIT_OK
+        yield f"    {human_time(h.time)}  {h.action:<22} {details}".rstrip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,22 +17,25 @@ from ..common import (
     CommandGroup,
     Interrupt,
     arg,
+    flag,
     human_duration,
     judge_new_passphrase,
     kdf_params,
     parse_timeout,
     plural,
     progress_bar,
+    show_verdict,
+    shows,
     status,
     unlocked,
     vault_path,
 )
 from ..errors import EXIT_DAMAGED, EXIT_OK, CliError
 from ..notices import print_unlock_report
-from ..output import check_json, emit_json, human_size, human_time, info_json, note, say
+from ..output import check_json, human_size, human_time, info_json, note, say
 
 if TYPE_CHECKING:
-    from strongroom.vault import Vault
+    from strongroom.vault import CheckReport, Vault, VaultInfo
 
 __all__ = ["COMMANDS"]
 
@@ -150,7 +153,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 @COMMANDS.command(
     "check",
     "verify the database and objects",
-    arg("--deep", action="store_true", help="also decrypt and hash every file"),
+    flag("--deep", help="also decrypt and hash every file"),
     JSON,
 )
 def cmd_check(args: argparse.Namespace) -> int:
@@ -159,23 +162,23 @@ def cmd_check(args: argparse.Namespace) -> int:
         total = vault.info().total_size if args.deep else 0
         with progress_bar("Checking", total, enabled=None if args.deep else False) as bar:
             report = vault.check(deep=args.deep, progress=bar.update if args.deep else None)
-    if args.json:
-        emit_json(check_json(report))
-    else:
-        kind = "Deep check" if report.deep else "Check"
-        say(
-            f"{kind}: {plural(report.files_checked, 'file')}, "
-            f"{plural(report.objects_checked, 'object')}, "
-            f"{plural(len(report.problems), 'problem')}"
-        )
-        say(
-            f"Header: {report.header_copies_ok} of 2 copies authenticated"
-            + (" (the recovery slot is intact)" if report.header_copies_ok else "")
-        )
-        for p in report.problems:
-            where = f" [{p.item_path}]" if p.item_path else ""
-            say(f"  {p.part}{where}: {p.message}")
-    return EXIT_OK if report.ok else EXIT_DAMAGED
+    return show_verdict(args, report.ok, lambda: check_json(report), _check_lines(report))
+
+
+def _check_lines(report: CheckReport) -> Iterator[str]:
+    """What was checked and what was found: "Check: 3 files, 3 objects, 0 problems"."""
+    counts = (
+        plural(report.files_checked, "file"),
+        plural(report.objects_checked, "object"),
+        plural(len(report.problems), "problem"),
+    )
+    yield f"{'Deep check' if report.deep else 'Check'}: {', '.join(counts)}"
+    yield f"Header: {report.header_copies_ok} of 2 copies authenticated" + (
+        " (the recovery slot is intact)" if report.header_copies_ok else ""
+    )
+    for p in report.problems:
+        where = f" [{p.item_path}]" if p.item_path else ""
+        yield f"  {p.part}{where}: {p.message}"
 
 
 @COMMANDS.command(
@@ -218,13 +221,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@COMMANDS.command("info", "show facts about the vault", JSON)
-def cmd_info(args: argparse.Namespace) -> int:
-    with unlocked(args) as vault:
-        info = vault.info()
-    if args.json:
-        emit_json(info_json(info))
-        return EXIT_OK
+def _info_lines(info: VaultInfo) -> Iterator[str]:
+    """`info`'s text: a label and its value a line."""
     rows = [
         ("Vault", str(info.path)),
         ("ID", info.vault_id),
@@ -244,9 +242,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("History", f"{plural(info.history_entries, 'entry')}, retention {info.retention.value}"),
         ("SQLCipher", info.sqlcipher_version),
     ]
-    for label, value in rows:
-        say(f"{label + ':':<16}{value}")
-    return EXIT_OK
+    return (f"{label + ':':<16}{value}" for label, value in rows)
+
+
+@COMMANDS.command("info", "show facts about the vault", JSON)
+@shows(info_json, _info_lines)
+def cmd_info(vault: Vault, args: argparse.Namespace) -> VaultInfo:
+    return vault.info()
 
 
 @COMMANDS.command(
@@ -277,7 +279,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 @COMMANDS.command(
     "lock",
     "end the unlock session now (wipes its file)",
-    arg("--all", action="store_true", help="end the sessions of every vault"),
+    flag("--all", help="end the sessions of every vault"),
 )
 def cmd_lock(args: argparse.Namespace) -> int:
     """End this vault's session (or every session with --all) by wiping its file."""
