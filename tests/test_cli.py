@@ -1053,3 +1053,28 @@ def test_cat_of_a_folder_names_it_escaped(run, vault):
     assert code == 2 and out == ""
     assert "\u202e" not in err
     assert err == "strongroom: /evil\\u{202E}txt.exe is a folder; use get to export it\n"
+
+
+@pytest.mark.parametrize(
+    ("setup", "argv"),
+    [
+        (
+            (("mkdir", "/a"), ("mkdir", "/a/evil\u202etxt.exe"), ("mkdir", "/evil\u202etxt.exe")),
+            ("mv", "/evil\u202etxt.exe", "/a"),
+        ),
+        ((("mkdir", "/evil\u202etxt.exe"),), ("rm", "-f", "/evil\u202etxt.exe")),
+        ((("mkdir", "/x\x1b[2Jy"),), ("mkdir", "/x\x1b[2Jy")),
+    ],
+    ids=["mv-onto-existing", "rm-folder-without-r", "mkdir-existing"],
+)
+def test_an_error_quoting_a_name_prints_it_escaped(run, vault, setup, argv):
+    """Every error is one plain line: a vault error that quotes a name as it is (`mv`'s
+    "already exists", `rm`'s "is a folder") has the name's control, bidi and line
+    characters written as \\u{XXXX} when printed, like `safe` does for every other output."""
+    for step in setup:
+        assert run(*vault["pw"], *step)[0] == 0, step
+    code, out, err = run(*vault["pw"], *argv)
+    assert code != 0 and out == ""
+    assert err.startswith("strongroom: ") and err.endswith("\n") and err.count("\n") == 1
+    assert "\u202e" not in err and "\x1b" not in err
+    assert "\\u{202E}" in err or "\\u{001B}" in err

@@ -32,7 +32,9 @@ _EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat big | head` reports for othe
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"strongroom: {message}\n")
+    from .output import one_line
+
+    sys.stderr.write(f"strongroom: {one_line(message)}\n")
     sys.stderr.flush()
     return code
 

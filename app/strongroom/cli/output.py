@@ -96,6 +96,16 @@ def safe(name: object) -> str:
     return safe_display_name(text)
 
 
+def one_line(message: str) -> str:
+    """An error message as the one plain line the CLI prints: the control, bidi, line and
+    invisible characters of the names it quotes (a vault error names items as they are,
+    e.g. "/a/b already exists.") written as `\\u{XXXX}`, as `safe` does. Backslashes stay:
+    a name the message already passed through `safe` keeps its escapes as they are."""
+    if message.isascii() and message.isprintable():
+        return message
+    return "\\".join(safe(part) for part in message.split("\\"))
+
+
 def _utc(dt: datetime) -> datetime:
     # The vault hands out aware UTC times; a naive one is taken as UTC rather than local,
     # because that is what the database stores.
