@@ -341,6 +341,7 @@ class FilesPage(QWidget):
         self.model.set_items([])
         self.details.show_items([])
         self.access.set_session(session)  # shares and revocations: the Access column
+        self.item_actions.last_trashed = []  # Undo never reaches into another session
         if session is not None:
             session.files_changed.connect(self._files_changed)
             session.history_appended.connect(self._history_appended)
@@ -349,6 +350,7 @@ class FilesPage(QWidget):
 
     def _files_changed(self, folder_ids: list[int]) -> None:
         """The vault changed these folders' listings: list the one shown again, once."""
+        self.item_actions.check_trashed()  # the Trash page may have put Undo's items back
         shown = self.folder.id if self.folder is not None else None
         if folder_ids and shown is not None and shown not in folder_ids and not self.search_text:
             return  # another folder changed
