@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from gui_helpers import *  # noqa: F403
-from gui_helpers import names
+from gui_helpers import make_vault, names
 from strongroom.vault import ItemNotFound, VersionPolicy
 
 
