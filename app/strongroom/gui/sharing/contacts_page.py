@@ -193,15 +193,13 @@ class ContactsPage(_Page):
         row.addLayout(col, 1)
         self.body.addWidget(card)
 
-        bar = QHBoxLayout()
         self.add_button = QPushButton(icons.icon("add-file"), self.tr("Add contact…"))
         self.verify_button = QPushButton(icons.icon("shield-check"), self.tr("Verify…"))
         self.rename_button = QPushButton(icons.icon("rename"), self.tr("Rename…"))
         self.remove_button = QPushButton(icons.icon("delete"), self.tr("Remove…"))
-        for b in (self.add_button, self.verify_button, self.rename_button, self.remove_button):
-            bar.addWidget(b)
-        bar.addStretch()
-        self.body.addLayout(bar)
+        self._add_button_bar(
+            self.add_button, self.verify_button, self.rename_button, self.remove_button
+        )
         self.body.addWidget(self.message)
         self.model = ContactsTableModel(self)
         self.table = _table(self.model, self.tr("Contacts"))

@@ -81,7 +81,6 @@ class SharedPage(_Page):
                 "only verified contacts are marked verified.",
             ),
         )
-        bar = QHBoxLayout()
         # Short labels, so the page fits an 800-pixel-wide window; the names say it in full.
         self.receive_button = QPushButton(icons.icon("inbox"), self.tr("Receive file…"))
         self.receive_button.setToolTip(self.tr("Receive a share file someone sent you"))
@@ -92,16 +91,13 @@ class SharedPage(_Page):
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
         self.export_button = QPushButton(icons.icon("export"), self.tr("Export…"))
         self.open_button = QPushButton(icons.icon("open"), self.tr("Open"))
-        for b in (
+        self._add_button_bar(
             self.receive_button,
             self.sync_button,
             self.preview_button,
             self.export_button,
             self.open_button,
-        ):
-            bar.addWidget(b)
-        bar.addStretch()
-        self.body.addLayout(bar)
+        )
         self.body.addWidget(self.message)
         # Receipts the senders asked for, waiting for my answer (receipts policy "ask").
         self.receipts_banner = QFrame()
