@@ -228,10 +228,10 @@ class ContactsPage(_Page):
 
     def selected(self) -> Contact | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.model.contact(rows[0].row()) if rows else None
+        return self.model.record(rows[0].row()) if rows else None
 
     def select_name(self, name: str) -> None:
-        for row, c in enumerate(self.model.contacts()):
+        for row, c in enumerate(self.model.records()):
             if c.name == name:
                 self.table.selectRow(row)
 
@@ -242,7 +242,7 @@ class ContactsPage(_Page):
 
     def reload(self) -> None:
         if self.session is None:
-            self.model.set_contacts([])
+            self.model.set_records([])
             self.my_card_text = self.my_fingerprint = self._qr_text = ""
             self.qr.clear()
             return
@@ -263,7 +263,7 @@ class ContactsPage(_Page):
                 self.qr.clear()
                 if self.isVisible():
                     self._load_qr()
-            self.model.set_contacts(contacts)
+            self.model.set_records(contacts)
             self._show_empty(not contacts)
             for row, c in enumerate(contacts):
                 if c.id == keep:
