@@ -34,7 +34,7 @@ from ..formatting import format_time
 from ..seams import Services
 from ..session import VaultSession
 from ..tasks import Job, run_task, warn_error
-from ..widgets import muted
+from ..widgets import clear_layout, muted
 from .send_update import send_new_version
 
 
@@ -152,12 +152,7 @@ class AccessPanel(QWidget):
         self._generation = 0
 
     def _clear(self) -> None:
-        while self._layout.count():
-            w = self._layout.takeAt(0).widget()
-            if w is not None:
-                w.hide()
-                w.setParent(None)
-                w.deleteLater()
+        clear_layout(self._layout)
         self.revoke_buttons = {}
         self.save_buttons = {}
         self.update_button = None
