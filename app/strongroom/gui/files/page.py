@@ -291,7 +291,7 @@ class FilesPage(QWidget):
             self.table.selectRow(index.row())
         menu = QMenu(self)
         if self.selected_items():
-            for act in (
+            actions = [
                 self.act_open,
                 self.act_open_external,
                 self.act_share,
@@ -302,24 +302,18 @@ class FilesPage(QWidget):
                 None,
                 self.act_delete,
                 self.act_erase,
-            ):
-                if act is None:
-                    menu.addSeparator()
-                else:
-                    menu.addAction(act)
+            ]
         else:
-            for act in (
+            actions = [
                 self.act_add_files,
                 self.act_add_folder,
                 self.act_new_folder,
                 None,
                 self.act_select_all,
                 self.act_refresh,
-            ):
-                if act is None:
-                    menu.addSeparator()
-                else:
-                    menu.addAction(act)
+            ]
+        for act in actions:
+            menu.addSeparator() if act is None else menu.addAction(act)
         menu.popup(self.table.viewport().mapToGlobal(pos))
         self._menu = menu  # keep alive while shown; tests read it
 
