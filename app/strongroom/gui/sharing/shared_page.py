@@ -62,6 +62,18 @@ def receive_or_apply(vault: Any, path: str | Path) -> ReceiveResult | ShareFromU
         return exc
 
 
+def _framed(name: str) -> QFrame:
+    """A box set off from the page (base background, a thin rounded border); its style
+    is keyed to its object `name`, so the widgets inside keep their own."""
+    frame = QFrame()
+    frame.setObjectName(name)
+    frame.setStyleSheet(
+        f"#{name} {{ background: palette(base); border: 1px solid palette(mid);"
+        " border-radius: 6px; }"
+    )
+    return frame
+
+
 class SharedPage(_Page):
     """Files others shared with me; receive share files; check the exchange folder (`sync`:
     the session controller's schedule calls it every minute and after unlock) and announce
@@ -100,12 +112,7 @@ class SharedPage(_Page):
         )
         self.body.addWidget(self.message)
         # Receipts the senders asked for, waiting for my answer (receipts policy "ask").
-        self.receipts_banner = QFrame()
-        self.receipts_banner.setObjectName("receipts")
-        self.receipts_banner.setStyleSheet(
-            "#receipts { background: palette(base); border: 1px solid palette(mid);"
-            " border-radius: 6px; }"
-        )
+        self.receipts_banner = _framed("receipts")
         row = QHBoxLayout(self.receipts_banner)
         self.receipts_label = QLabel()
         self.receipts_label.setWordWrap(True)
@@ -150,12 +157,7 @@ class SharedPage(_Page):
 
     def _build_waiting(self) -> None:
         """ "Waiting for you": shares from senders not in my contacts (FORMAT.md §6.14)."""
-        self.waiting_box = QFrame()
-        self.waiting_box.setObjectName("waiting")
-        self.waiting_box.setStyleSheet(
-            "#waiting { background: palette(base); border: 1px solid palette(mid);"
-            " border-radius: 6px; }"
-        )
+        self.waiting_box = _framed("waiting")
         box = QVBoxLayout(self.waiting_box)
         box.setContentsMargins(10, 8, 10, 8)
         self.waiting_title = heading(self.tr("Waiting for you"), 2)
