@@ -386,7 +386,7 @@ def test_sharing_views_draw_selected_rows_icons_readable_on_the_highlight(opened
     page.reload()
     model, table = page.model, page.table
     verified, unverified = (
-        next(r for r in range(model.rowCount()) if model.contact(r).verified == v)
+        next(r for r in range(model.rowCount()) if model.record(r).verified == v)
         for v in (True, False)
     )
 

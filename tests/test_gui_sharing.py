@@ -62,7 +62,7 @@ def test_contacts_add_and_verify(two, services):
     assert cp.fingerprint_label.text() == ann.my_fingerprint()
     assert not cp.qr.pixmap().isNull()
     _add_ben(window, services, ben, verify=False)
-    contacts = cp.model.contacts()
+    contacts = cp.model.records()
     assert [c.name for c in contacts] == ["Ben"] and not contacts[0].verified
     cp.select_name("Ben")
 
@@ -76,10 +76,10 @@ def test_contacts_add_and_verify(two, services):
 
     services.dialogs.expect("exec_dialog", compare)
     cp.verify_button.click()
-    assert cp.model.contacts()[0].verified
+    assert cp.model.records()[0].verified
     services.dialogs.expect("get_text", "Benjamin")
     cp.rename_button.click()
-    assert cp.model.contacts()[0].name == "Benjamin"
+    assert cp.model.records()[0].name == "Benjamin"
 
 
 def test_share_receive_and_revoke_through_the_exchange(two, services, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from gui_helpers import *  # noqa: F403
-from gui_helpers import names
+from gui_helpers import make_vault, names
 from strongroom.vault import ItemNotFound, VersionPolicy
 
 
@@ -169,6 +169,61 @@ def test_undo_puts_back_what_delete_moved(opened):
     assert names(page) == ["a.txt", "b.txt"]
     assert vault.trash() == []
     assert not page.act_undo_delete.isEnabled()
+
+
+def test_undo_after_visiting_the_trash_page(opened, services):
+    """Undo follows the vault's trash: it still puts back the last Delete after another
+    page was shown, and once that item came back from the Trash page it has nothing to do
+    (no error, nothing else moved)."""
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    vault.add_bytes("/", "a.txt", b"a")
+    vault.add_bytes("/", "b.txt", b"b")
+    page.refresh()
+    page.select_names("a.txt")
+    page.act_delete.trigger()
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    window.show_section(window.SECTION_FILES)
+    QApplication.processEvents()
+    assert page.act_undo_delete.isEnabled()
+    page.act_undo_delete.trigger()
+    assert names(page) == ["a.txt", "b.txt"]
+
+    page.select_names("a.txt")
+    page.act_delete.trigger()
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    window.trash_page.select_names("a.txt")
+    window.trash_page.restore_button.click()
+    vault.delete("/b.txt")  # trashed elsewhere (another window, the CLI): not this Undo's
+    window.show_section(window.SECTION_FILES)
+    QApplication.processEvents()
+    assert not page.act_undo_delete.isEnabled()
+    page.act_undo_delete.trigger()  # the shortcut, whatever the action's state
+    assert [e.name for e in vault.trash()] == ["b.txt"]
+    assert not [a for a in services.dialogs.asked if a[0] == "warn"], services.dialogs.asked
+
+
+def test_undo_does_not_reach_into_the_next_session(opened, services):
+    """What Delete did before a lock is not undone in the next session (here another
+    vault, whose trash holds an item with the same id)."""
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    vault.add_bytes("/", "mine.txt", b"mine")
+    mine_id = vault.item("/mine.txt").id
+    page.refresh()
+    page.select_names("mine.txt")
+    page.act_delete.trigger()
+    window.lock()
+    other, _ = make_vault(services, "Other vault")
+    other.add_bytes("/", "theirs.txt", b"theirs")
+    assert other.item("/theirs.txt").id == mine_id
+    other.delete("/theirs.txt")
+    window.open_session(other)
+    assert not page.act_undo_delete.isEnabled()
+    page.act_undo_delete.trigger()
+    assert [e.name for e in other.trash()] == ["theirs.txt"], "not put back by this Undo"
 
 
 def test_restore_to_another_folder_and_when_the_name_is_taken(opened, services):

@@ -128,24 +128,24 @@ class IdleWatcher(QObject):
         except ImportError:
             return False
         watching = False
-        system = QDBusConnection.systemBus()
-        if system.isConnected():
-            watching |= system.connect(
+        for bus, service, path, interface, signal, slot in (
+            (
+                QDBusConnection.systemBus(),
                 "org.freedesktop.login1",
                 "/org/freedesktop/login1",
                 "org.freedesktop.login1.Manager",
                 "PrepareForSleep",
-                self,
                 "_prepare_for_sleep(bool)",
-            )
-        session = QDBusConnection.sessionBus()
-        if session.isConnected():
-            watching |= session.connect(
+            ),
+            (
+                QDBusConnection.sessionBus(),
                 "org.freedesktop.ScreenSaver",
                 "/org/freedesktop/ScreenSaver",
                 "org.freedesktop.ScreenSaver",
                 "ActiveChanged",
-                self,
                 "_screensaver_active(bool)",
-            )
+            ),
+        ):
+            if bus.isConnected():
+                watching |= bus.connect(service, path, interface, signal, self, slot)
         return bool(watching)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QObject, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QAbstractButton
@@ -46,6 +46,17 @@ def _text_color() -> str:
     return color.name() if color.lightness() > 128 else "#3c4453"
 
 
+def _render(renderer: QSvgRenderer, px: int) -> QPixmap:
+    """`renderer`'s drawing on a transparent `px` x `px` pixmap, antialiased."""
+    pixmap = QPixmap(px, px)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter, QRectF(0, 0, px, px))
+    painter.end()
+    return pixmap
+
+
 @cache
 def _pixmaps(name: str, color: str) -> tuple[QPixmap, ...]:
     """`name` drawn in `color` at every size, for 1x and 2x screens (nothing if invalid)."""
@@ -57,13 +68,7 @@ def _pixmaps(name: str, color: str) -> tuple[QPixmap, ...]:
     out = []
     for size in _SIZES:
         for ratio in (1.0, 2.0):
-            px = int(size * ratio)
-            pixmap = QPixmap(px, px)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(pixmap)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            renderer.render(painter, QRectF(0, 0, px, px))
-            painter.end()
+            pixmap = _render(renderer, int(size * ratio))
             pixmap.setDevicePixelRatio(ratio)
             out.append(pixmap)
     return tuple(out)
@@ -194,11 +199,5 @@ def app_icon() -> QIcon:
     result = QIcon()
     renderer = QSvgRenderer(str(icon_path("app")))
     for size in (16, 24, 32, 48, 64, 128, 256):
-        pixmap = QPixmap(QSize(size, size))
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        renderer.render(painter, QRectF(0, 0, size, size))
-        painter.end()
-        result.addPixmap(pixmap)
+        result.addPixmap(_render(renderer, size))
     return result

@@ -128,18 +128,12 @@ class KeepingBox(QGroupBox):
         new = self.versions_box.currentData()
         if self.session is None or new == self.policy:
             return
-        if new.keep != "all" and not self.services.dialogs.confirm(
-            self,
-            self.tr("Earlier versions"),
-            self.tr(
-                "{policy}? Earlier versions this no longer keeps are erased now, for good, "
-                "and from then on at every unlock."
-            ).format(policy=self._policy_text(new)),
-            self.tr("Change"),
-        ):
-            self._fill(self.policy, self.trash_days)
-            return
+        question = self.tr(
+            "{policy}? Earlier versions this no longer keeps are erased now, for good, "
+            "and from then on at every unlock."
+        ).format(policy=self._policy_text(new))
         self._change(
+            (self.tr("Earlier versions"), question) if new.keep != "all" else None,
             lambda vault: vault.set_version_policy(new),
             lambda n: self.tr(
                 "Versions kept changed: %n earlier versions erased.",
@@ -152,18 +146,12 @@ class KeepingBox(QGroupBox):
         new = self.trash_box.currentData()
         if self.session is None or new == self.trash_days:
             return
-        if new is not None and not self.services.dialogs.confirm(
-            self,
-            self.tr("Deleted items"),
-            self.tr(
-                "{period}? Items in the Trash for longer are erased now, for good, and from "
-                "then on at every unlock."
-            ).format(period=self._trash_text(new)),
-            self.tr("Change"),
-        ):
-            self._fill(self.policy, self.trash_days)
-            return
+        question = self.tr(
+            "{period}? Items in the Trash for longer are erased now, for good, and from "
+            "then on at every unlock."
+        ).format(period=self._trash_text(new))
         self._change(
+            (self.tr("Deleted items"), question) if new is not None else None,
             lambda vault: vault.set_trash_days(new),
             lambda n: self.tr(
                 "Trash period changed: %n items erased from the Trash.",
@@ -172,9 +160,15 @@ class KeepingBox(QGroupBox):
             ),
         )
 
-    def _change(self, work: Any, erased_text: Any) -> None:
+    def _change(self, ask: tuple[str, str] | None, work: Any, erased_text: Any) -> None:
+        """Change a setting that may erase at once: after asking `ask` (title, question)
+        when given — declined, the boxes show the setting again — run `work(vault)` and
+        say how many were erased (`erased_text(n)`)."""
         session = self.session
         if session is None:
+            return
+        if ask is not None and not self.services.dialogs.confirm(self, *ask, self.tr("Change")):
+            self._fill(self.policy, self.trash_days)
             return
         vault = session.vault
 

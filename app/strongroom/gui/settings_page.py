@@ -36,7 +36,7 @@ from .seams import Services
 from .session import VaultSession
 from .style import install_style
 from .tasks import log_error, run_task, say_error
-from .widgets import InlineMessage, PassphraseEdit, StrengthMeter, heading
+from .widgets import InlineMessage, PassphraseEdit, StrengthMeter, add_fact_rows, heading
 
 __all__ = ["THEMES", "ChangePassphraseDialog", "SettingsPage", "apply_theme"]
 
@@ -533,11 +533,7 @@ class SettingsPage(QWidget):
             ),
             (self.tr("Vault id"), info.vault_id),
         ]
-        for label, value in rows:
-            v = QLabel(value)
-            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            v.setWordWrap(True)
-            self.info_form.addRow(label, v)
+        add_fact_rows(self.info_form, rows)
 
     def _retention_picked(self) -> None:
         if self.session is None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QFocusEvent, QFont, QKeyEvent
 from PySide6.QtWidgets import (
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QSizePolicy,
@@ -34,12 +37,35 @@ __all__ = [
     "JobsArea",
     "PassphraseEdit",
     "StrengthMeter",
+    "add_fact_rows",
+    "clear_layout",
     "heading",
     "muted",
     "passphrase_strength",
 ]
 
 STRENGTH_KINDS = ("error", "error", "warning", "ok", "ok")  # status colour per score
+
+
+def add_fact_rows(form: QFormLayout, rows: Iterable[tuple[str, str]]) -> None:
+    """(label, value) rows of facts, each value wrapped and selectable (to copy an id)."""
+    for label, value in rows:
+        v = QLabel(value)
+        v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        v.setWordWrap(True)
+        form.addRow(label, v)
+
+
+def clear_layout(layout: QLayout) -> None:
+    """Remove and delete the widgets of `layout`. Each is hidden and detached at once:
+    deleteLater only runs when control returns to the event loop, and until then the old
+    widgets would paint under the new ones."""
+    while layout.count():
+        child = layout.takeAt(0).widget()
+        if child is not None:
+            child.hide()
+            child.setParent(None)
+            child.deleteLater()
 
 
 def passphrase_strength(passphrase: str, user_inputs: list[str] | None = None) -> dict[str, Any]:
@@ -295,14 +321,7 @@ class Breadcrumbs(QWidget):
         self.set_path("/")
 
     def set_path(self, path: str, root_label: str | None = None) -> None:
-        while self._layout.count():
-            child = self._layout.takeAt(0).widget()
-            if child is not None:
-                # Hide and detach now: deleteLater only runs when control returns to the
-                # event loop, and until then the old crumbs would paint under the new ones.
-                child.hide()
-                child.setParent(None)
-                child.deleteLater()
+        clear_layout(self._layout)
         self.buttons = []
         parts = [p for p in path.split("/") if p]
         crumbs = [(root_label or self.tr("My files"), "/")]

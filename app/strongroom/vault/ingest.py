@@ -332,17 +332,7 @@ class Ingest:
             for s in staged:
                 rel = s.plan.rel
                 parent_id = ids[rel[:-1]] if len(rel) > 1 else dest.id
-                iid = tables.insert_file(
-                    conn,
-                    parent_id,
-                    rel[-1],
-                    now,
-                    size=s.size,
-                    sha256=s.sha256,
-                    file_key=s.file_key,
-                    object_id=s.object_id,
-                    inline=s.inline,
-                )
+                iid = tables.insert_file(conn, parent_id, rel[-1], now, s)
                 if len(rel) == 1:
                     top_ids.append(iid)
                 path = names.join(dest.path, "/".join(rel))

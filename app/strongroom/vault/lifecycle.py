@@ -268,11 +268,7 @@ def create(
             lock_fd = _acquire_lock(build)
             store = ObjectStore(build / OBJECTS_NAME)
             store.create_dirs()
-            db_key = keys.db_key(vault_key, header.vault_id)
-            try:
-                conn = db.connect(build / DB_NAME, db_key)
-            finally:
-                memwipe.wipe(db_key)
+            conn = _open_db(build / DB_NAME, header, vault_key)
             try:
                 db.migrate(conn)
                 now = clock()
@@ -331,50 +327,63 @@ class _Secret:
     kind: str
 
 
-def _unlock_counted(
-    opening: Opening, folder: Path, copies: tuple[header_copies.Copy, ...], secret: _Secret
-) -> tuple[Header, bytes, bool]:
-    """The header copy that `secret` opens, its vault key, and whether a header without a
-    MAC may be upgraded (it is an old vault, not a stripped MAC). A wrong passphrase or
-    recovery key is counted outside the vault, for the next unlock to report, and raised
-    again."""
+@dataclass(frozen=True)
+class _Unlocked:
+    """A vault folder with its lock taken and a header copy opened by a user's secret."""
+
+    folder: Path
+    lock_fd: int
+    copies: tuple[header_copies.Copy, ...]
+    opened: Header
+    vault_key: bytes
+    upgrade: bool
+    """Whether a header without a MAC may be upgraded (an old vault, not a stripped MAC)."""
+
+
+@contextlib.contextmanager
+def _unlocking(opening: Opening, path: StrPath, secret: _Secret) -> Iterator[_Unlocked]:
+    """The vault at `path` with its lock taken (given back if the body fails), its header
+    copies read under the lock (another process may have changed the passphrase) and the
+    copy that `secret` opens, with its vault key, wiped when the body ends (the vault holds
+    its own copy). A wrong passphrase or recovery key is counted outside the vault, for
+    the next unlock to report, and raised again."""
+    vault_key: bytes | None = None
     try:
-        opened, key = header_copies.unlock(
-            copies, secret.unlock, secret.slot, functools.partial(_check_db_matches, folder)
-        )
-    except (WrongPassphrase, WrongRecoveryKey):
-        vid = header_copies.vault_id_hex(copies)
-        if vid is not None:
-            FailedUnlocks(_config_dir(opening), vid).record(
-                (opening.clock or _utcnow)(), secret.kind
-            )
-        raise
-    return opened, key, opened.mac is None and not _header_mac_required(folder, opened, key)
+        with _taking_lock(path) as (folder, lock_fd):
+            copies = header_copies.read_copies(folder)
+            try:
+                opened, vault_key = header_copies.unlock(
+                    copies, secret.unlock, secret.slot, functools.partial(_check_db_matches, folder)
+                )
+            except (WrongPassphrase, WrongRecoveryKey):
+                vid = header_copies.vault_id_hex(copies)
+                if vid is not None:
+                    FailedUnlocks(_config_dir(opening), vid).record(
+                        (opening.clock or _utcnow)(), secret.kind
+                    )
+                raise
+            upgrade = opened.mac is None and not _header_mac_required(folder, opened, vault_key)
+            yield _Unlocked(folder, lock_fd, copies, opened, vault_key, upgrade)
+    finally:
+        memwipe.wipe(vault_key)
 
 
 def open_vault(opening: Opening, path: StrPath, passphrase: str) -> None:
     """`Vault.open` (documented there)."""
-    vault_key: bytes | None = None
-    try:
-        with _taking_lock(path) as (folder, lock_fd):
-            # Read under the lock: another process may have changed the passphrase.
-            copies = header_copies.read_copies(folder)
-            secret = _Secret(
-                lambda h: h.unlock_with_passphrase(passphrase), lambda h: h.passphrase, "passphrase"
-            )
-            opened, vault_key, upgrade = _unlock_counted(opening, folder, copies, secret)
+    secret = _Secret(
+        lambda h: h.unlock_with_passphrase(passphrase), lambda h: h.passphrase, "passphrase"
+    )
+    with _unlocking(opening, path, secret) as u:
 
-            def rewrap(h: Header) -> Header:
-                # Only reached for a tampered copy next to an authentic older one: keep the
-                # authentic costs and recovery slot, and the passphrase that just worked.
-                fresh = _same_cost(h.passphrase.kdf)
-                return h.with_passphrase(vault_key, passphrase, fresh).sealed(vault_key)
+        def rewrap(h: Header) -> Header:
+            # Only reached for a tampered copy next to an authentic older one: keep the
+            # authentic costs and recovery slot, and the passphrase that just worked.
+            fresh = _same_cost(h.passphrase.kdf)
+            return h.with_passphrase(u.vault_key, passphrase, fresh).sealed(u.vault_key)
 
-            plan = header_copies.plan(copies, opened, vault_key, rewrap, allow_upgrade=upgrade)
-            _repair_header(folder, plan)
-            finish_open(opening, folder, plan.header, vault_key, lock_fd, None, header_plan=plan)
-    finally:
-        memwipe.wipe(vault_key)  # the vault holds its own copy
+        plan = header_copies.plan(u.copies, u.opened, u.vault_key, rewrap, allow_upgrade=u.upgrade)
+        _repair_header(u.folder, plan)
+        finish_open(opening, u.folder, plan.header, u.vault_key, u.lock_fd, None, header_plan=plan)
 
 
 def open_with_recovery_key(
@@ -387,31 +396,26 @@ def open_with_recovery_key(
 ) -> None:
     """`Vault.open_with_recovery_key` (documented there)."""
     raw = keys.parse_recovery_key(recovery_key)
-    vault_key: bytes | None = None
-    try:
-        with _taking_lock(path) as (folder, lock_fd):
-            copies = header_copies.read_copies(folder)
-            secret = _Secret(
-                lambda h: h.unlock_with_recovery_key(raw), lambda h: h.recovery, "recovery-key"
-            )
-            opened, vault_key, upgrade = _unlock_counted(opening, folder, copies, secret)
-            plan = header_copies.plan(
-                copies, opened, vault_key, allow_upgrade=upgrade, report_outdated=False
-            )
-            # Security: the cost of an unauthenticated header is the attacker's choice.
-            if kdf_params is not None:
-                params = kdf_params
-            elif plan.authenticated:
-                params = _same_cost(plan.header.passphrase.kdf)
-            else:
-                params = _default_params()
-            # The recovery slot kept is authenticated, or is the one that just opened.
-            new = plan.header.with_passphrase(vault_key, new_passphrase, params).sealed(vault_key)
-            header_copies.write_copies(folder, new)
-            header_copies.recovered(plan, copies, vault_key, new, reset_cost=kdf_params is None)
-            finish_open(opening, folder, new, vault_key, lock_fd, "recovery-used", header_plan=plan)
-    finally:
-        memwipe.wipe(vault_key)  # the vault holds its own copy
+    secret = _Secret(
+        lambda h: h.unlock_with_recovery_key(raw), lambda h: h.recovery, "recovery-key"
+    )
+    with _unlocking(opening, path, secret) as u:
+        key = u.vault_key
+        plan = header_copies.plan(
+            u.copies, u.opened, key, allow_upgrade=u.upgrade, report_outdated=False
+        )
+        # Security: the cost of an unauthenticated header is the attacker's choice.
+        if kdf_params is not None:
+            params = kdf_params
+        elif plan.authenticated:
+            params = _same_cost(plan.header.passphrase.kdf)
+        else:
+            params = _default_params()
+        # The recovery slot kept is authenticated, or is the one that just opened.
+        new = plan.header.with_passphrase(key, new_passphrase, params).sealed(key)
+        header_copies.write_copies(u.folder, new)
+        header_copies.recovered(plan, u.copies, key, new, reset_cost=kdf_params is None)
+        finish_open(opening, u.folder, new, key, u.lock_fd, "recovery-used", header_plan=plan)
 
 
 def open_with_vault_key(
@@ -509,16 +513,22 @@ def finish_open(
     ctx.lock_fd = lock_fd
 
 
+def _open_db(path: Path, header: Header, vault_key: bytes) -> db.Connection:
+    """The database at `path` opened with the key derived from `vault_key`; the derived key
+    is wiped at once (SQLCipher holds its own copy)."""
+    db_key = keys.db_key(vault_key, header.vault_id)
+    try:
+        return db.connect(path, db_key)
+    finally:
+        memwipe.wipe(db_key)
+
+
 def _connect_checked(folder: Path, header: Header, vault_key: bytes) -> db.Connection:
     """The vault's database, migrated, and proven to belong to this header."""
     db_path = folder / DB_NAME
     if not db_path.is_file():
         raise VaultDamaged("database", "The vault database (vault.db) is missing.")
-    db_key = keys.db_key(vault_key, header.vault_id)
-    try:
-        conn = db.connect(db_path, db_key)
-    finally:
-        memwipe.wipe(db_key)
+    conn = _open_db(db_path, header, vault_key)
     try:
         db.migrate(conn)
         with db.db_errors():
@@ -744,7 +754,7 @@ def _same_cost(params: kdf.Argon2idParams) -> kdf.Argon2idParams:
 def _header_mac_required(folder: Path, header: Header, vault_key: bytes) -> bool:
     """True when this vault's database says its header has had a MAC (so a version 1
     header in the folder is someone's edit, not an old vault waiting for its upgrade)."""
-    conn = db.connect(folder / DB_NAME, keys.db_key(vault_key, header.vault_id))
+    conn = _open_db(folder / DB_NAME, header, vault_key)
     try:
         with db.db_errors():
             row = conn.execute(
@@ -760,11 +770,7 @@ def _check_db_matches(folder: Path, header: Header, vault_key: bytes) -> None:
     another vault unwraps another key): `VaultDamaged` otherwise. Never creates vault.db."""
     if not (folder / DB_NAME).is_file():
         raise VaultDamaged("database", "The vault database (vault.db) is missing.")
-    db_key = keys.db_key(vault_key, header.vault_id)
-    try:
-        conn = db.connect(folder / DB_NAME, db_key)
-    finally:
-        memwipe.wipe(db_key)
+    conn = _open_db(folder / DB_NAME, header, vault_key)
     try:
         with db.db_errors():
             row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import db
 
@@ -128,37 +128,52 @@ def insert_folder(conn: db.Connection, parent_id: int, name: str, now: str) -> i
     return int(cur.lastrowid or 0)
 
 
+class Contents(Protocol):
+    """A file's new contents, encrypted and ready to commit (`ingest.Staged`, a received
+    `streams.StoredPayload`): its file key (secret), plaintext size and SHA-256, and where
+    its payload is — `inline` bytes or the object `object_id`, exactly one of them."""
+
+    @property
+    def file_key(self) -> bytes: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> bytes: ...
+    @property
+    def object_id(self) -> str | None: ...
+    @property
+    def inline(self) -> bytes | None: ...
+
+
 def insert_file(
     conn: db.Connection,
     parent_id: int,
     name: str,
     now: str,
+    contents: Contents,
     *,
-    size: int,
-    sha256: bytes,
-    file_key: bytes,
-    object_id: str | None,
-    inline: bytes | None,
     source: str = "you",
     sender_vk: str | None = None,
     sender_name: str | None = None,
 ) -> int:
-    """A new file: its item, its contents (size, hash, file key, where the payload is) and,
-    for a small file, the payload itself (FORMAT.md §4.5); returns its id. Exactly one of
-    `object_id` and `inline` is given. Its contents are its version 1, stored by `source`
+    """A new file: its item, its `contents` and, for a small file, the payload itself
+    (FORMAT.md §4.5); returns its id. Its contents are its version 1, stored by `source`
     ("you", or "received" from the sender `sender_vk`/`sender_name`; FORMAT.md §4.11)."""
     cur = conn.execute(
         "INSERT INTO items (parent_id, kind, name, created, modified) VALUES (?, 'file', ?, ?, ?)",
         (parent_id, name, now, now),
     )
     iid = int(cur.lastrowid or 0)
+    c = contents
     conn.execute(
         "INSERT INTO file_contents (item_id, size, sha256, file_key, object_id, version, stored,"
         " source, sender_vk, sender_name) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-        (iid, size, sha256, file_key, object_id, now, source, sender_vk, sender_name),
+        (iid, c.size, c.sha256, c.file_key, c.object_id, now, source, sender_vk, sender_name),
     )
-    if inline is not None:
-        conn.execute("INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)", (iid, inline))
+    if c.inline is not None:
+        conn.execute(
+            "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)", (iid, c.inline)
+        )
     return iid
 
 
@@ -299,20 +314,14 @@ def version_content(conn: db.Connection, item_id: int, version: int) -> ContentR
 def push_version(
     conn: db.Connection,
     item_id: int,
-    *,
-    size: int,
-    sha256: bytes,
-    file_key: bytes,
-    object_id: str | None,
-    inline: bytes | None,
+    contents: Contents,
     stored: str,
-    source: str = "you",
-    sender_vk: str | None = None,
-    sender_name: str | None = None,
+    sender: tuple[str, str] | None = None,
 ) -> int:
-    """Make new contents the current version of file `item_id` and keep the current one as
-    an earlier version (its key and payload move to `file_versions`); returns the new
-    version's number. Exactly one of `object_id` and `inline` is given."""
+    """Make `contents` the current version of file `item_id` (stored at `stored`, also
+    the item's modified time) and keep the current one as an earlier version (its key and
+    payload move to `file_versions`); returns the new version's number. With `sender`
+    (verify key, name) it is an update that person sent (source "received"), else mine."""
     conn.execute(
         "INSERT INTO file_versions (item_id, version, size, sha256, file_key, object_id,"
         " payload, stored, source, sender_vk, sender_name)"
@@ -325,15 +334,19 @@ def push_version(
     (number,) = conn.execute(
         "SELECT max(version) + 1 FROM file_versions WHERE item_id = ?", (item_id,)
     ).fetchone()
+    source, sender_vk, sender_name = (
+        ("you", None, None) if sender is None else ("received", *sender)
+    )
+    c = contents
     conn.execute(
         "UPDATE file_contents SET size = ?, sha256 = ?, file_key = ?, object_id = ?,"
         " version = ?, stored = ?, source = ?, sender_vk = ?, sender_name = ?"
         " WHERE item_id = ?",
         (
-            size,
-            sha256,
-            file_key,
-            object_id,
+            c.size,
+            c.sha256,
+            c.file_key,
+            c.object_id,
             number,
             stored,
             source,
@@ -342,10 +355,11 @@ def push_version(
             item_id,
         ),
     )
-    if inline is not None:
+    if c.inline is not None:
         conn.execute(
-            "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)", (item_id, inline)
+            "INSERT INTO inline_payloads (item_id, payload) VALUES (?, ?)", (item_id, c.inline)
         )
+    conn.execute("UPDATE items SET modified = ? WHERE id = ?", (stored, item_id))
     return int(number)
 
 

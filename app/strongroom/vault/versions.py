@@ -77,8 +77,9 @@ class Versions:
     ) -> FileRecord:
         """Store `source` (a file's path, or a binary stream read to its end) as the new
         current version of file `item`; see `Vault.store_version`. With `sender` (verify
-        key, name) it is an update that person sent (source "received"): the only way a
-        file shared with me gets a new version."""
+        key, name) it is an update that person sent (source "received"), as
+        `ReceivedUpdates` stores one (it writes the version row with `tables.push_version`
+        too, in its own transaction)."""
         ctx = self._ctx
         with ctx.mutex:  # plan
             ctx.require_open()
@@ -167,20 +168,7 @@ class Versions:
         when = ctx.now()
         stamp = format_time(when)
         with ctx.write() as conn:
-            number = tables.push_version(
-                conn,
-                rec.id,
-                size=s.size,
-                sha256=s.sha256,
-                file_key=s.file_key,
-                object_id=s.object_id,
-                inline=s.inline,
-                stored=stamp,
-                source="you" if sender is None else "received",
-                sender_vk=None if sender is None else sender[0],
-                sender_name=None if sender is None else sender[1],
-            )
-            conn.execute("UPDATE items SET modified = ? WHERE id = ?", (stamp, rec.id))
+            number = tables.push_version(conn, rec.id, s, stamp, sender)
             entry = {"size": s.size, "version": number, **details}
             ctx.history.append(when, action, rec.id, rec.path, entry)
             ctx.drop_staging(conn, [s.object_id])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
-from strongroom.vault import Cancelled, FileRecord, Item
+from strongroom.vault import Cancelled, FileRecord, Item, Vault
 
 from ..error_text import error_message
 from ..formatting import human_size
@@ -30,7 +30,9 @@ class FileActions(QObject):
     def __init__(self, page: FilesPage) -> None:
         super().__init__(page)
         self.page = page
-        self.last_trashed: list[int] = []  # what the last Delete moved to the Trash (Undo)
+        # What this session's last Delete moved to the Trash and the vault's trash still
+        # holds: Undo's target (`check_trashed` keeps it true to the Trash page).
+        self.last_trashed: list[int] = []
 
     def drop_paths(self, paths: list[str]) -> None:
         """Files dropped from another app: the ones that are Strongroom shares (or messages)
@@ -236,8 +238,31 @@ class FileActions(QObject):
             cancellable=False,
         )
 
+    def check_trashed(self) -> None:
+        """The vault changed: keep, of what the last Delete moved, only what its trash still
+        holds (the Trash page may have put it back or erased it), so that Undo is offered
+        only while it has something to put back."""
+        page = self.page
+        ids = self.last_trashed
+        if not ids or page.session is None:
+            return
+        vault = page.vault
+
+        def done(still: list[int]) -> None:
+            if page.vault is vault and self.last_trashed == ids:
+                self.last_trashed = still
+                page.update_actions()
+
+        run_task(
+            lambda _c: _still_in_trash(vault, ids),
+            done,
+            log_error("reading the trash for Undo"),
+            quiet=True,
+        )
+
     def undo_delete(self) -> None:
-        """Put back what the last Delete moved to the Trash (where it was)."""
+        """Put back what the last Delete moved to the Trash (where it was), as far as the
+        vault's trash still holds it."""
         page = self.page
         ids, self.last_trashed = self.last_trashed, []
         if not ids or page.session is None:
@@ -245,21 +270,18 @@ class FileActions(QObject):
         vault = page.vault
 
         def work(_c: object) -> list[Any]:
-            return [vault.restore_from_trash(item_id) for item_id in ids]
+            return [vault.restore_from_trash(item_id) for item_id in _still_in_trash(vault, ids)]
 
-        run_task(
-            work,
-            lambda restored: (
+        def done(restored: list[Any]) -> None:
+            if restored:
                 page.status.emit(
                     self.tr("Put back %n items.", "one: Put back “{name}”.", len(restored)).format(
-                        name=restored[0].item.name if restored else ""
+                        name=restored[0].item.name
                     )
-                ),
-                page.update_actions(),
-            ),
-            warn_error(page.services.dialogs, page, self.tr("Undo")),
-            quiet=True,
-        )
+                )
+            page.update_actions()
+
+        run_task(work, done, warn_error(page.services.dialogs, page, self.tr("Undo")), quiet=True)
 
     def erase_selected(self) -> None:
         """Delete permanently: crypto-shred at once, without the Trash, after one question."""
@@ -496,3 +518,9 @@ class FileActions(QObject):
             )
         )
         return paths
+
+
+def _still_in_trash(vault: Vault, ids: list[int]) -> list[int]:
+    """Those of `ids` that the vault's trash holds now, in the order given."""
+    held = {e.id for e in vault.trash()}
+    return [i for i in ids if i in held]

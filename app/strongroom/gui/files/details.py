@@ -22,7 +22,7 @@ from .. import icons
 from ..formatting import action_label, format_time, human_size
 from ..seams import Services
 from ..sharing import AccessPanel
-from ..widgets import InlineMessage, heading
+from ..widgets import InlineMessage, add_fact_rows, heading
 from .models import FOLDER_COLOR
 from .versions import VersionsSection
 
@@ -152,11 +152,7 @@ class DetailsPane(QWidget):
             ]
         else:
             rows += [(self.tr("Created"), format_time(item.created))]
-        for label, value in rows:
-            v = QLabel(value)
-            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            v.setWordWrap(True)
-            self.facts.addRow(label, v)
+        add_fact_rows(self.facts, rows)
 
     def _done_clicked(self) -> None:
         if self.shown_id is not None:

@@ -291,7 +291,7 @@ class FilesPage(QWidget):
             self.table.selectRow(index.row())
         menu = QMenu(self)
         if self.selected_items():
-            for act in (
+            actions = [
                 self.act_open,
                 self.act_open_external,
                 self.act_share,
@@ -302,24 +302,18 @@ class FilesPage(QWidget):
                 None,
                 self.act_delete,
                 self.act_erase,
-            ):
-                if act is None:
-                    menu.addSeparator()
-                else:
-                    menu.addAction(act)
+            ]
         else:
-            for act in (
+            actions = [
                 self.act_add_files,
                 self.act_add_folder,
                 self.act_new_folder,
                 None,
                 self.act_select_all,
                 self.act_refresh,
-            ):
-                if act is None:
-                    menu.addSeparator()
-                else:
-                    menu.addAction(act)
+            ]
+        for act in actions:
+            menu.addSeparator() if act is None else menu.addAction(act)
         menu.popup(self.table.viewport().mapToGlobal(pos))
         self._menu = menu  # keep alive while shown; tests read it
 
@@ -341,6 +335,7 @@ class FilesPage(QWidget):
         self.model.set_items([])
         self.details.show_items([])
         self.access.set_session(session)  # shares and revocations: the Access column
+        self.item_actions.last_trashed = []  # Undo never reaches into another session
         if session is not None:
             session.files_changed.connect(self._files_changed)
             session.history_appended.connect(self._history_appended)
@@ -349,6 +344,7 @@ class FilesPage(QWidget):
 
     def _files_changed(self, folder_ids: list[int]) -> None:
         """The vault changed these folders' listings: list the one shown again, once."""
+        self.item_actions.check_trashed()  # the Trash page may have put Undo's items back
         shown = self.folder.id if self.folder is not None else None
         if folder_ids and shown is not None and shown not in folder_ids and not self.search_text:
             return  # another folder changed

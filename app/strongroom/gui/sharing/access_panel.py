@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -34,7 +34,7 @@ from ..formatting import format_time
 from ..seams import Services
 from ..session import VaultSession
 from ..tasks import Job, run_task, warn_error
-from ..widgets import muted
+from ..widgets import clear_layout, muted
 from .send_update import send_new_version
 
 
@@ -134,9 +134,9 @@ class RevokeDialog(QDialog):
 
 
 class AccessPanel(QWidget):
-    """Who has access to one file, with a Revoke button per person or group."""
-
-    changed = Signal()
+    """Who has access to one file, with a Revoke button per person or group. It shows the
+    vault's answer again when the page loads it after a share event (`FilesPage` on
+    `AccessCache.changed`), so a revocation made here needs no signal of its own."""
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,12 +152,7 @@ class AccessPanel(QWidget):
         self._generation = 0
 
     def _clear(self) -> None:
-        while self._layout.count():
-            w = self._layout.takeAt(0).widget()
-            if w is not None:
-                w.hide()
-                w.setParent(None)
-                w.deleteLater()
+        clear_layout(self._layout)
         self.revoke_buttons = {}
         self.save_buttons = {}
         self.update_button = None
@@ -302,7 +297,6 @@ class AccessPanel(QWidget):
                         "Strongroom erases its copy when it opens the message."
                     ).format(folder=result.messages[0].parent, name=name),
                 )
-            self.changed.emit()
 
         def ask(exchange: Path | None) -> None:
             dialog = RevokeDialog(name, exchange, self.services, self)
@@ -321,9 +315,7 @@ class AccessPanel(QWidget):
 
     def _send_update(self) -> None:
         if self.session is not None and self.report is not None:
-            send_new_version(
-                self, self.services, self.session, self.report.item_id, self.changed.emit
-            )
+            send_new_version(self, self.services, self.session, self.report.item_id)
 
     def _save(self, share_id: str, recipient: str, name: str) -> Job | None:
         """Save a revocation waiting in the outbox to a folder the person chooses."""
@@ -347,7 +339,6 @@ class AccessPanel(QWidget):
                         "Strongroom erases its copy when it opens the message."
                     ).format(folder=folder, name=name),
                 )
-            self.changed.emit()
 
         return run_task(
             lambda _c: vault.save_revocations(folder, share_id, [recipient]),

@@ -135,6 +135,14 @@ class _Page(QWidget):
         if self.RELOAD_ON is None or what in self.RELOAD_ON:
             self.reload()
 
+    def _add_button_bar(self, *buttons: QPushButton) -> None:
+        """A row of the page's buttons, left-aligned, under its title."""
+        bar = QHBoxLayout()
+        for b in buttons:
+            bar.addWidget(b)
+        bar.addStretch()
+        self.body.addLayout(bar)
+
     def _fail(self, exc: BaseException) -> None:
         self.message.show_message(error_message(exc))
 

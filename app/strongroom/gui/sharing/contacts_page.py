@@ -193,15 +193,13 @@ class ContactsPage(_Page):
         row.addLayout(col, 1)
         self.body.addWidget(card)
 
-        bar = QHBoxLayout()
         self.add_button = QPushButton(icons.icon("add-file"), self.tr("Add contact…"))
         self.verify_button = QPushButton(icons.icon("shield-check"), self.tr("Verify…"))
         self.rename_button = QPushButton(icons.icon("rename"), self.tr("Rename…"))
         self.remove_button = QPushButton(icons.icon("delete"), self.tr("Remove…"))
-        for b in (self.add_button, self.verify_button, self.rename_button, self.remove_button):
-            bar.addWidget(b)
-        bar.addStretch()
-        self.body.addLayout(bar)
+        self._add_button_bar(
+            self.add_button, self.verify_button, self.rename_button, self.remove_button
+        )
         self.body.addWidget(self.message)
         self.model = ContactsTableModel(self)
         self.table = _table(self.model, self.tr("Contacts"))
@@ -230,10 +228,10 @@ class ContactsPage(_Page):
 
     def selected(self) -> Contact | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.model.contact(rows[0].row()) if rows else None
+        return self.model.record(rows[0].row()) if rows else None
 
     def select_name(self, name: str) -> None:
-        for row, c in enumerate(self.model.contacts()):
+        for row, c in enumerate(self.model.records()):
             if c.name == name:
                 self.table.selectRow(row)
 
@@ -244,7 +242,7 @@ class ContactsPage(_Page):
 
     def reload(self) -> None:
         if self.session is None:
-            self.model.set_contacts([])
+            self.model.set_records([])
             self.my_card_text = self.my_fingerprint = self._qr_text = ""
             self.qr.clear()
             return
@@ -265,7 +263,7 @@ class ContactsPage(_Page):
                 self.qr.clear()
                 if self.isVisible():
                     self._load_qr()
-            self.model.set_contacts(contacts)
+            self.model.set_records(contacts)
             self._show_empty(not contacts)
             for row, c in enumerate(contacts):
                 if c.id == keep:

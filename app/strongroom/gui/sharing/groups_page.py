@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QSplitter
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QSplitter
 
 from strongroom.vault import Contact, GroupRecord
 
@@ -28,14 +28,10 @@ class GroupsPage(_Page):
                 "key, so they cannot read anything shared with the group afterwards.",
             ),
         )
-        bar = QHBoxLayout()
         self.create_button = QPushButton(icons.icon("add-folder"), self.tr("New group…"))
         self.add_member_button = QPushButton(icons.icon("contacts"), self.tr("Add member…"))
         self.remove_member_button = QPushButton(icons.icon("delete"), self.tr("Remove member…"))
-        for b in (self.create_button, self.add_member_button, self.remove_member_button):
-            bar.addWidget(b)
-        bar.addStretch()
-        self.body.addLayout(bar)
+        self._add_button_bar(self.create_button, self.add_member_button, self.remove_member_button)
         self.body.addWidget(self.message)
         split = QSplitter()
         self.groups_list = QListWidget()

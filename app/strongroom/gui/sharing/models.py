@@ -4,7 +4,7 @@ waiting for my decision."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QFontDatabase
@@ -15,42 +15,56 @@ from .. import icons
 from ..formatting import format_time, human_size
 from .common import TRUST_LABELS, trust_icon
 
+_R = TypeVar("_R")
 
-class ContactsTableModel(QAbstractTableModel):
-    """My contacts: name, fingerprint, whether I verified it, when added."""
 
-    COL_NAME, COL_FINGERPRINT, COL_VERIFIED, COL_ADDED = range(4)
+class _RecordsTableModel(QAbstractTableModel, Generic[_R]):
+    """A table of one kind of vault record, a row each, replaced as a whole; a subclass
+    gives its `COL_*` constants, `COLUMN_COUNT`, header texts (`_headers`) and `data`."""
+
+    COLUMN_COUNT = 0
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._contacts: list[Contact] = []
+        self._rows: list[_R] = []
 
-    def set_contacts(self, contacts: Sequence[Contact]) -> None:
+    def set_records(self, records: Sequence[_R]) -> None:
         self.beginResetModel()
-        self._contacts = list(contacts)
+        self._rows = list(records)
         self.endResetModel()
 
-    def contact(self, row: int) -> Contact:
-        return self._contacts[row]
+    def record(self, row: int) -> _R:
+        return self._rows[row]
 
-    def contacts(self) -> list[Contact]:
-        return list(self._contacts)
+    def records(self) -> list[_R]:
+        return list(self._rows)
 
     def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._contacts)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 4
+        return 0 if parent.isValid() else self.COLUMN_COUNT
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("Name"), self.tr("Fingerprint"), self.tr("Verified"), self.tr("Added"))[
-                section
-            ]
+            return self._headers()[section]
         return None
 
+    def _headers(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+
+class ContactsTableModel(_RecordsTableModel[Contact]):
+    """My contacts: name, fingerprint, whether I verified it, when added."""
+
+    COL_NAME, COL_FINGERPRINT, COL_VERIFIED, COL_ADDED = range(4)
+    COLUMN_COUNT = 4
+
+    def _headers(self) -> tuple[str, ...]:
+        return (self.tr("Name"), self.tr("Fingerprint"), self.tr("Verified"), self.tr("Added"))
+
     def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        c = self._contacts[index.row()]
+        c = self._rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == self.COL_NAME:
@@ -70,43 +84,21 @@ class ContactsTableModel(QAbstractTableModel):
         return None
 
 
-class ReceivedTableModel(QAbstractTableModel):
+class ReceivedTableModel(_RecordsTableModel[ReceivedRecord]):
     """Files shared with me: name, sender and trust, size, when, until when."""
 
     COL_NAME, COL_FROM, COL_TRUST, COL_SIZE, COL_RECEIVED, COL_EXPIRES = range(6)
+    COLUMN_COUNT = 6
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[ReceivedRecord] = []
-
-    def set_records(self, records: Sequence[ReceivedRecord]) -> None:
-        self.beginResetModel()
-        self._rows = list(records)
-        self.endResetModel()
-
-    def record(self, row: int) -> ReceivedRecord:
-        return self._rows[row]
-
-    def records(self) -> list[ReceivedRecord]:
-        return list(self._rows)
-
-    def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 6
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (
-                self.tr("Name"),
-                self.tr("From"),
-                self.tr("Sender"),
-                self.tr("Size"),
-                self.tr("Received"),
-                self.tr("Available until"),
-            )[section]
-        return None
+    def _headers(self) -> tuple[str, ...]:
+        return (
+            self.tr("Name"),
+            self.tr("From"),
+            self.tr("Sender"),
+            self.tr("Size"),
+            self.tr("Received"),
+            self.tr("Available until"),
+        )
 
     def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         r = self._rows[index.row()]
@@ -146,37 +138,15 @@ class ReceivedTableModel(QAbstractTableModel):
         return None
 
 
-class PendingSharesTableModel(QAbstractTableModel):
+class PendingSharesTableModel(_RecordsTableModel[PendingShare]):
     """Shares from senders not in my contacts, waiting for my decision: the file name and
     size they claim, the sender by fingerprint (their name is only their claim)."""
 
     COL_NAME, COL_FROM, COL_SIZE, COL_ARRIVED = range(4)
+    COLUMN_COUNT = 4
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[PendingShare] = []
-
-    def set_records(self, records: Sequence[PendingShare]) -> None:
-        self.beginResetModel()
-        self._rows = list(records)
-        self.endResetModel()
-
-    def record(self, row: int) -> PendingShare:
-        return self._rows[row]
-
-    def records(self) -> list[PendingShare]:
-        return list(self._rows)
-
-    def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 4
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("Name"), self.tr("From"), self.tr("Size"), self.tr("Arrived"))[section]
-        return None
+    def _headers(self) -> tuple[str, ...]:
+        return (self.tr("Name"), self.tr("From"), self.tr("Size"), self.tr("Arrived"))
 
     def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         p = self._rows[index.row()]

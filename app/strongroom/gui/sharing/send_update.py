@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
@@ -61,7 +60,6 @@ def send_new_version(
     services: Services,
     session: VaultSession,
     item_id: int,
-    on_done: Callable[[], None],
 ) -> Job | None:
     """Plan in the background (the exchange folder, or a folder the person chooses when
     none is set), show the plan, then send in the background."""
@@ -79,7 +77,6 @@ def send_new_version(
                 n=result.plan.version, who=", ".join(result.sent_to)
             ),
         )
-        on_done()
 
     def show(plan: UpdatePlan) -> None:
         if not services.dialogs.exec_dialog(SendUpdateDialog(plan, widget)):

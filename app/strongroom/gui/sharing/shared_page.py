@@ -62,6 +62,18 @@ def receive_or_apply(vault: Any, path: str | Path) -> ReceiveResult | ShareFromU
         return exc
 
 
+def _framed(name: str) -> QFrame:
+    """A box set off from the page (base background, a thin rounded border); its style
+    is keyed to its object `name`, so the widgets inside keep their own."""
+    frame = QFrame()
+    frame.setObjectName(name)
+    frame.setStyleSheet(
+        f"#{name} {{ background: palette(base); border: 1px solid palette(mid);"
+        " border-radius: 6px; }"
+    )
+    return frame
+
+
 class SharedPage(_Page):
     """Files others shared with me; receive share files; check the exchange folder (`sync`:
     the session controller's schedule calls it every minute and after unlock) and announce
@@ -81,7 +93,6 @@ class SharedPage(_Page):
                 "only verified contacts are marked verified.",
             ),
         )
-        bar = QHBoxLayout()
         # Short labels, so the page fits an 800-pixel-wide window; the names say it in full.
         self.receive_button = QPushButton(icons.icon("inbox"), self.tr("Receive file…"))
         self.receive_button.setToolTip(self.tr("Receive a share file someone sent you"))
@@ -92,24 +103,16 @@ class SharedPage(_Page):
         self.preview_button = QPushButton(icons.icon("preview"), self.tr("Preview"))
         self.export_button = QPushButton(icons.icon("export"), self.tr("Export…"))
         self.open_button = QPushButton(icons.icon("open"), self.tr("Open"))
-        for b in (
+        self._add_button_bar(
             self.receive_button,
             self.sync_button,
             self.preview_button,
             self.export_button,
             self.open_button,
-        ):
-            bar.addWidget(b)
-        bar.addStretch()
-        self.body.addLayout(bar)
+        )
         self.body.addWidget(self.message)
         # Receipts the senders asked for, waiting for my answer (receipts policy "ask").
-        self.receipts_banner = QFrame()
-        self.receipts_banner.setObjectName("receipts")
-        self.receipts_banner.setStyleSheet(
-            "#receipts { background: palette(base); border: 1px solid palette(mid);"
-            " border-radius: 6px; }"
-        )
+        self.receipts_banner = _framed("receipts")
         row = QHBoxLayout(self.receipts_banner)
         self.receipts_label = QLabel()
         self.receipts_label.setWordWrap(True)
@@ -154,12 +157,7 @@ class SharedPage(_Page):
 
     def _build_waiting(self) -> None:
         """ "Waiting for you": shares from senders not in my contacts (FORMAT.md §6.14)."""
-        self.waiting_box = QFrame()
-        self.waiting_box.setObjectName("waiting")
-        self.waiting_box.setStyleSheet(
-            "#waiting { background: palette(base); border: 1px solid palette(mid);"
-            " border-radius: 6px; }"
-        )
+        self.waiting_box = _framed("waiting")
         box = QVBoxLayout(self.waiting_box)
         box.setContentsMargins(10, 8, 10, 8)
         self.waiting_title = heading(self.tr("Waiting for you"), 2)

@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from strongroom.crypto import age
 from strongroom.crypto.sign import SIGNATURE_SIZE, BadSignature, SigningKey, VerifyKey
@@ -44,6 +42,7 @@ from strongroom.vault.formats.encoding import (
     random_hex_id,
 )
 from strongroom.vault.fsutil import COPY_BUFFER  # the one buffer `copy_payload` reuses
+from strongroom.vault.keys import hkdf
 
 __all__ = [
     "COPY_BUFFER",
@@ -445,9 +444,7 @@ def _manifest_key(file_key: bytes, salt: bytes) -> bytes:
     # A fresh random salt per stanza gives a fresh key each time: the same file key is
     # shared many times with different manifests, so a fixed key with the zero nonce below
     # would repeat a (key, nonce) pair and break ChaCha20-Poly1305.
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_MANIFEST_INFO).derive(
-        file_key
-    )
+    return hkdf(file_key, salt, _MANIFEST_INFO)
 
 
 def manifest_stanza(file_key: bytes, manifest_bytes: bytes, signature: bytes) -> age.Stanza:

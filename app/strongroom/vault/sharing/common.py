@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strongroom.crypto import age
 
 from ..context import SHARED_PREFIX, SHARED_ROOT_ID  # noqa: F401  (their address in sharing)
-from ..errors import ShareRefused, VaultLocked
+from ..context import op as _op  # noqa: F401  (the sharing parts' verbs take it from here)
+from ..errors import ShareRefused
 from ..records import FileRecord, FolderRecord
 from ..share_records import (
     Contact,
@@ -36,21 +35,6 @@ GroupRef = str | GroupRecord
 StrPath = str | PathLike[str]
 _INLINE_PAYLOAD_MAX = age.payload_length(64 * 1024)  # = api.INLINE_MAX plaintext bytes
 _HEX128 = re.compile(r"^[0-9a-f]{32}$")
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _op(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
-    """As `api._op`: run under the vault mutex, refusing once the vault is locked."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._ctx.mutex:
-            if self._ctx.conn is None:
-                raise VaultLocked()
-            return method(self, *args, **kwargs)
-
-    return wrapper
 
 
 class _Report:

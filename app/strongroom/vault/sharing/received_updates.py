@@ -130,20 +130,7 @@ class ReceivedUpdates(SharingPart):
             record_applied(conn, sid, signer, m.version)
             if bytes(current[0]) == p.sha256:
                 return None
-            number = tables.push_version(
-                conn,
-                held.item_id,
-                size=p.size,
-                sha256=p.sha256,
-                file_key=p.file_key,
-                object_id=p.object_id,
-                inline=p.inline,
-                stored=stamp,
-                source="received",
-                sender_vk=signer,
-                sender_name=m.sender.name,
-            )
-            conn.execute("UPDATE items SET modified = ? WHERE id = ?", (stamp, held.item_id))
+            number = tables.push_version(conn, held.item_id, p, stamp, (signer, m.sender.name))
             conn.execute(
                 "UPDATE received SET size = ?, sha256 = ?, created = ?"
                 " WHERE share_id = ? AND signer = ?",
