@@ -467,3 +467,23 @@ def test_opening_a_backup_leaves_the_vaults_failed_unlock_count_to_the_vault(env
         assert copy.unlock_report.of_kind(NoticeKind.FAILED_UNLOCKS) is None
     with env.open() as original:
         assert original.unlock_report.of_kind(NoticeKind.FAILED_UNLOCKS) is not None
+
+
+def test_opening_a_backup_leaves_the_vaults_open_copies_alone(env, filled):
+    """A backup has its vault's id, and the private temp folder was named by vault id: a
+    backup opened (and locked) while the vault had a file open in another app wiped that
+    copy — an editor's unsaved work, or the vault's own edit in progress."""
+    vault, _ = filled
+    dest = env.root / "backup"
+    vault.backup(dest)
+    edit = b"edited while the backup was looked at"
+    copy = vault.open_for_editing("/b.bin", watch=False)
+    copy.path.write_bytes(edit)
+    with _open(env, dest) as backup:
+        assert backup.temp_dir != vault.temp_dir
+        assert backup.changed_copies() == []  # the vault's copies are not the backup's
+        other = backup.open_external("/docs/small.txt")
+    assert not other.exists()  # the backup's own copies are wiped at its lock, as ever
+    assert copy.path.read_bytes() == edit
+    stored = vault.finish_editing(copy)
+    assert stored is not None and vault.read_bytes("/b.bin") == edit
