@@ -294,3 +294,36 @@ def test_group_update_uses_the_current_key_so_a_removed_member_cannot_read_it(
     # Carol keeps what she could already read (only revocation ends that), nothing newer.
     assert carol.read_bytes(share.id) == b"v1"
     assert [v.number for v in carol.versions(carol.received(share.id).path)] == [1]
+
+
+def test_update_arriving_while_the_first_share_waits_is_what_waits(world: World, tmp_path) -> None:
+    """Bob does not know Alice: her share waits for his decision (FORMAT.md §6.14). Her
+    update arrives while the first share's file is still there (its removal has not
+    synced yet): the waiting entry must move to the newer version — it kept the first
+    one, the update's file was counted a duplicate and never read again, so accepting
+    gave Bob the old contents for good."""
+    alice, bob = world.person("Alice"), world.person("Bob")
+    alice.add_contact(bob.my_card().to_text())
+    doc = alice.add_bytes("/", "a.bin", b"v1")
+    (share,) = alice.share([doc], to=["Bob"])
+    first = shutil.copy(share.path, tmp_path / "first.age")
+    assert [p.size for p in bob.sync().pending] == [2]
+    alice.store_version(doc.id, _stream(b"version two"))
+    alice.send_update(alice.plan_send_update(doc.id))  # removes the first share's file…
+    shutil.copy(first, share.path)  # …a removal the sync engine has not brought over yet
+    bob.sync()
+    (waiting,) = bob.pending_shares()
+    assert waiting.size == len(b"version two")
+    # The first share again, under another name (a conflict copy, a replay): still v2.
+    shutil.copy(first, world.exchange / "sr-aaaaaaaaaaaaaaaaaaaaaaaaaa.age")
+    bob.sync()
+    (waiting,) = bob.pending_shares()
+    assert waiting.size == len(b"version two")
+    rec = bob.accept_share(waiting.id)
+    assert bob.read_bytes(rec.path) == b"version two"
+    bob.sync()
+    assert bob.read_bytes(rec.path) == b"version two"
+    alice.store_version(doc.id, _stream(b"version three"))
+    alice.send_update(alice.plan_send_update(doc.id))
+    assert [r.item_id for r in bob.sync().updated] == [rec.item_id]
+    assert bob.read_bytes(rec.path) == b"version three"
