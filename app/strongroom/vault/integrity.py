@@ -218,8 +218,9 @@ class Integrity:
         conn = ctx.connection
         with db.db_errors():
             files, total = conn.execute(
+                # IS NOT: a file in the trash on its own has no parent (NULL), and is mine.
                 "SELECT count(*), coalesce(sum(c.size), 0) FROM file_contents c"
-                " JOIN items i ON i.id = c.item_id WHERE i.parent_id != ?",
+                " JOIN items i ON i.id = c.item_id WHERE i.parent_id IS NOT ?",
                 (SHARED_ROOT_ID,),
             ).fetchone()
             (folders,) = conn.execute(
@@ -227,7 +228,7 @@ class Integrity:
             ).fetchone()
             (objects,) = conn.execute(
                 "SELECT count(*) FROM file_contents c JOIN items i ON i.id = c.item_id"
-                " WHERE c.object_id IS NOT NULL AND i.parent_id != ?",
+                " WHERE c.object_id IS NOT NULL AND i.parent_id IS NOT ?",
                 (SHARED_ROOT_ID,),
             ).fetchone()
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())

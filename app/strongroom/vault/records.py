@@ -377,7 +377,8 @@ class VaultInfo:
     schema_version: int
     created: datetime
     file_count: int
-    """My files (not the received ones: `shared_with_me` lists those)."""
+    """My files (not the received ones: `shared_with_me` lists those), those in the trash
+    included (still stored until it is emptied), as are the folders in `folder_count`."""
     folder_count: int
     total_size: int
     """Plaintext bytes of my files."""
