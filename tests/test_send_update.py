@@ -327,3 +327,17 @@ def test_update_arriving_while_the_first_share_waits_is_what_waits(world: World,
     alice.send_update(alice.plan_send_update(doc.id))
     assert [r.item_id for r in bob.sync().updated] == [rec.item_id]
     assert bob.read_bytes(rec.path) == b"version three"
+
+
+def test_plan_words_match_what_happens_to_the_earlier_file(world: World) -> None:
+    """The plan said a plain age recipient "gets a new file next to the old one", but in
+    the exchange folder the earlier file is removed (§6.15): they must not look for it."""
+    alice, bob, _carol = _three(world)
+    doc = alice.add_bytes("/", "a.bin", b"v1")
+    (share,) = alice.share([doc], to=["Bob"])
+    alice.store_version(doc.id, _stream(b"v2"))
+    plan = alice.plan_send_update(doc.id)
+    assert "next to the old one" not in plan.limits
+    assert "removed" in plan.limits
+    alice.send_update(plan)
+    assert not share.path.exists()
