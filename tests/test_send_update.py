@@ -332,7 +332,7 @@ def test_update_arriving_while_the_first_share_waits_is_what_waits(world: World,
 def test_plan_words_match_what_happens_to_the_earlier_file(world: World) -> None:
     """The plan said a plain age recipient "gets a new file next to the old one", but in
     the exchange folder the earlier file is removed (§6.15): they must not look for it."""
-    alice, bob, _carol = _three(world)
+    alice, _bob, _carol = _three(world)
     doc = alice.add_bytes("/", "a.bin", b"v1")
     (share,) = alice.share([doc], to=["Bob"])
     alice.store_version(doc.id, _stream(b"v2"))
