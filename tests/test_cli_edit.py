@@ -139,3 +139,18 @@ def test_copy_gone_at_exit_is_not_said_to_be_kept(tmp_path, cli_run, vault, monk
     assert "is gone" in err and "kept at" not in err, err
     code, out, _ = cli_run("cat", "/notes.txt")
     assert out == "first\n"
+
+
+def test_copy_kept_from_a_crashed_edit_is_named_at_every_command(tmp_path, cli_run, vault):  # noqa: F811
+    """`edit` killed (SIGKILL, a power cut) after the editor saved: the changed copy stays
+    in the private temp folder (never wiped unasked), but no command said so — the owner
+    of a command-line-only setup never learned their edit (plaintext) was still there."""
+    from strongroom.vault import Vault
+
+    opened = Vault.open(vault, SECRET)
+    copy = opened.open_for_editing("/notes.txt", watch=False)
+    copy.path.write_bytes(b"edited, never stored\n")
+    opened.lock()  # as a crash leaves it: the copy kept, listed in the vault
+    code, _out, err = cli_run("ls", "/")
+    assert code == 0
+    assert "kept" in err and str(copy.path) in err and "/notes.txt" in err, err

@@ -30,7 +30,7 @@ from strongroom.crypto import kdf, memwipe
 from . import db, header_copies, integrity, keys, tempdirs
 from .context import ROOT_ID, Clock, VaultContext
 from .copies import META_KEY as COPIES_META_KEY
-from .copies import CopyBook
+from .copies import CopyBook, kept_text
 from .errors import (
     BackupIncomplete,
     DiskFull,
@@ -491,7 +491,8 @@ def finish_open(
         # Copies another program changed (kept at the last lock, or left by a crash)
         # stay for the owner to decide on; everything else is wiped.
         ctx.copies.load(ctx.meta(COPIES_META_KEY))
-        ctx.copies.wipe(keep_changed=True)
+        if kept := ctx.copies.wipe(keep_changed=True):
+            ctx.unlock_report.add(NoticeKind.COPIES_KEPT, kept_text(kept), level="info")
         now = _queue_unlock_entries(ctx, vault_key, how, header_plan)
         _first_write(ctx, now)
         if ctx.rollback_problem and backup:
