@@ -403,9 +403,11 @@ def _active_shares(vault: Vault, item: Item) -> list[Any]:
 
 def _note_shares_stay(active: list[Any]) -> None:
     """Deleting my copy does not take a share back: say so before it happens."""
+    one = len(active) == 1
     note(
-        f"strongroom: note: {plural(len(active), 'share')} of this stay readable by their "
-        "recipients until revoked (deleting your copy does not take them back):"
+        f"strongroom: note: {plural(len(active), 'share')} of this "
+        f"{'stays readable by its' if one else 'stay readable by their'} recipients until "
+        f"revoked (deleting your copy does not take {'it' if one else 'them'} back):"
     )
     for s in active:
         who = ", ".join(safe(r.name) for r in s.recipients if r.status == "active")
