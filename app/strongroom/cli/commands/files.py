@@ -388,6 +388,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
             f"Moved {safe(item.path)} to the trash; to bring it back: "
             f"strongroom trash restore {shell_quote(item.path)}"
         )
+    else:
+        note(f"Erased {safe(item.path)} for good: its keys are destroyed.")
     return EXIT_OK
 
 
