@@ -785,6 +785,7 @@ def test_info(run, vault, tree):
         "folder_count",
         "total_size",
         "object_count",
+        "trashed_files",
         "kdf",
         "retention",
         "history_entries",

@@ -182,3 +182,15 @@ def test_add_update_of_several_files_is_all_or_nothing(run, vault, tmp_path):  #
     assert code == 0 and "No changes to /a.txt" in err, err
     code, out, _ = run(*pw, "versions", "--json", "/a.txt")
     assert [v["number"] for v in json.loads(out)["versions"]] == [1, 2]
+
+
+def test_info_says_how_many_files_are_in_the_trash(run, vault, tmp_path):  # noqa: F811
+    pw = vault["pw"]
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(name.encode())
+        assert run(*pw, "add", tmp_path / name)[0] == 0
+    assert run(*pw, "rm", "/a.txt")[0] == 0
+    _code, out, _ = run(*pw, "info")
+    assert "Contents:       2 files (10 B) in 0 folders (1 file in the trash); 0 objects" in out
+    data = json.loads(run(*pw, "info", "--json")[1])
+    assert (data["file_count"], data["trashed_files"]) == (2, 1)

@@ -222,6 +222,7 @@ def test_info_counts_a_trashed_file_like_a_trashed_folders_files(env):
         during = vault.info()
         assert (during.file_count, during.folder_count) == (2, 1)
         assert (during.total_size, during.object_count) == (before.total_size, 1)
+        assert (before.trashed_files, during.trashed_files) == (0, 2)
         vault.empty_trash()
         after = vault.info()
         assert (after.file_count, after.folder_count, after.total_size) == (0, 0, 0)

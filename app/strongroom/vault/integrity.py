@@ -231,6 +231,11 @@ class Integrity:
                 " WHERE c.object_id IS NOT NULL AND i.parent_id IS NOT ?",
                 (SHARED_ROOT_ID,),
             ).fetchone()
+            (trashed,) = conn.execute(
+                "WITH RECURSIVE t(id) AS (SELECT item_id FROM trash UNION ALL"
+                " SELECT i.id FROM items i JOIN t ON i.parent_id = t.id)"
+                " SELECT count(*) FROM t JOIN file_contents c ON c.item_id = t.id"
+            ).fetchone()
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             (version,) = conn.execute("PRAGMA cipher_version").fetchone()
         p = ctx.header.passphrase.kdf
@@ -251,6 +256,7 @@ class Integrity:
             retention=Retention(meta.get("retention", Retention.UNLIMITED.value)),
             history_entries=ctx.history.count(),
             sqlcipher_version=str(version),
+            trashed_files=trashed,
         )
 
 

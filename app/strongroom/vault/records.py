@@ -391,6 +391,8 @@ class VaultInfo:
     retention: Retention
     history_entries: int
     sqlcipher_version: str
+    trashed_files: int = 0
+    """Of `file_count`, the files in the trash (trashed on their own or in a folder)."""
 
 
 @dataclass(frozen=True)
