@@ -341,3 +341,25 @@ def test_plan_words_match_what_happens_to_the_earlier_file(world: World) -> None
     assert "removed" in plan.limits
     alice.send_update(plan)
     assert not share.path.exists()
+
+
+def test_update_with_the_contents_i_have_still_records_what_was_sent(world: World) -> None:
+    """Bob went back to version 1 of Alice's file himself; Alice then restored version 1
+    and sent it. Nothing new is stored (he has those contents), but his record of what
+    Alice sent kept the size and hash of her version 2 (`ls --shared` showed 27 B for an
+    8 B file)."""
+    alice, bob, _carol = _three(world)
+    doc = alice.add_bytes("/", "plan.txt", b"plan v1\n")
+    (share,) = alice.share([doc], to=["Bob"])
+    bob.sync()
+    alice.store_version(doc.id, _stream(b"plan v2, much longer\n"))
+    alice.send_update(alice.plan_send_update(doc.id))
+    bob.sync()
+    copy = bob.received(share.id)
+    bob.restore_version(copy.path, 1)
+    alice.restore_version(doc.id, 1)
+    alice.send_update(alice.plan_send_update(doc.id))
+    bob.sync()
+    (rec,) = bob.shared_with_me()
+    assert (rec.size, rec.sha256) == (8, _sha(b"plan v1\n"))
+    assert [v.number for v in bob.versions(copy.path)] == [1, 2, 3]  # nothing new stored

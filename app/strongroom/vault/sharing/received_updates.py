@@ -128,6 +128,19 @@ class ReceivedUpdates(SharingPart):
             if self._applied(sid, signer) >= m.version:
                 raise ShareUpdateRefused("A newer version of this file arrived meanwhile.")
             record_applied(conn, sid, signer, m.version)
+            # What the sender sent now, even when I have those contents already (I went
+            # back to that version myself): `ls --shared` shows what they share.
+            conn.execute(
+                "UPDATE received SET size = ?, sha256 = ?, created = ?"
+                " WHERE share_id = ? AND signer = ?",
+                (
+                    p.size,
+                    p.sha256,
+                    format_time(datetime.fromtimestamp(m.created, UTC)),
+                    sid,
+                    signer,
+                ),
+            )
             if bytes(current[0]) == p.sha256:
                 return None
             number = tables.push_version(
@@ -144,17 +157,6 @@ class ReceivedUpdates(SharingPart):
                 sender_name=m.sender.name,
             )
             conn.execute("UPDATE items SET modified = ? WHERE id = ?", (stamp, held.item_id))
-            conn.execute(
-                "UPDATE received SET size = ?, sha256 = ?, created = ?"
-                " WHERE share_id = ? AND signer = ?",
-                (
-                    p.size,
-                    p.sha256,
-                    format_time(datetime.fromtimestamp(m.created, UTC)),
-                    sid,
-                    signer,
-                ),
-            )
             self._ctx.drop_staging(conn, [p.object_id])
             who, fp = self._s.contacts._who(signer, str(m.sender.recipient))
             details = {"share": sid, "from": who, "size": p.size, "version": number}
