@@ -122,7 +122,8 @@ class PendingShares(SharingPart):
     ) -> tuple[PendingShare | None, bool]:
         """Record a share from an unknown sender as waiting (only what it claims and where
         its file is); (the waiting share, whether it is new). A share already waiting
-        keeps its entry (its file moves to `path` if the old one is gone)."""
+        keeps its entry, which moves to this file if its own is gone, or if this is a
+        newer version of it (§6.15)."""
         m = info.manifest
         assert m is not None
         signer = b64url_encode(m.sender.verify_key.to_bytes())
@@ -130,29 +131,21 @@ class PendingShares(SharingPart):
         if held is not None:
             if path is None:
                 return self._pending_record(held), False
-            newer = (m.version or 0) > self._held_version(held)
-            if not newer and os.path.lexists(held[8]):
-                return self._pending_record(held), False
-            if not newer:  # its file is gone: this copy of the same share stands for it
-                with self._ctx.write() as conn:
-                    conn.execute(
-                        "UPDATE pending_shares SET path = ? WHERE id = ?", (str(path), held[0])
-                    )
-                held = self._pending_row(m.share_id, signer)
-                assert held is not None
-                return self._pending_record(held), False
+            have = self._held_version(held)
+            if have >= 0 and (m.version or 0) <= have:
+                return self._pending_record(held), False  # the same share again, or older
+            # A newer version (its sender's update): what I decide on is the newest, or
+            # accepting would store the old one for good (the update's file is not read
+            # again). Otherwise the entry's file is gone: this copy stands for it.
+            newer = have >= 0
         if path is None:
             return None, True
         now = self._ctx.now()
         expires = format_time(datetime.fromtimestamp(m.expires, UTC)) if m.expires else None
         card = m.sender
         values = (card.to_text(), m.name, m.size, str(info.opened_by), via_group, str(path))
-        details: dict[str, Any] = {"version": m.version} if newer else {}
         with self._ctx.write() as conn:
             if held is not None:
-                # A newer version of the share that waits (its sender's update, §6.15):
-                # what I decide on is the newest, or accepting would store the old one
-                # for good (the update's file is not read again).
                 conn.execute(
                     "UPDATE pending_shares SET sender_card = ?, name = ?, size = ?,"
                     " opened_by = ?, group_id = ?, path = ?, expires = ? WHERE id = ?",
@@ -165,22 +158,23 @@ class PendingShares(SharingPart):
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
                     (m.share_id, signer, *values, expires, format_time(now)),
                 )
-            self._ctx.history.append(
-                now,
-                "share-waiting",
-                details={
-                    "share": m.share_id,
-                    "from": f"{card.name} (not in your contacts)",
-                    "fingerprint": card.fingerprint,
-                    "name": share_format.safe_display_name(m.name),
-                    "size": m.size,
-                    **details,
-                },
-            )
+            if held is None or newer:
+                self._ctx.history.append(
+                    now,
+                    "share-waiting",
+                    details={
+                        "share": m.share_id,
+                        "from": f"{card.name} (not in your contacts)",
+                        "fingerprint": card.fingerprint,
+                        "name": share_format.safe_display_name(m.name),
+                        "size": m.size,
+                        **({"version": m.version} if newer else {}),
+                    },
+                )
         self._s.identity._changed("received")
         row = self._pending_row(m.share_id, signer)
         assert row is not None
-        return self._pending_record(row), True
+        return self._pending_record(row), held is None or newer
 
     def _held_version(self, row: Sequence[Any]) -> int:
         """The `version` (§6.15; 0 for a first share) of the share a waiting entry's file
