@@ -459,7 +459,8 @@ def test_rm_asks_on_a_terminal_before_erasing(run, vault, tree, monkeypatch):
     # -f never asks (stdin would say no); to the trash never asks: it can be undone.
     run(*vault["pw"], "add", tree)
     monkeypatch.setattr(sys, "stdin", _Lines("n\n"))
-    assert run(*vault["pw"], "rm", "-rf", "--now", "/docs")[0] == 0
+    code, _, err = run(*vault["pw"], "rm", "-rf", "--now", "/docs")
+    assert code == 0 and "Erased /docs for good" in err  # it said nothing at all
     run(*vault["pw"], "add", tree)
     code, _, err = run(*vault["pw"], "rm", "-r", "/docs")
     assert code == 0 and "Moved /docs to the trash" in err
@@ -784,6 +785,7 @@ def test_info(run, vault, tree):
         "folder_count",
         "total_size",
         "object_count",
+        "trashed_files",
         "kdf",
         "retention",
         "history_entries",

@@ -245,6 +245,7 @@ def test_rm_of_a_shared_file_warns_and_offers_revoke(tmp_path, run, vault, bob):
     code, _, err = run("rm", "-f", "/s.txt")
     assert code == 0, err
     assert "Bob" in err and "until" in err and "revoke" in err and "--revoke" in err
+    assert "1 share of this stays readable by its recipients" in err
     shares = json.loads(run("shares", "--json")[1])["shares"]
     by_path = {s["item_path"]: s for s in shares}
     assert {r["status"] for r in by_path["/s.txt"]["recipients"]} == {"active"}

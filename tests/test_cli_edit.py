@@ -127,3 +127,30 @@ def test_edit_errors_in_plain_words(tmp_path, cli_run, vault, monkeypatch):  # n
     assert "could not be started" in err and "Check VISUAL or EDITOR" in err
     run_dir = Path(os.environ["XDG_RUNTIME_DIR"])
     assert not [p for p in run_dir.rglob("*") if p.is_file()]  # no copy left behind
+
+
+def test_copy_gone_at_exit_is_not_said_to_be_kept(tmp_path, cli_run, vault, monkeypatch):  # noqa: F811
+    """An editor (or anything else) that removed the copy: nothing can be stored, and the
+    message must not send the owner to look for a copy "kept at" a path that is gone."""
+    editor = _editor(tmp_path, "remove", 'rm -f "$1"\n')
+    monkeypatch.setenv("EDITOR", str(editor))
+    code, _out, err = cli_run("edit", "/notes.txt")
+    assert code == 1
+    assert "is gone" in err and "kept at" not in err, err
+    code, out, _ = cli_run("cat", "/notes.txt")
+    assert out == "first\n"
+
+
+def test_copy_kept_from_a_crashed_edit_is_named_at_every_command(tmp_path, cli_run, vault):  # noqa: F811
+    """`edit` killed (SIGKILL, a power cut) after the editor saved: the changed copy stays
+    in the private temp folder (never wiped unasked), but no command said so — the owner
+    of a command-line-only setup never learned their edit (plaintext) was still there."""
+    from strongroom.vault import Vault
+
+    opened = Vault.open(vault, SECRET)
+    copy = opened.open_for_editing("/notes.txt", watch=False)
+    copy.path.write_bytes(b"edited, never stored\n")
+    opened.lock()  # as a crash leaves it: the copy kept, listed in the vault
+    code, _out, err = cli_run("ls", "/")
+    assert code == 0
+    assert "kept" in err and str(copy.path) in err and "/notes.txt" in err, err

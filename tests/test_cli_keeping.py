@@ -169,3 +169,52 @@ def test_trash_keep_says_what_it_erased_at_once(run, vault, tmp_path):  # noqa: 
     code, _, err = run(*pw, "trash", "keep", "forever")
     assert err.endswith("The trash now keeps items until emptied.\n")
     assert [e["name"] for e in json.loads(run(*pw, "trash", "--json")[1])["items"]] == ["c.txt"]
+
+
+def test_add_update_of_several_files_is_all_or_nothing(run, vault, tmp_path):  # noqa: F811
+    """`add --update` stored each taken name's new version on its own, before the rest:
+    a refusal or a failure after the first left that version stored."""
+    pw = vault["pw"]
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (old / name).write_bytes(b"first " + name.encode())
+        (new / name).write_bytes(b"second " + name.encode())
+    (old / "docs").mkdir()
+    assert run(*pw, "add", old / "a.txt", old / "b.txt", old / "docs")[0] == 0
+    (new / "docs").write_bytes(b"a file where the vault has a folder")
+    (new / "c.txt").write_bytes(b"a new file")
+
+    # A name taken by a folder: refused, and nothing stored — not a.txt's new version.
+    code, _, err = run(*pw, "add", "--update", new / "a.txt", new / "docs", new / "c.txt")
+    assert code == 1 and "--update stores new versions of files only" in err
+    code, out, _ = run(*pw, "versions", "--json", "/a.txt")
+    assert [v["number"] for v in json.loads(out)["versions"]] == [1]
+    code, out, _ = run(*pw, "ls", "--json")
+    assert [i["path"] for i in json.loads(out)["items"]] == ["/docs", "/a.txt", "/b.txt"]
+
+    # All of it at once: two new versions and a new file, one command.
+    code, out, err = run(*pw, "add", "--update", new / "a.txt", new / "b.txt", new / "c.txt")
+    assert code == 0, err
+    assert out.split() == ["/a.txt", "/b.txt", "/c.txt"]
+    assert "as version 2 of /a.txt" in err and "as version 2 of /b.txt" in err
+    assert "Added 1 file" in err
+    assert run(*pw, "cat", "/b.txt")[1] == "second b.txt"
+    # Unchanged contents: no new version.
+    code, out, err = run(*pw, "add", "--update", new / "a.txt")
+    assert code == 0 and "No changes to /a.txt" in err, err
+    code, out, _ = run(*pw, "versions", "--json", "/a.txt")
+    assert [v["number"] for v in json.loads(out)["versions"]] == [1, 2]
+
+
+def test_info_says_how_many_files_are_in_the_trash(run, vault, tmp_path):  # noqa: F811
+    pw = vault["pw"]
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(name.encode())
+        assert run(*pw, "add", tmp_path / name)[0] == 0
+    assert run(*pw, "rm", "/a.txt")[0] == 0
+    _code, out, _ = run(*pw, "info")
+    assert "Contents:       2 files (10 B) in 0 folders (1 file in the trash); 0 objects" in out
+    data = json.loads(run(*pw, "info", "--json")[1])
+    assert (data["file_count"], data["trashed_files"]) == (2, 1)

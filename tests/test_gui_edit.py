@@ -145,3 +145,16 @@ def test_autolock_does_not_wait_without_a_file_being_edited(qtbot, held, note_op
     services.clock.advance(11 * 60)
     window.idle.check()
     qtbot.waitUntil(lambda: vault.is_locked)
+
+
+def test_kept_copies_notice_is_left_to_the_windows_own_offer(qapp):
+    """The vault names kept changed copies at unlock (for the command line); the window
+    offers them in its own dialog after the unlock, so the report does not repeat it."""
+    from strongroom.gui.notices import unlock_report_texts
+    from strongroom.vault import NoticeKind, UnlockReport
+
+    report = UnlockReport()
+    report.add(NoticeKind.COPIES_KEPT, "1 copy of a file … was kept", level="info")
+    assert unlock_report_texts(report) == ("", "")
+    report.add(NoticeKind.HISTORY_PRUNED, "3 entries were removed", level="info")
+    assert unlock_report_texts(report) == ("3 entries were removed", "")

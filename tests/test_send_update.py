@@ -294,3 +294,72 @@ def test_group_update_uses_the_current_key_so_a_removed_member_cannot_read_it(
     # Carol keeps what she could already read (only revocation ends that), nothing newer.
     assert carol.read_bytes(share.id) == b"v1"
     assert [v.number for v in carol.versions(carol.received(share.id).path)] == [1]
+
+
+def test_update_arriving_while_the_first_share_waits_is_what_waits(world: World, tmp_path) -> None:
+    """Bob does not know Alice: her share waits for his decision (FORMAT.md §6.14). Her
+    update arrives while the first share's file is still there (its removal has not
+    synced yet): the waiting entry must move to the newer version — it kept the first
+    one, the update's file was counted a duplicate and never read again, so accepting
+    gave Bob the old contents for good."""
+    alice, bob = world.person("Alice"), world.person("Bob")
+    alice.add_contact(bob.my_card().to_text())
+    doc = alice.add_bytes("/", "a.bin", b"v1")
+    (share,) = alice.share([doc], to=["Bob"])
+    first = shutil.copy(share.path, tmp_path / "first.age")
+    assert [p.size for p in bob.sync().pending] == [2]
+    alice.store_version(doc.id, _stream(b"version two"))
+    alice.send_update(alice.plan_send_update(doc.id))  # removes the first share's file…
+    shutil.copy(first, share.path)  # …a removal the sync engine has not brought over yet
+    bob.sync()
+    (waiting,) = bob.pending_shares()
+    assert waiting.size == len(b"version two")
+    # The first share again, under another name (a conflict copy, a replay): still v2.
+    shutil.copy(first, world.exchange / "sr-aaaaaaaaaaaaaaaaaaaaaaaaaa.age")
+    bob.sync()
+    (waiting,) = bob.pending_shares()
+    assert waiting.size == len(b"version two")
+    rec = bob.accept_share(waiting.id)
+    assert bob.read_bytes(rec.path) == b"version two"
+    bob.sync()
+    assert bob.read_bytes(rec.path) == b"version two"
+    alice.store_version(doc.id, _stream(b"version three"))
+    alice.send_update(alice.plan_send_update(doc.id))
+    assert [r.item_id for r in bob.sync().updated] == [rec.item_id]
+    assert bob.read_bytes(rec.path) == b"version three"
+
+
+def test_plan_words_match_what_happens_to_the_earlier_file(world: World) -> None:
+    """The plan said a plain age recipient "gets a new file next to the old one", but in
+    the exchange folder the earlier file is removed (§6.15): they must not look for it."""
+    alice, _bob, _carol = _three(world)
+    doc = alice.add_bytes("/", "a.bin", b"v1")
+    (share,) = alice.share([doc], to=["Bob"])
+    alice.store_version(doc.id, _stream(b"v2"))
+    plan = alice.plan_send_update(doc.id)
+    assert "next to the old one" not in plan.limits
+    assert "removed" in plan.limits
+    alice.send_update(plan)
+    assert not share.path.exists()
+
+
+def test_update_with_the_contents_i_have_still_records_what_was_sent(world: World) -> None:
+    """Bob went back to version 1 of Alice's file himself; Alice then restored version 1
+    and sent it. Nothing new is stored (he has those contents), but his record of what
+    Alice sent kept the size and hash of her version 2 (`ls --shared` showed 27 B for an
+    8 B file)."""
+    alice, bob, _carol = _three(world)
+    doc = alice.add_bytes("/", "plan.txt", b"plan v1\n")
+    (share,) = alice.share([doc], to=["Bob"])
+    bob.sync()
+    alice.store_version(doc.id, _stream(b"plan v2, much longer\n"))
+    alice.send_update(alice.plan_send_update(doc.id))
+    bob.sync()
+    copy = bob.received(share.id)
+    bob.restore_version(copy.path, 1)
+    alice.restore_version(doc.id, 1)
+    alice.send_update(alice.plan_send_update(doc.id))
+    bob.sync()
+    (rec,) = bob.shared_with_me()
+    assert (rec.size, rec.sha256) == (8, _sha(b"plan v1\n"))
+    assert [v.number for v in bob.versions(copy.path)] == [1, 2, 3]  # nothing new stored

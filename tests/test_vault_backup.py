@@ -116,7 +116,7 @@ def test_history_records_the_backup_and_the_copy_says_it_is_a_backup(env, filled
     with _open(env, dest) as copy:
         notice = copy.unlock_report.of_kind(NoticeKind.BACKUP)
         assert notice is not None
-        assert f"This is a backup from {report.made:%Y-%m-%d %H:%M} UTC" in notice.text
+        assert f"This is a backup from {report.made:%Y-%m-%d %H:%M}" in notice.text
         assert copy.unlock_report.of_kind(NoticeKind.ROLLBACK) is None
         made = copy.history(actions=["backup-made"], limit=1)[0]
         assert made.details["from"] == str(env.vault_path)
@@ -172,7 +172,7 @@ def test_backup_put_in_place_of_the_vault_is_named_as_a_backup(env, filled):
     with env.open() as swapped:
         notice = swapped.unlock_report.of_kind(NoticeKind.BACKUP)
         assert notice is not None and notice.level == "warning"
-        assert f"This is a backup from {report.made:%Y-%m-%d %H:%M} UTC" in notice.text
+        assert f"This is a backup from {report.made:%Y-%m-%d %H:%M}" in notice.text
         assert "later than the backup" in notice.text
         assert "someone replaced your vault" in notice.text
         assert swapped.rollback_warning == notice.text
@@ -400,7 +400,7 @@ def test_a_backup_restored_after_its_retention_period_is_still_named(env, filled
         with _open(env, dest) as copy:
             notice = copy.unlock_report.of_kind(NoticeKind.BACKUP)
             assert notice is not None
-            assert f"{report.made:%Y-%m-%d %H:%M} UTC" in notice.text
+            assert f"{report.made:%Y-%m-%d %H:%M}" in notice.text
             assert copy.verify_history().entries_checked >= 1
 
 
@@ -495,3 +495,39 @@ def test_the_disk_writes_the_copies_on_a_thread_of_its_own(env, filled, monkeypa
         assert ranges[0][0] == 0
         assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(ranges))
     assert sum(n for *_, n in started) == report.bytes_copied
+
+
+def test_opening_a_backup_leaves_the_vaults_open_copies_alone(env, filled):
+    """A backup has its vault's id, and the private temp folder was named by vault id: a
+    backup opened (and locked) while the vault had a file open in another app wiped that
+    copy — an editor's unsaved work, or the vault's own edit in progress."""
+    vault, _ = filled
+    dest = env.root / "backup"
+    vault.backup(dest)
+    edit = b"edited while the backup was looked at"
+    copy = vault.open_for_editing("/b.bin", watch=False)
+    copy.path.write_bytes(edit)
+    with _open(env, dest) as backup:
+        assert backup.temp_dir != vault.temp_dir
+        assert backup.changed_copies() == []  # the vault's copies are not the backup's
+        other = backup.open_external("/docs/small.txt")
+    assert not other.exists()  # the backup's own copies are wiped at its lock, as ever
+    assert copy.path.read_bytes() == edit
+    stored = vault.finish_editing(copy)
+    assert stored is not None and vault.read_bytes("/b.bin") == edit
+
+
+def test_backup_words_tell_apart_two_times_in_one_minute():
+    """A backup used within the minute it was made said "a backup from 15:40 … this
+    computer saw the vault as it was on 15:40, later than the backup"."""
+    from strongroom.vault.backup_point import BackupPoint, backup_text
+    from strongroom.vault.history import Checkpoint
+
+    point = BackupPoint(7, "2026-12-07T15:40:12.000001+00:00", "/home/ann/V.strongroom", 6)
+    seen = Checkpoint("ab" * 16, 9, b"", "2026-12-07T15:40:58.5+00:00")
+    text = backup_text(point, seen)
+    assert "a backup from 2026-12-07 15:40:12 UTC" in text
+    assert "as it was on 2026-12-07 15:40:58 UTC, later than the backup" in text
+    later = Checkpoint("ab" * 16, 9, b"", "2026-12-07T16:02:00+00:00")
+    assert "a backup from 2026-12-07 15:40 UTC" in backup_text(point, later)
+    assert "a backup from 2026-12-07 15:40 UTC" in backup_text(point, None)

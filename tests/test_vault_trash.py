@@ -204,3 +204,27 @@ def test_files_shared_with_me_never_go_to_the_trash(world):
     world.sync_all()
     assert bob.trash() == []
     assert bob._ctx.connection.execute("SELECT count(*) FROM file_contents").fetchone() == (0,)
+
+
+def test_info_counts_a_trashed_file_like_a_trashed_folders_files(env):
+    """`info` counts my files: those in the trash too (they are still stored until the
+    trash is emptied) — it counted the files of a trashed folder but not a file trashed on
+    its own (its parent is NULL, and `NULL != 0` is not true in SQL)."""
+    vault, _ = env.create()
+    try:
+        vault.makedirs("/docs")
+        vault.add_bytes("/docs", "a.txt", b"aaaa")
+        vault.add_bytes("/", "b.bin", content_for("b", 100_000))
+        before = vault.info()
+        assert (before.file_count, before.folder_count) == (2, 1)
+        vault.delete("/b.bin")
+        vault.delete("/docs")
+        during = vault.info()
+        assert (during.file_count, during.folder_count) == (2, 1)
+        assert (during.total_size, during.object_count) == (before.total_size, 1)
+        assert (before.trashed_files, during.trashed_files) == (0, 2)
+        vault.empty_trash()
+        after = vault.info()
+        assert (after.file_count, after.folder_count, after.total_size) == (0, 0, 0)
+    finally:
+        vault.lock()

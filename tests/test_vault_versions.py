@@ -20,6 +20,7 @@ from strongroom.vault import (
     INLINE_MAX,
     Cancelled,
     ItemNotFound,
+    NameCollision,
     VaultError,
     VaultLocked,
     VersionNotFound,
@@ -191,14 +192,14 @@ from strongroom.vault import versions
 
 mode = sys.argv[4]
 if mode == "before-commit":
-    real = versions.Versions._write_version
+    real = versions.record_version
 
-    def stop(self, *a, **k):
+    def stop(*a, **k):
         os.write(1, b'{"staged": true}\n')
         time.sleep(60)  # killed here: the object is in place, nothing committed
-        return real(self, *a, **k)
+        return real(*a, **k)
 
-    versions.Versions._write_version = stop
+    versions.record_version = stop
 v = Vault.open(sys.argv[1], "correct horse battery staple", config_dir=sys.argv[2],
                temp_root=sys.argv[3] + "/run")
 os.write(1, b'{"ready": true}\n')
@@ -380,3 +381,43 @@ def test_a_received_file_gets_versions_only_from_its_sender(world):
         vk,
     )
     assert bob.check(deep=True).ok
+
+
+def test_add_paths_update_is_one_transaction(env, tmp_path):
+    """`add_paths(update=True)`: new versions of the taken names and the new files commit
+    together; cancelled after the first file was staged, nothing is stored."""
+    vault, _ = env.create()
+    try:
+        vault.add_bytes("/", "a.bin", b"first a")
+        vault.add_bytes("/", "b.bin", b"first b")
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "a.bin").write_bytes(content_for("a2", 100_000))
+        (src / "b.bin").write_bytes(b"second b")
+        (src / "c.bin").write_bytes(b"new c")
+        paths = [src / "a.bin", src / "b.bin", src / "c.bin"]
+        seen = []
+
+        def cancel() -> bool:
+            seen.append(1)
+            return len(seen) > 3
+
+        with pytest.raises(Cancelled):
+            vault.add_paths(paths, "/", cancel=cancel, update=True)
+        assert [v.number for v in vault.versions("/a.bin")] == [1]
+        assert [i.name for i in vault.list("/")] == ["a.bin", "b.bin"]
+        added = vault.add_paths(paths, "/", update=True)
+        assert [i.path for i in added] == ["/a.bin", "/b.bin", "/c.bin"]
+        assert [v.number for v in vault.versions("/b.bin")] == [1, 2]
+        assert vault.read_bytes("/b.bin") == b"second b"
+        assert vault.item("/a.bin").id == added[0].id
+        before = {p.name for p in (vault.path / "objects").rglob("*") if p.is_file()}
+        vault.add_paths([src / "a.bin"], "/", update=True)  # the same contents again
+        assert [v.number for v in vault.versions("/a.bin")] == [1, 2]
+        assert {p.name for p in (vault.path / "objects").rglob("*") if p.is_file()} == before
+        folder = tmp_path / "as-folder" / "a.bin"
+        folder.mkdir(parents=True)
+        with pytest.raises(NameCollision):
+            vault.add_paths([folder], "/", update=True)  # a folder is never an update
+    finally:
+        vault.lock()

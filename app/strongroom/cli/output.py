@@ -201,7 +201,7 @@ def info_json(info: VaultInfo) -> dict[str, Any]:
     out = record_json(
         info,
         *("path", "vault_id", "display_name", "format_version", "schema_version", "created"),
-        *("file_count", "folder_count", "total_size", "object_count"),
+        *("file_count", "folder_count", "total_size", "object_count", "trashed_files"),
     )
     out["kdf"] = {"algorithm": "argon2id"} | record_json(
         info,

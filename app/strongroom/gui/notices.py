@@ -28,7 +28,8 @@ def unlock_report_texts(report: UnlockReport, own_failures: int = 0) -> tuple[st
     `own_failures`: wrong passphrases or recovery keys typed in this window before this
     unlock. When they account for every failed attempt, nobody else tried: the notice is a
     routine line in the status bar, not a "Since you last opened this vault" dialog."""
-    notices = list(report.notices)
+    # Copies kept from an earlier session: the window offers them itself after the unlock.
+    notices = [n for n in report.notices if n.kind != NoticeKind.COPIES_KEPT]
     texts = [f"{n.text} {_tr(_HINTS[n.kind])}" if n.kind in _HINTS else n.text for n in notices]
     warning = [n.level == "warning" for n in notices]
     for i, n in enumerate(notices):

@@ -503,11 +503,16 @@ class Vault(SharingVerbs, KeepingVerbs):
         cancel: Callable[[], bool] | None = None,
         on_skip: Callable[[Path, str], None] | None = None,
         as_names: Sequence[str | None] | None = None,
+        update: bool = False,
     ) -> list[Item]:
         """Encrypt files and whole folders (keeping their structure) into `dest_folder`.
 
         `as_names` (one entry per path, None to keep the source's name) adds an item under
-        another name, e.g. the free name `free_name` found to keep both of two files.
+        another name, e.g. the free name `free_name` found to keep both of two files. With
+        `update`, a top-level file whose name a file in `dest_folder` has is stored as a
+        new version of that file (same item; see `store_version`; nothing new when the
+        contents are the same), in the same transaction as the rest; its record is among
+        those returned.
 
         All or nothing: the call commits in one database transaction at the end, so after
         `Cancelled`, `DiskFull`, any other error or a crash none of it is visible (stray
@@ -522,7 +527,7 @@ class Vault(SharingVerbs, KeepingVerbs):
         top-level name is taken `NameCollision` — with nothing added, as above.
         """
         return self._ingest.add_paths(
-            paths, dest_folder, Watch(progress, cancel), on_skip, as_names
+            paths, dest_folder, Watch(progress, cancel), on_skip, as_names, update
         )
 
     def add_bytes(self, dest_folder: ItemRef, name: str, data: bytes) -> FileRecord:

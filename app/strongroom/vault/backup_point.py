@@ -24,18 +24,25 @@ class BackupPoint:
     source_seq: int
 
 
-def _when(time: str) -> str:
+_SECONDS = "%Y-%m-%d %H:%M:%S UTC"
+
+
+def _when(time: str, form: str = "%Y-%m-%d %H:%M UTC") -> str:
     """A history timestamp (FORMAT.md §4.7, UTC) as people read it."""
-    return datetime.fromisoformat(time).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromisoformat(time).strftime(form)
 
 
 def backup_text(point: BackupPoint, newer: Checkpoint | None) -> str:
     """Plain words for a vault that is a backup not yet accepted as current; `newer` is
     this computer's checkpoint when it saw a later state than the backup."""
-    text = f"This is a backup from {_when(point.time)} (made from {point.source})."
+    made = _when(point.time)
+    seen = _when(newer.time) if newer is not None else ""
+    if newer is not None and made == seen:  # "15:40, later than the backup [of 15:40]"
+        made, seen = _when(point.time, _SECONDS), _when(newer.time, _SECONDS)
+    text = f"This is a backup from {made} (made from {point.source})."
     if newer is not None:
         text += (
-            f" This computer saw the vault as it was on {_when(newer.time)}, later than the "
+            f" This computer saw the vault as it was on {seen}, later than the "
             "backup: what changed after the backup is not in it."
         )
     return text + (

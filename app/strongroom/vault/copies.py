@@ -22,7 +22,7 @@ from pathlib import Path
 from .fsutil import remove_tree
 from .records import OpenCopy
 
-__all__ = ["CopyBook", "edited_name"]
+__all__ = ["CopyBook", "edited_name", "kept_text"]
 
 META_KEY = "open_copies"
 
@@ -50,6 +50,22 @@ def edited_name(name: str, n: int = 1) -> str:
         stem, dot, ext = name, "", ""
     label = "edited" if n == 1 else f"edited {n}"
     return f"{stem} ({label}){dot}{ext}"
+
+
+def kept_text(kept: list[OpenCopy]) -> str:
+    """The unlock notice for changed copies kept from an earlier session (a lock that kept
+    them, or a crash — `strongroom edit` killed after the editor saved): where they are,
+    since nothing else says so to someone who uses only the command line."""
+    n = len(kept)
+    where = "; ".join(f"{c.vault_path} at {c.path}" for c in kept[:5])
+    more = f"; and {n - 5} more" if n > 5 else ""
+    return (
+        f"{'1 copy of a file' if n == 1 else f'{n} copies of files'} you changed in another "
+        f"app {'was' if n == 1 else 'were'} kept from an earlier session, not stored in the "
+        f"vault: {where}{more}. The desktop app offers to store or discard "
+        f"{'it' if n == 1 else 'them'} when it opens this vault; until then "
+        f"{'it stays' if n == 1 else 'they stay'} in the private temporary folder."
+    )
 
 
 def _sha256(path: Path) -> str:

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from strongroom.crypto import age
 
-from . import names, tables
+from . import db, names, tables
 from .catalog import Catalog, ItemRef
 from .context import INLINE_MAX, VaultContext, Watch
 from .errors import ItemNotFound, NameCollision, VaultError, VaultLocked
@@ -33,7 +33,7 @@ from .fsutil import disk_full_errors, fsync_dir
 from .history import format_time
 from .records import AddProgress, FileRecord, FolderRecord, Item
 
-__all__ = ["INLINE_MAX", "Ingest"]
+__all__ = ["INLINE_MAX", "Ingest", "record_version"]
 
 StrPath = str | PathLike[str]
 
@@ -140,18 +140,54 @@ class Ingest:
         return top if as_name is None else names.clean_name(as_name)
 
     def add_target(
-        self, ref: ItemRef, tops: Iterable[str], expect_id: int | None = None
+        self,
+        ref: ItemRef,
+        tops: Iterable[str],
+        expect_id: int | None = None,
+        replace: dict[str, int] | None = None,
     ) -> FolderRecord:
         """Under the mutex: the folder `ref` to add into, none of the names `tops` taken in
-        it; with `expect_id` (at commit) it must still be that folder, at that path."""
+        it but those in `replace` (name -> the file each is a new version of, which must
+        still be there); with `expect_id` (at commit) it must still be that folder, at that
+        path."""
         self._ctx.require_open()
         dest = self._catalog.get_folder(ref)
         if expect_id is not None and dest.id != expect_id:
             raise ItemNotFound(f"{ref!r} is not in the vault.")  # moved; another took its path
+        replace = replace or {}
         for top in sorted(tops):
-            if self._catalog.name_taken(dest.id, top):
+            if top in replace:
+                if self._file_named(dest, top) != replace[top]:
+                    raise ItemNotFound(
+                        f"{names.join(dest.path, top)} was moved, deleted or replaced while "
+                        "its new version was stored; nothing was added."
+                    )
+            elif self._catalog.name_taken(dest.id, top):
                 raise NameCollision(f"{names.join(dest.path, top)} already exists.")
         return dest
+
+    def _file_named(self, dest: FolderRecord, name: str) -> int | None:
+        """The id of the file called `name` in `dest`; None when there is none (or a
+        folder has the name)."""
+        try:
+            item = self._catalog.get(names.join(dest.path, name))
+        except ItemNotFound:
+            return None
+        return item.id if isinstance(item, FileRecord) else None
+
+    def _replacing(self, ref: ItemRef, files: list[PlanFile], update: bool) -> dict[str, int]:
+        """Under the mutex, for `add_paths(update=True)`: the top-level files to add whose
+        name a file in the folder `ref` has — name -> that file's id — stored as its new
+        version in the add's one transaction. A name taken by a folder, or a folder to add
+        under a taken name, stays a `NameCollision`."""
+        if not update:
+            return {}
+        dest = self._catalog.get_folder(ref)
+        out = {}
+        for f in files:
+            if len(f.rel) == 1 and (found := self._file_named(dest, f.rel[0])) is not None:
+                out[f.rel[0]] = found
+        return out
 
     # ----- the verbs --------------------------------------------------------------------
 
@@ -162,6 +198,7 @@ class Ingest:
         watch: Watch[AddProgress],
         on_skip: Callable[[Path, str], None] | None,
         as_names: Sequence[str | None] | None,
+        update: bool = False,
     ) -> list[Item]:
         ctx = self._ctx
         ctx.require_open()  # fail fast; checked again under the mutex
@@ -169,7 +206,8 @@ class Ingest:
         folders, files = self.plan(paths, on_skip, as_names)
         tops = {f[0] for f in folders} | {f.rel[0] for f in files if len(f.rel) == 1}
         with ctx.mutex:
-            dest = self.add_target(dest_folder, tops)
+            replace = self._replacing(dest_folder, files, update)
+            dest = self.add_target(dest_folder, tops, replace=replace)
         bytes_total = sum(f.size for f in files)
         staged: list[Staged] = []
         done_bytes = 0
@@ -203,7 +241,7 @@ class Ingest:
         except BaseException:
             ctx.store.remove(s.object_id for s in staged if s.object_id is not None)
             raise
-        added = self.commit_staged(dest, tops, folders, staged, reserved)
+        added = self.commit_staged(dest, tops, folders, staged, reserved, replace)
         watch.report(AddProgress(done_bytes, bytes_total, len(files), len(files), ""))
         ctx.events.emit(FILES_CHANGED, folders=[dest.id])
         _free_in_slices(staged, files)
@@ -281,16 +319,19 @@ class Ingest:
         folders: list[tuple[str, ...]],
         staged: list[Staged],
         reserved: Sequence[str] = (),
+        replace: dict[str, int] | None = None,
     ) -> list[Item]:
         """Make the staged objects durable, then commit everything in one transaction.
 
         Staging ran without the mutex, so the vault may have been locked, `dest` deleted or
         moved, or a top-level name taken since: checked again under the mutex. On any error
         before the commit every staged object is removed, so nothing of the add remains.
+        `replace` (see `add_target`): those top-level files are new versions.
         """
         store = self._ctx.store
         object_ids = [s.object_id for s in staged if s.object_id is not None]
         committed = False
+        unused: list[str] = []
         try:
             with disk_full_errors("the added files"):
                 # One directory fsync per shard per batch instead of one per file: the renames
@@ -298,13 +339,14 @@ class Ingest:
                 for d in {store.path(o).parent for o in object_ids}:
                     fsync_dir(d)
             with self._ctx.mutex:
-                dest = self.add_target(dest.path, tops, expect_id=dest.id)
-                top_ids = self.commit_added(dest, folders, staged, reserved)
+                dest = self.add_target(dest.path, tops, expect_id=dest.id, replace=replace)
+                top_ids, unused = self.commit_added(dest, folders, staged, reserved, replace)
                 committed = True
                 return [self._catalog.get(i) for i in top_ids]
         finally:
-            if not committed:
-                store.remove(object_ids)
+            # Not committed: nothing of the add stays. Committed: a new version with the
+            # contents the file already had was not kept, nor its object.
+            store.remove(unused if committed else object_ids)
 
     def commit_added(
         self,
@@ -312,15 +354,31 @@ class Ingest:
         folders: list[tuple[str, ...]],
         staged: list[Staged],
         reserved: Sequence[str] = (),
-    ) -> list[int]:
-        """The one transaction of an add: its folders, files and history entries."""
+        replace: dict[str, int] | None = None,
+    ) -> tuple[list[int], list[str]]:
+        """The one transaction of an add: its folders, files (or, for the names in
+        `replace`, new versions) and history entries. Returns the top-level ids and the
+        objects of new versions that were not kept (the file had those contents)."""
         ctx = self._ctx
         now_dt = ctx.now()
         now = format_time(now_dt)
         ids: dict[tuple[str, ...], int] = {}
         top_ids: list[int] = []
         new_folders: dict[int, tuple[int | None, str]] = {}
+        unused: list[str] = []
         with ctx.write() as conn:
+            for s in staged:
+                if len(s.plan.rel) != 1 or s.plan.rel[0] not in (replace or {}):
+                    continue
+                rec = self._catalog.get_file((replace or {})[s.plan.rel[0]])
+                top_ids.append(rec.id)
+                if (rec.size, rec.sha256) == (s.size, s.sha256):
+                    unused += [s.object_id] if s.object_id is not None else []
+                else:
+                    record_version(ctx, conn, rec, s, "file-edited", {}, None)
+            staged = [
+                s for s in staged if len(s.plan.rel) != 1 or s.plan.rel[0] not in (replace or {})
+            ]
             for rel in folders:
                 parent_id = ids[rel[:-1]] if len(rel) > 1 else dest.id
                 ids[rel] = tables.insert_folder(conn, parent_id, rel[-1], now)
@@ -339,7 +397,29 @@ class Ingest:
                 ctx.history.append(now_dt, "file-added", iid, path, {"size": s.size})
             ctx.drop_staging(conn, {*reserved, *(s.object_id for s in staged)})
         self._catalog.folders().update(new_folders)
-        return top_ids
+        return top_ids, unused
+
+
+def record_version(
+    ctx: VaultContext,
+    conn: db.Connection,
+    rec: FileRecord,
+    s: Staged,
+    action: str,
+    details: dict[str, object],
+    sender: tuple[str, str] | None,
+) -> int:
+    """Inside a transaction: the staged contents become the new current version of file
+    `rec` (FORMAT.md §4.11), its modified time now, one history entry; returns the
+    version's number. `sender` (verify key, name): an update that person sent."""
+    when = ctx.now()
+    stamp = format_time(when)
+    number = tables.push_version(conn, rec.id, s, stamp, sender)
+    ctx.history.append(
+        when, action, rec.id, rec.path, {"size": s.size, "version": number, **details}
+    )
+    ctx.drop_staging(conn, [s.object_id])
+    return number
 
 
 def _plan_tree(

@@ -218,8 +218,9 @@ class Integrity:
         conn = ctx.connection
         with db.db_errors():
             files, total = conn.execute(
+                # IS NOT: a file in the trash on its own has no parent (NULL), and is mine.
                 "SELECT count(*), coalesce(sum(c.size), 0) FROM file_contents c"
-                " JOIN items i ON i.id = c.item_id WHERE i.parent_id != ?",
+                " JOIN items i ON i.id = c.item_id WHERE i.parent_id IS NOT ?",
                 (SHARED_ROOT_ID,),
             ).fetchone()
             (folders,) = conn.execute(
@@ -227,8 +228,13 @@ class Integrity:
             ).fetchone()
             (objects,) = conn.execute(
                 "SELECT count(*) FROM file_contents c JOIN items i ON i.id = c.item_id"
-                " WHERE c.object_id IS NOT NULL AND i.parent_id != ?",
+                " WHERE c.object_id IS NOT NULL AND i.parent_id IS NOT ?",
                 (SHARED_ROOT_ID,),
+            ).fetchone()
+            (trashed,) = conn.execute(
+                "WITH RECURSIVE t(id) AS (SELECT item_id FROM trash UNION ALL"
+                " SELECT i.id FROM items i JOIN t ON i.parent_id = t.id)"
+                " SELECT count(*) FROM t JOIN file_contents c ON c.item_id = t.id"
             ).fetchone()
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             (version,) = conn.execute("PRAGMA cipher_version").fetchone()
@@ -250,6 +256,7 @@ class Integrity:
             retention=Retention(meta.get("retention", Retention.UNLIMITED.value)),
             history_entries=ctx.history.count(),
             sqlcipher_version=str(version),
+            trashed_files=trashed,
         )
 
 

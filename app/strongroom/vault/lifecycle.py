@@ -30,7 +30,7 @@ from strongroom.crypto import kdf, memwipe
 from . import db, header_copies, integrity, keys, tempdirs
 from .context import ROOT_ID, Clock, VaultContext
 from .copies import META_KEY as COPIES_META_KEY
-from .copies import CopyBook
+from .copies import CopyBook, kept_text
 from .errors import (
     BackupIncomplete,
     DiskFull,
@@ -481,8 +481,6 @@ def finish_open(
     else:
         root = _default_temp_root()
     ctx.temp_root = root
-    ctx.temp_dir = root.path / header.vault_id_hex
-    ctx.copies = CopyBook(ctx.temp_dir)
     ctx.store = ObjectStore(folder / OBJECTS_NAME)
     conn = _connect_checked(folder, header, vault_key)
     try:
@@ -490,14 +488,18 @@ def finish_open(
         ctx.history = HistoryLog(
             conn, keys.history_key(vault_key, header.vault_id), header.vault_id_hex, ctx.config_dir
         )
+        backup = ctx.history.backup_point() is not None
+        ctx.temp_dir = root.path / tempdirs.vault_temp_name(header.vault_id_hex, folder, backup)
+        ctx.copies = CopyBook(ctx.temp_dir)
         integrity.sweep(ctx)
         # Copies another program changed (kept at the last lock, or left by a crash)
         # stay for the owner to decide on; everything else is wiped.
         ctx.copies.load(ctx.meta(COPIES_META_KEY))
-        ctx.copies.wipe(keep_changed=True)
+        if kept := ctx.copies.wipe(keep_changed=True):
+            ctx.unlock_report.add(NoticeKind.COPIES_KEPT, kept_text(kept), level="info")
         now = _queue_unlock_entries(ctx, vault_key, how, header_plan)
         _first_write(ctx, now)
-        if ctx.rollback_problem and ctx.history.backup_point() is not None:
+        if ctx.rollback_problem and backup:
             ctx.unlock_report.add(NoticeKind.BACKUP, ctx.rollback_problem)
         elif ctx.rollback_problem:
             ctx.unlock_report.add(

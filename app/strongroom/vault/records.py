@@ -377,7 +377,8 @@ class VaultInfo:
     schema_version: int
     created: datetime
     file_count: int
-    """My files (not the received ones: `shared_with_me` lists those)."""
+    """My files (not the received ones: `shared_with_me` lists those), those in the trash
+    included (still stored until it is emptied), as are the folders in `folder_count`."""
     folder_count: int
     total_size: int
     """Plaintext bytes of my files."""
@@ -390,6 +391,8 @@ class VaultInfo:
     retention: Retention
     history_entries: int
     sqlcipher_version: str
+    trashed_files: int = 0
+    """Of `file_count`, the files in the trash (trashed on their own or in a folder)."""
 
 
 @dataclass(frozen=True)

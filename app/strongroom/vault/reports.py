@@ -40,6 +40,7 @@ class NoticeKind(enum.StrEnum):
     SHARES_WAITING = "shares-waiting"  # shares from unknown senders wait for a decision
     VERSIONS_PRUNED = "versions-pruned"  # the versions policy erased earlier versions
     TRASH_EMPTIED = "trash-emptied"  # items kept in the trash too long were erased
+    COPIES_KEPT = "copies-kept"  # copies changed in another app, kept from an earlier session
 
 
 @dataclass(frozen=True)

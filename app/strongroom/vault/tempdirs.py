@@ -14,6 +14,7 @@ front ends to show (the vault adds it to its unlock report).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import warnings
@@ -23,7 +24,15 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["RAM_FILE_SYSTEMS", "SHM", "TempRoot", "choose_temp_root", "mount_type", "on_ram_fs"]
+__all__ = [
+    "RAM_FILE_SYSTEMS",
+    "SHM",
+    "TempRoot",
+    "choose_temp_root",
+    "mount_type",
+    "on_ram_fs",
+    "vault_temp_name",
+]
 
 RAM_FILE_SYSTEMS = frozenset({"tmpfs", "ramfs"})
 SHM = Path("/dev/shm")  # noqa: S108 -- the shared-memory tmpfs, used with a private folder
@@ -121,3 +130,15 @@ def choose_temp_root(
     if on_ram_fs(path):
         return TempRoot(path, True)
     return TempRoot(path, False, _on_disk_note(path, why))
+
+
+def vault_temp_name(vault_id_hex: str, folder: Path, backup: bool) -> str:
+    """The name of a vault's private temp folder under the temp root: its vault id, so the
+    next open of the vault finds (and wipes, or keeps if changed) what a crash left. A
+    backup not yet accepted as the vault (FORMAT.md §4.12) has the same vault id and can be
+    open beside it: it gets a folder of its own, `<vault id>-backup-<hash of its path>`,
+    or opening or locking it would wipe the vault's open copies (an editor's unsaved work)."""
+    if not backup:
+        return vault_id_hex
+    where = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
+    return f"{vault_id_hex}-backup-{where}"

@@ -32,8 +32,9 @@ _WHY = {
 
 UPDATE_LIMITS = (
     "Each recipient's Strongroom keeps the version it had as an earlier version of its "
-    "copy. Someone with only the age tool gets a new file next to the old one. An update "
-    "cannot change a copy someone already saved outside Strongroom."
+    "copy. Someone with only the age tool gets a new file: in the exchange folder it takes "
+    "the place of the earlier one, which is removed (a share file saved elsewhere stays). "
+    "An update cannot change a copy someone already saved outside Strongroom."
 )
 
 

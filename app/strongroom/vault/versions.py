@@ -27,8 +27,8 @@ from .errors import ItemNotFound, VaultError, VaultLocked, VersionNotFound
 from .events import FILES_CHANGED
 from .extract import Extract
 from .fsutil import disk_full_errors, fsync_dir
-from .history import format_time, parse_time
-from .ingest import INLINE_MAX, Ingest, PlanFile, Staged
+from .history import parse_time
+from .ingest import INLINE_MAX, Ingest, PlanFile, Staged, record_version
 from .keeping import VersionPolicy
 from .records import FileRecord, VersionRecord
 
@@ -146,33 +146,14 @@ class Versions:
                 fresh = self._catalog.get_file(rec.id)  # ItemNotFound once in the trash
                 if (row.size, bytes(row.sha256 or b"")) == (staged.size, staged.sha256):
                     return fresh  # the same contents: nothing new to keep (object removed below)
-                self._write_version(fresh, staged, action, details, sender)
+                with ctx.write() as wconn:  # one transaction: version, modified, history
+                    record_version(ctx, wconn, fresh, staged, action, details, sender)
                 committed = True
         finally:
             if not committed:
                 store.remove(object_ids)
         ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id])
         return self._catalog.get_file(rec.id)
-
-    def _write_version(
-        self,
-        rec: FileRecord,
-        s: Staged,
-        action: str,
-        details: dict[str, object],
-        sender: tuple[str, str] | None,
-    ) -> int:
-        """The one transaction of a new version: the version, the item's modified time,
-        one history entry."""
-        ctx = self._ctx
-        when = ctx.now()
-        stamp = format_time(when)
-        with ctx.write() as conn:
-            number = tables.push_version(conn, rec.id, s, stamp, sender)
-            entry = {"size": s.size, "version": number, **details}
-            ctx.history.append(when, action, rec.id, rec.path, entry)
-            ctx.drop_staging(conn, [s.object_id])
-        return number
 
     # ----- looking at versions ----------------------------------------------------------
 

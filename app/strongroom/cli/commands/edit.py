@@ -89,6 +89,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
         try:
             stored = vault.finish_editing(copy)
         except VaultError as exc:
+            if not copy.path.exists():
+                raise  # the copy itself is gone (the message says so): nothing is kept
             # Locking keeps a changed copy (never wiped unasked): say where it is.
             raise type(exc)(
                 f"{exc} Nothing was stored; your edited copy is kept at {safe(str(copy.path))} "

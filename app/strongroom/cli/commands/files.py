@@ -79,9 +79,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     skipped: list[tuple[Path, str]] = []
     with unlocked(args) as vault:
         dest = _add_destination(vault, dest, args)
-        paths, as_names = _add_names(vault, dest, args)
-        if not paths:
-            return EXIT_OK
+        paths, as_names, updating = _add_names(vault, dest, args)
         last: list[Any] = []
         with progress_bar("Adding", 0) as bar:
 
@@ -98,6 +96,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                         cancel=interrupt,
                         on_skip=lambda path, why: skipped.append((path, why)),
                         as_names=as_names,
+                        update=bool(args.update),
                     )
                 except NameCollision as exc:
                     raise NameCollision(
@@ -108,10 +107,15 @@ def cmd_add(args: argparse.Namespace) -> int:
         size = last[0].bytes_total if last else None
         for item in added:
             say(safe(item.path))
-        summary = f"Added {plural(files, 'file')}"
-        if size is not None:
-            summary += f" ({human_size(size)})"
-        note(summary + ".")
+            if item.id in updating:
+                size = None if size is None else size - updating[item.id][1]
+                files -= 1
+                _say_updated(vault, item, *updating[item.id])
+        if files or not updating:
+            summary = f"Added {plural(files, 'file')}"
+            if size is not None:
+                summary += f" ({human_size(size)})"
+            note(summary + ".")
         if skipped:
             note(f"Skipped {plural(len(skipped), 'entry')}:")
             for path, why in skipped:
@@ -119,29 +123,31 @@ def cmd_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_names(vault: Vault, dest: int | str, args: argparse.Namespace) -> tuple[list[str], Any]:
-    """`add --update` / `--keep-both`: the paths still to add and their names in the vault.
-    With --update, a file whose name is taken by a file is stored as a new version of it
-    here (and left out of the add); with --keep-both, a taken name becomes a free one."""
+def _add_names(
+    vault: Vault, dest: int | str, args: argparse.Namespace
+) -> tuple[list[str], Any, dict[int, tuple[str, int, int]]]:
+    """`add --update` / `--keep-both`: the paths to add, their names in the vault, and the
+    files `--update` stores new versions of (their id -> (the path on disk, its size, the
+    file's current version)). A name taken by a folder, or a folder to add under a taken
+    name, is refused here with --update, before anything is stored; the versions are
+    stored by `add_paths` with the rest, all or nothing."""
     from strongroom.vault import NameCollision, clean_name
 
     if not (args.update or args.keep_both):
-        return list(args.paths), None
+        return list(args.paths), None, {}
     folder = vault.item(dest)
     taken = {i.name: i for i in vault.list(folder)}
-    paths: list[str] = []
     as_names: list[str | None] = []
+    updating: dict[int, tuple[str, int, int]] = {}
     for p in args.paths:
         name = clean_name(
             Path(p).resolve().name if Path(p).name in ("", ".", "..") else Path(p).name
         )
         existing = taken.get(name)
         if existing is None:
-            paths.append(p)
             as_names.append(None)
         elif args.keep_both:
             free = vault.free_name(folder, name)
-            paths.append(p)
             as_names.append(free)
             note(f"{safe(existing.path)} exists: adding {safe(p)} as {safe(free)}.")
         elif existing.is_folder or os.path.isdir(p):
@@ -150,12 +156,19 @@ def _add_names(vault: Vault, dest: int | str, args: argparse.Namespace) -> tuple
                 "only; use --keep-both to add this folder under a free name."
             )
         else:
-            with progress_bar("Storing", os.path.getsize(p)) as bar, Interrupt() as interrupt:
-                vault.store_version(existing, p, progress=bar.update, cancel=interrupt)
-            current = vault.versions(existing)[-1]
-            say(safe(existing.path))
-            note(f"Stored {safe(p)} as version {current.number} of {safe(existing.path)}.")
-    return paths, as_names
+            as_names.append(None)
+            current = vault.versions(existing)[-1].number
+            updating[existing.id] = (str(p), os.lstat(p).st_size, current)
+    return list(args.paths), as_names, updating
+
+
+def _say_updated(vault: Vault, item: Any, source: str, size: int, before: int) -> None:
+    """What `add --update` did to one file: a new version, or nothing (same contents)."""
+    current = vault.versions(item)[-1].number
+    if current == before:
+        note(f"No changes to {safe(item.path)}: {safe(source)} has the same contents.")
+    else:
+        note(f"Stored {safe(source)} as version {current} of {safe(item.path)}.")
 
 
 def _add_destination(vault: Vault, dest: int | str, args: argparse.Namespace) -> int | str:
@@ -376,6 +389,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
             f"Moved {safe(item.path)} to the trash; to bring it back: "
             f"strongroom trash restore {shell_quote(item.path)}"
         )
+    else:
+        note(f"Erased {safe(item.path)} for good: its keys are destroyed.")
     return EXIT_OK
 
 
@@ -391,9 +406,11 @@ def _active_shares(vault: Vault, item: Item) -> list[Any]:
 
 def _note_shares_stay(active: list[Any]) -> None:
     """Deleting my copy does not take a share back: say so before it happens."""
+    one = len(active) == 1
     note(
-        f"strongroom: note: {plural(len(active), 'share')} of this stay readable by their "
-        "recipients until revoked (deleting your copy does not take them back):"
+        f"strongroom: note: {plural(len(active), 'share')} of this "
+        f"{'stays readable by its' if one else 'stay readable by their'} recipients until "
+        f"revoked (deleting your copy does not take {'it' if one else 'them'} back):"
     )
     for s in active:
         who = ", ".join(safe(r.name) for r in s.recipients if r.status == "active")

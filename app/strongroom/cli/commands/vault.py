@@ -232,7 +232,13 @@ def _info_lines(info: VaultInfo) -> Iterator[str]:
         (
             "Contents",
             f"{plural(info.file_count, 'file')} ({human_size(info.total_size)}) in "
-            f"{plural(info.folder_count, 'folder')}; {plural(info.object_count, 'object')}",
+            f"{plural(info.folder_count, 'folder')}"
+            + (
+                f" ({plural(info.trashed_files, 'file')} in the trash)"
+                if info.trashed_files
+                else ""
+            )
+            + f"; {plural(info.object_count, 'object')}",
         ),
         (
             "Passphrase KDF",

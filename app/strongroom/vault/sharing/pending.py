@@ -122,57 +122,83 @@ class PendingShares(SharingPart):
     ) -> tuple[PendingShare | None, bool]:
         """Record a share from an unknown sender as waiting (only what it claims and where
         its file is); (the waiting share, whether it is new). A share already waiting
-        keeps its entry (its file moves to `path` if the old one is gone)."""
+        keeps its entry, which moves to this file if its own is gone, or if this is a
+        newer version of it (§6.15)."""
         m = info.manifest
         assert m is not None
         signer = b64url_encode(m.sender.verify_key.to_bytes())
+        newer = False
         if held is not None:
-            if path is not None and not os.path.lexists(held[8]):
-                with self._ctx.write() as conn:
-                    conn.execute(
-                        "UPDATE pending_shares SET path = ? WHERE id = ?", (str(path), held[0])
-                    )
-                held = self._pending_row(m.share_id, signer)
-                assert held is not None
-            return self._pending_record(held), False
+            if path is None:
+                return self._pending_record(held), False
+            have = self._held_version(held)
+            if have >= 0 and (m.version or 0) <= have:
+                return self._pending_record(held), False  # the same share again, or older
+            # A newer version (its sender's update): what I decide on is the newest, or
+            # accepting would store the old one for good (the update's file is not read
+            # again). Otherwise the entry's file is gone: this copy stands for it.
+            newer = have >= 0
         if path is None:
             return None, True
         now = self._ctx.now()
         expires = format_time(datetime.fromtimestamp(m.expires, UTC)) if m.expires else None
         card = m.sender
+        values = (card.to_text(), m.name, m.size, str(info.opened_by), via_group, str(path))
         with self._ctx.write() as conn:
-            conn.execute(
-                "INSERT INTO pending_shares (share_id, signer, sender_card, name, size,"
-                " opened_by, group_id, path, expires, arrived, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
-                (
-                    m.share_id,
-                    signer,
-                    card.to_text(),
-                    m.name,
-                    m.size,
-                    str(info.opened_by),
-                    via_group,
-                    str(path),
-                    expires,
-                    format_time(now),
-                ),
-            )
-            self._ctx.history.append(
-                now,
-                "share-waiting",
-                details={
-                    "share": m.share_id,
-                    "from": f"{card.name} (not in your contacts)",
-                    "fingerprint": card.fingerprint,
-                    "name": share_format.safe_display_name(m.name),
-                    "size": m.size,
-                },
-            )
+            if held is not None:
+                conn.execute(
+                    "UPDATE pending_shares SET sender_card = ?, name = ?, size = ?,"
+                    " opened_by = ?, group_id = ?, path = ?, expires = ? WHERE id = ?",
+                    (*values, expires, held[0]),
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO pending_shares (share_id, signer, sender_card, name, size,"
+                    " opened_by, group_id, path, expires, arrived, state)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
+                    (m.share_id, signer, *values, expires, format_time(now)),
+                )
+            if held is None or newer:
+                self._ctx.history.append(
+                    now,
+                    "share-waiting",
+                    details={
+                        "share": m.share_id,
+                        "from": f"{card.name} (not in your contacts)",
+                        "fingerprint": card.fingerprint,
+                        "name": share_format.safe_display_name(m.name),
+                        "size": m.size,
+                        **({"version": m.version} if newer else {}),
+                    },
+                )
         self._s.identity._changed("received")
         row = self._pending_row(m.share_id, signer)
         assert row is not None
-        return self._pending_record(row), True
+        return self._pending_record(row), held is None or newer
+
+    def _held_version(self, row: Sequence[Any]) -> int:
+        """The `version` (§6.15; 0 for a first share) of the share a waiting entry's file
+        holds; -1 when the file is gone, unreadable or holds something else now."""
+        try:
+            # Never through a link: the exchange folder is anyone's to write (as in sync).
+            fd = os.open(row[8], os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            return -1
+        with os.fdopen(fd, "rb") as f:
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return -1
+                keys = [k for k, _g, _e in self._s.identity._keyring()]
+                m = share_format.open_share(f, keys)[1].manifest
+            except (share_format.ShareError, OSError):
+                return -1
+        if (
+            m is None
+            or m.share_id != row[1]
+            or b64url_encode(m.sender.verify_key.to_bytes()) != row[2]
+        ):
+            return -1
+        return m.version or 0
 
     def _waiting_row(self, pending_id: int) -> Sequence[Any]:
         with db.db_errors():

@@ -128,9 +128,8 @@ class ReceivedUpdates(SharingPart):
             if self._applied(sid, signer) >= m.version:
                 raise ShareUpdateRefused("A newer version of this file arrived meanwhile.")
             record_applied(conn, sid, signer, m.version)
-            if bytes(current[0]) == p.sha256:
-                return None
-            number = tables.push_version(conn, held.item_id, p, stamp, (signer, m.sender.name))
+            # What the sender sent now, even when I have those contents already (I went
+            # back to that version myself): `ls --shared` shows what they share.
             conn.execute(
                 "UPDATE received SET size = ?, sha256 = ?, created = ?"
                 " WHERE share_id = ? AND signer = ?",
@@ -142,6 +141,9 @@ class ReceivedUpdates(SharingPart):
                     signer,
                 ),
             )
+            if bytes(current[0]) == p.sha256:
+                return None
+            number = tables.push_version(conn, held.item_id, p, stamp, (signer, m.sender.name))
             self._ctx.drop_staging(conn, [p.object_id])
             who, fp = self._s.contacts._who(signer, str(m.sender.recipient))
             details = {"share": sid, "from": who, "size": p.size, "version": number}
