@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -63,6 +64,26 @@ def test_screenshot_generator_is_a_development_tool():
     finally:
         del sys.modules["shots"]
     assert set(shots.SETS) == {"main", "safety", "messages", "keeping"}
+
+
+def test_screenshot_generator_still_runs(tmp_path):
+    """Every set of the README's screenshots runs against today's GUI (a renamed model
+    method once broke `--set main` without any test noticing)."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "app"), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "screenshots.py"), "--set", "all", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    shots = {p.name for p in tmp_path.glob("*.png")}
+    assert {"files.png", "contacts.png", "trash.png", "files-versions.png"} <= shots
+    assert len(shots) >= 30
 
 
 def test_error_policy_says_expected_errors_and_logs_bugs(caplog):

@@ -332,7 +332,7 @@ def _section_scenes(s: Studio, win: MainWindow) -> None:
     win.contacts_page.select_name("Ben Okafor")
     s.save(win, "contacts")
     verify = VerifyContactDialog(
-        win.contacts_page.my_fingerprint, win.contacts_page.model.contacts()[0], win
+        win.contacts_page.my_fingerprint, win.contacts_page.model.records()[0], win
     )
     verify.show()
     s.save(verify, "contact-verify")
