@@ -107,6 +107,33 @@ def test_duplicate_add_replace_is_a_new_version_with_the_same_shares(opened, ser
     assert names(window.files_page) == ["report.txt"]
 
 
+def test_duplicate_add_replace_of_several_files_is_all_or_nothing(opened, services, tmp_path):
+    """Replace of several files is one add, as `add --update` is: when one source cannot
+    be read, nothing of the add is kept — no new version of the files before it, and not
+    the new file added with them."""
+    window, vault = opened, opened.session.vault
+    for name in ("a.txt", "b.txt"):
+        vault.add_bytes("/", name, b"old " + name.encode())
+    sources = []
+    for name in ("a.txt", "b.txt", "c.txt"):
+        sources.append(tmp_path / name)
+        sources[-1].write_bytes(b"new " + name.encode())
+    window.files_page.refresh()
+
+    def replace_all(dialog):
+        dialog.apply_all.setChecked(True)
+        dialog.buttons["replace"].click()
+        sources[1].unlink()  # b.txt's source is gone by the time the add runs
+        return True
+
+    services.dialogs.expect("exec_dialog", replace_all)
+    window.files_page.add_paths([str(p) for p in sources])
+    assert [a[0] for a in services.dialogs.asked].count("warn") == 1, "the failure is said"
+    assert [v.number for v in vault.versions("/a.txt")] == [1], "no version of a.txt kept"
+    assert vault.read_bytes("/a.txt", record=False) == b"old a.txt"
+    assert sorted(i.name for i in vault.list("/")) == ["a.txt", "b.txt"], "c.txt not added"
+
+
 def test_duplicate_add_replace_folder_sends_the_old_one_to_the_trash(opened, services, tmp_path):
     window, vault = opened, opened.session.vault
     vault.mkdir("/", "Photos")

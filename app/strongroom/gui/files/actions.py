@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from .page import FilesPage
 
 
+def replaced_by_version(src: str, old: Item) -> bool:
+    """Whether Replace stores `src` as the new version of `old` (a file replacing a file:
+    same item, same shares, the old contents kept as the previous version). Anything but
+    a folder counts as a file here: the add reads it and refuses what it cannot store."""
+    return isinstance(old, FileRecord) and not Path(src).is_dir()
+
+
 class FileActions(QObject):
     """The files page's item actions that ask and then run in the background. Each uses only
     the page's public side (selection, vault, services, `status`, `refresh`)."""
@@ -329,24 +336,13 @@ class FileActions(QObject):
     def replace_items(
         self, vault: Any, dest: int | str, replace: list[tuple[str, Item]], ctx: Any
     ) -> list[Item]:
-        """On a worker: each (source, item) a duplicate add chose to Replace. A file replaces
-        a file as its new version (same item, same shares, the old contents kept as the
-        previous version); anything else is added under a free name, the old item goes to
-        the Trash, and the new one takes its name — so a failure on the way never leaves
-        neither."""
+        """On a worker: each (source, item) a duplicate add chose to Replace that is not a
+        file replacing a file (that one is a new version, stored by the add itself:
+        `replaced_by_version`). The source is added under a free name, the old item goes
+        to the Trash, and the new one takes its name — so a failure on the way never
+        leaves neither."""
         added: list[Item] = []
         for src, old in replace:
-            if isinstance(old, FileRecord) and Path(src).is_file():
-                size = Path(src).stat().st_size or 1
-                added.append(
-                    vault.store_version(
-                        old.id,
-                        src,
-                        progress=lambda n, size=size: ctx.progress((n, size)),
-                        cancel=ctx.cancelled,
-                    )
-                )
-                continue
             temp = vault.free_name(dest, old.name)
             (new,) = vault.add_paths(
                 [src], dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=[temp]

@@ -39,7 +39,7 @@ from ..session import VaultSession
 from ..tasks import Job, log_error, run_task, say_error
 from ..widgets import Breadcrumbs, EmptyState
 from .access import AccessCache
-from .actions import FileActions
+from .actions import FileActions, replaced_by_version
 from .details import DetailsPane
 from .models import FilesTableModel
 from .view import FilesTableView, _DropEmptyState
@@ -605,13 +605,24 @@ class FilesPage(QWidget):
             else self.tr("Adding %n items", "one: Adding %n item", len(names))
         )
 
+        # A file that replaces a file becomes its new version in the add's one transaction
+        # (as `add --update`): all or nothing. A folder's replacement goes after it.
+        versions = [(p, item) for p, item in replace if replaced_by_version(p, item)]
+        others = [r for r in replace if r not in versions]
+        sources = [*paths, *(p for p, _item in versions)]
+
         def work(ctx: Any) -> list[Item]:
             added: list[Item] = []
-            if paths:
+            if sources:
                 added += vault.add_paths(
-                    paths, dest, progress=ctx.progress, cancel=ctx.cancelled, as_names=as_names
+                    sources,
+                    dest,
+                    progress=ctx.progress,
+                    cancel=ctx.cancelled,
+                    as_names=[*as_names, *(None for _ in versions)],
+                    update=bool(versions),
                 )
-            added += self.item_actions.replace_items(vault, dest, replace, ctx)
+            added += self.item_actions.replace_items(vault, dest, others, ctx)
             return added
 
         def done(items: list[Item]) -> None:
