@@ -286,3 +286,29 @@ def test_unlock_says_shares_are_waiting(two: Two) -> None:
     )
     two.vaults["Ben"] = ben
     assert ben.unlock_report.of_kind("shares-waiting") is None
+
+
+def test_unlock_says_which_waiting_shares_it_dropped(two: Two) -> None:
+    """A waiting share whose file went while the vault was locked is dropped at the next
+    unlock, and the unlock says so (it was only written to the history: the share just
+    vanished from Waiting for you)."""
+    _ann, ben = _ann_shares_with_a_stranger(two)
+    (p,) = ben.sync().pending
+    ben.lock()
+    p.path.unlink()
+    home = two.root / "Ben"
+    ben = Vault.open(
+        home / "Ben.strongroom",
+        PASSPHRASE,
+        clock=two.clock,
+        config_dir=home / "config",
+        temp_root=home / "run",
+    )
+    two.vaults["Ben"] = ben
+    assert ben.pending_shares() == []
+    notice = ben.unlock_report.of_kind("shares-dropped")
+    assert notice is not None and notice.level == "info"
+    assert notice.text.startswith("1 share that waited for you can no longer be accepted")
+    assert p.display_name in notice.text and "gone" in notice.text
+    assert notice.details["share_ids"] == [p.share_id]
+    assert ben.unlock_report.of_kind("shares-waiting") is None

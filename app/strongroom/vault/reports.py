@@ -38,6 +38,7 @@ class NoticeKind(enum.StrEnum):
     DISK_FULL = "disk-full"  # history entries wait: the disk is full (reading still works)
     OUTBOX = "outbox"  # messages recorded earlier were delivered now, or still wait
     SHARES_WAITING = "shares-waiting"  # shares from unknown senders wait for a decision
+    SHARES_DROPPED = "shares-dropped"  # waiting shares that can no longer be accepted
     VERSIONS_PRUNED = "versions-pruned"  # the versions policy erased earlier versions
     TRASH_EMPTIED = "trash-emptied"  # items kept in the trash too long were erased
     COPIES_KEPT = "copies-kept"  # copies changed in another app, kept from an earlier session

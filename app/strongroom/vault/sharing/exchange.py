@@ -458,7 +458,21 @@ class Exchange(SharingPart):
                     share_ids=erased,
                 )
         with contextlib.suppress(VaultError):
-            self._s.pending._drop_gone_pending()
+            if dropped := self._s.pending._drop_gone_pending():
+                n = len(dropped)
+                self._ctx.unlock_report.add(
+                    NoticeKind.SHARES_DROPPED,
+                    f"{n} share{'' if n == 1 else 's'} that waited for you can no longer be "
+                    "accepted and "
+                    + ("was" if n == 1 else "were")
+                    + " dropped: "
+                    + "; ".join(
+                        f"{p.display_name} from {p.sender_words}: {why}" for p, why in dropped
+                    )
+                    + ".",
+                    level="info",
+                    share_ids=[p.share_id for p, _why in dropped],
+                )
             if waiting := self._s.pending._waiting_count():
                 self._ctx.unlock_report.add(
                     NoticeKind.SHARES_WAITING,
