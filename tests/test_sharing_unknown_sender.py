@@ -54,6 +54,21 @@ class Two:
         self.vaults[name] = vault
         return vault
 
+    def reopen(self, name: str) -> Vault:
+        """Lock `name`'s vault (if open) and open it again: its unlock report is fresh."""
+        if not self.vaults[name].is_locked:
+            self.vaults[name].lock()
+        home = self.root / name
+        vault = Vault.open(
+            home / f"{name}.strongroom",
+            PASSPHRASE,
+            clock=self.clock,
+            config_dir=home / "config",
+            temp_root=home / "run",
+        )
+        self.vaults[name] = vault
+        return vault
+
 
 @pytest.fixture
 def two(tmp_path: Path) -> Iterator[Two]:
@@ -261,30 +276,13 @@ def test_hostile_claimed_names_are_escaped(two: Two) -> None:
 def test_unlock_says_shares_are_waiting(two: Two) -> None:
     _ann, ben = _ann_shares_with_a_stranger(two)
     ben.sync()
-    ben.lock()
-    home = two.root / "Ben"
-    ben = Vault.open(
-        home / "Ben.strongroom",
-        PASSPHRASE,
-        clock=two.clock,
-        config_dir=home / "config",
-        temp_root=home / "run",
-    )
-    two.vaults["Ben"] = ben
+    ben = two.reopen("Ben")
     notice = ben.unlock_report.of_kind("shares-waiting")
     assert notice is not None and notice.level == "info"
     assert "1 share from someone who is not in your contacts" in notice.text
     (p,) = ben.pending_shares()
     ben.refuse_share(p.id)
-    ben.lock()
-    ben = Vault.open(
-        home / "Ben.strongroom",
-        PASSPHRASE,
-        clock=two.clock,
-        config_dir=home / "config",
-        temp_root=home / "run",
-    )
-    two.vaults["Ben"] = ben
+    ben = two.reopen("Ben")
     assert ben.unlock_report.of_kind("shares-waiting") is None
 
 
@@ -296,15 +294,7 @@ def test_unlock_says_which_waiting_shares_it_dropped(two: Two) -> None:
     (p,) = ben.sync().pending
     ben.lock()
     p.path.unlink()
-    home = two.root / "Ben"
-    ben = Vault.open(
-        home / "Ben.strongroom",
-        PASSPHRASE,
-        clock=two.clock,
-        config_dir=home / "config",
-        temp_root=home / "run",
-    )
-    two.vaults["Ben"] = ben
+    ben = two.reopen("Ben")
     assert ben.pending_shares() == []
     notice = ben.unlock_report.of_kind("shares-dropped")
     assert notice is not None and notice.level == "info"
