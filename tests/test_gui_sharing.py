@@ -279,6 +279,31 @@ def test_sync_summary_names_conflict_copies(two, services):
     assert "1 sync conflict copy processed" in page.message.text()
 
 
+def test_sync_summary_says_a_file_was_updated_and_what_access_ended(two, services):
+    """Issue 15: a sync that brings a new version of a file shared with me says so (the
+    earlier one is kept), and one that erases a file because its sender revoked it says
+    that too — before, Check now said "0 new files." for both."""
+    window, ann, ben, exchange = two
+    ann.set_exchange_folder(exchange)
+    ann.add_contact(ben.my_card().to_text())
+    doc = ben.add_bytes("/", "c.txt", SECRET)
+    other = ben.add_bytes("/", "d.txt", SECRET)
+    (share,) = ben.share([doc.id], to=["Ann"])
+    (second,) = ben.share([other.id], to=["Ann"])
+    window.show_section(window.SECTION_SHARED)
+    page = window.shared_page
+    page.sync_button.click()
+    assert "2 new files." in page.message.text()
+    ben.store_version(doc.id, io.BytesIO(b"the second version\n"))
+    ben.send_update(ben.plan_send_update(doc.id))
+    ben.revoke(second.id, ["Ann"])
+    page.sync_button.click()
+    text = page.message.text()
+    assert "new files" not in text, text
+    assert "c.txt has a new version from Ben (the earlier one is kept)." in text, text
+    assert "d.txt was erased here: Ben revoked it." in text, text
+
+
 def test_send_the_new_version_to_everyone_who_has_access(two, services, tmp_path):
     # Issue 15: the access panel's "Send the new version…" shows the vault's plan (who
     # gets it, who does not and why) and sends only after the person agrees.

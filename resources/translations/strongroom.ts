@@ -4,13 +4,17 @@
 <context>
     <name>AccessPanel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+276"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+176"/>
         <source>Only you. Shares are made per file; sharing a folder shares each file in it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+13"/>
-        <location line="+9"/>
+        <location line="+14"/>
+        <source>Could not read who has access: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
         <source>Only you.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -56,8 +60,56 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+10"/>
+        <source>Send the new version to everyone who has access…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>No longer: {who}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <location line="+11"/>
+        <location line="+11"/>
+        <source>Revoke access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-9"/>
+        <source>Access is revoked in this vault, but the revocation message could not be written yet{why}. It waits in the outbox and is written at the next sync or unlock; until it reaches {name}, their Strongroom keeps the file readable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <location line="+42"/>
+        <source>The revocation message was saved in {folder}. Give it to {name}: their Strongroom erases its copy when it opens the message.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-28"/>
+        <source>Revoking access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Save the revocation message in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Revocation saved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Save revocation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Saving the revocation message</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -316,14 +368,55 @@
     </message>
 </context>
 <context>
+    <name>BackupAction</name>
+    <message>
+        <location filename="../../app/strongroom/gui/backup_action.py" line="+43"/>
+        <source>Back up…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Write a copy of the whole vault to a folder, for example on another disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Back up the vault to folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+16"/>
+        <source>Backed up to {dest}: %n stored files, {size} copied.</source>
+        <comment>one: Backed up to {dest}: %n stored file, {size} copied.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>The backup was stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Back up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Backing up the vault</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Breadcrumbs</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="+293"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="+319"/>
         <source>Folder path</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+8"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -336,7 +429,7 @@
 <context>
     <name>ChangePassphraseDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/settings_page.py" line="+149"/>
+        <location filename="../../app/strongroom/gui/settings_page.py" line="+151"/>
         <source>Change passphrase</source>
         <translation type="unfinished"></translation>
     </message>
@@ -384,8 +477,8 @@
 <context>
     <name>ChangedCopies</name>
     <message>
-        <location filename="../../app/strongroom/gui/changed_copies.py" line="+185"/>
-        <source>Added the changed copies to the vault as {names}.</source>
+        <location filename="../../app/strongroom/gui/changed_copies.py" line="+187"/>
+        <source>Stored the changes to {names}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -404,7 +497,7 @@ The changed copies were kept; nothing was wiped.</source>
     </message>
     <message>
         <location line="-45"/>
-        <source>Adding changed copies</source>
+        <source>Storing changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -416,54 +509,49 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ChangedCopiesDialog</name>
     <message>
-        <location line="-162"/>
-        <location line="+31"/>
+        <location line="-161"/>
+        <location line="+34"/>
         <source>Changed copies</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-25"/>
-        <source>A file you opened in another app was changed, and kept when the vault locked:</source>
+        <location line="-28"/>
+        <source>A file you opened in another app has changes that were not stored before the vault locked; its copy was kept:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>{n} files you opened in another app were changed, and kept when the vault locked:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+6"/>
-        <source>A file you opened in another app was changed there:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>{n} files you opened in another app were changed there:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <source>&lt;li&gt;&lt;b&gt;{path}&lt;/b&gt; — to be added as “{name}”&lt;/li&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+11"/>
-        <source>Strongroom cannot save edits back into the original file yet. Add the changed copy to the vault as a new file next to the original, or discard it: it is plaintext on this computer and is wiped either way.</source>
+        <location line="+5"/>
+        <source>{n} files you opened in another app have changes that were not stored before the vault locked; their copies were kept:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+6"/>
-        <source>Strongroom cannot save edits back into the original files yet. Add the changed copies to the vault as new files next to the originals, or discard them: they are plaintext on this computer and are wiped either way.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+14"/>
-        <source>Add changed copy to the vault</source>
+        <source>A file you opened in another app has changes not stored yet:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+3"/>
-        <source>Add changed copies to the vault</source>
+        <source>{n} files you opened in another app have changes not stored yet:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>&lt;li&gt;&lt;b&gt;{path}&lt;/b&gt; — to be stored as a new version&lt;/li&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Store the changes as a new version of the file (the earlier version is kept), or discard them: the copy is plaintext on this computer and is wiped either way. If the file was deleted meanwhile, it is added as a new file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Store the changes as new versions of the files (the earlier versions are kept), or discard them: the copies are plaintext on this computer and are wiped either way. A file deleted meanwhile is added as a new file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Store the changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -495,13 +583,13 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ContactsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+54"/>
-        <location line="+50"/>
+        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+56"/>
+        <location line="+48"/>
         <source>Contacts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-49"/>
+        <location line="-47"/>
         <source>People you can share with. Send them your card; add theirs; compare fingerprints out loud to mark them verified.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -527,7 +615,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+9"/>
         <source>Add contact…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -547,7 +635,7 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+12"/>
         <source>No contacts yet</source>
         <translation type="unfinished"></translation>
     </message>
@@ -615,7 +703,7 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ContactsTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/models.py" line="+47"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="+64"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -626,17 +714,17 @@ The changed copies were kept; nothing was wiped.</source>
     </message>
     <message>
         <location line="+0"/>
-        <location line="+14"/>
+        <location line="+11"/>
         <source>Verified</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-14"/>
+        <location line="-11"/>
         <source>Added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+11"/>
         <source>Not verified</source>
         <translation type="unfinished"></translation>
     </message>
@@ -931,13 +1019,33 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>DetailsPane</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/details.py" line="+34"/>
+        <location filename="../../app/strongroom/gui/files/details.py" line="+40"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+19"/>
+        <source>Being edited in another app. Each change you save there is stored as a new version; the copy is wiped when you are done, or at lock.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Done editing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Store the last changes, then wipe the copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>Who has access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Versions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -956,7 +1064,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+44"/>
         <source>{n} items selected</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1011,7 +1119,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+14"/>
+        <source>Versions ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>No history yet</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1032,7 +1145,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>DuplicateDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/duplicates.py" line="+36"/>
+        <location filename="../../app/strongroom/gui/duplicates.py" line="+57"/>
         <source>Name already in use</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1043,12 +1156,12 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+4"/>
-        <source>Replace deletes the folder in the vault, with everything in it, and adds the new one.</source>
+        <source>Replace moves the folder in the vault, with everything in it, to the Trash and adds the new one.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+5"/>
-        <source>Replace deletes the file in the vault (it cannot be brought back) and adds the new one under the same name.</source>
+        <source>Replace stores the new one as the next version of the file in the vault: same name, same shares, the current contents kept as an earlier version.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1076,7 +1189,12 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+1"/>
-        <source>Replace…</source>
+        <source>Replace as new version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Replace</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1087,6 +1205,49 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+1"/>
         <source>Add nothing</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>EditingCopies</name>
+    <message>
+        <location filename="../../app/strongroom/gui/editing.py" line="+72"/>
+        <source>{names} is open in another app for editing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{names} are open in other apps for editing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Stored your changes to {path} as a new version.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Could not store your changes to {name}: {error} The copy is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Done editing {name}; its copy was wiped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Stored your last changes to {name}; its copy was wiped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{error} The copy of {name} is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Storing {name}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1163,7 +1324,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+17"/>
         <source>Part of the vault is damaged ({part}){detail}. Nothing damaged was shown.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1206,7 +1367,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>FileActions</name>
     <message numerus="yes">
-        <location filename="../../app/strongroom/gui/files/actions.py" line="+53"/>
+        <location filename="../../app/strongroom/gui/files/actions.py" line="+63"/>
         <source>%n dropped files are shares for you: they went to Shared with me.</source>
         <comment>one: %n dropped file is a share for you: it went to Shared with me.</comment>
         <translation type="unfinished">
@@ -1214,7 +1375,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+29"/>
         <source>Export to folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1287,8 +1448,39 @@ With this key the vault can be opened and given a new passphrase.
             <numerusform></numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location line="+40"/>
+        <source>Moved %n items to the Trash. Restore them from the Trash page (Ctrl+Z undoes this).</source>
+        <comment>one: Moved “{name}” to the Trash. Restore it from the Trash page (Ctrl+Z undoes this).</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
     <message>
-        <location line="+26"/>
+        <location line="+12"/>
+        <source>Move to Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Moving to the Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+41"/>
+        <source>Put back %n items.</source>
+        <comment>one: Put back “{name}”.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Undo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
         <source>“{name}”</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1304,31 +1496,66 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+3"/>
-        <location line="+5"/>
-        <location line="+17"/>
-        <source>Delete</source>
+        <location line="+6"/>
+        <location line="+16"/>
+        <source>Delete permanently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="-20"/>
-        <source>Delete {what}? Their encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards.</source>
+        <source>Delete {what} permanently, with every version? Their encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards. They do not go to the Trash.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+17"/>
-        <source>Deleted %n items.</source>
-        <comment>one: Deleted %n item.</comment>
+        <location line="+18"/>
+        <source>Erased %n items for good.</source>
+        <comment>one: Erased %n item for good.</comment>
         <translation type="unfinished">
             <numerusform></numerusform>
         </translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>Deleting</source>
+        <location line="+3"/>
+        <source>Erasing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+50"/>
+        <source>Version {n} of “{name}” is current again (stored as a new version; nothing was overwritten).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Restore version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Restoring version {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Export version {n} to folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Exported version {n} to {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Exporting version {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+25"/>
         <source>the exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1341,7 +1568,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+9"/>
         <source>Share</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1375,7 +1602,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>FilesPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/page.py" line="+104"/>
+        <location filename="../../app/strongroom/gui/files/page.py" line="+80"/>
         <source>Search this vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1410,7 +1637,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+10"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1466,12 +1693,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Delete…</source>
+        <location line="+515"/>
+        <source>Opened {name} in another app: changes saved there are stored as new versions. This is recorded in the history.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-505"/>
         <source>Find</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1496,17 +1723,17 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+149"/>
+        <location line="+165"/>
         <source>{path} is not a folder.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+69"/>
+        <location line="+81"/>
         <source>Results for “{text}”</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+52"/>
+        <location line="+54"/>
         <source>Add files to the vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1534,7 +1761,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+22"/>
+        <location line="+25"/>
         <source>Added and encrypted %n items.</source>
         <comment>one: Added and encrypted %n item.</comment>
         <translation type="unfinished">
@@ -1542,48 +1769,43 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="-45"/>
+        <location line="-48"/>
         <source>Adding was cancelled. Nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="-350"/>
+        <source>Move to Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Delete permanently…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Undo Move to Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+395"/>
         <source>The new “{old}” was added as “{free}”.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+31"/>
-        <location line="+22"/>
-        <location line="+8"/>
+        <location line="+34"/>
+        <location line="+16"/>
         <source>Nothing was added.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-18"/>
-        <location line="+8"/>
-        <source>Replace</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <location line="-6"/>
-        <source>Replace %n items? The ones in the vault are deleted and their keys destroyed, so they cannot be brought back: {names}.</source>
-        <comment>one: Replace “{names}”? The one in the vault is deleted and its key destroyed, so it cannot be brought back.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <location line="+55"/>
+        <location line="+39"/>
         <source>Opening preview of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+23"/>
-        <source>Opened {name} in another app. This is recorded in the history.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+7"/>
+        <location line="+31"/>
         <source>Could not open {name}: no app is set up for this kind of file. The decrypted copy is wiped when the vault locks.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1596,7 +1818,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>FilesTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/models.py" line="+181"/>
+        <location filename="../../app/strongroom/gui/files/models.py" line="+208"/>
         <source>Only you</source>
         <extracomment>`drag_exporter(items) -&gt; [paths]` makes plaintext copies for a drag to another app. The order `_items` is in now (`_sort` changes first while a sort runs).</extracomment>
         <translation type="unfinished"></translation>
@@ -1647,7 +1869,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-80"/>
+        <location line="+45"/>
+        <source>file, being edited in another app</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-125"/>
         <source>You and {names} can read it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1657,7 +1884,17 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+118"/>
+        <location line="+88"/>
+        <source>Being edited in another app</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Open in another app: each change saved there is stored as a new version.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1781,6 +2018,16 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+1"/>
+        <source>Backed up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backup made</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>History written late (disk was full)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1797,6 +2044,51 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+1"/>
         <source>Vault header upgraded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Version restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Old version erased</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Versions setting changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Moved to the trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder moved to the trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Restored from the trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder restored from the trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Trash setting changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1891,6 +2183,16 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+1"/>
+        <source>New version sent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>New version received</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Share waiting for you</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1938,24 +2240,24 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>GroupsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/groups_page.py" line="+22"/>
-        <location line="+18"/>
+        <location filename="../../app/strongroom/gui/sharing/groups_page.py" line="+24"/>
+        <location line="+14"/>
         <source>Groups</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-17"/>
+        <location line="-13"/>
         <source>Share with several people at once. Removing a member changes the group&apos;s key, so they cannot read anything shared with the group afterwards.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+7"/>
-        <location line="+23"/>
+        <location line="+6"/>
+        <location line="+20"/>
         <source>New group…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-22"/>
+        <location line="-19"/>
         <source>Add member…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1965,7 +2267,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+7"/>
         <source>Members</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2176,6 +2478,65 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+3"/>
+        <source>Version {n} stored; the earlier one is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Version {old} restored as version {n}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Version {n} erased, as the versions setting asks; its key was destroyed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+7"/>
+        <source>Earlier versions: the last %n are kept.</source>
+        <comment>one: Earlier versions: the last one is kept.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+6"/>
+        <source>Earlier versions are kept for %n days.</source>
+        <comment>one: Earlier versions are kept for %n day.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Every earlier version is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Moved to the trash; it can be restored until the trash is emptied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Restored from the trash to {to}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The trash is now emptied only when you empty it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>The trash now keeps items for %n days.</source>
+        <comment>one: The trash now keeps items for %n day.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Folder created.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2221,6 +2582,29 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+6"/>
         <source>This history was accepted as correct (after restoring a backup).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+7"/>
+        <source>Backed up to {path} (%n stored files).</source>
+        <comment>one: Backed up to {path} (%n stored file).</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The vault was backed up.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>This copy was made as a backup of {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This copy was made as a backup.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
@@ -2344,11 +2728,12 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+7"/>
         <location line="+15"/>
+        <location line="+70"/>
         <source>someone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-11"/>
+        <location line="-81"/>
         <source>Shared with {who} until {date}, receipts asked.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2455,7 +2840,17 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+4"/>
+        <source>Version {n} sent to {who}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+3"/>
+        <source>{sender} sent a new version; kept as version {n}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>The sender</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2524,9 +2919,17 @@ With this key the vault can be opened and given a new passphrase.
     </message>
 </context>
 <context>
+    <name>IdleWatcher</name>
+    <message>
+        <location filename="../../app/strongroom/gui/autolock.py" line="+98"/>
+        <source>Auto-lock is waiting: {what}. It locks in {n} min at the latest.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>InlineMessage</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="-244"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="-237"/>
         <source>Message</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2534,7 +2937,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>JobsArea</name>
     <message>
-        <location line="+323"/>
+        <location line="+316"/>
         <source>Background jobs</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2545,17 +2948,122 @@ With this key the vault can be opened and given a new passphrase.
     </message>
 </context>
 <context>
+    <name>KeepingBox</name>
+    <message>
+        <location filename="../../app/strongroom/gui/keeping_box.py" line="+37"/>
+        <source>Versions and Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Earlier versions of files to keep</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+88"/>
+        <source>Earlier versions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-86"/>
+        <source>How long deleted items stay in the Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+103"/>
+        <source>Deleted items</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-100"/>
+        <source>Applied now and at every unlock. What is no longer kept is erased for good: its encryption key is destroyed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+16"/>
+        <source>Keep the last %n versions</source>
+        <comment>one: Keep only the current version</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+4"/>
+        <source>Keep those replaced in the last %n days</source>
+        <comment>one: Keep those replaced in the last day</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Keep all</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Keep until I empty the Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>Erase after %n days</source>
+        <comment>one: Erase after %n day</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+49"/>
+        <source>{policy}? Earlier versions this no longer keeps are erased now, for good, and from then on at every unlock.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+7"/>
+        <source>Versions kept changed: %n earlier versions erased.</source>
+        <comment>one: Versions kept changed: %n earlier version erased.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{period}? Items in the Trash for longer are erased now, for good, and from then on at every unlock.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+7"/>
+        <source>Trash period changed: %n items erased from the Trash.</source>
+        <comment>one: Trash period changed: %n item erased from the Trash.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Setting changed. Nothing had to be erased.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="+117"/>
-        <location line="+219"/>
-        <location line="+170"/>
-        <location line="+153"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="+96"/>
+        <location line="+225"/>
+        <location line="+172"/>
+        <location line="+152"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-478"/>
+        <location line="-482"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2580,17 +3088,22 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-45"/>
+        <location line="-48"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+66"/>
+        <location line="+47"/>
+        <source>Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+22"/>
         <source>Locked after a period of inactivity.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2635,12 +3148,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source>&amp;Edit</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2660,7 +3173,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+79"/>
+        <location line="+80"/>
         <source>The vault was locked.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2680,7 +3193,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+24"/>
         <source>Unlock a vault to receive {name}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2743,13 +3256,13 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+86"/>
-        <source>{names} was changed in another app: that copy was kept, not wiped. After unlocking you can add it to the vault or discard it.</source>
+        <location line="+85"/>
+        <source>{names} has changes not stored yet: that copy was kept, not wiped. After unlocking you can store the changes or discard them.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+5"/>
-        <source>{names} were changed in another app: those copies were kept, not wiped. After unlocking you can add them to the vault or discard them.</source>
+        <source>{names} have changes not stored yet: those copies were kept, not wiped. After unlocking you can store the changes or discard them.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2761,7 +3274,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>PassphraseEdit</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="-273"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="-266"/>
         <source>Hide passphrase</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2812,7 +3325,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>PendingSharesTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/models.py" line="+117"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="+74"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2832,7 +3345,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+9"/>
         <source>Unknown sender (fingerprint {fp})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2888,7 +3401,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>ReceivedTableModel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/models.py" line="-98"/>
+        <location filename="../../app/strongroom/gui/sharing/models.py" line="-75"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2918,7 +3431,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+11"/>
         <source>Fingerprint {fp}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2979,7 +3492,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>RevokeDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-296"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-291"/>
         <source>Revoke access</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3029,6 +3542,29 @@ With this key the vault can be opened and given a new passphrase.
     </message>
 </context>
 <context>
+    <name>SendUpdateDialog</name>
+    <message>
+        <location filename="../../app/strongroom/gui/sharing/send_update.py" line="+25"/>
+        <source>Send the new version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Not to {name}: {why}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The share files are written {where}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Send</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SettingsPage</name>
     <message>
         <location filename="../../app/strongroom/gui/settings_page.py" line="+24"/>
@@ -3036,7 +3572,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+36"/>
         <source>Locking</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3061,17 +3597,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+18"/>
         <source>Lock when the computer sleeps or the screen locks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
-        <source>Idle means no keyboard or mouse use in Strongroom. Sleep and screen lock are detected on Linux desktops with logind or a freedesktop screensaver; elsewhere the idle timer covers them. Locking closes every preview and wipes files opened in other apps.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-47"/>
+        <location line="-55"/>
         <source>Access history</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3081,18 +3612,38 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+42"/>
+        <source> more minutes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Minutes auto-lock waits while a file is open for editing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>While a file is open for editing, wait up to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Idle means no keyboard or mouse use in Strongroom. Sleep and screen lock are detected on Linux desktops with logind or a freedesktop screensaver; elsewhere the idle timer covers them. Locking closes every preview and wipes files opened in other apps; while one is open for editing, the idle lock waits the extra minutes set here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
         <source>Sharing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+149"/>
+        <location line="+159"/>
         <source>Not set</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-148"/>
+        <location line="-158"/>
         <source>Choose…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3108,12 +3659,12 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+5"/>
-        <location line="+173"/>
+        <location line="+183"/>
         <source>Exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-169"/>
+        <location line="-179"/>
         <source>A folder that Syncthing, Nextcloud, Dropbox or a USB stick carries between you and the people you share with. Strongroom writes shares, revocations and receipts there and checks it every minute.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3189,7 +3740,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+99"/>
+        <location line="+109"/>
         <source>{folder} — %n messages waiting to be delivered</source>
         <comment>one: {folder} — %n message waiting to be delivered</comment>
         <translation type="unfinished">
@@ -3252,7 +3803,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+27"/>
         <source>Everything checks out: the database and all {n} files are intact.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3426,7 +3977,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>SharedPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+75"/>
+        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+89"/>
         <source>Shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3436,12 +3987,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+51"/>
         <source>Receive a share file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-47"/>
+        <location line="-39"/>
         <source>Check exchange folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3486,7 +4037,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+14"/>
         <source>Send receipts</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3511,7 +4062,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+25"/>
         <source>Waiting for you</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3630,7 +4181,27 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-124"/>
+        <location line="+87"/>
+        <source>its sender</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} has a new version from {sender} (the earlier one is kept).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{name} was erased here: {sender} revoked it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{name} expired and was erased here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-226"/>
         <location line="+130"/>
         <source>Receiving</source>
         <translation type="unfinished"></translation>
@@ -3641,7 +4212,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+12"/>
+        <location line="+14"/>
         <source>%n new files.</source>
         <comment>one: %n new file.</comment>
         <translation type="unfinished">
@@ -3649,7 +4220,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+6"/>
+        <location line="+7"/>
         <source>%n files from unknown senders are waiting for you.</source>
         <comment>one: %n file from an unknown sender is waiting for you.</comment>
         <translation type="unfinished">
@@ -3687,6 +4258,14 @@ With this key the vault can be opened and given a new passphrase.
     </message>
 </context>
 <context>
+    <name>Sidebar</name>
+    <message>
+        <location filename="../../app/strongroom/gui/sidebar.py" line="+18"/>
+        <source>Sections</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>StrengthMeter</name>
     <message>
         <location filename="../../app/strongroom/gui/widgets.py" line="+30"/>
@@ -3721,6 +4300,194 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+1"/>
         <source>Very strong</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TrashPage</name>
+    <message>
+        <location filename="../../app/strongroom/gui/files/trash_page.py" line="+53"/>
+        <source>Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+152"/>
+        <source>Restore</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-151"/>
+        <source>Put back where it was</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Restore to…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete permanently…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Empty Trash…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Was in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Items in the Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The Trash is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Files and folders you delete come here first, with all their versions, so you can put them back. Delete permanently erases at once.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Shares of a file in the Trash stay readable by their recipients until you revoke them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+61"/>
+        <source>%n files, {size}</source>
+        <comment>one: %n file, {size}</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+70"/>
+        <source>My files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-60"/>
+        <source>Deleted items stay here until you empty the Trash.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+4"/>
+        <source>Deleted items stay here for %n days, then are erased for good when you unlock. Change this in Settings.</source>
+        <comment>one: Deleted items stay here for %n day, then are erased for good when you unlock. Change this in Settings.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+40"/>
+        <source>Restored %n items.</source>
+        <comment>one: Restored “{name}”.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>“{was}” is now at {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <location line="+8"/>
+        <source>Restore to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>Restore into:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>“{name}”</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} items</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+5"/>
+        <location line="+20"/>
+        <source>Delete permanently</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-23"/>
+        <source>Delete {what} permanently, with every version? The encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+19"/>
+        <source>Erased %n items for good.</source>
+        <comment>one: Erased %n item for good.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Erasing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <location line="+8"/>
+        <location line="+18"/>
+        <source>Empty Trash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="-24"/>
+        <source>Erase the %n items in the Trash permanently? Their encryption keys are destroyed, so they cannot be recovered from this vault afterwards.</source>
+        <comment>one: Erase the item in the Trash permanently? Its encryption key is destroyed, so it cannot be recovered from this vault afterwards.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+17"/>
+        <source>Emptied the Trash: %n items erased for good.</source>
+        <comment>one: Emptied the Trash: %n item erased for good.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Emptying the Trash</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -3814,7 +4581,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>UnlockReport</name>
     <message>
-        <location filename="../../app/strongroom/gui/notices.py" line="+38"/>
+        <location filename="../../app/strongroom/gui/notices.py" line="+40"/>
         <source>Unlocked after %n wrong attempts typed here.</source>
         <comment>one: Unlocked after a wrong attempt typed here.</comment>
         <translation type="unfinished"></translation>
@@ -3861,6 +4628,69 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+6"/>
         <source>Mark verified</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>VersionsSection</name>
+    <message>
+        <location filename="../../app/strongroom/gui/files/versions.py" line="+49"/>
+        <source>Versions of this file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Restore</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Make this version current again (the current one is kept as a version)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decrypt this version to a folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Version {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{version} (current)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>received</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{when} · {size} · {who}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Stored by you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>An update sent by {who}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -3916,7 +4746,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>_JobRow</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="+124"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="+117"/>
         <source>Progress of {job}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3938,14 +4768,6 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+7"/>
         <source>{done} of {total}</source>
-        <translation type="unfinished"></translation>
-    </message>
-</context>
-<context>
-    <name>_Sidebar</name>
-    <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="-578"/>
-        <source>Sections</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -3972,46 +4794,23 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+32"/>
-        <location line="+11"/>
-        <location line="+11"/>
-        <source>Revoke access</source>
+        <location filename="../../app/strongroom/gui/sharing/send_update.py" line="+19"/>
+        <source>Send the new version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-9"/>
-        <source>Access is revoked in this vault, but the revocation message could not be written yet{why}. It waits in the outbox and is written at the next sync or unlock; until it reaches {name}, their Strongroom keeps the file readable.</source>
+        <location line="+9"/>
+        <source>Version {n} was sent to {who}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
-        <location line="+45"/>
-        <source>The revocation message was saved in {folder}. Give it to {name}: their Strongroom erases its copy when it opens the message.</source>
+        <location line="+12"/>
+        <source>Sending the new version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-30"/>
-        <source>Revoking access</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+18"/>
-        <source>Save the revocation message in</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+10"/>
-        <source>Revocation saved</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+11"/>
-        <source>Save revocation</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Saving the revocation message</source>
+        <location line="+7"/>
+        <source>Save the new version&apos;s share files in</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -422,18 +422,21 @@ class SharedPage(_Page):
                         self.tr("No exchange folder is set. Choose one in Settings."), "info"
                     )
                 return
-            if report.received:
-                self.received_new.emit(len(report.received))
+            if report.received or report.updated:
+                self.received_new.emit(len(report.received) + len(report.updated))
+            changed = self._changed_parts(report)  # new versions, access that ended
             if (
                 not quiet
                 or report.received
                 or report.quarantined
                 or report.pending
                 or report.dropped
+                or changed
             ):
                 parts = [self.tr("%n new files.", "one: %n new file.", len(report.received))]
-                if report.waiting and not report.received:
+                if (report.waiting or changed) and not report.received:
                     parts = []  # "0 new files." before "1 file … is waiting" reads oddly
+                parts += changed
                 if report.waiting:
                     parts.append(
                         self.tr(
@@ -475,3 +478,28 @@ class SharedPage(_Page):
 
         failed = self._fail if not quiet else log_error("checking the exchange folder")
         return run_task(work, done, failed, quiet=True)
+
+    def _changed_parts(self, report: SyncReport) -> list[str]:
+        """What a sync changed in files already received: a new version (issue 15), or a
+        file erased because its sender revoked it or it expired."""
+
+        def sender(r: Any) -> str:
+            return r.sender_name or r.sender_fingerprint or self.tr("its sender")
+
+        parts = [
+            self.tr("{name} has a new version from {sender} (the earlier one is kept).").format(
+                name=r.display_name, sender=sender(r)
+            )
+            for r in report.updated
+        ]
+        parts += [
+            self.tr("{name} was erased here: {sender} revoked it.").format(
+                name=r.display_name, sender=sender(r)
+            )
+            for r in report.revoked
+        ]
+        parts += [
+            self.tr("{name} expired and was erased here.").format(name=r.display_name)
+            for r in report.expired
+        ]
+        return parts
