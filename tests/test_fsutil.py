@@ -296,3 +296,27 @@ def test_writeback_thread_is_nothing_without_sync_file_range(tmp_path, monkeypat
     with open(tmp_path / "f", "wb") as f, fsutil.WritebackThread() as writeback:
         writeback.start(f.fileno(), 0, 0)
         assert not any(t.name == "strongroom-writeback" for t in threading.enumerate())
+
+
+def test_writeback_thread_goes_on_after_a_failed_hint(tmp_path, monkeypatch):
+    """A writeback request that fails is only a hint that failed: the thread goes on, so
+    `start` never waits on a full queue that nobody empties."""
+
+    def fail(fd: int, off: int, n: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    import threading
+
+    monkeypatch.setattr(fsutil, "start_writeback", fail)
+    before = len(os.listdir("/proc/self/fd"))
+
+    def write() -> None:
+        with open(tmp_path / "f", "wb") as f, fsutil.WritebackThread(depth=1) as writeback:
+            for i in range(5):  # more than the queue holds
+                writeback.start(f.fileno(), i, 1)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(10)
+    assert not writer.is_alive(), "start() waited on a queue nobody empties"
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -288,7 +288,7 @@ def test_sync_summary_says_a_file_was_updated_and_what_access_ended(two, service
     ann.add_contact(ben.my_card().to_text())
     doc = ben.add_bytes("/", "c.txt", SECRET)
     other = ben.add_bytes("/", "d.txt", SECRET)
-    (share,) = ben.share([doc.id], to=["Ann"])
+    ben.share([doc.id], to=["Ann"])
     (second,) = ben.share([other.id], to=["Ann"])
     window.show_section(window.SECTION_SHARED)
     page = window.shared_page

@@ -376,10 +376,11 @@ class WritebackThread:
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:
             fd, offset, length = job
-            try:
+            # A hint that fails is no error; a thread that died of one would leave `start`
+            # waiting for room in a full queue for good.
+            with contextlib.suppress(Exception):
                 start_writeback(fd, offset, length)
-            finally:
-                os.close(fd)
+            os.close(fd)
 
     def close(self) -> None:
         """Wait until every writeback asked for is started (their descriptors closed)."""
