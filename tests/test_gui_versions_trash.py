@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from gui_helpers import *  # noqa: F403
@@ -369,3 +370,24 @@ def test_settings_version_policy_and_trash_period(opened, services, tmp_path):
     window.show_section(window.SECTION_TRASH)
     QApplication.processEvents()
     assert "until you empty" in window.trash_page.period.text()
+
+
+def test_a_name_with_a_bidi_control_is_shown_escaped_across_pages(opened, services):
+    """`invoice\u202efdp.exe` would read as `invoiceexe.pdf`: the file list, its tooltip,
+    the details pane and the Trash page show the control as \\u{202E}, as the CLI does.
+    The vault keeps the name as it is."""
+    window, vault = opened, opened.session.vault
+    page = window.files_page
+    raw, shown = "invoice\u202efdp.exe", "invoice\\u{202E}fdp.exe"
+    vault.add_bytes("/", raw, b"x")
+    page.refresh()
+    index = page.model.index(0, page.model.COL_NAME)
+    assert page.model.data(index, Qt.ItemDataRole.DisplayRole) == shown
+    assert page.model.data(index, Qt.ItemDataRole.ToolTipRole) == "/" + shown
+    page.select_names(raw)
+    assert page.details.name.text() == shown
+    page.act_delete.trigger()
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    assert trash_names(window) == [shown]
+    assert [e.name for e in vault.trash()] == [raw]

@@ -103,7 +103,9 @@ def one_line(message: str) -> str:
     a name the message already passed through `safe` keeps its escapes as they are."""
     if message.isascii() and message.isprintable():
         return message
-    return "\\".join(safe(part) for part in message.split("\\"))
+    from strongroom.vault import escape_controls
+
+    return escape_controls(message)
 
 
 def _utc(dt: datetime) -> datetime:

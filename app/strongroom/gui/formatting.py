@@ -107,6 +107,17 @@ def action_label(action: str) -> str:
     return QCoreApplication.translate("Formatting", label) if label else action
 
 
+def shown_name(name: str) -> str:
+    """An item's name or path as the GUI shows it: control, bidi and invisible characters
+    written as `\\u{XXXX}` (`escape_controls`, the CLI's rule), so `invoice\\u{202E}fdp.exe`
+    cannot pass for `invoiceexe.pdf` in a list. Plain names are returned as they are."""
+    if name.isprintable():
+        return name
+    from strongroom.vault import escape_controls
+
+    return escape_controls(name)
+
+
 def human_size(size: int) -> str:
     """Bytes in the units people read: 0 bytes, 912 bytes, 1.4 KB, 3.2 GB (powers of 1024)."""
     if size < 1024:

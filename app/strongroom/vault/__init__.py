@@ -71,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and static import scanners (PyInstaller)
         ShareNotForMe,
         ShareSignatureError,
         ShareTooLarge,
+        escape_controls,
         safe_display_name,
     )
     from .fsutil import replace_file
@@ -258,6 +259,7 @@ __all__ = [
     "clean_name",
     "edited_name",
     "end_of_day",
+    "escape_controls",
     "on_ram_fs",
     "parse_time",
     "replace_file",
@@ -337,6 +339,7 @@ _LAZY: dict[str, str] = {
     "ShareSignatureError": "formats.share",
     "ShareTooLarge": "formats.share",
     "safe_display_name": "formats.share",
+    "escape_controls": "formats.share",
     "EXCHANGE_REMOVAL_LIMITS": "share_records",
     "REVOCATION_LIMITS": "share_records",
     "AccessEntry": "share_records",

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import FileRecord, HistoryEntry, Item, VersionRecord
 
 from .. import icons
-from ..formatting import action_label, format_time, human_size
+from ..formatting import action_label, format_time, human_size, shown_name
 from ..seams import Services
 from ..sharing import AccessPanel
 from ..widgets import InlineMessage, add_fact_rows, heading
@@ -141,7 +141,7 @@ class DetailsPane(QWidget):
         item = items[0]
         pic = icons.icon("folder", FOLDER_COLOR) if item.is_folder else self._file_icon(item.name)
         self.icon.setPixmap(pic.pixmap(QSize(36, 36)))
-        self.name.setText(item.name or self.tr("My files"))
+        self.name.setText(shown_name(item.name) or self.tr("My files"))
         rows: list[tuple[str, str]] = [(self.tr("Location"), item.path)]
         if isinstance(item, FileRecord):
             rows += [

@@ -22,7 +22,7 @@ from PySide6.QtGui import QIcon
 from strongroom.vault import Item
 
 from .. import heap, icons
-from ..formatting import format_time, human_size
+from ..formatting import format_time, human_size, shown_name
 from ..models import Index
 from ..tasks import run_task
 
@@ -302,7 +302,7 @@ class FilesTableModel(QAbstractTableModel):
                 size, kind = "", self.tr("Folder")
             else:
                 size, kind = human_size(item.size), _kind_and_icon(item.name)[0]
-            name = item.path if self._show_paths else item.name
+            name = shown_name(item.path if self._show_paths else item.name)
             modified = format_time(item.modified)
             if item.id in self._editing:
                 modified = self.tr("Being edited in another app")
@@ -332,7 +332,7 @@ class FilesTableModel(QAbstractTableModel):
         if role == _TOOLTIP:
             col = index.column()
             if col == self.COL_NAME:
-                return self._items[index.row()].path
+                return shown_name(self._items[index.row()].path)
             if col == self.COL_MODIFIED and self._items[index.row()].id in self._editing:
                 return self.tr(
                     "Open in another app: each change saved there is stored as a new version."
@@ -345,7 +345,7 @@ class FilesTableModel(QAbstractTableModel):
             kind = self.tr("folder") if item.is_folder else self.tr("file")
             if item.id in self._editing:
                 kind = self.tr("file, being edited in another app")
-            return f"{item.name}, {kind}"
+            return f"{shown_name(item.name)}, {kind}"
         if role == self.ITEM_ROLE:
             return self._items[index.row()]
         return None

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import Item, TrashEntry, TrashRestore
 
 from .. import icons
-from ..formatting import human_size
+from ..formatting import human_size, shown_name
 from ..models import format_time
 from ..seams import Services
 from ..session import VaultSession
@@ -156,7 +156,12 @@ class TrashPage(QWidget):
                     size=size
                 )
             row = QTreeWidgetItem(
-                [e.name, self.tr("My files") if was == "/" else was, format_time(e.trashed), size]
+                [
+                    shown_name(e.name),
+                    self.tr("My files") if was == "/" else shown_name(was),
+                    format_time(e.trashed),
+                    size,
+                ]
             )
             folder = e.kind == "folder"
             row.setIcon(0, icons.icon("folder", FOLDER_COLOR) if folder else icons.icon("file"))

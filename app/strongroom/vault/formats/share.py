@@ -62,6 +62,7 @@ __all__ = [
     "ShareTooLarge",
     "build_share_header",
     "copy_payload",
+    "escape_controls",
     "manifest_stanza",
     "open_own_share",
     "open_share",
@@ -152,6 +153,16 @@ def safe_display_name(name: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with its control, bidi control, line separator and invisible characters
+    written as ``\\u{XXXX}`` as `safe_display_name` does, but its backslashes left as they
+    are: for a message or label that quotes names (a name already passed through
+    `safe_display_name` keeps its escapes), where one must not read as another."""
+    if text.isprintable():
+        return text
+    return "\\".join(safe_display_name(part) for part in text.split("\\"))
 
 
 def validate_received_name(name: object) -> str:
