@@ -257,6 +257,20 @@ def test_rm_of_a_shared_file_warns_and_offers_revoke(tmp_path, run, vault, bob):
     assert {r["status"] for r in by_path["/t.txt"]["recipients"]} == {"revoked"}
 
 
+def test_trash_empty_says_which_shares_stay_readable(tmp_path, run, vault, bob):
+    """As `rm --now` does: emptying the trash erases my copies, not the shares of them."""
+    (tmp_path / "s.txt").write_text("s")
+    assert run("add", tmp_path / "s.txt")[0] == 0
+    assert run("share", "/s.txt", "--to", "Bob", "--out", tmp_path, "--yes")[0] == 0
+    assert run("rm", "-f", "/s.txt")[0] == 0  # to the trash
+    (entry,) = json.loads(run("trash", "--json")[1])["items"]
+    assert entry["shares"] == 1
+    code, _, err = run("trash", "empty", "--yes")
+    assert code == 0, err
+    assert "1 share of what the trash holds stays readable by its recipients" in err
+    assert "'strongroom shares' lists them" in err
+
+
 def test_sharing_to_a_group_without_members_is_refused(tmp_path, run, vault):
     (tmp_path / "f.txt").write_text("x")
     assert run("add", tmp_path / "f.txt")[0] == 0

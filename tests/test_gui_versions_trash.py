@@ -391,3 +391,32 @@ def test_a_name_with_a_bidi_control_is_shown_escaped_across_pages(opened, servic
     QApplication.processEvents()
     assert trash_names(window) == [shown]
     assert [e.name for e in vault.trash()] == [raw]
+
+
+def test_empty_trash_and_delete_permanently_say_which_shares_stay_readable(opened, services):
+    """Erasing my copy does not take a share back: both questions say so first."""
+    window, vault = opened, opened.session.vault
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    try:
+        vault.add_contact(ben.my_card().to_text())
+    finally:
+        ben.lock()
+    doc = vault.add_bytes("/", "plan.txt", b"plan")
+    vault.add_bytes("/", "other.txt", b"other")
+    out = vault.path.parent / "out"
+    out.mkdir()
+    vault.share([doc], to=["Ben"], out_dir=out)
+    vault.delete("/plan.txt")
+    vault.delete("/other.txt")
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    page = window.trash_page
+    page.select_names("other.txt")
+    services.dialogs.expect("confirm", False)
+    page.erase_button.click()
+    assert "stay" not in services.dialogs.asked[-1][1][1], "other.txt was never shared"
+    services.dialogs.expect("confirm", False)
+    page.empty_button.click()
+    text = services.dialogs.asked[-1][1][1]
+    assert "1 share of this stays readable by its recipients until you revoke it" in text
+    assert sorted(trash_names(window)) == ["other.txt", "plan.txt"], "declined: nothing erased"

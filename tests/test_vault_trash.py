@@ -228,3 +228,21 @@ def test_info_counts_a_trashed_file_like_a_trashed_folders_files(env):
         assert (after.file_count, after.folder_count, after.total_size) == (0, 0, 0)
     finally:
         vault.lock()
+
+
+def test_a_trash_entry_counts_the_shares_someone_can_still_read(world):
+    """Erasing my copy does not take a share back: each trash entry says how many shares
+    of what it holds are still readable, so emptying can say so first."""
+    alice, _bob = world.person("Alice"), world.person("Bob")
+    world.introduce("Alice", "Bob")
+    alice.makedirs("/docs")
+    a = alice.add_bytes("/docs", "a.txt", b"a")
+    b = alice.add_bytes("/docs", "b.txt", b"b")
+    alice.add_bytes("/", "c.txt", b"c")
+    alice.share([a], to=["Bob"])
+    (s_b,) = alice.share([b], to=["Bob"])
+    alice.delete("/docs")
+    alice.delete("/c.txt")
+    assert {e.path: e.shares for e in alice.trash()} == {"/docs": 2, "/c.txt": 0}
+    alice.revoke(s_b.id)
+    assert {e.path: e.shares for e in alice.trash()} == {"/docs": 1, "/c.txt": 0}

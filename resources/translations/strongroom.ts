@@ -2227,7 +2227,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+25"/>
         <source>1 byte</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4312,12 +4312,12 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+4"/>
-        <location line="+152"/>
+        <location line="+157"/>
         <source>Restore</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-151"/>
+        <location line="-156"/>
         <source>Put back where it was</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4385,8 +4385,8 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+4"/>
-        <location line="+70"/>
+        <location line="+6"/>
+        <location line="+73"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4439,18 +4439,18 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+4"/>
-        <location line="+5"/>
+        <location line="+6"/>
         <location line="+20"/>
         <source>Delete permanently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-23"/>
+        <location line="-24"/>
         <source>Delete {what} permanently, with every version? The encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+19"/>
+        <location line="+20"/>
         <source>Erased %n items for good.</source>
         <comment>one: Erased %n item for good.</comment>
         <translation type="unfinished">
@@ -4462,15 +4462,23 @@ With this key the vault can be opened and given a new passphrase.
         <source>Erasing</source>
         <translation type="unfinished"></translation>
     </message>
+    <message numerus="yes">
+        <location line="+10"/>
+        <source>%n shares of this stay readable by their recipients until you revoke them (Who has access, or Shares): erasing your copy does not take them back.</source>
+        <comment>one: %n share of this stays readable by its recipients until you revoke it (Who has access, or Shares): erasing your copy does not take it back.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
     <message>
+        <location line="+12"/>
         <location line="+9"/>
-        <location line="+8"/>
         <location line="+18"/>
         <source>Empty Trash</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="-24"/>
+        <location line="-25"/>
         <source>Erase the %n items in the Trash permanently? Their encryption keys are destroyed, so they cannot be recovered from this vault afterwards.</source>
         <comment>one: Erase the item in the Trash permanently? Its encryption key is destroyed, so it cannot be recovered from this vault afterwards.</comment>
         <translation type="unfinished">
@@ -4478,7 +4486,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+17"/>
+        <location line="+18"/>
         <source>Emptied the Trash: %n items erased for good.</source>
         <comment>one: Emptied the Trash: %n item erased for good.</comment>
         <translation type="unfinished">

@@ -83,7 +83,8 @@ class VersionPolicy:
 class TrashEntry:
     """An item in the trash: a file (with its versions) or a folder with everything in it.
     `path` and `parent_id` are where it was; `files` and `size` count what erasing it
-    erases (a file: 1 and its size)."""
+    erases (a file: 1 and its size). `shares`: how many shares of it (or of the files in
+    it) someone can still read — erasing my copy does not take them back."""
 
     id: int
     kind: str  # "file" or "folder"
@@ -93,6 +94,7 @@ class TrashEntry:
     parent_id: int | None
     files: int
     size: int
+    shares: int = 0
 
 
 @dataclass(frozen=True)

@@ -77,28 +77,49 @@ class Trash:
                 " ORDER BY t.trashed DESC, t.item_id DESC"
             ).fetchall()
         out: list[TrashEntry] = []
+        now = format_time(self._ctx.now())
         for iid, trashed, parent_id, name, path, kind, size in rows:
-            files = 1
+            files, ids = 1, [iid]
             if kind == "folder":
-                below = [d[0] for d in catalog.descendants(iid) if d[1] == "file"]
-                files = len(below)
-                size = self._total_size(below)
+                ids = [d[0] for d in catalog.descendants(iid) if d[1] == "file"]
+                files = len(ids)
+                size = self._total_size(ids)
+            shares = self._readable_shares(ids, now)
             out.append(
-                TrashEntry(iid, kind, name, path, parse_time(trashed), parent_id, files, size)
+                TrashEntry(
+                    iid, kind, name, path, parse_time(trashed), parent_id, files, size, shares
+                )
             )
         return out
 
     def _total_size(self, file_ids: list[int]) -> int:
+        return self._count(
+            "SELECT coalesce(sum(size), 0) FROM file_contents WHERE item_id IN ({marks})",
+            file_ids,
+        )
+
+    def _readable_shares(self, file_ids: list[int], now: str) -> int:
+        """How many shares of these files have a recipient who can still read them (not
+        revoked, not erased by them, not expired)."""
+        return self._count(
+            "SELECT count(DISTINCT s.id) FROM shares s"
+            " JOIN share_recipients r ON r.share_id = s.id"
+            " WHERE s.item_id IN ({marks}) AND r.revoked IS NULL AND r.erased IS NULL"
+            " AND (s.expires IS NULL OR s.expires > ?)",
+            file_ids,
+            now,
+        )
+
+    def _count(self, sql: str, ids: list[int], *args: object) -> int:
+        """`sql` (a total over the ids in `{marks}`, then `args`) added up over chunks of
+        500 ids (SQLite's limit on parameters is well above)."""
         total = 0
         conn = self._ctx.connection
         with db.db_errors():
-            for start in range(0, len(file_ids), 500):
-                chunk = file_ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                (n,) = conn.execute(
-                    f"SELECT coalesce(sum(size), 0) FROM file_contents WHERE item_id IN ({marks})",  # noqa: S608
-                    chunk,
-                ).fetchone()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                query = sql.format(marks=",".join("?" * len(chunk)))
+                (n,) = conn.execute(query, [*chunk, *args]).fetchone()
                 total += n
         return total
 

@@ -156,7 +156,7 @@ def _trash_list(args: argparse.Namespace) -> int:
     with unlocked(args) as vault:
         entries = vault.trash()
         days = vault.trash_days
-    to_json = fields_json("id", "kind", "name", "path", "trashed", "files", "size")
+    to_json = fields_json("id", "kind", "name", "path", "trashed", "files", "size", "shares")
     show_list(args, "items", entries, to_json, _trash_line, days=days)
     if not getattr(args, "json", False):
         kept = f"{days} days" if days is not None else "until emptied"
@@ -208,6 +208,14 @@ def cmd_trash_empty(args: argparse.Namespace) -> int:
             note("The trash is empty.")
             return EXIT_OK
         files = sum(e.files for e in entries)
+        if readable := sum(e.shares for e in entries):
+            one = readable == 1
+            note(
+                f"strongroom: note: {plural(readable, 'share')} of what the trash holds "
+                f"{'stays readable by its' if one else 'stay readable by their'} recipients "
+                f"until revoked (erasing your copy does not take {'it' if one else 'them'} "
+                "back); 'strongroom shares' lists them."
+            )
         question = f"Erase {plural(len(entries), 'item')} ({plural(files, 'file')}) for good?"
         if not require_confirmation(
             args, question, "emptying the trash", refused="Nothing was erased."

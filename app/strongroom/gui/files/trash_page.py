@@ -260,7 +260,8 @@ class TrashPage(QWidget):
             self.tr(
                 "Delete {what} permanently, with every version? The encryption keys are "
                 "destroyed, so the contents cannot be recovered from this vault afterwards."
-            ).format(what=what),
+            ).format(what=what)
+            + self._shares_stay(chosen),
             self.tr("Delete permanently"),
         ):
             return
@@ -286,6 +287,19 @@ class TrashPage(QWidget):
             cancellable=False,
         )
 
+    def _shares_stay(self, entries: list[Any]) -> str:
+        """Erasing my copy does not take a share back: said before it happens."""
+        n = sum(e.shares for e in entries)
+        if not n:
+            return ""
+        return " " + self.tr(
+            "%n shares of this stay readable by their recipients until you revoke them "
+            "(Who has access, or Shares): erasing your copy does not take them back.",
+            "one: %n share of this stays readable by its recipients until you revoke it "
+            "(Who has access, or Shares): erasing your copy does not take it back.",
+            n,
+        )
+
     def empty_trash(self) -> None:
         if not self.entries or self.session is None:
             return
@@ -298,7 +312,8 @@ class TrashPage(QWidget):
                 "one: Erase the item in the Trash permanently? Its encryption key is "
                 "destroyed, so it cannot be recovered from this vault afterwards.",
                 len(self.entries),
-            ),
+            )
+            + self._shares_stay(self.entries),
             self.tr("Empty Trash"),
         ):
             return
