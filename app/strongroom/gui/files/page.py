@@ -608,7 +608,7 @@ class FilesPage(QWidget):
         # A file that replaces a file becomes its new version in the add's one transaction
         # (as `add --update`): all or nothing. A folder's replacement goes after it.
         versions = [(p, item) for p, item in replace if replaced_by_version(p, item)]
-        others = [r for r in replace if r not in versions]
+        others = [(p, item) for p, item in replace if not replaced_by_version(p, item)]
         sources = [*paths, *(p for p, _item in versions)]
 
         def work(ctx: Any) -> list[Item]:
