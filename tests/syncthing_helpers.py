@@ -183,6 +183,9 @@ class SyncthingPair:
             ("autoUpgradeIntervalH", "0"),
             ("startBrowser", "false"),
             ("crashReportingEnabled", "false"),
+            # Dial a paused-then-resumed peer again within a second, not after the default
+            # 60 s (`resume` waited exactly that long under a loaded `make test`).
+            ("reconnectionIntervalS", "1"),
         ]:
             e = opts.find(tag)
             (e if e is not None else ET.SubElement(opts, tag)).text = val
