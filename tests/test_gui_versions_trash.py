@@ -372,7 +372,7 @@ def test_settings_version_policy_and_trash_period(opened, services, tmp_path):
     assert "until you empty" in window.trash_page.period.text()
 
 
-def test_a_name_with_a_bidi_control_is_shown_escaped_across_pages(opened, services):
+def test_a_name_with_a_bidi_control_is_shown_escaped_across_pages(opened, services, qtbot):
     """`invoice\u202efdp.exe` would read as `invoiceexe.pdf`: the file list, its tooltip,
     the details pane and the Trash page show the control as \\u{202E}, as the CLI does.
     The vault keeps the name as it is."""
@@ -386,11 +386,28 @@ def test_a_name_with_a_bidi_control_is_shown_escaped_across_pages(opened, servic
     assert page.model.data(index, Qt.ItemDataRole.ToolTipRole) == "/" + shown
     page.select_names(raw)
     assert page.details.name.text() == shown
+    # The questions and status lines quote the name the same way; the rename field keeps
+    # the name as it is, so that editing it does not write the escapes into the vault.
+    services.dialogs.expect("get_text", "")
+    page.act_rename.trigger()
+    _, (_title, label, field) = services.dialogs.asked[-1]
+    assert shown in label and raw not in label and field == raw
     page.act_delete.trigger()
+    qtbot.waitUntil(lambda: shown in window.status_label.text())
+    assert raw not in window.status_label.text()
     window.show_section(window.SECTION_TRASH)
     QApplication.processEvents()
     assert trash_names(window) == [shown]
     assert [e.name for e in vault.trash()] == [raw]
+    window.show_section(window.SECTION_FILES)
+    QApplication.processEvents()
+    page.act_undo_delete.trigger()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+    page.select_names(raw)
+    services.dialogs.expect("confirm", False)
+    page.act_erase.trigger()
+    _, (_title, text) = services.dialogs.asked[-1]
+    assert shown in text and raw not in text
 
 
 def test_empty_trash_and_delete_permanently_say_which_shares_stay_readable(opened, services):

@@ -34,6 +34,7 @@ from strongroom.vault import FileRecord, OpenCopy
 
 from . import icons
 from .error_text import error_message
+from .formatting import shown_name
 from .session import VaultSession
 from .tasks import run_task, runner, say_error
 
@@ -185,7 +186,7 @@ class ChangedCopies(QObject):
         def done(added: list[FileRecord]) -> None:
             self.status.emit(
                 self.tr("Stored the changes to {names}.").format(
-                    names=", ".join(f"“{r.path}”" for r in added)
+                    names=", ".join(f"“{shown_name(r.path)}”" for r in added)
                 )
             )
             if then is not None:

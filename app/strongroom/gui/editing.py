@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from strongroom.vault import EDITING_CHANGED, Event, FileRecord, OpenCopy
 
 from .error_text import error_message
+from .formatting import shown_name
 from .session import VaultSession
 from .tasks import run_task
 
@@ -67,7 +68,7 @@ class EditingCopies(QObject):
         """What auto-lock waits for, in words; None when no copy is open for editing."""
         if not self.copies:
             return None
-        names = ", ".join(f"“{c.name}”" for c in self.copies)
+        names = ", ".join(f"“{shown_name(c.name)}”" for c in self.copies)
         if len(self.copies) == 1:
             return self.tr("{names} is open in another app for editing").format(names=names)
         return self.tr("{names} are open in other apps for editing").format(names=names)
@@ -114,12 +115,12 @@ class EditingCopies(QObject):
                 text = self.tr("Done editing {name}; its copy was wiped.")
             else:
                 text = self.tr("Stored your last changes to {name}; its copy was wiped.")
-            self.status.emit(text.format(name=copy.name))
+            self.status.emit(text.format(name=shown_name(copy.name)))
 
         def failed(exc: BaseException) -> None:
             self.status.emit(
                 self.tr("{error} The copy of {name} is kept.").format(
-                    error=error_message(exc), name=copy.name
+                    error=error_message(exc), name=shown_name(copy.name)
                 )
             )
             if self.session is session and not vault.is_locked:
@@ -129,6 +130,6 @@ class EditingCopies(QObject):
             lambda _c: vault.finish_editing(copy),
             done,
             failed,
-            title=self.tr("Storing {name}").format(name=copy.name),
+            title=self.tr("Storing {name}").format(name=shown_name(copy.name)),
             cancellable=False,
         )

@@ -47,6 +47,7 @@ from .changed_copies import DISCARD, SAVE, ChangedCopies
 from .editing import EditingCopies
 from .files import FilesPage, TrashPage, accept_copy, forget_file_icons
 from .focus_ring import install_focus_ring
+from .formatting import shown_name
 from .notices import unlock_report_texts
 from .preview import PreviewWindow
 from .seams import Services
@@ -453,7 +454,9 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if self.session is None:
             self.controller.hold_share(path)
-            self.show_status(self.tr("Unlock a vault to receive {name}.").format(name=path.name))
+            self.show_status(
+                self.tr("Unlock a vault to receive {name}.").format(name=shown_name(path.name))
+            )
             return
         vault = self.session.vault
 
@@ -467,7 +470,7 @@ class MainWindow(QMainWindow):
                     self.tr(
                         "{name} is from someone who is not in your contacts: it waits for "
                         "you under \u201cWaiting for you\u201d."
-                    ).format(name=path.name)
+                    ).format(name=shown_name(path.name))
                 )
             elif record.duplicate:
                 self.show_status(
@@ -480,9 +483,11 @@ class MainWindow(QMainWindow):
             lambda _c: receive_or_apply(vault, path),
             done,
             warn_error(
-                self.services.dialogs, self, self.tr("Receive {name}").format(name=path.name)
+                self.services.dialogs,
+                self,
+                self.tr("Receive {name}").format(name=shown_name(path.name)),
             ),
-            title=self.tr("Receiving {name}").format(name=path.name),
+            title=self.tr("Receiving {name}").format(name=shown_name(path.name)),
             cancellable=False,
         )
 
@@ -619,7 +624,7 @@ class MainWindow(QMainWindow):
         # offered after the next unlock. Say so where the person will look.
         kept = self.copies.changed(session) if keep_changed else []
         if kept:
-            names = ", ".join(f"“{c.name}”" for c in kept)
+            names = ", ".join(f"“{shown_name(c.name)}”" for c in kept)
             note = (
                 self.tr(
                     "{names} has changes not stored yet: that copy was kept, not wiped. After "

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import FileRecord
 
 from . import icons
-from .formatting import human_size
+from .formatting import human_size, shown_name
 from .widgets import EmptyState
 
 __all__ = ["PreviewWindow", "decode_image", "image_format", "preview_kind", "previewable_by_name"]
@@ -126,7 +126,7 @@ class PreviewWindow(QDialog):
     def __init__(self, record: FileRecord, data: bytes, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record = record
-        self.setWindowTitle(self.tr("{name} — Preview").format(name=record.name))
+        self.setWindowTitle(self.tr("{name} — Preview").format(name=shown_name(record.name)))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.resize(760, 560)
         layout = QVBoxLayout(self)
@@ -136,7 +136,9 @@ class PreviewWindow(QDialog):
             label = QLabel()
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setPixmap(QPixmap.fromImage(image))
-            label.setAccessibleName(self.tr("Image preview of {name}").format(name=record.name))
+            label.setAccessibleName(
+                self.tr("Image preview of {name}").format(name=shown_name(record.name))
+            )
             area = QScrollArea()
             area.setWidget(label)
             area.setWidgetResizable(True)
@@ -147,7 +149,9 @@ class PreviewWindow(QDialog):
             edit.setReadOnly(True)
             edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
             edit.setPlainText(text)
-            edit.setAccessibleName(self.tr("Text preview of {name}").format(name=record.name))
+            edit.setAccessibleName(
+                self.tr("Text preview of {name}").format(name=shown_name(record.name))
+            )
             self.view = edit
         else:
             self.view = EmptyState(

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 from strongroom.vault import Cancelled, FileRecord, Item, Vault
 
 from ..error_text import error_message
-from ..formatting import human_size
+from ..formatting import human_size, shown_name
 from ..sharing import ShareDialog
 from ..tasks import Job, log_error, run_task, runner, say_error, warn_error
 from .view import DRAG_EXPORT_LIMIT
@@ -156,7 +156,7 @@ class FileActions(QObject):
         name = page.services.dialogs.get_text(
             page,
             self.tr("Rename"),
-            self.tr("New name for {name}:").format(name=item.name),
+            self.tr("New name for {name}:").format(name=shown_name(item.name)),
             item.name,
         )
         if not name or name == item.name or page.session is None:
@@ -233,7 +233,7 @@ class FileActions(QObject):
                     "one: Moved “{name}” to the Trash. Restore it from the Trash page "
                     "(Ctrl+Z undoes this).",
                     len(ids),
-                ).format(name=items[0].name)
+                ).format(name=shown_name(items[0].name))
             )
             page.update_actions()  # Undo is possible now (the listing follows the event)
 
@@ -297,10 +297,10 @@ class FileActions(QObject):
         if not items:
             return
         if len(items) == 1:
-            what = self.tr("“{name}”").format(name=items[0].name)
+            what = self.tr("“{name}”").format(name=shown_name(items[0].name))
             if items[0].is_folder:
                 what = self.tr("the folder “{name}” and everything in it").format(
-                    name=items[0].name
+                    name=shown_name(items[0].name)
                 )
         else:
             what = self.tr("{n} items").format(n=len(items))
@@ -381,7 +381,7 @@ class FileActions(QObject):
                     self.tr(
                         "Version {n} of “{name}” is current again (stored as a new version; "
                         "nothing was overwritten)."
-                    ).format(n=number, name=record.name)
+                    ).format(n=number, name=shown_name(record.name))
                 ),
                 page.refresh_details(),  # the file's row stays selected: its versions anew
             ),

@@ -142,7 +142,7 @@ class DetailsPane(QWidget):
         pic = icons.icon("folder", FOLDER_COLOR) if item.is_folder else self._file_icon(item.name)
         self.icon.setPixmap(pic.pixmap(QSize(36, 36)))
         self.name.setText(shown_name(item.name) or self.tr("My files"))
-        rows: list[tuple[str, str]] = [(self.tr("Location"), item.path)]
+        rows: list[tuple[str, str]] = [(self.tr("Location"), shown_name(item.path))]
         if isinstance(item, FileRecord):
             rows += [
                 (self.tr("Size"), human_size(item.size)),

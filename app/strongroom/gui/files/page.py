@@ -33,6 +33,7 @@ from strongroom.vault import (
 from .. import icons
 from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog, free_name, vault_name
 from ..error_text import error_message
+from ..formatting import shown_name
 from ..preview import preview_kind, previewable_by_name
 from ..seams import Services
 from ..session import VaultSession
@@ -719,7 +720,7 @@ class FilesPage(QWidget):
             lambda _c: vault.read_bytes(record, record=False),  # see show_preview
             done,
             say_error(self._problem),
-            title=self.tr("Opening preview of {name}").format(name=record.name),
+            title=self.tr("Opening preview of {name}").format(name=shown_name(record.name)),
             cancellable=False,
         )
 
@@ -744,7 +745,7 @@ class FilesPage(QWidget):
                 text = self.tr(
                     "Opened {name} in another app: changes saved there are stored as new "
                     "versions. This is recorded in the history."
-                ).format(name=record.name)
+                ).format(name=shown_name(record.name))
                 # No in-memory temp folder here: the copy is on disk; say so each time.
                 self.status.emit(" ".join(filter(None, [text, vault.temp_notice])))
             else:
@@ -752,14 +753,14 @@ class FilesPage(QWidget):
                     self.tr(
                         "Could not open {name}: no app is set up for this kind of file. The "
                         "decrypted copy is wiped when the vault locks."
-                    ).format(name=record.name)
+                    ).format(name=shown_name(record.name))
                 )
 
         run_task(
             lambda _c: vault.open_for_editing(record).path,  # watched: edit in place
             done,
             say_error(self._problem),
-            title=self.tr("Decrypting {name}").format(name=record.name),
+            title=self.tr("Decrypting {name}").format(name=shown_name(record.name)),
             cancellable=False,
         )
 

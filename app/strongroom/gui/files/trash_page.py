@@ -219,7 +219,9 @@ class TrashPage(QWidget):
             name=done[0].item.name if done else ""
         )
         for r in moved:  # its folder was gone or its name taken: say where it went
-            text += " " + self.tr("“{was}” is now at {path}.").format(was=r.was, path=r.item.path)
+            text += " " + self.tr("“{was}” is now at {path}.").format(
+                was=shown_name(r.was), path=shown_name(r.item.path)
+            )
         self.status.emit(text)
         self.reload()
 
@@ -250,7 +252,7 @@ class TrashPage(QWidget):
         if not chosen or self.session is None:
             return
         what = (
-            self.tr("“{name}”").format(name=chosen[0].name)
+            self.tr("“{name}”").format(name=shown_name(chosen[0].name))
             if len(chosen) == 1
             else self.tr("{n} items").format(n=len(chosen))
         )
