@@ -26,7 +26,7 @@ from ..errors import (
 from ..formats import messages
 from ..formats import share as share_format
 from ..history import format_time, parse_time
-from ..reports import NoticeKind
+from ..reports import NoticeKind, agree, plural
 from ..share_records import QuarantineEntry, SyncReport
 from . import streams
 from .common import SharingPart, StrPath, _op, _RefusedEarlier, _Report
@@ -452,8 +452,8 @@ class Exchange(SharingPart):
                 n = len(erased)
                 self._ctx.unlock_report.add(
                     NoticeKind.RECEIVED_EXPIRED,
-                    f"{n} file{'' if n == 1 else 's'} shared with you expired and "
-                    f"{'was' if n == 1 else 'were'} erased from this vault.",
+                    f"{plural(n, 'file')} shared with you expired and "
+                    f"{agree(n, 'was', 'were')} erased from this vault.",
                     level="info",
                     share_ids=erased,
                 )
@@ -462,10 +462,8 @@ class Exchange(SharingPart):
                 n = len(dropped)
                 self._ctx.unlock_report.add(
                     NoticeKind.SHARES_DROPPED,
-                    f"{n} share{'' if n == 1 else 's'} that waited for you can no longer be "
-                    "accepted and "
-                    + ("was" if n == 1 else "were")
-                    + " dropped: "
+                    f"{plural(n, 'share')} that waited for you can no longer be accepted "
+                    f"and {agree(n, 'was', 'were')} dropped: "
                     + "; ".join(
                         f"{p.display_name} from {p.sender_words}: {why}" for p, why in dropped
                     )
@@ -476,9 +474,9 @@ class Exchange(SharingPart):
             if waiting := self._s.pending._waiting_count():
                 self._ctx.unlock_report.add(
                     NoticeKind.SHARES_WAITING,
-                    f"{waiting} share{'' if waiting == 1 else 's'} from "
-                    f"{'someone who is' if waiting == 1 else 'people who are'} not in your "
-                    f"contacts {'is' if waiting == 1 else 'are'} waiting for you to accept or "
+                    f"{plural(waiting, 'share')} from "
+                    f"{agree(waiting, 'someone who is', 'people who are')} not in your "
+                    f"contacts {agree(waiting, 'is', 'are')} waiting for you to accept or "
                     "refuse (Shared with me › Waiting for you; 'strongroom pending').",
                     level="info",
                     waiting=waiting,
@@ -493,9 +491,9 @@ class Exchange(SharingPart):
                 n = len(written)
                 self._ctx.unlock_report.add(
                     NoticeKind.OUTBOX,
-                    f"{n} message{'' if n == 1 else 's'} recorded earlier (a revocation, "
+                    f"{plural(n, 'message')} recorded earlier (a revocation, "
                     "group key or receipt) could not be delivered then and "
-                    f"{'was' if n == 1 else 'were'} written now: "
+                    f"{agree(n, 'was', 'were')} written now: "
                     + ", ".join(str(p) for p in written.values()),
                     level="info",
                     paths=[str(p) for p in written.values()],
@@ -509,8 +507,8 @@ class Exchange(SharingPart):
                 n = len(waiting)
                 self._ctx.unlock_report.add(
                     NoticeKind.OUTBOX,
-                    f"{n} revocation or group-key message{'' if n == 1 else 's'} "
-                    f"{'is' if n == 1 else 'are'} recorded but not delivered yet "
+                    f"{plural(n, 'revocation or group-key message')} "
+                    f"{agree(n, 'is', 'are')} recorded but not delivered yet "
                     f"({self._s.outbox._why_queued(error)}): until delivered, the change does not "
                     "reach the people it is for. 'sync' or 'exchange deliver' retries.",
                     level="info",
