@@ -366,7 +366,7 @@ class Exchange(SharingPart):
         f = os.fdopen(fd, "rb")
         with f:
             try:
-                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+                opened = share_format.open_share(f, keyring.identities)
             except share_format.ShareNotForMe:
                 rep.skipped += 1
                 return "not-for-me"

@@ -140,7 +140,7 @@ class Inbox(SharingPart):
                 if not f.read(len(_AGE_MAGIC)).startswith(_AGE_MAGIC):
                     return False  # (armored age files are refused as shares anyway)
                 f.seek(0)
-                keys = [k for k, _g, _e in self._s.identity._keyring()]
+                keys = self._s.identity._keyring().identities
                 try:
                     _key, info = share_format.open_share(f, keys)
                 except (share_format.ShareSignatureError, share_format.ShareNameError):
@@ -368,7 +368,7 @@ class Inbox(SharingPart):
                 with self._ctx.mutex:
                     self._ctx.require_open()
                     keyring = self._s.identity._keyring()
-                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+                opened = share_format.open_share(f, keyring.identities)
                 if not opened[1].signed:
                     with self._ctx.mutex:
                         if handled := self._message_given_to_receive(path):
@@ -389,7 +389,7 @@ class Inbox(SharingPart):
             return None
         keyring = self._s.identity._keyring()
         try:
-            messages.open_message(data, [k for k, _g, _e in keyring])
+            messages.open_message(data, keyring.identities)
         except (messages.NotForMe, messages.MessageMalformed):
             return None  # not a message: a plain age file, received as unsigned
         except messages.MessageError:
@@ -445,11 +445,11 @@ class Inbox(SharingPart):
             ctx.require_open()
             keyring = self._s.identity._keyring()
         if opened is None:  # reading a stream's header may wait for its writer
-            opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+            opened = share_format.open_share(f, keyring.identities)
         file_key, info = opened
         with ctx.mutex:
             ctx.require_open()
-            via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
+            via_group = keyring.group_of(info.opened_by)
             inc = self._incoming(info, fallback_name, via_group)
             now = ctx.now()
             duplicate = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)

@@ -188,7 +188,7 @@ class PendingShares(SharingPart):
             try:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
                     return -1
-                keys = [k for k, _g, _e in self._s.identity._keyring()]
+                keys = self._s.identity._keyring().identities
                 m = share_format.open_share(f, keys)[1].manifest
             except (share_format.ShareError, OSError):
                 return -1
@@ -324,7 +324,7 @@ class PendingShares(SharingPart):
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise share_format.ShareFormatError("not a regular file")
             keyring = self._s.identity._keyring()
-            opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+            opened = share_format.open_share(f, keyring.identities)
             m = opened[1].manifest
             if (
                 m is None
