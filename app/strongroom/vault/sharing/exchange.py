@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -283,13 +282,13 @@ class Exchange(SharingPart):
         if row is None:
             return False  # the file was deleted with its key: it cannot be told apart
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+            f = fsutil.open_regular(path)
         except OSError:
             return False
-        with os.fdopen(fd, "rb") as f:
+        if f is None:
+            return False
+        with f:
             try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    return False
                 info = share_format.open_own_share(f, bytes(row[0]))
             except (share_format.ShareError, OSError):
                 return False
@@ -346,24 +345,17 @@ class Exchange(SharingPart):
         if not keyring:
             rep.skipped += 1
             return "not-for-me"  # no key gained since: nothing to try
-        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
         try:
             # Anyone who can write to the exchange folder chooses what is there: a symlink
             # (to anything) or a FIFO (which would block an open forever) is refused.
-            fd = os.open(path, flags)
+            f = fsutil.open_regular(path, follow=follow)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 return self._reject(name, "a symbolic link, not a file; ignored", rep)
             rep.errors.append((name, exc.strerror or "unreadable"))
             return None
-        try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        except OSError:
-            regular = False
-        if not regular:
-            os.close(fd)
+        if f is None:
             return self._reject(name, "not a regular file; ignored", rep)
-        f = os.fdopen(fd, "rb")
         with f:
             try:
                 opened = share_format.open_share(f, keyring.identities)

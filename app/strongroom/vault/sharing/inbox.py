@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .. import db, names, tables
+from .. import db, fsutil, names, tables
 from ..errors import (
     ItemNotFound,
     ShareExpired,
@@ -133,10 +132,10 @@ class Inbox(SharingPart):
         share for me whose manifest is damaged or forged is (`receive` says why)."""
         try:
             # Non-blocking: a dropped FIFO must not hang the check.
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-            with os.fdopen(fd, "rb") as f:
-                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                    return False
+            f = fsutil.open_regular(path, follow=True)
+            if f is None:
+                return False
+            with f:
                 if not f.read(len(_AGE_MAGIC)).startswith(_AGE_MAGIC):
                     return False  # (armored age files are refused as shares anyway)
                 f.seek(0)
