@@ -320,3 +320,24 @@ def test_writeback_thread_goes_on_after_a_failed_hint(tmp_path, monkeypatch):
     writer.join(10)
     assert not writer.is_alive(), "start() waited on a queue nobody empties"
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_open_regular_refuses_links_fifos_and_folders(tmp_path):
+    """The one opener for files in a folder anyone may write to (the exchange folder):
+    a regular file opens; a FIFO is refused without blocking; a folder is refused; a
+    symbolic link raises ELOOP unless it is to be followed."""
+    regular = tmp_path / "share.age"
+    regular.write_bytes(b"age")
+    link = tmp_path / "link.age"
+    link.symlink_to(regular)
+    fifo = tmp_path / "fifo.age"
+    os.mkfifo(fifo)
+    with fsutil.open_regular(regular) as f:
+        assert f.read() == b"age"
+    assert fsutil.open_regular(fifo) is None  # returns at once: no writer is waited for
+    assert fsutil.open_regular(tmp_path) is None
+    with pytest.raises(OSError) as exc:
+        fsutil.open_regular(link)
+    assert exc.value.errno == errno.ELOOP
+    with fsutil.open_regular(link, follow=True) as f:
+        assert f.read() == b"age"

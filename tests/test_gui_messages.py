@@ -309,6 +309,31 @@ def test_plurals_through_the_translator(qapp):
         qapp.removeTranslator(translator)
 
 
+@pytest.mark.parametrize("page_name", ["ContactsPage", "GroupsPage", "SharedPage"])
+def test_sharing_page_heading_is_translated_in_its_own_context(qapp, services, page_name):
+    """A sharing page's title and subtitle (class attributes read by `_Page`) reach the
+    screen through the translator, in the context named after the page's class."""
+    from PySide6.QtCore import QTranslator
+    from PySide6.QtWidgets import QLabel
+
+    from strongroom.gui import sharing
+
+    page_class = getattr(sharing, page_name)
+
+    class Marking(QTranslator):
+        def translate(self, context, source, disambiguation=None, n=-1):
+            return f"[{source}]" if context == page_name else None
+
+    translator = Marking()
+    qapp.installTranslator(translator)
+    try:
+        page = page_class(services)
+        shown = {label.text() for label in page.findChildren(QLabel)}
+    finally:
+        qapp.removeTranslator(translator)
+    assert {f"[{page_class.TITLE}]", f"[{page_class.SUBTITLE}]"} <= shown
+
+
 def test_translators_load_at_start_up(qapp, tmp_path):
     """A translation dropped into resources/translations/ is loaded for the locale."""
     from strongroom.gui import app as gui_app

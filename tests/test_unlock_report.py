@@ -124,3 +124,15 @@ def test_both_front_ends_render_every_notice_of_one_report(window, services, cap
     assert "3 failed unlock attempts" in warned and "Verify integrity" in warned
     assert "warning: 3 failed unlock attempts" in err
     assert "warning: 12 access-history" not in err
+
+
+def test_notices_count_in_plain_words():
+    """The notices' one counting rule: "1 file was", "0 files were", "3 files were"."""
+    from strongroom.vault.reports import agree, plural
+
+    assert [f"{plural(n, 'file')} {agree(n, 'was', 'were')}" for n in (0, 1, 3)] == [
+        "0 files were",
+        "1 file was",
+        "3 files were",
+    ]
+    assert plural(2, "revocation or group-key message") == "2 revocation or group-key messages"

@@ -312,7 +312,7 @@
 <context>
     <name>AddContactDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+48"/>
+        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+49"/>
         <source>Add a contact</source>
         <translation type="unfinished"></translation>
     </message>
@@ -583,18 +583,18 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ContactsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+56"/>
-        <location line="+48"/>
+        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="+52"/>
+        <location line="+50"/>
         <source>Contacts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-47"/>
+        <location line="-49"/>
         <source>People you can share with. Send them your card; add theirs; compare fingerprints out loud to mark them verified.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+20"/>
         <source>QR code of my contact card</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2240,18 +2240,18 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>GroupsPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/groups_page.py" line="+24"/>
-        <location line="+14"/>
+        <location filename="../../app/strongroom/gui/sharing/groups_page.py" line="+20"/>
+        <location line="+16"/>
         <source>Groups</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-13"/>
+        <location line="-15"/>
         <source>Share with several people at once. Removing a member changes the group&apos;s key, so they cannot read anything shared with the group afterwards.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+8"/>
         <location line="+20"/>
         <source>New group…</source>
         <translation type="unfinished"></translation>
@@ -3977,7 +3977,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>SharedPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+89"/>
+        <location filename="../../app/strongroom/gui/sharing/shared_page.py" line="+84"/>
         <source>Shared with me</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3987,7 +3987,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+53"/>
         <source>Receive a share file…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4604,7 +4604,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>VerifyContactDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="-281"/>
+        <location filename="../../app/strongroom/gui/sharing/contacts_page.py" line="-279"/>
         <source>Verify {name}</source>
         <translation type="unfinished"></translation>
     </message>

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,6 +33,7 @@ __all__ = [
     "fsync_dir",
     "name_max",
     "new_file",
+    "open_regular",
     "remove_tree",
     "replace_file",
     "start_writeback",
@@ -144,6 +146,24 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def open_regular(path: str | os.PathLike[str], *, follow: bool = False) -> BinaryIO | None:
+    """`path` opened for reading if it is a regular file, else None (a FIFO, a device, a
+    folder, or one whose kind cannot be read; its descriptor is closed). For a file in a
+    folder anyone may write to, such as the exchange folder: a FIFO never blocks the open
+    (O_NONBLOCK) and a symbolic link is never followed unless `follow` (the open raises
+    OSError ELOOP). An OSError from the open is the caller's to explain."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
 
 
 NAME_MAX = 255

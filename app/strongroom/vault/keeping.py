@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from . import db, tables
 from .context import Watch, op
 from .errors import VaultError
-from .reports import NoticeKind
+from .reports import NoticeKind, agree, plural
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -256,8 +256,8 @@ class KeepingVerbs:
             if prune_versions and (pruned := self._versions.prune(now)):
                 ctx.unlock_report.add(
                     NoticeKind.VERSIONS_PRUNED,
-                    f"{pruned} earlier version{'' if pruned == 1 else 's'} of files "
-                    f"{'was' if pruned == 1 else 'were'} erased, as the versions setting asks.",
+                    f"{plural(pruned, 'earlier version')} of files "
+                    f"{agree(pruned, 'was', 'were')} erased, as the versions setting asks.",
                     level="info",
                     pruned=pruned,
                 )
@@ -265,8 +265,8 @@ class KeepingVerbs:
             if not trash_empty and (emptied := self._trash.empty_expired(now)):
                 ctx.unlock_report.add(
                     NoticeKind.TRASH_EMPTIED,
-                    f"{emptied} item{'' if emptied == 1 else 's'} in the trash "
-                    f"{'was' if emptied == 1 else 'were'} erased: deleted more than "
+                    f"{plural(emptied, 'item')} in the trash "
+                    f"{agree(emptied, 'was', 'were')} erased: deleted more than "
                     f"{self._trash.days()} days ago.",
                     level="info",
                     erased=emptied,

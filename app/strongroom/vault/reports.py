@@ -20,7 +20,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Notice", "NoticeKind", "NoticeLevel", "UnlockReport"]
+__all__ = ["Notice", "NoticeKind", "NoticeLevel", "UnlockReport", "agree", "plural"]
 
 NoticeLevel = Literal["warning", "info"]
 
@@ -42,6 +42,16 @@ class NoticeKind(enum.StrEnum):
     VERSIONS_PRUNED = "versions-pruned"  # the versions policy erased earlier versions
     TRASH_EMPTIED = "trash-emptied"  # items kept in the trash too long were erased
     COPIES_KEPT = "copies-kept"  # copies changed in another app, kept from an earlier session
+
+
+def plural(count: int, noun: str) -> str:
+    """The count and its noun, with an "s" unless the count is 1: "1 file", "3 files"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def agree(count: int, one: str, many: str) -> str:
+    """`one` for a count of 1, else `many`: the words ("was"/"were") that agree with it."""
+    return one if count == 1 else many
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Literal
 
 from .errors import SharingError
 from .records import FileRecord, RecipientKind
+from .reports import agree, plural
 from .share_records import REVOCATION_LIMITS, Contact, GroupRecord
 
 __all__ = [
@@ -233,8 +234,8 @@ def _notes(recipients: Sequence[PlannedRecipient], receipts: bool) -> tuple[Plan
             notes.append(
                 PlanNote(
                     "group-key-unread",
-                    f"{n} file{'' if n == 1 else 's'} in the exchange folder "
-                    f"{'has' if n == 1 else 'have'} not been read yet; one may be a new key "
+                    f"{plural(n, 'file')} in the exchange folder "
+                    f"{agree(n, 'has', 'have')} not been read yet; one may be a new key "
                     f"for the group {r.name} (its administrator removed someone). Shared "
                     "now, these files use the key you have, which a removed member still "
                     "holds. Sync first, then share.",

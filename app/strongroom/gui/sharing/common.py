@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+from typing import ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QSize, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -110,15 +111,20 @@ class _Page(QWidget):
     #: The `sharing_changed` parts ("contacts", "groups", "shares", …) this page shows;
     #: it reloads on those only (None: on every sharing change).
     RELOAD_ON: frozenset[str] | None = None
+    #: The page's heading and the sentence under it, each marked with
+    #: `QT_TRANSLATE_NOOP` in the context of the page's class name, which translates them.
+    TITLE: ClassVar[str]
+    SUBTITLE: ClassVar[str]
 
-    def __init__(self, services: Services, title: str, subtitle: str) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
         self.session: VaultSession | None = None
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(16, 12, 16, 8)
-        self.body.addWidget(heading(title, 6))
-        self.body.addWidget(muted(subtitle))
+        context = type(self).__name__
+        self.body.addWidget(heading(QCoreApplication.translate(context, self.TITLE), 6))
+        self.body.addWidget(muted(QCoreApplication.translate(context, self.SUBTITLE)))
         self.message = InlineMessage()
 
     def set_session(self, session: VaultSession | None) -> None:

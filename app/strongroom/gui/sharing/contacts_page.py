@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -150,17 +151,15 @@ class ContactsPage(_Page):
     """My card (fingerprint, QR code, copy/export) and the people I can share with."""
 
     RELOAD_ON = frozenset({"contacts"})  # my card's name is changed with them
+    TITLE = QT_TRANSLATE_NOOP("ContactsPage", "Contacts")
+    SUBTITLE = QT_TRANSLATE_NOOP(
+        "ContactsPage",
+        "People you can share with. Send them your card; add theirs; compare "
+        "fingerprints out loud to mark them verified.",
+    )
 
     def __init__(self, services: Services) -> None:
-        super().__init__(
-            services,
-            QGuiApplication.translate("ContactsPage", "Contacts"),
-            QGuiApplication.translate(
-                "ContactsPage",
-                "People you can share with. Send them your card; add theirs; compare "
-                "fingerprints out loud to mark them verified.",
-            ),
-        )
+        super().__init__(services)
         self.my_card_text = ""
         self.my_fingerprint = ""
         self._qr_text = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QSplitter
 
 from strongroom.vault import Contact, GroupRecord
@@ -17,17 +17,15 @@ class GroupsPage(_Page):
     """Groups I administer (create, add and remove members) and groups I belong to."""
 
     RELOAD_ON = frozenset({"groups", "contacts"})  # members are contacts
+    TITLE = QT_TRANSLATE_NOOP("GroupsPage", "Groups")
+    SUBTITLE = QT_TRANSLATE_NOOP(
+        "GroupsPage",
+        "Share with several people at once. Removing a member changes the group's "
+        "key, so they cannot read anything shared with the group afterwards.",
+    )
 
     def __init__(self, services: Services) -> None:
-        super().__init__(
-            services,
-            QGuiApplication.translate("GroupsPage", "Groups"),
-            QGuiApplication.translate(
-                "GroupsPage",
-                "Share with several people at once. Removing a member changes the group's "
-                "key, so they cannot read anything shared with the group afterwards.",
-            ),
-        )
+        super().__init__(services)
         self.create_button = QPushButton(icons.icon("add-folder"), self.tr("New group…"))
         self.add_member_button = QPushButton(icons.icon("contacts"), self.tr("Add member…"))
         self.remove_member_button = QPushButton(icons.icon("delete"), self.tr("Remove member…"))

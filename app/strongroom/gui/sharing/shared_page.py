@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -82,17 +81,15 @@ class SharedPage(_Page):
     received_new = Signal(int)
     # Not "shares" (mine, to others) nor "groups": a sender's trust is a contact's.
     RELOAD_ON = frozenset({"received", "receipts", "quarantine", "exchange", "contacts"})
+    TITLE = QT_TRANSLATE_NOOP("SharedPage", "Shared with me")
+    SUBTITLE = QT_TRANSLATE_NOOP(
+        "SharedPage",
+        "Files other people shared with you. The sender's signature is checked: "
+        "only verified contacts are marked verified.",
+    )
 
     def __init__(self, services: Services) -> None:
-        super().__init__(
-            services,
-            QGuiApplication.translate("SharedPage", "Shared with me"),
-            QGuiApplication.translate(
-                "SharedPage",
-                "Files other people shared with you. The sender's signature is checked: "
-                "only verified contacts are marked verified.",
-            ),
-        )
+        super().__init__(services)
         # Short labels, so the page fits an 800-pixel-wide window; the names say it in full.
         self.receive_button = QPushButton(icons.icon("inbox"), self.tr("Receive file…"))
         self.receive_button.setToolTip(self.tr("Receive a share file someone sent you"))

@@ -16,7 +16,7 @@ from ..formats.cards import b64url_decode
 from ..formats.encoding import b64url_encode
 from ..history import format_time, parse_time
 from ..share_records import GroupRecord, ReceiptRecord
-from .common import SharingPart, _Rejected, _Report
+from .common import Keyring, SharingPart, _Rejected, _Report
 
 
 class MessageApplier(SharingPart):
@@ -27,11 +27,11 @@ class MessageApplier(SharingPart):
         data: bytes,
         name: str,
         rep: _Report,
-        keyring: list[tuple[age.X25519Identity, str | None, int | None]] | None = None,
+        keyring: Keyring | None = None,
     ) -> str:
         keyring = self._s.identity._keyring() if keyring is None else keyring
         try:
-            msg = messages.open_message(data, [k for k, _g, _e in keyring])
+            msg = messages.open_message(data, keyring.identities)
         except messages.NotForMe:
             rep.skipped += 1
             return "not-for-me"

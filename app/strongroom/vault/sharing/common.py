@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +36,27 @@ GroupRef = str | GroupRecord
 StrPath = str | PathLike[str]
 _INLINE_PAYLOAD_MAX = age.payload_length(64 * 1024)  # = api.INLINE_MAX plaintext bytes
 _HEX128 = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The X25519 keys I open shares and messages with (`Identity._keyring`): my own key
+    first, then every group key I hold, all epochs (old shares stay readable)."""
+
+    keys: tuple[tuple[age.X25519Identity, str | None, int | None], ...]
+    """(identity, group id or None for my own key, epoch or None)."""
+
+    @property
+    def identities(self) -> list[age.X25519Identity]:
+        """The keys to try, in order (what `open_share` and `open_message` take)."""
+        return [k for k, _g, _e in self.keys]
+
+    def group_of(self, recipient: age.X25519Recipient | None) -> str | None:
+        """The id of the group whose key is `recipient` (None: my own key, or not mine)."""
+        return next((g for k, g, _e in self.keys if k.recipient == recipient), None)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
 
 
 class _Report:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,7 +25,7 @@ from ..errors import (
 from ..formats import messages
 from ..formats import share as share_format
 from ..history import format_time, parse_time
-from ..reports import NoticeKind
+from ..reports import NoticeKind, agree, plural
 from ..share_records import QuarantineEntry, SyncReport
 from . import streams
 from .common import SharingPart, StrPath, _op, _RefusedEarlier, _Report
@@ -283,13 +282,13 @@ class Exchange(SharingPart):
         if row is None:
             return False  # the file was deleted with its key: it cannot be told apart
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+            f = fsutil.open_regular(path)
         except OSError:
             return False
-        with os.fdopen(fd, "rb") as f:
+        if f is None:
+            return False
+        with f:
             try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    return False
                 info = share_format.open_own_share(f, bytes(row[0]))
             except (share_format.ShareError, OSError):
                 return False
@@ -346,27 +345,20 @@ class Exchange(SharingPart):
         if not keyring:
             rep.skipped += 1
             return "not-for-me"  # no key gained since: nothing to try
-        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
         try:
             # Anyone who can write to the exchange folder chooses what is there: a symlink
             # (to anything) or a FIFO (which would block an open forever) is refused.
-            fd = os.open(path, flags)
+            f = fsutil.open_regular(path, follow=follow)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 return self._reject(name, "a symbolic link, not a file; ignored", rep)
             rep.errors.append((name, exc.strerror or "unreadable"))
             return None
-        try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        except OSError:
-            regular = False
-        if not regular:
-            os.close(fd)
+        if f is None:
             return self._reject(name, "not a regular file; ignored", rep)
-        f = os.fdopen(fd, "rb")
         with f:
             try:
-                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+                opened = share_format.open_share(f, keyring.identities)
             except share_format.ShareNotForMe:
                 rep.skipped += 1
                 return "not-for-me"
@@ -452,8 +444,8 @@ class Exchange(SharingPart):
                 n = len(erased)
                 self._ctx.unlock_report.add(
                     NoticeKind.RECEIVED_EXPIRED,
-                    f"{n} file{'' if n == 1 else 's'} shared with you expired and "
-                    f"{'was' if n == 1 else 'were'} erased from this vault.",
+                    f"{plural(n, 'file')} shared with you expired and "
+                    f"{agree(n, 'was', 'were')} erased from this vault.",
                     level="info",
                     share_ids=erased,
                 )
@@ -462,10 +454,8 @@ class Exchange(SharingPart):
                 n = len(dropped)
                 self._ctx.unlock_report.add(
                     NoticeKind.SHARES_DROPPED,
-                    f"{n} share{'' if n == 1 else 's'} that waited for you can no longer be "
-                    "accepted and "
-                    + ("was" if n == 1 else "were")
-                    + " dropped: "
+                    f"{plural(n, 'share')} that waited for you can no longer be accepted "
+                    f"and {agree(n, 'was', 'were')} dropped: "
                     + "; ".join(
                         f"{p.display_name} from {p.sender_words}: {why}" for p, why in dropped
                     )
@@ -476,9 +466,9 @@ class Exchange(SharingPart):
             if waiting := self._s.pending._waiting_count():
                 self._ctx.unlock_report.add(
                     NoticeKind.SHARES_WAITING,
-                    f"{waiting} share{'' if waiting == 1 else 's'} from "
-                    f"{'someone who is' if waiting == 1 else 'people who are'} not in your "
-                    f"contacts {'is' if waiting == 1 else 'are'} waiting for you to accept or "
+                    f"{plural(waiting, 'share')} from "
+                    f"{agree(waiting, 'someone who is', 'people who are')} not in your "
+                    f"contacts {agree(waiting, 'is', 'are')} waiting for you to accept or "
                     "refuse (Shared with me › Waiting for you; 'strongroom pending').",
                     level="info",
                     waiting=waiting,
@@ -493,9 +483,9 @@ class Exchange(SharingPart):
                 n = len(written)
                 self._ctx.unlock_report.add(
                     NoticeKind.OUTBOX,
-                    f"{n} message{'' if n == 1 else 's'} recorded earlier (a revocation, "
+                    f"{plural(n, 'message')} recorded earlier (a revocation, "
                     "group key or receipt) could not be delivered then and "
-                    f"{'was' if n == 1 else 'were'} written now: "
+                    f"{agree(n, 'was', 'were')} written now: "
                     + ", ".join(str(p) for p in written.values()),
                     level="info",
                     paths=[str(p) for p in written.values()],
@@ -509,8 +499,8 @@ class Exchange(SharingPart):
                 n = len(waiting)
                 self._ctx.unlock_report.add(
                     NoticeKind.OUTBOX,
-                    f"{n} revocation or group-key message{'' if n == 1 else 's'} "
-                    f"{'is' if n == 1 else 'are'} recorded but not delivered yet "
+                    f"{plural(n, 'revocation or group-key message')} "
+                    f"{agree(n, 'is', 'are')} recorded but not delivered yet "
                     f"({self._s.outbox._why_queued(error)}): until delivered, the change does not "
                     "reach the people it is for. 'sync' or 'exchange deliver' retries.",
                     level="info",

@@ -15,7 +15,7 @@ from ..errors import VaultDamaged
 from ..events import SHARING_CHANGED
 from ..formats.cards import CardError, ContactCard, LocalIdentity, check_display_name
 from ..history import format_time
-from .common import SharingPart, _op
+from .common import Keyring, SharingPart, _op
 
 
 def create_identity(conn: db.Connection, display_name: str, now: datetime) -> LocalIdentity:
@@ -129,12 +129,9 @@ class Identity(SharingPart):
         value = self._meta(f"keyset_rowid:{keyset}")
         return int(value) if value is not None else None
 
-    def _keyring(
-        self, newer_than: int | None = None
-    ) -> list[tuple[age.X25519Identity, str | None, int | None]]:
-        """My X25519 key, then every group key I hold (all epochs: old shares stay
-        readable), as (identity, group id or None, epoch or None). With `newer_than` (a
-        group_keys rowid), only the group keys added after it: the keys a file that was
+    def _keyring(self, newer_than: int | None = None) -> Keyring:
+        """My X25519 key, then every group key I hold (see `Keyring`). With `newer_than`
+        (a group_keys rowid), only the group keys added after it: the keys a file that was
         not for me has not been tried with."""
         out: list[tuple[age.X25519Identity, str | None, int | None]] = []
         if newer_than is None:
@@ -146,7 +143,7 @@ class Identity(SharingPart):
                 (newer_than or 0,),
             ).fetchall()
         out += [(age.X25519Identity(bytes(sec)), gid, int(ep)) for gid, ep, sec in rows]
-        return out
+        return Keyring(tuple(out))
 
     def _changed(self, what: str, items: Iterable[int] | None = None) -> None:
         """Announce a change; `items`: the files whose access changed, when known."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .. import db, names, tables
+from .. import db, fsutil, names, tables
 from ..errors import (
     ItemNotFound,
     ShareExpired,
@@ -133,14 +132,14 @@ class Inbox(SharingPart):
         share for me whose manifest is damaged or forged is (`receive` says why)."""
         try:
             # Non-blocking: a dropped FIFO must not hang the check.
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-            with os.fdopen(fd, "rb") as f:
-                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                    return False
+            f = fsutil.open_regular(path, follow=True)
+            if f is None:
+                return False
+            with f:
                 if not f.read(len(_AGE_MAGIC)).startswith(_AGE_MAGIC):
                     return False  # (armored age files are refused as shares anyway)
                 f.seek(0)
-                keys = [k for k, _g, _e in self._s.identity._keyring()]
+                keys = self._s.identity._keyring().identities
                 try:
                     _key, info = share_format.open_share(f, keys)
                 except (share_format.ShareSignatureError, share_format.ShareNameError):
@@ -368,7 +367,7 @@ class Inbox(SharingPart):
                 with self._ctx.mutex:
                     self._ctx.require_open()
                     keyring = self._s.identity._keyring()
-                opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+                opened = share_format.open_share(f, keyring.identities)
                 if not opened[1].signed:
                     with self._ctx.mutex:
                         if handled := self._message_given_to_receive(path):
@@ -389,7 +388,7 @@ class Inbox(SharingPart):
             return None
         keyring = self._s.identity._keyring()
         try:
-            messages.open_message(data, [k for k, _g, _e in keyring])
+            messages.open_message(data, keyring.identities)
         except (messages.NotForMe, messages.MessageMalformed):
             return None  # not a message: a plain age file, received as unsigned
         except messages.MessageError:
@@ -445,11 +444,11 @@ class Inbox(SharingPart):
             ctx.require_open()
             keyring = self._s.identity._keyring()
         if opened is None:  # reading a stream's header may wait for its writer
-            opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+            opened = share_format.open_share(f, keyring.identities)
         file_key, info = opened
         with ctx.mutex:
             ctx.require_open()
-            via_group = next((g for k, g, _e in keyring if k.recipient == info.opened_by), None)
+            via_group = keyring.group_of(info.opened_by)
             inc = self._incoming(info, fallback_name, via_group)
             now = ctx.now()
             duplicate = self._check_incoming(inc, int(now.timestamp()), path, accept_unknown)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
-from .. import db
+from .. import db, fsutil
 from ..errors import (
     PendingShareGone,
     ShareExpired,
@@ -181,14 +180,14 @@ class PendingShares(SharingPart):
         holds; -1 when the file is gone, unreadable or holds something else now."""
         try:
             # Never through a link: the exchange folder is anyone's to write (as in sync).
-            fd = os.open(row[8], os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+            f = fsutil.open_regular(row[8])
         except OSError:
             return -1
-        with os.fdopen(fd, "rb") as f:
+        if f is None:
+            return -1
+        with f:
             try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    return -1
-                keys = [k for k, _g, _e in self._s.identity._keyring()]
+                keys = self._s.identity._keyring().identities
                 m = share_format.open_share(f, keys)[1].manifest
             except (share_format.ShareError, OSError):
                 return -1
@@ -305,7 +304,7 @@ class PendingShares(SharingPart):
             )
         try:
             # Never through a link: the exchange folder is anyone's to write (as in sync).
-            fd = os.open(p.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+            f = fsutil.open_regular(p.path)
         except OSError as exc:
             why = (
                 f"its file ({p.path}) is gone — removed from the exchange folder or moved"
@@ -319,12 +318,11 @@ class PendingShares(SharingPart):
                 f"{p.display_name} cannot be accepted: {why}. It was taken off the waiting "
                 "list; nothing was stored."
             ) from None
-        f = os.fdopen(fd, "rb")
+        if f is None:
+            self._drop_changed(row, p, "not a regular file")
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise share_format.ShareFormatError("not a regular file")
             keyring = self._s.identity._keyring()
-            opened = share_format.open_share(f, [k for k, _g, _e in keyring])
+            opened = share_format.open_share(f, keyring.identities)
             m = opened[1].manifest
             if (
                 m is None
@@ -334,16 +332,21 @@ class PendingShares(SharingPart):
                 raise share_format.ShareFormatError("it holds another share now")
         except share_format.ShareError as exc:
             f.close()
-            why = f"the file at {p.path} is no longer that share ({exc})"
-            self._drop_pending(row, "changed", why)
-            raise PendingShareGone(
-                f"{p.display_name} cannot be accepted: {why}. It was taken off the "
-                "waiting list; nothing was stored."
-            ) from None
+            self._drop_changed(row, p, exc)
         except BaseException:
             f.close()
             raise
         return f, opened
+
+    def _drop_changed(self, row: Sequence[Any], p: PendingShare, reason: object) -> NoReturn:
+        """Take a waiting share whose file holds something else now off the list, and
+        say so (`reason`: what the file is instead)."""
+        why = f"the file at {p.path} is no longer that share ({reason})"
+        self._drop_pending(row, "changed", why)
+        raise PendingShareGone(
+            f"{p.display_name} cannot be accepted: {why}. It was taken off the "
+            "waiting list; nothing was stored."
+        ) from None
 
     def _refuse_share(self, pending_id: int) -> PendingShare:
         row = self._waiting_row(pending_id)

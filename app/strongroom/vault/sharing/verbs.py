@@ -49,20 +49,21 @@ class _Lazy:
     first use: reading it from the class or an instance imports the part, puts the real
     verb (`_verb`/`_read_only`) in its place on `SharingVerbs` and returns that, so a
     listing does not load the sharing modules while every verb keeps the part method's
-    name, signature and docstring."""
+    name, signature and docstring. The verb has the name of the part's method: `share =
+    _Lazy("shares")` is `Shares.share`."""
 
-    def __init__(self, part: str, name: str, *, read_only: bool = False) -> None:
-        self.part, self.name, self.read_only = part, name, read_only
+    def __init__(self, part: str, *, read_only: bool = False) -> None:
+        self.part, self.read_only = part, read_only
 
-    def __set_name__(self, owner: type, attr: str) -> None:
-        self.owner, self.attr = owner, attr
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.owner, self.name = owner, name
 
     def resolve(self) -> Any:
         module, cls = _PARTS[self.part]
         part_class = getattr(importlib.import_module(module, __package__), cls)
         found = getattr(part_class, self.name)
         real = _read_only(self.part, found) if self.read_only else _verb(self.part, found)
-        setattr(self.owner, self.attr, real)
+        setattr(self.owner, self.name, real)
         return real
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
@@ -72,7 +73,7 @@ class _Lazy:
         # As with the real one in place: a verb can be replaced on an instance (tests
         # do), a read-only property refuses.
         self.resolve()
-        setattr(instance, self.attr, value)
+        setattr(instance, self.name, value)
 
 
 class SharingVerbs:
@@ -93,65 +94,65 @@ class SharingVerbs:
                 found = self.__dict__.setdefault("_sharing_service", service)
         return found
 
-    my_card = _Lazy("identity", "my_card")
-    my_fingerprint = _Lazy("identity", "my_fingerprint")
-    my_recipient = _Lazy("identity", "my_recipient")
-    export_age_identity = _Lazy("identity", "export_age_identity")
-    _identity = _Lazy("identity", "_identity")
-    _changed = _Lazy("identity", "_changed")
+    my_card = _Lazy("identity")
+    my_fingerprint = _Lazy("identity")
+    my_recipient = _Lazy("identity")
+    export_age_identity = _Lazy("identity")
+    _identity = _Lazy("identity")
+    _changed = _Lazy("identity")
 
-    add_contact = _Lazy("contacts", "add_contact")
-    contacts = _Lazy("contacts", "contacts")
-    contact = _Lazy("contacts", "contact")
-    rename_contact = _Lazy("contacts", "rename_contact")
-    verify_contact = _Lazy("contacts", "verify_contact")
-    remove_contact = _Lazy("contacts", "remove_contact")
-    _contact = _Lazy("contacts", "_contact")
+    add_contact = _Lazy("contacts")
+    contacts = _Lazy("contacts")
+    contact = _Lazy("contacts")
+    rename_contact = _Lazy("contacts")
+    verify_contact = _Lazy("contacts")
+    remove_contact = _Lazy("contacts")
+    _contact = _Lazy("contacts")
 
-    create_group = _Lazy("groups", "create_group")
-    groups = _Lazy("groups", "groups")
-    group = _Lazy("groups", "group")
-    add_group_member = _Lazy("groups", "add_group_member")
-    remove_group_member = _Lazy("groups", "remove_group_member")
+    create_group = _Lazy("groups")
+    groups = _Lazy("groups")
+    group = _Lazy("groups")
+    add_group_member = _Lazy("groups")
+    remove_group_member = _Lazy("groups")
 
-    share = _Lazy("shares", "share")
-    plan_share = _Lazy("shares", "plan_share")
-    share_as_planned = _Lazy("shares", "share_as_planned")
-    shares = _Lazy("shares", "shares")
-    revoke = _Lazy("shares", "revoke")
-    plan_send_update = _Lazy("updates", "plan_send_update")
-    send_update = _Lazy("updates", "send_update")
+    share = _Lazy("shares")
+    plan_share = _Lazy("shares")
+    share_as_planned = _Lazy("shares")
+    shares = _Lazy("shares")
+    revoke = _Lazy("shares")
+    plan_send_update = _Lazy("updates")
+    send_update = _Lazy("updates")
 
-    access = _Lazy("access", "access")
+    access = _Lazy("access")
 
-    receive = _Lazy("inbox", "receive")
-    is_share_for_me = _Lazy("inbox", "is_share_for_me")
-    process = _Lazy("inbox", "process")
-    shared_with_me = _Lazy("inbox", "shared_with_me")
-    received = _Lazy("inbox", "received")
-    _received_deleted = _Lazy("inbox", "_received_deleted")
-    _resolve_shared_ref = _Lazy("inbox", "_resolve_shared_ref")
+    receive = _Lazy("inbox")
+    is_share_for_me = _Lazy("inbox")
+    process = _Lazy("inbox")
+    shared_with_me = _Lazy("inbox")
+    received = _Lazy("inbox")
+    _received_deleted = _Lazy("inbox")
+    _resolve_shared_ref = _Lazy("inbox")
 
-    pending_shares = _Lazy("pending", "pending_shares")
-    accept_share = _Lazy("pending", "accept_share")
-    refuse_share = _Lazy("pending", "refuse_share")
+    pending_shares = _Lazy("pending")
+    accept_share = _Lazy("pending")
+    refuse_share = _Lazy("pending")
 
-    receipts_policy = _Lazy("receipts", "receipts_policy", read_only=True)
-    set_receipts_policy = _Lazy("receipts", "set_receipts_policy")
-    pending_receipts = _Lazy("receipts", "pending_receipts")
-    answer_receipt = _Lazy("receipts", "answer_receipt")
-    _note_access = _Lazy("receipts", "_note_access")
+    receipts_policy = _Lazy("receipts", read_only=True)
+    set_receipts_policy = _Lazy("receipts")
+    pending_receipts = _Lazy("receipts")
+    answer_receipt = _Lazy("receipts")
+    _note_access = _Lazy("receipts")
 
-    outbox_count = _Lazy("outbox", "outbox_count")
-    save_revocations = _Lazy("outbox", "save_revocations")
-    _flush_outbox = _Lazy("outbox", "_flush_outbox")
-    outbox = _Lazy("outbox", "outbox")
-    deliver_outbox = _Lazy("outbox", "deliver_outbox")
+    outbox_count = _Lazy("outbox")
+    save_revocations = _Lazy("outbox")
+    _flush_outbox = _Lazy("outbox")
+    outbox = _Lazy("outbox")
+    deliver_outbox = _Lazy("outbox")
 
-    exchange_folder = _Lazy("exchange", "exchange_folder", read_only=True)
-    set_exchange_folder = _Lazy("exchange", "set_exchange_folder")
-    sync = _Lazy("exchange", "sync")
-    quarantine = _Lazy("exchange", "quarantine")
+    exchange_folder = _Lazy("exchange", read_only=True)
+    set_exchange_folder = _Lazy("exchange")
+    sync = _Lazy("exchange")
+    quarantine = _Lazy("exchange")
 
     def _sharing_on_open(self) -> None:
         """Sharing's start-up at open (`Sharing.on_open`): not a `_Lazy` verb, so that an
