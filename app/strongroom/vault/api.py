@@ -647,7 +647,7 @@ class Vault(SharingVerbs, KeepingVerbs):
 
     def editing_copies(self) -> list[OpenCopy]:
         """The copies being watched for edits (in this session); [] once locked."""
-        return [] if self.is_locked else self._editing.watcher.watched()
+        return [] if self.is_locked else self._editing.copies()
 
     def save_copy(
         self, copy: OpenCopy, *, cancel: Callable[[], bool] | None = None

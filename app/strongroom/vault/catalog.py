@@ -388,6 +388,7 @@ class Catalog:
                 self._sharing._received_deleted(conn, rec.id, now)
         ctx.shred_wal()  # the old page images with the keys leave the WAL
         ctx.store.remove(object_ids)
+        ctx.wipe_copies_of(file_ids)
         self.folder_cache = None
         ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id])
         if received:

@@ -29,7 +29,7 @@ from . import db, tempdirs
 from .copies import META_KEY as COPIES_META_KEY
 from .copies import CopyBook
 from .errors import Cancelled, DiskFull, VaultError, VaultLocked
-from .events import HISTORY_APPENDED, EventHub
+from .events import EDITING_CHANGED, HISTORY_APPENDED, EventHub
 from .fsutil import remove_tree
 from .header import Header
 from .history import FailedUnlocks, HistoryLog, KeptHistory, PendingEntry, format_time
@@ -260,6 +260,22 @@ class VaultContext:
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (COPIES_META_KEY, text)
             )
+
+    def wipe_copies_of(self, file_ids: Iterable[int]) -> None:
+        """After erasing these files (committed): their plaintext copies in the private
+        temp folder go too — erasure means erasure, and a revoked file's copy is one that a
+        cooperating app erases. A copy with changes not stored yet stays (FORMAT.md §4.1:
+        never wiped without asking); each wiped copy ends its editing (`EDITING_CHANGED`)."""
+        ids = set(file_ids)
+        if self.copies is None or not ids:
+            return
+        gone = self.copies.drop_files(ids)
+        if not gone:
+            return
+        with self.write() as conn:
+            self.store_copies(conn)
+        for copy in gone:
+            self.events.emit(EDITING_CHANGED, file=copy.file_id, what="ended")
 
     # ----- staged objects (FORMAT.md §4.6) ----------------------------------------------
 

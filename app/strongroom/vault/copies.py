@@ -201,6 +201,17 @@ class CopyBook:
         if copy.path.parent.parent == self.temp_dir:
             remove_tree(copy.path.parent)
 
+    def drop_files(self, file_ids: set[int]) -> list[OpenCopy]:
+        """The files `file_ids` were erased: wipe and forget their copies, except those
+        with changes not stored yet (kept and listed, as at lock). Returns the copies
+        wiped."""
+        with self._lock:
+            entries = [e for e in self._entries if e.file_id in file_ids]
+        gone = [e.copy(self.temp_dir) for e in entries if not self._changed(e)]
+        for copy in gone:
+            self.forget(copy)
+        return gone
+
     def wipe(self, *, keep_changed: bool) -> list[OpenCopy]:
         """Wipe the temp folder, except (with `keep_changed`) the private folders of
         changed copies, which stay listed. Returns the copies kept."""

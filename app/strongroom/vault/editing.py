@@ -247,8 +247,11 @@ class EditWatcher:
 
     def _poll_one(self, copy: OpenCopy) -> bool:
         base = self._baseline(copy)
+        if base is None:  # gone from the book (wiped with its erased file): done with it
+            self.unwatch(copy)
+            return False
         sig = signature(copy.path)
-        if base is None or sig is None:  # forgotten, or mid-rename: look again later
+        if sig is None:  # mid-rename: look again later
             return False
         (size, mtime_ns), saved_sha = base
         now = self.clock()
@@ -358,6 +361,11 @@ class Editing:
             except ItemNotFound:
                 return False
         return rec.parent_id != SHARED_ROOT_ID
+
+    def copies(self) -> list[OpenCopy]:
+        """The copies being watched, without those wiped meanwhile (with their erased
+        file: `VaultContext.wipe_copies_of`), which the watcher drops at its next pass."""
+        return [c for c in self.watcher.watched() if self._baseline(c) is not None]
 
     def stop(self) -> None:
         """At lock: stop watching (a store in progress gives up: `Cancelled`)."""
