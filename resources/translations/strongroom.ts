@@ -1145,7 +1145,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>DuplicateDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/duplicates.py" line="+57"/>
+        <location filename="../../app/strongroom/gui/duplicates.py" line="+98"/>
         <source>Name already in use</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1693,12 +1693,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+515"/>
+        <location line="+520"/>
         <source>Opened {name} in another app: changes saved there are stored as new versions. This is recorded in the history.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-505"/>
+        <location line="-510"/>
         <source>Find</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1743,7 +1743,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+34"/>
         <source>Adding files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1761,7 +1761,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+25"/>
+        <location line="+31"/>
         <source>Added and encrypted %n items.</source>
         <comment>one: Added and encrypted %n item.</comment>
         <translation type="unfinished">
@@ -1769,12 +1769,27 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="-48"/>
+        <location filename="../../app/strongroom/gui/duplicates.py" line="-77"/>
+        <source>The new “{name}” is the same as the one in the vault: nothing was stored.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The new “{name}” is stored as version {n} of the one in the vault.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The earlier “{name}” is in the Trash.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/strongroom/gui/files/page.py" line="-54"/>
         <source>Adding was cancelled. Nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-350"/>
+        <location line="-353"/>
         <source>Move to Trash</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1789,12 +1804,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+395"/>
+        <location filename="../../app/strongroom/gui/duplicates.py" line="-15"/>
         <source>The new “{old}” was added as “{free}”.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location filename="../../app/strongroom/gui/files/page.py" line="+434"/>
         <location line="+16"/>
         <source>Nothing was added.</source>
         <translation type="unfinished"></translation>

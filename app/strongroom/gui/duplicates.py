@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -15,7 +16,15 @@ from strongroom.vault import VaultError, clean_name
 
 from .widgets import heading, muted
 
-__all__ = ["KEEP_BOTH", "REPLACE", "SKIP", "DuplicateDialog", "free_name", "vault_name"]
+__all__ = [
+    "KEEP_BOTH",
+    "REPLACE",
+    "SKIP",
+    "DuplicateDialog",
+    "added_text",
+    "free_name",
+    "vault_name",
+]
 
 REPLACE, KEEP_BOTH, SKIP = "replace", "keep-both", "skip"
 
@@ -37,6 +46,38 @@ def free_name(name: str, taken: set[str]) -> str:
     while f"{stem} ({n}){dot}{ext}" in taken:
         n += 1
     return f"{stem} ({n}){dot}{ext}"
+
+
+def added_text(
+    added: str, kept: dict[str, str], versions: list[tuple[str, int | None]], trashed: list[str]
+) -> str:
+    """What an add did with each name, in words, after `added` (how many new items, said by
+    the page): `kept` maps a source's name to the free name it was added under (Keep both);
+    `versions` names each file replaced as a new version with that version's number (None:
+    the same contents, nothing stored); `trashed` the folders replaced (the earlier one went
+    to the Trash). In the files page's translation context, where the add's other texts are."""
+    parts = [added] if added else []
+    for old, free in kept.items():
+        text = QCoreApplication.translate("FilesPage", "The new “{old}” was added as “{free}”.")
+        parts.append(text.format(old=old, free=free))
+    for name, number in versions:
+        if number is None:
+            text = QCoreApplication.translate(
+                "FilesPage",
+                "The new “{name}” is the same as the one in the vault: nothing was stored.",
+            )
+        else:
+            text = QCoreApplication.translate(
+                "FilesPage", "The new “{name}” is stored as version {n} of the one in the vault."
+            )
+        parts.append(text.format(name=name, n=number))
+    for name in trashed:
+        parts.append(
+            QCoreApplication.translate("FilesPage", "The earlier “{name}” is in the Trash.").format(
+                name=name
+            )
+        )
+    return " ".join(parts)
 
 
 class DuplicateDialog(QDialog):

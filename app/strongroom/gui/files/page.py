@@ -31,7 +31,7 @@ from strongroom.vault import (
 )
 
 from .. import icons
-from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog, free_name, vault_name
+from ..duplicates import KEEP_BOTH, REPLACE, DuplicateDialog, added_text, free_name, vault_name
 from ..error_text import error_message
 from ..formatting import shown_name
 from ..preview import preview_kind, previewable_by_name
@@ -565,7 +565,10 @@ class FilesPage(QWidget):
         if self.session is None or not paths:
             return None
         vault, dest = self.vault, self.folder.id if self.folder else "/"
-        if self.folder is not None and not self.search_text:
+        searching = bool(self.search_text)
+        if searching:  # the results may not show what is added: show the folder it goes to
+            self.open_folder(self.folder_path)
+        if self.folder is not None and not searching:
             # The table shows this folder's names: ask about clashes now. (A name taken
             # meanwhile by another program fails the add with a dialog, nothing added.)
             existing = {item.name: item for item in self.model.items()}
@@ -612,8 +615,9 @@ class FilesPage(QWidget):
         others = [(p, item) for p, item in replace if not replaced_by_version(p, item)]
         sources = [*paths, *(p for p, _item in versions)]
 
-        def work(ctx: Any) -> list[Item]:
+        def work(ctx: Any) -> tuple[list[Item], list[tuple[str, int | None]]]:
             added: list[Item] = []
+            before = [vault.versions(item.id)[-1].number for _p, item in versions]
             if sources:
                 added += vault.add_paths(
                     sources,
@@ -624,16 +628,17 @@ class FilesPage(QWidget):
                     update=bool(versions),
                 )
             added += self.item_actions.replace_items(vault, dest, others, ctx)
-            return added
+            after = [vault.versions(item.id)[-1].number for _p, item in versions]
+            pairs = zip(versions, before, after, strict=True)
+            stored = [(i.name, a if a != b else None) for (_p, i), b, a in pairs]
+            return added, stored
 
-        def done(items: list[Item]) -> None:
-            text = self.tr(
-                "Added and encrypted %n items.", "one: Added and encrypted %n item.", len(items)
-            )
-            for old, free in kept.items():
-                text += " " + self.tr("The new “{old}” was added as “{free}”.").format(
-                    old=old, free=free
-                )
+        def done(result: tuple[list[Item], list[tuple[str, int | None]]]) -> None:
+            items, stored = result
+            trashed = [item.name for _p, item in others]
+            n = len(items) - len(stored)
+            text = self.tr("Added and encrypted %n items.", "one: Added and encrypted %n item.", n)
+            text = added_text(text if n else "", kept, stored, trashed)
             self.status.emit(" ".join(filter(None, [text, self._add_note])))
             # Selected once the listing that the vault's files-changed event started is shown.
             self._select_after_load = {i.id for i in items}
