@@ -384,26 +384,42 @@
         <source>Back up the vault to folder</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <location line="+38"/>
+        <source>The backup was stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-12"/>
+        <location line="+14"/>
+        <source>Back up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-23"/>
+        <source>Updated the backup at {dest}: the whole vault as of {when}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Backed up to {dest}: the whole vault as of {when}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>It opens with this vault&apos;s passphrase or its recovery key.</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message numerus="yes">
-        <location line="+16"/>
-        <source>Backed up to {dest}: %n stored files, {size} copied.</source>
-        <comment>one: Backed up to {dest}: %n stored file, {size} copied.</comment>
+        <location line="+7"/>
+        <source>The vault itself lacks %n stored files, so the backup lacks them too. Settings › Check contents names the files.</source>
+        <comment>one: The vault itself lacks %n stored file, so the backup lacks it too. Settings › Check contents names the file.</comment>
         <translation type="unfinished">
             <numerusform></numerusform>
         </translation>
     </message>
     <message>
-        <location line="+8"/>
-        <source>The backup was stopped.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Back up</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
+        <location line="+14"/>
         <source>Backing up the vault</source>
         <translation type="unfinished"></translation>
     </message>

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction
 from strongroom.vault import Cancelled, DiskFull
 
 from .error_text import error_message
-from .formatting import human_size
+from .formatting import format_time
 from .tasks import Job, run_task
 
 if TYPE_CHECKING:
@@ -67,13 +67,27 @@ class BackupAction(QObject):
             )
 
         def done(report: BackupReport) -> None:
-            self.status.emit(
-                self.tr(
-                    "Backed up to {dest}: %n stored files, {size} copied.",
-                    "one: Backed up to {dest}: %n stored file, {size} copied.",
-                    report.objects,
-                ).format(dest=report.path, size=human_size(report.bytes_copied))
-            )
+            # The whole vault, not a count of stored objects: small files live inside the
+            # database, so "0 stored files, 0 bytes copied" read as an empty backup.
+            text = (
+                self.tr("Updated the backup at {dest}: the whole vault as of {when}.")
+                if report.incremental
+                else self.tr("Backed up to {dest}: the whole vault as of {when}.")
+            ).format(dest=report.path, when=format_time(report.made))
+            opens = self.tr("It opens with this vault's passphrase or its recovery key.")
+            self.status.emit(f"{text} {opens}")
+            if report.missing:  # a damaged vault: the backup lacks what the vault lacks
+                services.dialogs.warn(
+                    window,
+                    self.tr("Back up"),
+                    self.tr(
+                        "The vault itself lacks %n stored files, so the backup lacks them "
+                        "too. Settings › Check contents names the files.",
+                        "one: The vault itself lacks %n stored file, so the backup lacks it "
+                        "too. Settings › Check contents names the file.",
+                        report.missing,
+                    ),
+                )
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, Cancelled):
