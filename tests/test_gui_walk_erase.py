@@ -102,3 +102,44 @@ def test_a_revocation_wipes_the_recipients_open_copy(window, services, tmp_path)
         assert not copy.exists(), "the revoked file's plaintext copy is still on disk"
     finally:
         ann.lock()
+
+
+def test_erasing_a_file_closes_its_preview(note_open, services):
+    """A preview shows plaintext from memory: once its file is erased for good it closes,
+    as at lock, instead of showing what the owner just destroyed."""
+    window, _vault = note_open
+    page = window.files_page
+    page.act_open.trigger()
+    [preview] = window.previews
+    assert preview.isVisible()
+    page.act_delete.trigger()  # to the Trash: restorable, the preview stays
+    assert window.previews == [preview]
+    _to_trash_page_and_erase(window, services, "notes.txt")
+    QApplication.processEvents()
+    assert window.previews == [], "the erased file is still shown"
+
+
+def test_a_revocation_closes_the_recipients_preview(window, services, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    ann, _ = make_vault(services, "Ann", display_name="Ann")
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    try:
+        ann.add_contact(ben.my_card().to_text())
+        ben.add_contact(ann.my_card().to_text())
+        ann.add_bytes("/", "plans.txt", b"plan A\n")
+        (share,) = ann.share(["/plans.txt"], to=["Ben"], out_dir=out)
+        ben.receive(share.path)
+        window.open_session(ben)
+        window.show_section(window.SECTION_SHARED)
+        window.shared_page.table.selectRow(0)
+        window.shared_page.preview_button.click()
+        assert len(window.previews) == 1
+        window.show_section(window.SECTION_ACTIVITY)  # Ben looks elsewhere meanwhile
+        (message,) = ann.revoke(share.id, out_dir=out).messages
+        window.receive_share_file(message)  # the revocation, opened from the desktop
+        QApplication.processEvents()
+        assert ben.shared_with_me(include_ended=True)[0].status == "revoked"
+        assert window.previews == [], "the revoked file is still shown"
+    finally:
+        ann.lock()

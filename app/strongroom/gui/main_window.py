@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
 
     def _watch_session(self, session: VaultSession) -> None:
         session.locked.connect(lambda: self.lock(self.tr("The vault was locked.")))
+        session.files_erased.connect(self._close_erased_previews)
 
     def open_session(self, vault: Vault) -> None:
         # Only the Files page loads now, the hidden ones lazily (SessionController).
@@ -580,6 +581,13 @@ class MainWindow(QMainWindow):
 
     def _forget_preview(self, window: PreviewWindow) -> None:
         self.previews = [w for w in self.previews if w is not window]
+
+    def _close_erased_previews(self, ids: list[int]) -> None:
+        """Files erased for good (Delete permanently, a revocation): their previews close, as
+        at lock — the plaintext they show is what the erasure destroyed."""
+        for window in [w for w in self.previews if w.record.id in ids]:
+            if shiboken6.isValid(window):
+                window.close()
 
     def _close_previews(self) -> None:
         windows, self.previews = self.previews, []

@@ -23,6 +23,7 @@ class VaultSession(QObject):
     """
 
     files_changed = Signal(list)  # folder ids whose listing changed
+    files_erased = Signal(list)  # file ids erased for good (crypto-shredded)
     history_appended = Signal(int)  # new head seq
     locked = Signal()
     sharing_changed = Signal(str)  # "contacts", "groups", "shares", "received", …
@@ -39,6 +40,8 @@ class VaultSession(QObject):
     def _dispatch(self, event: Event) -> None:
         if event.name == FILES_CHANGED:
             self.files_changed.emit(list(event.payload.get("folders", [])))
+            if erased := event.payload.get("erased"):
+                self.files_erased.emit([int(i) for i in erased])
         elif event.name == HISTORY_APPENDED:
             self.history_appended.emit(int(event.payload.get("head_seq", 0)))
         elif event.name == LOCKED:

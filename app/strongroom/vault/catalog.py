@@ -390,7 +390,7 @@ class Catalog:
         ctx.store.remove(object_ids)
         ctx.wipe_copies_of(file_ids)
         self.folder_cache = None
-        ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id])
+        ctx.events.emit(FILES_CHANGED, folders=[rec.parent_id], erased=file_ids)
         if received:
             self._sharing._flush_outbox()  # the "erased" receipt, if one was asked for
             self._sharing._changed("received")

@@ -23,7 +23,10 @@ __all__ = [
 ]
 
 FILES_CHANGED = "files-changed"
-"""Files or folders changed; payload {"folders": [folder ids whose listing changed]}."""
+"""Files or folders changed; payload {"folders": [folder ids whose listing changed]}, plus
+{"erased": [file ids]} when files were erased for good (crypto-shredded: Delete
+permanently, the Trash emptied, a received file revoked, expired or deleted), so that
+front ends drop what they still show of them."""
 HISTORY_APPENDED = "history-appended"
 """New history entries; payload {"head_seq": int}."""
 EDITING_CHANGED = "editing-changed"

@@ -746,8 +746,9 @@ class Inbox(SharingPart):
             self._s.receipts._queue_receipt(conn, share_id, signer, "erased", now)
         self._ctx.shred_wal()  # as in Vault.delete: the zeroed pages leave the WAL first
         self._ctx.store.remove(object_ids)
-        self._ctx.wipe_copies_of([iid] if iid is not None else [])
-        self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID])
+        erased = [iid] if iid is not None else []
+        self._ctx.wipe_copies_of(erased)
+        self._ctx.events.emit(FILES_CHANGED, folders=[SHARED_ROOT_ID], erased=erased)
         self._s.identity._changed("received")
         return True
 
