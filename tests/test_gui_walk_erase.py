@@ -143,3 +143,44 @@ def test_a_revocation_closes_the_recipients_preview(window, services, tmp_path):
         assert window.previews == [], "the revoked file is still shown"
     finally:
         ann.lock()
+
+
+def _settle(vault, clock) -> None:
+    for _ in range(10):
+        clock.t += 0.5
+        vault._editing.watcher.poll()
+
+
+class _Clock:
+    t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_change_saved_while_the_file_was_in_the_trash_is_stored_once_restored(
+    held, note_open, services
+):
+    """Saved in the other app while the file was in the Trash, the change could not be
+    stored ("is in the trash"); restoring the file from the Trash page stores it, instead
+    of leaving it in the copy until someone edits again or locks."""
+    window, vault = note_open
+    clock = vault._editing.watcher.clock = _Clock()
+    page = window.files_page
+    page.act_open_external.trigger()
+    copy = _opened_copy(services)
+    page.act_delete.trigger()
+    copy.write_text("meet at one\n", encoding="utf-8")
+    _settle(vault, clock)
+    QApplication.processEvents()
+    assert "is in the trash" in window.status_label.text()
+
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    window.trash_page.select_names("notes.txt")
+    window.trash_page.restore_button.click()
+    _settle(vault, clock)
+    QApplication.processEvents()
+    assert vault.read_bytes("/notes.txt", record=False) == b"meet at one\n"
+    assert [v.number for v in vault.versions("/notes.txt")] == [1, 2]
+    assert "Stored your changes to /notes.txt" in window.status_label.text()

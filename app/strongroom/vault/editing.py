@@ -36,7 +36,7 @@ from typing import Any
 from .catalog import Catalog, ItemRef
 from .context import SHARED_ROOT_ID, VaultContext, Watch
 from .errors import CopyStillChanging, ItemNotFound
-from .events import EDITING_CHANGED
+from .events import EDITING_CHANGED, FILES_CHANGED
 from .extract import Extract
 from .records import FileRecord, OpenCopy
 
@@ -146,7 +146,8 @@ class _Pending:
     sig: Signature
     since: float
     sha256: bytes | None = None  # its hash once the signature had been quiet
-    failed: bool = False  # storing it failed: wait for the next change (or `save_copy`)
+    failed: bool = False  # storing it failed: wait for the next change, `save_copy`, or
+    # a change of the vault's files that may have removed the cause (`retry_failed`)
 
 
 class EditWatcher:
@@ -291,6 +292,13 @@ class EditWatcher:
         self._pending.pop(copy.path, None)
         return True
 
+    def retry_failed(self) -> None:
+        """Changes that failed to store are tried again at the next pass: what stopped them
+        (the file was in the trash, the disk was full) may have changed."""
+        with self._lock:
+            for p in self._pending.values():
+                p.failed = False
+
     def forget_pending(self, copy: OpenCopy) -> None:
         """The change was stored (or dropped) by someone else: start from the new state."""
         with self._lock:
@@ -308,6 +316,11 @@ class Editing:
         self._extract = extract
         self._vault = vault
         self.watcher = EditWatcher(self._baseline, self._store_settled)
+        # A file restored from the trash (or space freed) lets a change that failed to
+        # store go in now, rather than when its copy changes again or at lock.
+        ctx.events.subscribe(
+            lambda e: self.watcher.retry_failed() if e.name == FILES_CHANGED else None
+        )
 
     def open_for_editing(self, item: ItemRef, *, watch: bool) -> OpenCopy:
         ctx = self._ctx
