@@ -61,7 +61,12 @@
     </message>
     <message>
         <location line="+10"/>
-        <source>Send the new version to everyone who has access…</source>
+        <source>Send the new version…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Send the file&apos;s current version to everyone who has access</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1080,7 +1085,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+49"/>
         <source>{n} items selected</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3088,13 +3093,13 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location filename="../../app/strongroom/gui/main_window.py" line="+96"/>
         <location line="+225"/>
-        <location line="+172"/>
-        <location line="+152"/>
+        <location line="+173"/>
+        <location line="+159"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-482"/>
+        <location line="-490"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3209,7 +3214,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+9"/>
         <source>{name} — Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3287,7 +3292,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+85"/>
+        <location line="+92"/>
         <source>{names} has changes not stored yet: that copy was kept, not wiped. After unlocking you can store the changes or discard them.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3523,7 +3528,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>RevokeDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-291"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-293"/>
         <source>Revoke access</source>
         <translation type="unfinished"></translation>
     </message>

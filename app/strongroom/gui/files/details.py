@@ -92,6 +92,10 @@ class DetailsPane(QWidget):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(self.placeholder)
+        # With several items selected (no history shown) the spare height goes here, not
+        # into the headings' labels, which stretched and left their lines far below them.
+        self.filler = QWidget()
+        layout.addWidget(self.filler, 1)
         self.show_items([])
 
     def _section(self, text: str) -> QLabel:
@@ -122,6 +126,7 @@ class DetailsPane(QWidget):
         ):
             w.setVisible(has)
         self.placeholder.setVisible(not has)
+        self.filler.setVisible(len(items) > 1)
         self.shown_id = items[0].id if len(items) == 1 else None
         editing = self.shown_id in self.editing
         self.editing_note.setVisible(editing)

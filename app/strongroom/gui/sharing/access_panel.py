@@ -250,8 +250,10 @@ class AccessPanel(QWidget):
                 self.save_buttons[entry.name] = button
             self._layout.addWidget(row)
         if report.can_read and not report.item_path.startswith(SHARED_PREFIX):
-            self.update_button = QPushButton(
-                self.tr("Send the new version to everyone who has access…")
+            # Short, to fit the details pane (the whole sentence was cut at both ends).
+            self.update_button = QPushButton(self.tr("Send the new version…"))
+            self.update_button.setToolTip(
+                self.tr("Send the file's current version to everyone who has access")
             )
             self.update_button.clicked.connect(self._send_update)
             self._layout.addWidget(self.update_button, 0, Qt.AlignmentFlag.AlignLeft)
