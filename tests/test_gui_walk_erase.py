@@ -47,6 +47,8 @@ def test_erasing_a_file_open_in_another_app_wipes_its_copy(held, note_open, serv
     _to_trash_page_and_erase(window, services, "notes.txt")
     QApplication.processEvents()
 
+    confirm = [a for m, a in services.dialogs.asked if m == "confirm"][-1][1]
+    assert "“notes.txt” is open in another app: that copy is wiped too." in confirm, confirm
     assert not copy.exists(), "the plaintext copy outlived the erased file"
     assert vault.editing_copies() == []
     assert vault.changed_copies() == []
@@ -62,6 +64,8 @@ def test_erase_leaves_a_changed_copy_to_the_lock_question(held, note_open, servi
     copy.write_text("meet at one\n", encoding="utf-8")  # not stored yet (watcher held)
     services.dialogs.expect("confirm", True)
     window.files_page.act_erase.trigger()
+    confirm = services.dialogs.asked[-1][1][1]
+    assert "“notes.txt” is open in another app with changes not stored yet" in confirm, confirm
     assert copy.exists(), "a change not stored yet is never wiped without asking"
     assert [c.path for c in vault.changed_copies()] == [copy]
     asked = []

@@ -1232,7 +1232,17 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>EditingCopies</name>
     <message>
-        <location filename="../../app/strongroom/gui/editing.py" line="+72"/>
+        <location filename="../../app/strongroom/gui/editing.py" line="+41"/>
+        <source>“{name}” is open in another app with changes not stored yet: that copy is kept until you store or discard it (you are asked at lock).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>“{name}” is open in another app: that copy is wiped too.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+50"/>
         <source>{names} is open in another app for editing</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1388,7 +1398,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>FileActions</name>
     <message numerus="yes">
-        <location filename="../../app/strongroom/gui/files/actions.py" line="+63"/>
+        <location filename="../../app/strongroom/gui/files/actions.py" line="+64"/>
         <source>%n dropped files are shares for you: they went to Shared with me.</source>
         <comment>one: %n dropped file is a share for you: it went to Shared with me.</comment>
         <translation type="unfinished">
@@ -1516,19 +1526,19 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
-        <location line="+6"/>
+        <location line="+9"/>
+        <location line="+2"/>
         <location line="+16"/>
         <source>Delete permanently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-20"/>
+        <location line="-25"/>
         <source>Delete {what} permanently, with every version? Their encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards. They do not go to the Trash.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+18"/>
+        <location line="+23"/>
         <source>Erased %n items for good.</source>
         <comment>one: Erased %n item for good.</comment>
         <translation type="unfinished">
@@ -4342,7 +4352,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>TrashPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/trash_page.py" line="+53"/>
+        <location filename="../../app/strongroom/gui/files/trash_page.py" line="+54"/>
         <source>Trash</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4475,18 +4485,18 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+4"/>
-        <location line="+6"/>
+        <location line="+7"/>
         <location line="+20"/>
         <source>Delete permanently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-24"/>
+        <location line="-25"/>
         <source>Delete {what} permanently, with every version? The encryption keys are destroyed, so the contents cannot be recovered from this vault afterwards.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+20"/>
+        <location line="+21"/>
         <source>Erased %n items for good.</source>
         <comment>one: Erased %n item for good.</comment>
         <translation type="unfinished">
@@ -4507,14 +4517,14 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location line="+12"/>
-        <location line="+9"/>
+        <location line="+17"/>
+        <location line="+10"/>
         <location line="+18"/>
         <source>Empty Trash</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="-25"/>
+        <location line="-26"/>
         <source>Erase the %n items in the Trash permanently? Their encryption keys are destroyed, so they cannot be recovered from this vault afterwards.</source>
         <comment>one: Erase the item in the Trash permanently? Its encryption key is destroyed, so it cannot be recovered from this vault afterwards.</comment>
         <translation type="unfinished">
@@ -4522,7 +4532,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+18"/>
+        <location line="+19"/>
         <source>Emptied the Trash: %n items erased for good.</source>
         <comment>one: Emptied the Trash: %n item erased for good.</comment>
         <translation type="unfinished">

@@ -13,9 +13,10 @@ Lock and exit with a change not stored yet ask first: `changed_copies.ChangedCop
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from strongroom.vault import EDITING_CHANGED, Event, FileRecord, OpenCopy
 
@@ -24,7 +25,31 @@ from .formatting import shown_name
 from .session import VaultSession
 from .tasks import run_task
 
-__all__ = ["EditingCopies"]
+__all__ = ["EditingCopies", "erase_note"]
+
+
+def erase_note(vault: Any, items: Sequence[Any]) -> str:
+    """Said before Delete permanently: which of the files `items` (records or Trash entries,
+    with `id` and `name`) are open in another app, and what erasing does to those copies —
+    wiped with the file, or kept when they hold changes not stored yet."""
+    ids = {i.id for i in items}
+    changed = {c.file_id for c in vault.changed_copies()}
+    notes = []
+    for copy in vault.editing_copies():
+        if copy.file_id not in ids:
+            continue
+        if copy.file_id in changed:
+            text = QCoreApplication.translate(
+                "EditingCopies",
+                "“{name}” is open in another app with changes not stored yet: that copy is "
+                "kept until you store or discard it (you are asked at lock).",
+            )
+        else:
+            text = QCoreApplication.translate(
+                "EditingCopies", "“{name}” is open in another app: that copy is wiped too."
+            )
+        notes.append(text.format(name=copy.name))
+    return " ".join(notes)
 
 
 class EditingCopies(QObject):

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 
 from strongroom.vault import Cancelled, FileRecord, Item, Vault
 
+from ..editing import erase_note
 from ..error_text import error_message
 from ..formatting import human_size, shown_name
 from ..sharing import ShareDialog
@@ -304,14 +305,16 @@ class FileActions(QObject):
                 )
         else:
             what = self.tr("{n} items").format(n=len(items))
+        question = self.tr(
+            "Delete {what} permanently, with every version? Their encryption keys are "
+            "destroyed, so the contents cannot be recovered from this vault afterwards. "
+            "They do not go to the Trash."
+        ).format(what=what)
+        note = erase_note(page.vault, items)  # copies open in another app
         ok = page.services.dialogs.confirm(
             page,
             self.tr("Delete permanently"),
-            self.tr(
-                "Delete {what} permanently, with every version? Their encryption keys are "
-                "destroyed, so the contents cannot be recovered from this vault afterwards. "
-                "They do not go to the Trash."
-            ).format(what=what),
+            " ".join(filter(None, [question, note])),
             self.tr("Delete permanently"),
         )
         if not ok or page.session is None:  # auto-lock may strike while a dialog is open

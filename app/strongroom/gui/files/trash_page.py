@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from strongroom.vault import Item, TrashEntry, TrashRestore
 
 from .. import icons
+from ..editing import erase_note
 from ..formatting import human_size, shown_name
 from ..models import format_time
 from ..seams import Services
@@ -263,7 +264,8 @@ class TrashPage(QWidget):
                 "Delete {what} permanently, with every version? The encryption keys are "
                 "destroyed, so the contents cannot be recovered from this vault afterwards."
             ).format(what=what)
-            + self._shares_stay(chosen),
+            + self._shares_stay(chosen)
+            + self._copies_go(chosen),
             self.tr("Delete permanently"),
         ):
             return
@@ -302,6 +304,11 @@ class TrashPage(QWidget):
             n,
         )
 
+    def _copies_go(self, entries: list[TrashEntry]) -> str:
+        """Copies of these files open in another app: wiped with them (or kept, changed)."""
+        note = erase_note(self.session.vault, entries) if self.session is not None else ""
+        return " " + note if note else ""
+
     def empty_trash(self) -> None:
         if not self.entries or self.session is None:
             return
@@ -315,7 +322,8 @@ class TrashPage(QWidget):
                 "destroyed, so it cannot be recovered from this vault afterwards.",
                 len(self.entries),
             )
-            + self._shares_stay(self.entries),
+            + self._shares_stay(self.entries)
+            + self._copies_go(self.entries),
             self.tr("Empty Trash"),
         ):
             return
