@@ -498,7 +498,7 @@
 <context>
     <name>ChangedCopies</name>
     <message>
-        <location filename="../../app/strongroom/gui/changed_copies.py" line="+187"/>
+        <location filename="../../app/strongroom/gui/changed_copies.py" line="+188"/>
         <source>Stored the changes to {names}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1166,7 +1166,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>DuplicateDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/duplicates.py" line="+98"/>
+        <location filename="../../app/strongroom/gui/duplicates.py" line="+99"/>
         <source>Name already in use</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1232,7 +1232,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>EditingCopies</name>
     <message>
-        <location filename="../../app/strongroom/gui/editing.py" line="+41"/>
+        <location filename="../../app/strongroom/gui/editing.py" line="+42"/>
         <source>“{name}” is open in another app with changes not stored yet: that copy is kept until you store or discard it (you are asked at lock).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1633,7 +1633,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>FilesPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/page.py" line="+80"/>
+        <location filename="../../app/strongroom/gui/files/page.py" line="+81"/>
         <source>Search this vault</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3101,15 +3101,15 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="+96"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="+97"/>
         <location line="+225"/>
-        <location line="+173"/>
+        <location line="+177"/>
         <location line="+159"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-490"/>
+        <location line="-494"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3239,12 +3239,12 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+25"/>
         <source>Unlock a vault to receive {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+13"/>
         <source>{name} is from someone who is not in your contacts: it waits for you under “Waiting for you”.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3254,7 +3254,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>Receive {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3409,17 +3409,17 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>Image preview of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+13"/>
         <source>Text preview of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>No preview for this kind of file</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4432,12 +4432,12 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+6"/>
-        <location line="+73"/>
+        <location line="+75"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-60"/>
+        <location line="-62"/>
         <source>Deleted items stay here until you empty the Trash.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4463,7 +4463,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+16"/>
         <location line="+8"/>
         <source>Restore to</source>
         <translation type="unfinished"></translation>

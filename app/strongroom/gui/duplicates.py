@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from strongroom.vault import VaultError, clean_name
 
+from .formatting import shown_name
 from .widgets import heading, muted
 
 __all__ = [
@@ -59,7 +60,7 @@ def added_text(
     parts = [added] if added else []
     for old, free in kept.items():
         text = QCoreApplication.translate("FilesPage", "The new “{old}” was added as “{free}”.")
-        parts.append(text.format(old=old, free=free))
+        parts.append(text.format(old=shown_name(old), free=shown_name(free)))
     for name, number in versions:
         if number is None:
             text = QCoreApplication.translate(
@@ -70,11 +71,11 @@ def added_text(
             text = QCoreApplication.translate(
                 "FilesPage", "The new “{name}” is stored as version {n} of the one in the vault."
             )
-        parts.append(text.format(name=name, n=number))
+        parts.append(text.format(name=shown_name(name), n=number))
     for name in trashed:
         parts.append(
             QCoreApplication.translate("FilesPage", "The earlier “{name}” is in the Trash.").format(
-                name=name
+                name=shown_name(name)
             )
         )
     return " ".join(parts)

@@ -48,7 +48,7 @@ def erase_note(vault: Any, items: Sequence[Any]) -> str:
             text = QCoreApplication.translate(
                 "EditingCopies", "“{name}” is open in another app: that copy is wiped too."
             )
-        notes.append(text.format(name=copy.name))
+        notes.append(text.format(name=shown_name(copy.name)))
     return " ".join(notes)
 
 
