@@ -420,3 +420,66 @@ def test_empty_trash_and_delete_permanently_say_which_shares_stay_readable(opene
     text = services.dialogs.asked[-1][1][1]
     assert "1 share of this stays readable by its recipients until you revoke it" in text
     assert sorted(trash_names(window)) == ["other.txt", "plan.txt"], "declined: nothing erased"
+
+
+def test_the_trash_shows_who_can_still_read_and_revokes_also_after_erasing(opened, services):
+    """The Trash page says shares stay readable until revoked: a trashed file's access is
+    shown there with Revoke, and after it is erased for good its shares are still listed
+    on the page, revocable."""
+    window, vault = opened, opened.session.vault
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    try:
+        vault.add_contact(ben.my_card().to_text())
+    finally:
+        ben.lock()
+    out = vault.path.parent / "out"
+    out.mkdir()
+    plan = vault.add_bytes("/", "plan.txt", b"plan")
+    memo = vault.add_bytes("/", "memo.txt", b"memo")
+    vault.share([plan], to=["Ben"], out_dir=out)
+    vault.share([memo], to=["Ben"], out_dir=out)
+    vault.delete("/plan.txt")
+    vault.delete("/memo.txt")
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    page = window.trash_page
+    page.select_names("plan.txt")
+    QApplication.processEvents()
+    assert page.access.isVisibleTo(page)
+    assert "Ben" in page.access.revoke_buttons
+    services.dialogs.expect("exec_dialog", lambda _d: True)
+    page.access.revoke_buttons["Ben"].click()
+    QApplication.processEvents()
+    (share,) = vault.shares(plan.id)
+    assert share.recipients[0].revoked is not None
+    assert "Ben" not in page.access.revoke_buttons
+
+    page.select_names("memo.txt")
+    services.dialogs.expect("confirm", True)
+    page.erase_button.click()
+    QApplication.processEvents()
+    assert trash_names(window) == ["plan.txt"]
+    # Erased for good: its share is still readable by Ben, and the page still offers it.
+    assert page.erased_list.isVisibleTo(page)
+    assert [
+        page.erased_list.topLevelItem(i).text(0)
+        for i in range(page.erased_list.topLevelItemCount())
+    ] == ["memo.txt"]
+    page.erased_list.setCurrentItem(page.erased_list.topLevelItem(0))
+    QApplication.processEvents()
+    assert "Ben" in page.access.revoke_buttons
+    services.dialogs.expect("exec_dialog", lambda _d: True)
+    page.access.revoke_buttons["Ben"].click()
+    QApplication.processEvents()
+    (share,) = vault.shares(memo.id)
+    assert share.recipients[0].revoked is not None
+    # No exchange folder: Ben can read it until the revocation reaches him; handed over,
+    # nothing readable is left to revoke.
+    assert page.erased_list.isVisibleTo(page)
+    hand = vault.path.parent / "hand"
+    hand.mkdir()
+    services.dialogs.expect("choose_directory", str(hand))
+    page.access.save_buttons["Ben"].click()
+    QApplication.processEvents()
+    assert not page.erased_list.isVisibleTo(page)
+    assert not page.access.isVisibleTo(page)

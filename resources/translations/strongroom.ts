@@ -4,7 +4,7 @@
 <context>
     <name>AccessPanel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+176"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+180"/>
         <source>Only you. Shares are made per file; sharing a folder shares each file in it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -411,7 +411,7 @@
 <context>
     <name>Breadcrumbs</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="+319"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="+329"/>
         <source>Folder path</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1064,7 +1064,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+36"/>
         <source>{n} items selected</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3492,7 +3492,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>RevokeDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-291"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-295"/>
         <source>Revoke access</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4306,18 +4306,18 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>TrashPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/trash_page.py" line="+53"/>
+        <location filename="../../app/strongroom/gui/files/trash_page.py" line="+54"/>
         <source>Trash</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+4"/>
-        <location line="+157"/>
+        <location line="+257"/>
         <source>Restore</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-156"/>
+        <location line="-256"/>
         <source>Put back where it was</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4338,16 +4338,18 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+9"/>
+        <location line="+50"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-50"/>
+        <location line="+50"/>
         <source>Was in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-50"/>
         <source>Deleted</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4372,12 +4374,32 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
-        <source>Shares of a file in the Trash stay readable by their recipients until you revoke them.</source>
+        <location line="+33"/>
+        <source>Erased, still shared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Shared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Erased files that others can still read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Who has access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-32"/>
+        <source>Shares of a file in the Trash stay readable by their recipients until you revoke them, also once it is erased: select it to see who can read it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+61"/>
+        <location line="+92"/>
         <source>%n files, {size}</source>
         <comment>one: %n file, {size}</comment>
         <translation type="unfinished">
@@ -4386,12 +4408,13 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+6"/>
-        <location line="+73"/>
+        <location line="+41"/>
+        <location line="+100"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-60"/>
+        <location line="-128"/>
         <source>Deleted items stay here until you empty the Trash.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4404,7 +4427,20 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+40"/>
+        <location line="+55"/>
+        <source>%n shares of files in this folder stay readable until revoked: restore it to see who can read each file, and revoke them there.</source>
+        <comment>one: %n share of a file in this folder stays readable until revoked: restore it to see who can read it, and revoke it there.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Only you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+46"/>
         <source>Restored %n items.</source>
         <comment>one: Restored “{name}”.</comment>
         <translation type="unfinished">
@@ -4464,14 +4500,14 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message numerus="yes">
         <location line="+10"/>
-        <source>%n shares of this stay readable by their recipients until you revoke them (Who has access, or Shares): erasing your copy does not take them back.</source>
-        <comment>one: %n share of this stays readable by its recipients until you revoke it (Who has access, or Shares): erasing your copy does not take it back.</comment>
+        <source>%n shares of this stay readable by their recipients until you revoke them (Who has access, on this page, also once erased): erasing your copy does not take them back.</source>
+        <comment>one: %n share of this stays readable by its recipients until you revoke it (Who has access, on this page, also once erased): erasing your copy does not take it back.</comment>
         <translation type="unfinished">
             <numerusform></numerusform>
         </translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+14"/>
         <location line="+9"/>
         <location line="+18"/>
         <source>Empty Trash</source>

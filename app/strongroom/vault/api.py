@@ -171,10 +171,10 @@ class Vault(SharingVerbs, KeepingVerbs):
         self._keeping_on_open()
         self._sharing_on_open()
 
-    def _get(self, ref: ItemRef) -> Item:
+    def _get(self, ref: ItemRef, *, trashed: bool = False) -> Item:
         # The sharing service's catalog lookup (`sharing.common.Catalog`): it is given this
-        # vault (a weak proxy) as its catalog.
-        return self._catalog.get(ref)
+        # vault (a weak proxy) as its catalog. `trashed`: an item in the trash, by id, too.
+        return self._catalog.get(ref, trashed=trashed)
 
     @classmethod
     def create(

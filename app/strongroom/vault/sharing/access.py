@@ -12,6 +12,7 @@ from .. import db
 from ..errors import ContactNotFound, GroupNotFound, ItemNotFound, ShareNotFound
 from ..formats import share as share_format
 from ..history import parse_time
+from ..records import FileRecord, FolderRecord
 from ..share_records import (
     AccessEntry,
     AccessReport,
@@ -29,8 +30,8 @@ class Access(SharingPart):
     def access(self, item: Any) -> AccessReport:
         """Who can read `item` now, who could before (and why that ended), and its whole
         sharing timeline; derived from shares, groups, revocations, expiries and receipts.
-        A deleted file can be given by its id: deleting my copy does not take back the
-        shares. `limits` says what revocation cannot undo."""
+        A file in the trash, or erased for good, can be given by its id: deleting my copy
+        does not take back the shares. `limits` says what revocation cannot undo."""
         return self._access(item)
 
     def _match_recipient(self, rec: ShareRecord, ref: Any) -> ShareRecipientStatus:
@@ -55,11 +56,14 @@ class Access(SharingPart):
         )
 
     def _access(self, item: Any) -> AccessReport:
+        if isinstance(item, FileRecord | FolderRecord):
+            item = item.id  # the record may be of a file since moved to the trash
         try:
-            rec = self._catalog._get(item)
+            # A file in the trash (by id) too: its shares stay readable until revoked.
+            rec = self._catalog._get(item, trashed=True)
             item_id, item_path = rec.id, rec.path
         except ItemNotFound:
-            # A deleted file, by id: its shares (and what they let others keep) remain.
+            # A file erased for good, by id: its shares (and what they let others keep) remain.
             if not isinstance(item, int) or isinstance(item, bool):
                 raise
             rows = self._s.shares._share_rows("WHERE item_id = ? ORDER BY created DESC", (item,))
