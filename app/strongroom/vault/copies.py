@@ -201,6 +201,22 @@ class CopyBook:
         if copy.path.parent.parent == self.temp_dir:
             remove_tree(copy.path.parent)
 
+    def adopt(self, earlier: Path) -> None:
+        """Move the copies this book lists that are under `earlier` (this vault's temp
+        folder as an earlier version named it) into the temp folder, so that a copy left
+        there by a crash is still found. Only listed copies move: another vault folder with
+        the same vault id (a backup) may list the rest; `earlier` goes once empty."""
+        with self._lock:
+            entries = list(self._entries)
+        for e in entries:
+            source, target = earlier / e.folder, self.temp_dir / e.folder
+            if source.is_dir() and not source.is_symlink() and not target.exists():
+                with contextlib.suppress(OSError):
+                    self.temp_dir.mkdir(mode=0o700, exist_ok=True)  # beside `earlier`
+                    os.rename(source, target)
+        with contextlib.suppress(OSError):
+            earlier.rmdir()  # only when empty
+
     def wipe(self, *, keep_changed: bool) -> list[OpenCopy]:
         """Wipe the temp folder, except (with `keep_changed`) the private folders of
         changed copies, which stay listed. Returns the copies kept."""
