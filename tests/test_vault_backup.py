@@ -20,7 +20,7 @@ from strongroom.vault import (
     NoticeKind,
     Vault,
 )
-from vault_helpers import PASSPHRASE, Env, content_for, env, fast_params, write_tree
+from vault_helpers import PASSPHRASE, Env, content_for, crash, env, fast_params, write_tree
 
 __all__ = ["env"]
 
@@ -533,17 +533,6 @@ def test_backup_words_tell_apart_two_times_in_one_minute():
     assert "a backup from 2026-12-07 15:40 UTC" in backup_text(point, None)
 
 
-def _crash(vault: Vault) -> None:
-    """The process dies: no lock, no wipe (the database and the vault lock just close)."""
-    import fcntl
-
-    vault._ctx.conn.close()
-    vault._ctx.conn = None
-    fcntl.flock(vault._ctx.lock_fd, fcntl.LOCK_UN)
-    os.close(vault._ctx.lock_fd)
-    vault._ctx.lock_fd = None
-
-
 def test_an_accepted_backup_open_beside_its_vault_leaves_its_copies_alone(env, filled):
     """Accepted, a backup stops being told apart from its vault, and had the vault's temp
     folder again (named by vault id): with both open, locking either wiped the other's open
@@ -568,7 +557,7 @@ def test_an_accepted_backup_open_beside_its_vault_leaves_its_copies_alone(env, f
         assert looked.exists()
         vault = env.open()
         assert [c.path for c in vault.changed_copies()] == [mine.path]
-        _crash(accepted)  # the accepted backup's edit is left by a crash
+        crash(accepted)  # the accepted backup's edit is left by a crash
     assert mine.path.read_bytes() == b"edited in the vault"
     assert vault.finish_editing(mine) is not None
     assert vault.read_bytes("/b.bin") == b"edited in the vault"

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from strongroom.vault.copies import edited_name
-from vault_helpers import env  # noqa: F401  (fixture)
+from vault_helpers import crash, env  # noqa: F401  (fixture)
 
 
 def _files(root: Path) -> list[Path]:
@@ -75,23 +75,12 @@ def test_discarding_and_keep_changed_false_wipe(env):  # noqa: F811
     vault.lock()
 
 
-def _crash(vault) -> None:
-    """The app is killed: no lock, no wipe."""
-    import fcntl
-
-    vault._ctx.conn.close()
-    vault._ctx.conn = None
-    fcntl.flock(vault._ctx.lock_fd, fcntl.LOCK_UN)
-    os.close(vault._ctx.lock_fd)
-    vault._ctx.lock_fd = None
-
-
 def test_a_copy_left_by_a_crash_is_kept_at_the_next_open(env):  # noqa: F811
     vault, _ = env.create()
     vault.add_bytes("/", "a.txt", b"a")
     copy = vault.open_external("/a.txt")
     _edit(copy, "edited, then the app was killed")
-    _crash(vault)
+    crash(vault)
     vault = env.open()
     assert [c.path for c in vault.changed_copies()] == [copy]
     assert copy.exists()
@@ -107,7 +96,7 @@ def test_a_copy_a_crash_left_under_the_earlier_temp_name_is_found(env):  # noqa:
     _edit(copy, "edited under the earlier version")
     temp_dir = vault.temp_dir
     vault_id = vault._ctx.header.vault_id_hex
-    _crash(vault)
+    crash(vault)
     earlier = temp_dir.parent / vault_id
     temp_dir.rename(earlier)  # where the earlier version had it
     vault = env.open()
