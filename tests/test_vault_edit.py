@@ -273,6 +273,59 @@ def test_sigkill_while_storing_a_version_leaves_the_old_one(env):  # noqa: F811
     assert len(vault.read_bytes(rec, max_size=10**7)) == 8 << 20
 
 
+_CHILD_AFTER_COMMIT = textwrap.dedent(
+    """
+    import sys, time
+    from strongroom.vault import Vault
+    from strongroom.vault.copies import CopyBook
+    vault_path, cfg, run, pw = sys.argv[1:5]
+    v = Vault.open(vault_path, pw, config_dir=cfg, temp_root=run)
+    copy = v.open_for_editing("/plan.txt", watch=False)
+    copy.path.write_bytes(b"the edit")
+    print(copy.path, flush=True)
+
+    def killed_here(*_args, **_kwargs):
+        # The new version is committed; the copy's book is noted next.
+        print("committed", flush=True)
+        time.sleep(600)
+
+    CopyBook.saved = killed_here
+    v.save_copy(copy)
+    """
+)
+
+
+def test_sigkill_right_after_the_version_commit_does_not_offer_the_copy_again(env):  # noqa: F811
+    """The new version and the copy's new baseline (what it looked like when stored) are
+    one transaction: killed right after the version's commit, the next open does not offer
+    the copy again as an unsaved change (it was stored; offered, storing it again would
+    make a second identical version, and discarding it would seem to lose the edit)."""
+    vault, _ = env.create()
+    rec = vault.add_bytes("/", "plan.txt", b"before")
+    vault.lock()
+    args = [str(env.vault_path), str(env.config_dir), str(env.temp_root), PASSPHRASE]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_AFTER_COMMIT, *args],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        assert child.stdout is not None
+        copy_path = Path(child.stdout.readline().decode().strip())
+        assert child.stdout.readline() == b"committed\n"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    vault = env.open()
+    try:
+        assert vault.read_bytes(rec) == b"the edit" and len(vault.versions(rec)) == 2
+        assert vault.changed_copies() == [], "stored already: not an unsaved change"
+        assert not copy_path.exists(), "an unchanged copy is wiped at the open, as ever"
+    finally:
+        vault.lock()
+
+
 def test_a_copy_written_while_it_is_being_stored_is_not_stored(env, monkeypatch):  # noqa: F811
     """The other app writes the copy again while the store reads it: that store is
     abandoned before its commit (the current version stays) and the finished file is

@@ -162,7 +162,7 @@ class Vault(SharingVerbs, KeepingVerbs):
     _integrity: Integrity = _Service("integrity", "Integrity", "_extract")  # type: ignore[assignment]
     _versions: Versions = _Service("versions", "Versions", "_ingest", "_extract")  # type: ignore[assignment]
     _trash: Trash = _Service("trash", "Trash")  # type: ignore[assignment]
-    _editing: Editing = _Service("editing", "Editing", "_extract", "vault")  # type: ignore[assignment]
+    _editing: Editing = _Service("editing", "Editing", "_extract", "_versions")  # type: ignore[assignment]
     _backups: Backups = _Service("backup", "Backups", ctx_only=True)  # type: ignore[assignment]
 
     def _on_open(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from os import PathLike
 from pathlib import Path
@@ -74,12 +75,15 @@ class Versions:
         action: str = "file-edited",
         details: dict[str, object] | None = None,
         sender: tuple[str, str] | None = None,
+        also: Callable[[db.Connection], None] | None = None,
     ) -> FileRecord:
         """Store `source` (a file's path, or a binary stream read to its end) as the new
         current version of file `item`; see `Vault.store_version`. With `sender` (verify
         key, name) it is an update that person sent (source "received"), as
         `ReceivedUpdates` stores one (it writes the version row with `tables.push_version`
-        too, in its own transaction)."""
+        too, in its own transaction). `also` writes what must be committed with the
+        version, in its transaction (an edit's new baseline: `Editing`); it is not called
+        when nothing is stored (the same contents as the current version)."""
         ctx = self._ctx
         with ctx.mutex:  # plan
             ctx.require_open()
@@ -90,7 +94,7 @@ class Versions:
                     "Export a copy to change it."
                 )
         staged = self._stage(rec, source, watch)  # outside the mutex
-        return self._commit(rec, staged, action, details or {}, sender)
+        return self._commit(rec, staged, action, details or {}, sender, also)
 
     def _stage(self, rec: FileRecord, source: StrPath | BinaryIO, watch: Watch[int]) -> Staged:
         ctx = self._ctx
@@ -124,6 +128,7 @@ class Versions:
         action: str,
         details: dict[str, object],
         sender: tuple[str, str] | None = None,
+        also: Callable[[db.Connection], None] | None = None,
     ) -> FileRecord:
         """Make the staged object durable, then, under the mutex, check that the file is
         still there and commit the new version in one transaction. On any error before the
@@ -148,6 +153,8 @@ class Versions:
                     return fresh  # the same contents: nothing new to keep (object removed below)
                 with ctx.write() as wconn:  # one transaction: version, modified, history
                     record_version(ctx, wconn, fresh, staged, action, details, sender)
+                    if also is not None:
+                        also(wconn)
                 committed = True
         finally:
             if not committed:
