@@ -237,31 +237,34 @@ _CHILD = textwrap.dedent(
 )
 
 
+def _kill_when(env, code: str, marker: str) -> list[str]:  # noqa: F811
+    """Run `code` on the vault of `env` in a child process (argv: vault, config, temp root,
+    passphrase) and SIGKILL it once it prints `marker`; returns the lines before it."""
+    args = [str(env.vault_path), str(env.config_dir), str(env.temp_root), PASSPHRASE]
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    said: list[str] = []
+    try:
+        assert child.stdout is not None
+        while (line := child.stdout.readline().decode().rstrip("\n")) != marker:
+            assert line, f"the child ended before {marker!r}: {said}"
+            said.append(line)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    return said
+
+
 def test_sigkill_while_storing_a_version_leaves_the_old_one(env):  # noqa: F811
     vault, _ = env.create()
     old = os.urandom(300_000)
     rec = vault.add_bytes("/", "big.bin", old)
     vault.lock()
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            _CHILD,
-            str(env.vault_path),
-            str(env.config_dir),
-            str(env.temp_root),
-            PASSPHRASE,
-        ],
-        stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline() == b"mid\n"
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(30)
-    assert child.returncode == -signal.SIGKILL
+    _kill_when(env, _CHILD, "mid")
     vault = env.open()
     assert vault.read_bytes(rec, max_size=10**7) == old
     assert len(vault.versions(rec)) == 1 and _edits(vault, rec) == []
@@ -303,20 +306,8 @@ def test_sigkill_right_after_the_version_commit_does_not_offer_the_copy_again(en
     vault, _ = env.create()
     rec = vault.add_bytes("/", "plan.txt", b"before")
     vault.lock()
-    args = [str(env.vault_path), str(env.config_dir), str(env.temp_root), PASSPHRASE]
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD_AFTER_COMMIT, *args],
-        stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    try:
-        assert child.stdout is not None
-        copy_path = Path(child.stdout.readline().decode().strip())
-        assert child.stdout.readline() == b"committed\n"
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(30)
-    assert child.returncode == -signal.SIGKILL
+    (said,) = _kill_when(env, _CHILD_AFTER_COMMIT, "committed")
+    copy_path = Path(said)
     vault = env.open()
     try:
         assert vault.read_bytes(rec) == b"the edit" and len(vault.versions(rec)) == 2
