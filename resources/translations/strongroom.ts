@@ -477,7 +477,7 @@
 <context>
     <name>ChangedCopies</name>
     <message>
-        <location filename="../../app/strongroom/gui/changed_copies.py" line="+187"/>
+        <location filename="../../app/strongroom/gui/changed_copies.py" line="+192"/>
         <source>Stored the changes to {names}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -509,13 +509,13 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ChangedCopiesDialog</name>
     <message>
-        <location line="-161"/>
-        <location line="+34"/>
+        <location line="-166"/>
+        <location line="+39"/>
         <source>Changed copies</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-28"/>
+        <location line="-33"/>
         <source>A file you opened in another app has changes that were not stored before the vault locked; its copy was kept:</source>
         <translation type="unfinished"></translation>
     </message>
@@ -535,12 +535,17 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+6"/>
         <source>&lt;li&gt;&lt;b&gt;{path}&lt;/b&gt; — to be stored as a new version&lt;/li&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+3"/>
+        <source>&lt;li&gt;&lt;b&gt;{path}&lt;/b&gt; — shared with you: to be kept as a new file of your own&lt;/li&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
         <source>Store the changes as a new version of the file (the earlier version is kept), or discard them: the copy is plaintext on this computer and is wiped either way. If the file was deleted meanwhile, it is added as a new file.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3055,15 +3060,15 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/strongroom/gui/main_window.py" line="+96"/>
+        <location filename="../../app/strongroom/gui/main_window.py" line="+97"/>
         <location line="+225"/>
         <location line="+172"/>
-        <location line="+152"/>
+        <location line="+161"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-482"/>
+        <location line="-491"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3248,6 +3253,16 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+11"/>
         <source>No app could open {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Opened {name} in another app. It was shared with you by {who} and changes only when they send a new version: changes you save there can be kept as a file of your own when the vault locks.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>someone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -47,6 +47,7 @@ from .changed_copies import DISCARD, SAVE, ChangedCopies
 from .editing import EditingCopies
 from .files import FilesPage, TrashPage, accept_copy, forget_file_icons
 from .focus_ring import install_focus_ring
+from .formatting import shown_name
 from .notices import unlock_report_texts
 from .preview import PreviewWindow
 from .seams import Services
@@ -532,6 +533,15 @@ class MainWindow(QMainWindow):
                 self.show_status(
                     self.tr("No app could open {name}.").format(name=record.display_name)
                 )
+                return
+            # The vault's rule (Versions._refuse_received), said where the person acts.
+            text = self.tr(
+                "Opened {name} in another app. It was shared with you by {who} and changes "
+                "only when they send a new version: changes you save there can be kept as a "
+                "file of your own when the vault locks."
+            )
+            who = shown_name(record.sender_name) if record.sender_name else self.tr("someone")
+            self.show_status(text.format(name=record.display_name, who=who))
 
         run_task(
             lambda _c: vault.open_external(path),

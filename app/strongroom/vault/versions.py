@@ -88,13 +88,26 @@ class Versions:
         with ctx.mutex:  # plan
             ctx.require_open()
             rec = self._catalog.get_file(item)
-            if rec.parent_id == SHARED_ROOT_ID and sender is None:
-                raise VaultError(
-                    f"{rec.path} was shared with you: it cannot be changed here. "
-                    "Export a copy to change it."
-                )
+            if sender is None:
+                self._refuse_received(rec)
         staged = self._stage(rec, source, watch)  # outside the mutex
         return self._commit(rec, staged, action, details or {}, sender, also)
+
+    def _refuse_received(self, rec: FileRecord) -> None:
+        """The rule for a file shared with me, one for every change (an edit, a restore):
+        it holds what its sender sent, its current version always their latest, so only
+        an update from them changes it (each earlier one kept as a version, readable and
+        exportable). Changing it here would also show my bytes as theirs, and be erased
+        with it when they revoke: my changes are a file of my own instead."""
+        if rec.parent_id != SHARED_ROOT_ID:
+            return
+        who = next((v.sender_name for v in reversed(self.versions(rec)) if v.sender_name), None)
+        sender = who or "its sender"
+        raise VaultError(
+            f"{rec.path} was shared with you by {sender}: it changes only when {sender} "
+            "sends a new version (the earlier ones are kept, to read or export). To change "
+            "it, export a copy, or edit it: your changes are kept as a file of your own."
+        )
 
     def _stage(self, rec: FileRecord, source: StrPath | BinaryIO, watch: Watch[int]) -> Staged:
         ctx = self._ctx
@@ -203,6 +216,7 @@ class Versions:
             found = [v for v in self.versions(rec) if v.number == number]
             if not found:
                 raise VersionNotFound(f"{rec.path} has no version {number}.")
+            self._refuse_received(rec)
             if found[0].current:
                 return rec  # already what the file shows: nothing to store
             version = (number, found[0].size)
