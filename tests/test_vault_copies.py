@@ -89,7 +89,8 @@ def test_a_copy_left_by_a_crash_is_kept_at_the_next_open(env):  # noqa: F811
 
 def test_a_copy_a_crash_left_under_the_earlier_temp_name_is_found(env):  # noqa: F811
     """The temp folder was named by vault id alone before it was per vault folder: a copy
-    an earlier version left there at a crash moves into the new folder at the next open."""
+    an earlier version left there at a crash moves into the new folder at the next open,
+    and the rest it left there is wiped, as the next open always did."""
     vault, _ = env.create()
     vault.add_bytes("/", "a.txt", b"a")
     copy = vault.open_external("/a.txt")
@@ -99,6 +100,8 @@ def test_a_copy_a_crash_left_under_the_earlier_temp_name_is_found(env):  # noqa:
     crash(vault)
     earlier = temp_dir.parent / vault_id
     temp_dir.rename(earlier)  # where the earlier version had it
+    (earlier / "add-0123").mkdir()
+    (earlier / "add-0123" / "half.txt").write_text("a staging folder it left")
     vault = env.open()
     assert vault.temp_dir == temp_dir
     assert [c.path for c in vault.changed_copies()] == [copy]
