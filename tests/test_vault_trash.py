@@ -269,5 +269,6 @@ def test_shares_and_access_of_a_trashed_then_erased_file(world):
     assert [s.id for s in alice.shares(erased=True)] == [share.id]
     with pytest.raises(ItemNotFound):
         alice.shares(lone.id)  # erased, never shared: nothing to list
-    alice.revoke(share.id)
-    assert [r.status for r in alice.shares(erased=True)[0].recipients] == ["revoked"]
+    alice.revoke(share.id)  # delivered: nobody can read it any more
+    assert alice.shares(erased=True) == []
+    assert [r.status for r in alice.shares(a.id)[0].recipients] == ["revoked"]
