@@ -4,6 +4,7 @@ set in Settings, at unlock."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -165,8 +166,7 @@ class TrashPage(QWidget):
 
         def done(result: tuple[list[TrashEntry], int | None, list[ShareRecord]]) -> None:
             if self.session is session:
-                self._show(result[:2])
-                self._show_erased(result[2])
+                self._show(result[:2], result[2])
 
         run_task(
             lambda _c: (vault.trash(), vault.trash_days, vault.shares(erased=True)),
@@ -175,11 +175,16 @@ class TrashPage(QWidget):
             quiet=True,
         )
 
-    def _show(self, result: tuple[list[TrashEntry], int | None] | None) -> None:
-        if result is None:
-            self._show_erased([])
+    def _show(
+        self,
+        result: tuple[list[TrashEntry], int | None] | None,
+        erased: Sequence[ShareRecord] = (),
+    ) -> None:
+        """The Trash's items and the erased files still shared; then who has access to the
+        one selected (loaded once: the rows are rebuilt with the lists' signals blocked)."""
         keep = {e.id for e in self.selected()}
         self.entries, self.days = result if result is not None else ([], self.days)
+        self.list.blockSignals(True)
         self.list.clear()
         for e in self.entries:
             was = e.path.rpartition("/")[0] or "/"
@@ -202,6 +207,8 @@ class TrashPage(QWidget):
             row.setData(0, Qt.ItemDataRole.UserRole, e.id)
             self.list.addTopLevelItem(row)
             row.setSelected(e.id in keep)
+        self.list.blockSignals(False)
+        self._fill_erased(erased)
         self.stack.setCurrentIndex(0 if self.entries else 1)
         if self.days is None:
             self.period.setText(self.tr("Deleted items stay here until you empty the Trash."))
@@ -216,8 +223,9 @@ class TrashPage(QWidget):
                 )
             )
         self._update_buttons()
+        self._show_access()
 
-    def _show_erased(self, shares: list[ShareRecord]) -> None:
+    def _fill_erased(self, shares: Sequence[ShareRecord]) -> None:
         """The files erased for good that someone can still read (or will, until a
         revocation reaches them), one row each, newest share first."""
         keep = [row.data(0, Qt.ItemDataRole.UserRole) for row in self.erased_list.selectedItems()]
@@ -225,6 +233,7 @@ class TrashPage(QWidget):
         for s in shares:
             if any(r.status == "active" or r.revocation_undelivered for r in s.recipients):
                 readable.setdefault(s.item_id, []).append(s)
+        self.erased_list.blockSignals(True)
         self.erased_list.clear()
         for item_id, found in readable.items():
             path = found[0].item_path
@@ -241,9 +250,9 @@ class TrashPage(QWidget):
             row.setData(0, Qt.ItemDataRole.UserRole, item_id)
             self.erased_list.addTopLevelItem(row)
             row.setSelected(item_id in keep)
+        self.erased_list.blockSignals(False)
         for w in (self.erased_title, self.erased_list):
             w.setVisible(bool(readable))
-        self._show_access()
 
     def _show_access(self) -> None:
         """Who can read the one item selected in the Trash: its shares stay readable until

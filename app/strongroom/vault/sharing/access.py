@@ -11,7 +11,7 @@ from typing import Any
 from .. import db
 from ..errors import ContactNotFound, GroupNotFound, ItemNotFound, ShareNotFound
 from ..formats import share as share_format
-from ..history import parse_time
+from ..history import format_time, parse_time
 from ..records import FileRecord, FolderRecord
 from ..share_records import (
     AccessEntry,
@@ -110,6 +110,32 @@ class Access(SharingPart):
         timeline = self._ctx.history.query(item_id=item_id, limit=100_000)
         timeline.reverse()
         return AccessReport(item_id, item_path, tuple(can), tuple(could), tuple(timeline))
+
+    def _erased_shares(self) -> list[ShareRecord]:
+        """`Shares.shares(erased=True)`: the shares of files erased for good that someone
+        can still read, or whose revocation waits in the outbox."""
+        # Chosen in SQL first: revoked shares of erased files pile up over the years, and
+        # a record costs a few queries (the Trash page asks each time it is shown).
+        waiting = {sid for sid, _ in self._s.outbox._undelivered_revocations()}
+        rows = self._s.shares._share_rows(
+            "WHERE item_id NOT IN (SELECT id FROM items) ORDER BY created DESC, id", ()
+        )
+        with db.db_errors():
+            readable = {
+                sid
+                for (sid,) in self._ctx.connection.execute(
+                    "SELECT DISTINCT r.share_id FROM share_recipients r"
+                    " JOIN shares s ON s.id = r.share_id"
+                    " WHERE r.revoked IS NULL AND r.erased IS NULL"
+                    " AND (s.expires IS NULL OR s.expires > ?)",
+                    (format_time(self._ctx.now()),),
+                )
+            }
+        return [
+            self._s.shares._share_record_from(r, None)
+            for r in rows
+            if r[0] in readable or r[0] in waiting
+        ]
 
     def _members_with_epoch(
         self, gid: str, epoch: int

@@ -165,7 +165,7 @@ class Shares(SharingPart):
         can still read — a recipient not revoked, not erased, not expired, or a revocation
         not delivered yet: what is left to revoke once my copy is gone."""
         if erased:
-            return self._erased_shares()
+            return self._s.access._erased_shares()
         return self._shares(file)
 
     @_op
@@ -622,28 +622,6 @@ class Shares(SharingPart):
                 if not known:
                     raise ItemNotFound(f"No item with id {item_id} in the vault, and no shares.")
         return [self._share_record_from(r, None) for r in rows]
-
-    def _erased_shares(self) -> list[ShareRecord]:
-        # Chosen in SQL first: revoked shares of erased files pile up over the years, and
-        # a record costs a few queries (the Trash page asks each time it is shown).
-        waiting = {sid for sid, _ in self._s.outbox._undelivered_revocations()}
-        rows = self._share_rows(
-            "WHERE item_id NOT IN (SELECT id FROM items) ORDER BY created DESC, id", ()
-        )
-        with db.db_errors():
-            readable = {
-                sid
-                for (sid,) in self._ctx.connection.execute(
-                    "SELECT DISTINCT r.share_id FROM share_recipients r"
-                    " JOIN shares s ON s.id = r.share_id"
-                    " WHERE r.revoked IS NULL AND r.erased IS NULL"
-                    " AND (s.expires IS NULL OR s.expires > ?)",
-                    (format_time(self._ctx.now()),),
-                )
-            }
-        return [
-            self._share_record_from(r, None) for r in rows if r[0] in readable or r[0] in waiting
-        ]
 
     def _find_share_id(self, share_id: str) -> str:
         if not isinstance(share_id, str) or not share_id:
