@@ -268,7 +268,7 @@ def test_trash_empty_says_which_shares_stay_readable(tmp_path, run, vault, bob):
     code, _, err = run("trash", "empty", "--yes")
     assert code == 0, err
     assert "1 share of what the trash holds stays readable by its recipients" in err
-    assert "'strongroom shares' lists them" in err
+    assert "'strongroom shares --file id:N' lists them" in err
 
 
 def test_sharing_to_a_group_without_members_is_refused(tmp_path, run, vault):
@@ -451,3 +451,48 @@ def test_sessions_are_refused_without_a_private_runtime_dir(tmp_path, run, vault
     code, _, err = run("unlock")
     assert code == 1 and "tmpfs" in err
     assert not (run_dir / "strongroom").exists() or _session_files(tmp_path) == []
+
+
+def test_shares_of_a_trashed_then_erased_file_are_listed_and_revocable(tmp_path, run, vault, bob):
+    """The warnings tell the owner to revoke what stays readable: `shares --file id:N` and
+    `revoke` work while the file is in the trash, and after it is erased for good."""
+    for name in ("s.txt", "t.txt"):
+        (tmp_path / name).write_text(name)
+        assert run("add", tmp_path / name)[0] == 0
+        code, _, err = run("share", "/" + name, "--to", "Bob", "--out", tmp_path, "--yes")
+        assert code == 0, err
+    ids = {i["path"]: i["id"] for i in json.loads(run("ls", "--json")[1])["items"]}
+    assert run("rm", "-f", "/s.txt")[0] == 0 and run("rm", "-f", "/t.txt")[0] == 0
+    code, out, err = run("shares", "--file", f"id:{ids['/s.txt']}", "--json")
+    assert code == 0, err
+    (share,) = json.loads(out)["shares"]
+    assert share["item_path"] == "/s.txt"
+    code, out, err = run("shares", "--file", f"id:{ids['/s.txt']}")
+    assert code == 0 and "Bob" in out, err
+    code, _, err = run("revoke", share["id"])
+    assert code == 0 and "Revoked" in err, err
+    assert "revoked" in run("access", f"id:{ids['/s.txt']}")[1]
+    assert run("trash", "empty", "--yes")[0] == 0
+    # Erased for good: the share of t.txt is still listed by its old id, and revocable.
+    code, out, err = run("shares", "--file", f"id:{ids['/t.txt']}", "--json")
+    assert code == 0, err
+    (share,) = json.loads(out)["shares"]
+    assert share["item_path"] == "/t.txt"
+    assert {r["status"] for r in share["recipients"]} == {"active"}
+    code, _, err = run("revoke", share["id"])
+    assert code == 0 and "Revoked" in err, err
+    (share,) = json.loads(run("shares", "--file", f"id:{ids['/t.txt']}", "--json")[1])["shares"]
+    assert {r["status"] for r in share["recipients"]} == {"revoked"}
+    code, _, err = run("shares", "--file", "id:999")
+    assert code != 0 and "999" in err
+
+
+def test_trash_list_says_where_the_readable_shares_are(tmp_path, run, vault, bob):
+    (tmp_path / "s.txt").write_text("s")
+    assert run("add", tmp_path / "s.txt")[0] == 0
+    assert run("share", "/s.txt", "--to", "Bob", "--out", tmp_path, "--yes")[0] == 0
+    assert run("rm", "-f", "/s.txt")[0] == 0
+    (entry,) = json.loads(run("trash", "--json")[1])["items"]
+    code, out, err = run("trash")
+    assert code == 0, err
+    assert f"(1 share still readable: 'strongroom shares --file id:{entry['id']}')" in out

@@ -158,3 +158,52 @@ def test_kept_copies_notice_is_left_to_the_windows_own_offer(qapp):
     assert unlock_report_texts(report) == ("", "")
     report.add(NoticeKind.HISTORY_PRUNED, "3 entries were removed", level="info")
     assert unlock_report_texts(report) == ("3 entries were removed", "")
+
+
+def test_a_received_file_opened_and_changed_is_kept_as_a_file_of_my_own(
+    qtbot, held, note_open, services
+):
+    """A file shared with me changes only when its sender sends a new version (the rule
+    `restore` and `edit` follow too): opening it says so, and a change made in the other
+    app is offered, at lock, as a new file of my own — not "as a new version"."""
+    from gui_helpers import make_vault
+
+    window, vault = note_open
+    ben, _ = make_vault(services, "Ben", display_name="Ben")
+    try:
+        ben.add_contact(vault.my_card().to_text())
+        vault.add_contact(ben.my_card().to_text())
+        out = Path(services.home_dir) / "from-ben"
+        out.mkdir()
+        (share,) = ben.share(
+            [ben.add_bytes("/", "lease.txt", b"Lease v1\n")], to=["Tester"], out_dir=out
+        )
+    finally:
+        ben.lock()
+    vault.receive(share.path)
+    window.show_section(window.SECTION_SHARED)
+    page = window.shared_page
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+    page.table.selectRow(0)
+    page.open_button.click()
+    copy = Path(services.dialogs.opened_urls[-1].toLocalFile())
+    status = window.status_label.text()
+    assert "shared with you by Ben" in status and "a file of your own" in status, status
+    copy.write_text("my notes\n", encoding="utf-8")
+
+    def answer(dialog):
+        text = dialog.list.text()
+        assert "shared:lease.txt" in text and "a new file of your own" in text, text
+        assert "as a new version" not in text
+        dialog.choose("save")
+        return True
+
+    services.dialogs.expect("exec_dialog", answer)
+    window.act_lock.trigger()
+    qtbot.waitUntil(lambda: vault.is_locked)
+    again = type(vault).open(vault.path, PASSPHRASE, **services.vault_kwargs())
+    try:
+        assert again.read_bytes("/lease (edited).txt") == b"my notes\n"
+        assert again.read_bytes("shared:lease.txt") == b"Lease v1\n"
+    finally:
+        again.lock()

@@ -410,23 +410,31 @@ def test_a_name_with_a_bidi_control_is_shown_escaped_across_pages(opened, servic
     assert shown in text and raw not in text
 
 
-def test_empty_trash_and_delete_permanently_say_which_shares_stay_readable(opened, services):
-    """Erasing my copy does not take a share back: both questions say so first."""
-    window, vault = opened, opened.session.vault
+def _trash_with_shares(window, services, files: dict[str, bool]) -> list:
+    """Files added to the open vault (shared with Ben when True), then deleted to the
+    Trash, which is shown; returns their records."""
+    vault = window.session.vault
     ben, _ = make_vault(services, "Ben", display_name="Ben")
     try:
         vault.add_contact(ben.my_card().to_text())
     finally:
         ben.lock()
-    doc = vault.add_bytes("/", "plan.txt", b"plan")
-    vault.add_bytes("/", "other.txt", b"other")
     out = vault.path.parent / "out"
     out.mkdir()
-    vault.share([doc], to=["Ben"], out_dir=out)
-    vault.delete("/plan.txt")
-    vault.delete("/other.txt")
+    records = [vault.add_bytes("/", name, name.encode()) for name in files]
+    for rec, shared in zip(records, files.values(), strict=True):
+        if shared:
+            vault.share([rec], to=["Ben"], out_dir=out)
+        vault.delete(rec.path)
     window.show_section(window.SECTION_TRASH)
     QApplication.processEvents()
+    return records
+
+
+def test_empty_trash_and_delete_permanently_say_which_shares_stay_readable(opened, services):
+    """Erasing my copy does not take a share back: both questions say so first."""
+    window = opened
+    _trash_with_shares(opened, services, {"plan.txt": True, "other.txt": False})
     page = window.trash_page
     page.select_names("other.txt")
     services.dialogs.expect("confirm", False)
@@ -437,3 +445,53 @@ def test_empty_trash_and_delete_permanently_say_which_shares_stay_readable(opene
     text = services.dialogs.asked[-1][1][1]
     assert "1 share of this stays readable by its recipients until you revoke it" in text
     assert sorted(trash_names(window)) == ["other.txt", "plan.txt"], "declined: nothing erased"
+
+
+def _revoke_ben(page, services, vault, rec) -> None:
+    """Revoke on the Trash page's Who has access, as a person would; Ben's access to `rec`
+    is revoked in the vault."""
+    assert "Ben" in page.access.revoke_buttons
+    services.dialogs.expect("exec_dialog", lambda _d: True)
+    page.access.revoke_buttons["Ben"].click()
+    QApplication.processEvents()
+    (share,) = vault.shares(rec.id)
+    assert share.recipients[0].revoked is not None
+
+
+def test_the_trash_shows_who_can_still_read_and_revokes_also_after_erasing(opened, services):
+    """The Trash page says shares stay readable until revoked: a trashed file's access is
+    shown there with Revoke, and after it is erased for good its shares are still listed
+    on the page, revocable."""
+    window, vault = opened, opened.session.vault
+    plan, memo = _trash_with_shares(opened, services, {"plan.txt": True, "memo.txt": True})
+    page = window.trash_page
+    page.select_names("plan.txt")
+    QApplication.processEvents()
+    assert page.access.isVisibleTo(page)
+    _revoke_ben(page, services, vault, plan)
+    assert "Ben" not in page.access.revoke_buttons
+
+    page.select_names("memo.txt")
+    services.dialogs.expect("confirm", True)
+    page.erase_button.click()
+    QApplication.processEvents()
+    assert trash_names(window) == ["plan.txt"]
+    # Erased for good: its share is still readable by Ben, and the page still offers it.
+    assert page.erased_list.isVisibleTo(page)
+    assert [
+        page.erased_list.topLevelItem(i).text(0)
+        for i in range(page.erased_list.topLevelItemCount())
+    ] == ["memo.txt"]
+    page.erased_list.setCurrentItem(page.erased_list.topLevelItem(0))
+    QApplication.processEvents()
+    _revoke_ben(page, services, vault, memo)
+    # No exchange folder: Ben can read it until the revocation reaches him; handed over,
+    # nothing readable is left to revoke.
+    assert page.erased_list.isVisibleTo(page)
+    hand = vault.path.parent / "hand"
+    hand.mkdir()
+    services.dialogs.expect("choose_directory", str(hand))
+    page.access.save_buttons["Ben"].click()
+    QApplication.processEvents()
+    assert not page.erased_list.isVisibleTo(page)
+    assert not page.access.isVisibleTo(page)

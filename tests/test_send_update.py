@@ -344,10 +344,14 @@ def test_plan_words_match_what_happens_to_the_earlier_file(world: World) -> None
 
 
 def test_update_with_the_contents_i_have_still_records_what_was_sent(world: World) -> None:
-    """Bob went back to version 1 of Alice's file himself; Alice then restored version 1
-    and sent it. Nothing new is stored (he has those contents), but his record of what
-    Alice sent kept the size and hash of her version 2 (`ls --shared` showed 27 B for an
-    8 B file)."""
+    """Bob's copy shows version 1's contents while his record of what Alice sent says
+    version 2 (an earlier Strongroom let him restore version 1 himself; a received file now
+    changes only by its sender's updates, so the test makes that state directly); Alice
+    then restored version 1 and sent it. Nothing new is stored (he has those contents),
+    but his record of what Alice sent kept the size and hash of her version 2
+    (`ls --shared` showed 27 B for an 8 B file)."""
+    from strongroom.vault.context import Watch
+
     alice, bob, _carol = _three(world)
     doc = alice.add_bytes("/", "plan.txt", b"plan v1\n")
     (share,) = alice.share([doc], to=["Bob"])
@@ -356,7 +360,8 @@ def test_update_with_the_contents_i_have_still_records_what_was_sent(world: Worl
     alice.send_update(alice.plan_send_update(doc.id))
     bob.sync()
     copy = bob.received(share.id)
-    bob.restore_version(copy.path, 1)
+    vk = bob.versions(copy.path)[0].sender_vk
+    bob._versions.store_version(copy.path, _stream(b"plan v1\n"), Watch(), sender=(vk, "Alice"))
     alice.restore_version(doc.id, 1)
     alice.send_update(alice.plan_send_update(doc.id))
     bob.sync()

@@ -237,31 +237,34 @@ _CHILD = textwrap.dedent(
 )
 
 
+def _kill_when(env, code: str, marker: str) -> list[str]:  # noqa: F811
+    """Run `code` on the vault of `env` in a child process (argv: vault, config, temp root,
+    passphrase) and SIGKILL it once it prints `marker`; returns the lines before it."""
+    args = [str(env.vault_path), str(env.config_dir), str(env.temp_root), PASSPHRASE]
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    said: list[str] = []
+    try:
+        assert child.stdout is not None
+        while (line := child.stdout.readline().decode().rstrip("\n")) != marker:
+            assert line, f"the child ended before {marker!r}: {said}"
+            said.append(line)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    return said
+
+
 def test_sigkill_while_storing_a_version_leaves_the_old_one(env):  # noqa: F811
     vault, _ = env.create()
     old = os.urandom(300_000)
     rec = vault.add_bytes("/", "big.bin", old)
     vault.lock()
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            _CHILD,
-            str(env.vault_path),
-            str(env.config_dir),
-            str(env.temp_root),
-            PASSPHRASE,
-        ],
-        stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline() == b"mid\n"
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(30)
-    assert child.returncode == -signal.SIGKILL
+    _kill_when(env, _CHILD, "mid")
     vault = env.open()
     assert vault.read_bytes(rec, max_size=10**7) == old
     assert len(vault.versions(rec)) == 1 and _edits(vault, rec) == []
@@ -271,6 +274,47 @@ def test_sigkill_while_storing_a_version_leaves_the_old_one(env):  # noqa: F811
     [kept] = vault.changed_copies()
     assert vault.save_copy(kept) is not None
     assert len(vault.read_bytes(rec, max_size=10**7)) == 8 << 20
+
+
+_CHILD_AFTER_COMMIT = textwrap.dedent(
+    """
+    import sys, time
+    from strongroom.vault import Vault
+    from strongroom.vault.copies import CopyBook
+    vault_path, cfg, run, pw = sys.argv[1:5]
+    v = Vault.open(vault_path, pw, config_dir=cfg, temp_root=run)
+    copy = v.open_for_editing("/plan.txt", watch=False)
+    copy.path.write_bytes(b"the edit")
+    print(copy.path, flush=True)
+
+    def killed_here(*_args, **_kwargs):
+        # The new version is committed; the copy's book is noted next.
+        print("committed", flush=True)
+        time.sleep(600)
+
+    CopyBook.saved = killed_here
+    v.save_copy(copy)
+    """
+)
+
+
+def test_sigkill_right_after_the_version_commit_does_not_offer_the_copy_again(env):  # noqa: F811
+    """The new version and the copy's new baseline (what it looked like when stored) are
+    one transaction: killed right after the version's commit, the next open does not offer
+    the copy again as an unsaved change (it was stored; offered, storing it again would
+    make a second identical version, and discarding it would seem to lose the edit)."""
+    vault, _ = env.create()
+    rec = vault.add_bytes("/", "plan.txt", b"before")
+    vault.lock()
+    (said,) = _kill_when(env, _CHILD_AFTER_COMMIT, "committed")
+    copy_path = Path(said)
+    vault = env.open()
+    try:
+        assert vault.read_bytes(rec) == b"the edit" and len(vault.versions(rec)) == 2
+        assert vault.changed_copies() == [], "stored already: not an unsaved change"
+        assert not copy_path.exists(), "an unchanged copy is wiped at the open, as ever"
+    finally:
+        vault.lock()
 
 
 def test_a_copy_written_while_it_is_being_stored_is_not_stored(env, monkeypatch):  # noqa: F811

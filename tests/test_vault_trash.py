@@ -246,3 +246,29 @@ def test_a_trash_entry_counts_the_shares_someone_can_still_read(world):
     assert {e.path: e.shares for e in alice.trash()} == {"/docs": 2, "/c.txt": 0}
     alice.revoke(s_b.id)
     assert {e.path: e.shares for e in alice.trash()} == {"/docs": 1, "/c.txt": 0}
+
+
+def test_shares_and_access_of_a_trashed_then_erased_file(world):
+    """Erasing my copy does not take a share back: in the trash and once erased, the file's
+    shares are listed by its id (and `erased=True` lists those of erased files), and who
+    can read it is answered; a trashed file never shared is "only you"."""
+    alice, _bob = world.person("Alice"), world.person("Bob")
+    world.introduce("Alice", "Bob")
+    a = alice.add_bytes("/", "a.txt", b"a")
+    lone = alice.add_bytes("/", "lone.txt", b"lone")
+    (share,) = alice.share([a], to=["Bob"])
+    alice.delete("/a.txt")
+    alice.delete("/lone.txt")
+    assert [s.id for s in alice.shares(a.id)] == [share.id]
+    assert alice.shares(erased=True) == []
+    report = alice.access(lone.id)
+    assert (report.item_path, report.can_read) == ("/lone.txt", ())
+    assert [e.name for e in alice.access(a.id).can_read] == ["Bob"]
+    alice.empty_trash()
+    assert [s.id for s in alice.shares(a.id)] == [share.id]
+    assert [s.id for s in alice.shares(erased=True)] == [share.id]
+    with pytest.raises(ItemNotFound):
+        alice.shares(lone.id)  # erased, never shared: nothing to list
+    alice.revoke(share.id)  # delivered: nobody can read it any more
+    assert alice.shares(erased=True) == []
+    assert [r.status for r in alice.shares(a.id)[0].recipients] == ["revoked"]

@@ -354,17 +354,24 @@ def test_version_policy_prunes_on_set_and_on_unlock(env):
     vault.lock()
 
 
-def test_a_received_file_gets_versions_only_from_its_sender(world):
-    """The seam for "send the new version" (a later change): a file shared with me cannot be
-    changed by me, but an update its sender sent is stored as its new version, "received"."""
-    from strongroom.vault.context import Watch
-
+def _plan_shared_with_bob(world):
+    """Alice shares /plan.txt ("plan v1") with Bob, who receives it: (Bob's vault, his
+    received record, its one version)."""
     alice, bob = world.person("Alice"), world.person("Bob")
     world.introduce("Alice", "Bob")
     alice.share([alice.add_bytes("/", "plan.txt", b"plan v1")], to=["Bob"])
     world.sync_all()
     (got,) = bob.shared_with_me()
     (v1,) = bob.versions(got.path)
+    return bob, got, v1
+
+
+def test_a_received_file_gets_versions_only_from_its_sender(world):
+    """The seam for "send the new version" (a later change): a file shared with me cannot be
+    changed by me, but an update its sender sent is stored as its new version, "received"."""
+    from strongroom.vault.context import Watch
+
+    bob, got, v1 = _plan_shared_with_bob(world)
     assert (v1.by, v1.sender_name) == ("received", "Alice")
     with pytest.raises(VaultError, match="shared with you"):
         bob.store_version(got.path, io.BytesIO(b"mine"))
@@ -381,6 +388,37 @@ def test_a_received_file_gets_versions_only_from_its_sender(world):
         vk,
     )
     assert bob.check(deep=True).ok
+
+
+def test_a_received_file_changes_only_when_its_sender_sends_a_version(world):
+    """One rule for restore and edit: a file shared with me holds what its sender sent, so
+    neither restoring an earlier version nor storing an edit changes it here (both refused
+    in the same plain words, naming the sender); every version stays readable, and an edit
+    becomes a file of my own."""
+    from strongroom.vault.context import Watch
+
+    bob, got, v1 = _plan_shared_with_bob(world)
+    bob._versions.store_version(
+        got.path, io.BytesIO(b"plan v2"), Watch(), sender=(v1.sender_vk, "Alice")
+    )
+    words = "was shared with you by Alice: it changes only when Alice sends a new version"
+    with pytest.raises(VaultError, match=words):
+        bob.restore_version(got.path, 1)
+    with pytest.raises(VaultError, match=words):
+        bob.store_version(got.path, io.BytesIO(b"mine"))
+    assert [(v.number, v.current) for v in bob.versions(got.path)] == [(1, False), (2, True)]
+    assert bob.read_bytes(got.path) == b"plan v2"
+    out = io.BytesIO()
+    bob.export_stream(got.path, out, version=1)
+    assert out.getvalue() == b"plan v1"
+    copy = bob.open_for_editing(got.path, watch=False)
+    copy.path.write_bytes(b"my notes on the plan")
+    with pytest.raises(VaultError, match=words):
+        bob.save_copy(copy)
+    mine = bob.finish_editing(copy)
+    assert mine is not None and mine.path == "/plan (edited).txt"
+    assert bob.read_bytes(mine.path) == b"my notes on the plan"
+    assert bob.read_bytes(got.path) == b"plan v2"
 
 
 def test_add_paths_update_is_one_transaction(env, tmp_path):

@@ -77,8 +77,15 @@ def test_two_people_walk_issue_15(p: People, tmp_path, monkeypatch) -> None:  # 
         (2, 9, "Ann", False),
         (3, 10, "Ann", True),
     ]
-    p.ok("Ben", "restore", "shared:lease.txt", "--version", "1")
-    assert p.ok("Ben", "cat", "shared:lease.txt")[0] == "Lease v1\n"
+    # It changes only when Ann sends a version: Ben reads the earlier ones, and his own
+    # edit becomes a file of his own.
+    assert p.ok("Ben", "cat", "--version", "1", "shared:lease.txt")[0] == "Lease v1\n"
+    code, _, err = p("Ben", "restore", "shared:lease.txt", "--version", "1")
+    assert code == 1 and "it changes only when Ann sends a new version" in err, err
+    monkeypatch.setenv("EDITOR", _editor(tmp_path, "b", "printf 'Ben was here\\n' > \"$1\"\n"))
+    _, err = p.ok("Ben", "edit", "shared:lease.txt")
+    assert "kept as a new file of your own" in err and "/lease (edited).txt" in err, err
+    assert p.ok("Ben", "cat", "shared:lease.txt")[0] == "Lease v3!\n"
 
     # The trash keeps the item with its shares; erasing does not take them back.
     before = p.shares("Ann")

@@ -4,7 +4,7 @@
 <context>
     <name>AccessPanel</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+176"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="+180"/>
         <source>Only you. Shares are made per file; sharing a folder shares each file in it.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -432,7 +432,7 @@
 <context>
     <name>Breadcrumbs</name>
     <message>
-        <location filename="../../app/strongroom/gui/widgets.py" line="+319"/>
+        <location filename="../../app/strongroom/gui/widgets.py" line="+329"/>
         <source>Folder path</source>
         <translation type="unfinished"></translation>
     </message>
@@ -498,7 +498,7 @@
 <context>
     <name>ChangedCopies</name>
     <message>
-        <location filename="../../app/strongroom/gui/changed_copies.py" line="+188"/>
+        <location filename="../../app/strongroom/gui/changed_copies.py" line="+193"/>
         <source>Stored the changes to {names}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -530,13 +530,13 @@ The changed copies were kept; nothing was wiped.</source>
 <context>
     <name>ChangedCopiesDialog</name>
     <message>
-        <location line="-161"/>
-        <location line="+34"/>
+        <location line="-166"/>
+        <location line="+39"/>
         <source>Changed copies</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-28"/>
+        <location line="-33"/>
         <source>A file you opened in another app has changes that were not stored before the vault locked; its copy was kept:</source>
         <translation type="unfinished"></translation>
     </message>
@@ -556,12 +556,17 @@ The changed copies were kept; nothing was wiped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+6"/>
         <source>&lt;li&gt;&lt;b&gt;{path}&lt;/b&gt; — to be stored as a new version&lt;/li&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+3"/>
+        <source>&lt;li&gt;&lt;b&gt;{path}&lt;/b&gt; — shared with you: to be kept as a new file of your own&lt;/li&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
         <source>Store the changes as a new version of the file (the earlier version is kept), or discard them: the copy is plaintext on this computer and is wiped either way. If the file was deleted meanwhile, it is added as a new file.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1085,7 +1090,7 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location line="+41"/>
         <source>{n} items selected</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1800,22 +1805,7 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message>
-        <location filename="../../app/strongroom/gui/duplicates.py" line="-77"/>
-        <source>The new “{name}” is the same as the one in the vault: nothing was stored.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+5"/>
-        <source>The new “{name}” is stored as version {n} of the one in the vault.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+6"/>
-        <source>The earlier “{name}” is in the Trash.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../app/strongroom/gui/files/page.py" line="-54"/>
+        <location line="-54"/>
         <source>Adding was cancelled. Nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1835,8 +1825,23 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/strongroom/gui/duplicates.py" line="-15"/>
+        <location filename="../../app/strongroom/gui/duplicates.py" line="-81"/>
         <source>The new “{old}” was added as “{free}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The new “{name}” is the same as the one in the vault: nothing was stored.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The new “{name}” is stored as version {n} of the one in the vault.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The earlier “{name}” is in the Trash.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3104,12 +3109,12 @@ With this key the vault can be opened and given a new passphrase.
         <location filename="../../app/strongroom/gui/main_window.py" line="+97"/>
         <location line="+225"/>
         <location line="+177"/>
-        <location line="+159"/>
+        <location line="+168"/>
         <source>Strongroom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-494"/>
+        <location line="-503"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3294,6 +3299,16 @@ With this key the vault can be opened and given a new passphrase.
     <message>
         <location line="+11"/>
         <source>No app could open {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Opened {name} in another app. It was shared with you by {who} and changes only when they send a new version: changes you save there can be kept as a file of your own when the vault locks.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>someone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3538,7 +3553,7 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>RevokeDialog</name>
     <message>
-        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-293"/>
+        <location filename="../../app/strongroom/gui/sharing/access_panel.py" line="-297"/>
         <source>Revoke access</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4352,18 +4367,18 @@ With this key the vault can be opened and given a new passphrase.
 <context>
     <name>TrashPage</name>
     <message>
-        <location filename="../../app/strongroom/gui/files/trash_page.py" line="+54"/>
+        <location filename="../../app/strongroom/gui/files/trash_page.py" line="+56"/>
         <source>Trash</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+4"/>
-        <location line="+157"/>
+        <location line="+265"/>
         <source>Restore</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-156"/>
+        <location line="-264"/>
         <source>Put back where it was</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4384,16 +4399,18 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+9"/>
+        <location line="+50"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-50"/>
+        <location line="+50"/>
         <source>Was in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-50"/>
         <source>Deleted</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4418,12 +4435,32 @@ With this key the vault can be opened and given a new passphrase.
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
-        <source>Shares of a file in the Trash stay readable by their recipients until you revoke them.</source>
+        <location line="+33"/>
+        <source>Erased, still shared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Shared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Erased files that others can still read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Who has access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-32"/>
+        <source>Shares of a file in the Trash stay readable by their recipients until you revoke them, also once it is erased: select it to see who can read it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location line="+61"/>
+        <location line="+96"/>
         <source>%n files, {size}</source>
         <comment>one: %n file, {size}</comment>
         <translation type="unfinished">
@@ -4432,12 +4469,13 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message>
         <location line="+6"/>
-        <location line="+75"/>
+        <location line="+45"/>
+        <location line="+102"/>
         <source>My files</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-62"/>
+        <location line="-132"/>
         <source>Deleted items stay here until you empty the Trash.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4450,7 +4488,20 @@ With this key the vault can be opened and given a new passphrase.
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+40"/>
+        <location line="+57"/>
+        <source>%n shares of files in this folder stay readable until revoked: restore it to see who can read each file, and revoke them there.</source>
+        <comment>one: %n share of a file in this folder stays readable until revoked: restore it to see who can read it, and revoke it there.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Only you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location line="+46"/>
         <source>Restored %n items.</source>
         <comment>one: Restored “{name}”.</comment>
         <translation type="unfinished">
@@ -4510,14 +4561,14 @@ With this key the vault can be opened and given a new passphrase.
     </message>
     <message numerus="yes">
         <location line="+10"/>
-        <source>%n shares of this stay readable by their recipients until you revoke them (Who has access, or Shares): erasing your copy does not take them back.</source>
-        <comment>one: %n share of this stays readable by its recipients until you revoke it (Who has access, or Shares): erasing your copy does not take it back.</comment>
+        <source>%n shares of this stay readable by their recipients until you revoke them (Who has access, on this page, also once erased): erasing your copy does not take them back.</source>
+        <comment>one: %n share of this stays readable by its recipients until you revoke it (Who has access, on this page, also once erased): erasing your copy does not take it back.</comment>
         <translation type="unfinished">
             <numerusform></numerusform>
         </translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+19"/>
         <location line="+10"/>
         <location line="+18"/>
         <source>Empty Trash</source>

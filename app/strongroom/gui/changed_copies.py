@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import FileRecord, OpenCopy
+from strongroom.vault import SHARED_PREFIX, FileRecord, OpenCopy
 
 from . import icons
 from .error_text import error_message
@@ -84,9 +84,14 @@ class ChangedCopiesDialog(QDialog):
         self.text = QLabel(first)
         self.text.setWordWrap(True)
         layout.addWidget(self.text)
+        mine = self.tr("<li><b>{path}</b> — to be stored as a new version</li>")
+        # A file shared with me changes only by its sender's updates (the vault's rule).
+        theirs = self.tr(
+            "<li><b>{path}</b> — shared with you: to be kept as a new file of your own</li>"
+        )
         self.list = QLabel(
             "".join(
-                self.tr("<li><b>{path}</b> — to be stored as a new version</li>").format(
+                (theirs if copy.vault_path.startswith(SHARED_PREFIX) else mine).format(
                     path=html.escape(copy.vault_path)
                 )
                 for copy in self.copies

@@ -538,6 +538,15 @@ class MainWindow(QMainWindow):
                 self.show_status(
                     self.tr("No app could open {name}.").format(name=record.display_name)
                 )
+                return
+            # The vault's rule (Versions._refuse_received), said where the person acts.
+            text = self.tr(
+                "Opened {name} in another app. It was shared with you by {who} and changes "
+                "only when they send a new version: changes you save there can be kept as a "
+                "file of your own when the vault locks."
+            )
+            who = shown_name(record.sender_name) if record.sender_name else self.tr("someone")
+            self.show_status(text.format(name=record.display_name, who=who))
 
         run_task(
             lambda _c: vault.open_external(path),

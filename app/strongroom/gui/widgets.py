@@ -42,6 +42,7 @@ __all__ = [
     "heading",
     "muted",
     "passphrase_strength",
+    "section_title",
 ]
 
 STRENGTH_KINDS = ("error", "error", "warning", "ok", "ok")  # status colour per score
@@ -80,6 +81,15 @@ def heading(text: str, size_delta: int = 6) -> QLabel:
     font.setWeight(QFont.Weight.DemiBold)
     label.setFont(font)
     label.setWordWrap(True)
+    return label
+
+
+def section_title(text: str) -> QLabel:
+    """A section's title in a pane ("WHO HAS ACCESS"): small capitals, muted."""
+    label = QLabel(text.upper())
+    label.setStyleSheet(
+        "color: palette(placeholder-text); font-weight: 600; letter-spacing: 1px; margin-top: 10px;"
+    )
     return label
 
 

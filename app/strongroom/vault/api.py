@@ -162,7 +162,7 @@ class Vault(SharingVerbs, KeepingVerbs):
     _integrity: Integrity = _Service("integrity", "Integrity", "_extract")  # type: ignore[assignment]
     _versions: Versions = _Service("versions", "Versions", "_ingest", "_extract")  # type: ignore[assignment]
     _trash: Trash = _Service("trash", "Trash")  # type: ignore[assignment]
-    _editing: Editing = _Service("editing", "Editing", "_extract", "vault")  # type: ignore[assignment]
+    _editing: Editing = _Service("editing", "Editing", "_extract", "_versions")  # type: ignore[assignment]
     _backups: Backups = _Service("backup", "Backups", ctx_only=True)  # type: ignore[assignment]
 
     def _on_open(self) -> None:
@@ -171,10 +171,10 @@ class Vault(SharingVerbs, KeepingVerbs):
         self._keeping_on_open()
         self._sharing_on_open()
 
-    def _get(self, ref: ItemRef) -> Item:
+    def _get(self, ref: ItemRef, *, trashed: bool = False) -> Item:
         # The sharing service's catalog lookup (`sharing.common.Catalog`): it is given this
-        # vault (a weak proxy) as its catalog.
-        return self._catalog.get(ref)
+        # vault (a weak proxy) as its catalog. `trashed`: an item in the trash, by id, too.
+        return self._catalog.get(ref, trashed=trashed)
 
     @classmethod
     def create(

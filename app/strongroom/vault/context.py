@@ -253,7 +253,11 @@ class VaultContext:
     def store_copies(self, conn: db.Connection) -> None:
         """Inside a write: save the book of open copies (so a crash still knows them)."""
         assert self.copies is not None
-        text = self.copies.dump()
+        self.write_copies(conn, self.copies.dump())
+
+    def write_copies(self, conn: db.Connection, text: str | None) -> None:
+        """Inside a write: the book of open copies as `text` (`CopyBook.dump`, or the book
+        as it will be: `CopyBook.saved_text`); None: no copies."""
         if text is None:
             conn.execute("DELETE FROM meta WHERE key = ?", (COPIES_META_KEY,))
         else:

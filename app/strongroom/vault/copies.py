@@ -108,22 +108,7 @@ class CopyBook:
 
     def dump(self) -> str | None:
         with self._lock:
-            if not self._entries:
-                return None
-            return json.dumps(
-                [
-                    {
-                        "folder": e.folder,
-                        "name": e.name,
-                        "file": e.file_id,
-                        "path": e.vault_path,
-                        "size": e.size,
-                        "mtime_ns": e.mtime_ns,
-                        "sha256": e.sha256,
-                    }
-                    for e in self._entries
-                ]
-            )
+            return _dump(self._entries)
 
     # ---- bookkeeping ----------------------------------------------------------------
     def add(self, path: Path, file_id: int, vault_path: str, sha256: bytes) -> None:
@@ -180,16 +165,25 @@ class CopyBook:
         e = self._entry(path)
         return None if e is None else ((e.size, e.mtime_ns), bytes.fromhex(e.sha256))
 
+    def _with_saved(self, path: Path, size: int, mtime_ns: int, sha256: bytes) -> list[_Entry]:
+        return [
+            dataclasses.replace(e, size=size, mtime_ns=mtime_ns, sha256=sha256.hex())
+            if self.temp_dir / e.folder / e.name == path
+            else e
+            for e in self._entries
+        ]
+
     def saved(self, path: Path, size: int, mtime_ns: int, sha256: bytes) -> None:
         """The copy at `path` was stored with this state: it is unchanged again from now."""
         with self._lock:
-            self._entries = [
-                dataclasses.replace(e, size=size, mtime_ns=mtime_ns, sha256=sha256.hex())
-                if self.temp_dir / e.folder / e.name == path
-                else e
-                for e in self._entries
-            ]
+            self._entries = self._with_saved(path, size, mtime_ns, sha256)
             self._index = None
+
+    def saved_text(self, path: Path, size: int, mtime_ns: int, sha256: bytes) -> str | None:
+        """What `dump` will be once `saved(path, ...)` is called, without changing the book:
+        written in the transaction that stores the copy, before it is known to commit."""
+        with self._lock:
+            return _dump(self._with_saved(path, size, mtime_ns, sha256))
 
     def forget(self, copy: OpenCopy) -> None:
         """Drop `copy` from the list and remove its private folder."""
@@ -212,6 +206,23 @@ class CopyBook:
             self.forget(copy)
         return gone
 
+    def adopt(self, earlier: Path) -> None:
+        """Move the copies this book lists that are under `earlier` (this vault's temp
+        folder as an earlier version named it) into the temp folder, so that a copy left
+        there by a crash is still found; then wipe `earlier`, as the next open always wiped
+        what a crash left (only a copy that was changed is kept, and it is listed)."""
+        if not earlier.is_dir() or earlier.is_symlink():
+            return
+        with self._lock:
+            entries = list(self._entries)
+        for e in entries:
+            source, target = earlier / e.folder, self.temp_dir / e.folder
+            if source.is_dir() and not source.is_symlink() and not target.exists():
+                with contextlib.suppress(OSError):
+                    self.temp_dir.mkdir(mode=0o700, exist_ok=True)  # beside `earlier`
+                    os.rename(source, target)
+        remove_tree(earlier)
+
     def wipe(self, *, keep_changed: bool) -> list[OpenCopy]:
         """Wipe the temp folder, except (with `keep_changed`) the private folders of
         changed copies, which stay listed. Returns the copies kept."""
@@ -230,6 +241,26 @@ class CopyBook:
             self._entries = kept
             self._index = None
         return [e.copy(self.temp_dir) for e in kept]
+
+
+def _dump(entries: list[_Entry]) -> str | None:
+    """The book as `meta.open_copies` holds it (FORMAT.md); None when empty."""
+    if not entries:
+        return None
+    return json.dumps(
+        [
+            {
+                "folder": e.folder,
+                "name": e.name,
+                "file": e.file_id,
+                "path": e.vault_path,
+                "size": e.size,
+                "mtime_ns": e.mtime_ns,
+                "sha256": e.sha256,
+            }
+            for e in entries
+        ]
+    )
 
 
 def _plain(name: str) -> bool:

@@ -31,14 +31,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import db
 from .catalog import Catalog, ItemRef
 from .context import SHARED_ROOT_ID, VaultContext, Watch
 from .errors import CopyStillChanging, ItemNotFound
 from .events import EDITING_CHANGED, FILES_CHANGED
 from .extract import Extract
 from .records import FileRecord, OpenCopy
+
+if TYPE_CHECKING:
+    from .versions import Versions
 
 __all__ = ["CheckedCopy", "EditWatcher", "Editing", "Signature", "signature"]
 
@@ -309,12 +313,14 @@ class Editing:
     """The edit-in-place service of one vault, over its `VaultContext` (verbs documented
     on `Vault`): copies opened for editing, their watcher, and storing their changes."""
 
-    def __init__(self, ctx: VaultContext, catalog: Catalog, extract: Extract, vault: Any) -> None:
-        """`vault`: the facade (a weak proxy), whose `store_version` stores each change."""
+    def __init__(
+        self, ctx: VaultContext, catalog: Catalog, extract: Extract, versions: Versions
+    ) -> None:
+        """`versions` stores each change (`Versions.store_version`)."""
         self._ctx = ctx
         self._catalog = catalog
         self._extract = extract
-        self._vault = vault
+        self._versions = versions
         self.watcher = EditWatcher(self._baseline, self._store_settled)
         # A file restored from the trash (or space freed) lets a change that failed to
         # store go in now, rather than when its copy changes again or at lock.
@@ -403,32 +409,35 @@ class Editing:
     ) -> FileRecord | None:
         """Store `copy` — read once, and only if it still has signature `sig` (and hash
         `sha256`, if given) by the end of the read (`CheckedCopy`) — as the new version of
-        its item, then take that state as the copy's new baseline (in the book of copies).
-        None when its bytes are the current version's (nothing stored)."""
+        its item ("file-edited": same id, same shares), and take that state as the copy's
+        new baseline in the book of copies. None when its bytes are the current version's
+        (nothing stored)."""
         ctx = self._ctx
         with ctx.mutex:
             ctx.require_open()
             rec = self._catalog.get_file(copy.file_id)
+        copies = ctx.copies
+        assert copies is not None
+        noted = []
         with CheckedCopy(copy.path, copy.name, sig, sha256) as source:
-            stored = store_new_version(self._vault, rec, source, watch)
+
+            def note_baseline(conn: db.Connection) -> None:
+                # In the version's own transaction (the copy was read to its end by now):
+                # a crash right after its commit must not leave the copy looking unsaved,
+                # to be offered again as a change not stored.
+                ctx.write_copies(conn, copies.saved_text(copy.path, *sig[:2], source.sha256))
+                noted.append(True)
+
+            stored = self._versions.store_version(rec.id, source, watch, also=note_baseline)
             sha256 = source.sha256
-        assert ctx.copies is not None
-        ctx.copies.saved(copy.path, sig[0], sig[1], sha256)
-        with ctx.mutex:
-            if ctx.conn is not None:
-                with ctx.write() as conn:
-                    ctx.store_copies(conn)
+        copies.saved(copy.path, sig[0], sig[1], sha256)  # what the commit wrote, in memory
+        if not noted:  # the same bytes as the current version: no version, no transaction
+            with ctx.mutex:
+                if ctx.conn is not None:
+                    with ctx.write() as conn:
+                        ctx.store_copies(conn)
         self.watcher.forget_pending(copy)
         if stored.sha256 == rec.sha256:
             return None  # the same bytes as the current version: nothing was stored
         ctx.events.emit(EDITING_CHANGED, file=copy.file_id, what="saved", path=stored.path)
         return stored
-
-
-def store_new_version(
-    vault: Any, rec: FileRecord, source: CheckedCopy, watch: Watch[int]
-) -> FileRecord:
-    """The one step that stores an edit: `Vault.store_version`, which records one
-    "file-edited" history entry and keeps the id and the shares list. All or nothing: an
-    error from `source` (`CopyStillChanging`) abandons it before its commit."""
-    return vault.store_version(rec.id, source, progress=watch.progress, cancel=watch.cancel)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from os import PathLike
 from pathlib import Path
@@ -74,23 +75,39 @@ class Versions:
         action: str = "file-edited",
         details: dict[str, object] | None = None,
         sender: tuple[str, str] | None = None,
+        also: Callable[[db.Connection], None] | None = None,
     ) -> FileRecord:
         """Store `source` (a file's path, or a binary stream read to its end) as the new
         current version of file `item`; see `Vault.store_version`. With `sender` (verify
         key, name) it is an update that person sent (source "received"), as
         `ReceivedUpdates` stores one (it writes the version row with `tables.push_version`
-        too, in its own transaction)."""
+        too, in its own transaction). `also` writes what must be committed with the
+        version, in its transaction (an edit's new baseline: `Editing`); it is not called
+        when nothing is stored (the same contents as the current version)."""
         ctx = self._ctx
         with ctx.mutex:  # plan
             ctx.require_open()
             rec = self._catalog.get_file(item)
-            if rec.parent_id == SHARED_ROOT_ID and sender is None:
-                raise VaultError(
-                    f"{rec.path} was shared with you: it cannot be changed here. "
-                    "Export a copy to change it."
-                )
+            if sender is None:
+                self._refuse_received(rec)
         staged = self._stage(rec, source, watch)  # outside the mutex
-        return self._commit(rec, staged, action, details or {}, sender)
+        return self._commit(rec, staged, action, details or {}, sender, also)
+
+    def _refuse_received(self, rec: FileRecord) -> None:
+        """The rule for a file shared with me, one for every change (an edit, a restore):
+        it holds what its sender sent, its current version always their latest, so only
+        an update from them changes it (each earlier one kept as a version, readable and
+        exportable). Changing it here would also show my bytes as theirs, and be erased
+        with it when they revoke: my changes are a file of my own instead."""
+        if rec.parent_id != SHARED_ROOT_ID:
+            return
+        who = next((v.sender_name for v in reversed(self.versions(rec)) if v.sender_name), None)
+        sender = who or "its sender"
+        raise VaultError(
+            f"{rec.path} was shared with you by {sender}: it changes only when {sender} "
+            "sends a new version (the earlier ones are kept, to read or export). To change "
+            "it, export a copy, or edit it: your changes are kept as a file of your own."
+        )
 
     def _stage(self, rec: FileRecord, source: StrPath | BinaryIO, watch: Watch[int]) -> Staged:
         ctx = self._ctx
@@ -124,6 +141,7 @@ class Versions:
         action: str,
         details: dict[str, object],
         sender: tuple[str, str] | None = None,
+        also: Callable[[db.Connection], None] | None = None,
     ) -> FileRecord:
         """Make the staged object durable, then, under the mutex, check that the file is
         still there and commit the new version in one transaction. On any error before the
@@ -148,6 +166,8 @@ class Versions:
                     return fresh  # the same contents: nothing new to keep (object removed below)
                 with ctx.write() as wconn:  # one transaction: version, modified, history
                     record_version(ctx, wconn, fresh, staged, action, details, sender)
+                    if also is not None:
+                        also(wconn)
                 committed = True
         finally:
             if not committed:
@@ -196,6 +216,7 @@ class Versions:
             found = [v for v in self.versions(rec) if v.number == number]
             if not found:
                 raise VersionNotFound(f"{rec.path} has no version {number}.")
+            self._refuse_received(rec)
             if found[0].current:
                 return rec  # already what the file shows: nothing to store
             version = (number, found[0].size)

@@ -3,8 +3,9 @@
 The file is decrypted into the vault's private temp folder (as for "open in another
 app"), the editor runs on that copy, and when it exits the copy, if it changed, is stored
 as a new version of the same item (one "edited" history entry, same id, same shares);
-then the copy is wiped. The vault stays open (and locked against other processes) while
-the editor runs.
+then the copy is wiped. A file shared with me changes only by its sender's updates: the
+change is kept as a new file of my own ("NAME (edited).EXT"), and this is said first.
+The vault stays open (and locked against other processes) while the editor runs.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
     command = editor_command(os.environ)  # before the passphrase: a missing editor is cheap
     with unlocked(args) as vault:
         item = file_item(vault, args.item, "only a file can be edited")
+        received = item.path.startswith("shared:")
+        if received:  # said before the editor starts, not after the work is done
+            note(
+                f"{safe(item.path)} was shared with you: it changes only when its sender "
+                "sends a new version, so your changes will be kept as a new file of your own."
+            )
         copy = vault.open_for_editing(item, watch=False)
         status = _run_editor(command, copy.path)
         if status != 0:
@@ -98,10 +105,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
             ) from None
     if stored is None:
         note(f"No changes to {safe(item.path)}: nothing was stored.")
-    elif stored.id != item.id:  # shared with me: theirs to change
+    elif stored.id != item.id:  # shared with me (or deleted meanwhile): a file of my own
+        why = "was shared with you" if received else "is no longer in the vault"
         note(
-            f"{safe(item.path)} was shared with you and cannot be changed here; your "
-            f"changes were added as a new file: {safe(stored.path)}"
+            f"{safe(item.path)} {why}: your changes are kept as a new file of your own, "
+            f"{safe(stored.path)}."
         )
     else:
         note(f"Stored your changes to {safe(stored.path)} as a new version.")

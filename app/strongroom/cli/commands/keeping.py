@@ -167,7 +167,11 @@ def _trash_list(args: argparse.Namespace) -> int:
 def _trash_line(e: Any) -> str:
     what = f"{plural(e.files, 'file')}" if e.kind == "folder" else human_size(e.size)
     name = safe(e.path) + ("/" if e.kind == "folder" else "")
-    return f"id:{e.id:<6}  {human_time(e.trashed)}  {what:>10}  {name}"
+    line = f"id:{e.id:<6}  {human_time(e.trashed)}  {what:>10}  {name}"
+    if e.shares:  # erasing my copy does not take them back: say where to find them
+        lists = "strongroom shares" + ("" if e.kind == "folder" else f" --file id:{e.id}")
+        line += f"  ({plural(e.shares, 'share')} still readable: '{lists}')"
+    return line
 
 
 TRASH.run = _trash_list
@@ -214,7 +218,8 @@ def cmd_trash_empty(args: argparse.Namespace) -> int:
                 f"strongroom: note: {plural(readable, 'share')} of what the trash holds "
                 f"{'stays readable by its' if one else 'stay readable by their'} recipients "
                 f"until revoked (erasing your copy does not take {'it' if one else 'them'} "
-                "back); 'strongroom shares' lists them."
+                "back); 'strongroom shares --file id:N' lists them (also after they are "
+                "erased), 'strongroom revoke SHARE' takes them back."
             )
         question = f"Erase {plural(len(entries), 'item')} ({plural(files, 'file')}) for good?"
         if not require_confirmation(

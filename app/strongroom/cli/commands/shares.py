@@ -220,7 +220,8 @@ def _share_lines(s: ShareRecord) -> str:
 )
 @lists("shares", share_json, _share_lines)
 def cmd_shares(vault: Vault, args: argparse.Namespace) -> list[ShareRecord]:
-    return vault.shares(vault.item(ref(args.file)).id if args.file else None)
+    # By id:N also a file in the trash or erased for good: its shares stay readable.
+    return vault.shares(ref(args.file) if args.file else None)
 
 
 @COMMANDS.command(

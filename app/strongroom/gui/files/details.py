@@ -22,7 +22,7 @@ from .. import icons
 from ..formatting import action_label, format_time, human_size, shown_name
 from ..seams import Services
 from ..sharing import AccessPanel
-from ..widgets import InlineMessage, add_fact_rows, heading
+from ..widgets import InlineMessage, add_fact_rows, heading, section_title
 from .models import FOLDER_COLOR
 from .versions import VersionsSection
 
@@ -70,15 +70,15 @@ class DetailsPane(QWidget):
         # shown where the person is looking rather than in the fading status line.
         self.message = InlineMessage()
         layout.addWidget(self.message)
-        self.access_title = self._section(self.tr("Who has access"))
+        self.access_title = section_title(self.tr("Who has access"))
         layout.addWidget(self.access_title)
         self.access = AccessPanel(services)
         layout.addWidget(self.access)
-        self.versions_title = self._section(self.tr("Versions"))
+        self.versions_title = section_title(self.tr("Versions"))
         layout.addWidget(self.versions_title)
         self.versions = VersionsSection()
         layout.addWidget(self.versions)
-        self.history_title = self._section(self.tr("History"))
+        self.history_title = section_title(self.tr("History"))
         layout.addWidget(self.history_title)
         self.history = QTreeWidget()
         self.history.setColumnCount(2)
@@ -97,14 +97,6 @@ class DetailsPane(QWidget):
         self.filler = QWidget()
         layout.addWidget(self.filler, 1)
         self.show_items([])
-
-    def _section(self, text: str) -> QLabel:
-        label = QLabel(text.upper())
-        label.setStyleSheet(
-            "color: palette(placeholder-text); font-weight: 600; letter-spacing: 1px;"
-            " margin-top: 10px;"
-        )
-        return label
 
     def _clear_facts(self) -> None:
         while self.facts.rowCount():

@@ -4,6 +4,7 @@ set in Settings, at unlock."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from strongroom.vault import Item, TrashEntry, TrashRestore
+from strongroom.vault import Item, ShareRecord, TrashEntry, TrashRestore
 
 from .. import icons
 from ..editing import erase_note
@@ -29,8 +30,9 @@ from ..formatting import human_size, shown_name
 from ..models import format_time
 from ..seams import Services
 from ..session import VaultSession
+from ..sharing import AccessPanel
 from ..tasks import log_error, run_task, warn_error
-from ..widgets import EmptyState, heading, muted
+from ..widgets import EmptyState, heading, muted, section_title
 from .models import FOLDER_COLOR
 
 __all__ = ["TrashPage"]
@@ -90,10 +92,11 @@ class TrashPage(QWidget):
         self.stack.addWidget(self.list)
         self.stack.addWidget(self.empty)
         body.addWidget(self.stack, 1)
+        self._build_access(body)
         self.note = QLabel(
             self.tr(
                 "Shares of a file in the Trash stay readable by their recipients until you "
-                "revoke them."
+                "revoke them, also once it is erased: select it to see who can read it."
             )
         )
         self.note.setWordWrap(True)
@@ -104,9 +107,30 @@ class TrashPage(QWidget):
         self.erase_button.clicked.connect(lambda _c=False: self.erase_selected())
         self.empty_button.clicked.connect(lambda _c=False: self.empty_trash())
         self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.list.itemSelectionChanged.connect(self._show_access)
+        self.erased_list.itemSelectionChanged.connect(self._show_erased_access)
         self.list.itemDoubleClicked.connect(lambda *_a: self.restore_selected())
         self.list.addAction(self._shortcut(QKeySequence.StandardKey.Delete, self.erase_selected))
         self._show(None)
+
+    def _build_access(self, body: QVBoxLayout) -> None:
+        """The erased-but-shared list and the Who has access panel, under the list."""
+        # Erasing my copy does not take a share back: the files erased for good that someone
+        # can still read, so that their shares can be revoked here (`shares(erased=True)`).
+        self.erased_title = section_title(self.tr("Erased, still shared"))
+        self.erased_list = QTreeWidget()
+        self.erased_list.setColumnCount(3)
+        self.erased_list.setHeaderLabels([self.tr("Name"), self.tr("Was in"), self.tr("Shared")])
+        self.erased_list.setRootIsDecorated(False)
+        self.erased_list.setMaximumHeight(120)
+        self.erased_list.setAccessibleName(self.tr("Erased files that others can still read"))
+        self.erased_list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        body.addWidget(self.erased_title)
+        body.addWidget(self.erased_list)
+        self.access_title = section_title(self.tr("Who has access"))
+        self.access = AccessPanel(self.services)
+        body.addWidget(self.access_title)
+        body.addWidget(self.access)
 
     def _shortcut(self, keys: Any, slot: Any) -> QAction:
         action = QAction(self.list)
@@ -119,9 +143,16 @@ class TrashPage(QWidget):
     def set_session(self, session: VaultSession | None) -> None:
         self.session = session
         if session is not None:
-            # Delete, restore and erase all change a folder's listing: the Trash with it.
-            session.files_changed.connect(lambda _folders: self.reload())
+            # Delete, restore and erase all change a folder's listing: the Trash with it;
+            # a revocation changes who can still read what is here. Hidden, it waits for
+            # `showEvent` (an add on My files need not read the Trash and its shares).
+            session.files_changed.connect(lambda _folders: self._reload_if_shown())
+            session.access_changed.connect(lambda _items: self._reload_if_shown())
         self.reload()
+
+    def _reload_if_shown(self) -> None:
+        if self.isVisible():
+            self.reload()
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
@@ -134,20 +165,27 @@ class TrashPage(QWidget):
             return
         vault = session.vault
 
-        def done(result: tuple[list[TrashEntry], int | None]) -> None:
+        def done(result: tuple[list[TrashEntry], int | None, list[ShareRecord]]) -> None:
             if self.session is session:
-                self._show(result)
+                self._show(result[:2], result[2])
 
         run_task(
-            lambda _c: (vault.trash(), vault.trash_days),
+            lambda _c: (vault.trash(), vault.trash_days, vault.shares(erased=True)),
             done,
             log_error("loading the Trash"),
             quiet=True,
         )
 
-    def _show(self, result: tuple[list[TrashEntry], int | None] | None) -> None:
+    def _show(
+        self,
+        result: tuple[list[TrashEntry], int | None] | None,
+        erased: Sequence[ShareRecord] = (),
+    ) -> None:
+        """The Trash's items and the erased files still shared; then who has access to the
+        one selected (loaded once: the rows are rebuilt with the lists' signals blocked)."""
         keep = {e.id for e in self.selected()}
         self.entries, self.days = result if result is not None else ([], self.days)
+        self.list.blockSignals(True)
         self.list.clear()
         for e in self.entries:
             was = e.path.rpartition("/")[0] or "/"
@@ -170,6 +208,8 @@ class TrashPage(QWidget):
             row.setData(0, Qt.ItemDataRole.UserRole, e.id)
             self.list.addTopLevelItem(row)
             row.setSelected(e.id in keep)
+        self.list.blockSignals(False)
+        self._fill_erased(erased)
         self.stack.setCurrentIndex(0 if self.entries else 1)
         if self.days is None:
             self.period.setText(self.tr("Deleted items stay here until you empty the Trash."))
@@ -184,6 +224,76 @@ class TrashPage(QWidget):
                 )
             )
         self._update_buttons()
+        self._show_access()
+
+    def _fill_erased(self, shares: Sequence[ShareRecord]) -> None:
+        """The files erased for good that someone can still read (or will, until a
+        revocation reaches them), one row each, newest share first."""
+        keep = [row.data(0, Qt.ItemDataRole.UserRole) for row in self.erased_list.selectedItems()]
+        readable: dict[int, list[ShareRecord]] = {}
+        for s in shares:
+            if any(r.status == "active" or r.revocation_undelivered for r in s.recipients):
+                readable.setdefault(s.item_id, []).append(s)
+        self.erased_list.blockSignals(True)
+        self.erased_list.clear()
+        for item_id, found in readable.items():
+            path = found[0].item_path
+            was = path.rpartition("/")[0] or "/"
+            row = QTreeWidgetItem(
+                [
+                    shown_name(path.rpartition("/")[2]),
+                    self.tr("My files") if was == "/" else shown_name(was),
+                    format_time(found[0].created),
+                ]
+            )
+            row.setIcon(0, icons.icon("file"))
+            row.setToolTip(0, path)
+            row.setData(0, Qt.ItemDataRole.UserRole, item_id)
+            self.erased_list.addTopLevelItem(row)
+            row.setSelected(item_id in keep)
+        self.erased_list.blockSignals(False)
+        for w in (self.erased_title, self.erased_list):
+            w.setVisible(bool(readable))
+
+    def _show_access(self) -> None:
+        """Who can read the one item selected in the Trash: its shares stay readable until
+        revoked, and it can be revoked here (a folder: restore it to see each file's)."""
+        chosen = self.selected()
+        if chosen:
+            self.erased_list.clearSelection()
+        elif self.erased_list.selectedItems():
+            self._show_erased_access()
+            return
+        one = chosen[0] if len(chosen) == 1 else None
+        for w in (self.access_title, self.access):
+            w.setVisible(one is not None)
+        if one is None:
+            self.access.load(None, None)
+        elif one.kind == "folder":
+            self.access.load(None, None)
+            self.access.show_text(
+                self.tr(
+                    "%n shares of files in this folder stay readable until revoked: restore "
+                    "it to see who can read each file, and revoke them there.",
+                    "one: %n share of a file in this folder stays readable until revoked: "
+                    "restore it to see who can read it, and revoke it there.",
+                    one.shares,
+                )
+                if one.shares
+                else self.tr("Only you.")
+            )
+        else:
+            self.access.load(self.session, one.id)
+
+    def _show_erased_access(self) -> None:
+        rows = self.erased_list.selectedItems()
+        if not rows:
+            self._show_access()
+            return
+        self.list.clearSelection()
+        for w in (self.access_title, self.access):
+            w.setVisible(True)
+        self.access.load(self.session, rows[0].data(0, Qt.ItemDataRole.UserRole))
 
     def selected(self) -> list[TrashEntry]:
         ids = {row.data(0, Qt.ItemDataRole.UserRole) for row in self.list.selectedItems()}
@@ -298,9 +408,11 @@ class TrashPage(QWidget):
             return ""
         return " " + self.tr(
             "%n shares of this stay readable by their recipients until you revoke them "
-            "(Who has access, or Shares): erasing your copy does not take them back.",
+            "(Who has access, on this page, also once erased): erasing your copy does not "
+            "take them back.",
             "one: %n share of this stays readable by its recipients until you revoke it "
-            "(Who has access, or Shares): erasing your copy does not take it back.",
+            "(Who has access, on this page, also once erased): erasing your copy does not "
+            "take it back.",
             n,
         )
 

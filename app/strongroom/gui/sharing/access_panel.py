@@ -149,6 +149,7 @@ class AccessPanel(QWidget):
         self.revoke_buttons: dict[str, QPushButton] = {}
         self.save_buttons: dict[str, QPushButton] = {}
         self.update_button: QPushButton | None = None
+        self.offer_update = True
         self._generation = 0
 
     def _clear(self) -> None:
@@ -163,14 +164,17 @@ class AccessPanel(QWidget):
         label.setWordWrap(True)
         self._layout.addWidget(label)
 
-    def load(self, session: VaultSession | None, item: Item | None) -> None:
+    def load(self, session: VaultSession | None, item: Item | int | None) -> None:
+        """Who can read `item`; an id for a file in the Trash or erased for good (its shares
+        stay readable until revoked), shown without "Send the new version"."""
         self.session = session
         self._generation += 1
         generation = self._generation
+        self.offer_update = not isinstance(item, int)
         if session is None or item is None:
             self._clear()
             return
-        if not isinstance(item, FileRecord):
+        if not isinstance(item, FileRecord | int):
             self.show_text(
                 self.tr(
                     "Only you. Shares are made per file; sharing a folder shares each file in it."
@@ -249,7 +253,7 @@ class AccessPanel(QWidget):
                 line.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
                 self.save_buttons[entry.name] = button
             self._layout.addWidget(row)
-        if report.can_read and not report.item_path.startswith(SHARED_PREFIX):
+        if report.can_read and self.offer_update and not report.item_path.startswith(SHARED_PREFIX):
             # Short, to fit the details pane (the whole sentence was cut at both ends).
             self.update_button = QPushButton(self.tr("Send the new version…"))
             self.update_button.setToolTip(

@@ -11,7 +11,8 @@ from typing import Any
 from .. import db
 from ..errors import ContactNotFound, GroupNotFound, ItemNotFound, ShareNotFound
 from ..formats import share as share_format
-from ..history import parse_time
+from ..history import format_time, parse_time
+from ..records import FileRecord, FolderRecord
 from ..share_records import (
     AccessEntry,
     AccessReport,
@@ -29,8 +30,8 @@ class Access(SharingPart):
     def access(self, item: Any) -> AccessReport:
         """Who can read `item` now, who could before (and why that ended), and its whole
         sharing timeline; derived from shares, groups, revocations, expiries and receipts.
-        A deleted file can be given by its id: deleting my copy does not take back the
-        shares. `limits` says what revocation cannot undo."""
+        A file in the trash, or erased for good, can be given by its id: deleting my copy
+        does not take back the shares. `limits` says what revocation cannot undo."""
         return self._access(item)
 
     def _match_recipient(self, rec: ShareRecord, ref: Any) -> ShareRecipientStatus:
@@ -55,11 +56,14 @@ class Access(SharingPart):
         )
 
     def _access(self, item: Any) -> AccessReport:
+        if isinstance(item, FileRecord | FolderRecord):
+            item = item.id  # the record may be of a file since moved to the trash
         try:
-            rec = self._catalog._get(item)
+            # A file in the trash (by id) too: its shares stay readable until revoked.
+            rec = self._catalog._get(item, trashed=True)
             item_id, item_path = rec.id, rec.path
         except ItemNotFound:
-            # A deleted file, by id: its shares (and what they let others keep) remain.
+            # A file erased for good, by id: its shares (and what they let others keep) remain.
             if not isinstance(item, int) or isinstance(item, bool):
                 raise
             rows = self._s.shares._share_rows("WHERE item_id = ? ORDER BY created DESC", (item,))
@@ -106,6 +110,32 @@ class Access(SharingPart):
         timeline = self._ctx.history.query(item_id=item_id, limit=100_000)
         timeline.reverse()
         return AccessReport(item_id, item_path, tuple(can), tuple(could), tuple(timeline))
+
+    def _erased_shares(self) -> list[ShareRecord]:
+        """`Shares.shares(erased=True)`: the shares of files erased for good that someone
+        can still read, or whose revocation waits in the outbox."""
+        # Chosen in SQL first: revoked shares of erased files pile up over the years, and
+        # a record costs a few queries (the Trash page asks each time it is shown).
+        waiting = {sid for sid, _ in self._s.outbox._undelivered_revocations()}
+        rows = self._s.shares._share_rows(
+            "WHERE item_id NOT IN (SELECT id FROM items) ORDER BY created DESC, id", ()
+        )
+        with db.db_errors():
+            readable = {
+                sid
+                for (sid,) in self._ctx.connection.execute(
+                    "SELECT DISTINCT r.share_id FROM share_recipients r"
+                    " JOIN shares s ON s.id = r.share_id"
+                    " WHERE r.revoked IS NULL AND r.erased IS NULL"
+                    " AND (s.expires IS NULL OR s.expires > ?)",
+                    (format_time(self._ctx.now()),),
+                )
+            }
+        return [
+            self._s.shares._share_record_from(r, None)
+            for r in rows
+            if r[0] in readable or r[0] in waiting
+        ]
 
     def _members_with_epoch(
         self, gid: str, epoch: int

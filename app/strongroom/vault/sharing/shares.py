@@ -155,10 +155,17 @@ class Shares(SharingPart):
         )
 
     @_op
-    def shares(self, file: Any | None = None) -> list[ShareRecord]:
+    def shares(self, file: Any | None = None, *, erased: bool = False) -> list[ShareRecord]:
         """Shares I made (of `file`, or all), newest first, with each recipient's status
         now: active, revoked, expired, or erased (confirmed by an "erased" receipt), and
-        the receipts they sent."""
+        the receipts they sent. A file given by id (or record) may be in the trash or
+        erased for good: its shares stay readable until revoked, so they are listed;
+        `ItemNotFound` only when no item and no share has that id. With `erased`, only the
+        shares of files erased for good (in neither the vault nor its trash) that someone
+        can still read — a recipient not revoked, not erased, not expired, or a revocation
+        not delivered yet: what is left to revoke once my copy is gone."""
+        if erased:
+            return self._s.access._erased_shares()
         return self._shares(file)
 
     @_op
@@ -603,10 +610,17 @@ class Shares(SharingPart):
         if file is None:
             rows = self._share_rows("ORDER BY created DESC, id", ())
         else:
-            item_id = file if isinstance(file, int) and not isinstance(file, bool) else None
-            if item_id is None:
+            # By id or record, the item need not be listed: the shares of a file in the
+            # trash, or erased for good, stay readable until revoked, so they are listed.
+            item_id = file.id if isinstance(file, FileRecord | FolderRecord) else file
+            if not isinstance(item_id, int) or isinstance(item_id, bool):
                 item_id = self._catalog._get(file).id
             rows = self._share_rows("WHERE item_id = ? ORDER BY created DESC, id", (item_id,))
+            if not rows:
+                with db.db_errors():
+                    known = tables.item_row(self._ctx.connection, item_id) is not None
+                if not known:
+                    raise ItemNotFound(f"No item with id {item_id} in the vault, and no shares.")
         return [self._share_record_from(r, None) for r in rows]
 
     def _find_share_id(self, share_id: str) -> str:
