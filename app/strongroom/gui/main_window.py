@@ -793,9 +793,3 @@ class MainWindow(QMainWindow):
             return
         self.shutdown()
         super().closeEvent(event)
-
-    def vault_path(self) -> Path | None:
-        return self.session.vault.path if self.session else None
-
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"<MainWindow {self.vault_path()}>"
