@@ -398,6 +398,7 @@ def test_a_name_with_a_bidi_control_is_shown_escaped_across_pages(opened, servic
     window.show_section(window.SECTION_TRASH)
     QApplication.processEvents()
     assert trash_names(window) == [shown]
+    assert window.trash_page.list.topLevelItem(0).toolTip(0) == "/" + shown
     assert [e.name for e in vault.trash()] == [raw]
     window.show_section(window.SECTION_FILES)
     QApplication.processEvents()
@@ -495,3 +496,22 @@ def test_the_trash_shows_who_can_still_read_and_revokes_also_after_erasing(opene
     QApplication.processEvents()
     assert not page.erased_list.isVisibleTo(page)
     assert not page.access.isVisibleTo(page)
+
+
+def test_a_selected_folder_in_the_trash_keeps_a_visible_icon(opened):
+    """The Trash page draws its rows' icons as the file list does (`row_icon`): Qt's own
+    selected variant of the blue folder vanished on the blue selection."""
+    from PySide6.QtGui import QIcon
+
+    from strongroom.gui import icons
+    from strongroom.gui.files.models import FOLDER_COLOR
+
+    window, vault = opened, opened.session.vault
+    vault.mkdir("/", "Letters")
+    vault.delete("/Letters")
+    window.show_section(window.SECTION_TRASH)
+    QApplication.processEvents()
+    shown = window.trash_page.list.topLevelItem(0).icon(0)
+    want = icons.row_icon("folder", FOLDER_COLOR, keep_tint=True)
+    mode = QIcon.Mode.Selected
+    assert shown.pixmap(16, mode).toImage() == want.pixmap(16, mode).toImage()

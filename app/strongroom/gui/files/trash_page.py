@@ -203,8 +203,10 @@ class TrashPage(QWidget):
                 ]
             )
             folder = e.kind == "folder"
-            row.setIcon(0, icons.icon("folder", FOLDER_COLOR) if folder else icons.icon("file"))
-            row.setToolTip(0, e.path)
+            # row_icon: a selected row's blue folder stays visible on the blue highlight.
+            icon = icons.row_icon("folder", FOLDER_COLOR, keep_tint=True) if folder else None
+            row.setIcon(0, icon or icons.row_icon("file"))
+            row.setToolTip(0, shown_name(e.path))
             row.setData(0, Qt.ItemDataRole.UserRole, e.id)
             self.list.addTopLevelItem(row)
             row.setSelected(e.id in keep)
@@ -246,8 +248,8 @@ class TrashPage(QWidget):
                     format_time(found[0].created),
                 ]
             )
-            row.setIcon(0, icons.icon("file"))
-            row.setToolTip(0, path)
+            row.setIcon(0, icons.row_icon("file"))
+            row.setToolTip(0, shown_name(path))
             row.setData(0, Qt.ItemDataRole.UserRole, item_id)
             self.erased_list.addTopLevelItem(row)
             row.setSelected(item_id in keep)
