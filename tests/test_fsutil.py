@@ -341,3 +341,33 @@ def test_open_regular_refuses_links_fifos_and_folders(tmp_path):
     assert exc.value.errno == errno.ELOOP
     with fsutil.open_regular(link, follow=True) as f:
         assert f.read() == b"age"
+
+
+def test_writeback_thread_takes_small_ranges_in_groups(tmp_path, monkeypatch):
+    """A backup of a thousand 256 KiB objects handed the thread one range at a time: a
+    queue put and a thread switch per file cost it as much as the copies (on tmpfs, 80 ms
+    of 0.37 s). Small ranges go over together, `WRITEBACK_EVERY` bytes' worth at a time,
+    and each is still started, in order, on the thread, its descriptor closed."""
+    import threading
+
+    started = []
+    monkeypatch.setattr(
+        fsutil,
+        "start_writeback",
+        lambda fd, off, n: started.append((threading.current_thread().name, off, n)),
+    )
+    small = fsutil.WRITEBACK_EVERY // 8
+    before = len(os.listdir("/proc/self/fd"))
+    with open(tmp_path / "f", "wb") as f, fsutil.WritebackThread() as writeback:
+        for i in range(20):
+            writeback.start(f.fileno(), i * small, small)
+        writeback.start(f.fileno(), 20 * small, fsutil.WRITEBACK_EVERY)  # a big one: at once
+    assert started == [("strongroom-writeback", i * small, small) for i in range(20)] + [
+        ("strongroom-writeback", 20 * small, fsutil.WRITEBACK_EVERY)
+    ]
+    assert writeback.handed_over <= 4  # 8 + 8 + (4 + the big one), not 21
+    with open(tmp_path / "g", "wb") as f, fsutil.WritebackThread() as writeback:
+        for i in range(40):  # tiny files: at most GROUP_FILES descriptors a group
+            writeback.start(f.fileno(), i, 1)
+    assert writeback.handed_over == -(-40 // fsutil.WritebackThread.GROUP_FILES)
+    assert len(os.listdir("/proc/self/fd")) == before

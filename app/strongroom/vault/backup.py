@@ -237,13 +237,13 @@ class Backups:
         missing = 0
         for oid in sorted(snap.objects):
             try:
-                size = os.stat(src_store.path(oid)).st_size
+                size = os.stat(src_store.fspath(oid)).st_size
             except FileNotFoundError:
                 missing += 1  # a damaged vault: `check` names the file; copy the rest
                 continue
             if oid in present:
                 with contextlib.suppress(FileNotFoundError):
-                    if os.stat(target.store.path(oid)).st_size == size:
+                    if os.stat(target.store.fspath(oid)).st_size == size:
                         continue
             todo.append((oid, size))
         total = sum(size for _, size in todo)
@@ -254,9 +254,10 @@ class Backups:
         try:
             # The disk writes the copies while the next ones are made (WritebackThread).
             with WritebackThread() as writeback:
+                tmp_dir = str(target.store.tmp)  # strings: see `ObjectStore.fspath`
                 for n, (oid, size) in enumerate(todo, 1):
-                    tmp = target.store.tmp / f"{oid}.tmp"
-                    src_fd = os.open(src_store.path(oid), os.O_RDONLY | os.O_CLOEXEC)
+                    tmp = Path(f"{tmp_dir}{os.sep}{oid}.tmp")
+                    src_fd = os.open(src_store.fspath(oid), os.O_RDONLY | os.O_CLOEXEC)
                     try:
                         with new_file(tmp, sync=False) as dst_fd:
                             pacer = WritebackPacer(dst_fd, start=writeback.start)
@@ -287,15 +288,17 @@ def _install(target: _Target, batch: list[tuple[str, Path]]) -> None:
     if not batch:
         return
     sync_files(target.path, [tmp for _, tmp in batch])
-    dirs: set[Path] = set()
+    dirs: set[str] = set()
     for oid, tmp in batch:
-        final = target.store.path(oid)
-        if final.parent not in dirs:
-            final.parent.mkdir(mode=0o700, exist_ok=True)
-            dirs.add(final.parent)
+        final = target.store.fspath(oid)
+        shard = os.path.dirname(final)
+        if shard not in dirs:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(shard, 0o700)
+            dirs.add(shard)
         os.replace(tmp, final)
     # The new shard folders and the renames: one syncfs, not an fsync per folder.
-    sync_files(target.path, [target.store.root, *sorted(dirs)])
+    sync_files(target.path, [target.store.root, *map(Path, sorted(dirs))])
 
 
 def _mark(copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str) -> None:

@@ -374,12 +374,19 @@ class WritebackThread:
     writeback of each copied file in the same thread another 0.62 s, spent waiting for room
     in the disk's queue: the disk's time after the copy's, as `cp -r && sync` has it. Here
     the copy goes on while the disk writes. `start` hands over a duplicate of the file
-    descriptor (closed once its writeback is started) and blocks only when `depth` requests
-    wait. Nothing when the system has no `sync_file_range` (a hint only, as above)."""
+    descriptor (closed once its writeback is started) and blocks only when `depth` groups
+    of requests wait. Nothing when the system has no `sync_file_range` (a hint only, as above)."""
+
+    GROUP_FILES = 16
+    """At most this many descriptors a group: `depth` groups wait at most, so well under
+    the usual limit of 1,024 open files are held."""
 
     def __init__(self, depth: int = 16) -> None:
         self._queue: Any = None
         self._thread: Any = None
+        self._group: list[tuple[int, int, int]] = []
+        self._group_bytes = 0
+        self.handed_over = 0
         if _writeback_function() is None:
             return
         import queue
@@ -390,21 +397,34 @@ class WritebackThread:
         self._thread.start()
 
     def start(self, fd: int, offset: int, length: int) -> None:
+        """Ranges go over in groups (`WRITEBACK_EVERY` bytes or `GROUP_FILES` ranges): a
+        queue put and a thread switch per small file cost a backup of a thousand 256 KiB
+        objects 80 ms of 0.37 s on tmpfs."""
         if self._queue is not None:
-            self._queue.put((os.dup(fd), offset, length))
+            self._group.append((os.dup(fd), offset, length))
+            self._group_bytes += length
+            if self._group_bytes >= WRITEBACK_EVERY or len(self._group) >= self.GROUP_FILES:
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._group:
+            self._queue.put(self._group)
+            self.handed_over += 1
+            self._group, self._group_bytes = [], 0
 
     def _run(self) -> None:
-        while (job := self._queue.get()) is not None:
-            fd, offset, length = job
-            # A hint that fails is no error; a thread that died of one would leave `start`
-            # waiting for room in a full queue for good.
-            with contextlib.suppress(Exception):
-                start_writeback(fd, offset, length)
-            os.close(fd)
+        while (group := self._queue.get()) is not None:
+            for fd, offset, length in group:
+                # A hint that fails is no error; a thread that died of one would leave
+                # `start` waiting for room in a full queue for good.
+                with contextlib.suppress(Exception):
+                    start_writeback(fd, offset, length)
+                os.close(fd)
 
     def close(self) -> None:
         """Wait until every writeback asked for is started (their descriptors closed)."""
         if self._thread is not None:
+            self._hand_over()
             self._queue.put(None)
             self._thread.join()
             self._thread = None
