@@ -28,8 +28,9 @@ class _TestConnection(_db.VaultConnection):
     turned off again once used, so nothing in a test process may turn it on. What it does
     (freed pages zeroed; no key left in memory after lock) is checked where it matters, in
     fresh child processes that run the real code: tests/test_keys_after_lock.py. Every
-    subprocess the suite starts (the CLI, crash and power-cut children, the GUI tools)
-    runs with it ON as shipped."""
+    fresh interpreter the suite starts (the CLI subprocess tests, every fifth crash
+    victim, the screenshot tool, the fuzz harnesses) runs with it ON as shipped; children
+    forked from a test process inherit it OFF."""
 
     def execute(self, sql, *args):
         if sql == "PRAGMA cipher_memory_security = ON":
