@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 
 import pytest
 
@@ -47,6 +48,35 @@ def _unfreeze_heap():
     test's objects must not stay frozen into the next test."""
     yield
     gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _delete_closed_widgets():
+    """At the end of a test's teardown, carry out its pending `deleteLater()`s, the ones
+    pytest-qt makes for the widgets it closes among them. Outside a running event loop
+    `processEvents()` never does, so each GUI test left its main window, ~15 other
+    top-level widgets and its app-wide event filter (gui/autolock.py) alive in the worker:
+    every event of every later test went through hundreds of filters, every theme change
+    retinted every old window, and the GUI tests grew slower the more of them a worker
+    had run (six GUI files in one process: 202 s; 55 s without the leak).
+
+    Torn down last (autouse, so set up first). What the other fixtures' teardown started
+    (a theme put back retints the window, which reads the access list on the default,
+    threaded runner) is finished and delivered first, to live widgets, and inside
+    pytest-qt's exception capture: errors still fail the test that caused them."""
+    yield
+    qtcore = sys.modules.get("PySide6.QtCore")
+    app = qtcore.QCoreApplication.instance() if qtcore is not None else None
+    if app is None:
+        return
+    tasks = sys.modules.get("strongroom.gui.tasks")
+    for _ in range(10):
+        app.processEvents()
+        runner = getattr(tasks, "_runner", None)
+        if runner is None or not runner.active_jobs:
+            break
+        assert runner.wait_for_done(60_000), "worker threads did not finish"
+    app.sendPostedEvents(None, qtcore.QEvent.Type.DeferredDelete)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
