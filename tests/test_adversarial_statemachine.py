@@ -823,6 +823,7 @@ def _settings(examples: int, steps: int) -> settings:
     )
 
 
+@pytest.mark.slow
 def test_adversarial_state_machine() -> None:
     """Every attack above except squatting and group takeover: all invariants hold."""
     STATS.clear()
@@ -974,6 +975,7 @@ def test_a_copy_named_before_the_group_key_is_the_replay() -> None:
         m.teardown()
 
 
+@pytest.mark.slow
 def test_adversarial_state_machine_with_squatting_and_group_takeover() -> None:
     STATS.clear()
     run_state_machine_as_test(SquattingMachine, settings=_settings(3, 30))

@@ -174,6 +174,7 @@ def _points(count: int) -> list[int]:
     return sorted({max(1, round(step * (i + 1))) for i in range(POINTS)})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["fresh", "incremental"])
 def test_power_cut_during_a_backup(world, case):
     dest, finished, log = _crash(world, case, None)

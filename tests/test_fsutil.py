@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import errno
+import functools
 import hashlib
 import io
 import os
@@ -124,24 +125,32 @@ def test_copy_range_without_positional_io(tmp_path, monkeypatch):
 APP = Path(__file__).resolve().parents[1] / "app" / "strongroom"
 
 
+@functools.cache
+def _app_nodes() -> tuple[tuple[str, tuple[ast.AST, ...]], ...]:
+    """Every module of app/ parsed and walked once per test process (not once per name
+    looked up): its path below app/strongroom and all its nodes."""
+    return tuple(
+        (str(path.relative_to(APP)), tuple(ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+        for path in sorted(APP.rglob("*.py"))
+    )
+
+
 def _attribute_uses(name: str) -> list[str]:
     """Every `x.<name>` attribute in app/, as "module:line"."""
     found = []
-    for path in sorted(APP.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+    for rel, nodes in _app_nodes():
+        for node in nodes:
             if isinstance(node, ast.Attribute) and node.attr == name:
-                found.append(f"{path.relative_to(APP)}:{node.lineno}")
+                found.append(f"{rel}:{node.lineno}")
     return found
 
 
 def _function_defs(name: str) -> list[str]:
     found = []
-    for path in sorted(APP.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+    for rel, nodes in _app_nodes():
+        for node in nodes:
             if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
-                found.append(f"{path.relative_to(APP)}:{node.lineno}")
+                found.append(f"{rel}:{node.lineno}")
     return found
 
 

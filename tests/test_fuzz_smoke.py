@@ -83,6 +83,7 @@ def test_a_finding_fails_the_run(tmp_path):
     assert list(tmp_path.glob("crash-*"))
 
 
+@pytest.mark.slow
 def test_smoke_run_of_every_harness(tmp_path):
     """Each harness fuzzes for SMOKE_SECONDS from its seeds, all at once; none may find a
     crash, a hang (10 s per input) or a memory blow-up (2 GiB)."""

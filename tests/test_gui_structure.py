@@ -66,6 +66,7 @@ def test_screenshot_generator_is_a_development_tool():
     assert set(shots.SETS) == {"main", "safety", "messages", "keeping"}
 
 
+@pytest.mark.slow
 def test_screenshot_generator_still_runs(tmp_path):
     """Every set of the README's screenshots runs against today's GUI (a renamed model
     method once broke `--set main` without any test noticing)."""

@@ -141,15 +141,38 @@ def test_no_key_bytes_remain_in_memory_after_lock(alice: Env):
         child.wait(timeout=60)
 
 
+PRAGMA_CHILD = r"""
+import sys
+from pathlib import Path
+from vault_helpers import Env, FakeClock
+root = Path(sys.argv[1])
+env = Env(root, root / "V.strongroom", root / "c", root / "r", FakeClock())
+v, _ = env.create()
+try:
+    print(v._ctx.connection.execute("PRAGMA cipher_memory_security").fetchone()[0])
+finally:
+    v.lock()
+print(v._ctx.vault_key == bytearray() and v._ctx.history is None
+      and v._ctx.backlog.kept is None)
+"""
+
+
 def test_sqlcipher_zeroes_the_memory_it_frees(tmp_path: Path):
     # What lets decrypted pages (file keys, identity and group secrets) and SQLCipher's own
     # copies of the key vanish at close: without it the scan above finds them in the heap.
-    env = Env(tmp_path, tmp_path / "V.strongroom", tmp_path / "c", tmp_path / "r", FakeClock())
-    v, _ = env.create()
-    try:
-        assert str(v._ctx.connection.execute("PRAGMA cipher_memory_security").fetchone()[0]) == "1"
-    finally:
-        v.lock()
-    assert (
-        v._ctx.vault_key == bytearray() and v._ctx.history is None and v._ctx.backlog.kept is None
+    # In a fresh child: the setting is process-wide, and the test processes keep it off
+    # (tests/conftest.py), so only a process that runs nothing but the real code shows
+    # what the vault itself sets.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(APP), str(TESTS)]))
+    child = subprocess.run(
+        [sys.executable, "-c", PRAGMA_CHILD, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
+    assert child.returncode == 0, child.stderr[-2000:]
+    pragma, wiped = child.stdout.split()
+    assert pragma == "1"
+    assert wiped == "True"

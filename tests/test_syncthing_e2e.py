@@ -16,9 +16,12 @@ from strongroom.vault import Vault
 from syncthing_helpers import SyncthingPair, syncthing_available, wait_until
 from vault_helpers import fast_params
 
-pytestmark = pytest.mark.skipif(
-    syncthing_available() is not None, reason=syncthing_available() or ""
-)
+pytestmark = [
+    pytest.mark.skipif(syncthing_available() is not None, reason=syncthing_available() or ""),
+    # Each test starts two real Syncthing daemons and waits on them (3-23 s in a full run,
+    # little of it CPU): early in the run, not at its tail (conftest).
+    pytest.mark.slow,
+]
 
 PASSPHRASE = "syncthing e2e passphrase"
 

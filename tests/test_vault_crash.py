@@ -335,6 +335,7 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_create_leaves_nothing_half_made(tmp_path):
     """The folder appears at its final name only when complete."""
     outcomes = {"absent": 0, "complete": 0}

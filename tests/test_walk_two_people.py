@@ -40,6 +40,7 @@ def _on(people: People, vault: Path, *argv: object) -> tuple[int, str, str]:
     return code, out.decode(), err.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(AGE).exists(), reason="the age tool is not installed")
 def test_two_people_walk_issue_15(p: People, tmp_path, monkeypatch) -> None:  # noqa: F811
     p.create("Ann", "Ben", "Cat")
