@@ -267,8 +267,9 @@ def test_shares_and_access_of_a_trashed_then_erased_file(world):
     alice.empty_trash()
     assert [s.id for s in alice.shares(a.id)] == [share.id]
     assert [s.id for s in alice.shares(erased=True)] == [share.id]
+    assert alice.shares(lone.id) == []  # erased, never shared: nothing to list
     with pytest.raises(ItemNotFound):
-        alice.shares(lone.id)  # erased, never shared: nothing to list
+        alice.shares(lone.id + 1000)  # never an item's id
     alice.revoke(share.id)  # delivered: nobody can read it any more
     assert alice.shares(erased=True) == []
     assert [r.status for r in alice.shares(a.id)[0].recipients] == ["revoked"]

@@ -30,6 +30,7 @@ __all__ = [
     "content_row",
     "insert_file",
     "insert_folder",
+    "item_id_given_out",
     "item_row",
     "item_rows_by_id",
 ]
@@ -92,6 +93,13 @@ def item_row(conn: db.Connection, item_id: int) -> ItemRow | None:
     """The item with this id, or None."""
     row = conn.execute(_ITEM_SELECT + " WHERE i.id = ?", (item_id,)).fetchone()
     return None if row is None else ItemRow(*row)
+
+
+def item_id_given_out(conn: db.Connection, item_id: int) -> bool:
+    """Whether `item_id` was ever an item's, here or erased since: ids are never given out
+    twice (AUTOINCREMENT, schema 3), so it was if it is at most the highest one given."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'items'").fetchone()
+    return 0 < item_id <= (row[0] if row else 0)
 
 
 def item_rows_by_id(conn: db.Connection, ids: list[int]) -> list[ItemRow]:

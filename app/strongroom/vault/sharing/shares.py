@@ -618,8 +618,8 @@ class Shares(SharingPart):
             rows = self._share_rows("WHERE item_id = ? ORDER BY created DESC, id", (item_id,))
             if not rows:
                 with db.db_errors():
-                    known = tables.item_row(self._ctx.connection, item_id) is not None
-                if not known:
+                    given = tables.item_id_given_out(self._ctx.connection, item_id)
+                if not given:  # an item erased since, never shared, has no shares: []
                     raise ItemNotFound(f"No item with id {item_id} in the vault, and no shares.")
         return [self._share_record_from(r, None) for r in rows]
 
