@@ -206,23 +206,6 @@ class CopyBook:
             self.forget(copy)
         return gone
 
-    def adopt(self, earlier: Path) -> None:
-        """Move the copies this book lists that are under `earlier` (this vault's temp
-        folder as an earlier version named it) into the temp folder, so that a copy left
-        there by a crash is still found; then wipe `earlier`, as the next open always wiped
-        what a crash left (only a copy that was changed is kept, and it is listed)."""
-        if not earlier.is_dir() or earlier.is_symlink():
-            return
-        with self._lock:
-            entries = list(self._entries)
-        for e in entries:
-            source, target = earlier / e.folder, self.temp_dir / e.folder
-            if source.is_dir() and not source.is_symlink() and not target.exists():
-                with contextlib.suppress(OSError):
-                    self.temp_dir.mkdir(mode=0o700, exist_ok=True)  # beside `earlier`
-                    os.rename(source, target)
-        remove_tree(earlier)
-
     def wipe(self, *, keep_changed: bool) -> list[OpenCopy]:
         """Wipe the temp folder, except (with `keep_changed`) the private folders of
         changed copies, which stay listed. Returns the copies kept."""

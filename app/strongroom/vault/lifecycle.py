@@ -489,14 +489,12 @@ def finish_open(
             conn, keys.history_key(vault_key, header.vault_id), header.vault_id_hex, ctx.config_dir
         )
         backup = ctx.history.backup_point() is not None
-        ctx.temp_dir = root.path / tempdirs.vault_temp_name(header.vault_id_hex, folder)
+        ctx.temp_dir = root.path / tempdirs.vault_temp_name(header.vault_id_hex, folder, backup)
         ctx.copies = CopyBook(ctx.temp_dir)
         integrity.sweep(ctx)
         # Copies another program changed (kept at the last lock, or left by a crash)
         # stay for the owner to decide on; everything else is wiped.
         ctx.copies.load(ctx.meta(COPIES_META_KEY))
-        for name in tempdirs.earlier_temp_names(header.vault_id_hex, folder, backup):
-            ctx.copies.adopt(root.path / name)
         if kept := ctx.copies.wipe(keep_changed=True):
             ctx.unlock_report.add(NoticeKind.COPIES_KEPT, kept_text(kept), level="info")
         now = _queue_unlock_entries(ctx, vault_key, how, header_plan)

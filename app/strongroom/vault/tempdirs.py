@@ -132,21 +132,13 @@ def choose_temp_root(
     return TempRoot(path, False, _on_disk_note(path, why))
 
 
-def vault_temp_name(vault_id_hex: str, folder: Path) -> str:
-    """The name of a vault's private temp folder under the temp root:
-    `<vault id>-<hash of the vault folder's path>`. The same folder gets the same name at
-    every open, so the next open finds (and wipes, or keeps if changed) what a crash left.
-    Not the vault id alone: a backup has its vault's id, and once accepted as the vault
-    (FORMAT.md §4.12) nothing else tells them apart, yet both can be open at once (two
-    processes, each holding its own folder's lock); sharing one temp folder, locking either
-    wiped the other's open copies — an editor's unsaved work."""
+def vault_temp_name(vault_id_hex: str, folder: Path, backup: bool) -> str:
+    """The name of a vault's private temp folder under the temp root: its vault id, so the
+    next open of the vault finds (and wipes, or keeps if changed) what a crash left. A
+    backup not yet accepted as the vault (FORMAT.md §4.12) has the same vault id and can be
+    open beside it: it gets a folder of its own, `<vault id>-backup-<hash of its path>`,
+    or opening or locking it would wipe the vault's open copies (an editor's unsaved work)."""
+    if not backup:
+        return vault_id_hex
     where = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
-    return f"{vault_id_hex}-{where}"
-
-
-def earlier_temp_names(vault_id_hex: str, folder: Path, backup: bool) -> list[str]:
-    """The names an earlier Strongroom gave this vault's temp folder (the vault id; for a
-    backup not yet accepted, `<vault id>-backup-<hash of its path>`), where a crash under
-    that version may have left copies this vault still lists (`CopyBook.adopt`)."""
-    where = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
-    return [f"{vault_id_hex}-backup-{where}"] if backup else [vault_id_hex]
+    return f"{vault_id_hex}-backup-{where}"
