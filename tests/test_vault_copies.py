@@ -91,3 +91,32 @@ def test_a_copy_left_by_a_crash_is_kept_at_the_next_open(env):  # noqa: F811
     assert [c.path for c in vault.changed_copies()] == [copy]
     assert copy.exists()
     vault.lock()
+
+
+def test_an_erase_that_committed_stays_done_when_the_copy_list_cannot_be_written(
+    env,  # noqa: F811
+    monkeypatch,
+):
+    """Erasing a file wipes its open copy and then rewrites the vault's list of copies.
+    The erase has committed by then: a full disk at that second write must not make it
+    raise (nor skip the event that closes the file's previews)."""
+    from strongroom.vault import DiskFull
+    from strongroom.vault.events import FILES_CHANGED
+
+    vault, _ = env.create()
+    item = vault.add_bytes("/", "a.txt", b"a")
+    copy = vault.open_external("/a.txt")
+    seen = []
+    vault.subscribe(seen.append)
+
+    def full(_conn):
+        raise DiskFull("No space left on the disk.")
+
+    monkeypatch.setattr(vault._ctx, "store_copies", full)
+    vault.erase(item)
+    assert not copy.exists()
+    assert vault.trash() == [] and [i.name for i in vault.list("/")] == []
+    erased = [e for e in seen if e.name == FILES_CHANGED and item.id in e.payload.get("erased", ())]
+    assert erased, seen
+    monkeypatch.undo()
+    vault.lock()

@@ -276,7 +276,10 @@ class VaultContext:
         gone = self.copies.drop_files(ids)
         if not gone:
             return
-        with self.write() as conn:
+        # The erase has committed: a full disk here must not make it look failed (nor skip
+        # the events that close its previews). The stale list only names copies that are
+        # gone; the next open drops them.
+        with contextlib.suppress(VaultError), self.write() as conn:
             self.store_copies(conn)
         for copy in gone:
             self.events.emit(EDITING_CHANGED, file=copy.file_id, what="ended")

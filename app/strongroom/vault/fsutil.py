@@ -407,10 +407,12 @@ class WritebackThread:
                 self._hand_over()
 
     def _hand_over(self) -> None:
-        if self._group:
-            self._queue.put(self._group)
+        # Emptied before the put: an interrupt in between must not queue it twice (its
+        # descriptors closed twice, the second time someone else's by then).
+        group, self._group, self._group_bytes = self._group, [], 0
+        if group:
+            self._queue.put(group)
             self.handed_over += 1
-            self._group, self._group_bytes = [], 0
 
     def _run(self) -> None:
         while (group := self._queue.get()) is not None:
@@ -419,7 +421,8 @@ class WritebackThread:
                 # `start` waiting for room in a full queue for good.
                 with contextlib.suppress(Exception):
                     start_writeback(fd, offset, length)
-                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.close(fd)  # NFS/FUSE report a write error here; the fsync will too
 
     def close(self) -> None:
         """Wait until every writeback asked for is started (their descriptors closed)."""
