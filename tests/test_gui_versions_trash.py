@@ -483,8 +483,21 @@ def test_the_trash_shows_who_can_still_read_and_revokes_also_after_erasing(opene
         page.erased_list.topLevelItem(i).text(0)
         for i in range(page.erased_list.topLevelItemCount())
     ] == ["memo.txt"]
+    # Moving between the two lists loads who has access once a move (each list's choice
+    # clears the other's, and that clearing is no new choice).
+    loads = []
+    real_load = page.access.load
+    page.access.load = lambda *a: (loads.append(a[1]), real_load(*a))[1]
     page.erased_list.setCurrentItem(page.erased_list.topLevelItem(0))
     QApplication.processEvents()
+    assert loads == [memo.id]
+    page.select_names("plan.txt")
+    QApplication.processEvents()
+    assert loads == [memo.id, plan.id]
+    page.erased_list.setCurrentItem(page.erased_list.topLevelItem(0))
+    QApplication.processEvents()
+    assert loads == [memo.id, plan.id, memo.id]
+    del page.access.load
     _revoke_ben(page, services, vault, memo)
     # No exchange folder: Ben can read it until the revocation reaches him; handed over,
     # nothing readable is left to revoke.

@@ -232,10 +232,9 @@ class TrashPage(QWidget):
         """The files erased for good that someone can still read (or will, until a
         revocation reaches them), one row each, newest share first."""
         keep = [row.data(0, Qt.ItemDataRole.UserRole) for row in self.erased_list.selectedItems()]
-        readable: dict[int, list[ShareRecord]] = {}
+        readable: dict[int, list[ShareRecord]] = {}  # `shares` are only those (in SQL)
         for s in shares:
-            if any(r.status == "active" or r.revocation_undelivered for r in s.recipients):
-                readable.setdefault(s.item_id, []).append(s)
+            readable.setdefault(s.item_id, []).append(s)
         self.erased_list.blockSignals(True)
         self.erased_list.clear()
         for item_id, found in readable.items():
@@ -262,7 +261,7 @@ class TrashPage(QWidget):
         revoked, and it can be revoked here (a folder: restore it to see each file's)."""
         chosen = self.selected()
         if chosen:
-            self.erased_list.clearSelection()
+            _clear_quietly(self.erased_list)  # its signal would load the access again
         elif self.erased_list.selectedItems():
             self._show_erased_access()
             return
@@ -292,7 +291,8 @@ class TrashPage(QWidget):
         if not rows:
             self._show_access()
             return
-        self.list.clearSelection()
+        _clear_quietly(self.list)
+        self._update_buttons()
         for w in (self.access_title, self.access):
             w.setVisible(True)
         self.access.load(self.session, rows[0].data(0, Qt.ItemDataRole.UserRole))
@@ -460,3 +460,11 @@ class TrashPage(QWidget):
             title=self.tr("Emptying the Trash"),
             cancellable=False,
         )
+
+
+def _clear_quietly(tree: QTreeWidget) -> None:
+    """Clear `tree`'s selection without its selection signal (one list's choice clears the
+    other's; each signal would start another load of who has access)."""
+    tree.blockSignals(True)
+    tree.clearSelection()
+    tree.blockSignals(False)
