@@ -20,7 +20,7 @@ from strongroom.vault import (
     NoticeKind,
     Vault,
 )
-from vault_helpers import PASSPHRASE, Env, content_for, env, fast_params, write_tree
+from vault_helpers import PASSPHRASE, Env, content_for, crash, env, fast_params, write_tree
 
 __all__ = ["env"]
 
@@ -531,3 +531,55 @@ def test_backup_words_tell_apart_two_times_in_one_minute():
     later = Checkpoint("ab" * 16, 9, b"", "2026-12-07T16:02:00+00:00")
     assert "a backup from 2026-12-07 15:40 UTC" in backup_text(point, later)
     assert "a backup from 2026-12-07 15:40 UTC" in backup_text(point, None)
+
+
+def test_an_accepted_backup_open_beside_its_vault_leaves_its_copies_alone(env, filled):
+    """Accepted, a backup stops being told apart from its vault, and had the vault's temp
+    folder again (named by vault id): with both open, locking either wiped the other's open
+    and edited copies. A backup has a temp folder name of its own in its database; a
+    crashed edit is still found at its next open, also after the folder moved."""
+    vault, _ = filled
+    dest = env.root / "backup"
+    vault.backup(dest)
+    with _open(env, dest) as first:
+        first.reset_history_checkpoint()  # "this is my vault now"
+    mine = vault.open_for_editing("/b.bin", watch=False)
+    mine.path.write_bytes(b"edited in the vault")
+    with _open(env, dest) as accepted:
+        assert accepted.unlock_report.of_kind(NoticeKind.BACKUP) is None
+        assert accepted.temp_dir != vault.temp_dir
+        assert accepted.changed_copies() == []
+        theirs = accepted.open_for_editing("/docs/small.txt", watch=False)
+        theirs.path.write_bytes(b"edited in the accepted backup")
+        looked = accepted.open_external("/b.bin")
+        vault.lock()  # the vault's lock keeps its own changed copy, wipes nothing of theirs
+        assert theirs.path.read_bytes() == b"edited in the accepted backup"
+        assert looked.exists()
+        vault = env.open()
+        assert [c.path for c in vault.changed_copies()] == [mine.path]
+        crash(accepted)  # the accepted backup's edit is left by a crash
+    assert mine.path.read_bytes() == b"edited in the vault"
+    assert vault.finish_editing(mine) is not None
+    assert vault.read_bytes("/b.bin") == b"edited in the vault"
+    moved = env.root / "moved backup"
+    dest.rename(moved)  # another path (a USB drive mounted elsewhere): the same folder
+    with _open(env, moved) as again:
+        assert [c.path for c in again.changed_copies()] == [theirs.path]
+        assert again.finish_editing(theirs) is not None
+        assert again.read_bytes("/docs/small.txt") == b"edited in the accepted backup"
+    assert vault.read_bytes("/docs/small.txt") != b"edited in the accepted backup"
+
+
+def test_a_moved_vault_still_offers_the_changed_copies_kept_at_its_lock(env, filled):
+    """The temp folder follows the vault, not its path: moved between a lock that kept a
+    changed copy and the next open, the vault still offers that copy."""
+    vault, _ = filled
+    copy = vault.open_for_editing("/b.bin", watch=False)
+    copy.path.write_bytes(b"edited")
+    vault.lock()
+    moved = env.root / "moved.strongroom"
+    vault.path.rename(moved)
+    with _open(env, moved) as again:
+        assert [c.path for c in again.changed_copies()] == [copy.path]
+        assert again.finish_editing(copy) is not None
+        assert again.read_bytes("/b.bin") == b"edited"

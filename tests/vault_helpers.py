@@ -143,11 +143,25 @@ def flip_bit(path: Path, bit_offset: int) -> None:
     path.write_bytes(bytes(data))
 
 
+def crash(vault: Vault) -> None:
+    """The process dies with `vault` open: no lock, no wipe (its database and the vault
+    folder's lock just close)."""
+    import fcntl
+    import os
+
+    vault._ctx.conn.close()
+    vault._ctx.conn = None
+    fcntl.flock(vault._ctx.lock_fd, fcntl.LOCK_UN)
+    os.close(vault._ctx.lock_fd)
+    vault._ctx.lock_fd = None
+
+
 __all__ = [
     "PASSPHRASE",
     "Env",
     "FakeClock",
     "content_for",
+    "crash",
     "db_key_for",
     "env",
     "fast_params",

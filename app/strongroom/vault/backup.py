@@ -29,8 +29,9 @@ from pathlib import Path
 
 from strongroom.crypto import memwipe
 
-from . import db, header_copies, keys
+from . import db, header_copies, keys, tempdirs
 from .context import VaultContext, Watch
+from .copies import META_KEY as COPIES_META_KEY
 from .errors import BackupTargetError, DiskFull, VaultError, VaultInUse
 from .fsutil import (
     WritebackPacer,
@@ -310,6 +311,11 @@ def _mark(copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str)
     try:
         with db.transaction(copy):
             copy.execute("DELETE FROM staged_objects")
+            # A temp folder of its own: open beside the vault, accepted or not, it never
+            # wipes the vault's open copies; the vault's list of them is not the backup's.
+            copy.execute("DELETE FROM meta WHERE key = ?", (COPIES_META_KEY,))
+            own = (tempdirs.META_KEY, tempdirs.new_temp_name())
+            copy.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", own)
             details = {"from": source, "objects": len(snap.objects), "source_seq": snap.head_seq}
             log.append(snap.made, "backup-made", details=details)
     finally:

@@ -489,7 +489,9 @@ def finish_open(
             conn, keys.history_key(vault_key, header.vault_id), header.vault_id_hex, ctx.config_dir
         )
         backup = ctx.history.backup_point() is not None
-        ctx.temp_dir = root.path / tempdirs.vault_temp_name(header.vault_id_hex, folder, backup)
+        own = ctx.meta(tempdirs.META_KEY)
+        name = tempdirs.vault_temp_name(header.vault_id_hex, folder, backup, own)
+        ctx.temp_dir = root.path / name
         ctx.copies = CopyBook(ctx.temp_dir)
         integrity.sweep(ctx)
         # Copies another program changed (kept at the last lock, or left by a crash)

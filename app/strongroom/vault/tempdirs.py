@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import secrets
 import stat
 import warnings
 from collections.abc import Mapping
@@ -132,12 +134,27 @@ def choose_temp_root(
     return TempRoot(path, False, _on_disk_note(path, why))
 
 
-def vault_temp_name(vault_id_hex: str, folder: Path, backup: bool) -> str:
+META_KEY = "temp_name"
+"""`meta` key of a backup's own temp folder name (16 hex digits), set when it is written."""
+_OWN = re.compile(r"[0-9a-f]{16}")
+
+
+def new_temp_name() -> str:
+    """A backup's own temp folder name (`META_KEY`): it keeps it, accepted or moved."""
+    return secrets.token_hex(8)
+
+
+def vault_temp_name(vault_id_hex: str, folder: Path, backup: bool, own: str | None) -> str:
     """The name of a vault's private temp folder under the temp root: its vault id, so the
-    next open of the vault finds (and wipes, or keeps if changed) what a crash left. A
-    backup not yet accepted as the vault (FORMAT.md §4.12) has the same vault id and can be
-    open beside it: it gets a folder of its own, `<vault id>-backup-<hash of its path>`,
-    or opening or locking it would wipe the vault's open copies (an editor's unsaved work)."""
+    next open of the vault finds (and wipes, or keeps if changed) what a crash left, from
+    wherever the folder is opened. A backup has the same vault id and can be open beside
+    its vault, accepted as a vault of its own or not (FORMAT.md §4.12): one written since
+    2026-12-07 has its own name in its database (`own`: `<vault id>-<own>`), as stable as
+    the vault id; an older one not yet accepted gets `<vault id>-backup-<hash of its
+    path>`. Otherwise opening or locking it would wipe the vault's open copies (an
+    editor's unsaved work)."""
+    if own is not None and _OWN.fullmatch(own):
+        return f"{vault_id_hex}-{own}"
     if not backup:
         return vault_id_hex
     where = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
