@@ -583,3 +583,20 @@ def test_a_moved_vault_still_offers_the_changed_copies_kept_at_its_lock(env, fil
         assert [c.path for c in again.changed_copies()] == [copy.path]
         assert again.finish_editing(copy) is not None
         assert again.read_bytes("/b.bin") == b"edited"
+
+
+def test_a_refreshed_backup_keeps_its_own_temp_folder(env, filled):
+    """Each backup written gets a temp folder name of its own, different from its vault's;
+    refreshing the same backup keeps it (a new name would leave the old folder behind)."""
+    vault, _ = filled
+    dest = env.root / "backup"
+    vault.backup(dest)
+    with _open(env, dest) as first:
+        name = first.temp_dir.name
+    assert name.startswith(vault.temp_dir.name + "-") and name != vault.temp_dir.name
+    vault.backup(dest)  # incremental
+    with _open(env, dest) as again:
+        assert again.temp_dir.name == name
+    vault.backup(env.root / "other")
+    with _open(env, env.root / "other") as other:
+        assert other.temp_dir.name not in (name, vault.temp_dir.name)

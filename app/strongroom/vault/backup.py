@@ -97,6 +97,7 @@ class _Target:
     path: Path
     lock_fd: int
     fresh: bool  # no complete backup there (new, empty, or marked incomplete)
+    temp_name: str | None = None  # the earlier backup's own temp folder name: kept
     store: ObjectStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -213,7 +214,7 @@ class Backups:
                 history_key = keys.history_key(ctx.vault_key, ctx.header.vault_id)
                 source = str(ctx.folder)
             snap.objects = referenced_objects(copy)
-            _mark(copy, snap, history_key, source)
+            _mark(copy, snap, history_key, source, target.temp_name)
         except BaseException:
             copy.close()
             for path in (tmp_db, *_sidecars(tmp_db)):
@@ -302,7 +303,9 @@ def _install(target: _Target, batch: list[tuple[str, Path]]) -> None:
     sync_files(target.path, [target.store.root, *map(Path, sorted(dirs))])
 
 
-def _mark(copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str) -> None:
+def _mark(
+    copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str, temp_name: str | None
+) -> None:
     """Make the copy a backup (FORMAT.md §4.12): a MAC-chained "backup-made" entry in its
     own history, which the open recognises; and drop its records of staged or deleted
     objects, which name objects the backup does not hold."""
@@ -314,7 +317,7 @@ def _mark(copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str)
             # A temp folder of its own: open beside the vault, accepted or not, it never
             # wipes the vault's open copies; the vault's list of them is not the backup's.
             copy.execute("DELETE FROM meta WHERE key = ?", (COPIES_META_KEY,))
-            own = (tempdirs.META_KEY, tempdirs.new_temp_name())
+            own = (tempdirs.META_KEY, temp_name or tempdirs.new_temp_name())
             copy.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", own)
             details = {"from": source, "objects": len(snap.objects), "source_seq": snap.head_seq}
             log.append(snap.made, "backup-made", details=details)
@@ -371,9 +374,10 @@ def _prepare(dest: Path, source: Path, vault_id: str, db_key: Callable[[], bytes
         ) from None
     except VaultError:
         raise _not_writable(dest) from None
+    temp_name = None
     try:
         if not fresh:
-            _check_backup_db(dest, vault_id, db_key)
+            temp_name = _check_backup_db(dest, vault_id, db_key)
         else:
             with _creating(dest):
                 atomic_write(
@@ -385,7 +389,7 @@ def _prepare(dest: Path, source: Path, vault_id: str, db_key: Callable[[], bytes
     except BaseException:
         _release_lock(lock_fd)
         raise
-    return _Target(dest, lock_fd, fresh)
+    return _Target(dest, lock_fd, fresh, temp_name)
 
 
 def _check_existing(dest: Path, names: set[str], vault_id: str) -> None:
@@ -407,9 +411,10 @@ def _check_existing(dest: Path, names: set[str], vault_id: str) -> None:
         )
 
 
-def _check_backup_db(dest: Path, vault_id: str, db_key: Callable[[], bytes]) -> None:
+def _check_backup_db(dest: Path, vault_id: str, db_key: Callable[[], bytes]) -> str | None:
     """The earlier backup's database opens with this vault's key and is a backup (its
-    newest "backup-made" entry is not followed by an acceptance as the current vault)."""
+    newest "backup-made" entry is not followed by an acceptance as the current vault).
+    Returns its own temp folder name (`tempdirs.META_KEY`), which the refresh keeps."""
     if not (dest / DB_NAME).is_file():
         raise _damaged(dest)
     key = db_key()
@@ -424,6 +429,8 @@ def _check_backup_db(dest: Path, vault_id: str, db_key: Callable[[], bytes]) -> 
     try:
         with db.db_errors():
             row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
+            own = conn.execute("SELECT value FROM meta WHERE key = ?", (tempdirs.META_KEY,))
+            temp_name = (own.fetchone() or (None,))[0]
             made = conn.execute(
                 "SELECT max(seq) FROM history WHERE action = 'backup-made'"
             ).fetchone()[0]
@@ -445,6 +452,7 @@ def _check_backup_db(dest: Path, vault_id: str, db_key: Callable[[], bytes]) -> 
             f"{dest} is a copy of this vault that is in use as a vault, not a backup; "
             "backing up over it would lose what was done there. Choose another folder.",
         )
+    return temp_name
 
 
 def _marker_vault_id(dest: Path) -> str | None:
