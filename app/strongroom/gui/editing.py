@@ -33,11 +33,12 @@ def erase_note(vault: Any, items: Sequence[Any]) -> str:
     with `id` and `name`) are open in another app, and what erasing does to those copies —
     wiped with the file, or kept when they hold changes not stored yet."""
     ids = {i.id for i in items}
+    open_here = [c for c in vault.editing_copies() if c.file_id in ids]
+    if not open_here:
+        return ""  # the usual case: no copy to compare (hashing runs on this, the GUI thread)
     changed = {c.file_id for c in vault.changed_copies()}
     notes = []
-    for copy in vault.editing_copies():
-        if copy.file_id not in ids:
-            continue
+    for copy in open_here:
         if copy.file_id in changed:
             text = QCoreApplication.translate(
                 "EditingCopies",

@@ -307,8 +307,9 @@ def _mark(
     copy: db.Connection, snap: _Snapshot, history_key: bytes, source: str, temp_name: str | None
 ) -> None:
     """Make the copy a backup (FORMAT.md §4.12): a MAC-chained "backup-made" entry in its
-    own history, which the open recognises; and drop its records of staged or deleted
-    objects, which name objects the backup does not hold."""
+    own history, which the open recognises; drop its records of staged or deleted objects,
+    which name objects the backup does not hold, and the vault's list of open copies; and
+    give it its own temp folder name (`temp_name`: the earlier backup's, or a new one)."""
     # The config dir is never used: a backup's log saves no checkpoint.
     log = HistoryLog(copy, history_key, snap.header.vault_id_hex, Path())
     try:
